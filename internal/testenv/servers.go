@@ -1,0 +1,113 @@
+package testenv
+
+import (
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+const (
+	redisInstall = "apt-get install -y redis-server (or: make deps)"
+	minioInstall = "make deps (builds .bin/minio from the Go module proxy)"
+	nsqInstall   = "make deps (builds .bin/nsqd and .bin/nsqlookupd)"
+)
+
+// Redis is a running redis-server.
+type Redis struct {
+	*Process
+}
+
+// StartRedis starts redis-server with append-only persistence in a temp dir,
+// so Restart keeps the data it had acknowledged.
+func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	bin := binary(t, "redis-server", redisInstall)
+	dir := t.TempDir()
+	port := FreePort(t)
+	p := newProcess(t, "redis-server", bin, loopback(port), dir,
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "",
+		"--protected-mode", "no", "--daemonize", "no", "--logfile", "")
+	p.Start()
+	return &Redis{p}
+}
+
+// MinIO is a running MinIO server.
+type MinIO struct {
+	*Process
+	// AccessKey and SecretKey are the root credentials.
+	AccessKey, SecretKey string
+}
+
+// StartMinIO starts a single-node MinIO server on a temp dir.
+func StartMinIO(t testing.TB) *MinIO {
+	t.Helper()
+	bin := binary(t, "minio", minioInstall)
+	dir := t.TempDir()
+	port := FreePort(t)
+	console := FreePort(t)
+	p := newProcess(t, "minio", bin, loopback(port), dir,
+		"server", "--quiet", "--address", loopback(port), "--console-address", loopback(console), filepath.Join(dir, "data"))
+	m := &MinIO{Process: p, AccessKey: "wharftest", SecretKey: "wharftest-secret-key"}
+	p.env = []string{
+		"MINIO_ROOT_USER=" + m.AccessKey,
+		"MINIO_ROOT_PASSWORD=" + m.SecretKey,
+		"MINIO_BROWSER=off",
+		"MINIO_UPDATE=off",
+		"HOME=" + dir,
+	}
+	p.Start()
+	return m
+}
+
+// NSQD is a running nsqd.
+type NSQD struct {
+	*Process
+	// HTTPAddr is nsqd's HTTP API address.
+	HTTPAddr string
+}
+
+// NSQDOptions tunes StartNSQD.
+type NSQDOptions struct {
+	// LookupdTCPAddrs makes nsqd register with these nsqlookupd instances.
+	LookupdTCPAddrs []string
+}
+
+// StartNSQD starts nsqd with its data in a temp dir.
+func StartNSQD(t testing.TB, opts ...NSQDOptions) *NSQD {
+	t.Helper()
+	bin := binary(t, "nsqd", nsqInstall)
+	dir := t.TempDir()
+	tcp, http := FreePort(t), FreePort(t)
+	args := []string{
+		"--tcp-address", loopback(tcp), "--http-address", loopback(http),
+		"--broadcast-address", "127.0.0.1", "--data-path", dir, "--log-level", "warn",
+	}
+	for _, o := range opts {
+		for _, a := range o.LookupdTCPAddrs {
+			args = append(args, "--lookupd-tcp-address", a)
+		}
+	}
+	p := newProcess(t, "nsqd", bin, loopback(tcp), dir, args...)
+	p.Start()
+	return &NSQD{Process: p, HTTPAddr: loopback(http)}
+}
+
+// NSQLookupd is a running nsqlookupd.
+type NSQLookupd struct {
+	*Process
+	// HTTPAddr is where consumers ask for producers.
+	HTTPAddr string
+}
+
+// StartNSQLookupd starts nsqlookupd.
+func StartNSQLookupd(t testing.TB) *NSQLookupd {
+	t.Helper()
+	bin := binary(t, "nsqlookupd", nsqInstall)
+	tcp, http := FreePort(t), FreePort(t)
+	p := newProcess(t, "nsqlookupd", bin, loopback(tcp), t.TempDir(),
+		"--tcp-address", loopback(tcp), "--http-address", loopback(http),
+		"--broadcast-address", "127.0.0.1", "--log-level", "warn")
+	p.Start()
+	return &NSQLookupd{Process: p, HTTPAddr: loopback(http)}
+}
