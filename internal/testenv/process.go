@@ -149,4 +149,3 @@ func FreePort(t testing.TB) int {
 }
 
 func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
-

@@ -1,0 +1,236 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+const (
+	tokenKeyPrefix = "auth/tokens/"
+	bootstrapKey   = "auth/bootstrap"
+)
+
+var (
+	// ErrUnauthenticated means the token is missing, malformed, unknown or revoked.
+	ErrUnauthenticated = errors.New("invalid or revoked token")
+	// ErrTokenNotFound is returned by Revoke for an unknown id.
+	ErrTokenNotFound = errors.New("token not found")
+	// ErrLastAdmin is returned when revoking the only admin token would lock everybody out.
+	ErrLastAdmin = errors.New("refusing to revoke the last admin token")
+)
+
+// Token is a stored token's public record; the plaintext is never stored.
+type Token struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Scopes    []string  `json:"scopes"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	Hash      string    `json:"hash,omitempty"`
+}
+
+// Principal returns who the token acts as.
+func (t Token) Principal() Principal {
+	return Principal{TokenID: t.ID, Name: t.Name, Scopes: slices.Clone(t.Scopes)}
+}
+
+// Service creates, lists, revokes and checks tokens in a store.
+type Service struct {
+	st  store.Store
+	now func() time.Time
+}
+
+// NewService returns a token service over st.
+func NewService(st store.Store) *Service {
+	return &Service{st: st, now: time.Now}
+}
+
+// CreateRequest describes a new token.
+type CreateRequest struct {
+	Name      string
+	Scopes    []string
+	CreatedBy string
+}
+
+// Validate checks name and scopes.
+func (r CreateRequest) Validate() error {
+	if !ValidName(r.Name) {
+		return fmt.Errorf("invalid token name %q: use 1-63 of a-z, 0-9, '-', '_'", r.Name)
+	}
+	if len(r.Scopes) == 0 {
+		return errors.New("a token needs at least one scope")
+	}
+	for _, s := range r.Scopes {
+		if err := ValidateScope(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Create stores a new token and returns its record and plaintext (shown once).
+func (s *Service) Create(ctx context.Context, req CreateRequest) (Token, string, error) {
+	if err := req.Validate(); err != nil {
+		return Token{}, "", err
+	}
+	id, plain, err := newToken()
+	if err != nil {
+		return Token{}, "", err
+	}
+	scopes := slices.Clone(req.Scopes)
+	slices.Sort(scopes)
+	tok := Token{ID: id, Name: req.Name, Scopes: slices.Compact(scopes), CreatedAt: s.now().UTC().Truncate(time.Second),
+		CreatedBy: req.CreatedBy, Hash: hashToken(plain)}
+	b, err := json.Marshal(tok)
+	if err != nil {
+		return Token{}, "", fmt.Errorf("cannot encode token: %w", err)
+	}
+	if _, err := s.st.CompareAndSwap(ctx, tokenKeyPrefix+id, 0, b, store.PutOptions{}); err != nil {
+		return Token{}, "", fmt.Errorf("cannot store token: %w", err)
+	}
+	tok.Hash = ""
+	return tok, plain, nil
+}
+
+// List returns all tokens without their hashes, in id order.
+func (s *Service) List(ctx context.Context) ([]Token, error) {
+	var out []Token
+	var after string
+	for {
+		page, err := s.st.List(ctx, tokenKeyPrefix, store.ListOptions{After: after, Limit: 500})
+		if err != nil {
+			return nil, fmt.Errorf("cannot list tokens: %w", err)
+		}
+		for _, e := range page.Entries {
+			var t Token
+			if err := json.Unmarshal(e.Value, &t); err != nil {
+				return nil, fmt.Errorf("cannot decode token %s: %w", e.Key, err)
+			}
+			t.Hash = ""
+			out = append(out, t)
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		after = page.Next
+	}
+}
+
+// Revoke deletes a token. Revoking the last admin token is refused.
+func (s *Service) Revoke(ctx context.Context, id string) error {
+	e, err := s.st.Get(ctx, tokenKeyPrefix+id)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidKey) {
+		return ErrTokenNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read token: %w", err)
+	}
+	var t Token
+	if err := json.Unmarshal(e.Value, &t); err != nil {
+		return fmt.Errorf("cannot decode token: %w", err)
+	}
+	if slices.Contains(t.Scopes, ScopeAdmin) {
+		all, err := s.List(ctx)
+		if err != nil {
+			return err
+		}
+		admins := 0
+		for _, o := range all {
+			if slices.Contains(o.Scopes, ScopeAdmin) {
+				admins++
+			}
+		}
+		if admins <= 1 {
+			return ErrLastAdmin
+		}
+	}
+	if _, err := s.st.CompareAndDelete(ctx, tokenKeyPrefix+id, e.Version); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrTokenNotFound
+		}
+		return fmt.Errorf("cannot delete token: %w", err)
+	}
+	return nil
+}
+
+// Authenticate returns the principal of a plaintext token or ErrUnauthenticated.
+// A store failure is returned as is, so callers answer 503 rather than 401.
+func (s *Service) Authenticate(ctx context.Context, plain string) (Principal, error) {
+	id, ok := parseToken(plain)
+	if !ok {
+		return Principal{}, ErrUnauthenticated
+	}
+	e, err := s.st.Get(ctx, tokenKeyPrefix+id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("cannot read token: %w", err)
+	}
+	var t Token
+	if err := json.Unmarshal(e.Value, &t); err != nil {
+		return Principal{}, fmt.Errorf("cannot decode token: %w", err)
+	}
+	if !hashEqual(plain, t.Hash) {
+		return Principal{}, ErrUnauthenticated
+	}
+	return t.Principal(), nil
+}
+
+// Bootstrap creates the first admin token once per store. On the first call it
+// returns the plaintext and writes it to tokenFile with mode 0600; later calls
+// return "" and create nothing, even from another node sharing the store.
+func (s *Service) Bootstrap(ctx context.Context, tokenFile string) (string, error) {
+	if _, err := s.st.Get(ctx, bootstrapKey); err == nil {
+		return "", nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("cannot read bootstrap marker: %w", err)
+	}
+	tok, plain, err := s.Create(ctx, CreateRequest{Name: "admin", Scopes: []string{ScopeAdmin}, CreatedBy: "bootstrap"})
+	if err != nil {
+		return "", err
+	}
+	marker, _ := json.Marshal(map[string]any{"token_id": tok.ID, "at": tok.CreatedAt})
+	if _, err := s.st.CompareAndSwap(ctx, bootstrapKey, 0, marker, store.PutOptions{}); err != nil {
+		// Another node bootstrapped first (or the store failed): drop our token.
+		_, _ = s.st.Delete(ctx, tokenKeyPrefix+tok.ID)
+		if errors.Is(err, store.ErrConflict) {
+			return "", nil
+		}
+		return "", fmt.Errorf("cannot write bootstrap marker: %w", err)
+	}
+	if tokenFile != "" {
+		if err := writeSecret(tokenFile, plain+"\n"); err != nil {
+			return "", err
+		}
+	}
+	return plain, nil
+}
+
+// writeSecret writes a file readable by its owner only.
+func writeSecret(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("cannot create %s: %w", filepath.Dir(path), err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot write admin token file: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot chmod admin token file: %w", err)
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot write admin token file: %w", err)
+	}
+	return f.Close()
+}

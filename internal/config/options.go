@@ -1,0 +1,102 @@
+// Package config holds the Options every `wharf` role is configured with and
+// loads them with the precedence flags > environment (WHARF_*) > YAML file
+// (--config) > defaults. Every scalar option has a flag and an env variable
+// derived from its YAML path: `gateway.listen` is --gateway-listen and
+// WHARF_GATEWAY_LISTEN.
+package config
+
+import "time"
+
+// Options configures a Wharf process. The `help` tag is the flag's usage text.
+type Options struct {
+	DataDir       string          `yaml:"data_dir" help:"directory for the embedded store, outbox, nsqd data, artifacts and the admin token"`
+	ShutdownGrace time.Duration   `yaml:"shutdown_grace" help:"how long a graceful shutdown may take before it is forced"`
+	Log           LogOptions      `yaml:"log"`
+	Internal      InternalOptions `yaml:"internal"`
+	Gateway       GatewayOptions  `yaml:"gateway"`
+	NSQ           NSQOptions      `yaml:"nsq"`
+	Redis         RedisOptions    `yaml:"redis"`
+	MinIO         MinIOOptions    `yaml:"minio"`
+	Artifacts     ArtifactOptions `yaml:"artifacts"`
+	Agent         AgentOptions    `yaml:"agent"`
+}
+
+// LogOptions configures log/slog output.
+type LogOptions struct {
+	Format string `yaml:"format" help:"log format: text or json"`
+	Level  string `yaml:"level" help:"log level: debug, info, warn or error"`
+}
+
+// InternalOptions configures the internal listener (/health, /ready, /metrics, /debug/pprof/).
+type InternalOptions struct {
+	Listen string `yaml:"listen" help:"internal listener address (health, readiness, metrics, pprof); keep it private"`
+}
+
+// GatewayOptions configures the edge listener.
+type GatewayOptions struct {
+	Listen         string        `yaml:"listen" help:"gateway listen address (IPv4 and IPv6)"`
+	TrustedProxies []string      `yaml:"trusted_proxies" help:"CIDRs of proxies whose X-Forwarded-For and X-Request-Id are trusted"`
+	ReadTimeout    time.Duration `yaml:"read_timeout" help:"maximum time to read a request's headers and body"`
+	WriteTimeout   time.Duration `yaml:"write_timeout" help:"maximum time to write a response"`
+	IdleTimeout    time.Duration `yaml:"idle_timeout" help:"keep-alive idle timeout"`
+	MaxBodyBytes   int           `yaml:"max_body_bytes" help:"default request body limit in bytes"`
+}
+
+// NSQOptions configures the message bus.
+type NSQOptions struct {
+	EmbeddedTCP  string   `yaml:"embedded_tcp" help:"serve only: TCP address of the in-process nsqd"`
+	EmbeddedHTTP string   `yaml:"embedded_http" help:"serve only: HTTP address of the in-process nsqd"`
+	NSQD         []string `yaml:"nsqd" help:"nsqd TCP addresses to publish to (roles)"`
+	Lookupd      []string `yaml:"lookupd" help:"nsqlookupd HTTP addresses consumers discover nsqd through (roles)"`
+	MaxInFlight  int      `yaml:"max_in_flight" help:"messages a consumer may hold at once"`
+}
+
+// RedisOptions configures the shared store.
+type RedisOptions struct {
+	Addr      string `yaml:"addr" help:"Redis address host:port (roles)"`
+	Password  string `yaml:"password" help:"Redis password"`
+	DB        int    `yaml:"db" help:"Redis database number"`
+	Namespace string `yaml:"namespace" help:"prefix of every Redis key Wharf writes"`
+}
+
+// MinIOOptions configures the S3 blob store.
+type MinIOOptions struct {
+	Endpoint  string `yaml:"endpoint" help:"MinIO/S3 endpoint host:port (roles)"`
+	AccessKey string `yaml:"access_key" help:"S3 access key"`
+	SecretKey string `yaml:"secret_key" help:"S3 secret key"`
+	Bucket    string `yaml:"bucket" help:"bucket holding artifact bundles"`
+	Secure    bool   `yaml:"secure" help:"use TLS to reach the endpoint"`
+}
+
+// ArtifactOptions configures the disk artifact backend used by serve.
+type ArtifactOptions struct {
+	Dir string `yaml:"dir" help:"serve only: artifact directory (default <data-dir>/artifacts)"`
+}
+
+// AgentOptions configures the deploy agent role.
+type AgentOptions struct {
+	ID     string   `yaml:"id" help:"agent host id (default: the hostname)"`
+	Room   string   `yaml:"room" help:"room (datacenter) this host is in"`
+	Labels []string `yaml:"labels" help:"host labels, e.g. ssd,big"`
+}
+
+// Defaults returns the options Wharf runs with when nothing is configured.
+func Defaults() Options {
+	return Options{
+		DataDir:       "./data",
+		ShutdownGrace: 10 * time.Second,
+		Log:           LogOptions{Format: "text", Level: "info"},
+		Internal:      InternalOptions{Listen: "127.0.0.1:9090"},
+		Gateway: GatewayOptions{
+			Listen:       ":8080",
+			ReadTimeout:  30 * time.Second,
+			WriteTimeout: 30 * time.Second,
+			IdleTimeout:  90 * time.Second,
+			MaxBodyBytes: 4 << 20,
+		},
+		NSQ:       NSQOptions{EmbeddedTCP: "127.0.0.1:4150", EmbeddedHTTP: "127.0.0.1:4151", MaxInFlight: 64},
+		Redis:     RedisOptions{Namespace: "wharf"},
+		MinIO:     MinIOOptions{Bucket: "wharf-artifacts"},
+		Artifacts: ArtifactOptions{},
+	}
+}

@@ -1,0 +1,75 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+)
+
+// Validate checks the options a process cannot start without getting right.
+func (o Options) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if strings.TrimSpace(o.DataDir) == "" {
+		bad("data_dir must not be empty")
+	}
+	if o.ShutdownGrace <= 0 {
+		bad("shutdown_grace must be positive, got %s", o.ShutdownGrace)
+	}
+	switch o.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format must be text or json, got %q", o.Log.Format)
+	}
+	switch strings.ToLower(o.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level must be debug, info, warn or error, got %q", o.Log.Level)
+	}
+	for name, addr := range map[string]string{
+		"internal.listen": o.Internal.Listen, "gateway.listen": o.Gateway.Listen,
+		"nsq.embedded_tcp": o.NSQ.EmbeddedTCP, "nsq.embedded_http": o.NSQ.EmbeddedHTTP,
+	} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad("%s must be host:port, got %q", name, addr)
+		}
+	}
+	for _, c := range o.Gateway.TrustedProxies {
+		if _, err := ParsePrefix(c); err != nil {
+			bad("gateway.trusted_proxies: %v", err)
+		}
+	}
+	if o.Gateway.MaxBodyBytes <= 0 {
+		bad("gateway.max_body_bytes must be positive")
+	}
+	if o.NSQ.MaxInFlight <= 0 {
+		bad("nsq.max_in_flight must be positive")
+	}
+	if o.Redis.DB < 0 {
+		bad("redis.db must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+// ParsePrefix parses a CIDR or a bare IP (as a /32 or /128), unmapping IPv4-in-IPv6.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("invalid CIDR %q", s)
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("invalid IP or CIDR %q", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
