@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+type echoFunctions struct{}
+
+func (echoFunctions) Serve(ctx *fasthttp.RequestCtx, rid string) bool {
+	if !strings.HasPrefix(string(ctx.Path()), "/api/") {
+		return false
+	}
+	ctx.SetBodyString("rid=" + rid + " hdr=" + string(ctx.Request.Header.Peek(HeaderRequestID)))
+	return true
+}
+
+func start(t *testing.T, opts Options) *Gateway {
+	t.Helper()
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:0"
+	}
+	g, err := New(opts, echoFunctions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run() }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := g.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return g
+}
+
+func do(t *testing.T, g *Gateway, method, path string, hdr map[string]string, body string) *fasthttp.Response {
+	t.Helper()
+	req, resp := fasthttp.AcquireRequest(), &fasthttp.Response{}
+	defer fasthttp.ReleaseRequest(req)
+	req.SetRequestURI("http://" + g.Addr().String() + path)
+	req.Header.SetMethod(method)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	req.SetBodyString(body)
+	c := &fasthttp.Client{DialDualStack: true}
+	if err := c.DoTimeout(req, resp, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestNotFoundIsJSONWithRequestID(t *testing.T) {
+	g := start(t, Options{})
+	resp := do(t, g, "GET", "/nope", nil, "")
+	if resp.StatusCode() != 404 {
+		t.Fatalf("status %d", resp.StatusCode())
+	}
+	var b struct {
+		Error     string `json:"error"`
+		RequestID string `json:"request_id"`
+	}
+	if err := json.Unmarshal(resp.Body(), &b); err != nil || b.Error == "" {
+		t.Fatalf("%v %s", err, resp.Body())
+	}
+	if b.RequestID == "" || b.RequestID != string(resp.Header.Peek(HeaderRequestID)) {
+		t.Fatalf("request id %q vs header %q", b.RequestID, resp.Header.Peek(HeaderRequestID))
+	}
+}
+
+func TestRequestIDUntrustedIsReplaced(t *testing.T) {
+	g := start(t, Options{})
+	resp := do(t, g, "GET", "/api/x", map[string]string{HeaderRequestID: "spoofed"}, "")
+	body := string(resp.Body())
+	if strings.Contains(body, "spoofed") {
+		t.Fatalf("untrusted request id kept: %s", body)
+	}
+	rid := string(resp.Header.Peek(HeaderRequestID))
+	if body != "rid="+rid+" hdr="+rid {
+		t.Fatalf("function must see the same id: %s (header %s)", body, rid)
+	}
+	resp2 := do(t, g, "GET", "/api/x", nil, "")
+	if string(resp2.Header.Peek(HeaderRequestID)) == rid {
+		t.Fatal("ids repeat")
+	}
+}
+
+func TestRequestIDTrustedIsKept(t *testing.T) {
+	g := start(t, Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	resp := do(t, g, "GET", "/api/x", map[string]string{HeaderRequestID: "edge-42"}, "")
+	if got := string(resp.Header.Peek(HeaderRequestID)); got != "edge-42" {
+		t.Fatalf("trusted id replaced: %s", got)
+	}
+	resp = do(t, g, "GET", "/api/x", map[string]string{HeaderRequestID: "bad id with spaces"}, "")
+	if got := string(resp.Header.Peek(HeaderRequestID)); strings.Contains(got, " ") {
+		t.Fatalf("malformed id kept: %q", got)
+	}
+}
+
+func TestBodyTooLargeAndMalformed(t *testing.T) {
+	g := start(t, Options{MaxBodyBytes: 10})
+	resp := do(t, g, "POST", "/api/x", nil, strings.Repeat("x", 100))
+	if resp.StatusCode() != 413 || !strings.Contains(string(resp.Body()), "exceeds 10 bytes") {
+		t.Fatalf("%d %s", resp.StatusCode(), resp.Body())
+	}
+	c, err := net.Dial("tcp", g.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = c.Write([]byte("GARBAGE\r\n\r\n"))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	n, _ := c.Read(buf)
+	if !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 400") || !strings.Contains(string(buf[:n]), `"error"`) {
+		t.Fatalf("malformed request answer: %q", buf[:n])
+	}
+}
+
+func TestIPv6Listener(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback on this machine")
+	}
+	ln.Close()
+	g := start(t, Options{Listen: "[::1]:0"})
+	if resp := do(t, g, "GET", "/api/v6", nil, ""); resp.StatusCode() != 200 {
+		t.Fatalf("status %d", resp.StatusCode())
+	}
+}
+
+func TestShutdownBeforeRun(t *testing.T) {
+	g, err := New(Options{Listen: "127.0.0.1:0"}, echoFunctions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run blocked after Shutdown")
+	}
+}
+
+func TestShutdownDrainsInFlight(t *testing.T) {
+	slow := make(chan struct{})
+	g, err := New(Options{Listen: "127.0.0.1:0"}, slowFunctions{slow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Run() }()
+	got := make(chan int, 1)
+	go func() {
+		var resp fasthttp.Response
+		req := fasthttp.AcquireRequest()
+		req.SetRequestURI("http://" + g.Addr().String() + "/api/slow")
+		if err := fasthttp.DoTimeout(req, &resp, 5*time.Second); err != nil {
+			got <- -1
+			return
+		}
+		got <- resp.StatusCode()
+	}()
+	time.Sleep(100 * time.Millisecond) // let the request reach the handler
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shut <- g.Shutdown(ctx)
+	}()
+	close(slow)
+	if code := <-got; code != 200 {
+		t.Fatalf("in-flight request got %d during shutdown", code)
+	}
+	if err := <-shut; err != nil {
+		t.Fatal(err)
+	}
+}
+
+type slowFunctions struct{ release chan struct{} }
+
+func (s slowFunctions) Serve(ctx *fasthttp.RequestCtx, _ string) bool {
+	<-s.release
+	ctx.SetBodyString("done")
+	return true
+}
+
+func BenchmarkRequestID(b *testing.B) {
+	ids, _ := newRequestIDs()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = ids.next()
+	}
+}

@@ -1,0 +1,32 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+type gatewayMetrics struct {
+	byClass  [6]*metrics.Counter // 1xx..5xx, index 0 = other
+	duration *metrics.Histogram
+	inflight *metrics.Counter
+}
+
+func newGatewayMetrics(set *metrics.Set) *gatewayMetrics {
+	m := &gatewayMetrics{duration: set.NewHistogram(`wharf_gateway_request_duration_seconds`)}
+	m.byClass[0] = set.NewCounter(`wharf_gateway_requests_total{code="other"}`)
+	for i, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {
+		m.byClass[i+1] = set.NewCounter(`wharf_gateway_requests_total{code="` + c + `"}`)
+	}
+	m.inflight = set.NewCounter(`wharf_gateway_requests_in_flight`)
+	return m
+}
+
+func (m *gatewayMetrics) observe(status int, start time.Time) {
+	class := status / 100
+	if class < 1 || class > 5 {
+		class = 0
+	}
+	m.byClass[class].Inc()
+	m.duration.UpdateDuration(start)
+}

@@ -1,0 +1,120 @@
+// Package fnapi is the small interface between the gateway and Wharf's
+// functions: a function lists its routes (method, path pattern, who may call
+// it, handler), a Mux matches requests to them, checks the bearer token and
+// scopes, and maps handler errors to JSON through httperr. The gateway never
+// imports a function's package; cmd wires functions into a Mux.
+package fnapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/httperr"
+)
+
+// Function is a named set of routes.
+type Function interface {
+	Name() string
+	Routes() []Route
+}
+
+// Access says who may call a route.
+type Access struct {
+	// Public routes need no token.
+	Public bool
+	// Scopes returns the scopes of which the caller must hold one (admin holds
+	// all); nil or an empty result admits any valid token.
+	Scopes func(p Params) []string
+}
+
+// AdminOnly admits admin tokens.
+func AdminOnly() Access {
+	return Access{Scopes: func(Params) []string { return []string{auth.ScopeAdmin} }}
+}
+
+// AnyToken admits any valid token.
+func AnyToken() Access { return Access{} }
+
+// Public admits anybody.
+func Public() Access { return Access{Public: true} }
+
+// Route is one endpoint of a function.
+type Route struct {
+	Method string
+	// Pattern is a path with {name} segments, e.g. /api/v1/tokens/{id}.
+	Pattern string
+	Access  Access
+	Handler func(r *Request) error
+}
+
+// Authenticator turns a bearer token into a principal.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (auth.Principal, error)
+}
+
+// Request is what a handler gets.
+type Request struct {
+	Ctx       *fasthttp.RequestCtx
+	Params    Params
+	Principal auth.Principal
+	RequestID string
+	Log       *slog.Logger
+}
+
+// Context returns a context that ends when the server shuts down.
+func (r *Request) Context() context.Context { return r.Ctx }
+
+// DecodeJSON decodes the body strictly (unknown fields are errors) into v, or
+// returns a 400 naming the problem.
+func (r *Request) DecodeJSON(v any) error {
+	body := r.Ctx.PostBody()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return httperr.BadRequest("request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return httperr.BadRequest("invalid JSON at byte %d: %v", se.Offset, err)
+		case errors.As(err, &te):
+			return httperr.BadRequest("field %q must be %s", te.Field, te.Type)
+		default:
+			return httperr.BadRequest("invalid request body: %v", err)
+		}
+	}
+	if dec.More() {
+		return httperr.BadRequest("request body must hold one JSON object")
+	}
+	return nil
+}
+
+// JSON writes v with a status.
+func (r *Request) JSON(status int, v any) error {
+	httperr.WriteJSON(r.Ctx, status, v)
+	return nil
+}
+
+// Param is one path parameter.
+type Param struct{ Name, Value string }
+
+// Params are a route's path parameters.
+type Params []Param
+
+// Get returns a parameter's value or "".
+func (ps Params) Get(name string) string {
+	for _, p := range ps {
+		if p.Name == name {
+			return p.Value
+		}
+	}
+	return ""
+}

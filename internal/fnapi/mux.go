@@ -1,0 +1,186 @@
+package fnapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/httperr"
+)
+
+type compiled struct {
+	fn       string
+	method   string
+	segments []string // "{name}" marks a parameter
+	route    Route
+}
+
+// Mux routes requests to function handlers.
+type Mux struct {
+	routes []compiled
+	authn  Authenticator
+	log    *slog.Logger
+}
+
+// NewMux returns an empty Mux that checks tokens with authn.
+func NewMux(authn Authenticator, log *slog.Logger) *Mux {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Mux{authn: authn, log: log}
+}
+
+func split(path string) []string {
+	return strings.Split(strings.Trim(path, "/"), "/")
+}
+
+// Register adds a function's routes; a route that duplicates another is an error.
+func (m *Mux) Register(f Function) error {
+	for _, r := range f.Routes() {
+		if r.Handler == nil || r.Method == "" || !strings.HasPrefix(r.Pattern, "/") {
+			return fmt.Errorf("cannot register %s %s of %s: incomplete route", r.Method, r.Pattern, f.Name())
+		}
+		c := compiled{fn: f.Name(), method: r.Method, segments: split(r.Pattern), route: r}
+		for _, o := range m.routes {
+			if o.method == c.method && samePattern(o.segments, c.segments) {
+				return fmt.Errorf("cannot register %s %s of %s: already registered by %s", r.Method, r.Pattern, f.Name(), o.fn)
+			}
+		}
+		m.routes = append(m.routes, c)
+	}
+	// Literal segments beat parameters: sort so more literal routes match first.
+	sort.SliceStable(m.routes, func(i, j int) bool { return literalScore(m.routes[i].segments) > literalScore(m.routes[j].segments) })
+	return nil
+}
+
+func isParam(s string) bool { return len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' }
+
+func samePattern(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !(isParam(a[i]) && isParam(b[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func literalScore(segs []string) int {
+	n := 0
+	for _, s := range segs {
+		if !isParam(s) {
+			n++
+		}
+	}
+	return n
+}
+
+// match returns the params if path matches the segments.
+func match(segs []string, path string) (Params, bool) {
+	var ps Params
+	rest := strings.Trim(path, "/")
+	for i, s := range segs {
+		var part string
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			part, rest = rest[:j], rest[j+1:]
+		} else {
+			part, rest = rest, ""
+			if i != len(segs)-1 {
+				return nil, false
+			}
+		}
+		if isParam(s) {
+			if part == "" {
+				return nil, false
+			}
+			v, err := url.PathUnescape(part)
+			if err != nil {
+				return nil, false
+			}
+			ps = append(ps, Param{Name: s[1 : len(s)-1], Value: v})
+		} else if s != part {
+			return nil, false
+		}
+	}
+	return ps, rest == ""
+}
+
+// Serve handles the request if a route's path matches and reports whether one
+// did. A path match with the wrong method answers 405 with an Allow header.
+func (m *Mux) Serve(ctx *fasthttp.RequestCtx, requestID string) bool {
+	path := string(ctx.Path())
+	method := string(ctx.Method())
+	var allow []string
+	for i := range m.routes {
+		c := &m.routes[i]
+		ps, ok := match(c.segments, path)
+		if !ok {
+			continue
+		}
+		if c.method != method && !(method == fasthttp.MethodHead && c.method == fasthttp.MethodGet) {
+			allow = append(allow, c.method)
+			continue
+		}
+		req := &Request{Ctx: ctx, Params: ps, RequestID: requestID, Log: m.log.With("function", c.fn)}
+		if err := m.authorize(req, c.route.Access); err != nil {
+			httperr.Write(ctx, m.log, requestID, err)
+			return true
+		}
+		if err := m.call(c, req); err != nil {
+			httperr.Write(ctx, req.Log, requestID, err)
+		}
+		return true
+	}
+	if len(allow) > 0 {
+		sort.Strings(allow)
+		err := httperr.New(fasthttp.StatusMethodNotAllowed, "method %s not allowed; use %s", method, strings.Join(allow, ", "))
+		err.Headers = map[string]string{"Allow": strings.Join(allow, ", ")}
+		httperr.Write(ctx, m.log, requestID, err)
+		return true
+	}
+	return false
+}
+
+// call runs the handler; a panic becomes a 500 instead of a crash.
+func (m *Mux) call(c *compiled, req *Request) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler %s %s panicked: %v", c.method, c.route.Pattern, p)
+		}
+	}()
+	return c.route.Handler(req)
+}
+
+func (m *Mux) authorize(req *Request, a Access) error {
+	if a.Public {
+		return nil
+	}
+	tok, ok := auth.BearerToken(req.Ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
+	if !ok {
+		return httperr.Unauthorized("missing bearer token: send Authorization: Bearer <token>")
+	}
+	p, err := m.authn.Authenticate(req.Ctx, tok)
+	if errors.Is(err, auth.ErrUnauthenticated) {
+		return httperr.Unauthorized("invalid or revoked token")
+	}
+	if err != nil {
+		return httperr.Unavailable(err, "cannot check token: store unavailable")
+	}
+	req.Principal = p
+	var need []string
+	if a.Scopes != nil {
+		need = a.Scopes(req.Params)
+	}
+	if !p.Allows(need...) {
+		return httperr.Forbidden("token %q lacks scope: need one of %s", p.Name, strings.Join(need, ", "))
+	}
+	return nil
+}
