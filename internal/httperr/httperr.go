@@ -4,6 +4,7 @@
 package httperr
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,12 +100,15 @@ func Write(ctx *fasthttp.RequestCtx, log *slog.Logger, requestID string, err err
 
 // WriteJSON writes v as a JSON response with the given status.
 func WriteJSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		status = fasthttp.StatusInternalServerError
-		b = []byte(`{"error":"cannot encode response"}`)
+		buf.Reset()
+		buf.WriteString(`{"error":"cannot encode response"}` + "\n")
 	}
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
-	ctx.SetBody(append(b, '\n'))
+	ctx.SetBody(buf.Bytes())
 }

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/logging"
+	"github.com/wharfhq/wharf/internal/ops"
+)
+
+// base is what every long-running role has: logger, metrics, the internal
+// listener, a channel for component failures and clean-up for a failed start.
+type base struct {
+	opts    config.Options
+	log     *slog.Logger
+	metrics *metrics.Set
+	ops     *ops.Server
+	opsStop context.CancelFunc
+	opsDone chan struct{}
+	failed  chan error
+	undo    []func() // reverse order of opening; used when start fails
+}
+
+func newBase(opts config.Options, stderr io.Writer, role string) (*base, error) {
+	root, err := logging.New(stderr, opts.Log.Format, opts.Log.Level)
+	if err != nil {
+		return nil, err
+	}
+	log := root.With("role", role)
+	set := metrics.NewSet()
+	srv, err := ops.New(ops.Options{Listen: opts.Internal.Listen, Metrics: set, Logger: logging.Component(log, "ops")})
+	if err != nil {
+		return nil, err
+	}
+	set.NewGauge(fmt.Sprintf(`wharf_build_info{version=%q,role=%q}`, version, role), func() float64 { return 1 })
+	b := &base{opts: opts, log: log, metrics: set, ops: srv, failed: make(chan error, 8), opsDone: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.opsStop = cancel
+	go func() {
+		defer close(b.opsDone)
+		if err := srv.Run(ctx); err != nil {
+			b.fail(err)
+		}
+	}()
+	b.onUndo(b.stopOps)
+	return b, nil
+}
+
+func (b *base) stopOps() {
+	b.opsStop()
+	<-b.opsDone
+}
+
+// fail reports a component that stopped on its own.
+func (b *base) fail(err error) {
+	select {
+	case b.failed <- err:
+	default:
+	}
+}
+
+// onUndo registers clean-up for a start that fails part-way.
+func (b *base) onUndo(f func()) { b.undo = append(b.undo, f) }
+
+// abort undoes a partial start and returns err.
+func (b *base) abort(err error) error {
+	for i := len(b.undo) - 1; i >= 0; i-- {
+		b.undo[i]()
+	}
+	return err
+}
+
+// startGateway binds and runs a gateway over the given function router.
+func (b *base) startGateway(fns gateway.Functions) (*gateway.Gateway, error) {
+	var trusted []netip.Prefix
+	for _, c := range b.opts.Gateway.TrustedProxies {
+		p, err := config.ParsePrefix(c)
+		if err != nil {
+			return nil, err
+		}
+		trusted = append(trusted, p)
+	}
+	gw, err := gateway.New(gateway.Options{
+		Listen:         b.opts.Gateway.Listen,
+		TrustedProxies: trusted,
+		ReadTimeout:    b.opts.Gateway.ReadTimeout,
+		WriteTimeout:   b.opts.Gateway.WriteTimeout,
+		IdleTimeout:    b.opts.Gateway.IdleTimeout,
+		MaxBodyBytes:   b.opts.Gateway.MaxBodyBytes,
+		Logger:         logging.Component(b.log, "gateway"),
+		Metrics:        b.metrics,
+	}, fns)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := gw.Run(); err != nil {
+			b.fail(err)
+		}
+	}()
+	b.onUndo(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = gw.Shutdown(ctx)
+	})
+	return gw, nil
+}
+
+// displayURL turns a bound address into a URL a person can paste.
+func displayURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/internal/apiclient"
+)
+
+// clientFlags are the flags every CLI command shares.
+type clientFlags struct {
+	server  string
+	token   string
+	dataDir string
+	output  string
+}
+
+func (f *clientFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.server, "server", envOr("WHARF_SERVER", "http://127.0.0.1:8080"), "Wharf gateway URL (env WHARF_SERVER)")
+	fl.StringVar(&f.token, "token", "", "bearer token (env WHARF_TOKEN; default: <data-dir>/admin.token if readable)")
+	fl.StringVar(&f.dataDir, "data-dir", envOr("WHARF_DATA_DIR", "./data"), "where to look for admin.token when no token is given (env WHARF_DATA_DIR)")
+	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// client builds an API client: --token, then WHARF_TOKEN, then <data-dir>/admin.token.
+func (f *clientFlags) client() (*apiclient.Client, error) {
+	if f.output != "table" && f.output != "json" {
+		return nil, fmt.Errorf("--output must be table or json, got %q", f.output)
+	}
+	tok := f.token
+	if tok == "" {
+		tok = os.Getenv("WHARF_TOKEN")
+	}
+	if tok == "" {
+		if b, err := os.ReadFile(filepath.Join(f.dataDir, "admin.token")); err == nil {
+			tok = strings.TrimSpace(string(b))
+		}
+	}
+	return apiclient.New(f.server, tok)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+type tokenView struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Scopes    []string `json:"scopes"`
+	CreatedAt string   `json:"created_at"`
+	CreatedBy string   `json:"created_by,omitempty"`
+	Token     string   `json:"token,omitempty"`
+}
+
+func newTokenCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens (admin)"}
+
+	var cf clientFlags
+	var name, team string
+	var scopes []string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a token; its secret is printed once",
+		Example: `  wharf token create --team shop
+  wharf token create --name ci-ingest --scope ingest`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			var out tokenView
+			in := map[string]any{"name": name, "team": team, "scopes": scopes}
+			if err := c.Do(cmd.Context(), "POST", "/api/v1/tokens", in, &out); err != nil {
+				return err
+			}
+			if cf.output == "json" {
+				return printJSON(stdout, out)
+			}
+			fmt.Fprintf(stdout, "Created token %s (%s) with scopes %s.\nIts secret is shown only this once:\n\n  %s\n", out.ID, out.Name, strings.Join(out.Scopes, ","), out.Token)
+			return nil
+		},
+	}
+	cf.bind(create)
+	create.Flags().StringVar(&name, "name", "", "token name (default: the team name)")
+	create.Flags().StringVar(&team, "team", "", "grant the scope team:<name>")
+	create.Flags().StringSliceVar(&scopes, "scope", nil, "scopes to grant: admin, agent, ingest, team:<name> (repeatable)")
+
+	var lf clientFlags
+	list := &cobra.Command{
+		Use: "list", Short: "List tokens (never their secrets)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := lf.client()
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Tokens []tokenView `json:"tokens"`
+			}
+			if err := c.Do(cmd.Context(), "GET", "/api/v1/tokens", nil, &out); err != nil {
+				return err
+			}
+			if lf.output == "json" {
+				return printJSON(stdout, out.Tokens)
+			}
+			tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tBY")
+			for _, t := range out.Tokens {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, strings.Join(t.Scopes, ","), t.CreatedAt, t.CreatedBy)
+			}
+			return tw.Flush()
+		},
+	}
+	lf.bind(list)
+
+	var rf clientFlags
+	revoke := &cobra.Command{
+		Use: "revoke ID", Short: "Revoke a token at once", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := rf.client()
+			if err != nil {
+				return err
+			}
+			if err := c.Do(cmd.Context(), "DELETE", "/api/v1/tokens/"+args[0], nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Revoked token %s.\n", args[0])
+			return nil
+		},
+	}
+	rf.bind(revoke)
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}
+
+func newWhoamiCmd(stdout io.Writer) *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use: "whoami", Short: "Show the name and scopes of the token in use", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			var out struct {
+				ID     string   `json:"id"`
+				Name   string   `json:"name"`
+				Scopes []string `json:"scopes"`
+			}
+			if err := c.Do(cmd.Context(), "GET", "/api/v1/whoami", nil, &out); err != nil {
+				return err
+			}
+			if cf.output == "json" {
+				return printJSON(stdout, out)
+			}
+			fmt.Fprintf(stdout, "%s (token %s) scopes: %s\n", out.Name, out.ID, strings.Join(out.Scopes, ","))
+			return nil
+		},
+	}
+	cf.bind(cmd)
+	return cmd
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/functions/admin"
+	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/logging"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// role describes one multi-node role: what it needs and what it serves.
+type role struct {
+	name  string
+	short string
+	// groups are the option groups shown as flags.
+	groups []string
+	needs  struct{ redis, nsqd, minio, http bool }
+}
+
+func roles() []role {
+	common := []string{"data_dir", "shutdown_grace", "log", "internal", "redis", "nsq"}
+	mk := func(name, short string, extra []string, redis, nsqd, minio, http bool) role {
+		r := role{name: name, short: short, groups: append(append([]string{}, common...), extra...)}
+		r.needs.redis, r.needs.nsqd, r.needs.minio, r.needs.http = redis, nsqd, minio, http
+		return r
+	}
+	return []role{
+		mk("gateway", "Run the edge gateway (needs Redis and nsqd)", []string{"gateway"}, true, true, false, true),
+		mk("functions", "Run the function handlers (needs Redis, nsqd and MinIO)", []string{"gateway", "minio"}, true, true, true, true),
+		mk("judge", "Run the alarm judge consumer (needs Redis and nsqd)", nil, true, true, false, false),
+		mk("notify", "Run the alarm notify consumer (needs Redis and nsqd)", nil, true, true, false, false),
+		mk("agent", "Run the deploy agent on an app host (needs nsqd)", []string{"agent"}, false, true, false, false),
+	}
+}
+
+func newRoleCmd(r role, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   r.name,
+		Short: r.short,
+		Long: r.short + `.
+
+The role checks every dependency at start and exits naming the one it cannot
+reach. Once started it keeps running and reports not-ready on /ready while a
+dependency is down.`,
+		Args: cobra.NoArgs,
+	}
+	loader := config.Bind(cmd.Flags(), r.groups...)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		opts, err := loader.Load(os.Environ())
+		if err != nil {
+			return err
+		}
+		return runRole(cmd.Context(), r, opts, stdout, stderr)
+	}
+	return cmd
+}
+
+func runRole(ctx context.Context, r role, opts config.Options, stdout, stderr io.Writer) error {
+	b, err := newBase(opts, stderr, r.name)
+	if err != nil {
+		return err
+	}
+	log := b.log
+	var st store.Store
+	if r.needs.redis {
+		rs, err := b.openRedis(ctx)
+		if err != nil {
+			return b.abort(err)
+		}
+		st = rs
+	}
+	down := &shutdown{log: log}
+	down.add("fail readiness", func(context.Context) error { b.ops.SetDraining(); return nil })
+	var closeLater []func(context.Context) error
+	if r.needs.nsqd {
+		p, err := b.openProducer(ctx)
+		if err != nil {
+			return b.abort(err)
+		}
+		if err := b.checkLookupd(ctx); err != nil {
+			return b.abort(err)
+		}
+		closeLater = append(closeLater, func(context.Context) error { return p.Close() })
+	}
+	if r.needs.minio {
+		if _, err := b.openMinIO(ctx); err != nil {
+			return b.abort(err)
+		}
+	}
+	var listen string
+	if r.needs.http {
+		tokens := auth.NewService(st)
+		tokenFile := filepath.Join(opts.DataDir, "admin.token")
+		first, err := tokens.Bootstrap(ctx, tokenFile)
+		if err != nil {
+			return b.abort(fmt.Errorf("cannot create the first admin token: %w", err))
+		}
+		if first != "" {
+			fmt.Fprintf(stdout, "First start of this cluster: an admin token was created. It is shown only this once and saved to %s (mode 0600):\n\n  %s\n\n", tokenFile, first)
+		}
+		mux := fnapi.NewMux(tokens, logging.Component(log, "functions"))
+		if err := mux.Register(admin.New(tokens)); err != nil {
+			return b.abort(err)
+		}
+		gw, err := b.startGateway(mux)
+		if err != nil {
+			return b.abort(err)
+		}
+		listen = displayURL(gw.Addr())
+		down.add("stop accepting and drain in-flight requests", gw.Shutdown)
+	}
+	down.add("stop consumers", func(context.Context) error { return nil }) // the role's consumers arrive with their issues
+	for i, c := range closeLater {
+		down.add(fmt.Sprintf("flush and close producer %d", i+1), c)
+	}
+	if st != nil {
+		down.add("close store", func(context.Context) error { return st.Close() })
+	}
+	down.add("stop internal listener", func(context.Context) error { b.stopOps(); return nil })
+
+	var parts []string
+	if listen != "" {
+		parts = append(parts, "http: "+listen)
+	}
+	parts = append(parts, "internal: "+displayURL(b.ops.Addr()))
+	fmt.Fprintf(stdout, "Wharf %s is running (role %s). %s\n", version, r.name, strings.Join(parts, ", "))
+	log.Info("started", "internal", b.ops.Addr().String())
+
+	cause := waitForSignal(ctx, log, b.failed)
+	if err := down.run(opts.ShutdownGrace); err != nil {
+		return err
+	}
+	return cause
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/functions/admin"
+	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/logging"
+	"github.com/wharfhq/wharf/internal/store/buntstore"
+)
+
+func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run everything in one process on embedded defaults (no external services)",
+		Long: `Run the gateway, functions, an in-process nsqd, the embedded buntdb store and
+the disk artifact store in one process. Nothing external is needed.
+
+On the first start an admin token is created, printed once and written to
+<data-dir>/admin.token (mode 0600). Later starts reuse the data directory.
+
+Shutdown on SIGINT/SIGTERM, within --shutdown-grace, in this order:
+fail readiness, stop accepting and drain in-flight requests, stop consumers,
+flush the outbox and producers, stop the embedded nsqd, close the store.`,
+		Args: cobra.NoArgs,
+	}
+	loader := config.Bind(cmd.Flags(), "data_dir", "shutdown_grace", "log", "internal", "gateway", "nsq", "artifacts")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		opts, err := loader.Load(os.Environ())
+		if err != nil {
+			return err
+		}
+		return runServe(cmd.Context(), opts, stdout, stderr)
+	}
+	return cmd
+}
+
+func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer) error {
+	b, err := newBase(opts, stderr, "serve")
+	if err != nil {
+		return err
+	}
+	log := b.log
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return b.abort(fmt.Errorf("cannot create data dir: %w", err))
+	}
+	st, err := buntstore.Open(buntstore.Options{Path: filepath.Join(opts.DataDir, "store.db"), Logger: log})
+	if err != nil {
+		return b.abort(fmt.Errorf("cannot open store in %s: %w", opts.DataDir, err))
+	}
+	b.onUndo(func() { _ = st.Close() })
+
+	nsqd, err := bus.NewEmbedded(bus.EmbeddedOptions{
+		DataDir: filepath.Join(opts.DataDir, "nsqd"), TCPAddr: opts.NSQ.EmbeddedTCP, HTTPAddr: opts.NSQ.EmbeddedHTTP,
+		Logger: log,
+	})
+	if err != nil {
+		return b.abort(err)
+	}
+	if err := nsqd.Start(ctx); err != nil {
+		return b.abort(fmt.Errorf("cannot start embedded nsqd: %w", err))
+	}
+	b.onUndo(func() { _ = nsqd.Close() })
+	producer, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.TCPAddr()}, Logger: log})
+	if err != nil {
+		return b.abort(err)
+	}
+	b.onUndo(func() { _ = producer.Close() })
+	outbox, err := bus.NewOutbox(bus.OutboxOptions{
+		Path: filepath.Join(opts.DataDir, "outbox.db"), Producer: producer,
+		Logger: log, Metrics: b.metrics,
+	})
+	if err != nil {
+		return b.abort(err)
+	}
+	b.onUndo(func() { _ = outbox.Close() })
+
+	artifactDir := opts.Artifacts.Dir
+	if artifactDir == "" {
+		artifactDir = filepath.Join(opts.DataDir, "artifacts")
+	}
+	if err := os.MkdirAll(artifactDir, 0o750); err != nil {
+		return b.abort(fmt.Errorf("cannot create artifact dir: %w", err))
+	}
+
+	tokens := auth.NewService(st)
+	tokenFile := filepath.Join(opts.DataDir, "admin.token")
+	firstToken, err := tokens.Bootstrap(ctx, tokenFile)
+	if err != nil {
+		return b.abort(fmt.Errorf("cannot create the first admin token: %w", err))
+	}
+	mux := fnapi.NewMux(tokens, logging.Component(log, "functions"))
+	if err := mux.Register(admin.New(tokens)); err != nil {
+		return b.abort(err)
+	}
+	b.ops.AddCheck("store", st.Ping)
+	b.ops.AddCheck("nsqd", producer.Ping)
+
+	gw, err := b.startGateway(mux)
+	if err != nil {
+		return b.abort(err)
+	}
+	gwURL := displayURL(gw.Addr())
+	fmt.Fprintf(stdout, "Wharf %s is running (serve: everything in one process).\n", version)
+	fmt.Fprintf(stdout, "  gateway:  %s\n", gwURL)
+	fmt.Fprintf(stdout, "  internal: %s  (/health /ready /metrics /debug/pprof/)\n", displayURL(b.ops.Addr()))
+	fmt.Fprintf(stdout, "  nsqd:     %s (tcp), %s (http)\n", nsqd.TCPAddr(), nsqd.HTTPAddr())
+	fmt.Fprintf(stdout, "  data dir: %s\n", opts.DataDir)
+	if firstToken != "" {
+		fmt.Fprintf(stdout, "\nFirst start: an admin token was created. It is shown only this once and saved to %s (mode 0600):\n\n  %s\n\n", tokenFile, firstToken)
+		fmt.Fprintf(stdout, "Try:\n  curl -H \"Authorization: Bearer $(cat %s)\" %s/api/v1/whoami\n", tokenFile, gwURL)
+	} else {
+		fmt.Fprintf(stdout, "  admin token: in %s (created on the first start)\n", tokenFile)
+	}
+	log.Info("started", "gateway", gw.Addr().String(), "internal", b.ops.Addr().String(), "data_dir", opts.DataDir)
+
+	cause := waitForSignal(ctx, log, b.failed)
+	down := &shutdown{log: log}
+	down.add("fail readiness", func(context.Context) error { b.ops.SetDraining(); return nil })
+	down.add("stop accepting and drain in-flight requests", gw.Shutdown)
+	down.add("stop consumers", func(context.Context) error { return nil }) // judge, notify and agent consumers arrive with their issues
+	down.add("flush outbox", outbox.Flush)
+	down.add("close outbox", func(context.Context) error { return outbox.Close() })
+	down.add("flush and close producers", func(context.Context) error { return producer.Close() })
+	down.add("stop embedded nsqd", func(context.Context) error { return nsqd.Close() })
+	down.add("close store", func(context.Context) error { return st.Close() })
+	down.add("stop internal listener", func(context.Context) error { b.stopOps(); return nil })
+	if err := down.run(opts.ShutdownGrace); err != nil {
+		return err
+	}
+	if cause != nil {
+		return cause
+	}
+	return nil
+}
