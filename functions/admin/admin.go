@@ -68,7 +68,10 @@ func (f *Function) create(r *fnapi.Request) error {
 		}
 		scopes = append(scopes, auth.TeamScope(req.Team))
 	}
-	if req.Name == "" && req.Team != "" {
+	if req.Name == "" && req.Team == "" {
+		return httperr.BadRequest("name is required (or give a team, whose name the token takes)")
+	}
+	if req.Name == "" {
 		req.Name = req.Team
 	}
 	cr := auth.CreateRequest{Name: req.Name, Scopes: scopes, CreatedBy: r.Principal.Name}
