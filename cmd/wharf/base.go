@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/wharfhq/wharf/gateway"
 	"github.com/wharfhq/wharf/internal/config"
@@ -36,6 +37,8 @@ func newBase(opts config.Options, stderr io.Writer, role string) (*base, error) 
 		return nil, err
 	}
 	log := root.With("role", role)
+	// go-redis logs through a package-level logger; send it to ours.
+	redis.SetLogger(redisLogger{logging.Component(log, "redis")})
 	set := metrics.NewSet()
 	srv, err := ops.New(ops.Options{Listen: opts.Internal.Listen, Metrics: set, Logger: logging.Component(log, "ops")})
 	if err != nil {
@@ -58,6 +61,13 @@ func newBase(opts config.Options, stderr io.Writer, role string) (*base, error) 
 func (b *base) stopOps() {
 	b.opsStop()
 	<-b.opsDone
+}
+
+// redisLogger routes go-redis's messages (dial failures and the like) to slog.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, args ...any) {
+	r.l.WarnContext(ctx, fmt.Sprintf(format, args...))
 }
 
 // fail reports a component that stopped on its own.

@@ -24,6 +24,10 @@ type slogAdapter struct {
 // Output implements the logger interfaces of nsqd and go-nsq.
 func (a slogAdapter) Output(_ int, s string) error {
 	level, msg := splitLevel(strings.TrimSpace(s))
+	if level == slog.LevelError && strings.Contains(msg, "use of closed network connection") {
+		// nsqd reports its own clean shutdown of client connections as an error.
+		level = slog.LevelDebug
+	}
 	a.l.Log(context.Background(), level, msg)
 	return nil
 }

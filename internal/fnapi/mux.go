@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -83,7 +83,10 @@ func literalScore(segs []string) int {
 	return n
 }
 
-// match returns the params if path matches the segments.
+// match returns the params if path matches the segments. path is the
+// request's decoded path (fasthttp's ctx.Path() has already turned
+// percent-escapes into bytes), so parameter values are used as they are:
+// unescaping them again would turn "100%25" into a 404 and "a%2525b" into "a%b".
 func match(segs []string, path string) (Params, bool) {
 	var ps Params
 	rest := strings.Trim(path, "/")
@@ -101,11 +104,7 @@ func match(segs []string, path string) (Params, bool) {
 			if part == "" {
 				return nil, false
 			}
-			v, err := url.PathUnescape(part)
-			if err != nil {
-				return nil, false
-			}
-			ps = append(ps, Param{Name: s[1 : len(s)-1], Value: v})
+			ps = append(ps, Param{Name: s[1 : len(s)-1], Value: part})
 		} else if s != part {
 			return nil, false
 		}
@@ -141,6 +140,8 @@ func (m *Mux) Serve(ctx *fasthttp.RequestCtx, requestID string) bool {
 	}
 	if len(allow) > 0 {
 		sort.Strings(allow)
+		// Overlapping patterns (/a/{id} and /{kind}/b) can match with the same method.
+		allow = slices.Compact(allow)
 		err := httperr.New(fasthttp.StatusMethodNotAllowed, "method %s not allowed; use %s", method, strings.Join(allow, ", "))
 		err.Headers = map[string]string{"Allow": strings.Join(allow, ", ")}
 		httperr.Write(ctx, m.log, requestID, err)

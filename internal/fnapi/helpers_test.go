@@ -1,0 +1,192 @@
+package fnapi
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/store/buntstore"
+)
+
+// testFunction is a Function with a fixed route list.
+type testFunction struct {
+	name   string
+	routes []Route
+}
+
+func (f testFunction) Name() string    { return f.name }
+func (f testFunction) Routes() []Route { return f.routes }
+
+// reply answers with the route's label, its params and the caller.
+func reply(label string) func(r *Request) error {
+	return func(r *Request) error {
+		params := map[string]string{}
+		for _, p := range r.Params {
+			params[p.Name] = p.Value
+		}
+		return r.JSON(fasthttp.StatusOK, map[string]any{
+			"route": label, "params": params, "caller": r.Principal.Name, "request_id": r.RequestID,
+		})
+	}
+}
+
+type replyBody struct {
+	Route     string            `json:"route"`
+	Params    map[string]string `json:"params"`
+	Caller    string            `json:"caller"`
+	RequestID string            `json:"request_id"`
+}
+
+type errorBody struct {
+	Error     string `json:"error"`
+	RequestID string `json:"request_id"`
+}
+
+// env is a Mux over a real token service and buntdb, behind a real gateway.
+type env struct {
+	mux                      *Mux
+	svc                      *auth.Service
+	st                       *buntstore.Store
+	gw                       *gateway.Gateway
+	admin, shop, agent, blog string
+	client                   *fasthttp.Client
+}
+
+func newEnv(t *testing.T, fns ...Function) *env {
+	t.Helper()
+	st, err := buntstore.Open(buntstore.Options{Path: ":memory:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	e := &env{svc: auth.NewService(st), st: st, client: &fasthttp.Client{}}
+	e.admin = e.token(t, "root", auth.ScopeAdmin)
+	e.shop = e.token(t, "shop", auth.TeamScope("shop"))
+	e.blog = e.token(t, "blog", auth.TeamScope("blog"))
+	e.agent = e.token(t, "agent-1", auth.ScopeAgent)
+	e.mux = NewMux(e.svc, nil)
+	for _, f := range fns {
+		if err := e.mux.Register(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.gw = startGateway(t, e.mux)
+	return e
+}
+
+func (e *env) token(t *testing.T, name string, scopes ...string) string {
+	t.Helper()
+	_, plain, err := e.svc.Create(context.Background(), auth.CreateRequest{Name: name, Scopes: scopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain
+}
+
+func startGateway(t *testing.T, fns gateway.Functions) *gateway.Gateway {
+	t.Helper()
+	g, err := gateway.New(gateway.Options{Listen: "127.0.0.1:0"}, fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run() }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := g.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return g
+}
+
+type response struct {
+	status int
+	header map[string]string
+	body   []byte
+}
+
+func (r response) String() string { return string(r.body) }
+
+// do sends one request through the gateway; token "" sends no Authorization.
+func (e *env) do(t *testing.T, method, path, token, body string) response {
+	t.Helper()
+	return e.doHeader(t, method, path, map[string]string{"Authorization": bearer(token)}, body)
+}
+
+func bearer(token string) string {
+	if token == "" {
+		return ""
+	}
+	return "Bearer " + token
+}
+
+func (e *env) doHeader(t *testing.T, method, path string, hdr map[string]string, body string) response {
+	t.Helper()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + e.gw.Addr().String() + path)
+	req.URI().DisablePathNormalizing = true
+	req.Header.SetMethod(method)
+	for k, v := range hdr {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	if body != "" {
+		req.SetBodyString(body)
+		req.Header.SetContentType("application/json")
+	}
+	if err := e.client.DoTimeout(req, resp, 5*time.Second); err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	out := response{status: resp.StatusCode(), header: map[string]string{}, body: append([]byte(nil), resp.Body()...)}
+	for k, v := range resp.Header.All() {
+		out.header[string(k)] = string(v)
+	}
+	return out
+}
+
+func decode[T any](t *testing.T, r response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatalf("response %d is not JSON: %v: %q", r.status, err, r.body)
+	}
+	return v
+}
+
+// wantError checks an error response: status, JSON body with an error that
+// contains msg, and a request id equal to the X-Request-Id header.
+func wantError(t *testing.T, r response, status int, msg string) errorBody {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	if ct := r.header["Content-Type"]; ct != "application/json" {
+		t.Fatalf("Content-Type %q, want application/json", ct)
+	}
+	b := decode[errorBody](t, r)
+	if b.Error == "" || !containsFold(b.Error, msg) {
+		t.Fatalf("error %q, want it to contain %q", b.Error, msg)
+	}
+	if b.RequestID == "" || b.RequestID != r.header[gateway.HeaderRequestID] {
+		t.Fatalf("request_id %q, X-Request-Id header %q", b.RequestID, r.header[gateway.HeaderRequestID])
+	}
+	return b
+}
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
