@@ -10,7 +10,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"reflect"
 
 	"github.com/valyala/fasthttp"
 
@@ -85,16 +87,38 @@ func (r *Request) DecodeJSON(v any) error {
 		switch {
 		case errors.As(err, &se):
 			return httperr.BadRequest("invalid JSON at byte %d: %v", se.Offset, err)
+		case errors.As(err, &te) && te.Field == "":
+			return httperr.BadRequest("request body must be %s, not %s", describeType(te.Type), te.Value)
 		case errors.As(err, &te):
-			return httperr.BadRequest("field %q must be %s", te.Field, te.Type)
+			return httperr.BadRequest("field %q must be %s", te.Field, describeType(te.Type))
 		default:
 			return httperr.BadRequest("invalid request body: %v", err)
 		}
 	}
-	if dec.More() {
+	// dec.More() would miss a stray '}' or ']' after the value; only the end of
+	// the body may follow it.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return httperr.BadRequest("request body must hold one JSON object")
 	}
 	return nil
+}
+
+// describeType names a decoding target in JSON terms for composite types
+// (whose Go names mean nothing to a client) and by its Go name otherwise.
+func describeType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "a base64 string"
+		}
+		return "a JSON array"
+	}
+	return t.String()
 }
 
 // JSON writes v with a status.

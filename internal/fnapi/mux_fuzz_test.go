@@ -1,0 +1,61 @@
+package fnapi
+
+import (
+	"strings"
+	"testing"
+)
+
+func FuzzMatch(f *testing.F) {
+	for _, s := range [][2]string{
+		{"/", "/"},
+		{"/a/{id}", "/a/42"},
+		{"/a/{id}", "/a/42/"},
+		{"/a/{id}/c", "/a//c"},
+		{"/{x}/{y}", "/1/2/3"},
+		{"/a/{}", "/a/{}"},
+		{"/{", "/}"},
+		{"/a/{id}", "/a/%zz"},
+		{"//", "///"},
+		{"/teams/{team}/apps/{app}", "/teams/shop/apps/web"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, path string) {
+		segs := split(pattern)
+		ps, ok := match(segs, path)
+		if !ok {
+			return
+		}
+		// Every parameter segment yields exactly one non-empty value, in order,
+		// and every literal segment equals the path segment at its place.
+		var names []string
+		for _, s := range segs {
+			if isParam(s) {
+				names = append(names, s[1:len(s)-1])
+			}
+		}
+		if len(ps) != len(names) {
+			t.Fatalf("match(%q, %q) = %v: %d params, want %d", pattern, path, ps, len(ps), len(names))
+		}
+		for i, p := range ps {
+			if p.Name != names[i] || p.Value == "" || strings.Contains(p.Value, "/") {
+				t.Fatalf("match(%q, %q): param %d = %+v", pattern, path, i, p)
+			}
+		}
+		parts := split(path)
+		if len(parts) != len(segs) {
+			t.Fatalf("match(%q, %q) matched %d path segments against %d pattern segments", pattern, path, len(parts), len(segs))
+		}
+		j := 0
+		for i, s := range segs {
+			if isParam(s) {
+				if ps[j].Value != parts[i] {
+					t.Fatalf("match(%q, %q): param %s = %q, path segment %q", pattern, path, ps[j].Name, ps[j].Value, parts[i])
+				}
+				j++
+			} else if s != parts[i] {
+				t.Fatalf("match(%q, %q): literal %q matched %q", pattern, path, s, parts[i])
+			}
+		}
+	})
+}
