@@ -137,16 +137,11 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 	if err := json.Unmarshal(e.Value, &t); err != nil {
 		return fmt.Errorf("cannot decode token: %w", err)
 	}
-	if slices.Contains(t.Scopes, ScopeAdmin) {
-		all, err := s.List(ctx)
+	admin := slices.Contains(t.Scopes, ScopeAdmin)
+	if admin {
+		admins, err := s.countAdmins(ctx)
 		if err != nil {
 			return err
-		}
-		admins := 0
-		for _, o := range all {
-			if slices.Contains(o.Scopes, ScopeAdmin) {
-				admins++
-			}
 		}
 		if admins <= 1 {
 			return ErrLastAdmin
@@ -158,7 +153,38 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 		}
 		return fmt.Errorf("cannot delete token: %w", err)
 	}
-	return nil
+	if !admin {
+		return nil
+	}
+	// Concurrent revokes of different admin tokens can all pass the check
+	// above. Count again after the delete: the last delete to happen sees no
+	// admin left and puts its token back, so at least one admin always remains.
+	admins, err := s.countAdmins(ctx)
+	if err == nil && admins > 0 {
+		return nil
+	}
+	if _, rerr := s.st.CompareAndSwap(ctx, tokenKeyPrefix+id, 0, e.Value, store.PutOptions{}); rerr != nil {
+		return fmt.Errorf("cannot restore admin token %s after revoking it left no admin: %w", id, rerr)
+	}
+	if err != nil {
+		return err
+	}
+	return ErrLastAdmin
+}
+
+// countAdmins returns how many stored tokens hold the admin scope.
+func (s *Service) countAdmins(ctx context.Context) (int, error) {
+	all, err := s.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	admins := 0
+	for _, o := range all {
+		if slices.Contains(o.Scopes, ScopeAdmin) {
+			admins++
+		}
+	}
+	return admins, nil
 }
 
 // Authenticate returns the principal of a plaintext token or ErrUnauthenticated.

@@ -9,7 +9,8 @@ import (
 	"strings"
 )
 
-// Token format: "wharf_" + 16 hex id + "_" + 43 base64url secret characters.
+// Token format: "wharf_" + 16 lower-case hex id + "_" + 64 lower-case hex secret
+// characters (32 random bytes).
 // The id locates the stored record; only SHA-256 of the whole token is stored.
 const (
 	tokenPrefix = "wharf_"
