@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/gateway/gatewaytest"
 )
 
 type echoFunctions struct{}
@@ -18,103 +21,72 @@ func (echoFunctions) Serve(ctx *fasthttp.RequestCtx, rid string) bool {
 	if !strings.HasPrefix(string(ctx.Path()), "/api/") {
 		return false
 	}
-	ctx.SetBodyString("rid=" + rid + " hdr=" + string(ctx.Request.Header.Peek(HeaderRequestID)))
+	ctx.SetBodyString("rid=" + rid + " hdr=" + string(ctx.Request.Header.Peek(gateway.HeaderRequestID)))
 	return true
 }
 
-func start(t *testing.T, opts Options) *Gateway {
+func start(t *testing.T, opts gateway.Options) *gateway.Gateway {
 	t.Helper()
-	if opts.Listen == "" {
-		opts.Listen = "127.0.0.1:0"
-	}
-	g, err := New(opts, echoFunctions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := g.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return g
+	return gatewaytest.Start(t, opts, echoFunctions{})
 }
 
-func do(t *testing.T, g *Gateway, method, path string, hdr map[string]string, body string) *fasthttp.Response {
+func do(t *testing.T, g *gateway.Gateway, method, path string, hdr map[string]string, body string) gatewaytest.Response {
 	t.Helper()
-	req, resp := fasthttp.AcquireRequest(), &fasthttp.Response{}
-	defer fasthttp.ReleaseRequest(req)
-	req.SetRequestURI("http://" + g.Addr().String() + path)
-	req.Header.SetMethod(method)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	req.SetBodyString(body)
-	c := &fasthttp.Client{DialDualStack: true}
-	if err := c.DoTimeout(req, resp, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return resp
+	return gatewaytest.Do(t, g.Addr().String(), method, path, hdr, body)
 }
 
 func TestNotFoundIsJSONWithRequestID(t *testing.T) {
-	g := start(t, Options{})
+	g := start(t, gateway.Options{})
 	resp := do(t, g, "GET", "/nope", nil, "")
-	if resp.StatusCode() != 404 {
-		t.Fatalf("status %d", resp.StatusCode())
+	if resp.Status != 404 {
+		t.Fatalf("status %d", resp.Status)
 	}
 	var b struct {
 		Error     string `json:"error"`
 		RequestID string `json:"request_id"`
 	}
-	if err := json.Unmarshal(resp.Body(), &b); err != nil || b.Error == "" {
-		t.Fatalf("%v %s", err, resp.Body())
+	if err := json.Unmarshal(resp.Body, &b); err != nil || b.Error == "" {
+		t.Fatalf("%v %s", err, resp.Body)
 	}
-	if b.RequestID == "" || b.RequestID != string(resp.Header.Peek(HeaderRequestID)) {
-		t.Fatalf("request id %q vs header %q", b.RequestID, resp.Header.Peek(HeaderRequestID))
+	if b.RequestID == "" || b.RequestID != string(resp.Header[gateway.HeaderRequestID]) {
+		t.Fatalf("request id %q vs header %q", b.RequestID, resp.Header[gateway.HeaderRequestID])
 	}
 }
 
 func TestRequestIDUntrustedIsReplaced(t *testing.T) {
-	g := start(t, Options{})
-	resp := do(t, g, "GET", "/api/x", map[string]string{HeaderRequestID: "spoofed"}, "")
-	body := string(resp.Body())
+	g := start(t, gateway.Options{})
+	resp := do(t, g, "GET", "/api/x", map[string]string{gateway.HeaderRequestID: "spoofed"}, "")
+	body := resp.String()
 	if strings.Contains(body, "spoofed") {
 		t.Fatalf("untrusted request id kept: %s", body)
 	}
-	rid := string(resp.Header.Peek(HeaderRequestID))
+	rid := string(resp.Header[gateway.HeaderRequestID])
 	if body != "rid="+rid+" hdr="+rid {
 		t.Fatalf("function must see the same id: %s (header %s)", body, rid)
 	}
 	resp2 := do(t, g, "GET", "/api/x", nil, "")
-	if string(resp2.Header.Peek(HeaderRequestID)) == rid {
+	if string(resp2.Header[gateway.HeaderRequestID]) == rid {
 		t.Fatal("ids repeat")
 	}
 }
 
 func TestRequestIDTrustedIsKept(t *testing.T) {
-	g := start(t, Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-	resp := do(t, g, "GET", "/api/x", map[string]string{HeaderRequestID: "edge-42"}, "")
-	if got := string(resp.Header.Peek(HeaderRequestID)); got != "edge-42" {
+	g := start(t, gateway.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	resp := do(t, g, "GET", "/api/x", map[string]string{gateway.HeaderRequestID: "edge-42"}, "")
+	if got := string(resp.Header[gateway.HeaderRequestID]); got != "edge-42" {
 		t.Fatalf("trusted id replaced: %s", got)
 	}
-	resp = do(t, g, "GET", "/api/x", map[string]string{HeaderRequestID: "bad id with spaces"}, "")
-	if got := string(resp.Header.Peek(HeaderRequestID)); strings.Contains(got, " ") {
+	resp = do(t, g, "GET", "/api/x", map[string]string{gateway.HeaderRequestID: "bad id with spaces"}, "")
+	if got := string(resp.Header[gateway.HeaderRequestID]); strings.Contains(got, " ") {
 		t.Fatalf("malformed id kept: %q", got)
 	}
 }
 
 func TestBodyTooLargeAndMalformed(t *testing.T) {
-	g := start(t, Options{MaxBodyBytes: 10})
+	g := start(t, gateway.Options{MaxBodyBytes: 10})
 	resp := do(t, g, "POST", "/api/x", nil, strings.Repeat("x", 100))
-	if resp.StatusCode() != 413 || !strings.Contains(string(resp.Body()), "exceeds 10 bytes") {
-		t.Fatalf("%d %s", resp.StatusCode(), resp.Body())
+	if resp.Status != 413 || !strings.Contains(resp.String(), "exceeds 10 bytes") {
+		t.Fatalf("%d %s", resp.Status, resp.Body)
 	}
 	c, err := net.Dial("tcp", g.Addr().String())
 	if err != nil {
@@ -136,14 +108,14 @@ func TestIPv6Listener(t *testing.T) {
 		t.Skip("no IPv6 loopback on this machine")
 	}
 	ln.Close()
-	g := start(t, Options{Listen: "[::1]:0"})
-	if resp := do(t, g, "GET", "/api/v6", nil, ""); resp.StatusCode() != 200 {
-		t.Fatalf("status %d", resp.StatusCode())
+	g := start(t, gateway.Options{Listen: "[::1]:0"})
+	if resp := do(t, g, "GET", "/api/v6", nil, ""); resp.Status != 200 {
+		t.Fatalf("status %d", resp.Status)
 	}
 }
 
 func TestShutdownBeforeRun(t *testing.T) {
-	g, err := New(Options{Listen: "127.0.0.1:0"}, echoFunctions{})
+	g, err := gateway.New(gateway.Options{Listen: "127.0.0.1:0"}, echoFunctions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +136,7 @@ func TestShutdownBeforeRun(t *testing.T) {
 
 func TestShutdownDrainsInFlight(t *testing.T) {
 	slow := make(chan struct{})
-	g, err := New(Options{Listen: "127.0.0.1:0"}, slowFunctions{slow})
+	g, err := gateway.New(gateway.Options{Listen: "127.0.0.1:0"}, slowFunctions{slow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,12 +174,4 @@ func (s slowFunctions) Serve(ctx *fasthttp.RequestCtx, _ string) bool {
 	<-s.release
 	ctx.SetBodyString("done")
 	return true
-}
-
-func BenchmarkRequestID(b *testing.B) {
-	ids, _ := newRequestIDs()
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = ids.next()
-	}
 }

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/functions/admin"
 	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/gateway/gatewaytest"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
@@ -25,7 +25,6 @@ type server struct {
 	svc    *auth.Service
 	st     *buntstore.Store
 	admin  string // the bootstrap admin token
-	client *fasthttp.Client
 }
 
 func newServer(t *testing.T) *server {
@@ -44,23 +43,8 @@ func newServer(t *testing.T) *server {
 	if err := mux.Register(admin.New(svc)); err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.New(gateway.Options{Listen: "127.0.0.1:0"}, mux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := g.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return &server{addr: g.Addr().String(), svc: svc, st: st, admin: boot, client: &fasthttp.Client{}}
+	g := gatewaytest.Start(t, gateway.Options{}, mux)
+	return &server{addr: g.Addr().String(), svc: svc, st: st, admin: boot}
 }
 
 type response struct {
@@ -71,26 +55,12 @@ type response struct {
 
 func (s *server) do(t *testing.T, method, path, token, body string) response {
 	t.Helper()
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI("http://" + s.addr + path)
-	req.Header.SetMethod(method)
+	hdr := map[string]string{}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		hdr["Authorization"] = "Bearer " + token
 	}
-	if body != "" {
-		req.Header.SetContentType("application/json")
-		req.SetBodyString(body)
-	}
-	if err := s.client.DoTimeout(req, resp, 5*time.Second); err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	out := response{status: resp.StatusCode(), header: map[string]string{}, body: append([]byte(nil), resp.Body()...)}
-	for k, v := range resp.Header.All() {
-		out.header[string(k)] = string(v)
-	}
-	return out
+	r := gatewaytest.Do(t, s.addr, method, path, hdr, body)
+	return response{status: r.Status, header: r.Header, body: r.Body}
 }
 
 func decode[T any](t *testing.T, r response) T {

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/gateway/gatewaytest"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
 )
@@ -55,7 +55,6 @@ type env struct {
 	st                       *buntstore.Store
 	gw                       *gateway.Gateway
 	admin, shop, agent, blog string
-	client                   *fasthttp.Client
 }
 
 func newEnv(t *testing.T, fns ...Function) *env {
@@ -65,7 +64,7 @@ func newEnv(t *testing.T, fns ...Function) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	e := &env{svc: auth.NewService(st), st: st, client: &fasthttp.Client{}}
+	e := &env{svc: auth.NewService(st), st: st}
 	e.admin = e.token(t, "root", auth.ScopeAdmin)
 	e.shop = e.token(t, "shop", auth.TeamScope("shop"))
 	e.blog = e.token(t, "blog", auth.TeamScope("blog"))
@@ -91,23 +90,7 @@ func (e *env) token(t *testing.T, name string, scopes ...string) string {
 
 func startGateway(t *testing.T, fns gateway.Functions) *gateway.Gateway {
 	t.Helper()
-	g, err := gateway.New(gateway.Options{Listen: "127.0.0.1:0"}, fns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := g.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return g
+	return gatewaytest.Start(t, gateway.Options{}, fns)
 }
 
 type response struct {
@@ -133,29 +116,8 @@ func bearer(token string) string {
 
 func (e *env) doHeader(t *testing.T, method, path string, hdr map[string]string, body string) response {
 	t.Helper()
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI("http://" + e.gw.Addr().String() + path)
-	req.URI().DisablePathNormalizing = true
-	req.Header.SetMethod(method)
-	for k, v := range hdr {
-		if v != "" {
-			req.Header.Set(k, v)
-		}
-	}
-	if body != "" {
-		req.SetBodyString(body)
-		req.Header.SetContentType("application/json")
-	}
-	if err := e.client.DoTimeout(req, resp, 5*time.Second); err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	out := response{status: resp.StatusCode(), header: map[string]string{}, body: append([]byte(nil), resp.Body()...)}
-	for k, v := range resp.Header.All() {
-		out.header[string(k)] = string(v)
-	}
-	return out
+	r := gatewaytest.Do(t, e.gw.Addr().String(), method, path, hdr, body)
+	return response{status: r.Status, header: r.Header, body: r.Body}
 }
 
 func decode[T any](t *testing.T, r response) T {
