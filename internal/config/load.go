@@ -41,6 +41,9 @@ func leaves() []leaf {
 				walk(f.Type, path+".", idx)
 				continue
 			}
+			if !scalar(f.Type) {
+				continue // lists of objects (routes, limits, services) are YAML-only
+			}
 			flag := strings.NewReplacer(".", "-", "_", "-").Replace(path)
 			env := "WHARF_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(path))
 			out = append(out, leaf{path: path, flag: flag, env: env, help: f.Tag.Get("help"), index: idx, typ: f.Type})
@@ -48,6 +51,17 @@ func leaves() []leaf {
 	}
 	walk(reflect.TypeOf(Options{}), "", nil)
 	return out
+}
+
+// scalar reports whether a field can be set from one flag or env value.
+func scalar(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.String, reflect.Int, reflect.Int64, reflect.Bool:
+		return true
+	case reflect.Slice:
+		return t.Elem().Kind() == reflect.String
+	}
+	return false
 }
 
 // set parses s into the field.
@@ -61,7 +75,7 @@ func set(v reflect.Value, s string) error {
 		v.SetInt(int64(d))
 	case v.Kind() == reflect.String:
 		v.SetString(s)
-	case v.Kind() == reflect.Int:
+	case v.Kind() == reflect.Int || v.Kind() == reflect.Int64:
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			return fmt.Errorf("want an integer, got %q", s)

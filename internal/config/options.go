@@ -19,6 +19,11 @@ type Options struct {
 	MinIO         MinIOOptions    `yaml:"minio"`
 	Artifacts     ArtifactOptions `yaml:"artifacts"`
 	Agent         AgentOptions    `yaml:"agent"`
+	// Limits, Services and Routes are the gateway's declarative edge config
+	// (YAML only); the admin API changes them at run time.
+	Limits   []LimitConfig   `yaml:"limits"`
+	Services []ServiceConfig `yaml:"services"`
+	Routes   []RouteConfig   `yaml:"routes"`
 }
 
 // LogOptions configures log/slog output.
@@ -40,6 +45,71 @@ type GatewayOptions struct {
 	WriteTimeout   time.Duration `yaml:"write_timeout" help:"maximum time to write a response"`
 	IdleTimeout    time.Duration `yaml:"idle_timeout" help:"keep-alive idle timeout"`
 	MaxBodyBytes   int           `yaml:"max_body_bytes" help:"default request body limit in bytes"`
+	IPv6Prefix     int           `yaml:"ipv6_prefix" help:"IPv6 clients are limited and banned per prefix of this length"`
+	ACL            ACLConfig     `yaml:"acl"`
+}
+
+// ACLConfig is an allow and a deny list of CIDRs or IPs. Deny beats allow; a
+// non-empty allow list admits only matching clients.
+type ACLConfig struct {
+	Allow []string `yaml:"allow" help:"CIDRs or IPs admitted (empty: everybody not denied)"`
+	Deny  []string `yaml:"deny" help:"CIDRs or IPs refused with 403"`
+}
+
+// LimitConfig is one nginx limit_req-style rate limit, referenced by name from routes.
+type LimitConfig struct {
+	Name string `yaml:"name"`
+	// Key is ip | header:<Name> | route | ip+route.
+	Key string `yaml:"key"`
+	// Rate is "N r/s" or "N r/m".
+	Rate    string `yaml:"rate"`
+	Burst   int    `yaml:"burst"`
+	Delay   int    `yaml:"delay"`
+	NoDelay bool   `yaml:"nodelay"`
+	Status  int    `yaml:"status"`
+	DryRun  bool   `yaml:"dry_run"`
+}
+
+// ServiceConfig is a named set of upstream instances.
+type ServiceConfig struct {
+	Name      string           `yaml:"name"`
+	Instances []InstanceConfig `yaml:"instances"`
+}
+
+// InstanceConfig is one upstream instance.
+type InstanceConfig struct {
+	Addr   string `yaml:"addr"`
+	Weight int    `yaml:"weight"`
+}
+
+// RouteConfig sends matching requests to a service or a function.
+type RouteConfig struct {
+	// Host is exact or a wildcard like *.example.com; empty matches any host.
+	Host string `yaml:"host"`
+	// Path is a prefix; the longest matching prefix wins.
+	Path     string         `yaml:"path"`
+	Methods  []string       `yaml:"methods"`
+	Service  string         `yaml:"service"`
+	Function string         `yaml:"function"`
+	Limits   []string       `yaml:"limits"`
+	MaxBody  int64          `yaml:"max_body_bytes"`
+	ACL      ACLConfig      `yaml:"acl"`
+	Timeouts TimeoutConfig  `yaml:"timeouts"`
+	AutoBan  *AutoBanConfig `yaml:"auto_ban"`
+}
+
+// TimeoutConfig bounds one proxied request; zero means the gateway default.
+type TimeoutConfig struct {
+	Connect  time.Duration `yaml:"connect"`
+	Response time.Duration `yaml:"response"`
+	Idle     time.Duration `yaml:"idle"`
+}
+
+// AutoBanConfig bans a client for For after it was rate-limited After times within Within.
+type AutoBanConfig struct {
+	After  int           `yaml:"after"`
+	Within time.Duration `yaml:"within"`
+	For    time.Duration `yaml:"for"`
 }
 
 // NSQOptions configures the message bus.
@@ -93,6 +163,7 @@ func Defaults() Options {
 			WriteTimeout: 30 * time.Second,
 			IdleTimeout:  90 * time.Second,
 			MaxBodyBytes: 4 << 20,
+			IPv6Prefix:   64,
 		},
 		NSQ:       NSQOptions{EmbeddedTCP: "127.0.0.1:4150", EmbeddedHTTP: "127.0.0.1:4151", MaxInFlight: 64},
 		Redis:     RedisOptions{Namespace: "wharf"},

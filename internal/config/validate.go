@@ -36,9 +36,9 @@ func (o Options) Validate() error {
 			bad("%s must be host:port, got %q", name, addr)
 		}
 	}
-	for _, c := range o.Gateway.TrustedProxies {
+	for i, c := range o.Gateway.TrustedProxies {
 		if _, err := ParsePrefix(c); err != nil {
-			bad("gateway.trusted_proxies: %v", err)
+			errs = append(errs, fieldErr(fmt.Sprintf("gateway.trusted_proxies[%d]", i), "%v", err))
 		}
 	}
 	if o.Gateway.MaxBodyBytes <= 0 {
@@ -49,6 +49,9 @@ func (o Options) Validate() error {
 	}
 	if o.Redis.DB < 0 {
 		bad("redis.db must not be negative")
+	}
+	if err := o.ValidateEdge(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,208 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+)
+
+// FieldError names the option that is wrong, e.g. "limits[0].burst".
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+// Error implements error.
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks the lists in an ACL; field is its path, e.g. "gateway.acl".
+func (a ACLConfig) Validate(field string) error {
+	var errs []error
+	for name, list := range map[string][]string{"allow": a.Allow, "deny": a.Deny} {
+		for i, c := range list {
+			if _, err := ParsePrefix(c); err != nil {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s.%s[%d]", field, name, i), "%v", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validToken reports whether s is an HTTP token (header names, methods).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks one limit on its own; field is its path, e.g. "limits[0]".
+// The rate's syntax is checked by the gateway's limiter when it compiles.
+func (l LimitConfig) Validate(field string) error {
+	var errs []error
+	bad := func(sub, format string, args ...any) { errs = append(errs, fieldErr(field+"."+sub, format, args...)) }
+	if !validName(l.Name) {
+		bad("name", "must be 1-63 of a-z, 0-9, '-', '_', got %q", l.Name)
+	}
+	switch {
+	case l.Key == "ip", l.Key == "route", l.Key == "ip+route":
+	case strings.HasPrefix(l.Key, "header:") && validToken(strings.TrimPrefix(l.Key, "header:")):
+	default:
+		bad("key", "must be ip, route, ip+route or header:<Name>, got %q", l.Key)
+	}
+	if strings.TrimSpace(l.Rate) == "" {
+		bad("rate", "is required, e.g. 10r/s or 600r/m")
+	}
+	if l.Burst < 0 {
+		bad("burst", "must not be negative, got %d", l.Burst)
+	}
+	if l.Delay < 0 {
+		bad("delay", "must not be negative, got %d", l.Delay)
+	}
+	if l.NoDelay && l.Delay > 0 {
+		bad("delay", "cannot be set together with nodelay")
+	}
+	if l.Status != 0 && (l.Status < 400 || l.Status > 599) {
+		bad("status", "must be between 400 and 599, got %d", l.Status)
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks one service; field is its path, e.g. "services[0]".
+func (s ServiceConfig) Validate(field string) error {
+	var errs []error
+	if !validName(s.Name) {
+		errs = append(errs, fieldErr(field+".name", "must be 1-63 of a-z, 0-9, '-', '_', got %q", s.Name))
+	}
+	for i, in := range s.Instances {
+		f := fmt.Sprintf("%s.instances[%d]", field, i)
+		if _, port, err := net.SplitHostPort(in.Addr); err != nil || port == "" {
+			errs = append(errs, fieldErr(f+".addr", "must be host:port, got %q", in.Addr))
+		}
+		if in.Weight < 0 {
+			errs = append(errs, fieldErr(f+".weight", "must not be negative, got %d", in.Weight))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks one route on its own; field is its path, e.g. "routes[0]".
+// References to limits and services are checked by ValidateEdge.
+func (r RouteConfig) Validate(field string) error {
+	var errs []error
+	bad := func(sub, format string, args ...any) { errs = append(errs, fieldErr(field+"."+sub, format, args...)) }
+	if !strings.HasPrefix(r.Path, "/") {
+		bad("path", "must start with /, got %q", r.Path)
+	}
+	if h := r.Host; h != "" {
+		rest := strings.TrimPrefix(h, "*.")
+		if strings.ContainsAny(rest, "*/ :") || rest == "" {
+			bad("host", "must be a host name or *.domain, got %q", h)
+		}
+	}
+	for i, m := range r.Methods {
+		if !validToken(m) || strings.ToUpper(m) != m {
+			bad(fmt.Sprintf("methods[%d]", i), "must be an upper-case HTTP method, got %q", m)
+		}
+	}
+	if (r.Service == "") == (r.Function == "") {
+		bad("service", "exactly one of service and function must be set")
+	}
+	if r.MaxBody < 0 {
+		bad("max_body_bytes", "must not be negative, got %d", r.MaxBody)
+	}
+	if err := r.ACL.Validate(field + ".acl"); err != nil {
+		errs = append(errs, err)
+	}
+	for name, d := range map[string]int64{"connect": int64(r.Timeouts.Connect), "response": int64(r.Timeouts.Response), "idle": int64(r.Timeouts.Idle)} {
+		if d < 0 {
+			bad("timeouts."+name, "must not be negative")
+		}
+	}
+	if ab := r.AutoBan; ab != nil {
+		if ab.After <= 0 {
+			bad("auto_ban.after", "must be positive, got %d", ab.After)
+		}
+		if ab.Within <= 0 {
+			bad("auto_ban.within", "must be a positive duration")
+		}
+		if ab.For <= 0 {
+			bad("auto_ban.for", "must be a positive duration")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateEdge checks limits, services and routes together: each on its own,
+// unique names, and that routes only name limits and services that exist.
+func (o Options) ValidateEdge() error {
+	var errs []error
+	if err := o.Gateway.ACL.Validate("gateway.acl"); err != nil {
+		errs = append(errs, err)
+	}
+	if p := o.Gateway.IPv6Prefix; p < 1 || p > 128 {
+		errs = append(errs, fieldErr("gateway.ipv6_prefix", "must be between 1 and 128, got %d", p))
+	}
+	limits := map[string]bool{}
+	for i, l := range o.Limits {
+		f := fmt.Sprintf("limits[%d]", i)
+		if err := l.Validate(f); err != nil {
+			errs = append(errs, err)
+		}
+		if limits[l.Name] {
+			errs = append(errs, fieldErr(f+".name", "duplicate limit %q", l.Name))
+		}
+		limits[l.Name] = true
+	}
+	services := map[string]bool{}
+	for i, s := range o.Services {
+		f := fmt.Sprintf("services[%d]", i)
+		if err := s.Validate(f); err != nil {
+			errs = append(errs, err)
+		}
+		if services[s.Name] {
+			errs = append(errs, fieldErr(f+".name", "duplicate service %q", s.Name))
+		}
+		services[s.Name] = true
+	}
+	for i, r := range o.Routes {
+		f := fmt.Sprintf("routes[%d]", i)
+		if err := r.Validate(f); err != nil {
+			errs = append(errs, err)
+		}
+		if r.Service != "" && !services[r.Service] {
+			errs = append(errs, fieldErr(f+".service", "unknown service %q", r.Service))
+		}
+		for j, name := range r.Limits {
+			if !limits[name] {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s.limits[%d]", f, j), "unknown limit %q", name))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validName is the naming rule for limits and services: 1–63 of a-z, 0-9, '-', '_'.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (c == '-' || c == '_') && i > 0) {
+			return false
+		}
+	}
+	return true
+}
