@@ -1,0 +1,32 @@
+package realip
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/valyala/fasthttp"
+)
+
+// PeerAddr returns the IP address of a net.Addr as returned by
+// fasthttp.RequestCtx.RemoteAddr, unmapped and without zone; the zero Addr
+// when it is not a TCP or UDP address.
+func PeerAddr(a net.Addr) netip.Addr {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.AddrPort().Addr().Unmap().WithZone("")
+	case *net.UDPAddr:
+		return a.AddrPort().Addr().Unmap().WithZone("")
+	}
+	return netip.Addr{}
+}
+
+// FromRequestCtx resolves the client address of a fasthttp request: the
+// connection's peer plus all X-Forwarded-For instances, or all Forwarded
+// instances when Options.UseForwarded is set. It keeps no reference to ctx.
+func (r *Resolver) FromRequestCtx(ctx *fasthttp.RequestCtx) netip.Addr {
+	peer := PeerAddr(ctx.RemoteAddr())
+	if r.forwarded {
+		return r.ClientIPForwarded(peer, ctx.Request.Header.PeekAll(fasthttp.HeaderForwarded))
+	}
+	return r.ClientIP(peer, ctx.Request.Header.PeekAll(fasthttp.HeaderXForwardedFor))
+}
