@@ -1,0 +1,253 @@
+package acl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// DefaultBanPrefix is the store key prefix under which bans live.
+const DefaultBanPrefix = "gateway/bans/"
+
+// DefaultOpTimeout bounds every store call of BanManager and BanSet.
+const DefaultOpTimeout = 5 * time.Second
+
+// Ban is one temporary ban, stored as JSON under
+// <prefix>g/<escaped CIDR> (global) or <prefix>r/<escaped route>/<escaped CIDR>
+// (route-scoped), with the store's TTL so it disappears by itself.
+type Ban struct {
+	Prefix    netip.Prefix `json:"prefix"`
+	Reason    string       `json:"reason"`
+	CreatedBy string       `json:"created_by"`
+	CreatedAt time.Time    `json:"created_at"`
+	ExpiresAt time.Time    `json:"expires_at"`
+	// Auto is true for bans placed by a Tracker.
+	Auto bool `json:"auto"`
+	// Route scopes the ban to one route; empty bans the client everywhere.
+	Route string `json:"route,omitempty"`
+}
+
+// BanRequest describes a ban for BanManager.BanWith.
+type BanRequest struct {
+	Prefix netip.Prefix
+	TTL    time.Duration
+	Reason string
+	By     string
+	Route  string
+	Auto   bool
+}
+
+// BanManagerOptions configures NewBanManager.
+type BanManagerOptions struct {
+	// Prefix is the store key prefix (default DefaultBanPrefix).
+	Prefix string
+	// OpTimeout bounds each store call (default DefaultOpTimeout).
+	OpTimeout time.Duration
+	// MaxTTL caps a ban's TTL; zero means no cap.
+	MaxTTL time.Duration
+	// Now is the clock for CreatedAt/ExpiresAt (default time.Now).
+	Now func() time.Time
+}
+
+// BanManager writes, removes and lists bans in the store. It is safe for
+// concurrent use and keeps no state of its own.
+type BanManager struct {
+	st   store.Store
+	opts BanManagerOptions
+}
+
+// NewBanManager returns a BanManager over st.
+func NewBanManager(opts BanManagerOptions, st store.Store) (*BanManager, error) {
+	if st == nil {
+		return nil, errors.New("cannot create ban manager: nil store")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultBanPrefix
+	}
+	if opts.OpTimeout <= 0 {
+		opts.OpTimeout = DefaultOpTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &BanManager{st: st, opts: opts}, nil
+}
+
+// BanKey returns the store key of a ban of prefix p (normalized) on route
+// ("" for a global ban) under keyPrefix.
+func BanKey(keyPrefix, route string, p netip.Prefix) string {
+	if route == "" {
+		return keyPrefix + "g/" + url.PathEscape(p.String())
+	}
+	return keyPrefix + "r/" + url.PathEscape(route) + "/" + url.PathEscape(p.String())
+}
+
+// Ban bans prefix (an IP is a /32 or /128 prefix) everywhere for ttl.
+func (m *BanManager) Ban(ctx context.Context, prefix netip.Prefix, ttl time.Duration, reason, by string) (Ban, error) {
+	return m.BanWith(ctx, BanRequest{Prefix: prefix, TTL: ttl, Reason: reason, By: by})
+}
+
+// BanWith places the ban described by req. A manual ban replaces an existing
+// ban of the same prefix and route; an auto ban never shortens one that
+// lasts longer — the existing ban is returned instead.
+func (m *BanManager) BanWith(ctx context.Context, req BanRequest) (Ban, error) {
+	p, err := Normalize(req.Prefix)
+	if err != nil {
+		return Ban{}, fmt.Errorf("cannot ban %s: %w", req.Prefix, err)
+	}
+	if req.TTL <= 0 {
+		return Ban{}, fmt.Errorf("cannot ban %s: TTL must be positive, got %v", p, req.TTL)
+	}
+	if m.opts.MaxTTL > 0 && req.TTL > m.opts.MaxTTL {
+		req.TTL = m.opts.MaxTTL
+	}
+	now := m.opts.Now().UTC().Truncate(time.Millisecond)
+	b := Ban{
+		Prefix: p, Reason: req.Reason, CreatedBy: req.By, CreatedAt: now,
+		ExpiresAt: now.Add(req.TTL), Auto: req.Auto, Route: req.Route,
+	}
+	val, err := json.Marshal(b)
+	if err != nil {
+		return Ban{}, fmt.Errorf("cannot encode ban of %s: %w", p, err)
+	}
+	key := BanKey(m.opts.Prefix, req.Route, p)
+	put := store.PutOptions{TTL: req.TTL}
+	if !req.Auto {
+		cctx, cancel := context.WithTimeout(ctx, m.opts.OpTimeout)
+		defer cancel()
+		if _, err := m.st.Put(cctx, key, val, put); err != nil {
+			return Ban{}, fmt.Errorf("cannot ban %s: %w", p, err)
+		}
+		return b, nil
+	}
+	for range 5 {
+		cur, ver, err := m.get(ctx, key)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Ban{}, fmt.Errorf("cannot ban %s: %w", p, err)
+		}
+		if err == nil && cur.ExpiresAt.After(b.ExpiresAt) {
+			return cur, nil
+		}
+		cctx, cancel := context.WithTimeout(ctx, m.opts.OpTimeout)
+		_, err = m.st.CompareAndSwap(cctx, key, ver, val, put)
+		cancel()
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Ban{}, fmt.Errorf("cannot ban %s: %w", p, err)
+		}
+		return b, nil
+	}
+	return Ban{}, fmt.Errorf("cannot ban %s: %w", p, store.ErrConflict)
+}
+
+func (m *BanManager) get(ctx context.Context, key string) (Ban, uint64, error) {
+	cctx, cancel := context.WithTimeout(ctx, m.opts.OpTimeout)
+	defer cancel()
+	e, err := m.st.Get(cctx, key)
+	if err != nil {
+		return Ban{}, 0, err
+	}
+	var b Ban
+	if err := json.Unmarshal(e.Value, &b); err != nil {
+		// An unreadable value is overwritten.
+		return Ban{}, e.Version, nil
+	}
+	return b, e.Version, nil
+}
+
+// Unban removes the global ban of prefix. It returns an error wrapping
+// store.ErrNotFound when there is none.
+func (m *BanManager) Unban(ctx context.Context, prefix netip.Prefix) error {
+	return m.UnbanRoute(ctx, "", prefix)
+}
+
+// UnbanRoute removes the ban of prefix on route ("" for the global ban).
+func (m *BanManager) UnbanRoute(ctx context.Context, route string, prefix netip.Prefix) error {
+	p, err := Normalize(prefix)
+	if err != nil {
+		return fmt.Errorf("cannot unban %s: %w", prefix, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, m.opts.OpTimeout)
+	defer cancel()
+	if _, err := m.st.Delete(cctx, BanKey(m.opts.Prefix, route, p)); err != nil {
+		return fmt.Errorf("cannot unban %s: %w", p, err)
+	}
+	return nil
+}
+
+// List returns every ban that has not expired, global ones first, each group
+// sorted by prefix. Values that do not decode are skipped.
+func (m *BanManager) List(ctx context.Context) ([]Ban, error) {
+	var out []Ban
+	now := m.opts.Now()
+	_, err := listAll(ctx, m.st, m.opts.Prefix, m.opts.OpTimeout, func(e store.Entry) {
+		b, err := decodeBan(e.Key, m.opts.Prefix, e.Value)
+		if err != nil || !now.Before(b.ExpiresAt) {
+			return
+		}
+		out = append(out, b)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot list bans: %w", err)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Route != out[j].Route {
+			return out[i].Route < out[j].Route
+		}
+		return out[i].Prefix.String() < out[j].Prefix.String()
+	})
+	return out, nil
+}
+
+// listAll pages through prefix and returns the first page's revision:
+// watching from it and replaying changes over the listed state converges,
+// because puts and deletes are idempotent and applied in order.
+func listAll(ctx context.Context, st store.Store, prefix string, timeout time.Duration, fn func(store.Entry)) (uint64, error) {
+	var rev uint64
+	after := ""
+	for first := true; ; first = false {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		page, err := st.List(cctx, prefix, store.ListOptions{After: after})
+		cancel()
+		if err != nil {
+			return 0, err
+		}
+		if first {
+			rev = page.Revision
+		}
+		for _, e := range page.Entries {
+			fn(e)
+		}
+		if page.Next == "" {
+			return rev, nil
+		}
+		after = page.Next
+	}
+}
+
+// decodeBan decodes a stored ban and checks it against its key, so a value
+// written by hand under the wrong key cannot ban something else.
+func decodeBan(key, keyPrefix string, val []byte) (Ban, error) {
+	var b Ban
+	if err := json.Unmarshal(val, &b); err != nil {
+		return Ban{}, fmt.Errorf("cannot decode ban %s: %w", key, err)
+	}
+	p, err := Normalize(b.Prefix)
+	if err != nil {
+		return Ban{}, fmt.Errorf("cannot decode ban %s: %w", key, err)
+	}
+	b.Prefix = p
+	if BanKey(keyPrefix, b.Route, p) != key {
+		return Ban{}, fmt.Errorf("cannot decode ban %s: key does not match prefix %s route %q", key, p, b.Route)
+	}
+	return b, nil
+}
