@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/wharfhq/wharf/functions/admin"
 	"github.com/wharfhq/wharf/gateway"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
@@ -21,10 +20,10 @@ import (
 // server is the admin function behind a real gateway, Mux and buntdb store,
 // bootstrapped the way `wharf serve` does it.
 type server struct {
-	addr   string
-	svc    *auth.Service
-	st     *buntstore.Store
-	admin  string // the bootstrap admin token
+	addr  string
+	svc   *auth.Service
+	st    *buntstore.Store
+	admin string // the bootstrap admin token
 }
 
 func newServer(t *testing.T) *server {
