@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/internal/cidr"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/ops"
@@ -93,7 +94,7 @@ func (b *base) abort(err error) error {
 func (b *base) startGateway(fns gateway.Functions) (*gateway.Gateway, error) {
 	var trusted []netip.Prefix
 	for _, c := range b.opts.Gateway.TrustedProxies {
-		p, err := config.ParsePrefix(c)
+		p, err := cidr.Parse(c)
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/cidr"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -98,7 +99,7 @@ func (m *BanManager) Ban(ctx context.Context, prefix netip.Prefix, ttl time.Dura
 // ban of the same prefix and route; an auto ban never shortens one that
 // lasts longer — the existing ban is returned instead.
 func (m *BanManager) BanWith(ctx context.Context, req BanRequest) (Ban, error) {
-	p, err := Normalize(req.Prefix)
+	p, err := cidr.Normalize(req.Prefix)
 	if err != nil {
 		return Ban{}, fmt.Errorf("cannot ban %s: %w", req.Prefix, err)
 	}
@@ -172,7 +173,7 @@ func (m *BanManager) Unban(ctx context.Context, prefix netip.Prefix) error {
 
 // UnbanRoute removes the ban of prefix on route ("" for the global ban).
 func (m *BanManager) UnbanRoute(ctx context.Context, route string, prefix netip.Prefix) error {
-	p, err := Normalize(prefix)
+	p, err := cidr.Normalize(prefix)
 	if err != nil {
 		return fmt.Errorf("cannot unban %s: %w", prefix, err)
 	}
@@ -241,7 +242,7 @@ func decodeBan(key, keyPrefix string, val []byte) (Ban, error) {
 	if err := json.Unmarshal(val, &b); err != nil {
 		return Ban{}, fmt.Errorf("cannot decode ban %s: %w", key, err)
 	}
-	p, err := Normalize(b.Prefix)
+	p, err := cidr.Normalize(b.Prefix)
 	if err != nil {
 		return Ban{}, fmt.Errorf("cannot decode ban %s: %w", key, err)
 	}

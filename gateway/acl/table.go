@@ -4,6 +4,8 @@ import (
 	"net/netip"
 
 	"github.com/gaissmai/bart"
+
+	"github.com/wharfhq/wharf/internal/cidr"
 )
 
 // Verdict is the result of an ACL check.
@@ -40,17 +42,17 @@ type Table struct {
 	hasAllow, hasDeny bool
 }
 
-// NewTable compiles the lists. Prefixes are normalized as ParseList does;
-// invalid ones are skipped, so pass the output of ParseList.
+// NewTable compiles the lists. Prefixes are normalized as cidr.ParseList does;
+// invalid ones are skipped, so pass the output of cidr.ParseList.
 func NewTable(allow, deny []netip.Prefix) *Table {
 	t := &Table{allow: new(bart.Lite), deny: new(bart.Lite)}
 	for _, p := range allow {
-		if p, err := Normalize(p); err == nil {
+		if p, err := cidr.Normalize(p); err == nil {
 			t.allow.Insert(p)
 		}
 	}
 	for _, p := range deny {
-		if p, err := Normalize(p); err == nil {
+		if p, err := cidr.Normalize(p); err == nil {
 			t.deny.Insert(p)
 		}
 	}
@@ -59,13 +61,13 @@ func NewTable(allow, deny []netip.Prefix) *Table {
 	return t
 }
 
-// Compile parses both lists with ParseList and compiles them.
+// Compile parses both lists with cidr.ParseList and compiles them.
 func Compile(allow, deny []string) (*Table, error) {
-	a, err := ParseList(allow)
+	a, err := cidr.ParseList(allow)
 	if err != nil {
 		return nil, err
 	}
-	d, err := ParseList(deny)
+	d, err := cidr.ParseList(deny)
 	if err != nil {
 		return nil, err
 	}

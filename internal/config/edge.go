@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/wharfhq/wharf/internal/cidr"
 )
 
 // FieldError names the option that is wrong, e.g. "limits[0].burst".
@@ -25,7 +27,7 @@ func (a ACLConfig) Validate(field string) error {
 	var errs []error
 	for name, list := range map[string][]string{"allow": a.Allow, "deny": a.Deny} {
 		for i, c := range list {
-			if _, err := ParsePrefix(c); err != nil {
+			if _, err := cidr.Parse(c); err != nil {
 				errs = append(errs, fieldErr(fmt.Sprintf("%s.%s[%d]", field, name, i), "%v", err))
 			}
 		}

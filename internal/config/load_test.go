@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/wharfhq/wharf/internal/cidr"
 )
 
 func load(t *testing.T, args, env []string, file string) (Options, error) {
@@ -127,7 +129,7 @@ func TestParsePrefix(t *testing.T) {
 		"::ffff:10.0.0.0/104": "10.0.0.0/8",
 		"2001:db8::1":         "2001:db8::1/128",
 	} {
-		p, err := ParsePrefix(in)
+		p, err := cidr.Parse(in)
 		if err != nil || p.String() != want {
 			t.Errorf("%s: got %v %v want %s", in, p, err, want)
 		}

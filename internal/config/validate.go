@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"strings"
+
+	"github.com/wharfhq/wharf/internal/cidr"
 )
 
 // Validate checks the options a process cannot start without getting right.
@@ -37,7 +38,7 @@ func (o Options) Validate() error {
 		}
 	}
 	for i, c := range o.Gateway.TrustedProxies {
-		if _, err := ParsePrefix(c); err != nil {
+		if _, err := cidr.Parse(c); err != nil {
 			errs = append(errs, fieldErr(fmt.Sprintf("gateway.trusted_proxies[%d]", i), "%v", err))
 		}
 	}
@@ -54,25 +55,4 @@ func (o Options) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// ParsePrefix parses a CIDR or a bare IP (as a /32 or /128), unmapping IPv4-in-IPv6.
-func ParsePrefix(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("invalid CIDR %q", s)
-		}
-		if p.Addr().Is4In6() && p.Bits() >= 96 {
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("invalid IP or CIDR %q", s)
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }

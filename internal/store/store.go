@@ -81,11 +81,14 @@ type PutOptions struct {
 	TTL time.Duration
 }
 
+// DefaultListLimit is the page size of List when ListOptions.Limit is zero.
+const DefaultListLimit = 1000
+
 // ListOptions pages through List.
 type ListOptions struct {
 	// After starts the page after this key (exclusive); empty starts at the prefix.
 	After string
-	// Limit caps the page size; zero means 1000.
+	// Limit caps the page size; zero means DefaultListLimit.
 	Limit int
 }
 

@@ -12,8 +12,6 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-const defaultListLimit = 1000
-
 // Get returns the entry or store.ErrNotFound. An expired key is never returned,
 // even before the sweeper has removed it.
 func (s *Store) Get(ctx context.Context, key string) (store.Entry, error) {
@@ -214,7 +212,7 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 	}
 	limit := opts.Limit
 	if limit <= 0 {
-		limit = defaultListLimit
+		limit = store.DefaultListLimit
 	}
 	full := keyNS + prefix
 	start := full

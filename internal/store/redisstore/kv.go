@@ -12,8 +12,6 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-const defaultListLimit = 1000
-
 // Get returns the entry or store.ErrNotFound. Redis itself hides a hash whose
 // PEXPIREAT has passed, so an expired key is never returned.
 func (s *Store) Get(ctx context.Context, key string) (store.Entry, error) {
@@ -100,7 +98,7 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 	}
 	limit := opts.Limit
 	if limit <= 0 {
-		limit = defaultListLimit
+		limit = store.DefaultListLimit
 	}
 	min := "[" + prefix
 	if prefix == "" {

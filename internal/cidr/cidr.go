@@ -1,4 +1,7 @@
-package acl
+// Package cidr is Wharf's one parser of CIDR lists (config, ACLs, bans,
+// trusted proxies): CIDRs or bare IPs, IPv4 or IPv6, normalised so equal
+// networks compare equal.
+package cidr
 
 import (
 	"fmt"
@@ -22,17 +25,17 @@ import (
 func ParseList(entries []string) ([]netip.Prefix, error) {
 	out := make([]netip.Prefix, 0, len(entries))
 	for i, e := range entries {
-		p, err := ParseEntry(e)
+		p, err := Parse(e)
 		if err != nil {
-			return nil, fmt.Errorf("cannot parse ACL entry %d: %w", i, err)
+			return nil, fmt.Errorf("cannot parse entry %d: %w", i, err)
 		}
 		out = append(out, p)
 	}
 	return out, nil
 }
 
-// ParseEntry parses one entry of a list as ParseList does.
-func ParseEntry(s string) (netip.Prefix, error) {
+// Parse parses one entry of a list as ParseList does; the error quotes the entry.
+func Parse(s string) (netip.Prefix, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
 		return netip.Prefix{}, fmt.Errorf("%q: empty entry", s)
@@ -42,12 +45,12 @@ func ParseEntry(s string) (netip.Prefix, error) {
 		var err error
 		p, err = netip.ParsePrefix(t)
 		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%q: not a CIDR prefix: %w", s, err)
+			return netip.Prefix{}, fmt.Errorf("invalid CIDR %q: %w", s, err)
 		}
 	} else {
 		a, err := netip.ParseAddr(t)
 		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%q: not an IP address or CIDR prefix: %w", s, err)
+			return netip.Prefix{}, fmt.Errorf("invalid IP or CIDR %q: %w", s, err)
 		}
 		if a.Zone() != "" {
 			return netip.Prefix{}, fmt.Errorf("%q: zoned addresses are not allowed", s)
