@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -114,6 +116,14 @@ func (e *Embedded) Start(ctx context.Context) error {
 	e.n, e.done = n, done
 	e.tcpAddr = n.RealTCPAddr().String()
 	e.httpAddr = n.RealHTTPAddr().String()
+	// Return only once nsqd serves: its HTTP API answering means Main has set
+	// up its servers. nsqd v1.3.0 races if Exit runs while Main is still
+	// starting, so this also makes an immediate Close safe.
+	if err := waitServing(ctx, e.httpAddr, done); err != nil {
+		e.n, e.done = nil, nil
+		n.Exit()
+		return fmt.Errorf("cannot start embedded nsqd: %w", err)
+	}
 	e.log.Info("embedded nsqd started", "tcp", e.tcpAddr, "http", e.httpAddr, "data", e.opts.DataDir)
 	return nil
 }
@@ -153,6 +163,35 @@ func (e *Embedded) Close() error {
 	}
 	e.log.Info("embedded nsqd stopped")
 	return nil
+}
+
+// waitServing polls nsqd's /ping until it answers 200, Main exits, or 10 s pass.
+func waitServing(ctx context.Context, httpAddr string, done <-chan error) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/ping", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case err := <-done:
+			return fmt.Errorf("nsqd stopped while starting: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nsqd did not answer on %s within 10s", httpAddr)
+		}
+	}
 }
 
 // setNSQDLevel maps a slog level to nsqd's log level.
