@@ -135,8 +135,8 @@ func TestShutdownBeforeRun(t *testing.T) {
 }
 
 func TestShutdownDrainsInFlight(t *testing.T) {
-	slow := make(chan struct{})
-	g, err := gateway.New(gateway.Options{Listen: "127.0.0.1:0"}, slowFunctions{slow})
+	slow, entered := make(chan struct{}), make(chan struct{}, 1)
+	g, err := gateway.New(gateway.Options{Listen: "127.0.0.1:0"}, slowFunctions{slow, entered})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 		}
 		got <- resp.StatusCode()
 	}()
-	time.Sleep(100 * time.Millisecond) // let the request reach the handler
+	<-entered // the request is in flight
 	shut := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -168,9 +168,10 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 	}
 }
 
-type slowFunctions struct{ release chan struct{} }
+type slowFunctions struct{ release, entered chan struct{} }
 
 func (s slowFunctions) Serve(ctx *fasthttp.RequestCtx, _ string) bool {
+	s.entered <- struct{}{}
 	<-s.release
 	ctx.SetBodyString("done")
 	return true

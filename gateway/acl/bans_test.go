@@ -138,11 +138,13 @@ func TestBanTTLExpiry(t *testing.T) {
 	st := openBunt(t)
 	m := newManager(t, st)
 	s := startSet(t, st, BanSetOptions{})
-	if _, err := m.Ban(t.Context(), pfx("192.0.2.0/24"), 300*time.Millisecond, "short", "ops"); err != nil {
+	if _, err := m.Ban(t.Context(), pfx("192.0.2.0/24"), 2*time.Second, "short", "ops"); err != nil {
 		t.Fatal(err)
 	}
+	// The TTL is long enough that the ban cannot expire before it is first seen,
+	// even on a loaded machine.
 	testenv.Eventually(t, time.Second, bannedErr(s, "192.0.2.55", true))
-	testenv.Eventually(t, 3*time.Second, bannedErr(s, "192.0.2.55", false))
+	testenv.Eventually(t, 5*time.Second, bannedErr(s, "192.0.2.55", false))
 	// The expire event itself arrives and removes the entry.
 	testenv.Eventually(t, 5*time.Second, func() error {
 		if n := s.Len(); n != 0 {

@@ -51,7 +51,7 @@ func TestBanSyncAcrossNodes(t *testing.T) {
 		testenv.Eventually(t, time.Second, bannedErr(n, "2001:db8:aa:bb::1", false))
 	}
 
-	if _, err := m.Ban(ctx, pfx("198.51.100.0/24"), 400*time.Millisecond, "short", "ops"); err != nil {
+	if _, err := m.Ban(ctx, pfx("198.51.100.0/24"), 2*time.Second, "short", "ops"); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, time.Second, bannedErr(node2, "198.51.100.1", true))
@@ -60,7 +60,7 @@ func TestBanSyncAcrossNodes(t *testing.T) {
 		t.Fatalf("list = %+v, %v", list, err)
 	}
 	for _, n := range []*BanSet{node1, node2} {
-		testenv.Eventually(t, 5*time.Second, func() error {
+		testenv.Eventually(t, 8*time.Second, func() error {
 			if n.Len() != 0 {
 				return fmt.Errorf("Len = %d after expiry", n.Len())
 			}

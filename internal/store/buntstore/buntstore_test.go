@@ -56,7 +56,7 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2, err := s.Put(ctx, "b", []byte("two"), store.PutOptions{TTL: 300 * time.Millisecond})
+	v2, err := s.Put(ctx, "b", []byte("two"), store.PutOptions{TTL: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

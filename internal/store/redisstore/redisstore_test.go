@@ -73,7 +73,7 @@ func TestSharedNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := a.Put(ctx, "k", []byte("v"), store.PutOptions{TTL: 200 * time.Millisecond})
+	v, err := a.Put(ctx, "k", []byte("v"), store.PutOptions{TTL: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
