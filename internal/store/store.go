@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 )
 
@@ -81,6 +82,9 @@ type PutOptions struct {
 	TTL time.Duration
 }
 
+// FromNow as Watch's fromRev starts the watch at the store's current revision.
+const FromNow = math.MaxUint64
+
 // DefaultListLimit is the page size of List when ListOptions.Limit is zero.
 const DefaultListLimit = 1000
 
@@ -118,8 +122,10 @@ type Store interface {
 	// List returns keys with the prefix in ascending key order, one page at a time.
 	List(ctx context.Context, prefix string, opts ListOptions) (Page, error)
 	// Watch delivers every change to keys with the prefix whose revision is greater
-	// than fromRev, in revision order, until ctx is done. fromRev 0 means "from now".
-	// Engines reconnect by themselves and resume where they left off.
+	// than fromRev, in revision order, until ctx is done. fromRev is always taken
+	// literally (0 is "from the beginning", as List on an empty store returns 0);
+	// pass FromNow to start at the current revision. Engines reconnect by
+	// themselves and resume where they left off.
 	Watch(ctx context.Context, prefix string, fromRev uint64) (<-chan Event, error)
 	// Revision returns the current store revision.
 	Revision(ctx context.Context) (uint64, error)

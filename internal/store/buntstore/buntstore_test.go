@@ -68,7 +68,7 @@ func TestReopen(t *testing.T) {
 	if err != nil || string(e.Value) != "one" || e.Version != v1 {
 		t.Fatalf("after reopen: %+v, %v", e, err)
 	}
-	w, err := s.Watch(ctx, "", 0)
+	w, err := s.Watch(ctx, "", store.FromNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestRetentionAge(t *testing.T) {
 func TestBuntdbExpiryBackstop(t *testing.T) {
 	ctx := t.Context()
 	s := openTest(t, buntstore.Options{SweepInterval: time.Hour})
-	w, err := s.Watch(ctx, "", 0)
+	w, err := s.Watch(ctx, "", store.FromNow)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ const (
 )
 
 // Watch delivers every change to keys with the prefix whose revision is greater
-// than fromRev, in revision order, until ctx is done. fromRev 0 means "from now".
+// than fromRev, in revision order, until ctx is done. fromRev store.FromNow means "from now"; 0 is "from the beginning".
 // The watcher reads the change log itself and is woken by commits, so a slow
 // watcher never blocks writers; if it falls behind the retained log it gets
 // store.ErrCompacted.
@@ -24,7 +24,7 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRev uint64) (<-cha
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if fromRev == 0 {
+	if fromRev == store.FromNow {
 		rev, err := s.Revision(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("cannot start watch: %w", err)

@@ -65,11 +65,11 @@ func TestSharedNamespace(t *testing.T) {
 	a := o.open(t, redisstore.Options{Namespace: "shared"})
 	b := o.open(t, redisstore.Options{Namespace: "shared"})
 	ctx := t.Context()
-	wa, err := a.Watch(ctx, "", 0)
+	wa, err := a.Watch(ctx, "", store.FromNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wb, err := b.Watch(ctx, "", 0)
+	wb, err := b.Watch(ctx, "", store.FromNow)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestWatchSurvivesRestart(t *testing.T) {
 	s := o.open(t, redisstore.Options{OpTimeout: time.Second, WatchBlock: 300 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	w, err := s.Watch(ctx, "rs/", 0)
+	w, err := s.Watch(ctx, "rs/", store.FromNow)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ const (
 )
 
 // Watch delivers every change to keys with the prefix whose revision is greater
-// than fromRev, in revision order, until ctx is done. fromRev 0 means "from now".
+// than fromRev, in revision order, until ctx is done. fromRev store.FromNow means "from now"; 0 is "from the beginning".
 //
 // The watcher reads the change stream with XREAD BLOCK and filters by prefix
 // itself. On errors it reconnects with backoff and resumes after the last
@@ -30,7 +30,7 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRev uint64) (<-cha
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if fromRev == 0 {
+	if fromRev == store.FromNow {
 		rev, err := s.Revision(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("cannot start watch: %w", err)

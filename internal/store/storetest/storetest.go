@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ListPrefixBoundaries", func(t *testing.T) { testListBoundaries(t, open(t)) })
 	t.Run("WatchOrdering", func(t *testing.T) { testWatchOrdering(t, open(t)) })
 	t.Run("WatchFromNow", func(t *testing.T) { testWatchFromNow(t, open(t)) })
+	t.Run("WatchFromZeroOnEmptyStore", func(t *testing.T) { testWatchFromZeroOnEmptyStore(t, open(t)) })
 	t.Run("WatchFromListRevision", func(t *testing.T) { testWatchFromList(t, open(t)) })
 	t.Run("WatchResume", func(t *testing.T) { testWatchResume(t, open(t)) })
 	t.Run("WatchCancel", func(t *testing.T) { testWatchCancel(t, open(t)) })

@@ -85,13 +85,32 @@ func testWatchOrdering(t *testing.T, s store.Store) {
 	}
 }
 
-// testWatchFromNow checks that fromRev 0 starts at the current revision.
+// testWatchFromNow checks that store.FromNow starts at the current revision.
 func testWatchFromNow(t *testing.T, s store.Store) {
 	ctx := testCtx(t)
 	mustPut(t, s, "now/old", "old", store.PutOptions{})
-	w := mustWatch(t, ctx, s, "now/", 0)
+	w := mustWatch(t, ctx, s, "now/", store.FromNow)
 	v := mustPut(t, s, "now/new", "new", store.PutOptions{})
 	if err := (change{typ: store.EventPut, key: "now/new", value: []byte("new"), rev: v}).check(next(t, w)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testWatchFromZeroOnEmptyStore is the first start of a watcher on a new
+// store: List answers revision 0, a write lands before the watch begins, and
+// Watch from 0 must still deliver it (0 is "from the beginning", not "now").
+func testWatchFromZeroOnEmptyStore(t *testing.T, s store.Store) {
+	ctx := testCtx(t)
+	page, err := s.List(ctx, "z/", store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Revision != 0 || len(page.Entries) != 0 {
+		t.Fatalf("empty store: List = %+v", page)
+	}
+	v := mustPut(t, s, "z/raced", "in between", store.PutOptions{})
+	w := mustWatch(t, ctx, s, "z/", page.Revision)
+	if err := (change{typ: store.EventPut, key: "z/raced", value: []byte("in between"), rev: v}).check(next(t, w)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -245,7 +264,7 @@ func testWatchResume(t *testing.T, s store.Store) {
 func testWatchCancel(t *testing.T, s store.Store) {
 	ctx := testCtx(t)
 	wctx, cancel := context.WithCancel(ctx)
-	w := mustWatch(t, wctx, s, "", 0)
+	w := mustWatch(t, wctx, s, "", store.FromNow)
 	for i := range 200 {
 		mustPut(t, s, fmt.Sprintf("cancel/%d", i), "v", store.PutOptions{})
 	}
@@ -295,8 +314,8 @@ func testWatchCompacted(t *testing.T, s store.Store) {
 func testClose(t *testing.T, s store.Store) {
 	ctx := testCtx(t)
 	mustPut(t, s, "close/a", "v", store.PutOptions{})
-	w := mustWatch(t, ctx, s, "", 0)
-	idle := mustWatch(t, ctx, s, "nothing-here/", 0)
+	w := mustWatch(t, ctx, s, "", store.FromNow)
+	idle := mustWatch(t, ctx, s, "nothing-here/", store.FromNow)
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -311,7 +330,7 @@ func testClose(t *testing.T, s store.Store) {
 	if _, err := s.List(ctx, "", store.ListOptions{}); !errors.Is(err, store.ErrClosed) {
 		t.Fatalf("List after Close: want ErrClosed, got %v", err)
 	}
-	if _, err := s.Watch(ctx, "", 0); !errors.Is(err, store.ErrClosed) {
+	if _, err := s.Watch(ctx, "", store.FromNow); !errors.Is(err, store.ErrClosed) {
 		t.Fatalf("Watch after Close: want ErrClosed, got %v", err)
 	}
 	if err := s.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
