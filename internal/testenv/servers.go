@@ -1,9 +1,11 @@
 package testenv
 
 import (
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 )
 
 const (
@@ -56,8 +58,38 @@ func StartMinIO(t testing.TB) *MinIO {
 		"MINIO_UPDATE=off",
 		"HOME=" + dir,
 	}
-	p.Start()
+	m.Start()
 	return m
+}
+
+// Start launches MinIO and returns only once it is ready to serve S3 calls:
+// MinIO accepts connections before it has initialised, answering
+// "Server not initialized yet" until /minio/health/ready says 200.
+func (m *MinIO) Start() {
+	m.t.Helper()
+	m.Process.Start()
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := client.Get("http://" + m.Addr + "/minio/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			m.t.Fatalf("minio on %s not ready within 60s: %v\n%s", m.Addr, err, m.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Restart stops MinIO and starts it again, ready, on the same address and data.
+func (m *MinIO) Restart() {
+	m.t.Helper()
+	m.Stop()
+	m.Start()
 }
 
 // NSQD is a running nsqd.
