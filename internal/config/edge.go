@@ -104,6 +104,9 @@ func (s ServiceConfig) Validate(field string) error {
 func (r RouteConfig) Validate(field string) error {
 	var errs []error
 	bad := func(sub, format string, args ...any) { errs = append(errs, fieldErr(field+"."+sub, format, args...)) }
+	if !validName(r.Name) {
+		bad("name", "must be 1-63 of a-z, 0-9, '-', '_', got %q", r.Name)
+	}
 	if !strings.HasPrefix(r.Path, "/") {
 		bad("path", "must start with /, got %q", r.Path)
 	}
@@ -146,18 +149,56 @@ func (r RouteConfig) Validate(field string) error {
 	return errors.Join(errs...)
 }
 
-// ValidateEdge checks limits, services and routes together: each on its own,
-// unique names, and that routes only name limits and services that exist.
+// Edge is the gateway's declarative edge config — global ACL, limits,
+// services and routes — as the YAML file gives it and the admin API serves it.
+type Edge struct {
+	ACL      ACLConfig       `json:"acl"`
+	Limits   []LimitConfig   `json:"limits"`
+	Services []ServiceConfig `json:"services"`
+	Routes   []RouteConfig   `json:"routes"`
+}
+
+// Edge returns the edge part of o, with every unnamed route named
+// "route<i>" after its position in the list.
+func (o Options) Edge() Edge {
+	e := Edge{
+		ACL:      ACLConfig{Allow: append([]string(nil), o.Gateway.ACL.Allow...), Deny: append([]string(nil), o.Gateway.ACL.Deny...)},
+		Limits:   append([]LimitConfig(nil), o.Limits...),
+		Services: append([]ServiceConfig(nil), o.Services...),
+		Routes:   append([]RouteConfig(nil), o.Routes...),
+	}
+	for i := range e.Routes {
+		if e.Routes[i].Name == "" {
+			e.Routes[i].Name = fmt.Sprintf("route%d", i)
+		}
+	}
+	return e
+}
+
+// ValidateEdge checks the gateway's IPv6 prefix and the edge config (see Edge.Validate).
 func (o Options) ValidateEdge() error {
 	var errs []error
-	if err := o.Gateway.ACL.Validate("gateway.acl"); err != nil {
-		errs = append(errs, err)
-	}
 	if p := o.Gateway.IPv6Prefix; p < 1 || p > 128 {
 		errs = append(errs, fieldErr("gateway.ipv6_prefix", "must be between 1 and 128, got %d", p))
 	}
+	e := o.Edge()
+	if err := e.validate("gateway.acl"); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks limits, services and routes together: each on its own,
+// unique names, and that routes only name limits and services that exist.
+func (e Edge) Validate() error { return e.validate("acl") }
+
+func (e Edge) validate(aclField string) error {
+	var errs []error
+	if err := e.ACL.Validate(aclField); err != nil {
+		errs = append(errs, err)
+	}
 	limits := map[string]bool{}
-	for i, l := range o.Limits {
+	for i, l := range e.Limits {
 		f := fmt.Sprintf("limits[%d]", i)
 		if err := l.Validate(f); err != nil {
 			errs = append(errs, err)
@@ -168,7 +209,7 @@ func (o Options) ValidateEdge() error {
 		limits[l.Name] = true
 	}
 	services := map[string]bool{}
-	for i, s := range o.Services {
+	for i, s := range e.Services {
 		f := fmt.Sprintf("services[%d]", i)
 		if err := s.Validate(f); err != nil {
 			errs = append(errs, err)
@@ -178,19 +219,38 @@ func (o Options) ValidateEdge() error {
 		}
 		services[s.Name] = true
 	}
-	for i, r := range o.Routes {
+	routes := map[string]bool{}
+	for i, r := range e.Routes {
 		f := fmt.Sprintf("routes[%d]", i)
 		if err := r.Validate(f); err != nil {
 			errs = append(errs, err)
 		}
-		if r.Service != "" && !services[r.Service] {
-			errs = append(errs, fieldErr(f+".service", "unknown service %q", r.Service))
+		if routes[r.Name] {
+			errs = append(errs, fieldErr(f+".name", "duplicate route %q", r.Name))
 		}
-		for j, name := range r.Limits {
-			if !limits[name] {
-				errs = append(errs, fieldErr(fmt.Sprintf("%s.limits[%d]", f, j), "unknown limit %q", name))
-			}
+		routes[r.Name] = true
+		if err := r.ValidateRefs(f, limits, services); err != nil {
+			errs = append(errs, err)
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateRefs checks that r names only limits and services that exist.
+func (r RouteConfig) ValidateRefs(field string, limits, services map[string]bool) error {
+	var errs []error
+	if r.Service != "" && !services[r.Service] {
+		errs = append(errs, fieldErr(field+".service", "unknown service %q", r.Service))
+	}
+	seen := map[string]bool{}
+	for j, name := range r.Limits {
+		if !limits[name] {
+			errs = append(errs, fieldErr(fmt.Sprintf("%s.limits[%d]", field, j), "unknown limit %q", name))
+		}
+		if seen[name] {
+			errs = append(errs, fieldErr(fmt.Sprintf("%s.limits[%d]", field, j), "limit %q listed twice", name))
+		}
+		seen[name] = true
 	}
 	return errors.Join(errs...)
 }

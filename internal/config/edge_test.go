@@ -99,7 +99,7 @@ func TestRouteTimeoutsAndAutoBanDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := o.Routes[0]
-	if r.Timeouts.Connect != 250*time.Millisecond || r.Timeouts.Response != 5*time.Second || r.AutoBan == nil || r.AutoBan.For != 10*time.Minute {
+	if r.Timeouts.Connect.D() != 250*time.Millisecond || r.Timeouts.Response.D() != 5*time.Second || r.AutoBan == nil || r.AutoBan.For.D() != 10*time.Minute {
 		t.Fatalf("%+v", r)
 	}
 }

@@ -52,64 +52,67 @@ type GatewayOptions struct {
 // ACLConfig is an allow and a deny list of CIDRs or IPs. Deny beats allow; a
 // non-empty allow list admits only matching clients.
 type ACLConfig struct {
-	Allow []string `yaml:"allow" help:"CIDRs or IPs admitted (empty: everybody not denied)"`
-	Deny  []string `yaml:"deny" help:"CIDRs or IPs refused with 403"`
+	Allow []string `yaml:"allow" json:"allow" help:"CIDRs or IPs admitted (empty: everybody not denied)"`
+	Deny  []string `yaml:"deny" json:"deny" help:"CIDRs or IPs refused with 403"`
 }
 
 // LimitConfig is one nginx limit_req-style rate limit, referenced by name from routes.
 type LimitConfig struct {
-	Name string `yaml:"name"`
+	Name string `yaml:"name" json:"name"`
 	// Key is ip | header:<Name> | route | ip+route.
-	Key string `yaml:"key"`
+	Key string `yaml:"key" json:"key"`
 	// Rate is "N r/s" or "N r/m".
-	Rate    string `yaml:"rate"`
-	Burst   int    `yaml:"burst"`
-	Delay   int    `yaml:"delay"`
-	NoDelay bool   `yaml:"nodelay"`
-	Status  int    `yaml:"status"`
-	DryRun  bool   `yaml:"dry_run"`
+	Rate    string `yaml:"rate" json:"rate"`
+	Burst   int    `yaml:"burst" json:"burst"`
+	Delay   int    `yaml:"delay" json:"delay"`
+	NoDelay bool   `yaml:"nodelay" json:"nodelay"`
+	Status  int    `yaml:"status" json:"status"`
+	DryRun  bool   `yaml:"dry_run" json:"dry_run"`
 }
 
 // ServiceConfig is a named set of upstream instances.
 type ServiceConfig struct {
-	Name      string           `yaml:"name"`
-	Instances []InstanceConfig `yaml:"instances"`
+	Name      string           `yaml:"name" json:"name"`
+	Instances []InstanceConfig `yaml:"instances" json:"instances"`
 }
 
 // InstanceConfig is one upstream instance.
 type InstanceConfig struct {
-	Addr   string `yaml:"addr"`
-	Weight int    `yaml:"weight"`
+	Addr   string `yaml:"addr" json:"addr"`
+	Weight int    `yaml:"weight" json:"weight,omitempty"`
 }
 
 // RouteConfig sends matching requests to a service or a function.
 type RouteConfig struct {
+	// Name identifies the route in the admin API, metrics and logs; in YAML it
+	// defaults to "route<i>" (its position in the list).
+	Name string `yaml:"name" json:"name"`
 	// Host is exact or a wildcard like *.example.com; empty matches any host.
-	Host string `yaml:"host"`
+	Host string `yaml:"host" json:"host,omitempty"`
 	// Path is a prefix; the longest matching prefix wins.
-	Path     string         `yaml:"path"`
-	Methods  []string       `yaml:"methods"`
-	Service  string         `yaml:"service"`
-	Function string         `yaml:"function"`
-	Limits   []string       `yaml:"limits"`
-	MaxBody  int64          `yaml:"max_body_bytes"`
-	ACL      ACLConfig      `yaml:"acl"`
-	Timeouts TimeoutConfig  `yaml:"timeouts"`
-	AutoBan  *AutoBanConfig `yaml:"auto_ban"`
+	Path     string         `yaml:"path" json:"path"`
+	Methods  []string       `yaml:"methods" json:"methods,omitempty"`
+	Service  string         `yaml:"service" json:"service,omitempty"`
+	Function string         `yaml:"function" json:"function,omitempty"`
+	Limits   []string       `yaml:"limits" json:"limits,omitempty"`
+	MaxBody  int64          `yaml:"max_body_bytes" json:"max_body_bytes,omitempty"`
+	ACL      ACLConfig      `yaml:"acl" json:"acl"`
+	Timeouts TimeoutConfig  `yaml:"timeouts" json:"timeouts"`
+	AutoBan  *AutoBanConfig `yaml:"auto_ban" json:"auto_ban,omitempty"`
 }
 
 // TimeoutConfig bounds one proxied request; zero means the gateway default.
 type TimeoutConfig struct {
-	Connect  time.Duration `yaml:"connect"`
-	Response time.Duration `yaml:"response"`
-	Idle     time.Duration `yaml:"idle"`
+	Connect  Duration `yaml:"connect" json:"connect"`
+	Response Duration `yaml:"response" json:"response"`
+	Idle     Duration `yaml:"idle" json:"idle"`
 }
 
 // AutoBanConfig bans a client for For after it was rate-limited After times within Within.
 type AutoBanConfig struct {
-	After  int           `yaml:"after"`
-	Within time.Duration `yaml:"within"`
-	For    time.Duration `yaml:"for"`
+	After  int      `yaml:"after" json:"after"`
+	Within Duration `yaml:"within" json:"within"`
+	For    Duration `yaml:"for" json:"for"`
 }
 
 // NSQOptions configures the message bus.

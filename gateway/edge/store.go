@@ -1,0 +1,210 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Options configures a Store.
+type Options struct {
+	Key           string        // default DefaultKey
+	HistoryPrefix string        // default DefaultHistoryPrefix
+	HistoryTTL    time.Duration // default DefaultHistoryTTL
+	OpTimeout     time.Duration // default DefaultOpTimeout
+	// MaxRetries bounds compare-and-swap retries under contention (default 16).
+	MaxRetries int
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+// Store reads and writes the edge document. It is safe for concurrent use and
+// keeps no state besides its options.
+type Store struct {
+	st   store.Store
+	opts Options
+	log  *slog.Logger
+}
+
+// ErrContention is returned when a write lost the compare-and-swap race
+// MaxRetries times in a row.
+var ErrContention = errors.New("too many concurrent changes to the edge config")
+
+// New returns a Store over st.
+func New(st store.Store, opts Options) *Store {
+	if opts.Key == "" {
+		opts.Key = DefaultKey
+	}
+	if opts.HistoryPrefix == "" {
+		opts.HistoryPrefix = DefaultHistoryPrefix
+	}
+	if opts.HistoryTTL <= 0 {
+		opts.HistoryTTL = DefaultHistoryTTL
+	}
+	if opts.OpTimeout <= 0 {
+		opts.OpTimeout = DefaultOpTimeout
+	}
+	if opts.MaxRetries <= 0 {
+		opts.MaxRetries = 16
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Store{st: st, opts: opts, log: opts.Logger}
+}
+
+// Get returns the document and its store version; a store without one gives
+// an empty document with version 0.
+func (s *Store) Get(ctx context.Context) (Doc, uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
+	defer cancel()
+	e, err := s.st.Get(ctx, s.opts.Key)
+	if errors.Is(err, store.ErrNotFound) {
+		return Doc{}, 0, nil
+	}
+	if err != nil {
+		return Doc{}, 0, fmt.Errorf("cannot read edge config: %w", err)
+	}
+	d, err := decode(e.Value)
+	if err != nil {
+		return Doc{}, 0, err
+	}
+	return d, e.Version, nil
+}
+
+func decode(b []byte) (Doc, error) {
+	var d Doc
+	if err := json.Unmarshal(b, &d); err != nil {
+		return Doc{}, fmt.Errorf("cannot decode stored edge config: %w", err)
+	}
+	return d, nil
+}
+
+// Update applies fn to a copy of the current config, validates the result
+// with Validate, and writes it with compare-and-swap, retrying when another
+// writer got there first. fn may return an error (e.g. a not-found or a
+// field error) to abort; it is returned as is. by and action are recorded.
+func (s *Store) Update(ctx context.Context, by, action string, fn func(*config.Edge) error) (Doc, error) {
+	return s.update(ctx, by, action, func(d *Doc) error { return fn(&d.Edge) })
+}
+
+func (s *Store) update(ctx context.Context, by, action string, fn func(*Doc) error) (Doc, error) {
+	for attempt := 0; attempt < s.opts.MaxRetries; attempt++ {
+		cur, ver, err := s.Get(ctx)
+		if err != nil {
+			return Doc{}, err
+		}
+		next := clone(cur)
+		if err := fn(&next); err != nil {
+			return Doc{}, err
+		}
+		if err := Validate(next.Edge); err != nil {
+			return Doc{}, err
+		}
+		next.Version = cur.Version + 1
+		next.UpdatedBy = by
+		next.UpdatedAt = s.opts.Now().UTC()
+		b, err := json.Marshal(next)
+		if err != nil {
+			return Doc{}, fmt.Errorf("cannot encode edge config: %w", err)
+		}
+		cctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
+		_, err = s.st.CompareAndSwap(cctx, s.opts.Key, ver, b, store.PutOptions{})
+		cancel()
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Doc{}, fmt.Errorf("cannot write edge config: %w", err)
+		}
+		s.record(ctx, Change{Version: next.Version, By: by, At: next.UpdatedAt, Action: action})
+		s.log.Info("edge config changed", "version", next.Version, "by", by, "action", action)
+		return next, nil
+	}
+	return Doc{}, ErrContention
+}
+
+// clone deep-copies a document through JSON, so fn cannot alias the stored one.
+func clone(d Doc) Doc {
+	b, _ := json.Marshal(d) // plain data: cannot fail
+	var out Doc
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// record writes the change log entry; a failure is logged, not returned: the
+// document itself already carries who and when.
+func (s *Store) record(ctx context.Context, c Change) {
+	b, _ := json.Marshal(c) // plain data: cannot fail
+	ctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
+	defer cancel()
+	key := fmt.Sprintf("%s%020d", s.opts.HistoryPrefix, c.Version)
+	if _, err := s.st.Put(ctx, key, b, store.PutOptions{TTL: s.opts.HistoryTTL}); err != nil {
+		s.log.Warn("cannot record edge config change", "version", c.Version, "err", err)
+	}
+}
+
+// Seed writes e (the YAML file's edge config) when the store has no document
+// or when e differs from what was seeded last time; it reports whether it
+// wrote. A document changed only through the API is kept when the file has
+// not changed.
+func (s *Store) Seed(ctx context.Context, e config.Edge, by string) (Doc, bool, error) {
+	if err := Validate(e); err != nil {
+		return Doc{}, false, err
+	}
+	h := Hash(e)
+	wrote := false
+	d, err := s.update(ctx, by, "seed from config file", func(d *Doc) error {
+		if d.Version > 0 && d.SeedHash == h {
+			return errUnchanged
+		}
+		d.Edge, d.SeedHash = clone(Doc{Edge: e}).Edge, h
+		wrote = true
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		d, _, err = s.Get(ctx)
+		return d, false, err
+	}
+	return d, wrote, err
+}
+
+var errUnchanged = errors.New("edge config unchanged")
+
+// History returns up to limit change records, newest first.
+func (s *Store) History(ctx context.Context, limit int) ([]Change, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
+	defer cancel()
+	var all []Change
+	after := ""
+	for {
+		p, err := s.st.List(ctx, s.opts.HistoryPrefix, store.ListOptions{After: after})
+		if err != nil {
+			return nil, fmt.Errorf("cannot list edge config history: %w", err)
+		}
+		for _, e := range p.Entries {
+			var c Change
+			if json.Unmarshal(e.Value, &c) == nil {
+				all = append(all, c)
+			}
+		}
+		if p.Next == "" {
+			break
+		}
+		after = p.Next
+	}
+	out := make([]Change, 0, min(limit, len(all)))
+	for i := len(all) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, all[i])
+	}
+	return out, nil
+}
