@@ -1,6 +1,9 @@
-// Package gateway is Wharf's fasthttp edge: its own dual-stack listener, a
-// request id on every request, JSON errors, metrics, and dispatch to functions
-// registered in-process. Routing to services, ACLs and rate limits build on it.
+// Package gateway is Wharf's fasthttp edge: its own dual-stack listener, the
+// real client IP, bans and allow/deny lists, nginx-exact rate limits and
+// concurrency limits, routing by host and path, and the reverse proxy to
+// services or dispatch to functions registered in-process — all driven by an
+// immutable config snapshot that is recompiled and swapped atomically when
+// the edge config changes in the store.
 package gateway
 
 import (
@@ -10,47 +13,98 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
+	"github.com/wharfhq/wharf/gateway/acl"
+	"github.com/wharfhq/wharf/gateway/edge"
+	"github.com/wharfhq/wharf/gateway/proxy"
+	"github.com/wharfhq/wharf/gateway/ratelimit"
+	"github.com/wharfhq/wharf/gateway/realip"
+	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
-// Functions serves function routes; it reports false when no route matches the path.
+// Functions are the in-process functions routes can target.
 type Functions interface {
-	Serve(ctx *fasthttp.RequestCtx, requestID string) bool
+	// ServeFunction serves the request with the function called name ("api":
+	// any registered function) and reports false when none of its routes
+	// matches the path.
+	ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID string) bool
+	// HasFunction reports whether name can be served.
+	HasFunction(name string) bool
+}
+
+// LimitSet decides one request against a route's limits.
+type LimitSet interface {
+	Decide(keys [][]byte) ratelimit.Decision
 }
 
 // Options configures a Gateway.
 type Options struct {
 	// Listen is the address to bind, e.g. ":8080" (IPv4 and IPv6) or "127.0.0.1:0".
 	Listen string
-	// TrustedProxies are peers whose X-Request-Id (and later X-Forwarded-For) are believed.
+	// TrustedProxies are peers whose X-Forwarded-For and X-Request-Id are believed.
 	TrustedProxies []netip.Prefix
-	ReadTimeout    time.Duration
-	WriteTimeout   time.Duration
-	IdleTimeout    time.Duration
-	MaxBodyBytes   int
+	// IPv6Prefix aggregates IPv6 clients for limits and bans (default 64).
+	IPv6Prefix   int
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// MaxBodyBytes is the request body limit of routes without max_body_bytes.
+	MaxBodyBytes int
+	// Edge is the edge config to start with. With a Store it is replaced by
+	// the stored document as soon as that is read, and kept in sync with it.
+	Edge config.Edge
+	// Store, when set, holds the edge document (watched) and the bans.
+	Store store.Store
+	// ClusterLimits, when set, makes the set that decides a route's rate
+	// limits across every gateway node (see gateway/ratelimit/cluster);
+	// otherwise limits are local to this node.
+	ClusterLimits func(zones ...*ratelimit.Zone) (LimitSet, error)
+	// LimitMode reports the cluster limiter's mode for Stats.
+	LimitMode func() string
+	// Upstream defaults for routes without timeouts.
+	ConnectTimeout, ResponseTimeout, UpstreamIdleTimeout time.Duration
+	// AccessLogEvery logs one of every N requests (0: no access log; 1: all).
+	// Server errors (5xx) are logged whenever the access log is on.
+	AccessLogEvery int
 	Logger         *slog.Logger
 	Metrics        *metrics.Set
 }
 
-// Gateway is one edge listener.
+// Gateway is one edge node: a listener and the request path over an
+// atomically swapped config snapshot.
 type Gateway struct {
-	opts   Options
-	ln     net.Listener
-	srv    *fasthttp.Server
-	fns    Functions
-	ids    *requestIDs
-	log    *slog.Logger
-	m      *gatewayMetrics
-	closed atomic.Bool
+	opts    Options
+	ln      net.Listener
+	srv     *fasthttp.Server
+	fns     Functions
+	ids     *requestIDs
+	ip      *realip.Resolver
+	log     *slog.Logger
+	m       *gatewayMetrics
+	snap    atomic.Pointer[snapshot]
+	state   state
+	edge    *edge.Store
+	bans    *acl.BanSet
+	banner  acl.Banner
+	runCtx  context.Context
+	stop    context.CancelFunc
+	bg      sync.WaitGroup
+	closed  atomic.Bool
+	logSeq  atomic.Uint64
+	applied atomic.Int64
 }
 
-// New binds the listener, so Addr is known before Run.
+// New compiles the initial config and binds the listener, so Addr is known
+// before Run. With a Store, the stored edge document (if readable within a
+// few seconds) is used instead of opts.Edge.
 func New(opts Options, fns Functions) (*Gateway, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -61,16 +115,59 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 4 << 20
 	}
-	ln, err := net.Listen("tcp", opts.Listen)
+	ip, err := realip.New(realip.Options{TrustedProxies: opts.TrustedProxies, IPv6Prefix: opts.IPv6Prefix})
 	if err != nil {
-		return nil, fmt.Errorf("cannot listen on gateway address %s: %w", opts.Listen, err)
+		return nil, fmt.Errorf("cannot create gateway: %w", err)
 	}
 	ids, err := newRequestIDs()
 	if err != nil {
-		ln.Close()
 		return nil, err
 	}
-	g := &Gateway{opts: opts, ln: ln, fns: fns, ids: ids, log: opts.Logger, m: newGatewayMetrics(opts.Metrics)}
+	g := &Gateway{opts: opts, fns: fns, ids: ids, ip: ip, log: opts.Logger, m: newGatewayMetrics(opts.Metrics)}
+	g.runCtx, g.stop = context.WithCancel(context.Background())
+	g.state = state{
+		reg: ratelimit.NewRegistry(nil), zones: map[string]*ratelimit.Zone{}, conns: map[string]*connEntry{},
+		trackers: map[string]*trackerEntry{}, services: map[string]*serviceEntry{},
+		transport: proxy.NewTransport(proxy.Options{
+			ConnectTimeout: opts.ConnectTimeout, ResponseTimeout: opts.ResponseTimeout,
+			IdleTimeout: opts.UpstreamIdleTimeout, MaxBodyBytes: int64(opts.MaxBodyBytes),
+		}),
+	}
+	initial, version := opts.Edge, int64(0)
+	if opts.Store != nil {
+		g.edge = edge.New(opts.Store, edge.Options{Logger: g.log})
+		mgr, err := acl.NewBanManager(acl.BanManagerOptions{}, opts.Store)
+		if err != nil {
+			return nil, err
+		}
+		g.banner = mgr
+		g.bans, err = acl.NewBanSet(acl.BanSetOptions{Logger: g.log}, opts.Store)
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		d, _, err := g.edge.Get(ctx)
+		cancel()
+		switch {
+		case err != nil:
+			g.log.Warn("cannot read the stored edge config; starting with the file's until the store answers", "err", err)
+		case d.Version > 0:
+			initial, version = d.Edge, d.Version
+		}
+	}
+	snap, err := g.compile(g.runCtx, version, initial)
+	if err != nil {
+		g.stop()
+		return nil, fmt.Errorf("cannot compile edge config: %w", err)
+	}
+	g.snap.Store(snap)
+	g.applied.Store(version)
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		g.stop()
+		return nil, fmt.Errorf("cannot listen on gateway address %s: %w", opts.Listen, err)
+	}
+	g.ln = ln
 	g.srv = &fasthttp.Server{
 		Handler:                      g.handle,
 		ErrorHandler:                 g.handleParseError,
@@ -78,9 +175,12 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		ReadTimeout:                  opts.ReadTimeout,
 		WriteTimeout:                 opts.WriteTimeout,
 		IdleTimeout:                  opts.IdleTimeout,
+		StreamRequestBody:            true,
 		MaxRequestBodySize:           opts.MaxBodyBytes,
 		CloseOnShutdown:              true,
 		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
 		Logger:                       fasthttpLogger{g.log},
 	}
 	return g, nil
@@ -89,8 +189,14 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 // Addr is the bound address.
 func (g *Gateway) Addr() net.Addr { return g.ln.Addr() }
 
-// Run serves until Shutdown is called or the listener fails.
+// ConfigVersion is the version of the edge config being served (0: the
+// file's, not yet from the store).
+func (g *Gateway) ConfigVersion() int64 { return g.applied.Load() }
+
+// Run serves until Shutdown is called or the listener fails. With a Store it
+// also keeps the config and the bans in sync.
 func (g *Gateway) Run() error {
+	g.background()
 	err := g.srv.Serve(g.ln)
 	if err != nil && !g.closed.Load() {
 		return fmt.Errorf("gateway stopped: %w", err)
@@ -98,30 +204,64 @@ func (g *Gateway) Run() error {
 	return nil
 }
 
-// Shutdown stops accepting connections and waits for in-flight requests to
-// finish until ctx ends.
+// background starts the loops that follow the store and sweep idle state.
+func (g *Gateway) background() {
+	run := func(f func(context.Context)) {
+		g.bg.Add(1)
+		go func() { defer g.bg.Done(); f(g.runCtx) }()
+	}
+	if g.edge != nil {
+		run(func(ctx context.Context) { _ = g.edge.Watch(ctx, g.apply) })
+		run(func(ctx context.Context) { _ = g.bans.Run(ctx) })
+	}
+	run(func(ctx context.Context) {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				g.state.sweep()
+			}
+		}
+	})
+}
+
+// apply compiles and swaps in a new version of the edge config. A version
+// that does not compile is logged and the current one stays.
+func (g *Gateway) apply(d edge.Doc) {
+	if d.Version <= g.applied.Load() && d.Version != 0 {
+		return
+	}
+	snap, err := g.compile(g.runCtx, d.Version, d.Edge)
+	if err != nil {
+		g.m.reloadErrors.Inc()
+		g.log.Error("edge config not applied; keeping the current one", "version", d.Version, "err", err)
+		return
+	}
+	g.snap.Store(snap)
+	g.applied.Store(d.Version)
+	g.m.reloads.Inc()
+	g.log.Info("edge config applied", "version", d.Version, "routes", len(d.Routes), "by", d.UpdatedBy)
+}
+
+// Shutdown stops accepting connections, waits for in-flight requests to
+// finish until ctx ends, then stops the background loops.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.closed.Store(true)
 	err := g.srv.ShutdownWithContext(ctx)
 	// Close the listener ourselves too: if Run has not reached Serve yet,
 	// fasthttp does not know it, and Serve would block forever on it.
 	_ = g.ln.Close()
+	g.stop()
+	g.state.stopTrackers()
+	g.bg.Wait()
+	g.state.transport.Close()
 	if err != nil {
 		return fmt.Errorf("cannot drain gateway: %w", err)
 	}
 	return nil
-}
-
-func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
-	g.m.inflight.Inc()
-	rid := g.requestID(ctx)
-	ctx.Response.Header.Set(HeaderRequestID, rid)
-	if g.fns == nil || !g.fns.Serve(ctx, rid) {
-		httperr.Write(ctx, g.log, rid, httperr.NotFound("no route for %s%s", ctx.Host(), ctx.Path()))
-	}
-	g.m.inflight.Dec()
-	g.m.observe(ctx.Response.StatusCode(), start)
 }
 
 // handleParseError answers requests fasthttp could not read.

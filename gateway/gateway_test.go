@@ -17,7 +17,9 @@ import (
 
 type echoFunctions struct{}
 
-func (echoFunctions) Serve(ctx *fasthttp.RequestCtx, rid string) bool {
+func (echoFunctions) HasFunction(string) bool { return true }
+
+func (echoFunctions) ServeFunction(_ string, ctx *fasthttp.RequestCtx, rid string) bool {
 	if !strings.HasPrefix(string(ctx.Path()), "/api/") {
 		return false
 	}
@@ -170,7 +172,9 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 
 type slowFunctions struct{ release, entered chan struct{} }
 
-func (s slowFunctions) Serve(ctx *fasthttp.RequestCtx, _ string) bool {
+func (s slowFunctions) HasFunction(string) bool { return true }
+
+func (s slowFunctions) ServeFunction(_ string, ctx *fasthttp.RequestCtx, _ string) bool {
 	s.entered <- struct{}{}
 	<-s.release
 	ctx.SetBodyString("done")

@@ -7,9 +7,13 @@ import (
 )
 
 type gatewayMetrics struct {
-	byClass  [6]*metrics.Counter // 1xx..5xx, index 0 = other
-	duration *metrics.Histogram
-	inflight *metrics.Counter
+	byClass      [6]*metrics.Counter // 1xx..5xx, index 0 = other
+	duration     *metrics.Histogram
+	inflight     *metrics.Counter
+	denied       *metrics.Counter // refused by the global ACL
+	banned       *metrics.Counter // refused by a global ban
+	reloads      *metrics.Counter
+	reloadErrors *metrics.Counter
 }
 
 func newGatewayMetrics(set *metrics.Set) *gatewayMetrics {
@@ -19,6 +23,10 @@ func newGatewayMetrics(set *metrics.Set) *gatewayMetrics {
 		m.byClass[i+1] = set.NewCounter(`wharf_gateway_requests_total{code="` + c + `"}`)
 	}
 	m.inflight = set.NewCounter(`wharf_gateway_requests_in_flight`)
+	m.denied = set.NewCounter(`wharf_gateway_denied_total`)
+	m.banned = set.NewCounter(`wharf_gateway_banned_total`)
+	m.reloads = set.NewCounter(`wharf_gateway_config_reloads_total`)
+	m.reloadErrors = set.NewCounter(`wharf_gateway_config_reload_errors_total`)
 	return m
 }
 

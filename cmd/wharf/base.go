@@ -17,6 +17,7 @@ import (
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/ops"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // base is what every long-running role has: logger, metrics, the internal
@@ -90,8 +91,10 @@ func (b *base) abort(err error) error {
 	return err
 }
 
-// startGateway binds and runs a gateway over the given function router.
-func (b *base) startGateway(fns gateway.Functions) (*gateway.Gateway, error) {
+// startGateway binds and runs a gateway over the given function router and
+// store (edge config and bans). limits, when set, makes rate limits
+// cluster-wide.
+func (b *base) startGateway(fns gateway.Functions, st store.Store, stats *lateStats, limits *clusterLimits) (*gateway.Gateway, error) {
 	var trusted []netip.Prefix
 	for _, c := range b.opts.Gateway.TrustedProxies {
 		p, err := cidr.Parse(c)
@@ -100,18 +103,34 @@ func (b *base) startGateway(fns gateway.Functions) (*gateway.Gateway, error) {
 		}
 		trusted = append(trusted, p)
 	}
-	gw, err := gateway.New(gateway.Options{
-		Listen:         b.opts.Gateway.Listen,
-		TrustedProxies: trusted,
-		ReadTimeout:    b.opts.Gateway.ReadTimeout,
-		WriteTimeout:   b.opts.Gateway.WriteTimeout,
-		IdleTimeout:    b.opts.Gateway.IdleTimeout,
-		MaxBodyBytes:   b.opts.Gateway.MaxBodyBytes,
-		Logger:         logging.Component(b.log, "gateway"),
-		Metrics:        b.metrics,
-	}, fns)
+	o := b.opts.Gateway
+	gopts := gateway.Options{
+		Listen:              o.Listen,
+		TrustedProxies:      trusted,
+		IPv6Prefix:          o.IPv6Prefix,
+		ReadTimeout:         o.ReadTimeout,
+		WriteTimeout:        o.WriteTimeout,
+		IdleTimeout:         o.IdleTimeout,
+		MaxBodyBytes:        o.MaxBodyBytes,
+		Edge:                b.opts.Edge(),
+		Store:               st,
+		ConnectTimeout:      o.ConnectTimeout,
+		ResponseTimeout:     o.ResponseTimeout,
+		UpstreamIdleTimeout: o.UpstreamIdle,
+		AccessLogEvery:      o.AccessLogEvery,
+		Logger:              logging.Component(b.log, "gateway"),
+		Metrics:             b.metrics,
+	}
+	if limits != nil {
+		gopts.ClusterLimits = limits.newSet
+		gopts.LimitMode = limits.mode
+	}
+	gw, err := gateway.New(gopts, fns)
 	if err != nil {
 		return nil, err
+	}
+	if stats != nil {
+		stats.gw.Store(gw)
 	}
 	go func() {
 		if err := gw.Run(); err != nil {

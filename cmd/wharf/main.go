@@ -55,5 +55,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		root.AddCommand(newRoleCmd(r, stdout, stderr))
 	}
 	root.AddCommand(newTokenCmd(stdout), newWhoamiCmd(stdout))
+	root.AddCommand(newEdgeCmds(stdout)...)
 	return root
 }

@@ -112,7 +112,15 @@ func runRole(ctx context.Context, r role, opts config.Options, stdout, stderr io
 		if err := mux.Register(admin.New(tokens)); err != nil {
 			return b.abort(err)
 		}
-		gw, err := b.startGateway(mux)
+		stats, err := b.wireEdge(ctx, st, mux)
+		if err != nil {
+			return b.abort(err)
+		}
+		limits, err := b.startClusterLimits(ctx, r.name)
+		if err != nil {
+			return b.abort(err)
+		}
+		gw, err := b.startGateway(mux, st, stats, limits)
 		if err != nil {
 			return b.abort(err)
 		}

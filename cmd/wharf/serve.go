@@ -102,10 +102,14 @@ func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer
 	if err := mux.Register(admin.New(tokens)); err != nil {
 		return b.abort(err)
 	}
+	stats, err := b.wireEdge(ctx, st, mux)
+	if err != nil {
+		return b.abort(err)
+	}
 	b.ops.AddCheck("store", st.Ping)
 	b.ops.AddCheck("nsqd", producer.Ping)
 
-	gw, err := b.startGateway(mux)
+	gw, err := b.startGateway(mux, st, stats, nil)
 	if err != nil {
 		return b.abort(err)
 	}

@@ -15,7 +15,7 @@ import (
 func Validate(e config.Edge) error {
 	errs := []error{e.Validate()}
 	for i, l := range e.Limits {
-		if l.Rate == "" {
+		if l.Rate == "" || l.Conn > 0 {
 			continue // reported by e.Validate
 		}
 		if _, err := ratelimit.ParseRate(l.Rate); err != nil {

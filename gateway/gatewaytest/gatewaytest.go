@@ -5,6 +5,7 @@ package gatewaytest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,16 @@ type Response struct {
 	Status int
 	Header map[string]string
 	Body   []byte
+}
+
+// Get returns a response header's value, matching the name case-insensitively.
+func (r Response) Get(name string) string {
+	for k, v := range r.Header {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }
 
 // String returns the body.

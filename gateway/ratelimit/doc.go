@@ -1,6 +1,20 @@
 // Package ratelimit is the gateway's local rate limiting: an exact
-// re-implementation of nginx limit_req (Limiter) and an nginx
-// limit_conn-style concurrency limiter (ConnLimiter).
+// re-implementation of nginx limit_req (Zone, Set, and the Limiter wrapper)
+// and an nginx limit_conn-style concurrency limiter (ConnLimiter). The
+// cluster subpackage evaluates the same algorithm in Redis for several nodes.
+//
+// # Zones and sets
+//
+// A Zone is one named limit (nginx limit_req_zone plus the limit_req
+// parameters) with its state table. Routes share a zone by listing it in
+// their Set (the zones decided together for one request); every Set that
+// lists a zone charges the same table. Zone.With makes a view of the same
+// state with new settings, so a configuration reload keeps every key's excess
+// (milli-requests) and last charge; the state then drains at the new rate.
+// Zones are created through a Registry (one clock, increasing table ids); the
+// shards of a decision are locked in table-id order, one global order for all
+// Sets of the Registry, so Sets [A,B] and [B,A] cannot deadlock. Limiter (New)
+// is a Set of zones of its own.
 //
 // # limit_req semantics
 //
@@ -17,9 +31,9 @@
 //     the rate is delayed); NoDelay (-1) is "nodelay".
 //
 // Several limits are evaluated as one decision: Decide locks the shard of
-// every limit's key in limit order (each limit owns its shards, so the order
-// is global and cannot deadlock), evaluates all, and charges all only if none
-// rejects. A rejection therefore leaves every limit unchanged and there is no
+// every zone's key in table-id order (each zone table owns its shards, so the
+// order is global and cannot deadlock), evaluates all in the caller's order,
+// and charges all only if none rejects. A rejection therefore leaves every limit unchanged and there is no
 // window between evaluation and commit. The request waits for the largest
 // delay. An empty key skips its limit.
 //

@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"errors"
 	"strconv"
-	"strings"
 )
 
 // Response fields per draft-ietf-httpapi-ratelimit-headers (structured
@@ -43,27 +42,45 @@ func policyItem(name string, rate int64) string {
 	return `"` + name + `";q=` + strconv.FormatInt(q, 10) + ";w=" + strconv.FormatInt(w, 10)
 }
 
+// PolicyField returns the whole RateLimit-Policy field value of the Set:
+// every zone's item in order, comma separated. It is computed once.
+func (s *Set) PolicyField() string { return s.policy }
+
+// AppendRateLimit appends the RateLimit field value for d (a decision of this
+// Set) to dst. It appends nothing when d.Limit is -1 (all zones skipped). It
+// does not allocate when dst has room.
+func (s *Set) AppendRateLimit(dst []byte, d Decision) []byte {
+	if d.Limit < 0 || d.Limit >= s.n {
+		return dst
+	}
+	return appendRateLimit(dst, s.lims[d.Limit].c, d)
+}
+
+// RateLimitField is AppendRateLimit returning a string.
+func (s *Set) RateLimitField(d Decision) string {
+	return string(s.AppendRateLimit(nil, d))
+}
+
 // Policy returns the RateLimit-Policy list item of limit i.
-func (l *Limiter) Policy(i int) string { return l.limits[i].policy }
+func (l *Limiter) Policy(i int) string { return l.set.zones[i].conf.policy }
 
 // PolicyField returns the whole RateLimit-Policy field value: every limit's
 // item, comma separated.
-func (l *Limiter) PolicyField() string {
-	items := make([]string, len(l.limits))
-	for i := range l.limits {
-		items[i] = l.limits[i].policy
-	}
-	return strings.Join(items, ", ")
-}
+func (l *Limiter) PolicyField() string { return l.set.policy }
 
 // AppendRateLimit appends the RateLimit field value for d to dst. It appends
 // nothing when d.Limit is -1 (all limits skipped). It does not allocate when
 // dst has room.
 func (l *Limiter) AppendRateLimit(dst []byte, d Decision) []byte {
-	if d.Limit < 0 || d.Limit >= len(l.limits) {
-		return dst
-	}
-	c := &l.limits[d.Limit]
+	return l.set.AppendRateLimit(dst, d)
+}
+
+// RateLimitField is AppendRateLimit returning a string.
+func (l *Limiter) RateLimitField(d Decision) string {
+	return string(l.AppendRateLimit(nil, d))
+}
+
+func appendRateLimit(dst []byte, c *limitConf, d Decision) []byte {
 	excess := d.Excess
 	if excess < 0 {
 		excess = 0
@@ -80,9 +97,4 @@ func (l *Limiter) AppendRateLimit(dst []byte, d Decision) []byte {
 	dst = strconv.AppendInt(dst, rem, 10)
 	dst = append(dst, ";t="...)
 	return strconv.AppendInt(dst, reset, 10)
-}
-
-// RateLimitField is AppendRateLimit returning a string.
-func (l *Limiter) RateLimitField(d Decision) string {
-	return string(l.AppendRateLimit(nil, d))
 }

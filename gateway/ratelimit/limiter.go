@@ -3,11 +3,11 @@ package ratelimit
 import (
 	"errors"
 	"fmt"
-	"math"
 	"time"
 )
 
-// MaxLimits is the largest number of limits one Limiter evaluates together.
+// MaxLimits is the largest number of limits (zones) one Set or Limiter
+// evaluates together.
 const MaxLimits = 16
 
 // NoDelay is the Limit.Delay value for nginx "nodelay".
@@ -27,14 +27,19 @@ type Limit struct {
 	Status int    // limit_req_status, 400..599; 0 = 429
 }
 
-// Options configure a Limiter.
+// Options configure a Limiter (New) or a Zone (NewZone).
 type Options struct {
 	// Clock returns the current time in milliseconds. Default: a monotonic
-	// millisecond counter started at New.
+	// millisecond counter started at New / NewZone. With Registry set, the
+	// clock is the Registry's and Clock must be nil.
 	Clock func() int64
 	// MaxKeys bounds the number of keys kept per limit (default
 	// DefaultMaxKeys). When full, the stalest key is dropped.
 	MaxKeys int
+	// Registry is the Registry new zones join. Zones decided together in
+	// one Set must come from the same Registry. Nil: a new Registry (with
+	// Clock) of their own.
+	Registry *Registry
 }
 
 // Outcome is the $limit_req_status value of a decision.
@@ -57,14 +62,15 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("Outcome(%d)", uint8(o))
 }
 
-// Decision is the result of Limiter.Decide.
+// Decision is the result of Set.Decide (and Limiter.Decide).
 type Decision struct {
 	// Outcome is the most severe outcome over all limits, in the order
 	// REJECTED > DELAYED > REJECTED_DRY_RUN > DELAYED_DRY_RUN > PASSED.
 	Outcome Outcome
 	// Delay is how long to hold the request before forwarding it (DELAYED).
 	Delay time.Duration
-	// Limit is the index of the limit that decided the outcome: the
+	// Limit is the index (in the Set's zone order, which is the caller's
+	// keys order) of the limit that decided the outcome: the
 	// rejecting limit, the largest-delay limit, or (PASSED) the limit with
 	// the fewest remaining requests. -1 when every limit was skipped.
 	Limit int
@@ -95,22 +101,16 @@ func (d Decision) RetryAfterSeconds() int64 {
 	return s
 }
 
-type limitConf struct {
-	Limit
-	burst  int64 // Burst*1000
-	delay  int64 // Delay*1000, or MaxInt64 for nodelay
-	policy string
-}
-
-// Limiter is a set of nginx limit_req limits evaluated together. It is safe
-// for concurrent use.
+// Limiter is a fixed Set of nginx limit_req limits, each with a zone of its
+// own. It is a thin wrapper kept for callers that do not share zones; see Zone
+// and Set. It is safe for concurrent use.
 type Limiter struct {
-	clock  func() int64
-	limits []limitConf
-	tables []*table
+	set *Set
 }
 
-// New validates limits and returns a Limiter.
+// New validates limits and returns a Limiter: one new Zone per limit (an
+// empty Name becomes "limit<i>"), all in opts.Registry or else in a new
+// Registry with opts.Clock.
 func New(limits []Limit, opts Options) (*Limiter, error) {
 	if len(limits) == 0 || len(limits) > MaxLimits {
 		return nil, fmt.Errorf("cannot create rate limiter: need 1..%d limits, got %d", MaxLimits, len(limits))
@@ -118,188 +118,56 @@ func New(limits []Limit, opts Options) (*Limiter, error) {
 	if opts.MaxKeys < 0 {
 		return nil, errors.New("cannot create rate limiter: MaxKeys must not be negative")
 	}
-	if opts.MaxKeys == 0 {
-		opts.MaxKeys = DefaultMaxKeys
+	reg := opts.Registry
+	if reg == nil {
+		reg = NewRegistry(opts.Clock)
+	} else if opts.Clock != nil {
+		return nil, errors.New("cannot create rate limiter: Clock must be nil when Registry is set (the clock is the Registry's)")
 	}
-	l := &Limiter{clock: opts.Clock}
-	if l.clock == nil {
-		start := time.Now()
-		l.clock = func() int64 { return int64(time.Since(start) / time.Millisecond) }
-	}
+	zones := make([]*Zone, len(limits))
 	for i, lim := range limits {
 		if lim.Name == "" {
 			lim.Name = fmt.Sprintf("limit%d", i)
 		}
-		if err := checkName(lim.Name); err != nil {
-			return nil, fmt.Errorf("cannot create rate limiter: limit %d: %w", i, err)
+		z, err := reg.newZone(lim, opts.MaxKeys)
+		if err != nil {
+			return nil, fmt.Errorf("cannot create rate limiter: %w", err)
 		}
-		if lim.Rate <= 0 || lim.Rate > MaxRate {
-			return nil, fmt.Errorf("cannot create rate limiter: limit %q: rate %d out of range 1..%d", lim.Name, lim.Rate, int64(MaxRate))
-		}
-		if lim.Burst < 0 || lim.Burst > MaxBurst {
-			return nil, fmt.Errorf("cannot create rate limiter: limit %q: burst %d out of range 0..%d", lim.Name, lim.Burst, MaxBurst)
-		}
-		if lim.Delay < NoDelay || lim.Delay > MaxBurst {
-			return nil, fmt.Errorf("cannot create rate limiter: limit %q: delay %d out of range -1..%d", lim.Name, lim.Delay, MaxBurst)
-		}
-		if lim.Status == 0 {
-			lim.Status = 429
-		}
-		if lim.Status < 400 || lim.Status > 599 {
-			return nil, fmt.Errorf("cannot create rate limiter: limit %q: status %d out of range 400..599", lim.Name, lim.Status)
-		}
-		c := limitConf{Limit: lim, burst: lim.Burst * 1000, delay: lim.Delay * 1000}
-		if lim.Delay == NoDelay {
-			c.delay = math.MaxInt64
-		}
-		c.policy = policyItem(lim.Name, lim.Rate)
-		l.limits = append(l.limits, c)
-		l.tables = append(l.tables, newTable(lim.Rate, opts.MaxKeys))
+		zones[i] = z
 	}
-	return l, nil
+	set, err := NewSet(zones...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create rate limiter: %w", err)
+	}
+	return &Limiter{set: set}, nil
 }
+
+// Set returns the Set the Limiter decides with; its zones are the Limiter's
+// limits in order.
+func (l *Limiter) Set() *Set { return l.set }
 
 // Limits returns the normalized limits (defaults filled in).
 func (l *Limiter) Limits() []Limit {
-	out := make([]Limit, len(l.limits))
-	for i := range l.limits {
-		out[i] = l.limits[i].Limit
+	out := make([]Limit, len(l.set.zones))
+	for i, z := range l.set.zones {
+		out[i] = z.conf.Limit
 	}
 	return out
 }
 
-// Decide evaluates one request. keys[i] is the key for limit i; an empty or
-// missing key skips that limit. Keys are not retained (a new key is copied).
-//
-// All shards involved are locked in limit order (each limit has its own
-// shards, so the order is global and deadlock-free), every limit is
-// evaluated, and only if none rejects are they all charged (keys beyond the
-// number of limits are ignored). A rejection thus
-// leaves all state unchanged, with no window for another request to slip in
-// between evaluation and commit.
-func (l *Limiter) Decide(keys [][]byte) Decision {
-	now := l.clock()
-	n := len(l.limits)
-	if len(keys) < n {
-		n = len(keys)
-	}
-	var (
-		shards [MaxLimits]*shard
-		ents   [MaxLimits]*entry
-		exc    [MaxLimits]int64
-		charge [MaxLimits]bool
-	)
-	d := Decision{Limit: -1}
-	var bestRem int64 = math.MaxInt64
-	var dryDelay int64 = -1
-	var delay int64
-	rejected := false
-	locked := 0
-	for i := 0; i < n; i++ {
-		key := keys[i]
-		if len(key) == 0 {
-			continue
-		}
-		c := &l.limits[i]
-		t := l.tables[i]
-		s := t.shardFor(key)
-		s.mu.Lock()
-		shards[i] = s
-		locked = i + 1
-		e := s.m[string(key)]
-		ents[i] = e
-		var excess, ms int64
-		if e != nil {
-			ms = now - e.last
-			if ms < -60000 {
-				ms = 1
-			} else if ms < 0 {
-				ms = 0
-			}
-			excess = e.excess - t.drain(ms) + 1000
-			if excess < 0 {
-				excess = 0
-			}
-		}
-		if excess > c.burst {
-			// Ceil of the total ms since e.last after which the excess fits.
-			need := ((e.excess+1000-c.burst)*1000 + t.rate - 1) / t.rate
-			retry := time.Duration(need-ms) * time.Millisecond
-			if retry < time.Millisecond {
-				retry = time.Millisecond
-			}
-			cur := excess - 1000
-			if cur < 0 {
-				cur = 0
-			}
-			if !c.DryRun {
-				d = Decision{Outcome: Rejected, Limit: i, Status: c.Status, Excess: cur, RetryAfter: retry}
-				rejected = true
-				break
-			}
-			if d.Outcome < RejectedDryRun {
-				d = Decision{Outcome: RejectedDryRun, Limit: i, Excess: cur, RetryAfter: retry}
-			}
-			continue
-		}
-		exc[i] = excess
-		charge[i] = true
-		var dl int64
-		if excess > c.delay {
-			dl = (excess - c.delay) * 1000 / t.rate
-		}
-		switch {
-		case dl > 0 && !c.DryRun:
-			if d.Outcome < Delayed || dl > delay {
-				delay = dl
-				d = Decision{Outcome: Delayed, Limit: i, Excess: excess}
-			}
-		case dl > 0:
-			if d.Outcome < DelayedDryRun || (d.Outcome == DelayedDryRun && dl > dryDelay) {
-				dryDelay = dl
-				d = Decision{Outcome: DelayedDryRun, Limit: i, Excess: excess}
-			}
-		case d.Outcome == Passed:
-			if rem := c.burst - excess; rem < bestRem {
-				bestRem = rem
-				d.Limit, d.Excess = i, excess
-			}
-		}
-	}
-	if !rejected {
-		for i := 0; i < n; i++ {
-			if !charge[i] {
-				continue
-			}
-			if e := ents[i]; e != nil {
-				e.excess, e.last = exc[i], now
-				shards[i].touch(e)
-			} else {
-				l.tables[i].insert(shards[i], keys[i], exc[i], now)
-			}
-		}
-		if d.Outcome == Delayed {
-			d.Delay = time.Duration(delay) * time.Millisecond
-		}
-	}
-	for i := 0; i < locked; i++ {
-		if shards[i] != nil {
-			shards[i].mu.Unlock()
-		}
-	}
-	return d
-}
+// Decide evaluates one request; see Set.Decide. keys[i] is the key for
+// limit i; an empty or missing key skips that limit.
+func (l *Limiter) Decide(keys [][]byte) Decision { return l.set.Decide(keys) }
 
 // Sweep drops every key whose excess has fully drained; call it periodically
 // to release memory early. It returns the number of keys dropped.
 func (l *Limiter) Sweep() int {
-	now := l.clock()
 	n := 0
-	for _, t := range l.tables {
-		n += t.sweep(now)
+	for _, z := range l.set.zones {
+		n += z.Sweep()
 	}
 	return n
 }
 
 // Len returns the number of keys held for limit i.
-func (l *Limiter) Len(i int) int { return l.tables[i].len() }
+func (l *Limiter) Len(i int) int { return l.set.zones[i].Len() }

@@ -108,3 +108,73 @@ func BenchmarkDecide(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkSetDecide decides through Sets of shared zones listed in an order
+// other than their lock (table id) order, on existing keys.
+func BenchmarkSetDecide(b *testing.B) {
+	var calls atomic.Int64
+	r := NewRegistry(func() int64 { return calls.Add(1) >> 10 })
+	zone := func(name string) *Zone {
+		z, err := NewZone(Limit{Name: name, Rate: 1000, Burst: MaxBurst, Delay: NoDelay}, Options{Registry: r})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return z
+	}
+	perIP, perHost, global := zone("per_ip"), zone("per_host"), zone("global")
+	set := func(zs ...*Zone) *Set {
+		s, err := NewSet(zs...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
+	ip, host := []byte("203.0.113.7"), []byte("shop.example.com")
+	b.Run("one-zone", func(b *testing.B) {
+		s := set(perIP)
+		keys := [][]byte{ip}
+		b.ReportAllocs()
+		for b.Loop() {
+			s.Decide(keys)
+		}
+	})
+	b.Run("two-zones-reversed", func(b *testing.B) {
+		s := set(perHost, perIP)
+		keys := [][]byte{host, ip}
+		b.ReportAllocs()
+		for b.Loop() {
+			s.Decide(keys)
+		}
+	})
+	b.Run("three-zones", func(b *testing.B) {
+		s := set(global, perIP, perHost)
+		keys := [][]byte{[]byte("all"), ip, host}
+		b.ReportAllocs()
+		for b.Loop() {
+			s.Decide(keys)
+		}
+	})
+	b.Run("parallel-two-routes-shared-zone", func(b *testing.B) {
+		routeA, routeB := set(perIP, perHost), set(perHost, perIP)
+		const n = 4096
+		keys := make([][][]byte, n)
+		for i := range keys {
+			keys[i] = [][]byte{[]byte("2001:db8::" + strconv.Itoa(i)), host}
+			routeA.Decide(keys[i])
+		}
+		var seed atomic.Int64
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(seed.Add(997))
+			for pb.Next() {
+				k := keys[i%n]
+				if i&1 == 0 {
+					routeA.Decide(k)
+				} else {
+					routeB.Decide([][]byte{k[1], k[0]})
+				}
+				i++
+			}
+		})
+	})
+}

@@ -53,12 +53,15 @@ func run(t *testing.T, l *Limiter, c *clock, keys [][]byte, steps []step) []Deci
 
 var k1 = [][]byte{[]byte("10.0.0.1")}
 
-func TestNginxTables(t *testing.T) {
-	cases := []struct {
-		name  string
-		lim   Limit
-		steps []step
-	}{
+type nginxCase struct {
+	name  string
+	lim   Limit
+	steps []step
+}
+
+// nginxCases are request timelines checked against nginx limit_req.
+func nginxCases() []nginxCase {
+	return []nginxCase{
 		{"1r/s", Limit{Rate: 1000}, []step{
 			{0, Passed, 0}, {0, Rejected, 0}, {500, Rejected, 0}, {999, Rejected, 0}, {1000, Passed, 0}, {1000, Rejected, 0},
 		}},
@@ -103,7 +106,10 @@ func TestNginxTables(t *testing.T) {
 			{40000, Passed, 0},   // ms=1
 		}},
 	}
-	for _, tc := range cases {
+}
+
+func TestNginxTables(t *testing.T) {
+	for _, tc := range nginxCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			l, c := newTest(t, tc.lim)
 			run(t, l, c, k1, tc.steps)

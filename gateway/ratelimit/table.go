@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"hash/maphash"
-	"math"
 	"sync"
 )
 
@@ -26,18 +25,20 @@ type shard struct {
 	_          [64]byte // keep neighbouring shards' mutexes off one cache line
 }
 
-// table is the state of one limit: 64 shards chosen by a seeded 64-bit hash of
+// table is the state of one zone: 64 shards chosen by a seeded 64-bit hash of
 // the key. Inside a shard the map is keyed by the full key, so hash collisions
-// only cost a shared lock, never a wrong answer.
+// only cost a shared lock, never a wrong answer. The table holds no settings:
+// excess is in milli-requests, so the same state stays meaningful under every
+// Zone view of it (Zone.With), each draining at its own rate. id fixes the
+// global lock order among tables of one Registry.
 type table struct {
+	id     uint64
 	seed   maphash.Seed
-	rate   int64 // milli-requests per second
-	maxMs  int64 // largest ms for which rate*ms does not overflow
 	shards [numShards]shard
 }
 
-func newTable(rate int64, maxKeys int) *table {
-	t := &table{seed: maphash.MakeSeed(), rate: rate, maxMs: math.MaxInt64 / rate}
+func newTable(id uint64, maxKeys int) *table {
+	t := &table{id: id, seed: maphash.MakeSeed()}
 	per := (maxKeys + numShards - 1) / numShards
 	if per < 1 {
 		per = 1
@@ -53,21 +54,12 @@ func (t *table) shardFor(key []byte) *shard {
 	return &t.shards[maphash.Bytes(t.seed, key)&(numShards-1)]
 }
 
-// drain is rate*ms/1000 (nginx integer division) for ms >= 0, saturating
-// instead of overflowing: any saturated value exceeds every possible excess.
-func (t *table) drain(ms int64) int64 {
-	if ms > t.maxMs {
-		return math.MaxInt64 / 2
-	}
-	return t.rate * ms / 1000
-}
-
-// idle reports whether e's excess has drained so far that the next request
-// would compute excess 0 — exactly what a brand-new key gets — so dropping e
-// is unobservable (for a clock that does not run backwards).
-func (t *table) idle(e *entry, now int64) bool {
+// idle reports whether e's excess has drained at c's rate so far that the
+// next request would compute excess 0 — exactly what a brand-new key gets — so
+// dropping e is unobservable (for a clock that does not run backwards).
+func idle(c *limitConf, e *entry, now int64) bool {
 	ms := now - e.last
-	return ms >= 0 && t.drain(ms) >= e.excess+1000
+	return ms >= 0 && c.drain(ms) >= e.excess+1000
 }
 
 // The list helpers and insert/remove require s.mu to be held.
@@ -111,8 +103,8 @@ func (s *shard) remove(e *entry) {
 // insert adds a new key (copying it) after expiring up to two idle entries at
 // the stale end of the list and, if the shard is still full, evicting the
 // stalest entry (like nginx's ngx_http_limit_req_expire).
-func (t *table) insert(s *shard, key []byte, excess, now int64) {
-	for i := 0; i < 2 && s.tail != nil && t.idle(s.tail, now); i++ {
+func insert(c *limitConf, s *shard, key []byte, excess, now int64) {
+	for i := 0; i < 2 && s.tail != nil && idle(c, s.tail, now); i++ {
 		s.remove(s.tail)
 	}
 	for len(s.m) >= s.max && s.tail != nil {
@@ -123,15 +115,15 @@ func (t *table) insert(s *shard, key []byte, excess, now int64) {
 	s.pushFront(e)
 }
 
-// sweep drops every idle entry and returns how many were dropped.
-func (t *table) sweep(now int64) int {
+// sweep drops every entry idle at c's rate and returns how many were dropped.
+func (t *table) sweep(c *limitConf, now int64) int {
 	n := 0
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
 		for e := s.tail; e != nil; {
 			prev := e.prev
-			if t.idle(e, now) {
+			if idle(c, e, now) {
 				s.remove(e)
 				n++
 			}

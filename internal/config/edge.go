@@ -63,8 +63,15 @@ func (l LimitConfig) Validate(field string) error {
 	default:
 		bad("key", "must be ip, route, ip+route or header:<Name>, got %q", l.Key)
 	}
-	if strings.TrimSpace(l.Rate) == "" {
-		bad("rate", "is required, e.g. 10r/s or 600r/m")
+	switch {
+	case l.Conn < 0:
+		bad("conn", "must not be negative, got %d", l.Conn)
+	case l.Conn > 0 && strings.TrimSpace(l.Rate) != "":
+		bad("conn", "a limit has either rate (limit_req) or conn (limit_conn), not both")
+	case l.Conn > 0 && (l.Burst != 0 || l.Delay != 0 || l.NoDelay):
+		bad("conn", "burst, delay and nodelay apply to rate limits only")
+	case l.Conn == 0 && strings.TrimSpace(l.Rate) == "":
+		bad("rate", "is required, e.g. 10r/s or 600r/m (or set conn for a concurrency limit)")
 	}
 	if l.Burst < 0 {
 		bad("burst", "must not be negative, got %d", l.Burst)

@@ -47,6 +47,12 @@ type GatewayOptions struct {
 	MaxBodyBytes   int           `yaml:"max_body_bytes" help:"default request body limit in bytes"`
 	IPv6Prefix     int           `yaml:"ipv6_prefix" help:"IPv6 clients are limited and banned per prefix of this length"`
 	ACL            ACLConfig     `yaml:"acl"`
+	// AccessLogEvery samples the access log.
+	AccessLogEvery  int           `yaml:"access_log_every" help:"log one of every N requests (0: no access log, 1: every request); server errors are always logged when on"`
+	ConnectTimeout  time.Duration `yaml:"connect_timeout" help:"default upstream connect timeout of routes without timeouts.connect"`
+	ResponseTimeout time.Duration `yaml:"response_timeout" help:"default upstream response timeout of routes without timeouts.response"`
+	UpstreamIdle    time.Duration `yaml:"upstream_idle_timeout" help:"default idle time of pooled upstream keep-alive connections"`
+	LimitTimeout    time.Duration `yaml:"limit_timeout" help:"roles: a cluster rate-limit decision slower than this falls back to local limiting at rate/N"`
 }
 
 // ACLConfig is an allow and a deny list of CIDRs or IPs. Deny beats allow; a
@@ -62,12 +68,16 @@ type LimitConfig struct {
 	// Key is ip | header:<Name> | route | ip+route.
 	Key string `yaml:"key" json:"key"`
 	// Rate is "N r/s" or "N r/m".
-	Rate    string `yaml:"rate" json:"rate"`
+	Rate    string `yaml:"rate" json:"rate,omitempty"`
 	Burst   int    `yaml:"burst" json:"burst"`
 	Delay   int    `yaml:"delay" json:"delay"`
 	NoDelay bool   `yaml:"nodelay" json:"nodelay"`
 	Status  int    `yaml:"status" json:"status"`
 	DryRun  bool   `yaml:"dry_run" json:"dry_run"`
+	// Conn makes this a concurrency limit instead of a rate limit (nginx
+	// limit_conn): at most Conn requests in flight per key; set it instead of
+	// Rate. Its Status defaults to 503 like nginx's limit_conn_status.
+	Conn int `yaml:"conn" json:"conn,omitempty"`
 }
 
 // ServiceConfig is a named set of upstream instances.
@@ -161,12 +171,16 @@ func Defaults() Options {
 		Log:           LogOptions{Format: "text", Level: "info"},
 		Internal:      InternalOptions{Listen: "127.0.0.1:9090"},
 		Gateway: GatewayOptions{
-			Listen:       ":8080",
-			ReadTimeout:  30 * time.Second,
-			WriteTimeout: 30 * time.Second,
-			IdleTimeout:  90 * time.Second,
-			MaxBodyBytes: 4 << 20,
-			IPv6Prefix:   64,
+			Listen:          ":8080",
+			ReadTimeout:     30 * time.Second,
+			WriteTimeout:    30 * time.Second,
+			IdleTimeout:     90 * time.Second,
+			MaxBodyBytes:    4 << 20,
+			IPv6Prefix:      64,
+			ConnectTimeout:  2 * time.Second,
+			ResponseTimeout: 30 * time.Second,
+			UpstreamIdle:    90 * time.Second,
+			LimitTimeout:    5 * time.Millisecond,
 		},
 		NSQ:       NSQOptions{EmbeddedTCP: "127.0.0.1:4150", EmbeddedHTTP: "127.0.0.1:4151", MaxInFlight: 64},
 		Redis:     RedisOptions{Namespace: "wharf"},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wharfhq/wharf/gateway"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
 )
@@ -90,7 +91,9 @@ func (e *env) token(t *testing.T, name string, scopes ...string) string {
 
 func startGateway(t *testing.T, fns gateway.Functions) *gateway.Gateway {
 	t.Helper()
-	return gatewaytest.Start(t, gateway.Options{}, fns)
+	// Send every path to the functions, not only the built-in /api/ and /fn/.
+	edge := config.Edge{Routes: []config.RouteConfig{{Name: "all", Path: "/", Function: "api"}}}
+	return gatewaytest.Start(t, gateway.Options{Edge: edge}, fns)
 }
 
 type response struct {

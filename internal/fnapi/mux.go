@@ -115,11 +115,38 @@ func match(segs []string, path string) (Params, bool) {
 // Serve handles the request if a route's path matches and reports whether one
 // did. A path match with the wrong method answers 405 with an Allow header.
 func (m *Mux) Serve(ctx *fasthttp.RequestCtx, requestID string) bool {
+	return m.ServeFunction(AllFunctions, ctx, requestID)
+}
+
+// AllFunctions as ServeFunction's name considers the routes of every
+// registered function.
+const AllFunctions = "api"
+
+// HasFunction reports whether a function of that name is registered (or name
+// is AllFunctions).
+func (m *Mux) HasFunction(name string) bool {
+	if name == AllFunctions {
+		return true
+	}
+	for i := range m.routes {
+		if m.routes[i].fn == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeFunction is Serve restricted to the routes of the function called
+// name (all functions for AllFunctions).
+func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID string) bool {
 	path := string(ctx.Path())
 	method := string(ctx.Method())
 	var allow []string
 	for i := range m.routes {
 		c := &m.routes[i]
+		if name != AllFunctions && c.fn != name {
+			continue
+		}
 		ps, ok := match(c.segments, path)
 		if !ok {
 			continue

@@ -1,0 +1,189 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/internal/httperr"
+)
+
+// clientBodyError is a failure to read the client's request body (the client
+// went away, sent a malformed chunk, or sent less than its Content-Length);
+// it is the client's fault, never the upstream's.
+type clientBodyError struct{ err error }
+
+func (e *clientBodyError) Error() string { return fmt.Sprintf("cannot read request body: %v", e.err) }
+func (e *clientBodyError) Unwrap() error { return e.err }
+
+// cappedReader passes at most max bytes of a request body through. The
+// first Read that would go past max returns the allowed rest and
+// fasthttp.ErrBodyTooLarge; errors are sticky. It also turns a body shorter
+// than its declared Content-Length into an error.
+type cappedReader struct {
+	r    io.Reader
+	max  int64
+	want int64 // declared Content-Length, or -1
+	n    int64
+	err  error
+	eof  bool
+	// resp, when set, is the upstream exchange the body is written to; its
+	// connection is reset when the body is cut off.
+	resp *fasthttp.Response
+}
+
+func (b *cappedReader) reset(r io.Reader, max, want int64) {
+	*b = cappedReader{r: r, max: max, want: want}
+}
+
+func (b *cappedReader) fail(err error) error {
+	b.err = err
+	abortConn(b.resp)
+	return err
+}
+
+// Read implements io.Reader.
+func (b *cappedReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.eof {
+		return 0, io.EOF
+	}
+	// Ask for one byte past the limit to notice an oversized body.
+	if room := b.max - b.n + 1; int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := b.r.Read(p)
+	if n < 0 || n > len(p) {
+		n, err = 0, io.ErrNoProgress
+	}
+	if b.n+int64(n) > b.max {
+		n = int(b.max - b.n)
+		b.n = b.max
+		return n, b.fail(fasthttp.ErrBodyTooLarge)
+	}
+	b.n += int64(n)
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF):
+		if b.want >= 0 && b.n < b.want {
+			return n, b.fail(&clientBodyError{io.ErrUnexpectedEOF})
+		}
+		b.eof = true
+		return n, io.EOF
+	default:
+		return n, b.fail(&clientBodyError{err})
+	}
+	return n, nil
+}
+
+// tooLarge is the 413 for a body over max bytes.
+func tooLarge(max int64) *httperr.Error {
+	return httperr.New(fasthttp.StatusRequestEntityTooLarge, "request body exceeds %d bytes", max)
+}
+
+// bodyError maps a cappedReader error to the client's answer.
+func bodyError(err error, max int64) *httperr.Error {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		return tooLarge(max)
+	}
+	return httperr.Wrap(fasthttp.StatusBadRequest, err, "cannot read request body")
+}
+
+// BodyReader is for function routes that stream their request body (the
+// gateway server runs with StreamRequestBody, so fasthttp's
+// MaxRequestBodySize is not a cap). It rejects a Content-Length over limit with
+// a 413 and otherwise returns a reader of the body that yields at most limit
+// bytes and then fasthttp.ErrBodyTooLarge (map it with errors.Is to
+// StatusRequestEntityTooLarge). Read the body only through the returned
+// reader, and only before the handler returns. On any error answer, call
+// ctx.SetConnectionClose: the rest of the body is unread.
+func BodyReader(ctx *fasthttp.RequestCtx, limit int64) (io.Reader, *httperr.Error) {
+	cl := int64(ctx.Request.Header.ContentLength())
+	if cl > limit {
+		ctx.SetConnectionClose()
+		return nil, tooLarge(limit)
+	}
+	b := &cappedReader{}
+	if s := ctx.RequestBodyStream(); s != nil {
+		if cl < -1 {
+			cl = -1
+		}
+		b.reset(s, limit, cl)
+		return b, nil
+	}
+	body := ctx.Request.Body()
+	if int64(len(body)) > limit {
+		ctx.SetConnectionClose()
+		return nil, tooLarge(limit)
+	}
+	b.reset(&sliceReader{b: body}, limit, -1)
+	return b, nil
+}
+
+// CapBody is for function routes that read ctx.PostBody(): with a streamed
+// request body PostBody would read the whole stream into memory, unbounded.
+// CapBody rejects a Content-Length over limit, else reads at most limit bytes of
+// the body into memory, rejecting a longer (chunked) body with a 413 too.
+// Afterwards PostBody returns the body and the Content-Length header matches
+// it; ctx.RequestBodyStream() is nil. A non-nil error is the answer to send
+// (httperr.Write); the connection is then marked to close, since the rest of
+// the body was not read. Use BodyReader for bodies too large to hold.
+func CapBody(ctx *fasthttp.RequestCtx, limit int64) *httperr.Error {
+	s := ctx.RequestBodyStream()
+	cl := int64(ctx.Request.Header.ContentLength())
+	if cl > limit {
+		ctx.SetConnectionClose()
+		return tooLarge(limit)
+	}
+	if s == nil {
+		if int64(len(ctx.Request.Body())) > limit {
+			ctx.SetConnectionClose()
+			return tooLarge(limit)
+		}
+		return nil
+	}
+	if cl < -1 {
+		cl = -1
+	}
+	var r cappedReader
+	r.reset(s, limit, cl)
+	size := cl
+	if size < 0 || size > 64<<10 {
+		size = min(limit, 64<<10)
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			ctx.SetConnectionClose()
+			return bodyError(err, limit)
+		}
+	}
+	ctx.Request.SetBodyRaw(buf)
+	ctx.Request.Header.SetContentLength(len(buf))
+	return nil
+}
+
+// sliceReader reads a byte slice; unlike bytes.Reader it is never taken by
+// fasthttp's WriteTo shortcuts, so all reads go through cappedReader.
+type sliceReader struct{ b []byte }
+
+func (s *sliceReader) Read(p []byte) (int, error) {
+	if len(s.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, s.b)
+	s.b = s.b[n:]
+	return n, nil
+}

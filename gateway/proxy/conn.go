@@ -1,0 +1,136 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// dialError marks an error as a failure to connect: nothing was sent, so the
+// request may go to another instance.
+type dialError struct {
+	addr string
+	err  error
+}
+
+func (e *dialError) Error() string { return fmt.Sprintf("cannot connect to %s: %v", e.addr, e.err) }
+func (e *dialError) Unwrap() error { return e.err }
+
+// Timeout reports whether the dial timed out.
+func (e *dialError) Timeout() bool {
+	if errors.Is(e.err, fasthttp.ErrDialTimeout) {
+		return true
+	}
+	var t interface{ Timeout() bool }
+	return errors.As(e.err, &t) && t.Timeout()
+}
+
+// dialer returns the HostClient.DialTimeout of one pool: it caps the dial at
+// the pool's connect timeout (fasthttp passes what is left of the request
+// deadline) and wraps connections so a stale keep-alive connection can be
+// told from a fresh one.
+func dialer(dial DialFunc, connect time.Duration) fasthttp.DialFuncWithTimeout {
+	return func(addr string, timeout time.Duration) (net.Conn, error) {
+		if timeout <= 0 || timeout > connect {
+			timeout = connect
+		}
+		c, err := dial(addr, timeout)
+		if err != nil {
+			return nil, &dialError{addr: addr, err: err}
+		}
+		tc := &trackedConn{Conn: c}
+		tc.local = connAddr{Addr: c.LocalAddr(), c: tc}
+		return tc, nil
+	}
+}
+
+// trackedConn counts the requests written on a connection and the bytes
+// read, so that after a failed exchange the proxy can tell "a reused
+// connection that answered nothing" (the upstream closed it while idle:
+// safe to replay an idempotent request) from a failure of a fresh one.
+//
+// A connection is used by one exchange at a time and handed between
+// goroutines through the HostClient's mutex-guarded pool, so plain fields
+// suffice.
+type trackedConn struct {
+	net.Conn
+	local        connAddr
+	requests     int
+	reads        int64
+	readsAtStart int64
+	writing      bool
+	// abort makes Close reset the connection (RST) instead of closing it
+	// (FIN), set when a request body is cut off mid-stream.
+	abort atomic.Bool
+}
+
+// Write notes the start of a request: the first write after a read.
+func (c *trackedConn) Write(p []byte) (int, error) {
+	if !c.writing {
+		c.writing = true
+		c.requests++
+		c.readsAtStart = c.reads
+	}
+	return c.Conn.Write(p)
+}
+
+// Read counts response bytes.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.reads += int64(n)
+		c.writing = false
+	}
+	return n, err
+}
+
+// Close closes the connection; with abort set it sends RST, so that the
+// upstream cannot mistake a request body cut off at a chunk boundary (or
+// short of its Content-Length) for a complete one. fasthttp's own server,
+// for one, reads EOF between chunks as the end of the body.
+func (c *trackedConn) Close() error {
+	if c.abort.Load() {
+		if l, ok := c.Conn.(interface{ SetLinger(sec int) error }); ok {
+			_ = l.SetLinger(0)
+		}
+	}
+	return c.Conn.Close()
+}
+
+// LocalAddr returns an address that leads back to c: fasthttp records it in
+// Response.LocalAddr, the only trace of which connection an exchange used.
+func (c *trackedConn) LocalAddr() net.Addr { return &c.local }
+
+// staleReuse reports whether the last exchange ran on a reused connection
+// and received nothing.
+func (c *trackedConn) staleReuse() bool {
+	return c.requests > 1 && c.reads == c.readsAtStart
+}
+
+// connAddr is the real local address plus the connection it belongs to.
+type connAddr struct {
+	net.Addr
+	c *trackedConn
+}
+
+// abortConn marks the connection of resp's exchange in progress (fasthttp
+// records it in resp before writing the request) to be reset on close.
+func abortConn(resp *fasthttp.Response) {
+	if resp == nil {
+		return
+	}
+	if a, ok := resp.LocalAddr().(*connAddr); ok {
+		a.c.abort.Store(true)
+	}
+}
+
+// staleConn reports whether resp's failed exchange ran on a reused pooled
+// connection that answered nothing.
+func staleConn(resp *fasthttp.Response) bool {
+	a, ok := resp.LocalAddr().(*connAddr)
+	return ok && a.c.staleReuse()
+}

@@ -1,0 +1,99 @@
+// Package proxy is the gateway's reverse proxy to app instances, on
+// fasthttp.HostClient connection pools with keep-alive.
+//
+// # Pieces
+//
+//   - Transport owns the pools: one HostClient per (instance address,
+//     connect timeout, idle timeout). It outlives config snapshots: a Route
+//     built from a new snapshot gets the same HostClient for an address that
+//     is still present, so its keep-alive connections survive reloads. Prune
+//     (after a grace period) or PruneNow drop pools no live route uses.
+//   - Service is immutable, built per snapshot: name, static instance list,
+//     and a Picker (RoundRobin by default; the seam for weights and rooms).
+//   - Route binds a Service to pools with one route's timeouts and body
+//     limit; Route.Serve proxies one request and returns an Outcome.
+//
+// # Timeouts
+//
+// fasthttp v1.74 fixes the dialer and idle handling per HostClient but takes
+// a timeout per request, so:
+//
+//   - connect: the pool's DialTimeout caps each dial at the route's connect
+//     timeout (fasthttp hands it what is left of the request deadline; the
+//     smaller wins). Routes with a non-default connect timeout therefore get
+//     their own pool per instance.
+//   - response: HostClient.DoDeadline with a deadline fixed when Serve
+//     starts. fasthttp applies it as the connection's write and read
+//     deadline, so it bounds the whole exchange: waiting for a pooled
+//     connection, dial, sending the request and its body, reading headers
+//     and body — including a body streamed to the client after Serve
+//     returned — and it is shared by retries. HostClient.ReadTimeout and
+//     WriteTimeout stay zero.
+//   - idle: HostClient.MaxIdleConnDuration (part of the pool key). Keep it
+//     below the upstream's keep-alive timeout.
+//
+// Defaults (Options): connect 2s, response 30s, idle 90s.
+//
+// # Headers
+//
+// Hop-by-hop headers are dropped in both directions: Connection, Keep-Alive,
+// Proxy-Connection, Proxy-Authenticate, Proxy-Authorization, TE, Trailer,
+// Transfer-Encoding, Upgrade, and every header named by a token of any
+// Connection header instance. fasthttp re-frames bodies itself
+// (Content-Length or chunked). The upstream request keeps the client's Host
+// (like nginx "proxy_set_header Host $host": the Host header, or the
+// authority of an absolute-form URI, lowercased by fasthttp), so upstreams
+// see the public host name and the instance address is only dialed; an
+// HTTP/1.0 request without Host gets the instance address. The request URI
+// is the client's, unnormalized, in origin-form. The proxy sets
+// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id; see
+// Input for what a trusted peer may pass on. "Expect: 100-continue" is
+// dropped: the gateway's server already answered it. Upstream Date and
+// Server headers are replaced by the gateway's own, as nginx does.
+//
+// # Bodies
+//
+// The gateway server runs with StreamRequestBody, so fasthttp's
+// MaxRequestBodySize does not cap bodies. Serve answers a Content-Length over
+// the route limit with 413 before contacting an upstream; other bodies are
+// forwarded as a stream (fixed length, or chunked when the client sent
+// chunked) through a reader that stops at the limit: the upstream request is
+// aborted mid-body and the client gets 413. An aborted upstream connection
+// is reset (RST), not closed: fasthttp's own server would read a chunked
+// body cut at a chunk boundary, or a body short of its Content-Length, as
+// complete. Function routes use CapBody or BodyReader for the same
+// protection. Whenever a request body is left partly unread the client
+// connection is closed after the answer.
+//
+// Upstream responses up to Options.BufferResponseBytes (by Content-Length)
+// are read whole before answering; larger, chunked or close-delimited ones
+// are streamed to the client (HostClient.StreamResponseBody), see
+// writeResponse.
+//
+// # Retries
+//
+// fasthttp's own retries are off (MaxIdemponentCallAttempts 1, RetryIfErr
+// false); Serve decides. Only a request with an idempotent method (GET, HEAD,
+// OPTIONS, TRACE, PUT, DELETE) and no body is retried, and only when
+//
+//   - no connection could be had to an instance (connect failure): it goes to
+//     the next instance, at most min(instances-1, Options.MaxRetries) times;
+//   - it ran on a pooled keep-alive connection that answered nothing (the
+//     upstream closed it while idle): the pool's idle connections are closed
+//     and the request replayed on the same instance, at most twice. Connections
+//     are wrapped to tell a reused connection from a fresh one, so a fresh
+//     connection that fails is not replayed.
+//
+// Timeouts after sending, resets on fresh connections and 5xx answers are
+// never retried. A request that is not retryable and meets a stale pooled
+// connection fails with 502; keeping the idle timeout below the upstream's
+// keep-alive timeout makes that rare.
+//
+// # Not supported
+//
+// Protocol upgrades (WebSocket, h2c): Upgrade is hop-by-hop and dropped.
+// Early upstream answers: fasthttp sends the whole request body before it
+// reads the response, so an upstream that answers (say 401) without reading
+// a large body is seen only after the body is sent, or as a failure.
+// TLS to upstreams: instances are dialed in plain HTTP/1.1.
+package proxy

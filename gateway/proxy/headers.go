@@ -1,0 +1,283 @@
+package proxy
+
+import (
+	"bytes"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/gateway/realip"
+)
+
+// Header names the proxy sets or treats specially.
+const (
+	HeaderRequestID       = "X-Request-Id"
+	HeaderXForwardedFor   = "X-Forwarded-For"
+	HeaderXForwardedProto = "X-Forwarded-Proto"
+	HeaderXForwardedHost  = "X-Forwarded-Host"
+)
+
+// hopByHop reports whether name is a hop-by-hop header (RFC 9110 7.6.1 plus
+// the de-facto Keep-Alive and Proxy-Connection), compared case-insensitively.
+func hopByHop(name []byte) bool {
+	switch len(name) {
+	case 2:
+		return eqFold(name, "TE")
+	case 7:
+		return eqFold(name, "Trailer") || eqFold(name, "Upgrade")
+	case 10:
+		return eqFold(name, "Connection") || eqFold(name, "Keep-Alive")
+	case 16:
+		return eqFold(name, "Proxy-Connection")
+	case 17:
+		return eqFold(name, "Transfer-Encoding")
+	case 18:
+		return eqFold(name, "Proxy-Authenticate")
+	case 19:
+		return eqFold(name, "Proxy-Authorization")
+	}
+	return false
+}
+
+// eqFold is an allocation-free ASCII case-insensitive comparison.
+func eqFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		x, y := b[i], s[i]
+		if x == y {
+			continue
+		}
+		if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+func eqFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendConnectionTokens appends the comma-separated tokens of one
+// Connection header value to dst, trimmed of optional whitespace, skipping
+// empty elements. The tokens alias v.
+func appendConnectionTokens(dst [][]byte, v []byte) [][]byte {
+	for len(v) > 0 {
+		var tok []byte
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			tok, v = v[:i], v[i+1:]
+		} else {
+			tok, v = v, nil
+		}
+		tok = bytes.Trim(tok, " \t")
+		if len(tok) > 0 {
+			dst = append(dst, tok)
+		}
+	}
+	return dst
+}
+
+// named reports whether name is one of the Connection tokens.
+func named(tokens [][]byte, name []byte) bool {
+	for _, t := range tokens {
+		if eqFoldBytes(t, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestConnectionTokens collects the tokens of every Connection header instance
+// of the request header h.
+func requestConnectionTokens(dst [][]byte, h *fasthttp.RequestHeader) [][]byte {
+	for k, v := range h.All() {
+		if eqFold(k, fasthttp.HeaderConnection) {
+			dst = appendConnectionTokens(dst, v)
+		}
+	}
+	return dst
+}
+
+// responseConnectionTokens is requestConnectionTokens for a response.
+func responseConnectionTokens(dst [][]byte, h *fasthttp.ResponseHeader) [][]byte {
+	for k, v := range h.All() {
+		if eqFold(k, fasthttp.HeaderConnection) {
+			dst = appendConnectionTokens(dst, v)
+		}
+	}
+	return dst
+}
+
+// skipRequestHeader reports whether an incoming request header must not be
+// copied to the upstream request: hop-by-hop headers, framing the proxy
+// redoes, headers the proxy sets itself, and a Forwarded header from an
+// untrusted peer.
+func skipRequestHeader(k []byte, in *Input) bool {
+	if hopByHop(k) {
+		return true
+	}
+	switch len(k) {
+	case 4:
+		return eqFold(k, fasthttp.HeaderHost)
+	case 6:
+		// The gateway's server already answered "Expect: 100-continue".
+		return eqFold(k, fasthttp.HeaderExpect)
+	case 9:
+		return !in.TrustedPeer && eqFold(k, fasthttp.HeaderForwarded)
+	case 12:
+		return in.RequestID != "" && eqFold(k, HeaderRequestID)
+	case 14:
+		return eqFold(k, fasthttp.HeaderContentLength)
+	case 15:
+		return eqFold(k, HeaderXForwardedFor)
+	case 16:
+		return eqFold(k, HeaderXForwardedHost)
+	case 17:
+		return eqFold(k, HeaderXForwardedProto)
+	}
+	return false
+}
+
+// copyRequestHeaders fills dst, the upstream request header, from the
+// client request in ctx: method, origin-form request URI, the original Host,
+// every end-to-end header in its original order, and the X-Forwarded-* and
+// X-Request-Id headers. Body framing (Content-Length / Transfer-Encoding) is
+// set later from the body.
+func (c *call) copyRequestHeaders(ctx *fasthttp.RequestCtx, dst *fasthttp.RequestHeader, in *Input) {
+	src := &ctx.Request.Header
+	dst.SetMethodBytes(src.Method())
+	uri := src.RequestURI()
+	if len(uri) == 0 || uri[0] != '/' && !(len(uri) == 1 && uri[0] == '*') {
+		// absolute-form: send origin-form, the raw path and query.
+		u := ctx.URI()
+		c.scratch = append(c.scratch[:0], u.PathOriginal()...)
+		if len(c.scratch) == 0 {
+			c.scratch = append(c.scratch, '/')
+		}
+		if q := u.QueryString(); len(q) > 0 {
+			c.scratch = append(append(c.scratch, '?'), q...)
+		}
+		uri = c.scratch
+	}
+	dst.SetRequestURIBytes(uri)
+	// ctx.Host is the Host header, or the authority of an absolute-form URI
+	// (RFC 9112 3.2.2).
+	host := ctx.Host()
+	dst.SetHostBytes(host)
+
+	c.tokens = requestConnectionTokens(c.tokens[:0], src)
+	for k, v := range src.All() {
+		if skipRequestHeader(k, in) || named(c.tokens, k) {
+			continue
+		}
+		dst.AddBytesKV(k, v)
+	}
+
+	// X-Forwarded-For: a trusted peer's list plus the peer, else the peer.
+	b := c.scratch[:0]
+	if in.TrustedPeer {
+		for _, v := range src.PeekAll(HeaderXForwardedFor) {
+			if v = bytes.Trim(v, " \t,"); len(v) == 0 {
+				continue
+			}
+			if len(b) > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, v...)
+		}
+	}
+	peer := in.Peer
+	if !peer.IsValid() {
+		peer = realip.PeerAddr(ctx.RemoteAddr())
+	}
+	if peer.IsValid() {
+		if len(b) > 0 {
+			b = append(b, ", "...)
+		}
+		b = peer.AppendTo(b)
+	}
+	if len(b) > 0 {
+		dst.SetBytesV(HeaderXForwardedFor, b)
+	}
+	c.scratch = b
+
+	proto := "http"
+	if ctx.IsTLS() {
+		proto = "https"
+	}
+	if in.TrustedPeer {
+		switch v := src.Peek(HeaderXForwardedProto); {
+		case eqFold(v, "https"):
+			proto = "https"
+		case eqFold(v, "http"):
+			proto = "http"
+		}
+	}
+	dst.Set(HeaderXForwardedProto, proto)
+
+	fwdHost := host
+	if in.TrustedPeer {
+		if v := src.Peek(HeaderXForwardedHost); len(v) > 0 {
+			fwdHost = v
+		}
+	}
+	if len(fwdHost) > 0 {
+		dst.SetBytesV(HeaderXForwardedHost, fwdHost)
+	}
+	if in.RequestID != "" {
+		dst.Set(HeaderRequestID, in.RequestID)
+	}
+}
+
+// copyResponseHeaders adds the upstream response's end-to-end headers to
+// dst, the client response, keeping headers the gateway already set there
+// (request id, rate-limit fields). Skipped besides hop-by-hop headers and
+// Connection tokens: Content-Length (set from the body), Date and Server
+// (the gateway's own, as nginx does), and X-Request-Id when the gateway
+// sets it.
+func (c *call) copyResponseHeaders(dst *fasthttp.ResponseHeader, src *fasthttp.ResponseHeader, in *Input) {
+	// Without this, src.All would report fasthttp's default Content-Type
+	// for a response that had none.
+	src.SetNoDefaultContentType(true)
+	c.tokens = responseConnectionTokens(c.tokens[:0], src)
+	for k, v := range src.All() {
+		if hopByHop(k) || named(c.tokens, k) {
+			continue
+		}
+		switch len(k) {
+		case 4:
+			if eqFold(k, fasthttp.HeaderDate) {
+				continue
+			}
+		case 6:
+			if eqFold(k, fasthttp.HeaderServer) {
+				continue
+			}
+		case 12:
+			if in.RequestID != "" && eqFold(k, HeaderRequestID) {
+				continue
+			}
+		case 14:
+			if eqFold(k, fasthttp.HeaderContentLength) {
+				continue
+			}
+		}
+		dst.AddBytesKV(k, v)
+	}
+	if in.RequestID != "" {
+		dst.Set(HeaderRequestID, in.RequestID)
+	}
+}

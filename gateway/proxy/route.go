@@ -1,0 +1,204 @@
+package proxy
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/internal/httperr"
+)
+
+// Route is one gateway route's proxy target: a Service bound to the
+// Transport's pools, with the route's timeouts and body limit. It is
+// immutable and built per config snapshot by Transport.NewRoute.
+type Route struct {
+	t       *Transport
+	svc     *Service
+	cfg     RouteConfig
+	clients []*fasthttp.HostClient // clients[i] serves svc.instances[i]
+}
+
+// Service is the route's service.
+func (r *Route) Service() *Service { return r.svc }
+
+// Config is the route's effective configuration (defaults applied).
+func (r *Route) Config() RouteConfig { return r.cfg }
+
+// Input is what the gateway knows about a request beyond ctx.
+type Input struct {
+	// RequestID is sent upstream and back to the client as X-Request-Id
+	// (replacing any the client or upstream sent); empty passes the client's.
+	RequestID string
+	// TrustedPeer: the connection's peer is a trusted proxy. Its
+	// X-Forwarded-For list is kept and the peer appended, and its
+	// X-Forwarded-Proto / -Host and Forwarded headers are passed on.
+	// Otherwise X-Forwarded-For is replaced by the peer address,
+	// X-Forwarded-Proto / -Host describe this connection and Forwarded is
+	// dropped.
+	TrustedPeer bool
+	// Peer overrides the connection's peer address (default:
+	// ctx.RemoteAddr()).
+	Peer netip.Addr
+}
+
+// call is the per-request scratch state, pooled by the Transport.
+type call struct {
+	req     fasthttp.Request
+	body    cappedReader
+	tokens  [][]byte
+	scratch []byte
+}
+
+func (t *Transport) getCall() *call { return t.calls.Get().(*call) }
+
+func (t *Transport) putCall(c *call) {
+	c.req.Reset()
+	c.body = cappedReader{}
+	clear(c.tokens)
+	c.tokens = c.tokens[:0]
+	if cap(c.scratch) > 4<<10 {
+		c.scratch = nil
+	}
+	t.calls.Put(c)
+}
+
+// idempotent reports whether method is idempotent (RFC 9110 9.2.2).
+func idempotent(m []byte) bool {
+	switch string(m) {
+	case fasthttp.MethodGet, fasthttp.MethodHead, fasthttp.MethodOptions,
+		fasthttp.MethodTrace, fasthttp.MethodPut, fasthttp.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// Serve proxies the request in ctx to one of the route's instances and
+// writes the answer into ctx.Response: the upstream's response with
+// hop-by-hop headers stripped, or a JSON error (413 body too large, 502
+// upstream failure, 503 pool full, 504 timeout, 400 unreadable body). It
+// keeps no reference to ctx after returning; a streamed response body
+// references only the upstream response, which fasthttp releases when it
+// has written or dropped the body.
+//
+// Retries: a request that is idempotent and has no body goes to another
+// instance after a connect failure (at most min(instances-1, MaxRetries)
+// times), and is replayed when a pooled keep-alive connection turns out to
+// have been closed by the upstream. Nothing else is retried: not a timeout,
+// not a 5xx, not a request with a body.
+func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
+	start := time.Now()
+	out := Outcome{Service: r.svc.name}
+	if ctx.IsConnect() {
+		return r.fail(ctx, &in, &out, start, ClassClient,
+			httperr.New(fasthttp.StatusMethodNotAllowed, "CONNECT is not proxied"))
+	}
+	limit := r.cfg.MaxBodyBytes
+	if int64(ctx.Request.Header.ContentLength()) > limit {
+		ctx.SetConnectionClose()
+		return r.fail(ctx, &in, &out, start, ClassBodyTooLarge, tooLarge(limit))
+	}
+
+	c := r.t.getCall()
+	defer r.t.putCall(c)
+	req := &c.req
+	c.copyRequestHeaders(ctx, &req.Header, &in)
+	req.UseHostHeader = true
+	hasBody, streamed := false, false
+	if s := ctx.RequestBodyStream(); s != nil {
+		if cl := ctx.Request.Header.ContentLength(); cl > 0 || cl == -1 {
+			hasBody, streamed = true, true
+			c.body.reset(s, limit, int64(cl))
+			req.SetBodyStream(&c.body, cl)
+		}
+	} else if body := ctx.Request.Body(); len(body) > 0 {
+		if int64(len(body)) > limit {
+			return r.fail(ctx, &in, &out, start, ClassBodyTooLarge, tooLarge(limit))
+		}
+		hasBody = true
+		req.SetBodyRaw(body)
+	}
+	retryable := !hasBody && idempotent(ctx.Method())
+
+	resp := fasthttp.AcquireResponse()
+	c.body.resp = resp
+	deadline := start.Add(r.cfg.ResponseTimeout)
+	n := len(r.clients)
+	first := r.svc.picker.Pick(n)
+	if first < 0 || first >= n {
+		first = 0
+	}
+	if len(req.Header.Host()) == 0 {
+		// An HTTP/1.0 client may send no Host; upstreams need one.
+		req.Header.SetHost(r.svc.instances[first])
+	}
+	maxFailover := 0
+	if retryable && r.t.opts.MaxRetries > 0 {
+		maxFailover = min(n-1, r.t.opts.MaxRetries)
+	}
+	idx, failovers, stale := first, 0, 0
+	var err error
+	for {
+		out.Attempts++
+		out.Addr = r.svc.instances[idx]
+		hc := r.clients[idx]
+		err = hc.DoDeadline(req, resp, deadline)
+		if err == nil || !retryable {
+			break
+		}
+		if stale < maxStaleRetries && !isTimeout(err) && staleConn(resp) {
+			// The upstream closed this idle connection; the ones pooled
+			// before it are older still. Drop them and replay.
+			stale++
+			hc.CloseIdleConnections()
+			continue
+		}
+		if failovers < maxFailover && isDialError(err) {
+			failovers++
+			idx = (first + failovers) % n
+			continue
+		}
+		break
+	}
+	c.body.resp = nil
+	if err != nil {
+		fasthttp.ReleaseResponse(resp)
+		if streamed && !c.body.eof {
+			// The rest of the client's body is unread: the connection
+			// cannot carry another request.
+			ctx.SetConnectionClose()
+		}
+		if c.body.err != nil {
+			class := ClassClient
+			if errors.Is(c.body.err, fasthttp.ErrBodyTooLarge) {
+				class = ClassBodyTooLarge
+			}
+			return r.fail(ctx, &in, &out, start, class, bodyError(c.body.err, limit))
+		}
+		class, he := upstreamError(err, r.svc.name, out.Addr)
+		return r.fail(ctx, &in, &out, start, class, he)
+	}
+
+	out.Streamed, err = r.t.writeResponse(ctx, resp, c, &in)
+	if err != nil {
+		class, he := upstreamError(err, r.svc.name, out.Addr)
+		return r.fail(ctx, &in, &out, start, class, he)
+	}
+	out.Status = ctx.Response.StatusCode()
+	out.Duration = time.Since(start)
+	return out
+}
+
+// fail answers ctx with he and completes out.
+func (r *Route) fail(ctx *fasthttp.RequestCtx, in *Input, out *Outcome, start time.Time, class ErrorClass, he *httperr.Error) Outcome {
+	httperr.Write(ctx, nil, in.RequestID, he)
+	if in.RequestID != "" {
+		ctx.Response.Header.Set(HeaderRequestID, in.RequestID)
+	}
+	out.Class = class
+	out.Status = he.Status
+	out.Err = he
+	out.Duration = time.Since(start)
+	return *out
+}

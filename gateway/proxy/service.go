@@ -1,0 +1,93 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync/atomic"
+)
+
+// Picker chooses the instance a request tries first. It is the seam for
+// load-balancing policies (weights, rooms); failover after a connect error
+// walks on from the picked index in instance order.
+type Picker interface {
+	// Pick returns an index in [0, n); n is at least 1. It is called
+	// concurrently.
+	Pick(n int) int
+}
+
+// RoundRobin is the default Picker: instances in turn, by an atomic counter.
+// The zero value is ready to use.
+type RoundRobin struct {
+	next atomic.Uint64
+}
+
+// Pick returns the next index in turn.
+func (r *RoundRobin) Pick(n int) int {
+	return int((r.next.Add(1) - 1) % uint64(n))
+}
+
+// ServiceConfig describes a Service.
+type ServiceConfig struct {
+	// Name appears in error messages and outcomes.
+	Name string
+	// Instances are "host:port" addresses, each listed once.
+	Instances []string
+	// Picker chooses the first instance per request; nil is a new RoundRobin.
+	Picker Picker
+}
+
+// Service is an immutable upstream service built per config snapshot: a
+// name, a static instance list and a Picker. Routes bind it to pooled
+// connections with Transport.NewRoute.
+type Service struct {
+	name      string
+	instances []string
+	picker    Picker
+}
+
+// NewService validates cfg and returns the Service.
+func NewService(cfg ServiceConfig) (*Service, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("cannot build service: empty name")
+	}
+	if len(cfg.Instances) == 0 {
+		return nil, fmt.Errorf("cannot build service %q: no instances", cfg.Name)
+	}
+	seen := make(map[string]bool, len(cfg.Instances))
+	for _, addr := range cfg.Instances {
+		if err := checkAddr(addr); err != nil {
+			return nil, fmt.Errorf("cannot build service %q: %w", cfg.Name, err)
+		}
+		if seen[addr] {
+			return nil, fmt.Errorf("cannot build service %q: instance %s listed twice", cfg.Name, addr)
+		}
+		seen[addr] = true
+	}
+	p := cfg.Picker
+	if p == nil {
+		p = &RoundRobin{}
+	}
+	return &Service{name: cfg.Name, instances: append([]string(nil), cfg.Instances...), picker: p}, nil
+}
+
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("cannot parse instance address %q: %w", addr, err)
+	}
+	if host == "" {
+		return fmt.Errorf("cannot use instance address %q: empty host", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return fmt.Errorf("cannot use instance address %q: bad port", addr)
+	}
+	return nil
+}
+
+// Name is the service name.
+func (s *Service) Name() string { return s.name }
+
+// Instances returns a copy of the instance addresses.
+func (s *Service) Instances() []string { return append([]string(nil), s.instances...) }

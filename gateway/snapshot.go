@@ -1,0 +1,196 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/wharfhq/wharf/gateway/acl"
+	"github.com/wharfhq/wharf/gateway/proxy"
+	"github.com/wharfhq/wharf/gateway/ratelimit"
+	"github.com/wharfhq/wharf/gateway/route"
+	"github.com/wharfhq/wharf/internal/config"
+)
+
+// snapshot is everything a request needs, compiled from one version of the
+// edge config. It is immutable; the gateway swaps a new one in atomically and
+// requests in flight finish on the one they started with.
+type snapshot struct {
+	version int64
+	router  *route.Table
+	global  *acl.Table
+	routes  []*compiledRoute
+}
+
+// compiledRoute is one route ready for the hot path.
+type compiledRoute struct {
+	name     string
+	acl      *acl.Table // nil: no route lists
+	keys     []keySpec
+	local    *ratelimit.Set // nil: no limits; also formats the RateLimit fields
+	decide   func(keys [][]byte) ratelimit.Decision
+	conns    []*ratelimit.ConnLimiter // concurrency limits, parallel to connKeys
+	connKeys []keySpec
+	tracker  *acl.Tracker // auto ban; nil when off
+	function string       // function target, or ""
+	service  string       // service target, or ""
+	upstream *proxy.Route // the service's pooled upstream; nil when it has no instances
+	maxBody  int64
+	timeouts config.TimeoutConfig
+	m        *routeMetrics
+}
+
+// builtinRoutes are added when the config has no route with the same host
+// and path: the admin API and functions must be reachable on a fresh node.
+var builtinRoutes = []config.RouteConfig{
+	{Name: "wharf-api", Path: "/api/", Function: "api"},
+	{Name: "wharf-fn", Path: "/fn/", Function: "api"},
+}
+
+// compile builds a snapshot from e, reusing the state kept in rt (limit
+// zones, upstream pools, auto-ban trackers) for everything unchanged.
+func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*snapshot, error) {
+	routes := slices.Clone(e.Routes)
+	for _, b := range builtinRoutes {
+		if !slices.ContainsFunc(routes, func(r config.RouteConfig) bool { return r.Host == "" && r.Path == b.Path }) &&
+			!slices.ContainsFunc(routes, func(r config.RouteConfig) bool { return r.Name == b.Name }) {
+			routes = append(routes, b)
+		}
+	}
+	global, err := acl.Compile(e.ACL.Allow, e.ACL.Deny)
+	if err != nil {
+		return nil, fmt.Errorf("cannot compile global ACL: %w", err)
+	}
+	specs := make([]route.Spec, len(routes))
+	for i, r := range routes {
+		specs[i] = route.Spec{Host: r.Host, Path: r.Path, Methods: r.Methods}
+	}
+	router, err := route.Compile(specs)
+	if err != nil {
+		return nil, err
+	}
+	limits := map[string]config.LimitConfig{}
+	for _, l := range e.Limits {
+		limits[l.Name] = l
+	}
+	services := map[string]config.ServiceConfig{}
+	for _, s := range e.Services {
+		services[s.Name] = s
+	}
+	s := &snapshot{version: version, router: router, global: global}
+	g.state.mu.Lock()
+	defer g.state.mu.Unlock()
+	used := newUsage()
+	for _, r := range routes {
+		cr, err := g.compileRoute(ctx, r, limits, services, used)
+		if err != nil {
+			return nil, fmt.Errorf("cannot compile route %q: %w", r.Name, err)
+		}
+		s.routes = append(s.routes, cr)
+	}
+	g.state.retire(used)
+	return s, nil
+}
+
+func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits map[string]config.LimitConfig, services map[string]config.ServiceConfig, used *usage) (*compiledRoute, error) {
+	cr := &compiledRoute{name: r.Name, function: r.Function, maxBody: r.MaxBody, timeouts: r.Timeouts}
+	if cr.maxBody <= 0 {
+		cr.maxBody = int64(g.opts.MaxBodyBytes)
+	}
+	if len(r.ACL.Allow)+len(r.ACL.Deny) > 0 {
+		t, err := acl.Compile(r.ACL.Allow, r.ACL.Deny)
+		if err != nil {
+			return nil, err
+		}
+		cr.acl = t
+	}
+	if r.Function != "" && g.fns != nil && !g.fns.HasFunction(r.Function) {
+		return nil, fmt.Errorf("no function %q is registered", r.Function)
+	}
+	if r.Service != "" {
+		sc, ok := services[r.Service]
+		if !ok {
+			return nil, fmt.Errorf("unknown service %q", r.Service)
+		}
+		cr.service = sc.Name
+		svc, err := g.state.service(sc)
+		if err != nil {
+			return nil, err
+		}
+		used.services[sc.Name] = true
+		if svc != nil {
+			cr.upstream = g.state.transport.NewRoute(svc, proxy.RouteConfig{
+				ConnectTimeout: r.Timeouts.Connect.D(), ResponseTimeout: r.Timeouts.Response.D(),
+				IdleTimeout: r.Timeouts.Idle.D(), MaxBodyBytes: cr.maxBody,
+			})
+			used.routes = append(used.routes, cr.upstream)
+		}
+	}
+	cr.m = newRouteMetrics(g.opts.Metrics, r.Name, r.Service)
+	var zones []*ratelimit.Zone
+	for _, name := range r.Limits {
+		lc, ok := limits[name]
+		if !ok {
+			return nil, fmt.Errorf("unknown limit %q", name)
+		}
+		ks, err := parseKey(lc.Key, r.Name)
+		if err != nil {
+			return nil, err
+		}
+		if lc.Conn > 0 {
+			cl, err := g.state.connLimiter(lc)
+			if err != nil {
+				return nil, err
+			}
+			used.conns[lc.Name] = true
+			cr.conns = append(cr.conns, cl)
+			cr.connKeys = append(cr.connKeys, ks)
+			continue
+		}
+		z, err := g.state.zone(lc)
+		if err != nil {
+			return nil, err
+		}
+		used.zones[lc.Name] = true
+		zones = append(zones, z)
+		cr.keys = append(cr.keys, ks)
+	}
+	if len(zones) > 0 {
+		set, err := ratelimit.NewSet(zones...)
+		if err != nil {
+			return nil, err
+		}
+		cr.local = set
+		cr.decide = set.Decide
+		if g.opts.ClusterLimits != nil {
+			cs, err := g.opts.ClusterLimits(zones...)
+			if err != nil {
+				return nil, err
+			}
+			cr.decide = cs.Decide
+		}
+	}
+	if ab := r.AutoBan; ab != nil && g.bans != nil {
+		t, err := g.state.tracker(ctx, r.Name, *ab, g)
+		if err != nil {
+			return nil, err
+		}
+		used.trackers[r.Name] = true
+		cr.tracker = t
+	}
+	return cr, nil
+}
+
+// limitFromConfig turns a validated limit config into a ratelimit.Limit.
+func limitFromConfig(lc config.LimitConfig) (ratelimit.Limit, error) {
+	rate, err := ratelimit.ParseRate(strings.ReplaceAll(lc.Rate, " ", ""))
+	if err != nil {
+		return ratelimit.Limit{}, fmt.Errorf("limit %q: %w", lc.Name, err)
+	}
+	l := ratelimit.Limit{Name: lc.Name, Rate: rate, Burst: int64(lc.Burst), Delay: int64(lc.Delay), DryRun: lc.DryRun, Status: lc.Status}
+	if lc.NoDelay {
+		l.Delay = ratelimit.NoDelay
+	}
+	return l, nil
+}

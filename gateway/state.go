@@ -1,0 +1,188 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/wharfhq/wharf/gateway/acl"
+	"github.com/wharfhq/wharf/gateway/proxy"
+	"github.com/wharfhq/wharf/gateway/ratelimit"
+	"github.com/wharfhq/wharf/internal/config"
+)
+
+// state is what survives a config reload: rate-limit zones (so a client's
+// budget is not reset by an unrelated change), concurrency counters,
+// upstream pools (keep-alive connections) and auto-ban trackers. Only
+// compile touches it, under mu.
+type state struct {
+	mu       sync.Mutex
+	reg      *ratelimit.Registry
+	maxKeys  int
+	zones    map[string]*ratelimit.Zone
+	conns    map[string]*connEntry
+	trackers map[string]*trackerEntry
+	services map[string]*serviceEntry
+	// transport owns the upstream keep-alive pools; routes to an unchanged
+	// address keep their connections across reloads.
+	transport *proxy.Transport
+}
+
+type serviceEntry struct {
+	cfg config.ServiceConfig
+	svc *proxy.Service
+}
+
+type connEntry struct {
+	cfg config.LimitConfig
+	cl  *ratelimit.ConnLimiter
+}
+
+type trackerEntry struct {
+	cfg    config.AutoBanConfig
+	t      *acl.Tracker
+	cancel context.CancelFunc
+}
+
+// usage collects what one compile used, so the rest can be retired.
+type usage struct {
+	zones, conns, trackers, services map[string]bool
+	routes                           []*proxy.Route
+}
+
+func newUsage() *usage {
+	return &usage{zones: map[string]bool{}, conns: map[string]bool{}, trackers: map[string]bool{}, services: map[string]bool{}}
+}
+
+// zone returns the zone for lc, reusing (a view of) the existing one of that
+// name so its keys' state carries over.
+func (s *state) zone(lc config.LimitConfig) (*ratelimit.Zone, error) {
+	l, err := limitFromConfig(lc)
+	if err != nil {
+		return nil, err
+	}
+	if z, ok := s.zones[lc.Name]; ok {
+		if z.Limit() == l {
+			return z, nil
+		}
+		nz, err := z.With(l)
+		if err != nil {
+			return nil, err
+		}
+		s.zones[lc.Name] = nz
+		return nz, nil
+	}
+	z, err := s.reg.NewZone(l, s.maxKeys)
+	if err != nil {
+		return nil, err
+	}
+	s.zones[lc.Name] = z
+	return z, nil
+}
+
+// connLimiter returns the concurrency limiter for lc; a changed maximum
+// starts a new one (requests in flight release into the old one).
+func (s *state) connLimiter(lc config.LimitConfig) (*ratelimit.ConnLimiter, error) {
+	if e, ok := s.conns[lc.Name]; ok && e.cfg.Conn == lc.Conn {
+		return e.cl, nil
+	}
+	cl, err := ratelimit.NewConnLimiter(ratelimit.ConnOptions{Max: lc.Conn, MaxKeys: s.maxKeys})
+	if err != nil {
+		return nil, fmt.Errorf("limit %q: %w", lc.Name, err)
+	}
+	s.conns[lc.Name] = &connEntry{cfg: lc, cl: cl}
+	return cl, nil
+}
+
+// tracker returns the auto-ban tracker of a route, starting a new one when
+// the route is new or its rule changed.
+func (s *state) tracker(_ context.Context, routeName string, ab config.AutoBanConfig, g *Gateway) (*acl.Tracker, error) {
+	if e, ok := s.trackers[routeName]; ok && e.cfg == ab {
+		return e.t, nil
+	}
+	t, err := acl.NewTracker(acl.TrackerOptions{
+		Threshold: ab.After, Window: ab.Within.D(), BanFor: ab.For.D(),
+		Route: routeName, IPv6Bits: g.ip.IPv6Prefix(), Logger: g.log,
+		Reason: fmt.Sprintf("auto: rate limited %d times within %s on route %s", ab.After, ab.Within, routeName),
+	}, g.banner)
+	if err != nil {
+		return nil, fmt.Errorf("auto_ban: %w", err)
+	}
+	if old, ok := s.trackers[routeName]; ok {
+		old.cancel()
+	}
+	ctx, cancel := context.WithCancel(g.runCtx)
+	go func() { _ = t.Run(ctx) }()
+	s.trackers[routeName] = &trackerEntry{cfg: ab, t: t, cancel: cancel}
+	return t, nil
+}
+
+// retire forgets what the last compile did not use.
+func (s *state) retire(u *usage) {
+	for name := range s.zones {
+		if !u.zones[name] {
+			delete(s.zones, name)
+		}
+	}
+	for name := range s.conns {
+		if !u.conns[name] {
+			delete(s.conns, name)
+		}
+	}
+	for name, e := range s.trackers {
+		if !u.trackers[name] {
+			e.cancel()
+			delete(s.trackers, name)
+		}
+	}
+	for key := range s.services {
+		if !u.services[key] {
+			delete(s.services, key)
+		}
+	}
+	s.transport.Prune(u.routes...)
+}
+
+// service returns the proxy service for sc, the same one while its instance
+// list is unchanged (so round-robin carries on); nil when it has no instances.
+func (s *state) service(sc config.ServiceConfig) (*proxy.Service, error) {
+	if e, ok := s.services[sc.Name]; ok && slices.Equal(e.cfg.Instances, sc.Instances) {
+		return e.svc, nil
+	}
+	var svc *proxy.Service
+	if len(sc.Instances) > 0 {
+		addrs := make([]string, len(sc.Instances))
+		for i, in := range sc.Instances {
+			addrs[i] = in.Addr
+		}
+		var err error
+		if svc, err = proxy.NewService(proxy.ServiceConfig{Name: sc.Name, Instances: addrs}); err != nil {
+			return nil, err
+		}
+	}
+	s.services[sc.Name] = &serviceEntry{cfg: sc, svc: svc}
+	return svc, nil
+}
+
+// sweep drops drained rate-limit keys; the gateway calls it periodically.
+func (s *state) sweep() {
+	s.mu.Lock()
+	zones := make([]*ratelimit.Zone, 0, len(s.zones))
+	for _, z := range s.zones {
+		zones = append(zones, z)
+	}
+	s.mu.Unlock()
+	for _, z := range zones {
+		z.Sweep()
+	}
+}
+
+// stopTrackers ends every auto-ban tracker.
+func (s *state) stopTrackers() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.trackers {
+		e.cancel()
+	}
+}
