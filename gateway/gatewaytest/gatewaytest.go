@@ -74,6 +74,9 @@ func Do(t testing.TB, addr, method, path string, hdr map[string]string, body str
 		if v != "" {
 			req.Header.Set(k, v)
 		}
+		if strings.EqualFold(k, "Host") && v != "" {
+			req.UseHostHeader = true // send this Host, not the address dialled
+		}
 	}
 	if body != "" {
 		req.SetBodyString(body)
