@@ -1,0 +1,204 @@
+package gateway_test
+
+import (
+	"context"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/gateway/ratelimit"
+	"github.com/wharfhq/wharf/gateway/ratelimit/cluster"
+	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/testenv"
+)
+
+// clusterNode is one gateway with its own cluster limiter and Redis client.
+type clusterNode struct {
+	g *gateway.Gateway
+	c *cluster.Cluster
+	m *metrics.Set
+}
+
+func startClusterNode(t *testing.T, redisAddr string, e config.Edge) *clusterNode {
+	t.Helper()
+	client := redis.NewClient(cluster.ClientOptions(redisAddr))
+	t.Cleanup(func() { _ = client.Close() })
+	m := metrics.NewSet()
+	c, err := cluster.New(cluster.Options{Client: client, Timeout: 50 * time.Millisecond, HeartbeatEvery: 200 * time.Millisecond, NodeTTL: time.Second, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	g := gatewaytest.Start(t, gateway.Options{
+		Edge:          e,
+		ClusterLimits: func(z ...*ratelimit.Zone) (gateway.LimitSet, error) { return c.NewSet(z...) },
+		LimitMode:     func() string { return c.Mode().String() },
+	}, echoFunctions{})
+	return &clusterNode{g: g, c: c, m: m}
+}
+
+// hammer sends requests through every node from workers goroutines each
+// until stop closes, counting answers by status.
+func hammer(t *testing.T, nodes []*clusterNode, workers int, stop <-chan struct{}, counts *sync.Map, first, last *atomic.Int64) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(addr string) {
+				defer wg.Done()
+				c := &fasthttp.HostClient{Addr: addr, MaxConns: 4}
+				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+				defer fasthttp.ReleaseRequest(req)
+				defer fasthttp.ReleaseResponse(resp)
+				req.SetRequestURI("http://" + addr + "/api/limited")
+				tick := time.NewTicker(4 * time.Millisecond) // ~250 r/s per worker: 3x the rate overall, without saturating 2 cores
+				defer tick.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+					}
+					err := c.DoTimeout(req, resp, 5*time.Second)
+					status := resp.StatusCode()
+					if err != nil {
+						status = -1
+					}
+					if status == 200 {
+						now := time.Now().UnixMilli()
+						first.CompareAndSwap(0, now)
+						for l := last.Load(); now > l && !last.CompareAndSwap(l, now); l = last.Load() {
+						}
+					}
+					v, _ := counts.LoadOrStore(status, new(atomic.Int64))
+					v.(*atomic.Int64).Add(1)
+				}
+			}(n.g.Addr().String())
+		}
+	}
+	return &wg
+}
+
+func count(m *sync.Map, status int) int64 {
+	if v, ok := m.Load(status); ok {
+		return v.(*atomic.Int64).Load()
+	}
+	return 0
+}
+
+// TestClusterRateWithinTwoPercentAndRedisLoss runs 3 gateways on one Redis:
+// together they admit the nginx-exact count of a route-wide limit within
+// ±2 %; killing Redis mid-run gives no 5xx and keeps limiting (locally at
+// rate/3 per node); restarting it restores cluster mode.
+func TestClusterRateWithinTwoPercentAndRedisLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for about 15 s")
+	}
+	rd := testenv.StartRedis(t)
+	const rate, burst = 150, 10
+	e := config.Edge{
+		Limits: []config.LimitConfig{{Name: "global", Key: "route", Rate: "150r/s", Burst: burst, NoDelay: true}},
+		Routes: []config.RouteConfig{fnRoute("limited", "/api/limited", "global")},
+	}
+	var nodes []*clusterNode
+	for i := 0; i < 3; i++ {
+		nodes = append(nodes, startClusterNode(t, rd.Addr, e))
+	}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		for _, n := range nodes {
+			if n.c.Nodes() != 3 {
+				return errorf("node sees %d nodes", n.c.Nodes())
+			}
+		}
+		return nil
+	})
+
+	// Phase 1: 10 s in cluster mode.
+	var counts sync.Map
+	var first, last atomic.Int64
+	stop := make(chan struct{})
+	wg := hammer(t, nodes, 3, stop, &counts, &first, &last)
+	time.Sleep(10 * time.Second)
+	close(stop)
+	wg.Wait()
+	admitted := count(&counts, 200)
+	dump := func() {
+		for i, n := range nodes {
+			var b strings.Builder
+			n.m.WritePrometheus(&b)
+			t.Logf("node %d metrics:\n%s", i, b.String())
+		}
+	}
+	span := float64(last.Load()-first.Load()) / 1000
+	want := float64(burst+1) + rate*span
+	t.Logf("cluster: admitted %d over %.3f s, nginx-exact %.0f (%.2f%%); rejected %d", admitted, span, want, 100*(float64(admitted)-want)/want, count(&counts, 429))
+	if math.Abs(float64(admitted)-want) > 0.02*want {
+		dump()
+		t.Fatalf("admitted %d, want %.0f ± 2%%", admitted, want)
+	}
+	if count(&counts, 429) == 0 {
+		t.Fatal("the load must exceed the rate")
+	}
+
+	// Phase 2: Redis dies mid-run; every node falls back to rate/3.
+	var counts2 sync.Map
+	var first2, last2 atomic.Int64
+	stop2 := make(chan struct{})
+	wg2 := hammer(t, nodes, 3, stop2, &counts2, &first2, &last2)
+	time.Sleep(500 * time.Millisecond)
+	rd.Kill()
+	time.Sleep(3 * time.Second)
+	close(stop2)
+	wg2.Wait()
+	var fivexx int64
+	counts2.Range(func(k, v any) bool {
+		if s := k.(int); s >= 500 || s < 0 {
+			fivexx += v.(*atomic.Int64).Load()
+		}
+		return true
+	})
+	if fivexx != 0 {
+		t.Fatalf("%d 5xx or transport errors while Redis was down", fivexx)
+	}
+	if count(&counts2, 429) == 0 {
+		t.Fatal("limiting stopped while Redis was down")
+	}
+	for i, n := range nodes {
+		if n.c.Mode() != cluster.ModeFallback {
+			t.Fatalf("node %d in mode %s, want fallback", i, n.c.Mode())
+		}
+	}
+	admitted2 := count(&counts2, 200)
+	span2 := float64(last2.Load()-first2.Load()) / 1000
+	t.Logf("with Redis killed after 0.5 s: admitted %d over %.3f s (cluster rate would admit about %.0f)", admitted2, span2, rate*span2)
+	if float64(admitted2) > 1.5*(rate*span2+3*(burst+1)) {
+		t.Fatalf("fallback admitted %d: far above the configured rate", admitted2)
+	}
+
+	// Phase 3: Redis is back; every node returns to cluster mode by itself.
+	rd.Start()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		for i, n := range nodes {
+			gatewaytest.Do(t, n.g.Addr().String(), "GET", "/api/limited", nil, "")
+			if n.c.Mode() != cluster.ModeCluster {
+				return errorf("node %d still in %s", i, n.c.Mode())
+			}
+		}
+		return nil
+	})
+	if s := nodes[0].g.Stats().(gateway.Stats); s.LimitMode != "cluster" {
+		t.Fatalf("stats limit mode %q", s.LimitMode)
+	}
+}
