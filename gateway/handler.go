@@ -93,7 +93,8 @@ func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, client netip.A
 			return cr
 		}
 	}
-	var kb keyBuf
+	kb := g.keyBufs.Get().(*keyBuf)
+	defer g.keyBufs.Put(kb)
 	if len(cr.conns) > 0 {
 		keys := kb.build(cr.connKeys, ctx, g.ip, client)
 		var toks [16]ratelimit.ConnToken
@@ -114,7 +115,7 @@ func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, client netip.A
 			}
 		}()
 	}
-	if cr.decide != nil && !g.rateLimit(ctx, cr, client, rid, ev, &kb) {
+	if cr.decide != nil && !g.rateLimit(ctx, cr, client, rid, ev, kb) {
 		return cr
 	}
 	switch {
