@@ -116,8 +116,11 @@ func TestMatchesLocal(t *testing.T) {
 			clk := &vclock{now: 1_000_000}
 			n := virtualNode(t, r.Addr, clk)
 			reg := ratelimit.NewRegistry(clk.ms)
+			// The local reference has its own state: a cluster Set
+			// shadow-charges its zones' tables with what Redis admits.
+			refReg := ratelimit.NewRegistry(clk.ms)
 			nz := 1 + rng.IntN(3)
-			var zones []*ratelimit.Zone
+			var zones, refZones []*ratelimit.Zone
 			for i := range nz {
 				l := ratelimit.Limit{
 					Name:   fmt.Sprintf("z%d:%d", i, seed), // a ':' in the name is fine
@@ -128,8 +131,9 @@ func TestMatchesLocal(t *testing.T) {
 					Status: 429 + rng.IntN(2)*74,
 				}
 				zones = append(zones, mustZone(t, reg, l))
+				refZones = append(refZones, mustZone(t, refReg, l))
 			}
-			local, err := ratelimit.NewSet(zones...)
+			local, err := ratelimit.NewSet(refZones...)
 			if err != nil {
 				t.Fatal(err)
 			}

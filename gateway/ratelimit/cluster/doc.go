@@ -33,7 +33,11 @@
 // decides all requests locally, each zone at Rate/N (N = last known node
 // count; at least 1 milli-request/s; burst and delay unchanged) through the
 // zones' With views, so limiting is degraded but never off and never an
-// error. The local state is the zones' own tables, kept when N changes. While
+// error. The local state is the zones' own tables, kept when N changes, and
+// it is warm: in cluster mode every request Redis admits is also charged to
+// the local Rate/N view (a ~50 ns local decision whose outcome is ignored),
+// so a local decision starts from this node's recent share of the traffic,
+// not from a fresh burst. While
 // in fallback, Run probes Redis every ProbeEvery (PING within Timeout, then a
 // heartbeat and a script load); decisions never touch Redis, so a dead Redis
 // is not hammered and go-redis does not churn connections. When a probe
