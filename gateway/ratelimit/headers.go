@@ -19,8 +19,8 @@ import (
 // RateLimit, for the limit named in Decision.Limit:
 //   - r = requests that would still be admitted (not rejected) right now:
 //     floor((burst*1000 - excess)/1000), never negative; 0 after a rejection.
-//   - t = whole seconds (rounded up) until the key's excess has fully drained
-//     and the full quota (burst+1 immediate requests) is back; 0 when idle.
+//   - t = whole seconds (rounded up) until the key has drained so far that
+//     the full quota (burst+1 immediate requests) is back: (excess+1000)*1000/rate ms.
 //
 // Retry-After (seconds) comes from Decision.RetryAfterSeconds: time until the
 // rejected request would fit within burst again.
@@ -89,7 +89,9 @@ func appendRateLimit(dst []byte, c *limitConf, d Decision) []byte {
 	if rem < 0 {
 		rem = 0
 	}
-	reset := (excess*1000 + c.Rate - 1) / c.Rate // ms, rounded up
+	// The next request computes excess+1000 minus what drained; the full
+	// quota is back once that reaches 0, i.e. after (excess+1000)*1000/rate ms.
+	reset := ((excess+1000)*1000 + c.Rate - 1) / c.Rate // ms, rounded up
 	reset = (reset + 999) / 1000
 	dst = append(dst, '"')
 	dst = append(dst, c.Name...)

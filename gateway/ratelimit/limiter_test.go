@@ -356,7 +356,7 @@ func TestHeaders(t *testing.T) {
 	}
 	k := [][]byte{[]byte("a")}
 	d := l.Decide(k)
-	if got := l.RateLimitField(d); got != `"per_ip";r=4;t=0` {
+	if got := l.RateLimitField(d); got != `"per_ip";r=4;t=1` { // the full quota is back after 100 ms
 		t.Errorf("1: %s (%+v)", got, d)
 	}
 	for i := 0; i < 4; i++ {

@@ -275,7 +275,8 @@ func TestSetLockOrder(t *testing.T) {
 	case <-time.After(2 * time.Minute): // a watchdog, not the test's bound
 		t.Fatal("deadlock: Sets with zones in different orders did not finish")
 	}
-	if a.Len() != 1 || b.Len() != 1 || cz.Len() != 1 {
+	// One key per zone at most (a sweep or an all-rejected run may leave none).
+	if a.Len() > 1 || b.Len() > 1 || cz.Len() > 1 {
 		t.Fatalf("len %d %d %d", a.Len(), b.Len(), cz.Len())
 	}
 }
@@ -289,15 +290,15 @@ func TestSetHeaders(t *testing.T) {
 		t.Fatalf("policy: %s", got)
 	}
 	d := s.Decide([][]byte{[]byte("a")})
-	if got := s.RateLimitField(d); got != `"per_ip";r=4;t=0` {
+	if got := s.RateLimitField(d); got != `"per_ip";r=4;t=1` {
 		t.Fatalf("%s %+v", got, d)
 	}
 	d = s.Decide([][]byte{[]byte("a"), []byte("b")})
-	if got := s.RateLimitField(d); got != `"slow";r=0;t=0` {
+	if got := s.RateLimitField(d); got != `"slow";r=0;t=2` {
 		t.Fatalf("%s %+v", got, d)
 	}
 	d = s.Decide([][]byte{nil, []byte("b")})
-	if got := s.RateLimitField(d); d.Outcome != Rejected || got != `"slow";r=0;t=0` || d.RetryAfterSeconds() != 2 {
+	if got := s.RateLimitField(d); d.Outcome != Rejected || got != `"slow";r=0;t=2` || d.RetryAfterSeconds() != 2 {
 		t.Fatalf("%s %+v", got, d)
 	}
 	if got := s.RateLimitField(Decision{Limit: -1}); got != "" {
