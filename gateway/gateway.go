@@ -286,7 +286,7 @@ func (g *Gateway) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 		he = httperr.BadRequest("malformed request: %v", err)
 	}
 	httperr.Write(ctx, nil, rid, he)
-	g.m.observe(he.Status, start)
+	g.m.observe(he.Status, time.Since(start).Seconds())
 }
 
 // fasthttpLogger routes fasthttp's own messages to slog.

@@ -34,9 +34,10 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	cr := g.serve(ctx, snap, client, rid, &ev)
 	g.m.inflight.Dec()
 	status := ctx.Response.StatusCode()
-	g.m.observe(status, start)
+	took := time.Since(start).Seconds()
+	g.m.observe(status, took)
 	if cr != nil {
-		cr.m.observe(status, start)
+		cr.m.observe(status, took)
 	}
 	g.accessLog(ctx, cr, client, rid, status, start, &ev)
 }

@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"time"
-
 	"github.com/VictoriaMetrics/metrics"
 )
 
@@ -30,11 +28,11 @@ func newGatewayMetrics(set *metrics.Set) *gatewayMetrics {
 	return m
 }
 
-func (m *gatewayMetrics) observe(status int, start time.Time) {
+func (m *gatewayMetrics) observe(status int, seconds float64) {
 	class := status / 100
 	if class < 1 || class > 5 {
 		class = 0
 	}
 	m.byClass[class].Inc()
-	m.duration.UpdateDuration(start)
+	m.duration.Update(seconds)
 }

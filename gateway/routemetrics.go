@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"time"
-
 	"github.com/VictoriaMetrics/metrics"
 )
 
@@ -40,13 +38,13 @@ func newRouteMetrics(set *metrics.Set, route, service string) *routeMetrics {
 	return m
 }
 
-func (m *routeMetrics) observe(status int, start time.Time) {
+func (m *routeMetrics) observe(status int, seconds float64) {
 	class := status / 100
 	if class < 1 || class > 5 {
 		class = 0
 	}
 	m.byClass[class].Inc()
-	m.duration.UpdateDuration(start)
+	m.duration.Update(seconds)
 }
 
 // RouteStats are one route's live counters.
