@@ -10,8 +10,8 @@ import (
 
 	"github.com/wharfhq/wharf/gateway"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
-	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
 )
 
