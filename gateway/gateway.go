@@ -35,7 +35,9 @@ type Functions interface {
 	// ServeFunction serves the request with the function called name ("api":
 	// any registered function) and reports false when none of its routes
 	// matches the path.
-	ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID string) bool
+	// maxBody is the route's request body limit: the function must not
+	// read more (see internal/bodylimit).
+	ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID string, maxBody int64) bool
 	// HasFunction reports whether name can be served.
 	HasFunction(name string) bool
 }

@@ -13,15 +13,21 @@ import (
 
 	"github.com/wharfhq/wharf/gateway"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/internal/bodylimit"
+	"github.com/wharfhq/wharf/internal/httperr"
 )
 
 type echoFunctions struct{}
 
 func (echoFunctions) HasFunction(string) bool { return true }
 
-func (echoFunctions) ServeFunction(_ string, ctx *fasthttp.RequestCtx, rid string) bool {
+func (echoFunctions) ServeFunction(_ string, ctx *fasthttp.RequestCtx, rid string, maxBody int64) bool {
 	if !strings.HasPrefix(string(ctx.Path()), "/api/") {
 		return false
+	}
+	if he := bodylimit.Read(ctx, maxBody); he != nil {
+		httperr.Write(ctx, nil, rid, he)
+		return true
 	}
 	ctx.SetBodyString("rid=" + rid + " hdr=" + string(ctx.Request.Header.Peek(gateway.HeaderRequestID)))
 	return true
@@ -174,7 +180,7 @@ type slowFunctions struct{ release, entered chan struct{} }
 
 func (s slowFunctions) HasFunction(string) bool { return true }
 
-func (s slowFunctions) ServeFunction(_ string, ctx *fasthttp.RequestCtx, _ string) bool {
+func (s slowFunctions) ServeFunction(_ string, ctx *fasthttp.RequestCtx, _ string, _ int64) bool {
 	s.entered <- struct{}{}
 	<-s.release
 	ctx.SetBodyString("done")

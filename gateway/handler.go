@@ -123,11 +123,7 @@ func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, client netip.A
 	case cr.service != "":
 		g.forward(ctx, cr, rid, ev)
 	case g.fns != nil:
-		if e := proxy.CapBody(ctx, cr.maxBody); e != nil {
-			httperr.Write(ctx, nil, rid, e)
-			return cr
-		}
-		if !g.fns.ServeFunction(cr.function, ctx, rid) {
+		if !g.fns.ServeFunction(cr.function, ctx, rid, cr.maxBody) {
 			httperr.Write(ctx, nil, rid, httperr.NotFound("no route for %s %s", ctx.Method(), ctx.Path()))
 		}
 	default:

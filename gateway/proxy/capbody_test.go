@@ -13,6 +13,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wharfhq/wharf/internal/bodylimit"
 	"github.com/wharfhq/wharf/internal/httperr"
 )
 
@@ -49,12 +50,12 @@ func chunkedRequest(t *testing.T, addr string, total int) (rawHead, []byte) {
 	return h, body
 }
 
-func TestCapBody(t *testing.T) {
+func TestReadBodyCapped(t *testing.T) {
 	const limit = 1 << 20
 	addr := serve(t, &fasthttp.Server{
 		StreamRequestBody: true,
 		Handler: func(ctx *fasthttp.RequestCtx) {
-			if he := CapBody(ctx, limit); he != nil {
+			if he := bodylimit.Read(ctx, limit); he != nil {
 				httperr.Write(ctx, nil, "rid", he)
 				return
 			}
@@ -83,12 +84,12 @@ func TestCapBody(t *testing.T) {
 	}
 }
 
-func TestBodyReader(t *testing.T) {
+func TestStreamBodyCapped(t *testing.T) {
 	const limit = 1 << 20
 	addr := serve(t, &fasthttp.Server{
 		StreamRequestBody: true,
 		Handler: func(ctx *fasthttp.RequestCtx) {
-			r, he := BodyReader(ctx, limit)
+			r, he := bodylimit.Stream(ctx, limit)
 			if he != nil {
 				httperr.Write(ctx, nil, "rid", he)
 				return
@@ -122,10 +123,10 @@ func TestBodyReader(t *testing.T) {
 func TestCappedReaderNonStreaming(t *testing.T) {
 	var ctx fasthttp.RequestCtx
 	ctx.Request.SetBodyString("0123456789")
-	if he := CapBody(&ctx, 5); he == nil || he.Status != 413 {
-		t.Fatalf("CapBody on a buffered 10-byte body, limit 5: %v", he)
+	if he := bodylimit.Read(&ctx, 5); he == nil || he.Status != 413 {
+		t.Fatalf("bodylimit.Read on a buffered 10-byte body, limit 5: %v", he)
 	}
-	r, he := BodyReader(&ctx, 20)
+	r, he := bodylimit.Stream(&ctx, 20)
 	if he != nil {
 		t.Fatal(he)
 	}

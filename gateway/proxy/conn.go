@@ -117,6 +117,14 @@ type connAddr struct {
 	c *trackedConn
 }
 
+// respAborter resets the connection of an exchange in progress when the
+// client's body is cut off (see bodylimit.Aborter). It is pointer-shaped, so
+// storing it in the interface does not allocate.
+type respAborter struct{ resp *fasthttp.Response }
+
+// Abort implements bodylimit.Aborter.
+func (a respAborter) Abort() { abortConn(a.resp) }
+
 // abortConn marks the connection of resp's exchange in progress (fasthttp
 // records it in resp before writing the request) to be reset on close.
 func abortConn(resp *fasthttp.Response) {

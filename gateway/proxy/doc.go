@@ -61,7 +61,7 @@
 // aborted mid-body and the client gets 413. An aborted upstream connection
 // is reset (RST), not closed: fasthttp's own server would read a chunked
 // body cut at a chunk boundary, or a body short of its Content-Length, as
-// complete. Function routes use CapBody or BodyReader for the same
+// complete. Function routes use bodylimit.Read or bodylimit.Stream for the same
 // protection. Whenever a request body is left partly unread the client
 // connection is closed after the answer.
 //

@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wharfhq/wharf/internal/bodylimit"
 	"github.com/wharfhq/wharf/internal/httperr"
 )
 
@@ -46,7 +47,7 @@ type Input struct {
 // call is the per-request scratch state, pooled by the Transport.
 type call struct {
 	req     fasthttp.Request
-	body    cappedReader
+	body    bodylimit.Reader
 	tokens  [][]byte
 	scratch []byte
 }
@@ -55,7 +56,7 @@ func (t *Transport) getCall() *call { return t.calls.Get().(*call) }
 
 func (t *Transport) putCall(c *call) {
 	c.req.Reset()
-	c.body = cappedReader{}
+	c.body = bodylimit.Reader{}
 	clear(c.tokens)
 	c.tokens = c.tokens[:0]
 	if cap(c.scratch) > 4<<10 {
@@ -97,7 +98,7 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	limit := r.cfg.MaxBodyBytes
 	if int64(ctx.Request.Header.ContentLength()) > limit {
 		ctx.SetConnectionClose()
-		return r.fail(ctx, &in, &out, start, ClassBodyTooLarge, tooLarge(limit))
+		return r.fail(ctx, &in, &out, start, ClassBodyTooLarge, bodylimit.TooLarge(limit))
 	}
 
 	c := r.t.getCall()
@@ -109,12 +110,12 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	if s := ctx.RequestBodyStream(); s != nil {
 		if cl := ctx.Request.Header.ContentLength(); cl > 0 || cl == -1 {
 			hasBody, streamed = true, true
-			c.body.reset(s, limit, int64(cl))
+			c.body.Reset(s, limit, int64(cl))
 			req.SetBodyStream(&c.body, cl)
 		}
 	} else if body := ctx.Request.Body(); len(body) > 0 {
 		if int64(len(body)) > limit {
-			return r.fail(ctx, &in, &out, start, ClassBodyTooLarge, tooLarge(limit))
+			return r.fail(ctx, &in, &out, start, ClassBodyTooLarge, bodylimit.TooLarge(limit))
 		}
 		hasBody = true
 		req.SetBodyRaw(body)
@@ -122,7 +123,7 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	retryable := !hasBody && idempotent(ctx.Method())
 
 	resp := fasthttp.AcquireResponse()
-	c.body.resp = resp
+	c.body.OnFail = respAborter{resp}
 	deadline := start.Add(r.cfg.ResponseTimeout)
 	n := len(r.clients)
 	first := r.svc.picker.Pick(n)
@@ -161,20 +162,20 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		}
 		break
 	}
-	c.body.resp = nil
+	c.body.OnFail = nil
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
-		if streamed && !c.body.eof {
+		if streamed && !c.body.EOF() {
 			// The rest of the client's body is unread: the connection
 			// cannot carry another request.
 			ctx.SetConnectionClose()
 		}
-		if c.body.err != nil {
+		if berr := c.body.Err(); berr != nil {
 			class := ClassClient
-			if errors.Is(c.body.err, fasthttp.ErrBodyTooLarge) {
+			if errors.Is(berr, fasthttp.ErrBodyTooLarge) {
 				class = ClassBodyTooLarge
 			}
-			return r.fail(ctx, &in, &out, start, class, bodyError(c.body.err, limit))
+			return r.fail(ctx, &in, &out, start, class, bodylimit.HTTPError(berr, limit))
 		}
 		class, he := upstreamError(err, r.svc.name, out.Addr)
 		return r.fail(ctx, &in, &out, start, class, he)

@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/bodylimit"
 	"github.com/wharfhq/wharf/internal/httperr"
 )
 
@@ -53,6 +54,10 @@ type Route struct {
 	Pattern string
 	Access  Access
 	Handler func(r *Request) error
+	// StreamBody leaves the request body unread for the handler to stream
+	// with Request.BodyStream; otherwise the Mux reads it (capped at the
+	// route's limit, 413 beyond) before calling the handler.
+	StreamBody bool
 }
 
 // Authenticator turns a bearer token into a principal.
@@ -67,6 +72,22 @@ type Request struct {
 	Principal auth.Principal
 	RequestID string
 	Log       *slog.Logger
+	// MaxBody is the route's request body limit in bytes. Unless the route
+	// has StreamBody, the body was already read (at most MaxBody bytes) and
+	// Ctx.PostBody() holds it.
+	MaxBody int64
+}
+
+// BodyStream returns the request body as a stream of at most MaxBody bytes,
+// for routes with StreamBody (large uploads pass through without being held
+// in memory). Reading past MaxBody fails with fasthttp.ErrBodyTooLarge; map
+// a read error with bodylimit.HTTPError.
+func (r *Request) BodyStream() (io.Reader, error) {
+	rd, he := bodylimit.Stream(r.Ctx, r.MaxBody)
+	if he != nil {
+		return nil, he
+	}
+	return rd, nil
 }
 
 // Context returns a context that ends when the server shuts down.

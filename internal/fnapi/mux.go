@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/bodylimit"
 	"github.com/wharfhq/wharf/internal/httperr"
 )
 
@@ -115,8 +116,11 @@ func match(segs []string, path string) (Params, bool) {
 // Serve handles the request if a route's path matches and reports whether one
 // did. A path match with the wrong method answers 405 with an Allow header.
 func (m *Mux) Serve(ctx *fasthttp.RequestCtx, requestID string) bool {
-	return m.ServeFunction(AllFunctions, ctx, requestID)
+	return m.ServeFunction(AllFunctions, ctx, requestID, DefaultMaxBody)
 }
+
+// DefaultMaxBody is the body limit of Serve.
+const DefaultMaxBody = 4 << 20
 
 // AllFunctions as ServeFunction's name considers the routes of every
 // registered function.
@@ -137,8 +141,9 @@ func (m *Mux) HasFunction(name string) bool {
 }
 
 // ServeFunction is Serve restricted to the routes of the function called
-// name (all functions for AllFunctions).
-func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID string) bool {
+// name (all functions for AllFunctions), with a request body limit of
+// maxBody bytes.
+func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID string, maxBody int64) bool {
 	path := string(ctx.Path())
 	method := string(ctx.Method())
 	var allow []string
@@ -155,10 +160,16 @@ func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID str
 			allow = append(allow, c.method)
 			continue
 		}
-		req := &Request{Ctx: ctx, Params: ps, RequestID: requestID, Log: m.log.With("function", c.fn)}
+		req := &Request{Ctx: ctx, Params: ps, RequestID: requestID, Log: m.log.With("function", c.fn), MaxBody: maxBody}
 		if err := m.authorize(req, c.route.Access); err != nil {
 			httperr.Write(ctx, m.log, requestID, err)
 			return true
+		}
+		if !c.route.StreamBody {
+			if he := bodylimit.Read(ctx, maxBody); he != nil {
+				httperr.Write(ctx, m.log, requestID, he)
+				return true
+			}
 		}
 		if err := m.call(c, req); err != nil {
 			httperr.Write(ctx, req.Log, requestID, err)

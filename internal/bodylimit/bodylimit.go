@@ -1,4 +1,10 @@
-package proxy
+// Package bodylimit caps request bodies that fasthttp streams
+// (Server.StreamRequestBody, where MaxRequestBodySize is not a cap): a
+// Reader that passes at most N bytes and then fails, and the two ways a
+// handler takes a body — Stream (read it as a stream) and Read (hold it in
+// memory). The gateway's proxy and the functions share them, so a route's
+// max_body_bytes means the same everywhere.
+package bodylimit
 
 import (
 	"errors"
@@ -10,42 +16,57 @@ import (
 	"github.com/wharfhq/wharf/internal/httperr"
 )
 
-// clientBodyError is a failure to read the client's request body (the client
+// ClientError is a failure to read the client's request body (the client
 // went away, sent a malformed chunk, or sent less than its Content-Length);
-// it is the client's fault, never the upstream's.
-type clientBodyError struct{ err error }
+// it is the client's fault, never an upstream's.
+type ClientError struct{ Err error }
 
-func (e *clientBodyError) Error() string { return fmt.Sprintf("cannot read request body: %v", e.err) }
-func (e *clientBodyError) Unwrap() error { return e.err }
+func (e *ClientError) Error() string { return fmt.Sprintf("cannot read request body: %v", e.Err) }
+func (e *ClientError) Unwrap() error { return e.Err }
 
-// cappedReader passes at most max bytes of a request body through. The
-// first Read that would go past max returns the allowed rest and
+// Aborter is told when a Reader fails, e.g. to reset the upstream connection
+// the body was being written to (a fasthttp upstream would otherwise take a
+// cut-off chunked body for a complete one).
+type Aborter interface{ Abort() }
+
+// Reader passes at most max bytes of a request body through. The first Read
+// that would go past max returns the allowed rest and
 // fasthttp.ErrBodyTooLarge; errors are sticky. It also turns a body shorter
-// than its declared Content-Length into an error.
-type cappedReader struct {
+// than its declared Content-Length into a *ClientError. The zero value is
+// unusable; call Reset. A Reader is not safe for concurrent use.
+type Reader struct {
 	r    io.Reader
 	max  int64
 	want int64 // declared Content-Length, or -1
 	n    int64
 	err  error
 	eof  bool
-	// resp, when set, is the upstream exchange the body is written to; its
-	// connection is reset when the body is cut off.
-	resp *fasthttp.Response
+	// OnFail, when set, is told when the body is cut off or unreadable.
+	OnFail Aborter
 }
 
-func (b *cappedReader) reset(r io.Reader, max, want int64) {
-	*b = cappedReader{r: r, max: max, want: want}
+// Reset makes b read at most max bytes from r, whose declared length is
+// want (-1 when unknown), and clears OnFail.
+func (b *Reader) Reset(r io.Reader, max, want int64) {
+	*b = Reader{r: r, max: max, want: want}
 }
 
-func (b *cappedReader) fail(err error) error {
+// Err is the sticky error, nil while the body reads fine.
+func (b *Reader) Err() error { return b.err }
+
+// EOF reports whether the whole body was read.
+func (b *Reader) EOF() bool { return b.eof }
+
+func (b *Reader) fail(err error) error {
 	b.err = err
-	abortConn(b.resp)
+	if b.OnFail != nil {
+		b.OnFail.Abort()
+	}
 	return err
 }
 
 // Read implements io.Reader.
-func (b *cappedReader) Read(p []byte) (int, error) {
+func (b *Reader) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
@@ -70,87 +91,85 @@ func (b *cappedReader) Read(p []byte) (int, error) {
 	case err == nil:
 	case errors.Is(err, io.EOF):
 		if b.want >= 0 && b.n < b.want {
-			return n, b.fail(&clientBodyError{io.ErrUnexpectedEOF})
+			return n, b.fail(&ClientError{io.ErrUnexpectedEOF})
 		}
 		b.eof = true
 		return n, io.EOF
 	default:
-		return n, b.fail(&clientBodyError{err})
+		return n, b.fail(&ClientError{err})
 	}
 	return n, nil
 }
 
-// tooLarge is the 413 for a body over max bytes.
-func tooLarge(max int64) *httperr.Error {
+// TooLarge is the 413 for a body over max bytes.
+func TooLarge(max int64) *httperr.Error {
 	return httperr.New(fasthttp.StatusRequestEntityTooLarge, "request body exceeds %d bytes", max)
 }
 
-// bodyError maps a cappedReader error to the client's answer.
-func bodyError(err error, max int64) *httperr.Error {
+// HTTPError maps a Reader error to the client's answer: 413 or 400.
+func HTTPError(err error, max int64) *httperr.Error {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		return tooLarge(max)
+		return TooLarge(max)
 	}
 	return httperr.Wrap(fasthttp.StatusBadRequest, err, "cannot read request body")
 }
 
-// BodyReader is for function routes that stream their request body (the
-// gateway server runs with StreamRequestBody, so fasthttp's
-// MaxRequestBodySize is not a cap). It rejects a Content-Length over limit with
+// Stream is for handlers that stream their request body. It rejects a Content-Length over limit with
 // a 413 and otherwise returns a reader of the body that yields at most limit
 // bytes and then fasthttp.ErrBodyTooLarge (map it with errors.Is to
 // StatusRequestEntityTooLarge). Read the body only through the returned
 // reader, and only before the handler returns. On any error answer, call
 // ctx.SetConnectionClose: the rest of the body is unread.
-func BodyReader(ctx *fasthttp.RequestCtx, limit int64) (io.Reader, *httperr.Error) {
+func Stream(ctx *fasthttp.RequestCtx, limit int64) (io.Reader, *httperr.Error) {
 	cl := int64(ctx.Request.Header.ContentLength())
 	if cl > limit {
 		ctx.SetConnectionClose()
-		return nil, tooLarge(limit)
+		return nil, TooLarge(limit)
 	}
-	b := &cappedReader{}
+	b := &Reader{}
 	if s := ctx.RequestBodyStream(); s != nil {
 		if cl < -1 {
 			cl = -1
 		}
-		b.reset(s, limit, cl)
+		b.Reset(s, limit, cl)
 		return b, nil
 	}
 	body := ctx.Request.Body()
 	if int64(len(body)) > limit {
 		ctx.SetConnectionClose()
-		return nil, tooLarge(limit)
+		return nil, TooLarge(limit)
 	}
-	b.reset(&sliceReader{b: body}, limit, -1)
+	b.Reset(&sliceReader{b: body}, limit, -1)
 	return b, nil
 }
 
-// CapBody is for function routes that read ctx.PostBody(): with a streamed
-// request body PostBody would read the whole stream into memory, unbounded.
-// CapBody rejects a Content-Length over limit, else reads at most limit bytes of
+// Read is for handlers that read ctx.PostBody(): with a streamed request
+// body PostBody would read the whole stream into memory, unbounded. Read
+// rejects a Content-Length over limit, else reads at most limit bytes of
 // the body into memory, rejecting a longer (chunked) body with a 413 too.
 // Afterwards PostBody returns the body and the Content-Length header matches
 // it; ctx.RequestBodyStream() is nil. A non-nil error is the answer to send
 // (httperr.Write); the connection is then marked to close, since the rest of
-// the body was not read. Use BodyReader for bodies too large to hold.
-func CapBody(ctx *fasthttp.RequestCtx, limit int64) *httperr.Error {
+// the body was not read. Use Stream for bodies too large to hold.
+func Read(ctx *fasthttp.RequestCtx, limit int64) *httperr.Error {
 	s := ctx.RequestBodyStream()
 	cl := int64(ctx.Request.Header.ContentLength())
 	if cl > limit {
 		ctx.SetConnectionClose()
-		return tooLarge(limit)
+		return TooLarge(limit)
 	}
 	if s == nil {
 		if int64(len(ctx.Request.Body())) > limit {
 			ctx.SetConnectionClose()
-			return tooLarge(limit)
+			return TooLarge(limit)
 		}
 		return nil
 	}
 	if cl < -1 {
 		cl = -1
 	}
-	var r cappedReader
-	r.reset(s, limit, cl)
+	var r Reader
+	r.Reset(s, limit, cl)
 	size := cl
 	if size < 0 || size > 64<<10 {
 		size = min(limit, 64<<10)
@@ -167,7 +186,7 @@ func CapBody(ctx *fasthttp.RequestCtx, limit int64) *httperr.Error {
 		}
 		if err != nil {
 			ctx.SetConnectionClose()
-			return bodyError(err, limit)
+			return HTTPError(err, limit)
 		}
 	}
 	ctx.Request.SetBodyRaw(buf)
@@ -176,7 +195,7 @@ func CapBody(ctx *fasthttp.RequestCtx, limit int64) *httperr.Error {
 }
 
 // sliceReader reads a byte slice; unlike bytes.Reader it is never taken by
-// fasthttp's WriteTo shortcuts, so all reads go through cappedReader.
+// fasthttp's WriteTo shortcuts, so all reads go through Reader.
 type sliceReader struct{ b []byte }
 
 func (s *sliceReader) Read(p []byte) (int, error) {
