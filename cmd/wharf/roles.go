@@ -126,6 +126,7 @@ func runRole(ctx context.Context, r role, opts config.Options, stdout, stderr io
 		}
 		listen = displayURL(gw.Addr())
 		down.add("stop accepting and drain in-flight requests", gw.Shutdown)
+		down.add("end function calls still running", func(context.Context) error { mux.Close(); return nil })
 	}
 	down.add("stop consumers", func(context.Context) error { return nil }) // the role's consumers arrive with their issues
 	for i, c := range closeLater {

@@ -131,6 +131,7 @@ func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer
 	down := &shutdown{log: log}
 	down.add("fail readiness", func(context.Context) error { b.ops.SetDraining(); return nil })
 	down.add("stop accepting and drain in-flight requests", gw.Shutdown)
+	down.add("end function calls still running", func(context.Context) error { mux.Close(); return nil })
 	down.add("stop consumers", func(context.Context) error { return nil }) // judge, notify and agent consumers arrive with their issues
 	down.add("flush outbox", outbox.Flush)
 	down.add("close outbox", func(context.Context) error { return outbox.Close() })

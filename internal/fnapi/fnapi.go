@@ -76,6 +76,7 @@ type Request struct {
 	// has StreamBody, the body was already read (at most MaxBody bytes) and
 	// Ctx.PostBody() holds it.
 	MaxBody int64
+	ctx     context.Context
 }
 
 // BodyStream returns the request body as a stream of at most MaxBody bytes,
@@ -90,8 +91,14 @@ func (r *Request) BodyStream() (io.Reader, error) {
 	return rd, nil
 }
 
-// Context returns a context that ends when the server shuts down.
-func (r *Request) Context() context.Context { return r.Ctx }
+// Context returns the context for the calls a handler makes: it ends when
+// the Mux is closed. Give every store or bus call its own timeout on top.
+func (r *Request) Context() context.Context {
+	if r.ctx == nil {
+		return context.Background()
+	}
+	return r.ctx
+}
 
 // DecodeJSON decodes the body strictly (unknown fields are errors) into v, or
 // returns a 400 naming the problem.

@@ -1,6 +1,7 @@
 package fnapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,11 @@ type Mux struct {
 	routes []compiled
 	authn  Authenticator
 	log    *slog.Logger
+	// ctx is the parent of every handler's Request.Context; Close ends it.
+	// It is not the fasthttp.RequestCtx: deriving contexts from that one
+	// races with the server's shutdown inside fasthttp v1.74.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // NewMux returns an empty Mux that checks tokens with authn.
@@ -34,8 +40,13 @@ func NewMux(authn Authenticator, log *slog.Logger) *Mux {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Mux{authn: authn, log: log}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Mux{authn: authn, log: log, ctx: ctx, cancel: cancel}
 }
+
+// Close ends the context handlers got from Request.Context, so calls still
+// running give up (the gateway calls it after draining).
+func (m *Mux) Close() { m.cancel() }
 
 func split(path string) []string {
 	return strings.Split(strings.Trim(path, "/"), "/")
@@ -160,7 +171,7 @@ func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID str
 			allow = append(allow, c.method)
 			continue
 		}
-		req := &Request{Ctx: ctx, Params: ps, RequestID: requestID, Log: m.log.With("function", c.fn), MaxBody: maxBody}
+		req := &Request{Ctx: ctx, Params: ps, RequestID: requestID, Log: m.log.With("function", c.fn), MaxBody: maxBody, ctx: m.ctx}
 		if err := m.authorize(req, c.route.Access); err != nil {
 			httperr.Write(ctx, m.log, requestID, err)
 			return true
@@ -206,7 +217,7 @@ func (m *Mux) authorize(req *Request, a Access) error {
 	if !ok {
 		return httperr.Unauthorized("missing bearer token: send Authorization: Bearer <token>")
 	}
-	p, err := m.authn.Authenticate(req.Ctx, tok)
+	p, err := m.authn.Authenticate(req.ctx, tok)
 	if errors.Is(err, auth.ErrUnauthenticated) {
 		return httperr.Unauthorized("invalid or revoked token")
 	}
