@@ -29,10 +29,14 @@ func newGatewayMetrics(set *metrics.Set) *gatewayMetrics {
 }
 
 func (m *gatewayMetrics) observe(status int, seconds float64) {
-	class := status / 100
-	if class < 1 || class > 5 {
-		class = 0
-	}
-	m.byClass[class].Inc()
+	m.byClass[statusClass(status)].Inc()
 	m.duration.Update(seconds)
+}
+
+// statusClass indexes the by-class counters: 1..5 for 1xx..5xx, 0 otherwise.
+func statusClass(status int) int {
+	if class := status / 100; class >= 1 && class <= 5 {
+		return class
+	}
+	return 0
 }

@@ -39,11 +39,7 @@ func newRouteMetrics(set *metrics.Set, route, service string) *routeMetrics {
 }
 
 func (m *routeMetrics) observe(status int, seconds float64) {
-	class := status / 100
-	if class < 1 || class > 5 {
-		class = 0
-	}
-	m.byClass[class].Inc()
+	m.byClass[statusClass(status)].Inc()
 	m.duration.Update(seconds)
 }
 
