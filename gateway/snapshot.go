@@ -43,16 +43,18 @@ type compiledRoute struct {
 
 // builtinRoutes are added when the config has no route with the same host
 // and path: the admin API and functions must be reachable on a fresh node.
-var builtinRoutes = []config.RouteConfig{
-	{Name: "wharf-api", Path: "/api/", Function: "api"},
-	{Name: "wharf-fn", Path: "/fn/", Function: "api"},
+func builtinRoutes() []config.RouteConfig {
+	return []config.RouteConfig{
+		{Name: "wharf-api", Path: "/api/", Function: "api"},
+		{Name: "wharf-fn", Path: "/fn/", Function: "api"},
+	}
 }
 
 // compile builds a snapshot from e, reusing the state kept in rt (limit
 // zones, upstream pools, auto-ban trackers) for everything unchanged.
 func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*snapshot, error) {
 	routes := slices.Clone(e.Routes)
-	for _, b := range builtinRoutes {
+	for _, b := range builtinRoutes() {
 		if !slices.ContainsFunc(routes, func(r config.RouteConfig) bool { return r.Host == "" && r.Path == b.Path }) &&
 			!slices.ContainsFunc(routes, func(r config.RouteConfig) bool { return r.Name == b.Name }) {
 			routes = append(routes, b)

@@ -11,12 +11,11 @@ import (
 	"github.com/wharfhq/wharf/internal/httperr"
 )
 
-// kinds are the named object lists of the edge config.
-var kinds = map[string]bool{"routes": true, "services": true, "limits": true}
-
+// kindOf returns the named object list of the edge config in the path:
+// routes, services or limits.
 func kindOf(r *fnapi.Request) (string, error) {
 	k := r.Params.Get("kind")
-	if !kinds[k] {
+	if k != "routes" && k != "services" && k != "limits" {
 		return "", httperr.NotFound("no such gateway collection %q (routes, services, limits, acl, bans, config, history, stats)", k)
 	}
 	return k, nil
