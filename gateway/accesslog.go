@@ -40,7 +40,7 @@ func (g *Gateway) accessLog(ctx *fasthttp.RequestCtx, cr *compiledRoute, client 
 		attrs = append(attrs, slog.String("denied_by", ev.denied))
 	}
 	if ev.upstream != "" {
-		attrs = append(attrs, slog.String("upstream", ev.upstream), slog.Int("attempts", ev.attempts))
+		attrs = append(attrs, slog.String("upstream", ev.upstream), slog.Int("attempts", ev.attempts), slog.Bool("pipelined", ev.pipelined))
 	}
 	g.log.LogAttrs(ctx, slog.LevelInfo, "access", attrs...)
 }

@@ -73,6 +73,9 @@ type Options struct {
 	LimitMode func() string
 	// Upstream defaults for routes without timeouts.
 	ConnectTimeout, ResponseTimeout, UpstreamIdleTimeout time.Duration
+	// PipelineBatchDelay is how long a pipelined upstream connection waits
+	// to write queued requests together (services with pipeline > 0).
+	PipelineBatchDelay time.Duration
 	// UpstreamDial replaces the TCP dialer for upstream connections
 	// (benchmarks use in-memory listeners).
 	UpstreamDial proxy.DialFunc
@@ -138,7 +141,7 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		transport: proxy.NewTransport(proxy.Options{
 			ConnectTimeout: opts.ConnectTimeout, ResponseTimeout: opts.ResponseTimeout,
 			IdleTimeout: opts.UpstreamIdleTimeout, MaxBodyBytes: int64(opts.MaxBodyBytes),
-			Dial: opts.UpstreamDial,
+			Dial: opts.UpstreamDial, PipelineBatchDelay: opts.PipelineBatchDelay,
 		}),
 	}
 	initial, version := opts.Edge, int64(0)

@@ -44,11 +44,12 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 
 // event is what the access log reports besides the basics.
 type event struct {
-	outcome  ratelimit.Outcome
-	limited  bool
-	denied   string // "acl", "ban", "" when admitted
-	upstream string
-	attempts int
+	outcome   ratelimit.Outcome
+	limited   bool
+	denied    string // "acl", "ban", "" when admitted
+	upstream  string
+	attempts  int
+	pipelined bool
 }
 
 func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, client netip.Addr, rid string, ev *event) *compiledRoute {
@@ -185,7 +186,7 @@ func (g *Gateway) forward(ctx *fasthttp.RequestCtx, cr *compiledRoute, rid strin
 	}
 	peer := realip.PeerAddr(ctx.RemoteAddr())
 	out := cr.upstream.Serve(ctx, proxy.Input{RequestID: rid, TrustedPeer: g.ip.Trusted(peer), Peer: peer})
-	ev.upstream, ev.attempts = out.Addr, out.Attempts
+	ev.upstream, ev.attempts, ev.pipelined = out.Addr, out.Attempts, out.Pipelined
 	if out.Class != proxy.ClassNone && out.Class != proxy.ClassClient && out.Class != proxy.ClassBodyTooLarge {
 		cr.m.upstream.Inc()
 	}

@@ -197,3 +197,20 @@ func TestRouteBodyLimitOnProxiedAndFunctionRoutes(t *testing.T) {
 		t.Fatalf("chunked body over the limit: %q", buf[:m])
 	}
 }
+
+func TestPipelinedServiceThroughTheGateway(t *testing.T) {
+	up := startUpstream(t, "p")
+	n := startEdge(t, config.Edge{
+		Services: []config.ServiceConfig{{Name: "p", Pipeline: 2, Instances: []config.InstanceConfig{{Addr: up.addr}}}},
+		Routes:   []config.RouteConfig{{Name: "p", Path: "/", Service: "p"}},
+	}, false)
+	for i := 0; i < 20; i++ {
+		path := "/item/" + itoa(i)
+		if r := gatewaytest.Do(t, n.addr, "GET", path, nil, ""); r.Status != 200 || r.String() != "p "+path {
+			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	if r := gatewaytest.Do(t, n.addr, "POST", "/post", nil, `{"a":1}`); r.Status != 200 || r.String() != "p /post" {
+		t.Fatalf("POST: %d %s", r.Status, r.Body)
+	}
+}

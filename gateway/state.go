@@ -147,7 +147,7 @@ func (s *state) retire(u *usage) {
 // service returns the proxy service for sc, the same one while its instance
 // list is unchanged (so round-robin carries on); nil when it has no instances.
 func (s *state) service(sc config.ServiceConfig) (*proxy.Service, error) {
-	if e, ok := s.services[sc.Name]; ok && slices.Equal(e.cfg.Instances, sc.Instances) {
+	if e, ok := s.services[sc.Name]; ok && slices.Equal(e.cfg.Instances, sc.Instances) && e.cfg.Pipeline == sc.Pipeline {
 		return e.svc, nil
 	}
 	var svc *proxy.Service
@@ -157,7 +157,7 @@ func (s *state) service(sc config.ServiceConfig) (*proxy.Service, error) {
 			addrs[i] = in.Addr
 		}
 		var err error
-		if svc, err = proxy.NewService(proxy.ServiceConfig{Name: sc.Name, Instances: addrs}); err != nil {
+		if svc, err = proxy.NewService(proxy.ServiceConfig{Name: sc.Name, Instances: addrs, Pipeline: sc.Pipeline}); err != nil {
 			return nil, err
 		}
 	}

@@ -117,6 +117,7 @@ func (b *base) startGateway(fns gateway.Functions, st store.Store, stats *lateSt
 		ConnectTimeout:      o.ConnectTimeout,
 		ResponseTimeout:     o.ResponseTimeout,
 		UpstreamIdleTimeout: o.UpstreamIdle,
+		PipelineBatchDelay:  o.PipelineDelay,
 		AccessLogEvery:      o.AccessLogEvery,
 		Logger:              logging.Component(b.log, "gateway"),
 		Metrics:             b.metrics,

@@ -15,6 +15,9 @@ const (
 	DefaultReadBufferSize      = 16 << 10
 	DefaultBufferResponseBytes = 64 << 10
 	DefaultPruneGrace          = time.Minute
+	DefaultPipelineBatchDelay  = 100 * time.Microsecond
+	// MaxPipelineConns bounds ServiceConfig.Pipeline.
+	MaxPipelineConns = 64
 )
 
 // maxStaleRetries bounds the replays of one idempotent request after a
@@ -57,6 +60,9 @@ type Options struct {
 	BufferResponseBytes int
 	// PruneGrace is how long Prune keeps a pool that no live route uses.
 	PruneGrace time.Duration
+	// PipelineBatchDelay is how long a pipelined connection waits for more
+	// requests to write together (default 100µs; negative: no waiting).
+	PipelineBatchDelay time.Duration
 	// Dial opens upstream connections. Default: a dual-stack
 	// fasthttp.TCPDialer owned by the Transport. Tests and benchmarks pass
 	// in-memory listeners here.
@@ -87,6 +93,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.PruneGrace <= 0 {
 		o.PruneGrace = DefaultPruneGrace
+	}
+	if o.PipelineBatchDelay == 0 {
+		o.PipelineBatchDelay = DefaultPipelineBatchDelay
 	}
 }
 

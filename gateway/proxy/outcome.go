@@ -57,6 +57,8 @@ type Outcome struct {
 	// Duration runs from Serve's start to its return, when the response
 	// headers are ready. A streamed body is still being copied afterwards.
 	Duration time.Duration
+	// Pipelined reports that the answer came over a pipelined connection.
+	Pipelined bool
 	// Streamed reports that the upstream body is streamed to the client
 	// after Serve returns; a failure then shows only as a cut connection.
 	Streamed bool
@@ -92,7 +94,7 @@ func upstreamError(err error, service, addr string) (ErrorClass, *httperr.Error)
 	case errors.As(err, &de):
 		return ClassConnect, httperr.Wrap(fasthttp.StatusBadGateway, err,
 			"service %s: cannot connect to upstream %s", service, addr)
-	case errors.Is(err, fasthttp.ErrNoFreeConns):
+	case errors.Is(err, fasthttp.ErrNoFreeConns), errors.Is(err, fasthttp.ErrPipelineOverflow):
 		return ClassConnect, httperr.Wrap(fasthttp.StatusServiceUnavailable, err,
 			"service %s: no free connection to upstream %s", service, addr)
 	case isTimeout(err):

@@ -40,6 +40,11 @@ func (t *Transport) writeResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Respo
 	case buffer:
 		fasthttp.ReleaseResponse(resp)
 		return false, nil
+	case stream == nil && len(resp.Body()) > 0:
+		// A pipelined exchange reads the whole body.
+		ctx.Response.SetBody(resp.Body())
+		fasthttp.ReleaseResponse(resp)
+		return false, nil
 	case stream == nil:
 		// HEAD, 204, 304: no body, but a HEAD answer keeps the length the
 		// upstream announced.

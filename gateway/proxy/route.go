@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -19,6 +20,11 @@ type Route struct {
 	svc     *Service
 	cfg     RouteConfig
 	clients []*fasthttp.HostClient // clients[i] serves svc.instances[i]
+	// pipes[i] is the pipelined client of svc.instances[i] and pipeOK[i]
+	// says whether it may be used now (see pool.pipeOK); nil when the
+	// service does not pipeline.
+	pipes  []*fasthttp.PipelineClient
+	pipeOK []*atomic.Bool
 }
 
 // Service is the route's service.
@@ -63,6 +69,17 @@ func (t *Transport) putCall(c *call) {
 		c.scratch = nil
 	}
 	t.calls.Put(c)
+}
+
+// pipelinable reports whether a request of this method (without a body)
+// may be pipelined: only safe methods, whose answers do not depend on the
+// order requests reach the upstream in (RFC 9112 9.3.2).
+func pipelinable(m []byte) bool {
+	switch string(m) {
+	case fasthttp.MethodGet, fasthttp.MethodHead, fasthttp.MethodOptions, fasthttp.MethodTrace:
+		return true
+	}
+	return false
 }
 
 // idempotent reports whether method is idempotent (RFC 9110 9.2.2).
@@ -121,6 +138,7 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		req.SetBodyRaw(body)
 	}
 	retryable := !hasBody && idempotent(ctx.Method())
+	pipelined := r.pipes != nil && retryable && pipelinable(ctx.Method())
 
 	resp := fasthttp.AcquireResponse()
 	c.body.OnFail = respAborter{resp}
@@ -144,7 +162,27 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		out.Attempts++
 		out.Addr = r.svc.instances[idx]
 		hc := r.clients[idx]
-		err = hc.DoDeadline(req, resp, deadline)
+		if pipelined && r.pipeOK[idx].Load() {
+			err = r.pipes[idx].DoDeadline(req, resp, deadline)
+			out.Pipelined = err == nil
+			if err != nil && !isTimeout(err) {
+				// The pipelined connection broke (or could not be
+				// dialled): stop pipelining to this instance and send the
+				// request again — it is safe and idempotent — through the
+				// pool, which fails at once on a dead instance and so
+				// fails over to the next one.
+				r.pipeOK[idx].Store(false)
+				if stale < maxStaleRetries {
+					stale++
+					continue
+				}
+			}
+		} else {
+			err = hc.DoDeadline(req, resp, deadline)
+			if err == nil && pipelined {
+				r.pipeOK[idx].Store(true)
+			}
+		}
 		if err == nil || !retryable {
 			break
 		}

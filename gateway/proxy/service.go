@@ -36,6 +36,10 @@ type ServiceConfig struct {
 	Instances []string
 	// Picker chooses the first instance per request; nil is a new RoundRobin.
 	Picker Picker
+	// Pipeline, when above 0, sends idempotent requests without a body (GET,
+	// HEAD, OPTIONS, TRACE) over this many HTTP/1.1-pipelined connections per
+	// instance, batching writes (Options.PipelineBatchDelay); see doc.go.
+	Pipeline int
 }
 
 // Service is an immutable upstream service built per config snapshot: a
@@ -45,6 +49,7 @@ type Service struct {
 	name      string
 	instances []string
 	picker    Picker
+	pipeline  int
 }
 
 // NewService validates cfg and returns the Service.
@@ -69,7 +74,10 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if p == nil {
 		p = &RoundRobin{}
 	}
-	return &Service{name: cfg.Name, instances: append([]string(nil), cfg.Instances...), picker: p}, nil
+	if cfg.Pipeline < 0 || cfg.Pipeline > MaxPipelineConns {
+		return nil, fmt.Errorf("cannot build service %q: pipeline must be 0..%d connections, got %d", cfg.Name, MaxPipelineConns, cfg.Pipeline)
+	}
+	return &Service{name: cfg.Name, instances: append([]string(nil), cfg.Instances...), picker: p, pipeline: cfg.Pipeline}, nil
 }
 
 func checkAddr(addr string) error {

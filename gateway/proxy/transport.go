@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"cmp"
+	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -21,6 +23,15 @@ type poolKey struct {
 
 type pool struct {
 	hc *fasthttp.HostClient
+	// pipes are the pipelined clients of this address, by connection count.
+	pipes map[int]*fasthttp.PipelineClient
+	// pipeOK is set after an exchange with the address succeeded and
+	// cleared when a pipelined connection cannot be dialled or breaks: only
+	// then are requests pipelined to it, because fasthttp's PipelineClient
+	// keeps queued requests waiting (until their deadline) while it redials
+	// a dead address, where a HostClient fails at once and lets the request
+	// fail over to another instance.
+	pipeOK atomic.Bool
 	// unusedSince is when Prune first found no live route using the pool;
 	// zero while one does.
 	unusedSince time.Time
@@ -76,12 +87,63 @@ func (t *Transport) NewRoute(svc *Service, cfg RouteConfig) *Route {
 		cfg.MaxBodyBytes = t.opts.MaxBodyBytes
 	}
 	r := &Route{t: t, svc: svc, cfg: cfg, clients: make([]*fasthttp.HostClient, len(svc.instances))}
+	if svc.pipeline > 0 {
+		r.pipes = make([]*fasthttp.PipelineClient, len(svc.instances))
+		r.pipeOK = make([]*atomic.Bool, len(svc.instances))
+	}
 	t.mu.Lock()
 	for i, addr := range svc.instances {
-		r.clients[i] = t.poolLocked(poolKey{addr: addr, connect: cfg.ConnectTimeout, idle: cfg.IdleTimeout}).hc
+		p := t.poolLocked(poolKey{addr: addr, connect: cfg.ConnectTimeout, idle: cfg.IdleTimeout})
+		r.clients[i] = p.hc
+		if r.pipes != nil {
+			r.pipes[i] = t.pipeLocked(p, addr, svc.pipeline, cfg.ConnectTimeout, cfg.IdleTimeout)
+			r.pipeOK[i] = &p.pipeOK
+		}
 	}
 	t.mu.Unlock()
 	return r
+}
+
+// pipeLocked returns the pipelined client of pool p with n connections,
+// creating it on first use. t.mu must be held.
+func (t *Transport) pipeLocked(p *pool, addr string, n int, connect, idle time.Duration) *fasthttp.PipelineClient {
+	if pc := p.pipes[n]; pc != nil {
+		return pc
+	}
+	if p.pipes == nil {
+		p.pipes = make(map[int]*fasthttp.PipelineClient)
+	}
+	delay := t.opts.PipelineBatchDelay
+	if delay < 0 {
+		delay = 0
+	}
+	dial := t.dial
+	ok := &p.pipeOK
+	pc := &fasthttp.PipelineClient{
+		Addr:                     addr,
+		MaxConns:                 n,
+		MaxPendingRequests:       4096,
+		MaxBatchDelay:            delay,
+		MaxIdleConnDuration:      idle,
+		ReadBufferSize:           t.opts.ReadBufferSize,
+		WriteBufferSize:          t.opts.WriteBufferSize,
+		NoDefaultUserAgentHeader: true,
+		DisablePathNormalizing:   true,
+		Logger:                   quietLogger{},
+		Dial: func(addr string) (net.Conn, error) {
+			c, err := dial(addr, connect)
+			if err != nil {
+				ok.Store(false)
+				// fasthttp redials at once while requests are queued;
+				// pace it (no new requests are pipelined meanwhile).
+				time.Sleep(min(connect, 100*time.Millisecond))
+				return nil, &dialError{addr: addr, err: err}
+			}
+			return c, nil
+		},
+	}
+	p.pipes[n] = pc
+	return pc
 }
 
 func (t *Transport) poolLocked(k poolKey) *pool {
@@ -191,3 +253,9 @@ func (t *Transport) Stats() []PoolStats {
 	})
 	return out
 }
+
+// quietLogger drops fasthttp's PipelineClient messages (a failed redial is
+// reported through the requests' outcomes instead).
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}

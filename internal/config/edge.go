@@ -94,6 +94,9 @@ func (s ServiceConfig) Validate(field string) error {
 	if !validName(s.Name) {
 		errs = append(errs, fieldErr(field+".name", "must be 1-63 of a-z, 0-9, '-', '_', got %q", s.Name))
 	}
+	if s.Pipeline < 0 || s.Pipeline > 64 {
+		errs = append(errs, fieldErr(field+".pipeline", "must be between 0 (off) and 64 connections, got %d", s.Pipeline))
+	}
 	for i, in := range s.Instances {
 		f := fmt.Sprintf("%s.instances[%d]", field, i)
 		if _, port, err := net.SplitHostPort(in.Addr); err != nil || port == "" {

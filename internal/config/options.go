@@ -53,6 +53,7 @@ type GatewayOptions struct {
 	ResponseTimeout time.Duration `yaml:"response_timeout" help:"default upstream response timeout of routes without timeouts.response"`
 	UpstreamIdle    time.Duration `yaml:"upstream_idle_timeout" help:"default idle time of pooled upstream keep-alive connections"`
 	LimitTimeout    time.Duration `yaml:"limit_timeout" help:"roles: a cluster rate-limit decision slower than this falls back to local limiting at rate/N"`
+	PipelineDelay   time.Duration `yaml:"pipeline_batch_delay" help:"how long a pipelined upstream connection waits to write queued requests together"`
 }
 
 // ACLConfig is an allow and a deny list of CIDRs or IPs. Deny beats allow; a
@@ -84,6 +85,10 @@ type LimitConfig struct {
 type ServiceConfig struct {
 	Name      string           `yaml:"name" json:"name"`
 	Instances []InstanceConfig `yaml:"instances" json:"instances"`
+	// Pipeline, when above 0, sends GET/HEAD/OPTIONS/TRACE requests without
+	// a body over this many HTTP/1.1-pipelined connections per instance,
+	// writing queued requests together; see the README. 0 (default): off.
+	Pipeline int `yaml:"pipeline" json:"pipeline,omitempty"`
 }
 
 // InstanceConfig is one upstream instance.
@@ -181,6 +186,7 @@ func Defaults() Options {
 			ResponseTimeout: 30 * time.Second,
 			UpstreamIdle:    90 * time.Second,
 			LimitTimeout:    5 * time.Millisecond,
+			PipelineDelay:   100 * time.Microsecond,
 		},
 		NSQ:       NSQOptions{EmbeddedTCP: "127.0.0.1:4150", EmbeddedHTTP: "127.0.0.1:4151", MaxInFlight: 64},
 		Redis:     RedisOptions{Namespace: "wharf"},
