@@ -23,6 +23,8 @@
 #   KEEP=0         1: keep the temp dir (configs, logs, raw wrk output)
 #   WHARF_REF=     build wharf from this commit (git archive) instead of the
 #                  working tree, e.g. HEAD while others are mid-edit
+#   WHARF_PIPELINE=0  pipelined upstream connections per instance for wharf's
+#                  service (the opt-in `pipeline:` setting; 0 = off, like nginx)
 #   WHARF_GOMAXPROCS=  GOMAXPROCS for the wharf process (default: Go's, the
 #                  number of CPUs). On this 2-core box shared with wrk and the
 #                  upstream, 1 avoids scheduler contention; the report says which.
@@ -46,6 +48,7 @@ OUT=${OUT:-}
 KEEP=${KEEP:-0}
 WHARF_REF=${WHARF_REF:-}
 WHARF_GOMAXPROCS=${WHARF_GOMAXPROCS:-}
+WHARF_PIPELINE=${WHARF_PIPELINE:-0}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -409,6 +412,7 @@ limits:
   - {name: per_ip, key: ip, rate: 1000000r/s, burst: 1000000, nodelay: true}
 services:
   - name: up
+    pipeline: $WHARF_PIPELINE
     instances: [{addr: "$UP_ADDR"}]
 routes:
   - {path: /, service: up, limits: [per_ip]}
@@ -519,7 +523,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
 WRK_VERSION=$({ wrk -v 2>&1 || true; } | awk 'NR == 1 { print $2 }')
 NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/.*: //' || true)
 ENVLINE="commit $COMMIT, $(nproc) CPUs, wrk $WRK_VERSION, $NGINX_VERSION, $(go version | awk '{print $3}')"
-SETUP="wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS interleaved rounds, median; warm-up $WARMUP; PIN=$PIN; deny list $CIDRS CIDRs; wharf GOMAXPROCS=${WHARF_GOMAXPROCS:-default}"
+SETUP="wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS interleaved rounds, median; warm-up $WARMUP; PIN=$PIN; deny list $CIDRS CIDRs; wharf GOMAXPROCS=${WHARF_GOMAXPROCS:-default}, wharf upstream pipeline=$WHARF_PIPELINE"
 
 table() {
   printf '| target | req/s (median) | p50 ms | p99 ms | req/s per round | p99 ms per round | errors |\n'
