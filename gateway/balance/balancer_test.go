@@ -196,3 +196,33 @@ func TestNewValidates(t *testing.T) {
 		t.Error("ParsePolicy accepted random")
 	}
 }
+
+func TestP2CMaskUniform(t *testing.T) {
+	// One of four ineligible: most draws hit eligible pairs directly, the
+	// rest are redrawn among the eligible; both must stay uniform.
+	p, err := NewP2C(ones(4), Options{Rand: seeded(4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := make(Mask, 1).Fill(4)
+	m.Clear(1)
+	counts := make([]int, 4)
+	for range 30000 {
+		i := p.Pick(m)
+		counts[i]++
+		p.Done(i)
+	}
+	for _, i := range []int{0, 2, 3} {
+		if counts[i] < 9500 || counts[i] > 10500 {
+			t.Fatalf("counts %v, want about 10000 each for 0, 2, 3", counts)
+		}
+	}
+	if counts[1] != 0 {
+		t.Fatalf("ineligible instance picked %d times", counts[1])
+	}
+}
+
+func TestImplementsBalancer(t *testing.T) {
+	var _ Balancer = (*P2C)(nil)
+	var _ Balancer = (*SWRR)(nil)
+}

@@ -33,10 +33,30 @@
 //
 // # Choosing the default
 //
-// P2C is the default: it reads in-flight counts the gateway itself keeps, so
-// an instance that slows down gets less traffic within one request latency
-// rather than one heartbeat (3 s) later, it takes no lock and it is O(1) in
-// the number of instances. SWRR serialises every pick through a mutex and
-// walks all instances. The numbers are in balance_bench_test.go and
-// sim_test.go (go test -bench . -benchmem ./gateway/balance/).
+// P2C is the default. It reads in-flight counts the gateway keeps itself, so
+// an instance that slows down gets less traffic within one request latency,
+// not one heartbeat (3 s) later and not only if it reports its load; it
+// takes no lock and costs the same at 4 and 64 instances. SWRR serialises
+// every pick through a mutex and walks all instances.
+//
+// Measured on a 2-core VM (go test -bench . -benchmem ./gateway/balance/,
+// medians of 3; all 0 allocs/op):
+//
+//	Pick+Done         n=4 serial  n=4 parallel  n=64 serial  n=64 parallel
+//	round-robin (ref)    5 ns        6 ns          5 ns         5 ns
+//	swrr                14 ns       14 ns         88 ns        97 ns
+//	p2c                 16 ns       15–40 ns      16 ns        12–40 ns
+//
+// Distribution (sim_test.go: discrete-event model, 4 instances × 8 workers,
+// Poisson arrivals, 40 000 requests; share of instance 3 relative to a peer):
+//
+//	scenario                         swrr                  p2c
+//	equal instances, 70 % load       100 %, p99 47 ms      100 ± 1 %, p99 46 ms
+//	instance 3 3× slower, unreported 100 %, p99 11.7 s     41 %, p99 76 ms
+//	instance 3 reports 3× the CPU    38 %                  37 %
+//
+// With equal instances both are even; with weights from reported load both
+// shift traffic alike; only P2C notices an instance that is slow without
+// saying so, where SWRR keeps feeding it its full share until its queue
+// grows without bound.
 package balance

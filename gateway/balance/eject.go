@@ -3,6 +3,7 @@ package balance
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,19 +51,22 @@ type Ejector struct {
 	base     int64
 	max      int64
 	quiet    int64
-	ejected  atomic.Int32 // instances with until != 0
-	mu       sync.Mutex   // serialises ejections and returns
+	ejected  atomic.Int32    // instances out of service
+	next     atomic.Int64    // earliest end of a current ejection
+	bits     []atomic.Uint64 // ejected instances, as a Mask
+	full     Mask            // every instance
+	mu       sync.Mutex      // serialises ejections and returns
 	inst     []ejectState
 }
 
 type ejectState struct {
 	fails atomic.Int32
-	until atomic.Int64 // clock time the ejection ends; 0 = in service
+	_     [60]byte // fails is written per failure: own cache line
 	// Guarded by Ejector.mu:
+	until    int64 // clock time the ejection ends; 0 = in service
 	level    int   // ejections in a row
 	returned int64 // when the last ejection ended
 	total    uint64
-	_        [24]byte
 }
 
 // EjectionState describes one instance's passive health.
@@ -85,8 +89,8 @@ func NewEjector(n int, opts EjectorOptions) (*Ejector, error) {
 	if n < 1 {
 		return nil, errors.New("cannot create ejector: no instances")
 	}
-	if opts.Failures < 0 || opts.Base < 0 || opts.Max < 0 || opts.Quiet < 0 {
-		return nil, errors.New("cannot create ejector: Failures, Base, Max and Quiet must not be negative")
+	if opts.Failures < 0 || opts.Failures > math.MaxInt32 || opts.Base < 0 || opts.Max < 0 || opts.Quiet < 0 {
+		return nil, errors.New("cannot create ejector: Failures must be in 0..MaxInt32, Base, Max and Quiet must not be negative")
 	}
 	if opts.Failures == 0 {
 		opts.Failures = DefaultEjectFailures
@@ -110,6 +114,7 @@ func NewEjector(n int, opts EjectorOptions) (*Ejector, error) {
 	return &Ejector{
 		now: opts.Clock, failures: int32(opts.Failures), base: int64(opts.Base),
 		max: int64(opts.Max), quiet: int64(opts.Quiet), inst: make([]ejectState, n),
+		bits: make([]atomic.Uint64, MaskWords(n)), full: make(Mask, MaskWords(n)).Fill(n),
 	}, nil
 }
 
@@ -130,10 +135,11 @@ func (e *Ejector) Report(i int, ok bool) bool {
 	if s.fails.Add(1) < e.failures {
 		return false
 	}
-	return e.eject(s)
+	return e.eject(i)
 }
 
-func (e *Ejector) eject(s *ejectState) bool {
+func (e *Ejector) eject(i int) bool {
+	s := &e.inst[i]
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s.fails.Load() < e.failures {
@@ -141,13 +147,11 @@ func (e *Ejector) eject(s *ejectState) bool {
 	}
 	s.fails.Store(0)
 	now := e.now()
-	until := s.until.Load()
-	if until != 0 && now < until {
-		return false // already out
-	}
-	if until != 0 { // expired, not yet returned by Eligible
-		s.returned = until
-		e.ejected.Add(-1)
+	if s.until != 0 {
+		if now < s.until {
+			return false // already out
+		}
+		e.release(i, s) // ran out, not yet returned by Eligible
 	}
 	if s.level > 0 && now-s.returned >= e.quiet {
 		s.level = 0
@@ -156,12 +160,22 @@ func (e *Ejector) eject(s *ejectState) bool {
 	for k := 0; k < s.level && d < e.max; k++ {
 		d *= 2
 	}
-	d = min(d, e.max)
 	s.level++
 	s.total++
-	s.until.Store(now + max(d, 1))
-	e.ejected.Add(1)
+	s.until = now + max(min(d, e.max), 1)
+	e.bits[i>>6].Or(1 << (uint(i) & 63))
+	if e.ejected.Add(1) == 1 || s.until < e.next.Load() {
+		e.next.Store(s.until)
+	}
 	return true
+}
+
+// release puts instance i back in service; e.mu is held.
+func (e *Ejector) release(i int, s *ejectState) {
+	s.returned = s.until
+	s.until = 0
+	e.bits[i>>6].And(^(1 << (uint(i) & 63)))
+	e.ejected.Add(-1)
 }
 
 // Eligible returns the instances in service: nil (all of them; the common
@@ -171,31 +185,38 @@ func (e *Ejector) Eligible(dst Mask) Mask {
 	if e.ejected.Load() == 0 {
 		return nil
 	}
-	n := len(e.inst)
-	if len(dst) < MaskWords(n) {
-		dst = make(Mask, MaskWords(n))
+	if now := e.now(); now >= e.next.Load() {
+		e.returnExpired(now)
+		if e.ejected.Load() == 0 {
+			return nil
+		}
 	}
-	dst = dst[:MaskWords(n)].Fill(n)
-	now := e.now()
-	for i := range e.inst {
-		s := &e.inst[i]
-		until := s.until.Load()
-		if until == 0 {
-			continue
-		}
-		if now < until {
-			dst.Clear(i)
-			continue
-		}
-		e.mu.Lock()
-		if s.until.Load() == until {
-			s.until.Store(0)
-			s.returned = until
-			e.ejected.Add(-1)
-		}
-		e.mu.Unlock()
+	if len(dst) < len(e.full) {
+		dst = make(Mask, len(e.full))
+	}
+	dst = dst[:len(e.full)]
+	for w := range dst {
+		dst[w] = e.full[w] &^ e.bits[w].Load()
 	}
 	return dst
+}
+
+// returnExpired ends every ejection that has run out by now.
+func (e *Ejector) returnExpired(now int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	next := int64(math.MaxInt64)
+	for i := range e.inst {
+		s := &e.inst[i]
+		switch {
+		case s.until == 0:
+		case now >= s.until:
+			e.release(i, s)
+		default:
+			next = min(next, s.until)
+		}
+	}
+	e.next.Store(next)
 }
 
 // State returns instance i's passive health.
@@ -204,8 +225,8 @@ func (e *Ejector) State(i int) EjectionState {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := EjectionState{Failures: int(s.fails.Load()), Level: s.level, Ejections: s.total}
-	if until := s.until.Load(); until != 0 {
-		if rem := until - e.now(); rem > 0 {
+	if s.until != 0 {
+		if rem := s.until - e.now(); rem > 0 {
 			st.Ejected, st.Remaining = true, time.Duration(rem)
 		}
 	}

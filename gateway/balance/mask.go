@@ -76,12 +76,23 @@ func (m Mask) nth(k int) int {
 	for w, word := range m {
 		c := bits.OnesCount64(word)
 		if k < c {
-			for ; k > 0; k-- {
-				word &= word - 1
-			}
-			return w<<6 + bits.TrailingZeros64(word)
+			return w<<6 + select64(word, k)
 		}
 		k -= c
 	}
 	return -1
+}
+
+// select64 is the position of the k-th (from 0) set bit of w, k < popcount(w),
+// by binary search on popcounts of halves.
+func select64(w uint64, k int) int {
+	pos := 0
+	for _, s := range [...]uint{32, 16, 8, 4, 2, 1} {
+		if lo := bits.OnesCount64(w & (1<<s - 1)); k >= lo {
+			k -= lo
+			w >>= s
+			pos += int(s)
+		}
+	}
+	return pos
 }

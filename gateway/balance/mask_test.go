@@ -49,3 +49,18 @@ func TestMask(t *testing.T) {
 		t.Fatalf("count ignores bits above n: got %d", got)
 	}
 }
+
+func TestSelect64(t *testing.T) {
+	for _, w := range []uint64{1, 1 << 63, ^uint64(0), 0xa5a5_0000_ffff_0101, 0x8000_0000_0000_0001} {
+		k := 0
+		for pos := range 64 {
+			if w&(1<<uint(pos)) == 0 {
+				continue
+			}
+			if got := select64(w, k); got != pos {
+				t.Fatalf("select64(%#x, %d) = %d, want %d", w, k, got, pos)
+			}
+			k++
+		}
+	}
+}

@@ -54,34 +54,29 @@ func (p *P2C) SetWeights(weights []int) error {
 // Pick returns the less loaded of two random eligible instances, or -1.
 func (p *P2C) Pick(m Mask) int {
 	n := len(p.inflight)
-	var i, j int
-	if m == nil {
-		if n == 1 {
-			p.inflight[0].n.Add(1)
-			return 0
-		}
-		r := p.rand()
-		i = bounded(uint32(r), n)
-		j = bounded(uint32(r>>32), n-1)
-	} else {
-		c := m.count(n)
-		switch c {
-		case 0:
+	if n == 1 {
+		if !m.Has(0) {
 			return -1
-		case 1:
-			i = m.nth(0)
-			p.inflight[i].n.Add(1)
-			return i
 		}
-		r := p.rand()
-		i = bounded(uint32(r), c)
-		j = bounded(uint32(r>>32), c-1)
+		p.inflight[0].n.Add(1)
+		return 0
 	}
+	r := p.rand()
+	i := bounded(uint32(r), n)
+	j := bounded(uint32(r>>32), n-1)
 	if j >= i {
 		j++
 	}
-	if m != nil {
-		i, j = m.nth(i), m.nth(j)
+	if m != nil && (!m.Has(i) || !m.Has(j)) {
+		// A draw over all instances that hits an ineligible one is
+		// redrawn over the eligible ones only: still uniform over
+		// eligible pairs, and the common case (few ejected) stays O(1).
+		if i, j = p.drawEligible(m); j < 0 {
+			if i >= 0 {
+				p.inflight[i].n.Add(1)
+			}
+			return i
+		}
 	}
 	w := *p.weights.Load()
 	// (in_j+1)/w_j < (in_i+1)/w_i without division.
@@ -90,6 +85,25 @@ func (p *P2C) Pick(m Mask) int {
 	}
 	p.inflight[i].n.Add(1)
 	return i
+}
+
+// drawEligible draws two distinct instances of m uniformly; with fewer than
+// two eligible it returns the only one (or -1) and j = -1.
+func (p *P2C) drawEligible(m Mask) (i, j int) {
+	c := m.count(len(p.inflight))
+	switch c {
+	case 0:
+		return -1, -1
+	case 1:
+		return m.nth(0), -1
+	}
+	r := p.rand()
+	a := bounded(uint32(r), c)
+	b := bounded(uint32(r>>32), c-1)
+	if b >= a {
+		b++
+	}
+	return m.nth(a), m.nth(b)
 }
 
 // Done ends a request picked for instance i.

@@ -59,7 +59,7 @@ func (s *SWRR) Pick(m Mask) int {
 	var total, bestCur int64
 	s.mu.Lock()
 	for i := range s.peers {
-		if !m.Has(i) {
+		if m != nil && !m.Has(i) {
 			continue
 		}
 		p := &s.peers[i]
