@@ -12,6 +12,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
 	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
@@ -19,6 +20,7 @@ import (
 // edgeNode is a gateway over an in-memory store, with the edge document and
 // bans managed the way the admin API does it.
 type edgeNode struct {
+	store store.Store
 	g     *gateway.Gateway
 	edge  *edge.Store
 	bans  *acl.BanManager
@@ -46,7 +48,7 @@ func startEdge(t *testing.T, e config.Edge, trustLoopback bool) *edgeNode {
 		opts.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	}
 	g := gatewaytest.Start(t, opts, echoFunctions{})
-	return &edgeNode{g: g, edge: es, bans: bm, addr: g.Addr().String(), trust: trustLoopback}
+	return &edgeNode{store: st, g: g, edge: es, bans: bm, addr: g.Addr().String(), trust: trustLoopback}
 }
 
 // get sends a GET as client ip (through X-Forwarded-For, which only counts

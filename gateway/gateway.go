@@ -25,6 +25,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/proxy"
 	"github.com/wharfhq/wharf/gateway/ratelimit"
 	"github.com/wharfhq/wharf/gateway/realip"
+	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
@@ -89,26 +90,33 @@ type Options struct {
 // Gateway is one edge node: a listener and the request path over an
 // atomically swapped config snapshot.
 type Gateway struct {
-	opts    Options
-	ln      net.Listener
-	srv     *fasthttp.Server
-	fns     Functions
-	ids     *requestIDs
-	ip      *realip.Resolver
-	log     *slog.Logger
-	m       *gatewayMetrics
-	snap    atomic.Pointer[snapshot]
-	state   state
-	edge    *edge.Store
-	bans    *acl.BanSet
-	banner  acl.Banner
-	runCtx  context.Context
-	stop    context.CancelFunc
-	bg      sync.WaitGroup
-	closed  atomic.Bool
-	logSeq  atomic.Uint64
-	keyBufs sync.Pool // *keyBuf: limit keys are built without allocating
-	applied atomic.Int64
+	opts   Options
+	ln     net.Listener
+	srv    *fasthttp.Server
+	fns    Functions
+	ids    *requestIDs
+	ip     *realip.Resolver
+	log    *slog.Logger
+	m      *gatewayMetrics
+	snap   atomic.Pointer[snapshot]
+	state  state
+	edge   *edge.Store
+	bans   *acl.BanSet
+	banner acl.Banner
+	runCtx context.Context
+	stop   context.CancelFunc
+	bg     sync.WaitGroup
+	closed atomic.Bool
+	logSeq atomic.Uint64
+	// rebuildMu orders snapshot rebuilds (config versions, registry
+	// changes); edgeNow is the edge config they compile.
+	rebuildMu sync.Mutex
+	edgeNow   config.Edge
+	follower  *registry.Follower
+	expiryMu  sync.Mutex
+	expiry    *time.Timer
+	keyBufs   sync.Pool // *keyBuf: limit keys are built without allocating
+	applied   atomic.Int64
 }
 
 // New compiles the initial config and binds the listener, so Addr is known
@@ -156,6 +164,10 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		if err != nil {
 			return nil, err
 		}
+		g.follower, err = registry.NewFollower(opts.Store, "", g.onRegistry, g.log)
+		if err != nil {
+			return nil, err
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		d, _, err := g.edge.Get(ctx)
 		cancel()
@@ -173,6 +185,7 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	}
 	g.snap.Store(snap)
 	g.applied.Store(version)
+	g.edgeNow = initial
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		g.stop()
@@ -224,6 +237,7 @@ func (g *Gateway) background() {
 	if g.edge != nil {
 		run(func(ctx context.Context) { _ = g.edge.Watch(ctx, g.apply) })
 		run(func(ctx context.Context) { _ = g.bans.Run(ctx) })
+		run(func(ctx context.Context) { _ = g.follower.Run(ctx) })
 	}
 	run(func(ctx context.Context) {
 		t := time.NewTicker(10 * time.Second)
@@ -242,6 +256,8 @@ func (g *Gateway) background() {
 // apply compiles and swaps in a new version of the edge config. A version
 // that does not compile is logged and the current one stays.
 func (g *Gateway) apply(d edge.Doc) {
+	g.rebuildMu.Lock()
+	defer g.rebuildMu.Unlock()
 	if d.Version <= g.applied.Load() && d.Version != 0 {
 		return
 	}
@@ -251,10 +267,47 @@ func (g *Gateway) apply(d edge.Doc) {
 		g.log.Error("edge config not applied; keeping the current one", "version", d.Version, "err", err)
 		return
 	}
+	g.edgeNow = d.Edge
 	g.snap.Store(snap)
 	g.applied.Store(d.Version)
 	g.m.reloads.Inc()
 	g.log.Info("edge config applied", "version", d.Version, "routes", len(d.Routes), "by", d.UpdatedBy)
+}
+
+// rebuild recompiles the current edge config, e.g. because registered
+// instances changed or one's TTL ran out.
+func (g *Gateway) rebuild(why string) {
+	g.rebuildMu.Lock()
+	defer g.rebuildMu.Unlock()
+	snap, err := g.compile(g.runCtx, g.applied.Load(), g.edgeNow)
+	if err != nil {
+		g.m.reloadErrors.Inc()
+		g.log.Error("gateway snapshot not rebuilt; keeping the current one", "why", why, "err", err)
+		return
+	}
+	g.snap.Store(snap)
+	g.m.registryRebuilds.Inc()
+}
+
+// onRegistry rebuilds after a registry change and schedules a rebuild for
+// the next instance expiry, so an instance whose store expiry event is late
+// still leaves the pools when its TTL runs out.
+func (g *Gateway) onRegistry(s *registry.Snapshot) {
+	g.rebuild("registry changed")
+	next := s.NextExpiry()
+	if next.IsZero() {
+		return
+	}
+	g.expiryMu.Lock()
+	defer g.expiryMu.Unlock()
+	if g.expiry != nil {
+		g.expiry.Stop()
+	}
+	g.expiry = time.AfterFunc(time.Until(next)+10*time.Millisecond, func() {
+		if g.runCtx.Err() == nil {
+			g.rebuild("instance TTL ran out")
+		}
+	})
 }
 
 // Shutdown stops accepting connections, waits for in-flight requests to
@@ -268,6 +321,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.stop()
 	g.state.stopTrackers()
 	g.bg.Wait()
+	g.expiryMu.Lock()
+	if g.expiry != nil {
+		g.expiry.Stop()
+	}
+	g.expiryMu.Unlock()
 	g.state.transport.Close()
 	if err != nil {
 		return fmt.Errorf("cannot drain gateway: %w", err)

@@ -12,6 +12,8 @@ type gatewayMetrics struct {
 	banned       *metrics.Counter // refused by a global ban
 	reloads      *metrics.Counter
 	reloadErrors *metrics.Counter
+	// registryRebuilds counts snapshots rebuilt for registry changes.
+	registryRebuilds *metrics.Counter
 }
 
 func newGatewayMetrics(set *metrics.Set) *gatewayMetrics {
@@ -25,6 +27,7 @@ func newGatewayMetrics(set *metrics.Set) *gatewayMetrics {
 	m.banned = set.NewCounter(`wharf_gateway_banned_total`)
 	m.reloads = set.NewCounter(`wharf_gateway_config_reloads_total`)
 	m.reloadErrors = set.NewCounter(`wharf_gateway_config_reload_errors_total`)
+	m.registryRebuilds = set.NewCounter(`wharf_gateway_registry_rebuilds_total`)
 	return m
 }
 

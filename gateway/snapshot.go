@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/gateway/acl"
 	"github.com/wharfhq/wharf/gateway/proxy"
 	"github.com/wharfhq/wharf/gateway/ratelimit"
+	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/gateway/route"
 	"github.com/wharfhq/wharf/internal/config"
 )
@@ -77,8 +79,13 @@ func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*s
 		limits[l.Name] = l
 	}
 	services := map[string]config.ServiceConfig{}
+	var reg *registry.Snapshot
+	if g.follower != nil {
+		reg = g.follower.Snapshot()
+	}
+	now := time.Now()
 	for _, s := range e.Services {
-		services[s.Name] = s
+		services[s.Name] = withRegistered(s, reg.Instances(s.Name, now))
 	}
 	s := &snapshot{version: version, router: router, global: global}
 	g.state.mu.Lock()
@@ -195,4 +202,21 @@ func limitFromConfig(lc config.LimitConfig) (ratelimit.Limit, error) {
 		l.Delay = ratelimit.NoDelay
 	}
 	return l, nil
+}
+
+// withRegistered adds a service's live registered instances to the ones its
+// config declares (an address already declared is not added twice).
+func withRegistered(sc config.ServiceConfig, reg []registry.Instance) config.ServiceConfig {
+	if len(reg) == 0 {
+		return sc
+	}
+	out := sc
+	out.Instances = slices.Clone(sc.Instances)
+	for _, in := range reg {
+		if slices.ContainsFunc(out.Instances, func(c config.InstanceConfig) bool { return c.Addr == in.Addr }) {
+			continue
+		}
+		out.Instances = append(out.Instances, config.InstanceConfig{Addr: in.Addr, Weight: in.Weight})
+	}
+	return out
 }

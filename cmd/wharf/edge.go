@@ -9,6 +9,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/acl"
 	"github.com/wharfhq/wharf/gateway/adminapi"
 	"github.com/wharfhq/wharf/gateway/edge"
+	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/store"
@@ -46,7 +47,7 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 		return nil, err
 	}
 	stats := &lateStats{}
-	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Stats: stats})
+	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Registry: registry.New(st, registry.Options{}), Stats: stats})
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,9 @@
 //	POST   /api/v1/gateway/bans                   ban: {"prefix","ttl","reason","route"}
 //	DELETE /api/v1/gateway/bans?prefix=P[&route=R] lift a ban
 //	GET    /api/v1/gateway/stats                  this node's live counters
+//	PUT    /api/v1/services/{svc}/instances/{id}  register or heartbeat an instance (agent)
+//	DELETE /api/v1/services/{svc}/instances/{id}  deregister it at once (agent)
+//	GET    /api/v1/services/{svc}/instances       live instances (agent)
 //
 // Every write goes through edge.Store (compare-and-swap, versioned with who
 // and when) or acl.BanManager, so every gateway node picks it up through its
@@ -32,6 +35,7 @@ import (
 
 	"github.com/wharfhq/wharf/gateway/acl"
 	"github.com/wharfhq/wharf/gateway/edge"
+	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/internal/cidr"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
@@ -43,8 +47,9 @@ type StatsSource interface{ Stats() any }
 
 // Options configures the API.
 type Options struct {
-	Edge *edge.Store
-	Bans *acl.BanManager
+	Edge     *edge.Store
+	Bans     *acl.BanManager
+	Registry *registry.Registry
 	// Stats may be nil when this process runs no gateway.
 	Stats StatsSource
 	// MaxBanTTL caps a ban's duration (default 365 days).
@@ -56,8 +61,8 @@ type Function struct{ opts Options }
 
 // New returns the admin API.
 func New(opts Options) (*Function, error) {
-	if opts.Edge == nil || opts.Bans == nil {
-		return nil, errors.New("cannot create gateway admin API: Edge and Bans are required")
+	if opts.Edge == nil || opts.Bans == nil || opts.Registry == nil {
+		return nil, errors.New("cannot create gateway admin API: Edge, Bans and Registry are required")
 	}
 	if opts.MaxBanTTL <= 0 {
 		opts.MaxBanTTL = 365 * 24 * time.Hour
@@ -83,6 +88,9 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: "GET", Pattern: p + "/bans", Access: a, Handler: f.listBans},
 		{Method: "POST", Pattern: p + "/bans", Access: a, Handler: f.ban},
 		{Method: "DELETE", Pattern: p + "/bans", Access: a, Handler: f.unban},
+		{Method: "PUT", Pattern: "/api/v1/services/{svc}/instances/{id}", Access: agentOrAdmin(), Handler: f.putInstance},
+		{Method: "DELETE", Pattern: "/api/v1/services/{svc}/instances/{id}", Access: agentOrAdmin(), Handler: f.deleteInstance},
+		{Method: "GET", Pattern: "/api/v1/services/{svc}/instances", Access: agentOrAdmin(), Handler: f.listInstances},
 		{Method: "GET", Pattern: p + "/{kind}", Access: a, Handler: f.list},
 		{Method: "GET", Pattern: p + "/{kind}/{name}", Access: a, Handler: f.get},
 		{Method: "PUT", Pattern: p + "/{kind}/{name}", Access: a, Handler: f.put},
@@ -155,6 +163,8 @@ func (f *Function) update(r *fnapi.Request, action string, strip func(config.Edg
 	}
 	return d, httperr.Unavailable(err, "cannot change the edge config: store unavailable")
 }
+
+func joinLines(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
 
 // relativeFields turns "routes[3].limits[0]: ..." into "limits[0]: ..." when
 // where is "routes[3]", one line per error.

@@ -13,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/adminapi"
 	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
@@ -54,7 +55,7 @@ func newServer(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	ref := &statsRef{}
-	fn, err := adminapi.New(adminapi.Options{Edge: edge.New(st, edge.Options{}), Bans: bans, Stats: ref})
+	fn, err := adminapi.New(adminapi.Options{Edge: edge.New(st, edge.Options{}), Bans: bans, Registry: registry.New(st, registry.Options{}), Stats: ref})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +160,12 @@ func TestACLListsAndBans(t *testing.T) {
 	want(t, s.do(t, "GET", "/api/v1/gateway/bans", ""), 200, `"reason":"scraping"`)
 	want(t, s.do(t, "DELETE", "/api/v1/gateway/bans?prefix=192.0.2.7", ""), 200, "unbanned")
 	want(t, s.do(t, "DELETE", "/api/v1/gateway/bans?prefix=192.0.2.7", ""), 404, "no ban")
+	testenv.Eventually(t, time.Second, func() error { // the watch applies the ACL change
+		if s.g.ConfigVersion() < 1 {
+			return &config.FieldError{Field: "version", Msg: "not applied yet"}
+		}
+		return nil
+	})
 	r := s.do(t, "GET", "/api/v1/gateway/stats", "")
 	var st gateway.Stats
 	if err := json.Unmarshal(r.Body, &st); err != nil || st.Requests["2xx"] == 0 || st.LimitMode != "local" || st.ConfigVersion < 1 {
