@@ -25,6 +25,8 @@
 #                  working tree, e.g. HEAD while others are mid-edit
 #   WHARF_PIPELINE=0  pipelined upstream connections per instance for wharf's
 #                  service (the opt-in `pipeline:` setting; 0 = off, like nginx)
+#   WHARF_PIPELINE_DELAY=100us  gateway.pipeline_batch_delay for wharf
+#   WHARF_ENV=     extra environment for the wharf process, e.g. "GOGC=400"
 #   WHARF_GOMAXPROCS=  GOMAXPROCS for the wharf process (default: Go's, the
 #                  number of CPUs). On this 2-core box shared with wrk and the
 #                  upstream, 1 avoids scheduler contention; the report says which.
@@ -48,7 +50,9 @@ OUT=${OUT:-}
 KEEP=${KEEP:-0}
 WHARF_REF=${WHARF_REF:-}
 WHARF_GOMAXPROCS=${WHARF_GOMAXPROCS:-}
+WHARF_ENV=${WHARF_ENV:-}
 WHARF_PIPELINE=${WHARF_PIPELINE:-0}
+WHARF_PIPELINE_DELAY=${WHARF_PIPELINE_DELAY:-100us}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -402,6 +406,7 @@ nsq: {embedded_tcp: "127.0.0.1:$NSQ_TCP", embedded_http: "127.0.0.1:$NSQ_HTTP"}
 gateway:
   listen: "127.0.0.1:$GW_PORT"
   idle_timeout: 90s
+  pipeline_batch_delay: $WHARF_PIPELINE_DELAY
 ${ACCESS_LOG}
   acl:
     deny:
@@ -420,11 +425,11 @@ EOF
   } >"$TMP/wharf.yaml"
 
   say "starting wharf serve on 127.0.0.1:$GW_PORT (internal 127.0.0.1:$INT_PORT)"
-  if [[ -n $WHARF_GOMAXPROCS ]]; then
-    start wharf env GOMAXPROCS="$WHARF_GOMAXPROCS" "$TMP/bin/wharf" serve --config "$TMP/wharf.yaml"
-  else
-    start wharf "$TMP/bin/wharf" serve --config "$TMP/wharf.yaml"
-  fi
+  WENV=()
+  [[ -n $WHARF_GOMAXPROCS ]] && WENV+=("GOMAXPROCS=$WHARF_GOMAXPROCS")
+  # shellcheck disable=SC2206 # WHARF_ENV is a list of NAME=value words
+  [[ -n $WHARF_ENV ]] && WENV+=($WHARF_ENV)
+  start wharf env "${WENV[@]}" "$TMP/bin/wharf" serve --config "$TMP/wharf.yaml"
   if ! code=$(wait_status wharf "http://127.0.0.1:$INT_PORT/ready" 200 60); then
     alive wharf && die "wharf did not become ready within 60 s (/ready: $code)"
     die "wharf serve exited at start (config rejected?): $(grep -v '^\s*$' "$TMP/logs/wharf.log" | tail -n 3)"
@@ -523,7 +528,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
 WRK_VERSION=$({ wrk -v 2>&1 || true; } | awk 'NR == 1 { print $2 }')
 NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/.*: //' || true)
 ENVLINE="commit $COMMIT, $(nproc) CPUs, wrk $WRK_VERSION, $NGINX_VERSION, $(go version | awk '{print $3}')"
-SETUP="wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS interleaved rounds, median; warm-up $WARMUP; PIN=$PIN; deny list $CIDRS CIDRs; wharf GOMAXPROCS=${WHARF_GOMAXPROCS:-default}, wharf upstream pipeline=$WHARF_PIPELINE"
+SETUP="wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS interleaved rounds, median; warm-up $WARMUP; PIN=$PIN; deny list $CIDRS CIDRs; wharf GOMAXPROCS=${WHARF_GOMAXPROCS:-default} env=${WHARF_ENV:-none}, wharf upstream pipeline=$WHARF_PIPELINE (batch delay $WHARF_PIPELINE_DELAY)"
 
 table() {
   printf '| target | req/s (median) | p50 ms | p99 ms | req/s per round | p99 ms per round | errors |\n'
