@@ -25,7 +25,7 @@
 #                  working tree, e.g. HEAD while others are mid-edit
 #   WHARF_PIPELINE=0  pipelined upstream connections per instance for wharf's
 #                  service (the opt-in `pipeline:` setting; 0 = off, like nginx)
-#   WHARF_PIPELINE_DELAY=100us  gateway.pipeline_batch_delay for wharf
+#   WHARF_PIPELINE_DELAY=50us   gateway.pipeline_batch_delay for wharf
 #   WHARF_ENV=     extra environment for the wharf process, e.g. "GOGC=400"
 #   WHARF_GOMAXPROCS=  GOMAXPROCS for the wharf process (default: Go's, the
 #                  number of CPUs). On this 2-core box shared with wrk and the
@@ -52,7 +52,7 @@ WHARF_REF=${WHARF_REF:-}
 WHARF_GOMAXPROCS=${WHARF_GOMAXPROCS:-}
 WHARF_ENV=${WHARF_ENV:-}
 WHARF_PIPELINE=${WHARF_PIPELINE:-0}
-WHARF_PIPELINE_DELAY=${WHARF_PIPELINE_DELAY:-100us}
+WHARF_PIPELINE_DELAY=${WHARF_PIPELINE_DELAY:-50us}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 

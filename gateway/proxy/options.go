@@ -15,7 +15,7 @@ const (
 	DefaultReadBufferSize      = 16 << 10
 	DefaultBufferResponseBytes = 64 << 10
 	DefaultPruneGrace          = time.Minute
-	DefaultPipelineBatchDelay  = 100 * time.Microsecond
+	DefaultPipelineBatchDelay  = 50 * time.Microsecond
 	// MaxPipelineConns bounds ServiceConfig.Pipeline.
 	MaxPipelineConns = 64
 )
@@ -61,7 +61,7 @@ type Options struct {
 	// PruneGrace is how long Prune keeps a pool that no live route uses.
 	PruneGrace time.Duration
 	// PipelineBatchDelay is how long a pipelined connection waits for more
-	// requests to write together (default 100µs; negative: no waiting).
+	// requests to write together (default 50µs; negative: no waiting).
 	PipelineBatchDelay time.Duration
 	// Dial opens upstream connections. Default: a dual-stack
 	// fasthttp.TCPDialer owned by the Transport. Tests and benchmarks pass

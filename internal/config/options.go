@@ -186,7 +186,7 @@ func Defaults() Options {
 			ResponseTimeout: 30 * time.Second,
 			UpstreamIdle:    90 * time.Second,
 			LimitTimeout:    5 * time.Millisecond,
-			PipelineDelay:   100 * time.Microsecond,
+			PipelineDelay:   50 * time.Microsecond,
 		},
 		NSQ:       NSQOptions{EmbeddedTCP: "127.0.0.1:4150", EmbeddedHTTP: "127.0.0.1:4151", MaxInFlight: 64},
 		Redis:     RedisOptions{Namespace: "wharf"},
