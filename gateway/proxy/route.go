@@ -8,6 +8,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wharfhq/wharf/gateway/balance"
 	"github.com/wharfhq/wharf/internal/bodylimit"
 	"github.com/wharfhq/wharf/internal/httperr"
 )
@@ -144,10 +145,10 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	c.body.OnFail = respAborter{resp}
 	deadline := start.Add(r.cfg.ResponseTimeout)
 	n := len(r.clients)
-	first := r.svc.picker.Pick(n)
-	if first < 0 || first >= n {
-		first = 0
-	}
+	var mbuf [4]uint64 // eligibility of up to 256 instances without allocating
+	eligible := r.svc.ej.Eligible(mbuf[:])
+	first := r.svc.pick(eligible)
+	defer r.svc.release(first)
 	if len(req.Header.Host()) == 0 {
 		// An HTTP/1.0 client may send no Host; upstreams need one.
 		req.Header.SetHost(r.svc.instances[first])
@@ -193,12 +194,19 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 			hc.CloseIdleConnections()
 			continue
 		}
+		r.svc.ej.Report(idx, false)
 		if failovers < maxFailover && isDialError(err) {
 			failovers++
-			idx = (first + failovers) % n
+			idx = nextEligible(eligible, idx, first, n)
 			continue
 		}
 		break
+	}
+	switch {
+	case err == nil:
+		r.svc.ej.Report(idx, resp.StatusCode() < 500)
+	case !retryable && c.body.Err() == nil: // a broken client body is not the upstream's fault
+		r.svc.ej.Report(idx, false)
 	}
 	c.body.OnFail = nil
 	if err != nil {
@@ -240,4 +248,19 @@ func (r *Route) fail(ctx *fasthttp.RequestCtx, in *Input, out *Outcome, start ti
 	out.Err = he
 	out.Duration = time.Since(start)
 	return *out
+}
+
+// nextEligible is the failover target after idx: the next instance in
+// order that passive health has not ejected, or simply the next one.
+func nextEligible(m balance.Mask, idx, first, n int) int {
+	for k := 1; k < n; k++ {
+		j := (idx + k) % n
+		if j == first {
+			break
+		}
+		if m == nil || m.Has(j) {
+			return j
+		}
+	}
+	return (idx + 1) % n
 }

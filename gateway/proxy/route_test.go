@@ -20,7 +20,7 @@ func TestRoundRobin(t *testing.T) {
 	a := startUpstream(t, named200("a"))
 	b := startUpstream(t, named200("b"))
 	tr := NewTransport(Options{})
-	f := startFront(t, tr.NewRoute(mustService(t, "shop", nil, a.addr, b.addr), RouteConfig{}))
+	f := startFront(t, tr.NewRoute(mustService(t, "shop", &RoundRobin{}, a.addr, b.addr), RouteConfig{}))
 	var got []string
 	for range 4 {
 		st, body := get(t, f.addr, "/")

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
+
+	"github.com/wharfhq/wharf/gateway/balance"
 )
 
 // Picker chooses the instance a request tries first. It is the seam for
@@ -36,6 +38,12 @@ type ServiceConfig struct {
 	Instances []string
 	// Picker chooses the first instance per request; nil is a new RoundRobin.
 	Picker Picker
+	// Weights are the instances' static weights (parallel to Instances; nil
+	// or 0 means 1), used by the default least-loaded (P2C) choice.
+	Weights []int
+	// Eject configures passive health (see balance.Ejector); zero fields
+	// take the balance package's defaults.
+	Eject balance.EjectorOptions
 	// Pipeline, when above 0, sends idempotent requests without a body (GET,
 	// HEAD, OPTIONS, TRACE) over this many HTTP/1.1-pipelined connections per
 	// instance, batching writes (Options.PipelineBatchDelay); see doc.go.
@@ -48,7 +56,9 @@ type ServiceConfig struct {
 type Service struct {
 	name      string
 	instances []string
-	picker    Picker
+	picker    Picker           // set by tests and callers that choose themselves
+	bal       *balance.P2C     // the default choice when picker is nil
+	ej        *balance.Ejector // passive health
 	pipeline  int
 }
 
@@ -70,14 +80,30 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		}
 		seen[addr] = true
 	}
-	p := cfg.Picker
-	if p == nil {
-		p = &RoundRobin{}
-	}
 	if cfg.Pipeline < 0 || cfg.Pipeline > MaxPipelineConns {
 		return nil, fmt.Errorf("cannot build service %q: pipeline must be 0..%d connections, got %d", cfg.Name, MaxPipelineConns, cfg.Pipeline)
 	}
-	return &Service{name: cfg.Name, instances: append([]string(nil), cfg.Instances...), picker: p, pipeline: cfg.Pipeline}, nil
+	svc := &Service{name: cfg.Name, instances: append([]string(nil), cfg.Instances...), picker: cfg.Picker, pipeline: cfg.Pipeline}
+	if svc.picker == nil {
+		weights := make([]int, len(cfg.Instances))
+		for i := range weights {
+			weights[i] = 1
+			if i < len(cfg.Weights) && cfg.Weights[i] > 0 {
+				weights[i] = cfg.Weights[i]
+			}
+		}
+		bal, err := balance.NewP2C(weights, balance.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("cannot build service %q: %w", cfg.Name, err)
+		}
+		svc.bal = bal
+	}
+	ej, err := balance.NewEjector(len(cfg.Instances), cfg.Eject)
+	if err != nil {
+		return nil, fmt.Errorf("cannot build service %q: %w", cfg.Name, err)
+	}
+	svc.ej = ej
+	return svc, nil
 }
 
 func checkAddr(addr string) error {
@@ -99,3 +125,39 @@ func (s *Service) Name() string { return s.name }
 
 // Instances returns a copy of the instance addresses.
 func (s *Service) Instances() []string { return append([]string(nil), s.instances...) }
+
+// pick chooses the first instance of a request among the eligible ones
+// (m; nil = all) and returns a done func's argument: the index to release
+// with release. When every instance is ejected it picks among all of them
+// (better an ejected instance than none, like Envoy's panic mode).
+func (s *Service) pick(m balance.Mask) int {
+	n := len(s.instances)
+	if s.picker != nil {
+		i := s.picker.Pick(n)
+		if i < 0 || i >= n {
+			i = 0
+		}
+		if m != nil && !m.Has(i) {
+			for k := 1; k < n; k++ {
+				if j := (i + k) % n; m.Has(j) {
+					return j
+				}
+			}
+		}
+		return i
+	}
+	if i := s.bal.Pick(m); i >= 0 {
+		return i
+	}
+	return s.bal.Pick(nil)
+}
+
+// release ends a pick (the P2C in-flight count).
+func (s *Service) release(i int) {
+	if s.bal != nil {
+		s.bal.Done(i)
+	}
+}
+
+// Ejected reports whether passive health has taken instance i out.
+func (s *Service) Ejected(i int) bool { return s.ej.State(i).Ejected }
