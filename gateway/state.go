@@ -153,11 +153,12 @@ func (s *state) service(sc config.ServiceConfig) (*proxy.Service, error) {
 	var svc *proxy.Service
 	if len(sc.Instances) > 0 {
 		addrs := make([]string, len(sc.Instances))
+		weights := make([]int, len(sc.Instances))
 		for i, in := range sc.Instances {
-			addrs[i] = in.Addr
+			addrs[i], weights[i] = in.Addr, in.Weight
 		}
 		var err error
-		if svc, err = proxy.NewService(proxy.ServiceConfig{Name: sc.Name, Instances: addrs, Pipeline: sc.Pipeline}); err != nil {
+		if svc, err = proxy.NewService(proxy.ServiceConfig{Name: sc.Name, Instances: addrs, Weights: weights, Pipeline: sc.Pipeline}); err != nil {
 			return nil, err
 		}
 	}
