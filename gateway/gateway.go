@@ -145,7 +145,7 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	g.keyBufs.New = func() any { return new(keyBuf) }
 	g.state = state{
 		reg: ratelimit.NewRegistry(nil), zones: map[string]*ratelimit.Zone{}, conns: map[string]*connEntry{},
-		trackers: map[string]*trackerEntry{}, services: map[string]*serviceEntry{},
+		trackers: map[string]*trackerEntry{}, services: map[string]*serviceEntry{}, runCtx: g.runCtx,
 		transport: proxy.NewTransport(proxy.Options{
 			ConnectTimeout: opts.ConnectTimeout, ResponseTimeout: opts.ResponseTimeout,
 			IdleTimeout: opts.UpstreamIdleTimeout, MaxBodyBytes: int64(opts.MaxBodyBytes),

@@ -22,6 +22,8 @@ type upstream struct {
 	hits  atomic.Int64
 	delay time.Duration
 	last  atomic.Pointer[string] // "header: value" lines of the last request
+	// unhealthy makes /healthz answer 503.
+	unhealthy atomic.Bool
 }
 
 func startUpstream(t *testing.T, name string) *upstream {
@@ -32,6 +34,12 @@ func startUpstream(t *testing.T, name string) *upstream {
 	}
 	u := &upstream{name: name, addr: ln.Addr().String()}
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == "/healthz" {
+			if u.unhealthy.Load() {
+				ctx.SetStatusCode(503)
+			}
+			return
+		}
 		u.hits.Add(1)
 		var b strings.Builder
 		for k, v := range ctx.Request.Header.All() {
@@ -220,4 +228,32 @@ func TestPipelinedServiceThroughTheGateway(t *testing.T) {
 	if r := gatewaytest.Do(t, n.addr, "POST", "/post", nil, `{"a":1}`); r.Status != 200 || r.String() != "p /post" {
 		t.Fatalf("POST: %d %s", r.Status, r.Body)
 	}
+}
+
+func TestActiveHealthChecksTakeAnInstanceOut(t *testing.T) {
+	sick, fine := startUpstream(t, "sick"), startUpstream(t, "fine")
+	sick.unhealthy.Store(true)
+	n := startEdge(t, config.Edge{
+		Services: []config.ServiceConfig{{Name: "s",
+			Instances: []config.InstanceConfig{{Addr: sick.addr}, {Addr: fine.addr}},
+			Health:    &config.HealthConfig{Path: "/healthz", Interval: config.Duration(100 * time.Millisecond), Unhealthy: 2, Healthy: 1}}},
+		Routes: []config.RouteConfig{{Name: "s", Path: "/", Service: "s"}},
+	}, false)
+	testenv.Eventually(t, 3*time.Second, func() error {
+		for i := 0; i < 10; i++ {
+			if r := gatewaytest.Do(t, n.addr, "GET", "/x", nil, ""); r.String() != "fine /x" {
+				return errorf("still routed to the failing instance: %s", r.Body)
+			}
+		}
+		return nil
+	})
+	sick.unhealthy.Store(false)
+	testenv.Eventually(t, 3*time.Second, func() error {
+		for i := 0; i < 20; i++ {
+			if r := gatewaytest.Do(t, n.addr, "GET", "/x", nil, ""); strings.HasPrefix(r.String(), "sick") {
+				return nil
+			}
+		}
+		return errorf("the recovered instance gets no traffic")
+	})
 }

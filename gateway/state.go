@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/wharfhq/wharf/gateway/acl"
+	"github.com/wharfhq/wharf/gateway/health"
 	"github.com/wharfhq/wharf/gateway/proxy"
 	"github.com/wharfhq/wharf/gateway/ratelimit"
 	"github.com/wharfhq/wharf/internal/config"
@@ -27,11 +28,21 @@ type state struct {
 	// transport owns the upstream keep-alive pools; routes to an unchanged
 	// address keep their connections across reloads.
 	transport *proxy.Transport
+	// runCtx is the gateway's lifetime: active health checkers run in it.
+	runCtx context.Context
 }
 
 type serviceEntry struct {
 	cfg config.ServiceConfig
 	svc *proxy.Service
+	// stopHealth ends the service's active health checker (nil when off).
+	stopHealth context.CancelFunc
+}
+
+// sameService reports whether two configs build the same proxy service.
+func sameService(a, b config.ServiceConfig) bool {
+	return slices.Equal(a.Instances, b.Instances) && a.Pipeline == b.Pipeline &&
+		(a.Health == nil) == (b.Health == nil) && (a.Health == nil || *a.Health == *b.Health)
 }
 
 type connEntry struct {
@@ -136,8 +147,11 @@ func (s *state) retire(u *usage) {
 			delete(s.trackers, name)
 		}
 	}
-	for key := range s.services {
+	for key, e := range s.services {
 		if !u.services[key] {
+			if e.stopHealth != nil {
+				e.stopHealth()
+			}
 			delete(s.services, key)
 		}
 	}
@@ -147,23 +161,42 @@ func (s *state) retire(u *usage) {
 // service returns the proxy service for sc, the same one while its instance
 // list is unchanged (so round-robin carries on); nil when it has no instances.
 func (s *state) service(sc config.ServiceConfig) (*proxy.Service, error) {
-	if e, ok := s.services[sc.Name]; ok && slices.Equal(e.cfg.Instances, sc.Instances) && e.cfg.Pipeline == sc.Pipeline {
+	if e, ok := s.services[sc.Name]; ok && sameService(e.cfg, sc) {
 		return e.svc, nil
 	}
-	var svc *proxy.Service
+	entry := &serviceEntry{cfg: sc}
 	if len(sc.Instances) > 0 {
 		addrs := make([]string, len(sc.Instances))
 		weights := make([]int, len(sc.Instances))
 		for i, in := range sc.Instances {
 			addrs[i], weights[i] = in.Addr, in.Weight
 		}
-		var err error
-		if svc, err = proxy.NewService(proxy.ServiceConfig{Name: sc.Name, Instances: addrs, Weights: weights, Pipeline: sc.Pipeline}); err != nil {
+		pc := proxy.ServiceConfig{Name: sc.Name, Instances: addrs, Weights: weights, Pipeline: sc.Pipeline}
+		if h := sc.Health; h != nil {
+			chk, err := health.New(addrs, health.Options{Path: h.Path, Interval: h.Interval.D(), Timeout: h.Timeout.D(),
+				Healthy: h.Healthy, Unhealthy: h.Unhealthy})
+			if err != nil {
+				return nil, fmt.Errorf("service %q: %w", sc.Name, err)
+			}
+			ctx, cancel := context.WithCancel(s.runCtx)
+			go chk.Run(ctx)
+			entry.stopHealth = cancel
+			pc.Health = chk
+		}
+		svc, err := proxy.NewService(pc)
+		if err != nil {
+			if entry.stopHealth != nil {
+				entry.stopHealth()
+			}
 			return nil, err
 		}
+		entry.svc = svc
 	}
-	s.services[sc.Name] = &serviceEntry{cfg: sc, svc: svc}
-	return svc, nil
+	if old, ok := s.services[sc.Name]; ok && old.stopHealth != nil {
+		old.stopHealth()
+	}
+	s.services[sc.Name] = entry
+	return entry.svc, nil
 }
 
 // sweep drops drained rate-limit keys; the gateway calls it periodically.

@@ -145,8 +145,8 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	c.body.OnFail = respAborter{resp}
 	deadline := start.Add(r.cfg.ResponseTimeout)
 	n := len(r.clients)
-	var mbuf [4]uint64 // eligibility of up to 256 instances without allocating
-	eligible := r.svc.ej.Eligible(mbuf[:])
+	var mbuf, hbuf [4]uint64 // eligibility of up to 256 instances without allocating
+	eligible := r.svc.eligible(mbuf[:], hbuf[:])
 	first := r.svc.pick(eligible)
 	defer r.svc.release(first)
 	if len(req.Header.Host()) == 0 {

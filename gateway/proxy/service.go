@@ -44,6 +44,9 @@ type ServiceConfig struct {
 	// Eject configures passive health (see balance.Ejector); zero fields
 	// take the balance package's defaults.
 	Eject balance.EjectorOptions
+	// Health, when set, says which instances pass their active health
+	// checks (see gateway/health); failing ones get no traffic.
+	Health Eligibility
 	// Pipeline, when above 0, sends idempotent requests without a body (GET,
 	// HEAD, OPTIONS, TRACE) over this many HTTP/1.1-pipelined connections per
 	// instance, batching writes (Options.PipelineBatchDelay); see doc.go.
@@ -59,6 +62,7 @@ type Service struct {
 	picker    Picker           // set by tests and callers that choose themselves
 	bal       *balance.P2C     // the default choice when picker is nil
 	ej        *balance.Ejector // passive health
+	health    Eligibility      // active health; nil when off
 	pipeline  int
 }
 
@@ -83,7 +87,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Pipeline < 0 || cfg.Pipeline > MaxPipelineConns {
 		return nil, fmt.Errorf("cannot build service %q: pipeline must be 0..%d connections, got %d", cfg.Name, MaxPipelineConns, cfg.Pipeline)
 	}
-	svc := &Service{name: cfg.Name, instances: append([]string(nil), cfg.Instances...), picker: cfg.Picker, pipeline: cfg.Pipeline}
+	svc := &Service{name: cfg.Name, instances: append([]string(nil), cfg.Instances...), picker: cfg.Picker, pipeline: cfg.Pipeline, health: cfg.Health}
 	if svc.picker == nil {
 		weights := make([]int, len(cfg.Instances))
 		for i := range weights {
@@ -157,6 +161,28 @@ func (s *Service) release(i int) {
 	if s.bal != nil {
 		s.bal.Done(i)
 	}
+}
+
+// Eligibility is a source of the instances that may get traffic (nil: all).
+type Eligibility interface {
+	Eligible(dst balance.Mask) balance.Mask
+}
+
+// eligible combines passive health (ejections, into a) and active health
+// checks (into b); nil means every instance.
+func (s *Service) eligible(a, b balance.Mask) balance.Mask {
+	m := s.ej.Eligible(a)
+	if s.health == nil {
+		return m
+	}
+	h := s.health.Eligible(b)
+	switch {
+	case h == nil:
+		return m
+	case m == nil:
+		return h
+	}
+	return m.And(h)
 }
 
 // Ejected reports whether passive health has taken instance i out.

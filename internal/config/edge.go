@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/cidr"
 )
@@ -96,6 +97,17 @@ func (s ServiceConfig) Validate(field string) error {
 	}
 	if s.Pipeline < 0 || s.Pipeline > 64 {
 		errs = append(errs, fieldErr(field+".pipeline", "must be between 0 (off) and 64 connections, got %d", s.Pipeline))
+	}
+	if h := s.Health; h != nil {
+		if !strings.HasPrefix(h.Path, "/") {
+			errs = append(errs, fieldErr(field+".health.path", "must start with /, got %q", h.Path))
+		}
+		if h.Interval < 0 || h.Timeout < 0 || h.Healthy < 0 || h.Unhealthy < 0 {
+			errs = append(errs, fieldErr(field+".health", "interval, timeout, healthy and unhealthy must not be negative"))
+		}
+		if h.Interval > 0 && h.Interval.D() < 100*time.Millisecond {
+			errs = append(errs, fieldErr(field+".health.interval", "must be at least 100ms, got %s", h.Interval))
+		}
 	}
 	for i, in := range s.Instances {
 		f := fmt.Sprintf("%s.instances[%d]", field, i)

@@ -89,6 +89,19 @@ type ServiceConfig struct {
 	// a body over this many HTTP/1.1-pipelined connections per instance,
 	// writing queued requests together; see the README. 0 (default): off.
 	Pipeline int `yaml:"pipeline" json:"pipeline,omitempty"`
+	// Health turns on active health checks of the instances.
+	Health *HealthConfig `yaml:"health" json:"health,omitempty"`
+}
+
+// HealthConfig is an active health check: GET Path on every instance every
+// Interval; Unhealthy failures in a row take it out, Healthy passes bring it
+// back. Zero fields take the defaults (5s, 1s, 2, 3).
+type HealthConfig struct {
+	Path      string   `yaml:"path" json:"path"`
+	Interval  Duration `yaml:"interval" json:"interval"`
+	Timeout   Duration `yaml:"timeout" json:"timeout"`
+	Healthy   int      `yaml:"healthy" json:"healthy"`
+	Unhealthy int      `yaml:"unhealthy" json:"unhealthy"`
 }
 
 // InstanceConfig is one upstream instance.
