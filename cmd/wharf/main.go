@@ -56,5 +56,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.AddCommand(newTokenCmd(stdout), newWhoamiCmd(stdout))
 	root.AddCommand(newEdgeCmds(stdout)...)
+	root.AddCommand(newPushCmd(stdout, stderr), newArtifactsCmd(stdout, stderr))
 	return root
 }

@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/artifacts/blob"
+	"github.com/wharfhq/wharf/artifacts/blob/s3blob"
 	"github.com/wharfhq/wharf/functions/admin"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/config"
@@ -92,10 +95,18 @@ func runRole(ctx context.Context, r role, opts config.Options, stdout, stderr io
 		}
 		closeLater = append(closeLater, func(context.Context) error { return p.Close() })
 	}
+	var blobs blob.Backend
 	if r.needs.minio {
 		if _, err := b.openMinIO(ctx); err != nil {
 			return b.abort(err)
 		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		s3, err := s3blob.New(cctx, s3blob.FromConfig(opts.MinIO))
+		cancel()
+		if err != nil {
+			return b.abort(depError("minio", opts.MinIO.Endpoint, err))
+		}
+		blobs = s3
 	}
 	var listen string
 	if r.needs.http {
@@ -111,6 +122,11 @@ func runRole(ctx context.Context, r role, opts config.Options, stdout, stderr io
 		mux := fnapi.NewMux(tokens, logging.Component(log, "functions"))
 		if err := mux.Register(admin.New(tokens)); err != nil {
 			return b.abort(err)
+		}
+		if blobs != nil {
+			if err := registerArtifacts(mux, blobs, st, log); err != nil {
+				return b.abort(err)
+			}
 		}
 		stats, err := b.wireEdge(ctx, st, mux)
 		if err != nil {

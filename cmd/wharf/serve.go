@@ -4,17 +4,22 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/artifacts/blob"
+	"github.com/wharfhq/wharf/artifacts/blob/diskblob"
 	"github.com/wharfhq/wharf/functions/admin"
+	"github.com/wharfhq/wharf/functions/artifacts"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
+	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
 )
 
@@ -91,6 +96,11 @@ func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer
 	if err := os.MkdirAll(artifactDir, 0o750); err != nil {
 		return b.abort(fmt.Errorf("cannot create artifact dir: %w", err))
 	}
+	disk, err := diskblob.New(diskblob.Options{Dir: artifactDir})
+	if err != nil {
+		return b.abort(fmt.Errorf("cannot open the artifact dir: %w", err))
+	}
+	b.onUndo(func() { _ = disk.Close() })
 
 	tokens := auth.NewService(st)
 	tokenFile := filepath.Join(opts.DataDir, "admin.token")
@@ -100,6 +110,9 @@ func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer
 	}
 	mux := fnapi.NewMux(tokens, logging.Component(log, "functions"))
 	if err := mux.Register(admin.New(tokens)); err != nil {
+		return b.abort(err)
+	}
+	if err := registerArtifacts(mux, disk, st, log); err != nil {
 		return b.abort(err)
 	}
 	stats, err := b.wireEdge(ctx, st, mux)
@@ -138,6 +151,7 @@ func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer
 	down.add("flush and close producers", func(context.Context) error { return producer.Close() })
 	down.add("stop embedded nsqd", func(context.Context) error { return nsqd.Close() })
 	down.add("close store", func(context.Context) error { return st.Close() })
+	down.add("close artifact dir", func(context.Context) error { return disk.Close() })
 	down.add("stop internal listener", func(context.Context) error { b.stopOps(); return nil })
 	if err := down.run(opts.ShutdownGrace); err != nil {
 		return err
@@ -146,4 +160,15 @@ func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer
 		return cause
 	}
 	return nil
+}
+
+// registerArtifacts adds the artifacts function over a blob backend, with
+// the default per-team quota.
+func registerArtifacts(mux *fnapi.Mux, be blob.Backend, st store.Store, log *slog.Logger) error {
+	fn, err := artifacts.New(artifacts.Options{Backend: be, Store: st, Quota: artifacts.DefaultQuota,
+		Logger: logging.Component(log, "artifacts")})
+	if err != nil {
+		return err
+	}
+	return mux.Register(fn)
 }

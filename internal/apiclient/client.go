@@ -77,17 +77,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("cannot read response: %w", err)
 	}
 	if resp.StatusCode >= 300 {
-		var e struct {
-			Error     string `json:"error"`
-			RequestID string `json:"request_id"`
-		}
-		if json.Unmarshal(b, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(b))
-			if e.Error == "" {
-				e.Error = http.StatusText(resp.StatusCode)
-			}
-		}
-		return &Error{Status: resp.StatusCode, Message: e.Error, RequestID: e.RequestID}
+		return apiError(resp.StatusCode, b)
 	}
 	if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -95,6 +85,21 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		}
 	}
 	return nil
+}
+
+// apiError turns an error answer into *Error.
+func apiError(status int, b []byte) *Error {
+	var e struct {
+		Error     string `json:"error"`
+		RequestID string `json:"request_id"`
+	}
+	if json.Unmarshal(b, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(b))
+		if e.Error == "" {
+			e.Error = http.StatusText(status)
+		}
+	}
+	return &Error{Status: status, Message: e.Error, RequestID: e.RequestID}
 }
 
 // IsStatus reports whether err is an API error with that status.

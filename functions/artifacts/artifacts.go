@@ -1,0 +1,424 @@
+// Package artifacts is the function behind Wharf's artifact API: teams push
+// bundles (see artifacts/bundle) as immutable, numbered versions of an app;
+// agents and people list, show and download them.
+//
+//	PUT    /api/v1/apps/{app}/artifacts/{version}           push (streamed; 201 with the metadata)
+//	GET    /api/v1/apps/{app}/artifacts                     list, newest first
+//	GET    /api/v1/apps/{app}/artifacts/{version}           show the metadata
+//	GET    /api/v1/apps/{app}/artifacts/{version}/download  the bundle, streamed
+//	GET    /api/v1/apps/{app}/artifacts/{version}/url       a short-lived download URL (for agents)
+//	DELETE /api/v1/apps/{app}/artifacts/{version}           delete (409 while in use)
+//	POST   /api/v1/artifacts/gc                             admin: retention and garbage collection
+//
+// # Apps and teams
+//
+// Every app belongs to one team, recorded under artifacts/owners/<app>. The
+// first push of an app claims it: for the team named like the app when the
+// caller is admin or holds team:<app>, otherwise for the caller's only team
+// (a token of several teams, none named like the app, is refused: push the
+// first version with admin or a one-team token). From then on admin and
+// team:<owner> may push, read and delete; agent tokens may read (list, show,
+// download, url). Quotas count per owning team.
+//
+// # Storage
+//
+// The bundle is stored in a blob.Backend under apps/<app>/<version>,
+// create-only; its metadata (Meta) in the store under
+// artifacts/apps/<app>/versions/<version>, written with compare-and-swap
+// "must not exist" after the blob was committed. A version exists when its
+// metadata does; a blob without metadata is an orphan that GC removes.
+//
+// # Versions in use
+//
+// Until deploys exist, a version is in use when it is listed in the store key
+// deploys/live/<app>, whose value is {"versions": ["1.4.2", ...]} (or a bare
+// JSON array of versions). Delete refuses such versions with 409 and Retain
+// keeps them.
+package artifacts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/artifacts/blob"
+	"github.com/wharfhq/wharf/artifacts/bundle"
+	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Defaults for Options.
+const (
+	// DefaultQuota is the per-team quota callers normally pass: 10 GiB.
+	DefaultQuota int64 = 10 << 30
+	// DefaultMaxBundle is the body limit a gateway route for pushes should
+	// have (the route's max_body_bytes decides; see cmd/wharf).
+	DefaultMaxBundle int64 = 8 << 30
+	// DefaultPresignExpiry is how long a URL from .../url stays valid.
+	DefaultPresignExpiry = 5 * time.Minute
+	// DefaultStoreTimeout bounds every store call.
+	DefaultStoreTimeout = 5 * time.Second
+	// DefaultOrphanGrace is how old a blob without metadata must be before
+	// GC removes it: younger ones may belong to a push still writing its
+	// metadata.
+	DefaultOrphanGrace = time.Hour
+	// DefaultIncompleteAge is the olderThan GC passes to CleanupIncomplete.
+	DefaultIncompleteAge = 24 * time.Hour
+)
+
+// HeaderSHA256 carries a bundle's hex SHA-256: optional on a push (the
+// server checks it), always on a download.
+const HeaderSHA256 = "X-Content-Sha256"
+
+// Options configures the function.
+type Options struct {
+	// Backend stores the bundles. Required.
+	Backend blob.Backend
+	// Store holds metadata and app owners. Required.
+	Store store.Store
+	// Quota is the bytes each team may store in total; 0 means unlimited.
+	// Callers normally pass DefaultQuota.
+	Quota int64
+	// PresignExpiry is the lifetime of URLs from .../url (default DefaultPresignExpiry).
+	PresignExpiry time.Duration
+	// StoreTimeout bounds every store call (default DefaultStoreTimeout).
+	StoreTimeout time.Duration
+	// OrphanGrace and IncompleteAge tune GC (defaults DefaultOrphanGrace,
+	// DefaultIncompleteAge).
+	OrphanGrace, IncompleteAge time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger gets the function's own log lines (handlers log through the Mux's).
+	Logger *slog.Logger
+}
+
+// Function serves the artifact API.
+type Function struct {
+	opts Options
+	be   blob.Backend
+	st   store.Store
+	log  *slog.Logger
+}
+
+// New returns the function.
+func New(opts Options) (*Function, error) {
+	if opts.Backend == nil || opts.Store == nil {
+		return nil, errors.New("cannot create the artifacts function: Backend and Store are required")
+	}
+	if opts.Quota < 0 {
+		return nil, fmt.Errorf("cannot create the artifacts function: negative quota %d", opts.Quota)
+	}
+	if opts.PresignExpiry <= 0 {
+		opts.PresignExpiry = DefaultPresignExpiry
+	}
+	if opts.StoreTimeout <= 0 {
+		opts.StoreTimeout = DefaultStoreTimeout
+	}
+	if opts.OrphanGrace <= 0 {
+		opts.OrphanGrace = DefaultOrphanGrace
+	}
+	if opts.IncompleteAge <= 0 {
+		opts.IncompleteAge = DefaultIncompleteAge
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Function{opts: opts, be: opts.Backend, st: opts.Store, log: opts.Logger}, nil
+}
+
+// Name implements fnapi.Function.
+func (f *Function) Name() string { return "artifacts" }
+
+// Routes implements fnapi.Function. Access is checked in the handlers: it
+// depends on the app's owner, which lives in the store.
+func (f *Function) Routes() []fnapi.Route {
+	const p = "/api/v1/apps/{app}/artifacts"
+	return []fnapi.Route{
+		{Method: fasthttp.MethodPut, Pattern: p + "/{version}", Access: fnapi.AnyToken(), Handler: f.push, StreamBody: true},
+		{Method: fasthttp.MethodGet, Pattern: p, Access: fnapi.AnyToken(), Handler: f.list},
+		{Method: fasthttp.MethodGet, Pattern: p + "/{version}", Access: fnapi.AnyToken(), Handler: f.show},
+		{Method: fasthttp.MethodGet, Pattern: p + "/{version}/download", Access: fnapi.AnyToken(), Handler: f.download},
+		{Method: fasthttp.MethodGet, Pattern: p + "/{version}/url", Access: fnapi.AnyToken(), Handler: f.url},
+		{Method: fasthttp.MethodDelete, Pattern: p + "/{version}", Access: fnapi.AnyToken(), Handler: f.remove},
+		{Method: fasthttp.MethodPost, Pattern: "/api/v1/artifacts/gc", Access: fnapi.AdminOnly(), Handler: f.gc},
+	}
+}
+
+// Meta is a stored version's metadata.
+type Meta struct {
+	App       string           `json:"app"`
+	Version   string           `json:"version"`
+	SHA256    string           `json:"sha256"`
+	Size      int64            `json:"size"`
+	Manifest  *bundle.Manifest `json:"manifest"`
+	Team      string           `json:"team"`
+	Uploader  string           `json:"uploader"`
+	CreatedAt time.Time        `json:"created_at"`
+	// LastDeployedAt is set by deploys (a later issue); Retain keeps versions
+	// deployed within its window.
+	LastDeployedAt *time.Time `json:"last_deployed_at,omitempty"`
+}
+
+// Store keys and blob keys.
+func metaPrefix(app string) string       { return "artifacts/apps/" + app + "/versions/" }
+func metaKey(app, version string) string { return metaPrefix(app) + version }
+func ownerKey(app string) string         { return ownersPrefix + app }
+func blobKey(app, version string) string { return blobPrefix + app + "/" + version }
+
+const (
+	ownersPrefix = "artifacts/owners/"
+	blobPrefix   = "apps/"
+)
+
+// LiveKey is the store key listing the versions of app in use.
+func LiveKey(app string) string { return "deploys/live/" + app }
+
+// ValidApp reports whether s can be an app name: the manifest's rule, 1-63
+// of a-z, 0-9 and '-', starting with a letter.
+func ValidApp(s string) bool {
+	if s == "" || len(s) > 63 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidVersion reports whether s can be a version: 1-128 of A-Z a-z 0-9 . _ - +,
+// starting with a letter or digit ("1.4.2", "2026-11-21+build.7").
+func ValidVersion(s string) bool {
+	if s == "" || len(s) > 128 || !alnum(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !alnum(c) && c != '.' && c != '_' && c != '-' && c != '+' {
+			return false
+		}
+	}
+	return true
+}
+
+func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+
+// params validates the path's app (and version, when the route has one).
+func params(r *fnapi.Request, withVersion bool) (app, version string, err error) {
+	app = r.Params.Get("app")
+	if !ValidApp(app) {
+		return "", "", httperr.BadRequest("app: invalid name %q: use 1-63 of a-z, 0-9 and '-', starting with a letter", app)
+	}
+	if withVersion {
+		version = r.Params.Get("version")
+		if !ValidVersion(version) {
+			return "", "", httperr.BadRequest("version: invalid version %q: use 1-128 of A-Z, a-z, 0-9, '.', '_', '-', '+', starting with a letter or digit", version)
+		}
+	}
+	return app, version, nil
+}
+
+// storeCtx is a context for one store call.
+func (f *Function) storeCtx(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, f.opts.StoreTimeout)
+}
+
+// owner returns the app's team, or "" when the app was never pushed.
+func (f *Function) owner(ctx context.Context, app string) (string, error) {
+	cctx, cancel := f.storeCtx(ctx)
+	defer cancel()
+	e, err := f.st.Get(cctx, ownerKey(app))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", httperr.Unavailable(err, "cannot read the owner of app %q: store unavailable", app)
+	}
+	return string(e.Value), nil
+}
+
+// canRead checks that p may read the app's artifacts and returns the owner.
+func (f *Function) canRead(r *fnapi.Request, app string) (string, error) {
+	team, err := f.owner(r.Context(), app)
+	if err != nil {
+		return "", err
+	}
+	if team == "" {
+		if r.Principal.IsAdmin() || r.Principal.Allows(auth.ScopeAgent, auth.TeamScope(app)) {
+			return "", httperr.NotFound("app %q has no artifacts", app)
+		}
+		return "", forbidden(r.Principal, app, auth.TeamScope(app))
+	}
+	if !r.Principal.Allows(auth.TeamScope(team), auth.ScopeAgent) {
+		return "", forbidden(r.Principal, app, auth.TeamScope(team), auth.ScopeAgent)
+	}
+	return team, nil
+}
+
+// canWrite checks that p may push to or delete from the app and returns the
+// owner ("" when the app has none yet).
+func (f *Function) canWrite(r *fnapi.Request, app string) (string, error) {
+	team, err := f.owner(r.Context(), app)
+	if err != nil {
+		return "", err
+	}
+	if team != "" && !r.Principal.Allows(auth.TeamScope(team)) {
+		return "", forbidden(r.Principal, app, auth.TeamScope(team))
+	}
+	return team, nil
+}
+
+func forbidden(p auth.Principal, app string, need ...string) error {
+	return httperr.Forbidden("token %q lacks scope for app %q: need one of admin, %s", p.Name, app, strings.Join(need, ", "))
+}
+
+// claimTeam is the team a first push of app claims it for (see the package
+// comment).
+func claimTeam(p auth.Principal, app string) (string, error) {
+	if p.Allows(auth.TeamScope(app)) { // admin included
+		return app, nil
+	}
+	teams := p.Teams()
+	switch len(teams) {
+	case 1:
+		return teams[0], nil
+	case 0:
+		return "", forbidden(p, app, auth.TeamScope(app))
+	default:
+		return "", httperr.Forbidden("token %q holds several teams (%s): the first push of app %q must come from an admin token or a token of one team",
+			p.Name, strings.Join(teams, ", "), app)
+	}
+}
+
+// claim records team as the app's owner unless another push did first, and
+// returns the owner then in place.
+func (f *Function) claim(ctx context.Context, app, team string) (string, error) {
+	cctx, cancel := f.storeCtx(ctx)
+	defer cancel()
+	_, err := f.st.CompareAndSwap(cctx, ownerKey(app), 0, []byte(team), store.PutOptions{})
+	if errors.Is(err, store.ErrConflict) {
+		return f.owner(ctx, app)
+	}
+	if err != nil {
+		return "", httperr.Unavailable(err, "cannot record the owner of app %q: store unavailable", app)
+	}
+	return team, nil
+}
+
+// getMeta reads one version's metadata; a missing version is a 404.
+func (f *Function) getMeta(ctx context.Context, app, version string) (Meta, uint64, error) {
+	cctx, cancel := f.storeCtx(ctx)
+	defer cancel()
+	e, err := f.st.Get(cctx, metaKey(app, version))
+	if errors.Is(err, store.ErrNotFound) {
+		return Meta{}, 0, httperr.NotFound("version %q of app %q not found", version, app)
+	}
+	if err != nil {
+		return Meta{}, 0, httperr.Unavailable(err, "cannot read artifact metadata: store unavailable")
+	}
+	var m Meta
+	if err := json.Unmarshal(e.Value, &m); err != nil {
+		return Meta{}, 0, fmt.Errorf("cannot decode metadata of %s %s: %w", app, version, err)
+	}
+	return m, e.Version, nil
+}
+
+// listMeta returns every version of app, newest first.
+func (f *Function) listMeta(ctx context.Context, app string) ([]Meta, error) {
+	var out []Meta
+	err := f.scan(ctx, metaPrefix(app), func(e store.Entry) error {
+		var m Meta
+		if err := json.Unmarshal(e.Value, &m); err != nil {
+			return fmt.Errorf("cannot decode metadata %s: %w", e.Key, err)
+		}
+		out = append(out, m)
+		return nil
+	})
+	sortNewestFirst(out)
+	return out, err
+}
+
+// scan visits every entry under prefix, page by page.
+func (f *Function) scan(ctx context.Context, prefix string, visit func(store.Entry) error) error {
+	after := ""
+	for {
+		cctx, cancel := f.storeCtx(ctx)
+		page, err := f.st.List(cctx, prefix, store.ListOptions{After: after})
+		cancel()
+		if err != nil {
+			return httperr.Unavailable(err, "cannot list %s: store unavailable", prefix)
+		}
+		for _, e := range page.Entries {
+			if err := visit(e); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		after = page.Next
+	}
+}
+
+// usage is the bytes a team stores: the sizes of every version of its apps.
+func (f *Function) usage(ctx context.Context, team string) (int64, error) {
+	var apps []string
+	err := f.scan(ctx, ownersPrefix, func(e store.Entry) error {
+		if string(e.Value) == team {
+			apps = append(apps, strings.TrimPrefix(e.Key, ownersPrefix))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, app := range apps {
+		ms, err := f.listMeta(ctx, app)
+		if err != nil {
+			return 0, err
+		}
+		for _, m := range ms {
+			total += m.Size
+		}
+	}
+	return total, nil
+}
+
+// liveVersions are the versions of app in use (deploys/live/<app>).
+func (f *Function) liveVersions(ctx context.Context, app string) (map[string]bool, error) {
+	cctx, cancel := f.storeCtx(ctx)
+	defer cancel()
+	e, err := f.st.Get(cctx, LiveKey(app))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, httperr.Unavailable(err, "cannot read the live versions of app %q: store unavailable", app)
+	}
+	var obj struct {
+		Versions []string `json:"versions"`
+	}
+	if err := json.Unmarshal(e.Value, &obj); err != nil {
+		if err2 := json.Unmarshal(e.Value, &obj.Versions); err2 != nil {
+			return nil, fmt.Errorf("cannot decode %s: %w", LiveKey(app), err)
+		}
+	}
+	live := map[string]bool{}
+	for _, v := range obj.Versions {
+		live[v] = true
+	}
+	return live, nil
+}
