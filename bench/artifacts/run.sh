@@ -53,7 +53,7 @@ waitfor "http://$NSQ_HTTP/ping"
 	--minio-endpoint "$MINIO" --minio-access-key "$AK" --minio-secret-key "$SK" --minio-bucket wharf-artifacts \
 	--gateway-listen "$GW" --internal-listen 127.0.0.1:0 >"$TMP/wharf.log" 2>&1 &
 WHARF=$!
-PIDS+=($WHARF)
+PIDS+=("$WHARF")
 for _ in $(seq 1 300); do
 	[ -s "$TMP/data/admin.token" ] && curl -s -o /dev/null "http://$GW/api/v1/whoami" && break
 	kill -0 "$WHARF" 2>/dev/null || { echo "wharf exited:" >&2; cat "$TMP/wharf.log" >&2; exit 1; }
