@@ -39,7 +39,7 @@ func roles() []role {
 	}
 	return []role{
 		mk("gateway", "Run the edge gateway (needs Redis and nsqd)", []string{"gateway"}, true, true, false, true),
-		mk("functions", "Run the function handlers (needs Redis, nsqd and MinIO)", []string{"gateway", "minio"}, true, true, true, true),
+		mk("functions", "Run the function handlers (needs Redis, nsqd and MinIO)", []string{"gateway", "minio", "artifacts"}, true, true, true, true),
 		mk("judge", "Run the alarm judge consumer (needs Redis and nsqd)", nil, true, true, false, false),
 		mk("notify", "Run the alarm notify consumer (needs Redis and nsqd)", nil, true, true, false, false),
 		mk("agent", "Run the deploy agent on an app host (needs nsqd)", []string{"agent"}, false, true, false, false),
@@ -124,7 +124,7 @@ func runRole(ctx context.Context, r role, opts config.Options, stdout, stderr io
 			return b.abort(err)
 		}
 		if blobs != nil {
-			if err := registerArtifacts(mux, blobs, st, log); err != nil {
+			if err := b.registerArtifacts(ctx, mux, blobs, st); err != nil {
 				return b.abort(err)
 			}
 		}

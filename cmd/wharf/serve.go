@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -112,7 +113,7 @@ func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer
 	if err := mux.Register(admin.New(tokens)); err != nil {
 		return b.abort(err)
 	}
-	if err := registerArtifacts(mux, disk, st, log); err != nil {
+	if err := b.registerArtifacts(ctx, mux, disk, st); err != nil {
 		return b.abort(err)
 	}
 	stats, err := b.wireEdge(ctx, st, mux)
@@ -162,13 +163,54 @@ func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer
 	return nil
 }
 
-// registerArtifacts adds the artifacts function over a blob backend, with
-// the default per-team quota.
-func registerArtifacts(mux *fnapi.Mux, be blob.Backend, st store.Store, log *slog.Logger) error {
-	fn, err := artifacts.New(artifacts.Options{Backend: be, Store: st, Quota: artifacts.DefaultQuota,
-		Logger: logging.Component(log, "artifacts")})
+// registerArtifacts adds the artifacts function over a blob backend with the
+// configured quota, and runs retention and garbage collection every
+// artifacts.gc_every until shutdown.
+func (b *base) registerArtifacts(ctx context.Context, mux *fnapi.Mux, be blob.Backend, st store.Store) error {
+	o := b.opts.Artifacts
+	log := logging.Component(b.log, "artifacts")
+	fn, err := artifacts.New(artifacts.Options{Backend: be, Store: st, Quota: o.QuotaBytes, Logger: log})
 	if err != nil {
 		return err
 	}
-	return mux.Register(fn)
+	if err := mux.Register(fn); err != nil {
+		return err
+	}
+	if o.GCEvery <= 0 {
+		return nil
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runArtifactGC(runCtx, fn, o, log)
+	}()
+	b.onUndo(func() { cancel(); <-done })
+	return nil
+}
+
+// runArtifactGC applies retention (when keep_last is set) and collects
+// garbage every o.GCEvery until ctx ends.
+func runArtifactGC(ctx context.Context, fn *artifacts.Function, o config.ArtifactOptions, log *slog.Logger) {
+	t := time.NewTicker(o.GCEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if o.KeepLast > 0 {
+			if r, err := fn.Retain(ctx, o.KeepLast, o.DeployedWithin); err != nil {
+				log.Warn("artifact retention failed", "err", err)
+			} else {
+				log.Info("artifact retention done", "result", r)
+			}
+		}
+		if r, err := fn.GC(ctx); err != nil {
+			log.Warn("artifact garbage collection failed", "err", err)
+		} else {
+			log.Info("artifact garbage collection done", "result", r)
+		}
+	}
 }

@@ -171,7 +171,11 @@ type MinIOOptions struct {
 
 // ArtifactOptions configures the disk artifact backend used by serve.
 type ArtifactOptions struct {
-	Dir string `yaml:"dir" help:"serve only: artifact directory (default <data-dir>/artifacts)"`
+	Dir            string        `yaml:"dir" help:"serve only: artifact directory (default <data-dir>/artifacts)"`
+	QuotaBytes     int64         `yaml:"quota_bytes" help:"bytes of bundles each team may store (0: unlimited)"`
+	KeepLast       int           `yaml:"keep_last" help:"retention keeps this many newest versions per app, plus live and recently deployed ones (0: keep everything)"`
+	DeployedWithin time.Duration `yaml:"deployed_within" help:"retention also keeps versions deployed within this long"`
+	GCEvery        time.Duration `yaml:"gc_every" help:"how often retention and garbage collection run (0: only on demand, POST /api/v1/artifacts/gc)"`
 }
 
 // AgentOptions configures the deploy agent role.
@@ -204,6 +208,6 @@ func Defaults() Options {
 		NSQ:       NSQOptions{EmbeddedTCP: "127.0.0.1:4150", EmbeddedHTTP: "127.0.0.1:4151", MaxInFlight: 64},
 		Redis:     RedisOptions{Namespace: "wharf"},
 		MinIO:     MinIOOptions{Bucket: "wharf-artifacts"},
-		Artifacts: ArtifactOptions{},
+		Artifacts: ArtifactOptions{QuotaBytes: 10 << 30, DeployedWithin: 30 * 24 * time.Hour, GCEvery: time.Hour},
 	}
 }
