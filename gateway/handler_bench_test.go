@@ -15,7 +15,11 @@ import (
 // benchGateway is a gateway with the features the nginx comparison turns on
 // — a deny list of 10,000 CIDRs, a per-IP rate limit that never rejects, a
 // host route — proxying to an in-memory upstream.
-func benchGateway(b *testing.B) *Gateway {
+func benchGateway(b *testing.B) *Gateway { return benchGatewayPipelined(b, 0) }
+
+// benchGatewayPipelined is benchGateway with the service pipelining over n
+// connections (0: off).
+func benchGatewayPipelined(b *testing.B, n int) *Gateway {
 	b.Helper()
 	ln := fasthttputil.NewInmemoryListener()
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("hello from upstream") }}
@@ -30,7 +34,7 @@ func benchGateway(b *testing.B) *Gateway {
 		Edge: config.Edge{
 			ACL:      config.ACLConfig{Deny: deny},
 			Limits:   []config.LimitConfig{{Name: "per_ip", Key: "ip", Rate: "1000000r/s", Burst: 1000000, NoDelay: true}},
-			Services: []config.ServiceConfig{{Name: "up", Instances: []config.InstanceConfig{{Addr: "upstream:80"}}}},
+			Services: []config.ServiceConfig{{Name: "up", Pipeline: n, Instances: []config.InstanceConfig{{Addr: "upstream:80"}}}},
 			Routes:   []config.RouteConfig{{Name: "up", Host: "shop.example.com", Path: "/", Service: "up", Limits: []string{"per_ip"}}},
 		},
 		UpstreamDial: func(string, time.Duration) (net.Conn, error) { return ln.Dial() },
@@ -104,4 +108,25 @@ func BenchmarkHandlerDenied(b *testing.B) {
 			b.Fatalf("status %d", ctx.Response.StatusCode())
 		}
 	}
+}
+
+// BenchmarkHandlerPathPipelinedParallel is the parallel path with the
+// upstream pipelined over 2 connections.
+func BenchmarkHandlerPathPipelinedParallel(b *testing.B) {
+	g := benchGatewayPipelined(b, 2)
+	b.ReportAllocs()
+	var n int
+	b.RunParallel(func(pb *testing.PB) {
+		n++
+		var ctx fasthttp.RequestCtx
+		benchRequest(&ctx, n)
+		for pb.Next() {
+			ctx.Response.Reset()
+			g.handle(&ctx)
+			if ctx.Response.StatusCode() != 200 {
+				b.Errorf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+				return
+			}
+		}
+	})
 }

@@ -156,6 +156,17 @@ func (s *Service) pick(m balance.Mask) int {
 	return s.bal.Pick(nil)
 }
 
+// PipelineMinInFlight is how many requests must be in flight to an instance
+// (through this gateway) before its requests are pipelined.
+const PipelineMinInFlight = 8
+
+// busy reports whether instance i has enough requests in flight for
+// pipelining to pay off. Without in-flight counts (a custom Picker) it is
+// always busy.
+func (s *Service) busy(i int) bool {
+	return s.bal == nil || s.bal.InFlight(i) >= PipelineMinInFlight
+}
+
 // release ends a pick (the P2C in-flight count).
 func (s *Service) release(i int) {
 	if s.bal != nil {
