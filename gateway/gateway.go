@@ -21,6 +21,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/gateway/acl"
+	"github.com/wharfhq/wharf/gateway/balance"
 	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/proxy"
 	"github.com/wharfhq/wharf/gateway/ratelimit"
@@ -143,9 +144,13 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	g := &Gateway{opts: opts, fns: fns, ids: ids, ip: ip, log: opts.Logger, m: newGatewayMetrics(opts.Metrics)}
 	g.runCtx, g.stop = context.WithCancel(context.Background())
 	g.keyBufs.New = func() any { return new(keyBuf) }
+	weigher, err := balance.NewWeigher(balance.WeightOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("cannot create gateway: %w", err)
+	}
 	g.state = state{
 		reg: ratelimit.NewRegistry(nil), zones: map[string]*ratelimit.Zone{}, conns: map[string]*connEntry{},
-		trackers: map[string]*trackerEntry{}, services: map[string]*serviceEntry{}, runCtx: g.runCtx,
+		trackers: map[string]*trackerEntry{}, services: map[string]*serviceEntry{}, runCtx: g.runCtx, weigher: weigher,
 		transport: proxy.NewTransport(proxy.Options{
 			ConnectTimeout: opts.ConnectTimeout, ResponseTimeout: opts.ResponseTimeout,
 			IdleTimeout: opts.UpstreamIdleTimeout, MaxBodyBytes: int64(opts.MaxBodyBytes),

@@ -91,3 +91,49 @@ func TestRegisteredInstancesJoinAndLeave(t *testing.T) {
 		t.Fatalf("the in-flight request on the deregistered instance: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestReportedLoadSteersTraffic: an instance reporting 3× the load of its
+// peer gets clearly less traffic, and an unchanged instance set keeps its
+// pools (only the weights move) across heartbeats.
+func TestReportedLoadSteersTraffic(t *testing.T) {
+	busy, idle := startUpstream(t, "busy"), startUpstream(t, "idle")
+	n := startEdge(t, config.Edge{
+		Services: []config.ServiceConfig{{Name: "shop"}},
+		Routes:   []config.RouteConfig{{Name: "shop", Path: "/", Service: "shop"}},
+	}, false)
+	reg := registry.New(n.store, registry.Options{})
+	ctx := context.Background()
+	beat := func() {
+		t.Helper()
+		for _, in := range []registry.Instance{
+			{Service: "shop", ID: "busy", Addr: busy.addr, Load: &registry.Load{CPU: 0.9}},
+			{Service: "shop", ID: "idle", Addr: idle.addr, Load: &registry.Load{CPU: 0.3}},
+		} {
+			if _, err := reg.Register(ctx, in, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	beat()
+	testenv.Eventually(t, 2*time.Second, func() error {
+		if r := gatewaytest.Do(t, n.addr, "GET", "/x", nil, ""); r.Status != 200 {
+			return errorf("status %d", r.Status)
+		}
+		return nil
+	})
+	seen := map[string]int{}
+	for i := 0; i < 400; i++ {
+		if i%100 == 0 {
+			beat() // heartbeats must not disturb the balancing
+		}
+		r := gatewaytest.Do(t, n.addr, "GET", "/x", nil, "")
+		if r.Status != 200 {
+			t.Fatalf("status %d: %s", r.Status, r.Body)
+		}
+		seen[strings.Fields(r.String())[0]]++
+	}
+	t.Logf("traffic: %v", seen)
+	if seen["idle"] == 0 || float64(seen["busy"]) > 0.6*float64(seen["idle"]) {
+		t.Fatalf("the instance reporting 3× the load must get clearly less traffic: %v", seen)
+	}
+}

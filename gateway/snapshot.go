@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/gateway/acl"
+	"github.com/wharfhq/wharf/gateway/balance"
 	"github.com/wharfhq/wharf/gateway/proxy"
 	"github.com/wharfhq/wharf/gateway/ratelimit"
 	"github.com/wharfhq/wharf/gateway/registry"
@@ -68,7 +69,7 @@ func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*s
 			routes = append(routes, b)
 		}
 	}
-	global, err := acl.Compile(e.ACL.Allow, e.ACL.Deny)
+	global, err := g.state.aclTable(e.ACL.Allow, e.ACL.Deny)
 	if err != nil {
 		return nil, fmt.Errorf("cannot compile global ACL: %w", err)
 	}
@@ -90,15 +91,16 @@ func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*s
 		reg = g.follower.Snapshot()
 	}
 	now := time.Now()
+	loads := map[string][]balance.Load{}
 	for _, s := range e.Services {
-		services[s.Name] = withRegistered(s, reg.Instances(s.Name, now))
+		services[s.Name], loads[s.Name] = withRegistered(s, reg.Instances(s.Name, now))
 	}
 	s := &snapshot{version: version, router: router, global: global}
 	g.state.mu.Lock()
 	defer g.state.mu.Unlock()
 	used := newUsage()
 	for _, r := range routes {
-		cr, err := g.compileRoute(ctx, r, limits, services, used)
+		cr, err := g.compileRoute(ctx, r, limits, services, loads, used)
 		if err != nil {
 			return nil, fmt.Errorf("cannot compile route %q: %w", r.Name, err)
 		}
@@ -108,13 +110,13 @@ func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*s
 	return s, nil
 }
 
-func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits map[string]config.LimitConfig, services map[string]config.ServiceConfig, used *usage) (*compiledRoute, error) {
+func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits map[string]config.LimitConfig, services map[string]config.ServiceConfig, loads map[string][]balance.Load, used *usage) (*compiledRoute, error) {
 	cr := &compiledRoute{name: r.Name, function: r.Function, maxBody: r.MaxBody, timeouts: r.Timeouts}
 	if cr.maxBody <= 0 {
 		cr.maxBody = int64(g.opts.MaxBodyBytes)
 	}
 	if len(r.ACL.Allow)+len(r.ACL.Deny) > 0 {
-		t, err := acl.Compile(r.ACL.Allow, r.ACL.Deny)
+		t, err := g.state.aclTable(r.ACL.Allow, r.ACL.Deny)
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +131,7 @@ func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits
 			return nil, fmt.Errorf("unknown service %q", r.Service)
 		}
 		cr.service = sc.Name
-		svc, err := g.state.service(sc)
+		svc, err := g.state.service(sc, loads[sc.Name])
 		if err != nil {
 			return nil, err
 		}
@@ -211,10 +213,12 @@ func limitFromConfig(lc config.LimitConfig) (ratelimit.Limit, error) {
 }
 
 // withRegistered adds a service's live registered instances to the ones its
-// config declares (an address already declared is not added twice).
-func withRegistered(sc config.ServiceConfig, reg []registry.Instance) config.ServiceConfig {
+// config declares (an address already declared is not added twice), and
+// returns the load every instance reported (zero for declared ones).
+func withRegistered(sc config.ServiceConfig, reg []registry.Instance) (config.ServiceConfig, []balance.Load) {
+	loads := make([]balance.Load, len(sc.Instances), len(sc.Instances)+len(reg))
 	if len(reg) == 0 {
-		return sc
+		return sc, loads
 	}
 	out := sc
 	out.Instances = slices.Clone(sc.Instances)
@@ -223,6 +227,11 @@ func withRegistered(sc config.ServiceConfig, reg []registry.Instance) config.Ser
 			continue
 		}
 		out.Instances = append(out.Instances, config.InstanceConfig{Addr: in.Addr, Weight: in.Weight})
+		var l balance.Load
+		if in.Load != nil {
+			l = balance.Load{CPU: in.Load.CPU, Memory: in.Load.Memory, InFlight: in.Load.InFlight, At: in.UpdatedAt}
+		}
+		loads = append(loads, l)
 	}
-	return out
+	return out, loads
 }

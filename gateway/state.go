@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/wharfhq/wharf/gateway/acl"
+	"github.com/wharfhq/wharf/gateway/balance"
 	"github.com/wharfhq/wharf/gateway/health"
 	"github.com/wharfhq/wharf/gateway/proxy"
 	"github.com/wharfhq/wharf/gateway/ratelimit"
@@ -30,6 +33,10 @@ type state struct {
 	transport *proxy.Transport
 	// runCtx is the gateway's lifetime: active health checkers run in it.
 	runCtx context.Context
+	// aclCache holds the ACL tables of the last compile; aclNext collects
+	// the current compile's (see aclTable).
+	aclCache, aclNext map[string]*acl.Table
+	weigher           *balance.Weigher
 }
 
 type serviceEntry struct {
@@ -39,10 +46,52 @@ type serviceEntry struct {
 	stopHealth context.CancelFunc
 }
 
-// sameService reports whether two configs build the same proxy service.
+// sameService reports whether two configs build the same proxy service:
+// the same addresses in the same order, pipelining and health checks.
+// Weights may differ; they are updated in place (Service.SetWeights).
 func sameService(a, b config.ServiceConfig) bool {
-	return slices.Equal(a.Instances, b.Instances) && a.Pipeline == b.Pipeline &&
+	return slices.EqualFunc(a.Instances, b.Instances, func(x, y config.InstanceConfig) bool { return x.Addr == y.Addr }) &&
+		a.Pipeline == b.Pipeline &&
 		(a.Health == nil) == (b.Health == nil) && (a.Health == nil || *a.Health == *b.Health)
+}
+
+// aclTable returns the compiled table of the lists, reusing the one the last
+// compile built for the same lists (a deny list of 100,000 CIDRs takes
+// milliseconds to compile, and registry heartbeats rebuild the snapshot).
+func (s *state) aclTable(allow, deny []string) (*acl.Table, error) {
+	key := strings.Join(allow, ",") + "\x00" + strings.Join(deny, ",")
+	if t, ok := s.aclNext[key]; ok {
+		return t, nil
+	}
+	t, ok := s.aclCache[key]
+	if !ok {
+		var err error
+		if t, err = acl.Compile(allow, deny); err != nil {
+			return nil, err
+		}
+	}
+	if s.aclNext == nil {
+		s.aclNext = map[string]*acl.Table{}
+	}
+	s.aclNext[key] = t
+	return t, nil
+}
+
+// effectiveWeights turns static weights and reported loads into the
+// balancer's weights (see balance.Weigher).
+func (s *state) effectiveWeights(sc config.ServiceConfig, loads []balance.Load) []int {
+	static := make([]int, len(sc.Instances))
+	for i, in := range sc.Instances {
+		static[i] = max(in.Weight, 1)
+	}
+	if len(loads) != len(static) {
+		loads = make([]balance.Load, len(static))
+	}
+	w, err := s.weigher.Weights(nil, static, loads, time.Now())
+	if err != nil {
+		return static
+	}
+	return w
 }
 
 type connEntry struct {
@@ -156,20 +205,24 @@ func (s *state) retire(u *usage) {
 		}
 	}
 	s.transport.Prune(u.routes...)
+	s.aclCache, s.aclNext = s.aclNext, nil
 }
 
 // service returns the proxy service for sc, the same one while its instance
 // list is unchanged (so round-robin carries on); nil when it has no instances.
-func (s *state) service(sc config.ServiceConfig) (*proxy.Service, error) {
+func (s *state) service(sc config.ServiceConfig, loads []balance.Load) (*proxy.Service, error) {
+	weights := s.effectiveWeights(sc, loads)
 	if e, ok := s.services[sc.Name]; ok && sameService(e.cfg, sc) {
+		if e.svc != nil {
+			_ = e.svc.SetWeights(weights) // same instances: keep in-flight counts and ejections
+		}
 		return e.svc, nil
 	}
 	entry := &serviceEntry{cfg: sc}
 	if len(sc.Instances) > 0 {
 		addrs := make([]string, len(sc.Instances))
-		weights := make([]int, len(sc.Instances))
 		for i, in := range sc.Instances {
-			addrs[i], weights[i] = in.Addr, in.Weight
+			addrs[i] = in.Addr
 		}
 		pc := proxy.ServiceConfig{Name: sc.Name, Instances: addrs, Weights: weights, Pipeline: sc.Pipeline}
 		if h := sc.Health; h != nil {

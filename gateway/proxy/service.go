@@ -167,6 +167,19 @@ func (s *Service) busy(i int) bool {
 	return s.bal == nil || s.bal.InFlight(i) >= PipelineMinInFlight
 }
 
+// SetWeights replaces the instances' weights (parallel to the instance
+// list) without resetting in-flight counts or ejections. A Service with a
+// custom Picker ignores them.
+func (s *Service) SetWeights(w []int) error {
+	if s.bal == nil {
+		return nil
+	}
+	if err := s.bal.SetWeights(w); err != nil {
+		return fmt.Errorf("cannot set weights of service %q: %w", s.name, err)
+	}
+	return nil
+}
+
 // release ends a pick (the P2C in-flight count).
 func (s *Service) release(i int) {
 	if s.bal != nil {
