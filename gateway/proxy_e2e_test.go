@@ -257,3 +257,45 @@ func TestActiveHealthChecksTakeAnInstanceOut(t *testing.T) {
 		return errorf("the recovered instance gets no traffic")
 	})
 }
+
+// TestAdaptiveConcurrencyRefusesOverload: with adaptive_concurrency on, a
+// burst far above what the service can hold in flight gets 503 with
+// Retry-After for the excess before any upstream work, and the rest is
+// served; light traffic is never refused.
+func TestAdaptiveConcurrencyRefusesOverload(t *testing.T) {
+	slow := startUpstream(t, "slow")
+	slow.delay = 300 * time.Millisecond
+	n := startEdge(t, config.Edge{
+		Services: []config.ServiceConfig{{Name: "s", AdaptiveConcurrency: true, Instances: []config.InstanceConfig{{Addr: slow.addr}}}},
+		Routes:   []config.RouteConfig{{Name: "s", Path: "/", Service: "s"}},
+	}, false)
+	for i := 0; i < 3; i++ {
+		if r := gatewaytest.Do(t, n.addr, "GET", "/light", nil, ""); r.Status != 200 {
+			t.Fatalf("light traffic refused: %d %s", r.Status, r.Body)
+		}
+	}
+	const burst = 150 // the limiter starts at 40 in flight
+	results := make(chan gatewaytest.Response, burst)
+	for i := 0; i < burst; i++ {
+		go func() { results <- gatewaytest.Do(t, n.addr, "GET", "/burst", nil, "") }()
+	}
+	ok, refused := 0, 0
+	for i := 0; i < burst; i++ {
+		r := <-results
+		switch {
+		case r.Status == 200:
+			ok++
+		case r.Status == 503 && r.Get("Retry-After") == "1" && strings.Contains(r.String(), "concurrency limit"):
+			refused++
+		default:
+			t.Fatalf("unexpected answer %d %s", r.Status, r.Body)
+		}
+	}
+	t.Logf("burst of %d: %d served, %d refused", burst, ok, refused)
+	if refused == 0 || ok == 0 {
+		t.Fatalf("want some served and some refused, got %d served, %d refused", ok, refused)
+	}
+	if got := slow.hits.Load(); got != int64(ok+3) {
+		t.Fatalf("the upstream saw %d requests, want %d: refused ones must not reach it", got, ok+3)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/gateway/acl"
+	"github.com/wharfhq/wharf/gateway/adaptive"
 	"github.com/wharfhq/wharf/gateway/balance"
 	"github.com/wharfhq/wharf/gateway/health"
 	"github.com/wharfhq/wharf/gateway/proxy"
@@ -37,6 +38,25 @@ type state struct {
 	// the current compile's (see aclTable).
 	aclCache, aclNext map[string]*acl.Table
 	weigher           *balance.Weigher
+	// limiters are the services' adaptive concurrency limiters, kept across
+	// rebuilds so what they learned survives a config or registry change.
+	limiters map[string]*adaptive.Limiter
+}
+
+// limiter returns the adaptive concurrency limiter of a service.
+func (s *state) limiter(service string) (*adaptive.Limiter, error) {
+	if l, ok := s.limiters[service]; ok {
+		return l, nil
+	}
+	l, err := adaptive.New(adaptive.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("service %q: %w", service, err)
+	}
+	if s.limiters == nil {
+		s.limiters = map[string]*adaptive.Limiter{}
+	}
+	s.limiters[service] = l
+	return l, nil
 }
 
 type serviceEntry struct {
@@ -51,7 +71,7 @@ type serviceEntry struct {
 // Weights may differ; they are updated in place (Service.SetWeights).
 func sameService(a, b config.ServiceConfig) bool {
 	return slices.EqualFunc(a.Instances, b.Instances, func(x, y config.InstanceConfig) bool { return x.Addr == y.Addr }) &&
-		a.Pipeline == b.Pipeline &&
+		a.Pipeline == b.Pipeline && a.AdaptiveConcurrency == b.AdaptiveConcurrency &&
 		(a.Health == nil) == (b.Health == nil) && (a.Health == nil || *a.Health == *b.Health)
 }
 
@@ -196,6 +216,11 @@ func (s *state) retire(u *usage) {
 			delete(s.trackers, name)
 		}
 	}
+	for name := range s.limiters {
+		if e, ok := s.services[name]; !ok || !u.services[name] || !e.cfg.AdaptiveConcurrency {
+			delete(s.limiters, name)
+		}
+	}
 	for key, e := range s.services {
 		if !u.services[key] {
 			if e.stopHealth != nil {
@@ -225,6 +250,13 @@ func (s *state) service(sc config.ServiceConfig, loads []balance.Load) (*proxy.S
 			addrs[i] = in.Addr
 		}
 		pc := proxy.ServiceConfig{Name: sc.Name, Instances: addrs, Weights: weights, Pipeline: sc.Pipeline}
+		if sc.AdaptiveConcurrency {
+			lim, err := s.limiter(sc.Name)
+			if err != nil {
+				return nil, err
+			}
+			pc.Limiter = lim
+		}
 		if h := sc.Health; h != nil {
 			chk, err := health.New(addrs, health.Options{Path: h.Path, Interval: h.Interval.D(), Timeout: h.Timeout.D(),
 				Healthy: h.Healthy, Unhealthy: h.Unhealthy})

@@ -29,9 +29,12 @@ const (
 	// ClassClient: the request itself was unusable (its body could not be
 	// read, or its method cannot be proxied); not the upstream's fault.
 	ClassClient
+	// ClassOverload: the service's adaptive concurrency limit refused the
+	// request before any upstream work (503).
+	ClassOverload
 )
 
-var classNames = [...]string{"none", "connect", "timeout", "reset", "body_too_large", "client"}
+var classNames = [...]string{"none", "connect", "timeout", "reset", "body_too_large", "client", "overload"}
 
 // String returns the class's metric label.
 func (c ErrorClass) String() string {

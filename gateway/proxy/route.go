@@ -107,6 +107,28 @@ func idempotent(m []byte) bool {
 // have been closed by the upstream. Nothing else is retried: not a timeout,
 // not a 5xx, not a request with a body.
 func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
+	lim := r.svc.limiter
+	if lim == nil {
+		return r.serve(ctx, in)
+	}
+	if !lim.Acquire() {
+		// Over the adaptive limit: refuse before any upstream work.
+		out := Outcome{Service: r.svc.name}
+		e := httperr.New(fasthttp.StatusServiceUnavailable, "service %s is at its concurrency limit; retry shortly", r.svc.name)
+		e.Headers = map[string]string{"Retry-After": "1"}
+		return r.fail(ctx, &in, &out, time.Now(), ClassOverload, e)
+	}
+	out := r.serve(ctx, in)
+	switch out.Class {
+	case ClassClient, ClassBodyTooLarge:
+		lim.Abandon() // the upstream never had the request
+	default:
+		lim.Release(out.Duration, out.Class != ClassNone || out.Status >= 500)
+	}
+	return out
+}
+
+func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	start := time.Now()
 	out := Outcome{Service: r.svc.name}
 	if ctx.IsConnect() {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/wharfhq/wharf/gateway/balance"
 )
@@ -44,6 +45,9 @@ type ServiceConfig struct {
 	// Eject configures passive health (see balance.Ejector); zero fields
 	// take the balance package's defaults.
 	Eject balance.EjectorOptions
+	// Limiter, when set, bounds the requests in flight to the service (see
+	// gateway/adaptive); over the limit a request is refused with 503.
+	Limiter ConcurrencyLimiter
 	// Health, when set, says which instances pass their active health
 	// checks (see gateway/health); failing ones get no traffic.
 	Health Eligibility
@@ -63,6 +67,7 @@ type Service struct {
 	bal       *balance.P2C     // the default choice when picker is nil
 	ej        *balance.Ejector // passive health
 	health    Eligibility      // active health; nil when off
+	limiter   ConcurrencyLimiter
 	pipeline  int
 }
 
@@ -87,7 +92,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Pipeline < 0 || cfg.Pipeline > MaxPipelineConns {
 		return nil, fmt.Errorf("cannot build service %q: pipeline must be 0..%d connections, got %d", cfg.Name, MaxPipelineConns, cfg.Pipeline)
 	}
-	svc := &Service{name: cfg.Name, instances: append([]string(nil), cfg.Instances...), picker: cfg.Picker, pipeline: cfg.Pipeline, health: cfg.Health}
+	svc := &Service{name: cfg.Name, instances: append([]string(nil), cfg.Instances...), picker: cfg.Picker, pipeline: cfg.Pipeline, health: cfg.Health, limiter: cfg.Limiter}
 	if svc.picker == nil {
 		weights := make([]int, len(cfg.Instances))
 		for i := range weights {
@@ -185,6 +190,14 @@ func (s *Service) release(i int) {
 	if s.bal != nil {
 		s.bal.Done(i)
 	}
+}
+
+// ConcurrencyLimiter bounds a service's requests in flight;
+// *adaptive.Limiter implements it.
+type ConcurrencyLimiter interface {
+	Acquire() bool
+	Release(latency time.Duration, failed bool)
+	Abandon()
 }
 
 // Eligibility is a source of the instances that may get traffic (nil: all).

@@ -91,6 +91,10 @@ type ServiceConfig struct {
 	Pipeline int `yaml:"pipeline" json:"pipeline,omitempty"`
 	// Health turns on active health checks of the instances.
 	Health *HealthConfig `yaml:"health" json:"health,omitempty"`
+	// AdaptiveConcurrency bounds the requests in flight to the service by a
+	// limit that follows its measured latency and throughput (brpc's auto
+	// limiter); over it a request gets 503 with Retry-After. Off by default.
+	AdaptiveConcurrency bool `yaml:"adaptive_concurrency" json:"adaptive_concurrency,omitempty"`
 }
 
 // HealthConfig is an active health check: GET Path on every instance every
