@@ -163,7 +163,8 @@ func TestFailoverToAnotherInstanceOnConnectFailure(t *testing.T) {
 	// dead instance — until passive health ejects that instance (5 failures
 	// in a row by default), after which every POST succeeds.
 	failed, lastFailed := 0, -1
-	for i := 0; i < 16; i++ {
+	const posts = 80
+	for i := 0; i < posts; i++ {
 		if r := gatewaytest.Do(t, n.addr, "POST", "/x", nil, `{"a":1}`); r.Status == 502 {
 			failed++
 			lastFailed = i
@@ -171,8 +172,10 @@ func TestFailoverToAnotherInstanceOnConnectFailure(t *testing.T) {
 			t.Fatalf("POST %d: %d %s", i, r.Status, r.Body)
 		}
 	}
-	if failed > 5 || lastFailed >= 12 {
-		t.Fatalf("POSTs that hit the dead instance: %d failed, the last at #%d; want at most 5, all before ejection", failed, lastFailed)
+	// The choice between the two instances is random, so when the dead one
+	// has collected its 5 failures varies; it must then stop being chosen.
+	if failed > 5 || lastFailed >= posts-20 {
+		t.Fatalf("POSTs that hit the dead instance: %d failed, the last at #%d; want at most 5, none in the last 20", failed, lastFailed)
 	}
 }
 
