@@ -64,24 +64,30 @@ func StartMinIO(t testing.TB) *MinIO {
 
 // Start launches MinIO and returns only once it is ready to serve S3 calls:
 // MinIO accepts connections before it has initialised, answering
-// "Server not initialized yet" until /minio/health/ready says 200.
+// "Server not initialized yet" (503) until its object layer is up. Its
+// /minio/health/ready can say 200 a moment before that after a restart on
+// existing data, so Start also waits until an S3 request (an anonymous
+// bucket listing, refused with 403 once the server works) stops getting 503.
 func (m *MinIO) Start() {
 	m.t.Helper()
 	m.Process.Start()
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := client.Get("http://" + m.Addr + "/minio/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
+	for _, path := range []string{"/minio/health/ready", "/"} {
+		for {
+			resp, err := client.Get("http://" + m.Addr + path)
+			if err == nil {
+				resp.Body.Close()
+				if path == "/minio/health/ready" && resp.StatusCode == http.StatusOK ||
+					path == "/" && resp.StatusCode != http.StatusServiceUnavailable {
+					break
+				}
 			}
+			if time.Now().After(deadline) {
+				m.t.Fatalf("minio on %s not ready within 60s (%s): %v\n%s", m.Addr, path, err, m.Output())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("minio on %s not ready within 60s: %v\n%s", m.Addr, err, m.Output())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
