@@ -2,74 +2,35 @@ package edge
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"time"
 
-	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/store/mirror"
 )
 
 // Watch calls apply with the current document and then with every new
-// version, until ctx ends (it then returns nil). A failed read or a broken
-// watch is logged and retried with backoff; apply keeps the last good
-// document meanwhile. A version that does not decode is logged and skipped.
-// apply is called from one goroutine at a time.
+// version, until ctx ends (it then returns nil). It follows the store with a
+// mirror (list, then watch, starting over with backoff after a failure), so
+// apply keeps the last good document while the store is unreachable. A
+// version that does not decode is logged and skipped. apply is called from
+// one goroutine at a time, and may see the same version twice after a
+// reconnect.
 func (s *Store) Watch(ctx context.Context, apply func(Doc)) error {
-	backoff := 100 * time.Millisecond
-	for {
-		err := s.watchOnce(ctx, apply)
-		if ctx.Err() != nil {
-			return nil
-		}
-		s.log.Warn("edge config watch interrupted; retrying", "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
-}
-
-func (s *Store) watchOnce(ctx context.Context, apply func(Doc)) error {
-	lctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
-	page, err := s.st.List(lctx, s.opts.Key, store.ListOptions{Limit: 2})
-	cancel()
+	m, err := mirror.New(s.st, mirror.Options{
+		Prefix: s.opts.Key, OpTimeout: s.opts.OpTimeout, Logger: s.log,
+		OnChange: func(entries map[string][]byte) {
+			v, ok := entries[s.opts.Key]
+			if !ok {
+				return
+			}
+			d, err := decode(v)
+			if err != nil {
+				s.log.Error("skipping edge config version that does not decode", "err", err)
+				return
+			}
+			apply(d)
+		},
+	})
 	if err != nil {
-		return fmt.Errorf("cannot list edge config: %w", err)
+		return err
 	}
-	for _, e := range page.Entries {
-		if e.Key != s.opts.Key {
-			continue
-		}
-		d, err := decode(e.Value)
-		if err != nil {
-			return err
-		}
-		apply(d)
-	}
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	ch, err := s.st.Watch(wctx, s.opts.Key, page.Revision)
-	if err != nil {
-		return fmt.Errorf("cannot watch edge config: %w", err)
-	}
-	for ev := range ch {
-		if ev.Err != nil {
-			return ev.Err
-		}
-		if ev.Key != s.opts.Key || ev.Type != store.EventPut {
-			continue
-		}
-		d, err := decode(ev.Value)
-		if err != nil {
-			s.log.Error("skipping edge config version that does not decode", "revision", ev.Revision, "err", err)
-			continue
-		}
-		apply(d)
-	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	return errors.New("edge config watch closed")
+	return m.Run(ctx)
 }
