@@ -54,15 +54,21 @@ func (f *Function) list(r *fnapi.Request) error {
 	return r.JSON(fasthttp.StatusOK, ListResponse{App: app, Team: team, Artifacts: ms})
 }
 
+// readableVersion reads the app and version from the path, checks the caller
+// may read the app, and returns the version's metadata.
+func (f *Function) readableVersion(r *fnapi.Request) (app, version string, m Meta, err error) {
+	if app, version, err = params(r, true); err != nil {
+		return "", "", Meta{}, err
+	}
+	if _, err = f.canRead(r, app); err != nil {
+		return "", "", Meta{}, err
+	}
+	m, _, err = f.getMeta(r.Context(), app, version)
+	return app, version, m, err
+}
+
 func (f *Function) show(r *fnapi.Request) error {
-	app, version, err := params(r, true)
-	if err != nil {
-		return err
-	}
-	if _, err := f.canRead(r, app); err != nil {
-		return err
-	}
-	m, _, err := f.getMeta(r.Context(), app, version)
+	_, _, m, err := f.readableVersion(r)
 	if err != nil {
 		return err
 	}
@@ -84,14 +90,7 @@ func (c cancelOnClose) Close() error {
 
 // download streams the bundle with its size and SHA-256.
 func (f *Function) download(r *fnapi.Request) error {
-	app, version, err := params(r, true)
-	if err != nil {
-		return err
-	}
-	if _, err := f.canRead(r, app); err != nil {
-		return err
-	}
-	m, _, err := f.getMeta(r.Context(), app, version)
+	app, version, m, err := f.readableVersion(r)
 	if err != nil {
 		return err
 	}
@@ -135,14 +134,7 @@ type URLResponse struct {
 }
 
 func (f *Function) url(r *fnapi.Request) error {
-	app, version, err := params(r, true)
-	if err != nil {
-		return err
-	}
-	if _, err := f.canRead(r, app); err != nil {
-		return err
-	}
-	m, _, err := f.getMeta(r.Context(), app, version)
+	app, version, m, err := f.readableVersion(r)
 	if err != nil {
 		return err
 	}
