@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/wharfhq/wharf/gateway/ratelimit"
+	"github.com/wharfhq/wharf/gateway/rooms"
 	"github.com/wharfhq/wharf/internal/config"
 )
 
@@ -28,10 +29,35 @@ func Validate(e config.Edge) error {
 			errs = append(errs, &config.FieldError{Field: fmt.Sprintf("limits[%d].delay", i), Msg: fmt.Sprintf("must be at most %d", ratelimit.MaxBurst)})
 		}
 	}
+	for i, sc := range e.Services {
+		if sc.Rooms == nil {
+			continue
+		}
+		field := fmt.Sprintf("services[%d].rooms", i)
+		var fe *rooms.FieldError
+		for _, err := range unjoin(rooms.PolicyFromConfig(*sc.Rooms).Validate()) {
+			if errors.As(err, &fe) {
+				errs = append(errs, &config.FieldError{Field: field + "." + fe.Field, Msg: fe.Msg})
+			} else {
+				errs = append(errs, &config.FieldError{Field: field, Msg: err.Error()})
+			}
+		}
+	}
 	for i, r := range e.Routes {
 		if len(r.Limits) > ratelimit.MaxLimits {
 			errs = append(errs, &config.FieldError{Field: fmt.Sprintf("routes[%d].limits", i), Msg: fmt.Sprintf("at most %d limits per route, got %d", ratelimit.MaxLimits, len(r.Limits))})
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// unjoin splits an errors.Join result into its parts; nil gives none.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

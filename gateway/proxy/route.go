@@ -49,6 +49,9 @@ type Input struct {
 	// Peer overrides the connection's peer address (default:
 	// ctx.RemoteAddr()).
 	Peer netip.Addr
+	// ClientKey identifies the client for sticky room choice (the gateway
+	// passes the client IP's key); empty picks a room at random.
+	ClientKey []byte
 }
 
 // call is the per-request scratch state, pooled by the Transport.
@@ -166,9 +169,9 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	c.body.OnFail = respAborter{resp}
 	deadline := start.Add(r.cfg.ResponseTimeout)
 	n := len(r.clients)
-	var mbuf, hbuf [4]uint64 // eligibility of up to 256 instances without allocating
+	var mbuf, hbuf, fbuf [4]uint64 // eligibility of up to 256 instances without allocating
 	eligible := r.svc.eligible(mbuf[:], hbuf[:])
-	first := r.svc.pick(eligible)
+	first := r.svc.pick(eligible, in.ClientKey)
 	defer r.svc.release(first)
 	// Pipelining batches requests under load; when the instance is not busy
 	// the pool answers sooner (a batch waits for its flush timer, which the
@@ -222,6 +225,10 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		r.svc.ej.Report(idx, false)
 		if failovers < maxFailover && isDialError(err) {
 			failovers++
+			if failovers == 1 {
+				// Retries stay in the rooms that have traffic.
+				eligible = r.svc.failoverMask(eligible, fbuf[:])
+			}
 			idx = nextEligible(eligible, idx, first, n)
 			continue
 		}

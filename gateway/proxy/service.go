@@ -55,6 +55,9 @@ type ServiceConfig struct {
 	// HEAD, OPTIONS, TRACE) over this many HTTP/1.1-pipelined connections per
 	// instance, batching writes (Options.PipelineBatchDelay); see doc.go.
 	Pipeline int
+	// Rooms are the instances' rooms (parallel to Instances; "" for none).
+	// With rooms, SetRooms makes each request choose a room first.
+	Rooms []string
 }
 
 // Service is an immutable upstream service built per config snapshot: a
@@ -69,6 +72,8 @@ type Service struct {
 	health    Eligibility      // active health; nil when off
 	limiter   ConcurrencyLimiter
 	pipeline  int
+	roomOf    []string // parallel to instances; nil when no instance has a room
+	plan      atomic.Pointer[roomPlan]
 }
 
 // NewService validates cfg and returns the Service.
@@ -112,6 +117,13 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		return nil, fmt.Errorf("cannot build service %q: %w", cfg.Name, err)
 	}
 	svc.ej = ej
+	for i, r := range cfg.Rooms {
+		if r != "" && i < len(cfg.Instances) {
+			svc.roomOf = make([]string, len(cfg.Instances))
+			copy(svc.roomOf, cfg.Rooms)
+			break
+		}
+	}
 	return svc, nil
 }
 
@@ -137,9 +149,11 @@ func (s *Service) Instances() []string { return append([]string(nil), s.instance
 
 // pick chooses the first instance of a request among the eligible ones
 // (m; nil = all) and returns a done func's argument: the index to release
-// with release. When every instance is ejected it picks among all of them
-// (better an ejected instance than none, like Envoy's panic mode).
-func (s *Service) pick(m balance.Mask) int {
+// with release. With a room plan (SetRooms) it chooses a room first (key
+// is the client key of sticky plans). When every instance is ejected it
+// picks among all of them (better an ejected instance than none, like
+// Envoy's panic mode).
+func (s *Service) pick(m balance.Mask, key []byte) int {
 	n := len(s.instances)
 	if s.picker != nil {
 		i := s.picker.Pick(n)
@@ -154,6 +168,12 @@ func (s *Service) pick(m balance.Mask) int {
 			}
 		}
 		return i
+	}
+	if p := s.plan.Load(); p != nil {
+		var buf [maxPlanWords]uint64
+		if i := s.pickRoom(p, m, key, buf[:]); i >= 0 {
+			return i
+		}
 	}
 	if i := s.bal.Pick(m); i >= 0 {
 		return i

@@ -247,3 +247,13 @@ func (p Policy) recoverAfter() time.Duration {
 	}
 	return DefaultRecoverAfter
 }
+
+// PolicyFromConfig is the Policy a service's rooms config (the YAML file
+// or the edge document) describes.
+func PolicyFromConfig(c config.RoomsConfig) Policy {
+	return Policy{
+		Weights: maps.Clone(c.Weights), Priority: slices.Clone(c.Priority),
+		Threshold: c.Threshold, Overprovision: c.Overprovision,
+		RecoverAfter: c.RecoverAfter, Sticky: c.Sticky,
+	}
+}

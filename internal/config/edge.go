@@ -117,6 +117,9 @@ func (s ServiceConfig) Validate(field string) error {
 		if in.Weight < 0 {
 			errs = append(errs, fieldErr(f+".weight", "must not be negative, got %d", in.Weight))
 		}
+		if in.Room != "" && !validName(in.Room) {
+			errs = append(errs, fieldErr(f+".room", "must be 1-63 of a-z, 0-9, '-', '_', got %q", in.Room))
+		}
 	}
 	return errors.Join(errs...)
 }

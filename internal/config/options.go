@@ -95,6 +95,29 @@ type ServiceConfig struct {
 	// limit that follows its measured latency and throughput (brpc's auto
 	// limiter); over it a request gets 503 with Retry-After. Off by default.
 	AdaptiveConcurrency bool `yaml:"adaptive_concurrency" json:"adaptive_concurrency,omitempty"`
+	// Rooms is the service's room (datacenter) policy: how its traffic is
+	// split between the rooms its instances are in, and how it fails over.
+	// Nil: every instance shares the traffic, whatever its room.
+	Rooms *RoomsConfig `yaml:"rooms" json:"rooms,omitempty"`
+}
+
+// RoomsConfig is a service's room policy as the config file and the edge
+// document hold it; gateway/rooms.Policy is its compiled form and documents
+// each field. Zero Threshold, Overprovision and RecoverAfter take defaults
+// (0.7, 1.4 and 30s).
+type RoomsConfig struct {
+	// Weights is the traffic weight per room, e.g. {bj: 100, sh: 0}.
+	Weights map[string]int `yaml:"weights" json:"weights"`
+	// Priority is the failover order; empty: rooms with weight, heaviest first.
+	Priority []string `yaml:"priority" json:"priority,omitempty"`
+	// Threshold is the healthy share below which a room spills traffic.
+	Threshold float64 `yaml:"threshold" json:"threshold,omitempty"`
+	// Overprovision: a degraded room keeps min(1, healthy × this) of its weight.
+	Overprovision float64 `yaml:"overprovision" json:"overprovision,omitempty"`
+	// RecoverAfter is how long a room must stay healthy to get its weight back.
+	RecoverAfter Duration `yaml:"recover_after" json:"recover_after,omitempty"`
+	// Sticky chooses the room per client IP (rendezvous hashing).
+	Sticky bool `yaml:"sticky" json:"sticky,omitempty"`
 }
 
 // HealthConfig is an active health check: GET Path on every instance every
@@ -112,6 +135,8 @@ type HealthConfig struct {
 type InstanceConfig struct {
 	Addr   string `yaml:"addr" json:"addr"`
 	Weight int    `yaml:"weight" json:"weight,omitempty"`
+	// Room is the room (datacenter) the instance is in; see ServiceConfig.Rooms.
+	Room string `yaml:"room" json:"room,omitempty"`
 }
 
 // RouteConfig sends matching requests to a service or a function.
