@@ -27,6 +27,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/ratelimit"
 	"github.com/wharfhq/wharf/gateway/realip"
 	"github.com/wharfhq/wharf/gateway/registry"
+	"github.com/wharfhq/wharf/gateway/roomswitch"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
@@ -113,11 +114,14 @@ type Gateway struct {
 	// changes); edgeNow is the edge config they compile.
 	rebuildMu sync.Mutex
 	edgeNow   config.Edge
+	edgeAt    time.Time
 	follower  *registry.Follower
 	expiryMu  sync.Mutex
 	expiry    *time.Timer
 	keyBufs   sync.Pool // *keyBuf: limit keys are built without allocating
 	applied   atomic.Int64
+	rooms     *roomsCtl
+	switches  *roomswitch.Store
 }
 
 // New compiles the initial config and binds the listener, so Addr is known
@@ -157,9 +161,10 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 			Dial: opts.UpstreamDial, PipelineBatchDelay: opts.PipelineBatchDelay,
 		}),
 	}
-	initial, version := opts.Edge, int64(0)
+	initial, version, edgeAt := opts.Edge, int64(0), time.Time{}
 	if opts.Store != nil {
 		g.edge = edge.New(opts.Store, edge.Options{Logger: g.log})
+		g.switches = roomswitch.New(opts.Store, roomswitch.Options{Logger: g.log, OnDone: roomswitch.ToPolicy(g.edge)})
 		mgr, err := acl.NewBanManager(acl.BanManagerOptions{}, opts.Store)
 		if err != nil {
 			return nil, err
@@ -180,17 +185,26 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		case err != nil:
 			g.log.Warn("cannot read the stored edge config; starting with the file's until the store answers", "err", err)
 		case d.Version > 0:
-			initial, version = d.Edge, d.Version
+			initial, version, edgeAt = d.Edge, d.Version, d.UpdatedAt
 		}
+	}
+	g.rooms = newRoomsCtl(g.log, opts.Metrics, g.switches)
+	g.state.onHealth = g.rooms.kick
+	if g.switches != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		g.rooms.load(ctx, opts.Store, g.switches)
+		cancel()
 	}
 	snap, err := g.compile(g.runCtx, version, initial)
 	if err != nil {
 		g.stop()
 		return nil, fmt.Errorf("cannot compile edge config: %w", err)
 	}
+	snap.edgeAt = edgeAt
+	g.rooms.evaluate(snap, time.Now())
 	g.snap.Store(snap)
 	g.applied.Store(version)
-	g.edgeNow = initial
+	g.edgeNow, g.edgeAt = initial, edgeAt
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		g.stop()
@@ -243,7 +257,27 @@ func (g *Gateway) background() {
 		run(func(ctx context.Context) { _ = g.edge.Watch(ctx, g.apply) })
 		run(func(ctx context.Context) { _ = g.bans.Run(ctx) })
 		run(func(ctx context.Context) { _ = g.follower.Run(ctx) })
+		run(func(ctx context.Context) {
+			_ = g.rooms.follow(ctx, g.switches, g.opts.Store, func() { g.evaluateRooms() })
+		})
 	}
+	run(func(ctx context.Context) {
+		t := time.NewTicker(RoomEvaluateEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-g.rooms.kicked:
+				g.evaluateRooms() // an instance's health turned
+			case <-t.C:
+				if g.rooms.tick(ctx) {
+					g.log.Debug("room switch step taken")
+				}
+				g.evaluateRooms()
+			}
+		}
+	})
 	run(func(ctx context.Context) {
 		t := time.NewTicker(10 * time.Second)
 		defer t.Stop()
@@ -272,7 +306,9 @@ func (g *Gateway) apply(d edge.Doc) {
 		g.log.Error("edge config not applied; keeping the current one", "version", d.Version, "err", err)
 		return
 	}
-	g.edgeNow = d.Edge
+	g.edgeNow, g.edgeAt = d.Edge, d.UpdatedAt
+	snap.edgeAt = d.UpdatedAt
+	g.rooms.evaluate(snap, time.Now())
 	g.snap.Store(snap)
 	g.applied.Store(d.Version)
 	g.m.reloads.Inc()
@@ -290,8 +326,17 @@ func (g *Gateway) rebuild(why string) {
 		g.log.Error("gateway snapshot not rebuilt; keeping the current one", "why", why, "err", err)
 		return
 	}
+	snap.edgeAt = g.edgeAt
+	g.rooms.evaluate(snap, time.Now())
 	g.snap.Store(snap)
 	g.m.registryRebuilds.Inc()
+}
+
+// evaluateRooms re-evaluates the rooms of the snapshot being served.
+func (g *Gateway) evaluateRooms() {
+	g.rebuildMu.Lock()
+	defer g.rebuildMu.Unlock()
+	g.rooms.evaluate(g.snap.Load(), time.Now())
 }
 
 // onRegistry rebuilds after a registry change and schedules a rebuild for

@@ -12,6 +12,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/proxy"
 	"github.com/wharfhq/wharf/gateway/ratelimit"
 	"github.com/wharfhq/wharf/gateway/registry"
+	"github.com/wharfhq/wharf/gateway/rooms"
 	"github.com/wharfhq/wharf/gateway/route"
 	"github.com/wharfhq/wharf/internal/config"
 )
@@ -24,6 +25,10 @@ type snapshot struct {
 	router  *route.Table
 	global  *acl.Table
 	routes  []*compiledRoute
+	// rooms are the services with a room policy, by name.
+	rooms map[string]*roomService
+	// edgeAt is when the edge document compiled was last changed.
+	edgeAt time.Time
 }
 
 // compiledRoute is one route ready for the hot path.
@@ -39,6 +44,7 @@ type compiledRoute struct {
 	function string       // function target, or ""
 	service  string       // service target, or ""
 	upstream *proxy.Route // the service's pooled upstream; nil when it has no instances
+	sticky   bool         // the service chooses rooms per client
 	maxBody  int64
 	timeouts config.TimeoutConfig
 	m        *routeMetrics
@@ -95,7 +101,7 @@ func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*s
 	for _, s := range e.Services {
 		services[s.Name], loads[s.Name] = withRegistered(s, reg.Instances(s.Name, now))
 	}
-	s := &snapshot{version: version, router: router, global: global}
+	s := &snapshot{version: version, router: router, global: global, rooms: map[string]*roomService{}}
 	g.state.mu.Lock()
 	defer g.state.mu.Unlock()
 	used := newUsage()
@@ -105,6 +111,10 @@ func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*s
 			return nil, fmt.Errorf("cannot compile route %q: %w", r.Name, err)
 		}
 		s.routes = append(s.routes, cr)
+		if sc := services[cr.service]; cr.upstream != nil && sc.Rooms != nil {
+			s.rooms[sc.Name] = &roomService{policy: rooms.PolicyFromConfig(*sc.Rooms), svc: cr.upstream.Service()}
+			cr.sticky = sc.Rooms.Sticky
+		}
 	}
 	g.state.retire(used)
 	return s, nil
@@ -226,7 +236,7 @@ func withRegistered(sc config.ServiceConfig, reg []registry.Instance) (config.Se
 		if slices.ContainsFunc(out.Instances, func(c config.InstanceConfig) bool { return c.Addr == in.Addr }) {
 			continue
 		}
-		out.Instances = append(out.Instances, config.InstanceConfig{Addr: in.Addr, Weight: in.Weight})
+		out.Instances = append(out.Instances, config.InstanceConfig{Addr: in.Addr, Weight: in.Weight, Room: in.Room})
 		var l balance.Load
 		if in.Load != nil {
 			l = balance.Load{CPU: in.Load.CPU, Memory: in.Load.Memory, InFlight: in.Load.InFlight, At: in.UpdatedAt}

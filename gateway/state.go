@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wharfhq/wharf/gateway/acl"
@@ -41,6 +42,9 @@ type state struct {
 	// limiters are the services' adaptive concurrency limiters, kept across
 	// rebuilds so what they learned survives a config or registry change.
 	limiters map[string]*adaptive.Limiter
+	// onHealth is called (without blocking) when an instance's active
+	// health check result turns; the gateway re-evaluates its rooms.
+	onHealth func()
 }
 
 // limiter returns the adaptive concurrency limiter of a service.
@@ -70,7 +74,7 @@ type serviceEntry struct {
 // the same addresses in the same order, pipelining and health checks.
 // Weights may differ; they are updated in place (Service.SetWeights).
 func sameService(a, b config.ServiceConfig) bool {
-	return slices.EqualFunc(a.Instances, b.Instances, func(x, y config.InstanceConfig) bool { return x.Addr == y.Addr }) &&
+	return slices.EqualFunc(a.Instances, b.Instances, func(x, y config.InstanceConfig) bool { return x.Addr == y.Addr && x.Room == y.Room }) &&
 		a.Pipeline == b.Pipeline && a.AdaptiveConcurrency == b.AdaptiveConcurrency &&
 		(a.Health == nil) == (b.Health == nil) && (a.Health == nil || *a.Health == *b.Health)
 }
@@ -246,10 +250,11 @@ func (s *state) service(sc config.ServiceConfig, loads []balance.Load) (*proxy.S
 	entry := &serviceEntry{cfg: sc}
 	if len(sc.Instances) > 0 {
 		addrs := make([]string, len(sc.Instances))
+		roomOf := make([]string, len(sc.Instances))
 		for i, in := range sc.Instances {
-			addrs[i] = in.Addr
+			addrs[i], roomOf[i] = in.Addr, in.Room
 		}
-		pc := proxy.ServiceConfig{Name: sc.Name, Instances: addrs, Weights: weights, Pipeline: sc.Pipeline}
+		pc := proxy.ServiceConfig{Name: sc.Name, Instances: addrs, Weights: weights, Pipeline: sc.Pipeline, Rooms: roomOf}
 		if sc.AdaptiveConcurrency {
 			lim, err := s.limiter(sc.Name)
 			if err != nil {
@@ -257,9 +262,18 @@ func (s *state) service(sc config.ServiceConfig, loads []balance.Load) (*proxy.S
 			}
 			pc.Limiter = lim
 		}
+		var svcp atomic.Pointer[proxy.Service]
 		if h := sc.Health; h != nil {
+			onChange := func(i int, healthy bool) {
+				if svc := svcp.Load(); svc != nil && healthy {
+					svc.Uneject(i)
+				}
+				if s.onHealth != nil {
+					s.onHealth()
+				}
+			}
 			chk, err := health.New(addrs, health.Options{Path: h.Path, Interval: h.Interval.D(), Timeout: h.Timeout.D(),
-				Healthy: h.Healthy, Unhealthy: h.Unhealthy})
+				Healthy: h.Healthy, Unhealthy: h.Unhealthy, OnChange: onChange})
 			if err != nil {
 				return nil, fmt.Errorf("service %q: %w", sc.Name, err)
 			}
@@ -276,6 +290,7 @@ func (s *state) service(sc config.ServiceConfig, loads []balance.Load) (*proxy.S
 			return nil, err
 		}
 		entry.svc = svc
+		svcp.Store(svc)
 	}
 	if old, ok := s.services[sc.Name]; ok && old.stopHealth != nil {
 		old.stopHealth()

@@ -219,6 +219,22 @@ func (e *Ejector) returnExpired(now int64) {
 	e.next.Store(next)
 }
 
+// Return ends instance i's ejection now, as Envoy does when an active
+// health check of an ejected host passes: the instance is back in service
+// at once, and a repeat ejection still lasts longer. It reports whether
+// the instance was ejected.
+func (e *Ejector) Return(i int) bool {
+	s := &e.inst[i]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s.until == 0 {
+		return false
+	}
+	s.until = e.now()
+	e.release(i, s)
+	return true
+}
+
 // State returns instance i's passive health.
 func (e *Ejector) State(i int) EjectionState {
 	s := &e.inst[i]

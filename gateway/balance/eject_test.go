@@ -141,3 +141,22 @@ func TestNewEjectorValidates(t *testing.T) {
 		t.Error("zero instances accepted")
 	}
 }
+
+func TestReturnEndsAnEjectionEarly(t *testing.T) {
+	e, c := newTestEjector(t, 2)
+	if e.Return(0) {
+		t.Fatal("Return of an instance in service reported an ejection")
+	}
+	if !fail(e, 0, 3) {
+		t.Fatal("not ejected")
+	}
+	c.advance(100 * time.Millisecond)
+	if !e.Return(0) || e.Eligible(nil) != nil || e.State(0).Ejected {
+		t.Fatalf("Return did not put the instance back: %+v", e.State(0))
+	}
+	// The next ejection still backs off: it lasts 2 × Base.
+	fail(e, 0, 3)
+	if st := e.State(0); !st.Ejected || st.Remaining != 2*time.Second {
+		t.Fatalf("repeat ejection after Return: %+v", st)
+	}
+}

@@ -37,6 +37,10 @@ type Options struct {
 	Unhealthy int // failures in a row that take it out
 	// Host is sent as the Host header (default: the instance address).
 	Host string
+	// OnChange, when set, is called with an instance's index each time it
+	// turns healthy or unhealthy, from the checking goroutine; it must not
+	// block.
+	OnChange func(i int, healthy bool)
 }
 
 func (o *Options) defaults() error {
@@ -145,24 +149,30 @@ func (c *Checker) CheckNow(ctx context.Context) {
 	}
 	wg.Wait()
 	for i, s := range c.inst {
-		c.record(s, results[i] == nil)
+		if c.record(s, results[i] == nil) && c.opts.OnChange != nil {
+			c.opts.OnChange(i, s.healthy.Load())
+		}
 	}
 }
 
-func (c *Checker) record(s *state, ok bool) {
+// record counts one check and reports whether the instance changed state.
+func (c *Checker) record(s *state, ok bool) bool {
 	if ok {
 		s.passes, s.failures = s.passes+1, 0
 		if !s.healthy.Load() && s.passes >= c.opts.Healthy {
 			s.healthy.Store(true)
 			c.down.Add(-1)
+			return true
 		}
-		return
+		return false
 	}
 	s.passes, s.failures = 0, s.failures+1
 	if s.healthy.Load() && s.failures >= c.opts.Unhealthy {
 		s.healthy.Store(false)
 		c.down.Add(1)
+		return true
 	}
+	return false
 }
 
 var errStatus = errors.New("unhealthy status")

@@ -68,13 +68,22 @@ func TestUnreachableInstanceGoesDown(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln.Addr().String()
 	ln.Close()
-	c, err := New([]string{dead}, Options{Path: "/", Unhealthy: 1})
+	var changes []bool
+	c, err := New([]string{dead}, Options{Path: "/", Unhealthy: 1, OnChange: func(i int, healthy bool) {
+		if i == 0 {
+			changes = append(changes, healthy)
+		}
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.CheckNow(context.Background())
+	c.CheckNow(context.Background())
 	if c.Healthy(0) {
 		t.Fatal("a refused instance must fail its check")
+	}
+	if len(changes) != 1 || changes[0] {
+		t.Fatalf("OnChange must report the one turn to unhealthy: %v", changes)
 	}
 	if _, err := New(nil, Options{Path: "healthz"}); err == nil {
 		t.Fatal("a path without / must be refused")

@@ -112,22 +112,40 @@ func (s *Service) pickRoom(p *roomPlan, eligible balance.Mask, key []byte, buf [
 	return s.bal.Pick(m.And(eligible))
 }
 
-// failoverMask narrows eligible to the rooms with traffic under the room
-// plan in effect, into buf; eligible itself when there is no plan or no
-// such instance is eligible. Connect-failure retries walk this mask, so a
-// retry stays out of rooms that were switched away.
-func (s *Service) failoverMask(eligible balance.Mask, buf []uint64) balance.Mask {
-	p := s.plan.Load()
-	if p == nil {
-		return eligible
-	}
-	m := balance.Mask(buf[:len(p.active)])
-	copy(m, p.active)
-	m.And(eligible)
-	for _, w := range m {
-		if w != 0 {
-			return m
+// nextTarget is where a request goes after a connect failure on idx,
+// with tried the instances it already failed on: an eligible instance of
+// a room with traffic (so a retry stays out of rooms that were switched
+// away), else any eligible instance (a standby room's, as failover would
+// send it there anyway), else any instance not tried yet, in instance order
+// from idx. buf is scratch of at least MaskWords(instances) words.
+func (s *Service) nextTarget(eligible, tried balance.Mask, idx int, buf []uint64) int {
+	n := len(s.instances)
+	m := balance.Mask(buf[:balance.MaskWords(n)])
+	if p := s.plan.Load(); p != nil {
+		copy(m, p.active)
+		if j := nextIn(m.And(eligible), tried, idx, n); j >= 0 {
+			return j
 		}
 	}
-	return eligible
+	if eligible != nil {
+		copy(m, eligible)
+		if j := nextIn(m, tried, idx, n); j >= 0 {
+			return j
+		}
+	}
+	if j := nextIn(m.Fill(n), tried, idx, n); j >= 0 {
+		return j
+	}
+	return (idx + 1) % n
+}
+
+// nextIn is the first instance after idx (wrapping) in m and not in tried,
+// or -1.
+func nextIn(m, tried balance.Mask, idx, n int) int {
+	for k := 1; k <= n; k++ {
+		if j := (idx + k) % n; m.Has(j) && !tried.Has(j) {
+			return j
+		}
+	}
+	return -1
 }

@@ -169,7 +169,11 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	c.body.OnFail = respAborter{resp}
 	deadline := start.Add(r.cfg.ResponseTimeout)
 	n := len(r.clients)
-	var mbuf, hbuf, fbuf [4]uint64 // eligibility of up to 256 instances without allocating
+	var mbuf, hbuf, fbuf, tbuf [maxPlanWords]uint64 // masks of up to 256 instances without allocating
+	tried, fb := balance.Mask(tbuf[:]), fbuf[:]
+	if w := balance.MaskWords(n); w > maxPlanWords {
+		tried, fb = make(balance.Mask, w), make([]uint64, w)
+	}
 	eligible := r.svc.eligible(mbuf[:], hbuf[:])
 	first := r.svc.pick(eligible, in.ClientKey)
 	defer r.svc.release(first)
@@ -225,11 +229,8 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		r.svc.ej.Report(idx, false)
 		if failovers < maxFailover && isDialError(err) {
 			failovers++
-			if failovers == 1 {
-				// Retries stay in the rooms that have traffic.
-				eligible = r.svc.failoverMask(eligible, fbuf[:])
-			}
-			idx = nextEligible(eligible, idx, first, n)
+			tried.Set(idx)
+			idx = r.svc.nextTarget(eligible, tried, idx, fb)
 			continue
 		}
 		break
@@ -280,19 +281,4 @@ func (r *Route) fail(ctx *fasthttp.RequestCtx, in *Input, out *Outcome, start ti
 	out.Err = he
 	out.Duration = time.Since(start)
 	return *out
-}
-
-// nextEligible is the failover target after idx: the next instance in
-// order that passive health has not ejected, or simply the next one.
-func nextEligible(m balance.Mask, idx, first, n int) int {
-	for k := 1; k < n; k++ {
-		j := (idx + k) % n
-		if j == first {
-			break
-		}
-		if m == nil || m.Has(j) {
-			return j
-		}
-	}
-	return (idx + 1) % n
 }

@@ -242,5 +242,9 @@ func (s *Service) eligible(a, b balance.Mask) balance.Mask {
 	return m.And(h)
 }
 
+// Uneject ends a passive-health ejection of instance i at once (its active
+// health check passes again); it reports whether i was ejected.
+func (s *Service) Uneject(i int) bool { return s.ej.Return(i) }
+
 // Ejected reports whether passive health has taken instance i out.
 func (s *Service) Ejected(i int) bool { return s.ej.State(i).Ejected }

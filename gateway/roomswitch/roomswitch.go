@@ -119,11 +119,15 @@ func Decode(b []byte) (rooms.Record, error) {
 	return r, nil
 }
 
-// Effective is the weights in effect for a service whose policy has
-// weights policy and whose current switch record is rec (nil: none): the
-// switch's while it is running or paused, else the policy's.
-func Effective(policy map[string]int, rec *rooms.Record) map[string]int {
-	if rec != nil && rec.Active() {
+// Effective is the weights in effect for a service whose room policy has
+// weights policy, last changed at policyAt, and whose current switch
+// record is rec (nil: none): a running or paused switch's; an ended
+// switch's final weights (To, or From after an abort) while the policy is
+// older than the switch's end — a node can see the "done" record before
+// the policy change OnDone wrote just before it, and must not fall back to
+// the old weights meanwhile; otherwise the policy's.
+func Effective(policy map[string]int, policyAt time.Time, rec *rooms.Record) map[string]int {
+	if rec != nil && (rec.Active() || !rec.EndedAt.IsZero() && policyAt.Before(rec.EndedAt)) {
 		return rec.Weights()
 	}
 	return maps.Clone(policy)

@@ -111,8 +111,11 @@ func TestStagedSwitchStepsOnceAcrossNodes(t *testing.T) {
 	if got.State != rooms.SwitchDone || done.Load() < 1 || done.Load() > 3 || !maps.Equal(final, map[string]int{"bj": 0, "sh": 100}) {
 		t.Fatalf("end: state %s, OnDone called %d times with %v", got.State, done.Load(), final)
 	}
-	if eff := Effective(map[string]int{"bj": 0, "sh": 100}, &got); !maps.Equal(eff, final) {
-		t.Fatalf("effective after done: %v", eff)
+	if eff := Effective(map[string]int{"bj": 100, "sh": 0}, got.EndedAt.Add(-time.Millisecond), &got); !maps.Equal(eff, final) {
+		t.Fatalf("effective after done, before the policy change is seen: %v", eff)
+	}
+	if eff := Effective(map[string]int{"bj": 1, "sh": 1}, got.EndedAt.Add(time.Hour), &got); !maps.Equal(eff, map[string]int{"bj": 1, "sh": 1}) {
+		t.Fatalf("a policy changed after the switch must win: %v", eff)
 	}
 	hist, err := nodes[2].History(ctx, "shop", 0)
 	if err != nil || len(hist) != 1 || hist[0].State != rooms.SwitchDone || len(hist[0].Steps) != 3 {
@@ -141,7 +144,7 @@ func TestPauseResumeAbort(t *testing.T) {
 	if got := s.Tick(ctx, current(t, s)); len(got) != 0 {
 		t.Fatal("a paused switch stepped")
 	}
-	if eff := Effective(map[string]int{"bj": 100}, ptr(current(t, s)["shop"])); !maps.Equal(eff, map[string]int{"bj": 90, "sh": 10}) {
+	if eff := Effective(map[string]int{"bj": 100}, clk.Now(), ptr(current(t, s)["shop"])); !maps.Equal(eff, map[string]int{"bj": 90, "sh": 10}) {
 		t.Fatalf("paused switch's weights: %v", eff)
 	}
 	if _, err := s.Act(ctx, "shop", ActResume, "ops", ""); err != nil {
@@ -159,7 +162,7 @@ func TestPauseResumeAbort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.State != rooms.SwitchAborted || !maps.Equal(Effective(map[string]int{"bj": 100, "sh": 0}, &rec), map[string]int{"bj": 100, "sh": 0}) {
+	if rec.State != rooms.SwitchAborted || !maps.Equal(Effective(map[string]int{"bj": 1}, time.Time{}, &rec), map[string]int{"bj": 100, "sh": 0}) {
 		t.Fatalf("aborted: %+v", rec)
 	}
 	if _, err := s.Act(ctx, "shop", "explode", "ops", ""); err == nil {
