@@ -1,0 +1,193 @@
+package supervise
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+const (
+	// groupPollInterval is how often terminate checks whether a process
+	// group still has live members.
+	groupPollInterval = 20 * time.Millisecond
+	// killWait bounds the wait for a group to vanish after SIGKILL.
+	killWait = 5 * time.Second
+	// pumpGrace is how long terminate waits for the output pipe to reach
+	// EOF once the group is gone (a process that left the group may still
+	// hold it) before it closes the pipe.
+	pumpGrace = time.Second
+	// pumpBuffer is the read size of the output pump.
+	pumpBuffer = 32 << 10
+)
+
+// child is one run of a shell command in its own process group. Two
+// goroutines serve it: wait reaps the leader, pump copies the output. Both
+// end once terminate has returned.
+type child struct {
+	pid     int // also the process group id
+	started time.Time
+	cmd     *exec.Cmd
+	out     *os.File // read end of the stdout/stderr pipe
+
+	exited  chan struct{} // closed once the leader is reaped
+	state   *os.ProcessState
+	waitErr error
+	pumped  chan struct{} // closed once the pump stopped
+}
+
+// spawn starts /bin/sh -c command in a new process group with stdout and
+// stderr on one pipe that is copied to out.
+func spawn(command, dir string, env []string, out io.Writer, log *slog.Logger) (*child, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("cannot create output pipe: %w", err)
+	}
+	cmd := exec.Command(shellPath, "-c", command)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout = w // an *os.File: the child gets it directly, no copying goroutine in exec
+	cmd.Stderr = w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	_ = w.Close() // the child holds its own copy
+	if err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("cannot start %s: %w", shellPath, err)
+	}
+	c := &child{
+		pid:     cmd.Process.Pid,
+		started: time.Now(),
+		cmd:     cmd,
+		out:     r,
+		exited:  make(chan struct{}),
+		pumped:  make(chan struct{}),
+	}
+	go c.wait()
+	go c.pump(out, log)
+	return c, nil
+}
+
+func (c *child) wait() {
+	c.waitErr = c.cmd.Wait()
+	c.state = c.cmd.ProcessState
+	close(c.exited)
+}
+
+// pump copies the pipe to dst until every writer closed it or terminate
+// closed the read end. Write errors are logged (once per distinct error)
+// and the output dropped, so the child never blocks on a full pipe.
+func (c *child) pump(dst io.Writer, log *slog.Logger) {
+	defer close(c.pumped)
+	buf := make([]byte, pumpBuffer)
+	var lastErr string
+	for {
+		n, err := c.out.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil && werr.Error() != lastErr {
+				lastErr = werr.Error()
+				log.Warn("cannot write process output", "pid", c.pid, "err", werr)
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// exitCode returns the leader's exit code, -1 when a signal ended it. Only
+// valid once exited is closed.
+func (c *child) exitCode() int {
+	if c.state == nil {
+		return -1
+	}
+	return c.state.ExitCode()
+}
+
+// signal sends sig to the whole process group; a group that is already gone
+// is not an error. If the leader moved itself to another group, it gets sig
+// directly.
+//
+// The group id is the leader's pid. Linux does not hand out a pid while a
+// process group of that id has members, so signalling the group after the
+// leader was reaped reaches only its former members.
+func (c *child) signal(sig syscall.Signal) error {
+	err := syscall.Kill(-c.pid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		select {
+		case <-c.exited:
+			return nil
+		default:
+		}
+		err = c.cmd.Process.Signal(sig)
+		if errors.Is(err, os.ErrProcessDone) {
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("cannot send %s to process group %d: %w", sig, c.pid, err)
+	}
+	return nil
+}
+
+// terminate ends the process group: sig to the group, up to grace for the
+// leader and every other live member to exit, then SIGKILL to the group.
+// It returns once the leader is reaped, the group is gone (bounded by
+// killWait) and the output pump has stopped. Used both to stop a child and,
+// after the leader exited by itself, to clear what it left behind.
+func (c *child) terminate(sig syscall.Signal, grace time.Duration, log *slog.Logger) {
+	if err := c.signal(sig); err != nil {
+		log.Warn("cannot signal process group", "pid", c.pid, "err", err)
+	}
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	killed := false
+	select {
+	case <-c.exited:
+	case <-timer.C:
+		c.kill(log)
+		killed = true
+		<-c.exited
+	}
+	ticker := time.NewTicker(groupPollInterval)
+	defer ticker.Stop()
+	for !killed && groupAlive(c.pid) {
+		select {
+		case <-ticker.C:
+		case <-timer.C:
+			c.kill(log)
+			killed = true
+		}
+	}
+	// Members that exited are zombies until their new parent reaps them and
+	// groupAlive ignores zombies; a final SIGKILL costs nothing and makes
+	// sure a member missed by the /proc scan cannot outlive the group.
+	_ = c.signal(syscall.SIGKILL)
+
+	pumpTimer := time.NewTimer(pumpGrace)
+	defer pumpTimer.Stop()
+	select {
+	case <-c.pumped:
+	case <-pumpTimer.C:
+		log.Warn("process output still open after its group ended; closing it", "pid", c.pid)
+	}
+	_ = c.out.Close()
+	<-c.pumped
+}
+
+// kill sends SIGKILL to the group and waits (up to killWait) until it has
+// no live member left.
+func (c *child) kill(log *slog.Logger) {
+	if err := c.signal(syscall.SIGKILL); err != nil {
+		log.Warn("cannot kill process group", "pid", c.pid, "err", err)
+		return
+	}
+	deadline := time.Now().Add(killWait)
+	for groupAlive(c.pid) && time.Now().Before(deadline) {
+		time.Sleep(groupPollInterval)
+	}
+}
