@@ -1,0 +1,77 @@
+// Package wire is the contract between the deploy function and the host
+// agents: NSQ topic names, the task and event messages, and the host
+// heartbeat the agents send over HTTP. Both sides import it; neither
+// imports the other.
+//
+//	deploy ── Task (JSON) ──► NSQ deploy.host.<host id> ──► agent
+//	agent  ── plan.Event (JSON, through the agent's outbox) ──► NSQ deploy.events ──► deploy
+//	agent  ── PUT /api/v1/agents/hosts/{id} (Host, agent token, every HeartbeatEvery) ──► deploy
+//	agent  ── GET /api/v1/apps/{app}/artifacts/{version}/download (agent token) ──► artifacts
+//	agent  ── PUT|DELETE /api/v1/services/{app}/instances/{id} (agent token) ──► gateway registry
+package wire
+
+import (
+	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/plan"
+)
+
+// Topic and channel names.
+const (
+	// TopicEvents carries every agent's task events to the deploy function.
+	TopicEvents = "deploy.events"
+	// ChannelDeploy is the deploy function's channel on TopicEvents.
+	ChannelDeploy = "deploy"
+	// ChannelAgent is an agent's channel on its host topic.
+	ChannelAgent = "agent"
+)
+
+// HostTopic is the NSQ topic of one host's tasks.
+func HostTopic(hostID string) string { return "deploy.host." + hostID }
+
+// Task is one task for an agent: install and start Version of App on its
+// host (Kind deploy), or go back to it (Kind rollback; the release is
+// usually still on the host). Agents handle a task id once: a repeated
+// (Resend) task whose id they finished is answered with its last event
+// again.
+type Task = plan.SendTask
+
+// Event is what an agent reports about a task; see plan.Event.
+type Event = plan.Event
+
+// Heartbeats of hosts.
+const (
+	// HeartbeatEvery is how often an agent sends its Host.
+	HeartbeatEvery = 3 * time.Second
+	// HostTTL is how long a host counts as alive after its last heartbeat;
+	// the deploy function marks a silent host's tasks failed after
+	// plan.AgentLostAfter.
+	HostTTL = 15 * time.Second
+	// HostPath is the heartbeat endpoint (PUT, agent scope); the id in the
+	// path must equal Host.ID.
+	HostPath = "/api/v1/agents/hosts/"
+)
+
+// Host is an agent's heartbeat: who it is, where, and what it runs.
+type Host struct {
+	ID       string   `json:"id"`
+	Room     string   `json:"room,omitempty"`
+	Labels   []string `json:"labels,omitempty"`
+	Capacity int      `json:"capacity,omitempty"`
+	// Agent is the agent's build version.
+	Agent string `json:"agent,omitempty"`
+	// Apps is what runs on the host: app → its current release.
+	Apps map[string]AppState `json:"apps,omitempty"`
+	// Busy is the task in progress, if any.
+	Busy *Task `json:"busy,omitempty"`
+	// Seen is set by the server: when the heartbeat arrived.
+	Seen time.Time `json:"seen,omitzero"`
+}
+
+// AppState is one app on a host.
+type AppState struct {
+	Version   string   `json:"version"`
+	Previous  string   `json:"previous,omitempty"`
+	Instances []string `json:"instances,omitempty"` // host:port of the web instances
+	Healthy   bool     `json:"healthy"`
+}
