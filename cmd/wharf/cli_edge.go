@@ -158,6 +158,7 @@ func newEdgeCmds(stdout io.Writer) []*cobra.Command {
 			"  wharf limit put per_ip -f limit.yaml   # limit.yaml: {key: ip, rate: 10r/s, burst: 20, nodelay: true}",
 			func() any { return &config.LimitConfig{} }),
 		newACLCmd(stdout),
+		newRoomCmd(stdout),
 		newEdgeInfoCmd(stdout),
 	}
 }

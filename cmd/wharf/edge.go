@@ -10,6 +10,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/adminapi"
 	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/registry"
+	"github.com/wharfhq/wharf/gateway/roomswitch"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/store"
@@ -27,6 +28,14 @@ func (l *lateStats) Stats() any {
 		return g.Stats()
 	}
 	return map[string]string{"state": "starting"}
+}
+
+// RoomsStatus is the gateway's live view of a service's rooms, once it runs.
+func (l *lateStats) RoomsStatus(service string) (any, bool) {
+	if g := l.gw.Load(); g != nil {
+		return g.RoomsStatus(service)
+	}
+	return nil, false
 }
 
 // wireEdge seeds the edge config from the file (see edge.Store.Seed) and
@@ -47,7 +56,9 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 		return nil, err
 	}
 	stats := &lateStats{}
-	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Registry: registry.New(st, registry.Options{}), Stats: stats})
+	switches := roomswitch.New(st, roomswitch.Options{Logger: logging.Component(b.log, "rooms"), OnDone: roomswitch.ToPolicy(es)})
+	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Registry: registry.New(st, registry.Options{}),
+		Stats: stats, Switches: switches, Rooms: stats})
 	if err != nil {
 		return nil, err
 	}

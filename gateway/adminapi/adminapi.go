@@ -18,6 +18,11 @@
 //	PUT    /api/v1/services/{svc}/instances/{id}  register or heartbeat an instance (agent)
 //	DELETE /api/v1/services/{svc}/instances/{id}  deregister it at once (agent)
 //	GET    /api/v1/services/{svc}/instances       live instances (agent)
+//	GET    /api/v1/rooms/{svc}                    room policy, switch, this node's live view
+//	PUT    /api/v1/rooms/{svc}/policy             set the room policy
+//	POST   /api/v1/rooms/{svc}/switch             start a room switch (immediate or staged)
+//	POST   /api/v1/rooms/{svc}/switch/{action}    pause | resume | abort it
+//	GET    /api/v1/rooms/{svc}/history            every switch, newest first
 //
 // Every write goes through edge.Store (compare-and-swap, versioned with who
 // and when) or acl.BanManager, so every gateway node picks it up through its
@@ -36,6 +41,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/acl"
 	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/registry"
+	"github.com/wharfhq/wharf/gateway/roomswitch"
 	"github.com/wharfhq/wharf/internal/cidr"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
@@ -52,6 +58,10 @@ type Options struct {
 	Registry *registry.Registry
 	// Stats may be nil when this process runs no gateway.
 	Stats StatsSource
+	// Switches, when set, enables the room endpoints (/api/v1/rooms/...);
+	// Rooms adds this node's live view to them (nil without a gateway).
+	Switches *roomswitch.Store
+	Rooms    RoomsSource
 	// MaxBanTTL caps a ban's duration (default 365 days).
 	MaxBanTTL time.Duration
 }
@@ -77,7 +87,7 @@ func (f *Function) Name() string { return "gateway" }
 func (f *Function) Routes() []fnapi.Route {
 	a := fnapi.AdminOnly()
 	const p = "/api/v1/gateway"
-	return []fnapi.Route{
+	return append(f.roomsRoutes(), []fnapi.Route{
 		{Method: "GET", Pattern: p + "/config", Access: a, Handler: f.getConfig},
 		{Method: "GET", Pattern: p + "/history", Access: a, Handler: f.history},
 		{Method: "GET", Pattern: p + "/stats", Access: a, Handler: f.stats},
@@ -95,7 +105,7 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: "GET", Pattern: p + "/{kind}/{name}", Access: a, Handler: f.get},
 		{Method: "PUT", Pattern: p + "/{kind}/{name}", Access: a, Handler: f.put},
 		{Method: "DELETE", Pattern: p + "/{kind}/{name}", Access: a, Handler: f.del},
-	}
+	}...)
 }
 
 func (f *Function) getConfig(r *fnapi.Request) error {
