@@ -26,6 +26,10 @@
 #   WHARF_PIPELINE=0  pipelined upstream connections per instance for wharf's
 #                  service (the opt-in `pipeline:` setting; 0 = off, like nginx)
 #   WHARF_PIPELINE_DELAY=50us   gateway.pipeline_batch_delay for wharf
+#   WHARF_ROOMS=0  1: wharf's service runs with a room policy (its instance in
+#                  room bj, weights bj=100 sh=0, failover priority bj, sh) and
+#                  active health checks (GET / every second), so every request
+#                  also picks its room (Gateway II's acceptance run)
 #   WHARF_ENV=     extra environment for the wharf process, e.g. "GOGC=400"
 #   WHARF_GOMAXPROCS=  GOMAXPROCS for the wharf process (default: Go's, the
 #                  number of CPUs). On this 2-core box shared with wrk and the
@@ -53,6 +57,7 @@ WHARF_GOMAXPROCS=${WHARF_GOMAXPROCS:-}
 WHARF_ENV=${WHARF_ENV:-}
 WHARF_PIPELINE=${WHARF_PIPELINE:-0}
 WHARF_PIPELINE_DELAY=${WHARF_PIPELINE_DELAY:-50us}
+WHARF_ROOMS=${WHARF_ROOMS:-0}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -418,7 +423,17 @@ limits:
 services:
   - name: up
     pipeline: $WHARF_PIPELINE
-    instances: [{addr: "$UP_ADDR"}]
+EOF
+    if [[ $WHARF_ROOMS == 1 ]]; then
+      cat <<EOF
+    instances: [{addr: "$UP_ADDR", room: bj}]
+    rooms: {weights: {bj: 100, sh: 0}, priority: [bj, sh]}
+    health: {path: /, interval: 1s}
+EOF
+    else
+      echo "    instances: [{addr: \"$UP_ADDR\"}]"
+    fi
+    cat <<EOF
 routes:
   - {path: /, service: up, limits: [per_ip]}
 EOF
@@ -528,7 +543,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
 WRK_VERSION=$({ wrk -v 2>&1 || true; } | awk 'NR == 1 { print $2 }')
 NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/.*: //' || true)
 ENVLINE="commit $COMMIT, $(nproc) CPUs, wrk $WRK_VERSION, $NGINX_VERSION, $(go version | awk '{print $3}')"
-SETUP="wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS interleaved rounds, median; warm-up $WARMUP; PIN=$PIN; deny list $CIDRS CIDRs; wharf GOMAXPROCS=${WHARF_GOMAXPROCS:-default} env=${WHARF_ENV:-none}, wharf upstream pipeline=$WHARF_PIPELINE (batch delay $WHARF_PIPELINE_DELAY)"
+SETUP="wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS interleaved rounds, median; warm-up $WARMUP; PIN=$PIN; deny list $CIDRS CIDRs; wharf GOMAXPROCS=${WHARF_GOMAXPROCS:-default} env=${WHARF_ENV:-none}, wharf upstream pipeline=$WHARF_PIPELINE (batch delay $WHARF_PIPELINE_DELAY), rooms+health=$WHARF_ROOMS"
 
 table() {
   printf '| target | req/s (median) | p50 ms | p99 ms | req/s per round | p99 ms per round | errors |\n'
