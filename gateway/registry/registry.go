@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/ident"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -69,7 +70,7 @@ func (in Instance) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
-	if !validName(in.Service) {
+	if !ident.Name(in.Service) {
 		bad("service", "must be 1-63 of a-z, 0-9, '-', '_', got %q", in.Service)
 	}
 	if !validID(in.ID) {
@@ -78,7 +79,7 @@ func (in Instance) Validate() error {
 	if host, port, err := net.SplitHostPort(in.Addr); err != nil || host == "" || !validPort(port) {
 		bad("addr", "must be host:port, got %q", in.Addr)
 	}
-	if in.Room != "" && !validName(in.Room) {
+	if in.Room != "" && !ident.Name(in.Room) {
 		bad("room", "must be 1-63 of a-z, 0-9, '-', '_', got %q", in.Room)
 	}
 	if in.Weight < 0 || in.Weight > 1000000 {
@@ -88,7 +89,7 @@ func (in Instance) Validate() error {
 		bad("labels", "at most 32 labels")
 	}
 	for k, v := range in.Labels {
-		if !validName(k) || len(v) > 256 {
+		if !ident.Name(k) || len(v) > 256 {
 			bad("labels."+k, "label names are 1-63 of a-z, 0-9, '-', '_'; values at most 256 bytes")
 		}
 	}
@@ -112,19 +113,6 @@ func (in Instance) Validate() error {
 func validPort(p string) bool {
 	n, err := strconv.Atoi(p)
 	return err == nil && n > 0 && n < 65536
-}
-
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (c == '-' || c == '_') && i > 0) {
-			return false
-		}
-	}
-	return true
 }
 
 func validID(s string) bool {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/ident"
 )
 
 // Defaults and bounds of a Policy.
@@ -114,7 +115,7 @@ func (p Policy) Validate() error {
 	for i, r := range p.Priority {
 		field := fmt.Sprintf("priority[%d]", i)
 		switch {
-		case !validRoom(r):
+		case !ident.Name(r):
 			bad(field, "room names are 1-63 of a-z, 0-9, '-', '_', got %q", r)
 		case seen[r]:
 			bad(field, "room %q is listed twice", r)
@@ -149,7 +150,7 @@ func validateWeights(field string, w map[string]int) []error {
 	positive := false
 	for _, r := range slices.Sorted(maps.Keys(w)) {
 		switch v := w[r]; {
-		case !validRoom(r):
+		case !ident.Name(r):
 			bad(field+"."+r, "room names are 1-63 of a-z, 0-9, '-', '_'")
 		case v < 0 || v > MaxWeight:
 			bad(field+"."+r, "must be between 0 and %d, got %d", MaxWeight, v)
@@ -161,20 +162,6 @@ func validateWeights(field string, w map[string]int) []error {
 		bad(field, "at least one room needs a positive weight")
 	}
 	return errs
-}
-
-// validRoom is the registry's rule for room names.
-func validRoom(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (c == '-' || c == '_') && i > 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // WithDefaults returns p with zero Threshold, Overprovision and

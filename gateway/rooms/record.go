@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/ident"
 )
 
 // SwitchState is where a Switch is.
@@ -134,7 +135,7 @@ func (r *Record) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
-	if !validRoom(r.Service) {
+	if !ident.Name(r.Service) {
 		bad("service", "service names are 1-63 of a-z, 0-9, '-', '_', got %q", r.Service)
 	}
 	errs = append(errs, validateWeights("from", r.From)...)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/ident"
 )
 
 // Bounds of a SwitchSpec.
@@ -92,7 +93,7 @@ func (s SwitchSpec) Validate() error {
 	if len(s.ID) > 128 {
 		bad("id", "at most 128 bytes")
 	}
-	if !validRoom(s.Service) {
+	if !ident.Name(s.Service) {
 		bad("service", "service names are 1-63 of a-z, 0-9, '-', '_', got %q", s.Service)
 	}
 	if s.Who == "" || len(s.Who) > 128 {

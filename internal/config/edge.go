@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/cidr"
+	"github.com/wharfhq/wharf/internal/ident"
 )
 
 // FieldError names the option that is wrong, e.g. "limits[0].burst".
@@ -55,7 +56,7 @@ func validToken(s string) bool {
 func (l LimitConfig) Validate(field string) error {
 	var errs []error
 	bad := func(sub, format string, args ...any) { errs = append(errs, fieldErr(field+"."+sub, format, args...)) }
-	if !validName(l.Name) {
+	if !ident.Name(l.Name) {
 		bad("name", "must be 1-63 of a-z, 0-9, '-', '_', got %q", l.Name)
 	}
 	switch {
@@ -92,7 +93,7 @@ func (l LimitConfig) Validate(field string) error {
 // Validate checks one service; field is its path, e.g. "services[0]".
 func (s ServiceConfig) Validate(field string) error {
 	var errs []error
-	if !validName(s.Name) {
+	if !ident.Name(s.Name) {
 		errs = append(errs, fieldErr(field+".name", "must be 1-63 of a-z, 0-9, '-', '_', got %q", s.Name))
 	}
 	if s.Pipeline < 0 || s.Pipeline > 64 {
@@ -117,7 +118,7 @@ func (s ServiceConfig) Validate(field string) error {
 		if in.Weight < 0 {
 			errs = append(errs, fieldErr(f+".weight", "must not be negative, got %d", in.Weight))
 		}
-		if in.Room != "" && !validName(in.Room) {
+		if in.Room != "" && !ident.Name(in.Room) {
 			errs = append(errs, fieldErr(f+".room", "must be 1-63 of a-z, 0-9, '-', '_', got %q", in.Room))
 		}
 	}
@@ -129,7 +130,7 @@ func (s ServiceConfig) Validate(field string) error {
 func (r RouteConfig) Validate(field string) error {
 	var errs []error
 	bad := func(sub, format string, args ...any) { errs = append(errs, fieldErr(field+"."+sub, format, args...)) }
-	if !validName(r.Name) {
+	if !ident.Name(r.Name) {
 		bad("name", "must be 1-63 of a-z, 0-9, '-', '_', got %q", r.Name)
 	}
 	if !strings.HasPrefix(r.Path, "/") {
@@ -278,18 +279,4 @@ func (r RouteConfig) ValidateRefs(field string, limits, services map[string]bool
 		seen[name] = true
 	}
 	return errors.Join(errs...)
-}
-
-// validName is the naming rule for limits and services: 1–63 of a-z, 0-9, '-', '_'.
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (c == '-' || c == '_') && i > 0) {
-			return false
-		}
-	}
-	return true
 }
