@@ -122,6 +122,8 @@ func TestAbort(t *testing.T) {
 	if r.Step(sec(1), Observations{}) != nil || r.Error != "aborted by bob" {
 		t.Fatalf("after abort: %q", r.Error)
 	}
+	// Aborted before its first Step (current -1), it still loads.
+	roundTrip(t, r)
 
 	// Without auto-rollback: aborted, the targets stay.
 	off := false

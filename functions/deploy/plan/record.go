@@ -375,8 +375,11 @@ func (r *Record) Validate() error {
 	if r.Current < -1 || r.Current >= len(r.Steps) {
 		bad("current", "must be between -1 and %d, got %d", len(r.Steps)-1, r.Current)
 	}
-	if (r.State == StatePending) != (r.Current == -1) {
-		bad("current", "must be -1 exactly while pending, got %d in state %s", r.Current, r.State)
+	// Current is -1 while pending, and stays -1 in a deploy aborted before
+	// its first Step (Abort of a pending deploy); in any other state a step
+	// has started.
+	if r.State == StatePending && r.Current != -1 || r.Current == -1 && r.State != StatePending && r.State != StateAborted {
+		bad("current", "must be -1 exactly while pending (or aborted before the first step), got %d in state %s", r.Current, r.State)
 	}
 	in := make([]bool, len(r.Targets))
 	for i, s := range r.Steps {

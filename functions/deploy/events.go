@@ -1,0 +1,102 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/plan"
+)
+
+// HandleEvent applies one agent event (the body of a deploy.events
+// message) to its deploy's record: decode, load, plan.Apply, write with
+// compare-and-swap (retried on conflict), then wake the driver, which
+// steps the deploy at once where this instance holds its lease (the
+// write wakes the holder elsewhere through its store watch).
+//
+// Events are idempotent and may come in any order. An event that cannot
+// be decoded, of an unknown deploy, or that does not fit its deploy is
+// logged and dropped (nil: redelivering it would not help); a store
+// failure is returned, so that NSQ delivers the event again.
+func (f *Function) HandleEvent(ctx context.Context, body []byte) error {
+	ev, err := plan.ParseEvent(body)
+	if err != nil {
+		f.m.dropped.Inc()
+		f.log.Warn("dropping an undecodable deploy event", "err", err, "body", clipBody(body))
+		return nil
+	}
+	log := f.log.With("deploy", ev.DeployID, "host", ev.Host, "task", ev.TaskID, "state", ev.State)
+	app, ok := appOf(ev.DeployID)
+	if !ok {
+		f.m.dropped.Inc()
+		log.Warn("dropping an event of a deploy id this function does not make")
+		return nil
+	}
+	for attempt := range maxCASRetries {
+		if attempt > 0 {
+			// Events of one deploy arrive together: spread the retries.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(rand.IntN(attempt*2+1)) * time.Millisecond):
+			}
+		}
+		e, found, err := f.get(ctx, RecordKey(app, ev.DeployID))
+		if err != nil {
+			return err
+		}
+		if !found {
+			f.m.dropped.Inc()
+			log.Warn("dropping an event of an unknown deploy")
+			return nil
+		}
+		out, changed, err := applyEvent(e.Value, ev, f.opts.Now())
+		if err != nil {
+			f.m.dropped.Inc()
+			log.Warn("dropping an event that does not fit its deploy", "err", err)
+			return nil
+		}
+		if !changed {
+			f.m.ignored.Inc()
+			log.Debug("event changes nothing (repeated or late)")
+			return nil
+		}
+		if _, err := f.cas(ctx, e.Key, e.Version, out, 0); err != nil {
+			if isConflict(err) {
+				continue
+			}
+			return err
+		}
+		f.m.applied.Inc()
+		log.Debug("event applied")
+		f.poke()
+		return nil
+	}
+	return fmt.Errorf("cannot apply an event to deploy %s: too many conflicting writes", ev.DeployID)
+}
+
+// applyEvent is the pure part of HandleEvent: it loads the stored record,
+// applies ev at now and returns the record to store when it changed.
+func applyEvent(stored []byte, ev plan.Event, now time.Time) (out []byte, changed bool, err error) {
+	rec, err := plan.ParseRecord(stored)
+	if err != nil {
+		return nil, false, err
+	}
+	if changed, err = rec.Apply(ev, now); err != nil || !changed {
+		return nil, false, err
+	}
+	if out, err = json.Marshal(rec); err != nil {
+		return nil, false, fmt.Errorf("cannot encode deploy %s: %w", rec.ID, err)
+	}
+	return out, true, nil
+}
+
+// clipBody is the start of a message body, for logs.
+func clipBody(b []byte) string {
+	if len(b) > 256 {
+		b = b[:256]
+	}
+	return string(b)
+}

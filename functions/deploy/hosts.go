@@ -1,0 +1,239 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/functions/artifacts"
+	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Bounds of a heartbeat.
+const (
+	maxLabels = 64
+	maxApps   = 1000
+)
+
+// putHost stores an agent's heartbeat: PUT /api/v1/agents/hosts/{id}.
+// Unknown fields are ignored, as plan.ParseEvent does, so that a newer
+// agent may add some; everything known is checked.
+func (f *Function) putHost(r *fnapi.Request) error {
+	id := r.Params.Get("id")
+	if msg := checkHostID(id); msg != "" {
+		return httperr.BadRequest("id: %s", msg)
+	}
+	var h wire.Host
+	if err := decodeLenient(r.Ctx.PostBody(), &h); err != nil {
+		return err
+	}
+	if h.ID != id {
+		return httperr.BadRequest("id: the heartbeat is of host %q but the path names %q", h.ID, id)
+	}
+	if err := checkHost(h); err != nil {
+		return err
+	}
+	h.Seen = f.opts.Now().UTC()
+	b, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("cannot encode host %s: %w", id, err)
+	}
+	ctx, cancel := f.storeCtx(r.Context())
+	defer cancel()
+	if _, err := f.st.Put(ctx, HostKey(id), b, store.PutOptions{TTL: f.opts.HostTTL}); err != nil {
+		return unavailable(err, "cannot store the heartbeat of host %q: store unavailable", id)
+	}
+	f.m.heartbeats.Inc()
+	return r.JSON(fasthttp.StatusOK, h)
+}
+
+// decodeLenient decodes one JSON object into v, ignoring unknown fields;
+// errors are 400s naming the field.
+func decodeLenient(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return httperr.BadRequest("request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return httperr.BadRequest("%s: want %s, got %s", te.Field, te.Type, te.Value)
+		}
+		return httperr.BadRequest("invalid JSON: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return httperr.BadRequest("request body must hold one JSON object")
+	}
+	return nil
+}
+
+// checkHostID returns what is wrong with a host id, or "": the registry's
+// rule (1-128 of A-Z a-z 0-9 . _ - :), and its task topic
+// deploy.host.<id> must be a valid NSQ topic (no ':', at most 52 bytes).
+func checkHostID(id string) string {
+	if id == "" || len(id) > 128 {
+		return fmt.Sprintf("host ids are 1-128 bytes, got %d", len(id))
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-:", c) >= 0) {
+			return fmt.Sprintf("host ids are of A-Z, a-z, 0-9, '.', '_', '-', ':', got %q", id)
+		}
+	}
+	if err := bus.ValidateTopic(wire.HostTopic(id)); err != nil {
+		return fmt.Sprintf("host %q cannot have a task topic: %v (use at most 52 of A-Z, a-z, 0-9, '.', '_', '-')", id, err)
+	}
+	return ""
+}
+
+// checkHost validates a heartbeat's fields but the id.
+func checkHost(h wire.Host) error {
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if h.Room != "" && !validRoom(h.Room) {
+		bad("room: room names are 1-63 of a-z, 0-9, '-', '_', got %q", h.Room)
+	}
+	if len(h.Labels) > maxLabels {
+		bad("labels: at most %d, got %d", maxLabels, len(h.Labels))
+	}
+	for i, l := range h.Labels {
+		if !validLabel(l) {
+			bad("labels[%d]: labels are 1-128 of A-Z, a-z, 0-9, '.', '_', '-', ':', '/', '=', got %q", i, l)
+		}
+	}
+	if h.Capacity < 0 {
+		bad("capacity: must not be negative, got %d", h.Capacity)
+	}
+	if len(h.Agent) > 128 {
+		bad("agent: at most 128 bytes")
+	}
+	if len(h.Apps) > maxApps {
+		bad("apps: at most %d, got %d", maxApps, len(h.Apps))
+	}
+	for app, s := range h.Apps {
+		switch {
+		case !validApp(app):
+			bad("apps: invalid app name %q", app)
+		case s.Version != "" && !artifacts.ValidVersion(s.Version):
+			bad("apps.%s.version: invalid version %q", app, s.Version)
+		case s.Previous != "" && !artifacts.ValidVersion(s.Previous):
+			bad("apps.%s.previous: invalid version %q", app, s.Previous)
+		}
+	}
+	if len(errs) > 0 {
+		slices.Sort(errs)
+		return httperr.BadRequest("invalid heartbeat: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func validRoom(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (c == '-' || c == '_') && i > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func validLabel(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-:/=", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// HostsResponse is the answer of GET /api/v1/agents/hosts.
+type HostsResponse struct {
+	Hosts []wire.Host `json:"hosts"`
+}
+
+func (f *Function) listHosts(r *fnapi.Request) error {
+	hosts, err := f.liveHosts(r.Context())
+	if err != nil {
+		return err
+	}
+	if hosts == nil {
+		hosts = []wire.Host{}
+	}
+	return r.JSON(fasthttp.StatusOK, HostsResponse{Hosts: hosts})
+}
+
+// liveHosts returns the hosts whose heartbeat has not expired, by id.
+func (f *Function) liveHosts(ctx context.Context) ([]wire.Host, error) {
+	var out []wire.Host
+	err := f.scan(ctx, hostsPrefix, func(e store.Entry) error {
+		var h wire.Host
+		if err := json.Unmarshal(e.Value, &h); err != nil {
+			f.log.Warn("cannot decode a heartbeat", "key", e.Key, "err", err)
+			return nil
+		}
+		out = append(out, h)
+		return nil
+	})
+	return out, err
+}
+
+// planHosts turns heartbeats into the hosts plan.SelectTargets picks from;
+// keep filters them.
+func planHosts(hosts []wire.Host, keep func(wire.Host) bool) []plan.Host {
+	var out []plan.Host
+	for _, h := range hosts {
+		if keep == nil || keep(h) {
+			out = append(out, plan.Host{ID: h.ID, Room: h.Room, Labels: h.Labels, Alive: true})
+		}
+	}
+	return out
+}
+
+// observe is what Step needs to know about rec's world at now: each
+// target's last heartbeat (Down when its key expired) and, when the gate
+// of the current step waits for its window's measurement, the sample.
+func (f *Function) observe(ctx context.Context, rec *plan.Record, hosts map[string]wire.Host, now time.Time) plan.Observations {
+	obs := plan.Observations{Hosts: make(map[string]plan.HostStatus, len(rec.Targets))}
+	for _, t := range rec.Targets {
+		if h, ok := hosts[t.Host]; ok {
+			obs.Hosts[t.Host] = plan.HostStatus{LastHeartbeat: h.Seen}
+		} else {
+			obs.Hosts[t.Host] = plan.HostStatus{Down: true}
+		}
+	}
+	w, ok := rec.GateWindow()
+	if !ok || f.opts.Gate == nil || now.Before(w.To) {
+		return obs
+	}
+	gctx, cancel := context.WithTimeout(ctx, f.opts.StoreTimeout)
+	defer cancel()
+	s, ok, err := f.opts.Gate.Sample(gctx, rec.App, rec.Version, w)
+	switch {
+	case err != nil:
+		f.log.Warn("cannot measure the error rate", "deploy", rec.ID, "step", w.Step, "err", err)
+	case ok:
+		s.Step = w.Step
+		obs.Gate = &s
+	}
+	return obs
+}
