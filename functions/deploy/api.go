@@ -113,11 +113,10 @@ func (f *Function) Deploy(ctx context.Context, app, who string, spec plan.Spec) 
 	}
 	pool := planHosts(hosts, nil)
 	if spec.Targets.All {
-		// all: the live hosts of the app, those whose heartbeat lists it.
-		pool = planHosts(hosts, func(h wire.Host) bool { _, ok := h.Apps[app]; return ok })
-		if len(pool) == 0 {
-			return nil, fieldsError(fasthttp.StatusConflict, "cannot select targets", &plan.FieldError{Field: "targets.all",
-				Msg: fmt.Sprintf("no live host runs app %q: all selects the hosts that run it; name rooms, labels or hosts for its first deploy", app)})
+		// all: the live hosts that run the app; for its first deploy
+		// (no host runs it yet), every live host.
+		if running := planHosts(hosts, func(h wire.Host) bool { _, ok := h.Apps[app]; return ok }); len(running) > 0 {
+			pool = running
 		}
 	}
 	targets, err := plan.SelectTargets(spec, pool)
