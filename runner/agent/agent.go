@@ -1,0 +1,432 @@
+// Package agent is Wharf's deploy agent: it runs on an app host, takes
+// deploy and rollback tasks from its NSQ topic (wire.HostTopic), installs
+// and starts releases, registers their web instances with the gateway
+// registry and reports every step to the deploy function on
+// wire.TopicEvents, through a durable outbox.
+//
+// # A task
+//
+// A task (wire.Task, Kind deploy or rollback; a rollback is the same
+// procedure aimed at the older version, usually still on disk) goes:
+//
+//  1. downloading: release.Manager.Install from the API's artifact
+//     download (sha256 checked before anything is unpacked; skipped when
+//     the release is present);
+//  2. starting: hooks.pre_start; free loopback ports for the web
+//     instances; release.Manager.Activate; every process of the manifest
+//     started under supervise (the "web" one `instances` times, each with
+//     PORT); health checks (HTTP 2xx on health.path, or a TCP connect)
+//     until Options.HealthTimeout, failing at once when a process exits;
+//     registration of each web instance; hooks.post_start;
+//  3. healthy (rolled_back for a rollback task): reported; only then the
+//     old release's instances are deregistered, Options.DrainDelay later
+//     their processes stopped with the manifest's stop_signal and
+//     stop_grace, and old releases pruned (the current and previous
+//     versions are always kept).
+//
+// On a failure the task reports failed with a message, the phase's
+// duration and the end of the failing process's or hook's log; the new
+// processes are stopped and deregistered, `current` goes back, and the
+// old release, which never stopped, keeps serving. A task for the version
+// an app already runs, with all its processes up, reports healthy at once.
+//
+// # Queue, idempotency and restart
+//
+// The NSQ handler only validates a task, appends it to the queue in the
+// state file (Options.DataDir/agent-state.json, written atomically) and
+// finishes the message; per-app workers run the queue, one task of an app
+// at a time, different apps in parallel. A task whose id (deploy id + task
+// id) was finished is answered with its last event again and nothing else;
+// one already queued is ignored; one older than a task of the same deploy
+// and app already seen is ignored (it was superseded, e.g. by a rollback).
+//
+// A new agent on the same DataDir first stops the process groups the
+// previous run left behind (checked against the kernel's boot id and each
+// leader's start time, so a recycled pid is never signalled), deletes
+// their registrations, and starts every app's recorded release again
+// (the version of the last successful task, which `current` is set back
+// to) and registers it. A task that was queued or in progress is resumed
+// from its start — every step is idempotent: the install is skipped, the
+// half-started processes of the interrupted run are gone — unless it was
+// already started MaxTaskAttempts times, in which case it is reported
+// failed with "agent restarted mid-task" instead, so a task that kills the
+// agent cannot loop forever.
+//
+// # Shutdown
+//
+// When Run's context ends the agent stops taking tasks, lets the task in
+// progress abort (its new processes are stopped; it stays queued and is
+// resumed by the next run), deregisters every instance at once, waits
+// DrainDelay, stops every child in parallel, and flushes the outbox
+// (bounded by FlushTimeout).
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
+	"github.com/wharfhq/wharf/internal/apiclient"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/logging"
+	"github.com/wharfhq/wharf/runner/agent/release"
+)
+
+// Defaults of Options.
+const (
+	DefaultDrainDelay        = 2 * time.Second
+	DefaultHealthTimeout     = 60 * time.Second
+	DefaultKeep              = release.DefaultKeep
+	DefaultInstanceTTL       = 10 * time.Second
+	DefaultInstanceHeartbeat = 3 * time.Second
+	DefaultMaxInFlight       = 4
+	DefaultAPITimeout        = 5 * time.Second
+	DefaultFlushTimeout      = 5 * time.Second
+	DefaultMaxTaskAttempts   = 3
+	DefaultAdvertiseHost     = "127.0.0.1"
+)
+
+// Options configure an Agent. Zero fields take the defaults.
+type Options struct {
+	// HostID names this host: its NSQ topic is wire.HostTopic(HostID).
+	// Required.
+	HostID string
+	// Room, Labels and Capacity describe the host in its heartbeat; Room
+	// also goes with every instance registration.
+	Room     string
+	Labels   []string
+	Capacity int
+	// Version is the agent's build version, sent in heartbeats.
+	Version string
+	// DataDir holds the state file, the outbox, the releases (apps/) and
+	// the processes' logs (logs/<app>/). Required; created if missing.
+	DataDir string
+	// API calls the Wharf server with the agent's token: heartbeats,
+	// artifact downloads and instance registrations. Required.
+	API *apiclient.Client
+	// NSQDAddrs are nsqd TCP addresses: events are published there, and
+	// tasks consumed from there unless LookupdHTTPAddrs is set. Required.
+	NSQDAddrs []string
+	// LookupdHTTPAddrs, when set, are used to find the nsqds with tasks.
+	LookupdHTTPAddrs []string
+	// Logger receives the agent's logs (default: discarded).
+	Logger *slog.Logger
+	// Now is the clock of events (default time.Now).
+	Now func() time.Time
+	// DrainDelay is the wait between deregistering instances and stopping
+	// their processes (default 2s; gateways apply registry changes within
+	// about a second).
+	DrainDelay time.Duration
+	// HealthTimeout bounds the wait for a release's web instances to be
+	// healthy (default 60s).
+	HealthTimeout time.Duration
+	// Keep is how many releases of an app stay on disk (default 5).
+	Keep int
+	// InstanceTTL is the registrations' TTL (default 10s); they are
+	// refreshed every InstanceHeartbeat (default 3s).
+	InstanceTTL       time.Duration
+	InstanceHeartbeat time.Duration
+	// HeartbeatEvery is the host heartbeat period (default
+	// wire.HeartbeatEvery).
+	HeartbeatEvery time.Duration
+	// AdvertiseHost is the host part of the registered instance addresses
+	// (default 127.0.0.1). Health checks always use 127.0.0.1.
+	AdvertiseHost string
+	// MaxInFlight is the NSQ consumer's max in flight (default 4).
+	MaxInFlight int
+	// APITimeout bounds each API call but downloads (default 5s).
+	APITimeout time.Duration
+	// FlushTimeout bounds the outbox flush at shutdown (default 5s).
+	FlushTimeout time.Duration
+	// MaxTaskAttempts is how many times a task is started (across agent
+	// restarts) before it is reported failed (default 3).
+	MaxTaskAttempts int
+	// DownloadRetries and DownloadBackoff tune release.Options (defaults
+	// there).
+	DownloadRetries int
+	DownloadBackoff time.Duration
+}
+
+// Agent is the deploy agent of one host. Create it with New and run it
+// with Run, once.
+type Agent struct {
+	opts      Options
+	log       *slog.Logger
+	rel       *release.Manager
+	statePath string
+	bootID    string
+	health    *healthChecker
+	memTotal  uint64
+
+	saveMu sync.Mutex // serialises state file writes; taken before mu
+
+	mu       sync.Mutex
+	st       stateFile
+	apps     map[string]*appRun
+	started  bool
+	stopping bool
+	runCtx   context.Context // workers' context: Run's
+	procCtx  context.Context // children's context: ends after shutdown
+
+	outbox  *bus.Outbox
+	workers sync.WaitGroup
+	loops   sync.WaitGroup
+	kickHB  chan struct{}
+}
+
+// appRun is an app's live state. Guarded by Agent.mu, except the gens'
+// own fields (see gen).
+type appRun struct {
+	name     string
+	version  string // the release the app serves (state record)
+	sha      string
+	previous string
+	cur      *gen   // processes of version; nil when not running
+	retiring []*gen // old releases being drained and stopped
+	working  bool   // a worker goroutine runs the app's queue
+	restore  bool   // the worker must start version first (restart)
+	busy     *wire.Task
+}
+
+// New checks opts, creates DataDir and reads the state file.
+func New(opts Options) (*Agent, error) {
+	if err := setDefaults(&opts); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("cannot create agent data dir: %w", err)
+	}
+	log := logging.Component(opts.Logger, "agent").With("host", opts.HostID)
+	rel, err := release.New(release.Options{
+		Root: filepath.Join(opts.DataDir, "apps"), Keep: opts.Keep,
+		Retries: opts.DownloadRetries, Backoff: opts.DownloadBackoff, Logger: opts.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot create agent: %w", err)
+	}
+	path := filepath.Join(opts.DataDir, StateFileName)
+	st, err := loadState(path)
+	var corrupt *corruptStateError
+	switch {
+	case errors.As(err, &corrupt):
+		log.Error("agent state unreadable", "err", err)
+	case err != nil:
+		return nil, fmt.Errorf("cannot create agent: %w", err)
+	}
+	a := &Agent{
+		opts: opts, log: log, rel: rel, statePath: path, st: st,
+		bootID: bootID(), memTotal: memTotal(),
+		health: newHealthChecker(),
+		apps:   map[string]*appRun{},
+		kickHB: make(chan struct{}, 1),
+	}
+	for name, rec := range st.Apps {
+		a.apps[name] = &appRun{name: name, version: rec.Version, sha: rec.SHA256, previous: rec.Previous}
+	}
+	return a, nil
+}
+
+func setDefaults(o *Options) error {
+	switch {
+	case o.HostID == "":
+		return errors.New("cannot create agent: HostID is required")
+	case o.DataDir == "":
+		return errors.New("cannot create agent: DataDir is required")
+	case o.API == nil:
+		return errors.New("cannot create agent: API is required")
+	case len(o.NSQDAddrs) == 0:
+		return errors.New("cannot create agent: NSQDAddrs is required")
+	}
+	if err := bus.ValidateTopic(wire.HostTopic(o.HostID)); err != nil {
+		return fmt.Errorf("cannot create agent: host id %q: %w", o.HostID, err)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.DrainDelay, DefaultDrainDelay)
+	def(&o.HealthTimeout, DefaultHealthTimeout)
+	def(&o.InstanceTTL, DefaultInstanceTTL)
+	def(&o.InstanceHeartbeat, DefaultInstanceHeartbeat)
+	def(&o.HeartbeatEvery, wire.HeartbeatEvery)
+	def(&o.APITimeout, DefaultAPITimeout)
+	def(&o.FlushTimeout, DefaultFlushTimeout)
+	if o.Keep <= 0 {
+		o.Keep = DefaultKeep
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.MaxTaskAttempts <= 0 {
+		o.MaxTaskAttempts = DefaultMaxTaskAttempts
+	}
+	if o.AdvertiseHost == "" {
+		o.AdvertiseHost = DefaultAdvertiseHost
+	}
+	return nil
+}
+
+// Run recovers from the previous run (see the package doc), starts the
+// heartbeats and the task consumer, and works until ctx ends; then it
+// shuts down in order (see the package doc) and returns nil. It fails
+// only if it cannot start.
+func (a *Agent) Run(ctx context.Context) error {
+	a.mu.Lock()
+	if a.started {
+		a.mu.Unlock()
+		return errors.New("cannot run agent: already run")
+	}
+	a.started = true
+	a.runCtx = ctx
+	procCtx, cancelProcs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelProcs()
+	a.procCtx = procCtx
+	a.mu.Unlock()
+
+	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: a.opts.NSQDAddrs, Logger: a.opts.Logger})
+	if err != nil {
+		return fmt.Errorf("cannot run agent: %w", err)
+	}
+	defer prod.Close()
+	a.outbox, err = bus.NewOutbox(bus.OutboxOptions{
+		Path: filepath.Join(a.opts.DataDir, "outbox.db"), Producer: prod, Name: "agent-events", Logger: a.opts.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot run agent: %w", err)
+	}
+	cons, err := bus.NewConsumer(bus.ConsumerOptions{
+		Topic: wire.HostTopic(a.opts.HostID), Channel: wire.ChannelAgent,
+		NSQDAddrs: a.opts.NSQDAddrs, LookupdHTTPAddrs: a.opts.LookupdHTTPAddrs,
+		MaxInFlight: a.opts.MaxInFlight, Handler: a.handle, Logger: a.opts.Logger,
+		PollInterval: 5 * time.Second,
+	})
+	if err != nil {
+		_ = a.outbox.Close()
+		return fmt.Errorf("cannot run agent: %w", err)
+	}
+
+	a.recoverPrevious(ctx)
+	a.loops.Add(2)
+	go a.hostHeartbeats(ctx)
+	go a.instanceHeartbeats(ctx)
+	if err := cons.Start(ctx); err != nil {
+		a.log.Error("cannot start task consumer", "err", err)
+	} else {
+		a.log.Info("agent running", "topic", wire.HostTopic(a.opts.HostID))
+	}
+	<-ctx.Done()
+	a.shutdown(cons)
+	return nil
+}
+
+// shutdown stops the consumer and workers, deregisters every instance,
+// waits DrainDelay, stops every child and flushes the outbox.
+func (a *Agent) shutdown(cons *bus.Consumer) {
+	a.log.Info("agent stopping")
+	if err := cons.Stop(); err != nil {
+		a.log.Warn("cannot stop task consumer cleanly", "err", err)
+	}
+	a.mu.Lock()
+	a.stopping = true
+	a.mu.Unlock()
+	a.workers.Wait()
+	a.loops.Wait()
+
+	a.mu.Lock()
+	var gens []*gen
+	for _, ar := range a.apps {
+		if ar.cur != nil {
+			gens = append(gens, ar.cur)
+		}
+		gens = append(gens, ar.retiring...)
+		ar.cur, ar.retiring = nil, nil
+	}
+	a.mu.Unlock()
+	if a.deregisterAll(gens) > 0 {
+		time.Sleep(a.opts.DrainDelay)
+	}
+	a.stopGens(gens)
+	a.saveOrLog()
+
+	fctx, cancel := context.WithTimeout(context.Background(), a.opts.FlushTimeout)
+	defer cancel()
+	if err := a.outbox.Flush(fctx); err != nil {
+		a.log.Warn("events left in the outbox for the next run", "err", err)
+	}
+	if err := a.outbox.Close(); err != nil {
+		a.log.Warn("cannot close outbox", "err", err)
+	}
+	a.log.Info("agent stopped")
+}
+
+// Apps returns what runs on the host: app → its release, as sent in the
+// heartbeat. Safe to call at any time.
+func (a *Agent) Apps() map[string]wire.AppState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]wire.AppState, len(a.apps))
+	for name, ar := range a.apps {
+		if ar.version == "" {
+			continue
+		}
+		s := wire.AppState{Version: ar.version, Previous: ar.previous}
+		if ar.cur != nil {
+			s.Instances = ar.cur.addrs()
+			s.Healthy = ar.cur.running()
+		}
+		out[name] = s
+	}
+	return out
+}
+
+// busyTask returns a task in progress, if any (the first by app name).
+func (a *Agent) busyTask() *wire.Task {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	names := make([]string, 0, len(a.apps))
+	for n, ar := range a.apps {
+		if ar.busy != nil {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	t := *a.apps[names[0]].busy
+	return &t
+}
+
+// app returns an app's live state, creating it. a.mu held.
+func (a *Agent) app(name string) *appRun {
+	ar := a.apps[name]
+	if ar == nil {
+		ar = &appRun{name: name}
+		a.apps[name] = ar
+	}
+	return ar
+}
+
+// kickHeartbeat asks for a host heartbeat now.
+func (a *Agent) kickHeartbeat() {
+	select {
+	case a.kickHB <- struct{}{}:
+	default:
+	}
+}
+
+// apiCtx is the context of one API call.
+func (a *Agent) apiCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), a.opts.APITimeout)
+}

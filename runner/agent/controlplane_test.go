@@ -1,0 +1,180 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
+)
+
+// regOp is a registry call the control plane saw.
+type regOp struct {
+	Method  string
+	ID      string
+	Version string
+	// New marks a PUT that created the registration (not a heartbeat).
+	New bool
+	// Serving says whether the instance answered GET / when its DELETE
+	// arrived.
+	Serving bool
+}
+
+// controlPlane is the test's Wharf server: host heartbeats, artifact
+// downloads and the instance registry, behind a bearer token.
+type controlPlane struct {
+	srv   *httptest.Server
+	token string
+
+	mu        sync.Mutex
+	bundles   map[string][]byte
+	downloads map[string]int
+	hosts     []wire.Host
+	regs      map[string]instanceBody
+	ops       []regOp
+}
+
+func newControlPlane(t testing.TB) *controlPlane {
+	cp := &controlPlane{
+		token: "agent-token-" + t.Name(), bundles: map[string][]byte{},
+		downloads: map[string]int{}, regs: map[string]instanceBody{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("PUT "+wire.HostPath+"{id}", func(w http.ResponseWriter, r *http.Request) {
+		var h wire.Host
+		if err := json.NewDecoder(r.Body).Decode(&h); err != nil || h.ID != r.PathValue("id") {
+			http.Error(w, `{"error":"bad host"}`, http.StatusBadRequest)
+			return
+		}
+		cp.mu.Lock()
+		cp.hosts = append(cp.hosts, h)
+		cp.mu.Unlock()
+		io.WriteString(w, `{}`)
+	})
+	mux.HandleFunc("GET /api/v1/apps/{app}/artifacts/{version}/download", func(w http.ResponseWriter, r *http.Request) {
+		cp.mu.Lock()
+		b, ok := cp.bundles[r.PathValue("app")+"/"+r.PathValue("version")]
+		cp.downloads[r.PathValue("version")]++
+		cp.mu.Unlock()
+		if !ok {
+			http.Error(w, `{"error":"no such artifact"}`, http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(b)
+	})
+	mux.HandleFunc("PUT /api/v1/services/{svc}/instances/{id}", func(w http.ResponseWriter, r *http.Request) {
+		var body instanceBody
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Addr == "" || !strings.Contains(r.PathValue("id"), "."+r.PathValue("svc")+".") {
+			http.Error(w, `{"error":"bad instance"}`, http.StatusBadRequest)
+			return
+		}
+		id := r.PathValue("id")
+		cp.mu.Lock()
+		_, had := cp.regs[id]
+		cp.regs[id] = body
+		cp.ops = append(cp.ops, regOp{Method: "PUT", ID: id, Version: body.Version, New: !had})
+		cp.mu.Unlock()
+		io.WriteString(w, `{"instance":{}}`)
+	})
+	mux.HandleFunc("DELETE /api/v1/services/{svc}/instances/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		cp.mu.Lock()
+		body, ok := cp.regs[id]
+		delete(cp.regs, id)
+		cp.mu.Unlock()
+		if !ok {
+			http.Error(w, `{"error":"no such instance"}`, http.StatusNotFound)
+			return
+		}
+		_, err := getBody("http://" + body.Addr + "/")
+		cp.mu.Lock()
+		cp.ops = append(cp.ops, regOp{Method: "DELETE", ID: id, Version: body.Version, Serving: err == nil})
+		cp.mu.Unlock()
+		io.WriteString(w, `{}`)
+	})
+	cp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+cp.token {
+			http.Error(w, `{"error":"bad token"}`, http.StatusUnauthorized)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(cp.srv.Close)
+	return cp
+}
+
+// add serves a bundle of shop for version and returns its sha256.
+func (cp *controlPlane) add(version string, b []byte) string { return cp.addApp("shop", version, b) }
+
+// addApp serves a bundle of app for version and returns its sha256.
+func (cp *controlPlane) addApp(app, version string, b []byte) string {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	cp.bundles[app+"/"+version] = b
+	return sum(b)
+}
+
+func (cp *controlPlane) downloadsOf(version string) int {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return cp.downloads[version]
+}
+
+// live returns the live registrations: id → body.
+func (cp *controlPlane) live() map[string]instanceBody {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	out := make(map[string]instanceBody, len(cp.regs))
+	for k, v := range cp.regs {
+		out[k] = v
+	}
+	return out
+}
+
+func (cp *controlPlane) opsCopy() []regOp {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return slices.Clone(cp.ops)
+}
+
+func (cp *controlPlane) lastHost() (wire.Host, bool) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if len(cp.hosts) == 0 {
+		return wire.Host{}, false
+	}
+	return cp.hosts[len(cp.hosts)-1], true
+}
+
+// liveVersions returns the versions of the live registrations, sorted.
+func (cp *controlPlane) liveVersions() []string {
+	var vs []string
+	for _, b := range cp.live() {
+		vs = append(vs, b.Version)
+	}
+	slices.Sort(vs)
+	return vs
+}
+
+var plainClient = &http.Client{Timeout: 2 * time.Second}
+
+func getBody(url string) (string, error) {
+	resp, err := plainClient.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return string(b), err
+}
