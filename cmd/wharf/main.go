@@ -56,6 +56,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.AddCommand(newTokenCmd(stdout), newWhoamiCmd(stdout))
 	root.AddCommand(newEdgeCmds(stdout)...)
+	root.AddCommand(newDeployCmds(stdout)...)
 	root.AddCommand(newPushCmd(stdout, stderr), newArtifactsCmd(stdout, stderr))
 	return root
 }

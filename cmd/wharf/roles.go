@@ -15,6 +15,7 @@ import (
 	"github.com/wharfhq/wharf/artifacts/blob/s3blob"
 	"github.com/wharfhq/wharf/functions/admin"
 	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
@@ -85,11 +86,13 @@ func runRole(ctx context.Context, r role, opts config.Options, stdout, stderr io
 	down := &shutdown{log: log}
 	down.add("fail readiness", func(context.Context) error { b.ops.SetDraining(); return nil })
 	var closeLater []func(context.Context) error
+	var producer *bus.Producer
 	if r.needs.nsqd {
 		p, err := b.openProducer(ctx)
 		if err != nil {
 			return b.abort(err)
 		}
+		producer = p
 		if err := b.checkLookupd(ctx); err != nil {
 			return b.abort(err)
 		}
@@ -107,6 +110,28 @@ func runRole(ctx context.Context, r role, opts config.Options, stdout, stderr io
 			return b.abort(depError("minio", opts.MinIO.Endpoint, err))
 		}
 		blobs = s3
+	}
+	var stopLater []func(context.Context) error
+	// Consumers find nsqd through nsqlookupd when there is one; connecting
+	// to the same nsqd directly as well would be a second connection.
+	consumeFrom := opts.NSQ.NSQD
+	if len(opts.NSQ.Lookupd) > 0 {
+		consumeFrom = nil
+	}
+	if r.name == "agent" {
+		token, err := readTokenFile(opts.Agent.TokenFile)
+		if err != nil {
+			return b.abort(err)
+		}
+		if opts.Agent.Server == "" {
+			return b.abort(fmt.Errorf("the agent needs the control plane's URL: set agent.server (--agent-server or WHARF_AGENT_SERVER)"))
+		}
+		ag, err := b.startAgent(ctx, opts.Agent.Server, token, opts.NSQ.NSQD, opts.NSQ.Lookupd)
+		if err != nil {
+			return b.abort(err)
+		}
+		b.onUndo(func() { _ = ag.stop(context.Background()) })
+		down.add("stop the agent (deregister, then stop its instances)", ag.stop)
 	}
 	var listen string
 	if r.needs.http {
@@ -132,6 +157,14 @@ func runRole(ctx context.Context, r role, opts config.Options, stdout, stderr io
 		if err != nil {
 			return b.abort(err)
 		}
+		if producer != nil {
+			deployer, err := b.startDeploy(ctx, mux, st, nil, producer, consumeFrom, opts.NSQ.Lookupd)
+			if err != nil {
+				return b.abort(err)
+			}
+			b.onUndo(func() { _ = deployer.stop(context.Background()) })
+			stopLater = append(stopLater, deployer.stop)
+		}
 		limits, err := b.startClusterLimits(ctx, r.name)
 		if err != nil {
 			return b.abort(err)
@@ -144,7 +177,9 @@ func runRole(ctx context.Context, r role, opts config.Options, stdout, stderr io
 		down.add("stop accepting and drain in-flight requests", gw.Shutdown)
 		down.add("end function calls still running", func(context.Context) error { mux.Close(); return nil })
 	}
-	down.add("stop consumers", func(context.Context) error { return nil }) // the role's consumers arrive with their issues
+	for _, stop := range stopLater {
+		down.add("stop consumers and the deploy driver", stop)
+	}
 	for i, c := range closeLater {
 		down.add(fmt.Sprintf("flush and close producer %d", i+1), c)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -129,8 +131,17 @@ func TestAllRolesStartAndStop(t *testing.T) {
 		"WHARF_REDIS_ADDR=" + redis.Addr, "WHARF_NSQ_NSQD=" + nsqd.Addr, "WHARF_NSQ_LOOKUPD=" + lookupd.HTTPAddr,
 		"WHARF_MINIO_ENDPOINT=" + minio.Addr, "WHARF_MINIO_ACCESS_KEY=" + minio.AccessKey, "WHARF_MINIO_SECRET_KEY=" + minio.SecretKey,
 	}
+	tokenFile := filepath.Join(t.TempDir(), "agent.token")
+	if err := os.WriteFile(tokenFile, []byte("wharf_0000000000000000_00\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, role := range []string{"functions", "gateway", "judge", "notify", "agent"} {
 		t.Run(role, func(t *testing.T) {
+			env := env
+			if role == "agent" {
+				// The control plane need not answer for the agent to start.
+				env = append(env, "WHARF_AGENT_TOKEN_FILE="+tokenFile, "WHARF_AGENT_SERVER=http://127.0.0.1:9")
+			}
 			p := startWharf(t, t.TempDir(), env, roleArgs(role)...)
 			internal := p.waitFor(reRoleInternal, 30*time.Second)[1]
 			testenv.Eventually(t, 10*time.Second, func() error {

@@ -39,7 +39,7 @@ fail readiness, stop accepting and drain in-flight requests, stop consumers,
 flush the outbox and producers, stop the embedded nsqd, close the store.`,
 		Args: cobra.NoArgs,
 	}
-	loader := config.Bind(cmd.Flags(), "data_dir", "shutdown_grace", "log", "internal", "gateway", "nsq", "artifacts")
+	loader := config.Bind(cmd.Flags(), "data_dir", "shutdown_grace", "log", "internal", "gateway", "nsq", "artifacts", "agent")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		opts, err := loader.Load(os.Environ())
 		if err != nil {
@@ -120,6 +120,11 @@ func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer
 	if err != nil {
 		return b.abort(err)
 	}
+	deployer, err := b.startDeploy(ctx, mux, st, outbox, producer, []string{nsqd.TCPAddr()}, nil)
+	if err != nil {
+		return b.abort(err)
+	}
+	b.onUndo(func() { _ = deployer.stop(context.Background()) })
 	b.ops.AddCheck("store", st.Ping)
 	b.ops.AddCheck("nsqd", producer.Ping)
 
@@ -128,11 +133,25 @@ func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer
 		return b.abort(err)
 	}
 	gwURL := displayURL(gw.Addr())
+	var localAgent *background
+	if opts.Agent.Local {
+		token, err := b.agentToken(ctx, tokens)
+		if err != nil {
+			return b.abort(err)
+		}
+		if localAgent, err = b.startAgent(ctx, gwURL, token, []string{nsqd.TCPAddr()}, nil); err != nil {
+			return b.abort(err)
+		}
+		b.onUndo(func() { _ = localAgent.stop(context.Background()) })
+	}
 	fmt.Fprintf(stdout, "Wharf %s is running (serve: everything in one process).\n", version)
 	fmt.Fprintf(stdout, "  gateway:  %s\n", gwURL)
 	fmt.Fprintf(stdout, "  internal: %s  (/health /ready /metrics /debug/pprof/)\n", displayURL(b.ops.Addr()))
 	fmt.Fprintf(stdout, "  nsqd:     %s (tcp), %s (http)\n", nsqd.TCPAddr(), nsqd.HTTPAddr())
 	fmt.Fprintf(stdout, "  data dir: %s\n", opts.DataDir)
+	if localAgent != nil {
+		fmt.Fprintf(stdout, "  agent:    this machine, room %s (deploys land in %s)\n", opts.Agent.Room, filepath.Join(opts.DataDir, "agent"))
+	}
 	if firstToken != "" {
 		fmt.Fprintf(stdout, "\nFirst start: an admin token was created. It is shown only this once and saved to %s (mode 0600):\n\n  %s\n\n", tokenFile, firstToken)
 		fmt.Fprintf(stdout, "Try:\n  curl -H \"Authorization: Bearer $(cat %s)\" %s/api/v1/whoami\n", tokenFile, gwURL)
@@ -144,9 +163,13 @@ func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer
 	cause := waitForSignal(ctx, log, b.failed)
 	down := &shutdown{log: log}
 	down.add("fail readiness", func(context.Context) error { b.ops.SetDraining(); return nil })
+	if localAgent != nil {
+		// Before the gateway: the agent deregisters its instances through it.
+		down.add("stop the local agent (deregister, then stop its instances)", localAgent.stop)
+	}
 	down.add("stop accepting and drain in-flight requests", gw.Shutdown)
 	down.add("end function calls still running", func(context.Context) error { mux.Close(); return nil })
-	down.add("stop consumers", func(context.Context) error { return nil }) // judge, notify and agent consumers arrive with their issues
+	down.add("stop consumers and the deploy driver", deployer.stop)
 	down.add("flush outbox", outbox.Flush)
 	down.add("close outbox", func(context.Context) error { return outbox.Close() })
 	down.add("flush and close producers", func(context.Context) error { return producer.Close() })

@@ -133,7 +133,8 @@ func TestServeCLITokens(t *testing.T) {
 	}
 	out, _, code = runWharf(t, dir, env, "token", "list")
 	lines := readLines(out)
-	if code != 0 || len(lines) != 3 || !strings.Contains(out, "team:shop") || strings.Contains(out, team) {
+	// admin, shop and the local agent's token, under a header.
+	if code != 0 || len(lines) != 4 || !strings.Contains(out, "team:shop") || !strings.Contains(out, "local-agent") || strings.Contains(out, team) {
 		t.Fatalf("token list: %d\n%s", code, out)
 	}
 	id := regexp.MustCompile(`wharf_([0-9a-f]{16})_`).FindStringSubmatch(team)[1]

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/store"
@@ -241,6 +242,27 @@ func (s *Service) Bootstrap(ctx context.Context, tokenFile string) (string, erro
 	return plain, nil
 }
 
+// LocalToken returns the token kept in file if it still authenticates with
+// scope, else creates one named name with that scope and writes it to file
+// (mode 0600). serve uses it for its local agent, so restarts reuse one
+// token instead of minting a new one each time.
+func (s *Service) LocalToken(ctx context.Context, file, name, scope string) (string, error) {
+	if b, err := os.ReadFile(file); err == nil {
+		plain := strings.TrimSpace(string(b))
+		if p, err := s.Authenticate(ctx, plain); err == nil && slices.Contains(p.Scopes, scope) {
+			return plain, nil
+		}
+	}
+	_, plain, err := s.Create(ctx, CreateRequest{Name: name, Scopes: []string{scope}, CreatedBy: "local"})
+	if err != nil {
+		return "", err
+	}
+	if err := writeSecret(file, plain+"\n"); err != nil {
+		return "", err
+	}
+	return plain, nil
+}
+
 // writeSecret writes a file readable by its owner only.
 func writeSecret(path, content string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -248,15 +270,15 @@ func writeSecret(path, content string) error {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("cannot write admin token file: %w", err)
+		return fmt.Errorf("cannot write token file %s: %w", path, err)
 	}
 	if err := f.Chmod(0o600); err != nil {
 		f.Close()
-		return fmt.Errorf("cannot chmod admin token file: %w", err)
+		return fmt.Errorf("cannot chmod token file %s: %w", path, err)
 	}
 	if _, err := f.WriteString(content); err != nil {
 		f.Close()
-		return fmt.Errorf("cannot write admin token file: %w", err)
+		return fmt.Errorf("cannot write token file %s: %w", path, err)
 	}
 	return f.Close()
 }

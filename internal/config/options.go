@@ -212,6 +212,17 @@ type AgentOptions struct {
 	ID     string   `yaml:"id" help:"agent host id (default: the hostname)"`
 	Room   string   `yaml:"room" help:"room (datacenter) this host is in"`
 	Labels []string `yaml:"labels" help:"host labels, e.g. ssd,big"`
+	// Server and TokenFile reach the control plane (serve: its own gateway
+	// and a token it creates).
+	Server    string `yaml:"server" help:"agent: Wharf gateway URL the agent calls (serve: its own)"`
+	TokenFile string `yaml:"token_file" help:"agent: file holding an agent-scope token (serve: created in <data-dir>/agent.token)"`
+	// Local turns serve's local agent on or off.
+	Local bool `yaml:"local" help:"serve only: run a deploy agent for this machine in the same process"`
+	// Advertise is the address the gateway reaches this host's instances at.
+	Advertise string `yaml:"advertise" help:"address the gateway reaches this host's app instances at"`
+	// DrainDelay is how long old instances keep serving after they are
+	// deregistered, so every gateway stops sending them requests first.
+	DrainDelay time.Duration `yaml:"drain_delay" help:"how long a replaced instance keeps serving after it leaves the registry"`
 }
 
 // Defaults returns the options Wharf runs with when nothing is configured.
@@ -238,5 +249,6 @@ func Defaults() Options {
 		Redis:     RedisOptions{Namespace: "wharf"},
 		MinIO:     MinIOOptions{Bucket: "wharf-artifacts"},
 		Artifacts: ArtifactOptions{QuotaBytes: 10 << 30, DeployedWithin: 30 * 24 * time.Hour, GCEvery: time.Hour},
+		Agent:     AgentOptions{Room: "local", Local: true, Advertise: "127.0.0.1", DrainDelay: 2 * time.Second},
 	}
 }

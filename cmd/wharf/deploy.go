@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/wharfhq/wharf/functions/deploy"
+	"github.com/wharfhq/wharf/internal/apiclient"
+	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/logging"
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/runner/agent"
+)
+
+// background is a goroutine with its own stop: cancel, then wait for it.
+type background struct {
+	cancel context.CancelFunc
+	once   sync.Once
+	err    error
+	ended  chan struct{}
+}
+
+func runBackground(ctx context.Context, f func(ctx context.Context) error) *background {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	bg := &background{cancel: cancel, ended: make(chan struct{})}
+	go func() {
+		bg.err = f(ctx)
+		close(bg.ended)
+	}()
+	return bg
+}
+
+// stop ends the goroutine and waits for it until ctx ends; it may be
+// called more than once.
+func (bg *background) stop(ctx context.Context) error {
+	bg.once.Do(bg.cancel)
+	select {
+	case <-bg.ended:
+		return bg.err
+	case <-ctx.Done():
+		return fmt.Errorf("cannot stop in time: %w", ctx.Err())
+	}
+}
+
+// startDeploy registers the deploy function on mux and runs its driver and
+// event consumer until the returned background is stopped.
+func (b *base) startDeploy(ctx context.Context, mux *fnapi.Mux, st store.Store, outbox *bus.Outbox, producer *bus.Producer, nsqd, lookupd []string) (*background, error) {
+	fn, err := deploy.New(deploy.Options{Store: st, Outbox: outbox, Producer: producer, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
+		Logger: logging.Component(b.log, "deploy"), Metrics: b.metrics})
+	if err != nil {
+		return nil, err
+	}
+	if err := mux.Register(fn); err != nil {
+		return nil, err
+	}
+	bg := runBackground(ctx, func(ctx context.Context) error {
+		if err := fn.Run(ctx); err != nil && ctx.Err() == nil {
+			b.log.Error("deploy driver stopped", "err", err)
+			return err
+		}
+		return nil
+	})
+	return bg, nil
+}
+
+// startAgent runs a deploy agent for this host until the returned
+// background is stopped: it deregisters its instances, then stops them.
+func (b *base) startAgent(ctx context.Context, server, token string, nsqd, lookupd []string) (*background, error) {
+	o := b.opts.Agent
+	api, err := apiclient.New(server, token)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the control plane: %w", err)
+	}
+	id := o.ID
+	if id == "" {
+		id = hostID()
+	}
+	a, err := agent.New(agent.Options{HostID: id, Room: o.Room, Labels: o.Labels, Version: version,
+		DataDir: filepath.Join(b.opts.DataDir, "agent"), API: api, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
+		AdvertiseHost: o.Advertise, DrainDelay: o.DrainDelay, Logger: logging.Component(b.log, "agent")})
+	if err != nil {
+		return nil, err
+	}
+	b.log.Info("deploy agent starting", "host", id, "room", o.Room, "labels", o.Labels)
+	return runBackground(ctx, a.Run), nil
+}
+
+// hostID is the hostname made into a host id (letters, digits, '.', '-',
+// '_'; at most 52 bytes, so that deploy.host.<id> is a valid NSQ topic),
+// or "local".
+func hostID() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "local"
+	}
+	h = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, h)
+	if len(h) > 52 {
+		h = h[:52]
+	}
+	if strings.Trim(h, "-_.") == "" {
+		return "local"
+	}
+	return h
+}
+
+// agentToken is the token of serve's local agent, kept in
+// <data-dir>/agent.token (or agent.token_file) across restarts.
+func (b *base) agentToken(ctx context.Context, tokens *auth.Service) (string, error) {
+	file := b.opts.Agent.TokenFile
+	if file == "" {
+		file = filepath.Join(b.opts.DataDir, "agent.token")
+	}
+	tok, err := tokens.LocalToken(ctx, file, "local-agent", auth.ScopeAgent)
+	if err != nil {
+		return "", fmt.Errorf("cannot create the local agent's token: %w", err)
+	}
+	return tok, nil
+}
+
+// readTokenFile reads an agent token from its file.
+func readTokenFile(file string) (string, error) {
+	if file == "" {
+		return "", fmt.Errorf("the agent needs a token: set agent.token_file (--agent-token-file or WHARF_AGENT_TOKEN_FILE) to a file holding an agent-scope token (wharf token create NAME --scope agent)")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the agent token: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("the agent token file %s is empty", file)
+	}
+	return tok, nil
+}
