@@ -83,7 +83,7 @@ func (b *base) startAgent(ctx context.Context, server, token string, nsqd, looku
 	}
 	a, err := agent.New(agent.Options{HostID: id, Room: o.Room, Labels: o.Labels, Version: version,
 		DataDir: filepath.Join(b.opts.DataDir, "agent"), API: api, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
-		AdvertiseHost: o.Advertise, DrainDelay: o.DrainDelay, Logger: logging.Component(b.log, "agent")})
+		AdvertiseHost: o.Advertise, DrainDelay: o.DrainDelay, HealthTimeout: o.HealthTimeout, Logger: logging.Component(b.log, "agent")})
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (b *base) agentToken(ctx context.Context, tokens *auth.Service) (string, er
 // readTokenFile reads an agent token from its file.
 func readTokenFile(file string) (string, error) {
 	if file == "" {
-		return "", fmt.Errorf("the agent needs a token: set agent.token_file (--agent-token-file or WHARF_AGENT_TOKEN_FILE) to a file holding an agent-scope token (wharf token create NAME --scope agent)")
+		return "", fmt.Errorf("the agent needs a token: set agent.token_file (--agent-token-file or WHARF_AGENT_TOKEN_FILE) to a file holding an agent-scope token (wharf token create --name NAME --scope agent)")
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {

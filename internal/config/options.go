@@ -223,6 +223,8 @@ type AgentOptions struct {
 	// DrainDelay is how long old instances keep serving after they are
 	// deregistered, so every gateway stops sending them requests first.
 	DrainDelay time.Duration `yaml:"drain_delay" help:"how long a replaced instance keeps serving after it leaves the registry"`
+	// HealthTimeout bounds the wait for new instances to pass their check.
+	HealthTimeout time.Duration `yaml:"health_timeout" help:"how long new instances may take to pass their health check before the task fails"`
 }
 
 // Defaults returns the options Wharf runs with when nothing is configured.
@@ -249,6 +251,6 @@ func Defaults() Options {
 		Redis:     RedisOptions{Namespace: "wharf"},
 		MinIO:     MinIOOptions{Bucket: "wharf-artifacts"},
 		Artifacts: ArtifactOptions{QuotaBytes: 10 << 30, DeployedWithin: 30 * 24 * time.Hour, GCEvery: time.Hour},
-		Agent:     AgentOptions{Room: "local", Local: true, Advertise: "127.0.0.1", DrainDelay: 2 * time.Second},
+		Agent:     AgentOptions{Room: "local", Local: true, Advertise: "127.0.0.1", DrainDelay: 2 * time.Second, HealthTimeout: time.Minute},
 	}
 }

@@ -43,10 +43,12 @@ type Event = plan.Event
 const (
 	// HeartbeatEvery is how often an agent sends its Host.
 	HeartbeatEvery = 3 * time.Second
-	// HostTTL is how long a host counts as alive after its last heartbeat;
-	// the deploy function marks a silent host's tasks failed after
-	// plan.AgentLostAfter.
-	HostTTL = 15 * time.Second
+	// HostTTL is how long a host counts as alive after its last heartbeat
+	// (three missed heartbeats and a margin); the deploy function marks a
+	// host whose heartbeat expired down and fails its tasks at its next
+	// tick, so an agent that dies is "lost" 7-11 s later, within the 15 s
+	// (plan.AgentLostAfter) the deploy promises.
+	HostTTL = 10 * time.Second
 	// HostPath is the heartbeat endpoint (PUT, agent scope); the id in the
 	// path must equal Host.ID.
 	HostPath = "/api/v1/agents/hosts/"
