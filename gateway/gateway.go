@@ -28,6 +28,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/realip"
 	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/gateway/roomswitch"
+	"github.com/wharfhq/wharf/gateway/traffic"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
@@ -122,6 +123,8 @@ type Gateway struct {
 	applied   atomic.Int64
 	rooms     *roomsCtl
 	switches  *roomswitch.Store
+	// traffic counts requests per service version (nil without a store).
+	traffic *traffic.Recorder
 }
 
 // New compiles the initial config and binds the listener, so Addr is known
@@ -165,6 +168,7 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	if opts.Store != nil {
 		g.edge = edge.New(opts.Store, edge.Options{Logger: g.log})
 		g.switches = roomswitch.New(opts.Store, roomswitch.Options{Logger: g.log, OnDone: roomswitch.ToPolicy(g.edge)})
+		g.traffic = traffic.NewRecorder(opts.Store, ids.node(), g.log)
 		mgr, err := acl.NewBanManager(acl.BanManagerOptions{}, opts.Store)
 		if err != nil {
 			return nil, err
@@ -260,6 +264,7 @@ func (g *Gateway) background() {
 		run(func(ctx context.Context) {
 			_ = g.rooms.follow(ctx, g.switches, g.opts.Store, func() { g.evaluateRooms() })
 		})
+		run(g.traffic.Run)
 	}
 	run(func(ctx context.Context) {
 		t := time.NewTicker(RoomEvaluateEvery)

@@ -193,6 +193,11 @@ func (g *Gateway) forward(ctx *fasthttp.RequestCtx, cr *compiledRoute, client ne
 	}
 	out := cr.upstream.Serve(ctx, in)
 	ev.upstream, ev.attempts, ev.pipelined = out.Addr, out.Attempts, out.Pipelined
+	if cr.versions != nil {
+		if c := cr.versions[out.Addr]; c != nil && out.Class != proxy.ClassClient && out.Class != proxy.ClassBodyTooLarge {
+			c.Observe(out.Status >= 500 || out.Class != proxy.ClassNone)
+		}
+	}
 	if out.Class != proxy.ClassNone && out.Class != proxy.ClassClient && out.Class != proxy.ClassBodyTooLarge {
 		cr.m.upstream.Inc()
 	}

@@ -29,6 +29,10 @@ func newRequestIDs() (*requestIDs, error) {
 	return &requestIDs{prefix: hex.EncodeToString(b[:]) + "-"}, nil
 }
 
+// node is the random prefix without its dash: this process's name among
+// the gateway nodes.
+func (r *requestIDs) node() string { return r.prefix[:len(r.prefix)-1] }
+
 func (r *requestIDs) next() string {
 	var buf [32]byte
 	out := append(buf[:0], r.prefix...)

@@ -14,6 +14,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/gateway/rooms"
 	"github.com/wharfhq/wharf/gateway/route"
+	"github.com/wharfhq/wharf/gateway/traffic"
 	"github.com/wharfhq/wharf/internal/config"
 )
 
@@ -45,6 +46,9 @@ type compiledRoute struct {
 	service  string       // service target, or ""
 	upstream *proxy.Route // the service's pooled upstream; nil when it has no instances
 	sticky   bool         // the service chooses rooms per client
+	// versions counts requests per instance address of a known version
+	// (nil when no instance reports one).
+	versions map[string]*traffic.Counter
 	maxBody  int64
 	timeouts config.TimeoutConfig
 	m        *routeMetrics
@@ -146,6 +150,17 @@ func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits
 			return nil, err
 		}
 		used.services[sc.Name] = true
+		if g.traffic != nil {
+			for _, in := range sc.Instances {
+				if in.Version == "" {
+					continue
+				}
+				if cr.versions == nil {
+					cr.versions = map[string]*traffic.Counter{}
+				}
+				cr.versions[in.Addr] = g.traffic.Counter(sc.Name, in.Version)
+			}
+		}
 		if svc != nil {
 			cr.upstream = g.state.transport.NewRoute(svc, proxy.RouteConfig{
 				ConnectTimeout: r.Timeouts.Connect.D(), ResponseTimeout: r.Timeouts.Response.D(),
@@ -236,7 +251,7 @@ func withRegistered(sc config.ServiceConfig, reg []registry.Instance) (config.Se
 		if slices.ContainsFunc(out.Instances, func(c config.InstanceConfig) bool { return c.Addr == in.Addr }) {
 			continue
 		}
-		out.Instances = append(out.Instances, config.InstanceConfig{Addr: in.Addr, Weight: in.Weight, Room: in.Room})
+		out.Instances = append(out.Instances, config.InstanceConfig{Addr: in.Addr, Weight: in.Weight, Room: in.Room, Version: in.Version})
 		var l balance.Load
 		if in.Load != nil {
 			l = balance.Load{CPU: in.Load.CPU, Memory: in.Load.Memory, InFlight: in.Load.InFlight, At: in.UpdatedAt}

@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wharfhq/wharf/functions/deploy"
+	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/gateway/traffic"
 	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bus"
@@ -52,7 +55,7 @@ func (bg *background) stop(ctx context.Context) error {
 // event consumer until the returned background is stopped.
 func (b *base) startDeploy(ctx context.Context, mux *fnapi.Mux, st store.Store, outbox *bus.Outbox, producer *bus.Producer, nsqd, lookupd []string) (*background, error) {
 	fn, err := deploy.New(deploy.Options{Store: st, Outbox: outbox, Producer: producer, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
-		Logger: logging.Component(b.log, "deploy"), Metrics: b.metrics})
+		Gate: trafficGate{traffic.NewReader(st)}, Logger: logging.Component(b.log, "deploy"), Metrics: b.metrics})
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +70,30 @@ func (b *base) startDeploy(ctx context.Context, mux *fnapi.Mux, st store.Store, 
 		return nil
 	})
 	return bg, nil
+}
+
+// trafficGate measures a deploy step's new version at the gateways: the
+// requests every gateway node proxied to it (gateway/traffic) in the
+// step's window.
+type trafficGate struct{ r *traffic.Reader }
+
+// flushLag is how long after a second the gateways have written it.
+const flushLag = 2 * time.Second
+
+// Sample implements deploy.GateSource.
+func (g trafficGate) Sample(ctx context.Context, app, version string, w plan.Window) (plan.GateSample, bool, error) {
+	if time.Now().Before(w.To.Add(flushLag)) {
+		return plan.GateSample{}, false, nil
+	}
+	c, err := g.r.Sum(ctx, app, version, w.From, w.To)
+	if err != nil {
+		return plan.GateSample{}, false, err
+	}
+	s := plan.GateSample{Step: w.Step, Requests: int(c.Requests)}
+	if c.Requests > 0 {
+		s.ErrorRate = float64(c.Errors) / float64(c.Requests)
+	}
+	return s, true, nil
 }
 
 // startAgent runs a deploy agent for this host until the returned

@@ -21,8 +21,8 @@ import (
 )
 
 // sampleApp is the source of the service the deploy tests ship: it answers
-// "<version> <instance>", and /healthz fails when BROKEN=1; STARTUP_DELAY
-// delays its listener.
+// "<version> <instance>" (500 when FAIL_REQUESTS=1), and /healthz fails
+// when BROKEN=1; STARTUP_DELAY delays its listener.
 const sampleApp = `package main
 
 import (
@@ -45,6 +45,10 @@ func main() {
 		fmt.Fprint(w, "ok")
 	})
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if os.Getenv("FAIL_REQUESTS") == "1" {
+			http.Error(w, v+" fails on purpose", 500)
+			return
+		}
 		fmt.Fprintf(w, "%s %s", v, os.Getenv("WHARF_INSTANCE"))
 	})
 	if err := http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), nil); err != nil {
@@ -314,6 +318,7 @@ func TestDeployAcceptance(t *testing.T) {
 	push("2.0.0", "")
 	push("3.0.0", "env:\n  BROKEN: \"1\"\n")
 	push("4.0.0", "env:\n  STARTUP_DELAY: 20s\n")
+	push("5.0.0", "env:\n  FAIL_REQUESTS: \"1\"\n")
 
 	// The hosts' agents have reported in.
 	testenv.Eventually(t, 15*time.Second, func() error {
@@ -385,6 +390,29 @@ func TestDeployAcceptance(t *testing.T) {
 	}
 	if moved != 1 {
 		t.Fatalf("only the first canary step's host may have been touched, got %d", moved)
+	}
+
+	// A version that passes its health check but fails requests: the
+	// error-rate gate, measured at the gateway, rolls it back after its
+	// first step.
+	start = time.Now()
+	v = c.deployJSON("deploy", "shop", "5.0.0", "--steps", "34,100", "--error-rate-max", "0.2", "--gate-window", "5s")
+	v = c.waitDeploy(v.ID, 90*time.Second)
+	time.Sleep(time.Second)
+	vs, fails = load.snapshot()
+	t.Logf("5.0.0 failing its requests: %s in %v (%s); answers by version %v, %d failed (the canary host's share during the gate window)",
+		v.State, time.Since(start).Round(100*time.Millisecond), v.Summary.Error, vs, len(fails))
+	if v.State != "rolled_back" || !strings.Contains(v.Summary.Error, "error rate") {
+		t.Fatalf("error-rate gate: %s %q", v.State, v.Summary.Error)
+	}
+	for _, f := range fails {
+		if !strings.Contains(f, "500 5.0.0 fails on purpose") {
+			t.Fatalf("unexpected failure during the gated step: %s", f)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if vs, fails := load.snapshot(); len(vs) != 1 || vs["2.0.0"] == 0 || len(fails) > 0 {
+		t.Fatalf("traffic after the gate rolled 5.0.0 back: %v %v", vs, fails)
 	}
 
 	// An agent killed mid-deploy: its target fails within 15 s.

@@ -137,6 +137,10 @@ type InstanceConfig struct {
 	Weight int    `yaml:"weight" json:"weight,omitempty"`
 	// Room is the room (datacenter) the instance is in; see ServiceConfig.Rooms.
 	Room string `yaml:"room" json:"room,omitempty"`
+	// Version is the release the instance runs (registered instances
+	// report it); the gateway counts each version's requests and errors
+	// for deploy health gates.
+	Version string `yaml:"version" json:"version,omitempty"`
 }
 
 // RouteConfig sends matching requests to a service or a function.
