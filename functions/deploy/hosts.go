@@ -19,6 +19,7 @@ import (
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/ident"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -103,7 +104,7 @@ func checkHostID(id string) string {
 func checkHost(h wire.Host) error {
 	var errs []string
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-	if h.Room != "" && !validRoom(h.Room) {
+	if h.Room != "" && !ident.Name(h.Room) {
 		bad("room: room names are 1-63 of a-z, 0-9, '-', '_', got %q", h.Room)
 	}
 	if len(h.Labels) > maxLabels {
@@ -138,19 +139,6 @@ func checkHost(h wire.Host) error {
 		return httperr.BadRequest("invalid heartbeat: %s", strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-func validRoom(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (c == '-' || c == '_') && i > 0) {
-			return false
-		}
-	}
-	return true
 }
 
 func validLabel(s string) bool {

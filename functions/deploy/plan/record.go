@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/ident"
 )
 
 // Bounds of a Record.
@@ -256,7 +258,7 @@ func NewRecord(id, app string, rel, previous Release, who string, spec Spec, tar
 	if id == "" || len(id) > 128 {
 		bad("id", "must be 1-128 bytes")
 	}
-	if !validRoom(app) {
+	if !ident.Name(app) {
 		bad("app", "app names are 1-63 of a-z, 0-9, '-', '_', got %q", app)
 	}
 	if rel.Version != spec.Version {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/ident"
 )
 
 // Defaults and bounds of a Spec.
@@ -259,7 +261,7 @@ func (t Targets) validate() []error {
 			seen[v] = true
 		}
 	}
-	list("rooms", t.Rooms, validRoom, "room names are 1-63 of a-z, 0-9, '-', '_'")
+	list("rooms", t.Rooms, ident.Name, "room names are 1-63 of a-z, 0-9, '-', '_'")
 	list("labels", t.Labels, validLabel, "labels are 1-128 of A-Z, a-z, 0-9, '.', '_', '-', ':', '/', '='")
 	list("hosts", t.Hosts, validHostID, "host ids are 1-128 of A-Z, a-z, 0-9, '.', '_', '-', ':'")
 	return errs
@@ -401,20 +403,6 @@ func ValidVersion(s string) bool {
 }
 
 func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
-
-// validRoom is the registry's rule for room names.
-func validRoom(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (c == '-' || c == '_') && i > 0) {
-			return false
-		}
-	}
-	return true
-}
 
 // validHostID is the registry's rule for instance and host ids.
 func validHostID(s string) bool { return validToken(s, "._-:") }
