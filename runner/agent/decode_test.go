@@ -51,12 +51,12 @@ func TestClipTail(t *testing.T) {
 	for i := range 50 {
 		lines = append(lines, strings.Repeat("x", i))
 	}
-	got := clipTail(strings.Join(lines, "\n") + "\n")
+	got := plan.LogTail(strings.Join(lines, "\n") + "\n")
 	if n := strings.Count(got, "\n") + 1; n != plan.MaxLogLines || !strings.HasSuffix(got, strings.Repeat("x", 49)) {
 		t.Errorf("%d lines: %q", n, got)
 	}
 	long := strings.Repeat("é", plan.MaxLogBytes)
-	if got := clipTail(long); len(got) > plan.MaxLogBytes || !strings.HasPrefix(got, "é") {
+	if got := plan.LogTail(long); len(got) > plan.MaxLogBytes || !strings.HasPrefix(got, "é") {
 		t.Errorf("clipped to %d bytes, starting %q", len(got), got[:2])
 	}
 }

@@ -3,9 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
@@ -15,8 +13,8 @@ import (
 func (a *Agent) event(t wire.Task, state plan.Phase, msg string, d time.Duration, tail string) wire.Event {
 	return wire.Event{
 		DeployID: t.DeployID, TaskID: t.TaskID, Host: a.opts.HostID, State: state,
-		At: a.opts.Now().UTC(), Msg: clip(msg, plan.MaxMsg), Duration: plan.Duration(d.Round(time.Millisecond)),
-		LogTail: clipTail(tail),
+		At: a.opts.Now().UTC(), Msg: plan.Clip(msg, plan.MaxMsg), Duration: plan.Duration(d.Round(time.Millisecond)),
+		LogTail: plan.LogTail(tail),
 	}
 }
 
@@ -49,36 +47,4 @@ func (a *Agent) report(t wire.Task, state plan.Phase, msg string, d time.Duratio
 	}
 	a.mu.Unlock()
 	return ev
-}
-
-// clip cuts s to at most n bytes at a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// clipTail keeps the end of a log: at most plan.MaxLogLines lines and
-// plan.MaxLogBytes bytes, cut at a rune boundary.
-func clipTail(s string) string {
-	s = strings.TrimRight(s, "\n")
-	if len(s) > plan.MaxLogBytes {
-		cut := len(s) - plan.MaxLogBytes
-		for cut < len(s) && !utf8.RuneStart(s[cut]) {
-			cut++
-		}
-		s = s[cut:]
-	}
-	for i, n := len(s)-1, 0; i >= 0; i-- {
-		if s[i] == '\n' {
-			if n++; n == plan.MaxLogLines {
-				return s[i+1:]
-			}
-		}
-	}
-	return s
 }

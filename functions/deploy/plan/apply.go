@@ -129,7 +129,7 @@ func (r *Record) Apply(ev Event, now time.Time) (bool, error) {
 		t.EndedAt = now
 	}
 	if phase == PhaseFailed {
-		t.Error = clip(cmp.Or(ev.Msg, string(t.Kind)+" task failed"), MaxMsg)
+		t.Error = Clip(cmp.Or(ev.Msg, string(t.Kind)+" task failed"), MaxMsg)
 	}
 	at := ev.At
 	if at.IsZero() {
@@ -149,8 +149,9 @@ func (t *TargetState) fail(now time.Time, msg string) {
 // inFlight reports whether t has a task sent and not ended.
 func (t *TargetState) inFlight() bool { return t.TaskID > 0 && !t.Progress.terminal() }
 
-// clip cuts s to at most n bytes, at a rune boundary.
-func clip(s string, n int) string {
+// Clip cuts s to at most n bytes, at a rune boundary (event messages are
+// cut at MaxMsg).
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -160,9 +161,9 @@ func clip(s string, n int) string {
 	return s[:n]
 }
 
-// logTail keeps the end of a log: at most MaxLogLines lines and
+// LogTail keeps the end of a log: at most MaxLogLines lines and
 // MaxLogBytes bytes, cut at a rune boundary.
-func logTail(s string) string {
+func LogTail(s string) string {
 	s = strings.TrimRight(s, "\n")
 	if len(s) > MaxLogBytes {
 		cut := len(s) - MaxLogBytes

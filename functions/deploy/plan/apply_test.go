@@ -95,17 +95,17 @@ func TestLogTail(t *testing.T) {
 	for i := range 30 {
 		lines = append(lines, strings.Repeat("x", i))
 	}
-	got := logTail(strings.Join(lines, "\n") + "\n")
+	got := LogTail(strings.Join(lines, "\n") + "\n")
 	if want := strings.Join(lines[10:], "\n"); got != want {
 		t.Fatalf("tail of 30 lines:\n%q\nwant\n%q", got, want)
 	}
 	big := strings.Repeat("é", MaxLogBytes) // 2 bytes each
-	got = logTail(big)
+	got = LogTail(big)
 	if len(got) > MaxLogBytes || !strings.HasSuffix(big, got) || !strings.HasPrefix(got, "é") {
 		t.Fatalf("tail of %d bytes: %d bytes", len(big), len(got))
 	}
-	if clip("héllo", 2) != "h" {
-		t.Fatalf("clip cuts a rune: %q", clip("héllo", 2))
+	if Clip("héllo", 2) != "h" {
+		t.Fatalf("clip cuts a rune: %q", Clip("héllo", 2))
 	}
 }
 

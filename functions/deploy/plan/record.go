@@ -431,7 +431,7 @@ func (r *Record) note(at time.Time, what, who, msg string) {
 	if len(r.Timeline) >= MaxTimeline {
 		r.Timeline = slices.Delete(r.Timeline, 1, len(r.Timeline)-MaxTimeline+2)
 	}
-	r.Timeline = append(r.Timeline, Entry{At: at, What: what, Who: who, Msg: clip(msg, MaxMsg)})
+	r.Timeline = append(r.Timeline, Entry{At: at, What: what, Who: who, Msg: Clip(msg, MaxMsg)})
 }
 
 // addEvent appends e to t's events, dropping the oldest past MaxEvents.
@@ -441,8 +441,8 @@ func (t *TargetState) addEvent(e TargetEvent) {
 		t.Events = slices.Delete(t.Events, 0, n)
 		t.Dropped += n
 	}
-	e.Msg = clip(e.Msg, MaxMsg)
-	e.LogTail = logTail(e.LogTail)
+	e.Msg = Clip(e.Msg, MaxMsg)
+	e.LogTail = LogTail(e.LogTail)
 	t.Events = append(t.Events, e)
 }
 
