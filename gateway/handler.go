@@ -122,7 +122,7 @@ func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, client netip.A
 	}
 	switch {
 	case cr.service != "":
-		g.forward(ctx, cr, client, rid, ev)
+		g.forward(ctx, cr, client, rid, ev, kb)
 	case g.fns != nil:
 		if !g.fns.ServeFunction(cr.function, ctx, rid, cr.maxBody) {
 			httperr.Write(ctx, nil, rid, httperr.NotFound("no route for %s %s", ctx.Method(), ctx.Path()))
@@ -178,7 +178,7 @@ func (g *Gateway) limited(ctx *fasthttp.RequestCtx, cr *compiledRoute, client ne
 }
 
 // forward proxies the request to the route's service.
-func (g *Gateway) forward(ctx *fasthttp.RequestCtx, cr *compiledRoute, client netip.Addr, rid string, ev *event) {
+func (g *Gateway) forward(ctx *fasthttp.RequestCtx, cr *compiledRoute, client netip.Addr, rid string, ev *event, kb *keyBuf) {
 	if cr.upstream == nil {
 		cr.m.upstream.Inc()
 		httperr.Write(ctx, nil, rid, httperr.New(fasthttp.StatusServiceUnavailable, "service %q has no instances", cr.service))
@@ -186,10 +186,9 @@ func (g *Gateway) forward(ctx *fasthttp.RequestCtx, cr *compiledRoute, client ne
 	}
 	peer := realip.PeerAddr(ctx.RemoteAddr())
 	in := proxy.Input{RequestID: rid, TrustedPeer: g.ip.Trusted(peer), Peer: peer}
-	var kb [24]byte
 	if cr.sticky {
 		// Sticky rooms: the client's (aggregated) address picks its room.
-		in.ClientKey = g.ip.AppendKey(kb[:0], client)
+		in.ClientKey = g.ip.AppendKey(kb.sticky[:0], client)
 	}
 	out := cr.upstream.Serve(ctx, in)
 	ev.upstream, ev.attempts, ev.pipelined = out.Addr, out.Attempts, out.Pipelined

@@ -52,6 +52,8 @@ func parseKey(key, route string) (keySpec, error) {
 type keyBuf struct {
 	buf  [16 * (realip.KeyLen + 64)]byte
 	keys [16][]byte
+	// sticky holds the client key of a sticky room choice.
+	sticky [realip.KeyLen]byte
 }
 
 // build fills kb.keys for specs and returns them.

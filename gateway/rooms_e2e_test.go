@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -399,5 +400,34 @@ func TestRoomFailoverUnderLoad(t *testing.T) {
 	}
 	if last := st.Events[len(st.Events)-1]; last.Kind != rooms.EventRecovered || last.Room != "bj" {
 		t.Fatalf("last event %+v", last)
+	}
+}
+
+// TestStickyRoomsKeepAClientInItsRoom: with a sticky policy each client
+// (by its real IP) stays in one room while the clients as a whole are
+// spread over both.
+func TestStickyRoomsKeepAClientInItsRoom(t *testing.T) {
+	up := []*roomUpstream{startRoomUpstream(t, "bj-1"), startRoomUpstream(t, "sh-1")}
+	n := startEdge(t, roomsEdge(up, config.RoomsConfig{Weights: map[string]int{"bj": 50, "sh": 50}, Sticky: true}, nil), true)
+	rooms := map[string]int{}
+	for c := range 40 {
+		ip := fmt.Sprintf("198.51.100.%d", c+1)
+		first := ""
+		for range 5 {
+			r := n.get(t, "/shop", ip)
+			if r.Status != 200 {
+				t.Fatalf("status %d: %s", r.Status, r.Body)
+			}
+			room, _, _ := strings.Cut(r.String(), "-")
+			if first == "" {
+				first = room
+			} else if room != first {
+				t.Fatalf("client %s moved from %s to %s", ip, first, room)
+			}
+		}
+		rooms[first]++
+	}
+	if rooms["bj"] < 8 || rooms["sh"] < 8 {
+		t.Fatalf("40 clients over two equal rooms: %v", rooms)
 	}
 }
