@@ -86,8 +86,17 @@ type Options struct {
 	// AccessLogEvery logs one of every N requests (0: no access log; 1: all).
 	// Server errors (5xx) are logged whenever the access log is on.
 	AccessLogEvery int
-	Logger         *slog.Logger
-	Metrics        *metrics.Set
+	// DrainBytes and DrainTimeout bound how much of a request body left
+	// unread by an early answer is discarded to keep the connection
+	// (defaults DefaultDrainBytes, DefaultDrainTimeout); past them the
+	// connection is closed. LingerTimeout and LingerBytes bound the
+	// lingering close that follows (DefaultLingerTimeout, DefaultLingerBytes).
+	DrainBytes    int64
+	DrainTimeout  time.Duration
+	LingerTimeout time.Duration
+	LingerBytes   int64
+	Logger        *slog.Logger
+	Metrics       *metrics.Set
 }
 
 // Gateway is one edge node: a listener and the request path over an
@@ -120,6 +129,7 @@ type Gateway struct {
 	expiryMu  sync.Mutex
 	expiry    *time.Timer
 	keyBufs   sync.Pool // *keyBuf: limit keys are built without allocating
+	drainBufs sync.Pool // *[16 << 10]byte for discarding unread bodies
 	applied   atomic.Int64
 	rooms     *roomsCtl
 	switches  *roomswitch.Store
@@ -140,6 +150,18 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 4 << 20
 	}
+	if opts.DrainBytes <= 0 {
+		opts.DrainBytes = DefaultDrainBytes
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = DefaultDrainTimeout
+	}
+	if opts.LingerTimeout <= 0 {
+		opts.LingerTimeout = DefaultLingerTimeout
+	}
+	if opts.LingerBytes <= 0 {
+		opts.LingerBytes = DefaultLingerBytes
+	}
 	ip, err := realip.New(realip.Options{TrustedProxies: opts.TrustedProxies, IPv6Prefix: opts.IPv6Prefix})
 	if err != nil {
 		return nil, fmt.Errorf("cannot create gateway: %w", err)
@@ -151,6 +173,7 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	g := &Gateway{opts: opts, fns: fns, ids: ids, ip: ip, log: opts.Logger, m: newGatewayMetrics(opts.Metrics)}
 	g.runCtx, g.stop = context.WithCancel(context.Background())
 	g.keyBufs.New = func() any { return new(keyBuf) }
+	g.drainBufs.New = func() any { return new([16 << 10]byte) }
 	weigher, err := balance.NewWeigher(balance.WeightOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("cannot create gateway: %w", err)
@@ -214,7 +237,7 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		g.stop()
 		return nil, fmt.Errorf("cannot listen on gateway address %s: %w", opts.Listen, err)
 	}
-	g.ln = ln
+	g.ln = newLingerListener(ln, opts.LingerTimeout, opts.LingerBytes)
 	g.srv = &fasthttp.Server{
 		Handler:                      g.handle,
 		ErrorHandler:                 g.handleParseError,
@@ -404,6 +427,9 @@ func (g *Gateway) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 		he = httperr.BadRequest("malformed request: %v", err)
 	}
 	httperr.Write(ctx, nil, rid, he)
+	// fasthttp closes the connection after this answer; the client may
+	// still be sending the body it refused.
+	markLinger(ctx.Conn())
 	g.m.observe(he.Status, time.Since(start).Seconds())
 }
 

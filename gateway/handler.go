@@ -40,6 +40,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		cr.m.observe(status, took)
 	}
 	g.accessLog(ctx, cr, client, rid, status, start, &ev)
+	g.finishBody(ctx)
 }
 
 // event is what the access log reports besides the basics.

@@ -14,6 +14,9 @@ type gatewayMetrics struct {
 	reloadErrors *metrics.Counter
 	// registryRebuilds counts snapshots rebuilt for registry changes.
 	registryRebuilds *metrics.Counter
+	// bodyDrained counts early answers whose unread request body was
+	// discarded to keep the connection; bodyUnread those that closed it.
+	bodyDrained, bodyUnread *metrics.Counter
 }
 
 func newGatewayMetrics(set *metrics.Set) *gatewayMetrics {
@@ -28,6 +31,8 @@ func newGatewayMetrics(set *metrics.Set) *gatewayMetrics {
 	m.reloads = set.NewCounter(`wharf_gateway_config_reloads_total`)
 	m.reloadErrors = set.NewCounter(`wharf_gateway_config_reload_errors_total`)
 	m.registryRebuilds = set.NewCounter(`wharf_gateway_registry_rebuilds_total`)
+	m.bodyDrained = set.NewCounter(`wharf_gateway_unread_bodies_total{action="drained"}`)
+	m.bodyUnread = set.NewCounter(`wharf_gateway_unread_bodies_total{action="closed"}`)
 	return m
 }
 

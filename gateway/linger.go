@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Lingering close (nginx's lingering_close): when the gateway answers a
+// request before reading all of its body and then closes the connection,
+// closing at once would make the kernel answer the client's still-arriving
+// body with a reset, which can destroy the answer before the client reads
+// it. A connection marked to linger instead shuts down its sending side
+// (the answer and a FIN go out) and reads and discards what the client
+// still sends, for a bounded time and number of bytes, before closing.
+const (
+	// DefaultLingerTimeout bounds the whole lingering close.
+	DefaultLingerTimeout = 5 * time.Second
+	// DefaultLingerBytes bounds what a lingering close reads and discards.
+	DefaultLingerBytes = 8 << 20
+	// lingerReadTimeout ends the lingering early when the client pauses.
+	lingerReadTimeout = time.Second
+)
+
+// lingerListener wraps accepted connections so that they can be marked to
+// close with lingering.
+type lingerListener struct {
+	net.Listener
+	timeout time.Duration
+	max     int64
+	bufs    *sync.Pool // *[16 << 10]byte
+}
+
+func newLingerListener(ln net.Listener, timeout time.Duration, max int64) *lingerListener {
+	return &lingerListener{Listener: ln, timeout: timeout, max: max,
+		bufs: &sync.Pool{New: func() any { return new([16 << 10]byte) }}}
+}
+
+// Accept implements net.Listener.
+func (l *lingerListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &lingerConn{Conn: c, l: l}, nil
+}
+
+// lingerConn is an accepted connection that can be marked to close with
+// lingering.
+type lingerConn struct {
+	net.Conn
+	l      *lingerListener
+	linger atomic.Bool
+}
+
+// NetConn returns the wrapped connection, like tls.Conn's.
+func (c *lingerConn) NetConn() net.Conn { return c.Conn }
+
+// Close implements net.Conn: with lingering when the connection was marked.
+func (c *lingerConn) Close() error {
+	if !c.linger.Swap(false) {
+		return c.Conn.Close()
+	}
+	cw, ok := c.Conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return c.Conn.Close()
+	}
+	buf := c.l.bufs.Get().(*[16 << 10]byte)
+	defer c.l.bufs.Put(buf)
+	end := time.Now().Add(c.l.timeout)
+	var n int64
+	for n < c.l.max {
+		next := time.Now().Add(lingerReadTimeout)
+		if next.After(end) {
+			next = end
+		}
+		if c.Conn.SetReadDeadline(next) != nil {
+			break
+		}
+		k, err := c.Conn.Read(buf[:])
+		n += int64(k)
+		if err != nil {
+			break
+		}
+	}
+	return c.Conn.Close()
+}
+
+// markLinger marks the connection behind conn (possibly wrapped, e.g. by
+// TLS) to close with lingering. It reports false when conn is not one of
+// the gateway's.
+func markLinger(conn net.Conn) bool {
+	for conn != nil {
+		if lc, ok := conn.(*lingerConn); ok {
+			lc.linger.Store(true)
+			return true
+		}
+		u, ok := conn.(interface{ NetConn() net.Conn })
+		if !ok {
+			return false
+		}
+		conn = u.NetConn()
+	}
+	return false
+}
