@@ -251,7 +251,8 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		DisablePreParseMultipartForm: true,
 		NoDefaultServerHeader:        true,
 		NoDefaultContentType:         true,
-		Logger:                       fasthttpLogger{g.log},
+		Logger:                       newFasthttpLogger(g.log),
+		SecureErrorLogMessage:        true,
 	}
 	return g, nil
 }
@@ -411,21 +412,14 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// handleParseError answers requests fasthttp could not read.
+// handleParseError answers requests fasthttp could not read. The answer
+// names the kind of problem only: fasthttp's error text can quote the
+// request head, credentials included, and is never echoed.
 func (g *Gateway) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	start := time.Now()
 	rid := g.ids.next()
 	ctx.Response.Header.Set(HeaderRequestID, rid)
-	var he *httperr.Error
-	var te interface{ Timeout() bool }
-	switch {
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		he = httperr.New(fasthttp.StatusRequestEntityTooLarge, "request body exceeds %d bytes", g.opts.MaxBodyBytes)
-	case errors.As(err, &te) && te.Timeout():
-		he = httperr.New(fasthttp.StatusRequestTimeout, "request not received in time")
-	default:
-		he = httperr.BadRequest("malformed request: %v", err)
-	}
+	he := parseErrorAnswer(err, g.opts.MaxBodyBytes)
 	httperr.Write(ctx, nil, rid, he)
 	// fasthttp closes the connection after this answer; the client may
 	// still be sending the body it refused.
@@ -433,9 +427,17 @@ func (g *Gateway) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	g.m.observe(he.Status, time.Since(start).Seconds())
 }
 
-// fasthttpLogger routes fasthttp's own messages to slog.
-type fasthttpLogger struct{ l *slog.Logger }
-
-func (f fasthttpLogger) Printf(format string, args ...any) {
-	f.l.Warn(fmt.Sprintf(format, args...))
+// parseErrorAnswer maps an error reading a request to its answer.
+func parseErrorAnswer(err error, maxBody int) *httperr.Error {
+	var te interface{ Timeout() bool }
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return httperr.New(fasthttp.StatusRequestEntityTooLarge, "request body exceeds %d bytes", maxBody)
+	case errors.As(err, &small):
+		return httperr.New(fasthttp.StatusRequestHeaderFieldsTooLarge, "request head too large")
+	case errors.As(err, &te) && te.Timeout():
+		return httperr.New(fasthttp.StatusRequestTimeout, "request not received in time")
+	}
+	return httperr.BadRequest("malformed request: not valid HTTP/1.1 (request line, header fields or body framing)")
 }

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/redact"
 )
 
 // wharfBin is the binary under test, built once by TestMain.
@@ -80,6 +82,9 @@ func startWharf(t *testing.T, dir string, env []string, args ...string) *proc {
 		default:
 			_ = p.cmd.Process.Kill()
 			<-p.done
+		}
+		if redact.HasToken(p.errOut()) {
+			t.Errorf("wharf %v logged a token:\n%s", args, p.errOut())
 		}
 		if t.Failed() {
 			t.Logf("wharf %v stdout:\n%s\nstderr:\n%s", args, p.out(), p.errOut())
@@ -162,6 +167,9 @@ func runWharf(t *testing.T, dir string, env []string, args ...string) (stdout, s
 			t.Fatal(err)
 		}
 	}
+	if redact.HasToken(e.String()) {
+		t.Errorf("wharf %v wrote a token to stderr:\n%s", args, e.String())
+	}
 	return o.String(), e.String(), cmd.ProcessState.ExitCode()
 }
 
@@ -194,6 +202,9 @@ func call(t *testing.T, method, url, token string, body any) apiResp {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	r := apiResp{status: resp.StatusCode, raw: string(raw), header: resp.Header}
+	if r.status >= 400 && redact.HasToken(r.raw) {
+		t.Errorf("%s %s: the %d answer holds a token: %s", method, url, r.status, r.raw)
+	}
 	_ = json.Unmarshal(raw, &r.body)
 	return r
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/internal/redact"
 )
 
 // Start runs a gateway over fns on opts.Listen (127.0.0.1:0 when empty) until
@@ -90,5 +91,15 @@ func Do(t testing.TB, addr, method, path string, hdr map[string]string, body str
 	for k, v := range resp.Header.All() {
 		out.Header[string(k)] = string(v)
 	}
+	NoSecrets(t, out)
 	return out
+}
+
+// NoSecrets fails the test when an error answer holds a Wharf token: no
+// bad input may get a credential echoed back (Do checks every answer).
+func NoSecrets(t testing.TB, r Response) {
+	t.Helper()
+	if r.Status >= 400 && redact.HasToken(string(r.Body)) {
+		t.Errorf("the %d answer holds a token: %s", r.Status, r.Body)
+	}
 }

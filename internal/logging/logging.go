@@ -10,7 +10,8 @@ import (
 )
 
 // New returns a logger writing to w in format "text" or "json" at level
-// "debug", "info", "warn" or "error".
+// "debug", "info", "warn" or "error". Credentials are masked on every line
+// (see Redacting).
 func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
@@ -19,9 +20,9 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	ho := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, ho)), nil
+		return slog.New(Redacting(slog.NewJSONHandler(w, ho))), nil
 	case "text", "":
-		return slog.New(slog.NewTextHandler(w, ho)), nil
+		return slog.New(Redacting(slog.NewTextHandler(w, ho))), nil
 	}
 	return nil, fmt.Errorf("unknown log format %q: want text or json", format)
 }

@@ -3,6 +3,9 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 )
 
@@ -26,5 +29,31 @@ func TestJSONWithComponent(t *testing.T) {
 	}
 	if _, err := New(&buf, "text", "loud"); err == nil {
 		t.Fatal("bad level accepted")
+	}
+}
+
+func TestCredentialsAreMaskedOnEveryLine(t *testing.T) {
+	const tok = "wharf_0123456789abcdef_feedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedface"
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		l, err := New(&buf, format, "debug")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l = l.With("authorization", "Bearer abc123")
+		l.Info("request head GET / HTTP/1.1\r\nAuthorization: Bearer "+tok,
+			"err", errors.New("cannot use token "+tok),
+			"cookie", "session=s3cr3t",
+			slog.Group("req", "header", "X-Api-Key: k-9f8e"),
+			"plain", "kept")
+		out := buf.String()
+		for _, secret := range []string{"feedface", "abc123", "s3cr3t", "k-9f8e"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s: %q survived: %s", format, secret, out)
+			}
+		}
+		if !strings.Contains(out, "kept") || !strings.Contains(out, "[REDACTED]") {
+			t.Errorf("%s: %s", format, out)
+		}
 	}
 }
