@@ -165,7 +165,13 @@ func (f *Function) rollback(r *fnapi.Request) error {
 	if err != nil {
 		return versionErr(err)
 	}
+	if cur.Version != *req.IfVersion {
+		return versionErr(&edge.VersionConflict{Expected: *req.IfVersion, Current: cur.Version})
+	}
 	diff := edge.Compare(cur.Edge, old.Edge)
+	if diff.Empty() {
+		return r.JSON(fasthttp.StatusOK, map[string]any{"version": cur.Version, "unchanged": true, "diff": edge.Diff{}})
+	}
 	d, err := f.opts.Edge.Rollback(r.Context(), r.Principal.Name, req.Version, *req.IfVersion)
 	if err != nil {
 		return versionErr(err)

@@ -45,7 +45,7 @@ func (s *Store) Seed(ctx context.Context, e config.Edge, source string) (SeedRes
 		return SeedResult{}, err
 	}
 	seeded := false
-	d, err := s.update(ctx, source, "seed from "+source, func(d *Doc) error {
+	d, err := s.update(ctx, source, "seed from config file", func(d *Doc) error {
 		if d.Version > 0 {
 			return errStored
 		}
