@@ -39,6 +39,9 @@ type edgeWrite struct {
 	label  string
 	target func(ctx context.Context, cl *apiclient.Client) (config.Edge, error)
 	write  func(ctx context.Context, cl *apiclient.Client, ifVersion int64) (int64, error)
+	// confirm asks whether to make the changes just shown; nil asks on
+	// stdin when it is a terminal and refuses otherwise.
+	confirm func() (bool, error)
 }
 
 // run shows the diff, asks, and writes with compare-and-set on the version
@@ -51,7 +54,10 @@ func (w edgeWrite) run(cmd *cobra.Command, f *writeFlags, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	in := bufio.NewReader(cmd.InOrStdin())
+	confirm := w.confirm
+	if confirm == nil {
+		confirm = askOnTerminal(cmd.InOrStdin(), stdout)
+	}
 	for {
 		var cur edge.Doc
 		if err := cl.Do(ctx, "GET", "/api/v1/gateway/config", nil, &cur); err != nil {
@@ -72,12 +78,11 @@ func (w edgeWrite) run(cmd *cobra.Command, f *writeFlags, stdout io.Writer) erro
 			return nil
 		}
 		if !f.yes {
-			if !stdinIsTerminal(cmd.InOrStdin()) {
-				return fmt.Errorf("stdin is not a terminal: pass --yes to make these changes (or --dry-run to only see them)")
+			ok, err := confirm()
+			if err != nil {
+				return err
 			}
-			fmt.Fprint(stdout, "Make these changes? [y/N] ")
-			line, _ := in.ReadString('\n')
-			if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			if !ok {
 				return fmt.Errorf("aborted: nothing changed")
 			}
 		}
@@ -95,6 +100,21 @@ func (w edgeWrite) run(cmd *cobra.Command, f *writeFlags, stdout io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "Done: edge config version %d.\n", v)
 		return nil
+	}
+}
+
+// askOnTerminal asks "Make these changes?" when stdin is a terminal and
+// refuses (asking for --yes) when it is not.
+func askOnTerminal(stdin io.Reader, stdout io.Writer) func() (bool, error) {
+	in := bufio.NewReader(stdin)
+	return func() (bool, error) {
+		if !stdinIsTerminal(stdin) {
+			return false, fmt.Errorf("stdin is not a terminal: pass --yes to make these changes (or --dry-run to only see them)")
+		}
+		fmt.Fprint(stdout, "Make these changes? [y/N] ")
+		line, _ := in.ReadString('\n')
+		a := strings.ToLower(strings.TrimSpace(line))
+		return a == "y" || a == "yes", nil
 	}
 }
 
@@ -140,24 +160,30 @@ config changed after the diff was shown; you then see the new diff.`,
 			if err != nil {
 				return err
 			}
-			return edgeWrite{
-				label:  file,
-				target: func(context.Context, *apiclient.Client) (config.Edge, error) { return e, nil },
-				write: func(ctx context.Context, cl *apiclient.Client, ifVersion int64) (int64, error) {
-					var out struct {
-						Version int64 `json:"version"`
-					}
-					body := map[string]any{"config": e, "if_version": ifVersion, "source": filepath.Base(file)}
-					err := cl.Do(ctx, "PUT", "/api/v1/gateway/config", body, &out)
-					return out.Version, err
-				},
-			}.run(cmd, &f, stdout)
+			return applyFile(file, e).run(cmd, &f, stdout)
 		},
 	}
 	f.bind(cmd)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "Wharf YAML config file")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
+}
+
+// applyFile is the write of `edge apply`: e, read from file, replaces the
+// stored config.
+func applyFile(file string, e config.Edge) edgeWrite {
+	return edgeWrite{
+		label:  file,
+		target: func(context.Context, *apiclient.Client) (config.Edge, error) { return e, nil },
+		write: func(ctx context.Context, cl *apiclient.Client, ifVersion int64) (int64, error) {
+			var out struct {
+				Version int64 `json:"version"`
+			}
+			body := map[string]any{"config": e, "if_version": ifVersion, "source": filepath.Base(file)}
+			err := cl.Do(ctx, "PUT", "/api/v1/gateway/config", body, &out)
+			return out.Version, err
+		},
+	}
 }
 
 func newEdgeRollbackCmd(stdout io.Writer) *cobra.Command {
