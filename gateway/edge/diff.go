@@ -135,10 +135,17 @@ type object struct {
 	fields map[string]any
 }
 
+// named lists the objects by name; a name that repeats (which Validate
+// refuses) gets "#2", "#3"... so every object is compared with its peer.
 func named[T any](list []T, name func(T) string) []object {
 	out := make([]object, 0, len(list))
+	seen := make(map[string]int, len(list))
 	for _, v := range list {
-		out = append(out, object{name: name(v), fields: canonical(v)})
+		n := name(v)
+		if seen[n]++; seen[n] > 1 {
+			n = fmt.Sprintf("%s#%d", n, seen[n])
+		}
+		out = append(out, object{name: n, fields: canonical(v)})
 	}
 	return out
 }

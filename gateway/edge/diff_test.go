@@ -93,3 +93,27 @@ func TestSummaryIsBounded(t *testing.T) {
 		t.Fatalf("summary of %d: %s", len(d), s)
 	}
 }
+
+// FuzzCompare feeds arbitrary configs (as the apply endpoint may receive
+// them) to Compare: it must not panic, a config compares equal to itself,
+// and a non-empty diff renders every entry.
+func FuzzCompare(f *testing.F) {
+	seed, _ := json.Marshal(sample())
+	f.Add(seed, []byte(`{"routes":[{"name":"a","path":"/"},{"name":"a","path":"/b"}],"acl":{"deny":["x","x"]}}`))
+	f.Add([]byte(`{"routes":[{"name":"a","path":"/"},{"name":"a","path":"/b"}]}`), []byte(`{"routes":[{"name":"a","path":"/b"}]}`))
+	f.Add([]byte(`{}`), []byte(`{"limits":[{"name":""}],"services":[{"name":"s","rooms":{"weights":{"a":1}}}]}`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var x, y config.Edge
+		if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+			return
+		}
+		if d := edge.Compare(x, x); !d.Empty() {
+			t.Fatalf("a config differs from itself: %s", d.Summary())
+		}
+		d := edge.Compare(x, y)
+		if text := d.String(); !d.Empty() && strings.Count(text, "\n") < len(d) {
+			t.Fatalf("%d entries, text:\n%s", len(d), text)
+		}
+		_ = d.Summary()
+	})
+}

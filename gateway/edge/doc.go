@@ -7,7 +7,8 @@
 // whole (a route can never name a limit that another writer just deleted),
 // and stamped with a version, who made it and when. Every version is kept
 // whole under DefaultHistoryPrefix, so any of them can be restored
-// (Rollback) as a new version; history is never rewritten.
+// (Rollback) as a new version, under DefaultVersionPrefix beside a short
+// change record under DefaultHistoryPrefix; history is never rewritten.
 //
 // The YAML file (and flags) seed the document only when the store has none:
 // the first start. After that the store wins — a start never overwrites
@@ -26,6 +27,8 @@ import (
 const (
 	DefaultKey           = "gateway/edge/config"
 	DefaultHistoryPrefix = "gateway/edge/history/"
+	// DefaultVersionPrefix holds every version's whole document.
+	DefaultVersionPrefix = "gateway/edge/versions/"
 	// DefaultOpTimeout bounds every store call.
 	DefaultOpTimeout = 5 * time.Second
 )
@@ -48,6 +51,4 @@ type Change struct {
 	At      time.Time `json:"at"`
 	// Action says what changed, e.g. "put route shop" or "rollback to version 3".
 	Action string `json:"action"`
-	// Config is the whole edge config of this version; History leaves it out.
-	Config *config.Edge `json:"config,omitempty"`
 }

@@ -16,6 +16,7 @@ import (
 type Options struct {
 	Key           string // default DefaultKey
 	HistoryPrefix string // default DefaultHistoryPrefix
+	VersionPrefix string // default DefaultVersionPrefix
 	// HistoryTTL, when above 0, expires history records (and with them the
 	// versions a rollback can restore); default 0 keeps every version.
 	HistoryTTL time.Duration
@@ -45,6 +46,9 @@ func New(st store.Store, opts Options) *Store {
 	}
 	if opts.HistoryPrefix == "" {
 		opts.HistoryPrefix = DefaultHistoryPrefix
+	}
+	if opts.VersionPrefix == "" {
+		opts.VersionPrefix = DefaultVersionPrefix
 	}
 	if opts.OpTimeout <= 0 {
 		opts.OpTimeout = DefaultOpTimeout
@@ -142,27 +146,37 @@ func clone(d Doc) Doc {
 	return out
 }
 
-// record writes the history entry of a version, with its whole config so a
-// rollback can restore it. A failure is logged, not returned: the document
-// itself already carries the version, and At and History fall back to it
-// for the newest version.
+// record writes the history entry of a version and, under VersionPrefix,
+// the whole document so a rollback can restore it. A failure is logged, not
+// returned: the document itself already carries the version, the next
+// write fills the gap (ensureRecorded), and At and History fall back to the
+// document for the newest version.
 func (s *Store) record(ctx context.Context, d Doc) {
-	e := clone(d).Edge
-	c := Change{Version: d.Version, By: d.UpdatedBy, At: d.UpdatedAt, Action: d.Action, Config: &e}
-	b, _ := json.Marshal(c) // plain data: cannot fail
+	c := Change{Version: d.Version, By: d.UpdatedBy, At: d.UpdatedAt, Action: d.Action}
+	doc, _ := json.Marshal(d) // plain data: cannot fail
+	rec, _ := json.Marshal(c) // plain data: cannot fail
 	ctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
 	defer cancel()
-	if _, err := s.st.Put(ctx, s.historyKey(c.Version), b, store.PutOptions{TTL: s.opts.HistoryTTL}); err != nil {
-		s.log.Warn("cannot record edge config change", "version", c.Version, "err", err)
+	po := store.PutOptions{TTL: s.opts.HistoryTTL}
+	if _, err := s.st.Put(ctx, s.versionKey(d.Version), doc, po); err != nil {
+		s.log.Warn("cannot keep edge config version", "version", d.Version, "err", err)
+		return
 	}
+	if _, err := s.st.Put(ctx, s.historyKey(d.Version), rec, po); err != nil {
+		s.log.Warn("cannot record edge config change", "version", d.Version, "err", err)
+	}
+}
+
+func (s *Store) versionKey(version int64) string {
+	return fmt.Sprintf("%s%020d", s.opts.VersionPrefix, version)
 }
 
 func (s *Store) historyKey(version int64) string {
 	return fmt.Sprintf("%s%020d", s.opts.HistoryPrefix, version)
 }
 
-// History returns up to limit change records, newest first, without their
-// configs (see At). The current version is listed even when its record
+// History returns up to limit change records, newest first (At returns a
+// version's config). The current version is listed even when its record
 // could not be written.
 func (s *Store) History(ctx context.Context, limit int) ([]Change, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
@@ -177,7 +191,6 @@ func (s *Store) History(ctx context.Context, limit int) ([]Change, error) {
 		for _, e := range p.Entries {
 			var c Change
 			if json.Unmarshal(e.Value, &c) == nil {
-				c.Config = nil
 				all = append(all, c)
 			}
 		}

@@ -3,6 +3,7 @@ package edge_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -10,17 +11,24 @@ import (
 
 	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
 )
 
 func newStore(t *testing.T) *edge.Store {
+	t.Helper()
+	s, _ := newStoreOver(t)
+	return s
+}
+
+func newStoreOver(t *testing.T) (*edge.Store, store.Store) {
 	t.Helper()
 	st, err := buntstore.Open(buntstore.Options{Path: ":memory:"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return edge.New(st, edge.Options{})
+	return edge.New(st, edge.Options{}), st
 }
 
 func sample() config.Edge {
@@ -71,7 +79,7 @@ func TestSeedWritesOnlyAnEmptyStore(t *testing.T) {
 		t.Fatalf("identical file: %v %+v", err, res)
 	}
 	h, err := s.History(ctx, 10)
-	if err != nil || len(h) != 2 || h[0].Version != 2 || h[0].By != "alice" || h[0].Action != "put limit api" || h[1].By != "seed:wharf.yaml" || h[0].Config != nil {
+	if err != nil || len(h) != 2 || h[0].Version != 2 || h[0].By != "alice" || h[0].Action != "put limit api" || h[1].By != "seed:wharf.yaml" {
 		t.Fatalf("history: %v %+v", err, h)
 	}
 }
@@ -226,5 +234,39 @@ func TestWatchSeesEveryVersion(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAVersionWhoseRecordWasLostIsKeptByTheNextWrite is a writer that died
+// between the compare-and-swap and the history write: the newest version is
+// still readable from the document, and the next write keeps it.
+func TestAVersionWhoseRecordWasLostIsKeptByTheNextWrite(t *testing.T) {
+	ctx := context.Background()
+	s, st := newStoreOver(t)
+	if _, err := s.Seed(ctx, sample(), "seed:f"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "alice", "burst", func(e *config.Edge) error { e.Limits[0].Burst = 3; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{edge.DefaultVersionPrefix, edge.DefaultHistoryPrefix} {
+		if _, err := st.Delete(ctx, fmt.Sprintf("%s%020d", k, 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, err := s.History(ctx, 10); err != nil || len(h) != 2 || h[0].Version != 2 || h[0].By != "alice" {
+		t.Fatalf("history with the newest record lost: %v %+v", err, h)
+	}
+	if d, err := s.At(ctx, 2); err != nil || d.Limits[0].Burst != 3 {
+		t.Fatalf("newest version: %v %+v", err, d)
+	}
+	if _, err := s.Update(ctx, "bob", "burst", func(e *config.Edge) error { e.Limits[0].Burst = 4; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.At(ctx, 2); err != nil || d.Limits[0].Burst != 3 || d.UpdatedBy != "alice" {
+		t.Fatalf("version 2 after the next write: %v %+v", err, d)
+	}
+	if h, err := s.History(ctx, 10); err != nil || len(h) != 3 || h[1].Version != 2 || h[1].Action != "burst" {
+		t.Fatalf("history: %v %+v", err, h)
 	}
 }

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -95,21 +94,14 @@ func (s *Store) At(ctx context.Context, v int64) (Doc, error) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
 	defer cancel()
-	ent, err := s.st.Get(cctx, s.historyKey(v))
+	ent, err := s.st.Get(cctx, s.versionKey(v))
 	if errors.Is(err, store.ErrNotFound) {
-		return Doc{}, fmt.Errorf("%w: %d is no longer kept", ErrNoSuchVersion, v)
+		return Doc{}, fmt.Errorf("%w: %d is not kept", ErrNoSuchVersion, v)
 	}
 	if err != nil {
 		return Doc{}, fmt.Errorf("cannot read edge config version %d: %w", v, err)
 	}
-	var c Change
-	if err := json.Unmarshal(ent.Value, &c); err != nil {
-		return Doc{}, fmt.Errorf("cannot decode edge config version %d: %w", v, err)
-	}
-	if c.Config == nil {
-		return Doc{}, fmt.Errorf("%w: %d was recorded without its config", ErrNoSuchVersion, v)
-	}
-	return Doc{Edge: *c.Config, Version: c.Version, UpdatedBy: c.By, UpdatedAt: c.At, Action: c.Action}, nil
+	return decode(ent.Value)
 }
 
 // Rollback writes the config of version to as a new version, when the
@@ -122,7 +114,7 @@ func (s *Store) Rollback(ctx context.Context, by string, to, ifVersion int64) (D
 	return s.Apply(ctx, by, fmt.Sprintf("rollback to version %d", to), old.Edge, ifVersion)
 }
 
-// ensureRecorded writes the history record of d when it is missing (its
+// ensureRecorded writes the kept version of d when it is missing (its
 // writer failed after the compare-and-swap), so every version stays
 // restorable. Writers racing on the same d write the same record.
 func (s *Store) ensureRecorded(ctx context.Context, d Doc) {
@@ -130,7 +122,7 @@ func (s *Store) ensureRecorded(ctx context.Context, d Doc) {
 		return
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
-	_, err := s.st.Get(cctx, s.historyKey(d.Version))
+	_, err := s.st.Get(cctx, s.versionKey(d.Version))
 	cancel()
 	if errors.Is(err, store.ErrNotFound) {
 		s.record(ctx, d)
