@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync/atomic"
 
 	"github.com/wharfhq/wharf/gateway"
@@ -47,6 +48,9 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 	source := "seed:flags"
 	if b.configFile != "" {
 		source = "seed:" + b.configFile
+		if abs, err := filepath.Abs(b.configFile); err == nil {
+			start.Path = abs // the apply hint works from any directory
+		}
 	}
 	res, err := es.Seed(ctx, start.Edge, source)
 	if err != nil {
@@ -61,7 +65,7 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 	default:
 		b.log.Warn("the edge config of the config file and flags differs from the stored one; serving the stored one (a start never overwrites it)",
 			"version", d.Version, "updated_by", d.UpdatedBy, "updated_at", d.UpdatedAt, "file", b.configFile,
-			"differences", res.Diff.Summary(), "apply_with", adminapi.ApplyCommand(b.configFile))
+			"differences", res.Diff.Summary(), "apply_with", adminapi.ApplyCommand(start.Path))
 	}
 	bans, err := acl.NewBanManager(acl.BanManagerOptions{}, st)
 	if err != nil {
