@@ -36,7 +36,7 @@ func startEdge(t *testing.T, e config.Edge, trustLoopback bool) *edgeNode {
 	}
 	t.Cleanup(func() { st.Close() })
 	es := edge.New(st, edge.Options{})
-	if _, _, err := es.Seed(context.Background(), e, "test"); err != nil {
+	if _, err := es.Seed(context.Background(), e, "test"); err != nil {
 		t.Fatal(err)
 	}
 	bm, err := acl.NewBanManager(acl.BanManagerOptions{}, st)

@@ -101,7 +101,7 @@ func startRoomCluster(t *testing.T, nodes int, e config.Edge) []*roomNode {
 		}
 		t.Cleanup(func() { _ = st.Close() })
 		if i == 0 {
-			if _, _, err := edge.New(st, edge.Options{}).Seed(ctx, e, "test"); err != nil {
+			if _, err := edge.New(st, edge.Options{}).Seed(ctx, e, "test"); err != nil {
 				t.Fatal(err)
 			}
 		}

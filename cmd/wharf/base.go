@@ -31,9 +31,12 @@ type base struct {
 	opsDone chan struct{}
 	failed  chan error
 	undo    []func() // reverse order of opening; used when start fails
+
+	// configFile is the file the options came from ("" for none).
+	configFile string
 }
 
-func newBase(opts config.Options, stderr io.Writer, role string) (*base, error) {
+func newBase(opts config.Options, configFile string, stderr io.Writer, role string) (*base, error) {
 	root, err := logging.New(stderr, opts.Log.Format, opts.Log.Level)
 	if err != nil {
 		return nil, err
@@ -47,7 +50,7 @@ func newBase(opts config.Options, stderr io.Writer, role string) (*base, error) 
 		return nil, err
 	}
 	set.NewGauge(fmt.Sprintf(`wharf_build_info{version=%q,role=%q}`, version, role), func() float64 { return 1 })
-	b := &base{opts: opts, log: log, metrics: set, ops: srv, failed: make(chan error, 8), opsDone: make(chan struct{})}
+	b := &base{opts: opts, configFile: configFile, log: log, metrics: set, ops: srv, failed: make(chan error, 8), opsDone: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.opsStop = cancel
 	go func() {

@@ -218,6 +218,7 @@ func newEdgeInfoCmd(stdout io.Writer) *cobra.Command {
 	hf.bind(history)
 	history.Flags().IntVar(&limit, "limit", 20, "how many changes to show")
 	cmd.AddCommand(get("show", "Show the whole edge config with its version", "/api/v1/gateway/config"),
-		get("stats", "Show this gateway node's live counters", "/api/v1/gateway/stats"), history)
+		get("stats", "Show this gateway node's live counters", "/api/v1/gateway/stats"), history,
+		newEdgeApplyCmd(stdout), newEdgeRollbackCmd(stdout), newEdgeStatusCmd(stdout))
 	return cmd
 }

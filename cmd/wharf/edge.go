@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync/atomic"
 
 	"github.com/wharfhq/wharf/gateway"
@@ -38,18 +39,33 @@ func (l *lateStats) RoomsStatus(service string) (any, bool) {
 	return nil, false
 }
 
-// wireEdge seeds the edge config from the file (see edge.Store.Seed) and
-// registers the gateway admin API on mux.
+// wireEdge seeds the edge config from the file and flags when the store has
+// none (see edge.Store.Seed), warns when they differ from the stored one
+// (which is kept), and registers the gateway admin API on mux.
 func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*lateStats, error) {
 	es := edge.New(st, edge.Options{Logger: logging.Component(b.log, "edge")})
-	d, wrote, err := es.Seed(ctx, b.opts.Edge(), "config file")
+	start := &adminapi.StartFile{Path: b.configFile, Edge: b.opts.Edge()}
+	source := "seed:flags"
+	if b.configFile != "" {
+		source = "seed:" + b.configFile
+		if abs, err := filepath.Abs(b.configFile); err == nil {
+			start.Path = abs // the apply hint works from any directory
+		}
+	}
+	res, err := es.Seed(ctx, start.Edge, source)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load the edge config: %w", err)
 	}
-	if wrote {
-		b.log.Info("edge config seeded from the config file", "version", d.Version, "routes", len(d.Routes))
-	} else {
-		b.log.Info("edge config unchanged in the file; serving the stored one", "version", d.Version, "updated_by", d.UpdatedBy)
+	d := res.Doc
+	switch {
+	case res.Seeded:
+		b.log.Info("edge config seeded from the config file and flags", "version", d.Version, "source", source, "routes", len(d.Routes))
+	case res.Diff.Empty():
+		b.log.Info("serving the stored edge config", "version", d.Version, "updated_by", d.UpdatedBy)
+	default:
+		b.log.Warn("the edge config of the config file and flags differs from the stored one; serving the stored one (a start never overwrites it)",
+			"version", d.Version, "updated_by", d.UpdatedBy, "updated_at", d.UpdatedAt, "file", b.configFile,
+			"differences", res.Diff.Summary(), "apply_with", adminapi.ApplyCommand(start.Path))
 	}
 	bans, err := acl.NewBanManager(acl.BanManagerOptions{}, st)
 	if err != nil {
@@ -58,7 +74,7 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 	stats := &lateStats{}
 	switches := roomswitch.New(st, roomswitch.Options{Logger: logging.Component(b.log, "rooms"), OnDone: roomswitch.ToPolicy(es)})
 	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Registry: registry.New(st, registry.Options{}),
-		Stats: stats, Switches: switches, Rooms: stats})
+		Stats: stats, Switches: switches, Rooms: stats, File: start})
 	if err != nil {
 		return nil, err
 	}

@@ -64,13 +64,13 @@ dependency is down.`,
 		if err != nil {
 			return err
 		}
-		return runRole(cmd.Context(), r, opts, stdout, stderr)
+		return runRole(cmd.Context(), r, opts, loader.File(), stdout, stderr)
 	}
 	return cmd
 }
 
-func runRole(ctx context.Context, r role, opts config.Options, stdout, stderr io.Writer) error {
-	b, err := newBase(opts, stderr, r.name)
+func runRole(ctx context.Context, r role, opts config.Options, configFile string, stdout, stderr io.Writer) error {
+	b, err := newBase(opts, configFile, stderr, r.name)
 	if err != nil {
 		return err
 	}

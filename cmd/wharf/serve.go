@@ -45,13 +45,13 @@ flush the outbox and producers, stop the embedded nsqd, close the store.`,
 		if err != nil {
 			return err
 		}
-		return runServe(cmd.Context(), opts, stdout, stderr)
+		return runServe(cmd.Context(), opts, loader.File(), stdout, stderr)
 	}
 	return cmd
 }
 
-func runServe(ctx context.Context, opts config.Options, stdout, stderr io.Writer) error {
-	b, err := newBase(opts, stderr, "serve")
+func runServe(ctx context.Context, opts config.Options, configFile string, stdout, stderr io.Writer) error {
+	b, err := newBase(opts, configFile, stderr, "serve")
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,11 @@
 // as an in-process function (admin scope for everything):
 //
 //	GET    /api/v1/gateway/config                 the whole edge config with its version
+//	PUT    /api/v1/gateway/config                 replace it whole: {"config","if_version","source"} (409 when stale)
 //	GET    /api/v1/gateway/history?limit=N        who changed what and when, newest first
+//	GET    /api/v1/gateway/history/{version}      the whole config as it was at a version
+//	POST   /api/v1/gateway/rollback               restore a version as a new one: {"version","if_version"}
+//	GET    /api/v1/gateway/file                   how this process's start-up file differs from the store
 //	GET    /api/v1/gateway/{kind}                 list routes | services | limits
 //	GET    /api/v1/gateway/{kind}/{name}          one object
 //	PUT    /api/v1/gateway/{kind}/{name}          create or replace it (validated; 400 names the field)
@@ -62,6 +66,9 @@ type Options struct {
 	// Rooms adds this node's live view to them (nil without a gateway).
 	Switches *roomswitch.Store
 	Rooms    RoomsSource
+	// File, when set, is this process's start-up edge config, compared with
+	// the stored one by GET /api/v1/gateway/file.
+	File *StartFile
 	// MaxBanTTL caps a ban's duration (default 365 days).
 	MaxBanTTL time.Duration
 }
@@ -87,7 +94,7 @@ func (f *Function) Name() string { return "gateway" }
 func (f *Function) Routes() []fnapi.Route {
 	a := fnapi.AdminOnly()
 	const p = "/api/v1/gateway"
-	return append(f.roomsRoutes(), []fnapi.Route{
+	return append(append(f.roomsRoutes(), f.versionRoutes()...), []fnapi.Route{
 		{Method: "GET", Pattern: p + "/config", Access: a, Handler: f.getConfig},
 		{Method: "GET", Pattern: p + "/history", Access: a, Handler: f.history},
 		{Method: "GET", Pattern: p + "/stats", Access: a, Handler: f.stats},

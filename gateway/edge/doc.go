@@ -5,20 +5,19 @@
 // The document is a single key (DefaultKey) written with compare-and-swap:
 // every change is a read-modify-write of the whole document, validated as a
 // whole (a route can never name a limit that another writer just deleted),
-// and stamped with a version, who made it and when. A short record of every
-// change is kept under DefaultHistoryPrefix.
+// and stamped with a version, who made it and when. Every version is kept
+// whole under DefaultHistoryPrefix, so any of them can be restored
+// (Rollback) as a new version, under DefaultVersionPrefix beside a short
+// change record under DefaultHistoryPrefix; history is never rewritten.
 //
-// The YAML file seeds the document: on start, Seed writes the file's edge
-// config when the store has none, or when the file changed since the last
-// seed (its hash is kept in the document). Otherwise the store — with the
-// changes made through the admin API — wins, so restarting a node does not
-// undo run-time changes.
+// The YAML file (and flags) seed the document only when the store has none:
+// the first start. After that the store wins — a start never overwrites
+// what is stored; Seed reports how the file differs (a Diff) so the process
+// can say so, and Apply replaces the stored config on purpose, with
+// compare-and-set on the version the user's diff was made against.
 package edge
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/config"
@@ -28,8 +27,8 @@ import (
 const (
 	DefaultKey           = "gateway/edge/config"
 	DefaultHistoryPrefix = "gateway/edge/history/"
-	// DefaultHistoryTTL is how long change records are kept.
-	DefaultHistoryTTL = 90 * 24 * time.Hour
+	// DefaultVersionPrefix holds every version's whole document.
+	DefaultVersionPrefix = "gateway/edge/versions/"
 	// DefaultOpTimeout bounds every store call.
 	DefaultOpTimeout = 5 * time.Second
 )
@@ -41,8 +40,8 @@ type Doc struct {
 	Version   int64     `json:"version"`
 	UpdatedBy string    `json:"updated_by"`
 	UpdatedAt time.Time `json:"updated_at"`
-	// SeedHash is the hash of the YAML edge config last seeded.
-	SeedHash string `json:"seed_hash,omitempty"`
+	// Action says what the change that made this version did.
+	Action string `json:"action,omitempty"`
 }
 
 // Change records one write of the document.
@@ -50,14 +49,6 @@ type Change struct {
 	Version int64     `json:"version"`
 	By      string    `json:"by"`
 	At      time.Time `json:"at"`
-	// Action says what changed, e.g. "put route shop" or "seed from config file".
+	// Action says what changed, e.g. "put route shop" or "rollback to version 3".
 	Action string `json:"action"`
-}
-
-// Hash returns a stable hash of an edge config, used to notice that the YAML
-// file changed between starts.
-func Hash(e config.Edge) string {
-	b, _ := json.Marshal(e) // plain data: cannot fail
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }

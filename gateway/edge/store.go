@@ -14,10 +14,13 @@ import (
 
 // Options configures a Store.
 type Options struct {
-	Key           string        // default DefaultKey
-	HistoryPrefix string        // default DefaultHistoryPrefix
-	HistoryTTL    time.Duration // default DefaultHistoryTTL
-	OpTimeout     time.Duration // default DefaultOpTimeout
+	Key           string // default DefaultKey
+	HistoryPrefix string // default DefaultHistoryPrefix
+	VersionPrefix string // default DefaultVersionPrefix
+	// HistoryTTL, when above 0, expires history records (and with them the
+	// versions a rollback can restore); default 0 keeps every version.
+	HistoryTTL time.Duration
+	OpTimeout  time.Duration // default DefaultOpTimeout
 	// MaxRetries bounds compare-and-swap retries under contention (default 16).
 	MaxRetries int
 	Now        func() time.Time
@@ -44,8 +47,8 @@ func New(st store.Store, opts Options) *Store {
 	if opts.HistoryPrefix == "" {
 		opts.HistoryPrefix = DefaultHistoryPrefix
 	}
-	if opts.HistoryTTL <= 0 {
-		opts.HistoryTTL = DefaultHistoryTTL
+	if opts.VersionPrefix == "" {
+		opts.VersionPrefix = DefaultVersionPrefix
 	}
 	if opts.OpTimeout <= 0 {
 		opts.OpTimeout = DefaultOpTimeout
@@ -103,6 +106,7 @@ func (s *Store) update(ctx context.Context, by, action string, fn func(*Doc) err
 		if err != nil {
 			return Doc{}, err
 		}
+		s.ensureRecorded(ctx, cur)
 		next := clone(cur)
 		if err := fn(&next); err != nil {
 			return Doc{}, err
@@ -113,6 +117,7 @@ func (s *Store) update(ctx context.Context, by, action string, fn func(*Doc) err
 		next.Version = cur.Version + 1
 		next.UpdatedBy = by
 		next.UpdatedAt = s.opts.Now().UTC()
+		next.Action = action
 		b, err := json.Marshal(next)
 		if err != nil {
 			return Doc{}, fmt.Errorf("cannot encode edge config: %w", err)
@@ -126,7 +131,7 @@ func (s *Store) update(ctx context.Context, by, action string, fn func(*Doc) err
 		if err != nil {
 			return Doc{}, fmt.Errorf("cannot write edge config: %w", err)
 		}
-		s.record(ctx, Change{Version: next.Version, By: by, At: next.UpdatedAt, Action: action})
+		s.record(ctx, next)
 		s.log.Info("edge config changed", "version", next.Version, "by", by, "action", action)
 		return next, nil
 	}
@@ -141,46 +146,38 @@ func clone(d Doc) Doc {
 	return out
 }
 
-// record writes the change log entry; a failure is logged, not returned: the
-// document itself already carries who and when.
-func (s *Store) record(ctx context.Context, c Change) {
-	b, _ := json.Marshal(c) // plain data: cannot fail
+// record writes the history entry of a version and, under VersionPrefix,
+// the whole document so a rollback can restore it. A failure is logged, not
+// returned: the document itself already carries the version, the next
+// write fills the gap (ensureRecorded), and At and History fall back to the
+// document for the newest version.
+func (s *Store) record(ctx context.Context, d Doc) {
+	c := Change{Version: d.Version, By: d.UpdatedBy, At: d.UpdatedAt, Action: d.Action}
+	doc, _ := json.Marshal(d) // plain data: cannot fail
+	rec, _ := json.Marshal(c) // plain data: cannot fail
 	ctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
 	defer cancel()
-	key := fmt.Sprintf("%s%020d", s.opts.HistoryPrefix, c.Version)
-	if _, err := s.st.Put(ctx, key, b, store.PutOptions{TTL: s.opts.HistoryTTL}); err != nil {
-		s.log.Warn("cannot record edge config change", "version", c.Version, "err", err)
+	po := store.PutOptions{TTL: s.opts.HistoryTTL}
+	if _, err := s.st.Put(ctx, s.versionKey(d.Version), doc, po); err != nil {
+		s.log.Warn("cannot keep edge config version", "version", d.Version, "err", err)
+		return
+	}
+	if _, err := s.st.Put(ctx, s.historyKey(d.Version), rec, po); err != nil {
+		s.log.Warn("cannot record edge config change", "version", d.Version, "err", err)
 	}
 }
 
-// Seed writes e (the YAML file's edge config) when the store has no document
-// or when e differs from what was seeded last time; it reports whether it
-// wrote. A document changed only through the API is kept when the file has
-// not changed.
-func (s *Store) Seed(ctx context.Context, e config.Edge, by string) (Doc, bool, error) {
-	if err := Validate(e); err != nil {
-		return Doc{}, false, err
-	}
-	h := Hash(e)
-	wrote := false
-	d, err := s.update(ctx, by, "seed from config file", func(d *Doc) error {
-		if d.Version > 0 && d.SeedHash == h {
-			return errUnchanged
-		}
-		d.Edge, d.SeedHash = clone(Doc{Edge: e}).Edge, h
-		wrote = true
-		return nil
-	})
-	if errors.Is(err, errUnchanged) {
-		d, _, err = s.Get(ctx)
-		return d, false, err
-	}
-	return d, wrote, err
+func (s *Store) versionKey(version int64) string {
+	return fmt.Sprintf("%s%020d", s.opts.VersionPrefix, version)
 }
 
-var errUnchanged = errors.New("edge config unchanged")
+func (s *Store) historyKey(version int64) string {
+	return fmt.Sprintf("%s%020d", s.opts.HistoryPrefix, version)
+}
 
-// History returns up to limit change records, newest first.
+// History returns up to limit change records, newest first (At returns a
+// version's config). The current version is listed even when its record
+// could not be written.
 func (s *Store) History(ctx context.Context, limit int) ([]Change, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
 	defer cancel()
@@ -201,6 +198,13 @@ func (s *Store) History(ctx context.Context, limit int) ([]Change, error) {
 			break
 		}
 		after = p.Next
+	}
+	cur, _, err := s.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Version > 0 && (len(all) == 0 || all[len(all)-1].Version < cur.Version) {
+		all = append(all, Change{Version: cur.Version, By: cur.UpdatedBy, At: cur.UpdatedAt, Action: cur.Action})
 	}
 	out := make([]Change, 0, min(limit, len(all)))
 	for i := len(all) - 1; i >= 0 && len(out) < limit; i-- {

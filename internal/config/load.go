@@ -150,7 +150,11 @@ type Loader struct {
 	values   []*flagValue
 	cfgFile  *string
 	defaults Options
+	file     string
 }
+
+// File returns the config file the last Load read ("" when none).
+func (l *Loader) File() string { return l.file }
 
 // Bind registers --config and one flag per option whose top-level YAML key is
 // in groups (all options when groups is empty) on fs.
@@ -196,6 +200,7 @@ func (l *Loader) Load(environ []string) (Options, error) {
 	if file == "" {
 		file = env["WHARF_CONFIG"]
 	}
+	l.file = file
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
