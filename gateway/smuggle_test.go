@@ -145,7 +145,7 @@ func startSmuggleBed(t *testing.T) *smuggleBed {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, _, err := edge.New(st, edge.Options{}).Seed(context.Background(), e, "test"); err != nil {
+	if _, err := edge.New(st, edge.Options{}).Seed(context.Background(), e, "test"); err != nil {
 		t.Fatal(err)
 	}
 	bm, err := acl.NewBanManager(acl.BanManagerOptions{}, st)
