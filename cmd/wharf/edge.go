@@ -51,19 +51,24 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 	} else {
 		b.log.Info("edge config unchanged in the file; serving the stored one", "version", d.Version, "updated_by", d.UpdatedBy)
 	}
-	bans, err := acl.NewBanManager(acl.BanManagerOptions{}, st)
+	bans, err := acl.NewBanManager(acl.BanManagerOptions{IPv6Prefix: b.opts.Gateway.IPv6Prefix}, st)
+	if err != nil {
+		return nil, err
+	}
+	guard, err := b.lockoutGuard()
 	if err != nil {
 		return nil, err
 	}
 	stats := &lateStats{}
 	switches := roomswitch.New(st, roomswitch.Options{Logger: logging.Component(b.log, "rooms"), OnDone: roomswitch.ToPolicy(es)})
 	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Registry: registry.New(st, registry.Options{}),
-		Stats: stats, Switches: switches, Rooms: stats})
+		Stats: stats, Switches: switches, Rooms: stats, ClientIP: guard.clientIP, Protected: guard.protected})
 	if err != nil {
 		return nil, err
 	}
 	if err := mux.Register(fn); err != nil {
 		return nil, err
 	}
+	b.ops.Handle("POST /admin/unlock", fn.UnlockHandler())
 	return stats, nil
 }

@@ -79,7 +79,7 @@ func New(opts Options) (*Server, error) {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Handle adds a route (a net/http ServeMux pattern such as
-// "POST /admin/unlock") to the internal listener; call it before Run.
+// "POST /admin/unlock") to the internal listener; safe while it serves.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // AddCheck registers a named readiness check (e.g. "redis", "nsqd").
