@@ -62,7 +62,8 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 	stats := &lateStats{}
 	switches := roomswitch.New(st, roomswitch.Options{Logger: logging.Component(b.log, "rooms"), OnDone: roomswitch.ToPolicy(es)})
 	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Registry: registry.New(st, registry.Options{}),
-		Stats: stats, Switches: switches, Rooms: stats, ClientIP: guard.clientIP, Protected: guard.protected})
+		Stats: stats, Switches: switches, Rooms: stats, ClientIP: guard.clientIP, Protected: guard.protected,
+		Logger: logging.Component(b.log, "adminapi")})
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ package adminapi
 
 import (
 	"errors"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -69,9 +70,12 @@ type Options struct {
 	// that would lock it out are refused unless forced.
 	ClientIP func(*fasthttp.RequestCtx) netip.Addr
 	// Protected are more addresses no change may lock out unless forced,
-	// besides the caller and loopback (127.0.0.1, ::1) where the CLI and
-	// the local agent connect from.
+	// besides the caller and 127.0.0.1, where the CLI and the local agent
+	// connect from.
 	Protected []netip.Addr
+	// Logger receives what happens outside a request, e.g. unlocks on the
+	// internal listener; nil discards it.
+	Logger *slog.Logger
 }
 
 // Function is the gateway admin API.
@@ -84,6 +88,9 @@ func New(opts Options) (*Function, error) {
 	}
 	if opts.MaxBanTTL <= 0 {
 		opts.MaxBanTTL = 365 * 24 * time.Hour
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Function{opts: opts}, nil
 }

@@ -12,13 +12,13 @@ import (
 	"github.com/wharfhq/wharf/internal/fnapi"
 )
 
-// loopbacks are where the CLI and the local agent reach the gateway from.
-func loopbacks() []netip.Addr {
-	return []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1}), netip.IPv6Loopback()}
-}
+// localAgent is where the CLI (by default) and the local agent reach the
+// gateway from. ::1 is not guarded unless it is the caller, so that an
+// allow list need not name it on an IPv4-only host.
+func localAgent() netip.Addr { return netip.AddrFrom4([4]byte{127, 0, 0, 1}) }
 
 // guarded returns the addresses no change may lock out unless forced: the
-// caller as the gateway sees it, loopback and Options.Protected.
+// caller as the gateway sees it, 127.0.0.1 and Options.Protected.
 func (f *Function) guarded(r *fnapi.Request) []netip.Addr {
 	var caller netip.Addr
 	if f.opts.ClientIP != nil {
@@ -26,8 +26,8 @@ func (f *Function) guarded(r *fnapi.Request) []netip.Addr {
 	} else if a, ok := netip.AddrFromSlice(r.Ctx.RemoteIP()); ok {
 		caller = a
 	}
-	out := make([]netip.Addr, 0, 3+len(f.opts.Protected))
-	for _, a := range append(append([]netip.Addr{caller}, loopbacks()...), f.opts.Protected...) {
+	out := make([]netip.Addr, 0, 2+len(f.opts.Protected))
+	for _, a := range append([]netip.Addr{caller, localAgent()}, f.opts.Protected...) {
 		if a = a.Unmap(); a.IsValid() && !slices.Contains(out, a) {
 			out = append(out, a)
 		}

@@ -33,7 +33,7 @@ func TestChangesThatLockOutTheCallerAreRefused(t *testing.T) {
 	cases := []struct{ method, path, body, msg string }{
 		{"POST", "/api/v1/gateway/bans", `{"prefix":"198.51.100.0/24","ttl":"1m"}`, "prefix: 198.51.100.0/24 would lock out 198.51.100.7"},
 		{"POST", "/api/v1/gateway/bans", `{"prefix":"127.0.0.1","ttl":"1m"}`, "127.0.0.1"},
-		{"POST", "/api/v1/gateway/bans", `{"prefix":"::1","ttl":"1m","route":"wharf-api"}`, "::1"},
+		{"POST", "/api/v1/gateway/bans", `{"prefix":"127.0.0.0/8","ttl":"1m","route":"wharf-api"}`, "prefix: 127.0.0.0/8 would lock out 127.0.0.1"},
 		{"POST", "/api/v1/gateway/acl/deny", `{"cidrs":["203.0.113.9","198.51.100.7"]}`, "cidrs[1]: 198.51.100.7 would lock out 198.51.100.7"},
 		{"POST", "/api/v1/gateway/acl/deny", `{"cidrs":["127.0.0.0/8"]}`, "127.0.0.1"},
 		{"POST", "/api/v1/gateway/acl/allow", `{"cidrs":["203.0.113.0/24"]}`, "acl.allow: does not admit 198.51.100.7"},
@@ -51,9 +51,12 @@ func TestChangesThatLockOutTheCallerAreRefused(t *testing.T) {
 		t.Fatalf("refused changes changed the config: version %d", v)
 	}
 	want(t, s.do(t, "GET", "/api/v1/gateway/bans", ""), 200, `"bans":[]`)
+	// An IPv6 caller: banning its neighbour bans its /64, and so itself.
+	want(t, s.from(t, "2001:db8::7", "POST", "/api/v1/gateway/bans", `{"prefix":"2001:db8::1","ttl":"1m"}`), 409, "prefix: 2001:db8::/64 would lock out 2001:db8::7")
+	want(t, s.from(t, "2001:db8::7", "POST", "/api/v1/gateway/acl/allow", `{"cidrs":["198.51.100.0/24","127.0.0.1"]}`), 409, "acl.allow: does not admit 2001:db8::7")
 	// Somebody else's address is fine, and so is a list that admits us all.
 	want(t, s.from(t, me, "POST", "/api/v1/gateway/bans", `{"prefix":"203.0.113.0/24","ttl":"1m"}`), 201, "203.0.113.0/24")
-	want(t, s.from(t, me, "PUT", "/api/v1/gateway/acl", `{"allow":["198.51.100.0/24","127.0.0.0/8","::1"],"deny":["203.0.113.0/24"]}`), 200, `"version":1`)
+	want(t, s.from(t, me, "PUT", "/api/v1/gateway/acl", `{"allow":["198.51.100.0/24","127.0.0.0/8"],"deny":["203.0.113.0/24"]}`), 200, `"version":1`)
 	// A lock-out that exists already does not block unrelated changes.
 	want(t, s.from(t, me, "PUT", "/api/v1/gateway/routes/api", `{"path":"/api/","function":"api","acl":{"deny":["198.51.100.0/25"]}}`), 409, "force")
 	want(t, s.from(t, me, "PUT", "/api/v1/gateway/routes/api?force=true", `{"path":"/api/","function":"api","acl":{"deny":["198.51.100.0/25"]}}`), 201, `"version":2`)

@@ -140,9 +140,11 @@ func (f *Function) UnlockHandler() http.Handler {
 		}
 		res, err := f.Unlock(r.Context(), addr, "unlock@internal")
 		if err != nil {
+			f.opts.Logger.Error("unlock failed", "address", addr.String(), "err", err)
 			writeUnlockJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "cannot unlock: store unavailable"})
 			return
 		}
+		f.opts.Logger.Warn("address unlocked on the internal listener", "address", res.Address, "bans", res.Bans, "acl", res.ACL, "version", res.Version)
 		writeUnlockJSON(w, http.StatusOK, res)
 	})
 }
