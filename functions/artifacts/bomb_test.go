@@ -71,8 +71,8 @@ func TestCompressionBombRefusedAtPush(t *testing.T) {
 	lim := bundle.Limits{MaxBytes: 32 << 20, MaxFiles: 100}
 	dir := t.TempDir()
 	e := newEnv(t, envOptions{backend: openDisk(t, dir), limits: lim})
-	b := bomb(t, 256<<20)
-	if len(b) > 1<<20 {
+	b := bomb(t, 64<<20)
+	if len(b) > 256<<10 {
 		t.Fatalf("the bomb should be small: %d bytes", len(b))
 	}
 	want(t, e.push("shop", "1.0.0", e.tok["shop"], b, ""), 413, "bundle: expands to more than 33554432 bytes")
@@ -93,7 +93,7 @@ func TestCompressionBombRefusedAtPushToMinIO(t *testing.T) {
 	m := testenv.StartMinIO(t)
 	be := openS3(t, m)
 	e := newEnv(t, envOptions{backend: be, limits: bundle.Limits{MaxBytes: 32 << 20}})
-	want(t, e.push("shop", "1.0.0", e.tok["shop"], bomb(t, 256<<20), ""), 413, "expands to more than")
+	want(t, e.push("shop", "1.0.0", e.tok["shop"], bomb(t, 64<<20), ""), 413, "expands to more than")
 	e.nothingStored("shop", "1.0.0")
 	page, err := be.List(context.Background(), "", blob.ListOptions{})
 	if err != nil || len(page.Items) != 0 {
