@@ -24,6 +24,8 @@ func TestDuplicateKeysAreRefusedNamingThePath(t *testing.T) {
 	want(t, s.do(t, "PUT", "/api/v1/gateway/services/shop", `{"instances":[{"addr":"127.0.0.1:9"}]}`), 201, `"version":1`)
 	cases := []struct{ method, path, body, field string }{
 		{"PUT", "/api/v1/gateway/routes/r", `{"path":"/x","function":"api","path":"/api/"}`, `path: duplicate key`},
+		{"PUT", "/api/v1/gateway/routes/r", `{"path":"/x","function":"api","PATH":"/api/"}`, `PATH: duplicate key`},
+		{"POST", "/api/v1/gateway/bans", `{"prefix":"192.0.2.1","ttl":"1m","Prefix":"127.0.0.1"}`, `Prefix: duplicate key`},
 		{"PUT", "/api/v1/gateway/services/s", `{"instances":[{"addr":"127.0.0.1:1","addr":"127.0.0.1:2"}]}`, `instances[0].addr: duplicate key`},
 		{"PUT", "/api/v1/gateway/acl", `{"allow":[],"deny":["192.0.2.1"],"deny":[]}`, `deny: duplicate key`},
 		{"POST", "/api/v1/gateway/bans", `{"prefix":"192.0.2.1","ttl":"1m","prefix":"198.51.100.1"}`, `prefix: duplicate key`},

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -36,7 +37,7 @@ func Decode(b []byte, v any) error { return decode(b, v, true) }
 func DecodeLenient(b []byte, v any) error { return decode(b, v, false) }
 
 func decode(b []byte, v any, strict bool) error {
-	if err := CheckDuplicates(b); err != nil {
+	if err := checkDuplicates(b, reflect.TypeOf(v)); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -58,8 +59,14 @@ type frame struct {
 	object  bool
 	wantKey bool                // in an object: the next string is a key
 	key     string              // in an object: the key of the value being read
-	keys    map[string]struct{} // in an object: keys seen
+	keys    map[string]struct{} // in an object: keys (or struct fields) seen
 	index   int                 // in an array: the index of the value being read
+	// typ is what the object or array decodes into (nil: unknown);
+	// fields are typ's when it is a struct, child the type of the value
+	// being read.
+	typ    reflect.Type
+	fields []field
+	child  reflect.Type
 }
 
 // valueDone advances the frame past one value.
@@ -95,7 +102,12 @@ func path(stack []frame) string {
 // report syntax errors (the decoder that follows does): invalid JSON is
 // scanned only up to the error. Nesting is tracked on the heap, so deep
 // documents cannot exhaust the stack, and the scan is linear in len(b).
-func CheckDuplicates(b []byte) error {
+func CheckDuplicates(b []byte) error { return checkDuplicates(b, nil) }
+
+// checkDuplicates is CheckDuplicates knowing that b decodes into root (nil:
+// unknown): in an object that decodes into a struct, two keys that
+// encoding/json maps to one field ("path" and "PATH") are duplicates too.
+func checkDuplicates(b []byte, root reflect.Type) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var stack []frame
@@ -112,7 +124,19 @@ func CheckDuplicates(b []byte) error {
 		case json.Delim:
 			switch t {
 			case '{', '[':
-				f := frame{object: t == '{', wantKey: t == '{'}
+				f := frame{object: t == '{', wantKey: t == '{', typ: shape(root)}
+				if top != nil {
+					f.typ = shape(top.child)
+				}
+				switch {
+				case f.typ == nil:
+				case f.object && f.typ.Kind() == reflect.Struct:
+					f.fields = fieldsOf(f.typ)
+				case f.object && f.typ.Kind() == reflect.Map, !f.object && (f.typ.Kind() == reflect.Slice || f.typ.Kind() == reflect.Array):
+					f.child = f.typ.Elem()
+				default:
+					f.typ = nil
+				}
 				if f.object {
 					f.keys = map[string]struct{}{}
 				}
@@ -128,10 +152,18 @@ func CheckDuplicates(b []byte) error {
 		case string:
 			if top != nil && top.object && top.wantKey {
 				top.key = t
-				if _, dup := top.keys[t]; dup {
+				id := t
+				if top.fields != nil {
+					// Fields and unknown keys in separate name spaces.
+					id, top.child = "\x01"+t, nil
+					if f, ok := match(top.fields, t); ok {
+						id, top.child = "\x00"+f.name, f.typ
+					}
+				}
+				if _, dup := top.keys[id]; dup {
 					return &DuplicateKeyError{Path: path(stack)}
 				}
-				top.keys[t] = struct{}{}
+				top.keys[id] = struct{}{}
 				top.wantKey = false
 				continue
 			}

@@ -60,10 +60,15 @@ func TestDecode(t *testing.T) {
 // duplicate, re-encoding through a map loses no key, i.e. each object's
 // keys are unique.
 func FuzzCheckDuplicates(f *testing.F) {
-	for _, s := range []string{`{"a":1,"a":2}`, `{"a":[{"b":1},{"b":1,"b":2}]}`, `[1,"a",{"x":{}}]`, `{"a":"b","b":"a"}`, `{"a":1}}`, `"\u0000"`, `{"":1,"":2}`} {
+	for _, s := range []string{`{"a":[{"b":{"x":1}},{"B":{},"b":{}}],"AB":"x","ab":"y"}`, `{"a":1,"a":2}`, `{"a":[{"b":1},{"b":1,"b":2}]}`, `[1,"a",{"x":{}}]`, `{"a":"b","b":"a"}`, `{"a":1}}`, `"\u0000"`, `{"":1,"":2}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		var typed struct {
+			A  []struct{ B map[string]any } `json:"a"`
+			Ab string
+		}
+		_ = Decode(b, &typed) // must not panic
 		err := CheckDuplicates(b)
 		var de *DuplicateKeyError
 		if err != nil && !errors.As(err, &de) {
@@ -147,4 +152,53 @@ func uniqueKeys(t *testing.T, b []byte) int {
 		return n
 	}
 	return walk(v)
+}
+
+// encoding/json matches keys to struct fields case-insensitively, so
+// "path" and "PATH" in one object are the same field given twice; in a map
+// they are different keys.
+func TestCaseVariantsOfAFieldAreDuplicates(t *testing.T) {
+	type inner struct {
+		Addr string `json:"addr"`
+	}
+	type embedded struct {
+		Why string `json:"why"`
+	}
+	type body struct {
+		embedded
+		Path      string            `json:"path"`
+		Name      string            // no tag: the Go name
+		Skip      string            `json:"-"`
+		Labels    map[string]string `json:"labels"`
+		Instances []inner           `json:"instances"`
+		Ptr       *inner            `json:"ptr"`
+		Any       any               `json:"any"`
+	}
+	var de *DuplicateKeyError
+	for in, path := range map[string]string{
+		`{"path":"/x","PATH":"/api/"}`:                         "PATH",
+		`{"Name":"a","name":"b"}`:                              "name",
+		`{"why":"a","WHY":"b"}`:                                "WHY",
+		`{"instances":[{"addr":"a"},{"addr":"b","Addr":"c"}]}`: "instances[1].Addr",
+		`{"ptr":{"ADDR":"a","addr":"b"}}`:                      "ptr.addr",
+	} {
+		var v body
+		if err := Decode([]byte(in), &v); !errors.As(err, &de) || de.Path != path {
+			t.Errorf("%s: got %v, want %s", in, err, path)
+		}
+	}
+	for _, in := range []string{
+		`{"labels":{"a":"1","A":"2"}}`,
+		`{"any":{"k":1,"K":2}}`,
+		`{"path":"/x","name":"n","why":"w"}`,
+	} {
+		var v body
+		if err := Decode([]byte(in), &v); err != nil {
+			t.Errorf("%s: %v", in, err)
+		}
+	}
+	var m map[string]any
+	if err := Decode([]byte(`{"a":1,"A":2}`), &m); err != nil {
+		t.Errorf("map: %v", err)
+	}
 }
