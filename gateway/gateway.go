@@ -192,7 +192,7 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		g.edge = edge.New(opts.Store, edge.Options{Logger: g.log})
 		g.switches = roomswitch.New(opts.Store, roomswitch.Options{Logger: g.log, OnDone: roomswitch.ToPolicy(g.edge)})
 		g.traffic = traffic.NewRecorder(opts.Store, ids.node(), g.log)
-		mgr, err := acl.NewBanManager(acl.BanManagerOptions{}, opts.Store)
+		mgr, err := acl.NewBanManager(acl.BanManagerOptions{IPv6Prefix: ip.IPv6Prefix()}, opts.Store)
 		if err != nil {
 			return nil, err
 		}

@@ -90,3 +90,29 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*countWriter)(nil)
+
+// BenchmarkSniffer streams a packed 32 MiB tree through a Sniffer, as a
+// push does: the manifest plus the whole-stream limit check. MB/s is of
+// the unpacked tree, the cost a push now pays to refuse compression bombs.
+func BenchmarkSniffer(b *testing.B) {
+	dir, total := benchTree(b)
+	for _, c := range []Compression{Gzip, Zstd} {
+		b.Run(c.String(), func(b *testing.B) {
+			var buf bytes.Buffer
+			if _, err := Pack(b.Context(), dir, &buf, PackOptions{Compression: c}); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(total)
+			b.ReportAllocs()
+			for b.Loop() {
+				s := NewSniffer(Limits{})
+				if _, err := io.Copy(s, bytes.NewReader(buf.Bytes())); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Finish(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

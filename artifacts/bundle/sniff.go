@@ -40,17 +40,7 @@ func ReadManifest(r io.Reader) (*Manifest, error) {
 		if strings.TrimPrefix(hdr.Name, "./") != ManifestName {
 			continue
 		}
-		if hdr.Typeflag != tar.TypeReg {
-			return nil, missingManifest(ManifestName + " is not a regular file")
-		}
-		if hdr.Size > MaxManifestSize {
-			return nil, missingManifest(fmt.Sprintf("%s is larger than %d bytes", ManifestName, MaxManifestSize))
-		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read manifest: %w: %w", ErrCorrupt, err)
-		}
-		return Parse(data)
+		return readManifestEntry(tr, hdr)
 	}
 }
 
@@ -82,12 +72,15 @@ func (s *scanLimit) Read(p []byte) (int, error) {
 
 // Sniffer finds and validates the manifest of a bundle streaming past it,
 // e.g. an upload passed through io.TeeReader(body, sniffer) on its way to
-// storage, so a push is validated without a second read or a temporary file.
+// storage, so a push is validated without a second read or a temporary file,
+// and checks the whole tar stream against the Limits agents unpack with, so
+// a compression bomb is refused at push and not stored.
 //
-// Write fails as soon as the manifest is known to be invalid or missing, so
-// the upload stops early; once the manifest is found valid, Write only
-// counts, without decompressing further. Finish ends the stream and returns
-// the result. A Sniffer runs one goroutine until Finish or Close.
+// Write fails as soon as the manifest is known to be invalid or missing, or
+// the bundle to expand beyond the limits (a *LimitError), so the upload
+// stops early; once the tar stream has ended, Write only counts. Finish ends
+// the stream and returns the result. A Sniffer runs one goroutine until
+// Finish or Close.
 type Sniffer struct {
 	pr   *io.PipeReader
 	pw   *io.PipeWriter
@@ -99,13 +92,14 @@ type Sniffer struct {
 
 var errSniffed = errors.New("manifest already read")
 
-// NewSniffer starts a Sniffer.
-func NewSniffer() *Sniffer {
+// NewSniffer starts a Sniffer checking against lim (zero fields take the
+// defaults, which are the limits of artifacts/unpack).
+func NewSniffer(lim Limits) *Sniffer {
 	pr, pw := io.Pipe()
 	s := &Sniffer{pr: pr, pw: pw, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		s.m, s.err = ReadManifest(pr)
+		s.m, s.err = scan(pr, lim.WithDefaults())
 		pr.CloseWithError(errSniffed)
 	}()
 	return s

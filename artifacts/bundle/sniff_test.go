@@ -3,6 +3,7 @@ package bundle
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
 	"strings"
@@ -105,7 +106,7 @@ func TestSniffer(t *testing.T) {
 	if _, err := Pack(t.Context(), sampleTree(t), &buf, PackOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	s := NewSniffer()
+	s := NewSniffer(Limits{})
 	if _, err := writeChunks(s, buf.Bytes()); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
@@ -117,7 +118,7 @@ func TestSniffer(t *testing.T) {
 	// An invalid manifest stops the stream early, not at its end.
 	noise := strings.Repeat("incompressible? no, but long enough ", 300000)
 	bad := makeBundle(t, Gzip, entry{"wharf.yaml", "app: shop\nprocesses: {web: ''}\n", 0}, entry{"big", noise, 0})
-	s = NewSniffer()
+	s = NewSniffer(Limits{})
 	n, err := writeChunks(s, bad)
 	if !IsManifestError(err) || n >= len(bad) {
 		t.Fatalf("invalid manifest: accepted %d of %d bytes, error %v", n, len(bad), err)
@@ -127,7 +128,7 @@ func TestSniffer(t *testing.T) {
 	}
 
 	// A stream without a manifest fails at Finish.
-	s = NewSniffer()
+	s = NewSniffer(Limits{})
 	if _, err := writeChunks(s, makeBundle(t, Zstd, entry{"a", "x", 0})); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
@@ -137,7 +138,7 @@ func TestSniffer(t *testing.T) {
 	s.Close() // a second Close is harmless
 
 	// Closing a Sniffer that saw nothing ends its goroutine.
-	if _, err := NewSniffer().Finish(); !errors.Is(err, ErrNotBundle) {
+	if _, err := NewSniffer(Limits{}).Finish(); !errors.Is(err, ErrNotBundle) {
 		t.Fatalf("Finish of nothing: %v", err)
 	}
 }
@@ -155,7 +156,7 @@ func TestSnifferWithBlobPut(t *testing.T) {
 		t.Fatal(err)
 	}
 	push := func(key string, data []byte) (*Manifest, error) {
-		s := NewSniffer()
+		s := NewSniffer(Limits{})
 		defer s.Close()
 		var m *Manifest
 		_, err := b.Put(t.Context(), key, io.TeeReader(bytes.NewReader(data), s), int64(len(data)), blob.PutOptions{
@@ -179,6 +180,41 @@ func TestSnifferWithBlobPut(t *testing.T) {
 		}
 		if _, err := b.Stat(t.Context(), "shop/2"); !errors.Is(err, blob.ErrNotFound) {
 			t.Fatalf("push of %s kept the blob: %v", name, err)
+		}
+	}
+}
+
+// The Sniffer reads the whole tar stream against its Limits: a bomb after
+// a valid manifest is a *LimitError (from Write too, once the scan has
+// failed, so an upload stops).
+func TestSnifferRefusesBundlesBeyondTheLimits(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	mf := "app: shop\nprocesses:\n  web: ./server\n"
+	_ = tw.WriteHeader(&tar.Header{Name: ManifestName, Typeflag: tar.TypeReg, Size: int64(len(mf)), Mode: 0o644})
+	_, _ = tw.Write([]byte(mf))
+	_ = tw.WriteHeader(&tar.Header{Name: "big", Typeflag: tar.TypeReg, Size: 8 << 20, Mode: 0o644})
+	_, _ = tw.Write(make([]byte, 8<<20))
+	_ = tw.Close()
+	_ = zw.Close()
+	for _, c := range []struct {
+		lim  Limits
+		want string
+	}{
+		{Limits{MaxBytes: 1 << 20}, "max_bytes"},
+		{Limits{MaxFiles: 1}, "max_files"},
+		{Limits{}, ""},
+	} {
+		s := NewSniffer(c.lim)
+		_, werr := io.Copy(s, bytes.NewReader(buf.Bytes()))
+		m, err := s.Finish()
+		var le *LimitError
+		switch {
+		case c.want == "" && (err != nil || werr != nil || m.App != "shop"):
+			t.Fatalf("within limits: %v %v", werr, err)
+		case c.want != "" && (!errors.As(err, &le) || le.Limit != c.want || werr != nil && !errors.Is(werr, ErrExpandsTooMuch)):
+			t.Fatalf("%+v: write %v, finish %v", c.lim, werr, err)
 		}
 	}
 }

@@ -79,10 +79,11 @@ type Limits struct {
 	MaxPathLen int
 }
 
-// Defaults of Limits.
+// Defaults of Limits: the bundle package's, which a push is checked
+// against, so a bundle that was stored unpacks on every agent.
 const (
-	DefaultMaxBytes   = 4 << 30
-	DefaultMaxFiles   = 100_000
+	DefaultMaxBytes   = bundle.DefaultMaxBytes
+	DefaultMaxFiles   = bundle.DefaultMaxFiles
 	DefaultMaxPathLen = 1024
 	maxSegmentLen     = 255
 	maxLinkDepth      = 40
@@ -130,7 +131,7 @@ func Extract(ctx context.Context, r io.Reader, dir string, lim Limits) (Stats, e
 	x := &extractor{ctx: ctx, root: root, lim: lim, seen: map[string]kind{}}
 	// Headers, padding and PAX records are not content, but they are
 	// decompressed too: cap the whole stream.
-	stream := &capReader{r: zr, left: lim.MaxBytes + int64(lim.MaxFiles)*2048 + 8<<20}
+	stream := &capReader{r: zr, left: bundle.Limits{MaxBytes: lim.MaxBytes, MaxFiles: lim.MaxFiles}.StreamCap()}
 	st, err := x.run(tar.NewReader(stream))
 	if err != nil {
 		empty(root)

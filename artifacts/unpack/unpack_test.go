@@ -262,3 +262,11 @@ func checkTree(t testing.TB, root string, lim Limits) {
 		t.Fatalf("limits exceeded: %d entries, %d bytes", files, size)
 	}
 }
+
+// What a push is checked against (bundle.Limits) is what agents unpack.
+func TestDefaultsAreThePushLimits(t *testing.T) {
+	d := bundle.Limits{}.WithDefaults()
+	if d.MaxBytes != DefaultMaxBytes || d.MaxFiles != DefaultMaxFiles {
+		t.Fatalf("push limits %+v, unpack defaults %d bytes %d files", d, DefaultMaxBytes, DefaultMaxFiles)
+	}
+}

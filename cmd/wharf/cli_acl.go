@@ -16,6 +16,7 @@ func newACLCmd(stdout io.Writer) *cobra.Command {
 	var bf clientFlags
 	var dur time.Duration
 	var reason, route string
+	var banForce bool
 	ban := &cobra.Command{
 		Use:     "ban IP|CIDR --for DURATION",
 		Short:   "Ban an address or prefix for a while, on every gateway node within a second",
@@ -35,6 +36,9 @@ func newACLCmd(stdout io.Writer) *cobra.Command {
 				Route     string    `json:"route"`
 			}
 			in := map[string]any{"prefix": args[0], "ttl": dur.String(), "reason": reason, "route": route}
+			if banForce {
+				in["force"] = true
+			}
 			if err := c.Do(cmd.Context(), "POST", "/api/v1/gateway/bans", in, &out); err != nil {
 				return err
 			}
@@ -53,6 +57,7 @@ func newACLCmd(stdout io.Writer) *cobra.Command {
 	ban.Flags().DurationVar(&dur, "for", 0, "how long the ban lasts, e.g. 10m, 24h")
 	ban.Flags().StringVar(&reason, "reason", "", "why (stored with the ban)")
 	ban.Flags().StringVar(&route, "route", "", "ban on this route only")
+	ban.Flags().BoolVar(&banForce, "force", false, forceHelp)
 
 	var uf clientFlags
 	var uroute string
@@ -115,7 +120,7 @@ func newACLCmd(stdout io.Writer) *cobra.Command {
 	}
 	lf.bind(bans)
 
-	cmd.AddCommand(ban, unban, bans, newACLListCmd(stdout, "allow"), newACLListCmd(stdout, "deny"))
+	cmd.AddCommand(ban, unban, bans, newACLListCmd(stdout, "allow"), newACLListCmd(stdout, "deny"), newUnlockCmd(stdout))
 	return cmd
 }
 
@@ -123,6 +128,7 @@ func newACLCmd(stdout io.Writer) *cobra.Command {
 func newACLListCmd(stdout io.Writer, list string) *cobra.Command {
 	cmd := &cobra.Command{Use: list, Short: fmt.Sprintf("Change the global %s list", list)}
 	var af clientFlags
+	var addForce bool
 	add := &cobra.Command{
 		Use: "add CIDR...", Short: "Add IPs or CIDRs", Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -134,7 +140,11 @@ func newACLListCmd(stdout io.Writer, list string) *cobra.Command {
 				Version int64 `json:"version"`
 				Added   int   `json:"added"`
 			}
-			if err := c.Do(cmd.Context(), "POST", "/api/v1/gateway/acl/"+list, map[string]any{"cidrs": args}, &out); err != nil {
+			in := map[string]any{"cidrs": args}
+			if addForce {
+				in["force"] = true
+			}
+			if err := c.Do(cmd.Context(), "POST", "/api/v1/gateway/acl/"+list, in, &out); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "Added %d to the %s list (edge config version %d).\n", out.Added, list, out.Version)
@@ -142,7 +152,9 @@ func newACLListCmd(stdout io.Writer, list string) *cobra.Command {
 		},
 	}
 	af.bind(add)
+	add.Flags().BoolVar(&addForce, "force", false, forceHelp)
 	var rf clientFlags
+	var removeForce bool
 	remove := &cobra.Command{
 		Use: "remove CIDR", Short: "Remove an IP or CIDR", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -153,7 +165,7 @@ func newACLListCmd(stdout io.Writer, list string) *cobra.Command {
 			var out struct {
 				Version int64 `json:"version"`
 			}
-			if err := c.Do(cmd.Context(), "DELETE", "/api/v1/gateway/acl/"+list+"?cidr="+url.QueryEscape(args[0]), nil, &out); err != nil {
+			if err := c.Do(cmd.Context(), "DELETE", "/api/v1/gateway/acl/"+list+"?cidr="+url.QueryEscape(args[0])+forceQuery("&", removeForce), nil, &out); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "Removed %s from the %s list (edge config version %d).\n", args[0], list, out.Version)
@@ -161,6 +173,7 @@ func newACLListCmd(stdout io.Writer, list string) *cobra.Command {
 		},
 	}
 	rf.bind(remove)
+	remove.Flags().BoolVar(&removeForce, "force", false, forceHelp)
 	var sf clientFlags
 	show := &cobra.Command{
 		Use: "show", Short: "Show the list", Args: cobra.NoArgs,
@@ -186,4 +199,16 @@ func newACLListCmd(stdout io.Writer, list string) *cobra.Command {
 	sf.bind(show)
 	cmd.AddCommand(add, remove, show)
 	return cmd
+}
+
+// forceHelp describes every --force flag.
+const forceHelp = "apply a change that would lock out this client, the CLI or the local agent " +
+	"(refused otherwise; POST /admin/unlock on the internal listener, or wharf acl unlock, lets an address back in)"
+
+// forceQuery returns sep+"force=true" when force is set, else "".
+func forceQuery(sep string, force bool) string {
+	if force {
+		return sep + "force=true"
+	}
+	return ""
 }

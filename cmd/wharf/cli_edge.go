@@ -70,6 +70,7 @@ func newEdgeObjectCmd(stdout io.Writer, noun, plural string, sample string, newO
 
 	var pf clientFlags
 	var file string
+	var putForce bool
 	put := &cobra.Command{
 		Use:     "put NAME -f FILE",
 		Short:   fmt.Sprintf("Create or replace a %s from a YAML or JSON file (- for stdin)", noun),
@@ -88,7 +89,7 @@ func newEdgeObjectCmd(stdout io.Writer, noun, plural string, sample string, newO
 				Version int64 `json:"version"`
 				Object  any   `json:"object"`
 			}
-			if err := c.Do(cmd.Context(), "PUT", base+"/"+url.PathEscape(args[0]), obj, &out); err != nil {
+			if err := c.Do(cmd.Context(), "PUT", base+"/"+url.PathEscape(args[0])+forceQuery("?", putForce), obj, &out); err != nil {
 				return err
 			}
 			if pf.output == "json" {
@@ -101,8 +102,10 @@ func newEdgeObjectCmd(stdout io.Writer, noun, plural string, sample string, newO
 	pf.bind(put)
 	put.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON file with the "+noun+" (- for stdin)")
 	_ = put.MarkFlagRequired("file")
+	put.Flags().BoolVar(&putForce, "force", false, forceHelp)
 
 	var df clientFlags
+	var delForce bool
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a " + noun, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -113,7 +116,7 @@ func newEdgeObjectCmd(stdout io.Writer, noun, plural string, sample string, newO
 			var out struct {
 				Version int64 `json:"version"`
 			}
-			if err := c.Do(cmd.Context(), "DELETE", base+"/"+url.PathEscape(args[0]), nil, &out); err != nil {
+			if err := c.Do(cmd.Context(), "DELETE", base+"/"+url.PathEscape(args[0])+forceQuery("?", delForce), nil, &out); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "Deleted %s %s (edge config version %d).\n", noun, args[0], out.Version)
@@ -121,6 +124,7 @@ func newEdgeObjectCmd(stdout io.Writer, noun, plural string, sample string, newO
 		},
 	}
 	df.bind(del)
+	del.Flags().BoolVar(&delForce, "force", false, forceHelp)
 	cmd.AddCommand(list, show, put, del)
 	return cmd
 }

@@ -223,6 +223,9 @@ func parseRoomWeights(args []string) (map[string]int, error) {
 		if !ok || room == "" || err != nil {
 			return nil, fmt.Errorf("%q: want ROOM=WEIGHT, e.g. bj=20", a)
 		}
+		if _, dup := w[room]; dup {
+			return nil, fmt.Errorf("%q: room %q is given twice; give each room once", a, room)
+		}
 		w[room] = n
 	}
 	return w, nil

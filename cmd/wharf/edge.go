@@ -67,19 +67,25 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 			"version", d.Version, "updated_by", d.UpdatedBy, "updated_at", d.UpdatedAt, "file", b.configFile,
 			"differences", res.Diff.Summary(), "apply_with", adminapi.ApplyCommand(start.Path))
 	}
-	bans, err := acl.NewBanManager(acl.BanManagerOptions{}, st)
+	bans, err := acl.NewBanManager(acl.BanManagerOptions{IPv6Prefix: b.opts.Gateway.IPv6Prefix}, st)
+	if err != nil {
+		return nil, err
+	}
+	guard, err := b.lockoutGuard()
 	if err != nil {
 		return nil, err
 	}
 	stats := &lateStats{}
 	switches := roomswitch.New(st, roomswitch.Options{Logger: logging.Component(b.log, "rooms"), OnDone: roomswitch.ToPolicy(es)})
 	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Registry: registry.New(st, registry.Options{}),
-		Stats: stats, Switches: switches, Rooms: stats, File: start})
+		Stats: stats, Switches: switches, Rooms: stats, File: start, ClientIP: guard.clientIP, Protected: guard.protected,
+		Logger: logging.Component(b.log, "adminapi")})
 	if err != nil {
 		return nil, err
 	}
 	if err := mux.Register(fn); err != nil {
 		return nil, err
 	}
+	b.ops.Handle("POST /admin/unlock", fn.UnlockHandler())
 	return stats, nil
 }

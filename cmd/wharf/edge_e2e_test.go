@@ -93,7 +93,7 @@ routes:
 		t.Fatalf("bad limit: %d %s", code, errOut)
 	}
 	// Bans: a route-scoped ban of this client, listed, then lifted.
-	if out, errOut, code := runWharf(t, dir, env, "acl", "ban", "127.0.0.1", "--for", "10m", "--reason", "scraping", "--route", "shop"); code != 0 || !strings.Contains(out, "on route shop") {
+	if out, errOut, code := runWharf(t, dir, env, "acl", "ban", "127.0.0.1", "--for", "10m", "--reason", "scraping", "--route", "shop", "--force"); code != 0 || !strings.Contains(out, "on route shop") {
 		t.Fatalf("ban: %d %s %s", code, out, errOut)
 	}
 	if out, _, code := runWharf(t, dir, env, "acl", "ban", "192.0.2.0/24", "--for", "1h"); code != 0 || !strings.Contains(out, "everywhere") {

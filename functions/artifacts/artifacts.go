@@ -96,6 +96,8 @@ type Options struct {
 	OrphanGrace, IncompleteAge time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Unpack bounds what a pushed bundle may expand to.
+	Unpack bundle.Limits
 	// Logger gets the function's own log lines (handlers log through the Mux's).
 	Logger *slog.Logger
 }

@@ -52,6 +52,7 @@ type envOptions struct {
 	backend blob.Backend // default: a disk backend in a temp dir
 	quota   int64
 	now     func() time.Time
+	limits  bundle.Limits // what a pushed bundle may expand to
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -80,7 +81,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		toks[name] = plain
 	}
-	fn, err := artifacts.New(artifacts.Options{Backend: o.backend, Store: st, Quota: o.quota, Now: o.now, OrphanGrace: time.Nanosecond})
+	fn, err := artifacts.New(artifacts.Options{Backend: o.backend, Store: st, Quota: o.quota, Now: o.now, OrphanGrace: time.Nanosecond, Unpack: o.limits})
 	if err != nil {
 		t.Fatal(err)
 	}

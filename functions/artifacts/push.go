@@ -100,7 +100,7 @@ func (f *Function) push(r *fnapi.Request) error {
 	if err != nil {
 		return fail(err)
 	}
-	sniff := bundle.NewSniffer()
+	sniff := bundle.NewSniffer(f.opts.Unpack)
 	defer sniff.Close()
 	meta := Meta{App: app, Version: version, Team: team, Uploader: r.Principal.Name}
 	before := func(info blob.Info) error {
@@ -197,6 +197,7 @@ func (f *Function) pushError(err error, maxBody int64, app, version string) erro
 		qe  *quotaError
 		ame *appMismatchError
 		me  *bundle.ManifestError
+		le  *bundle.LimitError
 		re  *blob.ReadError
 		ce  *bodylimit.ClientError
 	)
@@ -207,6 +208,8 @@ func (f *Function) pushError(err error, maxBody int64, app, version string) erro
 		return httperr.New(fasthttp.StatusRequestEntityTooLarge, "%s", qe.Error())
 	case errors.As(err, &ame):
 		return httperr.BadRequest("%s", ame.Error())
+	case errors.As(err, &le):
+		return httperr.New(fasthttp.StatusRequestEntityTooLarge, "%s; nothing was kept", le.Error())
 	case errors.As(err, &me):
 		return httperr.BadRequest("invalid manifest: %s", me.Error())
 	case errors.Is(err, bundle.ErrNotBundle):

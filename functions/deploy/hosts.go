@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/ident"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/strictjson"
 )
 
 // Bounds of a heartbeat.
@@ -67,16 +67,18 @@ func decodeLenient(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return httperr.BadRequest("request body must be a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.DecodeLenient(body, v); err != nil {
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
+		var de *strictjson.DuplicateKeyError
+		switch {
+		case errors.As(err, &te) && te.Field != "":
 			return httperr.BadRequest("%s: want %s, got %s", te.Field, te.Type, te.Value)
+		case errors.As(err, &de):
+			return httperr.BadRequest("%v; give each key once", de)
+		case errors.Is(err, strictjson.ErrTrailingData):
+			return httperr.BadRequest("request body must hold one JSON object")
 		}
 		return httperr.BadRequest("invalid JSON: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return httperr.BadRequest("request body must hold one JSON object")
 	}
 	return nil
 }

@@ -55,6 +55,10 @@ type BanManagerOptions struct {
 	MaxTTL time.Duration
 	// Now is the clock for CreatedAt/ExpiresAt (default time.Now).
 	Now func() time.Time
+	// IPv6Prefix is the gateway's ipv6_prefix: a manual ban or unban of an
+	// IPv6 prefix narrower than this covers the whole /IPv6Prefix, as rate
+	// limits and automatic bans do (default DefaultIPv6Bits; 1-128).
+	IPv6Prefix int
 }
 
 // BanManager writes, removes and lists bans in the store. It is safe for
@@ -78,7 +82,29 @@ func NewBanManager(opts BanManagerOptions, st store.Store) (*BanManager, error) 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.IPv6Prefix == 0 {
+		opts.IPv6Prefix = DefaultIPv6Bits
+	}
+	if opts.IPv6Prefix < 1 || opts.IPv6Prefix > 128 {
+		return nil, fmt.Errorf("cannot create ban manager: IPv6Prefix %d out of range 1-128", opts.IPv6Prefix)
+	}
 	return &BanManager{st: st, opts: opts}, nil
+}
+
+// Covered returns the prefix a ban of p covers: p itself, or for an IPv6
+// prefix narrower than the gateway's ipv6_prefix (a single address, say)
+// the whole /IPv6Prefix it lies in, because the gateway limits and bans
+// IPv6 clients by that prefix (a client owns its /64 and can pick any
+// address in it). An invalid p is returned unchanged.
+func (m *BanManager) Covered(p netip.Prefix) netip.Prefix {
+	n, err := cidr.Normalize(p)
+	if err != nil {
+		return p
+	}
+	if n.Addr().Is6() && n.Bits() > m.opts.IPv6Prefix {
+		return netip.PrefixFrom(n.Addr(), m.opts.IPv6Prefix).Masked()
+	}
+	return n
 }
 
 // BanKey returns the store key of a ban of prefix p (normalized) on route
@@ -95,14 +121,16 @@ func (m *BanManager) Ban(ctx context.Context, prefix netip.Prefix, ttl time.Dura
 	return m.BanWith(ctx, BanRequest{Prefix: prefix, TTL: ttl, Reason: reason, By: by})
 }
 
-// BanWith places the ban described by req. A manual ban replaces an existing
-// ban of the same prefix and route; an auto ban never shortens one that
-// lasts longer — the existing ban is returned instead.
+// BanWith places the ban described by req, on the prefix it covers (see
+// Covered). A manual ban replaces an existing ban of the same prefix and
+// route; an auto ban never shortens one that lasts longer — the existing
+// ban is returned instead.
 func (m *BanManager) BanWith(ctx context.Context, req BanRequest) (Ban, error) {
 	p, err := cidr.Normalize(req.Prefix)
 	if err != nil {
 		return Ban{}, fmt.Errorf("cannot ban %s: %w", req.Prefix, err)
 	}
+	p = m.Covered(p)
 	if req.TTL <= 0 {
 		return Ban{}, fmt.Errorf("cannot ban %s: TTL must be positive, got %v", p, req.TTL)
 	}
@@ -171,12 +199,14 @@ func (m *BanManager) Unban(ctx context.Context, prefix netip.Prefix) error {
 	return m.UnbanRoute(ctx, "", prefix)
 }
 
-// UnbanRoute removes the ban of prefix on route ("" for the global ban).
+// UnbanRoute removes the ban of prefix on route ("" for the global ban);
+// an IPv6 address lifts the ban of the prefix it is covered by (see Covered).
 func (m *BanManager) UnbanRoute(ctx context.Context, route string, prefix netip.Prefix) error {
 	p, err := cidr.Normalize(prefix)
 	if err != nil {
 		return fmt.Errorf("cannot unban %s: %w", prefix, err)
 	}
+	p = m.Covered(p)
 	cctx, cancel := context.WithTimeout(ctx, m.opts.OpTimeout)
 	defer cancel()
 	if _, err := m.st.Delete(cctx, BanKey(m.opts.Prefix, route, p)); err != nil {

@@ -35,6 +35,7 @@ package adminapi
 
 import (
 	"errors"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -71,6 +72,17 @@ type Options struct {
 	File *StartFile
 	// MaxBanTTL caps a ban's duration (default 365 days).
 	MaxBanTTL time.Duration
+	// ClientIP returns the caller's address the way the gateway sees it
+	// (real IP through trusted proxies); default the TCP peer. Changes
+	// that would lock it out are refused unless forced.
+	ClientIP func(*fasthttp.RequestCtx) netip.Addr
+	// Protected are more addresses no change may lock out unless forced,
+	// besides the caller and 127.0.0.1, where the CLI and the local agent
+	// connect from.
+	Protected []netip.Addr
+	// Logger receives what happens outside a request, e.g. unlocks on the
+	// internal listener; nil discards it.
+	Logger *slog.Logger
 }
 
 // Function is the gateway admin API.
@@ -83,6 +95,9 @@ func New(opts Options) (*Function, error) {
 	}
 	if opts.MaxBanTTL <= 0 {
 		opts.MaxBanTTL = 365 * 24 * time.Hour
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Function{opts: opts}, nil
 }
@@ -151,21 +166,27 @@ func (f *Function) stats(r *fnapi.Request) error {
 
 // update runs an edge change and maps its errors to HTTP: field errors →
 // 400 (with the field path relative to the request body when strip is the
-// object's path in the document, e.g. "routes[3]"), *httperr.Error as is,
-// anything else → 503.
-func (f *Function) update(r *fnapi.Request, action string, strip func(config.Edge) string, fn func(*config.Edge) error) (edge.Doc, error) {
+// object's path in the document, e.g. "routes[3]"), a change that would
+// newly lock out the caller or loopback (see guarded) → 409 unless force,
+// *httperr.Error as is, anything else → 503.
+func (f *Function) update(r *fnapi.Request, action string, strip func(config.Edge) string, force bool, fn func(*config.Edge) error) (edge.Doc, error) {
 	var where string
+	guard := f.guarded(r)
 	d, err := f.opts.Edge.Update(r.Context(), r.Principal.Name, action, func(e *config.Edge) error {
+		before := edgeLockouts(*e, guard)
 		if err := fn(e); err != nil {
 			return err
 		}
 		if strip != nil {
 			where = strip(*e)
 		}
+		if locked := newLockouts(before, edgeLockouts(*e, guard)); len(locked) > 0 && !force {
+			return httperr.Conflict("%s", relativeFields(strings.Join(locked, "\n"), where)+forceHint)
+		}
 		return nil
 	})
 	if err == nil {
-		r.Log.Info("gateway config changed", "version", d.Version, "action", action, "by", r.Principal.Name)
+		r.Log.Info("gateway config changed", "version", d.Version, "action", action, "by", r.Principal.Name, "forced", force)
 		return d, nil
 	}
 	var he *httperr.Error

@@ -13,7 +13,9 @@ import (
 	"github.com/wharfhq/wharf/gateway/adminapi"
 	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/gateway/realip"
 	"github.com/wharfhq/wharf/gateway/registry"
+	"github.com/wharfhq/wharf/gateway/roomswitch"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
@@ -26,6 +28,9 @@ type server struct {
 	addr  string
 	admin string
 	team  string
+	// agent and ingest are tokens of those scopes only.
+	agent, ingest string
+	fn            *adminapi.Function
 }
 
 type statsRef struct{ g *gateway.Gateway }
@@ -34,7 +39,11 @@ func (s *statsRef) Stats() any { return s.g.Stats() }
 
 // newServer runs the admin API inside a real gateway over a buntdb store,
 // the way `wharf serve` wires it.
-func newServer(t *testing.T) *server {
+func newServer(t *testing.T) *server { return newServerWith(t, gateway.Options{}) }
+
+// newServerWith is newServer with gateway options (trusted proxies, IPv6
+// prefix); the admin API sees clients the way the gateway does.
+func newServerWith(t *testing.T, gopts gateway.Options) *server {
 	t.Helper()
 	st, err := buntstore.Open(buntstore.Options{Path: ":memory:"})
 	if err != nil {
@@ -50,12 +59,26 @@ func newServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bans, err := acl.NewBanManager(acl.BanManagerOptions{}, st)
+	_, agent, err := tokens.Create(context.Background(), auth.CreateRequest{Name: "agent1", Scopes: []string{auth.ScopeAgent}, CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ingest, err := tokens.Create(context.Background(), auth.CreateRequest{Name: "ingest1", Scopes: []string{auth.ScopeIngest}, CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bans, err := acl.NewBanManager(acl.BanManagerOptions{IPv6Prefix: gopts.IPv6Prefix}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, err := realip.New(realip.Options{TrustedProxies: gopts.TrustedProxies, IPv6Prefix: gopts.IPv6Prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ref := &statsRef{}
-	fn, err := adminapi.New(adminapi.Options{Edge: edge.New(st, edge.Options{}), Bans: bans, Registry: registry.New(st, registry.Options{}), Stats: ref})
+	es := edge.New(st, edge.Options{})
+	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Registry: registry.New(st, registry.Options{}), Stats: ref,
+		Switches: roomswitch.New(st, roomswitch.Options{}), ClientIP: ip.FromRequestCtx})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,9 +86,10 @@ func newServer(t *testing.T) *server {
 	if err := mux.Register(fn); err != nil {
 		t.Fatal(err)
 	}
-	g := gatewaytest.Start(t, gateway.Options{Store: st}, mux)
+	gopts.Store = st
+	g := gatewaytest.Start(t, gopts, mux)
 	ref.g = g
-	return &server{g: g, addr: g.Addr().String(), admin: admin, team: team}
+	return &server{g: g, addr: g.Addr().String(), admin: admin, team: team, fn: fn, agent: agent, ingest: ingest}
 }
 
 func (s *server) do(t *testing.T, method, path, body string) gatewaytest.Response {

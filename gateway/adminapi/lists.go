@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -13,6 +14,7 @@ import (
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/ident"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -25,13 +27,21 @@ func (f *Function) getACL(r *fnapi.Request) error {
 	return r.JSON(fasthttp.StatusOK, map[string]any{"version": d.Version, "allow": d.ACL.Allow, "deny": d.ACL.Deny})
 }
 
+// ACLBody is the body of PUT /api/v1/gateway/acl.
+type ACLBody struct {
+	Allow []string `json:"allow"`
+	Deny  []string `json:"deny"`
+	// Force applies lists that lock out the caller or loopback.
+	Force bool `json:"force,omitempty"`
+}
+
 func (f *Function) putACL(r *fnapi.Request) error {
-	var body config.ACLConfig
+	var body ACLBody
 	if err := r.DecodeJSON(&body); err != nil {
 		return err
 	}
-	d, err := f.update(r, "replace global acl", func(config.Edge) string { return "acl" }, func(e *config.Edge) error {
-		e.ACL = body
+	d, err := f.update(r, "replace global acl", func(config.Edge) string { return "acl" }, body.Force || forced(r), func(e *config.Edge) error {
+		e.ACL = config.ACLConfig{Allow: body.Allow, Deny: body.Deny}
 		return nil
 	})
 	if err != nil {
@@ -54,6 +64,8 @@ func aclList(e *config.Edge, name string) (*[]string, error) {
 
 type cidrsBody struct {
 	CIDRs []string `json:"cidrs"`
+	// Force adds entries that lock out the caller or loopback.
+	Force bool `json:"force,omitempty"`
 }
 
 func (f *Function) addACL(r *fnapi.Request) error {
@@ -68,13 +80,25 @@ func (f *Function) addACL(r *fnapi.Request) error {
 	if len(body.CIDRs) == 0 {
 		return httperr.BadRequest("cidrs: give at least one IP or CIDR")
 	}
+	force := body.Force || forced(r)
+	guard := f.guarded(r)
+	var locked []string
 	for i, c := range body.CIDRs {
-		if _, err := parsePrefix(fmt.Sprintf("cidrs[%d]", i), c); err != nil {
+		p, err := parsePrefix(fmt.Sprintf("cidrs[%d]", i), c)
+		if err != nil {
 			return err
 		}
+		for _, a := range guard {
+			if name == "deny" && p.Contains(a) {
+				locked = append(locked, fmt.Sprintf("cidrs[%d]: %s would lock out %s", i, c, a))
+			}
+		}
+	}
+	if len(locked) > 0 && !force {
+		return httperr.Conflict("%s", lockoutMessage(locked))
 	}
 	added := 0
-	d, err := f.update(r, fmt.Sprintf("add %d to global %s list", len(body.CIDRs), name), nil, func(e *config.Edge) error {
+	d, err := f.update(r, fmt.Sprintf("add %d to global %s list", len(body.CIDRs), name), nil, force, func(e *config.Edge) error {
 		l, _ := aclList(e, name)
 		for _, c := range body.CIDRs {
 			if !slices.Contains(*l, c) {
@@ -100,7 +124,7 @@ func (f *Function) removeACL(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := f.update(r, fmt.Sprintf("remove %s from global %s list", c, name), nil, func(e *config.Edge) error {
+	d, err := f.update(r, fmt.Sprintf("remove %s from global %s list", c, name), nil, forced(r), func(e *config.Edge) error {
 		l, _ := aclList(e, name)
 		before := len(*l)
 		*l = slices.DeleteFunc(*l, func(x string) bool {
@@ -124,6 +148,8 @@ type BanBody struct {
 	TTL    config.Duration `json:"ttl"`
 	Reason string          `json:"reason"`
 	Route  string          `json:"route"`
+	// Force places a ban that covers the caller or loopback.
+	Force bool `json:"force,omitempty"`
 }
 
 func (f *Function) ban(r *fnapi.Request) error {
@@ -142,14 +168,29 @@ func (f *Function) ban(r *fnapi.Request) error {
 	if ttl > f.opts.MaxBanTTL {
 		return httperr.BadRequest("ttl: must be at most %s", f.opts.MaxBanTTL)
 	}
-	if len(body.Reason) > 500 {
-		return httperr.BadRequest("reason: at most 500 bytes")
+	if len(body.Reason) > 500 || !ident.Printable(body.Reason) {
+		return httperr.BadRequest("reason: at most 500 bytes without control characters")
+	}
+	if err := f.checkBanRoute(r, body.Route); err != nil {
+		return err
+	}
+	p = f.opts.Bans.Covered(p)
+	if !body.Force && !forced(r) {
+		var locked []string
+		for _, a := range f.guarded(r) {
+			if p.Contains(a) {
+				locked = append(locked, fmt.Sprintf("prefix: %s would lock out %s", p, a))
+			}
+		}
+		if len(locked) > 0 {
+			return httperr.Conflict("%s", lockoutMessage(locked))
+		}
 	}
 	b, err := f.opts.Bans.BanWith(r.Context(), acl.BanRequest{Prefix: p, TTL: ttl, Reason: body.Reason, By: r.Principal.Name, Route: body.Route})
 	if err != nil {
 		return httperr.Unavailable(err, "cannot place ban: store unavailable")
 	}
-	r.Log.Info("ban placed", "prefix", b.Prefix.String(), "ttl", ttl.String(), "route", b.Route, "reason", b.Reason, "by", r.Principal.Name)
+	r.Log.Info("ban placed", "prefix", b.Prefix.String(), "ttl", ttl.String(), "route", b.Route, "reason", b.Reason, "by", r.Principal.Name, "forced", body.Force || forced(r))
 	return r.JSON(fasthttp.StatusCreated, b)
 }
 
@@ -170,6 +211,10 @@ func (f *Function) unban(r *fnapi.Request) error {
 		return err
 	}
 	route := string(r.Ctx.QueryArgs().Peek("route"))
+	if route != "" && !ident.Printable(route) {
+		return httperr.BadRequest("route: must not hold control characters, got %q", route)
+	}
+	p = f.opts.Bans.Covered(p)
 	err = f.opts.Bans.UnbanRoute(r.Context(), route, p)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -179,4 +224,27 @@ func (f *Function) unban(r *fnapi.Request) error {
 	}
 	r.Log.Info("ban lifted", "prefix", p.String(), "route", route, "by", r.Principal.Name)
 	return r.JSON(fasthttp.StatusOK, map[string]any{"unbanned": p.String(), "route": route})
+}
+
+// checkBanRoute refuses a ban on a route that does not exist (it would
+// silently ban nothing): the route must be in the edge config or be one
+// of the gateway's built-in routes.
+func (f *Function) checkBanRoute(r *fnapi.Request, route string) error {
+	if route == "" {
+		return nil
+	}
+	if !ident.Name(route) {
+		return httperr.BadRequest("route: route names are %s, got %q", ident.NameRule, route)
+	}
+	if slices.Contains(config.BuiltinRouteNames(), route) {
+		return nil
+	}
+	d, _, err := f.opts.Edge.Get(r.Context())
+	if err != nil {
+		return httperr.Unavailable(err, "cannot read the edge config: store unavailable")
+	}
+	if !slices.ContainsFunc(d.Routes, func(rt config.RouteConfig) bool { return rt.Name == route }) {
+		return httperr.BadRequest("route: unknown route %q; see GET /api/v1/gateway/routes (built-in: %s)", route, strings.Join(config.BuiltinRouteNames(), ", "))
+	}
+	return nil
 }

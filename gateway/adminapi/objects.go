@@ -115,7 +115,7 @@ func (f *Function) put(r *fnapi.Request) error {
 	*bodyName = name
 	created := false
 	where := func(e config.Edge) string { return fmt.Sprintf("%s[%d]", kind, index(e, kind, name)) }
-	d, err := f.update(r, fmt.Sprintf("put %s %s", singular(kind), name), where, func(e *config.Edge) error {
+	d, err := f.update(r, fmt.Sprintf("put %s %s", singular(kind), name), where, forced(r), func(e *config.Edge) error {
 		i := index(*e, kind, name)
 		created = i < 0
 		switch v := obj.(type) {
@@ -158,7 +158,7 @@ func (f *Function) del(r *fnapi.Request) error {
 		return err
 	}
 	name := r.Params.Get("name")
-	d, err := f.update(r, fmt.Sprintf("delete %s %s", singular(kind), name), nil, func(e *config.Edge) error {
+	d, err := f.update(r, fmt.Sprintf("delete %s %s", singular(kind), name), nil, forced(r), func(e *config.Edge) error {
 		i := index(*e, kind, name)
 		if i < 0 {
 			return httperr.NotFound("%s %q not found", singular(kind), name)

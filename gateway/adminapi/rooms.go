@@ -3,6 +3,8 @@ package adminapi
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/ident"
 )
 
 // RoomsSource is this node's live view of a service's rooms (the gateway's
@@ -120,7 +123,7 @@ func (f *Function) putRoomPolicy(r *fnapi.Request) error {
 	}
 	c := config.RoomsConfig{Weights: p.Weights, Priority: p.Priority, Threshold: p.Threshold,
 		Overprovision: p.Overprovision, RecoverAfter: p.RecoverAfter, Sticky: p.Sticky}
-	d, err := f.update(r, "set room policy of "+svc, nil, func(e *config.Edge) error {
+	d, err := f.update(r, "set room policy of "+svc, nil, false, func(e *config.Edge) error {
 		for i := range e.Services {
 			if e.Services[i].Name == svc {
 				e.Services[i].Rooms = &c
@@ -160,12 +163,21 @@ func (f *Function) startSwitch(r *fnapi.Request) error {
 	if (b.To == "") == (b.Weights == nil) {
 		return httperr.BadRequest("to: give exactly one of to (a room) and weights")
 	}
+	if b.To != "" && !ident.Name(b.To) {
+		return httperr.BadRequest("to: room names are %s, got %q", ident.NameRule, b.To)
+	}
+	if len(b.Why) > 1024 || !ident.Printable(b.Why) {
+		return httperr.BadRequest("why: at most 1024 bytes without control characters")
+	}
 	v, _, err := f.roomState(r, svc)
 	if err != nil {
 		return err
 	}
 	if v.Policy == nil {
 		return httperr.Conflict("service %q has no room policy; set one with PUT /api/v1/rooms/%s/policy first", svc, svc)
+	}
+	if err := f.checkRooms(r, svc, v.Policy, b); err != nil {
+		return err
 	}
 	if v.Switch != nil && v.Switch.Active() {
 		return httperr.Conflict("room switch %s of %s is %s; pause, resume or abort it", v.Switch.ID, svc, v.Switch.State)
@@ -222,6 +234,9 @@ func (f *Function) actSwitch(r *fnapi.Request) error {
 			return err
 		}
 	}
+	if len(b.Why) > 1024 || !ident.Printable(b.Why) {
+		return httperr.BadRequest("why: at most 1024 bytes without control characters")
+	}
 	rec, err := f.opts.Switches.Act(r.Context(), svc, action, r.Principal.Name, b.Why)
 	switch {
 	case errors.Is(err, roomswitch.ErrNoSwitch):
@@ -235,6 +250,49 @@ func (f *Function) actSwitch(r *fnapi.Request) error {
 	}
 	r.Log.Info("room switch "+action, "service", svc, "id", rec.ID, "by", r.Principal.Name)
 	return r.JSON(fasthttp.StatusOK, rec)
+}
+
+// checkRooms refuses a switch to a room the service does not have (it would
+// send the traffic nowhere): a room is known when the policy names it or an
+// instance of the service, configured or registered, is in it.
+func (f *Function) checkRooms(r *fnapi.Request, svc string, p *rooms.Policy, b SwitchBody) error {
+	known := map[string]bool{}
+	for _, room := range p.Rooms() {
+		known[room] = true
+	}
+	d, _, err := f.opts.Edge.Get(r.Context())
+	if err != nil {
+		return httperr.Unavailable(err, "cannot read the edge config: store unavailable")
+	}
+	for _, s := range d.Services {
+		for _, in := range s.Instances {
+			if s.Name == svc && in.Room != "" {
+				known[in.Room] = true
+			}
+		}
+	}
+	ins, err := f.opts.Registry.List(r.Context(), svc)
+	if err != nil {
+		return httperr.Unavailable(err, "cannot list instances: store unavailable")
+	}
+	for _, in := range ins {
+		if in.Room != "" {
+			known[in.Room] = true
+		}
+	}
+	names := slices.Sorted(maps.Keys(known))
+	if b.To != "" && !known[b.To] {
+		return httperr.BadRequest("to: unknown room %q of service %s (known: %s)", b.To, svc, strings.Join(names, ", "))
+	}
+	for _, room := range slices.Sorted(maps.Keys(b.Weights)) {
+		if !ident.Name(room) {
+			return httperr.BadRequest("weights: room names are %s, got %q", ident.NameRule, room)
+		}
+		if !known[room] {
+			return httperr.BadRequest("weights.%s: unknown room of service %s (known: %s)", room, svc, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
 
 func (f *Function) switchHistory(r *fnapi.Request) error {

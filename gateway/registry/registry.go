@@ -76,7 +76,7 @@ func (in Instance) Validate() error {
 	if !validID(in.ID) {
 		bad("id", "must be 1-128 of A-Z, a-z, 0-9, '.', '-', '_', ':', got %q", in.ID)
 	}
-	if host, port, err := net.SplitHostPort(in.Addr); err != nil || host == "" || !validPort(port) {
+	if host, port, err := net.SplitHostPort(in.Addr); err != nil || host == "" || !validPort(port) || !ident.Printable(host) || strings.ContainsAny(host, " /") {
 		bad("addr", "must be host:port, got %q", in.Addr)
 	}
 	if in.Room != "" && !ident.Name(in.Room) {
@@ -89,12 +89,15 @@ func (in Instance) Validate() error {
 		bad("labels", "at most 32 labels")
 	}
 	for k, v := range in.Labels {
-		if !ident.Name(k) || len(v) > 256 {
-			bad("labels."+k, "label names are 1-63 of a-z, 0-9, '-', '_'; values at most 256 bytes")
+		switch {
+		case !ident.Name(k):
+			bad(fmt.Sprintf("labels[%q]", k), "label names are 1-63 of a-z, 0-9, '-', '_'")
+		case len(v) > 256 || !ident.Printable(v):
+			bad("labels."+k, "values are at most 256 bytes without control characters")
 		}
 	}
-	if len(in.Version) > 128 {
-		bad("version", "at most 128 bytes")
+	if len(in.Version) > 128 || !ident.Printable(in.Version) {
+		bad("version", "at most 128 bytes without control characters")
 	}
 	if l := in.Load; l != nil {
 		if l.CPU < 0 || l.CPU > 1 || l.CPU != l.CPU {

@@ -1,9 +1,7 @@
 package rooms
 
 import (
-	"bytes"
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/ident"
+	"github.com/wharfhq/wharf/internal/strictjson"
 )
 
 // Defaults and bounds of a Policy.
@@ -91,17 +90,14 @@ func ParsePolicy(b []byte) (Policy, error) {
 }
 
 // decodeStrict decodes exactly one JSON value into v, rejecting unknown
-// fields and trailing data.
+// fields, duplicate keys and trailing data.
 func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
+	err := strictjson.Decode(b, v)
+	var de *strictjson.DuplicateKeyError
+	if errors.As(err, &de) {
+		return &FieldError{Field: de.Path, Msg: "duplicate key; give each key once"}
 	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
+	return err
 }
 
 // Validate checks a policy; the error joins one *FieldError per problem.

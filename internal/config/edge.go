@@ -100,8 +100,8 @@ func (s ServiceConfig) Validate(field string) error {
 		errs = append(errs, fieldErr(field+".pipeline", "must be between 0 (off) and 64 connections, got %d", s.Pipeline))
 	}
 	if h := s.Health; h != nil {
-		if !strings.HasPrefix(h.Path, "/") {
-			errs = append(errs, fieldErr(field+".health.path", "must start with /, got %q", h.Path))
+		if !strings.HasPrefix(h.Path, "/") || !ident.Printable(h.Path) || strings.Contains(h.Path, " ") {
+			errs = append(errs, fieldErr(field+".health.path", "must start with / and hold no spaces or control characters, got %q", h.Path))
 		}
 		if h.Interval < 0 || h.Timeout < 0 || h.Healthy < 0 || h.Unhealthy < 0 {
 			errs = append(errs, fieldErr(field+".health", "interval, timeout, healthy and unhealthy must not be negative"))
@@ -112,7 +112,7 @@ func (s ServiceConfig) Validate(field string) error {
 	}
 	for i, in := range s.Instances {
 		f := fmt.Sprintf("%s.instances[%d]", field, i)
-		if _, port, err := net.SplitHostPort(in.Addr); err != nil || port == "" {
+		if host, port, err := net.SplitHostPort(in.Addr); err != nil || !validPort(port) || host == "" || !ident.Printable(host) || strings.ContainsAny(host, " /") {
 			errs = append(errs, fieldErr(f+".addr", "must be host:port, got %q", in.Addr))
 		}
 		if in.Weight < 0 {
@@ -133,12 +133,20 @@ func (r RouteConfig) Validate(field string) error {
 	if !ident.Name(r.Name) {
 		bad("name", "must be 1-63 of a-z, 0-9, '-', '_', got %q", r.Name)
 	}
-	if !strings.HasPrefix(r.Path, "/") {
+	switch {
+	case !strings.HasPrefix(r.Path, "/"):
 		bad("path", "must start with /, got %q", r.Path)
+	case !ident.Printable(r.Path) || strings.ContainsAny(r.Path, " ?#"):
+		bad("path", "must not hold spaces, '?', '#' or control characters, got %q", r.Path)
+	case !r.ShadowBuiltin:
+		if b := ShadowedBuiltin(r); b != "" {
+			bad("path", "shadows the built-in %s (Wharf's API, functions, artifact uploads and console live there); "+
+				"use another path, or set shadow_builtin: true if this route is meant to take %s over", b, r.Path)
+		}
 	}
 	if h := r.Host; h != "" {
 		rest := strings.TrimPrefix(h, "*.")
-		if strings.ContainsAny(rest, "*/ :") || rest == "" {
+		if strings.ContainsAny(rest, "*/ :") || rest == "" || !ident.Printable(rest) {
 			bad("host", "must be a host name or *.domain, got %q", h)
 		}
 	}

@@ -97,6 +97,9 @@ func TestBadValues(t *testing.T) {
 		"negative grace":    {args: []string{"--shutdown-grace", "-1s"}, want: "shutdown_grace"},
 		"missing file":      {env: []string{"WHARF_CONFIG=/nonexistent/wharf.yaml"}, want: "cannot read config file"},
 		"bad flag duration": {args: []string{"--shutdown-grace", "ten"}, want: "duration"},
+		"duplicate key":     {file: "gateway:\n  listen: \":8080\"\n  listen: \":9\"\n", want: "already defined"},
+		"duplicate nested":  {file: "routes:\n  - {path: /x, function: api, path: /api/}\n", want: "already defined"},
+		"shadowing route":   {file: "services: [{name: s, instances: [{addr: \"127.0.0.1:1\"}]}]\nroutes:\n  - {path: /api/v1/, service: s}\n", want: "routes[0].path: shadows the built-in /api/"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -160,6 +160,10 @@ type RouteConfig struct {
 	ACL      ACLConfig      `yaml:"acl" json:"acl"`
 	Timeouts TimeoutConfig  `yaml:"timeouts" json:"timeouts"`
 	AutoBan  *AutoBanConfig `yaml:"auto_ban" json:"auto_ban,omitempty"`
+	// ShadowBuiltin allows a path under a built-in prefix (BuiltinPrefixes():
+	// the API, functions, artifact uploads, console) to go somewhere else
+	// than Wharf's own functions; without it such a route is refused.
+	ShadowBuiltin bool `yaml:"shadow_builtin" json:"shadow_builtin,omitempty"`
 }
 
 // TimeoutConfig bounds one proxied request; zero means the gateway default.

@@ -19,6 +19,7 @@ import (
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bodylimit"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/strictjson"
 )
 
 // Function is a named set of routes.
@@ -100,19 +101,23 @@ func (r *Request) Context() context.Context {
 	return r.ctx
 }
 
-// DecodeJSON decodes the body strictly (unknown fields are errors) into v, or
-// returns a 400 naming the problem.
+// DecodeJSON decodes the body strictly (unknown fields, duplicate keys and
+// trailing data are errors; see strictjson) into v, or returns a 400 naming
+// the problem.
 func (r *Request) DecodeJSON(v any) error {
 	body := r.Ctx.PostBody()
 	if len(bytes.TrimSpace(body)) == 0 {
 		return httperr.BadRequest("request body must be a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Decode(body, v); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
+		var de *strictjson.DuplicateKeyError
 		switch {
+		case errors.As(err, &de):
+			return httperr.BadRequest("%v; give each key once", de)
+		case errors.Is(err, strictjson.ErrTrailingData):
+			return httperr.BadRequest("request body must hold one JSON object")
 		case errors.As(err, &se):
 			return httperr.BadRequest("invalid JSON at byte %d: %v", se.Offset, err)
 		case errors.As(err, &te) && te.Field == "":
@@ -122,11 +127,6 @@ func (r *Request) DecodeJSON(v any) error {
 		default:
 			return httperr.BadRequest("invalid request body: %v", err)
 		}
-	}
-	// dec.More() would miss a stray '}' or ']' after the value; only the end of
-	// the body may follow it.
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return httperr.BadRequest("request body must hold one JSON object")
 	}
 	return nil
 }

@@ -2,6 +2,8 @@
 // services, rooms, routes, limits and label keys.
 package ident
 
+import "unicode/utf8"
+
 // MaxName is the longest name, in bytes (a DNS label's limit).
 const MaxName = 63
 
@@ -17,6 +19,26 @@ func Name(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (c == '-' || c == '_') && i > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// Printable reports whether s is safe to store, log and show in a terminal:
+// valid UTF-8 without control characters (C0, DEL, C1) or bidirectional
+// overrides, which could forge log lines or hide text.
+func Printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r >= 0x80 && r <= 0x9f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
 			return false
 		}
 	}

@@ -24,3 +24,15 @@ func FuzzName(f *testing.F) {
 		}
 	})
 }
+
+func TestPrintable(t *testing.T) {
+	for s, want := range map[string]bool{
+		"": true, "scraping /login, see INC-12": true, "crème brûlée ✓": true,
+		"a\x00b": false, "a\nb": false, "\x1b[31mred": false, "a\x7f": false, "\xff": false,
+		"a\u0085b": false, "evil\u202Egnp.exe": false, "\u2066x": false,
+	} {
+		if got := Printable(s); got != want {
+			t.Errorf("Printable(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

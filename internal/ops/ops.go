@@ -38,6 +38,7 @@ type Server struct {
 	opts     Options
 	ln       net.Listener
 	srv      *http.Server
+	mux      *http.ServeMux
 	mu       sync.RWMutex
 	checks   map[string]Check
 	draining atomic.Bool
@@ -61,6 +62,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, ln: ln, checks: map[string]Check{}, started: time.Now()}
 	mux := http.NewServeMux()
+	s.mux = mux
 	mux.HandleFunc("GET /health", s.health)
 	mux.HandleFunc("GET /ready", s.ready)
 	mux.HandleFunc("GET /metrics", s.metrics)
@@ -75,6 +77,10 @@ func New(opts Options) (*Server, error) {
 
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Handle adds a route (a net/http ServeMux pattern such as
+// "POST /admin/unlock") to the internal listener; safe while it serves.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // AddCheck registers a named readiness check (e.g. "redis", "nsqd").
 func (s *Server) AddCheck(name string, c Check) {

@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/ident"
+	"github.com/wharfhq/wharf/internal/strictjson"
 )
 
 // Defaults and bounds of a Spec.
@@ -174,20 +174,20 @@ func decodeStrict(b []byte, v any) error { return decode(b, v, true) }
 // decode decodes exactly one JSON value into v, rejecting trailing data
 // and, if strict, unknown fields.
 func decode(b []byte, v any, strict bool) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if strict {
-		dec.DisallowUnknownFields()
+	d := strictjson.Decode
+	if !strict {
+		d = strictjson.DecodeLenient
 	}
-	if err := dec.Decode(v); err != nil {
+	if err := d(b, v); err != nil {
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
+		var de *strictjson.DuplicateKeyError
+		switch {
+		case errors.As(err, &te) && te.Field != "":
 			return &FieldError{Field: te.Field, Msg: "want " + want(te.Type) + ", got " + te.Value}
+		case errors.As(err, &de):
+			return &FieldError{Field: de.Path, Msg: "duplicate key; give each key once"}
 		}
 		return err
-	}
-	// Not dec.More, which is false before a stray closing bracket.
-	if len(bytes.Trim(b[dec.InputOffset():], " \t\r\n")) > 0 {
-		return errors.New("trailing data after the JSON value")
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +162,17 @@ func TestAmount(t *testing.T) {
 		if err := json.Unmarshal([]byte(bad), &a); err == nil {
 			t.Errorf("Amount accepted %s as %v", bad, a)
 		}
+	}
+}
+
+// A key twice in a deploy request or an agent's event is refused naming
+// it, not settled by whichever the decoder reads last.
+func TestDuplicateKeysRefused(t *testing.T) {
+	var fe *FieldError
+	if _, err := ParseSpec([]byte(`{"version":"1.0.0","version":"2.0.0"}`)); !errors.As(err, &fe) || fe.Field != "version" || !strings.Contains(fe.Msg, "duplicate key") {
+		t.Fatalf("spec: %v", err)
+	}
+	if _, err := ParseEvent([]byte(`{"deploy":"d1","state":"ok","state":"failed"}`)); !errors.As(err, &fe) || fe.Field != "state" {
+		t.Fatalf("event: %v", err)
 	}
 }
