@@ -25,12 +25,14 @@ type writeFlags struct {
 	clientFlags
 	dryRun bool
 	yes    bool
+	force  bool
 }
 
 func (f *writeFlags) bind(cmd *cobra.Command) {
 	f.clientFlags.bind(cmd)
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "only show the diff against the stored config")
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "apply without asking (needed when stdin is not a terminal)")
+	cmd.Flags().BoolVar(&f.force, "force", false, "write even a config that locks out this client or 127.0.0.1 (the CLI and the local agent)")
 }
 
 // edgeWrite is one whole-config change: what it turns the stored config
@@ -160,7 +162,7 @@ config changed after the diff was shown; you then see the new diff.`,
 			if err != nil {
 				return err
 			}
-			return applyFile(file, e).run(cmd, &f, stdout)
+			return applyFile(file, e, f.force).run(cmd, &f, stdout)
 		},
 	}
 	f.bind(cmd)
@@ -171,7 +173,7 @@ config changed after the diff was shown; you then see the new diff.`,
 
 // applyFile is the write of `edge apply`: e, read from file, replaces the
 // stored config.
-func applyFile(file string, e config.Edge) edgeWrite {
+func applyFile(file string, e config.Edge, force bool) edgeWrite {
 	return edgeWrite{
 		label:  file,
 		target: func(context.Context, *apiclient.Client) (config.Edge, error) { return e, nil },
@@ -179,7 +181,7 @@ func applyFile(file string, e config.Edge) edgeWrite {
 			var out struct {
 				Version int64 `json:"version"`
 			}
-			body := map[string]any{"config": e, "if_version": ifVersion, "source": filepath.Base(file)}
+			body := map[string]any{"config": e, "if_version": ifVersion, "source": filepath.Base(file), "force": force}
 			err := cl.Do(ctx, "PUT", "/api/v1/gateway/config", body, &out)
 			return out.Version, err
 		},
@@ -209,7 +211,7 @@ func newEdgeRollbackCmd(stdout io.Writer) *cobra.Command {
 					var out struct {
 						Version int64 `json:"version"`
 					}
-					err := cl.Do(ctx, "POST", "/api/v1/gateway/rollback", map[string]any{"version": v, "if_version": ifVersion}, &out)
+					err := cl.Do(ctx, "POST", "/api/v1/gateway/rollback", map[string]any{"version": v, "if_version": ifVersion, "force": f.force}, &out)
 					return out.Version, err
 				},
 			}.run(cmd, &f, stdout)

@@ -43,7 +43,7 @@ func TestEdgeApplyRediffsWhenChangedMeanwhile(t *testing.T) {
 	// meddle returns the apply with a route put through the API right
 	// before its first write.
 	meddle := func(name string) edgeWrite {
-		w := applyFile(newFile, e)
+		w := applyFile(newFile, e, false)
 		write, done := w.write, false
 		w.write = func(ctx context.Context, cl *apiclient.Client, ifVersion int64) (int64, error) {
 			if !done {

@@ -77,6 +77,8 @@ type applyRequest struct {
 	// Source names what is applied, e.g. the file's name; it goes into the
 	// history as "apply <source>".
 	Source string `json:"source"`
+	// Force applies a config that would lock out the caller or loopback.
+	Force bool `json:"force,omitempty"`
 }
 
 // applyConfig replaces the whole edge config when the stored one is still
@@ -109,6 +111,9 @@ func (f *Function) applyConfig(r *fnapi.Request) error {
 	diff := edge.Compare(cur.Edge, *req.Config)
 	if diff.Empty() {
 		return r.JSON(fasthttp.StatusOK, map[string]any{"version": cur.Version, "unchanged": true, "diff": edge.Diff{}})
+	}
+	if err := f.refuseLockouts(r, cur.Edge, *req.Config, req.Force); err != nil {
+		return err
 	}
 	d, err := f.opts.Edge.Apply(r.Context(), r.Principal.Name, action, *req.Config, *req.IfVersion)
 	if err != nil {
@@ -143,6 +148,8 @@ func (f *Function) getVersion(r *fnapi.Request) error {
 type rollbackRequest struct {
 	Version   int64  `json:"version"`
 	IfVersion *int64 `json:"if_version"`
+	// Force restores a config that would lock out the caller or loopback.
+	Force bool `json:"force,omitempty"`
 }
 
 // rollback writes an old version's config as a new version.
@@ -171,6 +178,9 @@ func (f *Function) rollback(r *fnapi.Request) error {
 	diff := edge.Compare(cur.Edge, old.Edge)
 	if diff.Empty() {
 		return r.JSON(fasthttp.StatusOK, map[string]any{"version": cur.Version, "unchanged": true, "diff": edge.Diff{}})
+	}
+	if err := f.refuseLockouts(r, cur.Edge, old.Edge, req.Force); err != nil {
+		return err
 	}
 	d, err := f.opts.Edge.Rollback(r.Context(), r.Principal.Name, req.Version, *req.IfVersion)
 	if err != nil {
@@ -218,4 +228,18 @@ func prefixFields(msg, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "; ")
+}
+
+// refuseLockouts is the lock-out rule of the per-object changes (see
+// update) for a whole-config write from cur to next: 409 when next newly
+// locks out the caller or loopback, unless forced.
+func (f *Function) refuseLockouts(r *fnapi.Request, cur, next config.Edge, force bool) error {
+	if force || forced(r) {
+		return nil
+	}
+	guard := f.guarded(r)
+	if locked := newLockouts(edgeLockouts(cur, guard), edgeLockouts(next, guard)); len(locked) > 0 {
+		return httperr.Conflict("%s", prefixFields(strings.Join(locked, "\n"), "config.")+forceHint)
+	}
+	return nil
 }

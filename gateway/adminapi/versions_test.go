@@ -197,3 +197,24 @@ func TestRollbackRestoresAsANewVersion(t *testing.T) {
 	// Rolling back to what is stored already writes nothing.
 	want(t, s.do(t, "POST", "/api/v1/gateway/rollback", `{"version":1,"if_version":3}`), 200, `"unchanged":true`)
 }
+
+// A whole-config apply or rollback follows the lock-out rule of the
+// per-object changes: 409 naming the entry, unless forced.
+func TestApplyAndRollbackRefuseLockOuts(t *testing.T) {
+	s := newVersionServer(t)
+	// The shop route shuts out loopback (the API routes stay open, so
+	// the test can go on after forcing it).
+	locked := startFile()
+	locked.Routes[0].ACL.Deny = []string{"127.0.0.0/8"}
+	r := s.as(t, "admin", "PUT", "/api/v1/gateway/config", applyBody(locked, 1))
+	want(t, r, 409, "config.routes[0].acl.deny[0]: 127.0.0.0/8 would lock out 127.0.0.1")
+	if v := s.configVersion(t); v != 1 {
+		t.Fatalf("a refused apply wrote version %d", v)
+	}
+	b, _ := json.Marshal(map[string]any{"config": locked, "if_version": 1, "force": true})
+	want(t, s.as(t, "admin", "PUT", "/api/v1/gateway/config", string(b)), 200, `"version":2`)
+	// Back to the open config, then a rollback to the locked one is refused too.
+	want(t, s.as(t, "admin", "PUT", "/api/v1/gateway/config", applyBody(startFile(), 2)), 200, `"version":3`)
+	want(t, s.as(t, "admin", "POST", "/api/v1/gateway/rollback", `{"version":2,"if_version":3}`), 409, "would lock out 127.0.0.1")
+	want(t, s.as(t, "admin", "POST", "/api/v1/gateway/rollback", `{"version":2,"if_version":3,"force":true}`), 200, `"version":4`)
+}
