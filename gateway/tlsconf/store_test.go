@@ -72,7 +72,7 @@ type fixture struct {
 	wildCert, wildKey string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := &fixture{ca: tlstest.NewCA(t), dir: t.TempDir()}
 	f.defCert, f.defKey = f.ca.Write(t, f.dir, "default", "default.test")
 	f.shopCert, f.shopKey = f.ca.Write(t, f.dir, "shop", "shop.example.com", "www.shop.example.com")
