@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -84,12 +85,8 @@ func redirectHost(h []byte) ([]byte, bool) {
 			return nil, false
 		}
 		host, port = h[:end+1], h[end+1:]
-		for _, c := range host[1:end] {
-			if !(isHex(c) || c == ':' || c == '.') {
-				return nil, false
-			}
-		}
-		if end == 1 {
+		// An IPv6 literal without a zone (RFC 3986 3.2.2).
+		if a, err := netip.ParseAddr(string(host[1:end])); err != nil || !a.Is6() || a.Zone() != "" {
 			return nil, false
 		}
 	} else {
