@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -56,7 +55,7 @@ func (g *Gateway) setupTLS() error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on gateway TLS address %s: %w", o.Listen, err)
 	}
-	t := &tlsEdge{ln: tls.NewListener(raw, certs.ServerConfig(o.MinVersion)), certs: certs, port: o.RedirectPort}
+	t := &tlsEdge{ln: certs.Listener(raw, o.MinVersion), certs: certs, port: o.RedirectPort}
 	if t.port == 0 {
 		t.port = raw.Addr().(*net.TCPAddr).Port
 	}

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +31,25 @@ type tlsNode struct {
 	shopCert, shopKey string
 	up                *upstream
 	metrics           *metrics.Set
+	logs              *logBuffer
+}
+
+// logBuffer collects a gateway's log output.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // metric is the value of an exported metric line, "" if absent.
@@ -48,13 +69,14 @@ func (n *tlsNode) metric(name string) string {
 // every host to a real upstream.
 func startTLS(t *testing.T, redirect bool, redirectPort int, trusted ...netip.Prefix) *tlsNode {
 	t.Helper()
-	n := &tlsNode{ca: tlstest.NewCA(t), dir: t.TempDir(), up: startUpstream(t, "app"), metrics: metrics.NewSet()}
+	n := &tlsNode{ca: tlstest.NewCA(t), dir: t.TempDir(), up: startUpstream(t, "app"), metrics: metrics.NewSet(), logs: &logBuffer{}}
 	defCert, defKey := n.ca.Write(t, n.dir, "default", "default.test")
 	n.shopCert, n.shopKey = n.ca.Write(t, n.dir, "shop", "shop.example.com")
 	wildCert, wildKey := n.ca.Write(t, n.dir, "wild", "*.apps.example.com")
 	n.g = gatewaytest.Start(t, gateway.Options{
 		TrustedProxies: trusted,
 		Metrics:        n.metrics,
+		Logger:         slog.New(slog.NewTextHandler(n.logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Edge: config.Edge{
 			Services: []config.ServiceConfig{{Name: "app", Instances: []config.InstanceConfig{{Addr: n.up.addr}}}},
 			Routes:   []config.RouteConfig{{Name: "all", Path: "/", Service: "app"}},
@@ -153,7 +175,7 @@ func TestTLSListenerProxiesWithForwardedProto(t *testing.T) {
 
 	// TLS 1.1 is refused, HTTP/2-only clients too.
 	cfg := n.ca.ClientConfig("shop.example.com")
-	cfg.MaxVersion = tls.VersionTLS11
+	cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS11, tls.VersionTLS11
 	if c, err := tls.Dial("tcp", addr, cfg); err == nil {
 		_ = c.Close()
 		t.Error("a TLS 1.1 client was served")
@@ -323,5 +345,47 @@ func TestHTTPRedirectToStandardPort(t *testing.T) {
 	r := gatewaytest.Do(t, n.g.Addr().String(), "HEAD", "/x?q", map[string]string{"Host": "shop.example.com:80"}, "")
 	if r.Status != 308 || r.Get("Location") != "https://shop.example.com/x?q" {
 		t.Errorf("%d Location %q, want 308 https://shop.example.com/x?q", r.Status, r.Get("Location"))
+	}
+}
+
+// A failed handshake (old client, scanner, plain HTTP on the HTTPS port)
+// is counted and not logged as a warning per connection.
+func TestTLSHandshakeFailuresCountedQuietly(t *testing.T) {
+	n := startTLS(t, false, 0)
+	addr := n.g.TLSAddr().String()
+	cfg := n.ca.ClientConfig("shop.example.com")
+	cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS11, tls.VersionTLS11
+	for i := 0; i < 3; i++ {
+		if c, err := tls.Dial("tcp", addr, cfg); err == nil {
+			_ = c.Close()
+			t.Fatal("a TLS 1.1 client was served")
+		}
+	}
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = raw.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	_, _ = raw.Read(make([]byte, 64))
+	_ = raw.Close()
+	// A connection closed before any byte (a TCP health check) is no failure.
+	if raw, err = net.Dial("tcp", addr); err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.Close()
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if v := n.metric("wharf_gateway_tls_handshake_errors_total"); v != "4" {
+			return errorf("handshake_errors_total %q, want 4", v)
+		}
+		return nil
+	})
+	c := n.ca.Dial(t, addr, "shop.example.com")
+	if resp := roundTrip(t, c, "shop.example.com", "/"); resp.StatusCode != 200 {
+		t.Errorf("after failed handshakes: status %d", resp.StatusCode)
+	}
+	_ = c.Close()
+	if logs := n.logs.String(); strings.Contains(logs, "level=WARN") || strings.Contains(logs, "level=ERROR") {
+		t.Errorf("failed handshakes were logged as warnings or errors:\n%s", logs)
 	}
 }
