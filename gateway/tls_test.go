@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"log/slog"
@@ -387,5 +388,36 @@ func TestTLSHandshakeFailuresCountedQuietly(t *testing.T) {
 	_ = c.Close()
 	if logs := n.logs.String(); strings.Contains(logs, "level=WARN") || strings.Contains(logs, "level=ERROR") {
 		t.Errorf("failed handshakes were logged as warnings or errors:\n%s", logs)
+	}
+}
+
+// With no plain listener the gateway serves HTTPS only, and Addr is the
+// HTTPS address.
+func TestTLSOnly(t *testing.T) {
+	ca, dir := tlstest.NewCA(t), t.TempDir()
+	cert, key := ca.Write(t, dir, "only", "only.test")
+	g, err := gateway.New(gateway.Options{TLS: &gateway.TLSOptions{
+		Listen: "127.0.0.1:0", Pairs: []tlsconf.Pair{{CertFile: cert, KeyFile: key}},
+	}}, echoFunctions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run() }()
+	defer func() {
+		if err := g.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	if g.Addr().String() != g.TLSAddr().String() {
+		t.Fatalf("Addr %s, TLSAddr %s", g.Addr(), g.TLSAddr())
+	}
+	c := ca.Dial(t, g.TLSAddr().String(), "only.test")
+	defer c.Close()
+	if resp := roundTrip(t, c, "only.test", "/nothing-here"); resp.StatusCode != 404 {
+		t.Errorf("status %d, want 404 (no route)", resp.StatusCode)
 	}
 }
