@@ -181,3 +181,32 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// The gateway role with HTTPS only (no plain listener).
+func TestGatewayRoleHTTPSOnly(t *testing.T) {
+	redis := testenv.StartRedis(t)
+	nsqd := testenv.StartNSQD(t)
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t)
+	cert, key := ca.Write(t, dir, "gw", "gw.example.test")
+	p := startWharf(t, dir, nil, "gateway", "--internal-listen", "127.0.0.1:0", "--shutdown-grace", "5s",
+		"--redis-addr", redis.Addr, "--nsq-nsqd", nsqd.Addr, "--gateway-listen=",
+		"--gateway-tls-listen", "127.0.0.1:0", "--gateway-tls-cert-files", cert, "--gateway-tls-key-files", key,
+		"--gateway-tls-min-version", "1.3")
+	m := p.waitFor(regexp.MustCompile(`Wharf \S+ is running \(role gateway\)\. https: https://(\S+), internal`), 30*time.Second)
+	tok := p.waitFor(reToken, 5*time.Second)[1]
+	_, port, _ := net.SplitHostPort(m[1])
+	req, _ := http.NewRequest("GET", "https://gw.example.test:"+port+"/api/v1/whoami", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := httpsClient(ca, m[1]).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS.Version != tls.VersionTLS13 {
+		t.Fatalf("whoami over https: %d, TLS version %x", resp.StatusCode, resp.TLS.Version)
+	}
+	if code := p.stop(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM\n%s", code, p.errOut())
+	}
+}
