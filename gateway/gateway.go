@@ -53,8 +53,11 @@ type LimitSet interface {
 
 // Options configures a Gateway.
 type Options struct {
-	// Listen is the address to bind, e.g. ":8080" (IPv4 and IPv6) or "127.0.0.1:0".
+	// Listen is the address to bind, e.g. ":8080" (IPv4 and IPv6) or
+	// "127.0.0.1:0"; empty with TLS set: no plain listener.
 	Listen string
+	// TLS, when set, adds an HTTPS listener (see TLSOptions).
+	TLS *TLSOptions
 	// TrustedProxies are peers whose X-Forwarded-For and X-Request-Id are believed.
 	TrustedProxies []netip.Prefix
 	// IPv6Prefix aggregates IPv6 clients for limits and bans (default 64).
@@ -135,6 +138,8 @@ type Gateway struct {
 	switches  *roomswitch.Store
 	// traffic counts requests per service version (nil without a store).
 	traffic *traffic.Recorder
+	// tls is the HTTPS listener and its certificates (nil without TLS).
+	tls *tlsEdge
 }
 
 // New compiles the initial config and binds the listener, so Addr is known
@@ -232,12 +237,14 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	g.snap.Store(snap)
 	g.applied.Store(version)
 	g.edgeNow, g.edgeAt = initial, edgeAt
-	ln, err := net.Listen("tcp", opts.Listen)
-	if err != nil {
-		g.stop()
-		return nil, fmt.Errorf("cannot listen on gateway address %s: %w", opts.Listen, err)
+	if opts.Listen != "" || opts.TLS == nil {
+		ln, err := net.Listen("tcp", opts.Listen)
+		if err != nil {
+			g.stop()
+			return nil, fmt.Errorf("cannot listen on gateway address %s: %w", opts.Listen, err)
+		}
+		g.ln = newLingerListener(ln, opts.LingerTimeout, opts.LingerBytes)
 	}
-	g.ln = newLingerListener(ln, opts.LingerTimeout, opts.LingerBytes)
 	g.srv = &fasthttp.Server{
 		Handler:                      g.handle,
 		ErrorHandler:                 g.handleParseError,
@@ -254,11 +261,23 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		Logger:                       newFasthttpLogger(g.log),
 		SecureErrorLogMessage:        true,
 	}
+	if err := g.setupTLS(); err != nil {
+		g.stop()
+		if g.ln != nil {
+			_ = g.ln.Close()
+		}
+		return nil, fmt.Errorf("cannot set up gateway TLS: %w", err)
+	}
 	return g, nil
 }
 
-// Addr is the bound address.
-func (g *Gateway) Addr() net.Addr { return g.ln.Addr() }
+// Addr is the bound plain-HTTP address (the HTTPS one without a plain listener).
+func (g *Gateway) Addr() net.Addr {
+	if g.ln == nil {
+		return g.TLSAddr()
+	}
+	return g.ln.Addr()
+}
 
 // ConfigVersion is the version of the edge config being served (0: the
 // file's, not yet from the store).
@@ -268,11 +287,7 @@ func (g *Gateway) ConfigVersion() int64 { return g.applied.Load() }
 // also keeps the config and the bans in sync.
 func (g *Gateway) Run() error {
 	g.background()
-	err := g.srv.Serve(g.ln)
-	if err != nil && !g.closed.Load() {
-		return fmt.Errorf("gateway stopped: %w", err)
-	}
-	return nil
+	return g.serveListeners()
 }
 
 // background starts the loops that follow the store and sweep idle state.
@@ -394,9 +409,14 @@ func (g *Gateway) onRegistry(s *registry.Snapshot) {
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.closed.Store(true)
 	err := g.srv.ShutdownWithContext(ctx)
+	if terr := g.shutdownTLS(ctx); err == nil {
+		err = terr
+	}
 	// Close the listener ourselves too: if Run has not reached Serve yet,
 	// fasthttp does not know it, and Serve would block forever on it.
-	_ = g.ln.Close()
+	if g.ln != nil {
+		_ = g.ln.Close()
+	}
 	g.stop()
 	g.state.stopTrackers()
 	g.bg.Wait()

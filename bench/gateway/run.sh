@@ -16,7 +16,11 @@
 #   WARMUP=3s      wrk duration of one unmeasured warm-up per target
 #   CONNS=64       wrk connections        THREADS=2   wrk threads
 #   ROUNDS=3       measured runs per target (median reported)
-#   TARGETS=direct,nginx,wharf   which targets to set up and load
+#   TARGETS=direct,nginx,wharf   which targets to set up and load; also
+#                  nginx-tls, wharf-tls (keep-alive over HTTPS) and nginx-hs,
+#                  wharf-hs (HTTPS with Connection: close: a full TLS handshake
+#                  per request), all with the same certificate
+#   TLS=0          1: TARGETS defaults to nginx-tls,wharf-tls,nginx-hs,wharf-hs
 #   CIDRS=10000    deny-list size (CIDRS_V6=1000 of them IPv6; SEED=1)
 #   PIN=0          1: wrk on CPU 0, upstream and proxies on CPU 1 (taskset)
 #   OUT=           also write the result: *.json as JSON, anything else as markdown
@@ -45,7 +49,12 @@ WARMUP=${WARMUP:-3s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
-TARGETS=${TARGETS:-direct,nginx,wharf}
+TLS=${TLS:-0}
+if [[ $TLS == 1 ]]; then
+  TARGETS=${TARGETS:-nginx-tls,wharf-tls,nginx-hs,wharf-hs}
+else
+  TARGETS=${TARGETS:-direct,nginx,wharf}
+fi
 CIDRS=${CIDRS:-10000}
 CIDRS_V6=${CIDRS_V6:-1000}
 SEED=${SEED:-1}
@@ -126,6 +135,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 has_target() { [[ ",$TARGETS," == *",$1,"* ]]; }
+# has_server NAME: some target needs the nginx or wharf server.
+has_server() { has_target "$1" || has_target "$1-tls" || has_target "$1-hs"; }
+# has_tls: some target is loaded over HTTPS.
+has_tls() { [[ ",$TARGETS," == *-tls,* || ",$TARGETS," == *-hs,* ]]; }
 
 # seconds converts "10s", "2m" or "10" to whole seconds.
 seconds() {
@@ -160,9 +173,16 @@ alive() {
 }
 
 # http_get URL FILE prints the status code and writes the body to FILE
-# ("000" when nothing answered). Loopback only, 5 s bound.
+# ("000" when nothing answered). Loopback only, 5 s bound; an HTTPS URL on
+# 127.0.0.1 is fetched as bench.test (SNI) and checked against the run's own
+# certificate.
 http_get() {
-  curl -sS --noproxy '*' --max-time 5 -o "$2" -w '%{http_code}' "$1" 2>/dev/null || true
+  local url=$1 tls=()
+  if [[ $url =~ ^https://127\.0\.0\.1:([0-9]+)(/.*)?$ ]]; then
+    tls=(--cacert "$TMP/tls/cert.pem" --resolve "bench.test:${BASH_REMATCH[1]}:127.0.0.1")
+    url="https://bench.test:${BASH_REMATCH[1]}${BASH_REMATCH[2]}"
+  fi
+  curl -sS --noproxy '*' --max-time 5 "${tls[@]}" -o "$2" -w '%{http_code}' "$url" 2>/dev/null || true
 }
 
 # wait_status NAME URL CODE SECONDS polls URL until it answers CODE; fails
@@ -191,7 +211,8 @@ for v in CONNS THREADS ROUNDS CIDRS CIDRS_V6 SEED; do
 done
 ((ROUNDS >= 1 && THREADS >= 1 && CONNS >= THREADS)) || die "need ROUNDS >= 1 and CONNS >= THREADS >= 1"
 for t in ${TARGETS//,/ }; do
-  [[ $t == direct || $t == nginx || $t == wharf ]] || die "unknown target '$t' in TARGETS (want direct, nginx, wharf)"
+  [[ $t =~ ^(direct|nginx|wharf|nginx-tls|wharf-tls|nginx-hs|wharf-hs)$ ]] ||
+    die "unknown target '$t' in TARGETS (want direct, nginx, wharf, nginx-tls, wharf-tls, nginx-hs, wharf-hs)"
 done
 
 DUR_S=$(seconds "$DURATION")
@@ -204,7 +225,7 @@ BUDGET=$((NTARGETS * (ROUNDS * (DUR_S + 3) + WARM_S + 3) + 300))
 # Install nginx and wrk from Debian when missing (root only); curl and taskset
 # are needed too. Nothing is installed when everything is present.
 missing=()
-command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || ! has_target nginx || missing+=(nginx)
+command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || ! has_server nginx || missing+=(nginx)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v go >/dev/null 2>&1 || die "go is not in PATH (needed to build wharf and the upstream)"
@@ -249,7 +270,7 @@ fi
 say "building the upstream and benchutil"
 (cd "$REPO" && go build -o "$TMP/bin/upstream" ./bench/gateway/upstream) || die "cannot build bench/gateway/upstream"
 (cd "$REPO" && go build -o "$TMP/bin/benchutil" ./bench/gateway/benchutil) || die "cannot build bench/gateway/benchutil"
-if has_target wharf; then
+if has_server wharf; then
   WHARF_SRC=$REPO
   if [[ -n $WHARF_REF ]]; then
     # Build a commit instead of the (possibly mid-edit) working tree: export it
@@ -283,11 +304,19 @@ say "generating the deny list: $CIDRS CIDRs ($CIDRS_V6 IPv6, seed $SEED)"
 "$TMP/bin/benchutil" cidrs -n "$CIDRS" -v6 "$CIDRS_V6" -seed "$SEED" >"$TMP/deny.txt" || die "cannot generate the deny list"
 [[ $(wc -l <"$TMP/deny.txt") -eq $CIDRS ]] || die "the deny list has $(wc -l <"$TMP/deny.txt") lines, want $CIDRS"
 
-# Free loopback ports for nginx, the gateway, the internal listener and the
-# embedded nsqd (tcp, http).
-mapfile -t PORTS < <("$TMP/bin/benchutil" freeports -n 5)
-((${#PORTS[@]} == 5)) || die "cannot find free loopback ports"
+# Free loopback ports for nginx, the gateway, the internal listener, the
+# embedded nsqd (tcp, http) and the HTTPS listeners of nginx and the gateway.
+mapfile -t PORTS < <("$TMP/bin/benchutil" freeports -n 7)
+((${#PORTS[@]} == 7)) || die "cannot find free loopback ports"
 NGINX_PORT=${PORTS[0]} GW_PORT=${PORTS[1]} INT_PORT=${PORTS[2]} NSQ_TCP=${PORTS[3]} NSQ_HTTP=${PORTS[4]}
+NGINX_TLS_PORT=${PORTS[5]} GW_TLS_PORT=${PORTS[6]}
+
+# One certificate for both proxies' HTTPS listeners: self-signed ECDSA P-256
+# for bench.test.
+if has_tls; then
+  mkdir -p "$TMP/tls"
+  "$TMP/bin/benchutil" cert -dir "$TMP/tls" -name bench.test || die "cannot make the TLS certificate"
+fi
 
 # check_forwarding NAME URL: a proxied GET / must answer 200 with exactly the
 # upstream's body; also record what headers the upstream received.
@@ -306,7 +335,7 @@ check_forwarding() {
 
 # ---------------------------------------------------------------- nginx --
 
-if has_target nginx; then
+if has_server nginx; then
   say "configuring nginx ($("$NGINX" -v 2>&1 | sed 's/.*: //')) in $TMP/nginx"
   # The deny list as geo entries; included inside the geo block below.
   awk '{ print $1 " 1;" }' "$TMP/deny.txt" >"$TMP/nginx/deny.geo"
@@ -355,7 +384,23 @@ http {
 
     server {
         listen 127.0.0.1:$NGINX_PORT;
-
+        include proxy.inc;
+    }
+$(has_tls && printf '%s\n' \
+    "" \
+    "    # HTTPS with the gateway's certificate; nginx's default ciphers," \
+    "    # TLS 1.2 and 1.3 like the gateway's defaults." \
+    "    server {" \
+    "        listen 127.0.0.1:$NGINX_TLS_PORT ssl;" \
+    "        ssl_certificate $TMP/tls/cert.pem;" \
+    "        ssl_certificate_key $TMP/tls/key.pem;" \
+    "        ssl_protocols TLSv1.2 TLSv1.3;" \
+    "        include proxy.inc;" \
+    "    }")
+}
+EOF
+  # What every server block does (plain and HTTPS), included in each.
+  cat >"$TMP/nginx/proxy.inc" <<EOF
         if (\$denied) {
             return 403;
         }
@@ -374,8 +419,6 @@ http {
             proxy_set_header X-Request-Id \$request_id;
             add_header X-Request-Id \$request_id;  # the gateway answers with one too
         }
-    }
-}
 EOF
   NGINX_ARGS=(-p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log")
   "$NGINX" -t "${NGINX_ARGS[@]}" >"$TMP/logs/nginx-t.log" 2>&1 || die "nginx -t rejected the config: $(cat "$TMP/logs/nginx-t.log")"
@@ -388,18 +431,28 @@ EOF
   start nginx "$NGINX" "${NGINX_ARGS[@]}"
   code=$(wait_status nginx "http://127.0.0.1:$NGINX_PORT/" 200 15) || die "nginx did not answer 200 (last: $code)"
   check_forwarding nginx "http://127.0.0.1:$NGINX_PORT" || die "nginx stopped forwarding"
+  if has_tls; then
+    check_forwarding nginx-tls "https://127.0.0.1:$NGINX_TLS_PORT" || die "nginx does not forward over HTTPS"
+  fi
   say "nginx forwards the upstream's body"
 fi
 
 # ---------------------------------------------------------------- wharf --
 
-if has_target wharf; then
+if has_server wharf; then
   # Same features as nginx: deny list, a never-rejecting per-IP limit, one route.
   # Access log off like nginx's: set it explicitly when this build has the
   # option (0 is its default; log.level warn would also drop the info lines).
   ACCESS_LOG=""
   if "$TMP/bin/wharf" serve --help 2>&1 | grep -q -- '--gateway-access-log-every'; then
     ACCESS_LOG="  access_log_every: 0"
+  fi
+  TLS_YAML=""
+  if has_tls; then
+    TLS_YAML="  tls:
+    listen: \"127.0.0.1:$GW_TLS_PORT\"
+    cert_files: [\"$TMP/tls/cert.pem\"]
+    key_files: [\"$TMP/tls/key.pem\"]"
   fi
   {
     cat <<EOF
@@ -413,6 +466,7 @@ gateway:
   idle_timeout: 90s
   pipeline_batch_delay: $WHARF_PIPELINE_DELAY
 ${ACCESS_LOG}
+${TLS_YAML}
   acl:
     deny:
 EOF
@@ -455,6 +509,9 @@ EOF
     404) die "wharf started and is ready, but the gateway answers 404 for GET / with the services/routes config: it does not proxy routes to services yet (body: $(head -c 300 "$TMP/wharf.body"))" ;;
     *) die "wharf answered $code for GET / through the gateway, want 200 with the upstream's body (body: $(head -c 300 "$TMP/wharf.body"))" ;;
   esac
+  if has_tls; then
+    check_forwarding wharf-tls "https://127.0.0.1:$GW_TLS_PORT" || die "wharf does not forward over HTTPS"
+  fi
   say "wharf forwards the upstream's body"
 fi
 
@@ -464,15 +521,23 @@ declare -A URL=(
   [direct]="http://$UP_ADDR/"
   [nginx]="http://127.0.0.1:$NGINX_PORT/"
   [wharf]="http://127.0.0.1:$GW_PORT/"
+  [nginx-tls]="https://127.0.0.1:$NGINX_TLS_PORT/"
+  [wharf-tls]="https://127.0.0.1:$GW_TLS_PORT/"
+  [nginx-hs]="https://127.0.0.1:$NGINX_TLS_PORT/"
+  [wharf-hs]="https://127.0.0.1:$GW_TLS_PORT/"
 )
 read -r -a ORDER <<<"${TARGETS//,/ }"
 
 # load TARGET SECONDS FILE runs one bounded wrk and saves its report. wrk runs
 # in the background so a SIGTERM to this script is handled at once (bash runs
 # traps only between foreground commands, but `wait` is interruptible).
+# The -hs targets send Connection: close: every request is a new TCP
+# connection and a full TLS handshake (wrk does not resume sessions).
 load() {
+  local extra=()
+  [[ $1 == *-hs ]] && extra=(-H "Connection: close")
   timeout --kill-after=5 $(($2 + 30)) "${WRK_PIN[@]}" \
-    wrk -t"$THREADS" -c"$CONNS" -d"$2s" --latency "${URL[$1]}" >"$3" 2>&1 &
+    wrk -t"$THREADS" -c"$CONNS" -d"$2s" --latency "${extra[@]}" "${URL[$1]}" >"$3" 2>&1 &
   LOAD_PID=$!
   wait "$LOAD_PID" || die "wrk against $1 failed: $(tail -n 3 "$3")"
   LOAD_PID=""
@@ -554,9 +619,13 @@ table() {
       "$(printf '%.0f ' "${v[@]}" | sed 's/ $//')" "${P99[$t]% }" "${BAD[$t]}"
   done
   printf '\n'
-  if has_target wharf && has_target nginx; then
-    printf -- '- wharf/nginx req/s: **%s**   wharf/nginx p99: **%s**\n' "$(ratio "${MRPS[wharf]}" "${MRPS[nginx]}")" "$(ratio "${MP99[wharf]}" "${MP99[nginx]}")"
-  fi
+  local sfx
+  for sfx in "" -tls -hs; do
+    if has_target "wharf$sfx" && has_target "nginx$sfx"; then
+      printf -- '- wharf%s/nginx%s req/s: **%s**   p99: **%s**\n' "$sfx" "$sfx" \
+        "$(ratio "${MRPS[wharf$sfx]}" "${MRPS[nginx$sfx]}")" "$(ratio "${MP99[wharf$sfx]}" "${MP99[nginx$sfx]}")"
+    fi
+  done
   if has_target direct; then
     has_target nginx && printf -- '- nginx/direct req/s: %s   nginx/direct p99: %s\n' "$(ratio "${MRPS[nginx]}" "${MRPS[direct]}")" "$(ratio "${MP99[nginx]}" "${MP99[direct]}")"
     has_target wharf && printf -- '- wharf/direct req/s: %s   wharf/direct p99: %s\n' "$(ratio "${MRPS[wharf]}" "${MRPS[direct]}")" "$(ratio "${MP99[wharf]}" "${MP99[direct]}")"
@@ -582,6 +651,8 @@ json() {
     sep=","
   }
   pair wharf nginx
+  pair wharf-tls nginx-tls
+  pair wharf-hs nginx-hs
   pair nginx direct
   pair wharf direct
   printf '\n  }\n}\n'

@@ -107,7 +107,12 @@ func (b *base) startGateway(fns gateway.Functions, st store.Store, stats *lateSt
 		trusted = append(trusted, p)
 	}
 	o := b.opts.Gateway
+	tlsOpts, err := gatewayTLS(o.TLS)
+	if err != nil {
+		return nil, err
+	}
 	gopts := gateway.Options{
+		TLS:                 tlsOpts,
 		Listen:              o.Listen,
 		TrustedProxies:      trusted,
 		IPv6Prefix:          o.IPv6Prefix,

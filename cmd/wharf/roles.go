@@ -173,7 +173,13 @@ func runRole(ctx context.Context, r role, opts config.Options, configFile string
 		if err != nil {
 			return b.abort(err)
 		}
-		listen = displayURL(gw.Addr())
+		plainURL, httpsURL := gatewayURLs(gw, opts.Gateway)
+		if plainURL != "" {
+			listen = "http: " + plainURL
+		}
+		if httpsURL != "" {
+			listen = strings.TrimPrefix(listen+", https: "+httpsURL, ", ")
+		}
 		down.add("stop accepting and drain in-flight requests", gw.Shutdown)
 		down.add("end function calls still running", func(context.Context) error { mux.Close(); return nil })
 	}
@@ -190,7 +196,7 @@ func runRole(ctx context.Context, r role, opts config.Options, configFile string
 
 	var parts []string
 	if listen != "" {
-		parts = append(parts, "http: "+listen)
+		parts = append(parts, listen)
 	}
 	parts = append(parts, "internal: "+displayURL(b.ops.Addr()))
 	fmt.Fprintf(stdout, "Wharf %s is running (role %s). %s\n", version, r.name, strings.Join(parts, ", "))

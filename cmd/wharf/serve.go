@@ -51,6 +51,9 @@ flush the outbox and producers, stop the embedded nsqd, close the store.`,
 }
 
 func runServe(ctx context.Context, opts config.Options, configFile string, stdout, stderr io.Writer) error {
+	if err := checkLocalAgent(opts); err != nil {
+		return err
+	}
 	b, err := newBase(opts, configFile, stderr, "serve")
 	if err != nil {
 		return err
@@ -132,7 +135,10 @@ func runServe(ctx context.Context, opts config.Options, configFile string, stdou
 	if err != nil {
 		return b.abort(err)
 	}
-	gwURL := displayURL(gw.Addr())
+	gwURL, httpsURL := gatewayURLs(gw, opts.Gateway)
+	if gwURL == "" {
+		gwURL = httpsURL
+	}
 	var localAgent *background
 	if opts.Agent.Local {
 		token, err := b.agentToken(ctx, tokens)
@@ -146,6 +152,9 @@ func runServe(ctx context.Context, opts config.Options, configFile string, stdou
 	}
 	fmt.Fprintf(stdout, "Wharf %s is running (serve: everything in one process).\n", version)
 	fmt.Fprintf(stdout, "  gateway:  %s\n", gwURL)
+	if httpsURL != "" {
+		fmt.Fprintf(stdout, "  https:    %s\n", httpsURL)
+	}
 	fmt.Fprintf(stdout, "  internal: %s  (/health /ready /metrics /debug/pprof/)\n", displayURL(b.ops.Addr()))
 	fmt.Fprintf(stdout, "  nsqd:     %s (tcp), %s (http)\n", nsqd.TCPAddr(), nsqd.HTTPAddr())
 	fmt.Fprintf(stdout, "  data dir: %s\n", opts.DataDir)

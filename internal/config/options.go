@@ -54,6 +54,8 @@ type GatewayOptions struct {
 	UpstreamIdle    time.Duration `yaml:"upstream_idle_timeout" help:"default idle time of pooled upstream keep-alive connections"`
 	LimitTimeout    time.Duration `yaml:"limit_timeout" help:"roles: a cluster rate-limit decision slower than this falls back to local limiting at rate/N"`
 	PipelineDelay   time.Duration `yaml:"pipeline_batch_delay" help:"how long a pipelined upstream connection waits to write queued requests together"`
+	// TLS adds an HTTPS listener (see TLSOptions).
+	TLS TLSOptions `yaml:"tls"`
 }
 
 // ACLConfig is an allow and a deny list of CIDRs or IPs. Deny beats allow; a
@@ -254,6 +256,7 @@ func Defaults() Options {
 			UpstreamIdle:    90 * time.Second,
 			LimitTimeout:    5 * time.Millisecond,
 			PipelineDelay:   50 * time.Microsecond,
+			TLS:             TLSOptions{MinVersion: "1.2", CheckEvery: 10 * time.Second},
 		},
 		NSQ:       NSQOptions{EmbeddedTCP: "127.0.0.1:4150", EmbeddedHTTP: "127.0.0.1:4151", MaxInFlight: 64},
 		Redis:     RedisOptions{Namespace: "wharf"},

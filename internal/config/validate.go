@@ -30,7 +30,7 @@ func (o Options) Validate() error {
 		bad("log.level must be debug, info, warn or error, got %q", o.Log.Level)
 	}
 	for name, addr := range map[string]string{
-		"internal.listen": o.Internal.Listen, "gateway.listen": o.Gateway.Listen,
+		"internal.listen":  o.Internal.Listen,
 		"nsq.embedded_tcp": o.NSQ.EmbeddedTCP, "nsq.embedded_http": o.NSQ.EmbeddedHTTP,
 	} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -41,6 +41,9 @@ func (o Options) Validate() error {
 		if _, err := cidr.Parse(c); err != nil {
 			errs = append(errs, fieldErr(fmt.Sprintf("gateway.trusted_proxies[%d]", i), "%v", err))
 		}
+	}
+	if err := o.Gateway.validateListeners(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Gateway.MaxBodyBytes <= 0 {
 		bad("gateway.max_body_bytes must be positive")

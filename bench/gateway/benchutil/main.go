@@ -33,7 +33,7 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: benchutil cidrs|freeports [flags]")
+		return errors.New("usage: benchutil cidrs|freeports|cert [flags]")
 	}
 	switch args[0] {
 	case "cidrs":
@@ -70,8 +70,16 @@ func run(args []string, out io.Writer) error {
 			}
 		}
 		return nil
+	case "cert":
+		fs := flag.NewFlagSet("cert", flag.ContinueOnError)
+		dir := fs.String("dir", ".", "directory for cert.pem and key.pem")
+		name := fs.String("name", "bench.test", "DNS name of the certificate")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return writeCert(*dir, *name)
 	}
-	return fmt.Errorf("unknown command %q (want cidrs or freeports)", args[0])
+	return fmt.Errorf("unknown command %q (want cidrs, freeports or cert)", args[0])
 }
 
 var (
