@@ -46,8 +46,11 @@
 // see the public host name and the instance address is only dialed; an
 // HTTP/1.0 request without Host gets the instance address. The request URI
 // is the client's, unnormalized, in origin-form. The proxy sets
-// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id; see
-// Input for what a trusted peer may pass on. "Expect: 100-continue" is
+// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id. From
+// a peer that is not a trusted proxy, Forwarded, X-Real-IP, True-Client-IP,
+// CF-Connecting-IP, X-Client-IP, X-Cluster-Client-IP and Fastly-Client-IP are
+// dropped, so no header the upstream may read a client address from can be
+// forged; see Input for what a trusted peer may pass on. "Expect: 100-continue" is
 // dropped: the gateway's server already answered it. Upstream Date and
 // Server headers are replaced by the gateway's own, as nginx does.
 //
