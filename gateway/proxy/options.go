@@ -16,6 +16,7 @@ const (
 	DefaultBufferResponseBytes = 64 << 10
 	DefaultPruneGrace          = time.Minute
 	DefaultPipelineBatchDelay  = 50 * time.Microsecond
+	DefaultClientWatchDelay    = 100 * time.Millisecond
 	// MaxPipelineConns bounds ServiceConfig.Pipeline.
 	MaxPipelineConns = 64
 )
@@ -63,6 +64,12 @@ type Options struct {
 	// PipelineBatchDelay is how long a pipelined connection waits for more
 	// requests to write together (default 50µs; negative: no waiting).
 	PipelineBatchDelay time.Duration
+	// ClientWatchDelay is how long a request may wait for its upstream
+	// before the proxy starts watching the client's connection, so that a
+	// client that goes away cancels the upstream exchange (and frees the
+	// request's concurrency slots) instead of holding it until the response
+	// timeout (default 100ms; negative: never watch). See clientWatch.
+	ClientWatchDelay time.Duration
 	// Dial opens upstream connections. Default: a dual-stack
 	// fasthttp.TCPDialer owned by the Transport. Tests and benchmarks pass
 	// in-memory listeners here.
@@ -96,6 +103,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.PipelineBatchDelay == 0 {
 		o.PipelineBatchDelay = DefaultPipelineBatchDelay
+	}
+	if o.ClientWatchDelay == 0 {
+		o.ClientWatchDelay = DefaultClientWatchDelay
 	}
 }
 

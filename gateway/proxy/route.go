@@ -61,11 +61,27 @@ type call struct {
 	body    bodylimit.Reader
 	tokens  [][]byte
 	scratch []byte
+	// deadline ends the whole exchange; streamed: the request body is read
+	// from the client as it is sent (it cannot be sent twice).
+	deadline time.Time
+	streamed bool
+	// held is the upstream connection of a response whose body is still to
+	// be read (set by exchange, taken by writeResponse).
+	held heldConn
+	// up is the upstream connection while the request waits for its
+	// answer; the client watcher closes it when the client goes away.
+	up    atomic.Pointer[trackedConn]
+	watch clientWatch
 }
 
 func (t *Transport) getCall() *call { return t.calls.Get().(*call) }
 
 func (t *Transport) putCall(c *call) {
+	if c.held != nil {
+		c.held.done(false)
+		c.held = nil
+	}
+	c.up.Store(nil)
 	c.req.Reset()
 	c.body = bodylimit.Reader{}
 	clear(c.tokens)
@@ -165,10 +181,12 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		req.SetBodyRaw(body)
 	}
 	retryable := !hasBody && idempotent(ctx.Method())
+	c.deadline, c.streamed = start.Add(r.cfg.ResponseTimeout), streamed
+	req.SetUserValue(callKey{}, c)
 
 	resp := fasthttp.AcquireResponse()
 	c.body.OnFail = respAborter{resp}
-	deadline := start.Add(r.cfg.ResponseTimeout)
+	deadline := c.deadline
 	n := len(r.clients)
 	var mbuf, hbuf, fbuf, tbuf [maxPlanWords]uint64 // masks of up to 256 instances without allocating
 	tried, fb := balance.Mask(tbuf[:]), fbuf[:]
@@ -191,6 +209,12 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		maxFailover = min(n-1, r.t.opts.MaxRetries)
 	}
 	idx, failovers, stale := first, 0, 0
+	if !streamed && !pipelined {
+		// A streamed body is still being read from the client connection
+		// while the request is sent, and a pipelined exchange cannot be
+		// cancelled alone: neither is watched.
+		c.watch.arm(ctx.Conn(), r.t.opts.ClientWatchDelay)
+	}
 	var err error
 	for {
 		out.Attempts++
@@ -217,7 +241,20 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 				r.pipeOK[idx].Store(true)
 			}
 		}
-		if err == nil || !retryable {
+		if err == nil || c.watch.gone.Load() {
+			break
+		}
+		if stale < maxStaleRetries && resendable(err) {
+			// Nothing reached the upstream: send it again, whatever the
+			// method. A pooled connection the upstream closed while idle
+			// means the ones pooled before it are older still: drop them.
+			stale++
+			if errors.Is(err, errIdleClosed) {
+				hc.CloseIdleConnections()
+			}
+			continue
+		}
+		if !retryable {
 			break
 		}
 		if stale < maxStaleRetries && !isTimeout(err) && staleConn(resp) {
@@ -236,15 +273,25 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		}
 		break
 	}
+	c.watch.disarm()
+	gone := err != nil && c.watch.gone.Load()
 	switch {
 	case err == nil:
 		r.svc.ej.Report(idx, resp.StatusCode() < 500)
+	case gone: // the client left; the upstream did nothing wrong
 	case !retryable && c.body.Err() == nil: // a broken client body is not the upstream's fault
 		r.svc.ej.Report(idx, false)
 	}
 	c.body.OnFail = nil
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
+		if gone {
+			// Nobody will read the answer; the status is for the log and
+			// metrics (nginx's 499).
+			ctx.SetConnectionClose()
+			return r.fail(ctx, &in, &out, start, ClassClient,
+				httperr.Wrap(StatusClientClosedRequest, err, "client closed the connection before the upstream answered"))
+		}
 		if streamed && !c.body.EOF() {
 			// The rest of the client's body is unread: the connection
 			// cannot carry another request.
@@ -269,6 +316,17 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	out.Status = ctx.Response.StatusCode()
 	out.Duration = time.Since(start)
 	return out
+}
+
+// StatusClientClosedRequest is the status recorded for a request whose
+// client went away while it waited for the upstream (nginx's 499).
+const StatusClientClosedRequest = 499
+
+// resendable reports whether a failed exchange may be sent again on another
+// connection whatever its method: no byte of it reached the upstream.
+func resendable(err error) bool {
+	var ns *notSentError
+	return errors.As(err, &ns)
 }
 
 // fail answers ctx with he and completes out.
