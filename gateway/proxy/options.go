@@ -21,10 +21,12 @@ const (
 	MaxPipelineConns = 64
 )
 
-// maxStaleRetries bounds the replays of one idempotent request after a
-// pooled keep-alive connection turned out to be closed by the upstream. The
-// first stale connection also flushes the pool's idle connections, so one
-// replay normally dials a fresh connection.
+// maxStaleRetries bounds the resends of one request after a pooled
+// keep-alive connection turned out to be closed by the upstream (any request
+// when nothing of it was sent, an idempotent one when it was sent and
+// answered nothing). A connection found closed before writing also flushes
+// the pool's idle connections, so one resend normally dials a fresh
+// connection.
 const maxStaleRetries = 2
 
 // DialFunc opens a connection to addr ("host:port") within timeout.

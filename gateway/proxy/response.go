@@ -73,8 +73,8 @@ func (t *Transport) writeResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Respo
 // upstreamBody is a streamed upstream response body handed to fasthttp as
 // the client response's body stream. fasthttp closes it after writing the
 // response (or on failure, or when the response is reset), which releases
-// the upstream response: its connection goes back to the pool when the
-// body was read to the end and is closed otherwise.
+// the upstream response and its connection (held): back to the pool when
+// the body was read to the end, closed otherwise.
 type upstreamBody struct {
 	t    *Transport
 	resp *fasthttp.Response

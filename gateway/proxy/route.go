@@ -121,11 +121,16 @@ func idempotent(m []byte) bool {
 // references only the upstream response, which fasthttp releases when it
 // has written or dropped the body.
 //
-// Retries: a request that is idempotent and has no body goes to another
-// instance after a connect failure (at most min(instances-1, MaxRetries)
-// times), and is replayed when a pooled keep-alive connection turns out to
-// have been closed by the upstream. Nothing else is retried: not a timeout,
-// not a 5xx, not a request with a body.
+// Retries (see doc.go): any request of which no byte reached the upstream
+// (a pooled connection the upstream had closed) is sent again on a fresh
+// connection; a request that is idempotent and has no body also goes to
+// another instance after a connect failure (at most min(instances-1,
+// MaxRetries) times), and is replayed when a reused connection answered
+// nothing. Nothing else is retried: not a timeout, not a 5xx, not a request
+// with a body the upstream may have received.
+//
+// A client that closes its connection while the request waits for the
+// upstream cancels the exchange: Serve returns 499 with ClassClient.
 func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	lim := r.svc.limiter
 	if lim == nil {
