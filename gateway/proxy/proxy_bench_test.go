@@ -138,3 +138,51 @@ func BenchmarkServeGETLoopback(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkIdlePeek is the look at a reused upstream connection before each
+// request is written on it (one non-blocking MSG_PEEK).
+func BenchmarkIdlePeek(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	peer, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer peer.Close()
+	tc := track(c)
+	b.ReportAllocs()
+	for b.Loop() {
+		if tc.closedWhileIdle() {
+			b.Fatal("open connection seen as closed")
+		}
+	}
+}
+
+// BenchmarkWatchArmDisarm is what the client watcher costs a request that
+// is answered before ClientWatchDelay: a timer reset and stop.
+func BenchmarkWatchArmDisarm(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	c := NewTransport(Options{}).getCall()
+	b.ReportAllocs()
+	for b.Loop() {
+		c.watch.arm(conn, DefaultClientWatchDelay)
+		c.watch.disarm()
+	}
+}
