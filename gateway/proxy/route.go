@@ -82,6 +82,7 @@ func (t *Transport) putCall(c *call) {
 		c.held = nil
 	}
 	c.up.Store(nil)
+	c.watch.gone.Store(false) // a request that is not watched is never gone
 	c.req.Reset()
 	c.body = bodylimit.Reader{}
 	clear(c.tokens)

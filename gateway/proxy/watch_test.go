@@ -139,3 +139,45 @@ func TestClientGoneCancelsTheExchange(t *testing.T) {
 		t.Fatalf("the instance was blamed for the client leaving: %+v", svc.ej.State(0))
 	}
 }
+
+// TestNextRequestsAfterAClientLeft: the requests served after one whose
+// client left (on the same pooled per-request state) are not taken for
+// abandoned ones, with or without a body.
+func TestNextRequestsAfterAClientLeft(t *testing.T) {
+	got := make(chan struct{}, 1)
+	u := startUpstream(t, func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == "/hang" {
+			got <- struct{}{}
+			<-ctx.Done() // until the server shuts down
+			return
+		}
+		ctx.SetBodyString("ok")
+	})
+	tr := NewTransport(Options{ClientWatchDelay: time.Millisecond})
+	f := startFront(t, tr.NewRoute(mustService(t, "shop", nil, u.addr), RouteConfig{ResponseTimeout: time.Minute}))
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, "GET /hang HTTP/1.1\r\nHost: a\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-got
+	_ = c.Close()
+	testenv.Eventually(t, 20*time.Second, func() error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(f.outs) == 0 {
+			return errNotYet
+		}
+		return nil
+	})
+	for i := 0; i < 20; i++ {
+		if st, body := do(t, f.addr, fasthttp.MethodPost, "/post", []byte(`{"n":1}`)); st != 200 || string(body) != "ok" {
+			t.Fatalf("POST %d after a client left: %d %q (%+v)", i, st, body, f.last(t))
+		}
+		if st, body := get(t, f.addr, "/get"); st != 200 || string(body) != "ok" {
+			t.Fatalf("GET %d after a client left: %d %q (%+v)", i, st, body, f.last(t))
+		}
+	}
+}
