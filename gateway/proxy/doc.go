@@ -90,8 +90,9 @@
 // has closed or reset its connection it closes the upstream connection of
 // the exchange. Serve then returns at once with status 499 (class client),
 // the request's concurrency slots (limit_conn, adaptive limit) are freed,
-// and the instance is not blamed. Requests whose body is streamed from the
-// client, and pipelined requests, are not watched.
+// and the instance is not blamed. A request with a body is watched only once
+// all of its body has been read from the client and sent (until then the
+// client's connection is being read); pipelined requests are not watched.
 //
 // # Retries
 //

@@ -91,6 +91,11 @@ func (c *call) exchange(t *Transport, hc *fasthttp.HostClient, req *fasthttp.Req
 		}
 		return err
 	}
+	if c.streamed && !c.watch.armed && c.body.EOF() {
+		// The client's body is all read: nothing else reads its connection
+		// until the answer, so the watch may look at it now.
+		c.watch.arm(c.client, c.watchDelay)
+	}
 	if err := conn.SetReadDeadline(c.deadline); err != nil {
 		c.unpublish(tc)
 		hc.CloseConn(cc)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,10 @@ type call struct {
 	// from the client as it is sent (it cannot be sent twice).
 	deadline time.Time
 	streamed bool
+	// client is the client's connection and watchDelay the transport's
+	// ClientWatchDelay, for a watch armed once a streamed body is sent.
+	client     net.Conn
+	watchDelay time.Duration
 	// held is the upstream connection of a response whose body is still to
 	// be read (set by exchange, taken by writeResponse).
 	held heldConn
@@ -82,6 +87,7 @@ func (t *Transport) putCall(c *call) {
 		c.held = nil
 	}
 	c.up.Store(nil)
+	c.client = nil
 	c.watch.gone.Store(false) // a request that is not watched is never gone
 	c.req.Reset()
 	c.body = bodylimit.Reader{}
@@ -215,11 +221,13 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		maxFailover = min(n-1, r.t.opts.MaxRetries)
 	}
 	idx, failovers, stale := first, 0, 0
+	c.client, c.watchDelay = ctx.Conn(), r.t.opts.ClientWatchDelay
 	if !streamed && !pipelined {
-		// A streamed body is still being read from the client connection
-		// while the request is sent, and a pipelined exchange cannot be
-		// cancelled alone: neither is watched.
-		c.watch.arm(ctx.Conn(), r.t.opts.ClientWatchDelay)
+		// A pipelined exchange cannot be cancelled alone: it is not
+		// watched. A streamed body is read from the client's connection
+		// while the request is sent: the watch starts once it is all sent
+		// (see exchange).
+		c.watch.arm(c.client, c.watchDelay)
 	}
 	var err error
 	for {

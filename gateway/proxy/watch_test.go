@@ -93,50 +93,63 @@ func TestWatchedClientThatStaysGetsItsAnswers(t *testing.T) {
 // TestClientGoneCancelsTheExchange: at the proxy level, a client that closes
 // its connection while its request waits makes Serve return 499 (class
 // client) without waiting for the response timeout, closes the upstream
-// connection, and does not count against the instance's health.
+// connection, and does not count against the instance's health — for a
+// request with a body too, once the body has been sent.
 func TestClientGoneCancelsTheExchange(t *testing.T) {
-	got := make(chan struct{}, 1)
-	closed := make(chan struct{}, 1)
-	addr, _ := rawUpstream(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		if _, err := readHead(br); err != nil {
-			return
-		}
-		got <- struct{}{}
-		_, _ = io.Copy(io.Discard, br) // never answers
-		closed <- struct{}{}
-	})
-	svc := mustService(t, "shop", nil, addr)
-	tr := NewTransport(Options{ClientWatchDelay: time.Millisecond})
-	f := startFront(t, tr.NewRoute(svc, RouteConfig{ResponseTimeout: time.Minute}))
+	for name, raw := range map[string]string{
+		"no body": "DELETE /order/1 HTTP/1.1\r\nHost: a\r\n\r\n",
+		"body":    "POST /order HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n{\"order\":1}",
+		"chunked": "POST /order HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n{\"order\":1}\r\n0\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := make(chan struct{}, 1)
+			closed := make(chan struct{}, 1)
+			addr, _ := rawUpstream(t, func(c net.Conn) {
+				br := bufio.NewReader(c)
+				h, err := readHead(br)
+				if err != nil {
+					return
+				}
+				if body, err := readBody(br, h); err != nil || (strings.HasPrefix(h.first, "POST") && string(body) != `{"order":1}`) {
+					t.Errorf("upstream got body %q, %v", body, err)
+				}
+				got <- struct{}{}
+				_, _ = io.Copy(io.Discard, br) // never answers
+				closed <- struct{}{}
+			})
+			svc := mustService(t, "shop", nil, addr)
+			tr := NewTransport(Options{ClientWatchDelay: time.Millisecond})
+			f := startFront(t, tr.NewRoute(svc, RouteConfig{ResponseTimeout: time.Minute}))
 
-	c, err := net.Dial("tcp", f.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(c, "DELETE /order/1 HTTP/1.1\r\nHost: a\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	<-got
-	_ = c.Close()
-	select {
-	case <-closed:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the upstream connection was not closed after the client left")
-	}
-	testenv.Eventually(t, 20*time.Second, func() error {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if len(f.outs) == 0 {
-			return errNotYet
-		}
-		if out := f.outs[0]; out.Status != StatusClientClosedRequest || out.Class != ClassClient || out.Attempts != 1 {
-			t.Fatalf("outcome %+v, want 499 class client after one attempt", out)
-		}
-		return nil
-	})
-	if svc.ej.State(0).Failures != 0 {
-		t.Fatalf("the instance was blamed for the client leaving: %+v", svc.ej.State(0))
+			c, err := net.Dial("tcp", f.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.WriteString(c, raw); err != nil {
+				t.Fatal(err)
+			}
+			<-got
+			_ = c.Close()
+			select {
+			case <-closed:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the upstream connection was not closed after the client left")
+			}
+			testenv.Eventually(t, 20*time.Second, func() error {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				if len(f.outs) == 0 {
+					return errNotYet
+				}
+				if out := f.outs[0]; out.Status != StatusClientClosedRequest || out.Class != ClassClient || out.Attempts != 1 {
+					t.Fatalf("outcome %+v, want 499 class client after one attempt", out)
+				}
+				return nil
+			})
+			if svc.ej.State(0).Failures != 0 {
+				t.Fatalf("the instance was blamed for the client leaving: %+v", svc.ej.State(0))
+			}
+		})
 	}
 }
 
