@@ -11,6 +11,8 @@ import (
 var clientIPHeaders = []string{
 	"X-Real-IP", "True-Client-IP", "CF-Connecting-IP", "X-Client-IP",
 	"X-Cluster-Client-IP", "Fastly-Client-IP", "Forwarded",
+	"X-Forwarded", "Forwarded-For", "X-Original-Forwarded-For", "Client-IP",
+	"X-Originating-IP", "X-Remote-IP", "X-Remote-Addr", "X-Forwarded-Port",
 }
 
 // TestClientIPHeadersFromUntrustedPeers: a client that is not a trusted
@@ -43,6 +45,14 @@ func TestClientIPHeadersFromUntrustedPeers(t *testing.T) {
 		"X-Cluster-Client-IP: 203.0.113.66\r\n" +
 		"Fastly-Client-IP: 203.0.113.66\r\n" +
 		"Forwarded: for=203.0.113.66;proto=https\r\n" +
+		"X-Forwarded: for=203.0.113.66\r\n" +
+		"Forwarded-For: 203.0.113.66\r\n" +
+		"X-Original-Forwarded-For: 203.0.113.66\r\n" +
+		"Client-IP: 203.0.113.66\r\n" +
+		"X-Originating-IP: 203.0.113.66\r\n" +
+		"X-Remote-IP: 203.0.113.66\r\n" +
+		"X-Remote-Addr: 203.0.113.66\r\n" +
+		"X-Forwarded-Port: 443\r\n" +
 		"X-Forwarded-For: 203.0.113.66\r\n" +
 		"x-forwarded-for: 203.0.113.68\r\n" +
 		"X-Forwarded-Host: evil.example\r\n" +

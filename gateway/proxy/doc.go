@@ -48,7 +48,9 @@
 // is the client's, unnormalized, in origin-form. The proxy sets
 // X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id. From
 // a peer that is not a trusted proxy, Forwarded, X-Real-IP, True-Client-IP,
-// CF-Connecting-IP, X-Client-IP, X-Cluster-Client-IP and Fastly-Client-IP are
+// CF-Connecting-IP, X-Client-IP, X-Cluster-Client-IP, Fastly-Client-IP,
+// X-Forwarded, Forwarded-For, X-Original-Forwarded-For, Client-IP,
+// X-Originating-IP, X-Remote-IP, X-Remote-Addr and X-Forwarded-Port are
 // dropped, so no header the upstream may read a client address from can be
 // forged; see Input for what a trusted peer may pass on. "Expect: 100-continue" is
 // dropped: the gateway's server already answered it. Upstream Date and

@@ -154,22 +154,28 @@ func skipRequestHeader(k []byte, in *Input) bool {
 }
 
 // clientIPHeader reports whether name is one of the headers that proxies and
-// CDNs use to pass on a client's address (Forwarded, X-Real-IP and the
-// vendor ones). Only a trusted peer may send them: from anyone else they
-// are dropped, so an upstream that believes one cannot be lied to. The
-// X-Forwarded-* headers are rewritten instead (copyRequestHeaders).
+// CDNs use to pass on a client's address or the port it used (Forwarded,
+// X-Real-IP, the vendor ones and the less common variants). Only a trusted
+// peer may send them: from anyone else they are dropped, so an upstream that
+// believes one cannot be lied to. X-Forwarded-For, -Proto and -Host are
+// rewritten instead (copyRequestHeaders).
 func clientIPHeader(name []byte) bool {
 	switch len(name) {
 	case 9:
-		return eqFold(name, fasthttp.HeaderForwarded) || eqFold(name, "X-Real-IP")
+		return eqFold(name, fasthttp.HeaderForwarded) || eqFold(name, "X-Real-IP") || eqFold(name, "Client-IP")
 	case 11:
-		return eqFold(name, "X-Client-IP")
+		return eqFold(name, "X-Client-IP") || eqFold(name, "X-Forwarded") || eqFold(name, "X-Remote-IP")
+	case 13:
+		return eqFold(name, "Forwarded-For") || eqFold(name, "X-Remote-Addr")
 	case 14:
 		return eqFold(name, "True-Client-IP")
 	case 16:
-		return eqFold(name, "CF-Connecting-IP") || eqFold(name, "Fastly-Client-IP")
+		return eqFold(name, "CF-Connecting-IP") || eqFold(name, "Fastly-Client-IP") ||
+			eqFold(name, "X-Originating-IP") || eqFold(name, "X-Forwarded-Port")
 	case 19:
 		return eqFold(name, "X-Cluster-Client-IP")
+	case 24:
+		return eqFold(name, "X-Original-Forwarded-For")
 	}
 	return false
 }

@@ -42,9 +42,8 @@ type Input struct {
 	RequestID string
 	// TrustedPeer: the connection's peer is a trusted proxy. Its
 	// X-Forwarded-For list is kept and the peer appended, and its
-	// X-Forwarded-Proto / -Host, Forwarded, X-Real-IP and the vendor
-	// client-IP headers (True-Client-IP, CF-Connecting-IP, X-Client-IP,
-	// X-Cluster-Client-IP, Fastly-Client-IP) are passed on. Otherwise
+	// X-Forwarded-Proto / -Host, Forwarded, X-Real-IP and the other
+	// client-IP headers (see clientIPHeader) are passed on. Otherwise
 	// X-Forwarded-For is replaced by the peer address, X-Forwarded-Proto /
 	// -Host describe this connection and the others are dropped.
 	TrustedPeer bool
