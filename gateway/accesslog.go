@@ -30,7 +30,7 @@ func (g *Gateway) accessLog(ctx *fasthttp.RequestCtx, cr *compiledRoute, client 
 		slog.String("path", string(ctx.Path())),
 		slog.String("route", route),
 		slog.Int("status", status),
-		slog.Int("bytes", len(ctx.Response.Body())),
+		slog.Int("bytes", responseBytes(&ctx.Response)),
 		slog.Duration("duration", time.Since(start)),
 	}
 	if cr != nil && cr.decide != nil {
@@ -43,4 +43,16 @@ func (g *Gateway) accessLog(ctx *fasthttp.RequestCtx, cr *compiledRoute, client 
 		attrs = append(attrs, slog.String("upstream", ev.upstream), slog.Int("attempts", ev.attempts), slog.Bool("pipelined", ev.pipelined))
 	}
 	g.log.LogAttrs(ctx, slog.LevelInfo, "access", attrs...)
+}
+
+// responseBytes is the size of the response body for the access log without
+// touching a streamed body (Response.Body would read all of it into memory
+// before the client gets a byte, and never return for an endless stream): a
+// streamed body counts by its Content-Length, or -1 when it is sent chunked
+// and its length is unknown when the line is logged.
+func responseBytes(r *fasthttp.Response) int {
+	if r.IsBodyStream() {
+		return max(r.Header.ContentLength(), -1)
+	}
+	return len(r.Body())
 }

@@ -85,7 +85,8 @@ func TestRoutesToServicesRoundRobinAndHeaders(t *testing.T) {
 		},
 	}, false)
 	get := func(host, path string) gatewaytest.Response {
-		return gatewaytest.Do(t, n.addr, "GET", path, map[string]string{"Host": host, "Connection": "keep-alive, X-Drop", "X-Drop": "x", "X-Forwarded-For": "6.6.6.6"}, "")
+		return gatewaytest.Do(t, n.addr, "GET", path, map[string]string{"Host": host, "Connection": "keep-alive, X-Drop", "X-Drop": "x", "X-Forwarded-For": "6.6.6.6",
+			"X-Real-IP": "6.6.6.6", "True-Client-IP": "6.6.6.6", "CF-Connecting-IP": "6.6.6.6", "Forwarded": "for=6.6.6.6"}, "")
 	}
 	seen := map[string]int{}
 	for i := 0; i < 20; i++ {
@@ -108,6 +109,11 @@ func TestRoutesToServicesRoundRobinAndHeaders(t *testing.T) {
 	}
 	if got := a.header("X-Forwarded-For"); got != "127.0.0.1" {
 		t.Fatalf("untrusted client's X-Forwarded-For must be replaced, got %q", got)
+	}
+	for _, h := range []string{"X-Real-IP", "True-Client-IP", "CF-Connecting-IP", "Forwarded"} {
+		if got := a.header(h); got != "" {
+			t.Fatalf("untrusted client's %s reached the upstream: %q", h, got)
+		}
 	}
 	if a.header("X-Request-Id") == "" || a.header("X-Forwarded-Host") != "shop.example.com" || a.header("X-Forwarded-Proto") != "http" {
 		t.Fatalf("forwarding headers: %s", *a.last.Load())

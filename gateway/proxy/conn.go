@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -42,40 +43,84 @@ func dialer(dial DialFunc, connect time.Duration) fasthttp.DialFuncWithTimeout {
 		if err != nil {
 			return nil, &dialError{addr: addr, err: err}
 		}
-		tc := &trackedConn{Conn: c}
-		tc.local = connAddr{Addr: c.LocalAddr(), c: tc}
-		return tc, nil
+		return track(c), nil
 	}
 }
 
-// trackedConn counts the requests written on a connection and the bytes
-// read, so that after a failed exchange the proxy can tell "a reused
-// connection that answered nothing" (the upstream closed it while idle:
-// safe to replay an idempotent request) from a failure of a fresh one.
+// track wraps a new upstream connection.
+func track(c net.Conn) *trackedConn {
+	tc := &trackedConn{Conn: c}
+	tc.local = connAddr{Addr: c.LocalAddr(), c: tc}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			tc.raw, tc.peek = raw, tc.peekIdle
+		}
+	}
+	return tc
+}
+
+// trackedConn counts the exchanges on a connection, the bytes written in the
+// current one and the bytes read, so that after a failed exchange the proxy
+// can tell "nothing of the request reached the upstream" (safe to send again,
+// whatever the method) and "a reused connection that answered nothing"
+// (safe to replay an idempotent request) from other failures.
 //
 // A connection is used by one exchange at a time and handed between
 // goroutines through the HostClient's mutex-guarded pool, so plain fields
 // suffice.
 type trackedConn struct {
 	net.Conn
-	local        connAddr
-	requests     int
+	local connAddr
+	// raw is the socket for a non-blocking look at an idle connection; nil
+	// when the connection is not a socket (in-memory listeners).
+	raw  syscall.RawConn
+	peek func(fd uintptr) bool // c.peekIdle, bound once
+	dead bool                  // what the last peek found
+
+	exchanges    int
+	sent         int64 // bytes written in the current exchange
 	reads        int64
 	readsAtStart int64
-	writing      bool
 	// abort makes Close reset the connection (RST) instead of closing it
 	// (FIN), set when a request body is cut off mid-stream.
 	abort atomic.Bool
 }
 
-// Write notes the start of a request: the first write after a read.
-func (c *trackedConn) Write(p []byte) (int, error) {
-	if !c.writing {
-		c.writing = true
-		c.requests++
-		c.readsAtStart = c.reads
+// begin notes the start of an exchange.
+func (c *trackedConn) begin() {
+	c.exchanges++
+	c.sent = 0
+	c.readsAtStart = c.reads
+}
+
+// reused reports whether the current exchange is not the connection's first.
+func (c *trackedConn) reused() bool { return c.exchanges > 1 }
+
+// closedWhileIdle reports whether the upstream closed (or reset) this idle
+// pooled connection, or sent on it bytes nobody asked for: either way a
+// request written now would be lost. It looks at the socket without
+// consuming or waiting (one non-blocking peek).
+func (c *trackedConn) closedWhileIdle() bool {
+	if c.raw == nil {
+		return false
 	}
-	return c.Conn.Write(p)
+	c.dead = false
+	if err := c.raw.Read(c.peek); err != nil {
+		return true
+	}
+	return c.dead
+}
+
+func (c *trackedConn) peekIdle(fd uintptr) bool {
+	c.dead = idleSocketDead(fd)
+	return true // done: never wait for readiness
+}
+
+// Write counts the bytes of the current exchange that reached the socket.
+func (c *trackedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.sent += int64(n)
+	return n, err
 }
 
 // Read counts response bytes.
@@ -83,7 +128,6 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.reads += int64(n)
-		c.writing = false
 	}
 	return n, err
 }
@@ -108,7 +152,7 @@ func (c *trackedConn) LocalAddr() net.Addr { return &c.local }
 // staleReuse reports whether the last exchange ran on a reused connection
 // and received nothing.
 func (c *trackedConn) staleReuse() bool {
-	return c.requests > 1 && c.reads == c.readsAtStart
+	return c.exchanges > 1 && c.reads == c.readsAtStart
 }
 
 // connAddr is the real local address plus the connection it belongs to.

@@ -46,8 +46,13 @@
 // see the public host name and the instance address is only dialed; an
 // HTTP/1.0 request without Host gets the instance address. The request URI
 // is the client's, unnormalized, in origin-form. The proxy sets
-// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id; see
-// Input for what a trusted peer may pass on. "Expect: 100-continue" is
+// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id. From
+// a peer that is not a trusted proxy, Forwarded, X-Real-IP, True-Client-IP,
+// CF-Connecting-IP, X-Client-IP, X-Cluster-Client-IP, Fastly-Client-IP,
+// X-Forwarded, Forwarded-For, X-Original-Forwarded-For, Client-IP,
+// X-Originating-IP, X-Remote-IP, X-Remote-Addr and X-Forwarded-Port are
+// dropped, so no header the upstream may read a client address from can be
+// forged; see Input for what a trusted peer may pass on. "Expect: 100-continue" is
 // dropped: the gateway's server already answered it. Upstream Date and
 // Server headers are replaced by the gateway's own, as nginx does.
 //
@@ -70,24 +75,59 @@
 // are streamed to the client (HostClient.StreamResponseBody), see
 // writeResponse.
 //
+// # Exchanges
+//
+// Every pool's HostClient runs its exchanges through the proxy's own
+// fasthttp.RoundTripper (exchange.go), on the pool's connections
+// (AcquireConn, ReleaseConn, CloseConn), so that Serve knows which
+// connection an exchange uses, whether it was reused, and whether any byte
+// of the request was written. A streamed response body holds its connection
+// until the body is read to the end (back to the pool) or dropped (closed).
+//
+// # A client that goes away
+//
+// A request still waiting for its upstream after Options.ClientWatchDelay
+// (default 100ms) gets a watcher on the client's socket (see clientWatch):
+// it peeks without consuming on each readiness event, and when the client
+// has closed or reset its connection it closes the upstream connection of
+// the exchange. Serve then returns at once with status 499 (class client),
+// the request's concurrency slots (limit_conn, adaptive limit) are freed,
+// and the instance is not blamed. A request with a body is watched only once
+// all of its body has been read from the client and sent (until then the
+// client's connection is being read); pipelined requests are not watched.
+//
 // # Retries
 //
 // fasthttp's own retries are off (MaxIdemponentCallAttempts 1, RetryIfErr
-// false); Serve decides. Only a request with an idempotent method (GET, HEAD,
-// OPTIONS, TRACE, PUT, DELETE) and no body is retried, and only when
+// false); Serve decides.
+//
+// Any request, whatever its method and body, is sent again (at most twice)
+// when no byte of it reached the upstream, so the upstream cannot have acted
+// on it:
+//
+//   - a reused pooled connection is looked at before the request is written
+//     (one non-blocking peek); when the upstream has closed or reset it
+//     while it was idle, it is dropped with the pool's other idle
+//     connections and the request goes out on a fresh one — its body, even
+//     a streamed one, is still unread;
+//   - writing the request failed before a byte reached the socket, and its
+//     body is in memory.
+//
+// Besides, only a request with an idempotent method (GET, HEAD, OPTIONS,
+// TRACE, PUT, DELETE) and no body is retried, and only when
 //
 //   - no connection could be had to an instance (connect failure): it goes to
 //     the next instance, at most min(instances-1, Options.MaxRetries) times;
-//   - it ran on a pooled keep-alive connection that answered nothing (the
-//     upstream closed it while idle): the pool's idle connections are closed
-//     and the request replayed on the same instance, at most twice. Connections
-//     are wrapped to tell a reused connection from a fresh one, so a fresh
-//     connection that fails is not replayed.
+//   - it was sent on a reused keep-alive connection that then answered
+//     nothing (the upstream closed it as the request arrived): it is
+//     replayed on the same instance, at most twice. A fresh connection that
+//     fails is not replayed.
 //
 // Timeouts after sending, resets on fresh connections and 5xx answers are
-// never retried. A request that is not retryable and meets a stale pooled
-// connection fails with 502; keeping the idle timeout below the upstream's
-// keep-alive timeout makes that rare.
+// never retried. A request with a body that the upstream may have received
+// before the connection dropped fails with 502: the window is the time
+// between the peek and the upstream reading the request, so keeping the
+// idle timeout below the upstream's keep-alive timeout still helps.
 //
 // # Not supported
 //

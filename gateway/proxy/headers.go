@@ -123,8 +123,8 @@ func responseConnectionTokens(dst [][]byte, h *fasthttp.ResponseHeader) [][]byte
 
 // skipRequestHeader reports whether an incoming request header must not be
 // copied to the upstream request: hop-by-hop headers, framing the proxy
-// redoes, headers the proxy sets itself, and a Forwarded header from an
-// untrusted peer.
+// redoes, headers the proxy sets itself, and, from an untrusted peer, every
+// header that claims a client address (see clientIPHeader).
 func skipRequestHeader(k []byte, in *Input) bool {
 	if hopByHop(k) {
 		return true
@@ -135,18 +135,47 @@ func skipRequestHeader(k []byte, in *Input) bool {
 	case 6:
 		// The gateway's server already answered "Expect: 100-continue".
 		return eqFold(k, fasthttp.HeaderExpect)
-	case 9:
-		return !in.TrustedPeer && eqFold(k, fasthttp.HeaderForwarded)
 	case 12:
 		return in.RequestID != "" && eqFold(k, HeaderRequestID)
 	case 14:
-		return eqFold(k, fasthttp.HeaderContentLength)
+		if eqFold(k, fasthttp.HeaderContentLength) {
+			return true
+		}
 	case 15:
 		return eqFold(k, HeaderXForwardedFor)
 	case 16:
-		return eqFold(k, HeaderXForwardedHost)
+		if eqFold(k, HeaderXForwardedHost) {
+			return true
+		}
 	case 17:
 		return eqFold(k, HeaderXForwardedProto)
+	}
+	return !in.TrustedPeer && clientIPHeader(k)
+}
+
+// clientIPHeader reports whether name is one of the headers that proxies and
+// CDNs use to pass on a client's address or the port it used (Forwarded,
+// X-Real-IP, the vendor ones and the less common variants). Only a trusted
+// peer may send them: from anyone else they are dropped, so an upstream that
+// believes one cannot be lied to. X-Forwarded-For, -Proto and -Host are
+// rewritten instead (copyRequestHeaders).
+func clientIPHeader(name []byte) bool {
+	switch len(name) {
+	case 9:
+		return eqFold(name, fasthttp.HeaderForwarded) || eqFold(name, "X-Real-IP") || eqFold(name, "Client-IP")
+	case 11:
+		return eqFold(name, "X-Client-IP") || eqFold(name, "X-Forwarded") || eqFold(name, "X-Remote-IP")
+	case 13:
+		return eqFold(name, "Forwarded-For") || eqFold(name, "X-Remote-Addr")
+	case 14:
+		return eqFold(name, "True-Client-IP")
+	case 16:
+		return eqFold(name, "CF-Connecting-IP") || eqFold(name, "Fastly-Client-IP") ||
+			eqFold(name, "X-Originating-IP") || eqFold(name, "X-Forwarded-Port")
+	case 19:
+		return eqFold(name, "X-Cluster-Client-IP")
+	case 24:
+		return eqFold(name, "X-Original-Forwarded-For")
 	}
 	return false
 }

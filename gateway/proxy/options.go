@@ -16,14 +16,17 @@ const (
 	DefaultBufferResponseBytes = 64 << 10
 	DefaultPruneGrace          = time.Minute
 	DefaultPipelineBatchDelay  = 50 * time.Microsecond
+	DefaultClientWatchDelay    = 100 * time.Millisecond
 	// MaxPipelineConns bounds ServiceConfig.Pipeline.
 	MaxPipelineConns = 64
 )
 
-// maxStaleRetries bounds the replays of one idempotent request after a
-// pooled keep-alive connection turned out to be closed by the upstream. The
-// first stale connection also flushes the pool's idle connections, so one
-// replay normally dials a fresh connection.
+// maxStaleRetries bounds the resends of one request after a pooled
+// keep-alive connection turned out to be closed by the upstream (any request
+// when nothing of it was sent, an idempotent one when it was sent and
+// answered nothing). A connection found closed before writing also flushes
+// the pool's idle connections, so one resend normally dials a fresh
+// connection.
 const maxStaleRetries = 2
 
 // DialFunc opens a connection to addr ("host:port") within timeout.
@@ -63,6 +66,12 @@ type Options struct {
 	// PipelineBatchDelay is how long a pipelined connection waits for more
 	// requests to write together (default 50µs; negative: no waiting).
 	PipelineBatchDelay time.Duration
+	// ClientWatchDelay is how long a request may wait for its upstream
+	// before the proxy starts watching the client's connection, so that a
+	// client that goes away cancels the upstream exchange (and frees the
+	// request's concurrency slots) instead of holding it until the response
+	// timeout (default 100ms; negative: never watch). See clientWatch.
+	ClientWatchDelay time.Duration
 	// Dial opens upstream connections. Default: a dual-stack
 	// fasthttp.TCPDialer owned by the Transport. Tests and benchmarks pass
 	// in-memory listeners here.
@@ -96,6 +105,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.PipelineBatchDelay == 0 {
 		o.PipelineBatchDelay = DefaultPipelineBatchDelay
+	}
+	if o.ClientWatchDelay == 0 {
+		o.ClientWatchDelay = DefaultClientWatchDelay
 	}
 }
 

@@ -27,7 +27,8 @@ const (
 	// ClassBodyTooLarge: the request body is over the route's limit.
 	ClassBodyTooLarge
 	// ClassClient: the request itself was unusable (its body could not be
-	// read, or its method cannot be proxied); not the upstream's fault.
+	// read, or its method cannot be proxied), or the client went away while
+	// it waited (status 499); not the upstream's fault.
 	ClassClient
 	// ClassOverload: the service's adaptive concurrency limit refused the
 	// request before any upstream work (503).

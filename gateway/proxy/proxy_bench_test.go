@@ -82,3 +82,107 @@ func BenchmarkServeGETSerial(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkServeGETLoopback proxies a small GET to an upstream on a loopback
+// TCP port, with the client request arriving on a real loopback TCP
+// connection: the path a deployed gateway takes, including its per-request
+// syscalls and timers.
+func BenchmarkServeGETLoopback(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(`{"ok":true}`)
+	}}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Shutdown() })
+	tr := NewTransport(Options{})
+	b.Cleanup(tr.Close)
+	r := tr.NewRoute(mustService(b, "shop", nil, ln.Addr().String()), RouteConfig{})
+	// A client connection for the request context to belong to.
+	cl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	in := Input{RequestID: "0123456789ab-1"}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		client, err := net.Dial("tcp", cl.Addr().String())
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer client.Close()
+		conn, err := cl.Accept()
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer conn.Close()
+		ctx := &fasthttp.RequestCtx{}
+		ctx.Init2(conn, nil, false)
+		ctx.Request.Header.SetMethod(fasthttp.MethodGet)
+		ctx.Request.SetRequestURI("/api/items?page=2")
+		ctx.Request.Header.SetHost("shop.example.com")
+		ctx.Request.Header.Set("User-Agent", "bench/1.0")
+		ctx.Request.Header.Set("Accept", "application/json")
+		for pb.Next() {
+			ctx.Response.Reset()
+			if out := r.Serve(ctx, in); out.Status != 200 {
+				b.Errorf("outcome %+v", out)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkIdlePeek is the look at a reused upstream connection before each
+// request is written on it (one non-blocking MSG_PEEK).
+func BenchmarkIdlePeek(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	peer, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer peer.Close()
+	tc := track(c)
+	b.ReportAllocs()
+	for b.Loop() {
+		if tc.closedWhileIdle() {
+			b.Fatal("open connection seen as closed")
+		}
+	}
+}
+
+// BenchmarkWatchArmDisarm is what the client watcher costs a request that
+// is answered before ClientWatchDelay: a timer reset and stop.
+func BenchmarkWatchArmDisarm(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	c := NewTransport(Options{}).getCall()
+	b.ReportAllocs()
+	for b.Loop() {
+		c.watch.arm(conn, DefaultClientWatchDelay)
+		c.watch.disarm()
+	}
+}

@@ -19,6 +19,14 @@ import (
 // until the client has the body, and the route's response deadline keeps
 // running while it is copied.
 func (t *Transport) writeResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, c *call, in *Input) (streamed bool, err error) {
+	held := c.held
+	c.held = nil
+	release := func(fullyRead bool) {
+		fasthttp.ReleaseResponse(resp)
+		if held != nil {
+			held.done(fullyRead)
+		}
+	}
 	cl := resp.Header.ContentLength()
 	stream := resp.BodyStream()
 	buffer := stream != nil && cl >= 0 && t.opts.BufferResponseBytes >= 0 && cl <= t.opts.BufferResponseBytes
@@ -26,7 +34,7 @@ func (t *Transport) writeResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Respo
 		ctx.Response.ResetBody()
 		if err := resp.BodyWriteTo(ctx.Response.BodyWriter()); err != nil {
 			ctx.Response.ResetBody()
-			fasthttp.ReleaseResponse(resp)
+			release(false)
 			return false, err
 		}
 	}
@@ -38,12 +46,12 @@ func (t *Transport) writeResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Respo
 
 	switch {
 	case buffer:
-		fasthttp.ReleaseResponse(resp)
+		release(true)
 		return false, nil
 	case stream == nil && len(resp.Body()) > 0:
 		// A pipelined exchange reads the whole body.
 		ctx.Response.SetBody(resp.Body())
-		fasthttp.ReleaseResponse(resp)
+		release(true)
 		return false, nil
 	case stream == nil:
 		// HEAD, 204, 304: no body, but a HEAD answer keeps the length the
@@ -52,25 +60,27 @@ func (t *Transport) writeResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Respo
 			ctx.Response.Header.SetContentLength(cl)
 		}
 		ctx.Response.ResetBody()
-		fasthttp.ReleaseResponse(resp)
+		release(true)
 		return false, nil
 	}
 	if cl < 0 {
 		cl = -1 // chunked to the client, whatever the upstream used
 	}
-	ctx.Response.SetBodyStream(&upstreamBody{t: t, resp: resp, r: stream}, cl)
+	ctx.Response.SetBodyStream(&upstreamBody{t: t, resp: resp, r: stream, held: held}, cl)
 	return true, nil
 }
 
 // upstreamBody is a streamed upstream response body handed to fasthttp as
 // the client response's body stream. fasthttp closes it after writing the
 // response (or on failure, or when the response is reset), which releases
-// the upstream response: its connection goes back to the pool when the
-// body was read to the end and is closed otherwise.
+// the upstream response and its connection (held): back to the pool when
+// the body was read to the end, closed otherwise.
 type upstreamBody struct {
 	t    *Transport
 	resp *fasthttp.Response
 	r    io.Reader
+	held heldConn // the upstream connection; nil when fasthttp holds it
+	eof  bool
 }
 
 // Read implements io.Reader.
@@ -78,7 +88,11 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 	if b.r == nil {
 		return 0, io.ErrClosedPipe
 	}
-	return b.r.Read(p)
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
 }
 
 // WriteTo copies the body with a pooled buffer; fasthttp prefers it to Read
@@ -114,6 +128,10 @@ func (b *upstreamBody) Close() error {
 	if b.resp != nil {
 		fasthttp.ReleaseResponse(b.resp)
 		b.resp, b.r = nil, nil
+		if b.held != nil {
+			b.held.done(b.eof)
+			b.held = nil
+		}
 	}
 	return nil
 }

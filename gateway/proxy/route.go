@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -41,10 +42,10 @@ type Input struct {
 	RequestID string
 	// TrustedPeer: the connection's peer is a trusted proxy. Its
 	// X-Forwarded-For list is kept and the peer appended, and its
-	// X-Forwarded-Proto / -Host and Forwarded headers are passed on.
-	// Otherwise X-Forwarded-For is replaced by the peer address,
-	// X-Forwarded-Proto / -Host describe this connection and Forwarded is
-	// dropped.
+	// X-Forwarded-Proto / -Host, Forwarded, X-Real-IP and the other
+	// client-IP headers (see clientIPHeader) are passed on. Otherwise
+	// X-Forwarded-For is replaced by the peer address, X-Forwarded-Proto /
+	// -Host describe this connection and the others are dropped.
 	TrustedPeer bool
 	// Peer overrides the connection's peer address (default:
 	// ctx.RemoteAddr()).
@@ -60,11 +61,33 @@ type call struct {
 	body    bodylimit.Reader
 	tokens  [][]byte
 	scratch []byte
+	// deadline ends the whole exchange; streamed: the request body is read
+	// from the client as it is sent (it cannot be sent twice).
+	deadline time.Time
+	streamed bool
+	// client is the client's connection and watchDelay the transport's
+	// ClientWatchDelay, for a watch armed once a streamed body is sent.
+	client     net.Conn
+	watchDelay time.Duration
+	// held is the upstream connection of a response whose body is still to
+	// be read (set by exchange, taken by writeResponse).
+	held heldConn
+	// up is the upstream connection while the request waits for its
+	// answer; the client watcher closes it when the client goes away.
+	up    atomic.Pointer[trackedConn]
+	watch clientWatch
 }
 
 func (t *Transport) getCall() *call { return t.calls.Get().(*call) }
 
 func (t *Transport) putCall(c *call) {
+	if c.held != nil {
+		c.held.done(false)
+		c.held = nil
+	}
+	c.up.Store(nil)
+	c.client = nil
+	c.watch.gone.Store(false) // a request that is not watched is never gone
 	c.req.Reset()
 	c.body = bodylimit.Reader{}
 	clear(c.tokens)
@@ -104,11 +127,16 @@ func idempotent(m []byte) bool {
 // references only the upstream response, which fasthttp releases when it
 // has written or dropped the body.
 //
-// Retries: a request that is idempotent and has no body goes to another
-// instance after a connect failure (at most min(instances-1, MaxRetries)
-// times), and is replayed when a pooled keep-alive connection turns out to
-// have been closed by the upstream. Nothing else is retried: not a timeout,
-// not a 5xx, not a request with a body.
+// Retries (see doc.go): any request of which no byte reached the upstream
+// (a pooled connection the upstream had closed) is sent again on a fresh
+// connection; a request that is idempotent and has no body also goes to
+// another instance after a connect failure (at most min(instances-1,
+// MaxRetries) times), and is replayed when a reused connection answered
+// nothing. Nothing else is retried: not a timeout, not a 5xx, not a request
+// with a body the upstream may have received.
+//
+// A client that closes its connection while the request waits for the
+// upstream cancels the exchange: Serve returns 499 with ClassClient.
 func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	lim := r.svc.limiter
 	if lim == nil {
@@ -164,10 +192,12 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		req.SetBodyRaw(body)
 	}
 	retryable := !hasBody && idempotent(ctx.Method())
+	c.deadline, c.streamed = start.Add(r.cfg.ResponseTimeout), streamed
+	req.SetUserValue(callKey{}, c)
 
 	resp := fasthttp.AcquireResponse()
 	c.body.OnFail = respAborter{resp}
-	deadline := start.Add(r.cfg.ResponseTimeout)
+	deadline := c.deadline
 	n := len(r.clients)
 	var mbuf, hbuf, fbuf, tbuf [maxPlanWords]uint64 // masks of up to 256 instances without allocating
 	tried, fb := balance.Mask(tbuf[:]), fbuf[:]
@@ -190,6 +220,14 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		maxFailover = min(n-1, r.t.opts.MaxRetries)
 	}
 	idx, failovers, stale := first, 0, 0
+	c.client, c.watchDelay = ctx.Conn(), r.t.opts.ClientWatchDelay
+	if !streamed && !pipelined {
+		// A pipelined exchange cannot be cancelled alone: it is not
+		// watched. A streamed body is read from the client's connection
+		// while the request is sent: the watch starts once it is all sent
+		// (see exchange).
+		c.watch.arm(c.client, c.watchDelay)
+	}
 	var err error
 	for {
 		out.Attempts++
@@ -216,7 +254,20 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 				r.pipeOK[idx].Store(true)
 			}
 		}
-		if err == nil || !retryable {
+		if err == nil || c.watch.gone.Load() {
+			break
+		}
+		if stale < maxStaleRetries && resendable(err) {
+			// Nothing reached the upstream: send it again, whatever the
+			// method. A pooled connection the upstream closed while idle
+			// means the ones pooled before it are older still: drop them.
+			stale++
+			if errors.Is(err, errIdleClosed) {
+				hc.CloseIdleConnections()
+			}
+			continue
+		}
+		if !retryable {
 			break
 		}
 		if stale < maxStaleRetries && !isTimeout(err) && staleConn(resp) {
@@ -235,15 +286,25 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		}
 		break
 	}
+	c.watch.disarm()
+	gone := err != nil && c.watch.gone.Load()
 	switch {
 	case err == nil:
 		r.svc.ej.Report(idx, resp.StatusCode() < 500)
+	case gone: // the client left; the upstream did nothing wrong
 	case !retryable && c.body.Err() == nil: // a broken client body is not the upstream's fault
 		r.svc.ej.Report(idx, false)
 	}
 	c.body.OnFail = nil
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
+		if gone {
+			// Nobody will read the answer; the status is for the log and
+			// metrics (nginx's 499).
+			ctx.SetConnectionClose()
+			return r.fail(ctx, &in, &out, start, ClassClient,
+				httperr.Wrap(StatusClientClosedRequest, err, "client closed the connection before the upstream answered"))
+		}
 		if streamed && !c.body.EOF() {
 			// The rest of the client's body is unread: the connection
 			// cannot carry another request.
@@ -268,6 +329,17 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	out.Status = ctx.Response.StatusCode()
 	out.Duration = time.Since(start)
 	return out
+}
+
+// StatusClientClosedRequest is the status recorded for a request whose
+// client went away while it waited for the upstream (nginx's 499).
+const StatusClientClosedRequest = 499
+
+// resendable reports whether a failed exchange may be sent again on another
+// connection whatever its method: no byte of it reached the upstream.
+func resendable(err error) bool {
+	var ns *notSentError
+	return errors.As(err, &ns)
 }
 
 // fail answers ctx with he and completes out.

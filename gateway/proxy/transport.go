@@ -52,6 +52,8 @@ type Transport struct {
 
 	calls sync.Pool // *call
 	bufs  sync.Pool // *[]byte for streaming response bodies
+	holds sync.Pool // *connHold: upstream connections held by a response body
+	rt    roundTripper
 }
 
 // NewTransport returns a Transport with opts' zero fields defaulted.
@@ -62,7 +64,12 @@ func NewTransport(opts Options) *Transport {
 		d := &fasthttp.TCPDialer{Concurrency: 1000}
 		t.dial = d.DialDualStackTimeout
 	}
-	t.calls.New = func() any { return new(call) }
+	t.rt.t = t
+	t.calls.New = func() any {
+		c := new(call)
+		c.watch.init(c.fireWatch)
+		return c
+	}
 	t.bufs.New = func() any {
 		b := make([]byte, 32<<10)
 		return &b
@@ -166,6 +173,7 @@ func (t *Transport) poolLocked(k poolKey) *pool {
 		SecureErrorLogMessage:     true,
 		StreamResponseBody:        true,
 		ConnPoolStrategy:          fasthttp.LIFO,
+		Transport:                 &t.rt,
 	}}
 	t.pools[k] = p
 	return p
