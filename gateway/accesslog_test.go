@@ -30,6 +30,13 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+// String returns what was logged.
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // access returns the access log records for path.
 func (l *logBuffer) access(path string) []map[string]any {
 	l.mu.Lock()

@@ -9,31 +9,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/gateway"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
 )
-
-// lockedBuffer is a log destination shared by the gateway's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // secretToken looks like a Wharf token; it must never be echoed or logged.
 const secretToken = "wharf_0123456789abcdef_" + "feedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedface"
@@ -59,7 +40,7 @@ func rawExchange(t *testing.T, addr, raw string) *http.Response {
 }
 
 func TestBadRequestsNeverEchoOrLogCredentials(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &logBuffer{}
 	g := gatewaytest.Start(t, gateway.Options{
 		MaxBodyBytes: 1 << 10,
 		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -104,7 +85,7 @@ func TestBadRequestsNeverEchoOrLogCredentials(t *testing.T) {
 // TestConnectionErrorLinesAreThrottled: a client opening many connections
 // that each fail must not write one log line per connection.
 func TestConnectionErrorLinesAreThrottled(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &logBuffer{}
 	g := gatewaytest.Start(t, gateway.Options{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	}, echoFunctions{})

@@ -35,24 +35,6 @@ type tlsNode struct {
 	logs              *logBuffer
 }
 
-// logBuffer collects a gateway's log output.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // metric is the value of an exported metric line, "" if absent.
 func (n *tlsNode) metric(name string) string {
 	var b strings.Builder
