@@ -152,6 +152,17 @@ type Options struct {
 	// there).
 	DownloadRetries int
 	DownloadBackoff time.Duration
+	// RunAs is the user app processes and hooks run as: RunAsAuto (the
+	// default: a uid and gid of its own per app when the agent runs as
+	// root, else the agent's own user with a warning), RunAsSelf, or a
+	// user name, uid or uid:gid that every app runs as (needs root).
+	// Isolated apps can read their own release only: the data dir can be
+	// crossed but not listed, logs, state and outbox are the agent's.
+	RunAs string
+	// AppUIDBase and AppUIDCount are the range of the per-app uids
+	// (defaults DefaultAppUIDBase, DefaultAppUIDCount); ids that the
+	// system's users or groups have are skipped.
+	AppUIDBase, AppUIDCount int
 }
 
 // Agent is the deploy agent of one host. Create it with New and run it
@@ -164,6 +175,7 @@ type Agent struct {
 	bootID    string
 	health    *healthChecker
 	memTotal  uint64
+	iso       isolation
 
 	saveMu sync.Mutex // serialises state file writes; taken before mu
 
@@ -200,12 +212,20 @@ func New(opts Options) (*Agent, error) {
 	if err := setDefaults(&opts); err != nil {
 		return nil, err
 	}
+	iso, err := newIsolation(opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("cannot create agent data dir: %w", err)
 	}
+	if err := iso.prepareDirs(opts.DataDir); err != nil {
+		return nil, fmt.Errorf("cannot create agent: %w", err)
+	}
 	log := logging.Component(opts.Logger, "agent").With("host", opts.HostID)
+	iso.announce(log, opts.RunAs)
 	rel, err := release.New(release.Options{
-		Root: filepath.Join(opts.DataDir, "apps"), Keep: opts.Keep,
+		Root: filepath.Join(opts.DataDir, appsDirName), Keep: opts.Keep,
 		Retries: opts.DownloadRetries, Backoff: opts.DownloadBackoff, Logger: opts.Logger,
 	})
 	if err != nil {
@@ -222,7 +242,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	a := &Agent{
 		opts: opts, log: log, rel: rel, statePath: path, st: st,
-		bootID: bootID(), memTotal: memTotal(),
+		bootID: bootID(), memTotal: memTotal(), iso: iso,
 		health: newHealthChecker(),
 		apps:   map[string]*appRun{},
 		kickHB: make(chan struct{}, 1),
@@ -303,6 +323,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		Path: filepath.Join(a.opts.DataDir, "outbox.db"), Producer: prod, Name: "agent-events", Logger: a.opts.Logger,
 	})
 	if err != nil {
+		return fmt.Errorf("cannot run agent: %w", err)
+	}
+	if err := os.Chmod(filepath.Join(a.opts.DataDir, "outbox.db"), 0o600); err != nil {
+		_ = a.outbox.Close()
 		return fmt.Errorf("cannot run agent: %w", err)
 	}
 	cons, err := bus.NewConsumer(bus.ConsumerOptions{

@@ -213,7 +213,7 @@ func newHarness(t *testing.T) *harness {
 			t.Logf("agent logs:\n%s", logs.String())
 		}
 	})
-	h := &harness{t: t, nsqd: testenv.StartNSQD(t), cp: newControlPlane(t), dir: t.TempDir(), host: "host-1", logs: logs}
+	h := &harness{t: t, nsqd: testenv.StartNSQD(t), cp: newControlPlane(t), dir: testenv.CrossableDir(t), host: "host-1", logs: logs}
 	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{h.nsqd.Addr}})
 	if err != nil {
 		t.Fatal(err)
