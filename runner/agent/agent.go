@@ -72,6 +72,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/bus"
@@ -163,6 +165,9 @@ type Options struct {
 	// (defaults DefaultAppUIDBase, DefaultAppUIDCount); ids that the
 	// system's users or groups have are skipped.
 	AppUIDBase, AppUIDCount int
+	// Metrics gets the agent's counters (wharf_agent_tasks_refused_total
+	// by reason, wharf_agent_tasks_verified_total); nil keeps them private.
+	Metrics *metrics.Set
 }
 
 // Agent is the deploy agent of one host. Create it with New and run it
@@ -176,6 +181,8 @@ type Agent struct {
 	health    *healthChecker
 	memTotal  uint64
 	iso       isolation
+	keys      *taskKeys
+	tm        taskMetrics
 
 	saveMu sync.Mutex // serialises state file writes; taken before mu
 
@@ -243,6 +250,7 @@ func New(opts Options) (*Agent, error) {
 	a := &Agent{
 		opts: opts, log: log, rel: rel, statePath: path, st: st,
 		bootID: bootID(), memTotal: memTotal(), iso: iso,
+		keys: &taskKeys{api: opts.API, timeout: opts.APITimeout}, tm: newTaskMetrics(opts.Metrics),
 		health: newHealthChecker(),
 		apps:   map[string]*appRun{},
 		kickHB: make(chan struct{}, 1),
@@ -269,6 +277,9 @@ func setDefaults(o *Options) error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewSet()
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -340,6 +351,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("cannot run agent: %w", err)
 	}
 
+	if err := a.keys.fetch(ctx); err != nil {
+		a.log.Warn("no task-signing keys yet, fetching them when a task comes", "err", err)
+	}
 	a.recoverPrevious(ctx)
 	a.loops.Add(2)
 	go a.hostHeartbeats(ctx)

@@ -298,13 +298,16 @@ func (ra *runningAgent) stop() {
 	})
 }
 
-// publish sends a task to the host's topic.
+// publish signs a task with the control plane's key, as the deploy
+// function does, and sends it to the host's topic.
 func (h *harness) publish(task wire.Task) {
 	h.t.Helper()
-	b, err := json.Marshal(task)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	h.publishRaw(h.cp.sign(task))
+}
+
+// publishRaw sends a message to the host's topic as it is.
+func (h *harness) publishRaw(b []byte) {
+	h.t.Helper()
 	if err := h.prod.Publish(context.Background(), wire.HostTopic(h.host), b); err != nil {
 		h.t.Fatal(err)
 	}

@@ -41,6 +41,9 @@ type stateFile struct {
 	// UIDs are the uids (and gids) given to apps, kept for good so that
 	// an app's files keep their owner and no two apps share one.
 	UIDs map[string]int `json:"uids,omitempty"`
+	// Nonces are the signed task messages accepted and not yet expired
+	// (nonce → expiry): a replay of one is refused.
+	Nonces map[string]time.Time `json:"nonces,omitempty"`
 }
 
 // queuedTask is a task accepted and not finished.
