@@ -32,6 +32,13 @@ const (
 	DefaultAppUIDCount = 10000
 )
 
+// Isolated reports whether an agent with Options.RunAs runAs runs apps as
+// users other than its own (and then needs its data dir's parents to be
+// crossable by them; see Options.RunAs).
+func Isolated(runAs string) bool {
+	return runAs != RunAsSelf && (runAs != RunAsAuto || os.Geteuid() == 0)
+}
+
 // isoMode is how app processes are isolated.
 type isoMode int
 
