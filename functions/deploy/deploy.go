@@ -48,7 +48,10 @@
 // driving; another instance takes over when it lapses, or at once when the
 // holder stops cleanly and deletes it), loads the record, calls Step with
 // the hosts' heartbeats (and the gate measurement), writes the record with
-// compare-and-swap and only then publishes the tasks to deploy.host.<host>.
+// compare-and-swap and only then publishes the tasks to deploy.host.<host>,
+// each one signed (wire.SignedTask: a new nonce, issued now, valid for
+// wire.TaskTTL) with the key pair at TaskKeyKey, which the first instance
+// that needs it creates with compare-and-set.
 // A task lost after the write is sent again by Step after plan.ResendAfter.
 // When the record is done it updates the good releases (on success) and
 // the live versions, then deletes the active key and the lease.

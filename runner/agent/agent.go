@@ -30,9 +30,34 @@
 // old release, which never stopped, keeps serving. A task for the version
 // an app already runs, with all its processes up, reports healthy at once.
 //
+// # Signed tasks
+//
+// Every message on the host topic must be a wire.SignedTask signed by the
+// deploy function's key, which the agent fetches with its token from
+// wire.TaskKeysPath at start and again (at most once a second) when a
+// task names a key id it does not know (a rotation). A message that is
+// not signed, signed by an unknown key, does not match its signature
+// (forged or tampered), is for another host, is outside its issued-at
+// .. expiry window, or repeats a nonce the agent accepted before (kept in
+// the state file until it expires) is refused: logged at WARN without
+// its signature and counted in wharf_agent_tasks_refused_total{reason}
+// on Options.Metrics. Nothing of it is run or reported.
+//
+// # Who apps run as
+//
+// Apps and their hooks run as Options.RunAs. By default, when the agent
+// runs as root, every app gets a uid and gid of its own (from
+// Options.AppUIDBase, remembered in the state file), no supplementary
+// groups and HOME set to its release. The data dir is crossable but not
+// listable (0711), logs/ is the agent's alone (0700; apps write their
+// output into a pipe), <apps>/<app> is root:<app gid> 0750, and a release
+// is the app's own (owner the app's uid, nothing for others). So an app
+// reads its own release and nothing of Wharf's or of other apps. Not
+// root and no RunAs: apps run as the agent's user, and a WARN says so.
+//
 // # Queue, idempotency and restart
 //
-// The NSQ handler only validates a task, appends it to the queue in the
+// The NSQ handler verifies a task (see above), checks it, appends it to the queue in the
 // state file (Options.DataDir/agent-state.json, written atomically) and
 // finishes the message; per-app workers run the queue, one task of an app
 // at a time, different apps in parallel. A task whose id (deploy id + task
