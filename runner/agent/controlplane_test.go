@@ -44,6 +44,7 @@ type controlPlane struct {
 	ops       []regOp
 	key       ed25519.PrivateKey // the task-signing key it serves
 	keyGets   int
+	keysDown  bool // GET task-keys answers 503
 }
 
 func newControlPlane(t testing.TB) *controlPlane {
@@ -57,7 +58,12 @@ func newControlPlane(t testing.TB) *controlPlane {
 		cp.mu.Lock()
 		pub := cp.key.Public().(ed25519.PublicKey)
 		cp.keyGets++
+		down := cp.keysDown
 		cp.mu.Unlock()
+		if down {
+			http.Error(w, `{"error":"store unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
 		json.NewEncoder(w).Encode(wire.TaskKeys{Keys: []wire.TaskKey{{KeyID: wire.KeyID(pub), PublicKey: pub}}})
 	})
 	mux.HandleFunc("PUT "+wire.HostPath+"{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -223,4 +229,17 @@ func (cp *controlPlane) sign(task wire.Task) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// setKeysDown makes GET task-keys fail (or work again).
+func (cp *controlPlane) setKeysDown(down bool) {
+	cp.mu.Lock()
+	cp.keysDown = down
+	cp.mu.Unlock()
+}
+
+func (cp *controlPlane) keyFetches() int {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return cp.keyGets
 }

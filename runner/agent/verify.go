@@ -30,6 +30,9 @@ const (
 
 var refuseReasons = []string{refuseMalformed, refuseUnsigned, refuseUnknown, refuseSignature, refuseHost, refuseExpired, refuseReplayed}
 
+// errKeyUnknown: the API does not serve the key a task names.
+var errKeyUnknown = errors.New("key id not served by the API")
+
 // keyRefetchEvery bounds how often unknown key ids make the agent fetch
 // the keys again.
 const keyRefetchEvery = time.Second
@@ -124,7 +127,7 @@ func (k *taskKeys) lookup(ctx context.Context, id string) (ed25519.PublicKey, er
 	pub, ok = k.keys[id]
 	k.mu.Unlock()
 	if !ok {
-		return nil, errors.New("key id not served by the API")
+		return nil, errKeyUnknown
 	}
 	return pub, nil
 }
@@ -175,8 +178,12 @@ func (a *Agent) verify(ctx context.Context, b []byte) (wire.Task, error) {
 		return s.Task, refuse(refuseUnsigned, "the task carries no signature")
 	}
 	pub, err := a.keys.lookup(ctx, s.KeyID)
-	if err != nil {
+	switch {
+	case errors.Is(err, errKeyUnknown):
 		return s.Task, refuse(refuseUnknown, "key %q: %v", s.KeyID, err)
+	case err != nil: // the API is unreachable: try the message again later
+		a.log.Warn("cannot verify a task now, requeueing it", "key_id", clip(s.KeyID), "err", err)
+		return s.Task, fmt.Errorf("cannot verify task: %w", err)
 	}
 	if !s.Verify(pub) {
 		return s.Task, refuse(refuseSignature, "the signature of key %s does not match the task", s.KeyID)

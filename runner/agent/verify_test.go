@@ -168,3 +168,34 @@ func TestForgedTasksAreRefused(t *testing.T) {
 		t.Errorf("a signature reached the logs")
 	}
 }
+
+// TestTaskWaitsForKeys: when the API cannot serve the keys (an outage at
+// the agent's start), a real task is not dropped: it comes back until the
+// keys can be fetched, and then runs.
+func TestTaskWaitsForKeys(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	good := h.cp.add("1.0.0", makeBundle(t, bundleSpec{version: "1.0.0"}))
+	h.cp.setKeysDown(true)
+	set := metrics.NewSet()
+	opts := h.options()
+	opts.Metrics = set
+	h.start(opts)
+	h.publish(h.task("d1", 1, plan.TaskDeploy, "1.0.0", good))
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if n := h.cp.keyFetches(); n < 3 {
+			return fmt.Errorf("%d key fetches, want the start's and two for the task", n)
+		}
+		return nil
+	})
+	if evs := h.eventsOf("d1", 1); len(evs) != 0 {
+		t.Fatalf("the task ran without a key: %v", states(evs))
+	}
+	h.cp.setKeysDown(false)
+	if ev := h.waitFinal("d1", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+		t.Fatalf("task after the outage: %s: %s", ev.State, ev.Msg)
+	}
+	if got := refusedCounts(set); len(got) != 0 {
+		t.Errorf("refused %v, want none", got)
+	}
+}
