@@ -76,6 +76,12 @@ func newIsolation(o Options) (isolation, error) {
 		if int64(base)+int64(count) > 1<<31 {
 			return isolation{}, fmt.Errorf("cannot create agent: app uid range %d+%d passes 2^31", base, count)
 		}
+		for _, m := range []string{"/proc/self/uid_map", "/proc/self/gid_map"} {
+			if !idsMapped(m, base, count) {
+				return isolation{}, fmt.Errorf("cannot create agent: the app uid range %d-%d is not mapped in this user namespace (%s); "+
+					"set agent.app_uid_base and agent.app_uid_count to a mapped range", base, base+count-1, m)
+			}
+		}
 		return isolation{mode: isoPerApp, base: base, count: count}, nil
 	}
 	uid, gid, err := lookupRunAs(o.RunAs)
@@ -89,6 +95,29 @@ func newIsolation(o Options) (isolation, error) {
 		return isolation{}, fmt.Errorf("cannot create agent: run_as %q needs the agent to run as root (it runs as uid %d)", o.RunAs, os.Geteuid())
 	}
 	return isolation{mode: isoFixed, uid: uid, gid: gid}, nil
+}
+
+// idsMapped reports whether ids base..base+count-1 are all mapped in the
+// user namespace's map file (lines "inside outside length"). A missing
+// file (no user namespaces) maps everything.
+func idsMapped(file string, base, count int) bool {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return true
+	}
+	lo, hi := int64(base), int64(base)+int64(count)
+	for l := range strings.SplitSeq(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			continue
+		}
+		in, err1 := strconv.ParseInt(f[0], 10, 64)
+		n, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 == nil && err2 == nil && in <= lo && hi <= in+n {
+			return true
+		}
+	}
+	return false
 }
 
 // lookupRunAs resolves "name", "uid" or "uid:gid".
@@ -203,12 +232,20 @@ func (a *Agent) credential(app string) (*syscall.Credential, error) {
 		for _, u := range a.st.UIDs {
 			used[u] = true
 		}
-		for u := a.iso.base; u < a.iso.base+a.iso.count; u++ {
+		// Releases on disk keep their owner when the state file is lost:
+		// the app gets its uid back, and no app gets another's.
+		owners := releaseOwners(filepath.Join(a.opts.DataDir, appsDirName))
+		if u, mine := owners[app]; mine && !used[u] && u >= a.iso.base && u < a.iso.base+a.iso.count {
+			uid, ok = u, true
+		}
+		for _, u := range owners {
+			used[u] = true
+		}
+		for u := a.iso.base; !ok && u < a.iso.base+a.iso.count; u++ {
 			if used[u] || uidTaken(u) {
 				continue
 			}
 			uid, ok = u, true
-			break
 		}
 		if !ok {
 			a.mu.Unlock()
@@ -226,6 +263,27 @@ func (a *Agent) credential(app string) (*syscall.Credential, error) {
 		}
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: []uint32{}}, nil
+}
+
+// releaseOwners returns, for every app under root, the owner of one of
+// its release directories that is not root's.
+func releaseOwners(root string) map[string]int {
+	out := map[string]int{}
+	apps, _ := os.ReadDir(root)
+	for _, app := range apps {
+		rels, _ := os.ReadDir(filepath.Join(root, app.Name(), "releases"))
+		for _, r := range rels {
+			fi, err := os.Lstat(filepath.Join(root, app.Name(), "releases", r.Name()))
+			if err != nil || !fi.IsDir() {
+				continue
+			}
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
+				out[app.Name()] = int(st.Uid)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // uidTaken reports whether a user or group of the system has id u.
