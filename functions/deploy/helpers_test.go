@@ -435,12 +435,12 @@ func (a *agent) handle(ctx context.Context, m *bus.Message) error {
 		a.e.t.Errorf("agent %s: bad task %q: %v", a.id, m.Body, err)
 		return nil
 	}
-	if pub := a.e.taskKey(signed.KeyID); !signed.Verify(pub) || signed.Task.Host != a.id ||
+	if pub := a.e.taskKey(signed.KeyID); !signed.Verify(pub) || signed.SendTask.Host != a.id ||
 		time.Now().After(signed.ExpiresAt) || !signed.ExpiresAt.After(signed.IssuedAt) {
 		a.e.t.Errorf("agent %s: task not signed for it by the key served at %s: %s", a.id, wire.TaskKeysPath, m.Body)
 		return nil
 	}
-	task := signed.Task
+	task := signed.SendTask
 	a.mu.Lock()
 	a.tasks = append(a.tasks, task)
 	hold := a.hold

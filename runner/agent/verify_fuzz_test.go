@@ -42,3 +42,21 @@ func FuzzSignedTask(f *testing.F) {
 		}
 	})
 }
+
+// TestSignedTaskReadsAsATask: a signed task keeps the task's fields at
+// the top level, so an agent of the previous release (DecodeTask, which
+// ignores unknown fields) still runs it during a rolling upgrade.
+func TestSignedTaskReadsAsATask(t *testing.T) {
+	t.Parallel()
+	_, priv, _ := ed25519.GenerateKey(nil)
+	task := wire.Task{DeployID: "d1", App: "shop", Host: "h1", TaskID: 2, Kind: plan.TaskDeploy, Version: "1.0.0", SHA256: goodSum}
+	s := signed(task)
+	s.Sign(priv)
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeTask(b); err != nil || got != task {
+		t.Fatalf("DecodeTask(signed) = %+v, %v; want %+v", got, err, task)
+	}
+}

@@ -83,7 +83,7 @@ func TestForgedTasksAreRefused(t *testing.T) {
 	if err := json.Unmarshal(h.cp.sign(h.task("tampered", 1, plan.TaskDeploy, "1.0.0", good)), &tampered); err != nil {
 		t.Fatal(err)
 	}
-	tampered.Task.Version, tampered.Task.SHA256 = "6.6.6", evil
+	tampered.SendTask.Version, tampered.SendTask.SHA256 = "6.6.6", evil
 	h.publishRaw(marshal(t, tampered))
 	// A real task for another host, published to this one's topic.
 	other := forged("other-host")

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/plan"
 )
 
 // Signed tasks. Every message on a host topic is a SignedTask: the task,
@@ -34,9 +36,12 @@ const (
 	signContext = "wharf deploy task v1"
 )
 
-// SignedTask is a task as published on a host topic.
+// SignedTask is a task as published on a host topic. The task's fields
+// are at the top level of its JSON, as they were before tasks were
+// signed, so that an agent of the previous release still reads it during
+// a rolling upgrade (it ignores the fields it does not know).
 type SignedTask struct {
-	Task Task `json:"task"`
+	plan.SendTask
 	// Nonce is random (32 hex digits) and new for every message, resends
 	// included: an agent runs a message once.
 	Nonce     string    `json:"nonce"`
@@ -71,7 +76,7 @@ func KeyID(pub ed25519.PublicKey) string {
 // nanoseconds) and the key id, each length-prefixed, so that no two
 // different tasks have the same bytes.
 func (s *SignedTask) SignedBytes() []byte {
-	t := s.Task
+	t := s.SendTask
 	resend := "0"
 	if t.Resend {
 		resend = "1"
