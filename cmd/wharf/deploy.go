@@ -113,6 +113,10 @@ func (b *base) startAgent(ctx context.Context, server, token string, nsqd, looku
 		if err := lockDataDir(b.opts.DataDir); err != nil {
 			return nil, err
 		}
+		if fi, err := os.Stat(o.TokenFile); o.TokenFile != "" && err == nil && fi.Mode().Perm()&0o077 != 0 {
+			b.log.Warn("the agent token file can be read by other users, deployed apps among them: chmod 600 it",
+				"file", o.TokenFile, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+		}
 	}
 	a, err := agent.New(agent.Options{HostID: id, Room: o.Room, Labels: o.Labels, Version: version,
 		DataDir: filepath.Join(b.opts.DataDir, "agent"), API: api, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
