@@ -64,6 +64,7 @@ type taskKeys struct {
 	mu      sync.Mutex
 	keys    map[string]ed25519.PublicKey
 	fetched time.Time // last fetch attempt
+	failed  error     // its error, if it failed
 }
 
 // fetch replaces the cached keys with the API's.
@@ -71,6 +72,15 @@ func (k *taskKeys) fetch(ctx context.Context) error {
 	k.mu.Lock()
 	k.fetched = time.Now()
 	k.mu.Unlock()
+	err := k.get(ctx)
+	k.mu.Lock()
+	k.failed = err
+	k.mu.Unlock()
+	return err
+}
+
+// get fetches the keys and caches them.
+func (k *taskKeys) get(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
 	var out wire.TaskKeys
@@ -93,43 +103,48 @@ func (k *taskKeys) fetch(ctx context.Context) error {
 }
 
 // lookup returns the key named id, fetching the keys again when id is
-// unknown (a rotation). Fetches are at least keyRefetchEvery apart: a
-// lookup that comes sooner waits for the next one (or shares it), so a
-// flood of forged key ids costs the API one call per period.
+// unknown (a rotation) — at most once per keyRefetchEvery: an unknown id
+// that comes sooner is refused at once, so a flood of forged key ids
+// costs the API one call per period and never holds real tasks up (a
+// real task refused that way is sent again by the deploy function after
+// plan.ResendAfter, with the keys fetched by then).
 func (k *taskKeys) lookup(ctx context.Context, id string) (ed25519.PublicKey, error) {
 	k.mu.Lock()
 	pub, ok := k.keys[id]
-	asked := time.Now()
+	last, failed := k.fetched, k.failed
 	k.mu.Unlock()
 	if ok {
 		return pub, nil
 	}
+	if time.Since(last) < keyRefetchEvery {
+		if failed != nil {
+			return nil, failed // no keys to judge by: try the message again later
+		}
+		return nil, errKeyUnknown
+	}
 	k.fetchMu.Lock()
-	defer k.fetchMu.Unlock()
 	k.mu.Lock()
-	fetched := k.fetched
+	again := k.fetched.Equal(last) // nobody fetched since we looked
 	k.mu.Unlock()
-	if fetched.Before(asked) { // nobody fetched while we waited: fetch, when allowed
-		if wait := time.Until(fetched.Add(keyRefetchEvery)); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, ctx.Err()
-			case <-t.C:
-			}
-		}
-		if err := k.fetch(ctx); err != nil {
-			return nil, err
-		}
+	var err error
+	if again {
+		err = k.fetch(ctx)
+	}
+	k.fetchMu.Unlock()
+	if err != nil {
+		return nil, err
 	}
 	k.mu.Lock()
 	pub, ok = k.keys[id]
+	failed = k.failed
 	k.mu.Unlock()
-	if !ok {
-		return nil, errKeyUnknown
+	switch {
+	case ok:
+		return pub, nil
+	case failed != nil: // another lookup's fetch failed meanwhile
+		return nil, failed
 	}
-	return pub, nil
+	return nil, errKeyUnknown
 }
 
 // taskMetrics count the task messages refused, by reason, and accepted.

@@ -150,9 +150,17 @@ func TestForgedTasksAreRefused(t *testing.T) {
 		return nil
 	})
 
-	// A rotated key is fetched when a task names it.
+	// A rotated key is fetched when a task names it (keys are fetched at
+	// most once a second: the test sends the task again, as the deploy
+	// function does, until it is taken).
 	h.cp.rotate()
-	h.publish(h.task("rotated", 1, plan.TaskDeploy, "1.0.0", good))
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if len(h.eventsOf("rotated", 1)) > 0 {
+			return nil
+		}
+		h.publish(h.task("rotated", 1, plan.TaskDeploy, "1.0.0", good))
+		return fmt.Errorf("the task signed by a rotated key is not taken yet")
+	})
 	if ev := h.waitFinal("rotated", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
 		t.Fatalf("task signed by a rotated key: %s: %s", ev.State, ev.Msg)
 	}
