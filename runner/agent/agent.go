@@ -210,6 +210,7 @@ type Agent struct {
 	tm        taskMetrics
 
 	saveMu sync.Mutex // serialises state file writes; taken before mu
+	uidMu  sync.Mutex // serialises app uid allocations; taken before saveMu
 
 	mu       sync.Mutex
 	st       stateFile

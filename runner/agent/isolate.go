@@ -224,43 +224,44 @@ func (a *Agent) credential(app string) (*syscall.Credential, error) {
 	case isoFixed:
 		return &syscall.Credential{Uid: a.iso.uid, Gid: a.iso.gid, Groups: []uint32{}}, nil
 	}
+	a.uidMu.Lock() // one allocation at a time; the lookups below may be slow, a.mu is not held
+	defer a.uidMu.Unlock()
 	a.mu.Lock()
 	uid, known := a.st.UIDs[app]
-	if !known {
-		ok := false
-		used := make(map[int]bool, len(a.st.UIDs))
-		for _, u := range a.st.UIDs {
-			used[u] = true
-		}
-		// Releases on disk keep their owner when the state file is lost:
-		// the app gets its uid back, and no app gets another's.
-		owners := releaseOwners(filepath.Join(a.opts.DataDir, appsDirName))
-		if u, mine := owners[app]; mine && !used[u] && u >= a.iso.base && u < a.iso.base+a.iso.count {
-			uid, ok = u, true
-		}
-		for _, u := range owners {
-			used[u] = true
-		}
-		for u := a.iso.base; !ok && u < a.iso.base+a.iso.count; u++ {
-			if used[u] || uidTaken(u) {
-				continue
-			}
-			uid, ok = u, true
-		}
-		if !ok {
-			a.mu.Unlock()
-			return nil, fmt.Errorf("cannot give app %s a uid: the range %d-%d is used up", app, a.iso.base, a.iso.base+a.iso.count-1)
-		}
-		if a.st.UIDs == nil {
-			a.st.UIDs = map[string]int{}
-		}
-		a.st.UIDs[app] = uid
+	used := make(map[int]bool, len(a.st.UIDs))
+	for _, u := range a.st.UIDs {
+		used[u] = true
 	}
 	a.mu.Unlock()
-	if !known {
-		if err := a.save(); err != nil {
-			return nil, fmt.Errorf("cannot record app %s's uid: %w", app, err)
+	if known {
+		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: []uint32{}}, nil
+	}
+	ok := false
+	// Releases on disk keep their owner when the state file is lost: the
+	// app gets its uid back, and no app gets another's.
+	owners := releaseOwners(filepath.Join(a.opts.DataDir, appsDirName))
+	if u, mine := owners[app]; mine && !used[u] && u >= a.iso.base && u < a.iso.base+a.iso.count {
+		uid, ok = u, true
+	}
+	for _, u := range owners {
+		used[u] = true
+	}
+	for u := a.iso.base; !ok && u < a.iso.base+a.iso.count; u++ {
+		if !used[u] && !uidTaken(u) {
+			uid, ok = u, true
 		}
+	}
+	if !ok {
+		return nil, fmt.Errorf("cannot give app %s a uid: the range %d-%d is used up", app, a.iso.base, a.iso.base+a.iso.count-1)
+	}
+	a.mu.Lock()
+	if a.st.UIDs == nil {
+		a.st.UIDs = map[string]int{}
+	}
+	a.st.UIDs[app] = uid
+	a.mu.Unlock()
+	if err := a.save(); err != nil {
+		return nil, fmt.Errorf("cannot record app %s's uid: %w", app, err)
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: []uint32{}}, nil
 }
