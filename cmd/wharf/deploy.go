@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wharfhq/wharf/functions/deploy"
@@ -108,14 +109,56 @@ func (b *base) startAgent(ctx context.Context, server, token string, nsqd, looku
 	if id == "" {
 		id = hostID()
 	}
+	if agent.Isolated(o.RunAs) {
+		if err := lockDataDir(b.opts.DataDir); err != nil {
+			return nil, err
+		}
+		if fi, err := os.Stat(o.TokenFile); o.TokenFile != "" && err == nil && fi.Mode().Perm()&0o077 != 0 {
+			b.log.Warn("the agent token file can be read by other users, deployed apps among them: chmod 600 it",
+				"file", o.TokenFile, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+		}
+	}
 	a, err := agent.New(agent.Options{HostID: id, Room: o.Room, Labels: o.Labels, Version: version,
 		DataDir: filepath.Join(b.opts.DataDir, "agent"), API: api, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
-		AdvertiseHost: o.Advertise, DrainDelay: o.DrainDelay, HealthTimeout: o.HealthTimeout, Logger: logging.Component(b.log, "agent")})
+		AdvertiseHost: o.Advertise, DrainDelay: o.DrainDelay, HealthTimeout: o.HealthTimeout, Logger: logging.Component(b.log, "agent"),
+		RunAs: o.RunAs, AppUIDBase: o.AppUIDBase, AppUIDCount: o.AppUIDCount, Metrics: b.metrics})
 	if err != nil {
 		return nil, err
 	}
 	b.log.Info("deploy agent starting", "host", id, "room", o.Room, "labels", o.Labels)
 	return runBackground(ctx, a.Run), nil
+}
+
+// lockDataDir readies the data dir for an agent whose apps run as other
+// users: they must cross it to reach <data-dir>/agent/apps, so it becomes
+// 0711 (crossable, not listable) and everything else in it (tokens,
+// store, outbox, nsqd, artifacts) loses its group and other bits; from
+// now on the process creates files for its user only (umask 077).
+func lockDataDir(dir string) error {
+	syscall.Umask(0o077)
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return fmt.Errorf("cannot create data dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return fmt.Errorf("cannot lock the data dir down: %w", err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("cannot lock the data dir down: %w", err)
+	}
+	for _, e := range ents {
+		if e.Name() == "agent" || e.Type()&os.ModeSymlink != 0 {
+			continue // the agent locks its own dir down
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return fmt.Errorf("cannot lock the data dir down: %w", err)
+		}
+		if err := os.Chmod(filepath.Join(dir, e.Name()), fi.Mode().Perm()&^0o077); err != nil {
+			return fmt.Errorf("cannot lock the data dir down: %w", err)
+		}
+	}
+	return nil
 }
 
 // hostID is the hostname made into a host id (letters, digits, '.', '-',

@@ -66,6 +66,7 @@ func (w syncWriter) Write(p []byte) (int, error) {
 // startWharf runs the binary with args in dir and env.
 func startWharf(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
+	crossable(t, dir)
 	p := &proc{t: t, done: make(chan struct{})}
 	p.cmd = exec.Command(wharfBin, args...)
 	p.cmd.Dir = dir
@@ -149,6 +150,21 @@ func (p *proc) wait(timeout time.Duration) int {
 		p.t.Fatalf("wharf did not exit within %v\nstderr: %s", timeout, p.errOut())
 	}
 	return p.cmd.ProcessState.ExitCode()
+}
+
+// crossable lets other users cross (not list) dir, a t.TempDir(), and
+// the test's temporary root above it: the agent runs apps as users of
+// their own, which must reach their releases under <dir>/data/agent.
+func crossable(t *testing.T, dir string) {
+	t.Helper()
+	if dir == "" {
+		return
+	}
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // runWharf runs a CLI command to completion.

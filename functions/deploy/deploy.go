@@ -6,6 +6,7 @@
 // functions/deploy/wire. This package is the I/O around them.
 //
 //	PUT  /api/v1/agents/hosts/{id}                 agent: heartbeat (wire.Host), kept for Options.HostTTL
+//	GET  /api/v1/agents/task-keys                  agent: the public keys tasks are signed with (wire.TaskKeys)
 //	GET  /api/v1/agents/hosts                      admin: the live hosts
 //	POST /api/v1/apps/{app}/deploys                start a deploy (body plan.Spec; 201 with the record)
 //	GET  /api/v1/apps/{app}/deploys                history, newest first (?limit=, at most MaxHistory)
@@ -31,6 +32,7 @@
 //	deploy/last-good/<app>       the app's good releases, newest first (rollback targets)
 //	deploy/index/<app>           the app's deploy ids, newest first, at most MaxHistory
 //	deploys/live/<app>           artifacts.LiveKey: versions in use, which artifact GC keeps
+//	deploy/task-key              the Ed25519 key pair tasks are signed with (CAS-created once; see TaskKeyKey)
 //
 // It also reads two keys of functions/artifacts, which exports no reader
 // for them: artifacts/owners/<app> (the owning team) and
@@ -46,7 +48,10 @@
 // driving; another instance takes over when it lapses, or at once when the
 // holder stops cleanly and deletes it), loads the record, calls Step with
 // the hosts' heartbeats (and the gate measurement), writes the record with
-// compare-and-swap and only then publishes the tasks to deploy.host.<host>.
+// compare-and-swap and only then publishes the tasks to deploy.host.<host>,
+// each one signed (wire.SignedTask: a new nonce, issued now, valid for
+// wire.TaskTTL) with the key pair at TaskKeyKey, which the first instance
+// that needs it creates with compare-and-set.
 // A task lost after the write is sent again by Step after plan.ResendAfter.
 // When the record is done it updates the good releases (on success) and
 // the live versions, then deletes the active key and the lease.
@@ -213,6 +218,9 @@ type Function struct {
 
 	mu     sync.Mutex
 	leases map[string]heldLease // deploy id → lease this instance holds
+
+	keyMu sync.Mutex
+	key   taskKey // the task-signing key, once read (see signingKey)
 }
 
 // New checks opts and returns the function; Run starts driving.
@@ -272,6 +280,7 @@ func (f *Function) Routes() []fnapi.Route {
 	return []fnapi.Route{
 		{Method: fasthttp.MethodPut, Pattern: wire.HostPath + "{id}", Access: agent, Handler: f.putHost},
 		{Method: fasthttp.MethodGet, Pattern: strings.TrimSuffix(wire.HostPath, "/"), Access: fnapi.AdminOnly(), Handler: f.listHosts},
+		{Method: fasthttp.MethodGet, Pattern: wire.TaskKeysPath, Access: agent, Handler: f.taskKeys},
 		{Method: fasthttp.MethodPost, Pattern: app + "/deploys", Access: fnapi.AnyToken(), Handler: f.create},
 		{Method: fasthttp.MethodGet, Pattern: app + "/deploys", Access: fnapi.AnyToken(), Handler: f.history},
 		{Method: fasthttp.MethodGet, Pattern: app + "/deploys/{id}", Access: fnapi.AnyToken(), Handler: f.show},

@@ -197,16 +197,22 @@ func (f *Function) drive(ctx context.Context, a activeEntry, hosts map[string]wi
 	return fmt.Errorf("cannot step deploy %s: too many conflicts", a.ID)
 }
 
-// publish sends the tasks to their hosts' topics. A failure is logged:
+// publish signs the tasks (see signTask) and sends them to their hosts'
+// topics. A failure is logged:
 // the record has the task as sent and Step sends it again after
 // plan.ResendAfter.
 func (f *Function) publish(ctx context.Context, acts []plan.Action) {
+	refreshed := false
 	for _, act := range acts {
 		task, ok := act.(plan.SendTask)
 		if !ok {
 			continue
 		}
-		body, err := json.Marshal(wire.Task(task))
+		if !refreshed {
+			f.refreshSigningKey(ctx)
+			refreshed = true
+		}
+		body, err := f.signTask(ctx, wire.Task(task))
 		if err == nil {
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.opts.PublishTimeout)
 			topic := wire.HostTopic(task.Host)

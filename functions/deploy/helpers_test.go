@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,7 +57,7 @@ type env struct {
 	prod  *bus.Producer
 	fn    *deploy.Function // the instance behind the gateway
 	admin string
-	tok   map[string]string // shop (team:shop), other (team:other), agent
+	tok   map[string]string // shop (team:shop), other (team:other), agent, ingest
 }
 
 type envOptions struct {
@@ -97,7 +98,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	toks := map[string]string{}
-	for name, scopes := range map[string][]string{"shop": {"team:shop"}, "other": {"team:other"}, "agent": {"agent"}} {
+	for name, scopes := range map[string][]string{"shop": {"team:shop"}, "other": {"team:other"}, "agent": {"agent"}, "ingest": {"ingest"}} {
 		_, plain, err := svc.Create(ctx, auth.CreateRequest{Name: name, Scopes: scopes, CreatedBy: "test"})
 		if err != nil {
 			t.Fatal(err)
@@ -429,11 +430,17 @@ func (a *agent) release() {
 }
 
 func (a *agent) handle(ctx context.Context, m *bus.Message) error {
-	var task wire.Task
-	if err := json.Unmarshal(m.Body, &task); err != nil {
+	var signed wire.SignedTask
+	if err := json.Unmarshal(m.Body, &signed); err != nil {
 		a.e.t.Errorf("agent %s: bad task %q: %v", a.id, m.Body, err)
 		return nil
 	}
+	if pub := a.e.taskKey(signed.KeyID); !signed.Verify(pub) || signed.SendTask.Host != a.id ||
+		time.Now().After(signed.ExpiresAt) || !signed.ExpiresAt.After(signed.IssuedAt) {
+		a.e.t.Errorf("agent %s: task not signed for it by the key served at %s: %s", a.id, wire.TaskKeysPath, m.Body)
+		return nil
+	}
+	task := signed.SendTask
 	a.mu.Lock()
 	a.tasks = append(a.tasks, task)
 	hold := a.hold
@@ -492,4 +499,26 @@ func (a *agent) gotFor(id string) []string {
 // counter reads a wharf_deploy_* counter of a metrics set.
 func counter(set *metrics.Set, name string) uint64 {
 	return set.GetOrCreateCounter("wharf_deploy_" + name).Get()
+}
+
+// taskKey returns the public task-signing key named id, as the API
+// serves it to agents.
+func (e *env) taskKey(id string) ed25519.PublicKey {
+	e.t.Helper()
+	r := e.do("GET", wire.TaskKeysPath, e.tok["agent"], nil)
+	if r.status != 200 {
+		e.t.Errorf("GET %s: %s", wire.TaskKeysPath, r)
+		return nil
+	}
+	var keys wire.TaskKeys
+	if err := json.Unmarshal(r.body, &keys); err != nil {
+		e.t.Errorf("GET %s: %v", wire.TaskKeysPath, err)
+		return nil
+	}
+	for _, k := range keys.Keys {
+		if k.KeyID == id {
+			return k.PublicKey
+		}
+	}
+	return nil
 }

@@ -235,6 +235,11 @@ type AgentOptions struct {
 	DrainDelay time.Duration `yaml:"drain_delay" help:"how long a replaced instance keeps serving after it leaves the registry"`
 	// HealthTimeout bounds the wait for new instances to pass their check.
 	HealthTimeout time.Duration `yaml:"health_timeout" help:"how long new instances may take to pass their health check before the task fails"`
+	// RunAs, AppUIDBase and AppUIDCount choose the user deployed apps run
+	// as (see runner/agent Options.RunAs).
+	RunAs       string `yaml:"run_as" help:"user deployed apps and hooks run as: empty = a uid and gid of their own per app when Wharf runs as root (else Wharf's own user, with a warning); self = Wharf's own user; or a user name, uid or uid:gid for every app"`
+	AppUIDBase  int    `yaml:"app_uid_base" help:"first uid/gid given to apps when run_as is empty and Wharf runs as root (0: 70000)"`
+	AppUIDCount int    `yaml:"app_uid_count" help:"how many uids from app_uid_base apps may get (0: 10000)"`
 }
 
 // Defaults returns the options Wharf runs with when nothing is configured.

@@ -30,9 +30,34 @@
 // old release, which never stopped, keeps serving. A task for the version
 // an app already runs, with all its processes up, reports healthy at once.
 //
+// # Signed tasks
+//
+// Every message on the host topic must be a wire.SignedTask signed by the
+// deploy function's key, which the agent fetches with its token from
+// wire.TaskKeysPath at start and again (at most once a second) when a
+// task names a key id it does not know (a rotation). A message that is
+// not signed, signed by an unknown key, does not match its signature
+// (forged or tampered), is for another host, is outside its issued-at
+// .. expiry window, or repeats a nonce the agent accepted before (kept in
+// the state file until it expires) is refused: logged at WARN without
+// its signature and counted in wharf_agent_tasks_refused_total{reason}
+// on Options.Metrics. Nothing of it is run or reported.
+//
+// # Who apps run as
+//
+// Apps and their hooks run as Options.RunAs. By default, when the agent
+// runs as root, every app gets a uid and gid of its own (from
+// Options.AppUIDBase, remembered in the state file), no supplementary
+// groups and HOME set to its release. The data dir is crossable but not
+// listable (0711), logs/ is the agent's alone (0700; apps write their
+// output into a pipe), <apps>/<app> is root:<app gid> 0750, and a release
+// is the app's own (owner the app's uid, nothing for others). So an app
+// reads its own release and nothing of Wharf's or of other apps. Not
+// root and no RunAs: apps run as the agent's user, and a WARN says so.
+//
 // # Queue, idempotency and restart
 //
-// The NSQ handler only validates a task, appends it to the queue in the
+// The NSQ handler verifies a task (see above), checks it, appends it to the queue in the
 // state file (Options.DataDir/agent-state.json, written atomically) and
 // finishes the message; per-app workers run the queue, one task of an app
 // at a time, different apps in parallel. A task whose id (deploy id + task
@@ -71,6 +96,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/apiclient"
@@ -152,6 +179,20 @@ type Options struct {
 	// there).
 	DownloadRetries int
 	DownloadBackoff time.Duration
+	// RunAs is the user app processes and hooks run as: RunAsAuto (the
+	// default: a uid and gid of its own per app when the agent runs as
+	// root, else the agent's own user with a warning), RunAsSelf, or a
+	// user name, uid or uid:gid that every app runs as (needs root).
+	// Isolated apps can read their own release only: the data dir can be
+	// crossed but not listed, logs, state and outbox are the agent's.
+	RunAs string
+	// AppUIDBase and AppUIDCount are the range of the per-app uids
+	// (defaults DefaultAppUIDBase, DefaultAppUIDCount); ids that the
+	// system's users or groups have are skipped.
+	AppUIDBase, AppUIDCount int
+	// Metrics gets the agent's counters (wharf_agent_tasks_refused_total
+	// by reason, wharf_agent_tasks_verified_total); nil keeps them private.
+	Metrics *metrics.Set
 }
 
 // Agent is the deploy agent of one host. Create it with New and run it
@@ -164,8 +205,12 @@ type Agent struct {
 	bootID    string
 	health    *healthChecker
 	memTotal  uint64
+	iso       isolation
+	keys      *taskKeys
+	tm        taskMetrics
 
 	saveMu sync.Mutex // serialises state file writes; taken before mu
+	uidMu  sync.Mutex // serialises app uid allocations; taken before saveMu
 
 	mu       sync.Mutex
 	st       stateFile
@@ -200,12 +245,20 @@ func New(opts Options) (*Agent, error) {
 	if err := setDefaults(&opts); err != nil {
 		return nil, err
 	}
+	iso, err := newIsolation(opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("cannot create agent data dir: %w", err)
 	}
+	if err := iso.prepareDirs(opts.DataDir); err != nil {
+		return nil, fmt.Errorf("cannot create agent: %w", err)
+	}
 	log := logging.Component(opts.Logger, "agent").With("host", opts.HostID)
+	iso.announce(log, opts.RunAs)
 	rel, err := release.New(release.Options{
-		Root: filepath.Join(opts.DataDir, "apps"), Keep: opts.Keep,
+		Root: filepath.Join(opts.DataDir, appsDirName), Keep: opts.Keep,
 		Retries: opts.DownloadRetries, Backoff: opts.DownloadBackoff, Logger: opts.Logger,
 	})
 	if err != nil {
@@ -222,7 +275,8 @@ func New(opts Options) (*Agent, error) {
 	}
 	a := &Agent{
 		opts: opts, log: log, rel: rel, statePath: path, st: st,
-		bootID: bootID(), memTotal: memTotal(),
+		bootID: bootID(), memTotal: memTotal(), iso: iso,
+		keys: &taskKeys{api: opts.API, timeout: opts.APITimeout}, tm: newTaskMetrics(opts.Metrics),
 		health: newHealthChecker(),
 		apps:   map[string]*appRun{},
 		kickHB: make(chan struct{}, 1),
@@ -249,6 +303,9 @@ func setDefaults(o *Options) error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewSet()
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -305,6 +362,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot run agent: %w", err)
 	}
+	if err := os.Chmod(filepath.Join(a.opts.DataDir, "outbox.db"), 0o600); err != nil {
+		_ = a.outbox.Close()
+		return fmt.Errorf("cannot run agent: %w", err)
+	}
 	cons, err := bus.NewConsumer(bus.ConsumerOptions{
 		Topic: wire.HostTopic(a.opts.HostID), Channel: wire.ChannelAgent,
 		NSQDAddrs: a.opts.NSQDAddrs, LookupdHTTPAddrs: a.opts.LookupdHTTPAddrs,
@@ -316,6 +377,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("cannot run agent: %w", err)
 	}
 
+	if err := a.keys.fetch(ctx); err != nil {
+		a.log.Warn("no task-signing keys yet, fetching them when a task comes", "err", err)
+	}
 	a.recoverPrevious(ctx)
 	a.loops.Add(2)
 	go a.hostHeartbeats(ctx)

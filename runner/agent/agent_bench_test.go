@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -52,6 +54,25 @@ func BenchmarkDecodeTask(b *testing.B) {
 	for b.Loop() {
 		if _, err := DecodeTask(body); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifySignedTask is what the agent does with a task message
+// before it queues it: decode the envelope and check its Ed25519
+// signature (the state file write that remembers its nonce is
+// BenchmarkSaveState).
+func BenchmarkVerifySignedTask(b *testing.B) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	s := signed(wire.Task{DeployID: "dep-01HZX", App: "shop", Host: "host-1", TaskID: 3, Kind: plan.TaskDeploy, Version: "1.4.2", SHA256: goodSum})
+	s.Sign(priv)
+	body, _ := json.Marshal(s)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		got, err := DecodeSignedTask(body)
+		if err != nil || !got.Verify(pub) {
+			b.Fatal("does not verify", err)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package agent
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -39,6 +42,9 @@ type controlPlane struct {
 	hosts     []wire.Host
 	regs      map[string]instanceBody
 	ops       []regOp
+	key       ed25519.PrivateKey // the task-signing key it serves
+	keyGets   int
+	keysDown  bool // GET task-keys answers 503
 }
 
 func newControlPlane(t testing.TB) *controlPlane {
@@ -46,7 +52,20 @@ func newControlPlane(t testing.TB) *controlPlane {
 		token: "agent-token-" + t.Name(), bundles: map[string][]byte{},
 		downloads: map[string]int{}, regs: map[string]instanceBody{},
 	}
+	cp.rotate()
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+wire.TaskKeysPath, func(w http.ResponseWriter, r *http.Request) {
+		cp.mu.Lock()
+		pub := cp.key.Public().(ed25519.PublicKey)
+		cp.keyGets++
+		down := cp.keysDown
+		cp.mu.Unlock()
+		if down {
+			http.Error(w, `{"error":"store unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		json.NewEncoder(w).Encode(wire.TaskKeys{Keys: []wire.TaskKey{{KeyID: wire.KeyID(pub), PublicKey: pub}}})
+	})
 	mux.HandleFunc("PUT "+wire.HostPath+"{id}", func(w http.ResponseWriter, r *http.Request) {
 		var h wire.Host
 		if err := json.NewDecoder(r.Body).Decode(&h); err != nil || h.ID != r.PathValue("id") {
@@ -177,4 +196,50 @@ func getBody(url string) (string, error) {
 		return string(b), fmt.Errorf("%s: %s", url, resp.Status)
 	}
 	return string(b), err
+}
+
+// rotate makes a new task-signing key and serves it instead.
+func (cp *controlPlane) rotate() {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	cp.mu.Lock()
+	cp.key = priv
+	cp.mu.Unlock()
+}
+
+// signed wraps a task as the deploy function does, unsigned yet: a new
+// nonce, issued now, expiring after wire.TaskTTL.
+func signed(task wire.Task) wire.SignedTask {
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
+	now := time.Now().UTC()
+	return wire.SignedTask{SendTask: task, Nonce: hex.EncodeToString(nonce), IssuedAt: now, ExpiresAt: now.Add(wire.TaskTTL)}
+}
+
+// sign returns the message of a task signed with the current key.
+func (cp *controlPlane) sign(task wire.Task) []byte {
+	s := signed(task)
+	cp.mu.Lock()
+	s.Sign(cp.key)
+	cp.mu.Unlock()
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// setKeysDown makes GET task-keys fail (or work again).
+func (cp *controlPlane) setKeysDown(down bool) {
+	cp.mu.Lock()
+	cp.keysDown = down
+	cp.mu.Unlock()
+}
+
+func (cp *controlPlane) keyFetches() int {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return cp.keyGets
 }

@@ -213,7 +213,7 @@ func newHarness(t *testing.T) *harness {
 			t.Logf("agent logs:\n%s", logs.String())
 		}
 	})
-	h := &harness{t: t, nsqd: testenv.StartNSQD(t), cp: newControlPlane(t), dir: t.TempDir(), host: "host-1", logs: logs}
+	h := &harness{t: t, nsqd: testenv.StartNSQD(t), cp: newControlPlane(t), dir: testenv.CrossableDir(t), host: "host-1", logs: logs}
 	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{h.nsqd.Addr}})
 	if err != nil {
 		t.Fatal(err)
@@ -298,13 +298,16 @@ func (ra *runningAgent) stop() {
 	})
 }
 
-// publish sends a task to the host's topic.
+// publish signs a task with the control plane's key, as the deploy
+// function does, and sends it to the host's topic.
 func (h *harness) publish(task wire.Task) {
 	h.t.Helper()
-	b, err := json.Marshal(task)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	h.publishRaw(h.cp.sign(task))
+}
+
+// publishRaw sends a message to the host's topic as it is.
+func (h *harness) publishRaw(b []byte) {
+	h.t.Helper()
 	if err := h.prod.Publish(context.Background(), wire.HostTopic(h.host), b); err != nil {
 		h.t.Fatal(err)
 	}

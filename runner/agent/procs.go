@@ -32,6 +32,7 @@ const stopExtra = 15 * time.Second
 type gen struct {
 	app, version, sha string
 	dir               string
+	cred              *syscall.Credential // the user its processes run as; nil: the agent's
 	m                 *bundle.Manifest
 	procs             []*proc
 }
@@ -117,8 +118,16 @@ func (p *proc) tail() string {
 func (a *Agent) startGen(ctx context.Context, rel release.Release, restoring bool) (*gen, error) {
 	m := rel.Manifest
 	g := &gen{app: rel.App, version: rel.Version, sha: rel.SHA256, dir: rel.Dir, m: m}
-	logDir := filepath.Join(a.opts.DataDir, "logs", rel.App)
-	env := appEnv(m, rel.App, rel.Version)
+	logDir := filepath.Join(a.opts.DataDir, logsDirName, rel.App)
+	env := appEnv(m, rel.App, rel.Version, rel.Dir)
+	cred, err := a.credential(rel.App)
+	if err != nil {
+		return nil, failf("", "%v", err)
+	}
+	if err := grant(rel, cred); err != nil {
+		return nil, failf("", "%v", err)
+	}
+	g.cred = cred
 	if m.Hooks.PreStart != "" {
 		if err := a.hook(ctx, g, "pre_start", m.Hooks.PreStart, env, logDir); err != nil {
 			return nil, err
@@ -167,7 +176,7 @@ func (a *Agent) startGen(ctx context.Context, rel release.Release, restoring boo
 func (a *Agent) hook(ctx context.Context, g *gen, which, cmd string, env []string, logDir string) error {
 	spec := supervise.HookSpec{
 		Name: safeName(g.version) + "." + which, Command: cmd, Dir: g.dir, Env: env,
-		LogDir: logDir, TailLines: plan.MaxLogLines,
+		LogDir: logDir, TailLines: plan.MaxLogLines, Credential: g.cred,
 	}
 	_, tail, err := supervise.RunHook(ctx, spec, supervise.Options{Logger: a.opts.Logger})
 	if err == nil {
@@ -208,7 +217,7 @@ func (a *Agent) startProcs(g *gen, ports []int, env []string, logDir string) err
 			taken[p.name] = true
 			sp, err := supervise.Start(a.procCtx, supervise.Spec{
 				Name: p.name, Command: m.Processes[name], Dir: g.dir, Env: penv,
-				StopSignal: sig, StopGrace: grace, LogDir: logDir,
+				StopSignal: sig, StopGrace: grace, LogDir: logDir, Credential: g.cred,
 			}, supervise.Options{Logger: a.opts.Logger})
 			if err != nil {
 				return failf("", "cannot start process %s: %v", name, err)
@@ -265,10 +274,14 @@ func (a *Agent) instanceID(app string, port int) string {
 	return id
 }
 
-// appEnv is the environment of an app's processes and hooks: the
-// manifest's env (sorted), WHARF_APP and WHARF_VERSION.
-func appEnv(m *bundle.Manifest, app, version string) []string {
-	env := make([]string, 0, len(m.Env)+2)
+// appEnv is the environment of an app's processes and hooks (added to
+// supervise's PATH): HOME (the release dir, not the agent's home), the
+// manifest's env (sorted), WHARF_APP and WHARF_VERSION. Nothing of the
+// agent's own environment — its token or any other credential — is
+// passed on.
+func appEnv(m *bundle.Manifest, app, version, dir string) []string {
+	env := make([]string, 0, len(m.Env)+3)
+	env = append(env, "HOME="+dir)
 	for _, k := range slices.Sorted(maps.Keys(m.Env)) {
 		env = append(env, k+"="+m.Env[k])
 	}

@@ -24,7 +24,7 @@ import (
 func TestRestartMidTaskResumes(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	block := filepath.Join(t.TempDir(), "block")
+	block := filepath.Join(testenv.CrossableDir(t), "block")
 	if err := os.WriteFile(block, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,12 @@ type stateFile struct {
 	Groups []groupRecord `json:"groups,omitempty"`
 	// Registered are the instance registrations made and not yet deleted.
 	Registered []regRecord `json:"registered,omitempty"`
+	// UIDs are the uids (and gids) given to apps, kept for good so that
+	// an app's files keep their owner and no two apps share one.
+	UIDs map[string]int `json:"uids,omitempty"`
+	// Nonces are the signed task messages accepted and not yet expired
+	// (nonce → expiry): a replay of one is refused.
+	Nonces map[string]time.Time `json:"nonces,omitempty"`
 }
 
 // queuedTask is a task accepted and not finished.

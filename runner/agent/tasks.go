@@ -38,6 +38,11 @@ func DecodeTask(b []byte) (wire.Task, error) {
 	if len(bytes.TrimSpace(b[dec.InputOffset():])) > 0 {
 		return wire.Task{}, fmt.Errorf("cannot decode task: %w: trailing data after the JSON value", ErrBadTask)
 	}
+	return t, checkTask(t)
+}
+
+// checkTask checks a task's fields (see DecodeTask).
+func checkTask(t wire.Task) error {
 	var probs []string
 	bad := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
 	if t.DeployID == "" || len(t.DeployID) > 128 {
@@ -62,9 +67,9 @@ func DecodeTask(b []byte) (wire.Task, error) {
 		bad("sha256 must be 64 hex digits, got %q", t.SHA256)
 	}
 	if len(probs) > 0 {
-		return t, fmt.Errorf("cannot accept task: %w: %s", ErrBadTask, strings.Join(probs, "; "))
+		return fmt.Errorf("cannot accept task: %w: %s", ErrBadTask, strings.Join(probs, "; "))
 	}
-	return t, nil
+	return nil
 }
 
 func validApp(s string) bool {
@@ -85,20 +90,25 @@ func validSHA256(s string) bool {
 	return ok
 }
 
-// handle is the NSQ handler: it accepts the task into the durable queue
-// and returns, finishing the message. Only a failure to save the state
-// file requeues the message.
-func (a *Agent) handle(_ context.Context, m *bus.Message) error {
-	t, err := DecodeTask(m.Body)
-	if err != nil {
-		a.log.Warn("dropping invalid task", "err", err, "nsq_id", m.ID)
-		if t.DeployID != "" && len(t.DeployID) <= 128 && t.TaskID > 0 && t.Host == a.opts.HostID {
-			a.reject(t, err.Error())
-		}
+// handle is the NSQ handler: it verifies the message (see verify; a
+// refused one is logged, counted and dropped), then accepts the task into
+// the durable queue and returns, finishing the message. Only a failure to
+// save the state file requeues the message.
+func (a *Agent) handle(ctx context.Context, m *bus.Message) error {
+	t, err := a.verify(ctx, m.Body)
+	var r *refusal
+	if errors.As(err, &r) {
+		a.refused(r, t, m.ID)
 		return nil
 	}
-	if t.Host != a.opts.HostID {
-		a.log.Warn("dropping a task for another host", "task_host", t.Host, "deploy", t.DeployID, "task", t.TaskID)
+	if err != nil {
+		return err
+	}
+	if err := checkTask(t); err != nil {
+		a.log.Warn("dropping invalid task", "err", err, "nsq_id", m.ID)
+		if t.DeployID != "" && len(t.DeployID) <= 128 && t.TaskID > 0 {
+			a.reject(t, err.Error())
+		}
 		return nil
 	}
 	return a.accept(t)

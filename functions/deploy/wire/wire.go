@@ -3,7 +3,8 @@
 // heartbeat the agents send over HTTP. Both sides import it; neither
 // imports the other.
 //
-//	deploy ── Task (JSON) ──► NSQ deploy.host.<host id> ──► agent
+//	deploy ── SignedTask (JSON, Ed25519) ──► NSQ deploy.host.<host id> ──► agent
+//	agent  ── GET /api/v1/agents/task-keys (agent token) ──► deploy: the public keys to verify them
 //	agent  ── plan.Event (JSON, through the agent's outbox) ──► NSQ deploy.events ──► deploy
 //	agent  ── PUT /api/v1/agents/hosts/{id} (Host, agent token, every HeartbeatEvery) ──► deploy
 //	agent  ── GET /api/v1/apps/{app}/artifacts/{version}/download (agent token) ──► artifacts

@@ -41,8 +41,9 @@ type child struct {
 }
 
 // spawn starts /bin/sh -c command in a new process group with stdout and
-// stderr on one pipe that is copied to out.
-func spawn(command, dir string, env []string, out io.Writer, log *slog.Logger) (*child, error) {
+// stderr on one pipe that is copied to out; with cred, as that user and
+// group and no supplementary groups.
+func spawn(command, dir string, env []string, cred *syscall.Credential, out io.Writer, log *slog.Logger) (*child, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("cannot create output pipe: %w", err)
@@ -53,6 +54,11 @@ func spawn(command, dir string, env []string, out io.Writer, log *slog.Logger) (
 	cmd.Stdout = w // an *os.File: the child gets it directly, no copying goroutine in exec
 	cmd.Stderr = w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cred != nil {
+		c := *cred
+		c.Groups, c.NoSetGroups = []uint32{}, false // setgroups(0): drop every supplementary group
+		cmd.SysProcAttr.Credential = &c
+	}
 	err = cmd.Start()
 	_ = w.Close() // the child holds its own copy
 	if err != nil {

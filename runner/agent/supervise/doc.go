@@ -7,7 +7,10 @@
 //
 // Start runs Spec.Command through /bin/sh -c in its own process group
 // (Setpgid), with a minimal environment: PATH and HOME taken from the agent
-// (with fallbacks) plus Spec.Env. Stdin is /dev/null.
+// (with fallbacks) plus Spec.Env. Stdin is /dev/null. With Spec.Credential
+// the child runs as that uid and gid with no supplementary groups (the
+// caller must be root); its log file stays the caller's, it only gets the
+// write end of a pipe.
 //
 // Whenever the child exits while it is not being stopped — whatever its exit
 // code — it is a crash: the rest of its process group is ended (StopSignal,

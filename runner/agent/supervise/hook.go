@@ -38,6 +38,9 @@ type HookSpec struct {
 	// TailLines is how many of the last output lines RunHook returns;
 	// default DefaultHookTailLines.
 	TailLines int
+	// Credential, when set, is the user and group the hook runs as (its
+	// supplementary groups are dropped); nil runs it as the caller.
+	Credential *syscall.Credential
 }
 
 // RunHook runs spec.Command in its own process group and waits for it.
@@ -89,7 +92,7 @@ func RunHook(ctx context.Context, spec HookSpec, opts Options) (exitCode int, ta
 	ctx, cancel := context.WithTimeoutCause(ctx, spec.Timeout,
 		fmt.Errorf("timed out after %s: %w", spec.Timeout, context.DeadlineExceeded))
 	defer cancel()
-	c, err := spawn(spec.Command, spec.Dir, env, out, log)
+	c, err := spawn(spec.Command, spec.Dir, env, spec.Credential, out, log)
 	if err != nil {
 		return -1, nil, fmt.Errorf("cannot run hook %q: %w", spec.Name, err)
 	}

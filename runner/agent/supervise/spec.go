@@ -63,6 +63,10 @@ type Spec struct {
 	LogKeep int
 	// Backoff shapes the delays between restarts after crashes.
 	Backoff BackoffOptions
+	// Credential, when set, is the user and group the process runs as
+	// (its supplementary groups are dropped); nil runs it as the caller.
+	// The log file stays the caller's: the child only gets a pipe.
+	Credential *syscall.Credential
 }
 
 // BackoffOptions shapes the restart delay: the n-th consecutive crash waits
