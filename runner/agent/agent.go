@@ -190,6 +190,9 @@ type Options struct {
 	// (defaults DefaultAppUIDBase, DefaultAppUIDCount); ids that the
 	// system's users or groups have are skipped.
 	AppUIDBase, AppUIDCount int
+	// AppsDir is where releases live (default DataDir/apps; when apps
+	// are isolated and that cannot be reached by them, FallbackAppsRoot/<hash>).
+	AppsDir string
 	// Metrics gets the agent's counters (wharf_agent_tasks_refused_total
 	// by reason, wharf_agent_tasks_verified_total); nil keeps them private.
 	Metrics *metrics.Set
@@ -199,6 +202,7 @@ type Options struct {
 // with Run, once.
 type Agent struct {
 	opts      Options
+	appsRoot  string // where releases live (see prepareDirs)
 	log       *slog.Logger
 	rel       *release.Manager
 	statePath string
@@ -252,13 +256,17 @@ func New(opts Options) (*Agent, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("cannot create agent data dir: %w", err)
 	}
-	if err := iso.prepareDirs(opts.DataDir); err != nil {
+	appsRoot, err := iso.prepareDirs(opts.DataDir, opts.AppsDir)
+	if err != nil {
 		return nil, fmt.Errorf("cannot create agent: %w", err)
 	}
 	log := logging.Component(opts.Logger, "agent").With("host", opts.HostID)
 	iso.announce(log, opts.RunAs)
+	if def, _ := filepath.Abs(filepath.Join(opts.DataDir, appsDirName)); appsRoot != def {
+		log.Info("releases live outside the data dir", "apps_dir", appsRoot)
+	}
 	rel, err := release.New(release.Options{
-		Root: filepath.Join(opts.DataDir, appsDirName), Keep: opts.Keep,
+		Root: appsRoot, Keep: opts.Keep,
 		Retries: opts.DownloadRetries, Backoff: opts.DownloadBackoff, Logger: opts.Logger,
 	})
 	if err != nil {
@@ -273,7 +281,7 @@ func New(opts Options) (*Agent, error) {
 	case err != nil:
 		return nil, fmt.Errorf("cannot create agent: %w", err)
 	}
-	a := &Agent{
+	a := &Agent{appsRoot: appsRoot,
 		opts: opts, log: log, rel: rel, statePath: path, st: st,
 		bootID: bootID(), memTotal: memTotal(), iso: iso,
 		keys: &taskKeys{api: opts.API, timeout: opts.APITimeout}, tm: newTaskMetrics(opts.Metrics),

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -54,6 +56,9 @@ type isolation struct {
 	uid, gid uint32 // isoFixed
 	base     int    // isoPerApp: the uid range
 	count    int
+	// fallback is where release roots go when the data dir cannot be
+	// reached by apps (FallbackAppsRoot; tests choose their own).
+	fallback string
 }
 
 // newIsolation reads Options.RunAs and the uid range.
@@ -167,44 +172,86 @@ func (iso isolation) announce(log *slog.Logger, runAs string) {
 	}
 }
 
-// prepareDirs locks the agent's data dir down for isolated apps: the data
-// dir can be crossed but not listed, the logs are the agent's alone, the
-// release root can be crossed; and every ancestor of the data dir must
-// let other users cross it, or apps could not reach their releases.
-func (iso isolation) prepareDirs(dataDir string) error {
-	if iso.mode == isoSelf {
-		return nil
-	}
+// prepareDirs locks the agent's data dir down for isolated apps and
+// returns the release root to use: the data dir can be crossed but not
+// listed, the logs are the agent's alone, the release root can be
+// crossed. Every ancestor of the release root must let other users cross
+// it, or apps could not reach their releases: when the default root
+// (<data dir>/apps) is not reachable — a data dir under a 0700 home, as
+// `make run` as root in /root gives — and no apps dir was configured, the
+// releases move to FallbackAppsRoot/<data dir hash>, which is.
+func (iso isolation) prepareDirs(dataDir, appsDir string) (string, error) {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
-		return fmt.Errorf("cannot isolate apps: %w", err)
+		return "", fmt.Errorf("cannot isolate apps: %w", err)
 	}
-	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
-		if err != nil {
-			return fmt.Errorf("cannot isolate apps: %w", err)
+	root := filepath.Join(abs, appsDirName)
+	if appsDir != "" {
+		if root, err = filepath.Abs(appsDir); err != nil {
+			return "", fmt.Errorf("cannot isolate apps: %w", err)
 		}
-		if fi.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("cannot isolate apps: %s (mode %04o) cannot be crossed by other users, so apps could not reach their releases under %s; "+
-				"allow it (chmod o+x %s) or move the agent's data dir", d, fi.Mode().Perm(), abs, d)
+	}
+	if iso.mode == isoSelf {
+		return root, nil
+	}
+	if d, mode, ok := uncrossable(filepath.Dir(root)); !ok {
+		if appsDir != "" {
+			return "", fmt.Errorf("cannot isolate apps: %s (mode %04o) cannot be crossed by other users, so apps could not reach their releases under %s; "+
+				"allow it (chmod o+x %s) or choose another agent.apps_dir", d, mode, root, d)
 		}
-		if d == filepath.Dir(d) {
-			break
+		sum := sha256.Sum256([]byte(abs))
+		fb := iso.fallback
+		if fb == "" {
+			fb = FallbackAppsRoot
+		}
+		root = filepath.Join(fb, hex.EncodeToString(sum[:6]))
+		if err := mkdirOwned(filepath.Dir(root), 0o711); err != nil {
+			return "", err
+		}
+		if d, mode, ok := uncrossable(filepath.Dir(root)); !ok {
+			return "", fmt.Errorf("cannot isolate apps: neither %s nor %s can be crossed by other users (%s is %04o); set agent.apps_dir to a directory they can reach",
+				filepath.Join(abs, appsDirName), root, d, mode)
 		}
 	}
 	for _, c := range []struct {
 		path string
 		mode fs.FileMode
-	}{{abs, 0o711}, {filepath.Join(abs, appsDirName), 0o711}, {filepath.Join(abs, logsDirName), 0o700}} {
-		if err := os.MkdirAll(c.path, c.mode); err != nil {
-			return fmt.Errorf("cannot isolate apps: %w", err)
+	}{{abs, 0o711}, {root, 0o711}, {filepath.Join(abs, logsDirName), 0o700}} {
+		if err := mkdirOwned(c.path, c.mode); err != nil {
+			return "", err
 		}
-		if err := os.Chown(c.path, 0, 0); err != nil {
-			return fmt.Errorf("cannot isolate apps: %w", err)
+	}
+	return root, nil
+}
+
+// FallbackAppsRoot holds the release roots of isolating agents whose data
+// dir other users cannot reach.
+const FallbackAppsRoot = "/var/lib/wharf-apps"
+
+// uncrossable walks from dir up to / and returns the first directory other
+// users cannot cross, with its mode; ok when there is none.
+func uncrossable(dir string) (string, fs.FileMode, bool) {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err == nil && fi.Mode().Perm()&0o001 == 0 {
+			return d, fi.Mode().Perm(), false
 		}
-		if err := os.Chmod(c.path, c.mode); err != nil {
-			return fmt.Errorf("cannot isolate apps: %w", err)
+		if d == filepath.Dir(d) {
+			return "", 0, true
 		}
+	}
+}
+
+// mkdirOwned makes path a directory owned by root with mode.
+func mkdirOwned(path string, mode fs.FileMode) error {
+	if err := os.MkdirAll(path, mode); err != nil {
+		return fmt.Errorf("cannot isolate apps: %w", err)
+	}
+	if err := os.Chown(path, 0, 0); err != nil {
+		return fmt.Errorf("cannot isolate apps: %w", err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		return fmt.Errorf("cannot isolate apps: %w", err)
 	}
 	return nil
 }
@@ -239,7 +286,7 @@ func (a *Agent) credential(app string) (*syscall.Credential, error) {
 	ok := false
 	// Releases on disk keep their owner when the state file is lost: the
 	// app gets its uid back, and no app gets another's.
-	owners := releaseOwners(filepath.Join(a.opts.DataDir, appsDirName))
+	owners := releaseOwners(a.appsRoot)
 	if u, mine := owners[app]; mine && !used[u] && u >= a.iso.base && u < a.iso.base+a.iso.count {
 		uid, ok = u, true
 	}

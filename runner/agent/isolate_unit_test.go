@@ -112,3 +112,45 @@ func TestUIDsSurviveALostStateFile(t *testing.T) {
 		t.Fatalf("state file: %s, %v", b, err)
 	}
 }
+
+// An isolating agent whose data dir sits under a directory other users
+// cannot cross (a 0700 home, as `make run` as root in /root gives) keeps
+// its releases in a reachable fallback root instead of failing to start;
+// a configured apps dir that cannot be reached is an error naming it.
+func TestUnreachableDataDirMovesTheReleases(t *testing.T) {
+	testenv.RequireRoot(t)
+	home := filepath.Join(testenv.CrossableDir(t), "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	fallback := filepath.Join(filepath.Dir(home), "apps-root")
+	iso := isolation{mode: isoPerApp, base: DefaultAppUIDBase, count: DefaultAppUIDCount, fallback: fallback}
+	data := filepath.Join(home, "data")
+	root, err := iso.prepareDirs(data, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(root) != fallback {
+		t.Fatalf("releases in %s, want under %s", root, fallback)
+	}
+	again, err := iso.prepareDirs(data, "")
+	if err != nil || again != root {
+		t.Fatalf("a restart moved the releases: %s then %s (%v)", root, again, err)
+	}
+	for _, d := range []string{fallback, root} {
+		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm() != 0o711 {
+			t.Fatalf("%s: %v %v, want mode 0711", d, fi.Mode(), err)
+		}
+	}
+	if _, err := iso.prepareDirs(data, filepath.Join(home, "apps")); err == nil || !strings.Contains(err.Error(), home) {
+		t.Fatalf("an unreachable agent.apps_dir must be refused naming %s: %v", home, err)
+	}
+	// Reachable data dirs keep their releases inside.
+	open := filepath.Join(filepath.Dir(home), "open", "data")
+	if err := os.MkdirAll(filepath.Dir(open), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if root, err := iso.prepareDirs(open, ""); err != nil || root != filepath.Join(open, appsDirName) {
+		t.Fatalf("got %s %v", root, err)
+	}
+}
