@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -459,5 +460,36 @@ func parseErrorAnswer(err error, maxBody int) *httperr.Error {
 	case errors.As(err, &te) && te.Timeout():
 		return httperr.New(fasthttp.StatusRequestTimeout, "request not received in time")
 	}
-	return httperr.BadRequest("malformed request: not valid HTTP/1.1 (request line, header fields or body framing)")
+	var host fasthttp.InvalidHostError
+	if errors.As(err, &host) {
+		return httperr.BadRequest("malformed request: invalid Host header")
+	}
+	return httperr.BadRequest("malformed request: %s", parseErrorKind(err.Error()))
+}
+
+// parseErrorKind names what was wrong with a request fasthttp could not
+// read, in fixed words: its error texts quote header values (credentials
+// among them), so they are never passed on.
+func parseErrorKind(msg string) string {
+	msg = strings.ToLower(msg)
+	for _, k := range [...]struct{ in, kind string }{
+		{"host", "invalid Host header"},
+		{"content-length", "invalid Content-Length"},
+		{"transfer-encoding", "unsupported or repeated Transfer-Encoding"},
+		{"http version", "unsupported HTTP version"},
+		{"request method", "invalid request method"},
+		{"request uri", "invalid request target"},
+		{"requesturi", "invalid request target"},
+		{"header key", "invalid header field name"},
+		{"header value", "invalid header field value"},
+		{"mime header", "invalid header field"},
+		{"trailer", "invalid trailer"},
+		{"chunk", "malformed chunked body"},
+		{"whitespace", "malformed request line"},
+	} {
+		if strings.Contains(msg, k.in) {
+			return k.kind
+		}
+	}
+	return "not valid HTTP/1.1 (request line, header fields or body framing)"
 }
