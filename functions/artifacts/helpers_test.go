@@ -26,7 +26,10 @@ import (
 	"github.com/wharfhq/wharf/artifacts/bundle"
 	"github.com/wharfhq/wharf/functions/artifacts"
 	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/gateway/adminapi"
+	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
@@ -44,14 +47,16 @@ type env struct {
 	fn    *artifacts.Function
 	be    blob.Backend
 	st    store.Store
+	edge  *edge.Store
 	admin string
-	tok   map[string]string // tokens by name: shop (team:shop), other (team:other), agent
+	tok   map[string]string // tokens by name: shop (team:shop), other (team:other), agent, ingest, both (team:a, team:b)
 }
 
 type envOptions struct {
 	backend blob.Backend // default: a disk backend in a temp dir
 	quota   int64
 	now     func() time.Time
+	reserve bool // service names reserved by the edge config and registry (as cmd/wharf wires it)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -72,7 +77,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	toks := map[string]string{}
 	for name, scopes := range map[string][]string{
-		"shop": {"team:shop"}, "other": {"team:other"}, "agent": {"agent"}, "both": {"team:a", "team:b"},
+		"shop": {"team:shop"}, "other": {"team:other"}, "agent": {"agent"}, "ingest": {"ingest"}, "both": {"team:a", "team:b"},
 	} {
 		_, plain, err := svc.Create(ctx, auth.CreateRequest{Name: name, Scopes: scopes, CreatedBy: "test"})
 		if err != nil {
@@ -80,7 +85,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		toks[name] = plain
 	}
-	fn, err := artifacts.New(artifacts.Options{Backend: o.backend, Store: st, Quota: o.quota, Now: o.now, OrphanGrace: time.Nanosecond})
+	es := edge.New(st, edge.Options{})
+	opts := artifacts.Options{Backend: o.backend, Store: st, Quota: o.quota, Now: o.now, OrphanGrace: time.Nanosecond}
+	if o.reserve {
+		opts.Reservations = adminapi.NewReservations(es, registry.New(st, registry.Options{}))
+	}
+	fn, err := artifacts.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +102,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	g := gatewaytest.Start(t, gateway.Options{Edge: config.Edge{Routes: []config.RouteConfig{
 		{Name: "artifacts", Path: "/api/v1/apps/", Function: "api", MaxBody: routeLimit},
 	}}}, mux)
-	return &env{t: t, url: "http://" + g.Addr().String(), fn: fn, be: o.backend, st: st, admin: boot, tok: toks}
+	return &env{t: t, url: "http://" + g.Addr().String(), fn: fn, be: o.backend, st: st, edge: es, admin: boot, tok: toks}
 }
 
 // resp is an answer read to its end.
