@@ -14,6 +14,7 @@ import (
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // lateStats is the admin API's view of the gateway's counters; the gateway
@@ -58,7 +59,7 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 	stats := &lateStats{}
 	switches := roomswitch.New(st, roomswitch.Options{Logger: logging.Component(b.log, "rooms"), OnDone: roomswitch.ToPolicy(es)})
 	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Registry: registry.New(st, registry.Options{}),
-		Stats: stats, Switches: switches, Rooms: stats})
+		Hosts: tenancy.New(st, tenancy.Options{}), Stats: stats, Switches: switches, Rooms: stats})
 	if err != nil {
 		return nil, err
 	}

@@ -145,14 +145,21 @@ func (f *Function) Deploy(ctx context.Context, app, who string, spec plan.Spec) 
 	return rec, nil
 }
 
-// start stores a new record, makes it the app's active deploy and wakes
-// the driver. The record is written first, so an active key always has a
+// start records the placements of the app on its targets, stores a new
+// record, makes it the app's active deploy and wakes the driver. The record is written first, so an active key always has a
 // record; when the claim fails the record is deleted again. The caller
 // protected the record's versions before; start protects them again once
 // the deploy is active, because finishing the deploy it replaced
 // recomputes the live versions from the active deploy, which may have been
 // the old one when that recomputation read it.
 func (f *Function) start(ctx context.Context, rec *plan.Record, now time.Time) error {
+	// Its targets' agents may register the app's instances from now on
+	// (the gateway's registry checks the placements).
+	for _, t := range rec.Targets {
+		if err := f.hosts.Place(ctx, rec.App, t.Host); err != nil {
+			return unavailable(err, "cannot record the deploy's targets: store unavailable")
+		}
+	}
 	ver, err := f.writeRecord(ctx, rec, 0)
 	if err != nil {
 		if isConflict(err) {

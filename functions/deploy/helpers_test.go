@@ -26,7 +26,11 @@ import (
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/gateway/acl"
+	"github.com/wharfhq/wharf/gateway/adminapi"
+	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/config"
@@ -34,6 +38,7 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
 	"github.com/wharfhq/wharf/internal/store/redisstore"
+	"github.com/wharfhq/wharf/internal/tenancy"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
 
@@ -56,7 +61,7 @@ type env struct {
 	prod  *bus.Producer
 	fn    *deploy.Function // the instance behind the gateway
 	admin string
-	tok   map[string]string // shop (team:shop), other (team:other), agent
+	tok   map[string]string // shop (team:shop), other (team:other), agent, agent2 (agent), ingest
 }
 
 type envOptions struct {
@@ -97,7 +102,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	toks := map[string]string{}
-	for name, scopes := range map[string][]string{"shop": {"team:shop"}, "other": {"team:other"}, "agent": {"agent"}} {
+	for name, scopes := range map[string][]string{"shop": {"team:shop"}, "other": {"team:other"}, "agent": {"agent"}, "agent2": {"agent"}, "ingest": {"ingest"}} {
 		_, plain, err := svc.Create(ctx, auth.CreateRequest{Name: name, Scopes: scopes, CreatedBy: "test"})
 		if err != nil {
 			t.Fatal(err)
@@ -115,8 +120,19 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	e := &env{t: t, ctx: ctx, st: st, nsqd: nsqd, prod: prod, admin: boot, tok: toks}
 	e.fn = e.newFn(o.opts, nil)
+	// The gateway's admin API beside them, for the service registry that
+	// agents write, as cmd/wharf wires it.
+	bans, err := acl.NewBanManager(acl.BanManagerOptions{}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := adminapi.New(adminapi.Options{Edge: edge.New(st, edge.Options{}), Bans: bans,
+		Registry: registry.New(st, registry.Options{}), Hosts: tenancy.New(st, tenancy.Options{})})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := fnapi.NewMux(svc, testLogger(t))
-	for _, f := range []fnapi.Function{art, e.fn} {
+	for _, f := range []fnapi.Function{art, e.fn, gw} {
 		if err := mux.Register(f); err != nil {
 			t.Fatal(err)
 		}
