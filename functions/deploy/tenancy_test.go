@@ -2,10 +2,13 @@ package deploy_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/functions/deploy/wire"
+	"github.com/wharfhq/wharf/internal/testenv"
 )
 
 // sameAnswer compares two answers about two apps with the app names and
@@ -152,4 +155,30 @@ func TestAgentRegistersOnlyItsHostsApps(t *testing.T) {
 	// Each agent removes its own.
 	want(t, e.do("DELETE", inst("shop", "h1.shop.1"), e.tok["agent"], nil), 200)
 	want(t, e.do("DELETE", inst("shop", "h2.shop.1"), e.tok["agent2"], nil), 200)
+}
+
+// TestPlacementsBackfilledAfterUpgrade: deploys recorded before placements
+// existed still let their agents register once the function runs, so an
+// upgrade does not drop running instances from the registry.
+func TestPlacementsBackfilledAfterUpgrade(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.push("shop", "1.0.0")
+	e.startAgent("h1", "bj", nil)
+	e.deploy(`{"version":"1.0.0","targets":{"hosts":["h1"]}}`)
+	// As a Wharf before placements left it.
+	if _, err := e.st.Delete(e.ctx, "tenancy/placements/shop/h1"); err != nil {
+		t.Fatal(err)
+	}
+	reg := func() resp {
+		return e.do("PUT", "/api/v1/services/shop/instances/h1.shop.1", e.tok["agent"],
+			`{"addr":"127.0.0.1:4001","labels":{"host":"h1"}}`)
+	}
+	want(t, reg(), 403, "no deploy")
+	e.run(e.fn)
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if r := reg(); r.status != 200 {
+			return fmt.Errorf("register: %s", r)
+		}
+		return nil
+	})
 }
