@@ -20,8 +20,8 @@
 // a service (Options.Reservations) is claimed only by the team named like
 // it or the team granted it (services[].team; an admin's push claims for
 // that team); others get 409. From then on admin and team:<owner> may push,
-// read and delete; agent tokens may read (list, show, download, url);
-// pushing to another team's app is a 409, and any other access to it is
+// read and delete; agent tokens may read (list, show, download, url) the
+// apps deployed to their own hosts; pushing to another team's app is a 409, and any other access to it is
 // the 404 of an app that does not exist (internal/tenancy). Quotas count
 // per owning team.
 //
@@ -111,10 +111,11 @@ type Options struct {
 
 // Function serves the artifact API.
 type Function struct {
-	opts Options
-	be   blob.Backend
-	st   store.Store
-	log  *slog.Logger
+	opts  Options
+	be    blob.Backend
+	st    store.Store
+	hosts *tenancy.Hosts
+	log   *slog.Logger
 }
 
 // New returns the function.
@@ -143,7 +144,8 @@ func New(opts Options) (*Function, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Function{opts: opts, be: opts.Backend, st: opts.Store, log: opts.Logger}, nil
+	hosts := tenancy.New(opts.Store, tenancy.Options{OpTimeout: opts.StoreTimeout})
+	return &Function{opts: opts, be: opts.Backend, st: opts.Store, hosts: hosts, log: opts.Logger}, nil
 }
 
 // Name implements fnapi.Function.
@@ -266,7 +268,7 @@ func (f *Function) canRead(r *fnapi.Request, app string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := tenancy.AppAccess(r.Principal, app, team, false); err != nil {
+	if err := f.hosts.Access(r.Context(), r.Principal, app, team, false); err != nil {
 		return "", err
 	}
 	return team, nil

@@ -35,6 +35,7 @@ import (
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // routeLimit is the push route's body limit in these tests.
@@ -85,6 +86,17 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		toks[name] = plain
 	}
+	// The agent token runs host h1, where shop and cart are deployed (as
+	// the deploy function records it): agents read only those apps.
+	hosts := tenancy.New(st, tenancy.Options{})
+	if _, err := hosts.BindHost(ctx, "h1", tokenID(toks["agent"]), "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range []string{"shop", "cart"} {
+		if err := hosts.Place(ctx, app, "h1"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	es := edge.New(st, edge.Options{})
 	opts := artifacts.Options{Backend: o.backend, Store: st, Quota: o.quota, Now: o.now, OrphanGrace: time.Nanosecond}
 	if o.reserve {
@@ -104,6 +116,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}}}, mux)
 	return &env{t: t, url: "http://" + g.Addr().String(), fn: fn, be: o.backend, st: st, edge: es, admin: boot, tok: toks}
 }
+
+// tokenID is the id part of a token (wharf_<id>_<secret>).
+func tokenID(tok string) string { return strings.Split(tok, "_")[1] }
 
 // resp is an answer read to its end.
 type resp struct {

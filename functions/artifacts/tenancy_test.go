@@ -61,6 +61,10 @@ func TestNotYoursAnswersLikeNotFound(t *testing.T) {
 	want(t, e.do("GET", "/api/v1/apps/cart/artifacts/1.0.0", e.admin, nil, nil), 200)
 	want(t, e.do("GET", "/api/v1/apps/cart/artifacts/1.0.0/download", e.tok["agent"], nil, nil), 200)
 	want(t, e.do("DELETE", "/api/v1/apps/cart/artifacts/1.0.0", e.tok["agent"], nil, nil), 403)
+	// ... but only the apps deployed to its hosts: another is missing.
+	want(t, e.push("misc", "1.0.0", e.tok["shop"], makeBundle(t, "misc", 100), ""), 201)
+	sameAnswer(t, "agent of other hosts", e.do("GET", "/api/v1/apps/misc/artifacts/1.0.0/download", e.tok["agent"], nil, nil), "misc",
+		e.do("GET", "/api/v1/apps/ghost/artifacts/1.0.0/download", e.tok["agent"], nil, nil), "ghost")
 }
 
 // TestPushIntoAnotherTeamsApp: pushing to an app another team owns is a

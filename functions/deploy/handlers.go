@@ -10,7 +10,6 @@ import (
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
-	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // View is a deploy as the API shows it: the record's fields, its summary
@@ -54,7 +53,8 @@ func answer(r *fnapi.Request, err error) error {
 
 // appAccess checks the path's app and that the caller may deploy it
 // (admin, team:<owner>) or, without write, read its deploys (agent too).
-// Another team's app answers like a missing one (tenancy.AppAccess).
+// Another team's app, and for an agent token an app not deployed to its
+// hosts, answers like a missing one (tenancy.Hosts.Access).
 func (f *Function) appAccess(r *fnapi.Request, write bool) (string, error) {
 	app := r.Params.Get("app")
 	if !validApp(app) {
@@ -64,7 +64,7 @@ func (f *Function) appAccess(r *fnapi.Request, write bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := tenancy.AppAccess(r.Principal, app, team, write); err != nil {
+	if err := f.hosts.Access(r.Context(), r.Principal, app, team, write); err != nil {
 		return "", err
 	}
 	return app, nil

@@ -182,3 +182,24 @@ func TestPlacementsBackfilledAfterUpgrade(t *testing.T) {
 		return nil
 	})
 }
+
+// TestAgentReadsOnlyItsHostsApps: an agent token reads (downloads, lists,
+// shows deploys of) only the apps deployed to its own hosts; any other app
+// answers like one that does not exist.
+func TestAgentReadsOnlyItsHostsApps(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.push("shop", "1.0.0")
+	e.startAgent("h1", "bj", nil) // the "agent" token
+	want(t, e.do("PUT", wire.HostPath+"h2", e.tok["agent2"], `{"id":"h2","room":"bj"}`), 200)
+	d := e.deploy(`{"version":"1.0.0","targets":{"hosts":["h1"]}}`)
+	for _, p := range []string{
+		"/api/v1/apps/%s/artifacts", "/api/v1/apps/%s/artifacts/1.0.0", "/api/v1/apps/%s/artifacts/1.0.0/download",
+		"/api/v1/apps/%s/artifacts/1.0.0/url", "/api/v1/apps/%s/deploys", "/api/v1/apps/%s/deploys/" + d.ID,
+	} {
+		path := func(app string) string { return strings.Replace(p, "%s", app, 1) }
+		want(t, e.do("GET", path("shop"), e.tok["agent"], nil), 200)
+		r := e.do("GET", path("shop"), e.tok["agent2"], nil)
+		want(t, r, 404)
+		sameAnswer(t, "agent of another host: "+p, r, "shop", e.do("GET", path("ghost"), e.tok["agent2"], nil), "ghost")
+	}
+}

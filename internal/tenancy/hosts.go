@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -159,4 +161,51 @@ func (h *Hosts) Placed(ctx context.Context, app, host string) (bool, error) {
 		return false, fmt.Errorf("cannot read whether %s is deployed to %s: %w", app, host, err)
 	}
 	return true, nil
+}
+
+// AgentServes reports whether app was deployed to one of the hosts bound
+// to the agent token tokenID.
+func (h *Hosts) AgentServes(ctx context.Context, tokenID, app string) (bool, error) {
+	after := ""
+	for {
+		cctx, cancel := h.ctx(ctx)
+		page, err := h.st.List(cctx, hostsPrefix, store.ListOptions{After: after})
+		cancel()
+		if err != nil {
+			return false, fmt.Errorf("cannot list host bindings: %w", err)
+		}
+		for _, e := range page.Entries {
+			var b Binding
+			if json.Unmarshal(e.Value, &b) != nil || b.TokenID != tokenID {
+				continue
+			}
+			if ok, err := h.Placed(ctx, app, b.Host); ok || err != nil {
+				return ok, err
+			}
+		}
+		if page.Next == "" {
+			return false, nil
+		}
+		after = page.Next
+	}
+}
+
+// Access is AppAccess, and for an agent token that reads the app only as
+// an agent, the check that the app was deployed to one of its hosts
+// (NotFound otherwise, like a missing app).
+func (h *Hosts) Access(ctx context.Context, p auth.Principal, app, owner string, write bool) error {
+	if err := AppAccess(p, app, owner, write); err != nil {
+		return err
+	}
+	if write || p.Allows(auth.TeamScope(owner)) { // admin included
+		return nil
+	}
+	ok, err := h.AgentServes(ctx, p.TokenID, app)
+	if err != nil {
+		return httperr.Unavailable(err, "cannot check the hosts of the agent token: store unavailable")
+	}
+	if !ok {
+		return NotFound(app)
+	}
+	return nil
 }
