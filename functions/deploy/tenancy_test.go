@@ -85,6 +85,10 @@ func TestHostBoundToItsAgentToken(t *testing.T) {
 	}
 	want(t, put("h2", e.tok["agent2"]), 200)
 	want(t, put("h2", e.tok["agent"]), 403)
+	for _, tok := range []string{e.tok["shop"], e.tok["ingest"]} {
+		want(t, put("h9", tok), 403)
+	}
+	want(t, put("h9", ""), 401)
 	// Admins may send a heartbeat for any host; it binds nothing.
 	want(t, put("h1", e.admin), 200)
 	want(t, put("h3", e.admin), 200)
