@@ -184,11 +184,11 @@ type Meta struct {
 // Store keys and blob keys.
 func metaPrefix(app string) string       { return "artifacts/apps/" + app + "/versions/" }
 func metaKey(app, version string) string { return metaPrefix(app) + version }
-func ownerKey(app string) string         { return ownersPrefix + app }
+func ownerKey(app string) string         { return tenancy.OwnerKey(app) }
 func blobKey(app, version string) string { return blobPrefix + app + "/" + version }
 
 const (
-	ownersPrefix = "artifacts/owners/"
+	ownersPrefix = tenancy.OwnersPrefix
 	blobPrefix   = "apps/"
 )
 

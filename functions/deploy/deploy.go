@@ -155,7 +155,7 @@ func indexKey(app string) string { return indexPrefix + app }
 
 // The keys of functions/artifacts read here; keep in step with its
 // ownerKey and metaKey.
-func artifactOwnerKey(app string) string { return "artifacts/owners/" + app }
+func artifactOwnerKey(app string) string { return tenancy.OwnerKey(app) }
 func artifactMetaKey(app, version string) string {
 	return "artifacts/apps/" + app + "/versions/" + version
 }

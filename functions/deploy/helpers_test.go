@@ -253,6 +253,12 @@ func decode[T any](t *testing.T, r resp) T {
 // push uploads a small bundle of app as version.
 func (e *env) push(app, version string) {
 	e.t.Helper()
+	want(e.t, e.do("PUT", "/api/v1/apps/"+app+"/artifacts/"+version, e.admin, e.bundle(app, version)), 201)
+}
+
+// bundle packs a small bundle of app whose server prints version.
+func (e *env) bundle(app, version string) []byte {
+	e.t.Helper()
 	dir := e.t.TempDir()
 	manifest := "app: " + app + "\nprocesses:\n  web: ./server --port $PORT\n"
 	if err := os.WriteFile(filepath.Join(dir, "wharf.yaml"), []byte(manifest), 0o644); err != nil {
@@ -265,7 +271,7 @@ func (e *env) push(app, version string) {
 	if _, err := bundle.Pack(e.ctx, dir, &buf, bundle.PackOptions{}); err != nil {
 		e.t.Fatal(err)
 	}
-	want(e.t, e.do("PUT", "/api/v1/apps/"+app+"/artifacts/"+version, e.admin, buf.Bytes()), 201)
+	return buf.Bytes()
 }
 
 const base = "/api/v1/apps/shop/deploys"

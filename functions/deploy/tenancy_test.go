@@ -207,3 +207,23 @@ func TestAgentReadsOnlyItsHostsApps(t *testing.T) {
 		sameAnswer(t, "agent of another host: "+p, r, "shop", e.do("GET", path("ghost"), e.tok["agent2"], nil), "ghost")
 	}
 }
+
+// TestServiceNamedLikeAnotherTeamsApp: an admin who defines a service
+// named like an app that a team already owns must grant it to that team
+// explicitly, since that team's deploys register its instances.
+func TestServiceNamedLikeAnotherTeamsApp(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.push("shop", "1.0.0") // an admin's push: team shop
+	cart := e.do("PUT", "/api/v1/apps/cart/artifacts/1.0.0", e.tok["other"], e.bundle("cart", "1.0.0"))
+	want(t, cart, 201, `"team":"other"`)
+	svc := func(name, body string) resp { return e.do("PUT", "/api/v1/gateway/services/"+name, e.admin, body) }
+	want(t, svc("cart", `{}`), 409, "cart", `team \"other\"`)
+	want(t, svc("cart", `{"team":"evil"}`), 409, "cart", `team \"other\"`)
+	want(t, svc("cart", `{"team":"other"}`), 201)
+	want(t, svc("shop", `{}`), 201)
+	want(t, svc("fresh", `{}`), 201)
+	for _, tok := range []string{e.tok["other"], e.tok["agent"], e.tok["ingest"]} {
+		want(t, e.do("PUT", "/api/v1/gateway/services/cart", tok, `{"team":"other"}`), 403)
+	}
+	want(t, e.do("PUT", "/api/v1/gateway/services/cart", "", `{"team":"other"}`), 401)
+}
