@@ -142,6 +142,7 @@ func TestAgentRegistersOnlyItsHostsApps(t *testing.T) {
 	sameAnswer(t, "deregister another host's instance", gone, "h1.shop.1", e.do("DELETE", inst("shop", "nope"), e.tok["agent2"], nil), "nope")
 	r := e.do("GET", inst("shop", ""), e.admin, nil)
 	want(t, r, 200, `"id":"h1.shop.1","addr":"127.0.0.1:4001"`, `"id":"h2.shop.1","addr":"127.0.0.1:5001"`)
+	want(t, e.do("GET", inst("shop", ""), e.tok["agent"], nil), 200, `"id":"h1.shop.1"`)
 
 	// Other scopes: teams and ingest never write the registry; admins do.
 	for _, tok := range []string{e.tok["shop"], e.tok["other"], e.tok["ingest"]} {
@@ -154,6 +155,11 @@ func TestAgentRegistersOnlyItsHostsApps(t *testing.T) {
 	want(t, e.do("PUT", inst("billing", "static-1"), e.admin, `{"addr":"10.0.0.7:80"}`), 200)
 	want(t, e.do("PUT", inst("billing", "static-1"), e.tok["agent"], body("h1", "127.0.0.1:4001")), 403)
 	want(t, e.do("DELETE", inst("billing", "static-1"), e.tok["agent"], nil), 404)
+	// An agent lists only the services deployed to its hosts: another
+	// looks like one without instances.
+	r = e.do("GET", inst("billing", ""), e.tok["agent"], nil)
+	want(t, r, 200, `{"instances":[]}`)
+	sameAnswer(t, "agent lists another service", r, "billing", e.do("GET", inst("ghost", ""), e.tok["agent"], nil), "ghost")
 	want(t, e.do("DELETE", inst("billing", "static-1"), e.admin, nil), 200)
 
 	// Each agent removes its own.

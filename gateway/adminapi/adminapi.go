@@ -17,7 +17,7 @@
 //	GET    /api/v1/gateway/stats                  this node's live counters
 //	PUT    /api/v1/services/{svc}/instances/{id}  register or heartbeat an instance (admin; agent: see below)
 //	DELETE /api/v1/services/{svc}/instances/{id}  deregister it at once (admin; agent: its own hosts' only)
-//	GET    /api/v1/services/{svc}/instances       live instances (agent)
+//	GET    /api/v1/services/{svc}/instances       live instances (admin; agent: its hosts' services only)
 //	GET    /api/v1/rooms/{svc}                    room policy, switch, this node's live view
 //	PUT    /api/v1/rooms/{svc}/policy             set the room policy
 //	POST   /api/v1/rooms/{svc}/switch             start a room switch (immediate or staged)

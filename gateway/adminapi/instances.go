@@ -156,8 +156,24 @@ func (f *Function) deleteInstance(r *fnapi.Request) error {
 	return r.JSON(fasthttp.StatusOK, map[string]any{"deregistered": id, "service": svc})
 }
 
+// listInstances lists a service's live instances. An agent token sees only
+// the services deployed to its own hosts; any other looks like a service
+// without instances.
 func (f *Function) listInstances(r *fnapi.Request) error {
-	ins, err := f.opts.Registry.List(r.Context(), r.Params.Get("svc"))
+	svc := r.Params.Get("svc")
+	if !r.Principal.IsAdmin() {
+		ok := false
+		if f.opts.Hosts != nil {
+			var err error
+			if ok, err = f.opts.Hosts.AgentServes(r.Context(), r.Principal.TokenID, svc); err != nil {
+				return httperr.Unavailable(err, "cannot list instances: store unavailable")
+			}
+		}
+		if !ok {
+			return r.JSON(fasthttp.StatusOK, map[string]any{"instances": []registry.Instance{}})
+		}
+	}
+	ins, err := f.opts.Registry.List(r.Context(), svc)
 	if err != nil {
 		return httperr.Unavailable(err, "cannot list instances: store unavailable")
 	}
