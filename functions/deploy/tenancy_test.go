@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/functions/deploy/wire"
+	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
 
@@ -104,6 +105,20 @@ func TestHostBoundToItsAgentToken(t *testing.T) {
 	want(t, rel("nope", e.admin), 404, "nope")
 	want(t, rel("h1", e.admin), 200, `"released":"h1"`)
 	want(t, put("h1", e.tok["agent2"]), 200)
+	want(t, put("h1", e.tok["agent"]), 403)
+
+	// A host whose agent token was revoked goes to the next agent token
+	// that sends its heartbeat (the machine got a new token).
+	tokens := auth.NewService(e.st)
+	_, next, err := tokens.Create(e.ctx, auth.CreateRequest{Name: "agent3", Scopes: []string{auth.ScopeAgent}, CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, put("h1", next), 403)
+	if err := tokens.Revoke(e.ctx, strings.Split(e.tok["agent2"], "_")[1]); err != nil {
+		t.Fatal(err)
+	}
+	want(t, put("h1", next), 200)
 	want(t, put("h1", e.tok["agent"]), 403)
 }
 

@@ -48,8 +48,9 @@ type Options struct {
 // Hosts keeps host bindings and app placements in the store. It is safe
 // for concurrent use and keeps no state of its own.
 type Hosts struct {
-	st   store.Store
-	opts Options
+	st     store.Store
+	tokens *auth.Service
+	opts   Options
 }
 
 // New returns a Hosts over st.
@@ -60,7 +61,7 @@ func New(st store.Store, opts Options) *Hosts {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Hosts{st: st, opts: opts}
+	return &Hosts{st: st, tokens: auth.NewService(st), opts: opts}
 }
 
 func hostKey(host string) string           { return hostsPrefix + host }
@@ -87,18 +88,28 @@ func (h *Hosts) Host(ctx context.Context, host string) (b Binding, version uint6
 	return b, e.Version, true, nil
 }
 
-// BindHost binds host to the agent token tokenID if it has no binding,
-// and keeps its advertised address current. It returns ErrHostTaken when
-// another token holds the host.
+// BindHost binds host to the agent token tokenID if it has no binding
+// or its token was revoked, and keeps its advertised address current. It
+// returns ErrHostTaken when another token holds the host.
 func (h *Hosts) BindHost(ctx context.Context, host, tokenID, advertise string) (Binding, error) {
 	for range maxCASRetries {
 		b, ver, ok, err := h.Host(ctx, host)
 		if err != nil {
 			return Binding{}, err
 		}
+		if ok && b.TokenID != tokenID {
+			cctx, cancel := h.ctx(ctx)
+			alive, err := h.tokens.Exists(cctx, b.TokenID)
+			cancel()
+			switch {
+			case err != nil:
+				return Binding{}, fmt.Errorf("cannot check the agent token of host %s: %w", host, err)
+			case alive:
+				return Binding{}, ErrHostTaken
+			}
+			ok = false // its token was revoked: the host is free
+		}
 		switch {
-		case ok && b.TokenID != tokenID:
-			return Binding{}, ErrHostTaken
 		case ok && strings.EqualFold(b.Advertise, advertise):
 			return b, nil
 		case !ok:

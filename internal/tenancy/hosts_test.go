@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
 	"github.com/wharfhq/wharf/internal/store/redisstore"
@@ -38,10 +39,18 @@ func TestBindHostRace(t *testing.T) {
 			h := tenancy.New(st, tenancy.Options{})
 			ctx := context.Background()
 			const n = 16
+			ids := make([]string, n+1)
+			for i := range ids {
+				tok, _, err := auth.NewService(st).Create(ctx, auth.CreateRequest{Name: fmt.Sprintf("a%d", i), Scopes: []string{auth.ScopeAgent}, CreatedBy: "test"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids[i] = tok.ID
+			}
 			var wg sync.WaitGroup
 			errs := make([]error, n)
 			for i := range n {
-				wg.Go(func() { _, errs[i] = h.BindHost(ctx, "h1", fmt.Sprintf("tok%d", i), "10.0.0.1") })
+				wg.Go(func() { _, errs[i] = h.BindHost(ctx, "h1", ids[i], "10.0.0.1") })
 			}
 			wg.Wait()
 			won := -1
@@ -56,8 +65,8 @@ func TestBindHostRace(t *testing.T) {
 				}
 			}
 			b, _, ok, err := h.Host(ctx, "h1")
-			if err != nil || !ok || b.TokenID != fmt.Sprintf("tok%d", won) || b.Advertise != "10.0.0.1" {
-				t.Fatalf("binding %+v %v %v, winner tok%d", b, ok, err, won)
+			if err != nil || !ok || b.TokenID != ids[won] || b.Advertise != "10.0.0.1" {
+				t.Fatalf("binding %+v %v %v, winner %d", b, ok, err, won)
 			}
 			// The winner moves its address; a release frees the host.
 			if b, err := h.BindHost(ctx, "h1", b.TokenID, "10.0.0.2"); err != nil || b.Advertise != "10.0.0.2" {
@@ -66,8 +75,15 @@ func TestBindHostRace(t *testing.T) {
 			if ok, err := h.ReleaseHost(ctx, "h1"); !ok || err != nil {
 				t.Fatalf("release: %v %v", ok, err)
 			}
-			if _, err := h.BindHost(ctx, "h1", "other", "10.0.0.3"); err != nil {
+			if _, err := h.BindHost(ctx, "h1", ids[n], "10.0.0.3"); err != nil {
 				t.Fatal(err)
+			}
+			// A binding to a token that no longer exists is free.
+			if err := auth.NewService(st).Revoke(ctx, ids[n]); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := h.BindHost(ctx, "h1", ids[0], "10.0.0.4"); err != nil || b.TokenID != ids[0] {
+				t.Fatalf("after the revoke: %+v %v", b, err)
 			}
 			if ok, err := h.Placed(ctx, "shop", "h1"); ok || err != nil {
 				t.Fatalf("placed before a deploy: %v %v", ok, err)
