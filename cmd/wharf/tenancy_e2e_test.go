@@ -157,6 +157,17 @@ func TestServeTenancy(t *testing.T) {
 	if code, body := get(t, gw+"/shop/"); code != 200 || !strings.HasPrefix(body, "1.0.0 ") {
 		t.Fatalf("GET /shop/: %d %q", code, body)
 	}
+	// An admin frees a host from its token with the CLI; nobody else can.
+	if _, errOut, code := runWharf(t, dir, as("rogue"), "host", "release", "rogue1"); code == 0 || !strings.Contains(errOut, "403") {
+		t.Fatalf("rogue releases a host: exit %d %s", code, errOut)
+	}
+	adminEnv := []string{"WHARF_SERVER=" + gw, "WHARF_TOKEN=" + admin}
+	if out, errOut, code := runWharf(t, dir, adminEnv, "host", "release", "rogue1"); code != 0 || !strings.Contains(out, "Host rogue1 released") {
+		t.Fatalf("admin releases rogue1: exit %d %s %s", code, out, errOut)
+	}
+	if _, errOut, code := runWharf(t, dir, adminEnv, "host", "release", "rogue1"); code == 0 || !strings.Contains(errOut, "404") {
+		t.Fatalf("release again: exit %d %s", code, errOut)
+	}
 	if code := p.stop(20 * time.Second); code != 0 {
 		t.Fatalf("serve exit %d", code)
 	}
