@@ -153,12 +153,8 @@ func (f *Function) Deploy(ctx context.Context, app, who string, spec plan.Spec) 
 // recomputes the live versions from the active deploy, which may have been
 // the old one when that recomputation read it.
 func (f *Function) start(ctx context.Context, rec *plan.Record, now time.Time) error {
-	// Its targets' agents may register the app's instances from now on
-	// (the gateway's registry checks the placements).
-	for _, t := range rec.Targets {
-		if err := f.hosts.Place(ctx, rec.App, t.Host); err != nil {
-			return unavailable(err, "cannot record the deploy's targets: store unavailable")
-		}
+	if err := f.place(ctx, rec); err != nil {
+		return err
 	}
 	ver, err := f.writeRecord(ctx, rec, 0)
 	if err != nil {

@@ -5,8 +5,21 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/internal/store"
 )
+
+// place records rec's targets as placements of its app: their agents may
+// register the app's instances (the gateway's registry checks them) and
+// download its bundles from now on.
+func (f *Function) place(ctx context.Context, rec *plan.Record) error {
+	for _, t := range rec.Targets {
+		if err := f.hosts.Place(ctx, rec.App, t.Host); err != nil {
+			return unavailable(err, "cannot record the deploy's targets: store unavailable")
+		}
+	}
+	return nil
+}
 
 // placementsDoneKey marks that the placements of the deploys recorded
 // before placements existed were written (once per cluster).
