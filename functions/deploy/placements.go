@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -19,6 +20,24 @@ func (f *Function) place(ctx context.Context, rec *plan.Record) error {
 		}
 	}
 	return nil
+}
+
+// runsApp returns which of hosts run app: their heartbeat lists it and a
+// deploy of the app targeted them. A heartbeat alone is only the agent's
+// word, and any agent token could claim any app in it.
+func (f *Function) runsApp(ctx context.Context, app string, hosts []wire.Host) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, h := range hosts {
+		if _, ok := h.Apps[app]; !ok {
+			continue
+		}
+		placed, err := f.hosts.Placed(ctx, app, h.ID)
+		if err != nil {
+			return nil, unavailable(err, "cannot read where app %q is deployed: store unavailable", app)
+		}
+		out[h.ID] = placed
+	}
+	return out, nil
 }
 
 // placementsDoneKey marks that the placements of the deploys recorded

@@ -248,3 +248,35 @@ func TestServiceNamedLikeAnotherTeamsApp(t *testing.T) {
 	}
 	want(t, e.do("PUT", "/api/v1/gateway/services/cart", "", `{"team":"other"}`), 401)
 }
+
+// TestHeartbeatCannotJoinAnotherTeamsApp: a host whose heartbeat claims
+// to run an app that was never deployed to it is not one of the app's
+// hosts: "all" and rollbacks leave it out, so an agent token cannot get
+// itself a team's bundles and registrations by lying in its heartbeat.
+func TestHeartbeatCannotJoinAnotherTeamsApp(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.push("shop", "1.0.0")
+	e.push("shop", "2.0.0")
+	e.startAgent("h1", "bj", nil)
+	first := e.deploy(`{"version":"1.0.0","targets":{"hosts":["h1"]}}`)
+	want(t, e.do("POST", base+"/"+first.ID+"/abort", e.admin, nil), 200)
+	// h2 says it runs shop; no deploy ever sent shop there.
+	want(t, e.do("PUT", wire.HostPath+"h2", e.tok["agent2"],
+		`{"id":"h2","room":"bj","apps":{"shop":{"version":"1.0.0","healthy":true}}}`), 200)
+	// h1's heartbeat says it runs shop too (as a real agent's would).
+	want(t, e.do("PUT", wire.HostPath+"h1", e.tok["agent"],
+		`{"id":"h1","room":"bj","apps":{"shop":{"version":"1.0.0","healthy":true}}}`), 200)
+	d := e.deploy(`{"version":"2.0.0","targets":{"all":true}}`)
+	if len(d.Targets) != 1 || d.Targets[0].Host != "h1" {
+		t.Fatalf("targets of all: %+v", d.Targets)
+	}
+	want(t, e.do("POST", base+"/"+d.ID+"/abort", e.admin, nil), 200)
+	r := e.do("POST", "/api/v1/apps/shop/rollback", e.admin, `{"to":"1.0.0"}`)
+	want(t, r, 201)
+	if v := decode[struct {
+		Targets []struct{ Host string }
+	}](t, r); len(v.Targets) != 1 || v.Targets[0].Host != "h1" {
+		t.Fatalf("targets of the rollback: %s", r)
+	}
+	want(t, e.do("GET", "/api/v1/apps/shop/artifacts/2.0.0/download", e.tok["agent2"], nil), 404)
+}
