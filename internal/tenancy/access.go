@@ -1,8 +1,8 @@
 // Package tenancy holds who owns what across Wharf's functions: the rule
 // that decides whether a token may act on a team's app (access.go), the
-// binding of deploy hosts to the agent token that registered them and the
-// placements of apps on hosts (hosts.go), and the reservation of service
-// names that an admin defined (reserve.go).
+// apps' owners (owners.go), the binding of deploy hosts to the agent token
+// that registered them and the placements of apps on hosts (hosts.go), and
+// the reservation of service names that an admin defined (reserve.go).
 //
 // The rules, in one place:
 //   - An app (and the service of the same name that its deploys register)
@@ -13,8 +13,11 @@
 //   - A token that may not see an app gets the same 404 "app ... not found"
 //     whether the app exists or not.
 //   - A deploy host id belongs to the agent token that first sent its
-//     heartbeat; an agent token registers instances only for apps deployed
-//     to its own hosts, on those hosts' advertised address.
+//     heartbeat, until an admin releases it or that token is revoked.
+//   - A deploy records its targets as placements of the app. An agent token
+//     reads, registers and lists only the apps placed on its own hosts, on
+//     those hosts' advertised address, and never over another host's
+//     registration.
 package tenancy
 
 import (
