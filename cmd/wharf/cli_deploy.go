@@ -34,9 +34,10 @@ func appOfDeploy(id string) (string, error) {
 	return app, nil
 }
 
-// newDeployCmds are `wharf deploy`, `wharf deploys` and `wharf rollback`.
+// newDeployCmds are `wharf deploy`, `wharf deploys`, `wharf rollback` and
+// `wharf host`.
 func newDeployCmds(stdout io.Writer) []*cobra.Command {
-	return []*cobra.Command{newDeployCmd(stdout), newDeploysCmd(stdout), newRollbackCmd(stdout)}
+	return []*cobra.Command{newDeployCmd(stdout), newDeploysCmd(stdout), newRollbackCmd(stdout), newHostCmd(stdout)}
 }
 
 func newDeployCmd(stdout io.Writer) *cobra.Command {

@@ -15,6 +15,7 @@ import (
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // lateStats is the admin API's view of the gateway's counters; the gateway
@@ -78,8 +79,8 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 	stats := &lateStats{}
 	switches := roomswitch.New(st, roomswitch.Options{Logger: logging.Component(b.log, "rooms"), OnDone: roomswitch.ToPolicy(es)})
 	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Registry: registry.New(st, registry.Options{}),
-		Stats: stats, Switches: switches, Rooms: stats, File: start, ClientIP: guard.clientIP, Protected: guard.protected,
-		Logger: logging.Component(b.log, "adminapi")})
+		Hosts: tenancy.New(st, tenancy.Options{}), Stats: stats, Switches: switches, Rooms: stats, File: start,
+		ClientIP: guard.clientIP, Protected: guard.protected, Logger: logging.Component(b.log, "adminapi")})
 	if err != nil {
 		return nil, err
 	}

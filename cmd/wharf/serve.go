@@ -15,6 +15,9 @@ import (
 	"github.com/wharfhq/wharf/artifacts/blob/diskblob"
 	"github.com/wharfhq/wharf/functions/admin"
 	"github.com/wharfhq/wharf/functions/artifacts"
+	"github.com/wharfhq/wharf/gateway/adminapi"
+	"github.com/wharfhq/wharf/gateway/edge"
+	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/config"
@@ -201,7 +204,8 @@ func runServe(ctx context.Context, opts config.Options, configFile string, stdou
 func (b *base) registerArtifacts(ctx context.Context, mux *fnapi.Mux, be blob.Backend, st store.Store) error {
 	o := b.opts.Artifacts
 	log := logging.Component(b.log, "artifacts")
-	fn, err := artifacts.New(artifacts.Options{Backend: be, Store: st, Quota: o.QuotaBytes, Logger: log})
+	reserved := adminapi.NewReservations(edge.New(st, edge.Options{}), registry.New(st, registry.Options{}))
+	fn, err := artifacts.New(artifacts.Options{Backend: be, Store: st, Quota: o.QuotaBytes, Logger: log, Reservations: reserved})
 	if err != nil {
 		return err
 	}

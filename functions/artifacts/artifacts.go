@@ -16,9 +16,14 @@
 // first push of an app claims it: for the team named like the app when the
 // caller is admin or holds team:<app>, otherwise for the caller's only team
 // (a token of several teams, none named like the app, is refused: push the
-// first version with admin or a one-team token). From then on admin and
-// team:<owner> may push, read and delete; agent tokens may read (list, show,
-// download, url). Quotas count per owning team.
+// first version with admin or a one-team token). A name that an admin gave
+// a service (Options.Reservations) is claimed only by the team named like
+// it or the team granted it (services[].team; an admin's push claims for
+// that team); others get 409. From then on admin and team:<owner> may push,
+// read and delete; agent tokens may read (list, show, download, url) the
+// apps deployed to their own hosts; pushing to another team's app is a 409, and any other access to it is
+// the 404 of an app that does not exist (internal/tenancy). Quotas count
+// per owning team.
 //
 // # Storage
 //
@@ -53,6 +58,7 @@ import (
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // Defaults for Options.
@@ -100,14 +106,18 @@ type Options struct {
 	Unpack bundle.Limits
 	// Logger gets the function's own log lines (handlers log through the Mux's).
 	Logger *slog.Logger
+	// Reservations, when set, keeps an app's first push from claiming the
+	// name of a service an admin defined (see internal/tenancy).
+	Reservations tenancy.Reservations
 }
 
 // Function serves the artifact API.
 type Function struct {
-	opts Options
-	be   blob.Backend
-	st   store.Store
-	log  *slog.Logger
+	opts  Options
+	be    blob.Backend
+	st    store.Store
+	hosts *tenancy.Hosts
+	log   *slog.Logger
 }
 
 // New returns the function.
@@ -136,7 +146,8 @@ func New(opts Options) (*Function, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Function{opts: opts, be: opts.Backend, st: opts.Store, log: opts.Logger}, nil
+	hosts := tenancy.New(opts.Store, tenancy.Options{OpTimeout: opts.StoreTimeout})
+	return &Function{opts: opts, be: opts.Backend, st: opts.Store, hosts: hosts, log: opts.Logger}, nil
 }
 
 // Name implements fnapi.Function.
@@ -175,11 +186,11 @@ type Meta struct {
 // Store keys and blob keys.
 func metaPrefix(app string) string       { return "artifacts/apps/" + app + "/versions/" }
 func metaKey(app, version string) string { return metaPrefix(app) + version }
-func ownerKey(app string) string         { return ownersPrefix + app }
+func ownerKey(app string) string         { return tenancy.OwnerKey(app) }
 func blobKey(app, version string) string { return blobPrefix + app + "/" + version }
 
 const (
-	ownersPrefix = "artifacts/owners/"
+	ownersPrefix = tenancy.OwnersPrefix
 	blobPrefix   = "apps/"
 )
 
@@ -251,44 +262,49 @@ func (f *Function) owner(ctx context.Context, app string) (string, error) {
 	return string(e.Value), nil
 }
 
-// canRead checks that p may read the app's artifacts and returns the owner.
+// canRead checks that the caller may read the app's artifacts and returns
+// the owner. A caller who may not see the app gets the same 404 as for an
+// app nobody pushed (tenancy.AppAccess).
 func (f *Function) canRead(r *fnapi.Request, app string) (string, error) {
 	team, err := f.owner(r.Context(), app)
 	if err != nil {
 		return "", err
 	}
-	if team == "" {
-		if r.Principal.IsAdmin() || r.Principal.Allows(auth.ScopeAgent, auth.TeamScope(app)) {
-			return "", httperr.NotFound("app %q has no artifacts", app)
-		}
-		return "", forbidden(r.Principal, app, auth.TeamScope(app))
-	}
-	if !r.Principal.Allows(auth.TeamScope(team), auth.ScopeAgent) {
-		return "", forbidden(r.Principal, app, auth.TeamScope(team), auth.ScopeAgent)
+	if err := f.hosts.Access(r.Context(), r.Principal, app, team, false); err != nil {
+		return "", err
 	}
 	return team, nil
 }
 
-// canWrite checks that p may push to or delete from the app and returns the
-// owner ("" when the app has none yet).
-func (f *Function) canWrite(r *fnapi.Request, app string) (string, error) {
+// canPush checks that the caller may push to the app and returns its owner
+// ("" when nobody claimed it yet). An app of another team is a 409 that
+// names neither the team nor its scope.
+func (f *Function) canPush(r *fnapi.Request, app string) (string, error) {
 	team, err := f.owner(r.Context(), app)
 	if err != nil {
 		return "", err
 	}
-	if team != "" && !r.Principal.Allows(auth.TeamScope(team)) {
-		return "", forbidden(r.Principal, app, auth.TeamScope(team))
+	p := r.Principal
+	if !p.IsAdmin() && len(p.Teams()) == 0 {
+		return "", httperr.Forbidden("token %q cannot push: need admin or a team scope", p.Name)
+	}
+	if team != "" && !p.Allows(auth.TeamScope(team)) {
+		return "", takenError(app)
 	}
 	return team, nil
 }
 
-func forbidden(p auth.Principal, app string, need ...string) error {
-	return httperr.Forbidden("token %q lacks scope for app %q: need one of admin, %s", p.Name, app, strings.Join(need, ", "))
+func takenError(app string) error {
+	return httperr.Conflict("app name %q belongs to another team: push under another app name", app)
 }
 
 // claimTeam is the team a first push of app claims it for (see the package
-// comment).
-func claimTeam(p auth.Principal, app string) (string, error) {
+// comment), given the reservation of its name: a name an admin granted to
+// a team is claimed for that team by an admin's push.
+func claimTeam(p auth.Principal, app string, res tenancy.Reservation) (string, error) {
+	if p.IsAdmin() && res.Team != "" {
+		return res.Team, nil
+	}
 	if p.Allows(auth.TeamScope(app)) { // admin included
 		return app, nil
 	}
@@ -297,11 +313,25 @@ func claimTeam(p auth.Principal, app string) (string, error) {
 	case 1:
 		return teams[0], nil
 	case 0:
-		return "", forbidden(p, app, auth.TeamScope(app))
+		return "", httperr.Forbidden("token %q cannot push: need admin or a team scope", p.Name)
 	default:
 		return "", httperr.Forbidden("token %q holds several teams (%s): the first push of app %q must come from an admin token or a token of one team",
 			p.Name, strings.Join(teams, ", "), app)
 	}
+}
+
+// reservation is the reservation of app's name (none without Reservations).
+func (f *Function) reservation(ctx context.Context, app string) (tenancy.Reservation, error) {
+	if f.opts.Reservations == nil {
+		return tenancy.Reservation{}, nil
+	}
+	cctx, cancel := f.storeCtx(ctx)
+	defer cancel()
+	res, err := f.opts.Reservations.Reservation(cctx, app)
+	if err != nil {
+		return tenancy.Reservation{}, httperr.Unavailable(err, "cannot check whether app name %q is reserved: store unavailable", app)
+	}
+	return res, nil
 }
 
 // claim records team as the app's owner unless another push did first, and

@@ -26,12 +26,16 @@ import (
 	"github.com/wharfhq/wharf/artifacts/bundle"
 	"github.com/wharfhq/wharf/functions/artifacts"
 	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/gateway/adminapi"
+	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // routeLimit is the push route's body limit in these tests.
@@ -44,8 +48,9 @@ type env struct {
 	fn    *artifacts.Function
 	be    blob.Backend
 	st    store.Store
+	edge  *edge.Store
 	admin string
-	tok   map[string]string // tokens by name: shop (team:shop), other (team:other), agent
+	tok   map[string]string // tokens by name: shop (team:shop), other (team:other), agent, ingest, both (team:a, team:b)
 }
 
 type envOptions struct {
@@ -53,6 +58,7 @@ type envOptions struct {
 	quota   int64
 	now     func() time.Time
 	limits  bundle.Limits // what a pushed bundle may expand to
+	reserve bool          // service names reserved by the edge config and registry (as cmd/wharf wires it)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -73,7 +79,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	toks := map[string]string{}
 	for name, scopes := range map[string][]string{
-		"shop": {"team:shop"}, "other": {"team:other"}, "agent": {"agent"}, "both": {"team:a", "team:b"},
+		"shop": {"team:shop"}, "other": {"team:other"}, "agent": {"agent"}, "ingest": {"ingest"}, "both": {"team:a", "team:b"},
 	} {
 		_, plain, err := svc.Create(ctx, auth.CreateRequest{Name: name, Scopes: scopes, CreatedBy: "test"})
 		if err != nil {
@@ -81,7 +87,23 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		toks[name] = plain
 	}
-	fn, err := artifacts.New(artifacts.Options{Backend: o.backend, Store: st, Quota: o.quota, Now: o.now, OrphanGrace: time.Nanosecond, Unpack: o.limits})
+	// The agent token runs host h1, where shop and cart are deployed (as
+	// the deploy function records it): agents read only those apps.
+	hosts := tenancy.New(st, tenancy.Options{})
+	if _, err := hosts.BindHost(ctx, "h1", tokenID(toks["agent"]), "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range []string{"shop", "cart"} {
+		if err := hosts.Place(ctx, app, "h1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es := edge.New(st, edge.Options{})
+	opts := artifacts.Options{Backend: o.backend, Store: st, Quota: o.quota, Now: o.now, OrphanGrace: time.Nanosecond, Unpack: o.limits}
+	if o.reserve {
+		opts.Reservations = adminapi.NewReservations(es, registry.New(st, registry.Options{}))
+	}
+	fn, err := artifacts.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +115,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	g := gatewaytest.Start(t, gateway.Options{Edge: config.Edge{Routes: []config.RouteConfig{
 		{Name: "artifacts", Path: "/api/v1/apps/", Function: "api", MaxBody: routeLimit},
 	}}}, mux)
-	return &env{t: t, url: "http://" + g.Addr().String(), fn: fn, be: o.backend, st: st, admin: boot, tok: toks}
+	return &env{t: t, url: "http://" + g.Addr().String(), fn: fn, be: o.backend, st: st, edge: es, admin: boot, tok: toks}
 }
+
+// tokenID is the id part of a token (wharf_<id>_<secret>).
+func tokenID(tok string) string { return strings.Split(tok, "_")[1] }
 
 // resp is an answer read to its end.
 type resp struct {

@@ -12,10 +12,12 @@ import (
 
 	"github.com/wharfhq/wharf/artifacts/blob"
 	"github.com/wharfhq/wharf/artifacts/bundle"
+	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bodylimit"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // quotaError refuses a push that would take a team over its quota (413).
@@ -59,22 +61,13 @@ func (f *Function) push(r *fnapi.Request) error {
 			return early(httperr.BadRequest("%s: %v", HeaderSHA256, err))
 		}
 	}
-	team, err := f.canWrite(r, app)
+	team, err := f.canPush(r, app)
 	if err != nil {
 		return early(err)
 	}
 	if team == "" {
-		claim, err := claimTeam(r.Principal, app)
-		if err != nil {
+		if team, err = f.claimFor(r, app); err != nil {
 			return early(err)
-		}
-		if team, err = f.claim(r.Context(), app, claim); err != nil {
-			return early(err)
-		}
-		if team != claim { // another push claimed it first
-			if team, err = f.canWrite(r, app); err != nil {
-				return early(err)
-			}
 		}
 	}
 	ctx := r.Context()
@@ -135,6 +128,31 @@ func (f *Function) push(r *fnapi.Request) error {
 	r.Log.Info("artifact pushed", "app", app, "version", version, "size", info.Size, "sha256", info.SHA256, "by", r.Principal.Name)
 	r.Ctx.Response.Header.Set(fasthttp.HeaderLocation, fmt.Sprintf("/api/v1/apps/%s/artifacts/%s", app, version))
 	return r.JSON(fasthttp.StatusCreated, meta)
+}
+
+// claimFor claims an app nobody owns for the caller's team, unless its
+// name is reserved for another team, and returns the owner then in place
+// (another push may have claimed it first).
+func (f *Function) claimFor(r *fnapi.Request, app string) (string, error) {
+	res, err := f.reservation(r.Context(), app)
+	if err != nil {
+		return "", err
+	}
+	claim, err := claimTeam(r.Principal, app, res)
+	if err != nil {
+		return "", err
+	}
+	if err := tenancy.CheckClaim(app, claim, res); err != nil {
+		return "", err
+	}
+	team, err := f.claim(r.Context(), app, claim)
+	if err != nil {
+		return "", err
+	}
+	if team != claim && !r.Principal.Allows(auth.TeamScope(team)) {
+		return "", takenError(app)
+	}
+	return team, nil
 }
 
 // drainLimit is the largest body drainSmall reads and discards.

@@ -15,6 +15,7 @@ import (
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // sortNewestFirst orders versions by creation time, newest first (ties by
@@ -160,12 +161,12 @@ func (f *Function) remove(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
-	team, err := f.canWrite(r, app)
+	team, err := f.owner(r.Context(), app)
 	if err != nil {
 		return err
 	}
-	if team == "" {
-		return httperr.NotFound("app %q has no artifacts", app)
+	if err := tenancy.AppAccess(r.Principal, app, team, true); err != nil {
+		return err
 	}
 	_, rev, err := f.getMeta(r.Context(), app, version)
 	if err != nil {

@@ -115,7 +115,11 @@ func (f *Function) Deploy(ctx context.Context, app, who string, spec plan.Spec) 
 	if spec.Targets.All {
 		// all: the live hosts that run the app; for its first deploy
 		// (no host runs it yet), every live host.
-		if running := planHosts(hosts, func(h wire.Host) bool { _, ok := h.Apps[app]; return ok }); len(running) > 0 {
+		runs, err := f.runsApp(ctx, app, hosts)
+		if err != nil {
+			return nil, err
+		}
+		if running := planHosts(hosts, func(h wire.Host) bool { return runs[h.ID] }); len(running) > 0 {
 			pool = running
 		}
 	}
@@ -145,14 +149,17 @@ func (f *Function) Deploy(ctx context.Context, app, who string, spec plan.Spec) 
 	return rec, nil
 }
 
-// start stores a new record, makes it the app's active deploy and wakes
-// the driver. The record is written first, so an active key always has a
+// start records the placements of the app on its targets, stores a new
+// record, makes it the app's active deploy and wakes the driver. The record is written first, so an active key always has a
 // record; when the claim fails the record is deleted again. The caller
 // protected the record's versions before; start protects them again once
 // the deploy is active, because finishing the deploy it replaced
 // recomputes the live versions from the active deploy, which may have been
 // the old one when that recomputation read it.
 func (f *Function) start(ctx context.Context, rec *plan.Record, now time.Time) error {
+	if err := f.place(ctx, rec); err != nil {
+		return err
+	}
 	ver, err := f.writeRecord(ctx, rec, 0)
 	if err != nil {
 		if isConflict(err) {
@@ -347,8 +354,8 @@ func (f *Function) rollbackReleases(ctx context.Context, app, want string, good 
 	return to, from, nil
 }
 
-// rollbackTargets are the live hosts that run the app, and those the
-// running (or latest) deploy moved.
+// rollbackTargets are the live hosts that run the app (runsApp), and
+// those the running (or latest) deploy moved.
 func (f *Function) rollbackTargets(ctx context.Context, app string, running, latest *plan.Record) ([]plan.Target, error) {
 	moved := map[string]bool{}
 	for _, r := range []*plan.Record{running, latest} {
@@ -365,7 +372,11 @@ func (f *Function) rollbackTargets(ctx context.Context, app string, running, lat
 	if err != nil {
 		return nil, err
 	}
-	pool := planHosts(hosts, func(h wire.Host) bool { _, ok := h.Apps[app]; return ok || moved[h.ID] })
+	runs, err := f.runsApp(ctx, app, hosts)
+	if err != nil {
+		return nil, err
+	}
+	pool := planHosts(hosts, func(h wire.Host) bool { return runs[h.ID] || moved[h.ID] })
 	if len(pool) == 0 {
 		return nil, fieldsError(fasthttp.StatusConflict, "cannot select targets", &plan.FieldError{
 			Field: "targets", Msg: fmt.Sprintf("no live host runs app %q", app)})

@@ -62,8 +62,8 @@ func TestCreateErrors(t *testing.T) {
 
 	// Artifacts and access.
 	want(t, post(e.admin, `{"version":"9.9.9","targets":{"rooms":["bj"]}}`), 404, "9.9.9", "not found")
-	want(t, e.do("POST", "/api/v1/apps/nope/deploys", e.admin, `{"version":"1.0.0","targets":{"all":true}}`), 404, "no artifacts")
-	want(t, post(e.tok["other"], `{"version":"1.0.0","targets":{"rooms":["bj"]}}`), 403, "team:shop")
+	want(t, e.do("POST", "/api/v1/apps/nope/deploys", e.admin, `{"version":"1.0.0","targets":{"all":true}}`), 404, `app \"nope\" not found`)
+	want(t, post(e.tok["other"], `{"version":"1.0.0","targets":{"rooms":["bj"]}}`), 404, `app \"shop\" not found`)
 	want(t, post(e.tok["agent"], `{"version":"1.0.0","targets":{"rooms":["bj"]}}`), 403)
 
 	// Target selection against the live hosts: 409 naming the selector.
@@ -107,7 +107,7 @@ func TestCreateErrors(t *testing.T) {
 	}
 	want(t, e.do("GET", base+"/"+strings.Replace(second.ID, "shop", "cart", 1), e.admin, nil), 404)
 	want(t, e.do("GET", base+"/shop.nope", e.admin, nil), 404)
-	want(t, e.do("GET", base, e.tok["other"], nil), 403)
+	want(t, e.do("GET", base, e.tok["other"], nil), 404)
 
 	// The live versions protect the versions in use from artifact GC.
 	if got := e.live("shop"); !strings.Contains(strings.Join(got, ","), "2.0.0") {

@@ -7,6 +7,7 @@
 //
 //	PUT  /api/v1/agents/hosts/{id}                 agent: heartbeat (wire.Host), kept for Options.HostTTL
 //	GET  /api/v1/agents/task-keys                  agent: the public keys tasks are signed with (wire.TaskKeys)
+//	DELETE /api/v1/agents/hosts/{id}/binding       admin: release the host from its agent token
 //	GET  /api/v1/agents/hosts                      admin: the live hosts
 //	POST /api/v1/apps/{app}/deploys                start a deploy (body plan.Spec; 201 with the record)
 //	GET  /api/v1/apps/{app}/deploys                history, newest first (?limit=, at most MaxHistory)
@@ -21,7 +22,13 @@
 // Apps belong to teams (functions/artifacts records the owner when the
 // first version is pushed). admin and team:<owner> may deploy, control and
 // roll back the app; agent tokens may also read its deploys. An app that was
-// never pushed is a 404.
+// never pushed and another team's app are the same 404 (internal/tenancy).
+//
+// A host id belongs to the agent token that sent its first heartbeat
+// (tenancy.Hosts); heartbeats for it with another agent token are a 403
+// until an admin releases it. Every deploy records the hosts it targets as
+// placements of the app, which is what lets their agents register the
+// app's instances in the gateway's registry.
 //
 // # Store keys
 //
@@ -94,6 +101,7 @@ import (
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // Defaults and bounds.
@@ -152,7 +160,7 @@ func indexKey(app string) string { return indexPrefix + app }
 
 // The keys of functions/artifacts read here; keep in step with its
 // ownerKey and metaKey.
-func artifactOwnerKey(app string) string { return "artifacts/owners/" + app }
+func artifactOwnerKey(app string) string { return tenancy.OwnerKey(app) }
 func artifactMetaKey(app, version string) string {
 	return "artifacts/apps/" + app + "/versions/" + version
 }
@@ -208,10 +216,11 @@ type Options struct {
 
 // Function serves the deploy API and drives deploys.
 type Function struct {
-	opts Options
-	st   store.Store
-	log  *slog.Logger
-	m    *counters
+	opts  Options
+	st    store.Store
+	hosts *tenancy.Hosts
+	log   *slog.Logger
+	m     *counters
 	// kick wakes the driver; poke fills it.
 	kick    chan struct{}
 	running atomic.Bool
@@ -262,6 +271,7 @@ func New(opts Options) (*Function, error) {
 	return &Function{
 		opts:   opts,
 		st:     opts.Store,
+		hosts:  tenancy.New(opts.Store, tenancy.Options{OpTimeout: opts.StoreTimeout, Now: opts.Now}),
 		log:    log.With("component", "deploy", "instance", opts.Instance),
 		m:      newCounters(opts.Metrics),
 		kick:   make(chan struct{}, 1),
@@ -279,6 +289,7 @@ func (f *Function) Routes() []fnapi.Route {
 	agent := fnapi.Access{Scopes: func(fnapi.Params) []string { return []string{auth.ScopeAgent} }}
 	return []fnapi.Route{
 		{Method: fasthttp.MethodPut, Pattern: wire.HostPath + "{id}", Access: agent, Handler: f.putHost},
+		{Method: fasthttp.MethodDelete, Pattern: wire.HostPath + "{id}/binding", Access: fnapi.AdminOnly(), Handler: f.releaseHost},
 		{Method: fasthttp.MethodGet, Pattern: strings.TrimSuffix(wire.HostPath, "/"), Access: fnapi.AdminOnly(), Handler: f.listHosts},
 		{Method: fasthttp.MethodGet, Pattern: wire.TaskKeysPath, Access: agent, Handler: f.taskKeys},
 		{Method: fasthttp.MethodPost, Pattern: app + "/deploys", Access: fnapi.AnyToken(), Handler: f.create},

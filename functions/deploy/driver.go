@@ -43,6 +43,7 @@ func (f *Function) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wctx, stopWatch := context.WithCancel(ctx)
 	wg.Go(func() { f.watch(wctx) })
+	wg.Go(func() { f.backfillPlacements(wctx) })
 	f.log.Info("deploy driver started", "tick", f.opts.Tick, "lease_ttl", f.opts.LeaseTTL)
 
 	t := time.NewTicker(f.opts.Tick)

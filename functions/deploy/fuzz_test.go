@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"net"
 	"testing"
 
 	"github.com/wharfhq/wharf/functions/deploy/wire"
@@ -13,6 +14,9 @@ func FuzzHeartbeat(f *testing.F) {
 	f.Add("h:1", []byte(`{"id":"h:1"}`))
 	f.Add("x", []byte(`{"capacity":-1,"apps":{"Bad":{}}}`))
 	f.Add("y", []byte(`{"id":"y"} {}`))
+	f.Add("z", []byte(`{"id":"z","advertise":"10.0.0.7"}`))
+	f.Add("z", []byte(`{"id":"z","advertise":"::1"}`))
+	f.Add("z", []byte(`{"id":"z","advertise":"a:b/c"}`))
 	f.Fuzz(func(t *testing.T, id string, body []byte) {
 		var h wire.Host
 		if checkHostID(id) != "" || decodeLenient(body, &h) != nil || checkHost(h) != nil {
@@ -20,6 +24,13 @@ func FuzzHeartbeat(f *testing.F) {
 		}
 		if len(wire.HostTopic(id)) > 64 {
 			t.Fatalf("accepted host %q has a topic longer than nsqd allows", id)
+		}
+		// An accepted advertised address makes instance addresses whose
+		// host part is that address again (the registry compares them).
+		if h.Advertise != "" {
+			if host, _, err := net.SplitHostPort(net.JoinHostPort(h.Advertise, "80")); err != nil || host != h.Advertise {
+				t.Fatalf("advertise %q: host %q, %v", h.Advertise, host, err)
+			}
 		}
 	})
 }

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/functions/deploy/plan"
-	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
 )
@@ -55,6 +53,8 @@ func answer(r *fnapi.Request, err error) error {
 
 // appAccess checks the path's app and that the caller may deploy it
 // (admin, team:<owner>) or, without write, read its deploys (agent too).
+// Another team's app, and for an agent token an app not deployed to its
+// hosts, answers like a missing one (tenancy.Hosts.Access).
 func (f *Function) appAccess(r *fnapi.Request, write bool) (string, error) {
 	app := r.Params.Get("app")
 	if !validApp(app) {
@@ -64,19 +64,8 @@ func (f *Function) appAccess(r *fnapi.Request, write bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p := r.Principal
-	if team == "" {
-		if p.Allows(auth.TeamScope(app), auth.ScopeAgent) {
-			return "", httperr.NotFound("app %q has no artifacts: push a version first", app)
-		}
-		return "", httperr.Forbidden("token %q lacks scope for app %q: need one of admin, %s", p.Name, app, auth.TeamScope(app))
-	}
-	need := []string{auth.TeamScope(team)}
-	if !write {
-		need = append(need, auth.ScopeAgent)
-	}
-	if !p.Allows(need...) {
-		return "", httperr.Forbidden("token %q lacks scope for app %q: need one of admin, %s", p.Name, app, strings.Join(need, ", "))
+	if err := f.hosts.Access(r.Context(), r.Principal, app, team, write); err != nil {
+		return "", err
 	}
 	return app, nil
 }

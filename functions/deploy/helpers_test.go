@@ -27,7 +27,11 @@ import (
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/gateway/acl"
+	"github.com/wharfhq/wharf/gateway/adminapi"
+	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/config"
@@ -35,6 +39,7 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
 	"github.com/wharfhq/wharf/internal/store/redisstore"
+	"github.com/wharfhq/wharf/internal/tenancy"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
 
@@ -57,7 +62,7 @@ type env struct {
 	prod  *bus.Producer
 	fn    *deploy.Function // the instance behind the gateway
 	admin string
-	tok   map[string]string // shop (team:shop), other (team:other), agent, ingest
+	tok   map[string]string // shop (team:shop), other (team:other), agent, agent2 (agent), ingest
 }
 
 type envOptions struct {
@@ -98,7 +103,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	toks := map[string]string{}
-	for name, scopes := range map[string][]string{"shop": {"team:shop"}, "other": {"team:other"}, "agent": {"agent"}, "ingest": {"ingest"}} {
+	for name, scopes := range map[string][]string{"shop": {"team:shop"}, "other": {"team:other"}, "agent": {"agent"}, "agent2": {"agent"}, "ingest": {"ingest"}} {
 		_, plain, err := svc.Create(ctx, auth.CreateRequest{Name: name, Scopes: scopes, CreatedBy: "test"})
 		if err != nil {
 			t.Fatal(err)
@@ -116,8 +121,19 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	e := &env{t: t, ctx: ctx, st: st, nsqd: nsqd, prod: prod, admin: boot, tok: toks}
 	e.fn = e.newFn(o.opts, nil)
+	// The gateway's admin API beside them, for the service registry that
+	// agents write, as cmd/wharf wires it.
+	bans, err := acl.NewBanManager(acl.BanManagerOptions{}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := adminapi.New(adminapi.Options{Edge: edge.New(st, edge.Options{}), Bans: bans,
+		Registry: registry.New(st, registry.Options{}), Hosts: tenancy.New(st, tenancy.Options{})})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := fnapi.NewMux(svc, testLogger(t))
-	for _, f := range []fnapi.Function{art, e.fn} {
+	for _, f := range []fnapi.Function{art, e.fn, gw} {
 		if err := mux.Register(f); err != nil {
 			t.Fatal(err)
 		}
@@ -238,6 +254,12 @@ func decode[T any](t *testing.T, r resp) T {
 // push uploads a small bundle of app as version.
 func (e *env) push(app, version string) {
 	e.t.Helper()
+	want(e.t, e.do("PUT", "/api/v1/apps/"+app+"/artifacts/"+version, e.admin, e.bundle(app, version)), 201)
+}
+
+// bundle packs a small bundle of app whose server prints version.
+func (e *env) bundle(app, version string) []byte {
+	e.t.Helper()
 	dir := e.t.TempDir()
 	manifest := "app: " + app + "\nprocesses:\n  web: ./server --port $PORT\n"
 	if err := os.WriteFile(filepath.Join(dir, "wharf.yaml"), []byte(manifest), 0o644); err != nil {
@@ -250,7 +272,7 @@ func (e *env) push(app, version string) {
 	if _, err := bundle.Pack(e.ctx, dir, &buf, bundle.PackOptions{}); err != nil {
 		e.t.Fatal(err)
 	}
-	want(e.t, e.do("PUT", "/api/v1/apps/"+app+"/artifacts/"+version, e.admin, buf.Bytes()), 201)
+	return buf.Bytes()
 }
 
 const base = "/api/v1/apps/shop/deploys"

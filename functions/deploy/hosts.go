@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/wharfhq/wharf/internal/ident"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/strictjson"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // Bounds of a heartbeat.
@@ -47,6 +49,9 @@ func (f *Function) putHost(r *fnapi.Request) error {
 	if err := checkHost(h); err != nil {
 		return err
 	}
+	if err := f.bindHost(r, &h); err != nil {
+		return err
+	}
 	h.Seen = f.opts.Now().UTC()
 	b, err := json.Marshal(h)
 	if err != nil {
@@ -59,6 +64,47 @@ func (f *Function) putHost(r *fnapi.Request) error {
 	}
 	f.m.heartbeats.Inc()
 	return r.JSON(fasthttp.StatusOK, h)
+}
+
+// bindHost binds the host to the agent token of the heartbeat (the first
+// one to send it keeps it; another agent token is a 403) and records the
+// address its instances may be registered on: the heartbeat's advertise,
+// or the address it came from. An admin's heartbeat binds nothing.
+func (f *Function) bindHost(r *fnapi.Request, h *wire.Host) error {
+	if r.Principal.IsAdmin() {
+		return nil
+	}
+	adv := h.Advertise
+	if adv == "" {
+		adv = r.Ctx.RemoteIP().String()
+		h.Advertise = adv
+	}
+	_, err := f.hosts.BindHost(r.Context(), h.ID, r.Principal.TokenID, adv)
+	switch {
+	case errors.Is(err, tenancy.ErrHostTaken):
+		return httperr.Forbidden("host %q is bound to another agent token: an admin can release it (DELETE %s%s/binding)", h.ID, wire.HostPath, h.ID)
+	case err != nil:
+		return unavailable(err, "cannot bind host %q: store unavailable", h.ID)
+	}
+	return nil
+}
+
+// releaseHost unbinds a host from its agent token so that another token
+// may send its heartbeats: DELETE /api/v1/agents/hosts/{id}/binding.
+func (f *Function) releaseHost(r *fnapi.Request) error {
+	id := r.Params.Get("id")
+	if msg := checkHostID(id); msg != "" {
+		return httperr.BadRequest("id: %s", msg)
+	}
+	ok, err := f.hosts.ReleaseHost(r.Context(), id)
+	switch {
+	case err != nil:
+		return unavailable(err, "cannot release host %q: store unavailable", id)
+	case !ok:
+		return httperr.NotFound("host %q is bound to no agent token", id)
+	}
+	r.Log.Info("host released from its agent token", "host", id, "by", r.Principal.Name)
+	return r.JSON(fasthttp.StatusOK, map[string]string{"released": id})
 }
 
 // decodeLenient decodes one JSON object into v, ignoring unknown fields;
@@ -123,6 +169,9 @@ func checkHost(h wire.Host) error {
 	if len(h.Agent) > 128 {
 		bad("agent: at most 128 bytes")
 	}
+	if h.Advertise != "" && !validAdvertise(h.Advertise) {
+		bad("advertise: want a host name or IP address (no port), got %q", h.Advertise)
+	}
 	if len(h.Apps) > maxApps {
 		bad("apps: at most %d, got %d", maxApps, len(h.Apps))
 	}
@@ -141,6 +190,24 @@ func checkHost(h wire.Host) error {
 		return httperr.BadRequest("invalid heartbeat: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// validAdvertise reports whether s can be the host part of an address:
+// an IP address or a DNS name.
+func validAdvertise(s string) bool {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	if len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func validLabel(s string) bool {

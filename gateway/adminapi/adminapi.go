@@ -19,14 +19,21 @@
 //	POST   /api/v1/gateway/bans                   ban: {"prefix","ttl","reason","route"}
 //	DELETE /api/v1/gateway/bans?prefix=P[&route=R] lift a ban
 //	GET    /api/v1/gateway/stats                  this node's live counters
-//	PUT    /api/v1/services/{svc}/instances/{id}  register or heartbeat an instance (agent)
-//	DELETE /api/v1/services/{svc}/instances/{id}  deregister it at once (agent)
-//	GET    /api/v1/services/{svc}/instances       live instances (agent)
+//	PUT    /api/v1/services/{svc}/instances/{id}  register or heartbeat an instance (admin; agent: see below)
+//	DELETE /api/v1/services/{svc}/instances/{id}  deregister it at once (admin; agent: its own hosts' only)
+//	GET    /api/v1/services/{svc}/instances       live instances (admin; agent: its hosts' services only)
 //	GET    /api/v1/rooms/{svc}                    room policy, switch, this node's live view
 //	PUT    /api/v1/rooms/{svc}/policy             set the room policy
 //	POST   /api/v1/rooms/{svc}/switch             start a room switch (immediate or staged)
 //	POST   /api/v1/rooms/{svc}/switch/{action}    pause | resume | abort it
 //	GET    /api/v1/rooms/{svc}/history            every switch, newest first
+//
+// An agent token writes the registry only for its own hosts (internal/tenancy):
+// labels.host must name a host bound to the token, a deploy of the app named
+// like the service must have targeted that host, the address must be on the
+// host's advertised address, and an instance registered by another host (or
+// an admin) is not overwritten (403) nor deregistered (the 404 of a missing
+// one).
 //
 // Every write goes through edge.Store (compare-and-swap, versioned with who
 // and when) or acl.BanManager, so every gateway node picks it up through its
@@ -51,6 +58,7 @@ import (
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // StatsSource returns a JSON-encodable view of live counters.
@@ -70,6 +78,11 @@ type Options struct {
 	// File, when set, is this process's start-up edge config, compared with
 	// the stored one by GET /api/v1/gateway/file.
 	File *StartFile
+	// Hosts holds the bindings of deploy hosts to agent tokens and the apps
+	// deployed to them: an agent token registers instances only for its
+	// hosts' apps (see internal/tenancy). Nil: agent tokens cannot write
+	// the registry, only admins can.
+	Hosts *tenancy.Hosts
 	// MaxBanTTL caps a ban's duration (default 365 days).
 	MaxBanTTL time.Duration
 	// ClientIP returns the caller's address the way the gateway sees it

@@ -125,6 +125,7 @@ func TestWritesAreValidatedNamingTheField(t *testing.T) {
 		{"/api/v1/gateway/routes/r", `{"path":"x","function":"api"}`, "path:"},
 		{"/api/v1/gateway/routes/r", `{"path":"/","function":"api","acl":{"deny":["10.0.0.0/33"]}}`, "acl.deny[0]"},
 		{"/api/v1/gateway/services/s", `{"instances":[{"addr":"nohostport"}]}`, "instances[0].addr"},
+		{"/api/v1/gateway/services/s", `{"team":"Not A Team"}`, "team:"},
 		{"/api/v1/gateway/routes/BAD", `{"path":"/","function":"api"}`, "name:"},
 		{"/api/v1/gateway/routes/r", `{"name":"other","path":"/","function":"api"}`, "name:"},
 	}
@@ -195,4 +196,18 @@ func TestACLListsAndBans(t *testing.T) {
 	if err := json.Unmarshal(r.Body, &st); err != nil || st.Requests["2xx"] == 0 || st.LimitMode != "local" || st.ConfigVersion < 1 {
 		t.Fatalf("stats: %v %s", err, r.Body)
 	}
+}
+
+// TestRegistryWithoutHostBindings: a node wired without host bindings lets
+// only admins write the registry.
+func TestRegistryWithoutHostBindings(t *testing.T) {
+	s := newServer(t)
+	body := `{"addr":"127.0.0.1:4001","labels":{"host":"h1"}}`
+	as := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+	want(t, gatewaytest.Do(t, s.addr, "PUT", "/api/v1/services/shop/instances/i1", as(s.agent), body), 403, "only admins")
+	want(t, gatewaytest.Do(t, s.addr, "PUT", "/api/v1/services/shop/instances/i1", as(s.team), body), 403, "scope")
+	want(t, gatewaytest.Do(t, s.addr, "PUT", "/api/v1/services/shop/instances/i1", nil, body), 401, "bearer")
+	want(t, s.do(t, "PUT", "/api/v1/services/shop/instances/i1", body), 200, `"addr":"127.0.0.1:4001"`)
+	want(t, gatewaytest.Do(t, s.addr, "DELETE", "/api/v1/services/shop/instances/i1", as(s.agent), ""), 404, "no instance i1")
+	want(t, s.do(t, "DELETE", "/api/v1/services/shop/instances/i1", ""), 200, `"deregistered":"i1"`)
 }

@@ -113,6 +113,11 @@ func (f *Function) put(r *fnapi.Request) error {
 		return httperr.BadRequest("name: %q in the body differs from %q in the path", *bodyName, name)
 	}
 	*bodyName = name
+	if v, ok := obj.(*config.ServiceConfig); ok {
+		if err := f.checkServiceTeam(r, *v); err != nil {
+			return err
+		}
+	}
 	created := false
 	where := func(e config.Edge) string { return fmt.Sprintf("%s[%d]", kind, index(e, kind, name)) }
 	d, err := f.update(r, fmt.Sprintf("put %s %s", singular(kind), name), where, forced(r), func(e *config.Edge) error {
@@ -190,4 +195,23 @@ func usedBy(e config.Edge, kind, name string) []string {
 		}
 	}
 	return out
+}
+
+// checkServiceTeam refuses a service named like an app that a team owns,
+// unless the service grants its name to that team (its deploys register
+// the service's instances) or the team is named like it: 409 naming the
+// team, so the admin decides knowingly.
+func (f *Function) checkServiceTeam(r *fnapi.Request, svc config.ServiceConfig) error {
+	if f.opts.Hosts == nil {
+		return nil
+	}
+	owner, err := f.opts.Hosts.Owner(r.Context(), svc.Name)
+	if err != nil {
+		return httperr.Unavailable(err, "cannot read the owner of app %q: store unavailable", svc.Name)
+	}
+	if owner == "" || owner == svc.Name || owner == svc.Team {
+		return nil
+	}
+	return httperr.Conflict("service %q: app %q belongs to team %q, whose deploys register this service's instances; "+
+		"set \"team\": %q to serve them, or choose another service name", svc.Name, svc.Name, owner, owner)
 }

@@ -167,6 +167,17 @@ func (r *Registry) key(service, id string) string { return r.opts.Prefix + servi
 // Register creates or refreshes an instance for ttl (DefaultTTL when zero;
 // MinTTL..MaxTTL) and returns it as stored.
 func (r *Registry) Register(ctx context.Context, in Instance, ttl time.Duration) (Instance, error) {
+	return r.RegisterIf(ctx, in, ttl, nil)
+}
+
+// maxCASRetries bounds the compare-and-swap loops of RegisterIf and
+// DeregisterIf.
+const maxCASRetries = 10
+
+// RegisterIf is Register, but when check is set it is called with the
+// registration in place (nil when there is none) and its error stops the
+// write; the check and the write are one compare-and-swap.
+func (r *Registry) RegisterIf(ctx context.Context, in Instance, ttl time.Duration, check func(old *Instance) error) (Instance, error) {
 	if ttl == 0 {
 		ttl = DefaultTTL
 	}
@@ -176,29 +187,97 @@ func (r *Registry) Register(ctx context.Context, in Instance, ttl time.Duration)
 	if err := in.Validate(); err != nil {
 		return Instance{}, err
 	}
-	now := r.opts.Now().UTC()
-	in.UpdatedAt, in.ExpiresAt = now, now.Add(ttl)
-	b, err := json.Marshal(in)
-	if err != nil {
-		return Instance{}, fmt.Errorf("cannot encode instance: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, r.opts.OpTimeout)
 	defer cancel()
-	if _, err := r.st.Put(ctx, r.key(in.Service, in.ID), b, store.PutOptions{TTL: ttl}); err != nil {
-		return Instance{}, fmt.Errorf("cannot register instance %s/%s: %w", in.Service, in.ID, err)
+	key := r.key(in.Service, in.ID)
+	for range maxCASRetries {
+		now := r.opts.Now().UTC()
+		in.UpdatedAt, in.ExpiresAt = now, now.Add(ttl)
+		b, err := json.Marshal(in)
+		if err != nil {
+			return Instance{}, fmt.Errorf("cannot encode instance: %w", err)
+		}
+		if check == nil {
+			if _, err := r.st.Put(ctx, key, b, store.PutOptions{TTL: ttl}); err != nil {
+				return Instance{}, fmt.Errorf("cannot register instance %s/%s: %w", in.Service, in.ID, err)
+			}
+			return in, nil
+		}
+		old, ver, err := r.get(ctx, key)
+		if err != nil {
+			return Instance{}, err
+		}
+		if err := check(old); err != nil {
+			return Instance{}, err
+		}
+		_, err = r.st.CompareAndSwap(ctx, key, ver, b, store.PutOptions{TTL: ttl})
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Instance{}, fmt.Errorf("cannot register instance %s/%s: %w", in.Service, in.ID, err)
+		}
+		return in, nil
 	}
-	return in, nil
+	return Instance{}, fmt.Errorf("cannot register instance %s/%s: too many concurrent changes", in.Service, in.ID)
+}
+
+// get reads a registration: nil and version 0 when there is none.
+func (r *Registry) get(ctx context.Context, key string) (*Instance, uint64, error) {
+	e, err := r.st.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("cannot read instance %s: %w", key, err)
+	}
+	var in Instance
+	if err := json.Unmarshal(e.Value, &in); err != nil {
+		return nil, 0, fmt.Errorf("cannot decode instance %s: %w", key, err)
+	}
+	return &in, e.Version, nil
 }
 
 // Deregister removes an instance at once. It returns an error wrapping
 // store.ErrNotFound when there is none.
 func (r *Registry) Deregister(ctx context.Context, service, id string) error {
+	return r.DeregisterIf(ctx, service, id, nil)
+}
+
+// DeregisterIf is Deregister, but when check is set it is called with the
+// registration and its error stops the delete; the check and the delete
+// are one compare-and-delete.
+func (r *Registry) DeregisterIf(ctx context.Context, service, id string, check func(Instance) error) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.OpTimeout)
 	defer cancel()
-	if _, err := r.st.Delete(ctx, r.key(service, id)); err != nil {
-		return fmt.Errorf("cannot deregister instance %s/%s: %w", service, id, err)
+	key := r.key(service, id)
+	if check == nil {
+		if _, err := r.st.Delete(ctx, key); err != nil {
+			return fmt.Errorf("cannot deregister instance %s/%s: %w", service, id, err)
+		}
+		return nil
 	}
-	return nil
+	for range maxCASRetries {
+		old, ver, err := r.get(ctx, key)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			return fmt.Errorf("cannot deregister instance %s/%s: %w", service, id, store.ErrNotFound)
+		}
+		if err := check(*old); err != nil {
+			return err
+		}
+		_, err = r.st.CompareAndDelete(ctx, key, ver)
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("cannot deregister instance %s/%s: %w", service, id, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("cannot deregister instance %s/%s: too many concurrent changes", service, id)
 }
 
 // List returns the live instances of a service, sorted by room and id.

@@ -125,6 +125,18 @@ func (s *Service) List(ctx context.Context) ([]Token, error) {
 	}
 }
 
+// Exists reports whether the token with id exists (was not revoked).
+func (s *Service) Exists(ctx context.Context, id string) (bool, error) {
+	_, err := s.st.Get(ctx, tokenKeyPrefix+id)
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalidKey):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("cannot read token: %w", err)
+	}
+	return true, nil
+}
+
 // Revoke deletes a token. Revoking the last admin token is refused.
 func (s *Service) Revoke(ctx context.Context, id string) error {
 	e, err := s.st.Get(ctx, tokenKeyPrefix+id)

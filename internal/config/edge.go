@@ -96,6 +96,9 @@ func (s ServiceConfig) Validate(field string) error {
 	if !ident.Name(s.Name) {
 		errs = append(errs, fieldErr(field+".name", "must be 1-63 of a-z, 0-9, '-', '_', got %q", s.Name))
 	}
+	if s.Team != "" && !ident.Name(s.Team) {
+		errs = append(errs, fieldErr(field+".team", "must be a team name, 1-63 of a-z, 0-9, '-', '_', got %q", s.Team))
+	}
 	if s.Pipeline < 0 || s.Pipeline > 64 {
 		errs = append(errs, fieldErr(field+".pipeline", "must be between 0 (off) and 64 connections, got %d", s.Pipeline))
 	}

@@ -85,7 +85,11 @@ type LimitConfig struct {
 
 // ServiceConfig is a named set of upstream instances.
 type ServiceConfig struct {
-	Name      string           `yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name"`
+	// Team grants the service's name to a team: the first push of the app
+	// of that name may come from it (see internal/tenancy). Empty: the
+	// name is reserved for the team named like the service.
+	Team      string           `yaml:"team" json:"team,omitempty"`
 	Instances []InstanceConfig `yaml:"instances" json:"instances"`
 	// Pipeline, when above 0, sends GET/HEAD/OPTIONS/TRACE requests without
 	// a body over this many HTTP/1.1-pipelined connections per instance,

@@ -19,7 +19,8 @@ import (
 func (a *Agent) Host() wire.Host {
 	return wire.Host{
 		ID: a.opts.HostID, Room: a.opts.Room, Labels: slices.Clone(a.opts.Labels),
-		Capacity: a.opts.Capacity, Agent: a.opts.Version, Apps: a.Apps(), Busy: a.busyTask(),
+		Capacity: a.opts.Capacity, Agent: a.opts.Version, Advertise: a.opts.AdvertiseHost,
+		Apps: a.Apps(), Busy: a.busyTask(),
 	}
 }
 

@@ -63,6 +63,10 @@ type Host struct {
 	Capacity int      `json:"capacity,omitempty"`
 	// Agent is the agent's build version.
 	Agent string `json:"agent,omitempty"`
+	// Advertise is the host part of the addresses the agent registers
+	// its instances on; the server pins it to the host's binding (the
+	// heartbeat's source address when empty) and refuses others.
+	Advertise string `json:"advertise,omitempty"`
 	// Apps is what runs on the host: app → its current release.
 	Apps map[string]AppState `json:"apps,omitempty"`
 	// Busy is the task in progress, if any.
