@@ -39,45 +39,44 @@ func (g *Gateway) finishBody(ctx *fasthttp.RequestCtx) {
 	}
 	buf := g.drainBufs.Get().(*[16 << 10]byte)
 	defer g.drainBufs.Put(buf)
-	// The common case: the body was read to its end, or never sent.
-	n, err := s.Read(buf[:])
-	if err == io.EOF {
-		return
-	}
-	if err == nil {
-		err = g.drain(ctx, s, buf, int64(n))
-	}
+	n, err := g.drain(ctx, s, buf)
 	if err != nil {
 		g.m.bodyUnread.Inc()
 		ctx.SetConnectionClose()
 		markLinger(ctx.Conn())
 		return
 	}
-	g.m.bodyDrained.Inc()
+	if n > 0 {
+		g.m.bodyDrained.Inc()
+	}
 }
 
 // errDrainLimit is the end of a drain that reached its bounds.
 var errDrainLimit = errors.New("request body left unread is larger than the drain limit")
 
-// drain discards the rest of s within the drain bounds; nil means the body
-// was read to its end.
-func (g *Gateway) drain(ctx *fasthttp.RequestCtx, s io.Reader, buf *[16 << 10]byte, n int64) error {
+// drain discards the rest of s within the drain bounds and returns how
+// many bytes it discarded; a nil error means the body was read to its end. The common case, a body read to its end or never
+// sent, costs one Read that returns io.EOF at once; the deadline bounds
+// even that first Read, since a client may have declared a body it never
+// sends.
+func (g *Gateway) drain(ctx *fasthttp.RequestCtx, s io.Reader, buf *[16 << 10]byte) (int64, error) {
 	conn := ctx.Conn()
 	if err := conn.SetReadDeadline(time.Now().Add(g.opts.DrainTimeout)); err != nil {
-		return err
+		return 0, err
 	}
 	// The next request's read sets its own deadline; none stays behind
 	// when the server has no timeouts.
 	defer conn.SetReadDeadline(time.Time{}) //nolint:errcheck
+	var n int64
 	for n <= g.opts.DrainBytes {
 		k, err := s.Read(buf[:])
 		n += int64(k)
 		if err == io.EOF {
-			return nil
+			return n, nil
 		}
 		if err != nil {
-			return err
+			return n, err
 		}
 	}
-	return errDrainLimit
+	return n, errDrainLimit
 }

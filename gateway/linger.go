@@ -30,6 +30,14 @@ type lingerListener struct {
 	timeout time.Duration
 	max     int64
 	bufs    *sync.Pool // *[16 << 10]byte
+
+	// mu guards the connections lingering now and closed: once the
+	// listener is closed (the gateway shuts down), no connection lingers
+	// and those lingering stop at once, so lingering never holds up a
+	// graceful shutdown.
+	mu        sync.Mutex
+	lingering map[*lingerConn]struct{}
+	closed    bool
 }
 
 func newLingerListener(ln net.Listener, timeout time.Duration, max int64) *lingerListener {
@@ -44,6 +52,37 @@ func (l *lingerListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	return &lingerConn{Conn: c, l: l}, nil
+}
+
+// Close implements net.Listener; it also ends every lingering close.
+func (l *lingerListener) Close() error {
+	l.mu.Lock()
+	l.closed = true
+	for c := range l.lingering {
+		_ = c.Conn.SetReadDeadline(time.Now())
+	}
+	l.mu.Unlock()
+	return l.Listener.Close()
+}
+
+// startLinger registers c as lingering; false when the listener is closed.
+func (l *lingerListener) startLinger(c *lingerConn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	if l.lingering == nil {
+		l.lingering = map[*lingerConn]struct{}{}
+	}
+	l.lingering[c] = struct{}{}
+	return true
+}
+
+func (l *lingerListener) endLinger(c *lingerConn) {
+	l.mu.Lock()
+	delete(l.lingering, c)
+	l.mu.Unlock()
 }
 
 // lingerConn is an accepted connection that can be marked to close with
@@ -63,7 +102,11 @@ func (c *lingerConn) Close() error {
 		return c.Conn.Close()
 	}
 	cw, ok := c.Conn.(interface{ CloseWrite() error })
-	if !ok || cw.CloseWrite() != nil {
+	if !ok || !c.l.startLinger(c) {
+		return c.Conn.Close()
+	}
+	defer c.l.endLinger(c)
+	if cw.CloseWrite() != nil {
 		return c.Conn.Close()
 	}
 	buf := c.l.bufs.Get().(*[16 << 10]byte)
@@ -75,7 +118,13 @@ func (c *lingerConn) Close() error {
 		if next.After(end) {
 			next = end
 		}
-		if c.Conn.SetReadDeadline(next) != nil {
+		c.l.mu.Lock()
+		stop := c.l.closed
+		if !stop && c.Conn.SetReadDeadline(next) != nil {
+			stop = true
+		}
+		c.l.mu.Unlock()
+		if stop {
 			break
 		}
 		k, err := c.Conn.Read(buf[:])

@@ -27,8 +27,10 @@ func (g *Gateway) handleRedirect(ctx *fasthttp.RequestCtx) {
 	rid := g.ids.next()
 	ctx.Response.Header.Set(HeaderRequestID, rid)
 	if ctx.Request.Header.ContentLength() != 0 {
-		// The body is not read: close, so it is never taken for a request.
+		// The body is not read: close, so it is never taken for a
+		// request, with lingering, so the client reads the 308 first.
 		ctx.SetConnectionClose()
+		markLinger(ctx.Conn())
 	}
 	uri, host := ctx.Request.Header.RequestURI(), ctx.Request.Header.Host()
 	if len(uri) == 0 || uri[0] != '/' {

@@ -316,3 +316,49 @@ func TestEarlyAnswersNeverParseTheBodyAsRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestLingeringNeverHoldsUpShutdown: a client that keeps sending a body the
+// gateway refused is read and dropped while the connection lingers, but a
+// graceful shutdown ends the lingering at once.
+func TestLingeringNeverHoldsUpShutdown(t *testing.T) {
+	g, err := gateway.New(gateway.Options{Listen: "127.0.0.1:0", LingerTimeout: time.Hour, MaxBodyBytes: 1 << 30}, earlyFunctions{seen: &seen{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run() }()
+	c, err := net.Dial("tcp", g.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /api/unauthorized HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", 1<<30)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		chunk := make([]byte, 4<<10)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 401 {
+		t.Fatalf("want the 401 while the body is still coming: %v %v", resp, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := g.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown waited for a lingering connection: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -67,9 +67,11 @@ func TestEveryRouteChecksItsScopes(t *testing.T) {
 		t.Fatalf("unauthorized calls changed the config: version %d", v)
 	}
 	want(t, s.do(t, "GET", "/api/v1/gateway/bans", ""), 200, `"bans":[]`)
-	// The agent's own routes admit it.
+	// Without host bindings (Options.Hosts) an agent token writes no
+	// registry entry (internal/tenancy decides what it may); admins do.
 	r := gatewaytest.Do(t, s.addr, "PUT", "/api/v1/services/shop/instances/i1", map[string]string{"Authorization": "Bearer " + s.agent}, `{"addr":"127.0.0.1:1"}`)
-	want(t, r, 200, `"instance"`)
+	want(t, r, 403, "only admins may write the registry")
+	want(t, s.do(t, "PUT", "/api/v1/services/shop/instances/i1", `{"addr":"127.0.0.1:1"}`), 200, `"instance"`)
 }
 
 // The unlock endpoint needs no token (the locked-out admin may be the

@@ -51,11 +51,7 @@ func redactAttr(a slog.Attr) slog.Attr {
 		}
 		return slog.Group(a.Key, clean...)
 	case slog.KindString:
-		s := v.String()
-		if redact.String(a.Key+"="+s) != a.Key+"="+s {
-			return slog.String(a.Key, redact.String(a.Key + "=" + s)[len(a.Key)+1:])
-		}
-		return a
+		return slog.String(a.Key, redact.Value(a.Key, v.String()))
 	case slog.KindAny:
 		x := v.Any()
 		var s string

@@ -76,7 +76,7 @@ func Contains(s string) bool {
 // token cut short (a log line clipped mid-token) is masked too, as long as
 // its id is complete.
 func tokenAt(s string, i int) int {
-	if !hasFoldPrefix(s[i:], tokenPrefix) || (i > 0 && isWord(s[i-1])) {
+	if !hasFoldPrefix(s[i:], tokenPrefix) || !boundary(s, i) {
 		return 0
 	}
 	j := i + len(tokenPrefix)
@@ -95,7 +95,7 @@ func tokenAt(s string, i int) int {
 // schemeAt returns the length of "Bearer <credential>" or "Basic
 // <credential>" starting at s[i], or 0.
 func schemeAt(s string, i int) int {
-	if i > 0 && isWord(s[i-1]) {
+	if !boundary(s, i) {
 		return 0
 	}
 	for _, sc := range [...]string{"bearer ", "basic "} {
@@ -124,7 +124,7 @@ func schemeAt(s string, i int) int {
 // "<name>":"value" at s[i] where name ends in a credential name; it returns
 // where the value starts and ends (0, 0 when there is none).
 func credentialValueAt(s string, i int) (int, int) {
-	if i > 0 && isWord(s[i-1]) {
+	if !boundary(s, i) {
 		return 0, 0
 	}
 	j := i
@@ -142,7 +142,9 @@ func credentialValueAt(s string, i int) (int, int) {
 		return 0, 0
 	}
 	k++
+	quoted := false
 	for k < len(s) && (s[k] == ' ' || s[k] == '"' || s[k] == '\'' || s[k] == '\\') {
+		quoted = quoted || s[k] == '"' || s[k] == '\''
 		k++
 	}
 	start := k
@@ -153,8 +155,16 @@ func credentialValueAt(s string, i int) (int, int) {
 		return 0, 0 // masked already
 	}
 	end := start
-	for end < len(s) && !isValueEnd(s[end]) {
-		end++
+	if wholeValue(s[i:j]) {
+		// Authorization (any scheme, Digest's parameters too) and
+		// cookies (every pair): the value up to the end of its line.
+		start = k
+		for end = start; end < len(s) && !isLineEnd(s[end], quoted); end++ {
+		}
+	} else {
+		for end < len(s) && !isValueEnd(s[end]) {
+			end++
+		}
 	}
 	if end == start {
 		return 0, 0
@@ -216,4 +226,44 @@ func HasToken(s string) bool {
 		i += 1 + j
 	}
 	return false
+}
+
+// wholeValue reports whether the whole value of header name is secret.
+func wholeValue(name string) bool {
+	switch strings.ToLower(name) {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie":
+		return true
+	}
+	return false
+}
+
+// isLineEnd ends a header value: a line end, also escaped (a quoted log
+// value), or the quote that closes a quoted value.
+func isLineEnd(c byte, quoted bool) bool {
+	return c == '\r' || c == '\n' || c == '\\' || quoted && (c == '"' || c == '\'')
+}
+
+// boundary reports whether a name or token may start at s[i]: at the
+// start, after a non-word byte, or after an escape such as \n in quoted
+// text.
+func boundary(s string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	if s[i-1] == '\\' {
+		return false // an escape's letter, as the n of \n
+	}
+	return !isWord(s[i-1]) || i >= 2 && s[i-2] == '\\'
+}
+
+// Value returns the value of a field named key (a log attribute, a
+// header) with credentials masked: all of it when key names a credential.
+func Value(key, value string) string {
+	if value == "" || strings.HasPrefix(value, Mask) {
+		return value
+	}
+	if isCredentialName(key) {
+		return Mask
+	}
+	return String(value)
 }

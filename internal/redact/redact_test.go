@@ -11,9 +11,11 @@ func TestString(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"plain text stays", "plain text stays"},
 		{"token " + tok + " leaked", "token " + Mask + " leaked"},
-		{"Authorization: Bearer abc.def", "Authorization: Bearer " + Mask},
-		{"authorization: Basic dXNlcjpwYXNz\r\nHost: x", "authorization: Basic " + Mask + "\r\nHost: x"},
-		{`"GET / HTTP/1.1\r\nCookie: session=abc; theme=dark\r\n"`, `"GET / HTTP/1.1\r\nCookie: ` + Mask + `; theme=dark\r\n"`},
+		{"Authorization: Bearer abc.def", "Authorization: " + Mask},
+		{"authorization: Basic dXNlcjpwYXNz\r\nHost: x", "authorization: " + Mask + "\r\nHost: x"},
+		{"sent Bearer abc.def", "sent Bearer " + Mask},
+		{`"GET / HTTP/1.1\r\nCookie: session=abc; theme=dark\r\n"`, `"GET / HTTP/1.1\r\nCookie: ` + Mask + `\r\n"`},
+		{`{"authorization":"Bearer x","n":1}`, `{"authorization":"` + Mask + `","n":1}`},
 		{"X-Api-Key: k123\r\n", "X-Api-Key: " + Mask + "\r\n"},
 		{`{"token":"s3cret","name":"x"}`, `{"token":"` + Mask + `","name":"x"}`},
 		{"url?access_key=AK&other=1", "url?access_key=" + Mask + "&other=1"},
@@ -22,6 +24,10 @@ func TestString(t *testing.T) {
 		{"not a token wharf_123", "not a token wharf_123"},
 		{"secret is shown once", "secret is shown once"},
 		{"bearer", "bearer"},
+		{"Cookie: theme=dark; sid=S3CRETSID\r\nHost: x", "Cookie: " + Mask + "\r\nHost: x"},
+		{"Authorization: Token abcdef123\r\n", "Authorization: " + Mask + "\r\n"},
+		{`Authorization: Digest username="u", response="r3sp"`, "Authorization: " + Mask},
+		{`"GET / HTTP/1.1\r\nCookie: a=1; sid=S3C\r\n"`, `"GET / HTTP/1.1\r\nCookie: ` + Mask + `\r\n"`},
 	}
 	for _, c := range cases {
 		if got := String(c.in); got != c.want {
@@ -64,5 +70,19 @@ func TestHasToken(t *testing.T) {
 	}
 	if HasToken("wharf_0123456789abcdef_feed") || HasToken("no token") || HasToken(String("a "+tok)) {
 		t.Fatal("false token")
+	}
+}
+
+func TestValue(t *testing.T) {
+	for _, c := range []struct{ key, in, want string }{
+		{"authorization", "Token abc", Mask},
+		{"X-Api-Key", "k", Mask},
+		{"msg", "token " + tok, "token " + Mask},
+		{"path", "/api/v1/apps", "/api/v1/apps"},
+		{tok, "plain", "plain"},
+	} {
+		if got := Value(c.key, c.in); got != c.want {
+			t.Errorf("Value(%q, %q) = %q, want %q", c.key, c.in, got, c.want)
+		}
 	}
 }
