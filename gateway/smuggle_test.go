@@ -335,7 +335,9 @@ func TestLingeringNeverHoldsUpShutdown(t *testing.T) {
 	fmt.Fprintf(c, "POST /api/unauthorized HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", 1<<30)
 	stop := make(chan struct{})
 	defer close(stop)
+	closed := make(chan struct{})
 	go func() {
+		defer close(closed)
 		chunk := make([]byte, 4<<10)
 		for {
 			select {
@@ -344,7 +346,7 @@ func TestLingeringNeverHoldsUpShutdown(t *testing.T) {
 			default:
 			}
 			if _, err := c.Write(chunk); err != nil {
-				return
+				return // the gateway closed the connection
 			}
 		}
 	}()
@@ -360,5 +362,10 @@ func TestLingeringNeverHoldsUpShutdown(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection still lingers after the gateway shut down")
 	}
 }
