@@ -194,7 +194,13 @@ func (iso isolation) prepareDirs(dataDir, appsDir string) (string, error) {
 	if iso.mode == isoSelf {
 		return root, nil
 	}
-	if d, mode, ok := uncrossable(filepath.Dir(root)); !ok {
+	// The data dir itself becomes 0711 below; its ancestors must already
+	// be crossable (an explicit apps dir's own parent, likewise).
+	reach := filepath.Dir(abs)
+	if appsDir != "" {
+		reach = filepath.Dir(root)
+	}
+	if d, mode, ok := uncrossable(reach); !ok {
 		if appsDir != "" {
 			return "", fmt.Errorf("cannot isolate apps: %s (mode %04o) cannot be crossed by other users, so apps could not reach their releases under %s; "+
 				"allow it (chmod o+x %s) or choose another agent.apps_dir", d, mode, root, d)

@@ -146,8 +146,12 @@ func TestUnreachableDataDirMovesTheReleases(t *testing.T) {
 		t.Fatalf("an unreachable agent.apps_dir must be refused naming %s: %v", home, err)
 	}
 	// Reachable data dirs keep their releases inside.
+	// (The data dir itself may be 0700 before the agent first runs.)
 	open := filepath.Join(filepath.Dir(home), "open", "data")
-	if err := os.MkdirAll(filepath.Dir(open), 0o755); err != nil {
+	if err := os.MkdirAll(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(open), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if root, err := iso.prepareDirs(open, ""); err != nil || root != filepath.Join(open, appsDirName) {
