@@ -113,9 +113,11 @@ func (b *base) startAgent(ctx context.Context, server, token string, nsqd, looku
 		if err := lockDataDir(b.opts.DataDir); err != nil {
 			return nil, err
 		}
-		if fi, err := os.Stat(o.TokenFile); o.TokenFile != "" && err == nil && fi.Mode().Perm()&0o077 != 0 {
-			b.log.Warn("the agent token file can be read by other users, deployed apps among them: chmod 600 it",
-				"file", o.TokenFile, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+		if was, err := privateTokenFile(o.TokenFile); err != nil {
+			return nil, err
+		} else if was != 0 {
+			b.log.Warn("the agent token file could be read by other users, deployed apps among them: made it private",
+				"file", o.TokenFile, "was", fmt.Sprintf("%04o", was))
 		}
 	}
 	a, err := agent.New(agent.Options{HostID: id, Room: o.Room, Labels: o.Labels, Version: version,
@@ -215,4 +217,22 @@ func readTokenFile(file string) (string, error) {
 		return "", fmt.Errorf("the agent token file %s is empty", file)
 	}
 	return tok, nil
+}
+
+// privateTokenFile makes a token file that users other than its owner can
+// read or write private (deployed apps run as other users: such a file
+// would hand them the agent's credentials). It returns the mode it had
+// when it changed it, 0 when there was nothing to do.
+func privateTokenFile(path string) (os.FileMode, error) {
+	if path == "" {
+		return 0, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return 0, nil // a missing file is reported where it is read
+	}
+	if err := os.Chmod(path, fi.Mode().Perm()&^0o077); err != nil {
+		return 0, fmt.Errorf("the agent token file %s can be read by other users, deployed apps among them, and cannot be made private: %w", path, err)
+	}
+	return fi.Mode().Perm(), nil
 }

@@ -90,13 +90,39 @@ func TestUnlockAnswersLoopbackOnly(t *testing.T) {
 		}
 	}
 	want(t, s.do(t, "GET", "/api/v1/gateway/bans", ""), 200, `"192.0.2.1/32"`)
+	// Browsers on the gateway host (a cross-site POST, DNS rebinding) are
+	// refused, and so is a body that is not declared JSON.
+	for _, c := range []struct {
+		hdr    map[string]string
+		host   string
+		status int
+	}{
+		{map[string]string{"Origin": "http://evil.example", "Content-Type": "application/json"}, "127.0.0.1:9090", http.StatusForbidden},
+		{map[string]string{"Sec-Fetch-Site": "cross-site", "Content-Type": "application/json"}, "127.0.0.1:9090", http.StatusForbidden},
+		{map[string]string{"Content-Type": "application/json"}, "rebound.evil.example:9090", http.StatusForbidden},
+		{map[string]string{"Content-Type": "text/plain"}, "127.0.0.1:9090", http.StatusUnsupportedMediaType},
+		{nil, "localhost:9090", http.StatusUnsupportedMediaType},
+	} {
+		req := httptest.NewRequest("POST", "/admin/unlock", strings.NewReader(`{"address":"192.0.2.1"}`))
+		req.RemoteAddr, req.Host = "127.0.0.1:4000", c.host
+		for k, v := range c.hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		s.fn.UnlockHandler().ServeHTTP(rec, req)
+		if rec.Code != c.status {
+			t.Fatalf("%v Host %s: %d %s, want %d", c.hdr, c.host, rec.Code, rec.Body, c.status)
+		}
+	}
+	want(t, s.do(t, "GET", "/api/v1/gateway/bans", ""), 200, `"192.0.2.1/32"`)
 	for _, c := range []struct{ body, msg string }{
 		{`{"address":"192.0.2.1","address":"127.0.0.1"}`, "duplicate key"},
 		{`{"address":"192.0.2.0/24"}`, "address:"},
 		{`{"addr":"192.0.2.1"}`, "unknown field"},
 	} {
 		req := httptest.NewRequest("POST", "/admin/unlock", strings.NewReader(c.body))
-		req.RemoteAddr = "127.0.0.1:4000"
+		req.RemoteAddr, req.Host = "127.0.0.1:4000", "127.0.0.1:9090"
+		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		s.fn.UnlockHandler().ServeHTTP(rec, req)
 		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), c.msg) {

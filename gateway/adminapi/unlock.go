@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/wharfhq/wharf/internal/cidr"
 	"github.com/wharfhq/wharf/internal/config"
@@ -121,6 +122,19 @@ func (f *Function) UnlockHandler() http.Handler {
 			writeUnlockJSON(w, http.StatusForbidden, map[string]string{"error": "unlock is served to loopback clients only; run it on the gateway host"})
 			return
 		}
+		// A web page open in a browser on the gateway host must not
+		// unlock anything (cross-site POST, DNS rebinding): browsers send
+		// Origin or Sec-Fetch-Site, cannot send a JSON body cross-site
+		// without a preflight this handler never answers, and a rebound
+		// name is not a loopback literal.
+		if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" || !loopbackHost(r.Host) {
+			writeUnlockJSON(w, http.StatusForbidden, map[string]string{"error": "unlock is not served to browsers: call it with curl or wharf acl unlock on the gateway host, Host 127.0.0.1 or localhost"})
+			return
+		}
+		if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(ct), "application/json") {
+			writeUnlockJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "Content-Type: must be application/json"})
+			return
+		}
 		b, err := io.ReadAll(io.LimitReader(r.Body, 4096))
 		if err != nil {
 			writeUnlockJSON(w, http.StatusBadRequest, map[string]string{"error": "cannot read the request body"})
@@ -147,6 +161,20 @@ func (f *Function) UnlockHandler() http.Handler {
 		f.opts.Logger.Warn("address unlocked on the internal listener", "address", res.Address, "bans", res.Bans, "acl", res.ACL, "version", res.Version)
 		writeUnlockJSON(w, http.StatusOK, res)
 	})
+}
+
+// loopbackHost reports whether a Host header names the loopback
+// interface: localhost or a loopback address, with an optional port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 func loopbackPeer(remote string) bool {
