@@ -79,8 +79,15 @@ func (f *Function) bindHost(r *fnapi.Request, h *wire.Host) error {
 		adv = r.Ctx.RemoteIP().String()
 		h.Advertise = adv
 	}
-	_, err := f.hosts.BindHost(r.Context(), h.ID, r.Principal.TokenID, adv)
+	if a, err := netip.ParseAddr(strings.Trim(adv, "[]")); err == nil {
+		if a = a.Unmap(); a.IsUnspecified() || a.IsLinkLocalUnicast() || a.IsMulticast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() {
+			return httperr.BadRequest("advertise: %s is not an address instances can be reached on (unspecified, link-local or multicast)", a)
+		}
+	}
+	b, err := f.hosts.BindHost(r.Context(), h.ID, r.Principal.TokenID, adv)
 	switch {
+	case errors.Is(err, tenancy.ErrAdvertiseFixed):
+		return httperr.Conflict("advertise: host %q was bound with address %s; an admin must release it (DELETE %s%s/binding) before it may announce %s", h.ID, b.Advertise, wire.HostPath, h.ID, adv)
 	case errors.Is(err, tenancy.ErrHostTaken):
 		return httperr.Forbidden("host %q is bound to another agent token: an admin can release it (DELETE %s%s/binding)", h.ID, wire.HostPath, h.ID)
 	case err != nil:

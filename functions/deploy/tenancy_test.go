@@ -280,3 +280,23 @@ func TestHeartbeatCannotJoinAnotherTeamsApp(t *testing.T) {
 	}
 	want(t, e.do("GET", "/api/v1/apps/shop/artifacts/2.0.0/download", e.tok["agent2"], nil), 404)
 }
+
+// The address a host's instances may be registered on is fixed when the
+// host is bound: the agent token holding it cannot move it (a stolen token
+// would point the apps deployed there at an address of its choosing), and
+// unroutable addresses are refused outright.
+func TestHostAdvertiseIsFixedWhileBound(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	put := func(adv, token string) resp {
+		return e.do("PUT", wire.HostPath+"h1", token, `{"id":"h1","room":"bj","advertise":"`+adv+`"}`)
+	}
+	want(t, put("10.0.0.7", e.tok["agent"]), 200)
+	want(t, put("10.0.0.7", e.tok["agent"]), 200)
+	want(t, put("10.0.0.66", e.tok["agent"]), 409, "advertise", "10.0.0.7")
+	for _, bad := range []string{"169.254.169.254", "0.0.0.0", "fe80::1", "224.0.0.1"} {
+		want(t, e.do("PUT", wire.HostPath+"h2", e.tok["agent2"], `{"id":"h2","room":"bj","advertise":"`+bad+`"}`), 400, "advertise")
+	}
+	// An admin releases the host; its agent may then announce the new address.
+	want(t, e.do("DELETE", wire.HostPath+"h1/binding", e.admin, nil), 200)
+	want(t, put("10.0.0.66", e.tok["agent"]), 200)
+}

@@ -26,6 +26,10 @@ const (
 // another agent token.
 var ErrHostTaken = errors.New("host is bound to another agent token")
 
+// ErrAdvertiseFixed is returned by BindHost when the token holding a host
+// announces an address other than the one the host was bound with.
+var ErrAdvertiseFixed = errors.New("host's advertised address is fixed while it is bound")
+
 // Binding records which agent token a deploy host belongs to and the
 // address its instances are advertised on.
 type Binding struct {
@@ -88,9 +92,11 @@ func (h *Hosts) Host(ctx context.Context, host string) (b Binding, version uint6
 	return b, e.Version, true, nil
 }
 
-// BindHost binds host to the agent token tokenID if it has no binding
-// or its token was revoked, and keeps its advertised address current. It
-// returns ErrHostTaken when another token holds the host.
+// BindHost binds host to the agent token tokenID, with the address its
+// instances may be registered on, if it has no binding or its token was
+// revoked. It returns ErrHostTaken when another token holds the host and
+// ErrAdvertiseFixed (with the binding) when the holder announces another
+// address: only an admin, by releasing the host, lets it change.
 func (h *Hosts) BindHost(ctx context.Context, host, tokenID, advertise string) (Binding, error) {
 	for range maxCASRetries {
 		b, ver, ok, err := h.Host(ctx, host)
@@ -112,9 +118,13 @@ func (h *Hosts) BindHost(ctx context.Context, host, tokenID, advertise string) (
 		switch {
 		case ok && strings.EqualFold(b.Advertise, advertise):
 			return b, nil
-		case !ok:
-			b = Binding{Host: host, TokenID: tokenID, BoundAt: h.opts.Now().UTC()}
+		case ok:
+			// The address instances may be registered on is fixed when
+			// the host is bound: a stolen agent token must not point the
+			// apps deployed there at an address of its choosing.
+			return b, ErrAdvertiseFixed
 		}
+		b = Binding{Host: host, TokenID: tokenID, BoundAt: h.opts.Now().UTC()}
 		b.Advertise = advertise
 		val, err := json.Marshal(b)
 		if err != nil {

@@ -68,8 +68,8 @@ func TestBindHostRace(t *testing.T) {
 			if err != nil || !ok || b.TokenID != ids[won] || b.Advertise != "10.0.0.1" {
 				t.Fatalf("binding %+v %v %v, winner %d", b, ok, err, won)
 			}
-			// The winner moves its address; a release frees the host.
-			if b, err := h.BindHost(ctx, "h1", b.TokenID, "10.0.0.2"); err != nil || b.Advertise != "10.0.0.2" {
+			// The winner cannot move its address; a release frees the host.
+			if b, err := h.BindHost(ctx, "h1", b.TokenID, "10.0.0.2"); !errors.Is(err, tenancy.ErrAdvertiseFixed) || b.Advertise != "10.0.0.1" {
 				t.Fatalf("rebind: %+v %v", b, err)
 			}
 			if ok, err := h.ReleaseHost(ctx, "h1"); !ok || err != nil {
