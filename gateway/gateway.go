@@ -297,6 +297,9 @@ func (g *Gateway) background() {
 		g.bg.Add(1)
 		go func() { defer g.bg.Done(); f(g.runCtx) }()
 	}
+	if g.tls != nil {
+		run(g.tls.certs.Run) // certificate reloads
+	}
 	if g.edge != nil {
 		run(func(ctx context.Context) { _ = g.edge.Watch(ctx, g.apply) })
 		run(func(ctx context.Context) { _ = g.bans.Run(ctx) })

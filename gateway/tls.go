@@ -103,19 +103,25 @@ func (g *Gateway) serveListeners() error {
 	}
 	if g.tls != nil {
 		jobs = append(jobs, job{g.srv, g.tls.ln})
-		g.bg.Add(1)
-		go func() { defer g.bg.Done(); g.tls.certs.Run(g.runCtx) }()
 	}
 	errs := make(chan error, len(jobs))
 	for _, j := range jobs {
 		go func() { errs <- j.srv.Serve(j.ln) }()
 	}
+	var first error
 	for range jobs {
-		if err := <-errs; err != nil && !g.closed.Load() {
-			return fmt.Errorf("gateway stopped: %w", err)
+		err := <-errs
+		if err == nil || g.closed.Load() || first != nil {
+			continue
+		}
+		// One listener failed: stop the others too, so Run returns with
+		// every listener closed and no Serve left running.
+		first = fmt.Errorf("gateway stopped: %w", err)
+		for _, j := range jobs {
+			_ = j.ln.Close()
 		}
 	}
-	return nil
+	return first
 }
 
 // shutdownTLS stops the redirect server and closes the TLS listener (the
