@@ -80,7 +80,7 @@ func scan(r io.Reader, lim Limits) (*Manifest, error) {
 	}
 	defer zr.Close()
 	streamCap := lim.StreamCap()
-	stream := &countReader{r: zr, left: streamCap}
+	stream := &capReader{r: zr, left: streamCap, err: errStreamCap}
 	tr := tar.NewReader(stream)
 	var m *Manifest
 	var entries int
@@ -138,15 +138,16 @@ func readManifestEntry(tr *tar.Reader, hdr *tar.Header) (*Manifest, error) {
 	return Parse(data)
 }
 
-// countReader fails with errStreamCap once more than left bytes went through.
-type countReader struct {
+// capReader fails with err once more than left bytes went through.
+type capReader struct {
 	r    io.Reader
 	left int64
+	err  error
 }
 
-func (c *countReader) Read(p []byte) (int, error) {
+func (c *capReader) Read(p []byte) (int, error) {
 	if c.left <= 0 {
-		return 0, errStreamCap
+		return 0, c.err
 	}
 	if int64(len(p)) > c.left {
 		p = p[:c.left]

@@ -25,7 +25,7 @@ func ReadManifest(r io.Reader) (*Manifest, error) {
 		return nil, fmt.Errorf("cannot read manifest: %w", err)
 	}
 	defer zr.Close()
-	tr := tar.NewReader(&scanLimit{r: zr, left: ManifestScanLimit})
+	tr := tar.NewReader(&capReader{r: zr, left: ManifestScanLimit, err: errScanLimit})
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -52,23 +52,6 @@ func missingManifest(msg string) error {
 }
 
 var errScanLimit = errors.New("scan limit reached")
-
-type scanLimit struct {
-	r    io.Reader
-	left int64
-}
-
-func (s *scanLimit) Read(p []byte) (int, error) {
-	if s.left <= 0 {
-		return 0, errScanLimit
-	}
-	if int64(len(p)) > s.left {
-		p = p[:s.left]
-	}
-	n, err := s.r.Read(p)
-	s.left -= int64(n)
-	return n, err
-}
 
 // Sniffer finds and validates the manifest of a bundle streaming past it,
 // e.g. an upload passed through io.TeeReader(body, sniffer) on its way to
