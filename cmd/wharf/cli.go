@@ -42,6 +42,12 @@ func (f *clientFlags) client() (*apiclient.Client, error) {
 	if f.output != "table" && f.output != "json" {
 		return nil, fmt.Errorf("--output must be table or json, got %q", f.output)
 	}
+	return apiclient.New(f.server, f.bearer())
+}
+
+// bearer is the token to send: --token, then WHARF_TOKEN, then
+// <data-dir>/admin.token ("" when none is found).
+func (f *clientFlags) bearer() string {
 	tok := f.token
 	if tok == "" {
 		tok = os.Getenv("WHARF_TOKEN")
@@ -51,7 +57,7 @@ func (f *clientFlags) client() (*apiclient.Client, error) {
 			tok = strings.TrimSpace(string(b))
 		}
 	}
-	return apiclient.New(f.server, tok)
+	return tok
 }
 
 func printJSON(w io.Writer, v any) error {

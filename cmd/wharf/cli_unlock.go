@@ -13,22 +13,24 @@ import (
 // newUnlockCmd builds `wharf acl unlock ADDRESS`: the way back in for an
 // admin who forced a lock-out. It talks to the internal listener of a
 // gateway-running process on the same host (which answers loopback peers
-// only), not to the gateway, so it needs no token.
+// only), not to the gateway, which shuts the address out; it sends the
+// admin token like every command (deployed apps are loopback peers too).
 func newUnlockCmd(stdout io.Writer) *cobra.Command {
-	var internal, output string
+	var internal string
+	var f clientFlags
 	cmd := &cobra.Command{
 		Use:   "unlock ADDRESS",
 		Short: "Lift every ban and ACL entry that shuts ADDRESS out (run on the gateway host)",
 		Long: "Lifts the bans covering ADDRESS, removes deny entries covering it and adds it to allow lists " +
 			"that do not admit it, globally and on every route, through POST /admin/unlock on the internal " +
-			"listener (loopback only).",
+			"listener (loopback peers with an admin token only).",
 		Example: "  wharf acl unlock 198.51.100.7\n  wharf acl unlock ::1 --internal http://127.0.0.1:9090",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "table" && output != "json" {
-				return fmt.Errorf("--output must be table or json, got %q", output)
+			if f.output != "table" && f.output != "json" {
+				return fmt.Errorf("--output must be table or json, got %q", f.output)
 			}
-			c, err := apiclient.New(internal, "")
+			c, err := apiclient.New(internal, f.bearer())
 			if err != nil {
 				return fmt.Errorf("--internal: %w", err)
 			}
@@ -41,7 +43,7 @@ func newUnlockCmd(stdout io.Writer) *cobra.Command {
 			if err := c.Do(cmd.Context(), "POST", "/admin/unlock", map[string]string{"address": args[0]}, &out); err != nil {
 				return err
 			}
-			if output == "json" {
+			if f.output == "json" {
 				return printJSON(stdout, out)
 			}
 			if len(out.Bans)+len(out.ACL) == 0 {
@@ -59,6 +61,7 @@ func newUnlockCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&internal, "internal", envOr("WHARF_INTERNAL", "http://127.0.0.1:9090"), "internal listener URL of the gateway host (env WHARF_INTERNAL)")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	f.bind(cmd)
+	_ = cmd.Flags().MarkHidden("server") // unlock goes to --internal
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/registry"
 	"github.com/wharfhq/wharf/gateway/roomswitch"
+	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/store"
@@ -87,6 +88,6 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 	if err := mux.Register(fn); err != nil {
 		return nil, err
 	}
-	b.ops.Handle("POST /admin/unlock", fn.UnlockHandler())
+	b.ops.Handle("POST /admin/unlock", fn.UnlockHandler(auth.NewService(st)))
 	return stats, nil
 }

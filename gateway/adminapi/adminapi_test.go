@@ -3,6 +3,7 @@ package adminapi_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,6 +32,8 @@ type server struct {
 	// agent and ingest are tokens of those scopes only.
 	agent, ingest string
 	fn            *adminapi.Function
+	// unlock is the internal listener's unlock handler.
+	unlock http.Handler
 }
 
 type statsRef struct{ g *gateway.Gateway }
@@ -89,7 +92,7 @@ func newServerWith(t *testing.T, gopts gateway.Options) *server {
 	gopts.Store = st
 	g := gatewaytest.Start(t, gopts, mux)
 	ref.g = g
-	return &server{g: g, addr: g.Addr().String(), admin: admin, team: team, fn: fn, agent: agent, ingest: ingest}
+	return &server{g: g, addr: g.Addr().String(), admin: admin, team: team, fn: fn, agent: agent, ingest: ingest, unlock: fn.UnlockHandler(tokens)}
 }
 
 func (s *server) do(t *testing.T, method, path, body string) gatewaytest.Response {

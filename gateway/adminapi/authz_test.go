@@ -84,7 +84,7 @@ func TestUnlockAnswersLoopbackOnly(t *testing.T) {
 		req := httptest.NewRequest("POST", "/admin/unlock", strings.NewReader(`{"address":"192.0.2.1"}`))
 		req.RemoteAddr = peer
 		rec := httptest.NewRecorder()
-		s.fn.UnlockHandler().ServeHTTP(rec, req)
+		s.unlock.ServeHTTP(rec, req)
 		if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "loopback") {
 			t.Fatalf("peer %s: %d %s", peer, rec.Code, rec.Body)
 		}
@@ -105,13 +105,33 @@ func TestUnlockAnswersLoopbackOnly(t *testing.T) {
 	} {
 		req := httptest.NewRequest("POST", "/admin/unlock", strings.NewReader(`{"address":"192.0.2.1"}`))
 		req.RemoteAddr, req.Host = "127.0.0.1:4000", c.host
+		req.Header.Set("Authorization", "Bearer "+s.admin)
 		for k, v := range c.hdr {
 			req.Header.Set(k, v)
 		}
 		rec := httptest.NewRecorder()
-		s.fn.UnlockHandler().ServeHTTP(rec, req)
+		s.unlock.ServeHTTP(rec, req)
 		if rec.Code != c.status {
 			t.Fatalf("%v Host %s: %d %s, want %d", c.hdr, c.host, rec.Code, rec.Body, c.status)
+		}
+	}
+	want(t, s.do(t, "GET", "/api/v1/gateway/bans", ""), 200, `"192.0.2.1/32"`)
+	// On loopback it still needs an admin token: apps deployed on the
+	// gateway host are loopback peers too.
+	for _, c := range []struct {
+		token  string
+		status int
+	}{{"", 401}, {"wharf_0123456789abcdef_" + strings.Repeat("0", 64), 401}, {s.team, 403}, {s.agent, 403}, {s.ingest, 403}} {
+		req := httptest.NewRequest("POST", "/admin/unlock", strings.NewReader(`{"address":"192.0.2.1"}`))
+		req.RemoteAddr, req.Host = "127.0.0.1:4000", "127.0.0.1:9090"
+		req.Header.Set("Content-Type", "application/json")
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		rec := httptest.NewRecorder()
+		s.unlock.ServeHTTP(rec, req)
+		if rec.Code != c.status {
+			t.Fatalf("token %.8s: %d %s, want %d", c.token, rec.Code, rec.Body, c.status)
 		}
 	}
 	want(t, s.do(t, "GET", "/api/v1/gateway/bans", ""), 200, `"192.0.2.1/32"`)
@@ -123,8 +143,9 @@ func TestUnlockAnswersLoopbackOnly(t *testing.T) {
 		req := httptest.NewRequest("POST", "/admin/unlock", strings.NewReader(c.body))
 		req.RemoteAddr, req.Host = "127.0.0.1:4000", "127.0.0.1:9090"
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+s.admin)
 		rec := httptest.NewRecorder()
-		s.fn.UnlockHandler().ServeHTTP(rec, req)
+		s.unlock.ServeHTTP(rec, req)
 		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), c.msg) {
 			t.Fatalf("%s: %d %s", c.body, rec.Code, rec.Body)
 		}

@@ -85,12 +85,12 @@ func TestForcedLockOutAndUnlockOnTheInternalListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Handle("POST /admin/unlock", s.fn.UnlockHandler())
+	srv.Handle("POST /admin/unlock", s.unlock)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	c, err := apiclient.New("http://"+srv.Addr().String(), "")
+	c, err := apiclient.New("http://"+srv.Addr().String(), s.admin)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/cidr"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/store"
@@ -110,16 +111,37 @@ func admit(a *config.ACLConfig, field string, addr netip.Addr) []string {
 	return out
 }
 
+// Authenticator resolves a bearer token (internal/auth.Service).
+type Authenticator interface {
+	Authenticate(ctx context.Context, plain string) (auth.Principal, error)
+}
+
 // UnlockHandler serves POST /admin/unlock for the internal listener (see
 // internal/ops): body {"address": "198.51.100.7"}; 200 with an
 // UnlockResult. It answers loopback peers only, whatever address the
 // internal listener is bound to, so only someone on the gateway host can
-// use it; it needs no token, because the token holder may be the one
-// locked out.
-func (f *Function) UnlockHandler() http.Handler {
+// use it, and only with an admin token: a lock-out shuts an address out
+// of the gateway, not a token out of the API, and apps deployed on the
+// host are loopback peers too.
+func (f *Function) UnlockHandler(tokens Authenticator) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !loopbackPeer(r.RemoteAddr) {
 			writeUnlockJSON(w, http.StatusForbidden, map[string]string{"error": "unlock is served to loopback clients only; run it on the gateway host"})
+			return
+		}
+		plain, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || plain == "" {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			writeUnlockJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing bearer token: send Authorization: Bearer <admin token> (wharf acl unlock reads --token, WHARF_TOKEN or data/admin.token)"})
+			return
+		}
+		p, err := tokens.Authenticate(r.Context(), strings.TrimSpace(plain))
+		if err != nil {
+			writeUnlockJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid token"})
+			return
+		}
+		if !p.IsAdmin() {
+			writeUnlockJSON(w, http.StatusForbidden, map[string]string{"error": "unlock needs an admin token"})
 			return
 		}
 		// A web page open in a browser on the gateway host must not
