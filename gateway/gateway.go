@@ -431,7 +431,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.expiryMu.Unlock()
 	g.state.transport.Close()
 	if err != nil {
-		return fmt.Errorf("cannot drain gateway: %w", err)
+		var open, lingering int
+		if ll, ok := g.ln.(*lingerListener); ok {
+			open, lingering = ll.counts()
+		}
+		return fmt.Errorf("cannot drain gateway (%d connections open, %d lingering): %w", open, lingering, err)
 	}
 	return nil
 }

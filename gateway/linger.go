@@ -38,6 +38,16 @@ type lingerListener struct {
 	mu        sync.Mutex
 	lingering map[*lingerConn]struct{}
 	closed    bool
+	// open counts accepted connections not closed yet (for the drain
+	// error of a shutdown that timed out).
+	open atomic.Int64
+}
+
+// counts returns how many accepted connections are open and lingering.
+func (l *lingerListener) counts() (open, lingering int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int(l.open.Load()), len(l.lingering)
 }
 
 func newLingerListener(ln net.Listener, timeout time.Duration, max int64) *lingerListener {
@@ -51,6 +61,7 @@ func (l *lingerListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.open.Add(1)
 	return &lingerConn{Conn: c, l: l}, nil
 }
 
@@ -91,6 +102,7 @@ type lingerConn struct {
 	net.Conn
 	l      *lingerListener
 	linger atomic.Bool
+	closed atomic.Bool
 }
 
 // NetConn returns the wrapped connection, like tls.Conn's.
@@ -98,6 +110,9 @@ func (c *lingerConn) NetConn() net.Conn { return c.Conn }
 
 // Close implements net.Conn: with lingering when the connection was marked.
 func (c *lingerConn) Close() error {
+	if !c.closed.Swap(true) {
+		defer c.l.open.Add(-1)
+	}
 	if !c.linger.Swap(false) {
 		return c.Conn.Close()
 	}
