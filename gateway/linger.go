@@ -37,7 +37,12 @@ type lingerListener struct {
 	// graceful shutdown.
 	mu        sync.Mutex
 	lingering map[*lingerConn]struct{}
-	closed    bool
+	// conns are the open connections: at shutdown, those that never
+	// sent a byte are closed (fasthttp waits for a first request on them
+	// until its read timeout; HTTP clients open such connections, e.g.
+	// Go's when a dial loses the race to a connection freed meanwhile).
+	conns  map[*lingerConn]struct{}
+	closed bool
 	// open counts accepted connections not closed yet (for the drain
 	// error of a shutdown that timed out).
 	open atomic.Int64
@@ -61,8 +66,20 @@ func (l *lingerListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	lc := &lingerConn{Conn: c, l: l}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		_ = c.Close()
+		return nil, net.ErrClosed
+	}
+	if l.conns == nil {
+		l.conns = map[*lingerConn]struct{}{}
+	}
+	l.conns[lc] = struct{}{}
+	l.mu.Unlock()
 	l.open.Add(1)
-	return &lingerConn{Conn: c, l: l}, nil
+	return lc, nil
 }
 
 // Close implements net.Listener; it also ends every lingering close.
@@ -71,6 +88,11 @@ func (l *lingerListener) Close() error {
 	l.closed = true
 	for c := range l.lingering {
 		_ = c.Conn.SetReadDeadline(time.Now())
+	}
+	for c := range l.conns {
+		if !c.started.Load() {
+			_ = c.Conn.Close() // no request begun: nothing to drain
+		}
 	}
 	l.mu.Unlock()
 	return l.Listener.Close()
@@ -103,6 +125,17 @@ type lingerConn struct {
 	l      *lingerListener
 	linger atomic.Bool
 	closed atomic.Bool
+	// started is set by the first byte the client sends.
+	started atomic.Bool
+}
+
+// Read implements net.Conn and notes the client's first byte.
+func (c *lingerConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && !c.started.Load() {
+		c.started.Store(true)
+	}
+	return n, err
 }
 
 // NetConn returns the wrapped connection, like tls.Conn's.
@@ -112,6 +145,9 @@ func (c *lingerConn) NetConn() net.Conn { return c.Conn }
 func (c *lingerConn) Close() error {
 	if !c.closed.Swap(true) {
 		defer c.l.open.Add(-1)
+		c.l.mu.Lock()
+		delete(c.l.conns, c)
+		c.l.mu.Unlock()
 	}
 	if !c.linger.Swap(false) {
 		return c.Conn.Close()
