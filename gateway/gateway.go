@@ -244,7 +244,7 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 			g.stop()
 			return nil, fmt.Errorf("cannot listen on gateway address %s: %w", opts.Listen, err)
 		}
-		g.ln = newLingerListener(ln, opts.LingerTimeout, opts.LingerBytes)
+		g.ln = newLingerListener(ln, true, opts.LingerTimeout, opts.LingerBytes)
 	}
 	g.srv = &fasthttp.Server{
 		Handler:                      g.handle,
@@ -452,6 +452,7 @@ func (g *Gateway) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	// fasthttp closes the connection after this answer; the client may
 	// still be sending the body it refused.
 	markLinger(ctx.Conn())
+	markStarted(ctx.Conn())
 	g.m.observe(he.Status, time.Since(start).Seconds())
 }
 

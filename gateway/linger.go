@@ -30,6 +30,8 @@ type lingerListener struct {
 	timeout time.Duration
 	max     int64
 	bufs    *sync.Pool // *[16 << 10]byte
+	// plain is false under TLS, whose handshake bytes are no request.
+	plain bool
 
 	// mu guards the connections lingering now and closed: once the
 	// listener is closed (the gateway shuts down), no connection lingers
@@ -55,8 +57,8 @@ func (l *lingerListener) counts() (open, lingering int) {
 	return int(l.open.Load()), len(l.lingering)
 }
 
-func newLingerListener(ln net.Listener, timeout time.Duration, max int64) *lingerListener {
-	return &lingerListener{Listener: ln, timeout: timeout, max: max,
+func newLingerListener(ln net.Listener, plain bool, timeout time.Duration, max int64) *lingerListener {
+	return &lingerListener{Listener: ln, plain: plain, timeout: timeout, max: max,
 		bufs: &sync.Pool{New: func() any { return new([16 << 10]byte) }}}
 }
 
@@ -125,14 +127,16 @@ type lingerConn struct {
 	l      *lingerListener
 	linger atomic.Bool
 	closed atomic.Bool
-	// started is set by the first byte the client sends.
+	// started is set by the client's first byte on a plain listener, and
+	// by the first request the gateway handles on any (a TLS handshake
+	// alone does not count).
 	started atomic.Bool
 }
 
-// Read implements net.Conn and notes the client's first byte.
+// Read implements net.Conn; on a plain listener it notes the first byte.
 func (c *lingerConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 && !c.started.Load() {
+	if n > 0 && c.l.plain && !c.started.Load() {
 		c.started.Store(true)
 	}
 	return n, err
@@ -187,20 +191,35 @@ func (c *lingerConn) Close() error {
 	return c.Conn.Close()
 }
 
-// markLinger marks the connection behind conn (possibly wrapped, e.g. by
-// TLS) to close with lingering. It reports false when conn is not one of
-// the gateway's.
-func markLinger(conn net.Conn) bool {
+// lingerOf returns the gateway connection behind conn (possibly wrapped,
+// e.g. by TLS), nil when conn is not one of the gateway's.
+func lingerOf(conn net.Conn) *lingerConn {
 	for conn != nil {
 		if lc, ok := conn.(*lingerConn); ok {
-			lc.linger.Store(true)
-			return true
+			return lc
 		}
 		u, ok := conn.(interface{ NetConn() net.Conn })
 		if !ok {
-			return false
+			return nil
 		}
 		conn = u.NetConn()
 	}
-	return false
+	return nil
+}
+
+// markLinger marks the connection behind conn to close with lingering. It
+// reports false when conn is not one of the gateway's.
+func markLinger(conn net.Conn) bool {
+	lc := lingerOf(conn)
+	if lc != nil {
+		lc.linger.Store(true)
+	}
+	return lc != nil
+}
+
+// markStarted notes that a request was received on conn.
+func markStarted(conn net.Conn) {
+	if lc := lingerOf(conn); lc != nil && !lc.started.Load() {
+		lc.started.Store(true)
+	}
 }

@@ -15,7 +15,7 @@ func TestLingeringEndsWhenTheListenerCloses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newLingerListener(raw, time.Hour, 1<<40)
+	l := newLingerListener(raw, true, time.Hour, 1<<40)
 	lingering := make(chan struct{})
 	go func() {
 		c, err := l.Accept()

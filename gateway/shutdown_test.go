@@ -8,6 +8,8 @@ import (
 
 	"github.com/wharfhq/wharf/gateway"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/gateway/tlsconf"
+	"github.com/wharfhq/wharf/gateway/tlsconf/tlstest"
 )
 
 // TestSilentConnectionDoesNotHoldUpShutdown: a client connection that
@@ -32,6 +34,36 @@ func TestSilentConnectionDoesNotHoldUpShutdown(t *testing.T) {
 	// connection is answered after this one was accepted.
 	if r := gatewaytest.Do(t, g.Addr().String(), "GET", "/api/x", nil, ""); r.Status != 200 {
 		t.Fatalf("status %d", r.Status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := g.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSilentTLSConnectionDoesNotHoldUpShutdown: the same over TLS, where
+// the handshake bytes are no request.
+func TestSilentTLSConnectionDoesNotHoldUpShutdown(t *testing.T) {
+	ca := tlstest.NewCA(t)
+	cert, key := ca.Write(t, t.TempDir(), "shop", "shop.example.com")
+	g, err := gateway.New(gateway.Options{Listen: "127.0.0.1:0", TLS: &gateway.TLSOptions{
+		Listen: "127.0.0.1:0", Pairs: []tlsconf.Pair{{CertFile: cert, KeyFile: key}},
+	}}, echoFunctions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run() }()
+	silent := ca.Dial(t, g.TLSAddr().String(), "shop.example.com") // handshake done, no request
+	defer silent.Close()
+	busy := ca.Dial(t, g.TLSAddr().String(), "shop.example.com")
+	defer busy.Close()
+	if r := roundTrip(t, busy, "shop.example.com", "/api/x"); r.StatusCode != 200 {
+		t.Fatalf("status %d", r.StatusCode)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -56,7 +56,7 @@ func (g *Gateway) setupTLS() error {
 		return fmt.Errorf("cannot listen on gateway TLS address %s: %w", o.Listen, err)
 	}
 	// Lingering close works below TLS, on the TCP connection.
-	t := &tlsEdge{ln: certs.Listener(newLingerListener(raw, g.opts.LingerTimeout, g.opts.LingerBytes), o.MinVersion), certs: certs, port: o.RedirectPort}
+	t := &tlsEdge{ln: certs.Listener(newLingerListener(raw, false, g.opts.LingerTimeout, g.opts.LingerBytes), o.MinVersion), certs: certs, port: o.RedirectPort}
 	if t.port == 0 {
 		t.port = raw.Addr().(*net.TCPAddr).Port
 	}
