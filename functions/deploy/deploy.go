@@ -349,6 +349,7 @@ type counters struct {
 	created, steps, tasks, publishErrors   *metrics.Counter
 	conflicts, applied, ignored, dropped   *metrics.Counter
 	leasesTaken, heartbeats, rollbacksMade *metrics.Counter
+	ev                                     eventCounters
 }
 
 func newCounters(set *metrics.Set) *counters {
@@ -366,6 +367,7 @@ func newCounters(set *metrics.Set) *counters {
 		dropped:       c(`events_total{result="dropped"}`),
 		leasesTaken:   c("leases_taken_total"),
 		heartbeats:    c("heartbeats_total"),
+		ev:            newEventCounters(set),
 	}
 }
 
