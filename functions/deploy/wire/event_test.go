@@ -56,3 +56,23 @@ func TestSignedEventRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSignedEvent: arbitrary messages on deploy.events never panic
+// the parser, and one that parses keeps a key id short enough to log.
+func FuzzParseSignedEvent(f *testing.F) {
+	_, priv, _ := ed25519.GenerateKey(nil)
+	body, _ := wire.SignEvent(plan.Event{DeployID: "shop-1", TaskID: 1, Host: "h1", State: plan.PhaseHealthy}, priv)
+	f.Add(body)
+	f.Add([]byte(`{"deploy_id":"d","task_id":1,"host":"h","state":"failed"}`))
+	f.Add([]byte(`{"deploy_id":"d","task_id":1,"host":"h","state":"failed","sig":"AAAA","key_id":"x","key_id":"y"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := wire.ParseSignedEvent(b)
+		if err != nil {
+			return
+		}
+		if len(s.KeyID) > 64 {
+			t.Fatalf("key id of %d bytes accepted", len(s.KeyID))
+		}
+		_ = s.Verify(priv.Public().(ed25519.PublicKey))
+	})
+}
