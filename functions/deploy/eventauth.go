@@ -73,7 +73,7 @@ func (f *Function) authenticate(ctx context.Context, ev *wire.SignedEvent) (ref 
 	case err != nil:
 		return nil, false, err
 	case !ok:
-		return &eventRefusal{refuseUnknownHost, "the host is bound to no agent token"}, false, nil
+		return &eventRefusal{refuseUnknownHost, "the host is bound to no agent token (its agent must send heartbeats with an agent-scope token)"}, false, nil
 	case len(b.PublicKey) == 0:
 		return nil, true, nil
 	case !ev.Signed():
