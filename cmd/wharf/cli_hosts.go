@@ -9,8 +9,9 @@ import (
 )
 
 // newHostCmd is `wharf host release ID`: an admin frees a deploy host from
-// the agent token that holds it, so that another agent token may send its
-// heartbeats.
+// the agent token that holds it (and the event-signing key and address
+// bound with it), so that another agent token, key or address may be
+// bound by the next heartbeat.
 func newHostCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "host", Short: "Manage deploy hosts"}
 	var f clientFlags
@@ -30,7 +31,7 @@ func newHostCmd(stdout io.Writer) *cobra.Command {
 			if f.output == "json" {
 				return printJSON(stdout, out)
 			}
-			fmt.Fprintf(stdout, "Host %s released: the next agent token to send its heartbeat holds it.\n", args[0])
+			fmt.Fprintf(stdout, "Host %s released: the next agent token to send its heartbeat holds it, with the key and address it announces.\n", args[0])
 			return nil
 		},
 	}

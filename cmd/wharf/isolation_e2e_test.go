@@ -91,7 +91,7 @@ func TestServeDeployedCodeCannotReadWharfFiles(t *testing.T) {
 	}
 	files := []string{
 		filepath.Join(data, "admin.token"), filepath.Join(data, "agent.token"), filepath.Join(data, "store.db"),
-		filepath.Join(data, "outbox.db"), filepath.Join(agentDir, "agent-state.json"), filepath.Join(agentDir, "outbox.db"),
+		filepath.Join(data, "outbox.db"), filepath.Join(agentDir, "agent-state.json"), filepath.Join(agentDir, "outbox.db"), filepath.Join(agentDir, "event.key"),
 		filepath.Join(agentDir, "apps", "alpha", "releases", "1.0.0", "server"),
 		filepath.Join(agentDir, "apps", "alpha", "current", "snoop.sh"), alphaLogs[0],
 	}

@@ -90,7 +90,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	// The agent token runs host h1, where shop and cart are deployed (as
 	// the deploy function records it): agents read only those apps.
 	hosts := tenancy.New(st, tenancy.Options{})
-	if _, err := hosts.BindHost(ctx, "h1", tokenID(toks["agent"]), "127.0.0.1"); err != nil {
+	if _, err := hosts.BindHost(ctx, "h1", tokenID(toks["agent"]), "127.0.0.1", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, app := range []string{"shop", "cart"} {

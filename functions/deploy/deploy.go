@@ -25,8 +25,9 @@
 // never pushed and another team's app are the same 404 (internal/tenancy).
 //
 // A host id belongs to the agent token that sent its first heartbeat
-// (tenancy.Hosts); heartbeats for it with another agent token are a 403
-// until an admin releases it. Every deploy records the hosts it targets as
+// (tenancy.Hosts); heartbeats for it with another agent token are a 403,
+// and with another advertised address or event-signing key a 409, until
+// an admin releases it. Every deploy records the hosts it targets as
 // placements of the app, which is what lets their agents register the
 // app's instances in the gateway's registry.
 //
@@ -63,8 +64,14 @@
 // When the record is done it updates the good releases (on success) and
 // the live versions, then deletes the active key and the lease.
 //
-// Events from deploy.events (channel deploy) are applied by whichever
-// instance receives them (plan.Apply is idempotent and order-tolerant),
+// Events from deploy.events (channel deploy) are verified first: each
+// must be a wire.SignedEvent signed by the Ed25519 key bound to its host
+// (announced in the agent's heartbeat, recorded and fixed by the host's
+// binding); see authenticate for the rule, including hosts bound without
+// a key. The others are refused and counted in
+// wharf_deploy_events_refused_total{reason}. Verified events are applied
+// by whichever instance receives them (plan.Apply is idempotent and
+// order-tolerant, so a replayed event changes nothing),
 // written with compare-and-swap (retried on conflict); the write wakes the
 // lease holder, which steps the deploy.
 //
@@ -349,6 +356,7 @@ type counters struct {
 	created, steps, tasks, publishErrors   *metrics.Counter
 	conflicts, applied, ignored, dropped   *metrics.Counter
 	leasesTaken, heartbeats, rollbacksMade *metrics.Counter
+	ev                                     eventCounters
 }
 
 func newCounters(set *metrics.Set) *counters {
@@ -366,6 +374,7 @@ func newCounters(set *metrics.Set) *counters {
 		dropped:       c(`events_total{result="dropped"}`),
 		leasesTaken:   c("leases_taken_total"),
 		heartbeats:    c("heartbeats_total"),
+		ev:            newEventCounters(set),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // HandleEvent applies one agent event (the body of a deploy.events
@@ -16,18 +17,38 @@ import (
 // steps the deploy at once where this instance holds its lease (the
 // write wakes the holder elsewhere through its store watch).
 //
-// Events are idempotent and may come in any order. An event that cannot
-// be decoded, of an unknown deploy, or that does not fit its deploy is
-// logged and dropped (nil: redelivering it would not help); a store
-// failure is returned, so that NSQ delivers the event again.
+// Every event must come from its host's agent (authenticate): one that
+// is unsigned, forged, tampered with, signed by another host's key or of
+// a host bound to no agent token is refused — logged at WARN, counted in
+// wharf_deploy_events_refused_total{reason} and finished (nil), never
+// applied.
+//
+// Events are idempotent and may come in any order, so a replayed real
+// event changes nothing. An event that cannot be decoded, of an unknown
+// deploy, or that does not fit its deploy is logged and dropped (nil:
+// redelivering it would not help); a store failure is returned, so that
+// NSQ delivers the event again.
 func (f *Function) HandleEvent(ctx context.Context, body []byte) error {
-	ev, err := plan.ParseEvent(body)
+	signed, err := wire.ParseSignedEvent(body)
 	if err != nil {
 		f.m.dropped.Inc()
 		f.log.Warn("dropping an undecodable deploy event", "err", err, "body", clipBody(body))
 		return nil
 	}
+	ev := signed.Event
 	log := f.log.With("deploy", ev.DeployID, "host", ev.Host, "task", ev.TaskID, "state", ev.State)
+	ref, unverified, err := f.authenticate(ctx, &signed)
+	switch {
+	case err != nil:
+		return err
+	case ref != nil:
+		f.m.ev.refused[ref.reason].Inc()
+		log.Warn("refusing a deploy event", "reason", ref.reason, "why", ref.why)
+		return nil
+	case unverified:
+		f.m.ev.unverified.Inc()
+		log.Warn("applying an unverified deploy event: the host was bound without an event-signing key (an agent of the previous release)")
+	}
 	app, ok := appOf(ev.DeployID)
 	if !ok {
 		f.m.dropped.Inc()

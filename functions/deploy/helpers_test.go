@@ -61,6 +61,7 @@ type env struct {
 	nsqd  *testenv.NSQD
 	prod  *bus.Producer
 	fn    *deploy.Function // the instance behind the gateway
+	set   *metrics.Set     // e.fn's metrics
 	admin string
 	tok   map[string]string // shop (team:shop), other (team:other), agent, agent2 (agent), ingest
 }
@@ -119,8 +120,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, st: st, nsqd: nsqd, prod: prod, admin: boot, tok: toks}
-	e.fn = e.newFn(o.opts, nil)
+	e := &env{t: t, ctx: ctx, st: st, nsqd: nsqd, prod: prod, admin: boot, tok: toks, set: metrics.NewSet()}
+	e.fn = e.newFn(o.opts, e.set)
 	// The gateway's admin API beside them, for the service registry that
 	// agents write, as cmd/wharf wires it.
 	bans, err := acl.NewBanManager(acl.BanManagerOptions{}, st)
@@ -342,7 +343,10 @@ type agent struct {
 	hold        chan struct{}
 	holdVersion string
 
-	mu    sync.Mutex
+	mu sync.Mutex
+	// key signs the agent's events; nil for an agent of the previous
+	// release (upgrade sets one).
+	key   ed25519.PrivateKey
 	tasks []wire.Task
 	apps  map[string]wire.AppState
 	stop  context.CancelFunc
@@ -365,11 +369,22 @@ func failing(version string) func(wire.Task) []plan.Phase {
 	}
 }
 
-// startAgent starts an agent that heartbeats every 200ms; with consume, it
-// also answers its tasks (a silent agent heartbeats once and then stops).
+// startAgent starts an agent that heartbeats every 200ms, announcing its
+// own event-signing key; with behave, it also answers its tasks with
+// signed events (a silent agent heartbeats once and then stops).
 func (e *env) startAgent(id, room string, behave func(wire.Task) []plan.Phase) *agent {
 	e.t.Helper()
+	return e.startAgentKeyed(id, room, behave, true)
+}
+
+// startAgentKeyed is startAgent; without keyed, the agent is one of the
+// previous release: no key in its heartbeats, unsigned events.
+func (e *env) startAgentKeyed(id, room string, behave func(wire.Task) []plan.Phase, keyed bool) *agent {
+	e.t.Helper()
 	a := &agent{e: e, id: id, room: room, behave: behave, apps: map[string]wire.AppState{}, done: make(chan struct{})}
+	if keyed {
+		_, a.key, _ = ed25519.GenerateKey(nil)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
 	a.heartbeat()
@@ -412,6 +427,9 @@ func (e *env) startAgent(id, room string, behave func(wire.Task) []plan.Phase) *
 func (a *agent) heartbeat() {
 	a.mu.Lock()
 	h := wire.Host{ID: a.id, Room: a.room, Agent: "test", Apps: maps(a.apps)}
+	if a.key != nil {
+		h.PublicKey = a.key.Public().(ed25519.PublicKey)
+	}
 	a.mu.Unlock()
 	b, _ := json.Marshal(h)
 	req, _ := http.NewRequest("PUT", a.e.url+wire.HostPath+a.id, bytes.NewReader(b))
@@ -432,6 +450,14 @@ func maps(m map[string]wire.AppState) map[string]wire.AppState {
 		out[k] = v
 	}
 	return out
+}
+
+// upgrade gives the agent a key, announced in its next heartbeat.
+func (a *agent) upgrade() {
+	_, k, _ := ed25519.GenerateKey(nil)
+	a.mu.Lock()
+	a.key = k
+	a.mu.Unlock()
 }
 
 // holdDeploys makes the agent sit on deploy tasks of version until
@@ -486,12 +512,28 @@ func (a *agent) handle(ctx context.Context, m *bus.Message) error {
 	}
 	for _, p := range phases {
 		ev := wire.Event{DeployID: task.DeployID, TaskID: task.TaskID, Host: a.id, State: p, At: time.Now(), Msg: "test agent: " + string(p)}
-		b, _ := json.Marshal(ev)
-		if err := a.e.prod.Publish(ctx, wire.TopicEvents, b); err != nil {
+		if err := a.e.prod.Publish(ctx, wire.TopicEvents, a.body(ev)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// body is the message of ev: signed with the agent's key, or plain JSON
+// for an agent of the previous release.
+func (a *agent) body(ev wire.Event) []byte {
+	a.mu.Lock()
+	key := a.key
+	a.mu.Unlock()
+	if key == nil {
+		b, _ := json.Marshal(ev)
+		return b
+	}
+	b, err := wire.SignEvent(ev, key)
+	if err != nil {
+		a.e.t.Errorf("cannot sign event: %v", err)
+	}
+	return b
 }
 
 // got is "task_id/kind/version" of every task the agent received.

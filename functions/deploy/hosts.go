@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,8 +69,9 @@ func (f *Function) putHost(r *fnapi.Request) error {
 
 // bindHost binds the host to the agent token of the heartbeat (the first
 // one to send it keeps it; another agent token is a 403) and records the
-// address its instances may be registered on: the heartbeat's advertise,
-// or the address it came from. An admin's heartbeat binds nothing.
+// address its instances may be registered on (the heartbeat's advertise,
+// or the address it came from) and the key its events are signed with;
+// either changing is a 409. An admin's heartbeat binds nothing.
 func (f *Function) bindHost(r *fnapi.Request, h *wire.Host) error {
 	if r.Principal.IsAdmin() {
 		return nil
@@ -84,8 +86,10 @@ func (f *Function) bindHost(r *fnapi.Request, h *wire.Host) error {
 			return httperr.BadRequest("advertise: %s is not an address instances can be reached on (unspecified, link-local or multicast)", a)
 		}
 	}
-	b, err := f.hosts.BindHost(r.Context(), h.ID, r.Principal.TokenID, adv)
+	b, err := f.hosts.BindHost(r.Context(), h.ID, r.Principal.TokenID, adv, h.PublicKey)
 	switch {
+	case errors.Is(err, tenancy.ErrKeyFixed):
+		return httperr.Conflict("public_key: host %q was bound with the event-signing key %s; an admin must release it (DELETE %s%s/binding) before it may announce %s", h.ID, wire.KeyID(b.PublicKey), wire.HostPath, h.ID, keyName(h.PublicKey))
 	case errors.Is(err, tenancy.ErrAdvertiseFixed):
 		return httperr.Conflict("advertise: host %q was bound with address %s; an admin must release it (DELETE %s%s/binding) before it may announce %s", h.ID, b.Advertise, wire.HostPath, h.ID, adv)
 	case errors.Is(err, tenancy.ErrHostTaken):
@@ -94,6 +98,14 @@ func (f *Function) bindHost(r *fnapi.Request, h *wire.Host) error {
 		return unavailable(err, "cannot bind host %q: store unavailable", h.ID)
 	}
 	return nil
+}
+
+// keyName names a key in messages: its key id, or "no key".
+func keyName(pub []byte) string {
+	if len(pub) == 0 {
+		return "no key"
+	}
+	return wire.KeyID(pub)
 }
 
 // releaseHost unbinds a host from its agent token so that another token
@@ -178,6 +190,9 @@ func checkHost(h wire.Host) error {
 	}
 	if h.Advertise != "" && !validAdvertise(h.Advertise) {
 		bad("advertise: want a host name or IP address (no port), got %q", h.Advertise)
+	}
+	if h.PublicKey != nil && len(h.PublicKey) != ed25519.PublicKeySize {
+		bad("public_key: want an Ed25519 public key of %d bytes (base64), got %d bytes", ed25519.PublicKeySize, len(h.PublicKey))
 	}
 	if len(h.Apps) > maxApps {
 		bad("apps: at most %d, got %d", maxApps, len(h.Apps))

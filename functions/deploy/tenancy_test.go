@@ -1,6 +1,8 @@
 package deploy_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -299,4 +301,35 @@ func TestHostAdvertiseIsFixedWhileBound(t *testing.T) {
 	// An admin releases the host; its agent may then announce the new address.
 	want(t, e.do("DELETE", wire.HostPath+"h1/binding", e.admin, nil), 200)
 	want(t, put("10.0.0.66", e.tok["agent"]), 200)
+}
+
+// The key a host's events are verified with is fixed when the host is
+// bound, like its address: the agent token holding the host cannot
+// replace it (a stolen token would sign events for the host), a
+// heartbeat without a key leaves it bound,
+// a key that is not 32 bytes is a 400, and an agent of the previous
+// release (no key) that is upgraded records its first key.
+func TestHostEventKeyIsFixedWhileBound(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	k1, k2 := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)), base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32))
+	put := func(key, token string) resp {
+		body := `{"id":"h1","room":"bj"`
+		if key != "" {
+			body += `,"public_key":"` + key + `"`
+		}
+		return e.do("PUT", wire.HostPath+"h1", token, body+"}")
+	}
+	want(t, put("", e.tok["agent"]), 200) // previous release: no key
+	want(t, put(k1, e.tok["agent"]), 200) // upgraded: its key is recorded
+	want(t, put(k1, e.tok["agent"]), 200)
+	want(t, put(k2, e.tok["agent"]), 409, "public_key", wire.KeyID(bytes.Repeat([]byte{1}, 32)))
+	want(t, put("", e.tok["agent"]), 200) // a downgraded agent: the key stays bound
+	want(t, put(k2, e.tok["agent"]), 409, "public_key")
+	want(t, put(base64.StdEncoding.EncodeToString([]byte("short")), e.tok["agent"]), 400, "public_key")
+	want(t, e.do("PUT", wire.HostPath+"h1", e.tok["agent"], `{"id":"h1","public_key":12}`), 400, "public_key")
+	want(t, put(k2, e.tok["agent2"]), 403)
+	// An admin releases the host; its agent may then announce a new key.
+	want(t, e.do("DELETE", wire.HostPath+"h1/binding", e.admin, nil), 200)
+	want(t, put(k2, e.tok["agent"]), 200)
+	want(t, put(k1, e.tok["agent"]), 409, "public_key")
 }

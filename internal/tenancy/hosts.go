@@ -1,6 +1,7 @@
 package tenancy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,11 @@ var ErrHostTaken = errors.New("host is bound to another agent token")
 // announces an address other than the one the host was bound with.
 var ErrAdvertiseFixed = errors.New("host's advertised address is fixed while it is bound")
 
+// ErrKeyFixed is returned by BindHost when the token holding a host
+// announces an event-signing key other than the one bound to the host
+// (or none, once one is bound).
+var ErrKeyFixed = errors.New("host's event-signing key is fixed while it is bound")
+
 // Binding records which agent token a deploy host belongs to and the
 // address its instances are advertised on.
 type Binding struct {
@@ -39,7 +45,11 @@ type Binding struct {
 	TokenID string `json:"token_id"`
 	// Advertise is the host part of the host's instance addresses: what the
 	// heartbeat says, or the address the heartbeat came from.
-	Advertise string    `json:"advertise"`
+	Advertise string `json:"advertise"`
+	// PublicKey is the Ed25519 public key the host's agent signs its
+	// events with; empty for an agent of the previous release, whose
+	// events are unsigned. Once set it is fixed while the host is bound.
+	PublicKey []byte    `json:"public_key,omitempty"`
 	BoundAt   time.Time `json:"bound_at"`
 }
 
@@ -93,11 +103,16 @@ func (h *Hosts) Host(ctx context.Context, host string) (b Binding, version uint6
 }
 
 // BindHost binds host to the agent token tokenID, with the address its
-// instances may be registered on, if it has no binding or its token was
-// revoked. It returns ErrHostTaken when another token holds the host and
-// ErrAdvertiseFixed (with the binding) when the holder announces another
-// address: only an admin, by releasing the host, lets it change.
-func (h *Hosts) BindHost(ctx context.Context, host, tokenID, advertise string) (Binding, error) {
+// instances may be registered on and the public key its agent signs
+// events with (nil for an agent of the previous release), if it has no
+// binding or its token was revoked. It returns ErrHostTaken when another
+// token holds the host, ErrAdvertiseFixed (with the binding) when the
+// holder announces another address, and ErrKeyFixed (with the binding)
+// when it announces another key than the bound one: only an admin, by
+// releasing the host, lets them change. A binding without a key takes
+// the first key its holder announces (the agent was upgraded); announcing
+// none leaves a bound key in place.
+func (h *Hosts) BindHost(ctx context.Context, host, tokenID, advertise string, key []byte) (Binding, error) {
 	for range maxCASRetries {
 		b, ver, ok, err := h.Host(ctx, host)
 		if err != nil {
@@ -116,16 +131,24 @@ func (h *Hosts) BindHost(ctx context.Context, host, tokenID, advertise string) (
 			ok = false // its token was revoked: the host is free
 		}
 		switch {
-		case ok && strings.EqualFold(b.Advertise, advertise):
-			return b, nil
-		case ok:
+		case ok && !strings.EqualFold(b.Advertise, advertise):
 			// The address instances may be registered on is fixed when
 			// the host is bound: a stolen agent token must not point the
 			// apps deployed there at an address of its choosing.
 			return b, ErrAdvertiseFixed
+		case ok && (len(key) == 0 || bytes.Equal(b.PublicKey, key)):
+			// No key (an agent of the previous release) changes nothing:
+			// a bound key stays, and unsigned events are refused.
+			return b, nil
+		case ok && len(b.PublicKey) > 0:
+			// The key events are verified with is fixed too: a stolen
+			// agent token must not let its holder sign events for the host.
+			return b, ErrKeyFixed
+		case ok:
+			b.PublicKey = bytes.Clone(key) // the first key of an upgraded agent
+		default:
+			b = Binding{Host: host, TokenID: tokenID, BoundAt: h.opts.Now().UTC(), Advertise: advertise, PublicKey: bytes.Clone(key)}
 		}
-		b = Binding{Host: host, TokenID: tokenID, BoundAt: h.opts.Now().UTC()}
-		b.Advertise = advertise
 		val, err := json.Marshal(b)
 		if err != nil {
 			return Binding{}, fmt.Errorf("cannot encode the binding of host %s: %w", host, err)

@@ -1,6 +1,7 @@
 package tenancy_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,7 +51,7 @@ func TestBindHostRace(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make([]error, n)
 			for i := range n {
-				wg.Go(func() { _, errs[i] = h.BindHost(ctx, "h1", ids[i], "10.0.0.1") })
+				wg.Go(func() { _, errs[i] = h.BindHost(ctx, "h1", ids[i], "10.0.0.1", nil) })
 			}
 			wg.Wait()
 			won := -1
@@ -69,20 +70,20 @@ func TestBindHostRace(t *testing.T) {
 				t.Fatalf("binding %+v %v %v, winner %d", b, ok, err, won)
 			}
 			// The winner cannot move its address; a release frees the host.
-			if b, err := h.BindHost(ctx, "h1", b.TokenID, "10.0.0.2"); !errors.Is(err, tenancy.ErrAdvertiseFixed) || b.Advertise != "10.0.0.1" {
+			if b, err := h.BindHost(ctx, "h1", b.TokenID, "10.0.0.2", nil); !errors.Is(err, tenancy.ErrAdvertiseFixed) || b.Advertise != "10.0.0.1" {
 				t.Fatalf("rebind: %+v %v", b, err)
 			}
 			if ok, err := h.ReleaseHost(ctx, "h1"); !ok || err != nil {
 				t.Fatalf("release: %v %v", ok, err)
 			}
-			if _, err := h.BindHost(ctx, "h1", ids[n], "10.0.0.3"); err != nil {
+			if _, err := h.BindHost(ctx, "h1", ids[n], "10.0.0.3", nil); err != nil {
 				t.Fatal(err)
 			}
 			// A binding to a token that no longer exists is free.
 			if err := auth.NewService(st).Revoke(ctx, ids[n]); err != nil {
 				t.Fatal(err)
 			}
-			if b, err := h.BindHost(ctx, "h1", ids[0], "10.0.0.4"); err != nil || b.TokenID != ids[0] {
+			if b, err := h.BindHost(ctx, "h1", ids[0], "10.0.0.4", nil); err != nil || b.TokenID != ids[0] {
 				t.Fatalf("after the revoke: %+v %v", b, err)
 			}
 			if ok, err := h.Placed(ctx, "shop", "h1"); ok || err != nil {
@@ -94,6 +95,39 @@ func TestBindHostRace(t *testing.T) {
 			if ok, err := h.Placed(ctx, "shop", "h1"); !ok || err != nil {
 				t.Fatalf("not placed after a deploy: %v %v", ok, err)
 			}
+		})
+	}
+}
+
+// TestBindHostKey: a host's event-signing key is recorded when it is
+// bound (or by the first heartbeat with one, for a host bound without),
+// stays when a heartbeat has none, and cannot change until the host is
+// released.
+func TestBindHostKey(t *testing.T) {
+	k1, k2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			h := tenancy.New(st, tenancy.Options{})
+			ctx := context.Background()
+			step := func(key []byte, wantErr error, wantKey []byte) {
+				t.Helper()
+				b, err := h.BindHost(ctx, "h1", "tok", "10.0.0.1", key)
+				if !errors.Is(err, wantErr) || !bytes.Equal(b.PublicKey, wantKey) {
+					t.Fatalf("BindHost(%x): %v, key %x; want %v, key %x", key, err, b.PublicKey, wantErr, wantKey)
+				}
+				if stored, _, _, _ := h.Host(ctx, "h1"); !bytes.Equal(stored.PublicKey, wantKey) {
+					t.Fatalf("stored key %x, want %x", stored.PublicKey, wantKey)
+				}
+			}
+			step(nil, nil, nil)
+			step(k1, nil, k1)
+			step(k1, nil, k1)
+			step(nil, nil, k1)
+			step(k2, tenancy.ErrKeyFixed, k1)
+			if _, err := h.ReleaseHost(ctx, "h1"); err != nil {
+				t.Fatal(err)
+			}
+			step(k2, nil, k2)
 		})
 	}
 }

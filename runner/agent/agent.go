@@ -43,6 +43,17 @@
 // its signature and counted in wharf_agent_tasks_refused_total{reason}
 // on Options.Metrics. Nothing of it is run or reported.
 //
+// # Signed events
+//
+// At its first start the agent makes an Ed25519 key pair and keeps it in
+// Options.DataDir/event.key (PKCS #8 PEM, 0600, never logged). Its
+// heartbeat announces the public key, which the host's binding records,
+// and every event it publishes is a wire.SignedEvent signed with it, so
+// that the deploy function applies no event that another process on the
+// bus made up. Deleting the file makes a new key at the next start, which
+// the deploy function refuses (409 on the heartbeat) until an admin
+// releases the host.
+//
 // # Who apps run as
 //
 // Apps and their hooks run as Options.RunAs. By default, when the agent
@@ -88,6 +99,7 @@ package agent
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -117,6 +129,7 @@ type Agent struct {
 	iso       isolation
 	keys      *taskKeys
 	tm        taskMetrics
+	eventKey  ed25519.PrivateKey // signs the events (EventKeyFileName)
 
 	saveMu sync.Mutex // serialises state file writes; taken before mu
 	uidMu  sync.Mutex // serialises app uid allocations; taken before saveMu
@@ -186,7 +199,11 @@ func New(opts Options) (*Agent, error) {
 	case err != nil:
 		return nil, fmt.Errorf("cannot create agent: %w", err)
 	}
-	a := &Agent{appsRoot: appsRoot,
+	eventKey, err := loadEventKey(opts.DataDir, log)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create agent: %w", err)
+	}
+	a := &Agent{appsRoot: appsRoot, eventKey: eventKey,
 		opts: opts, log: log, rel: rel, statePath: path, st: st,
 		bootID: bootID(), memTotal: memTotal(), iso: iso,
 		keys: &taskKeys{api: opts.API, timeout: opts.APITimeout}, tm: newTaskMetrics(opts.Metrics),

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/wharfhq/wharf/functions/deploy/plan"
@@ -18,11 +17,12 @@ func (a *Agent) event(t wire.Task, state plan.Phase, msg string, d time.Duration
 	}
 }
 
-// emit stores ev in the outbox, which publishes it to wire.TopicEvents.
-// The outbox is durable, so an event survives an nsqd outage and an agent
-// restart; a failure to store it (a full disk) is logged.
+// emit signs ev with the agent's key (wire.SignEvent) and stores it in
+// the outbox, which publishes it to wire.TopicEvents. The outbox is
+// durable, so an event survives an nsqd outage and an agent restart; a
+// failure to store it (a full disk) is logged.
 func (a *Agent) emit(ev wire.Event) {
-	b, err := json.Marshal(ev)
+	b, err := wire.SignEvent(ev, a.eventKey)
 	if err != nil {
 		a.log.Error("cannot encode event", "err", err)
 		return

@@ -203,6 +203,7 @@ type harness struct {
 
 	mu     sync.Mutex
 	events []plan.Event
+	bodies [][]byte // the events' messages as published
 }
 
 func newHarness(t *testing.T) *harness {
@@ -230,6 +231,7 @@ func newHarness(t *testing.T) *harness {
 			}
 			h.mu.Lock()
 			h.events = append(h.events, ev)
+			h.bodies = append(h.bodies, slices.Clone(m.Body))
 			h.mu.Unlock()
 			return nil
 		},

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ func (a *Agent) Host() wire.Host {
 	return wire.Host{
 		ID: a.opts.HostID, Room: a.opts.Room, Labels: slices.Clone(a.opts.Labels),
 		Capacity: a.opts.Capacity, Agent: a.opts.Version, Advertise: a.opts.AdvertiseHost,
-		Apps: a.Apps(), Busy: a.busyTask(),
+		PublicKey: a.eventKey.Public().(ed25519.PublicKey), Apps: a.Apps(), Busy: a.busyTask(),
 	}
 }
 

@@ -134,7 +134,7 @@ func TestDeployedCodeCannotReadWharfFiles(t *testing.T) {
 	}
 	files := []string{
 		filepath.Join(data, "admin.token"), filepath.Join(data, "agent.token"), filepath.Join(data, "store.db"),
-		filepath.Join(agentDir, StateFileName), filepath.Join(agentDir, "outbox.db"),
+		filepath.Join(agentDir, StateFileName), filepath.Join(agentDir, "outbox.db"), filepath.Join(agentDir, EventKeyFileName),
 		filepath.Join(agentDir, "apps", "alpha", "releases", "1.0.0", "server"),
 		filepath.Join(agentDir, "apps", "alpha", "releases", "1.0.0", "snoop.sh"),
 		filepath.Join(agentDir, "apps", "alpha", "current", "server"),

@@ -5,8 +5,8 @@
 //
 //	deploy ── SignedTask (JSON, Ed25519) ──► NSQ deploy.host.<host id> ──► agent
 //	agent  ── GET /api/v1/agents/task-keys (agent token) ──► deploy: the public keys to verify them
-//	agent  ── plan.Event (JSON, through the agent's outbox) ──► NSQ deploy.events ──► deploy
-//	agent  ── PUT /api/v1/agents/hosts/{id} (Host, agent token, every HeartbeatEvery) ──► deploy
+//	agent  ── SignedEvent (JSON, Ed25519, through the agent's outbox) ──► NSQ deploy.events ──► deploy
+//	agent  ── PUT /api/v1/agents/hosts/{id} (Host with the agent's public key, agent token, every HeartbeatEvery) ──► deploy
 //	agent  ── GET /api/v1/apps/{app}/artifacts/{version}/download (agent token) ──► artifacts
 //	agent  ── PUT|DELETE /api/v1/services/{app}/instances/{id} (agent token) ──► gateway registry
 package wire
@@ -67,6 +67,12 @@ type Host struct {
 	// its instances on; the server pins it to the host's binding (the
 	// heartbeat's source address when empty) and refuses others.
 	Advertise string `json:"advertise,omitempty"`
+	// PublicKey is the agent's Ed25519 public key (32 bytes, base64 in
+	// JSON), which its events are signed with (SignedEvent). It is fixed
+	// when the host is bound (an agent of the previous release sends
+	// none; its first heartbeat with one records it); another key is a
+	// 409 until an admin releases the host.
+	PublicKey []byte `json:"public_key,omitempty"`
 	// Apps is what runs on the host: app → its current release.
 	Apps map[string]AppState `json:"apps,omitempty"`
 	// Busy is the task in progress, if any.
