@@ -27,6 +27,8 @@ type ProducerOptions struct {
 	DialTimeout time.Duration
 	// CloseTimeout bounds how long Close waits for publishes in progress. Default 5s.
 	CloseTimeout time.Duration
+	// Security adds TLS and the AUTH secret to every connection; nil: plain.
+	Security *Security
 	// Logger gets the producer's and go-nsq's warnings; nil discards them.
 	Logger *slog.Logger
 }
@@ -69,6 +71,7 @@ func NewProducer(opts ProducerOptions) (*Producer, error) {
 		// default is 60s); nsqd heartbeats keep a healthy connection alive.
 		cfg.HeartbeatInterval = 5 * time.Second
 		cfg.ReadTimeout = 10 * time.Second
+		opts.Security.apply(cfg)
 		c, err := newNSQDConn(addr, cfg, adapter)
 		if err != nil {
 			p.stopAll()

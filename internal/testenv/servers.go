@@ -109,6 +109,8 @@ type NSQD struct {
 type NSQDOptions struct {
 	// LookupdTCPAddrs makes nsqd register with these nsqlookupd instances.
 	LookupdTCPAddrs []string
+	// Args are extra nsqd flags, e.g. --tls-required=true or --auth-http-address.
+	Args []string
 }
 
 // StartNSQD starts nsqd with its data in a temp dir.
@@ -125,6 +127,7 @@ func StartNSQD(t testing.TB, opts ...NSQDOptions) *NSQD {
 		for _, a := range o.LookupdTCPAddrs {
 			args = append(args, "--lookupd-tcp-address", a)
 		}
+		args = append(args, o.Args...)
 	}
 	p := newProcess(t, "nsqd", bin, loopback(tcp), dir, args...)
 	p.Start()
