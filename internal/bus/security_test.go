@@ -93,6 +93,17 @@ func TestSecurityTLSRequired(t *testing.T) {
 			t.Fatalf("plain publish error %q does not say TLS is required", err)
 		}
 	})
+	t.Run("plain client fails Ping", func(t *testing.T) {
+		// A readiness check must not report a producer ready whose every
+		// publish will be refused.
+		err := secureProducer(t, n.Addr, nil).Ping(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "TLS required") {
+			t.Fatalf("Ping of a plain producer on a TLS-only nsqd = %v, want an error saying TLS is required", err)
+		}
+		if err := secureProducer(t, n.Addr, loadSecurity(t, SecurityOptions{TLS: true, CAFile: ca.CertFile})).Ping(context.Background()); err != nil {
+			t.Fatalf("Ping over TLS: %v", err)
+		}
+	})
 	t.Run("TLS with the CA publishes and consumes", func(t *testing.T) {
 		roundTrip(t, n.Addr, loadSecurity(t, SecurityOptions{TLS: true, CAFile: ca.CertFile}), testTopic(t, "ok"))
 	})
