@@ -13,8 +13,9 @@ func (n NSQOptions) Secured() bool {
 		n.TLSServerName != "" || n.AuthSecretFile != ""
 }
 
-// validateSecurity checks the nsq TLS and AUTH options: TLS files only with
-// nsq.tls, certificate and key together, every named file readable.
+// validateSecurity checks the nsq TLS and AUTH options: TLS files and the
+// AUTH secret only with nsq.tls, certificate and key together, every named
+// file readable.
 func (n NSQOptions) validateSecurity() error {
 	var errs []error
 	bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(field, format, args...)) }
@@ -26,6 +27,9 @@ func (n NSQOptions) validateSecurity() error {
 			if f.v != "" {
 				bad(f.field, "needs nsq.tls: true (without it the connection is plain and the option would be ignored)")
 			}
+		}
+		if n.AuthSecretFile != "" {
+			bad("nsq.auth_secret_file", "needs nsq.tls: true (go-nsq sends the AUTH secret as soon as nsqd asks; without TLS it crosses the network in clear)")
 		}
 	}
 	if n.TLSCertFile != "" && n.TLSKeyFile == "" {

@@ -58,12 +58,13 @@ func TestNSQSecurityValidation(t *testing.T) {
 		want []string
 	}{
 		{"CA without tls", []string{"--nsq-tls-ca-file", cert}, []string{"nsq.tls_ca_file: needs nsq.tls"}},
+		{"secret without tls", []string{"--nsq-auth-secret-file", cert}, []string{"nsq.auth_secret_file: needs nsq.tls", "in clear"}},
 		{"server name without tls", []string{"--nsq-tls-server-name", "x"}, []string{"nsq.tls_server_name: needs nsq.tls"}},
 		{"cert without key", []string{"--nsq-tls", "--nsq-tls-cert-file", cert}, []string{"nsq.tls_key_file: must be set with nsq.tls_cert_file"}},
 		{"key without cert", []string{"--nsq-tls", "--nsq-tls-key-file", cert}, []string{"nsq.tls_cert_file: must be set with nsq.tls_key_file"}},
 		{"unreadable files", []string{"--nsq-tls", "--nsq-tls-ca-file", missing, "--nsq-auth-secret-file", missing},
 			[]string{"nsq.tls_ca_file: cannot open", "nsq.auth_secret_file: cannot open"}},
-		{"directory as secret", []string{"--nsq-auth-secret-file", dir}, []string{"nsq.auth_secret_file:", "not a regular file"}},
+		{"directory as secret", []string{"--nsq-tls", "--nsq-auth-secret-file", dir}, []string{"nsq.auth_secret_file:", "not a regular file"}},
 		{"bad server name", []string{"--nsq-tls", "--nsq-tls-server-name", "nsq1:4150"}, []string{"nsq.tls_server_name: must be a host name"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

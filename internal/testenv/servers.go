@@ -3,7 +3,9 @@ package testenv
 import (
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -128,6 +130,10 @@ func StartNSQD(t testing.TB, opts ...NSQDOptions) *NSQD {
 			args = append(args, "--lookupd-tcp-address", a)
 		}
 		args = append(args, o.Args...)
+		if slices.ContainsFunc(o.Args, func(a string) bool { return strings.HasPrefix(a, "--tls-cert") }) {
+			// With a certificate nsqd also serves HTTPS, by default on 0.0.0.0:4152.
+			args = append(args, "--https-address", loopback(FreePort(t)))
+		}
 	}
 	p := newProcess(t, "nsqd", bin, loopback(tcp), dir, args...)
 	p.Start()
