@@ -113,6 +113,9 @@ func TestRolesOnSecuredNSQD(t *testing.T) {
 			if out := p.out() + p.errOut(); strings.Contains(out, secret) {
 				t.Fatalf("the nsq secret is in the output: %s", out)
 			}
+			if !strings.Contains(p.errOut(), `nsq.tls=true nsq.auth=true`) {
+				t.Fatalf("no log line saying the connections are secured: %s", p.errOut())
+			}
 		})
 	}
 }
