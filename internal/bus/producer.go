@@ -115,10 +115,10 @@ func (p *Producer) MultiPublish(ctx context.Context, topic string, bodies [][]by
 	return p.do(ctx, "publish to "+topic, func(np *nsq.Producer) error { return np.MultiPublish(topic, bodies) })
 }
 
-// Ping checks on a short-lived connection to every address that nsqd
-// accepts commands from this client (TLS, AUTH; see probe), then connects
-// the producer (or reuses its connection) and reports nil if at least one
-// nsqd passed both; otherwise the joined errors.
+// Ping connects to every address (or reuses the connection) and reports nil
+// if at least one nsqd answered; otherwise the joined errors. Before a
+// connection's first ping, a short-lived probe connection checks that nsqd
+// accepts commands from this client (TLS policy, AUTH; see probe).
 func (p *Producer) Ping(ctx context.Context) error {
 	if err := p.enter(); err != nil {
 		return fmt.Errorf("cannot ping nsqd: %w", err)
@@ -132,18 +132,24 @@ func (p *Producer) Ping(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Probe first: go-nsq's producer panics (popTransaction on an
-			// empty list) when nsqd answers its NOP with an error, as an
-			// nsqd with --tls-required does for a plain client.
-			if err := probe(ctx, c.addr, c.cfg); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", p.opts.Addrs[i], err)
-				return
-			}
+			// Probe a producer before its first NOP: go-nsq's producer
+			// panics (popTransaction on an empty list) when nsqd answers
+			// a NOP with an error, as an nsqd with --tls-required does for
+			// a plain client. A producer is replaced when its connection
+			// drops, so every new connection gets probed once.
 			np := c.get()
+			if !c.probed(np) {
+				if err := probe(ctx, c.addr, c.cfg); err != nil {
+					errs[i] = fmt.Errorf("%s: %w", p.opts.Addrs[i], err)
+					return
+				}
+			}
 			if err := p.withDeadline(ctx, np.Ping); err != nil {
 				c.failed(np)
 				errs[i] = fmt.Errorf("%s: %w", p.opts.Addrs[i], err)
+				return
 			}
+			c.setProbed(np)
 		}()
 	}
 	wg.Wait()
