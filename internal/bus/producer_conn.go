@@ -23,7 +23,7 @@ type nsqdConn struct {
 	mu      sync.Mutex
 	np      *nsq.Producer
 	checked *nsq.Producer // np once a probe and a ping passed for it
-	broken  *atomic.Bool // set by np's logger on an error line
+	broken  *atomic.Bool  // set by np's logger on an error line
 	stopped bool
 	retired sync.WaitGroup
 }
