@@ -338,3 +338,37 @@ func TestSecurityNeverPrintsTheSecret(t *testing.T) {
 func slogTo(w *strings.Builder) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
+
+// TestSecurityConsumerRefusalIsLogged: a consumer nsqd refuses keeps
+// retrying in the background and says why in its log, without crashing.
+func TestSecurityConsumerRefusalIsLogged(t *testing.T) {
+	ca := testenv.NewCA(t, "wharf nsq test CA")
+	n := tlsNSQD(t, ca, []string{"127.0.0.1"})
+	other := testenv.NewCA(t, "some other CA")
+	for _, tc := range []struct {
+		name string
+		sec  *Security
+		want string
+	}{
+		{"plain", nil, "TLS required"},
+		{"wrong CA", loadSecurity(t, SecurityOptions{TLS: true, CAFile: other.CertFile}), "certificate signed by unknown authority"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs strings.Builder
+			var mu sync.Mutex
+			log := slog.New(slog.NewTextHandler(lockedWriter{w: &logs, mu: &mu}, nil))
+			startConsumer(t, ConsumerOptions{
+				Topic: testTopic(t, "refused"), Channel: "c", NSQDAddrs: []string{n.Addr}, Security: tc.sec, Logger: log,
+				Handler: func(context.Context, *Message) error { return nil },
+			})
+			testenv.Eventually(t, 10*time.Second, func() error {
+				mu.Lock()
+				defer mu.Unlock()
+				if !strings.Contains(logs.String(), tc.want) {
+					return fmt.Errorf("log does not say %q yet: %s", tc.want, logs.String())
+				}
+				return nil
+			})
+		})
+	}
+}
