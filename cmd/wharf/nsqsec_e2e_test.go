@@ -96,8 +96,21 @@ func TestRolesOnSecuredNSQD(t *testing.T) {
 	for _, role := range []string{"judge", "agent"} {
 		t.Run(role+" with TLS, client certificate and secret is ready", func(t *testing.T) {
 			env := append(append([]string(nil), secured...), "WHARF_NSQ_AUTH_SECRET_FILE="+secretFile)
+			// An agent isolating its apps (the default as root) must not leave
+			// the secret readable by the users they run as.
+			openSecret, wantMode := filepath.Join(t.TempDir(), "nsq.secret"), os.FileMode(0o644)
 			if role == "agent" {
-				env = append(env, "WHARF_AGENT_TOKEN_FILE="+tokenFile, "WHARF_AGENT_SERVER=http://127.0.0.1:9")
+				if err := os.WriteFile(openSecret, []byte(secret), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(openSecret, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if os.Geteuid() == 0 {
+					wantMode = 0o600
+				}
+				env = append(env, "WHARF_NSQ_AUTH_SECRET_FILE="+openSecret,
+					"WHARF_AGENT_TOKEN_FILE="+tokenFile, "WHARF_AGENT_SERVER=http://127.0.0.1:9")
 			}
 			p := startWharf(t, t.TempDir(), env, roleArgs(role)...)
 			internal := p.waitFor(reRoleInternal, 30*time.Second)[1]
@@ -109,6 +122,15 @@ func TestRolesOnSecuredNSQD(t *testing.T) {
 			})
 			if code := p.stop(10 * time.Second); code != 0 {
 				t.Fatalf("exit %d: %s", code, p.errOut())
+			}
+			if role == "agent" {
+				fi, err := os.Stat(openSecret)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Mode().Perm() != wantMode {
+					t.Fatalf("secret file mode %04o after the agent started, want %04o", fi.Mode().Perm(), wantMode)
+				}
 			}
 			if out := p.out() + p.errOut(); strings.Contains(out, secret) {
 				t.Fatalf("the nsq secret is in the output: %s", out)
