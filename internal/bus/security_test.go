@@ -372,3 +372,46 @@ func TestSecurityConsumerRefusalIsLogged(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityDeadLettersOverTLS: the dead-letter producers a consumer
+// makes for itself use its TLS and secret; plain ones would be refused
+// and the failed message would go round forever instead of dead-lettering.
+func TestSecurityDeadLettersOverTLS(t *testing.T) {
+	ca := testenv.NewCA(t, "wharf nsq test CA")
+	as := &authServer{secret: "dead-letter-secret"}
+	srv := httptest.NewServer(as)
+	t.Cleanup(srv.Close)
+	n := tlsNSQD(t, ca, []string{"127.0.0.1"}, "--auth-http-address", strings.TrimPrefix(srv.URL, "http://"))
+	s := loadSecurity(t, SecurityOptions{TLS: true, CAFile: ca.CertFile, AuthSecretFile: writeSecret(t, as.secret)})
+	topic := testTopic(t, "dl")
+	if err := secureProducer(t, n.Addr, s).Publish(context.Background(), topic, []byte("poison")); err != nil {
+		t.Fatal(err)
+	}
+	startConsumer(t, ConsumerOptions{
+		Topic: topic, Channel: "c", NSQDAddrs: []string{n.Addr}, Security: s, MaxAttempts: 1,
+		Handler: func(context.Context, *Message) error { return fmt.Errorf("always fails") },
+	})
+	dead := make(chan DeadLetter, 1)
+	startConsumer(t, ConsumerOptions{
+		Topic: DeadLetterTopic(topic), Channel: "c", NSQDAddrs: []string{n.Addr}, Security: s,
+		Handler: func(_ context.Context, m *Message) error {
+			d, err := DecodeDeadLetter(m.Body)
+			if err != nil {
+				return err
+			}
+			select {
+			case dead <- d:
+			default:
+			}
+			return nil
+		},
+	})
+	select {
+	case d := <-dead:
+		if string(d.Body) != "poison" || d.Topic != topic {
+			t.Fatalf("dead letter %+v", d)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the failed message was not dead-lettered over TLS")
+	}
+}
