@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/cidr"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/logging"
@@ -31,6 +32,8 @@ type base struct {
 	opsDone chan struct{}
 	failed  chan error
 	undo    []func() // reverse order of opening; used when start fails
+	// nsqSec secures the roles' nsqd connections (nil: plain, as in serve).
+	nsqSec *bus.Security
 
 	// configFile is the file the options came from ("" for none).
 	configFile string

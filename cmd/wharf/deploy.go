@@ -55,7 +55,7 @@ func (bg *background) stop(ctx context.Context) error {
 // startDeploy registers the deploy function on mux and runs its driver and
 // event consumer until the returned background is stopped.
 func (b *base) startDeploy(ctx context.Context, mux *fnapi.Mux, st store.Store, outbox *bus.Outbox, producer *bus.Producer, nsqd, lookupd []string) (*background, error) {
-	fn, err := deploy.New(deploy.Options{Store: st, Outbox: outbox, Producer: producer, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
+	fn, err := deploy.New(deploy.Options{Store: st, Outbox: outbox, Producer: producer, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, BusSecurity: b.nsqSec,
 		Gate: trafficGate{traffic.NewReader(st)}, Logger: logging.Component(b.log, "deploy"), Metrics: b.metrics})
 	if err != nil {
 		return nil, err
@@ -113,15 +113,17 @@ func (b *base) startAgent(ctx context.Context, server, token string, nsqd, looku
 		if err := lockDataDir(b.opts.DataDir); err != nil {
 			return nil, err
 		}
-		if was, err := privateTokenFile(o.TokenFile); err != nil {
-			return nil, err
-		} else if was != 0 {
-			b.log.Warn("the agent token file could be read by other users, deployed apps among them: made it private",
-				"file", o.TokenFile, "was", fmt.Sprintf("%04o", was))
+		for _, f := range []string{o.TokenFile, b.opts.NSQ.AuthSecretFile} {
+			if was, err := privateTokenFile(f); err != nil {
+				return nil, err
+			} else if was != 0 {
+				b.log.Warn("a credential file could be read by other users, deployed apps among them: made it private",
+					"file", f, "was", fmt.Sprintf("%04o", was))
+			}
 		}
 	}
 	a, err := agent.New(agent.Options{HostID: id, Room: o.Room, Labels: o.Labels, Version: version,
-		DataDir: filepath.Join(b.opts.DataDir, "agent"), API: api, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
+		DataDir: filepath.Join(b.opts.DataDir, "agent"), API: api, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, BusSecurity: b.nsqSec,
 		AdvertiseHost: o.Advertise, DrainDelay: o.DrainDelay, HealthTimeout: o.HealthTimeout, Logger: logging.Component(b.log, "agent"),
 		RunAs: o.RunAs, AppUIDBase: o.AppUIDBase, AppUIDCount: o.AppUIDCount, AppsDir: o.AppsDir, Metrics: b.metrics})
 	if err != nil {
@@ -232,7 +234,7 @@ func privateTokenFile(path string) (os.FileMode, error) {
 		return 0, nil // a missing file is reported where it is read
 	}
 	if err := os.Chmod(path, fi.Mode().Perm()&^0o077); err != nil {
-		return 0, fmt.Errorf("the agent token file %s can be read by other users, deployed apps among them, and cannot be made private: %w", path, err)
+		return 0, fmt.Errorf("the credential file %s can be read by other users, deployed apps among them, and cannot be made private: %w", path, err)
 	}
 	return fi.Mode().Perm(), nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/store/redisstore"
 )
 
@@ -43,7 +44,15 @@ func (b *base) openProducer(ctx context.Context) (*bus.Producer, error) {
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("this role needs nsqd: set nsq.nsqd (--nsq-nsqd or WHARF_NSQ_NSQD)")
 	}
-	p, err := bus.NewProducer(bus.ProducerOptions{Addrs: addrs, Logger: b.log})
+	sec, err := loadBusSecurity(b.opts.NSQ)
+	if err != nil {
+		return nil, err
+	}
+	b.nsqSec = sec
+	if sec.TLS() || sec.Auth() {
+		b.log.Info("nsqd connections secured", "nsq", sec)
+	}
+	p, err := bus.NewProducer(bus.ProducerOptions{Addrs: addrs, Security: sec, Logger: b.log})
 	if err != nil {
 		return nil, err
 	}
@@ -117,4 +126,16 @@ func (b *base) openMinIO(ctx context.Context) (*minio.Client, error) {
 	}
 	b.ops.AddCheck("minio", check)
 	return c, nil
+}
+
+// loadBusSecurity loads the nsq.tls* and nsq.auth_secret_file options.
+func loadBusSecurity(o config.NSQOptions) (*bus.Security, error) {
+	sec, err := bus.LoadSecurity(bus.SecurityOptions{
+		TLS: o.TLS, CAFile: o.TLSCAFile, CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile,
+		ServerName: o.TLSServerName, AuthSecretFile: o.AuthSecretFile,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("invalid nsq.tls* or nsq.auth_secret_file: %w", err)
+	}
+	return sec, nil
 }

@@ -57,6 +57,9 @@ func runServe(ctx context.Context, opts config.Options, configFile string, stdou
 	if err := checkLocalAgent(opts); err != nil {
 		return err
 	}
+	if opts.NSQ.Secured() {
+		return fmt.Errorf("nsq.tls, nsq.tls_* and nsq.auth_secret_file secure the connections of roles (wharf gateway|functions|judge|notify|agent) to an external nsqd; wharf serve embeds nsqd without TLS or auth on nsq.embedded_tcp (%s): unset them", opts.NSQ.EmbeddedTCP)
+	}
 	b, err := newBase(opts, configFile, stderr, "serve")
 	if err != nil {
 		return err

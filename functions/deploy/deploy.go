@@ -196,6 +196,8 @@ type Options struct {
 	// events (wire.TopicEvents, channel wire.ChannelDeploy); with neither,
 	// Run only drives (events can still be fed to HandleEvent).
 	NSQDAddrs, LookupdHTTPAddrs []string
+	// BusSecurity is the TLS and AUTH of the events consumer; nil: plain.
+	BusSecurity *bus.Security
 	// Gate measures error rates for health gates; nil refuses deploys
 	// with an error-rate gate.
 	Gate GateSource

@@ -30,7 +30,7 @@ func (f *Function) Run(ctx context.Context) error {
 			Topic: wire.TopicEvents, Channel: wire.ChannelDeploy,
 			NSQDAddrs: f.opts.NSQDAddrs, LookupdHTTPAddrs: f.opts.LookupdHTTPAddrs,
 			Handler: func(ctx context.Context, m *bus.Message) error { return f.HandleEvent(ctx, m.Body) },
-			Logger:  f.opts.Logger, Metrics: f.opts.Metrics,
+			Logger:  f.opts.Logger, Metrics: f.opts.Metrics, Security: f.opts.BusSecurity,
 		})
 		if err != nil {
 			return fmt.Errorf("cannot run the deploy function: %w", err)

@@ -58,6 +58,9 @@ type ConsumerOptions struct {
 	// DeadLetter publishes dead letters. Nil: the consumer publishes each
 	// dead letter to the nsqd that delivered the message.
 	DeadLetter *Producer
+	// Security adds TLS and the AUTH secret to every nsqd connection (and
+	// to the dead-letter producers the consumer creates); nil: plain.
+	Security *Security
 	// Handler processes messages. Required.
 	Handler HandlerFunc
 	// Logger gets the consumer's and go-nsq's warnings; nil discards them.
@@ -114,6 +117,7 @@ func NewConsumer(opts ConsumerOptions) (*Consumer, error) {
 	cfg.MaxBackoffDuration = max(opts.MaxBackoffDuration, 0)
 	cfg.LookupdPollInterval = opts.PollInterval
 	cfg.MsgTimeout = opts.MsgTimeout
+	opts.Security.apply(cfg)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot create consumer: %w", err)
 	}

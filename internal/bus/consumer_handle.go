@@ -121,7 +121,7 @@ func (c *Consumer) deadLetterProducer(addr string) (*Producer, error) {
 	if p, ok := c.dlProds[addr]; ok {
 		return p, nil
 	}
-	p, err := NewProducer(ProducerOptions{Addrs: []string{addr}, Logger: c.opts.Logger})
+	p, err := NewProducer(ProducerOptions{Addrs: []string{addr}, Security: c.opts.Security, Logger: c.opts.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("cannot create dead-letter producer: %w", err)
 	}

@@ -28,6 +28,10 @@ func (a slogAdapter) Output(_ int, s string) error {
 		// nsqd reports its own clean shutdown of client connections as an error.
 		level = slog.LevelDebug
 	}
+	if level == slog.LevelError && strings.Contains(msg, probeTopic) {
+		// A producer's probe (see probe): the refusal is the expected answer.
+		level = slog.LevelDebug
+	}
 	a.l.Log(context.Background(), level, msg)
 	return nil
 }

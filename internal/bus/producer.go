@@ -27,6 +27,8 @@ type ProducerOptions struct {
 	DialTimeout time.Duration
 	// CloseTimeout bounds how long Close waits for publishes in progress. Default 5s.
 	CloseTimeout time.Duration
+	// Security adds TLS and the AUTH secret to every connection; nil: plain.
+	Security *Security
 	// Logger gets the producer's and go-nsq's warnings; nil discards them.
 	Logger *slog.Logger
 }
@@ -69,6 +71,7 @@ func NewProducer(opts ProducerOptions) (*Producer, error) {
 		// default is 60s); nsqd heartbeats keep a healthy connection alive.
 		cfg.HeartbeatInterval = 5 * time.Second
 		cfg.ReadTimeout = 10 * time.Second
+		opts.Security.apply(cfg)
 		c, err := newNSQDConn(addr, cfg, adapter)
 		if err != nil {
 			p.stopAll()
@@ -113,7 +116,9 @@ func (p *Producer) MultiPublish(ctx context.Context, topic string, bodies [][]by
 }
 
 // Ping connects to every address (or reuses the connection) and reports nil
-// if at least one nsqd answered; otherwise the joined errors.
+// if at least one nsqd answered; otherwise the joined errors. Before a
+// connection's first ping, a short-lived probe connection checks that nsqd
+// accepts commands from this client (TLS policy, AUTH; see probe).
 func (p *Producer) Ping(ctx context.Context) error {
 	if err := p.enter(); err != nil {
 		return fmt.Errorf("cannot ping nsqd: %w", err)
@@ -127,11 +132,24 @@ func (p *Producer) Ping(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Probe a producer before its first NOP: go-nsq's producer
+			// panics (popTransaction on an empty list) when nsqd answers
+			// a NOP with an error, as an nsqd with --tls-required does for
+			// a plain client. A producer is replaced when its connection
+			// drops, so every new connection gets probed once.
 			np := c.get()
+			if !c.probed(np) {
+				if err := probe(ctx, c.addr, c.cfg); err != nil {
+					errs[i] = fmt.Errorf("%s: %w", p.opts.Addrs[i], err)
+					return
+				}
+			}
 			if err := p.withDeadline(ctx, np.Ping); err != nil {
 				c.failed(np)
 				errs[i] = fmt.Errorf("%s: %w", p.opts.Addrs[i], err)
+				return
 			}
+			c.setProbed(np)
 		}()
 	}
 	wg.Wait()

@@ -22,7 +22,8 @@ type nsqdConn struct {
 
 	mu      sync.Mutex
 	np      *nsq.Producer
-	broken  *atomic.Bool // set by np's logger on an error line
+	checked *nsq.Producer // np once a probe and a ping passed for it
+	broken  *atomic.Bool  // set by np's logger on an error line
 	stopped bool
 	retired sync.WaitGroup
 }
@@ -105,4 +106,18 @@ func (c *nsqdConn) stop() {
 	c.mu.Unlock()
 	np.Stop()
 	c.retired.Wait()
+}
+
+// probed reports whether a probe and a ping passed for np.
+func (c *nsqdConn) probed(np *nsq.Producer) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.checked == np
+}
+
+// setProbed records that a probe and a ping passed for np.
+func (c *nsqdConn) setProbed(np *nsq.Producer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.checked = np
 }

@@ -193,6 +193,14 @@ type NSQOptions struct {
 	NSQD         []string `yaml:"nsqd" help:"nsqd TCP addresses to publish to (roles)"`
 	Lookupd      []string `yaml:"lookupd" help:"nsqlookupd HTTP addresses consumers discover nsqd through (roles)"`
 	MaxInFlight  int      `yaml:"max_in_flight" help:"messages a consumer may hold at once"`
+	// TLS, the TLS files, ServerName and AuthSecretFile secure the roles'
+	// connections to nsqd (see nsq.go); serve's embedded nsqd stays plain.
+	TLS            bool   `yaml:"tls" help:"roles: connect to nsqd with TLS (nsqd --tls-required), at least TLS 1.2"`
+	TLSCAFile      string `yaml:"tls_ca_file" help:"PEM file of the CA(s) nsqd's certificate must chain to (empty: system roots)"`
+	TLSCertFile    string `yaml:"tls_cert_file" help:"PEM client certificate for nsqd --tls-client-auth-policy=require-verify (with nsq.tls_key_file)"`
+	TLSKeyFile     string `yaml:"tls_key_file" help:"PEM private key of nsq.tls_cert_file"`
+	TLSServerName  string `yaml:"tls_server_name" help:"name nsqd's certificate is verified against (empty: the host of each nsqd address)"`
+	AuthSecretFile string `yaml:"auth_secret_file" help:"file holding the secret sent to nsqd's AUTH (nsqd --auth-http-address); a file so the secret stays out of ps and logs"`
 }
 
 // RedisOptions configures the shared store.

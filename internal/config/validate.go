@@ -51,6 +51,9 @@ func (o Options) Validate() error {
 	if o.NSQ.MaxInFlight <= 0 {
 		bad("nsq.max_in_flight must be positive")
 	}
+	if err := o.NSQ.validateSecurity(); err != nil {
+		errs = append(errs, err)
+	}
 	if o.Redis.DB < 0 {
 		bad("redis.db must not be negative")
 	}

@@ -3,7 +3,9 @@ package testenv
 import (
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -109,6 +111,8 @@ type NSQD struct {
 type NSQDOptions struct {
 	// LookupdTCPAddrs makes nsqd register with these nsqlookupd instances.
 	LookupdTCPAddrs []string
+	// Args are extra nsqd flags, e.g. --tls-required=true or --auth-http-address.
+	Args []string
 }
 
 // StartNSQD starts nsqd with its data in a temp dir.
@@ -124,6 +128,11 @@ func StartNSQD(t testing.TB, opts ...NSQDOptions) *NSQD {
 	for _, o := range opts {
 		for _, a := range o.LookupdTCPAddrs {
 			args = append(args, "--lookupd-tcp-address", a)
+		}
+		args = append(args, o.Args...)
+		if slices.ContainsFunc(o.Args, func(a string) bool { return strings.HasPrefix(a, "--tls-cert") }) {
+			// With a certificate nsqd also serves HTTPS, by default on 0.0.0.0:4152.
+			args = append(args, "--https-address", loopback(FreePort(t)))
 		}
 	}
 	p := newProcess(t, "nsqd", bin, loopback(tcp), dir, args...)

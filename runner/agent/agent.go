@@ -234,7 +234,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.procCtx = procCtx
 	a.mu.Unlock()
 
-	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: a.opts.NSQDAddrs, Logger: a.opts.Logger})
+	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: a.opts.NSQDAddrs, Security: a.opts.BusSecurity, Logger: a.opts.Logger})
 	if err != nil {
 		return fmt.Errorf("cannot run agent: %w", err)
 	}
@@ -253,7 +253,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		Topic: wire.HostTopic(a.opts.HostID), Channel: wire.ChannelAgent,
 		NSQDAddrs: a.opts.NSQDAddrs, LookupdHTTPAddrs: a.opts.LookupdHTTPAddrs,
 		MaxInFlight: a.opts.MaxInFlight, Handler: a.handle, Logger: a.opts.Logger,
-		PollInterval: 5 * time.Second,
+		PollInterval: 5 * time.Second, Security: a.opts.BusSecurity,
 	})
 	if err != nil {
 		_ = a.outbox.Close()

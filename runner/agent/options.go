@@ -50,6 +50,8 @@ type Options struct {
 	NSQDAddrs []string
 	// LookupdHTTPAddrs, when set, are used to find the nsqds with tasks.
 	LookupdHTTPAddrs []string
+	// BusSecurity is the TLS and AUTH of the agent's nsqd connections; nil: plain.
+	BusSecurity *bus.Security
 	// Logger receives the agent's logs (default: discarded).
 	Logger *slog.Logger
 	// Now is the clock of events (default time.Now).
