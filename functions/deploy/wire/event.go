@@ -2,7 +2,6 @@ package wire
 
 import (
 	"crypto/ed25519"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,16 +52,7 @@ func (s *SignedEvent) SignedBytes() []byte {
 		eventSignContext, e.DeployID, strconv.Itoa(e.TaskID), e.Host, string(e.State), at, e.Msg,
 		strconv.FormatInt(int64(e.Duration), 10), e.LogTail, s.KeyID,
 	}
-	n := 0
-	for _, f := range fields {
-		n += 4 + len(f)
-	}
-	b := make([]byte, 0, n)
-	for _, f := range fields {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
-		b = append(b, f...)
-	}
-	return b
+	return framed(fields)
 }
 
 // Verify reports whether Sig is pub's signature of s.
