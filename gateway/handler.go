@@ -25,11 +25,6 @@ const (
 // ACL → route → route bans and ACL → concurrency and rate limits → target.
 func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	if ctx.IsTLS() {
-		// A shutdown closes connections without a request; plain ones
-		// note their first byte themselves.
-		markStarted(ctx.Conn())
-	}
 	g.m.inflight.Inc()
 	rid := g.requestID(ctx)
 	ctx.Response.Header.Set(HeaderRequestID, rid)

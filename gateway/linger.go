@@ -92,7 +92,7 @@ func (l *lingerListener) Close() error {
 		_ = c.Conn.SetReadDeadline(time.Now())
 	}
 	for c := range l.conns {
-		if !c.started.Load() {
+		if c.state.CompareAndSwap(connNew, connKilled) {
 			_ = c.Conn.Close() // no request begun: nothing to drain
 		}
 	}
@@ -127,19 +127,39 @@ type lingerConn struct {
 	l      *lingerListener
 	linger atomic.Bool
 	closed atomic.Bool
-	// started is set by the client's first byte on a plain listener, and
-	// by the first request the gateway handles on any (a TLS handshake
-	// alone does not count).
-	started atomic.Bool
+	// state is connNew until the client's first byte of a request
+	// (connStarted), or until a shutdown closes it silent (connKilled);
+	// the change is one compare-and-swap, so a request is either served
+	// or never read.
+	state atomic.Int32
 }
 
-// Read implements net.Conn; on a plain listener it notes the first byte.
+// States of lingerConn.state.
+const (
+	connNew int32 = iota
+	connStarted
+	connKilled
+)
+
+// Read implements net.Conn; on a plain listener the first bytes mark the
+// connection started (under TLS the decrypting connection does, see
+// MarkStarted: handshake bytes are no request).
 func (c *lingerConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 && c.l.plain && !c.started.Load() {
-		c.started.Store(true)
+	if n > 0 && c.l.plain && !c.MarkStarted() {
+		return 0, net.ErrClosed // a shutdown closed it first: drop the bytes
 	}
 	return n, err
+}
+
+// MarkStarted notes that a request began on the connection. It reports
+// false when a shutdown closed the connection as silent first; the bytes
+// that came must then be dropped, unserved.
+func (c *lingerConn) MarkStarted() bool {
+	if c.state.Load() == connStarted || c.state.CompareAndSwap(connNew, connStarted) {
+		return true
+	}
+	return c.state.Load() == connStarted
 }
 
 // NetConn returns the wrapped connection, like tls.Conn's.
@@ -215,11 +235,4 @@ func markLinger(conn net.Conn) bool {
 		lc.linger.Store(true)
 	}
 	return lc != nil
-}
-
-// markStarted notes that a request was received on conn.
-func markStarted(conn net.Conn) {
-	if lc := lingerOf(conn); lc != nil && !lc.started.Load() {
-		lc.started.Store(true)
-	}
 }

@@ -21,7 +21,6 @@ func (g *Gateway) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	// fasthttp closes the connection after this answer; the client may
 	// still be sending the body it refused.
 	markLinger(ctx.Conn())
-	markStarted(ctx.Conn())
 	g.m.observe(he.Status, time.Since(start).Seconds())
 }
 

@@ -113,7 +113,7 @@ func (b *base) startAgent(ctx context.Context, server, token string, nsqd, looku
 		if err := lockDataDir(b.opts.DataDir); err != nil {
 			return nil, err
 		}
-		for _, f := range []string{o.TokenFile, b.opts.NSQ.AuthSecretFile} {
+		for _, f := range []string{o.TokenFile, b.opts.NSQ.AuthSecretFile, b.opts.NSQ.TLSKeyFile} {
 			if was, err := privateTokenFile(f); err != nil {
 				return nil, err
 			} else if was != 0 {

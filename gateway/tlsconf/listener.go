@@ -38,8 +38,9 @@ func (l *listener) Accept() (net.Conn, error) {
 // handshake ends, like a server's reading goroutine uses it.
 type Conn struct {
 	*tls.Conn
-	s      *Store
-	shaken bool
+	s       *Store
+	shaken  bool
+	started bool
 }
 
 // Read completes the handshake first; a failed one reads as io.EOF.
@@ -54,5 +55,15 @@ func (c *Conn) Read(b []byte) (int, error) {
 			return 0, io.EOF
 		}
 	}
-	return c.Conn.Read(b)
+	n, err := c.Conn.Read(b)
+	if n > 0 && !c.started {
+		// The first decrypted bytes begin a request: tell the
+		// connection below (the gateway's, which a shutdown closes
+		// while silent) unless it was closed as silent first.
+		c.started = true
+		if m, ok := c.Conn.NetConn().(interface{ MarkStarted() bool }); ok && !m.MarkStarted() {
+			return 0, net.ErrClosed
+		}
+	}
+	return n, err
 }

@@ -95,6 +95,12 @@ func createEventKey(path string, log *slog.Logger) (ed25519.PrivateKey, error) {
 	}
 	switch {
 	case errors.Is(err, fs.ErrExist):
+		// Another start stored a key meanwhile: read that one. A name
+		// that exists but cannot be read as a file (a dangling link)
+		// is an error, never a loop.
+		if _, rerr := os.ReadFile(path); rerr != nil {
+			return nil, fmt.Errorf("cannot read the event-signing key %s: %w", path, rerr)
+		}
 		return loadEventKey(filepath.Dir(path), log)
 	case err != nil:
 		return nil, fmt.Errorf("cannot store the event-signing key %s: %w", path, err)

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,5 +110,23 @@ func TestCorruptEventKeyIsAnError(t *testing.T) {
 	}
 	if _, err := New(h.options()); err == nil || !strings.Contains(err.Error(), EventKeyFileName) {
 		t.Fatalf("New: %v", err)
+	}
+}
+
+// A key path that exists but cannot be read (a dangling link, e.g. to a
+// secrets mount not mounted yet) is an error naming it, not a loop that
+// writes key files until the disk is full.
+func TestDanglingEventKeyLinkIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(dir, "not-mounted", "event.key"), filepath.Join(dir, EventKeyFileName)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadEventKey(dir, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), EventKeyFileName) {
+		t.Fatalf("want an error naming the key file, got %v", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, EventKeyFileName+".*"))
+	if len(left) != 0 {
+		t.Fatalf("temporary key files left behind: %v", left)
 	}
 }
