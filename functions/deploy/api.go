@@ -379,9 +379,9 @@ func (f *Function) Control(ctx context.Context, app, id string, action Action, w
 		now := f.opts.Now()
 		switch action {
 		case ActionPause:
-			err = rec.Pause(now, who)
+			err = rec.Pause(now, who, why)
 		case ActionResume:
-			err = rec.Resume(now, who)
+			err = rec.Resume(now, who, why)
 		case ActionAbort:
 			err = rec.Abort(now, who, why)
 		default:

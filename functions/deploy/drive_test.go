@@ -183,14 +183,16 @@ func TestPauseResumeAbort(t *testing.T) {
 	want(t, ctl("pause", e.admin, ""), 409, "cannot pause a deploy that is waiting")
 	want(t, ctl("resume", e.tok["other"], ""), 404) // like a missing app: see tenancy_test.go
 	want(t, ctl("resume", e.tok["agent"], ""), 403)
-	r := ctl("resume", e.tok["shop"], "")
+	// The CLI sends {"why": ...} with every action (it failed with 400
+	// for pause and resume before).
+	r := ctl("resume", e.tok["shop"], `{"why":"numbers look good"}`)
 	want(t, r, 200)
 	if v := decode[deploy.View](t, r); v.State != plan.StateRunning {
 		t.Fatalf("resumed: %s", v.State)
 	}
 	// Step 2 sends h2 its task, which h2 sits on.
 	waitFor(t, func() bool { return len(a2.gotFor(d.ID)) == 1 })
-	r = ctl("pause", e.admin, "")
+	r = ctl("pause", e.admin, `{"why":""}`)
 	want(t, r, 200)
 	if v := decode[deploy.View](t, r); v.State != plan.StatePaused || v.PausedAt.IsZero() {
 		t.Fatalf("paused: %s", r)
@@ -209,6 +211,9 @@ func TestPauseResumeAbort(t *testing.T) {
 	var whats []string
 	for _, en := range v.Timeline {
 		whats = append(whats, en.What)
+	}
+	if !slices.ContainsFunc(v.Timeline, func(en plan.Entry) bool { return en.What == "resumed" && en.Msg == "numbers look good" }) {
+		t.Fatalf("the resume's why is not in the timeline: %+v", v.Timeline)
 	}
 	for _, w := range []string{"waiting", "resumed", "paused", "aborted", "rolling_back", "rolled_back"} {
 		if !slices.Contains(whats, w) {

@@ -126,8 +126,8 @@ func (f *Function) show(r *fnapi.Request) error {
 	return r.JSON(fasthttp.StatusOK, view(rec))
 }
 
-// control pauses, resumes or aborts: POST .../deploys/{id}/<action>. An
-// abort takes an optional body {"why": "..."}; pause and resume none.
+// control pauses, resumes or aborts: POST .../deploys/{id}/<action>, with
+// an optional body {"why": "..."} kept in the timeline.
 func (f *Function) control(action Action) func(r *fnapi.Request) error {
 	return func(r *fnapi.Request) error {
 		app, err := f.appAccess(r, true)
@@ -138,13 +138,7 @@ func (f *Function) control(action Action) func(r *fnapi.Request) error {
 			Why string `json:"why"`
 		}
 		if len(bytes.TrimSpace(r.Ctx.PostBody())) > 0 {
-			var err error
-			if action == ActionAbort {
-				err = r.DecodeJSON(&body)
-			} else {
-				err = r.DecodeJSON(&struct{}{})
-			}
-			if err != nil {
+			if err := r.DecodeJSON(&body); err != nil {
 				return err
 			}
 		}

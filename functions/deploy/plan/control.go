@@ -9,18 +9,18 @@ import (
 // go on, and a target that fails still stops the rollout (and rolls back
 // with auto_rollback). Resume carries on; the step deadline and a timed
 // pause between steps are moved on by the time spent paused.
-func (r *Record) Pause(now time.Time, who string) error {
+func (r *Record) Pause(now time.Time, who, why string) error {
 	if r.State != StateRunning {
 		return fmt.Errorf("cannot pause a deploy that is %s: %w", r.State, ErrWrongState)
 	}
 	r.State, r.PausedAt = StatePaused, now
-	r.note(now, WhatPaused, who, "")
+	r.note(now, WhatPaused, who, why)
 	return nil
 }
 
 // Resume continues a deploy paused by Pause, or waiting after a step
 // (strategy.pause manual), whose next step then starts at the next Step.
-func (r *Record) Resume(now time.Time, who string) error {
+func (r *Record) Resume(now time.Time, who, why string) error {
 	switch r.State {
 	case StatePaused:
 		d := max(now.Sub(r.PausedAt), 0)
@@ -37,7 +37,7 @@ func (r *Record) Resume(now time.Time, who string) error {
 		return fmt.Errorf("cannot resume a deploy that is %s: %w", r.State, ErrWrongState)
 	}
 	r.State = StateRunning
-	r.note(now, WhatResumed, who, "")
+	r.note(now, WhatResumed, who, why)
 	return nil
 }
 

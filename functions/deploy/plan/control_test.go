@@ -11,18 +11,18 @@ func TestPauseResume(t *testing.T) {
 	spec.Strategy.Batch = Count(1)
 	spec.Timeouts = Timeouts{Step: Duration(time.Minute), Task: Duration(time.Minute)}
 	r := mustRecord(t, spec, 3)
-	if err := r.Pause(sec(0), "bob"); !errors.Is(err, ErrWrongState) {
+	if err := r.Pause(sec(0), "bob", ""); !errors.Is(err, ErrWrongState) {
 		t.Fatalf("pause while pending: %v", err)
 	}
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
-	if err := r.Resume(sec(1), "bob"); !errors.Is(err, ErrWrongState) {
+	if err := r.Resume(sec(1), "bob", ""); !errors.Is(err, ErrWrongState) {
 		t.Fatalf("resume while running: %v", err)
 	}
-	if err := r.Pause(sec(5), "bob"); err != nil {
+	if err := r.Pause(sec(5), "bob", ""); err != nil {
 		t.Fatal(err)
 	}
 	expectState(t, r, StatePaused)
-	if err := r.Pause(sec(6), "bob"); !errors.Is(err, ErrWrongState) {
+	if err := r.Pause(sec(6), "bob", ""); !errors.Is(err, ErrWrongState) {
 		t.Fatalf("pause twice: %v", err)
 	}
 	// The task in flight finishes; nothing new is sent while paused, and
@@ -31,7 +31,7 @@ func TestPauseResume(t *testing.T) {
 	expectTasks(t, r.Step(sec(10), Observations{}))
 	expectTasks(t, r.Step(sec(600), Observations{}))
 	expectState(t, r, StatePaused)
-	if err := r.Resume(sec(600), "carol"); err != nil {
+	if err := r.Resume(sec(600), "carol", ""); err != nil {
 		t.Fatal(err)
 	}
 	if !r.Steps[0].Deadline.Equal(sec(60 + 595)) {
@@ -42,15 +42,15 @@ func TestPauseResume(t *testing.T) {
 	ts = expectTasks(t, r.Step(sec(610), Observations{}), "h02/1/deploy")
 
 	// A failure while paused still rolls back.
-	if err := r.Pause(sec(611), "bob"); err != nil {
+	if err := r.Pause(sec(611), "bob", ""); err != nil {
 		t.Fatal(err)
 	}
 	finish(t, r, sec(612), ts, PhaseFailed)
 	expectTasks(t, r.Step(sec(612), Observations{}), "h00/2/rollback", "h01/2/rollback", "h02/2/rollback")
 	expectState(t, r, StateRollingBack)
 	for _, f := range []func() error{
-		func() error { return r.Pause(sec(613), "bob") },
-		func() error { return r.Resume(sec(613), "bob") },
+		func() error { return r.Pause(sec(613), "bob", "") },
+		func() error { return r.Resume(sec(613), "bob", "") },
 		func() error { return r.Abort(sec(613), "bob", "") },
 	} {
 		if err := f(); !errors.Is(err, ErrWrongState) {
@@ -70,8 +70,8 @@ func TestTimedPauseAndPause(t *testing.T) {
 		t.Fatalf("next at %v", r.NextAt.Sub(t0))
 	}
 	// Paused for 100 s during the 2 m pause: the next step waits 100 s longer.
-	must(t, r.Pause(sec(20), "bob"))
-	must(t, r.Resume(sec(120), "bob"))
+	must(t, r.Pause(sec(20), "bob", ""))
+	must(t, r.Resume(sec(120), "bob", ""))
 	expectTasks(t, r.Step(sec(229), Observations{}))
 	expectTasks(t, r.Step(sec(230), Observations{}), "h01/1/deploy", "h02/1/deploy", "h03/1/deploy", "h04/1/deploy")
 }
@@ -87,10 +87,10 @@ func TestManualPause(t *testing.T) {
 	expectState(t, r, StateWaiting)
 	expectTasks(t, r.Step(sec(5000), Observations{}))
 	expectState(t, r, StateWaiting)
-	if err := r.Pause(sec(5000), "bob"); !errors.Is(err, ErrWrongState) {
+	if err := r.Pause(sec(5000), "bob", ""); !errors.Is(err, ErrWrongState) {
 		t.Fatalf("pause while waiting: %v", err)
 	}
-	must(t, r.Resume(sec(6000), "bob"))
+	must(t, r.Resume(sec(6000), "bob", ""))
 	ts = expectTasks(t, r.Step(sec(6000), Observations{}), "h01/1/deploy")
 	if !r.Steps[1].StartedAt.Equal(sec(6000)) {
 		t.Fatalf("step 2 started at %v", r.Steps[1].StartedAt.Sub(t0))
@@ -131,7 +131,7 @@ func TestAbort(t *testing.T) {
 	spec.AutoRollback = &off
 	r = mustRecord(t, spec, 4)
 	expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
-	must(t, r.Pause(sec(1), "bob"))
+	must(t, r.Pause(sec(1), "bob", ""))
 	must(t, r.Abort(sec(2), "bob", ""))
 	expectState(t, r, StateAborted)
 	if r.Step(sec(3), Observations{}) != nil {
@@ -145,8 +145,8 @@ func TestWrongState(t *testing.T) {
 		r.Step(sec(0), Observations{})
 		r.State = s
 		for name, err := range map[string]error{
-			"pause":  r.Pause(sec(1), "bob"),
-			"resume": r.Resume(sec(1), "bob"),
+			"pause":  r.Pause(sec(1), "bob", ""),
+			"resume": r.Resume(sec(1), "bob", ""),
 			"abort":  r.Abort(sec(1), "bob", "why"),
 		} {
 			if !errors.Is(err, ErrWrongState) {

@@ -48,7 +48,7 @@ func FuzzParseSpec(f *testing.F) {
 			finish(t, r, now, tasks(t, acts), PhaseHealthy)
 			switch w := r.Wake(now); {
 			case r.State == StateWaiting:
-				must(t, r.Resume(now, "fuzz"))
+				must(t, r.Resume(now, "fuzz", ""))
 			case len(acts) > 0:
 			case w.IsZero():
 				now = now.Add(time.Second)
