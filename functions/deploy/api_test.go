@@ -83,7 +83,8 @@ func TestCreateErrors(t *testing.T) {
 	}
 	// Aborted before the driver ever stepped it, it frees the app.
 	want(t, e.do("POST", base+"/"+first.ID+"/pause", e.admin, nil), 409, "cannot pause a deploy that is pending")
-	want(t, e.do("POST", base+"/"+first.ID+"/pause", e.admin, `{"why":"x"}`), 400, "why")
+	want(t, e.do("POST", base+"/"+first.ID+"/pause", e.admin, `{"why":"x"}`), 409, "cannot pause a deploy that is pending")
+	want(t, e.do("POST", base+"/"+first.ID+"/pause", e.admin, `{"reason":"x"}`), 400, "reason")
 	r = e.do("POST", base+"/"+first.ID+"/abort", e.tok["shop"], `{"why":"changed my mind"}`)
 	want(t, r, 200)
 	if v := decode[deploy.View](t, r); v.State != plan.StateAborted || v.Error != "aborted by shop: changed my mind" {
