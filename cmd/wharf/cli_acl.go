@@ -23,8 +23,11 @@ func newACLCmd(stdout io.Writer) *cobra.Command {
 		Example: "  wharf acl ban 1.2.3.4 --for 10m --reason scraping\n  wharf acl ban 2001:db8::/48 --for 1h --route shop",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dur <= 0 {
+			switch {
+			case !cmd.Flags().Changed("for"):
 				return fmt.Errorf("--for is required, e.g. --for 10m")
+			case dur <= 0:
+				return fmt.Errorf("--for must be a positive duration, e.g. --for 10m, got %s", dur)
 			}
 			c, err := bf.client()
 			if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/wharfhq/wharf/artifacts/bundle"
 	"github.com/wharfhq/wharf/functions/artifacts"
 	"github.com/wharfhq/wharf/internal/apiclient"
+	"github.com/wharfhq/wharf/internal/ident"
 )
 
 // bindConn binds the connection flags of clientFlags without --output, for
@@ -71,6 +72,9 @@ existing version fails.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if version == "" {
 				return errors.New("--version is required")
+			}
+			if !ident.Version(version) {
+				return fmt.Errorf("--version %q is invalid: use 1-128 of A-Z a-z 0-9 . _ - +, starting with a letter or digit, e.g. 1.4.2", version)
 			}
 			comp, err := bundle.ParseCompression(compression)
 			if err != nil {

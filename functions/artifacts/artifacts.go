@@ -57,6 +57,7 @@ import (
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/ident"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/tenancy"
 )
@@ -212,21 +213,8 @@ func ValidApp(s string) bool {
 	return true
 }
 
-// ValidVersion reports whether s can be a version: 1-128 of A-Z a-z 0-9 . _ - +,
-// starting with a letter or digit ("1.4.2", "2026-11-21+build.7").
-func ValidVersion(s string) bool {
-	if s == "" || len(s) > 128 || !alnum(s[0]) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !alnum(c) && c != '.' && c != '_' && c != '-' && c != '+' {
-			return false
-		}
-	}
-	return true
-}
-
-func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+// ValidVersion reports whether s can be a version (internal/ident.Version).
+func ValidVersion(s string) bool { return ident.Version(s) }
 
 // params validates the path's app (and version, when the route has one).
 func params(r *fnapi.Request, withVersion bool) (app, version string, err error) {

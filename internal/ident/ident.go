@@ -44,3 +44,20 @@ func Printable(s string) bool {
 	}
 	return true
 }
+
+// Version reports whether s can be a version: 1-128 of A-Z a-z 0-9 . _ - +,
+// starting with a letter or digit ("1.4.2", "2026-11-21+build.7"). Pushes,
+// deploys, agents and the CLI check versions with it.
+func Version(s string) bool {
+	if s == "" || len(s) > 128 || !alnum(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !alnum(c) && c != '.' && c != '_' && c != '-' && c != '+' {
+			return false
+		}
+	}
+	return true
+}
+
+func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }

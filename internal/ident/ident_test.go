@@ -36,3 +36,16 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+func TestVersion(t *testing.T) {
+	for _, ok := range []string{"1", "1.4.2", "2026-11-21+build.7", "v1_2", strings.Repeat("9", 128)} {
+		if !Version(ok) {
+			t.Errorf("Version(%q) = false", ok)
+		}
+	}
+	for _, bad := range []string{"", ".1", "-1", "../../x", "1/2", "1 2", "1\x00", strings.Repeat("9", 129), "é1"} {
+		if Version(bad) {
+			t.Errorf("Version(%q) = true", bad)
+		}
+	}
+}

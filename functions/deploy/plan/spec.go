@@ -387,20 +387,8 @@ func (s Spec) taskTimeout() time.Duration {
 	return DefaultTaskTimeout
 }
 
-// ValidVersion reports whether s can be a version: 1-128 of A-Z a-z 0-9
-// . _ - +, starting with a letter or digit (the rule of
-// functions/artifacts.ValidVersion, repeated to keep this package pure).
-func ValidVersion(s string) bool {
-	if s == "" || len(s) > 128 || !alnum(s[0]) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !alnum(c) && !strings.ContainsRune("._-+", rune(c)) {
-			return false
-		}
-	}
-	return true
-}
+// ValidVersion reports whether s can be a version (internal/ident.Version).
+func ValidVersion(s string) bool { return ident.Version(s) }
 
 func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 
