@@ -20,9 +20,9 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	ho := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "json":
-		return slog.New(Redacting(slog.NewJSONHandler(w, ho))), nil
+		return slog.New(oneComponent{h: Redacting(slog.NewJSONHandler(w, ho))}), nil
 	case "text", "":
-		return slog.New(Redacting(slog.NewTextHandler(w, ho))), nil
+		return slog.New(oneComponent{h: Redacting(slog.NewTextHandler(w, ho))}), nil
 	}
 	return nil, fmt.Errorf("unknown log format %q: want text or json", format)
 }
@@ -32,7 +32,7 @@ func Component(l *slog.Logger, name string) *slog.Logger {
 	if l == nil {
 		return Discard()
 	}
-	return l.With("component", name)
+	return l.With(ComponentKey, name)
 }
 
 // Discard returns a logger that writes nothing.

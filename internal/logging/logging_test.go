@@ -57,3 +57,37 @@ func TestCredentialsAreMaskedOnEveryLine(t *testing.T) {
 		}
 	}
 }
+
+// A component that hands its logger to a part of its own logs one
+// component attribute per line, the innermost (it was repeated before).
+func TestOneComponentPerLine(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		l, err := New(&buf, format, "info")
+		if err != nil {
+			t.Fatal(err)
+		}
+		agent := Component(l.With("role", "serve"), "agent").With("host", "vm")
+		Component(agent, "release").Info("installed", "app", "shop")
+		agent.WithGroup("task").Info("queued", "id", 1)
+		out := buf.String()
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("%s: %q", format, out)
+		}
+		for i, want := range []string{"release", "agent"} {
+			if n := strings.Count(lines[i], "component"); n != 1 {
+				t.Errorf("%s: %d component attributes in %s", format, n, lines[i])
+			}
+			if !strings.Contains(lines[i], want) || !strings.Contains(lines[i], "serve") || !strings.Contains(lines[i], "vm") {
+				t.Errorf("%s: line %d lacks component %s, role or host: %s", format, i, want, lines[i])
+			}
+		}
+		if format == "json" {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(lines[1]), &m); err != nil || m["component"] != "agent" {
+				t.Errorf("the component must stay top-level beside a group: %v %s", err, lines[1])
+			}
+		}
+	}
+}
