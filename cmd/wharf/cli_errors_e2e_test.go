@@ -18,6 +18,8 @@ func TestCLIErrorsSayWhatIsWrong(t *testing.T) {
 		{[]string{"acl", "ban", "192.0.2.1"}, "--for is required"},
 		{[]string{"push", dir, "--version", "../../x"}, `--version "../../x" is invalid`},
 		{[]string{"nosuchcommand"}, `unknown command "nosuchcommand"`},
+		{[]string{"deploy"}, "usage: wharf deploy APP VERSION"},
+		{[]string{"acl", "ban"}, "usage: wharf acl ban IP|CIDR --for DURATION"},
 	} {
 		_, errOut, code := runWharf(t, dir, env, c.args...)
 		if code == 0 || !strings.Contains(errOut, c.want) {

@@ -58,5 +58,22 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newEdgeCmds(stdout)...)
 	root.AddCommand(newDeployCmds(stdout)...)
 	root.AddCommand(newPushCmd(stdout, stderr), newArtifactsCmd(stdout, stderr))
+	usageOnArgErrors(root)
 	return root
+}
+
+// usageOnArgErrors makes a wrong number of arguments say how to call the
+// command, for every command under c.
+func usageOnArgErrors(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return fmt.Errorf("%w\nusage: %s (see '%s --help')", err, cmd.UseLine(), cmd.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageOnArgErrors(sub)
+	}
 }
