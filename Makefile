@@ -27,6 +27,10 @@ test-short:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
+# fuzz runs every fuzz target for FUZZTIME each (default 10s).
+fuzz:
+	bash infra/fuzz.sh
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...

@@ -76,7 +76,9 @@ func Contains(s string) bool {
 // token cut short (a log line clipped mid-token) is masked too, as long as
 // its id is complete.
 func tokenAt(s string, i int) int {
-	if !hasFoldPrefix(s[i:], tokenPrefix) || !boundary(s, i) {
+	// No word boundary is asked for: a token glued to other text (two in
+	// a row, say) is masked all the same.
+	if !hasFoldPrefix(s[i:], tokenPrefix) {
 		return 0
 	}
 	j := i + len(tokenPrefix)
