@@ -44,7 +44,10 @@ func TestRecordRoundTrip(t *testing.T) {
 		func(r *Record) []Action { evAt(r, 10, "h00", 1, PhaseHealthy); return r.Step(sec(10), Observations{}) },
 		func(r *Record) []Action { return r.Step(sec(40), good(0)) },
 		func(r *Record) []Action { must(t, r.Pause(sec(50), "bob", "")); return r.Step(sec(50), Observations{}) },
-		func(r *Record) []Action { must(t, r.Resume(sec(100), "bob", "")); return r.Step(sec(100), Observations{}) },
+		func(r *Record) []Action {
+			must(t, r.Resume(sec(100), "bob", ""))
+			return r.Step(sec(100), Observations{})
+		},
 		func(r *Record) []Action { return r.Step(sec(210), Observations{}) },
 		func(r *Record) []Action {
 			for _, h := range []string{"h01", "h02", "h04"} {
