@@ -15,11 +15,13 @@ import (
 	"time"
 )
 
-// CA is a throw-away certificate authority for tests of TLS between Wharf
-// and its dependencies (nsqd). Its files live in a test temp dir.
+// CA is a throw-away certificate authority for tests of TLS: between Wharf
+// and its dependencies (nsqd), and at the gateway's edge (see
+// gateway/tlsconf/tlstest). Its files live in a test temp dir.
 type CA struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
 	dir  string
 	// CertFile is the CA certificate in PEM, for clients to trust.
 	CertFile string
@@ -42,26 +44,47 @@ func NewCA(t testing.TB, name string) *CA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca := &CA{cert: cert, key: key, dir: t.TempDir()}
+	ca := &CA{cert: cert, key: key, pool: x509.NewCertPool(), dir: t.TempDir()}
+	ca.pool.AddCert(cert)
 	ca.CertFile = filepath.Join(ca.dir, "ca.crt")
 	writeFile(t, ca.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 	return ca
 }
 
-// Server issues a server certificate for names (IP addresses become IP
-// SANs, others DNS SANs) and returns its PEM cert and key files.
+// Pool is a cert pool trusting only this CA.
+func (ca *CA) Pool() *x509.CertPool { return ca.pool }
+
+// Issue returns the PEM certificate and PKCS#8 key of a new server leaf for
+// names (IP addresses become IP SANs, others DNS SANs; the first is also
+// the common name).
+func (ca *CA) Issue(t testing.TB, names ...string) (certPEM, keyPEM []byte) {
+	t.Helper()
+	return ca.issue(t, x509.ExtKeyUsageServerAuth, names)
+}
+
+// Server issues a server certificate for names (as Issue) and returns its
+// PEM cert and key files.
 func (ca *CA) Server(t testing.TB, base string, names ...string) (certFile, keyFile string) {
 	t.Helper()
-	return ca.issue(t, base, x509.ExtKeyUsageServerAuth, names)
+	return ca.write(t, base, x509.ExtKeyUsageServerAuth, names)
 }
 
 // Client issues a client certificate with common name cn.
 func (ca *CA) Client(t testing.TB, base, cn string) (certFile, keyFile string) {
 	t.Helper()
-	return ca.issue(t, base, x509.ExtKeyUsageClientAuth, []string{cn})
+	return ca.write(t, base, x509.ExtKeyUsageClientAuth, []string{cn})
 }
 
-func (ca *CA) issue(t testing.TB, base string, usage x509.ExtKeyUsage, names []string) (certFile, keyFile string) {
+func (ca *CA) write(t testing.TB, base string, usage x509.ExtKeyUsage, names []string) (certFile, keyFile string) {
+	t.Helper()
+	c, k := ca.issue(t, usage, names)
+	certFile, keyFile = filepath.Join(ca.dir, base+".crt"), filepath.Join(ca.dir, base+".key")
+	writeFile(t, certFile, c)
+	writeFile(t, keyFile, k)
+	return certFile, keyFile
+}
+
+func (ca *CA) issue(t testing.TB, usage x509.ExtKeyUsage, names []string) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
@@ -84,10 +107,7 @@ func (ca *CA) issue(t testing.TB, base string, usage x509.ExtKeyUsage, names []s
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile = filepath.Join(ca.dir, base+".crt"), filepath.Join(ca.dir, base+".key")
-	writeFile(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k}))
-	return certFile, keyFile
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k})
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {

@@ -1,89 +1,26 @@
-// Package tlstest makes certificates for tests: a throw-away ECDSA CA that
-// issues leaf certificates for given DNS names, written to PEM files the
-// gateway loads, and client configs that trust the CA.
+// Package tlstest makes certificates for the gateway's TLS tests: the
+// throw-away CA of internal/testenv, whose leaves are written to PEM files
+// the gateway loads (and replaced the way certificate tools do), and client
+// configs that trust it.
 package tlstest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/wharfhq/wharf/internal/testenv"
 )
 
-// CA is a test certificate authority.
-type CA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
+// CA is a test certificate authority (internal/testenv.CA: Pool, Issue).
+type CA struct{ *testenv.CA }
 
 // NewCA makes a CA valid for a day.
 func NewCA(t testing.TB) *CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
-		Subject:               pkix.Name{CommonName: "wharf test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &CA{cert: cert, key: key, pool: pool}
-}
-
-// Pool is a cert pool trusting only this CA.
-func (ca *CA) Pool() *x509.CertPool { return ca.pool }
-
-// Issue returns the PEM certificate and PKCS#8 key of a new leaf for names
-// (DNS SANs; the first is also the common name).
-func (ca *CA) Issue(t testing.TB, names ...string) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(t),
-		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k})
+	return &CA{testenv.NewCA(t, "wharf test CA")}
 }
 
 // Write issues a leaf for names and writes it to dir/<base>.crt and
@@ -113,7 +50,7 @@ func Replace(t testing.TB, path string, data []byte) {
 // ClientConfig trusts only this CA, sends serverName as SNI and offers
 // ALPN http/1.1.
 func (ca *CA) ClientConfig(serverName string) *tls.Config {
-	return &tls.Config{RootCAs: ca.pool, ServerName: serverName, NextProtos: []string{"http/1.1"}}
+	return &tls.Config{RootCAs: ca.Pool(), ServerName: serverName, NextProtos: []string{"http/1.1"}}
 }
 
 // Dial handshakes with addr as serverName (empty: no SNI, and the chain is
@@ -138,12 +75,4 @@ func Leaf(c *tls.Conn) *x509.Certificate {
 		return nil
 	}
 	return st.PeerCertificates[0]
-}
-
-func serial(t testing.TB) *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
