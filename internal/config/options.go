@@ -252,6 +252,8 @@ type AgentOptions struct {
 	RunAs       string `yaml:"run_as" help:"user deployed apps and hooks run as: empty = a uid and gid of their own per app when Wharf runs as root (else Wharf's own user, with a warning); self = Wharf's own user; or a user name, uid or uid:gid for every app"`
 	AppUIDBase  int    `yaml:"app_uid_base" help:"first uid/gid given to apps when run_as is empty and Wharf runs as root (0: 70000)"`
 	AppUIDCount int    `yaml:"app_uid_count" help:"how many uids from app_uid_base apps may get (0: 10000)"`
+	PortMin     int    `yaml:"port_min" help:"lowest port given to web instances (0: 20000; keep the range below the kernel's ephemeral ports)"`
+	PortMax     int    `yaml:"port_max" help:"highest port given to web instances (0: 32000)"`
 	AppsDir     string `yaml:"apps_dir" help:"where releases live (empty: <data_dir>/agent/apps, or /var/lib/wharf-apps/<hash> when apps run as their own users and cannot reach the data dir)"`
 }
 

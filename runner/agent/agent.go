@@ -127,6 +127,7 @@ type Agent struct {
 	health    *healthChecker
 	memTotal  uint64
 	iso       isolation
+	ports     *portPool // the web instances' ports
 	keys      *taskKeys
 	tm        taskMetrics
 	eventKey  ed25519.PrivateKey // signs the events (EventKeyFileName)
@@ -171,6 +172,10 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	ports, err := newPortPool(opts.PortMin, opts.PortMax)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create agent: %w", err)
+	}
 	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("cannot create agent data dir: %w", err)
 	}
@@ -180,6 +185,10 @@ func New(opts Options) (*Agent, error) {
 	}
 	log := logging.Component(opts.Logger, "agent").With("host", opts.HostID)
 	iso.announce(log, opts.RunAs)
+	if lo, hi, ok := ephemeralOverlap(opts.PortMin, opts.PortMax); ok {
+		log.Warn("the web instances' port range overlaps the kernel's ephemeral ports: an outgoing connection may take a port before its app listens",
+			"port_min", opts.PortMin, "port_max", opts.PortMax, "ephemeral", fmt.Sprintf("%d-%d", lo, hi))
+	}
 	if def, _ := filepath.Abs(filepath.Join(opts.DataDir, appsDirName)); appsRoot != def {
 		log.Info("releases live outside the data dir", "apps_dir", appsRoot)
 	}
@@ -205,7 +214,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	a := &Agent{appsRoot: appsRoot, eventKey: eventKey,
 		opts: opts, log: log, rel: rel, statePath: path, st: st,
-		bootID: bootID(), memTotal: memTotal(), iso: iso,
+		bootID: bootID(), memTotal: memTotal(), iso: iso, ports: ports,
 		keys: &taskKeys{api: opts.API, timeout: opts.APITimeout}, tm: newTaskMetrics(opts.Metrics),
 		health: newHealthChecker(),
 		apps:   map[string]*appRun{},

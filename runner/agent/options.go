@@ -99,6 +99,9 @@ type Options struct {
 	// (defaults DefaultAppUIDBase, DefaultAppUIDCount); ids that the
 	// system's users or groups have are skipped.
 	AppUIDBase, AppUIDCount int
+	// PortMin and PortMax bound the web instances' ports (defaults
+	// DefaultPortMin, DefaultPortMax: below the kernel's ephemeral range).
+	PortMin, PortMax int
 	// AppsDir is where releases live (default DataDir/apps; when apps
 	// are isolated and that cannot be reached by them, FallbackAppsRoot/<hash>).
 	AppsDir string
@@ -150,6 +153,9 @@ func setDefaults(o *Options) error {
 	}
 	if o.AdvertiseHost == "" {
 		o.AdvertiseHost = DefaultAdvertiseHost
+	}
+	if o.PortMin == 0 && o.PortMax == 0 {
+		o.PortMin, o.PortMax = DefaultPortMin, DefaultPortMax
 	}
 	return nil
 }

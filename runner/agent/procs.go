@@ -137,14 +137,16 @@ func (a *Agent) startGen(ctx context.Context, rel release.Release, restoring boo
 	if _, ok := m.Processes[webProcess]; ok {
 		nweb = max(m.Instances, 1)
 	}
-	ports, err := freePorts(nweb)
+	ports, err := a.ports.take(nweb)
 	if err != nil {
 		return nil, failf("", "cannot allocate ports: %v", err)
 	}
 	if _, err := a.rel.Activate(rel.App, rel.Version); err != nil {
+		a.ports.give(ports...)
 		return nil, failf("", "%v", err)
 	}
 	if err := a.startProcs(g, ports, env, logDir); err != nil {
+		a.ports.give(ports[len(g.webPorts()):]...) // those no process got
 		a.stopGens([]*gen{g})
 		return nil, err
 	}
@@ -307,27 +309,6 @@ func stopSignal(name string) syscall.Signal {
 	return syscall.SIGTERM
 }
 
-// freePorts returns n distinct free loopback ports: all listened on at
-// once, then closed.
-func freePorts(n int) ([]int, error) {
-	lns := make([]net.Listener, 0, n)
-	defer func() {
-		for _, ln := range lns {
-			_ = ln.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 // stopGens stops every process of gens in parallel, each with its
 // manifest's stop signal and grace, and forgets their process groups.
 func (a *Agent) stopGens(gens []*gen) {
@@ -355,6 +336,20 @@ func (a *Agent) stopGens(gens []*gen) {
 	}
 	wg.Wait()
 	a.untrackGroups(pgids...)
+	for _, g := range gens {
+		a.ports.give(g.webPorts()...)
+	}
+}
+
+// webPorts returns the ports of g's web processes.
+func (g *gen) webPorts() []int {
+	var out []int
+	for _, p := range g.procs {
+		if p.web {
+			out = append(out, p.port)
+		}
+	}
+	return out
 }
 
 // refreshGroups records the new process group of children that
