@@ -89,4 +89,12 @@ func TestRouteRewritesFromTheCLI(t *testing.T) {
 	if code, body := get(t, gw+"/old/a"); code != 200 || body != "echo /new/a" {
 		t.Fatalf("after refused writes: %d %q", code, body)
 	}
+
+	// A first start with a bad rewrite in its file refuses to start.
+	fresh := t.TempDir()
+	bad := filepath.Join(fresh, "wharf.yaml")
+	write(bad, rewrites("/a//b/"))
+	if out, errOut, code = runWharf(t, fresh, nil, append(serveArgs(t), "--config", bad)...); code == 0 || !strings.Contains(errOut, `routes[2].rewrite.prefix: must not hold "//"`) {
+		t.Fatalf("serve with a bad rewrite: %d %s %s", code, out, errOut)
+	}
 }
