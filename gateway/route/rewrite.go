@@ -76,9 +76,6 @@ func CheckPrefix(from, to string) error {
 // path without a trailing slash ("" for the route "/").
 func (rw *Rewrite) ForwardedPrefix() string { return strings.TrimSuffix(rw.from, "/") }
 
-// Prefix is the new prefix.
-func (rw *Rewrite) Prefix() string { return rw.to }
-
 // AppendPath appends the upstream path of a request to dst. raw is the path
 // as the client sent it (fasthttp's URI.PathOriginal), norm the normalized,
 // decoded path the router matched (URI.Path). It reports false, appending
