@@ -85,7 +85,7 @@ func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*s
 	}
 	specs := make([]route.Spec, len(routes))
 	for i, r := range routes {
-		specs[i] = route.Spec{Host: r.Host, Path: r.Path, Methods: r.Methods}
+		specs[i] = route.Spec{Host: r.Host, Path: r.Path, Methods: r.Methods, Segment: r.SegmentMatch()}
 	}
 	router, err := route.Compile(specs)
 	if err != nil {
@@ -145,6 +145,10 @@ func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits
 			return nil, fmt.Errorf("unknown service %q", r.Service)
 		}
 		cr.service = sc.Name
+		rw, err := newRewrite(r)
+		if err != nil {
+			return nil, err
+		}
 		svc, err := g.state.service(sc, loads[sc.Name])
 		if err != nil {
 			return nil, err
@@ -164,7 +168,7 @@ func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits
 		if svc != nil {
 			cr.upstream = g.state.transport.NewRoute(svc, proxy.RouteConfig{
 				ConnectTimeout: r.Timeouts.Connect.D(), ResponseTimeout: r.Timeouts.Response.D(),
-				IdleTimeout: r.Timeouts.Idle.D(), MaxBodyBytes: cr.maxBody,
+				IdleTimeout: r.Timeouts.Idle.D(), MaxBodyBytes: cr.maxBody, Rewrite: rw,
 			})
 			used.routes = append(used.routes, cr.upstream)
 		}

@@ -3,14 +3,17 @@ package edge
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/wharfhq/wharf/gateway/ratelimit"
 	"github.com/wharfhq/wharf/gateway/rooms"
+	"github.com/wharfhq/wharf/gateway/route"
 	"github.com/wharfhq/wharf/internal/config"
 )
 
 // Validate checks an edge config as a whole: every field on its own (see
-// config.Edge.Validate), rate syntax, and references between routes, limits
+// config.Edge.Validate), rate syntax, rewrite prefixes (route.CheckPrefix),
+// and references between routes, limits
 // and services. Errors are *config.FieldError values joined together, each
 // naming its field, e.g. "limits[0].rate: ...".
 func Validate(e config.Edge) error {
@@ -46,6 +49,13 @@ func Validate(e config.Edge) error {
 	for i, r := range e.Routes {
 		if len(r.Limits) > ratelimit.MaxLimits {
 			errs = append(errs, &config.FieldError{Field: fmt.Sprintf("routes[%d].limits", i), Msg: fmt.Sprintf("at most %d limits per route, got %d", ratelimit.MaxLimits, len(r.Limits))})
+		}
+		// An empty or relative prefix, and rewrites of function routes,
+		// are reported by e.Validate.
+		if p, ok := r.RewritePrefix(); ok && r.Service != "" && strings.HasPrefix(p, "/") {
+			if err := route.CheckPrefix(r.Path, p); err != nil {
+				errs = append(errs, &config.FieldError{Field: fmt.Sprintf("routes[%d].rewrite.prefix", i), Msg: err.Error()})
+			}
 		}
 	}
 	return errors.Join(errs...)

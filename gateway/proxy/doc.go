@@ -45,13 +45,16 @@
 // authority of an absolute-form URI, lowercased by fasthttp), so upstreams
 // see the public host name and the instance address is only dialed; an
 // HTTP/1.0 request without Host gets the instance address. The request URI
-// is the client's, unnormalized, in origin-form. The proxy sets
-// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id. From
+// is the client's, unnormalized, in origin-form — unless the route rewrites
+// (RouteConfig.Rewrite, see route.Rewrite): then its path is the rewritten
+// one, the query the client's, and X-Forwarded-Prefix names the prefix taken
+// off (after a trusted peer's own). The proxy sets X-Forwarded-For,
+// X-Forwarded-Proto, X-Forwarded-Host and X-Request-Id. From
 // a peer that is not a trusted proxy, Forwarded, X-Real-IP, True-Client-IP,
 // CF-Connecting-IP, X-Client-IP, X-Cluster-Client-IP, Fastly-Client-IP,
 // X-Forwarded, Forwarded-For, X-Original-Forwarded-For, Client-IP,
-// X-Originating-IP, X-Remote-IP, X-Remote-Addr and X-Forwarded-Port are
-// dropped, so no header the upstream may read a client address from can be
+// X-Originating-IP, X-Remote-IP, X-Remote-Addr, X-Forwarded-Port and
+// X-Forwarded-Prefix are dropped, so no header the upstream may read a client address from can be
 // forged; see Input for what a trusted peer may pass on. "Expect: 100-continue" is
 // dropped: the gateway's server already answered it. Upstream Date and
 // Server headers are replaced by the gateway's own, as nginx does.

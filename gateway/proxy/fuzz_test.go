@@ -52,7 +52,7 @@ func FuzzCopyRequestHeaders(f *testing.F) {
 		tokens := requestConnectionTokens(nil, &ctx.Request.Header)
 		var c call
 		var dst fasthttp.Request
-		c.copyRequestHeaders(&ctx, &dst.Header, &Input{RequestID: "rid"})
+		c.copyRequestHeaders(&ctx, &dst.Header, &Input{RequestID: "rid"}, nil)
 		for k := range dst.Header.All() {
 			if hopByHop(k) {
 				t.Fatalf("hop-by-hop %q forwarded from %q", k, headers)

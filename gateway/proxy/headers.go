@@ -6,6 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/gateway/realip"
+	"github.com/wharfhq/wharf/gateway/route"
 )
 
 // Header names the proxy sets or treats specially.
@@ -14,6 +15,9 @@ const (
 	HeaderXForwardedFor   = "X-Forwarded-For"
 	HeaderXForwardedProto = "X-Forwarded-Proto"
 	HeaderXForwardedHost  = "X-Forwarded-Host"
+	// HeaderXForwardedPrefix names the path prefix a rewriting route took
+	// off (Traefik, Spring): the app builds public links with it.
+	HeaderXForwardedPrefix = "X-Forwarded-Prefix"
 )
 
 // hopByHop reports whether name is a hop-by-hop header (RFC 9110 7.6.1 plus
@@ -123,9 +127,10 @@ func responseConnectionTokens(dst [][]byte, h *fasthttp.ResponseHeader) [][]byte
 
 // skipRequestHeader reports whether an incoming request header must not be
 // copied to the upstream request: hop-by-hop headers, framing the proxy
-// redoes, headers the proxy sets itself, and, from an untrusted peer, every
+// redoes, headers the proxy sets itself (X-Forwarded-Prefix when the route
+// rewrites), and, from an untrusted peer, X-Forwarded-Prefix and every
 // header that claims a client address (see clientIPHeader).
-func skipRequestHeader(k []byte, in *Input) bool {
+func skipRequestHeader(k []byte, in *Input, rewrites bool) bool {
 	if hopByHop(k) {
 		return true
 	}
@@ -149,6 +154,10 @@ func skipRequestHeader(k []byte, in *Input) bool {
 		}
 	case 17:
 		return eqFold(k, HeaderXForwardedProto)
+	case 18:
+		if eqFold(k, HeaderXForwardedPrefix) {
+			return rewrites || !in.TrustedPeer
+		}
 	}
 	return !in.TrustedPeer && clientIPHeader(k)
 }
@@ -181,14 +190,19 @@ func clientIPHeader(name []byte) bool {
 }
 
 // copyRequestHeaders fills dst, the upstream request header, from the
-// client request in ctx: method, origin-form request URI, the original Host,
-// every end-to-end header in its original order, and the X-Forwarded-* and
-// X-Request-Id headers. Body framing (Content-Length / Transfer-Encoding) is
-// set later from the body.
-func (c *call) copyRequestHeaders(ctx *fasthttp.RequestCtx, dst *fasthttp.RequestHeader, in *Input) {
+// client request in ctx: method, origin-form request URI (its path rewritten
+// by rw unless nil), the original Host, every end-to-end header in its
+// original order, and the X-Forwarded-* and X-Request-Id headers. Body
+// framing (Content-Length / Transfer-Encoding) is set later from the body.
+func (c *call) copyRequestHeaders(ctx *fasthttp.RequestCtx, dst *fasthttp.RequestHeader, in *Input, rw *route.Rewrite) {
 	src := &ctx.Request.Header
 	dst.SetMethodBytes(src.Method())
 	uri := src.RequestURI()
+	if rw != nil {
+		if u, ok := c.rewriteURI(ctx, rw); ok {
+			uri = u
+		}
+	}
 	if len(uri) == 0 || uri[0] != '/' && !(len(uri) == 1 && uri[0] == '*') {
 		// absolute-form: send origin-form, the raw path and query.
 		u := ctx.URI()
@@ -209,7 +223,7 @@ func (c *call) copyRequestHeaders(ctx *fasthttp.RequestCtx, dst *fasthttp.Reques
 
 	c.tokens = requestConnectionTokens(c.tokens[:0], src)
 	for k, v := range src.All() {
-		if skipRequestHeader(k, in) || named(c.tokens, k) {
+		if skipRequestHeader(k, in, rw != nil) || named(c.tokens, k) {
 			continue
 		}
 		dst.AddBytesKV(k, v)
@@ -266,9 +280,45 @@ func (c *call) copyRequestHeaders(ctx *fasthttp.RequestCtx, dst *fasthttp.Reques
 	if len(fwdHost) > 0 {
 		dst.SetBytesV(HeaderXForwardedHost, fwdHost)
 	}
+	if rw != nil {
+		c.setForwardedPrefix(src, dst, in, rw)
+	}
 	if in.RequestID != "" {
 		dst.Set(HeaderRequestID, in.RequestID)
 	}
+}
+
+// rewriteURI returns the origin-form request target with the path rewritten
+// by rw and the client's query, in c.scratch; false when the normalized path
+// does not start with the route's (the router matched it, so never).
+func (c *call) rewriteURI(ctx *fasthttp.RequestCtx, rw *route.Rewrite) ([]byte, bool) {
+	u := ctx.URI()
+	b, ok := rw.AppendPath(c.scratch[:0], u.PathOriginal(), u.Path())
+	if !ok {
+		return nil, false
+	}
+	if q := u.QueryString(); len(q) > 0 {
+		b = append(append(b, '?'), q...)
+	}
+	c.scratch = b
+	return b, true
+}
+
+// setForwardedPrefix sets X-Forwarded-Prefix to the prefix rw takes off,
+// after a trusted peer's own prefix.
+func (c *call) setForwardedPrefix(src, dst *fasthttp.RequestHeader, in *Input, rw *route.Rewrite) {
+	b := c.scratch[:0]
+	if in.TrustedPeer {
+		b = append(b, src.Peek(HeaderXForwardedPrefix)...)
+		for len(b) > 0 && b[len(b)-1] == '/' {
+			b = b[:len(b)-1]
+		}
+	}
+	b = append(b, rw.ForwardedPrefix()...)
+	if len(b) > 0 {
+		dst.SetBytesV(HeaderXForwardedPrefix, b)
+	}
+	c.scratch = b
 }
 
 // copyResponseHeaders adds the upstream response's end-to-end headers to

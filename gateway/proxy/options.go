@@ -3,6 +3,8 @@ package proxy
 import (
 	"net"
 	"time"
+
+	"github.com/wharfhq/wharf/gateway/route"
 )
 
 // Defaults applied by NewTransport to zero Options fields.
@@ -128,4 +130,8 @@ type RouteConfig struct {
 	IdleTimeout time.Duration
 	// MaxBodyBytes limits the request body, streamed or not.
 	MaxBodyBytes int64
+	// Rewrite, when set, replaces the route's matched path prefix in the
+	// upstream request target (the query is kept) and sets
+	// X-Forwarded-Prefix; nil sends the client's request target unchanged.
+	Rewrite *route.Rewrite
 }

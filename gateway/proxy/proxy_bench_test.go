@@ -186,3 +186,19 @@ func BenchmarkWatchArmDisarm(b *testing.B) {
 		c.watch.disarm()
 	}
 }
+
+// BenchmarkServeGETRewrite is BenchmarkServeGETSerial on a route that
+// rewrites /api/ to /v2/ (and sets X-Forwarded-Prefix).
+func BenchmarkServeGETRewrite(b *testing.B) {
+	r := benchRoute(b)
+	r = r.t.NewRoute(r.svc, RouteConfig{Rewrite: mustRewrite(b, "/api/", "/v2/")})
+	in := Input{RequestID: "0123456789ab-1"}
+	ctx := benchCtx(fasthttp.MethodGet, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		if out := r.Serve(ctx, in); out.Status != 200 {
+			b.Fatalf("outcome %+v", out)
+		}
+	}
+}

@@ -175,7 +175,7 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	c := r.t.getCall()
 	defer r.t.putCall(c)
 	req := &c.req
-	c.copyRequestHeaders(ctx, &req.Header, &in)
+	c.copyRequestHeaders(ctx, &req.Header, &in, r.cfg.Rewrite)
 	req.UseHostHeader = true
 	hasBody, streamed := false, false
 	if s := ctx.RequestBodyStream(); s != nil {

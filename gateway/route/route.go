@@ -5,8 +5,13 @@
 // Host groups are tried from the most to the least specific; the first group
 // with a route matching the path and method wins. If some route matched the
 // path but none the method, the result says so (the gateway answers 405 with
-// an Allow header). Prefixes are plain byte prefixes, like nginx prefix
-// locations: "/api" matches "/api", "/api/x" and "/apix".
+// an Allow header). Prefixes are plain byte prefixes by default, like nginx
+// prefix locations and Kong paths: "/api" matches "/api", "/api/x" and
+// "/apix". A Spec with Segment set matches only on a path segment boundary:
+// "/api" then matches "/api", "/api/" and "/api/x" but not "/apix" (which
+// goes on to the next shorter prefix).
+//
+// Rewrite (rewrite.go) turns a matched path into the upstream path.
 //
 // Match does not allocate; a Table is immutable and safe for concurrent use.
 package route
@@ -22,6 +27,10 @@ type Spec struct {
 	Host    string   // "", "shop.example.com" or "*.example.com"
 	Path    string   // prefix, starts with "/"
 	Methods []string // empty: any method
+	// Segment: the prefix matches only where a path segment ends (the
+	// path equals the prefix, or continues with "/"). A prefix ending in
+	// "/" is on a boundary already.
+	Segment bool
 }
 
 // Result is the outcome of Match.
@@ -37,6 +46,7 @@ type entry struct {
 	index   int
 	methods []string
 	allow   string
+	segment bool
 }
 
 type group struct {
@@ -80,7 +90,8 @@ func Compile(specs []Spec) (*Table, error) {
 		default:
 			g = getGroup(t.exact, host)
 		}
-		e := entry{index: i, methods: s.Methods, allow: strings.Join(s.Methods, ", ")}
+		e := entry{index: i, methods: s.Methods, allow: strings.Join(s.Methods, ", "),
+			segment: s.Segment && !strings.HasSuffix(s.Path, "/")}
 		for _, other := range g.byPrefix[s.Path] {
 			if overlap(other.methods, e.methods) {
 				return nil, fmt.Errorf("cannot compile route %d: same host %q, path %q and methods as route %d", i, s.Host, s.Path, other.index)
@@ -176,8 +187,12 @@ func (g *group) match(path, method []byte, res *Result) bool {
 		if !ok {
 			continue
 		}
+		boundary := n == len(path) || path[n] == '/'
 		for i := range entries {
 			e := &entries[i]
+			if e.segment && !boundary {
+				continue
+			}
 			if methodIn(e.methods, method) {
 				res.Index = e.index
 				return true

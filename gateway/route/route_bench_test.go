@@ -21,3 +21,27 @@ func BenchmarkMatch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRewrite rewrites a clean path (the raw form is kept) and one that
+// needed normalizing (rebuilt from the normalized path).
+func BenchmarkRewrite(b *testing.B) {
+	rw, err := NewRewrite("/shop/", "/new/")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct{ name, raw, norm string }{
+		{"raw", "/shop/items/a%2Fb/42", "/shop/items/a/b/42"},
+		{"rebuilt", "/shop//items/./a%20b/42", "/shop/items/a b/42"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			raw, norm := []byte(c.raw), []byte(c.norm)
+			dst := make([]byte, 0, 64)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := rw.AppendPath(dst[:0], raw, norm); !ok {
+					b.Fatal("no rewrite")
+				}
+			}
+		})
+	}
+}

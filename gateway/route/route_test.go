@@ -116,3 +116,42 @@ func FuzzMatch(f *testing.F) {
 		}
 	})
 }
+
+func TestSegmentMatch(t *testing.T) {
+	t.Parallel()
+	tab := mustCompile(t, []Spec{
+		0: {Path: "/"},
+		1: {Path: "/shop", Segment: true},
+		2: {Path: "/api/", Segment: true},
+		3: {Path: "/plain"},
+		4: {Path: "/shop/admin", Segment: true, Methods: []string{"POST"}},
+	})
+	cases := []struct {
+		path, method string
+		want         int
+	}{
+		{"/shop", "GET", 1},
+		{"/shop/", "GET", 1},
+		{"/shop/x", "GET", 1},
+		{"/shopping", "GET", 0}, // not a segment boundary: the next route down
+		{"/shop.json", "GET", 0},
+		{"/api/", "GET", 2},
+		{"/api/x", "GET", 2},
+		{"/api", "GET", 0},
+		{"/plainer", "GET", 3}, // the default stays a byte prefix
+		{"/shop/admin", "POST", 4},
+		{"/shop/admin/x", "POST", 4},
+		{"/shop/administrator", "POST", 1},
+		{"/shop/admin", "GET", 1},
+	}
+	for _, c := range cases {
+		if r := tab.Match([]byte("x.org"), []byte(c.path), []byte(c.method)); r.Index != c.want {
+			t.Errorf("%s %s: got route %d, want %d", c.method, c.path, r.Index, c.want)
+		}
+	}
+	// A segment route that does not match at a boundary does not report 405.
+	tab = mustCompile(t, []Spec{{Path: "/shop", Segment: true, Methods: []string{"GET"}}})
+	if r := tab.Match([]byte("x.org"), []byte("/shopping"), []byte("POST")); r.Index != -1 || r.Allow != "" {
+		t.Fatalf("%+v", r)
+	}
+}

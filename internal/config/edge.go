@@ -161,6 +161,7 @@ func (r RouteConfig) Validate(field string) error {
 	if (r.Service == "") == (r.Function == "") {
 		bad("service", "exactly one of service and function must be set")
 	}
+	errs = append(errs, r.validateRewrite(field)...)
 	if r.MaxBody < 0 {
 		bad("max_body_bytes", "must not be negative, got %d", r.MaxBody)
 	}

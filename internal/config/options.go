@@ -170,6 +170,12 @@ type RouteConfig struct {
 	// the API, functions, artifact uploads, console) to go somewhere else
 	// than Wharf's own functions; without it such a route is refused.
 	ShadowBuiltin bool `yaml:"shadow_builtin" json:"shadow_builtin,omitempty"`
+	// Match is how Path matches (see rewrite.go): "prefix" (default, a byte
+	// prefix) or "segment" (on a path segment boundary).
+	Match string `yaml:"match" json:"match,omitempty"`
+	// StripPrefix and Rewrite change the path sent upstream (see rewrite.go).
+	StripPrefix bool           `yaml:"strip_prefix" json:"strip_prefix,omitempty"`
+	Rewrite     *RewriteConfig `yaml:"rewrite" json:"rewrite,omitempty"`
 }
 
 // TimeoutConfig bounds one proxied request; zero means the gateway default.
