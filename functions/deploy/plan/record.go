@@ -305,7 +305,7 @@ func NewRecord(id, app string, rel, previous Release, who string, spec Spec, tar
 	}
 	r := &Record{
 		Warnings: warnings,
-		ID: id, App: app, Version: rel.Version, SHA256: rel.SHA256, Previous: previous,
+		ID:       id, App: app, Version: rel.Version, SHA256: rel.SHA256, Previous: previous,
 		Who: who, Why: spec.Why, CreatedAt: now, State: StatePending,
 		Spec: spec.WithDefaults(), Current: -1,
 	}
