@@ -304,10 +304,9 @@ func NewRecord(id, app string, rel, previous Release, who string, spec Spec, tar
 		return nil, fmt.Errorf("cannot create deploy: %w", errors.Join(errs...))
 	}
 	r := &Record{
-		Warnings: warnings,
-		ID:       id, App: app, Version: rel.Version, SHA256: rel.SHA256, Previous: previous,
+		ID: id, App: app, Version: rel.Version, SHA256: rel.SHA256, Previous: previous,
 		Who: who, Why: spec.Why, CreatedAt: now, State: StatePending,
-		Spec: spec.WithDefaults(), Current: -1,
+		Spec: spec.WithDefaults(), Current: -1, Warnings: warnings,
 	}
 	for _, step := range Plan(spec, len(targets)) {
 		r.Steps = append(r.Steps, StepState{Targets: step})
