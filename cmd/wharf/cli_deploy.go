@@ -34,10 +34,10 @@ func appOfDeploy(id string) (string, error) {
 	return app, nil
 }
 
-// newDeployCmds are `wharf deploy`, `wharf deploys`, `wharf rollback` and
+// newDeployCmds are `wharf deploy`, `wharf deploys`, `wharf rollback`, `wharf logs` and
 // `wharf host`.
 func newDeployCmds(stdout io.Writer) []*cobra.Command {
-	return []*cobra.Command{newDeployCmd(stdout), newDeploysCmd(stdout), newRollbackCmd(stdout), newHostCmd(stdout)}
+	return []*cobra.Command{newDeployCmd(stdout), newDeploysCmd(stdout), newRollbackCmd(stdout), newHostCmd(stdout), newLogsCmd(stdout)}
 }
 
 func newDeployCmd(stdout io.Writer) *cobra.Command {

@@ -105,6 +105,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
+	"github.com/wharfhq/wharf/functions/deploy/logring"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/auth"
@@ -311,7 +312,7 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodPost, Pattern: app + "/deploys/{id}/resume", Access: fnapi.AnyToken(), Handler: f.control(ActionResume)},
 		{Method: fasthttp.MethodPost, Pattern: app + "/deploys/{id}/abort", Access: fnapi.AnyToken(), Handler: f.control(ActionAbort)},
 		{Method: fasthttp.MethodPost, Pattern: app + "/rollback", Access: fnapi.AnyToken(), Handler: f.rollback},
-		{Method: fasthttp.MethodPost, Pattern: wire.HostPath + "{id}" + LogsPath, Access: agent, Handler: f.shipLogs},
+		{Method: fasthttp.MethodPost, Pattern: wire.HostPath + "{id}" + logring.ShipPath, Access: agent, Handler: f.shipLogs},
 		{Method: fasthttp.MethodGet, Pattern: app + "/logs", Access: fnapi.AnyToken(), Handler: f.readLogs},
 	}
 }

@@ -26,10 +26,6 @@ const logsPrefix = "deploy/logs/"
 // LogsKey is the store key of an app's log ring.
 func LogsKey(app string) string { return logsPrefix + app }
 
-// LogsPath is the agents' route for shipping log lines, after
-// wire.HostPath and the host id: POST /api/v1/agents/hosts/{id}/logs.
-const LogsPath = "/logs"
-
 // LogsResponse is the answer of GET /api/v1/apps/{app}/logs.
 type LogsResponse struct {
 	App string `json:"app"`

@@ -131,6 +131,7 @@ type Agent struct {
 	keys      *taskKeys
 	tm        taskMetrics
 	eventKey  ed25519.PrivateKey // signs the events (EventKeyFileName)
+	logs      *logShipper        // ships the apps' output lines
 
 	saveMu sync.Mutex // serialises state file writes; taken before mu
 	uidMu  sync.Mutex // serialises app uid allocations; taken before saveMu
@@ -217,6 +218,7 @@ func New(opts Options) (*Agent, error) {
 		bootID: bootID(), memTotal: memTotal(), iso: iso, ports: ports,
 		keys: &taskKeys{api: opts.API, timeout: opts.APITimeout}, tm: newTaskMetrics(opts.Metrics),
 		health: newHealthChecker(),
+		logs:   newLogShipper(opts.LogBuffer, opts.Metrics),
 		apps:   map[string]*appRun{},
 		kickHB: make(chan struct{}, 1),
 	}
@@ -273,9 +275,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Warn("no task-signing keys yet, fetching them when a task comes", "err", err)
 	}
 	a.recoverPrevious(ctx)
-	a.loops.Add(2)
+	a.loops.Add(3)
 	go a.hostHeartbeats(ctx)
 	go a.instanceHeartbeats(ctx)
+	go a.shipLogs(ctx)
 	if err := cons.Start(ctx); err != nil {
 		a.log.Error("cannot start task consumer", "err", err)
 	} else {

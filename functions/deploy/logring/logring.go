@@ -183,6 +183,10 @@ func validName(s string, maxLen int) bool {
 	return true
 }
 
+// ShipPath is the agents' route for shipping log lines, after
+// wire.HostPath and the host id: POST /api/v1/agents/hosts/{id}/logs.
+const ShipPath = "/logs"
+
 // BatchLine is a line in an agent's batch: the app it belongs to and the
 // line (Host and Seq are set by the server).
 type BatchLine struct {
