@@ -1,9 +1,15 @@
 package agent
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/internal/testenv"
 )
 
 // TestLogShipperNeverBlocks: a process's lines past the shipper's buffer
@@ -41,4 +47,62 @@ func TestLogShipperNeverBlocks(t *testing.T) {
 	if got := s.dropped.Get(); got != 4 {
 		t.Fatalf("wharf_agent_log_lines_dropped_total %d", got)
 	}
+}
+
+// TestAppLogsShipped: what a deployed app prints reaches the API with its
+// app, instance, process and stream; while the API refuses them the lines
+// are dropped, and the next batch that goes through reports how many.
+func TestAppLogsShipped(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	sha := h.cp.add("1.0.0", makeBundle(t, bundleSpec{version: "1.0.0"}))
+	opts := h.options()
+	opts.LogShipEvery = 50 * time.Millisecond
+	h.start(opts)
+	h.publish(h.task("d1", 1, plan.TaskDeploy, "1.0.0", sha))
+	if ev := h.waitFinal("d1", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+		t.Fatalf("deploy: %+v", ev)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		lines, _ := h.cp.shipped()
+		n := 0
+		for _, l := range lines {
+			if l.App == "shop" && l.Process == "web" && l.Stream == "stdout" && strings.Contains(l.Text, "listening on") &&
+				strings.Contains(l.Text, "("+l.Instance+")") && !l.At.IsZero() {
+				n++
+			}
+		}
+		if n != 2 {
+			return fmt.Errorf("want the start line of both instances, got %+v", lines)
+		}
+		return nil
+	})
+
+	// The API refuses batches: a new release's lines are dropped and
+	// counted, and reported once it accepts them again.
+	h.cp.setLogsDown(true)
+	sha2 := h.cp.add("1.1.0", makeBundle(t, bundleSpec{version: "1.1.0"}))
+	h.publish(h.task("d2", 1, plan.TaskDeploy, "1.1.0", sha2))
+	if ev := h.waitFinal("d2", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+		t.Fatalf("deploy: %+v", ev)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := h.cp.refusedLines("sample 1.1.0"); n != 2 {
+			return fmt.Errorf("%d start lines of 1.1.0 refused so far", n)
+		}
+		return nil
+	})
+	h.cp.setLogsDown(false)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		lines, lost := h.cp.shipped()
+		for _, l := range lines {
+			if strings.Contains(l.Text, "sample 1.1.0") {
+				t.Fatalf("a line of a refused batch arrived: %+v", l)
+			}
+		}
+		if lost["shop"] < 2 {
+			return fmt.Errorf("lost %v", lost)
+		}
+		return nil
+	})
 }
