@@ -56,7 +56,7 @@ func newLogsCmd(stdout io.Writer) *cobra.Command {
 			}
 			q.Set("limit", strconv.Itoa(tail))
 			l := logsReader{c: c, app: args[0], query: q, w: stdout, stderr: cmd.ErrOrStderr(), json: f.output == "json"}
-			cursor, err := l.page(cmd.Context(), 0)
+			cursor, err := l.page(cmd.Context(), 0, false)
 			if err != nil || !follow {
 				return err
 			}
@@ -83,14 +83,14 @@ type logsReader struct {
 	json      bool
 }
 
-// page prints the lines after cursor (the latest ones for 0) and returns
-// the next cursor.
-func (l *logsReader) page(ctx context.Context, cursor uint64) (uint64, error) {
+// page prints the latest lines, or with after the lines after cursor,
+// and returns the next cursor.
+func (l *logsReader) page(ctx context.Context, cursor uint64, after bool) (uint64, error) {
 	q := url.Values{}
 	for k, v := range l.query {
 		q[k] = v
 	}
-	if cursor > 0 {
+	if after {
 		q.Set("after", strconv.FormatUint(cursor, 10))
 		q.Set("limit", strconv.Itoa(logring.MaxLimit))
 	}
@@ -117,7 +117,7 @@ func (l *logsReader) follow(ctx context.Context, cursor uint64) error {
 			return nil
 		case <-t.C:
 		}
-		next, err := l.page(ctx, cursor)
+		next, err := l.page(ctx, cursor, true)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -364,6 +364,7 @@ type counters struct {
 	created, steps, tasks, publishErrors   *metrics.Counter
 	conflicts, applied, ignored, dropped   *metrics.Counter
 	leasesTaken, heartbeats, rollbacksMade *metrics.Counter
+	logLines                               *metrics.Counter
 	ev                                     eventCounters
 }
 
@@ -382,6 +383,7 @@ func newCounters(set *metrics.Set) *counters {
 		dropped:       c(`events_total{result="dropped"}`),
 		leasesTaken:   c("leases_taken_total"),
 		heartbeats:    c("heartbeats_total"),
+		logLines:      c("log_lines_total"),
 		ev:            newEventCounters(set),
 	}
 }

@@ -95,7 +95,7 @@ func (f *Function) shipLogs(r *fnapi.Request) error {
 			return err
 		}
 	}
-	f.m.set.GetOrCreateCounter("wharf_deploy_log_lines_total").Add(len(batch.Lines))
+	f.m.logLines.Add(len(batch.Lines))
 	return r.JSON(fasthttp.StatusOK, map[string]int{"stored": len(batch.Lines)})
 }
 
@@ -132,7 +132,9 @@ func (f *Function) appendLogs(ctx context.Context, app string, lines []logring.L
 }
 
 // readLogs answers an app's log lines: GET /api/v1/apps/{app}/logs
-// ?host=&instance=&process=&since=&after=&limit=. Admin and the owning
+// ?host=&instance=&process=&since=&after=&limit=. Without after, the
+// latest limit lines; with after (a cursor, 0 for the start), the oldest
+// limit lines after it. Admin and the owning
 // team only: agent and ingest tokens get 403, another team's app 404.
 func (f *Function) readLogs(r *fnapi.Request) error {
 	app, err := f.appAccess(r, true)
@@ -195,7 +197,7 @@ func (f *Function) logsQuery(args *fasthttp.Args) (logring.Query, error) {
 		if err != nil {
 			return q, httperr.BadRequest("after: want the cursor of the previous answer (a whole number), got %q", s)
 		}
-		q.After = n
+		q.After, q.Follow = n, true
 	}
 	q.Limit = logring.DefaultLimit
 	if s := get("limit"); s != "" {

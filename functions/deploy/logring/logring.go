@@ -98,8 +98,11 @@ type Query struct {
 	// After keeps lines with a Seq above it: the cursor of the previous
 	// answer.
 	After uint64
-	// Limit is the most lines returned. Without After they are the newest
-	// (a tail); with After the oldest after the cursor (a follow).
+	// Follow returns the oldest lines after After (up to Limit), so that
+	// the next query goes on from the cursor; without it, the newest
+	// (a tail).
+	Follow bool
+	// Limit is the most lines returned.
 	Limit int
 }
 
@@ -136,7 +139,7 @@ func (r *Ring) Select(q Query) Result {
 	}
 	if len(match) > limit {
 		res.More = true
-		if q.After > 0 {
+		if q.Follow {
 			match = match[:limit]
 			res.Cursor = match[len(match)-1].Seq
 		} else {

@@ -41,8 +41,11 @@ func TestAppendSelect(t *testing.T) {
 	if got := r.Select(Query{Limit: 2}); texts(got.Lines) != "b,c" || !got.More {
 		t.Fatalf("tail: %+v", got)
 	}
-	if got := r.Select(Query{After: 1, Limit: 1}); texts(got.Lines) != "b" || got.Cursor != 2 || !got.More {
+	if got := r.Select(Query{After: 1, Follow: true, Limit: 1}); texts(got.Lines) != "b" || got.Cursor != 2 || !got.More {
 		t.Fatalf("follow: %+v", got)
+	}
+	if got := r.Select(Query{Follow: true, Limit: 2}); texts(got.Lines) != "a,b" || got.Cursor != 2 {
+		t.Fatalf("follow from the start: %+v", got)
 	}
 	r.Append([]Line{line("h1", "i1", "d", 3)}, 2)
 	if got := r.Select(Query{After: 3}); texts(got.Lines) != "d" || got.Cursor != 4 || r.Lost != 2 {
