@@ -409,6 +409,13 @@ func TestDeployAcceptance(t *testing.T) {
 	if moved != 1 {
 		t.Fatalf("only the first canary step's host may have been touched, got %d", moved)
 	}
+	// The hosts it never reached are skipped, not pending, and the status
+	// table shows the broken host's log (issue 12).
+	out, errOut, code = runWharf(t, dir, c.env, "deploy", "status", v.ID)
+	if code != 0 || strings.Count(out, " skipped ") != 2 || strings.Contains(out, " pending ") ||
+		!strings.Contains(out, "log tail of task 1 (failed)") || !strings.Contains(out, "| listening on ") {
+		t.Fatalf("status of the broken deploy (exit %d):\n%s%s", code, out, errOut)
+	}
 
 	// A version that passes its health check but fails requests: the
 	// error-rate gate, measured at the gateway, rolls it back after its
