@@ -56,9 +56,15 @@ func newLogsCmd(stdout io.Writer) *cobra.Command {
 			}
 			q.Set("limit", strconv.Itoa(tail))
 			l := logsReader{c: c, app: args[0], query: q, w: stdout, stderr: cmd.ErrOrStderr(), json: f.output == "json"}
-			cursor, err := l.page(cmd.Context(), 0, false)
-			if err != nil || !follow {
+			cursor, n, err := l.page(cmd.Context(), 0, false)
+			if err != nil {
 				return err
+			}
+			if n == 0 && !l.json {
+				fmt.Fprintf(l.stderr, "No log lines of %s match.\n", args[0])
+			}
+			if !follow {
+				return nil
 			}
 			return l.follow(cmd.Context(), cursor)
 		},
@@ -84,8 +90,8 @@ type logsReader struct {
 }
 
 // page prints the latest lines, or with after the lines after cursor,
-// and returns the next cursor.
-func (l *logsReader) page(ctx context.Context, cursor uint64, after bool) (uint64, error) {
+// and returns the next cursor and how many lines it printed.
+func (l *logsReader) page(ctx context.Context, cursor uint64, after bool) (uint64, int, error) {
 	q := url.Values{}
 	for k, v := range l.query {
 		q[k] = v
@@ -96,7 +102,7 @@ func (l *logsReader) page(ctx context.Context, cursor uint64, after bool) (uint6
 	}
 	var a logsAnswer
 	if err := l.c.Do(ctx, "GET", appPath(l.app)+"/logs?"+q.Encode(), nil, &a); err != nil {
-		return cursor, err
+		return cursor, 0, err
 	}
 	if a.Gap {
 		fmt.Fprintln(l.stderr, "warning: some lines were dropped from the server's buffer before they were read")
@@ -104,7 +110,7 @@ func (l *logsReader) page(ctx context.Context, cursor uint64, after bool) (uint6
 	for _, line := range a.Lines {
 		l.print(line)
 	}
-	return a.Cursor, nil
+	return a.Cursor, len(a.Lines), nil
 }
 
 // follow polls for new lines until ctx ends.
@@ -117,7 +123,7 @@ func (l *logsReader) follow(ctx context.Context, cursor uint64) error {
 			return nil
 		case <-t.C:
 		}
-		next, err := l.page(ctx, cursor, true)
+		next, _, err := l.page(ctx, cursor, true)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

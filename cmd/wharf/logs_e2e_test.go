@@ -123,8 +123,8 @@ func TestServeLogsAndDeployDiagnostics(t *testing.T) {
 			t.Fatalf("logs of %s:\n%s", other, out)
 		}
 	}
-	if out, _ := run("shop", "logs", "shop", "--host", "nowhere"); out != "" {
-		t.Fatalf("logs of an unknown host:\n%s", out)
+	if out, errOut := run("shop", "logs", "shop", "--host", "nowhere"); out != "" || !strings.Contains(errOut, "No log lines of shop match.") {
+		t.Fatalf("logs of an unknown host:\n%s%s", out, errOut)
 	}
 	if out, _ := run("shop", "logs", "shop", "--tail", "1"); len(readLines(out)) != 1 || !strings.Contains(out, "to-stderr") {
 		t.Fatalf("--tail 1:\n%s", out)

@@ -74,7 +74,7 @@ func (s *logShipper) takeLost() map[string]uint64 {
 }
 
 // shipLogs sends the queued lines every LogShipEvery, or at once when a
-// batch is full, until ctx ends.
+// batch is full, until ctx ends; then it sends what is queued once more.
 func (a *Agent) shipLogs(ctx context.Context) {
 	defer a.loops.Done()
 	t := time.NewTicker(a.opts.LogShipEvery)
@@ -115,6 +115,12 @@ func (a *Agent) shipLogs(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// What is queued goes out once more (bounded by the API
+			// timeout); lines after this are not shipped.
+			for len(batch) < logring.MaxBatch && len(a.logs.queue) > 0 {
+				batch = append(batch, <-a.logs.queue)
+			}
+			send()
 			return
 		case l := <-a.logs.queue:
 			batch = append(batch, l)
