@@ -88,6 +88,18 @@
 // failed with "agent restarted mid-task" instead, so a task that kills the
 // agent cannot loop forever.
 //
+// # App logs
+//
+// Every line an app's process writes (stdout or stderr, split at 4 KiB)
+// is queued, with the time, instance id (WHARF_INSTANCE) and manifest
+// process, and shipped in batches of at most logring.MaxBatch lines every
+// Options.LogShipEvery to POST /api/v1/agents/hosts/{id}/logs, where
+// `wharf logs` reads them. The queue holds Options.LogBuffer lines; a line
+// that finds it full, or whose batch the API refuses, is dropped and
+// counted (wharf_agent_log_lines_dropped_total, and per app in the next
+// batch): an app never waits for its logs to ship. The log files under
+// logs/<app>/ keep everything regardless.
+//
 // # Shutdown
 //
 // When Run's context ends the agent stops taking tasks, lets the task in
