@@ -34,17 +34,17 @@ func appOfDeploy(id string) (string, error) {
 	return app, nil
 }
 
-// newDeployCmds are `wharf deploy`, `wharf deploys`, `wharf rollback` and
+// newDeployCmds are `wharf deploy`, `wharf deploys`, `wharf rollback`, `wharf logs` and
 // `wharf host`.
 func newDeployCmds(stdout io.Writer) []*cobra.Command {
-	return []*cobra.Command{newDeployCmd(stdout), newDeploysCmd(stdout), newRollbackCmd(stdout), newHostCmd(stdout)}
+	return []*cobra.Command{newDeployCmd(stdout), newDeploysCmd(stdout), newRollbackCmd(stdout), newHostCmd(stdout), newLogsCmd(stdout)}
 }
 
 func newDeployCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
 	var strategy, steps, batch, pause, maxUnavail, rooms, labels, hosts, why, window string
 	var errMax float64
-	var noRollback, watch bool
+	var noRollback, watch, strict bool
 	c := &cobra.Command{
 		Use:   "deploy APP VERSION",
 		Short: "Deploy a pushed version of an app to the hosts' agents: at once, rolling or canary, health-gated, rolled back on failure",
@@ -102,6 +102,9 @@ func newDeployCmd(stdout io.Writer) *cobra.Command {
 			if noRollback {
 				spec["auto_rollback"] = false
 			}
+			if strict {
+				spec["strict"] = true
+			}
 			c, err := f.client()
 			if err != nil {
 				return err
@@ -110,6 +113,7 @@ func newDeployCmd(stdout io.Writer) *cobra.Command {
 			if err := c.Do(cmd.Context(), "POST", appPath(args[0])+"/deploys", spec, &v); err != nil {
 				return err
 			}
+			printWarnings(cmd.ErrOrStderr(), v)
 			if f.output == "json" && !watch {
 				return printJSON(stdout, v)
 			}
@@ -136,6 +140,7 @@ func newDeployCmd(stdout io.Writer) *cobra.Command {
 	fl.BoolVar(&noRollback, "no-auto-rollback", false, "leave failed targets as they are instead of rolling back")
 	fl.StringVar(&why, "why", "", "the reason, kept in the record")
 	fl.BoolVar(&watch, "watch", false, "follow the deploy until it ends")
+	fl.BoolVar(&strict, "strict", false, "refuse the deploy (400) when the hosts cannot honour the strategy, e.g. fewer hosts than canary steps, instead of warning")
 	c.AddCommand(newDeployStatusCmd(stdout), newDeployActionCmd(stdout, "pause"), newDeployActionCmd(stdout, "resume"), newDeployActionCmd(stdout, "abort"))
 	return c
 }
@@ -256,6 +261,7 @@ func renderDeploy(w io.Writer, v deployView) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.Host, orDash(t.Room), t.State, last)
 	}
 	_ = tw.Flush()
+	renderDeployDetail(w, v)
 }
 
 func orDash(s string) string {

@@ -22,7 +22,10 @@ import (
 
 // sampleApp is the source of the service the deploy tests ship: it answers
 // "<version> <instance>" (500 when FAIL_REQUESTS=1), and /healthz fails
-// when BROKEN=1; STARTUP_DELAY delays its listener.
+// when BROKEN=1; STARTUP_DELAY delays its listener; CRASH=1 makes it say
+// why on stderr and exit at once. It prints "listening on PORT as
+// INSTANCE" when it starts, and /say?line=X[&stream=stderr] (also under
+// /shop/) prints X and answers its instance id.
 const sampleApp = `package main
 
 import (
@@ -36,7 +39,22 @@ func main() {
 	if d, err := time.ParseDuration(os.Getenv("STARTUP_DELAY")); err == nil {
 		time.Sleep(d)
 	}
+	if os.Getenv("CRASH") == "1" {
+		fmt.Fprintln(os.Stderr, "cannot open database: crashing on purpose")
+		os.Exit(1)
+	}
 	v := os.Getenv("WHARF_VERSION")
+	fmt.Printf("listening on %s as %s\n", os.Getenv("PORT"), os.Getenv("WHARF_INSTANCE"))
+	say := func(w http.ResponseWriter, r *http.Request) {
+		out := os.Stdout
+		if r.URL.Query().Get("stream") == "stderr" {
+			out = os.Stderr
+		}
+		fmt.Fprintln(out, r.URL.Query().Get("line"))
+		fmt.Fprint(w, os.Getenv("WHARF_INSTANCE"))
+	}
+	http.HandleFunc("/say", say)
+	http.HandleFunc("/shop/say", say)
 	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if os.Getenv("BROKEN") == "1" {
 			http.Error(w, "broken on purpose", 500)
@@ -390,6 +408,13 @@ func TestDeployAcceptance(t *testing.T) {
 	}
 	if moved != 1 {
 		t.Fatalf("only the first canary step's host may have been touched, got %d", moved)
+	}
+	// The hosts it never reached are skipped, not pending, and the status
+	// table shows the broken host's log (issue 12).
+	out, errOut, code = runWharf(t, dir, c.env, "deploy", "status", v.ID)
+	if code != 0 || strings.Count(out, " skipped ") != 2 || strings.Contains(out, " pending ") ||
+		!strings.Contains(out, "log tail of task 1 (failed)") || !strings.Contains(out, "| listening on ") {
+		t.Fatalf("status of the broken deploy (exit %d):\n%s%s", code, out, errOut)
 	}
 
 	// A version that passes its health check but fails requests: the

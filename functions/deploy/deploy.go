@@ -16,6 +16,8 @@
 //	POST /api/v1/apps/{app}/deploys/{id}/resume
 //	POST /api/v1/apps/{app}/deploys/{id}/abort     body {"why"} optional
 //	POST /api/v1/apps/{app}/rollback               body {"to", "why"} optional: a rollback deploy
+//	POST /api/v1/agents/hosts/{id}/logs            agent: a batch of its app instances' output (logring.Batch)
+//	GET  /api/v1/apps/{app}/logs                   admin, team: the app's log lines (?host=&instance=&process=&since=&after=&limit=)
 //
 // # Access
 //
@@ -40,6 +42,7 @@
 //	deploy/last-good/<app>       the app's good releases, newest first (rollback targets)
 //	deploy/index/<app>           the app's deploy ids, newest first, at most MaxHistory
 //	deploys/live/<app>           artifacts.LiveKey: versions in use, which artifact GC keeps
+//	deploy/logs/<app>            logring.Ring, TTL logring.TTL: the app instances' latest output lines
 //	deploy/task-key              the Ed25519 key pair tasks are signed with (CAS-created once; see TaskKeyKey)
 //
 // It also reads two keys of functions/artifacts, which exports no reader
@@ -102,6 +105,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
+	"github.com/wharfhq/wharf/functions/deploy/logring"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/auth"
@@ -308,6 +312,8 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodPost, Pattern: app + "/deploys/{id}/resume", Access: fnapi.AnyToken(), Handler: f.control(ActionResume)},
 		{Method: fasthttp.MethodPost, Pattern: app + "/deploys/{id}/abort", Access: fnapi.AnyToken(), Handler: f.control(ActionAbort)},
 		{Method: fasthttp.MethodPost, Pattern: app + "/rollback", Access: fnapi.AnyToken(), Handler: f.rollback},
+		{Method: fasthttp.MethodPost, Pattern: wire.HostPath + "{id}" + logring.ShipPath, Access: agent, Handler: f.shipLogs},
+		{Method: fasthttp.MethodGet, Pattern: app + "/logs", Access: fnapi.AnyToken(), Handler: f.readLogs},
 	}
 }
 
@@ -358,6 +364,7 @@ type counters struct {
 	created, steps, tasks, publishErrors   *metrics.Counter
 	conflicts, applied, ignored, dropped   *metrics.Counter
 	leasesTaken, heartbeats, rollbacksMade *metrics.Counter
+	logLines                               *metrics.Counter
 	ev                                     eventCounters
 }
 
@@ -376,6 +383,7 @@ func newCounters(set *metrics.Set) *counters {
 		dropped:       c(`events_total{result="dropped"}`),
 		leasesTaken:   c("leases_taken_total"),
 		heartbeats:    c("heartbeats_total"),
+		logLines:      c("log_lines_total"),
 		ev:            newEventCounters(set),
 	}
 }

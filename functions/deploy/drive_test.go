@@ -136,7 +136,8 @@ func TestFailingAgentRollsBack(t *testing.T) {
 			t.Fatalf("agent %s got %v, want %v", c.a.id, got, c.want)
 		}
 	}
-	if tg := v.Targets[2]; tg.Moved || tg.TaskID != 0 || tg.State != plan.PhasePending {
+	// The target the deploy never reached is skipped, not pending (issue 12).
+	if tg := v.Targets[2]; tg.Moved || tg.TaskID != 0 || tg.State != plan.PhaseSkipped {
 		t.Fatalf("unmoved target %+v", tg)
 	}
 	if v.Targets[1].Error == "" || v.Targets[0].State != plan.PhaseRolledBack {

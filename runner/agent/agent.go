@@ -88,6 +88,18 @@
 // failed with "agent restarted mid-task" instead, so a task that kills the
 // agent cannot loop forever.
 //
+// # App logs
+//
+// Every line an app's process writes (stdout or stderr, split at 4 KiB)
+// is queued, with the time, instance id (WHARF_INSTANCE) and manifest
+// process, and shipped in batches of at most logring.MaxBatch lines every
+// Options.LogShipEvery to POST /api/v1/agents/hosts/{id}/logs, where
+// `wharf logs` reads them. The queue holds Options.LogBuffer lines; a line
+// that finds it full, or whose batch the API refuses, is dropped and
+// counted (wharf_agent_log_lines_dropped_total, and per app in the next
+// batch): an app never waits for its logs to ship. The log files under
+// logs/<app>/ keep everything regardless.
+//
 // # Shutdown
 //
 // When Run's context ends the agent stops taking tasks, lets the task in
@@ -131,6 +143,7 @@ type Agent struct {
 	keys      *taskKeys
 	tm        taskMetrics
 	eventKey  ed25519.PrivateKey // signs the events (EventKeyFileName)
+	logs      *logShipper        // ships the apps' output lines
 
 	saveMu sync.Mutex // serialises state file writes; taken before mu
 	uidMu  sync.Mutex // serialises app uid allocations; taken before saveMu
@@ -217,6 +230,7 @@ func New(opts Options) (*Agent, error) {
 		bootID: bootID(), memTotal: memTotal(), iso: iso, ports: ports,
 		keys: &taskKeys{api: opts.API, timeout: opts.APITimeout}, tm: newTaskMetrics(opts.Metrics),
 		health: newHealthChecker(),
+		logs:   newLogShipper(opts.LogBuffer, opts.Metrics),
 		apps:   map[string]*appRun{},
 		kickHB: make(chan struct{}, 1),
 	}
@@ -273,9 +287,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Warn("no task-signing keys yet, fetching them when a task comes", "err", err)
 	}
 	a.recoverPrevious(ctx)
-	a.loops.Add(2)
+	a.loops.Add(3)
 	go a.hostHeartbeats(ctx)
 	go a.instanceHeartbeats(ctx)
+	go a.shipLogs(ctx)
 	if err := cons.Start(ctx); err != nil {
 		a.log.Error("cannot start task consumer", "err", err)
 	} else {

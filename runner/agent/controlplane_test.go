@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharfhq/wharf/functions/deploy/logring"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
@@ -45,6 +46,9 @@ type controlPlane struct {
 	key       ed25519.PrivateKey // the task-signing key it serves
 	keyGets   int
 	keysDown  bool // GET task-keys answers 503
+	batches   []logring.Batch
+	refused   []logring.Batch // those answered 503 while logsDown
+	logsDown  bool            // POST .../logs answers 503
 }
 
 func newControlPlane(t testing.TB) *controlPlane {
@@ -75,6 +79,22 @@ func newControlPlane(t testing.TB) *controlPlane {
 		cp.mu.Lock()
 		cp.hosts = append(cp.hosts, h)
 		cp.mu.Unlock()
+		io.WriteString(w, `{}`)
+	})
+	mux.HandleFunc("POST "+wire.HostPath+"{id}"+logring.ShipPath, func(w http.ResponseWriter, r *http.Request) {
+		var b logring.Batch
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil || len(b.Lines) > logring.MaxBatch {
+			http.Error(w, `{"error":"bad batch"}`, http.StatusBadRequest)
+			return
+		}
+		cp.mu.Lock()
+		defer cp.mu.Unlock()
+		if cp.logsDown {
+			cp.refused = append(cp.refused, b)
+			http.Error(w, `{"error":"store unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		cp.batches = append(cp.batches, b)
 		io.WriteString(w, `{}`)
 	})
 	mux.HandleFunc("GET /api/v1/apps/{app}/artifacts/{version}/download", func(w http.ResponseWriter, r *http.Request) {
@@ -242,4 +262,40 @@ func (cp *controlPlane) keyFetches() int {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	return cp.keyGets
+}
+
+func (cp *controlPlane) setLogsDown(down bool) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	cp.logsDown = down
+}
+
+// shipped returns the log lines shipped so far and the lost counts.
+func (cp *controlPlane) shipped() ([]logring.BatchLine, map[string]uint64) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	var lines []logring.BatchLine
+	lost := map[string]uint64{}
+	for _, b := range cp.batches {
+		lines = append(lines, b.Lines...)
+		for app, n := range b.Lost {
+			lost[app] += n
+		}
+	}
+	return lines, lost
+}
+
+// refusedLines counts the lines of refused batches whose text contains s.
+func (cp *controlPlane) refusedLines(s string) int {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	n := 0
+	for _, b := range cp.refused {
+		for _, l := range b.Lines {
+			if strings.Contains(l.Text, s) {
+				n++
+			}
+		}
+	}
+	return n
 }

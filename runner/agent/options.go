@@ -22,6 +22,8 @@ const (
 	DefaultInstanceHeartbeat = 3 * time.Second
 	DefaultMaxInFlight       = 4
 	DefaultAPITimeout        = 5 * time.Second
+	DefaultLogShipEvery      = time.Second
+	DefaultLogBuffer         = 4096
 	DefaultFlushTimeout      = 5 * time.Second
 	DefaultMaxTaskAttempts   = 3
 	DefaultAdvertiseHost     = "127.0.0.1"
@@ -79,6 +81,13 @@ type Options struct {
 	MaxInFlight int
 	// APITimeout bounds each API call but downloads (default 5s).
 	APITimeout time.Duration
+	// LogShipEvery is how often the apps' new output lines are shipped to
+	// the API (default DefaultLogShipEvery); a full batch goes at once.
+	// LogBuffer is how many lines wait at most (default
+	// DefaultLogBuffer); past it lines are dropped and counted, never
+	// blocking an app.
+	LogShipEvery time.Duration
+	LogBuffer    int
 	// FlushTimeout bounds the outbox flush at shutdown (default 5s).
 	FlushTimeout time.Duration
 	// MaxTaskAttempts is how many times a task is started (across agent
@@ -142,6 +151,10 @@ func setDefaults(o *Options) error {
 	def(&o.HeartbeatEvery, wire.HeartbeatEvery)
 	def(&o.APITimeout, DefaultAPITimeout)
 	def(&o.FlushTimeout, DefaultFlushTimeout)
+	def(&o.LogShipEvery, DefaultLogShipEvery)
+	if o.LogBuffer <= 0 {
+		o.LogBuffer = DefaultLogBuffer
+	}
 	if o.Keep <= 0 {
 		o.Keep = DefaultKeep
 	}

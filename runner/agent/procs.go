@@ -207,19 +207,23 @@ func (a *Agent) startProcs(g *gen, ports []int, env []string, logDir string) err
 		for i := range n {
 			p := &proc{app: g.app, process: name, web: name == webProcess}
 			penv := slices.Clone(env)
+			instance := a.opts.HostID + "." + g.app + "." + name
 			if p.web {
 				p.port = ports[i]
 				p.id = a.instanceID(g.app, p.port)
 				p.addr = net.JoinHostPort(a.opts.AdvertiseHost, strconv.Itoa(p.port))
-				penv = append(penv, "PORT="+strconv.Itoa(p.port), "WHARF_INSTANCE="+p.id)
-			} else {
-				penv = append(penv, "WHARF_INSTANCE="+a.opts.HostID+"."+g.app+"."+name)
+				instance = p.id
+			}
+			penv = append(penv, "WHARF_INSTANCE="+instance)
+			if p.web {
+				penv = append(penv, "PORT="+strconv.Itoa(p.port))
 			}
 			p.name = uniqueName(fmt.Sprintf("%s.%s.%d", safeName(g.version), name, i), taken)
 			taken[p.name] = true
 			sp, err := supervise.Start(a.procCtx, supervise.Spec{
 				Name: p.name, Command: m.Processes[name], Dir: g.dir, Env: penv,
 				StopSignal: sig, StopGrace: grace, LogDir: logDir, Credential: g.cred,
+				OnLine: a.logs.lineFunc(g.app, instance, name),
 			}, supervise.Options{Logger: a.opts.Logger})
 			if err != nil {
 				return failf("", "cannot start process %s: %v", name, err)

@@ -57,5 +57,10 @@
 // gate or a step past its deadline stops the rollout; with auto_rollback
 // and a previous version, every target that was sent the new version
 // gets a rollback task (all at once), and the deploy ends rolled_back,
-// or failed if a rollback failed too.
+// or failed if a rollback failed too. A deploy that ends without
+// succeeding marks the targets it never sent a task to skipped.
+//
+// A strategy the targets cannot honour (canary steps that collapse on
+// fewer hosts, a rolling batch of every host) is said so by Warnings,
+// kept in Record.Warnings; with Spec.Strict NewRecord refuses it.
 package plan

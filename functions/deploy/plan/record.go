@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/ident"
@@ -63,6 +64,9 @@ const (
 	PhaseFailed      Phase = "failed"
 	PhaseRollingBack Phase = "rolling_back"
 	PhaseRolledBack  Phase = "rolled_back"
+	// PhaseSkipped: the deploy ended (failed, rolled back or aborted)
+	// before it sent the target a task; the target never changed.
+	PhaseSkipped Phase = "skipped"
 )
 
 // rank orders the phases of one task: pending < downloading < starting <
@@ -136,9 +140,12 @@ type Record struct {
 	// NextAt is when the timed pause after the current step ends.
 	NextAt time.Time `json:"next_at,omitzero"`
 	// PausedAt is when an operator paused the deploy.
-	PausedAt time.Time      `json:"paused_at,omitzero"`
-	Targets  []TargetState  `json:"targets"`
-	Timeline []Entry        `json:"timeline"`
+	PausedAt time.Time     `json:"paused_at,omitzero"`
+	Targets  []TargetState `json:"targets"`
+	Timeline []Entry       `json:"timeline"`
+	// Warnings say how the strategy could not be honoured on the
+	// targets (Warnings), e.g. canary steps that collapsed.
+	Warnings []string       `json:"warnings,omitempty"`
 	index    map[string]int // host → index in Targets, built lazily
 }
 
@@ -286,13 +293,20 @@ func NewRecord(id, app string, rel, previous Release, who string, spec Spec, tar
 		}
 		seen[t.Host] = true
 	}
+	warnings := Warnings(spec, len(targets))
+	if spec.Strict && len(warnings) > 0 && len(errs) == 0 {
+		for _, w := range warnings {
+			field, msg, _ := strings.Cut(w, ": ")
+			bad(field, "%s; strict refuses it: select more hosts or fewer steps, or leave strict out", msg)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("cannot create deploy: %w", errors.Join(errs...))
 	}
 	r := &Record{
 		ID: id, App: app, Version: rel.Version, SHA256: rel.SHA256, Previous: previous,
 		Who: who, Why: spec.Why, CreatedAt: now, State: StatePending,
-		Spec: spec.WithDefaults(), Current: -1,
+		Spec: spec.WithDefaults(), Current: -1, Warnings: warnings,
 	}
 	for _, step := range Plan(spec, len(targets)) {
 		r.Steps = append(r.Steps, StepState{Targets: step})
@@ -394,7 +408,7 @@ func (r *Record) Validate() error {
 		}
 	}
 	for i, t := range r.Targets {
-		if t.State.rank() < 0 && t.State != PhaseRollingBack || t.Progress.rank() < 0 || t.TaskID < 0 {
+		if t.State.rank() < 0 && t.State != PhaseRollingBack && t.State != PhaseSkipped || t.Progress.rank() < 0 || t.TaskID < 0 {
 			bad(fmt.Sprintf("targets[%d]", i), "bad state %q, progress %q or task %d", t.State, t.Progress, t.TaskID)
 		}
 	}

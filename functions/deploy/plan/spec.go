@@ -90,6 +90,10 @@ type Spec struct {
 	AutoRollback *bool `json:"auto_rollback,omitempty"`
 	// Timeouts bound steps and tasks.
 	Timeouts Timeouts `json:"timeouts,omitzero"`
+	// Strict refuses the deploy (a *FieldError on the strategy) when the
+	// strategy cannot be honoured on the selected hosts (Warnings),
+	// instead of starting it with warnings.
+	Strict bool `json:"strict,omitempty"`
 }
 
 // Targets selects hosts. Either All, or at least one of Rooms, Labels

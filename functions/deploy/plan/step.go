@@ -358,9 +358,19 @@ func (r *Record) retreatOrEnd(now time.Time, final State, what string) {
 	r.finish(now, final)
 }
 
-// finish puts the deploy in a final state at now.
+// finish puts the deploy in a final state at now. Unless it succeeded,
+// the targets it never sent a task to are skipped.
 func (r *Record) finish(now time.Time, s State) {
 	r.State, r.EndedAt, r.NextAt, r.PausedAt = s, now, time.Time{}, time.Time{}
+	if s == StateSucceeded {
+		return
+	}
+	for i := range r.Targets {
+		if t := &r.Targets[i]; t.TaskID == 0 && t.State == PhasePending {
+			t.State, t.EndedAt = PhaseSkipped, now
+			t.addEvent(TargetEvent{At: now, State: PhaseSkipped, Msg: fmt.Sprintf("skipped: the deploy ended %s before it reached this host", s)})
+		}
+	}
 }
 
 // retreat sends rollback tasks to the moved targets and ends the deploy

@@ -160,7 +160,7 @@ func TestFailureRollsBack(t *testing.T) {
 	expectTasks(t, r.Step(sec(31), Observations{}))
 	expectState(t, r, StateRolledBack)
 	s := r.Summary()
-	if s.Counts[PhaseRolledBack] != 4 || s.Counts[PhasePending] != 2 || r.Targets[4].TaskID != 0 {
+	if s.Counts[PhaseRolledBack] != 4 || s.Counts[PhaseSkipped] != 2 || r.Targets[4].TaskID != 0 {
 		t.Fatalf("summary %+v", s)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -25,56 +26,85 @@ const (
 	pumpBuffer = 32 << 10
 )
 
-// child is one run of a shell command in its own process group. Two
-// goroutines serve it: wait reaps the leader, pump copies the output. Both
-// end once terminate has returned.
+// child is one run of a shell command in its own process group. Its
+// goroutines serve it: wait reaps the leader, a pump per output pipe
+// copies the output. They end once terminate has returned.
 type child struct {
 	pid     int // also the process group id
 	started time.Time
 	cmd     *exec.Cmd
-	out     *os.File // read end of the stdout/stderr pipe
+	outs    []*os.File // read ends of the output pipes
 
 	exited  chan struct{} // closed once the leader is reaped
 	state   *os.ProcessState
 	waitErr error
-	pumped  chan struct{} // closed once the pump stopped
+	pumped  chan struct{} // closed once every pump stopped
 }
 
-// spawn starts /bin/sh -c command in a new process group with stdout and
-// stderr on one pipe that is copied to out; with cred, as that user and
-// group and no supplementary groups.
-func spawn(command, dir string, env []string, cred *syscall.Credential, out io.Writer, log *slog.Logger) (*child, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("cannot create output pipe: %w", err)
+// spawn starts /bin/sh -c command in a new process group whose output is
+// copied to out; with cred, as that user and group and no supplementary
+// groups. Without onLine stdout and stderr share one pipe, so out gets
+// them in the order the child wrote them; with onLine each has its own
+// pipe (both copied to out) and onLine gets every line of each, tagged
+// "stdout" or "stderr".
+func spawn(command, dir string, env []string, cred *syscall.Credential, out io.Writer, onLine LineFunc, log *slog.Logger) (*child, error) {
+	streams := []string{"stdout"}
+	if onLine != nil {
+		streams = append(streams, "stderr")
+	}
+	var rs, ws []*os.File
+	closeAll := func(fs []*os.File) {
+		for _, f := range fs {
+			_ = f.Close()
+		}
+	}
+	for range streams {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(rs)
+			closeAll(ws)
+			return nil, fmt.Errorf("cannot create output pipe: %w", err)
+		}
+		rs, ws = append(rs, r), append(ws, w)
 	}
 	cmd := exec.Command(shellPath, "-c", command)
 	cmd.Dir = dir
 	cmd.Env = env
-	cmd.Stdout = w // an *os.File: the child gets it directly, no copying goroutine in exec
-	cmd.Stderr = w
+	cmd.Stdout = ws[0] // an *os.File: the child gets it directly, no copying goroutine in exec
+	cmd.Stderr = ws[len(ws)-1]
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if cred != nil {
 		c := *cred
 		c.Groups, c.NoSetGroups = []uint32{}, false // setgroups(0): drop every supplementary group
 		cmd.SysProcAttr.Credential = &c
 	}
-	err = cmd.Start()
-	_ = w.Close() // the child holds its own copy
+	err := cmd.Start()
+	closeAll(ws) // the child holds its own copies
 	if err != nil {
-		_ = r.Close()
+		closeAll(rs)
 		return nil, fmt.Errorf("cannot start %s: %w", shellPath, err)
 	}
 	c := &child{
 		pid:     cmd.Process.Pid,
 		started: time.Now(),
 		cmd:     cmd,
-		out:     r,
+		outs:    rs,
 		exited:  make(chan struct{}),
 		pumped:  make(chan struct{}),
 	}
 	go c.wait()
-	go c.pump(out, log)
+	var wg sync.WaitGroup
+	for i, r := range rs {
+		var lines *lineSplitter
+		if onLine != nil {
+			lines = &lineSplitter{stream: streams[i], fn: onLine}
+		}
+		wg.Go(func() { c.pump(r, out, lines, log) })
+	}
+	go func() {
+		wg.Wait()
+		close(c.pumped)
+	}()
 	return c, nil
 }
 
@@ -84,22 +114,28 @@ func (c *child) wait() {
 	close(c.exited)
 }
 
-// pump copies the pipe to dst until every writer closed it or terminate
-// closed the read end. Write errors are logged (once per distinct error)
-// and the output dropped, so the child never blocks on a full pipe.
-func (c *child) pump(dst io.Writer, log *slog.Logger) {
-	defer close(c.pumped)
+// pump copies the pipe src to dst (and its lines to lines, if set) until
+// every writer closed it or terminate closed the read end. Write errors
+// are logged (once per distinct error) and the output dropped, so the
+// child never blocks on a full pipe.
+func (c *child) pump(src *os.File, dst io.Writer, lines *lineSplitter, log *slog.Logger) {
 	buf := make([]byte, pumpBuffer)
 	var lastErr string
 	for {
-		n, err := c.out.Read(buf)
+		n, err := src.Read(buf)
 		if n > 0 {
 			if _, werr := dst.Write(buf[:n]); werr != nil && werr.Error() != lastErr {
 				lastErr = werr.Error()
 				log.Warn("cannot write process output", "pid", c.pid, "err", werr)
 			}
+			if lines != nil {
+				lines.write(buf[:n])
+			}
 		}
 		if err != nil {
+			if lines != nil {
+				lines.flush()
+			}
 			return
 		}
 	}
@@ -181,7 +217,9 @@ func (c *child) terminate(sig syscall.Signal, grace time.Duration, log *slog.Log
 	case <-pumpTimer.C:
 		log.Warn("process output still open after its group ended; closing it", "pid", c.pid)
 	}
-	_ = c.out.Close()
+	for _, r := range c.outs {
+		_ = r.Close()
+	}
 	<-c.pumped
 }
 

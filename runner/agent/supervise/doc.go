@@ -32,6 +32,9 @@
 // would take the file past Spec.LogMaxBytes it is rotated:
 // <Name>.log → <Name>.log.1 → … → <Name>.log.<LogKeep>; the oldest is
 // dropped. Process.LogTail reads the last lines across that boundary.
+// With Spec.OnLine, stdout and stderr get a pipe each (both still go to
+// the file) and OnLine gets every line tagged with its stream, from the
+// goroutine that copies it: it must not block.
 //
 // # Hooks
 //

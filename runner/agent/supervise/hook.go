@@ -92,7 +92,7 @@ func RunHook(ctx context.Context, spec HookSpec, opts Options) (exitCode int, ta
 	ctx, cancel := context.WithTimeoutCause(ctx, spec.Timeout,
 		fmt.Errorf("timed out after %s: %w", spec.Timeout, context.DeadlineExceeded))
 	defer cancel()
-	c, err := spawn(spec.Command, spec.Dir, env, spec.Credential, out, log)
+	c, err := spawn(spec.Command, spec.Dir, env, spec.Credential, out, nil, log)
 	if err != nil {
 		return -1, nil, fmt.Errorf("cannot run hook %q: %w", spec.Name, err)
 	}

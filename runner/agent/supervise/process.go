@@ -166,7 +166,7 @@ func (p *Process) run(ctx context.Context, c *child) {
 
 // spawn starts a child and records it (or the failure) in the status.
 func (p *Process) spawn() (*child, error) {
-	c, err := spawn(p.spec.Command, p.spec.Dir, p.env, p.spec.Credential, p.out, p.log)
+	c, err := spawn(p.spec.Command, p.spec.Dir, p.env, p.spec.Credential, p.out, p.spec.OnLine, p.log)
 	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -67,6 +67,11 @@ type Spec struct {
 	// (its supplementary groups are dropped); nil runs it as the caller.
 	// The log file stays the caller's: the child only gets a pipe.
 	Credential *syscall.Credential
+	// OnLine, when set, gets every line the process writes, tagged with
+	// its stream (stdout, stderr); stdout and stderr then go through two
+	// pipes, so lines of the two may be interleaved in the log file in a
+	// slightly different order than written. See LineFunc.
+	OnLine LineFunc
 }
 
 // BackoffOptions shapes the restart delay: the n-th consecutive crash waits
