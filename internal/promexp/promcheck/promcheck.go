@@ -79,7 +79,9 @@ func checkHistogram(h *dto.Histogram) error {
 				b[i-1].GetUpperBound(), b[i-1].GetCumulativeCount(), b[i].GetUpperBound(), b[i].GetCumulativeCount())
 		}
 	}
-	if inf := b[len(b)-1].GetCumulativeCount(); inf != h.GetSampleCount() {
+	// _count is optional in the text format (the Go runtime histograms of
+	// VictoriaMetrics/metrics have none); when present it equals +Inf.
+	if inf := b[len(b)-1].GetCumulativeCount(); h.SampleCount != nil && inf != h.GetSampleCount() {
 		return fmt.Errorf("+Inf bucket has %d, _count has %d", inf, h.GetSampleCount())
 	}
 	return nil
