@@ -51,14 +51,14 @@ func MetricFamilies() []promexp.Family {
 		return promexp.Family{Name: name, Type: promexp.Counter, Help: help, Labels: labels}
 	}
 	return []promexp.Family{
-		c("wharf_deploy_created_total", "Deploys created (rollbacks included)."),
+		c("wharf_deploy_created_total", "Deploys created by a deploy request (rollbacks are counted apart)."),
 		c("wharf_deploy_rollbacks_total", "Rollback deploys created."),
 		c("wharf_deploy_steps_total", "Deploy steps started."),
 		c("wharf_deploy_tasks_sent_total", "Tasks published to agents."),
 		c("wharf_deploy_publish_errors_total", "Task publishes that failed (retried on the next tick)."),
 		c("wharf_deploy_cas_conflicts_total", "Deploy record updates that lost a compare-and-swap race and were retried."),
 		c("wharf_deploy_events_total", "Agent events received (result: applied, ignored, dropped).", "result"),
-		c("wharf_deploy_leases_taken_total", "Deploy leases this process took over."),
+		c("wharf_deploy_leases_taken_total", "Deploy leases this process took to drive a deploy."),
 		c("wharf_deploy_heartbeats_total", "Agent heartbeats received."),
 		c("wharf_deploy_finished_total", "Deploys that ended, by final state (state: succeeded, failed, rolled_back, aborted, ...).", "state"),
 		{Name: "wharf_deploy_duration_seconds", Type: promexp.Histogram, Labels: []string{"state"},
