@@ -83,7 +83,8 @@ func TestWriteHasHelpTypeAndPrometheusHistograms(t *testing.T) {
 }
 
 // Samples of one family from different sources end up together, under one
-// HELP and TYPE, as the text format requires.
+// HELP and TYPE, as the text format requires, in the order families first
+// appear.
 func TestWriteGroupsFamiliesAcrossSources(t *testing.T) {
 	t.Parallel()
 	c := testCatalog(t)
@@ -95,9 +96,9 @@ func TestWriteGroupsFamiliesAcrossSources(t *testing.T) {
 	if _, err := promcheck.Parse(body); err != nil {
 		t.Fatalf("%v\n%s", err, body)
 	}
-	want := "# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines 3\n" +
-		"# HELP wharf_test_requests_total Requests.\n# TYPE wharf_test_requests_total counter\n" +
-		"wharf_test_requests_total{code=\"2xx\"} 1\nwharf_test_requests_total{code=\"4xx\"} 2\n"
+	want := "# HELP wharf_test_requests_total Requests.\n# TYPE wharf_test_requests_total counter\n" +
+		"wharf_test_requests_total{code=\"2xx\"} 1\nwharf_test_requests_total{code=\"4xx\"} 2\n" +
+		"# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines 3\n"
 	if body != want {
 		t.Fatalf("got\n%s\nwant\n%s", body, want)
 	}

@@ -13,13 +13,15 @@ type Source func(w io.Writer)
 
 // line is one sample line of the rendered sources.
 type line struct {
-	family     string // family name, the sort key
+	family     string // family name
+	rank       int    // order of the family's first sample, the sort key
 	start, end int    // the line in the buffer, with its line feed
 	e          *entry // nil for a family the catalog does not know
 }
 
 // Write renders the sources and writes them to w grouped by family, each
-// family once, preceded by its HELP and TYPE lines. Metadata lines the
+// family once, preceded by its HELP and TYPE lines, in the order of their
+// first samples (Wharf's set first, then the runtime's, each sorted). Metadata lines the
 // sources wrote themselves are dropped. A family the catalog does not know is
 // written as "untyped" with a help text saying so, so that a forgotten
 // description shows on /metrics and in the tests rather than breaking a scrape.
@@ -39,6 +41,10 @@ func (c *Catalog) Write(w io.Writer, sources ...Source) error {
 	}
 	data := buf.Bytes()
 	lines := sc.lines[:0]
+	if sc.rank == nil {
+		sc.rank = map[string]int{}
+	}
+	clear(sc.rank)
 	var prevName []byte
 	var prev line
 	for start := 0; start < len(data); {
@@ -57,15 +63,21 @@ func (c *Catalog) Write(w io.Writer, sources ...Source) error {
 			} else {
 				prev.family = string(name)
 			}
+			rank, ok := sc.rank[prev.family]
+			if !ok {
+				rank = len(sc.rank)
+				sc.rank[prev.family] = rank
+			}
+			prev.rank = rank
 		}
-		lines = append(lines, line{family: prev.family, e: prev.e, start: start, end: end})
+		lines = append(lines, line{family: prev.family, rank: prev.rank, e: prev.e, start: start, end: end})
 		start = end
 	}
 	sc.lines = lines
-	slices.SortStableFunc(lines, func(a, b line) int { return cmp.Compare(a.family, b.family) })
+	slices.SortStableFunc(lines, func(a, b line) int { return cmp.Compare(a.rank, b.rank) })
 	out := sc.out[:0]
 	for i, l := range lines {
-		if i == 0 || lines[i-1].family != l.family {
+		if i == 0 || lines[i-1].rank != l.rank {
 			if l.e != nil {
 				out = append(out, l.e.header...)
 			} else {
@@ -84,6 +96,7 @@ type scratch struct {
 	in    bytes.Buffer
 	out   []byte
 	lines []line
+	rank  map[string]int // family -> order of its first sample
 }
 
 // sampleNameEnd is where the metric name of a sample line ends.
