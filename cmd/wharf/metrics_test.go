@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,7 +24,9 @@ func TestMetricCatalog(t *testing.T) {
 	}
 	rows := map[string]string{}
 	for _, l := range strings.Split(string(doc), "\n") {
-		if cells := strings.Split(l, "|"); len(cells) > 4 && strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+		cells := strings.Split(l, "|")
+		if len(cells) > 4 && strings.HasPrefix(strings.TrimSpace(cells[1]), "`") &&
+			slices.Contains([]string{"counter", "gauge", "histogram", "summary"}, strings.TrimSpace(cells[2])) {
 			rows[strings.Trim(strings.TrimSpace(cells[1]), "`")] = l
 		}
 	}
