@@ -21,10 +21,11 @@ type line struct {
 
 // Write renders the sources and writes them to w grouped by family, each
 // family once, preceded by its HELP and TYPE lines, in the order of their
-// first samples (Wharf's set first, then the runtime's, each sorted). Metadata lines the
-// sources wrote themselves are dropped. A family the catalog does not know is
-// written as "untyped" with a help text saying so, so that a forgotten
-// description shows on /metrics and in the tests rather than breaking a scrape.
+// first samples (Wharf's set first, then the runtime's, each sorted).
+// Metadata lines the sources wrote themselves are dropped. A family the
+// catalog does not know is written as "untyped" with a help text saying so,
+// so that a forgotten description shows on /metrics and in the tests rather
+// than breaking a scrape.
 func (c *Catalog) Write(w io.Writer, sources ...Source) error {
 	sc, _ := c.bufs.Get().(*scratch)
 	if sc == nil {
