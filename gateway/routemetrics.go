@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wharfhq/wharf/internal/promexp"
 )
 
 // routeMetrics are one route's counters, created once per route name and
@@ -14,7 +16,7 @@ type routeMetrics struct {
 	delayed  *metrics.Counter
 	dryRun   *metrics.Counter // REJECTED_DRY_RUN or DELAYED_DRY_RUN
 	upstream *metrics.Counter // upstream failures (502/504 from the proxy)
-	duration *metrics.Histogram
+	duration *metrics.PrometheusHistogram
 }
 
 func newRouteMetrics(set *metrics.Set, route, service string) *routeMetrics {
@@ -29,7 +31,7 @@ func newRouteMetrics(set *metrics.Set, route, service string) *routeMetrics {
 		delayed:  set.GetOrCreateCounter(`wharf_gateway_route_delayed_total{` + l + `}`),
 		dryRun:   set.GetOrCreateCounter(`wharf_gateway_route_limit_dry_run_total{` + l + `}`),
 		upstream: set.GetOrCreateCounter(`wharf_gateway_route_upstream_errors_total{` + l + `}`),
-		duration: set.GetOrCreateHistogram(`wharf_gateway_route_duration_seconds{` + l + `}`),
+		duration: set.GetOrCreatePrometheusHistogramExt(`wharf_gateway_route_request_duration_seconds{`+l+`}`, promexp.LatencyBuckets()),
 	}
 	m.byClass[0] = set.GetOrCreateCounter(`wharf_gateway_route_requests_total{` + l + `,code="other"}`)
 	for i, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {

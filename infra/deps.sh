@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes this machine ready for Wharf's tests, idempotently:
-#   - redis-server from Debian's packages (needs root and apt-get),
+#   - redis-server and prometheus from Debian's packages (needs root and apt-get),
 #   - the MinIO server, nsqd and nsqlookupd built from the Go module proxy in the
 #     tools modules under infra/tools/, cached in .bin/cache/ keyed by their pinned
 #     versions, with stable links in .bin/ (a second run takes seconds).
@@ -11,25 +11,42 @@ mkdir -p "$bin/cache"
 
 log() { printf 'deps: %s\n' "$*"; }
 
-# --- Redis -----------------------------------------------------------------
-if command -v redis-server >/dev/null 2>&1; then
-  log "redis-server: $(redis-server --version | awk '{print $3}')"
-else
+# --- Debian packages --------------------------------------------------------
+# apt_tool CMD PKG VERSION-CMD installs PKG (which provides CMD) unless CMD is on PATH.
+apt_tool() {
+  local cmd=$1 pkg=$2 vercmd=$3
+  if command -v "$cmd" >/dev/null 2>&1; then
+    log "$cmd: $(eval "$vercmd")"
+    return
+  fi
   if [ "$(id -u)" != 0 ]; then
-    echo "deps: redis-server is missing and this is not root: run 'sudo apt-get install -y redis-server' and retry" >&2
+    echo "deps: $cmd is missing and this is not root: run 'sudo apt-get install -y $pkg' and retry" >&2
     exit 1
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "deps: redis-server is missing and apt-get is not available: install Redis 7 with your package manager" >&2
+    echo "deps: $cmd is missing and apt-get is not available: install $pkg with your package manager" >&2
     exit 1
   fi
-  log "installing redis-server from Debian's packages"
+  log "installing $pkg from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq redis-server >/dev/null
-  # The package starts a system-wide instance on :6379; the tests start their own.
-  log "redis-server: $(redis-server --version | awk '{print $3}')"
-fi
+  if [ -z "${apt_updated:-}" ]; then
+    apt-get update -qq
+    apt_updated=1
+  fi
+  apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+  if [ "$pkg" = prometheus ] && command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    # Its service listens on :9090, the default of wharf's internal listener.
+    log "stopping the prometheus service the package started (it takes :9090, wharf's internal port)"
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+  log "$cmd: $(eval "$vercmd")"
+}
+
+# The packages may start system-wide instances (redis on :6379, prometheus on
+# :9090); the tests start their own on random loopback ports.
+apt_tool redis-server redis-server "redis-server --version | awk '{print \$3}'"
+# prometheus: the metrics tests scrape a running wharf with it (issue 12).
+apt_tool prometheus prometheus "prometheus --version 2>&1 | awk 'NR==1{print \$3}'"
 
 # --- Go-built tools ----------------------------------------------------------
 # version MODDIR MODULE prints the version a tools module pins for MODULE.

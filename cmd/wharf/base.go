@@ -18,6 +18,7 @@ import (
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/ops"
+	"github.com/wharfhq/wharf/internal/promexp"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -48,7 +49,11 @@ func newBase(opts config.Options, configFile string, stderr io.Writer, role stri
 	// go-redis logs through a package-level logger; send it to ours.
 	redis.SetLogger(redisLogger{logging.Component(log, "redis")})
 	set := metrics.NewSet()
-	srv, err := ops.New(ops.Options{Listen: opts.Internal.Listen, Metrics: set, Logger: logging.Component(log, "ops")})
+	catalog, err := promexp.NewCatalog(metricFamilies()...)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := ops.New(ops.Options{Listen: opts.Internal.Listen, Metrics: set, Catalog: catalog, Logger: logging.Component(log, "ops")})
 	if err != nil {
 		return nil, err
 	}

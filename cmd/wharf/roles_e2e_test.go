@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharfhq/wharf/internal/promexp/promcheck"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
 
@@ -150,8 +151,12 @@ func TestAllRolesStartAndStop(t *testing.T) {
 				}
 				return nil
 			})
-			if r := call(t, "GET", internal+"/metrics", "", nil); !strings.Contains(r.raw, `wharf_build_info{version="dev",role="`+role+`"}`) {
+			r := call(t, "GET", internal+"/metrics", "", nil)
+			if !strings.Contains(r.raw, `wharf_build_info{version="dev",role="`+role+`"}`) {
 				t.Fatalf("metrics: %.300s", r.raw)
+			}
+			if _, err := promcheck.Parse(r.raw); err != nil { // every role's families are described
+				t.Fatalf("the %s role's /metrics: %v", role, err)
 			}
 			if code := p.stop(10 * time.Second); code != 0 {
 				t.Fatalf("exit %d: %s", code, p.errOut())

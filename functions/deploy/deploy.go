@@ -95,7 +95,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -356,38 +355,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
 	return hex.EncodeToString(b)
-}
-
-// counters are the function's metrics.
-type counters struct {
-	set                                    *metrics.Set
-	created, steps, tasks, publishErrors   *metrics.Counter
-	conflicts, applied, ignored, dropped   *metrics.Counter
-	leasesTaken, heartbeats, rollbacksMade *metrics.Counter
-	logLines                               *metrics.Counter
-	ev                                     eventCounters
-}
-
-func newCounters(set *metrics.Set) *counters {
-	c := func(name string) *metrics.Counter { return set.GetOrCreateCounter("wharf_deploy_" + name) }
-	return &counters{
-		set:           set,
-		created:       c("created_total"),
-		rollbacksMade: c("rollbacks_total"),
-		steps:         c("steps_total"),
-		tasks:         c("tasks_sent_total"),
-		publishErrors: c("publish_errors_total"),
-		conflicts:     c("cas_conflicts_total"),
-		applied:       c(`events_total{result="applied"}`),
-		ignored:       c(`events_total{result="ignored"}`),
-		dropped:       c(`events_total{result="dropped"}`),
-		leasesTaken:   c("leases_taken_total"),
-		heartbeats:    c("heartbeats_total"),
-		logLines:      c("log_lines_total"),
-		ev:            newEventCounters(set),
-	}
-}
-
-func (c *counters) finished(s plan.State) {
-	c.set.GetOrCreateCounter(fmt.Sprintf(`wharf_deploy_finished_total{state=%q}`, s)).Inc()
 }

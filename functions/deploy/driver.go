@@ -256,7 +256,7 @@ func (f *Function) finish(ctx context.Context, rec *plan.Record) error {
 		if err := f.cad(ctx, ActiveKey(rec.App), a.Version); err != nil {
 			return err
 		}
-		f.m.finished(rec.State)
+		f.m.finished(rec.State, rec.Summary().Duration)
 		f.log.Info("deploy done", "app", rec.App, "deploy", rec.ID, "version", rec.Version,
 			"state", rec.State, "error", rec.Error, "took", rec.Summary().Duration)
 	}

@@ -144,8 +144,9 @@ func (s *Store) Check() int {
 	return replaced
 }
 
-// expiresIn is the time until the first of the loaded certificates expires.
-func (s *Store) expiresIn() time.Duration {
+// firstExpiry is the Unix time (seconds) at which the first of the loaded
+// certificates expires; 0 with none loaded.
+func (s *Store) firstExpiry() float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var first time.Time
@@ -154,7 +155,10 @@ func (s *Store) expiresIn() time.Duration {
 			first = na
 		}
 	}
-	return time.Until(first)
+	if first.IsZero() {
+		return 0
+	}
+	return float64(first.Unix())
 }
 
 func (s *Store) warnValidity(p Pair, c *tls.Certificate) {

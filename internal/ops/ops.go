@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wharfhq/wharf/internal/promexp"
 )
 
 // Check reports whether one dependency is usable; nil means ready.
@@ -28,6 +30,9 @@ type Options struct {
 	Listen string
 	// Metrics is the process's metric set; process and Go runtime metrics are added on scrape.
 	Metrics *metrics.Set
+	// Catalog describes the families of Metrics (HELP and TYPE lines); the
+	// Go runtime and process families are added to it. Default: those only.
+	Catalog *promexp.Catalog
 	Logger  *slog.Logger
 	// CheckTimeout bounds each readiness check; default 2 s.
 	CheckTimeout time.Duration
@@ -55,6 +60,13 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Catalog == nil {
+		c, err := promexp.NewCatalog(promexp.RuntimeFamilies())
+		if err != nil {
+			return nil, err
+		}
+		opts.Catalog = c
 	}
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
@@ -176,7 +188,8 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	s.opts.Metrics.WritePrometheus(w)
-	metrics.WriteProcessMetrics(w)
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	if err := s.opts.Catalog.Write(w, s.opts.Metrics.WritePrometheus, metrics.WriteProcessMetrics); err != nil {
+		s.opts.Logger.Debug("cannot write /metrics", "err", err)
+	}
 }

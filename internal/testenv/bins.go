@@ -1,6 +1,6 @@
-// Package testenv starts real servers (redis-server, MinIO, nsqd, nsqlookupd)
-// for tests, each on a random loopback port with its data in t.TempDir(),
-// stopped by t.Cleanup. Binaries come from the repository's .bin/ folder
+// Package testenv starts real servers (redis-server, MinIO, nsqd, nsqlookupd,
+// Prometheus) for tests, each on a random loopback port with its data in
+// t.TempDir(), stopped by t.Cleanup. Binaries come from the repository's .bin/ folder
 // (built by `make deps`), then from PATH. With CI=true a missing binary fails
 // the test; elsewhere the test is skipped with the command that installs it.
 package testenv

@@ -192,8 +192,8 @@ func New(opts Options) (*Cluster, error) {
 	c.fallbacks = m.GetOrCreateCounter("wharf_ratelimit_cluster_fallbacks_total")
 	c.recoveries = m.GetOrCreateCounter("wharf_ratelimit_cluster_recoveries_total")
 	c.redisErrors = m.GetOrCreateCounter("wharf_ratelimit_cluster_redis_errors_total")
-	c.remoteDecisions = m.GetOrCreateCounter(`wharf_ratelimit_cluster_decisions_total{path="redis"}`)
-	c.localDecisions = m.GetOrCreateCounter(`wharf_ratelimit_cluster_decisions_total{path="local"}`)
+	c.remoteDecisions = m.GetOrCreateCounter(`wharf_ratelimit_cluster_decisions_total{backend="redis"}`)
+	c.localDecisions = m.GetOrCreateCounter(`wharf_ratelimit_cluster_decisions_total{backend="local"}`)
 	m.GetOrCreateGauge("wharf_ratelimit_cluster_mode", func() float64 {
 		if c.Mode() == ModeCluster {
 			return 1

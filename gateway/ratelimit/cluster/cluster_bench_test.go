@@ -31,7 +31,7 @@ func BenchmarkClusterDecide(b *testing.B) {
 		s.Decide(keys(0)) // load the script, open a connection
 		dials := n.client.PoolStats().Misses
 		errs := n.metric("wharf_ratelimit_cluster_redis_errors_total")
-		locals := n.metric(`wharf_ratelimit_cluster_decisions_total{path="local"}`)
+		locals := n.metric(`wharf_ratelimit_cluster_decisions_total{backend="local"}`)
 		b.ReportAllocs()
 		b.ResetTimer()
 		if parallel {
@@ -53,7 +53,7 @@ func BenchmarkClusterDecide(b *testing.B) {
 		b.StopTimer()
 		failed, _ := strconv.ParseFloat(n.metric("wharf_ratelimit_cluster_redis_errors_total"), 64)
 		before, _ := strconv.ParseFloat(errs, 64)
-		local, _ := strconv.ParseFloat(n.metric(`wharf_ratelimit_cluster_decisions_total{path="local"}`), 64)
+		local, _ := strconv.ParseFloat(n.metric(`wharf_ratelimit_cluster_decisions_total{backend="local"}`), 64)
 		localBefore, _ := strconv.ParseFloat(locals, 64)
 		b.ReportMetric(float64(n.client.PoolStats().Misses-dials), "dials")
 		b.ReportMetric((failed-before)/float64(b.N), "failed/op")

@@ -149,9 +149,9 @@ func TestFallbackAndRecovery(t *testing.T) {
 		}
 		return nil
 	})
-	remote := n0.metric(`wharf_ratelimit_cluster_decisions_total{path="redis"}`)
+	remote := n0.metric(`wharf_ratelimit_cluster_decisions_total{backend="redis"}`)
 	s0.Decide(key)
-	if got := n0.metric(`wharf_ratelimit_cluster_decisions_total{path="redis"}`); got == remote {
+	if got := n0.metric(`wharf_ratelimit_cluster_decisions_total{backend="redis"}`); got == remote {
 		t.Fatalf("decisions not back in Redis: %s", got)
 	}
 	if n0.metric("wharf_ratelimit_cluster_mode") != "1" || n0.metric("wharf_ratelimit_cluster_recoveries_total") != "1" {

@@ -96,7 +96,7 @@ func TestTimelinesExact(t *testing.T) {
 					t.Errorf("step %d t=%d: got %v delay %v, want %v delay %dms", i+1, st.at, d.Outcome, d.Delay, st.want, st.delay)
 				}
 			}
-			if n.Mode() != ModeCluster || n.metric(`wharf_ratelimit_cluster_decisions_total{path="local"}`) != "0" {
+			if n.Mode() != ModeCluster || n.metric(`wharf_ratelimit_cluster_decisions_total{backend="local"}`) != "0" {
 				t.Fatalf("decided locally: %s", n.logs)
 			}
 		})

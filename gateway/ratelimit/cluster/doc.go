@@ -47,7 +47,7 @@
 //	wharf_ratelimit_cluster_fallbacks_total    cluster → fallback transitions
 //	wharf_ratelimit_cluster_recoveries_total   fallback → cluster transitions
 //	wharf_ratelimit_cluster_redis_errors_total failed Redis decisions and heartbeats
-//	wharf_ratelimit_cluster_decisions_total{path="redis"|"local"}
+//	wharf_ratelimit_cluster_decisions_total{backend="redis"|"local"}
 //	wharf_ratelimit_cluster_mode               1 = cluster, 0 = fallback
 //	wharf_ratelimit_cluster_nodes              live node count N
 //
