@@ -9,7 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/wharfhq/wharf/functions/artifacts"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/httperr"
@@ -169,7 +169,7 @@ func (f *Function) Rollback(ctx context.Context, app, who string, req RollbackRe
 	if !validApp(app) {
 		return nil, "", httperr.BadRequest("app: invalid name %q", app)
 	}
-	if req.To != "" && !artifacts.ValidVersion(req.To) {
+	if req.To != "" && !catalog.ValidVersion(req.To) {
 		return nil, "", httperr.BadRequest("to: invalid version %q: use 1-128 of A-Z, a-z, 0-9, '.', '_', '-', '+', starting with a letter or digit", req.To)
 	}
 	if len(req.Why) > plan.MaxWhy {

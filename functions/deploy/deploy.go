@@ -39,12 +39,12 @@
 //	deploy/lease/<id>            {"owner","at"}, TTL Options.LeaseTTL: the instance driving the deploy
 //	deploy/last-good/<app>       the app's good releases, newest first (rollback targets)
 //	deploy/index/<app>           the app's deploy ids, newest first, at most MaxHistory
-//	deploys/live/<app>           artifacts.LiveKey: versions in use, which artifact GC keeps
+//	deploys/live/<app>           catalog.LiveKey: versions in use, which artifact GC keeps
 //	deploy/task-key              the Ed25519 key pair tasks are signed with (CAS-created once; see TaskKeyKey)
 //
 // It also reads two keys of functions/artifacts, which exports no reader
 // for them: artifacts/owners/<app> (the owning team) and
-// artifacts/apps/<app>/versions/<version> (artifacts.Meta, for the sha256).
+// artifacts/apps/<app>/versions/<version> (catalog.Meta, for the sha256).
 // Keep artifactOwnerKey and artifactMetaKey in step with that package.
 //
 // # Orchestration
@@ -165,12 +165,8 @@ func LastGoodKey(app string) string { return goodPrefix + app }
 
 func indexKey(app string) string { return indexPrefix + app }
 
-// The keys of functions/artifacts read here; keep in step with its
-// ownerKey and metaKey.
+// artifactOwnerKey is the store key of app's owning team.
 func artifactOwnerKey(app string) string { return tenancy.OwnerKey(app) }
-func artifactMetaKey(app, version string) string {
-	return "artifacts/apps/" + app + "/versions/" + version
-}
 
 // GateSource measures the gateway's traffic to a new version for the
 // error-rate gate of a deploy's steps (plan.Spec.Health.ErrorRateMax).

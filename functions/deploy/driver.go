@@ -213,7 +213,7 @@ func (f *Function) publish(ctx context.Context, acts []plan.Action) {
 			f.refreshSigningKey(ctx)
 			refreshed = true
 		}
-		body, err := f.signTask(ctx, wire.Task(task))
+		body, err := f.signTask(ctx, task.Task)
 		if err == nil {
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.opts.PublishTimeout)
 			topic := wire.HostTopic(task.Host)

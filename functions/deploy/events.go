@@ -100,7 +100,7 @@ func (f *Function) HandleEvent(ctx context.Context, body []byte) error {
 
 // applyEvent is the pure part of HandleEvent: it loads the stored record,
 // applies ev at now and returns the record to store when it changed.
-func applyEvent(stored []byte, ev plan.Event, now time.Time) (out []byte, changed bool, err error) {
+func applyEvent(stored []byte, ev wire.Event, now time.Time) (out []byte, changed bool, err error) {
 	rec, err := plan.ParseRecord(stored)
 	if err != nil {
 		return nil, false, err

@@ -9,13 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wharfhq/wharf/functions/artifacts"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-func validApp(s string) bool { return artifacts.ValidApp(s) }
+func validApp(s string) bool { return catalog.ValidApp(s) }
 
 // errNoRecord is returned by loadRecord for a deploy that is not stored.
 var errNoRecord = errors.New("no such deploy")
@@ -176,14 +176,14 @@ func (f *Function) owner(ctx context.Context, app string) (string, error) {
 
 // artifact returns the pushed artifact version of app (404 if none).
 func (f *Function) artifact(ctx context.Context, app, version string) (plan.Release, error) {
-	e, ok, err := f.get(ctx, artifactMetaKey(app, version))
+	e, ok, err := f.get(ctx, catalog.MetaKey(app, version))
 	if err != nil {
 		return plan.Release{}, err
 	}
 	if !ok {
 		return plan.Release{}, httperr.NotFound("version %q of app %q not found: push it first", version, app)
 	}
-	var m artifacts.Meta
+	var m catalog.Meta
 	if err := json.Unmarshal(e.Value, &m); err != nil {
 		return plan.Release{}, fmt.Errorf("cannot decode the metadata of %s %s: %w", app, version, err)
 	}
@@ -257,15 +257,10 @@ func isConflict(err error) bool {
 	return errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound)
 }
 
-// liveValue is the value of artifacts.LiveKey.
-type liveValue struct {
-	Versions []string `json:"versions"`
-}
-
 // updateLive rewrites the app's live versions with compare-and-swap:
 // change gets the current set and returns the new one.
 func (f *Function) updateLive(ctx context.Context, app string, change func(cur map[string]bool) (map[string]bool, error)) error {
-	key := artifacts.LiveKey(app)
+	key := catalog.LiveKey(app)
 	for range maxCASRetries {
 		e, ok, err := f.get(ctx, key)
 		if err != nil {
@@ -273,14 +268,11 @@ func (f *Function) updateLive(ctx context.Context, app string, change func(cur m
 		}
 		cur := map[string]bool{}
 		if ok {
-			var v liveValue
-			if err := json.Unmarshal(e.Value, &v); err != nil {
-				// artifacts also accepts a bare array.
-				if err2 := json.Unmarshal(e.Value, &v.Versions); err2 != nil {
-					return fmt.Errorf("cannot decode %s: %w", key, err)
-				}
+			versions, err := catalog.ParseLive(e.Value)
+			if err != nil {
+				return fmt.Errorf("cannot decode %s: %w", key, err)
 			}
-			for _, s := range v.Versions {
+			for _, s := range versions {
 				cur[s] = true
 			}
 		}
@@ -295,7 +287,7 @@ func (f *Function) updateLive(ctx context.Context, app string, change func(cur m
 			}
 		}
 		slices.Sort(list)
-		if _, err := f.cas(ctx, key, e.Version, artifacts.LiveValue(list...), 0); err == nil {
+		if _, err := f.cas(ctx, key, e.Version, catalog.LiveValue(list...), 0); err == nil {
 			return nil
 		} else if !isConflict(err) {
 			return err

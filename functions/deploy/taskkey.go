@@ -127,7 +127,7 @@ func (f *Function) signTask(ctx context.Context, t wire.Task) ([]byte, error) {
 		return nil, err
 	}
 	now := time.Now().UTC()
-	s := wire.SignedTask{SendTask: t, Nonce: randomHex(16), IssuedAt: now, ExpiresAt: now.Add(wire.TaskTTL)}
+	s := wire.SignedTask{Task: t, Nonce: randomHex(16), IssuedAt: now, ExpiresAt: now.Add(wire.TaskTTL)}
 	s.Sign(k.priv)
 	b, err := json.Marshal(s)
 	if err != nil {

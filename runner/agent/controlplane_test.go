@@ -215,7 +215,7 @@ func signed(task wire.Task) wire.SignedTask {
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce)
 	now := time.Now().UTC()
-	return wire.SignedTask{SendTask: task, Nonce: hex.EncodeToString(nonce), IssuedAt: now, ExpiresAt: now.Add(wire.TaskTTL)}
+	return wire.SignedTask{Task: task, Nonce: hex.EncodeToString(nonce), IssuedAt: now, ExpiresAt: now.Add(wire.TaskTTL)}
 }
 
 // sign returns the message of a task signed with the current key.
