@@ -330,24 +330,15 @@ func (f *Function) listMeta(ctx context.Context, app string) ([]catalog.Meta, er
 
 // scan visits every entry under prefix, page by page.
 func (f *Function) scan(ctx context.Context, prefix string, visit func(store.Entry) error) error {
-	after := ""
-	for {
-		cctx, cancel := f.storeCtx(ctx)
-		page, err := f.st.List(cctx, prefix, store.ListOptions{After: after})
-		cancel()
+	for e, err := range store.Entries(ctx, f.st, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
 		if err != nil {
 			return httperr.Unavailable(err, "cannot list %s: store unavailable", prefix)
 		}
-		for _, e := range page.Entries {
-			if err := visit(e); err != nil {
-				return err
-			}
+		if err := visit(e); err != nil {
+			return err
 		}
-		if page.Next == "" {
-			return nil
-		}
-		after = page.Next
 	}
+	return nil
 }
 
 // usage is the bytes a team stores: the sizes of every version of its apps.

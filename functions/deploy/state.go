@@ -27,24 +27,15 @@ func unavailable(err error, format string, args ...any) error {
 
 // scan visits every entry under prefix, page by page.
 func (f *Function) scan(ctx context.Context, prefix string, visit func(store.Entry) error) error {
-	after := ""
-	for {
-		cctx, cancel := f.storeCtx(ctx)
-		page, err := f.st.List(cctx, prefix, store.ListOptions{After: after})
-		cancel()
+	for e, err := range store.Entries(ctx, f.st, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
 		if err != nil {
 			return unavailable(err, "cannot list %s: store unavailable", prefix)
 		}
-		for _, e := range page.Entries {
-			if err := visit(e); err != nil {
-				return err
-			}
+		if err := visit(e); err != nil {
+			return err
 		}
-		if page.Next == "" {
-			return nil
-		}
-		after = page.Next
 	}
+	return nil
 }
 
 // get reads one key; found is false when it does not exist.
@@ -226,7 +217,7 @@ func (f *Function) loadGood(ctx context.Context, app string) (goodReleases, uint
 // recordGood puts a succeeded deploy's release first among the app's
 // good releases; a rollback also drops the release it rolled back from.
 func (f *Function) recordGood(ctx context.Context, rec *plan.Record, now time.Time) error {
-	for range maxCASRetries {
+	err := store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		g, ver, err := f.loadGood(ctx, rec.App)
 		if err != nil {
 			return err
@@ -244,13 +235,13 @@ func (f *Function) recordGood(ctx context.Context, rec *plan.Record, now time.Ti
 		}
 		g.Deploy, g.At = rec.ID, now
 		b, _ := json.Marshal(g)
-		if _, err := f.cas(ctx, LastGoodKey(rec.App), ver, b, 0); err == nil {
-			return nil
-		} else if !isConflict(err) {
-			return err
-		}
+		_, err = f.cas(ctx, LastGoodKey(rec.App), ver, b, 0)
+		return store.AsConflict(err)
+	})
+	if err != nil {
+		return fmt.Errorf("cannot record the good release of %s: %w", rec.App, err)
 	}
-	return fmt.Errorf("cannot record the good release of %s: too many conflicts", rec.App)
+	return nil
 }
 
 func isConflict(err error) bool {
@@ -261,7 +252,7 @@ func isConflict(err error) bool {
 // change gets the current set and returns the new one.
 func (f *Function) updateLive(ctx context.Context, app string, change func(cur map[string]bool) (map[string]bool, error)) error {
 	key := catalog.LiveKey(app)
-	for range maxCASRetries {
+	err := store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		e, ok, err := f.get(ctx, key)
 		if err != nil {
 			return err
@@ -287,13 +278,13 @@ func (f *Function) updateLive(ctx context.Context, app string, change func(cur m
 			}
 		}
 		slices.Sort(list)
-		if _, err := f.cas(ctx, key, e.Version, catalog.LiveValue(list...), 0); err == nil {
-			return nil
-		} else if !isConflict(err) {
-			return err
-		}
+		_, err = f.cas(ctx, key, e.Version, catalog.LiveValue(list...), 0)
+		return store.AsConflict(err)
+	})
+	if err != nil {
+		return fmt.Errorf("cannot update the live versions of %s: %w", app, err)
 	}
-	return fmt.Errorf("cannot update the live versions of %s: too many conflicts", app)
+	return nil
 }
 
 // protect adds versions to the app's live versions, so that artifact GC
@@ -372,7 +363,7 @@ func (f *Function) loadIndex(ctx context.Context, app string) (index, uint64, er
 // addToIndex puts id first in the app's history and deletes the records
 // that fall off its end (MaxHistory), unless they are still running.
 func (f *Function) addToIndex(ctx context.Context, app, id string) error {
-	for range maxCASRetries {
+	return store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		ix, ver, err := f.loadIndex(ctx, app)
 		if err != nil {
 			return err
@@ -384,10 +375,7 @@ func (f *Function) addToIndex(ctx context.Context, app, id string) error {
 		}
 		b, _ := json.Marshal(index{IDs: ids})
 		if _, err := f.cas(ctx, indexKey(app), ver, b, 0); err != nil {
-			if isConflict(err) {
-				continue
-			}
-			return err
+			return fmt.Errorf("cannot add deploy %s to the history of %s: %w", id, app, store.AsConflict(err))
 		}
 		for _, old := range dropped {
 			rec, v, err := f.loadRecord(ctx, app, old)
@@ -399,6 +387,5 @@ func (f *Function) addToIndex(ctx context.Context, app, id string) error {
 			}
 		}
 		return nil
-	}
-	return fmt.Errorf("cannot add deploy %s to the history of %s: too many conflicts", id, app)
+	})
 }

@@ -48,7 +48,8 @@ func (o RetryOptions) withDefaults() RetryOptions {
 // Retry runs attempt until it returns anything but a conflict: an error
 // wrapping ErrConflict means the attempt lost a compare-and-swap race and
 // is run again (it must read again what it writes). Any other result,
-// nil included, is returned as it is. After opts.Attempts conflicts the
+// nil included, is returned as it is, and so is the ErrContention of a
+// nested Retry (so that attempts do not multiply). After opts.Attempts conflicts the
 // error wraps ErrContention and the last conflict; when ctx ends while
 // waiting, it wraps ctx's cause. A compare-and-swap whose key vanished
 // since the attempt read it returns ErrNotFound: report it with
@@ -65,8 +66,8 @@ func Retry(ctx context.Context, opts RetryOptions, attempt func(ctx context.Cont
 			backoff = min(2*backoff, opts.MaxBackoff)
 		}
 		last = attempt(ctx)
-		if !errors.Is(last, ErrConflict) {
-			return last
+		if !errors.Is(last, ErrConflict) || errors.Is(last, ErrContention) {
+			return last // a nested Retry that gave up is not retried again
 		}
 	}
 	return fmt.Errorf("%w (%d attempts): %w", ErrContention, opts.Attempts, last)

@@ -59,3 +59,20 @@ func TestRetryContext(t *testing.T) {
 		t.Fatalf("%d attempts: %v", n, err)
 	}
 }
+
+// TestRetryNested: an inner Retry that gave up under contention is not
+// retried by the outer one (attempts would multiply).
+func TestRetryNested(t *testing.T) {
+	t.Parallel()
+	inner, outer := 0, 0
+	err := store.Retry(t.Context(), store.RetryOptions{Attempts: 3}, func(ctx context.Context) error {
+		outer++
+		return store.Retry(ctx, store.RetryOptions{Attempts: 3}, func(context.Context) error {
+			inner++
+			return store.ErrConflict
+		})
+	})
+	if outer != 1 || inner != 3 || !errors.Is(err, store.ErrContention) {
+		t.Fatalf("outer %d, inner %d attempts: %v", outer, inner, err)
+	}
+}

@@ -14,12 +14,16 @@ type ScanOptions struct {
 	Limit int
 	// PageTimeout bounds each List call; zero leaves it to ctx.
 	PageTimeout time.Duration
+	// After starts the scan after this key (exclusive); empty starts at
+	// the prefix.
+	After string
 }
 
 // Pages iterates over the pages of List(prefix), first to last. The
 // first page's Revision is where a Watch of prefix continues from. On an
-// error it yields the zero Page and the error (wrapped "cannot list
-// ...") and stops; breaking out of the loop stops listing.
+// error it yields the zero Page and List's error as it is (the caller
+// says what it was listing) and stops; breaking out of the loop stops
+// listing.
 //
 //	for page, err := range store.Pages(ctx, st, "apps/", store.ScanOptions{}) {
 //		if err != nil {
@@ -29,14 +33,14 @@ type ScanOptions struct {
 //	}
 func Pages(ctx context.Context, st Store, prefix string, opts ScanOptions) iter.Seq2[Page, error] {
 	return func(yield func(Page, error) bool) {
-		after := ""
+		after := opts.After
 		for {
 			page, err := listPage(ctx, st, prefix, ListOptions{After: after, Limit: opts.Limit}, opts.PageTimeout)
 			if err == nil && page.Next != "" && page.Next <= after {
-				err = fmt.Errorf("the page after %q ends at %q, which does not move on", after, page.Next)
+				err = fmt.Errorf("cannot list %q: the page after %q ends at %q, which does not move on", prefix, after, page.Next)
 			}
 			if err != nil {
-				yield(Page{}, fmt.Errorf("cannot list %q: %w", prefix, err))
+				yield(Page{}, err)
 				return
 			}
 			if !yield(page, nil) || page.Next == "" {
