@@ -160,24 +160,16 @@ func (c *roomsCtl) tick(ctx context.Context) bool {
 // them to the watch.
 func (c *roomsCtl) load(ctx context.Context, src store.Store, st *roomswitch.Store) {
 	recs := map[string]rooms.Record{}
-	after := ""
-	for {
-		p, err := src.List(ctx, st.Prefix(), store.ListOptions{After: after})
+	for e, err := range store.Entries(ctx, src, st.Prefix(), store.ScanOptions{}) {
 		if err != nil {
 			c.log.Warn("cannot read room switches; following them once the store answers", "err", err)
 			return
 		}
-		for _, e := range p.Entries {
-			if svc := st.ServiceOf(e.Key); svc != "" {
-				if r, err := roomswitch.Decode(e.Value); err == nil {
-					recs[svc] = r
-				}
+		if svc := st.ServiceOf(e.Key); svc != "" {
+			if r, err := roomswitch.Decode(e.Value); err == nil {
+				recs[svc] = r
 			}
 		}
-		if p.Next == "" {
-			break
-		}
-		after = p.Next
 	}
 	c.recs.Store(&recs)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // renderDeployDetail writes what the target table of `wharf deploy
@@ -17,7 +18,7 @@ func renderDeployDetail(w io.Writer, v deployView) {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
 	for _, t := range v.Targets {
-		if t.State != plan.PhaseFailed && t.Error == "" {
+		if t.State != wire.PhaseFailed && t.Error == "" {
 			continue
 		}
 		e, ok := lastLogTail(t)

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/functions/deploy/logring"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/apiclient"
 )
 
@@ -20,7 +21,7 @@ const logsPollEvery = time.Second
 
 // logsAnswer is the answer of GET /api/v1/apps/{app}/logs.
 type logsAnswer struct {
-	Lines  []logring.Line `json:"lines"`
+	Lines  []wire.LogLine `json:"lines"`
 	Cursor uint64         `json:"cursor"`
 	More   bool           `json:"more"`
 	Gap    bool           `json:"gap"`
@@ -136,7 +137,7 @@ func (l *logsReader) follow(ctx context.Context, cursor uint64) error {
 
 // print writes one line: "TIME HOST/INSTANCE PROCESS STREAM| TEXT", or
 // one JSON object per line with -o json.
-func (l *logsReader) print(line logring.Line) {
+func (l *logsReader) print(line wire.LogLine) {
 	if l.json {
 		b, _ := json.Marshal(line)
 		fmt.Fprintf(l.w, "%s\n", b)

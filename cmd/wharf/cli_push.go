@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/artifacts/bundle"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/functions/artifacts"
 	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/ident"
@@ -138,7 +139,7 @@ func push(ctx context.Context, c *apiclient.Client, a pushArgs, stdout, stderr i
 		bar = newProgress(stderr, "pushing", size)
 		body = bar.reader(tmp)
 	}
-	var meta artifacts.Meta
+	var meta catalog.Meta
 	err = c.Upload(ctx, http.MethodPut, artifactPath(a.app, a.version), body, size,
 		map[string]string{artifacts.HeaderSHA256: sum, "Content-Type": "application/octet-stream"}, &meta)
 	if bar != nil {
@@ -204,7 +205,7 @@ func newArtifactsCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out artifacts.Meta
+			var out catalog.Meta
 			if err := c.Do(cmd.Context(), http.MethodGet, artifactPath(args[0], args[1]), nil, &out); err != nil {
 				return err
 			}

@@ -85,7 +85,7 @@ func TestServeRefusesForgedEvents(t *testing.T) {
 		return v.Targets[0]
 	}
 	testenv.Eventually(t, 30*time.Second, func() error { // the hook is waiting
-		if tg := target(); tg.State != plan.PhaseStarting {
+		if tg := target(); tg.State != wire.PhaseStarting {
 			return fmt.Errorf("target %s", tg.State)
 		}
 		return nil
@@ -98,12 +98,12 @@ func TestServeRefusesForgedEvents(t *testing.T) {
 	agentKeyID := wire.KeyID(hosts.Hosts[0].PublicKey)
 
 	_, stranger, _ := ed25519.GenerateKey(nil)
-	ev := func(state plan.Phase) wire.Event {
+	ev := func(state wire.Phase) wire.Event {
 		return wire.Event{DeployID: id, TaskID: 1, Host: "e2e-host", State: state, At: time.Now(), Msg: "forged"}
 	}
-	unsigned, _ := json.Marshal(ev(plan.PhaseHealthy))
-	strangers, _ := wire.SignEvent(ev(plan.PhaseHealthy), stranger)
-	forged, _ := wire.SignEvent(ev(plan.PhaseFailed), stranger)
+	unsigned, _ := json.Marshal(ev(wire.PhaseHealthy))
+	strangers, _ := wire.SignEvent(ev(wire.PhaseHealthy), stranger)
+	forged, _ := wire.SignEvent(ev(wire.PhaseFailed), stranger)
 	var m map[string]any
 	_ = json.Unmarshal(forged, &m)
 	m["key_id"] = agentKeyID
@@ -129,7 +129,7 @@ func TestServeRefusesForgedEvents(t *testing.T) {
 		}
 		return nil
 	})
-	if tg := target(); tg.State != plan.PhaseStarting {
+	if tg := target(); tg.State != wire.PhaseStarting {
 		t.Fatalf("forged events moved the deploy: target %s (%s)", tg.State, tg.Error)
 	}
 	if l := p.errOut(); !strings.Contains(l, "refusing a deploy event") {
@@ -141,7 +141,7 @@ func TestServeRefusesForgedEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	run("deploy", "status", id, "--watch")
-	if tg := target(); tg.State != plan.PhaseHealthy {
+	if tg := target(); tg.State != wire.PhaseHealthy {
 		t.Fatalf("target %s (%s)", tg.State, tg.Error)
 	}
 }

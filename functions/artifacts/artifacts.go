@@ -54,10 +54,10 @@ import (
 
 	"github.com/wharfhq/wharf/artifacts/blob"
 	"github.com/wharfhq/wharf/artifacts/bundle"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
-	"github.com/wharfhq/wharf/internal/ident"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/tenancy"
 )
@@ -169,62 +169,20 @@ func (f *Function) Routes() []fnapi.Route {
 	}
 }
 
-// Meta is a stored version's metadata.
-type Meta struct {
-	App       string           `json:"app"`
-	Version   string           `json:"version"`
-	SHA256    string           `json:"sha256"`
-	Size      int64            `json:"size"`
-	Manifest  *bundle.Manifest `json:"manifest"`
-	Team      string           `json:"team"`
-	Uploader  string           `json:"uploader"`
-	CreatedAt time.Time        `json:"created_at"`
-	// LastDeployedAt is set by deploys (a later issue); Retain keeps versions
-	// deployed within its window.
-	LastDeployedAt *time.Time `json:"last_deployed_at,omitempty"`
-}
+// Store keys (see artifacts/catalog for the keys functions/deploy shares).
+func ownerKey(app string) string { return tenancy.OwnerKey(app) }
 
-// Store keys and blob keys.
-func metaPrefix(app string) string       { return "artifacts/apps/" + app + "/versions/" }
-func metaKey(app, version string) string { return metaPrefix(app) + version }
-func ownerKey(app string) string         { return tenancy.OwnerKey(app) }
-func blobKey(app, version string) string { return blobPrefix + app + "/" + version }
-
-const (
-	ownersPrefix = tenancy.OwnersPrefix
-	blobPrefix   = "apps/"
-)
-
-// LiveKey is the store key listing the versions of app in use.
-func LiveKey(app string) string { return "deploys/live/" + app }
-
-// ValidApp reports whether s can be an app name: the manifest's rule, 1-63
-// of a-z, 0-9 and '-', starting with a letter.
-func ValidApp(s string) bool {
-	if s == "" || len(s) > 63 || s[0] < 'a' || s[0] > 'z' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// ValidVersion reports whether s can be a version (internal/ident.Version).
-func ValidVersion(s string) bool { return ident.Version(s) }
+const ownersPrefix = tenancy.OwnersPrefix
 
 // params validates the path's app (and version, when the route has one).
 func params(r *fnapi.Request, withVersion bool) (app, version string, err error) {
 	app = r.Params.Get("app")
-	if !ValidApp(app) {
+	if !catalog.ValidApp(app) {
 		return "", "", httperr.BadRequest("app: invalid name %q: use 1-63 of a-z, 0-9 and '-', starting with a letter", app)
 	}
 	if withVersion {
 		version = r.Params.Get("version")
-		if !ValidVersion(version) {
+		if !catalog.ValidVersion(version) {
 			return "", "", httperr.BadRequest("version: invalid version %q: use 1-128 of A-Z, a-z, 0-9, '.', '_', '-', '+', starting with a letter or digit", version)
 		}
 	}
@@ -338,28 +296,28 @@ func (f *Function) claim(ctx context.Context, app, team string) (string, error) 
 }
 
 // getMeta reads one version's metadata; a missing version is a 404.
-func (f *Function) getMeta(ctx context.Context, app, version string) (Meta, uint64, error) {
+func (f *Function) getMeta(ctx context.Context, app, version string) (catalog.Meta, uint64, error) {
 	cctx, cancel := f.storeCtx(ctx)
 	defer cancel()
-	e, err := f.st.Get(cctx, metaKey(app, version))
+	e, err := f.st.Get(cctx, catalog.MetaKey(app, version))
 	if errors.Is(err, store.ErrNotFound) {
-		return Meta{}, 0, httperr.NotFound("version %q of app %q not found", version, app)
+		return catalog.Meta{}, 0, httperr.NotFound("version %q of app %q not found", version, app)
 	}
 	if err != nil {
-		return Meta{}, 0, httperr.Unavailable(err, "cannot read artifact metadata: store unavailable")
+		return catalog.Meta{}, 0, httperr.Unavailable(err, "cannot read artifact metadata: store unavailable")
 	}
-	var m Meta
+	var m catalog.Meta
 	if err := json.Unmarshal(e.Value, &m); err != nil {
-		return Meta{}, 0, fmt.Errorf("cannot decode metadata of %s %s: %w", app, version, err)
+		return catalog.Meta{}, 0, fmt.Errorf("cannot decode metadata of %s %s: %w", app, version, err)
 	}
 	return m, e.Version, nil
 }
 
 // listMeta returns every version of app, newest first.
-func (f *Function) listMeta(ctx context.Context, app string) ([]Meta, error) {
-	var out []Meta
-	err := f.scan(ctx, metaPrefix(app), func(e store.Entry) error {
-		var m Meta
+func (f *Function) listMeta(ctx context.Context, app string) ([]catalog.Meta, error) {
+	var out []catalog.Meta
+	err := f.scan(ctx, catalog.MetaPrefix(app), func(e store.Entry) error {
+		var m catalog.Meta
 		if err := json.Unmarshal(e.Value, &m); err != nil {
 			return fmt.Errorf("cannot decode metadata %s: %w", e.Key, err)
 		}
@@ -372,24 +330,15 @@ func (f *Function) listMeta(ctx context.Context, app string) ([]Meta, error) {
 
 // scan visits every entry under prefix, page by page.
 func (f *Function) scan(ctx context.Context, prefix string, visit func(store.Entry) error) error {
-	after := ""
-	for {
-		cctx, cancel := f.storeCtx(ctx)
-		page, err := f.st.List(cctx, prefix, store.ListOptions{After: after})
-		cancel()
+	for e, err := range store.Entries(ctx, f.st, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
 		if err != nil {
 			return httperr.Unavailable(err, "cannot list %s: store unavailable", prefix)
 		}
-		for _, e := range page.Entries {
-			if err := visit(e); err != nil {
-				return err
-			}
+		if err := visit(e); err != nil {
+			return err
 		}
-		if page.Next == "" {
-			return nil
-		}
-		after = page.Next
 	}
+	return nil
 }
 
 // usage is the bytes a team stores: the sizes of every version of its apps.
@@ -421,23 +370,19 @@ func (f *Function) usage(ctx context.Context, team string) (int64, error) {
 func (f *Function) liveVersions(ctx context.Context, app string) (map[string]bool, error) {
 	cctx, cancel := f.storeCtx(ctx)
 	defer cancel()
-	e, err := f.st.Get(cctx, LiveKey(app))
+	e, err := f.st.Get(cctx, catalog.LiveKey(app))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, httperr.Unavailable(err, "cannot read the live versions of app %q: store unavailable", app)
 	}
-	var obj struct {
-		Versions []string `json:"versions"`
-	}
-	if err := json.Unmarshal(e.Value, &obj); err != nil {
-		if err2 := json.Unmarshal(e.Value, &obj.Versions); err2 != nil {
-			return nil, fmt.Errorf("cannot decode %s: %w", LiveKey(app), err)
-		}
+	versions, err := catalog.ParseLive(e.Value)
+	if err != nil {
+		return nil, fmt.Errorf("cannot decode %s: %w", catalog.LiveKey(app), err)
 	}
 	live := map[string]bool{}
-	for _, v := range obj.Versions {
+	for _, v := range versions {
 		live[v] = true
 	}
 	return live, nil

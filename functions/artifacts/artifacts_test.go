@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/artifacts/blob"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/artifacts/unpack"
 	"github.com/wharfhq/wharf/functions/artifacts"
 	"github.com/wharfhq/wharf/internal/store"
@@ -29,7 +30,7 @@ func TestPushListShowDownload(t *testing.T) {
 	b := makeBundle(t, "shop", 3<<20)
 	r := e.push("shop", "1.4.2", e.admin, b, strings.ToUpper(sum(b)))
 	want(t, r, 201)
-	m := decode[artifacts.Meta](t, r)
+	m := decode[catalog.Meta](t, r)
 	if m.SHA256 != sum(b) || m.Size != int64(len(b)) || m.App != "shop" || m.Version != "1.4.2" || m.Team != "shop" ||
 		m.Uploader != "admin" || m.CreatedAt.IsZero() || m.Manifest == nil || m.Manifest.Processes["web"] == "" {
 		t.Fatalf("metadata: %+v", m)
@@ -42,7 +43,7 @@ func TestPushListShowDownload(t *testing.T) {
 	want(t, e.push("shop", "1.5.0", e.tok["shop"], nil, ""), 400, "not a bundle")
 	r = e.do("PUT", base+"/1.5.0", e.tok["shop"], bytes.NewReader(b2), nil)
 	want(t, r, 201)
-	if m2 := decode[artifacts.Meta](t, r); m2.Uploader != "shop" || m2.SHA256 != sum(b2) {
+	if m2 := decode[catalog.Meta](t, r); m2.Uploader != "shop" || m2.SHA256 != sum(b2) {
 		t.Fatalf("second push: %+v", m2)
 	}
 
@@ -50,7 +51,7 @@ func TestPushListShowDownload(t *testing.T) {
 	if l.Team != "shop" || len(l.Artifacts) != 2 || l.Artifacts[0].Version != "1.5.0" || l.Artifacts[1].Version != "1.4.2" {
 		t.Fatalf("list (newest first): %+v", l)
 	}
-	s := decode[artifacts.Meta](t, e.do("GET", base+"/1.4.2", e.tok["shop"], nil, nil))
+	s := decode[catalog.Meta](t, e.do("GET", base+"/1.4.2", e.tok["shop"], nil, nil))
 	if s.SHA256 != m.SHA256 || s.Size != m.Size {
 		t.Fatalf("show: %+v", s)
 	}
@@ -255,7 +256,7 @@ func TestTeamsAndScopes(t *testing.T) {
 	cart := makeBundle(t, "cart", 100)
 	r := e.push("cart", "1", e.tok["shop"], cart, "")
 	want(t, r, 201)
-	if m := decode[artifacts.Meta](t, r); m.Team != "shop" {
+	if m := decode[catalog.Meta](t, r); m.Team != "shop" {
 		t.Fatalf("cart claimed for %q", m.Team)
 	}
 	want(t, e.do("GET", "/api/v1/apps/cart/artifacts", e.tok["shop"], nil, nil), 200)
@@ -274,11 +275,11 @@ func TestDeleteRefusedWhileLive(t *testing.T) {
 	b := makeBundle(t, "shop", 100)
 	want(t, e.push("shop", "1", e.admin, b, ""), 201)
 	ctx := context.Background()
-	if _, err := e.st.Put(ctx, artifacts.LiveKey("shop"), artifacts.LiveValue("1"), store.PutOptions{}); err != nil {
+	if _, err := e.st.Put(ctx, catalog.LiveKey("shop"), catalog.LiveValue("1"), store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	want(t, e.do("DELETE", base+"/1", e.tok["shop"], nil, nil), 409, "in use")
-	if _, err := e.st.Put(ctx, artifacts.LiveKey("shop"), []byte(`["2"]`), store.PutOptions{}); err != nil {
+	if _, err := e.st.Put(ctx, catalog.LiveKey("shop"), []byte(`["2"]`), store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	want(t, e.do("DELETE", base+"/1", e.tok["shop"], nil, nil), 204)
@@ -298,7 +299,7 @@ func TestRetainAndGC(t *testing.T) {
 		want(t, e.push("shop", fmt.Sprint(i), e.admin, makeBundle(t, "shop", 100), ""), 201)
 	}
 	ctx := context.Background()
-	_, _ = e.st.Put(ctx, artifacts.LiveKey("shop"), artifacts.LiveValue("1"), store.PutOptions{})
+	_, _ = e.st.Put(ctx, catalog.LiveKey("shop"), catalog.LiveValue("1"), store.PutOptions{})
 	// An orphan: a blob without metadata (a push whose metadata write failed).
 	if _, err := e.be.Put(ctx, "apps/shop/orphan", strings.NewReader("x"), 1, blob.PutOptions{}); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wharfhq/wharf/artifacts/blob"
 	"github.com/wharfhq/wharf/artifacts/bundle"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bodylimit"
 	"github.com/wharfhq/wharf/internal/fnapi"
@@ -95,7 +96,7 @@ func (f *Function) push(r *fnapi.Request) error {
 	}
 	sniff := bundle.NewSniffer(f.opts.Unpack)
 	defer sniff.Close()
-	meta := Meta{App: app, Version: version, Team: team, Uploader: r.Principal.Name}
+	meta := catalog.Meta{App: app, Version: version, Team: team, Uploader: r.Principal.Name}
 	before := func(info blob.Info) error {
 		m, err := sniff.Finish()
 		if err != nil {
@@ -116,13 +117,13 @@ func (f *Function) push(r *fnapi.Request) error {
 		}
 		return nil
 	}
-	info, err := f.be.Put(ctx, blobKey(app, version), io.TeeReader(body, sniff), size, blob.PutOptions{ExpectSHA256: expect, BeforeCommit: before})
+	info, err := f.be.Put(ctx, catalog.BlobKey(app, version), io.TeeReader(body, sniff), size, blob.PutOptions{ExpectSHA256: expect, BeforeCommit: before})
 	if err != nil {
 		return fail(f.pushError(err, r.MaxBody, app, version))
 	}
 	meta.SHA256, meta.Size, meta.CreatedAt = info.SHA256, info.Size, f.opts.Now().UTC()
 	if err := f.writeMeta(ctx, meta); err != nil {
-		f.dropBlob(blobKey(app, version))
+		f.dropBlob(catalog.BlobKey(app, version))
 		return err
 	}
 	r.Log.Info("artifact pushed", "app", app, "version", version, "size", info.Size, "sha256", info.SHA256, "by", r.Principal.Name)
@@ -180,14 +181,14 @@ func isStatus(err error, status int) bool {
 }
 
 // writeMeta records a pushed version; it must not exist yet.
-func (f *Function) writeMeta(ctx context.Context, m Meta) error {
+func (f *Function) writeMeta(ctx context.Context, m catalog.Meta) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("cannot encode metadata: %w", err)
 	}
 	cctx, cancel := f.storeCtx(ctx)
 	defer cancel()
-	_, err = f.st.CompareAndSwap(cctx, metaKey(m.App, m.Version), 0, b, store.PutOptions{})
+	_, err = f.st.CompareAndSwap(cctx, catalog.MetaKey(m.App, m.Version), 0, b, store.PutOptions{})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return existsError(m.App, m.Version)

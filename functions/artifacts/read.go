@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/artifacts/blob"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
@@ -20,8 +21,8 @@ import (
 
 // sortNewestFirst orders versions by creation time, newest first (ties by
 // version, descending).
-func sortNewestFirst(ms []Meta) {
-	slices.SortStableFunc(ms, func(a, b Meta) int {
+func sortNewestFirst(ms []catalog.Meta) {
+	slices.SortStableFunc(ms, func(a, b catalog.Meta) int {
 		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
 			return c
 		}
@@ -31,9 +32,9 @@ func sortNewestFirst(ms []Meta) {
 
 // ListResponse is the answer of GET /api/v1/apps/{app}/artifacts.
 type ListResponse struct {
-	App       string `json:"app"`
-	Team      string `json:"team"`
-	Artifacts []Meta `json:"artifacts"`
+	App       string         `json:"app"`
+	Team      string         `json:"team"`
+	Artifacts []catalog.Meta `json:"artifacts"`
 }
 
 func (f *Function) list(r *fnapi.Request) error {
@@ -50,19 +51,19 @@ func (f *Function) list(r *fnapi.Request) error {
 		return err
 	}
 	if ms == nil {
-		ms = []Meta{}
+		ms = []catalog.Meta{}
 	}
 	return r.JSON(fasthttp.StatusOK, ListResponse{App: app, Team: team, Artifacts: ms})
 }
 
 // readableVersion reads the app and version from the path, checks the caller
 // may read the app, and returns the version's metadata.
-func (f *Function) readableVersion(r *fnapi.Request) (app, version string, m Meta, err error) {
+func (f *Function) readableVersion(r *fnapi.Request) (app, version string, m catalog.Meta, err error) {
 	if app, version, err = params(r, true); err != nil {
-		return "", "", Meta{}, err
+		return "", "", catalog.Meta{}, err
 	}
 	if _, err = f.canRead(r, app); err != nil {
-		return "", "", Meta{}, err
+		return "", "", catalog.Meta{}, err
 	}
 	m, _, err = f.getMeta(r.Context(), app, version)
 	return app, version, m, err
@@ -98,7 +99,7 @@ func (f *Function) download(r *fnapi.Request) error {
 	// The body is sent after this handler returns: its context must live
 	// until fasthttp closes the reader, not end with the handler.
 	ctx, cancel := context.WithCancel(r.Context())
-	rc, info, err := f.be.Get(ctx, blobKey(app, version))
+	rc, info, err := f.be.Get(ctx, catalog.BlobKey(app, version))
 	if err != nil {
 		cancel()
 		switch {
@@ -141,7 +142,7 @@ func (f *Function) url(r *fnapi.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), f.opts.StoreTimeout)
 	defer cancel()
-	u, err := f.be.PresignGet(ctx, blobKey(app, version), f.opts.PresignExpiry)
+	u, err := f.be.PresignGet(ctx, catalog.BlobKey(app, version), f.opts.PresignExpiry)
 	switch {
 	case errors.Is(err, blob.ErrNotSupported):
 		return r.JSON(fasthttp.StatusOK, URLResponse{
@@ -191,14 +192,14 @@ func (f *Function) remove(r *fnapi.Request) error {
 // failure part-way can simply be retried.
 func (f *Function) deleteVersion(ctx context.Context, app, version string, rev uint64) error {
 	bctx, cancel := context.WithTimeout(ctx, time.Minute)
-	err := f.be.Delete(bctx, blobKey(app, version))
+	err := f.be.Delete(bctx, catalog.BlobKey(app, version))
 	cancel()
 	if err != nil && !errors.Is(err, blob.ErrNotFound) {
 		return httperr.Unavailable(err, "cannot delete the bundle: storage unavailable")
 	}
 	cctx, cancel := f.storeCtx(ctx)
 	defer cancel()
-	_, err = f.st.CompareAndDelete(cctx, metaKey(app, version), rev)
+	_, err = f.st.CompareAndDelete(cctx, catalog.MetaKey(app, version), rev)
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
 		return nil // deleted (or changed) by someone else meanwhile

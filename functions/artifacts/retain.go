@@ -2,7 +2,6 @@ package artifacts
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/artifacts/blob"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
@@ -89,7 +89,7 @@ func (f *Function) GC(ctx context.Context) (GCResult, error) {
 	after := ""
 	for {
 		lctx, cancel := context.WithTimeout(ctx, time.Minute)
-		page, err := f.be.List(lctx, blobPrefix, blob.ListOptions{After: after})
+		page, err := f.be.List(lctx, catalog.BlobPrefix, blob.ListOptions{After: after})
 		cancel()
 		if err != nil {
 			return res, fmt.Errorf("cannot list blobs: %w", err)
@@ -98,10 +98,10 @@ func (f *Function) GC(ctx context.Context) (GCResult, error) {
 			if !it.Modified.Before(cutoff) {
 				continue
 			}
-			app, version, ok := strings.Cut(strings.TrimPrefix(it.Key, blobPrefix), "/")
+			app, version, ok := strings.Cut(strings.TrimPrefix(it.Key, catalog.BlobPrefix), "/")
 			if ok {
 				cctx, cancel := f.storeCtx(ctx)
-				_, err := f.st.Get(cctx, metaKey(app, version))
+				_, err := f.st.Get(cctx, catalog.MetaKey(app, version))
 				cancel()
 				if err == nil {
 					continue
@@ -178,11 +178,4 @@ func gcError(err error) error {
 		return httperr.Unavailable(err, "cannot collect garbage: storage unavailable")
 	}
 	return err
-}
-
-// LiveValue is the value of the store key deploys/live/<app> marking
-// versions as in use (see the package comment); deploys will write it.
-func LiveValue(versions ...string) []byte {
-	b, _ := json.Marshal(map[string][]string{"versions": versions})
-	return b
 }

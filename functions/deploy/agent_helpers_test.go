@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/bus"
 )
@@ -22,7 +21,7 @@ type agent struct {
 	e        *env
 	id, room string
 	// behave says how to answer a task: the phases to report, in order.
-	behave func(wire.Task) []plan.Phase
+	behave func(wire.Task) []wire.Phase
 	// hold, while open, delays the answers to deploy tasks of holdVersion.
 	hold        chan struct{}
 	holdVersion string
@@ -39,15 +38,15 @@ type agent struct {
 
 // healthy answers every task with phases out of order and repeated:
 // starting, downloading, healthy, downloading, healthy.
-func healthy(wire.Task) []plan.Phase {
-	return []plan.Phase{plan.PhaseStarting, plan.PhaseDownloading, plan.PhaseHealthy, plan.PhaseDownloading, plan.PhaseHealthy}
+func healthy(wire.Task) []wire.Phase {
+	return []wire.Phase{wire.PhaseStarting, wire.PhaseDownloading, wire.PhaseHealthy, wire.PhaseDownloading, wire.PhaseHealthy}
 }
 
 // failing fails deploy tasks of version and answers the rest healthy.
-func failing(version string) func(wire.Task) []plan.Phase {
-	return func(t wire.Task) []plan.Phase {
-		if t.Kind == plan.TaskDeploy && t.Version == version {
-			return []plan.Phase{plan.PhaseDownloading, plan.PhaseFailed, plan.PhaseFailed}
+func failing(version string) func(wire.Task) []wire.Phase {
+	return func(t wire.Task) []wire.Phase {
+		if t.Kind == wire.TaskDeploy && t.Version == version {
+			return []wire.Phase{wire.PhaseDownloading, wire.PhaseFailed, wire.PhaseFailed}
 		}
 		return healthy(t)
 	}
@@ -56,14 +55,14 @@ func failing(version string) func(wire.Task) []plan.Phase {
 // startAgent starts an agent that heartbeats every 200ms, announcing its
 // own event-signing key; with behave, it also answers its tasks with
 // signed events (a silent agent heartbeats once and then stops).
-func (e *env) startAgent(id, room string, behave func(wire.Task) []plan.Phase) *agent {
+func (e *env) startAgent(id, room string, behave func(wire.Task) []wire.Phase) *agent {
 	e.t.Helper()
 	return e.startAgentKeyed(id, room, behave, true)
 }
 
 // startAgentKeyed is startAgent; without keyed, the agent is one of the
 // previous release: no key in its heartbeats, unsigned events.
-func (e *env) startAgentKeyed(id, room string, behave func(wire.Task) []plan.Phase, keyed bool) *agent {
+func (e *env) startAgentKeyed(id, room string, behave func(wire.Task) []wire.Phase, keyed bool) *agent {
 	e.t.Helper()
 	a := &agent{e: e, id: id, room: room, behave: behave, apps: map[string]wire.AppState{}, done: make(chan struct{})}
 	if keyed {
@@ -167,16 +166,16 @@ func (a *agent) handle(ctx context.Context, m *bus.Message) error {
 		a.e.t.Errorf("agent %s: bad task %q: %v", a.id, m.Body, err)
 		return nil
 	}
-	if pub := a.e.taskKey(signed.KeyID); !signed.Verify(pub) || signed.SendTask.Host != a.id ||
+	if pub := a.e.taskKey(signed.KeyID); !signed.Verify(pub) || signed.Task.Host != a.id ||
 		time.Now().After(signed.ExpiresAt) || !signed.ExpiresAt.After(signed.IssuedAt) {
 		a.e.t.Errorf("agent %s: task not signed for it by the key served at %s: %s", a.id, wire.TaskKeysPath, m.Body)
 		return nil
 	}
-	task := signed.SendTask
+	task := signed.Task
 	a.mu.Lock()
 	a.tasks = append(a.tasks, task)
 	hold := a.hold
-	if task.Kind != plan.TaskDeploy || task.Version != a.holdVersion {
+	if task.Kind != wire.TaskDeploy || task.Version != a.holdVersion {
 		hold = nil
 	}
 	a.mu.Unlock()
@@ -188,7 +187,7 @@ func (a *agent) handle(ctx context.Context, m *bus.Message) error {
 		}
 	}
 	phases := a.behave(task)
-	if slices.Contains(phases, plan.PhaseHealthy) {
+	if slices.Contains(phases, wire.PhaseHealthy) {
 		a.mu.Lock()
 		prev := a.apps[task.App].Version
 		a.apps[task.App] = wire.AppState{Version: task.Version, Previous: prev, Healthy: true}

@@ -9,10 +9,11 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/wharfhq/wharf/functions/artifacts"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // Deploy starts a deploy of spec.Version of app for who: it resolves the
@@ -118,7 +119,7 @@ func (f *Function) start(ctx context.Context, rec *plan.Record, now time.Time) e
 // naming a missing record is replaced; a running deploy is a *BusyError.
 func (f *Function) claim(ctx context.Context, app, id string, now time.Time) error {
 	val, _ := json.Marshal(activeValue{ID: id, At: now.UTC()})
-	for range 5 {
+	err := store.Retry(ctx, store.RetryOptions{Attempts: 5}, func(ctx context.Context) error {
 		a, ok, err := f.active(ctx, app)
 		if err != nil {
 			return err
@@ -135,18 +136,18 @@ func (f *Function) claim(ctx context.Context, app, id string, now time.Time) err
 				if err := f.finish(ctx, other); err != nil {
 					return err
 				}
-				continue
+				return store.ErrConflict // read the active key again
 			default:
 				return busy(other, "pause, abort or roll it back first")
 			}
 		}
-		if _, err := f.cas(ctx, ActiveKey(app), expect, val, 0); err == nil {
-			return nil
-		} else if !isConflict(err) {
-			return err
-		}
+		_, err = f.cas(ctx, ActiveKey(app), expect, val, 0)
+		return store.AsConflict(err)
+	})
+	if errors.Is(err, store.ErrContention) {
+		return httperr.Conflict("app %q: another deploy started meanwhile; try again", app)
 	}
-	return httperr.Conflict("app %q: another deploy started meanwhile; try again", app)
+	return err
 }
 
 // RollbackRequest is the body of POST /api/v1/apps/{app}/rollback.
@@ -169,7 +170,7 @@ func (f *Function) Rollback(ctx context.Context, app, who string, req RollbackRe
 	if !validApp(app) {
 		return nil, "", httperr.BadRequest("app: invalid name %q", app)
 	}
-	if req.To != "" && !artifacts.ValidVersion(req.To) {
+	if req.To != "" && !catalog.ValidVersion(req.To) {
 		return nil, "", httperr.BadRequest("to: invalid version %q: use 1-128 of A-Z, a-z, 0-9, '.', '_', '-', '+', starting with a letter or digit", req.To)
 	}
 	if len(req.Why) > plan.MaxWhy {
@@ -321,7 +322,7 @@ func (f *Function) rollbackTargets(ctx context.Context, app string, running, lat
 // supersede aborts the running deploy for the rollback rb, without its
 // own auto-rollback (rb moves every host), and records why.
 func (f *Function) supersede(ctx context.Context, running *plan.Record, ver uint64, rb *plan.Record, who string, now time.Time) error {
-	for range maxCASRetries {
+	err := store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		if running.Done() {
 			return nil
 		}
@@ -345,14 +346,19 @@ func (f *Function) supersede(ctx context.Context, running *plan.Record, ver uint
 			f.poke()
 			return nil
 		}
-		if !isConflict(err) {
+		if err = store.AsConflict(err); !errors.Is(err, store.ErrConflict) {
 			return err
 		}
-		if running, ver, err = f.loadRecord(ctx, running.App, running.ID); err != nil {
-			return err
+		var lerr error
+		if running, ver, lerr = f.loadRecord(ctx, running.App, running.ID); lerr != nil {
+			return lerr
 		}
+		return err // try again on the record read again
+	})
+	if errors.Is(err, store.ErrContention) {
+		return errRetry
 	}
-	return errRetry
+	return err
 }
 
 // Action is an operator's control of a deploy.
@@ -371,10 +377,11 @@ func (f *Function) Control(ctx context.Context, app, id string, action Action, w
 	if len(why) > plan.MaxWhy {
 		return nil, httperr.BadRequest("why: at most %d bytes", plan.MaxWhy)
 	}
-	for range maxCASRetries {
+	var out *plan.Record
+	err := store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		rec, ver, err := f.Get(ctx, app, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		now := f.opts.Now()
 		switch action {
@@ -385,23 +392,26 @@ func (f *Function) Control(ctx context.Context, app, id string, action Action, w
 		case ActionAbort:
 			err = rec.Abort(now, who, why)
 		default:
-			return nil, httperr.BadRequest("action: want pause, resume or abort, got %q", action)
+			return httperr.BadRequest("action: want pause, resume or abort, got %q", action)
 		}
 		if errors.Is(err, plan.ErrWrongState) {
-			return nil, httperr.Conflict("deploy %s: %v", id, err)
+			return httperr.Conflict("deploy %s: %v", id, err)
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if _, err := f.writeRecord(ctx, rec, ver); err == nil {
-			f.poke()
-			f.log.Info("deploy "+string(action)+"d", "app", app, "deploy", id, "state", rec.State, "who", who)
-			return rec, nil
-		} else if !isConflict(err) {
-			return nil, err
+		if _, err := f.writeRecord(ctx, rec, ver); err != nil {
+			return store.AsConflict(err)
 		}
+		f.poke()
+		f.log.Info("deploy "+string(action)+"d", "app", app, "deploy", id, "state", rec.State, "who", who)
+		out = rec
+		return nil
+	})
+	if errors.Is(err, store.ErrContention) {
+		return nil, httperr.Conflict("deploy %s keeps changing; try again", id)
 	}
-	return nil, httperr.Conflict("deploy %s keeps changing; try again", id)
+	return out, err
 }
 
 // Get returns a deploy's record and its store version (404 if none).

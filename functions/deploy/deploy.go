@@ -16,7 +16,7 @@
 //	POST /api/v1/apps/{app}/deploys/{id}/resume
 //	POST /api/v1/apps/{app}/deploys/{id}/abort     body {"why"} optional
 //	POST /api/v1/apps/{app}/rollback               body {"to", "why"} optional: a rollback deploy
-//	POST /api/v1/agents/hosts/{id}/logs            agent: a batch of its app instances' output (logring.Batch)
+//	POST /api/v1/agents/hosts/{id}/logs            agent: a batch of its app instances' output (wire.LogBatch)
 //	GET  /api/v1/apps/{app}/logs                   admin, team: the app's log lines (?host=&instance=&process=&since=&after=&limit=)
 //
 // # Access
@@ -41,13 +41,13 @@
 //	deploy/lease/<id>            {"owner","at"}, TTL Options.LeaseTTL: the instance driving the deploy
 //	deploy/last-good/<app>       the app's good releases, newest first (rollback targets)
 //	deploy/index/<app>           the app's deploy ids, newest first, at most MaxHistory
-//	deploys/live/<app>           artifacts.LiveKey: versions in use, which artifact GC keeps
+//	deploys/live/<app>           catalog.LiveKey: versions in use, which artifact GC keeps
 //	deploy/logs/<app>            logring.Ring, TTL logring.TTL: the app instances' latest output lines
 //	deploy/task-key              the Ed25519 key pair tasks are signed with (CAS-created once; see TaskKeyKey)
 //
 // It also reads two keys of functions/artifacts, which exports no reader
 // for them: artifacts/owners/<app> (the owning team) and
-// artifacts/apps/<app>/versions/<version> (artifacts.Meta, for the sha256).
+// artifacts/apps/<app>/versions/<version> (catalog.Meta, for the sha256).
 // Keep artifactOwnerKey and artifactMetaKey in step with that package.
 //
 // # Orchestration
@@ -104,7 +104,6 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
-	"github.com/wharfhq/wharf/functions/deploy/logring"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/auth"
@@ -168,12 +167,8 @@ func LastGoodKey(app string) string { return goodPrefix + app }
 
 func indexKey(app string) string { return indexPrefix + app }
 
-// The keys of functions/artifacts read here; keep in step with its
-// ownerKey and metaKey.
+// artifactOwnerKey is the store key of app's owning team.
 func artifactOwnerKey(app string) string { return tenancy.OwnerKey(app) }
-func artifactMetaKey(app, version string) string {
-	return "artifacts/apps/" + app + "/versions/" + version
-}
 
 // GateSource measures the gateway's traffic to a new version for the
 // error-rate gate of a deploy's steps (plan.Spec.Health.ErrorRateMax).
@@ -311,7 +306,7 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodPost, Pattern: app + "/deploys/{id}/resume", Access: fnapi.AnyToken(), Handler: f.control(ActionResume)},
 		{Method: fasthttp.MethodPost, Pattern: app + "/deploys/{id}/abort", Access: fnapi.AnyToken(), Handler: f.control(ActionAbort)},
 		{Method: fasthttp.MethodPost, Pattern: app + "/rollback", Access: fnapi.AnyToken(), Handler: f.rollback},
-		{Method: fasthttp.MethodPost, Pattern: wire.HostPath + "{id}" + logring.ShipPath, Access: agent, Handler: f.shipLogs},
+		{Method: fasthttp.MethodPost, Pattern: wire.HostPath + "{id}" + wire.LogShipPath, Access: agent, Handler: f.shipLogs},
 		{Method: fasthttp.MethodGet, Pattern: app + "/logs", Access: fnapi.AnyToken(), Handler: f.readLogs},
 	}
 }

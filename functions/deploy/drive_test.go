@@ -9,6 +9,7 @@ import (
 
 	"github.com/wharfhq/wharf/functions/deploy"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/bus"
 )
 
@@ -32,14 +33,14 @@ func TestCanaryDeploy(t *testing.T) {
 	var order []string
 	for _, tg := range v.Targets {
 		order = append(order, tg.Room+"/"+tg.Host)
-		if tg.State != plan.PhaseHealthy || tg.TaskID != 1 {
+		if tg.State != wire.PhaseHealthy || tg.TaskID != 1 {
 			t.Fatalf("target %+v", tg)
 		}
 	}
 	if !slices.Equal(order, []string{"bj/bj1", "bj/bj2", "sh/sh1"}) {
 		t.Fatalf("targets in order %v", order)
 	}
-	if v.Summary.Counts[plan.PhaseHealthy] != 3 || v.Previous.Version != "" || v.Summary.Duration <= 0 {
+	if v.Summary.Counts[wire.PhaseHealthy] != 3 || v.Previous.Version != "" || v.Summary.Duration <= 0 {
 		t.Fatalf("summary %+v", v.Summary)
 	}
 	for _, a := range agents {
@@ -137,10 +138,10 @@ func TestFailingAgentRollsBack(t *testing.T) {
 		}
 	}
 	// The target the deploy never reached is skipped, not pending (issue 12).
-	if tg := v.Targets[2]; tg.Moved || tg.TaskID != 0 || tg.State != plan.PhaseSkipped {
+	if tg := v.Targets[2]; tg.Moved || tg.TaskID != 0 || tg.State != wire.PhaseSkipped {
 		t.Fatalf("unmoved target %+v", tg)
 	}
-	if v.Targets[1].Error == "" || v.Targets[0].State != plan.PhaseRolledBack {
+	if v.Targets[1].Error == "" || v.Targets[0].State != wire.PhaseRolledBack {
 		t.Fatalf("targets %+v", v.Targets)
 	}
 	good, _ := e.st.Get(e.ctx, deploy.LastGoodKey("shop"))
@@ -229,7 +230,7 @@ func TestPauseResumeAbort(t *testing.T) {
 		}
 	}
 	time.Sleep(300 * time.Millisecond)
-	if v := e.show(d.ID); v.State != plan.StateRolledBack || v.Targets[1].State != plan.PhaseRolledBack {
+	if v := e.show(d.ID); v.State != plan.StateRolledBack || v.Targets[1].State != wire.PhaseRolledBack {
 		t.Fatalf("after the late events: %s %+v", v.State, v.Targets[1])
 	}
 	want(t, ctl("resume", e.admin, ""), 409)
@@ -280,7 +281,7 @@ func TestRollbackWhileRunning(t *testing.T) {
 	}
 	v := e.waitState(rb.ID, 10*time.Second, plan.StateSucceeded)
 	for _, tg := range v.Targets {
-		if tg.State != plan.PhaseHealthy {
+		if tg.State != wire.PhaseHealthy {
 			t.Fatalf("rollback target %+v", tg)
 		}
 	}

@@ -154,7 +154,7 @@ func (f *Function) drive(ctx context.Context, a activeEntry, hosts map[string]wi
 	if !f.acquire(ctx, a.ID) {
 		return nil
 	}
-	for range maxCASRetries {
+	err := store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		e, ok, err := f.get(ctx, RecordKey(a.App, a.ID))
 		if err != nil {
 			return err
@@ -183,10 +183,7 @@ func (f *Function) drive(ctx context.Context, a activeEntry, hosts map[string]wi
 			return nil
 		}
 		if _, err := f.cas(ctx, e.Key, e.Version, b, 0); err != nil {
-			if isConflict(err) {
-				continue // an event or an operator changed it: step it again
-			}
-			return err
+			return store.AsConflict(err) // an event or an operator changed it: step it again
 		}
 		f.m.steps.Inc()
 		f.publish(ctx, acts)
@@ -194,8 +191,11 @@ func (f *Function) drive(ctx context.Context, a activeEntry, hosts map[string]wi
 			return f.finish(ctx, rec)
 		}
 		return nil
+	})
+	if errors.Is(err, store.ErrContention) {
+		return fmt.Errorf("cannot step deploy %s: %w", a.ID, err)
 	}
-	return fmt.Errorf("cannot step deploy %s: too many conflicts", a.ID)
+	return err
 }
 
 // publish signs the tasks (see signTask) and sends them to their hosts'
@@ -213,7 +213,7 @@ func (f *Function) publish(ctx context.Context, acts []plan.Action) {
 			f.refreshSigningKey(ctx)
 			refreshed = true
 		}
-		body, err := f.signTask(ctx, wire.Task(task))
+		body, err := f.signTask(ctx, task.Task)
 		if err == nil {
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.opts.PublishTimeout)
 			topic := wire.HostTopic(task.Host)

@@ -3,12 +3,13 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // HandleEvent applies one agent event (the body of a deploy.events
@@ -55,15 +56,9 @@ func (f *Function) HandleEvent(ctx context.Context, body []byte) error {
 		log.Warn("dropping an event of a deploy id this function does not make")
 		return nil
 	}
-	for attempt := range maxCASRetries {
-		if attempt > 0 {
-			// Events of one deploy arrive together: spread the retries.
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(rand.IntN(attempt*2+1)) * time.Millisecond):
-			}
-		}
+	// Events of one deploy arrive together: Retry's jittered backoff
+	// spreads the writers that collide.
+	err = store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		e, found, err := f.get(ctx, RecordKey(app, ev.DeployID))
 		if err != nil {
 			return err
@@ -85,22 +80,22 @@ func (f *Function) HandleEvent(ctx context.Context, body []byte) error {
 			return nil
 		}
 		if _, err := f.cas(ctx, e.Key, e.Version, out, 0); err != nil {
-			if isConflict(err) {
-				continue
-			}
-			return err
+			return store.AsConflict(err)
 		}
 		f.m.applied.Inc()
 		log.Debug("event applied")
 		f.poke()
 		return nil
+	})
+	if errors.Is(err, store.ErrContention) {
+		return fmt.Errorf("cannot apply an event to deploy %s: %w", ev.DeployID, err)
 	}
-	return fmt.Errorf("cannot apply an event to deploy %s: too many conflicting writes", ev.DeployID)
+	return err
 }
 
 // applyEvent is the pure part of HandleEvent: it loads the stored record,
 // applies ev at now and returns the record to store when it changed.
-func applyEvent(stored []byte, ev plan.Event, now time.Time) (out []byte, changed bool, err error) {
+func applyEvent(stored []byte, ev wire.Event, now time.Time) (out []byte, changed bool, err error) {
 	rec, err := plan.ParseRecord(stored)
 	if err != nil {
 		return nil, false, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // benchRecord is a stored deploy of n targets, all with their task sent.
@@ -44,15 +45,15 @@ func BenchmarkEventApply(b *testing.B) {
 		for _, kind := range []string{"new", "duplicate"} {
 			b.Run(fmt.Sprintf("targets=%d/%s", n, kind), func(b *testing.B) {
 				stored, id := benchRecord(b, n)
-				phase := plan.PhaseStarting
+				phase := wire.PhaseStarting
 				if kind == "duplicate" {
-					phase = plan.PhasePending // changes nothing: no encode
+					phase = wire.PhasePending // changes nothing: no encode
 				}
-				body, _ := json.Marshal(plan.Event{DeployID: id, TaskID: 1, Host: fmt.Sprintf("h%03d", n-1), State: phase, At: now, Msg: "starting web"})
+				body, _ := json.Marshal(wire.Event{DeployID: id, TaskID: 1, Host: fmt.Sprintf("h%03d", n-1), State: phase, At: now, Msg: "starting web"})
 				b.SetBytes(int64(len(stored)))
 				b.ReportAllocs()
 				for b.Loop() {
-					ev, err := plan.ParseEvent(body)
+					ev, err := wire.ParseEvent(body)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -82,20 +82,20 @@ func TestForgedEventsAreRefused(t *testing.T) {
 	before := targetStates(e.show(d.ID))
 
 	_, stranger, _ := ed25519.GenerateKey(nil)
-	ev := func(host string, state plan.Phase) wire.Event {
+	ev := func(host string, state wire.Phase) wire.Event {
 		return wire.Event{DeployID: d.ID, TaskID: 1, Host: host, State: state, At: time.Now(), Msg: "forged"}
 	}
-	plain, _ := json.Marshal(ev("h1", plan.PhaseFailed))
-	realDownloading := signed(t, ev("h1", plan.PhaseDownloading), h1.key)
-	forgedSig := edit(t, signed(t, ev("h2", plan.PhaseHealthy), stranger), map[string]any{"key_id": wire.KeyID(h2.key.Public().(ed25519.PublicKey))})
+	plain, _ := json.Marshal(ev("h1", wire.PhaseFailed))
+	realDownloading := signed(t, ev("h1", wire.PhaseDownloading), h1.key)
+	forgedSig := edit(t, signed(t, ev("h2", wire.PhaseHealthy), stranger), map[string]any{"key_id": wire.KeyID(h2.key.Public().(ed25519.PublicKey))})
 	for _, body := range [][]byte{
 		plain, // unsigned
-		signed(t, ev("h1", plan.PhaseHealthy), stranger),             // wrong_key: a stranger's key
-		signed(t, ev("h2", plan.PhaseFailed), h1.key),                // wrong_key: another host's key
+		signed(t, ev("h1", wire.PhaseHealthy), stranger),             // wrong_key: a stranger's key
+		signed(t, ev("h2", wire.PhaseFailed), h1.key),                // wrong_key: another host's key
 		edit(t, realDownloading, map[string]any{"state": "healthy"}), // bad_signature: tampered
 		edit(t, realDownloading, map[string]any{"host": "h2"}),       // wrong_key: moved to another host
 		forgedSig, // bad_signature: h2's key id, a stranger's signature
-		signed(t, ev("ghost", plan.PhaseHealthy), stranger), // unknown_host
+		signed(t, ev("ghost", wire.PhaseHealthy), stranger), // unknown_host
 	} {
 		e.publishEvent(body)
 	}
@@ -117,7 +117,7 @@ func TestForgedEventsAreRefused(t *testing.T) {
 	h2.release()
 	v := e.waitState(d.ID, 10*time.Second, plan.StateSucceeded)
 	for _, tg := range v.Targets {
-		if tg.State != plan.PhaseHealthy {
+		if tg.State != wire.PhaseHealthy {
 			t.Fatalf("target %+v", tg)
 		}
 	}
@@ -125,7 +125,7 @@ func TestForgedEventsAreRefused(t *testing.T) {
 	// Replaying real events (the agent's own healthy, and its earlier
 	// downloading) changes nothing: a phase only moves forward.
 	ignored := counter(e.set, `events_total{result="ignored"}`)
-	e.publishEvent(signed(t, ev("h1", plan.PhaseHealthy), h1.key))
+	e.publishEvent(signed(t, ev("h1", wire.PhaseHealthy), h1.key))
 	e.publishEvent(realDownloading)
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if n := counter(e.set, `events_total{result="ignored"}`); n < ignored+2 {
@@ -165,7 +165,7 @@ func TestUnsignedEventsOfAHostBoundWithoutKey(t *testing.T) {
 		}
 		return nil
 	})
-	plain, _ := json.Marshal(wire.Event{DeployID: d2.ID, TaskID: 1, Host: "h1", State: plan.PhaseFailed, Msg: "forged"})
+	plain, _ := json.Marshal(wire.Event{DeployID: d2.ID, TaskID: 1, Host: "h1", State: wire.PhaseFailed, Msg: "forged"})
 	e.publishEvent(plain)
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if n := e.refused("unsigned"); n != 1 {
@@ -174,7 +174,7 @@ func TestUnsignedEventsOfAHostBoundWithoutKey(t *testing.T) {
 		return nil
 	})
 	old.release()
-	if v := e.waitState(d2.ID, 10*time.Second, plan.StateSucceeded); v.Targets[0].State != plan.PhaseHealthy {
+	if v := e.waitState(d2.ID, 10*time.Second, plan.StateSucceeded); v.Targets[0].State != wire.PhaseHealthy {
 		t.Fatalf("target %+v", v.Targets[0])
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wharfhq/wharf/artifacts/blob/diskblob"
 	"github.com/wharfhq/wharf/artifacts/bundle"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/functions/artifacts"
 	"github.com/wharfhq/wharf/functions/deploy"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
@@ -314,10 +315,10 @@ func (e *env) waitState(id string, timeout time.Duration, s plan.State) deploy.V
 	return v
 }
 
-// live is the app's live versions (artifacts.LiveKey).
+// live is the app's live versions (catalog.LiveKey).
 func (e *env) live(app string) []string {
 	e.t.Helper()
-	en, err := e.st.Get(e.ctx, artifacts.LiveKey(app))
+	en, err := e.st.Get(e.ctx, catalog.LiveKey(app))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/wharfhq/wharf/functions/artifacts"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/bus"
@@ -33,7 +33,7 @@ const (
 )
 
 // putHost stores an agent's heartbeat: PUT /api/v1/agents/hosts/{id}.
-// Unknown fields are ignored, as plan.ParseEvent does, so that a newer
+// Unknown fields are ignored, as wire.ParseEvent does, so that a newer
 // agent may add some; everything known is checked.
 func (f *Function) putHost(r *fnapi.Request) error {
 	id := r.Params.Get("id")
@@ -201,9 +201,9 @@ func checkHost(h wire.Host) error {
 		switch {
 		case !validApp(app):
 			bad("apps: invalid app name %q", app)
-		case s.Version != "" && !artifacts.ValidVersion(s.Version):
+		case s.Version != "" && !catalog.ValidVersion(s.Version):
 			bad("apps.%s.version: invalid version %q", app, s.Version)
-		case s.Previous != "" && !artifacts.ValidVersion(s.Previous):
+		case s.Previous != "" && !catalog.ValidVersion(s.Previous):
 			bad("apps.%s.previous: invalid version %q", app, s.Previous)
 		}
 	}

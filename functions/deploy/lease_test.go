@@ -11,6 +11,7 @@ import (
 
 	"github.com/wharfhq/wharf/functions/deploy"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
@@ -75,7 +76,7 @@ func TestTwoInstancesOneDriver(t *testing.T) {
 	}
 	h1.release()
 	v := e.waitState(d.ID, 10*time.Second, plan.StateSucceeded)
-	if v.Targets[1].Host != "h2" || v.Targets[1].State != plan.PhaseHealthy {
+	if v.Targets[1].Host != "h2" || v.Targets[1].State != wire.PhaseHealthy {
 		t.Fatalf("targets %+v", v.Targets)
 	}
 	if counter(sets[other], "leases_taken_total") == 0 || counter(sets[other], "tasks_sent_total") == 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/functions/deploy/logring"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
@@ -54,23 +55,23 @@ func (f *Function) shipLogs(r *fnapi.Request) error {
 			return httperr.Forbidden("host %q is not bound to this agent token: send a heartbeat first", host)
 		}
 	}
-	var batch logring.Batch
+	var batch wire.LogBatch
 	if err := decodeLenient(r.Ctx.PostBody(), &batch); err != nil {
 		return err
 	}
-	if len(batch.Lines) > logring.MaxBatch {
-		return httperr.BadRequest("lines: at most %d lines a batch, got %d", logring.MaxBatch, len(batch.Lines))
+	if len(batch.Lines) > wire.MaxLogBatch {
+		return httperr.BadRequest("lines: at most %d lines a batch, got %d", wire.MaxLogBatch, len(batch.Lines))
 	}
-	byApp := map[string][]logring.Line{}
+	byApp := map[string][]wire.LogLine{}
 	for i, l := range batch.Lines {
 		if !validApp(l.App) {
 			return httperr.BadRequest("lines[%d].app: invalid app name %q", i, l.App)
 		}
-		if field, msg := logring.Check(l.Line); field != "" {
+		if field, msg := logring.Check(l.LogLine); field != "" {
 			return httperr.BadRequest("lines[%d].%s: %s", i, field, msg)
 		}
-		l.Line.Host, l.Line.Seq = host, 0
-		byApp[l.App] = append(byApp[l.App], l.Line)
+		l.LogLine.Host, l.LogLine.Seq = host, 0
+		byApp[l.App] = append(byApp[l.App], l.LogLine)
 	}
 	for app := range batch.Lost {
 		if !validApp(app) {
@@ -100,7 +101,7 @@ func (f *Function) shipLogs(r *fnapi.Request) error {
 }
 
 // appendLogs appends lines to app's ring with compare-and-swap.
-func (f *Function) appendLogs(ctx context.Context, app string, lines []logring.Line, lost uint64) error {
+func (f *Function) appendLogs(ctx context.Context, app string, lines []wire.LogLine, lost uint64) error {
 	key := LogsKey(app)
 	for range maxCASRetries {
 		var ring logring.Ring

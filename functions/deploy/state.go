@@ -9,13 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wharfhq/wharf/functions/artifacts"
+	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-func validApp(s string) bool { return artifacts.ValidApp(s) }
+func validApp(s string) bool { return catalog.ValidApp(s) }
 
 // errNoRecord is returned by loadRecord for a deploy that is not stored.
 var errNoRecord = errors.New("no such deploy")
@@ -27,24 +27,15 @@ func unavailable(err error, format string, args ...any) error {
 
 // scan visits every entry under prefix, page by page.
 func (f *Function) scan(ctx context.Context, prefix string, visit func(store.Entry) error) error {
-	after := ""
-	for {
-		cctx, cancel := f.storeCtx(ctx)
-		page, err := f.st.List(cctx, prefix, store.ListOptions{After: after})
-		cancel()
+	for e, err := range store.Entries(ctx, f.st, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
 		if err != nil {
 			return unavailable(err, "cannot list %s: store unavailable", prefix)
 		}
-		for _, e := range page.Entries {
-			if err := visit(e); err != nil {
-				return err
-			}
+		if err := visit(e); err != nil {
+			return err
 		}
-		if page.Next == "" {
-			return nil
-		}
-		after = page.Next
 	}
+	return nil
 }
 
 // get reads one key; found is false when it does not exist.
@@ -176,14 +167,14 @@ func (f *Function) owner(ctx context.Context, app string) (string, error) {
 
 // artifact returns the pushed artifact version of app (404 if none).
 func (f *Function) artifact(ctx context.Context, app, version string) (plan.Release, error) {
-	e, ok, err := f.get(ctx, artifactMetaKey(app, version))
+	e, ok, err := f.get(ctx, catalog.MetaKey(app, version))
 	if err != nil {
 		return plan.Release{}, err
 	}
 	if !ok {
 		return plan.Release{}, httperr.NotFound("version %q of app %q not found: push it first", version, app)
 	}
-	var m artifacts.Meta
+	var m catalog.Meta
 	if err := json.Unmarshal(e.Value, &m); err != nil {
 		return plan.Release{}, fmt.Errorf("cannot decode the metadata of %s %s: %w", app, version, err)
 	}
@@ -226,7 +217,7 @@ func (f *Function) loadGood(ctx context.Context, app string) (goodReleases, uint
 // recordGood puts a succeeded deploy's release first among the app's
 // good releases; a rollback also drops the release it rolled back from.
 func (f *Function) recordGood(ctx context.Context, rec *plan.Record, now time.Time) error {
-	for range maxCASRetries {
+	err := store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		g, ver, err := f.loadGood(ctx, rec.App)
 		if err != nil {
 			return err
@@ -244,43 +235,35 @@ func (f *Function) recordGood(ctx context.Context, rec *plan.Record, now time.Ti
 		}
 		g.Deploy, g.At = rec.ID, now
 		b, _ := json.Marshal(g)
-		if _, err := f.cas(ctx, LastGoodKey(rec.App), ver, b, 0); err == nil {
-			return nil
-		} else if !isConflict(err) {
-			return err
-		}
+		_, err = f.cas(ctx, LastGoodKey(rec.App), ver, b, 0)
+		return store.AsConflict(err)
+	})
+	if err != nil {
+		return fmt.Errorf("cannot record the good release of %s: %w", rec.App, err)
 	}
-	return fmt.Errorf("cannot record the good release of %s: too many conflicts", rec.App)
+	return nil
 }
 
 func isConflict(err error) bool {
 	return errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound)
 }
 
-// liveValue is the value of artifacts.LiveKey.
-type liveValue struct {
-	Versions []string `json:"versions"`
-}
-
 // updateLive rewrites the app's live versions with compare-and-swap:
 // change gets the current set and returns the new one.
 func (f *Function) updateLive(ctx context.Context, app string, change func(cur map[string]bool) (map[string]bool, error)) error {
-	key := artifacts.LiveKey(app)
-	for range maxCASRetries {
+	key := catalog.LiveKey(app)
+	err := store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		e, ok, err := f.get(ctx, key)
 		if err != nil {
 			return err
 		}
 		cur := map[string]bool{}
 		if ok {
-			var v liveValue
-			if err := json.Unmarshal(e.Value, &v); err != nil {
-				// artifacts also accepts a bare array.
-				if err2 := json.Unmarshal(e.Value, &v.Versions); err2 != nil {
-					return fmt.Errorf("cannot decode %s: %w", key, err)
-				}
+			versions, err := catalog.ParseLive(e.Value)
+			if err != nil {
+				return fmt.Errorf("cannot decode %s: %w", key, err)
 			}
-			for _, s := range v.Versions {
+			for _, s := range versions {
 				cur[s] = true
 			}
 		}
@@ -295,13 +278,13 @@ func (f *Function) updateLive(ctx context.Context, app string, change func(cur m
 			}
 		}
 		slices.Sort(list)
-		if _, err := f.cas(ctx, key, e.Version, artifacts.LiveValue(list...), 0); err == nil {
-			return nil
-		} else if !isConflict(err) {
-			return err
-		}
+		_, err = f.cas(ctx, key, e.Version, catalog.LiveValue(list...), 0)
+		return store.AsConflict(err)
+	})
+	if err != nil {
+		return fmt.Errorf("cannot update the live versions of %s: %w", app, err)
 	}
-	return fmt.Errorf("cannot update the live versions of %s: too many conflicts", app)
+	return nil
 }
 
 // protect adds versions to the app's live versions, so that artifact GC
@@ -380,7 +363,7 @@ func (f *Function) loadIndex(ctx context.Context, app string) (index, uint64, er
 // addToIndex puts id first in the app's history and deletes the records
 // that fall off its end (MaxHistory), unless they are still running.
 func (f *Function) addToIndex(ctx context.Context, app, id string) error {
-	for range maxCASRetries {
+	return store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		ix, ver, err := f.loadIndex(ctx, app)
 		if err != nil {
 			return err
@@ -392,10 +375,7 @@ func (f *Function) addToIndex(ctx context.Context, app, id string) error {
 		}
 		b, _ := json.Marshal(index{IDs: ids})
 		if _, err := f.cas(ctx, indexKey(app), ver, b, 0); err != nil {
-			if isConflict(err) {
-				continue
-			}
-			return err
+			return fmt.Errorf("cannot add deploy %s to the history of %s: %w", id, app, store.AsConflict(err))
 		}
 		for _, old := range dropped {
 			rec, v, err := f.loadRecord(ctx, app, old)
@@ -407,6 +387,5 @@ func (f *Function) addToIndex(ctx context.Context, app, id string) error {
 			}
 		}
 		return nil
-	}
-	return fmt.Errorf("cannot add deploy %s to the history of %s: too many conflicts", id, app)
+	})
 }

@@ -48,39 +48,39 @@ func (f *Function) signingKey(ctx context.Context) (taskKey, error) {
 	if f.key.priv != nil {
 		return f.key, nil
 	}
-	for range maxCASRetries {
+	err := store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		k, err := f.loadTaskKey(ctx)
 		if err == nil {
 			f.key = k
-			return k, nil
+			return nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
-			return taskKey{}, err
+			return err
 		}
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
-			return taskKey{}, fmt.Errorf("cannot create the task-signing key: %w", err)
+			return fmt.Errorf("cannot create the task-signing key: %w", err)
 		}
 		id := wire.KeyID(priv.Public().(ed25519.PublicKey))
 		b, err := json.Marshal(storedTaskKey{KeyID: id, Private: priv, Created: time.Now().UTC()})
 		if err != nil {
-			return taskKey{}, fmt.Errorf("cannot encode the task-signing key: %w", err)
+			return fmt.Errorf("cannot encode the task-signing key: %w", err)
 		}
 		sctx, cancel := f.storeCtx(ctx)
 		v, err := f.st.CompareAndSwap(sctx, TaskKeyKey, 0, b, store.PutOptions{})
 		cancel()
-		switch {
-		case err == nil:
-			f.log.Info("created the task-signing key", "key_id", id)
-			f.key = taskKey{priv: priv, id: id, version: v}
-			return f.key, nil
-		case errors.Is(err, store.ErrConflict):
-			continue // another instance created it first: read that one
-		default:
-			return taskKey{}, fmt.Errorf("cannot store the task-signing key: %w", err)
+		if err != nil {
+			// A conflict: another instance created it first; read that one.
+			return fmt.Errorf("cannot store the task-signing key: %w", err)
 		}
+		f.log.Info("created the task-signing key", "key_id", id)
+		f.key = taskKey{priv: priv, id: id, version: v}
+		return nil
+	})
+	if err != nil {
+		return taskKey{}, err
 	}
-	return taskKey{}, errors.New("cannot create the task-signing key: too many conflicts")
+	return f.key, nil
 }
 
 // loadTaskKey reads the key pair from the store.
@@ -127,7 +127,7 @@ func (f *Function) signTask(ctx context.Context, t wire.Task) ([]byte, error) {
 		return nil, err
 	}
 	now := time.Now().UTC()
-	s := wire.SignedTask{SendTask: t, Nonce: randomHex(16), IssuedAt: now, ExpiresAt: now.Add(wire.TaskTTL)}
+	s := wire.SignedTask{Task: t, Nonce: randomHex(16), IssuedAt: now, ExpiresAt: now.Add(wire.TaskTTL)}
 	s.Sign(k.priv)
 	b, err := json.Marshal(s)
 	if err != nil {

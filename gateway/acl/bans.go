@@ -156,26 +156,25 @@ func (m *BanManager) BanWith(ctx context.Context, req BanRequest) (Ban, error) {
 		}
 		return b, nil
 	}
-	for range 5 {
+	out := b
+	err = store.Retry(ctx, store.RetryOptions{Attempts: 5}, func(ctx context.Context) error {
 		cur, ver, err := m.get(ctx, key)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return Ban{}, fmt.Errorf("cannot ban %s: %w", p, err)
+			return err
 		}
 		if err == nil && cur.ExpiresAt.After(b.ExpiresAt) {
-			return cur, nil
+			out = cur
+			return nil
 		}
 		cctx, cancel := context.WithTimeout(ctx, m.opts.OpTimeout)
+		defer cancel()
 		_, err = m.st.CompareAndSwap(cctx, key, ver, val, put)
-		cancel()
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return Ban{}, fmt.Errorf("cannot ban %s: %w", p, err)
-		}
-		return b, nil
+		return store.AsConflict(err)
+	})
+	if err != nil {
+		return Ban{}, fmt.Errorf("cannot ban %s: %w", p, err)
 	}
-	return Ban{}, fmt.Errorf("cannot ban %s: %w", p, store.ErrConflict)
+	return out, nil
 }
 
 func (m *BanManager) get(ctx context.Context, key string) (Ban, uint64, error) {
@@ -244,25 +243,19 @@ func (m *BanManager) List(ctx context.Context) ([]Ban, error) {
 // because puts and deletes are idempotent and applied in order.
 func listAll(ctx context.Context, st store.Store, prefix string, timeout time.Duration, fn func(store.Entry)) (uint64, error) {
 	var rev uint64
-	after := ""
-	for first := true; ; first = false {
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		page, err := st.List(cctx, prefix, store.ListOptions{After: after})
-		cancel()
+	first := true
+	for page, err := range store.Pages(ctx, st, prefix, store.ScanOptions{PageTimeout: timeout}) {
 		if err != nil {
 			return 0, err
 		}
 		if first {
-			rev = page.Revision
+			rev, first = page.Revision, false
 		}
 		for _, e := range page.Entries {
 			fn(e)
 		}
-		if page.Next == "" {
-			return rev, nil
-		}
-		after = page.Next
 	}
+	return rev, nil
 }
 
 // decodeBan decodes a stored ban and checks it against its key, so a value

@@ -101,18 +101,19 @@ func (s *Store) Update(ctx context.Context, by, action string, fn func(*config.E
 }
 
 func (s *Store) update(ctx context.Context, by, action string, fn func(*Doc) error) (Doc, error) {
-	for attempt := 0; attempt < s.opts.MaxRetries; attempt++ {
+	var out Doc
+	err := store.Retry(ctx, store.RetryOptions{Attempts: s.opts.MaxRetries}, func(ctx context.Context) error {
 		cur, ver, err := s.Get(ctx)
 		if err != nil {
-			return Doc{}, err
+			return err
 		}
 		s.ensureRecorded(ctx, cur)
 		next := clone(cur)
 		if err := fn(&next); err != nil {
-			return Doc{}, err
+			return err
 		}
 		if err := Validate(next.Edge); err != nil {
-			return Doc{}, err
+			return err
 		}
 		next.Version = cur.Version + 1
 		next.UpdatedBy = by
@@ -120,22 +121,26 @@ func (s *Store) update(ctx context.Context, by, action string, fn func(*Doc) err
 		next.Action = action
 		b, err := json.Marshal(next)
 		if err != nil {
-			return Doc{}, fmt.Errorf("cannot encode edge config: %w", err)
+			return fmt.Errorf("cannot encode edge config: %w", err)
 		}
 		cctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
 		_, err = s.st.CompareAndSwap(cctx, s.opts.Key, ver, b, store.PutOptions{})
 		cancel()
 		if errors.Is(err, store.ErrConflict) {
-			continue
+			return err
 		}
 		if err != nil {
-			return Doc{}, fmt.Errorf("cannot write edge config: %w", err)
+			return fmt.Errorf("cannot write edge config: %w", err)
 		}
 		s.record(ctx, next)
 		s.log.Info("edge config changed", "version", next.Version, "by", by, "action", action)
-		return next, nil
+		out = next
+		return nil
+	})
+	if errors.Is(err, store.ErrContention) {
+		return Doc{}, fmt.Errorf("%w: %w", ErrContention, err)
 	}
-	return Doc{}, ErrContention
+	return out, err
 }
 
 // clone deep-copies a document through JSON, so fn cannot alias the stored one.
@@ -182,22 +187,14 @@ func (s *Store) History(ctx context.Context, limit int) ([]Change, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
 	defer cancel()
 	var all []Change
-	after := ""
-	for {
-		p, err := s.st.List(ctx, s.opts.HistoryPrefix, store.ListOptions{After: after})
+	for e, err := range store.Entries(ctx, s.st, s.opts.HistoryPrefix, store.ScanOptions{}) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot list edge config history: %w", err)
 		}
-		for _, e := range p.Entries {
-			var c Change
-			if json.Unmarshal(e.Value, &c) == nil {
-				all = append(all, c)
-			}
+		var c Change
+		if json.Unmarshal(e.Value, &c) == nil {
+			all = append(all, c)
 		}
-		if p.Next == "" {
-			break
-		}
-		after = p.Next
 	}
 	cur, _, err := s.Get(ctx)
 	if err != nil {

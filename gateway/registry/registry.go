@@ -190,36 +190,35 @@ func (r *Registry) RegisterIf(ctx context.Context, in Instance, ttl time.Duratio
 	ctx, cancel := context.WithTimeout(ctx, r.opts.OpTimeout)
 	defer cancel()
 	key := r.key(in.Service, in.ID)
-	for range maxCASRetries {
+	err := store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		now := r.opts.Now().UTC()
 		in.UpdatedAt, in.ExpiresAt = now, now.Add(ttl)
 		b, err := json.Marshal(in)
 		if err != nil {
-			return Instance{}, fmt.Errorf("cannot encode instance: %w", err)
+			return fmt.Errorf("cannot encode instance: %w", err)
 		}
 		if check == nil {
 			if _, err := r.st.Put(ctx, key, b, store.PutOptions{TTL: ttl}); err != nil {
-				return Instance{}, fmt.Errorf("cannot register instance %s/%s: %w", in.Service, in.ID, err)
+				return fmt.Errorf("cannot register instance %s/%s: %w", in.Service, in.ID, err)
 			}
-			return in, nil
+			return nil
 		}
 		old, ver, err := r.get(ctx, key)
 		if err != nil {
-			return Instance{}, err
+			return err
 		}
 		if err := check(old); err != nil {
-			return Instance{}, err
+			return err
 		}
-		_, err = r.st.CompareAndSwap(ctx, key, ver, b, store.PutOptions{TTL: ttl})
-		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-			continue
+		if _, err := r.st.CompareAndSwap(ctx, key, ver, b, store.PutOptions{TTL: ttl}); err != nil {
+			return fmt.Errorf("cannot register instance %s/%s: %w", in.Service, in.ID, store.AsConflict(err))
 		}
-		if err != nil {
-			return Instance{}, fmt.Errorf("cannot register instance %s/%s: %w", in.Service, in.ID, err)
-		}
-		return in, nil
+		return nil
+	})
+	if err != nil {
+		return Instance{}, err
 	}
-	return Instance{}, fmt.Errorf("cannot register instance %s/%s: too many concurrent changes", in.Service, in.ID)
+	return in, nil
 }
 
 // get reads a registration: nil and version 0 when there is none.
@@ -257,7 +256,7 @@ func (r *Registry) DeregisterIf(ctx context.Context, service, id string, check f
 		}
 		return nil
 	}
-	for range maxCASRetries {
+	return store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		old, ver, err := r.get(ctx, key)
 		if err != nil {
 			return err
@@ -268,16 +267,11 @@ func (r *Registry) DeregisterIf(ctx context.Context, service, id string, check f
 		if err := check(*old); err != nil {
 			return err
 		}
-		_, err = r.st.CompareAndDelete(ctx, key, ver)
-		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("cannot deregister instance %s/%s: %w", service, id, err)
+		if _, err := r.st.CompareAndDelete(ctx, key, ver); err != nil {
+			return fmt.Errorf("cannot deregister instance %s/%s: %w", service, id, store.AsConflict(err))
 		}
 		return nil
-	}
-	return fmt.Errorf("cannot deregister instance %s/%s: too many concurrent changes", service, id)
+	})
 }
 
 // List returns the live instances of a service, sorted by room and id.
@@ -285,22 +279,14 @@ func (r *Registry) List(ctx context.Context, service string) ([]Instance, error)
 	ctx, cancel := context.WithTimeout(ctx, r.opts.OpTimeout)
 	defer cancel()
 	var out []Instance
-	after := ""
-	for {
-		p, err := r.st.List(ctx, r.opts.Prefix+service+"/", store.ListOptions{After: after})
+	for e, err := range store.Entries(ctx, r.st, r.opts.Prefix+service+"/", store.ScanOptions{}) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot list instances of %s: %w", service, err)
 		}
-		for _, e := range p.Entries {
-			var in Instance
-			if json.Unmarshal(e.Value, &in) == nil {
-				out = append(out, in)
-			}
+		var in Instance
+		if json.Unmarshal(e.Value, &in) == nil {
+			out = append(out, in)
 		}
-		if p.Next == "" {
-			break
-		}
-		after = p.Next
 	}
 	sortInstances(out)
 	return out, nil

@@ -244,43 +244,44 @@ func (s *Store) Tick(ctx context.Context, recs map[string]rooms.Record) []rooms.
 // retrying on conflicts; fn reports whether it changed anything. The
 // returned record is zero when nothing changed.
 func (s *Store) update(ctx context.Context, svc string, fn func(sw *rooms.Switch, now time.Time) (bool, error)) (rooms.Record, error) {
-	for range maxRetries {
+	var out rooms.Record
+	err := store.Retry(ctx, store.RetryOptions{Attempts: maxRetries}, func(ctx context.Context) error {
 		cur, ver, err := s.Get(ctx, svc)
 		if err != nil {
-			return rooms.Record{}, err
+			return err
 		}
 		sw, err := rooms.Restore(cur)
 		if err != nil {
-			return rooms.Record{}, err
+			return err
 		}
 		sw.Advance(time.Time{}) // consume Restore's change report without stepping
 		now := s.opts.Now().UTC()
 		changed, err := fn(sw, now)
 		if err != nil {
-			return rooms.Record{}, err
+			return err
 		}
 		if !changed {
-			return rooms.Record{}, nil
+			return nil
 		}
 		rec := sw.Record()
 		if rec.State == rooms.SwitchDone && cur.State != rooms.SwitchDone {
 			if err := s.done(ctx, rec); err != nil {
-				return rooms.Record{}, err
+				return err
 			}
 		}
-		err = s.write(ctx, rec, ver)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return rooms.Record{}, err
+		if err := s.write(ctx, rec, ver); err != nil {
+			return err // a conflict is retried
 		}
 		last := rec.Actions[len(rec.Actions)-1]
 		s.log.Info("room switch changed", "service", svc, "id", rec.ID, "state", rec.State,
 			"step", rec.Current+1, "of", len(rec.Steps), "weights", rec.Weights(), "last_action", last.What, "by", last.Who)
-		return rec, nil
+		out = rec
+		return nil
+	})
+	if errors.Is(err, store.ErrContention) {
+		return rooms.Record{}, fmt.Errorf("%w: %w", ErrContention, err)
 	}
-	return rooms.Record{}, ErrContention
+	return out, err
 }
 
 // done runs OnDone for a switch that just finished.
@@ -324,21 +325,13 @@ func (s *Store) History(ctx context.Context, svc string, limit int) ([]rooms.Rec
 	ctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
 	defer cancel()
 	var all []rooms.Record
-	after := ""
-	for {
-		p, err := s.st.List(ctx, s.opts.HistoryPrefix+svc+"/", store.ListOptions{After: after})
+	for e, err := range store.Entries(ctx, s.st, s.opts.HistoryPrefix+svc+"/", store.ScanOptions{}) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot list room switch history of %s: %w", svc, err)
 		}
-		for _, e := range p.Entries {
-			if r, err := Decode(e.Value); err == nil {
-				all = append(all, r)
-			}
+		if r, err := Decode(e.Value); err == nil {
+			all = append(all, r)
 		}
-		if p.Next == "" {
-			break
-		}
-		after = p.Next
 	}
 	slices.Reverse(all)
 	if limit > 0 && len(all) > limit {

@@ -154,29 +154,23 @@ func (r *Reader) Sum(ctx context.Context, service, version string, from, to time
 	prefix := r.prefix + service + "/" + version + "/"
 	after := Key(r.prefix, service, version, from.Add(-time.Second), "~") // sorts after every node of the second before
 	lo, hi := from.Unix(), to.Unix()
-	for {
-		p, err := r.st.List(ctx, prefix, store.ListOptions{After: after})
+	for e, err := range store.Entries(ctx, r.st, prefix, store.ScanOptions{After: after}) {
 		if err != nil {
 			return Counts{}, fmt.Errorf("cannot read version traffic of %s %s: %w", service, version, err)
 		}
-		for _, e := range p.Entries {
-			sec, _, _ := strings.Cut(strings.TrimPrefix(e.Key, prefix), "/")
-			at, err := strconv.ParseInt(sec, 10, 64)
-			if err != nil || at < lo {
-				continue
-			}
-			if at >= hi {
-				return total, nil
-			}
-			var c Counts
-			if json.Unmarshal(e.Value, &c) == nil {
-				total.Requests += c.Requests
-				total.Errors += c.Errors
-			}
+		sec, _, _ := strings.Cut(strings.TrimPrefix(e.Key, prefix), "/")
+		at, err := strconv.ParseInt(sec, 10, 64)
+		if err != nil || at < lo {
+			continue
 		}
-		if p.Next == "" {
-			return total, nil
+		if at >= hi {
+			break
 		}
-		after = p.Next
+		var c Counts
+		if json.Unmarshal(e.Value, &c) == nil {
+			total.Requests += c.Requests
+			total.Errors += c.Errors
+		}
 	}
+	return total, nil
 }

@@ -104,25 +104,18 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Token, string,
 // List returns all tokens without their hashes, in id order.
 func (s *Service) List(ctx context.Context) ([]Token, error) {
 	var out []Token
-	var after string
-	for {
-		page, err := s.st.List(ctx, tokenKeyPrefix, store.ListOptions{After: after, Limit: 500})
+	for e, err := range store.Entries(ctx, s.st, tokenKeyPrefix, store.ScanOptions{Limit: 500}) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot list tokens: %w", err)
 		}
-		for _, e := range page.Entries {
-			var t Token
-			if err := json.Unmarshal(e.Value, &t); err != nil {
-				return nil, fmt.Errorf("cannot decode token %s: %w", e.Key, err)
-			}
-			t.Hash = ""
-			out = append(out, t)
+		var t Token
+		if err := json.Unmarshal(e.Value, &t); err != nil {
+			return nil, fmt.Errorf("cannot decode token %s: %w", e.Key, err)
 		}
-		if page.Next == "" {
-			return out, nil
-		}
-		after = page.Next
+		t.Hash = ""
+		out = append(out, t)
 	}
+	return out, nil
 }
 
 // Exists reports whether the token with id exists (was not revoked).

@@ -113,10 +113,11 @@ func (h *Hosts) Host(ctx context.Context, host string) (b Binding, version uint6
 // the first key its holder announces (the agent was upgraded); announcing
 // none leaves a bound key in place.
 func (h *Hosts) BindHost(ctx context.Context, host, tokenID, advertise string, key []byte) (Binding, error) {
-	for range maxCASRetries {
+	var out Binding
+	err := store.Retry(ctx, store.RetryOptions{Attempts: maxCASRetries}, func(ctx context.Context) error {
 		b, ver, ok, err := h.Host(ctx, host)
 		if err != nil {
-			return Binding{}, err
+			return err
 		}
 		if ok && b.TokenID != tokenID {
 			cctx, cancel := h.ctx(ctx)
@@ -124,9 +125,9 @@ func (h *Hosts) BindHost(ctx context.Context, host, tokenID, advertise string, k
 			cancel()
 			switch {
 			case err != nil:
-				return Binding{}, fmt.Errorf("cannot check the agent token of host %s: %w", host, err)
+				return fmt.Errorf("cannot check the agent token of host %s: %w", host, err)
 			case alive:
-				return Binding{}, ErrHostTaken
+				return ErrHostTaken
 			}
 			ok = false // its token was revoked: the host is free
 		}
@@ -135,15 +136,18 @@ func (h *Hosts) BindHost(ctx context.Context, host, tokenID, advertise string, k
 			// The address instances may be registered on is fixed when
 			// the host is bound: a stolen agent token must not point the
 			// apps deployed there at an address of its choosing.
-			return b, ErrAdvertiseFixed
+			out = b
+			return ErrAdvertiseFixed
 		case ok && (len(key) == 0 || bytes.Equal(b.PublicKey, key)):
 			// No key (an agent of the previous release) changes nothing:
 			// a bound key stays, and unsigned events are refused.
-			return b, nil
+			out = b
+			return nil
 		case ok && len(b.PublicKey) > 0:
 			// The key events are verified with is fixed too: a stolen
 			// agent token must not let its holder sign events for the host.
-			return b, ErrKeyFixed
+			out = b
+			return ErrKeyFixed
 		case ok:
 			b.PublicKey = bytes.Clone(key) // the first key of an upgraded agent
 		default:
@@ -151,20 +155,18 @@ func (h *Hosts) BindHost(ctx context.Context, host, tokenID, advertise string, k
 		}
 		val, err := json.Marshal(b)
 		if err != nil {
-			return Binding{}, fmt.Errorf("cannot encode the binding of host %s: %w", host, err)
+			return fmt.Errorf("cannot encode the binding of host %s: %w", host, err)
 		}
 		cctx, cancel := h.ctx(ctx)
 		_, err = h.st.CompareAndSwap(cctx, hostKey(host), ver, val, store.PutOptions{})
 		cancel()
-		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-			continue
-		}
 		if err != nil {
-			return Binding{}, fmt.Errorf("cannot bind host %s: %w", host, err)
+			return fmt.Errorf("cannot bind host %s: %w", host, store.AsConflict(err))
 		}
-		return b, nil
-	}
-	return Binding{}, fmt.Errorf("cannot bind host %s: too many concurrent changes", host)
+		out = b
+		return nil
+	})
+	return out, err
 }
 
 // ReleaseHost removes host's binding (an admin's decision, e.g. after the
@@ -210,28 +212,19 @@ func (h *Hosts) Placed(ctx context.Context, app, host string) (bool, error) {
 // AgentServes reports whether app was deployed to one of the hosts bound
 // to the agent token tokenID.
 func (h *Hosts) AgentServes(ctx context.Context, tokenID, app string) (bool, error) {
-	after := ""
-	for {
-		cctx, cancel := h.ctx(ctx)
-		page, err := h.st.List(cctx, hostsPrefix, store.ListOptions{After: after})
-		cancel()
+	for e, err := range store.Entries(ctx, h.st, hostsPrefix, store.ScanOptions{PageTimeout: h.opts.OpTimeout}) {
 		if err != nil {
 			return false, fmt.Errorf("cannot list host bindings: %w", err)
 		}
-		for _, e := range page.Entries {
-			var b Binding
-			if json.Unmarshal(e.Value, &b) != nil || b.TokenID != tokenID {
-				continue
-			}
-			if ok, err := h.Placed(ctx, app, b.Host); ok || err != nil {
-				return ok, err
-			}
+		var b Binding
+		if json.Unmarshal(e.Value, &b) != nil || b.TokenID != tokenID {
+			continue
 		}
-		if page.Next == "" {
-			return false, nil
+		if ok, err := h.Placed(ctx, app, b.Host); ok || err != nil {
+			return ok, err
 		}
-		after = page.Next
 	}
+	return false, nil
 }
 
 // Access is AppAccess, and for an agent token that reads the app only as

@@ -92,7 +92,7 @@
 //
 // Every line an app's process writes (stdout or stderr, split at 4 KiB)
 // is queued, with the time, instance id (WHARF_INSTANCE) and manifest
-// process, and shipped in batches of at most logring.MaxBatch lines every
+// process, and shipped in batches of at most wire.MaxLogBatch lines every
 // Options.LogShipEvery to POST /api/v1/agents/hosts/{id}/logs, where
 // `wharf logs` reads them. The queue holds Options.LogBuffer lines; a line
 // that finds it full, or whose batch the API refuses, is dropped and

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/logging"
 )
@@ -27,10 +26,10 @@ func benchAgent(b *testing.B) *Agent {
 		}
 		a.st.Registered = append(a.st.Registered, regRecord{App: app, ID: "host-1." + app + ".40001"}, regRecord{App: app, ID: "host-1." + app + ".40002"})
 	}
-	a.st.Queue = []queuedTask{{Task: wire.Task{DeployID: "d9", App: "app-0", Host: "host-1", TaskID: 1, Kind: plan.TaskDeploy, Version: "1.2.4", SHA256: goodSum}, ReceivedAt: time.Now(), Attempts: 1}}
+	a.st.Queue = []queuedTask{{Task: wire.Task{DeployID: "d9", App: "app-0", Host: "host-1", TaskID: 1, Kind: wire.TaskDeploy, Version: "1.2.4", SHA256: goodSum}, ReceivedAt: time.Now(), Attempts: 1}}
 	for i := range maxFinished {
 		a.st.Finished = append(a.st.Finished, finishedTask{DeployID: fmt.Sprintf("d%d", i), TaskID: 1, App: "app-0",
-			Last: wire.Event{DeployID: fmt.Sprintf("d%d", i), TaskID: 1, Host: "host-1", State: plan.PhaseHealthy, At: time.Now(), Msg: "2 instances healthy: 10.0.0.1:40001, 10.0.0.1:40002", Duration: plan.Duration(time.Second)}})
+			Last: wire.Event{DeployID: fmt.Sprintf("d%d", i), TaskID: 1, Host: "host-1", State: wire.PhaseHealthy, At: time.Now(), Msg: "2 instances healthy: 10.0.0.1:40001, 10.0.0.1:40002", Duration: wire.Duration(time.Second)}})
 	}
 	return a
 }
@@ -64,7 +63,7 @@ func BenchmarkDecodeTask(b *testing.B) {
 // BenchmarkSaveState).
 func BenchmarkVerifySignedTask(b *testing.B) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	s := signed(wire.Task{DeployID: "dep-01HZX", App: "shop", Host: "host-1", TaskID: 3, Kind: plan.TaskDeploy, Version: "1.4.2", SHA256: goodSum})
+	s := signed(wire.Task{DeployID: "dep-01HZX", App: "shop", Host: "host-1", TaskID: 3, Kind: wire.TaskDeploy, Version: "1.4.2", SHA256: goodSum})
 	s.Sign(priv)
 	body, _ := json.Marshal(s)
 	b.ReportAllocs()

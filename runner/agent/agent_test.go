@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/artifacts/bundle"
-	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
 
@@ -26,8 +26,8 @@ func currentLink(t *testing.T, h *harness) string {
 // deployFirst deploys 1.0.0 as d0/1 and waits until it serves.
 func deployFirst(t *testing.T, h *harness, sha string) {
 	t.Helper()
-	h.publish(h.task("d0", 1, plan.TaskDeploy, "1.0.0", sha))
-	if ev := h.waitFinal("d0", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+	h.publish(h.task("d0", 1, wire.TaskDeploy, "1.0.0", sha))
+	if ev := h.waitFinal("d0", 1, 30*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("deploy of 1.0.0: %s: %s\n%s", ev.State, ev.Msg, ev.LogTail)
 	}
 	h.checkServing("1.0.0", 2)
@@ -42,10 +42,10 @@ func TestDeployUpgradeRollbackShutdown(t *testing.T) {
 	a := h.start(h.options())
 
 	t.Run("deploy", func(t *testing.T) {
-		h.publish(h.task("d1", 1, plan.TaskDeploy, "1.0.0", sha1))
+		h.publish(h.task("d1", 1, wire.TaskDeploy, "1.0.0", sha1))
 		final := h.waitFinal("d1", 1, 30*time.Second)
 		got := states(h.eventsOf("d1", 1))
-		if want := []plan.Phase{plan.PhaseDownloading, plan.PhaseStarting, plan.PhaseHealthy}; !slices.Equal(got, want) {
+		if want := []wire.Phase{wire.PhaseDownloading, wire.PhaseStarting, wire.PhaseHealthy}; !slices.Equal(got, want) {
 			t.Fatalf("events %v, want %v (%s)", got, want, final.Msg)
 		}
 		for _, e := range h.eventsOf("d1", 1) {
@@ -96,8 +96,8 @@ func TestDeployUpgradeRollbackShutdown(t *testing.T) {
 	t.Run("upgrade", func(t *testing.T) {
 		before := len(h.cp.opsCopy())
 		oldLive := h.cp.live()
-		h.publish(h.task("d2", 1, plan.TaskDeploy, "1.1.0", sha2))
-		if ev := h.waitFinal("d2", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+		h.publish(h.task("d2", 1, wire.TaskDeploy, "1.1.0", sha2))
+		if ev := h.waitFinal("d2", 1, 30*time.Second); ev.State != wire.PhaseHealthy {
 			t.Fatalf("upgrade: %s: %s\n%s", ev.State, ev.Msg, ev.LogTail)
 		}
 		h.checkServing("1.1.0", 2)
@@ -153,9 +153,9 @@ func TestDeployUpgradeRollbackShutdown(t *testing.T) {
 	}
 
 	t.Run("rollback", func(t *testing.T) {
-		h.publish(h.task("d2", 2, plan.TaskRollback, "1.0.0", sha1))
+		h.publish(h.task("d2", 2, wire.TaskRollback, "1.0.0", sha1))
 		ev := h.waitFinal("d2", 2, 30*time.Second)
-		if ev.State != plan.PhaseRolledBack {
+		if ev.State != wire.PhaseRolledBack {
 			t.Fatalf("rollback: %s: %s\n%s", ev.State, ev.Msg, ev.LogTail)
 		}
 		if evs := h.eventsOf("d2", 2); evs[1].Msg != "release already on the host" {
@@ -210,9 +210,9 @@ func TestBrokenReleasesFail(t *testing.T) {
 	deployFirst(t, h, sha1)
 
 	t.Run("health", func(t *testing.T) {
-		h.publish(h.task("d1", 1, plan.TaskDeploy, "2.0.0", shaBroken))
+		h.publish(h.task("d1", 1, wire.TaskDeploy, "2.0.0", shaBroken))
 		ev := h.waitFinal("d1", 1, 30*time.Second)
-		if ev.State != plan.PhaseFailed || !strings.Contains(ev.Msg, "not healthy within 2s") {
+		if ev.State != wire.PhaseFailed || !strings.Contains(ev.Msg, "not healthy within 2s") {
 			t.Fatalf("event %s: %q", ev.State, ev.Msg)
 		}
 		if !strings.Contains(ev.LogTail, "BROKEN=1: /healthz answers 500") || ev.Duration <= 0 {
@@ -238,9 +238,9 @@ func TestBrokenReleasesFail(t *testing.T) {
 	})
 
 	t.Run("post_start", func(t *testing.T) {
-		h.publish(h.task("d2", 1, plan.TaskDeploy, "2.1.0", shaPost))
+		h.publish(h.task("d2", 1, wire.TaskDeploy, "2.1.0", shaPost))
 		ev := h.waitFinal("d2", 1, 30*time.Second)
-		if ev.State != plan.PhaseFailed || !strings.Contains(ev.Msg, "hook post_start failed") ||
+		if ev.State != wire.PhaseFailed || !strings.Contains(ev.Msg, "hook post_start failed") ||
 			!strings.Contains(ev.LogTail, "warm-up failed for 2.1.0") {
 			t.Fatalf("event %s: %q, tail %q", ev.State, ev.Msg, ev.LogTail)
 		}
@@ -267,9 +267,9 @@ func TestCrashingProcessFailsAtOnce(t *testing.T) {
 	opts := h.options()
 	opts.HealthTimeout = 10 * time.Minute // the exit must end the wait, not the timeout
 	h.start(opts)
-	h.publish(h.task("d1", 1, plan.TaskDeploy, "3.0.0", sha))
+	h.publish(h.task("d1", 1, wire.TaskDeploy, "3.0.0", sha))
 	ev := h.waitFinal("d1", 1, 30*time.Second)
-	if ev.State != plan.PhaseFailed || !strings.Contains(ev.Msg, "exited") {
+	if ev.State != wire.PhaseFailed || !strings.Contains(ev.Msg, "exited") {
 		t.Fatalf("event %s: %q", ev.State, ev.Msg)
 	}
 	if !strings.Contains(ev.LogTail, "crash requested: version 3.0.0") {
@@ -289,12 +289,12 @@ func TestChecksumMismatchAndInvalidTask(t *testing.T) {
 	h.cp.add("1.0.0", makeBundle(t, bundleSpec{version: "1.0.0"}))
 	h.start(h.options())
 
-	h.publish(h.task("d1", 1, plan.TaskDeploy, "1.0.0", sum([]byte("other bytes"))))
+	h.publish(h.task("d1", 1, wire.TaskDeploy, "1.0.0", sum([]byte("other bytes"))))
 	ev := h.waitFinal("d1", 1, 30*time.Second)
-	if ev.State != plan.PhaseFailed || !strings.Contains(ev.Msg, "sha256 mismatch") {
+	if ev.State != wire.PhaseFailed || !strings.Contains(ev.Msg, "sha256 mismatch") {
 		t.Fatalf("event %s: %q", ev.State, ev.Msg)
 	}
-	if got := states(h.eventsOf("d1", 1)); !slices.Equal(got, []plan.Phase{plan.PhaseDownloading, plan.PhaseFailed}) {
+	if got := states(h.eventsOf("d1", 1)); !slices.Equal(got, []wire.Phase{wire.PhaseDownloading, wire.PhaseFailed}) {
 		t.Errorf("events %v", got)
 	}
 	if n := h.cp.downloadsOf("1.0.0"); n != 1 {
@@ -305,10 +305,10 @@ func TestChecksumMismatchAndInvalidTask(t *testing.T) {
 		t.Errorf("something was unpacked: %v", ents)
 	}
 
-	bad := h.task("d2", 1, plan.TaskDeploy, "1.0.0", "not-a-checksum")
+	bad := h.task("d2", 1, wire.TaskDeploy, "1.0.0", "not-a-checksum")
 	h.publish(bad)
 	ev = h.waitFinal("d2", 1, 30*time.Second)
-	if ev.State != plan.PhaseFailed || !strings.Contains(ev.Msg, "sha256 must be 64 hex digits") {
+	if ev.State != wire.PhaseFailed || !strings.Contains(ev.Msg, "sha256 must be 64 hex digits") {
 		t.Fatalf("invalid task: %s: %q", ev.State, ev.Msg)
 	}
 	if n := h.cp.downloadsOf("1.0.0"); n != 1 {
@@ -321,10 +321,10 @@ func TestRepeatedAndSupersededTasks(t *testing.T) {
 	h := newHarness(t)
 	sha1 := h.cp.add("1.0.0", makeBundle(t, bundleSpec{version: "1.0.0"}))
 	a := h.start(h.options())
-	task := h.task("d1", 1, plan.TaskDeploy, "1.0.0", sha1)
+	task := h.task("d1", 1, wire.TaskDeploy, "1.0.0", sha1)
 	h.publish(task)
 	first := h.waitFinal("d1", 1, 30*time.Second)
-	if first.State != plan.PhaseHealthy {
+	if first.State != wire.PhaseHealthy {
 		t.Fatalf("%s: %s", first.State, first.Msg)
 	}
 	task.Resend = true
@@ -344,11 +344,11 @@ func TestRepeatedAndSupersededTasks(t *testing.T) {
 	}
 
 	// A newer task of a deploy makes its older ones moot.
-	h.publish(h.task("d2", 2, plan.TaskDeploy, "1.0.0", sha1))
-	if ev := h.waitFinal("d2", 2, 30*time.Second); ev.State != plan.PhaseHealthy || !strings.Contains(ev.Msg, "already running") {
+	h.publish(h.task("d2", 2, wire.TaskDeploy, "1.0.0", sha1))
+	if ev := h.waitFinal("d2", 2, 30*time.Second); ev.State != wire.PhaseHealthy || !strings.Contains(ev.Msg, "already running") {
 		t.Fatalf("same version again: %s: %q", ev.State, ev.Msg)
 	}
-	if err := a.accept(h.task("d2", 1, plan.TaskDeploy, "1.0.0", sha1)); err != nil {
+	if err := a.accept(h.task("d2", 1, wire.TaskDeploy, "1.0.0", sha1)); err != nil {
 		t.Fatal(err)
 	}
 	a.mu.Lock()
@@ -378,13 +378,13 @@ func TestTasksSerialisedPerApp(t *testing.T) {
 	opts.HealthTimeout = 30 * time.Second
 	a := h.start(opts)
 
-	h.publish(h.task("d1", 1, plan.TaskDeploy, "1.0.0", shaSlow))
-	h.waitState("d1", 1, plan.PhaseStarting, 30*time.Second)
-	h.publish(h.task("d2", 1, plan.TaskDeploy, "1.1.0", shaNext))
-	cart := h.task("c1", 1, plan.TaskDeploy, "1.0.0", shaCart)
+	h.publish(h.task("d1", 1, wire.TaskDeploy, "1.0.0", shaSlow))
+	h.waitState("d1", 1, wire.PhaseStarting, 30*time.Second)
+	h.publish(h.task("d2", 1, wire.TaskDeploy, "1.1.0", shaNext))
+	cart := h.task("c1", 1, wire.TaskDeploy, "1.0.0", shaCart)
 	cart.App = "cart"
 	h.publish(cart)
-	if ev := h.waitFinal("c1", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+	if ev := h.waitFinal("c1", 1, 30*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("cart: %s: %s", ev.State, ev.Msg)
 	}
 	if evs := h.eventsOf("d2", 1); len(evs) != 0 {
@@ -402,10 +402,10 @@ func TestTasksSerialisedPerApp(t *testing.T) {
 	if err := os.Remove(block); err != nil {
 		t.Fatal(err)
 	}
-	if ev := h.waitFinal("d1", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+	if ev := h.waitFinal("d1", 1, 30*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("d1: %s: %s", ev.State, ev.Msg)
 	}
-	if ev := h.waitFinal("d2", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+	if ev := h.waitFinal("d2", 1, 30*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("d2: %s: %s", ev.State, ev.Msg)
 	}
 	if s := a.Apps(); s["shop"].Version != "1.1.0" || s["shop"].Previous != "1.0.0" || s["cart"].Version != "1.0.0" {

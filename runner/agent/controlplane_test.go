@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wharfhq/wharf/functions/deploy/logring"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
@@ -46,8 +45,8 @@ type controlPlane struct {
 	key       ed25519.PrivateKey // the task-signing key it serves
 	keyGets   int
 	keysDown  bool // GET task-keys answers 503
-	batches   []logring.Batch
-	refused   []logring.Batch // those answered 503 while logsDown
+	batches   []wire.LogBatch
+	refused   []wire.LogBatch // those answered 503 while logsDown
 	logsDown  bool            // POST .../logs answers 503
 }
 
@@ -81,9 +80,9 @@ func newControlPlane(t testing.TB) *controlPlane {
 		cp.mu.Unlock()
 		io.WriteString(w, `{}`)
 	})
-	mux.HandleFunc("POST "+wire.HostPath+"{id}"+logring.ShipPath, func(w http.ResponseWriter, r *http.Request) {
-		var b logring.Batch
-		if err := json.NewDecoder(r.Body).Decode(&b); err != nil || len(b.Lines) > logring.MaxBatch {
+	mux.HandleFunc("POST "+wire.HostPath+"{id}"+wire.LogShipPath, func(w http.ResponseWriter, r *http.Request) {
+		var b wire.LogBatch
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil || len(b.Lines) > wire.MaxLogBatch {
 			http.Error(w, `{"error":"bad batch"}`, http.StatusBadRequest)
 			return
 		}
@@ -235,7 +234,7 @@ func signed(task wire.Task) wire.SignedTask {
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce)
 	now := time.Now().UTC()
-	return wire.SignedTask{SendTask: task, Nonce: hex.EncodeToString(nonce), IssuedAt: now, ExpiresAt: now.Add(wire.TaskTTL)}
+	return wire.SignedTask{Task: task, Nonce: hex.EncodeToString(nonce), IssuedAt: now, ExpiresAt: now.Add(wire.TaskTTL)}
 }
 
 // sign returns the message of a task signed with the current key.
@@ -271,10 +270,10 @@ func (cp *controlPlane) setLogsDown(down bool) {
 }
 
 // shipped returns the log lines shipped so far and the lost counts.
-func (cp *controlPlane) shipped() ([]logring.BatchLine, map[string]uint64) {
+func (cp *controlPlane) shipped() ([]wire.LogBatchLine, map[string]uint64) {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
-	var lines []logring.BatchLine
+	var lines []wire.LogBatchLine
 	lost := map[string]uint64{}
 	for _, b := range cp.batches {
 		lines = append(lines, b.Lines...)

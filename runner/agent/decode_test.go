@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
+	"github.com/wharfhq/wharf/internal/ident"
 )
 
 const goodSum = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -16,7 +16,7 @@ func TestDecodeTask(t *testing.T) {
 	t.Parallel()
 	good := `{"deploy_id":"d1","app":"shop","host":"h1","task_id":2,"kind":"rollback","version":"1.0.0+b1","sha256":"` + goodSum + `","resend":true,"new_field":1}`
 	task, err := DecodeTask([]byte(good))
-	want := wire.Task{DeployID: "d1", App: "shop", Host: "h1", TaskID: 2, Kind: plan.TaskRollback, Version: "1.0.0+b1", SHA256: goodSum, Resend: true}
+	want := wire.Task{DeployID: "d1", App: "shop", Host: "h1", TaskID: 2, Kind: wire.TaskRollback, Version: "1.0.0+b1", SHA256: goodSum, Resend: true}
 	if err != nil || task != want {
 		t.Fatalf("DecodeTask(good) = %+v, %v", task, err)
 	}
@@ -51,12 +51,12 @@ func TestClipTail(t *testing.T) {
 	for i := range 50 {
 		lines = append(lines, strings.Repeat("x", i))
 	}
-	got := plan.LogTail(strings.Join(lines, "\n") + "\n")
-	if n := strings.Count(got, "\n") + 1; n != plan.MaxLogLines || !strings.HasSuffix(got, strings.Repeat("x", 49)) {
+	got := wire.LogTail(strings.Join(lines, "\n") + "\n")
+	if n := strings.Count(got, "\n") + 1; n != wire.MaxLogLines || !strings.HasSuffix(got, strings.Repeat("x", 49)) {
 		t.Errorf("%d lines: %q", n, got)
 	}
-	long := strings.Repeat("é", plan.MaxLogBytes)
-	if got := plan.LogTail(long); len(got) > plan.MaxLogBytes || !strings.HasPrefix(got, "é") {
+	long := strings.Repeat("é", wire.MaxLogBytes)
+	if got := wire.LogTail(long); len(got) > wire.MaxLogBytes || !strings.HasPrefix(got, "é") {
 		t.Errorf("clipped to %d bytes, starting %q", len(got), got[:2])
 	}
 }
@@ -74,7 +74,7 @@ func FuzzDecodeTask(f *testing.F) {
 			}
 			return
 		}
-		if !validApp(task.App) || !plan.ValidVersion(task.Version) || !validSHA256(task.SHA256) || task.TaskID < 1 || task.DeployID == "" {
+		if !validApp(task.App) || !ident.Version(task.Version) || !validSHA256(task.SHA256) || task.TaskID < 1 || task.DeployID == "" {
 			t.Fatalf("accepted an invalid task %+v", task)
 		}
 		re, err := json.Marshal(task)

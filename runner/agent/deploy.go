@@ -7,17 +7,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/runner/agent/release"
 )
 
 // successPhase is the final state of a task that worked.
-func successPhase(t wire.Task) plan.Phase {
-	if t.Kind == plan.TaskRollback {
-		return plan.PhaseRolledBack
+func successPhase(t wire.Task) wire.Phase {
+	if t.Kind == wire.TaskRollback {
+		return wire.PhaseRolledBack
 	}
-	return plan.PhaseHealthy
+	return wire.PhaseHealthy
 }
 
 // source is where a release of app is downloaded from.
@@ -45,18 +44,18 @@ func (a *Agent) runTask(ctx context.Context, q queuedTask) {
 	if q.Attempts > a.opts.MaxTaskAttempts {
 		msg := fmt.Sprintf("agent restarted mid-task (started %d times)", q.Attempts-1)
 		log.Error("giving up on a task", "msg", msg)
-		a.finishTask(t, a.report(t, plan.PhaseFailed, msg, 0, ""))
+		a.finishTask(t, a.report(t, wire.PhaseFailed, msg, 0, ""))
 		return
 	}
 	if q.Attempts > 1 {
 		log.Info("resuming a task interrupted by an agent restart", "attempt", q.Attempts)
 	}
 	clock := phaseClock{at: time.Now()}
-	a.report(t, plan.PhaseDownloading, fmt.Sprintf("installing %s %s", t.App, t.Version), 0, "")
+	a.report(t, wire.PhaseDownloading, fmt.Sprintf("installing %s %s", t.App, t.Version), 0, "")
 	rel, err := a.rel.Install(ctx, t.App, t.Version, t.SHA256, a.source(t.App, t.Version))
 	if err != nil {
 		if ctx.Err() != nil {
-			log.Info("task aborted: agent stopping", "phase", plan.PhaseDownloading)
+			log.Info("task aborted: agent stopping", "phase", wire.PhaseDownloading)
 			return
 		}
 		a.failTask(t, clock.lap(), &taskError{msg: installMsg(err)})
@@ -68,7 +67,7 @@ func (a *Agent) runTask(ctx context.Context, q queuedTask) {
 		msg = fmt.Sprintf("downloaded %d bytes (download %s, verify %s, unpack %s)", rel.Downloaded,
 			d.Download.Round(time.Millisecond), d.Verify.Round(time.Millisecond), d.Unpack.Round(time.Millisecond))
 	}
-	a.report(t, plan.PhaseStarting, msg, clock.lap(), "")
+	a.report(t, wire.PhaseStarting, msg, clock.lap(), "")
 
 	a.mu.Lock()
 	ar := a.app(t.App)
@@ -83,7 +82,7 @@ func (a *Agent) runTask(ctx context.Context, q queuedTask) {
 	if err != nil {
 		a.resetCurrent(t.App, oldVersion, t.Version)
 		if ctx.Err() != nil {
-			log.Info("task aborted: agent stopping", "phase", plan.PhaseStarting)
+			log.Info("task aborted: agent stopping", "phase", wire.PhaseStarting)
 			return
 		}
 		var te *taskError
@@ -134,7 +133,7 @@ func installMsg(err error) string {
 // it ran. Old releases are pruned.
 func (a *Agent) failTask(t wire.Task, d time.Duration, te *taskError) {
 	a.log.Warn("task failed", "app", t.App, "deploy", t.DeployID, "task", t.TaskID, "version", t.Version, "err", te.msg)
-	a.finishTask(t, a.report(t, plan.PhaseFailed, te.msg, d, te.tail))
+	a.finishTask(t, a.report(t, wire.PhaseFailed, te.msg, d, te.tail))
 	a.prune(t.App)
 }
 

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
@@ -46,8 +45,8 @@ func TestEventsSignedWithTheAgentsKey(t *testing.T) {
 	if len(pub) != ed25519.PublicKeySize {
 		t.Fatalf("heartbeat announces a key of %d bytes", len(pub))
 	}
-	h.publish(h.task("d1", 1, plan.TaskDeploy, "1.0.0", sha))
-	if ev := h.waitFinal("d1", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+	h.publish(h.task("d1", 1, wire.TaskDeploy, "1.0.0", sha))
+	if ev := h.waitFinal("d1", 1, 30*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("deploy: %s: %s", ev.State, ev.Msg)
 	}
 	h.mu.Lock()

@@ -4,16 +4,15 @@ import (
 	"context"
 	"time"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // event builds an event of task t.
-func (a *Agent) event(t wire.Task, state plan.Phase, msg string, d time.Duration, tail string) wire.Event {
+func (a *Agent) event(t wire.Task, state wire.Phase, msg string, d time.Duration, tail string) wire.Event {
 	return wire.Event{
 		DeployID: t.DeployID, TaskID: t.TaskID, Host: a.opts.HostID, State: state,
-		At: a.opts.Now().UTC(), Msg: plan.Clip(msg, plan.MaxMsg), Duration: plan.Duration(d.Round(time.Millisecond)),
-		LogTail: plan.LogTail(tail),
+		At: a.opts.Now().UTC(), Msg: wire.Clip(msg, wire.MaxMsg), Duration: wire.Duration(d.Round(time.Millisecond)),
+		LogTail: wire.LogTail(tail),
 	}
 }
 
@@ -38,7 +37,7 @@ func (a *Agent) emit(ev wire.Event) {
 
 // report emits an event of the task in progress and keeps it as the
 // task's last event (sent again when the task is repeated).
-func (a *Agent) report(t wire.Task, state plan.Phase, msg string, d time.Duration, tail string) wire.Event {
+func (a *Agent) report(t wire.Task, state wire.Phase, msg string, d time.Duration, tail string) wire.Event {
 	ev := a.event(t, state, msg, d, tail)
 	a.emit(ev)
 	a.mu.Lock()

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/artifacts/bundle"
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/bus"
@@ -202,7 +201,7 @@ type harness struct {
 	logs *lockedBuffer
 
 	mu     sync.Mutex
-	events []plan.Event
+	events []wire.Event
 	bodies [][]byte // the events' messages as published
 }
 
@@ -224,7 +223,7 @@ func newHarness(t *testing.T) *harness {
 	cons, err := bus.NewConsumer(bus.ConsumerOptions{
 		Topic: wire.TopicEvents, Channel: "test", NSQDAddrs: []string{h.nsqd.Addr}, MaxInFlight: 1,
 		Handler: func(_ context.Context, m *bus.Message) error {
-			ev, err := plan.ParseEvent(m.Body)
+			ev, err := wire.ParseEvent(m.Body)
 			if err != nil {
 				t.Errorf("bad event %s: %v", m.Body, err)
 				return nil
@@ -315,15 +314,15 @@ func (h *harness) publishRaw(b []byte) {
 	}
 }
 
-func (h *harness) task(deployID string, id int, kind plan.TaskKind, version, sha string) wire.Task {
+func (h *harness) task(deployID string, id int, kind wire.TaskKind, version, sha string) wire.Task {
 	return wire.Task{DeployID: deployID, App: "shop", Host: h.host, TaskID: id, Kind: kind, Version: version, SHA256: sha}
 }
 
 // eventsOf returns the events of a task, in arrival order.
-func (h *harness) eventsOf(deployID string, taskID int) []plan.Event {
+func (h *harness) eventsOf(deployID string, taskID int) []wire.Event {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []plan.Event
+	var out []wire.Event
 	for _, e := range h.events {
 		if e.DeployID == deployID && e.TaskID == taskID {
 			out = append(out, e)
@@ -332,8 +331,8 @@ func (h *harness) eventsOf(deployID string, taskID int) []plan.Event {
 	return out
 }
 
-func states(evs []plan.Event) []plan.Phase {
-	out := make([]plan.Phase, len(evs))
+func states(evs []wire.Event) []wire.Phase {
+	out := make([]wire.Phase, len(evs))
 	for i, e := range evs {
 		out[i] = e.State
 	}
@@ -341,13 +340,13 @@ func states(evs []plan.Event) []plan.Phase {
 }
 
 // waitFinal waits for a terminal event of the task and returns it.
-func (h *harness) waitFinal(deployID string, taskID int, timeout time.Duration) plan.Event {
+func (h *harness) waitFinal(deployID string, taskID int, timeout time.Duration) wire.Event {
 	h.t.Helper()
-	var final plan.Event
+	var final wire.Event
 	testenv.Eventually(h.t, timeout, func() error {
 		for _, e := range h.eventsOf(deployID, taskID) {
 			switch e.State {
-			case plan.PhaseHealthy, plan.PhaseRolledBack, plan.PhaseFailed:
+			case wire.PhaseHealthy, wire.PhaseRolledBack, wire.PhaseFailed:
 				final = e
 				return nil
 			}
@@ -358,7 +357,7 @@ func (h *harness) waitFinal(deployID string, taskID int, timeout time.Duration) 
 }
 
 // waitState waits for an event of the task in state.
-func (h *harness) waitState(deployID string, taskID int, state plan.Phase, timeout time.Duration) {
+func (h *harness) waitState(deployID string, taskID int, state wire.Phase, timeout time.Duration) {
 	h.t.Helper()
 	testenv.Eventually(h.t, timeout, func() error {
 		if slices.Contains(states(h.eventsOf(deployID, taskID)), state) {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/artifacts/bundle"
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
@@ -125,7 +124,7 @@ func TestDeployedCodeCannotReadWharfFiles(t *testing.T) {
 
 	alphaSHA := h.cp.addApp("alpha", "1.0.0", packSnoop(t, "alpha", map[string]string{"SNOOP_FILES": "/nonexistent"}))
 	h.publish(taskOf("d-alpha", 1, "alpha", h.host, "1.0.0", alphaSHA))
-	if ev := h.waitFinal("d-alpha", 1, 60*time.Second); ev.State != plan.PhaseHealthy {
+	if ev := h.waitFinal("d-alpha", 1, 60*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("deploy of alpha: %s: %s\n%s", ev.State, ev.Msg, ev.LogTail)
 	}
 	alphaLogs, _ := filepath.Glob(filepath.Join(agentDir, "logs", "alpha", "*.log"))
@@ -146,7 +145,7 @@ func TestDeployedCodeCannotReadWharfFiles(t *testing.T) {
 		"SNOOP_FILES": strings.Join(append(files, "./snoop.sh"), " "), "SNOOP_DIRS": strings.Join(dirs, " "),
 	}))
 	h.publish(taskOf("d-beta", 1, "beta", h.host, "1.0.0", betaSHA))
-	if ev := h.waitFinal("d-beta", 1, 60*time.Second); ev.State != plan.PhaseHealthy {
+	if ev := h.waitFinal("d-beta", 1, 60*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("deploy of beta: %s: %s\n%s", ev.State, ev.Msg, ev.LogTail)
 	}
 
@@ -200,5 +199,5 @@ func TestDeployedCodeCannotReadWharfFiles(t *testing.T) {
 
 // taskOf is a deploy task of app.
 func taskOf(deployID string, id int, app, host, version, sha string) wire.Task {
-	return wire.Task{DeployID: deployID, App: app, Host: host, TaskID: id, Kind: plan.TaskDeploy, Version: version, SHA256: sha}
+	return wire.Task{DeployID: deployID, App: app, Host: host, TaskID: id, Kind: wire.TaskDeploy, Version: version, SHA256: sha}
 }

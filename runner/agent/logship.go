@@ -10,7 +10,6 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"github.com/wharfhq/wharf/functions/deploy/logring"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/runner/agent/supervise"
 )
@@ -22,7 +21,7 @@ import (
 // and counted (per app, reported with the next batch, and in
 // wharf_agent_log_lines_dropped_total).
 type logShipper struct {
-	queue   chan logring.BatchLine
+	queue   chan wire.LogBatchLine
 	dropped *metrics.Counter
 	shipped *metrics.Counter
 
@@ -32,7 +31,7 @@ type logShipper struct {
 
 func newLogShipper(buffer int, set *metrics.Set) *logShipper {
 	return &logShipper{
-		queue:   make(chan logring.BatchLine, buffer),
+		queue:   make(chan wire.LogBatchLine, buffer),
 		dropped: set.GetOrCreateCounter("wharf_agent_log_lines_dropped_total"),
 		shipped: set.GetOrCreateCounter("wharf_agent_log_lines_shipped_total"),
 		lost:    map[string]uint64{},
@@ -42,7 +41,7 @@ func newLogShipper(buffer int, set *metrics.Set) *logShipper {
 // lineFunc is the supervise.LineFunc of one process of app.
 func (s *logShipper) lineFunc(app, instance, process string) supervise.LineFunc {
 	return func(stream string, line []byte) {
-		l := logring.BatchLine{App: app, Line: logring.Line{
+		l := wire.LogBatchLine{App: app, LogLine: wire.LogLine{
 			At: time.Now().UTC(), Instance: instance, Process: process, Stream: stream,
 			Text: strings.ToValidUTF8(string(line), "\uFFFD"),
 		}}
@@ -79,7 +78,7 @@ func (a *Agent) shipLogs(ctx context.Context) {
 	defer a.loops.Done()
 	t := time.NewTicker(a.opts.LogShipEvery)
 	defer t.Stop()
-	batch := make([]logring.BatchLine, 0, logring.MaxBatch)
+	batch := make([]wire.LogBatchLine, 0, wire.MaxLogBatch)
 	failing := false
 	send := func() {
 		lost := a.logs.takeLost()
@@ -87,8 +86,8 @@ func (a *Agent) shipLogs(ctx context.Context) {
 			return
 		}
 		cctx, cancel := a.apiCtx()
-		err := a.opts.API.Do(cctx, http.MethodPost, wire.HostPath+url.PathEscape(a.opts.HostID)+logring.ShipPath,
-			logring.Batch{Lines: batch, Lost: lost}, nil)
+		err := a.opts.API.Do(cctx, http.MethodPost, wire.HostPath+url.PathEscape(a.opts.HostID)+wire.LogShipPath,
+			wire.LogBatch{Lines: batch, Lost: lost}, nil)
 		cancel()
 		switch {
 		case err != nil:
@@ -117,14 +116,14 @@ func (a *Agent) shipLogs(ctx context.Context) {
 		case <-ctx.Done():
 			// What is queued goes out once more (bounded by the API
 			// timeout); lines after this are not shipped.
-			for len(batch) < logring.MaxBatch && len(a.logs.queue) > 0 {
+			for len(batch) < wire.MaxLogBatch && len(a.logs.queue) > 0 {
 				batch = append(batch, <-a.logs.queue)
 			}
 			send()
 			return
 		case l := <-a.logs.queue:
 			batch = append(batch, l)
-			if len(batch) == logring.MaxBatch {
+			if len(batch) == wire.MaxLogBatch {
 				send()
 			}
 		case <-t.C:

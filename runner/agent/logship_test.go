@@ -8,7 +8,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
 
@@ -59,8 +59,8 @@ func TestAppLogsShipped(t *testing.T) {
 	opts := h.options()
 	opts.LogShipEvery = 50 * time.Millisecond
 	h.start(opts)
-	h.publish(h.task("d1", 1, plan.TaskDeploy, "1.0.0", sha))
-	if ev := h.waitFinal("d1", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+	h.publish(h.task("d1", 1, wire.TaskDeploy, "1.0.0", sha))
+	if ev := h.waitFinal("d1", 1, 30*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("deploy: %+v", ev)
 	}
 	testenv.Eventually(t, 10*time.Second, func() error {
@@ -82,8 +82,8 @@ func TestAppLogsShipped(t *testing.T) {
 	// counted, and reported once it accepts them again.
 	h.cp.setLogsDown(true)
 	sha2 := h.cp.add("1.1.0", makeBundle(t, bundleSpec{version: "1.1.0"}))
-	h.publish(h.task("d2", 1, plan.TaskDeploy, "1.1.0", sha2))
-	if ev := h.waitFinal("d2", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+	h.publish(h.task("d2", 1, wire.TaskDeploy, "1.1.0", sha2))
+	if ev := h.waitFinal("d2", 1, 30*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("deploy: %+v", ev)
 	}
 	testenv.Eventually(t, 10*time.Second, func() error {

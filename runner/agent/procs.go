@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/artifacts/bundle"
-	"github.com/wharfhq/wharf/functions/deploy/plan"
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/runner/agent/release"
 	"github.com/wharfhq/wharf/runner/agent/supervise"
 )
@@ -101,7 +101,7 @@ func (g *gen) exited() *proc {
 
 // tail returns the end of p's log, prefixed with its name.
 func (p *proc) tail() string {
-	lines, err := p.p.LogTail(plan.MaxLogLines)
+	lines, err := p.p.LogTail(wire.MaxLogLines)
 	if err != nil || len(lines) == 0 {
 		return ""
 	}
@@ -178,7 +178,7 @@ func (a *Agent) startGen(ctx context.Context, rel release.Release, restoring boo
 func (a *Agent) hook(ctx context.Context, g *gen, which, cmd string, env []string, logDir string) error {
 	spec := supervise.HookSpec{
 		Name: safeName(g.version) + "." + which, Command: cmd, Dir: g.dir, Env: env,
-		LogDir: logDir, TailLines: plan.MaxLogLines, Credential: g.cred,
+		LogDir: logDir, TailLines: wire.MaxLogLines, Credential: g.cred,
 	}
 	_, tail, err := supervise.RunHook(ctx, spec, supervise.Options{Logger: a.opts.Logger})
 	if err == nil {

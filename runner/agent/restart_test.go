@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/testenv"
@@ -35,8 +34,8 @@ func TestRestartMidTaskResumes(t *testing.T) {
 	first := h.start(opts)
 	deployFirst(t, h, sha1)
 
-	h.publish(h.task("d1", 1, plan.TaskDeploy, "1.1.0", sha2))
-	h.waitState("d1", 1, plan.PhaseStarting, 30*time.Second)
+	h.publish(h.task("d1", 1, wire.TaskDeploy, "1.1.0", sha2))
+	h.waitState("d1", 1, wire.PhaseStarting, 30*time.Second)
 	var groups []groupRecord
 	testenv.Eventually(t, 10*time.Second, func() error {
 		groups = h.readState().Groups
@@ -69,10 +68,10 @@ func TestRestartMidTaskResumes(t *testing.T) {
 	}
 	second := h.start(opts)
 	ev := h.waitFinal("d1", 1, 30*time.Second)
-	if ev.State != plan.PhaseHealthy {
+	if ev.State != wire.PhaseHealthy {
 		t.Fatalf("resumed task: %s: %s\n%s", ev.State, ev.Msg, ev.LogTail)
 	}
-	want := []plan.Phase{plan.PhaseDownloading, plan.PhaseStarting, plan.PhaseDownloading, plan.PhaseStarting, plan.PhaseHealthy}
+	want := []wire.Phase{wire.PhaseDownloading, wire.PhaseStarting, wire.PhaseDownloading, wire.PhaseStarting, wire.PhaseHealthy}
 	if got := states(h.eventsOf("d1", 1)); !slices.Equal(got, want) {
 		t.Errorf("events %v, want %v", got, want)
 	}
@@ -165,7 +164,7 @@ func TestTaskGivesUpAfterAttempts(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	sha1 := h.cp.add("1.0.0", makeBundle(t, bundleSpec{version: "1.0.0"}))
-	task := h.task("d1", 1, plan.TaskDeploy, "1.0.0", sha1)
+	task := h.task("d1", 1, wire.TaskDeploy, "1.0.0", sha1)
 	st := stateFile{V: stateVersion, Queue: []queuedTask{{Task: task, ReceivedAt: time.Now(), Attempts: DefaultMaxTaskAttempts}}}
 	b, err := json.Marshal(st)
 	if err != nil {
@@ -176,7 +175,7 @@ func TestTaskGivesUpAfterAttempts(t *testing.T) {
 	}
 	h.start(h.options())
 	ev := h.waitFinal("d1", 1, 30*time.Second)
-	if ev.State != plan.PhaseFailed || !strings.Contains(ev.Msg, "agent restarted mid-task") {
+	if ev.State != wire.PhaseFailed || !strings.Contains(ev.Msg, "agent restarted mid-task") {
 		t.Fatalf("event %s: %q", ev.State, ev.Msg)
 	}
 	if n := h.cp.downloadsOf("1.0.0"); n != 0 {
@@ -237,7 +236,7 @@ func TestStateFile(t *testing.T) {
 		t.Fatalf("missing file: %+v, %v", st, err)
 	}
 	st.Apps["shop"] = appRecord{Version: "1.0.0", Instances: []instanceRecord{{ID: "a", Addr: "127.0.0.1:1"}}}
-	st.Finished = append(st.Finished, finishedTask{DeployID: "d", TaskID: 1, App: "shop", Last: wire.Event{DeployID: "d", TaskID: 1, State: plan.PhaseHealthy}})
+	st.Finished = append(st.Finished, finishedTask{DeployID: "d", TaskID: 1, App: "shop", Last: wire.Event{DeployID: "d", TaskID: 1, State: wire.PhaseHealthy}})
 	b, _ := json.Marshal(st)
 	if err := writeFileAtomic(path, b); err != nil {
 		t.Fatal(err)

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/ident"
 )
 
 // ErrBadTask is wrapped by DecodeTask's errors.
@@ -54,13 +54,13 @@ func checkTask(t wire.Task) error {
 	if t.Host == "" || len(t.Host) > 128 {
 		bad("host must be 1-128 bytes")
 	}
-	if t.Kind != plan.TaskDeploy && t.Kind != plan.TaskRollback {
+	if t.Kind != wire.TaskDeploy && t.Kind != wire.TaskRollback {
 		bad("kind must be deploy or rollback, got %q", t.Kind)
 	}
 	if !validApp(t.App) {
 		bad("app must be 1-63 of a-z, 0-9 and '-', starting with a letter, got %q", t.App)
 	}
-	if !plan.ValidVersion(t.Version) {
+	if !ident.Version(t.Version) {
 		bad("version %q is not valid", t.Version)
 	}
 	if !validSHA256(t.SHA256) {
@@ -124,7 +124,7 @@ func (a *Agent) reject(t wire.Task, msg string) {
 		return
 	}
 	a.mu.Unlock()
-	ev := a.event(t, plan.PhaseFailed, msg, 0, "")
+	ev := a.event(t, wire.PhaseFailed, msg, 0, "")
 	a.emit(ev)
 	a.mu.Lock()
 	a.markFinished(t, ev)

@@ -190,33 +190,33 @@ func (a *Agent) verify(ctx context.Context, b []byte) (wire.Task, error) {
 		return wire.Task{}, refuse(refuseMalformed, "%v", err)
 	}
 	if s.KeyID == "" || len(s.Sig) == 0 {
-		return s.SendTask, refuse(refuseUnsigned, "the task carries no signature")
+		return s.Task, refuse(refuseUnsigned, "the task carries no signature")
 	}
 	pub, err := a.keys.lookup(ctx, s.KeyID)
 	switch {
 	case errors.Is(err, errKeyUnknown):
-		return s.SendTask, refuse(refuseUnknown, "key %q: %v", s.KeyID, err)
+		return s.Task, refuse(refuseUnknown, "key %q: %v", s.KeyID, err)
 	case err != nil: // the API is unreachable: try the message again later
 		a.log.Warn("cannot verify a task now, requeueing it", "key_id", clip(s.KeyID), "err", err)
-		return s.SendTask, fmt.Errorf("cannot verify task: %w", err)
+		return s.Task, fmt.Errorf("cannot verify task: %w", err)
 	}
 	if !s.Verify(pub) {
-		return s.SendTask, refuse(refuseSignature, "the signature of key %s does not match the task", s.KeyID)
+		return s.Task, refuse(refuseSignature, "the signature of key %s does not match the task", s.KeyID)
 	}
-	if s.SendTask.Host != a.opts.HostID {
-		return s.SendTask, refuse(refuseHost, "the task is for host %q", s.SendTask.Host)
+	if s.Task.Host != a.opts.HostID {
+		return s.Task, refuse(refuseHost, "the task is for host %q", s.Task.Host)
 	}
 	now := time.Now()
 	switch {
 	case !s.ExpiresAt.After(s.IssuedAt) || s.ExpiresAt.Sub(s.IssuedAt) > wire.MaxTaskTTL:
-		return s.SendTask, refuse(refuseExpired, "the task's window %s..%s is not 0-%s long", s.IssuedAt, s.ExpiresAt, wire.MaxTaskTTL)
+		return s.Task, refuse(refuseExpired, "the task's window %s..%s is not 0-%s long", s.IssuedAt, s.ExpiresAt, wire.MaxTaskTTL)
 	case now.After(s.ExpiresAt):
-		return s.SendTask, refuse(refuseExpired, "the task expired at %s", s.ExpiresAt.UTC().Format(time.RFC3339))
+		return s.Task, refuse(refuseExpired, "the task expired at %s", s.ExpiresAt.UTC().Format(time.RFC3339))
 	case s.IssuedAt.After(now.Add(wire.MaxClockSkew)):
-		return s.SendTask, refuse(refuseExpired, "the task is issued in the future (%s)", s.IssuedAt.UTC().Format(time.RFC3339))
+		return s.Task, refuse(refuseExpired, "the task is issued in the future (%s)", s.IssuedAt.UTC().Format(time.RFC3339))
 	}
 	if len(s.Nonce) != 32 || !validHex(s.Nonce) {
-		return s.SendTask, refuse(refuseMalformed, "the nonce must be 32 hex digits")
+		return s.Task, refuse(refuseMalformed, "the nonce must be 32 hex digits")
 	}
 	a.mu.Lock()
 	for n, exp := range a.st.Nonces {
@@ -226,11 +226,11 @@ func (a *Agent) verify(ctx context.Context, b []byte) (wire.Task, error) {
 	}
 	if _, seen := a.st.Nonces[s.Nonce]; seen {
 		a.mu.Unlock()
-		return s.SendTask, refuse(refuseReplayed, "message %s was seen before", s.Nonce)
+		return s.Task, refuse(refuseReplayed, "message %s was seen before", s.Nonce)
 	}
 	if len(a.st.Nonces) >= maxNonces {
 		a.mu.Unlock()
-		return s.SendTask, refuse(refuseReplayed, "%d live messages remembered already", maxNonces)
+		return s.Task, refuse(refuseReplayed, "%d live messages remembered already", maxNonces)
 	}
 	if a.st.Nonces == nil {
 		a.st.Nonces = map[string]time.Time{}
@@ -241,10 +241,10 @@ func (a *Agent) verify(ctx context.Context, b []byte) (wire.Task, error) {
 		a.mu.Lock()
 		delete(a.st.Nonces, s.Nonce)
 		a.mu.Unlock()
-		return s.SendTask, err // not a refusal: the message is requeued
+		return s.Task, err // not a refusal: the message is requeued
 	}
 	a.tm.accepted.Inc()
-	return s.SendTask, nil
+	return s.Task, nil
 }
 
 // refused logs and counts a refused task message. Only the task's public

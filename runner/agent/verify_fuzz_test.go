@@ -7,7 +7,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
@@ -15,7 +14,7 @@ import (
 // decodes and verifies must say exactly what was signed.
 func FuzzSignedTask(f *testing.F) {
 	pub, priv, _ := ed25519.GenerateKey(bytes.NewReader(make([]byte, 64)))
-	orig := signed(wire.Task{DeployID: "d1", App: "shop", Host: "h1", TaskID: 2, Kind: plan.TaskDeploy, Version: "1.0.0", SHA256: goodSum})
+	orig := signed(wire.Task{DeployID: "d1", App: "shop", Host: "h1", TaskID: 2, Kind: wire.TaskDeploy, Version: "1.0.0", SHA256: goodSum})
 	orig.Sign(priv)
 	msg, err := json.Marshal(orig)
 	if err != nil {
@@ -49,7 +48,7 @@ func FuzzSignedTask(f *testing.F) {
 func TestSignedTaskReadsAsATask(t *testing.T) {
 	t.Parallel()
 	_, priv, _ := ed25519.GenerateKey(nil)
-	task := wire.Task{DeployID: "d1", App: "shop", Host: "h1", TaskID: 2, Kind: plan.TaskDeploy, Version: "1.0.0", SHA256: goodSum}
+	task := wire.Task{DeployID: "d1", App: "shop", Host: "h1", TaskID: 2, Kind: wire.TaskDeploy, Version: "1.0.0", SHA256: goodSum}
 	s := signed(task)
 	s.Sign(priv)
 	b, err := json.Marshal(s)

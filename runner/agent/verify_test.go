@@ -14,7 +14,6 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
@@ -63,7 +62,7 @@ func TestForgedTasksAreRefused(t *testing.T) {
 	opts.Metrics = set
 	a := h.start(opts)
 
-	forged := func(id string) wire.Task { return h.task(id, 1, plan.TaskDeploy, "6.6.6", evil) }
+	forged := func(id string) wire.Task { return h.task(id, 1, wire.TaskDeploy, "6.6.6", evil) }
 	_, ownKey, _ := ed25519.GenerateKey(rand.Reader)
 
 	// Unsigned: the old plain task, and an envelope without a signature.
@@ -80,10 +79,10 @@ func TestForgedTasksAreRefused(t *testing.T) {
 	h.publishRaw(marshal(t, s))
 	// A real task, tampered with: another version and sha256.
 	var tampered wire.SignedTask
-	if err := json.Unmarshal(h.cp.sign(h.task("tampered", 1, plan.TaskDeploy, "1.0.0", good)), &tampered); err != nil {
+	if err := json.Unmarshal(h.cp.sign(h.task("tampered", 1, wire.TaskDeploy, "1.0.0", good)), &tampered); err != nil {
 		t.Fatal(err)
 	}
-	tampered.SendTask.Version, tampered.SendTask.SHA256 = "6.6.6", evil
+	tampered.Task.Version, tampered.Task.SHA256 = "6.6.6", evil
 	h.publishRaw(marshal(t, tampered))
 	// A real task for another host, published to this one's topic.
 	other := forged("other-host")
@@ -102,9 +101,9 @@ func TestForgedTasksAreRefused(t *testing.T) {
 	h.publishRaw([]byte(`{"task":`))
 
 	// A real task works, and its replay is refused.
-	real := h.cp.sign(h.task("real", 1, plan.TaskDeploy, "1.0.0", good))
+	real := h.cp.sign(h.task("real", 1, wire.TaskDeploy, "1.0.0", good))
 	h.publishRaw(real)
-	if ev := h.waitFinal("real", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+	if ev := h.waitFinal("real", 1, 30*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("real task: %s: %s", ev.State, ev.Msg)
 	}
 	nothingForged := func() {
@@ -158,10 +157,10 @@ func TestForgedTasksAreRefused(t *testing.T) {
 		if len(h.eventsOf("rotated", 1)) > 0 {
 			return nil
 		}
-		h.publish(h.task("rotated", 1, plan.TaskDeploy, "1.0.0", good))
+		h.publish(h.task("rotated", 1, wire.TaskDeploy, "1.0.0", good))
 		return fmt.Errorf("the task signed by a rotated key is not taken yet")
 	})
-	if ev := h.waitFinal("rotated", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+	if ev := h.waitFinal("rotated", 1, 30*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("task signed by a rotated key: %s: %s", ev.State, ev.Msg)
 	}
 
@@ -189,7 +188,7 @@ func TestTaskWaitsForKeys(t *testing.T) {
 	opts := h.options()
 	opts.Metrics = set
 	h.start(opts)
-	h.publish(h.task("d1", 1, plan.TaskDeploy, "1.0.0", good))
+	h.publish(h.task("d1", 1, wire.TaskDeploy, "1.0.0", good))
 	testenv.Eventually(t, 20*time.Second, func() error {
 		if n := h.cp.keyFetches(); n < 3 {
 			return fmt.Errorf("%d key fetches, want the start's and two for the task", n)
@@ -200,7 +199,7 @@ func TestTaskWaitsForKeys(t *testing.T) {
 		t.Fatalf("the task ran without a key: %v", states(evs))
 	}
 	h.cp.setKeysDown(false)
-	if ev := h.waitFinal("d1", 1, 30*time.Second); ev.State != plan.PhaseHealthy {
+	if ev := h.waitFinal("d1", 1, 30*time.Second); ev.State != wire.PhaseHealthy {
 		t.Fatalf("task after the outage: %s: %s", ev.State, ev.Msg)
 	}
 	if got := refusedCounts(set); len(got) != 0 {

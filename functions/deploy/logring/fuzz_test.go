@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // FuzzBatch feeds agent batches (untrusted JSON) through Check, Append
@@ -14,16 +16,16 @@ func FuzzBatch(f *testing.F) {
 	f.Add([]byte(`{"lines":[{"app":"shop","at":"2026-03-01T12:00:00Z","instance":"../x","process":"","stream":"stdin","line":"\xff"}]}`), uint64(3), 1)
 	f.Add([]byte(`{"lines":null,"lost":{"":18446744073709551615}}`), uint64(1<<63), 0)
 	f.Fuzz(func(t *testing.T, body []byte, after uint64, limit int) {
-		var b Batch
+		var b wire.LogBatch
 		if json.Unmarshal(body, &b) != nil {
 			return
 		}
 		var r Ring
 		for range 3 {
-			var ok []Line
+			var ok []wire.LogLine
 			for _, l := range b.Lines {
-				if field, _ := Check(l.Line); field == "" {
-					ok = append(ok, l.Line)
+				if field, _ := Check(l.LogLine); field == "" {
+					ok = append(ok, l.LogLine)
 				}
 			}
 			r.Append(ok, b.Lost["shop"])

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // Bounds of a Ring and of a batch.
@@ -16,11 +18,6 @@ const (
 	// MaxLines and MaxBytes bound a ring: the oldest lines go first.
 	MaxLines = 2000
 	MaxBytes = 512 << 10
-	// MaxLineBytes bounds one line's text; longer text is cut (the agent
-	// already splits long lines at this size).
-	MaxLineBytes = 4 << 10
-	// MaxBatch is the most lines one agent batch may carry.
-	MaxBatch = 500
 	// TTL is how long a ring lives after its last append.
 	TTL = 24 * time.Hour
 	// DefaultLimit and MaxLimit bound a query's answer.
@@ -28,32 +25,12 @@ const (
 	MaxLimit     = 1000
 )
 
-// Streams of a line.
-const (
-	Stdout = "stdout"
-	Stderr = "stderr"
-)
-
-// Line is one line of an app instance's output.
-type Line struct {
-	// Seq is the line's place in the app's ring, from 1; the cursor of a
-	// query is the Seq of the last line it returned.
-	Seq uint64 `json:"seq"`
-	// At is when the agent read the line.
-	At       time.Time `json:"at"`
-	Host     string    `json:"host"`
-	Instance string    `json:"instance"`
-	Process  string    `json:"process"`
-	Stream   string    `json:"stream"`
-	Text     string    `json:"line"`
-}
-
 // Ring is the stored lines of one app, oldest first.
 type Ring struct {
 	// Next is the Seq of the next line appended.
-	Next  uint64 `json:"next"`
-	Bytes int    `json:"bytes"`
-	Lines []Line `json:"lines"`
+	Next  uint64         `json:"next"`
+	Bytes int            `json:"bytes"`
+	Lines []wire.LogLine `json:"lines"`
 	// Dropped counts the lines the ring evicted to stay in bounds, and
 	// Lost the lines agents reported they could not ship.
 	Dropped uint64 `json:"dropped"`
@@ -61,13 +38,13 @@ type Ring struct {
 }
 
 // size is what a line counts against MaxBytes.
-func (l Line) size() int {
+func size(l wire.LogLine) int {
 	return len(l.Text) + len(l.Host) + len(l.Instance) + len(l.Process) + 64
 }
 
 // Append adds lines (in order) to r, numbering them, and evicts the oldest
 // lines past MaxLines or MaxBytes. lost is what the agent could not ship.
-func (r *Ring) Append(lines []Line, lost uint64) {
+func (r *Ring) Append(lines []wire.LogLine, lost uint64) {
 	if r.Next == 0 {
 		r.Next = 1
 	}
@@ -76,11 +53,11 @@ func (r *Ring) Append(lines []Line, lost uint64) {
 		l.Seq = r.Next
 		r.Next++
 		r.Lines = append(r.Lines, l)
-		r.Bytes += l.size()
+		r.Bytes += size(l)
 	}
 	cut := 0
 	for cut < len(r.Lines) && (len(r.Lines)-cut > MaxLines || r.Bytes > MaxBytes) {
-		r.Bytes -= r.Lines[cut].size()
+		r.Bytes -= size(r.Lines[cut])
 		cut++
 	}
 	if cut > 0 {
@@ -108,7 +85,7 @@ type Query struct {
 
 // Result is a query's answer.
 type Result struct {
-	Lines []Line `json:"lines"`
+	Lines []wire.LogLine `json:"lines"`
 	// Cursor is the After of the next query: the Seq of the last line
 	// returned, or the ring's last Seq when none matched (so that a follow
 	// skips lines that do not match).
@@ -125,11 +102,11 @@ func (r *Ring) Select(q Query) Result {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	res := Result{Lines: []Line{}, Cursor: max(r.Next, 1) - 1}
+	res := Result{Lines: []wire.LogLine{}, Cursor: max(r.Next, 1) - 1}
 	if q.After > 0 && len(r.Lines) > 0 && r.Lines[0].Seq > q.After+1 {
 		res.Gap = true
 	}
-	var match []Line
+	var match []wire.LogLine
 	for _, l := range r.Lines {
 		if l.Seq <= q.After || q.Host != "" && l.Host != q.Host || q.Instance != "" && l.Instance != q.Instance ||
 			q.Process != "" && l.Process != q.Process || !q.Since.IsZero() && l.At.Before(q.Since) {
@@ -155,7 +132,7 @@ func (r *Ring) Select(q Query) Result {
 
 // Check validates a line an agent sent (Seq is ignored): the field of the
 // first problem and what is wrong, or "" when it is fine.
-func Check(l Line) (field, msg string) {
+func Check(l wire.LogLine) (field, msg string) {
 	switch {
 	case l.At.IsZero():
 		return "at", "must be the time the line was read (RFC 3339)"
@@ -163,10 +140,10 @@ func Check(l Line) (field, msg string) {
 		return "instance", fmt.Sprintf("must be 1-256 of A-Z, a-z, 0-9, '.', '_', '-', ':', got %q", l.Instance)
 	case !validName(l.Process, 64):
 		return "process", fmt.Sprintf("must be 1-64 of A-Z, a-z, 0-9, '.', '_', '-', ':', got %q", l.Process)
-	case l.Stream != Stdout && l.Stream != Stderr:
+	case l.Stream != wire.LogStdout && l.Stream != wire.LogStderr:
 		return "stream", fmt.Sprintf("must be stdout or stderr, got %q", l.Stream)
-	case len(l.Text) > MaxLineBytes:
-		return "line", fmt.Sprintf("at most %d bytes, got %d", MaxLineBytes, len(l.Text))
+	case len(l.Text) > wire.MaxLogLineBytes:
+		return "line", fmt.Sprintf("at most %d bytes, got %d", wire.MaxLogLineBytes, len(l.Text))
 	case !utf8.ValidString(l.Text):
 		return "line", "must be UTF-8"
 	}
@@ -184,24 +161,4 @@ func validName(s string, maxLen int) bool {
 		}
 	}
 	return true
-}
-
-// ShipPath is the agents' route for shipping log lines, after
-// wire.HostPath and the host id: POST /api/v1/agents/hosts/{id}/logs.
-const ShipPath = "/logs"
-
-// BatchLine is a line in an agent's batch: the app it belongs to and the
-// line (Host and Seq are set by the server).
-type BatchLine struct {
-	App string `json:"app"`
-	Line
-}
-
-// Batch is the body of POST /api/v1/agents/hosts/{id}/logs: at most
-// MaxBatch lines of the host's app instances, oldest first, and per app
-// the lines the agent dropped since its last batch (its buffer was full
-// or a batch could not be sent).
-type Batch struct {
-	Lines []BatchLine       `json:"lines"`
-	Lost  map[string]uint64 `json:"lost,omitempty"`
 }

@@ -4,9 +4,9 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // Errors of Apply, wrapped; the caller logs them and drops the event
@@ -21,59 +21,6 @@ var (
 	// ErrBadEvent: the event's state makes no sense for its task.
 	ErrBadEvent = errors.New("invalid event")
 )
-
-// Event is what an agent reports about a task, on NSQ deploy.events.
-type Event struct {
-	DeployID string `json:"deploy_id"`
-	TaskID   int    `json:"task_id"`
-	Host     string `json:"host"`
-	// State is downloading, starting, healthy or failed (rolled_back for
-	// a rollback task).
-	State Phase `json:"state"`
-	// At is the agent's clock; the record keeps it for the history but
-	// times out tasks on the caller's clock.
-	At  time.Time `json:"at,omitzero"`
-	Msg string    `json:"msg,omitempty"`
-	// Duration is how long the phase took, as the agent measured it.
-	Duration Duration `json:"duration,omitempty"`
-	// LogTail is the end of the agent's log for the phase; longer than
-	// MaxLogLines lines or MaxLogBytes bytes, only its end is kept.
-	LogTail string `json:"log_tail,omitempty"`
-}
-
-// ParseEvent decodes an agent's event. Unknown fields are ignored (unlike
-// ParseSpec) so that a newer agent can add some; trailing data is
-// rejected. It checks the event's shape only; Apply decides whether it
-// fits the deploy.
-func ParseEvent(b []byte) (Event, error) {
-	var e Event
-	if err := decode(b, &e, false); err != nil {
-		return Event{}, fmt.Errorf("cannot parse deploy event: %w", err)
-	}
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
-	}
-	if e.DeployID == "" || len(e.DeployID) > 128 {
-		bad("deploy_id", "must be 1-128 bytes")
-	}
-	if e.TaskID < 1 {
-		bad("task_id", "must be positive, got %d", e.TaskID)
-	}
-	if !validHostID(e.Host) {
-		bad("host", "host ids are 1-128 of A-Z, a-z, 0-9, '.', '_', '-', ':', got %q", e.Host)
-	}
-	if e.State.rank() < 0 {
-		bad("state", "must be pending, downloading, starting, healthy, rolled_back or failed, got %q", e.State)
-	}
-	if e.Duration < 0 {
-		bad("duration", "must not be negative")
-	}
-	if err := errors.Join(errs...); err != nil {
-		return Event{}, fmt.Errorf("cannot parse deploy event: %w", err)
-	}
-	return e, nil
-}
 
 // Apply records an agent's event at now and reports whether it changed
 // the record. It is idempotent and tolerates any order of delivery:
@@ -90,7 +37,7 @@ func ParseEvent(b []byte) (Event, error) {
 // deploy return (false, err) wrapping ErrOtherDeploy, ErrUnknownTarget,
 // ErrUnknownTask or ErrBadEvent. Apply only records what the agent said;
 // the caller runs Step afterwards to act on it.
-func (r *Record) Apply(ev Event, now time.Time) (bool, error) {
+func (r *Record) Apply(ev wire.Event, now time.Time) (bool, error) {
 	if ev.DeployID != r.ID {
 		return false, fmt.Errorf("cannot apply event of deploy %q to %q: %w", ev.DeployID, r.ID, ErrOtherDeploy)
 	}
@@ -107,29 +54,29 @@ func (r *Record) Apply(ev Event, now time.Time) (bool, error) {
 	}
 	phase := ev.State
 	switch {
-	case t.Kind == TaskRollback && phase == PhaseHealthy:
-		phase = PhaseRolledBack
-	case phase.rank() < 0,
-		t.Kind == TaskDeploy && phase == PhaseRolledBack:
+	case t.Kind == wire.TaskRollback && phase == wire.PhaseHealthy:
+		phase = wire.PhaseRolledBack
+	case phase.Rank() < 0,
+		t.Kind == wire.TaskDeploy && phase == wire.PhaseRolledBack:
 		return false, fmt.Errorf("cannot apply event %q to the %s task of host %q: %w", ev.State, t.Kind, ev.Host, ErrBadEvent)
 	}
-	if phase.rank() <= t.Progress.rank() {
+	if phase.Rank() <= t.Progress.Rank() {
 		return false, nil
 	}
 	t.Progress = phase
 	switch {
-	case t.Kind == TaskDeploy:
+	case t.Kind == wire.TaskDeploy:
 		t.State = phase
-	case phase.terminal():
+	case phase.Terminal():
 		t.State = phase
 	default:
-		t.State = PhaseRollingBack
+		t.State = wire.PhaseRollingBack
 	}
-	if phase.terminal() {
+	if phase.Terminal() {
 		t.EndedAt = now
 	}
-	if phase == PhaseFailed {
-		t.Error = Clip(cmp.Or(ev.Msg, string(t.Kind)+" task failed"), MaxMsg)
+	if phase == wire.PhaseFailed {
+		t.Error = wire.Clip(cmp.Or(ev.Msg, string(t.Kind)+" task failed"), wire.MaxMsg)
 	}
 	at := ev.At
 	if at.IsZero() {
@@ -142,42 +89,9 @@ func (r *Record) Apply(ev Event, now time.Time) (bool, error) {
 // fail ends t's current task as failed at now, with the record's own
 // reason (timed out, agent lost).
 func (t *TargetState) fail(now time.Time, msg string) {
-	t.Progress, t.State, t.EndedAt, t.Error = PhaseFailed, PhaseFailed, now, msg
-	t.addEvent(TargetEvent{At: now, TaskID: t.TaskID, State: PhaseFailed, Msg: msg})
+	t.Progress, t.State, t.EndedAt, t.Error = wire.PhaseFailed, wire.PhaseFailed, now, msg
+	t.addEvent(TargetEvent{At: now, TaskID: t.TaskID, State: wire.PhaseFailed, Msg: msg})
 }
 
 // inFlight reports whether t has a task sent and not ended.
-func (t *TargetState) inFlight() bool { return t.TaskID > 0 && !t.Progress.terminal() }
-
-// Clip cuts s to at most n bytes, at a rune boundary (event messages are
-// cut at MaxMsg).
-func Clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// LogTail keeps the end of a log: at most MaxLogLines lines and
-// MaxLogBytes bytes, cut at a rune boundary.
-func LogTail(s string) string {
-	s = strings.TrimRight(s, "\n")
-	if len(s) > MaxLogBytes {
-		cut := len(s) - MaxLogBytes
-		for cut < len(s) && !utf8.RuneStart(s[cut]) {
-			cut++
-		}
-		s = s[cut:]
-	}
-	for i, n := len(s)-1, 0; i >= 0; i-- {
-		if s[i] == '\n' {
-			if n++; n == MaxLogLines {
-				return s[i+1:]
-			}
-		}
-	}
-	return s
-}
+func (t *TargetState) inFlight() bool { return t.TaskID > 0 && !t.Progress.Terminal() }

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 func TestPauseResume(t *testing.T) {
 	spec := rollingSpec()
 	spec.Strategy.Batch = Count(1)
-	spec.Timeouts = Timeouts{Step: Duration(time.Minute), Task: Duration(time.Minute)}
+	spec.Timeouts = Timeouts{Step: wire.Duration(time.Minute), Task: wire.Duration(time.Minute)}
 	r := mustRecord(t, spec, 3)
 	if err := r.Pause(sec(0), "bob", ""); !errors.Is(err, ErrWrongState) {
 		t.Fatalf("pause while pending: %v", err)
@@ -27,7 +29,7 @@ func TestPauseResume(t *testing.T) {
 	}
 	// The task in flight finishes; nothing new is sent while paused, and
 	// the step deadline (1 m) does not run out.
-	finish(t, r, sec(10), ts, PhaseHealthy)
+	finish(t, r, sec(10), ts, wire.PhaseHealthy)
 	expectTasks(t, r.Step(sec(10), Observations{}))
 	expectTasks(t, r.Step(sec(600), Observations{}))
 	expectState(t, r, StatePaused)
@@ -38,14 +40,14 @@ func TestPauseResume(t *testing.T) {
 		t.Fatalf("deadline %v", r.Steps[0].Deadline.Sub(t0))
 	}
 	ts = expectTasks(t, r.Step(sec(600), Observations{}), "h01/1/deploy")
-	finish(t, r, sec(610), ts, PhaseHealthy)
+	finish(t, r, sec(610), ts, wire.PhaseHealthy)
 	ts = expectTasks(t, r.Step(sec(610), Observations{}), "h02/1/deploy")
 
 	// A failure while paused still rolls back.
 	if err := r.Pause(sec(611), "bob", ""); err != nil {
 		t.Fatal(err)
 	}
-	finish(t, r, sec(612), ts, PhaseFailed)
+	finish(t, r, sec(612), ts, wire.PhaseFailed)
 	expectTasks(t, r.Step(sec(612), Observations{}), "h00/2/rollback", "h01/2/rollback", "h02/2/rollback")
 	expectState(t, r, StateRollingBack)
 	for _, f := range []func() error{
@@ -64,7 +66,7 @@ func TestTimedPauseAndPause(t *testing.T) {
 	spec.Health = Health{}
 	r := mustRecord(t, spec, 10)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
-	finish(t, r, sec(10), ts, PhaseHealthy)
+	finish(t, r, sec(10), ts, wire.PhaseHealthy)
 	r.Step(sec(10), Observations{})
 	if !r.NextAt.Equal(sec(130)) {
 		t.Fatalf("next at %v", r.NextAt.Sub(t0))
@@ -82,7 +84,7 @@ func TestManualPause(t *testing.T) {
 	spec.Health = Health{}
 	r := mustRecord(t, spec, 2)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
-	finish(t, r, sec(10), ts, PhaseHealthy)
+	finish(t, r, sec(10), ts, wire.PhaseHealthy)
 	expectTasks(t, r.Step(sec(10), Observations{}))
 	expectState(t, r, StateWaiting)
 	expectTasks(t, r.Step(sec(5000), Observations{}))
@@ -95,7 +97,7 @@ func TestManualPause(t *testing.T) {
 	if !r.Steps[1].StartedAt.Equal(sec(6000)) {
 		t.Fatalf("step 2 started at %v", r.Steps[1].StartedAt.Sub(t0))
 	}
-	finish(t, r, sec(6010), ts, PhaseHealthy)
+	finish(t, r, sec(6010), ts, wire.PhaseHealthy)
 	r.Step(sec(6010), Observations{})
 	expectState(t, r, StateSucceeded)
 }
@@ -104,11 +106,11 @@ func TestAbort(t *testing.T) {
 	// Abort with moved targets rolls them back, the one in flight too.
 	r := mustRecord(t, rollingSpec(), 4)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
-	finish(t, r, sec(1), ts[:1], PhaseHealthy)
+	finish(t, r, sec(1), ts[:1], wire.PhaseHealthy)
 	must(t, r.Abort(sec(2), "bob", "wrong build"))
 	expectState(t, r, StateRollingBack)
 	ts = expectTasks(t, r.Step(sec(2), Observations{}), "h00/2/rollback", "h01/2/rollback")
-	finish(t, r, sec(3), ts, PhaseRolledBack)
+	finish(t, r, sec(3), ts, wire.PhaseRolledBack)
 	r.Step(sec(3), Observations{})
 	expectState(t, r, StateRolledBack)
 	if r.Error != "aborted by bob: wrong build" || r.Steps[0].Error != "aborted" {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // FuzzParseSpec: whatever parses validates, survives a JSON round trip,
@@ -45,7 +47,7 @@ func FuzzParseSpec(f *testing.F) {
 		for i := 0; !r.Done() && i < 1000; i++ {
 			gate.Step = r.Current
 			acts := r.Step(now, Observations{Gate: gate})
-			finish(t, r, now, tasks(t, acts), PhaseHealthy)
+			finish(t, r, now, tasks(t, acts), wire.PhaseHealthy)
 			switch w := r.Wake(now); {
 			case r.State == StateWaiting:
 				must(t, r.Resume(now, "fuzz", ""))
@@ -68,7 +70,7 @@ func FuzzParseEvent(f *testing.F) {
 	f.Add([]byte(`{"deploy_id":"d","task_id":1,"host":"h00","state":"starting","log_tail":"a\nb"}`))
 	f.Add([]byte(`{"deploy_id":"d","task_id":1,"host":"h01","state":"healthy","duration":"3s","at":"2026-03-01T12:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		e, err := ParseEvent(b)
+		e, err := wire.ParseEvent(b)
 		if err != nil {
 			return
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -81,12 +83,12 @@ func expectState(t testing.TB, r *Record, want State) {
 }
 
 // ev is an agent event of r for host's task.
-func ev(r *Record, host string, task int, state Phase) Event {
-	return Event{DeployID: r.ID, TaskID: task, Host: host, State: state, Msg: string(state)}
+func ev(r *Record, host string, task int, state wire.Phase) wire.Event {
+	return wire.Event{DeployID: r.ID, TaskID: task, Host: host, State: state, Msg: string(state)}
 }
 
 // apply applies events at now, failing on errors.
-func apply(t testing.TB, r *Record, now time.Time, evs ...Event) {
+func apply(t testing.TB, r *Record, now time.Time, evs ...wire.Event) {
 	t.Helper()
 	for _, e := range evs {
 		if _, err := r.Apply(e, now); err != nil {
@@ -96,10 +98,10 @@ func apply(t testing.TB, r *Record, now time.Time, evs ...Event) {
 }
 
 // finish reports the whole life of each task: downloading, starting, end.
-func finish(t testing.TB, r *Record, now time.Time, ts []SendTask, end Phase) {
+func finish(t testing.TB, r *Record, now time.Time, ts []SendTask, end wire.Phase) {
 	t.Helper()
 	for _, s := range ts {
-		apply(t, r, now, ev(r, s.Host, s.TaskID, PhaseDownloading), ev(r, s.Host, s.TaskID, PhaseStarting), ev(r, s.Host, s.TaskID, end))
+		apply(t, r, now, ev(r, s.Host, s.TaskID, wire.PhaseDownloading), ev(r, s.Host, s.TaskID, wire.PhaseStarting), ev(r, s.Host, s.TaskID, end))
 	}
 }
 

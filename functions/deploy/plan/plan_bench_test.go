@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 	"testing"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // BenchmarkApply: one agent event, new (changes the record) and
@@ -19,8 +21,8 @@ func BenchmarkApply(b *testing.B) {
 			for b.Loop() {
 				// Rewind the target so that each event moves it forward.
 				t := &r.Targets[n/2]
-				t.Progress, t.State, t.Events = PhasePending, PhasePending, t.Events[:1]
-				if changed, err := r.Apply(Event{DeployID: r.ID, TaskID: 1, Host: host, State: PhaseStarting, Msg: "starting"}, sec(1)); !changed || err != nil {
+				t.Progress, t.State, t.Events = wire.PhasePending, wire.PhasePending, t.Events[:1]
+				if changed, err := r.Apply(wire.Event{DeployID: r.ID, TaskID: 1, Host: host, State: wire.PhaseStarting, Msg: "starting"}, sec(1)); !changed || err != nil {
 					b.Fatal(changed, err)
 				}
 			}
@@ -28,7 +30,7 @@ func BenchmarkApply(b *testing.B) {
 		b.Run(fmt.Sprintf("targets=%d/duplicate", n), func(b *testing.B) {
 			r := mustRecord(b, spec, n)
 			r.Step(sec(0), Observations{})
-			e := Event{DeployID: r.ID, TaskID: 1, Host: r.Targets[n/2].Host, State: PhaseStarting}
+			e := wire.Event{DeployID: r.ID, TaskID: 1, Host: r.Targets[n/2].Host, State: wire.PhaseStarting}
 			apply(b, r, sec(1), e)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -51,7 +53,7 @@ func BenchmarkStep(b *testing.B) {
 			r.Step(sec(0), Observations{})
 			obs := Observations{Hosts: map[string]HostStatus{}}
 			for _, t := range r.Targets {
-				apply(b, r, sec(1), Event{DeployID: r.ID, TaskID: 1, Host: t.Host, State: PhaseDownloading})
+				apply(b, r, sec(1), wire.Event{DeployID: r.ID, TaskID: 1, Host: t.Host, State: wire.PhaseDownloading})
 				obs.Hosts[t.Host] = HostStatus{LastHeartbeat: sec(9)}
 			}
 			b.ReportAllocs()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/ident"
 )
 
@@ -15,12 +16,6 @@ import (
 const (
 	// MaxEvents is how many events a target keeps (the latest).
 	MaxEvents = 50
-	// MaxLogLines and MaxLogBytes bound an event's log tail (its end is
-	// kept).
-	MaxLogLines = 20
-	MaxLogBytes = 4 << 10
-	// MaxMsg bounds an event's or entry's message, in bytes.
-	MaxMsg = 1024
 	// MaxTimeline is how many timeline entries a record keeps: the first
 	// (created) and the latest.
 	MaxTimeline = 200
@@ -47,56 +42,6 @@ const (
 	StateRollingBack State = "rolling_back"
 	StateRolledBack  State = "rolled_back"
 	StateAborted     State = "aborted"
-)
-
-// Phase is where one target is.
-type Phase string
-
-// Target phases. An agent reports downloading, starting, healthy or failed
-// for a deploy task, and downloading, starting, rolled_back (or healthy,
-// read as rolled_back) or failed for a rollback task; a target whose
-// rollback task is in flight is rolling_back.
-const (
-	PhasePending     Phase = "pending"
-	PhaseDownloading Phase = "downloading"
-	PhaseStarting    Phase = "starting"
-	PhaseHealthy     Phase = "healthy"
-	PhaseFailed      Phase = "failed"
-	PhaseRollingBack Phase = "rolling_back"
-	PhaseRolledBack  Phase = "rolled_back"
-	// PhaseSkipped: the deploy ended (failed, rolled back or aborted)
-	// before it sent the target a task; the target never changed.
-	PhaseSkipped Phase = "skipped"
-)
-
-// rank orders the phases of one task: pending < downloading < starting <
-// terminal (healthy, rolled_back, failed); -1 for an unknown phase.
-func (p Phase) rank() int {
-	switch p {
-	case PhasePending, "":
-		return 0
-	case PhaseDownloading:
-		return 1
-	case PhaseStarting:
-		return 2
-	case PhaseHealthy, PhaseRolledBack, PhaseFailed:
-		return 3
-	}
-	return -1
-}
-
-// terminal reports whether p ends a task.
-func (p Phase) terminal() bool { return p.rank() == 3 }
-
-// TaskKind says what a task asks of an agent.
-type TaskKind string
-
-// Task kinds.
-const (
-	// TaskDeploy installs and starts the deploy's version.
-	TaskDeploy TaskKind = "deploy"
-	// TaskRollback puts the previous version (Record.Previous) back.
-	TaskRollback TaskKind = "rollback"
 )
 
 // Release is one version of an app's artifact.
@@ -178,18 +123,18 @@ type GateResult struct {
 
 // TargetState is one target of a deploy and its current task.
 type TargetState struct {
-	Host  string `json:"host"`
-	Room  string `json:"room,omitempty"`
-	State Phase  `json:"state"`
+	Host  string     `json:"host"`
+	Room  string     `json:"room,omitempty"`
+	State wire.Phase `json:"state"`
 	// TaskID is the generation of the target's current task: 0 before
 	// any, 1 for the deploy task, 2 for its rollback. Events of an older
 	// task are ignored.
-	TaskID int      `json:"task_id,omitempty"`
-	Kind   TaskKind `json:"kind,omitempty"`
+	TaskID int           `json:"task_id,omitempty"`
+	Kind   wire.TaskKind `json:"kind,omitempty"`
 	// Progress is the latest phase of the current task, as the agent
 	// reported it (or failed, when the task timed out or its agent was
 	// lost).
-	Progress Phase `json:"progress,omitempty"`
+	Progress wire.Phase `json:"progress,omitempty"`
 	// IssuedAt is when the current task was first sent, SentAt when last
 	// (re)sent, Sends how many times.
 	IssuedAt time.Time `json:"issued_at,omitzero"`
@@ -213,12 +158,12 @@ type TargetState struct {
 // TargetEvent is one entry of a target's history: an agent's event, or
 // the record's own note (task sent, timed out, agent lost).
 type TargetEvent struct {
-	At     time.Time `json:"at"`
-	TaskID int       `json:"task_id"`
-	State  Phase     `json:"state"`
-	Msg    string    `json:"msg,omitempty"`
+	At     time.Time  `json:"at"`
+	TaskID int        `json:"task_id"`
+	State  wire.Phase `json:"state"`
+	Msg    string     `json:"msg,omitempty"`
 	// Duration is how long the phase took, as the agent measured it.
-	Duration Duration `json:"duration,omitempty"`
+	Duration wire.Duration `json:"duration,omitempty"`
 	// LogTail is the end of the agent's log for the phase, at most
 	// MaxLogLines lines and MaxLogBytes bytes.
 	LogTail string `json:"log_tail,omitempty"`
@@ -313,7 +258,7 @@ func NewRecord(id, app string, rel, previous Release, who string, spec Spec, tar
 	}
 	r.Targets = make([]TargetState, len(targets))
 	for i, t := range targets {
-		r.Targets[i] = TargetState{Host: t.Host, Room: t.Room, State: PhasePending, Events: []TargetEvent{}}
+		r.Targets[i] = TargetState{Host: t.Host, Room: t.Room, State: wire.PhasePending, Events: []TargetEvent{}}
 	}
 	r.note(now, WhatCreated, who, spec.Why)
 	return r, nil
@@ -408,7 +353,7 @@ func (r *Record) Validate() error {
 		}
 	}
 	for i, t := range r.Targets {
-		if t.State.rank() < 0 && t.State != PhaseRollingBack && t.State != PhaseSkipped || t.Progress.rank() < 0 || t.TaskID < 0 {
+		if t.State.Rank() < 0 && t.State != wire.PhaseRollingBack && t.State != wire.PhaseSkipped || t.Progress.Rank() < 0 || t.TaskID < 0 {
 			bad(fmt.Sprintf("targets[%d]", i), "bad state %q, progress %q or task %d", t.State, t.Progress, t.TaskID)
 		}
 	}
@@ -445,7 +390,7 @@ func (r *Record) note(at time.Time, what, who, msg string) {
 	if len(r.Timeline) >= MaxTimeline {
 		r.Timeline = slices.Delete(r.Timeline, 1, len(r.Timeline)-MaxTimeline+2)
 	}
-	r.Timeline = append(r.Timeline, Entry{At: at, What: what, Who: who, Msg: Clip(msg, MaxMsg)})
+	r.Timeline = append(r.Timeline, Entry{At: at, What: what, Who: who, Msg: wire.Clip(msg, wire.MaxMsg)})
 }
 
 // addEvent appends e to t's events, dropping the oldest past MaxEvents.
@@ -455,8 +400,8 @@ func (t *TargetState) addEvent(e TargetEvent) {
 		t.Events = slices.Delete(t.Events, 0, n)
 		t.Dropped += n
 	}
-	e.Msg = Clip(e.Msg, MaxMsg)
-	e.LogTail = LogTail(e.LogTail)
+	e.Msg = wire.Clip(e.Msg, wire.MaxMsg)
+	e.LogTail = wire.LogTail(e.LogTail)
 	t.Events = append(t.Events, e)
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 func roundTrip(t *testing.T, r *Record) *Record {
@@ -30,18 +32,21 @@ func TestRecordRoundTrip(t *testing.T) {
 	good := func(step int) Observations {
 		return Observations{Gate: &GateSample{Step: step, Requests: 100, ErrorRate: 0.01}}
 	}
-	evAt := func(r *Record, now float64, host string, task int, p Phase) {
+	evAt := func(r *Record, now float64, host string, task int, p wire.Phase) {
 		e := ev(r, host, task, p)
-		e.At, e.Duration, e.LogTail = sec(now-0.5), Duration(time.Second), "line 1\nline 2"
+		e.At, e.Duration, e.LogTail = sec(now-0.5), wire.Duration(time.Second), "line 1\nline 2"
 		apply(t, r, sec(now), e)
 	}
 	ops := []func(r *Record) []Action{
 		func(r *Record) []Action { return r.Step(sec(0), Observations{}) },
 		func(r *Record) []Action {
-			evAt(r, 5, "h00", 1, PhaseDownloading)
+			evAt(r, 5, "h00", 1, wire.PhaseDownloading)
 			return r.Step(sec(5), Observations{})
 		},
-		func(r *Record) []Action { evAt(r, 10, "h00", 1, PhaseHealthy); return r.Step(sec(10), Observations{}) },
+		func(r *Record) []Action {
+			evAt(r, 10, "h00", 1, wire.PhaseHealthy)
+			return r.Step(sec(10), Observations{})
+		},
 		func(r *Record) []Action { return r.Step(sec(40), good(0)) },
 		func(r *Record) []Action { must(t, r.Pause(sec(50), "bob", "")); return r.Step(sec(50), Observations{}) },
 		func(r *Record) []Action {
@@ -51,22 +56,25 @@ func TestRecordRoundTrip(t *testing.T) {
 		func(r *Record) []Action { return r.Step(sec(210), Observations{}) },
 		func(r *Record) []Action {
 			for _, h := range []string{"h01", "h02", "h04"} {
-				evAt(r, 215, h, 1, PhaseDownloading)
+				evAt(r, 215, h, 1, wire.PhaseDownloading)
 			}
-			evAt(r, 215, "h02", 1, PhaseStarting)
+			evAt(r, 215, "h02", 1, wire.PhaseStarting)
 			return r.Step(sec(215), Observations{})
 		},
 		func(r *Record) []Action { return r.Step(sec(245), Observations{}) }, // h03 resent
-		func(r *Record) []Action { evAt(r, 250, "h03", 1, PhaseFailed); return r.Step(sec(250), Observations{}) },
+		func(r *Record) []Action {
+			evAt(r, 250, "h03", 1, wire.PhaseFailed)
+			return r.Step(sec(250), Observations{})
+		},
 		func(r *Record) []Action {
 			for _, h := range []string{"h00", "h01", "h02"} {
-				evAt(r, 260, h, 2, PhaseRolledBack)
+				evAt(r, 260, h, 2, wire.PhaseRolledBack)
 			}
 			return r.Step(sec(260), Observations{})
 		},
 		func(r *Record) []Action {
 			for _, h := range []string{"h03", "h04"} {
-				evAt(r, 270, h, 2, PhaseRolledBack)
+				evAt(r, 270, h, 2, wire.PhaseRolledBack)
 			}
 			return r.Step(sec(270), Observations{})
 		},
@@ -168,10 +176,10 @@ func TestNewRollback(t *testing.T) {
 		t.Fatalf("task %+v", ts[0])
 	}
 	// A rollback that fails is not rolled back.
-	finish(t, r, sec(1), ts[:1], PhaseFailed)
+	finish(t, r, sec(1), ts[:1], wire.PhaseFailed)
 	expectTasks(t, r.Step(sec(1), Observations{}))
 	expectState(t, r, StateFailed)
-	if s := r.Summary(); !s.Rollback || s.Counts[PhaseFailed] != 1 || s.Counts[PhasePending] != 1 {
+	if s := r.Summary(); !s.Rollback || s.Counts[wire.PhaseFailed] != 1 || s.Counts[wire.PhasePending] != 1 {
 		t.Fatalf("summary %+v", s)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/ident"
 	"github.com/wharfhq/wharf/internal/strictjson"
 )
@@ -70,7 +71,7 @@ const (
 // Spec is a deploy request, the body of POST /api/v1/apps/{app}/deploys.
 type Spec struct {
 	// Version is the artifact version to deploy: 1-128 of A-Z a-z 0-9
-	// . _ - +, starting with a letter or digit (artifacts.ValidVersion).
+	// . _ - +, starting with a letter or digit (catalog.ValidVersion).
 	Version string `json:"version"`
 	// Why is the operator's reason, at most MaxWhy bytes.
 	Why string `json:"why,omitempty"`
@@ -134,7 +135,7 @@ type Health struct {
 	// healthy. Zero means no error-rate gate.
 	ErrorRateMax float64 `json:"error_rate_max,omitempty"`
 	// Window is how long the error rate is observed (0: DefaultGateWindow).
-	Window Duration `json:"window,omitempty"`
+	Window wire.Duration `json:"window,omitempty"`
 	// MinRequests is the fewest requests in the window for the error
 	// rate to count (0: DefaultMinRequests); with fewer the gate passes.
 	MinRequests int `json:"min_requests,omitempty"`
@@ -143,10 +144,10 @@ type Health struct {
 // Timeouts bound a deploy's steps and tasks; zero means the default.
 type Timeouts struct {
 	// Step is how long a step's targets may take to become healthy.
-	Step Duration `json:"step,omitempty"`
+	Step wire.Duration `json:"step,omitempty"`
 	// Task is how long one task may take from being sent to a terminal
 	// event.
-	Task Duration `json:"task,omitempty"`
+	Task wire.Duration `json:"task,omitempty"`
 }
 
 // FieldError names the field of a Spec (or Record, or Event) that is
@@ -343,9 +344,9 @@ func (s Spec) WithDefaults() Spec {
 	if s.MaxUnavailable.IsZero() {
 		s.MaxUnavailable = Count(DefaultMaxUnavailable)
 	}
-	s.Health.Window = Duration(s.gateWindow())
+	s.Health.Window = wire.Duration(s.gateWindow())
 	s.Health.MinRequests = s.minRequests()
-	s.Timeouts = Timeouts{Step: Duration(s.stepTimeout()), Task: Duration(s.taskTimeout())}
+	s.Timeouts = Timeouts{Step: wire.Duration(s.stepTimeout()), Task: wire.Duration(s.taskTimeout())}
 	rollback := s.autoRollback()
 	s.AutoRollback = &rollback
 	s.Targets.Rooms = append([]string(nil), s.Targets.Rooms...)
@@ -397,7 +398,7 @@ func ValidVersion(s string) bool { return ident.Version(s) }
 func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 
 // validHostID is the registry's rule for instance and host ids.
-func validHostID(s string) bool { return validToken(s, "._-:") }
+func validHostID(s string) bool { return wire.ValidHostID(s) }
 
 func validLabel(s string) bool { return validToken(s, "._-:/=") }
 

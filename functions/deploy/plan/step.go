@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // Timings of Step that a Spec does not set.
@@ -61,18 +63,8 @@ func (o Observations) lost(host string, now time.Time) bool {
 type Action interface{ action() }
 
 // SendTask asks the caller to publish a task to the host's agent (NSQ
-// deploy.host.<Host>). The record already notes it as sent.
-type SendTask struct {
-	DeployID string   `json:"deploy_id"`
-	App      string   `json:"app"`
-	Host     string   `json:"host"`
-	TaskID   int      `json:"task_id"`
-	Kind     TaskKind `json:"kind"`
-	Version  string   `json:"version"`
-	SHA256   string   `json:"sha256"`
-	// Resend marks a task sent again because the agent did not answer.
-	Resend bool `json:"resend,omitempty"`
-}
+// wire.HostTopic(Host)). The record already notes it as sent.
+type SendTask struct{ wire.Task }
 
 func (SendTask) action() {}
 
@@ -148,7 +140,7 @@ func (r *Record) failure() string {
 	var hosts []string
 	first := ""
 	for _, t := range r.Targets {
-		if t.State == PhaseFailed && t.Kind != TaskRollback {
+		if t.State == wire.PhaseFailed && t.Kind != wire.TaskRollback {
 			if first == "" {
 				first = fmt.Sprintf("host %s: %s", t.Host, t.Error)
 			}
@@ -241,7 +233,7 @@ func (r *Record) issue(now time.Time, obs Observations, st *StepState, acts []Ac
 		if busy >= limit {
 			break
 		}
-		if t.TaskID != 0 || t.Progress.terminal() {
+		if t.TaskID != 0 || t.Progress.Terminal() {
 			continue
 		}
 		if obs.lost(t.Host, now) {
@@ -250,42 +242,42 @@ func (r *Record) issue(now time.Time, obs Observations, st *StepState, acts []Ac
 			return acts
 		}
 		t.StartedAt = now
-		acts = r.send(now, t, TaskDeploy, acts)
+		acts = r.send(now, t, wire.TaskDeploy, acts)
 		busy++
 	}
 	return acts
 }
 
 // send starts a new task of kind for t at now.
-func (r *Record) send(now time.Time, t *TargetState, kind TaskKind, acts []Action) []Action {
+func (r *Record) send(now time.Time, t *TargetState, kind wire.TaskKind, acts []Action) []Action {
 	t.TaskID++
-	t.Kind, t.Progress = kind, PhasePending
+	t.Kind, t.Progress = kind, wire.PhasePending
 	t.IssuedAt, t.SentAt, t.Sends, t.EndedAt = now, now, 1, time.Time{}
-	if kind == TaskDeploy {
-		t.State, t.Moved = PhasePending, true
+	if kind == wire.TaskDeploy {
+		t.State, t.Moved = wire.PhasePending, true
 	} else {
-		t.State = PhaseRollingBack
+		t.State = wire.PhaseRollingBack
 	}
 	task := r.task(t, false)
-	t.addEvent(TargetEvent{At: now, TaskID: t.TaskID, State: PhasePending, Msg: fmt.Sprintf("%s task sent: %s", kind, task.Version)})
+	t.addEvent(TargetEvent{At: now, TaskID: t.TaskID, State: wire.PhasePending, Msg: fmt.Sprintf("%s task sent: %s", kind, task.Version)})
 	return append(acts, task)
 }
 
 // task is the SendTask of t's current task.
 func (r *Record) task(t *TargetState, resend bool) SendTask {
 	rel := Release{Version: r.Version, SHA256: r.SHA256}
-	if t.Kind == TaskRollback {
+	if t.Kind == wire.TaskRollback {
 		rel = r.Previous
 	}
-	return SendTask{
+	return SendTask{wire.Task{
 		DeployID: r.ID, App: r.App, Host: t.Host, TaskID: t.TaskID, Kind: t.Kind,
 		Version: rel.Version, SHA256: rel.SHA256, Resend: resend,
-	}
+	}}
 }
 
 func (r *Record) allHealthy(st *StepState) bool {
 	for _, i := range st.Targets {
-		if r.Targets[i].State != PhaseHealthy {
+		if r.Targets[i].State != wire.PhaseHealthy {
 			return false
 		}
 	}
@@ -366,9 +358,9 @@ func (r *Record) finish(now time.Time, s State) {
 		return
 	}
 	for i := range r.Targets {
-		if t := &r.Targets[i]; t.TaskID == 0 && t.State == PhasePending {
-			t.State, t.EndedAt = PhaseSkipped, now
-			t.addEvent(TargetEvent{At: now, State: PhaseSkipped, Msg: fmt.Sprintf("skipped: the deploy ended %s before it reached this host", s)})
+		if t := &r.Targets[i]; t.TaskID == 0 && t.State == wire.PhasePending {
+			t.State, t.EndedAt = wire.PhaseSkipped, now
+			t.addEvent(TargetEvent{At: now, State: wire.PhaseSkipped, Msg: fmt.Sprintf("skipped: the deploy ended %s before it reached this host", s)})
 		}
 	}
 }
@@ -377,8 +369,8 @@ func (r *Record) finish(now time.Time, s State) {
 // when they all ended.
 func (r *Record) retreat(now time.Time, acts []Action) []Action {
 	for i := range r.Targets {
-		if t := &r.Targets[i]; t.Moved && t.Kind != TaskRollback {
-			acts = r.send(now, t, TaskRollback, acts)
+		if t := &r.Targets[i]; t.Moved && t.Kind != wire.TaskRollback {
+			acts = r.send(now, t, wire.TaskRollback, acts)
 		}
 	}
 	var failed []string
@@ -388,7 +380,7 @@ func (r *Record) retreat(now time.Time, acts []Action) []Action {
 		case !t.Moved:
 		case t.inFlight():
 			return acts
-		case t.State == PhaseFailed:
+		case t.State == wire.PhaseFailed:
 			failed = append(failed, t.Host)
 			moved++
 		default:
@@ -411,7 +403,7 @@ func (r *Record) retreat(now time.Time, acts []Action) []Action {
 func (r *Record) resend(now time.Time, acts []Action) []Action {
 	for i := range r.Targets {
 		t := &r.Targets[i]
-		if t.inFlight() && t.Progress.rank() == 0 && !now.Before(t.SentAt.Add(ResendAfter)) {
+		if t.inFlight() && t.Progress.Rank() == 0 && !now.Before(t.SentAt.Add(ResendAfter)) {
 			t.SentAt = now
 			t.Sends++
 			acts = append(acts, r.task(t, true))

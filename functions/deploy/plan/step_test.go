@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 func canarySpec() Spec {
@@ -18,11 +20,11 @@ func canarySpec() Spec {
 // deliver applies the whole life of each task twice over, shuffled,
 // calling Step after every event as the functions do, and returns the
 // tasks those Steps sent.
-func deliver(t *testing.T, r *Record, rng *rand.Rand, now time.Time, ts []SendTask, end Phase) []SendTask {
+func deliver(t *testing.T, r *Record, rng *rand.Rand, now time.Time, ts []SendTask, end wire.Phase) []SendTask {
 	t.Helper()
-	var evs []Event
+	var evs []wire.Event
 	for _, s := range ts {
-		for _, p := range []Phase{PhaseDownloading, PhaseStarting, end} {
+		for _, p := range []wire.Phase{wire.PhaseDownloading, wire.PhaseStarting, end} {
 			e := ev(r, s.Host, s.TaskID, p)
 			evs = append(evs, e, e)
 		}
@@ -44,13 +46,13 @@ func TestCanaryHappy(t *testing.T) {
 	}
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
 	expectState(t, r, StateRunning)
-	if ts[0] != (SendTask{DeployID: "d-1", App: "shop", Host: "h00", TaskID: 1, Kind: TaskDeploy, Version: "1.4.2", SHA256: relNew.SHA256}) {
+	if ts[0] != (SendTask{wire.Task{DeployID: "d-1", App: "shop", Host: "h00", TaskID: 1, Kind: wire.TaskDeploy, Version: "1.4.2", SHA256: relNew.SHA256}}) {
 		t.Fatalf("task %+v", ts[0])
 	}
 	expectTasks(t, r.Step(sec(0), Observations{})) // nothing twice
 
 	// Step 1 of 3: healthy at 10 s; the gate watches 10-40 s.
-	if sent := deliver(t, r, rng, sec(10), ts, PhaseHealthy); len(sent) != 0 {
+	if sent := deliver(t, r, rng, sec(10), ts, wire.PhaseHealthy); len(sent) != 0 {
 		t.Fatalf("sent %v while the gate waits", sent)
 	}
 	if w, ok := r.GateWindow(); !ok || w != (Window{Step: 0, From: sec(10), To: sec(40)}) {
@@ -75,7 +77,7 @@ func TestCanaryHappy(t *testing.T) {
 
 	// Step 2 of 3: four targets, all at once (max_unavailable 50% of 10).
 	ts = expectTasks(t, r.Step(sec(160), Observations{}), "h01/1/deploy", "h02/1/deploy", "h03/1/deploy", "h04/1/deploy")
-	if sent := deliver(t, r, rng, sec(170), ts, PhaseHealthy); len(sent) != 0 {
+	if sent := deliver(t, r, rng, sec(170), ts, wire.PhaseHealthy); len(sent) != 0 {
 		t.Fatalf("sent %v while the gate waits", sent)
 	}
 	expectTasks(t, r.Step(sec(200), good(0))) // a sample of another step does not count
@@ -84,18 +86,18 @@ func TestCanaryHappy(t *testing.T) {
 
 	// Step 3 of 3.
 	ts = expectTasks(t, r.Step(sec(320), Observations{}), "h05/1/deploy", "h06/1/deploy", "h07/1/deploy", "h08/1/deploy", "h09/1/deploy")
-	deliver(t, r, rng, sec(330), ts, PhaseHealthy)
+	deliver(t, r, rng, sec(330), ts, wire.PhaseHealthy)
 	expectTasks(t, r.Step(sec(360), Observations{Gate: &GateSample{Step: 2, Requests: 5, ErrorRate: 1}})) // too few to judge
 	expectState(t, r, StateSucceeded)
 	if !r.Done() || !r.EndedAt.Equal(sec(360)) || r.Step(sec(400), Observations{}) != nil {
 		t.Fatalf("done %v ended %v", r.Done(), r.EndedAt)
 	}
 	for _, tg := range r.Targets {
-		if tg.State != PhaseHealthy || tg.TaskID != 1 || tg.Sends != 1 {
+		if tg.State != wire.PhaseHealthy || tg.TaskID != 1 || tg.Sends != 1 {
 			t.Fatalf("target %+v", tg)
 		}
 		// sent, then the events that moved it forward, each once.
-		if n := len(tg.Events); n < 2 || n > 4 || tg.Events[n-1].State != PhaseHealthy {
+		if n := len(tg.Events); n < 2 || n > 4 || tg.Events[n-1].State != wire.PhaseHealthy {
 			t.Fatalf("target %s events %+v", tg.Host, tg.Events)
 		}
 	}
@@ -107,7 +109,7 @@ func TestCanaryHappy(t *testing.T) {
 		t.Fatalf("timeline %s", got)
 	}
 	s := r.Summary()
-	if s.Counts[PhaseHealthy] != 10 || s.Step != 3 || s.Steps != 3 || s.Duration != 360*time.Second || s.TargetMax != 10*time.Second {
+	if s.Counts[wire.PhaseHealthy] != 10 || s.Step != 3 || s.Steps != 3 || s.Duration != 360*time.Second || s.TargetMax != 10*time.Second {
 		t.Fatalf("summary %+v", s)
 	}
 }
@@ -116,13 +118,13 @@ func TestMaxUnavailableOne(t *testing.T) {
 	r := mustRecord(t, baseSpec(), 3) // kind all, max_unavailable 1
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
 	expectTasks(t, r.Step(sec(1), Observations{}))
-	apply(t, r, sec(2), ev(r, "h00", 1, PhaseDownloading))
+	apply(t, r, sec(2), ev(r, "h00", 1, wire.PhaseDownloading))
 	expectTasks(t, r.Step(sec(2), Observations{}))
-	finish(t, r, sec(3), ts, PhaseHealthy)
+	finish(t, r, sec(3), ts, wire.PhaseHealthy)
 	ts = expectTasks(t, r.Step(sec(3), Observations{}), "h01/1/deploy")
-	finish(t, r, sec(4), ts, PhaseHealthy)
+	finish(t, r, sec(4), ts, wire.PhaseHealthy)
 	ts = expectTasks(t, r.Step(sec(4), Observations{}), "h02/1/deploy")
-	finish(t, r, sec(5), ts, PhaseHealthy)
+	finish(t, r, sec(5), ts, wire.PhaseHealthy)
 	expectTasks(t, r.Step(sec(5), Observations{}))
 	expectState(t, r, StateSucceeded)
 }
@@ -137,9 +139,9 @@ func rollingSpec() Spec {
 func TestFailureRollsBack(t *testing.T) {
 	r := mustRecord(t, rollingSpec(), 6)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
-	finish(t, r, sec(10), ts, PhaseHealthy)
+	finish(t, r, sec(10), ts, wire.PhaseHealthy)
 	expectTasks(t, r.Step(sec(10), Observations{}), "h02/1/deploy", "h03/1/deploy")
-	apply(t, r, sec(20), ev(r, "h03", 1, PhaseDownloading), Event{DeployID: r.ID, TaskID: 1, Host: "h02", State: PhaseFailed, Msg: "exit status 1"})
+	apply(t, r, sec(20), ev(r, "h03", 1, wire.PhaseDownloading), wire.Event{DeployID: r.ID, TaskID: 1, Host: "h02", State: wire.PhaseFailed, Msg: "exit status 1"})
 	ts = expectTasks(t, r.Step(sec(20), Observations{}), "h00/2/rollback", "h01/2/rollback", "h02/2/rollback", "h03/2/rollback")
 	expectState(t, r, StateRollingBack)
 	if ts[0].Version != relPrev.Version || ts[0].SHA256 != relPrev.SHA256 {
@@ -149,18 +151,18 @@ func TestFailureRollsBack(t *testing.T) {
 		t.Fatalf("error %q, step %+v", r.Error, r.Steps[1])
 	}
 	// Late events of the superseded deploy task change nothing.
-	if changed, err := r.Apply(ev(r, "h03", 1, PhaseHealthy), sec(21)); changed || err != nil {
+	if changed, err := r.Apply(ev(r, "h03", 1, wire.PhaseHealthy), sec(21)); changed || err != nil {
 		t.Fatalf("late deploy event: %v %v", changed, err)
 	}
 	expectTasks(t, r.Step(sec(21), Observations{}))
-	finish(t, r, sec(30), ts[:3], PhaseRolledBack)
+	finish(t, r, sec(30), ts[:3], wire.PhaseRolledBack)
 	expectTasks(t, r.Step(sec(30), Observations{}))
 	expectState(t, r, StateRollingBack)
-	finish(t, r, sec(31), ts[3:], PhaseRolledBack)
+	finish(t, r, sec(31), ts[3:], wire.PhaseRolledBack)
 	expectTasks(t, r.Step(sec(31), Observations{}))
 	expectState(t, r, StateRolledBack)
 	s := r.Summary()
-	if s.Counts[PhaseRolledBack] != 4 || s.Counts[PhaseSkipped] != 2 || r.Targets[4].TaskID != 0 {
+	if s.Counts[wire.PhaseRolledBack] != 4 || s.Counts[wire.PhaseSkipped] != 2 || r.Targets[4].TaskID != 0 {
 		t.Fatalf("summary %+v", s)
 	}
 }
@@ -168,14 +170,14 @@ func TestFailureRollsBack(t *testing.T) {
 func TestRollbackFails(t *testing.T) {
 	r := mustRecord(t, rollingSpec(), 2)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
-	finish(t, r, sec(1), ts[:1], PhaseHealthy)
-	finish(t, r, sec(1), ts[1:], PhaseFailed)
+	finish(t, r, sec(1), ts[:1], wire.PhaseHealthy)
+	finish(t, r, sec(1), ts[1:], wire.PhaseFailed)
 	ts = expectTasks(t, r.Step(sec(1), Observations{}), "h00/2/rollback", "h01/2/rollback")
-	finish(t, r, sec(2), ts[:1], PhaseHealthy) // read as rolled_back
-	finish(t, r, sec(2), ts[1:], PhaseFailed)
+	finish(t, r, sec(2), ts[:1], wire.PhaseHealthy) // read as rolled_back
+	finish(t, r, sec(2), ts[1:], wire.PhaseFailed)
 	r.Step(sec(2), Observations{})
 	expectState(t, r, StateFailed)
-	if !strings.Contains(r.Error, "rollback to 1.4.1 failed on h01") || r.Targets[0].State != PhaseRolledBack {
+	if !strings.Contains(r.Error, "rollback to 1.4.1 failed on h01") || r.Targets[0].State != wire.PhaseRolledBack {
 		t.Fatalf("error %q, targets %+v", r.Error, r.Targets)
 	}
 }
@@ -186,7 +188,7 @@ func TestNoRollback(t *testing.T) {
 	spec.AutoRollback = &off
 	r := mustRecord(t, spec, 2)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
-	finish(t, r, sec(1), ts[1:], PhaseFailed)
+	finish(t, r, sec(1), ts[1:], wire.PhaseFailed)
 	expectTasks(t, r.Step(sec(1), Observations{}))
 	expectState(t, r, StateFailed)
 
@@ -196,7 +198,7 @@ func TestNoRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts = expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
-	finish(t, r, sec(1), ts[1:], PhaseFailed)
+	finish(t, r, sec(1), ts[1:], wire.PhaseFailed)
 	expectTasks(t, r.Step(sec(1), Observations{}))
 	expectState(t, r, StateFailed)
 	if last := r.Timeline[len(r.Timeline)-1]; last.What != WhatFailed || last.Msg != "no previous version to roll back to" {
@@ -209,7 +211,7 @@ func TestGateBreach(t *testing.T) {
 	spec.Strategy = Strategy{Kind: KindCanary, Steps: []int{50, 100}}
 	r := mustRecord(t, spec, 2)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
-	finish(t, r, sec(5), ts, PhaseHealthy)
+	finish(t, r, sec(5), ts, wire.PhaseHealthy)
 	expectTasks(t, r.Step(sec(5), Observations{}))
 	bad := Observations{Gate: &GateSample{Step: 0, Requests: 100, ErrorRate: 0.2}}
 	expectTasks(t, r.Step(sec(34), bad)) // window not over
@@ -223,7 +225,7 @@ func TestGateBreach(t *testing.T) {
 	// No measurement at all: the step fails GateGrace after its window.
 	r = mustRecord(t, spec, 2)
 	ts = expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
-	finish(t, r, sec(5), ts, PhaseHealthy)
+	finish(t, r, sec(5), ts, wire.PhaseHealthy)
 	r.Step(sec(5), Observations{})
 	expectTasks(t, r.Step(sec(35), Observations{}))
 	if w := r.Wake(sec(35)); !w.Equal(sec(95)) {
@@ -240,7 +242,7 @@ func TestAgentLost(t *testing.T) {
 	spec := rollingSpec()
 	r := mustRecord(t, spec, 2)
 	expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
-	apply(t, r, sec(1), ev(r, "h00", 1, PhaseDownloading), ev(r, "h01", 1, PhaseDownloading))
+	apply(t, r, sec(1), ev(r, "h00", 1, wire.PhaseDownloading), ev(r, "h01", 1, wire.PhaseDownloading))
 	obs := func(now float64) Observations {
 		return Observations{Hosts: map[string]HostStatus{
 			"h00": {LastHeartbeat: sec(2)},   // stopped at 2 s
@@ -255,7 +257,7 @@ func TestAgentLost(t *testing.T) {
 		t.Fatalf("target %+v error %q", tg, r.Error)
 	}
 	// Its rollback fails the same way; h01 rolls back.
-	apply(t, r, sec(18), ev(r, "h01", 2, PhaseRolledBack))
+	apply(t, r, sec(18), ev(r, "h01", 2, wire.PhaseRolledBack))
 	r.Step(sec(18), obs(18))
 	expectState(t, r, StateFailed)
 	if !strings.Contains(r.Error, "rollback to 1.4.1 failed on h00") {
@@ -265,20 +267,20 @@ func TestAgentLost(t *testing.T) {
 	// A host reported down before its task is sent fails at once.
 	r = mustRecord(t, baseSpec(), 2)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
-	finish(t, r, sec(1), ts, PhaseHealthy)
+	finish(t, r, sec(1), ts, wire.PhaseHealthy)
 	down := Observations{Hosts: map[string]HostStatus{"h01": {Down: true}}}
 	expectTasks(t, r.Step(sec(1), down), "h00/2/rollback")
-	if tg := r.Targets[1]; tg.State != PhaseFailed || tg.TaskID != 0 || tg.Moved {
+	if tg := r.Targets[1]; tg.State != wire.PhaseFailed || tg.TaskID != 0 || tg.Moved {
 		t.Fatalf("target %+v", tg)
 	}
 }
 
 func TestTaskTimeout(t *testing.T) {
 	spec := baseSpec()
-	spec.Timeouts.Task = Duration(time.Minute)
+	spec.Timeouts.Task = wire.Duration(time.Minute)
 	r := mustRecord(t, spec, 1)
 	expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
-	apply(t, r, sec(10), ev(r, "h00", 1, PhaseDownloading))
+	apply(t, r, sec(10), ev(r, "h00", 1, wire.PhaseDownloading))
 	expectTasks(t, r.Step(sec(59), Observations{}))
 	if w := r.Wake(sec(10)); !w.Equal(sec(60)) {
 		t.Fatalf("wake %v", w.Sub(t0))
@@ -288,19 +290,19 @@ func TestTaskTimeout(t *testing.T) {
 		t.Fatalf("error %q", r.Error)
 	}
 	// The agent's late healthy does not revive the task.
-	if changed, _ := r.Apply(ev(r, "h00", 1, PhaseHealthy), sec(61)); changed {
+	if changed, _ := r.Apply(ev(r, "h00", 1, wire.PhaseHealthy), sec(61)); changed {
 		t.Fatal("late healthy changed a timed-out task")
 	}
 }
 
 func TestStepTimeout(t *testing.T) {
 	spec := baseSpec()
-	spec.Timeouts = Timeouts{Step: Duration(time.Minute), Task: Duration(time.Minute)}
+	spec.Timeouts = Timeouts{Step: wire.Duration(time.Minute), Task: wire.Duration(time.Minute)}
 	r := mustRecord(t, spec, 3)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
-	finish(t, r, sec(25), ts, PhaseHealthy)
+	finish(t, r, sec(25), ts, wire.PhaseHealthy)
 	ts = expectTasks(t, r.Step(sec(25), Observations{}), "h01/1/deploy")
-	finish(t, r, sec(50), ts, PhaseHealthy)
+	finish(t, r, sec(50), ts, wire.PhaseHealthy)
 	expectTasks(t, r.Step(sec(50), Observations{}), "h02/1/deploy")
 	expectTasks(t, r.Step(sec(60), Observations{}), "h00/2/rollback", "h01/2/rollback", "h02/2/rollback")
 	if r.Error != "step 1 timed out after 1m0s" {
@@ -318,6 +320,6 @@ func TestResend(t *testing.T) {
 	}
 	expectTasks(t, r.Step(sec(31), Observations{}))
 	expectTasks(t, r.Step(sec(60), Observations{}), "h00/1/deploy")
-	apply(t, r, sec(61), ev(r, "h00", 1, PhaseDownloading))
+	apply(t, r, sec(61), ev(r, "h00", 1, wire.PhaseDownloading))
 	expectTasks(t, r.Step(sec(200), Observations{})) // answered: no more resends
 }

@@ -3,6 +3,8 @@ package plan
 import (
 	"slices"
 	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // Summary is a deploy at a glance, for `wharf deploy` and `wharf deploy
@@ -19,8 +21,8 @@ type Summary struct {
 	Step  int `json:"step"`
 	Steps int `json:"steps"`
 	// Targets is how many targets; Counts how many are in each phase.
-	Targets int           `json:"targets"`
-	Counts  map[Phase]int `json:"counts"`
+	Targets int                `json:"targets"`
+	Counts  map[wire.Phase]int `json:"counts"`
 	// Duration is from the first Step to the end (0 until Done).
 	Duration time.Duration `json:"duration"`
 	// TargetMedian and TargetMax are how long healthy targets took from
@@ -37,7 +39,7 @@ func (r *Record) Summary() Summary {
 	s := Summary{
 		ID: r.ID, App: r.App, Version: r.Version, Previous: r.Previous.Version, Rollback: r.Rollback,
 		State: r.State, Step: r.Current + 1, Steps: len(r.Steps), Targets: len(r.Targets),
-		Counts: make(map[Phase]int), NextAt: r.NextAt, Error: r.Error,
+		Counts: make(map[wire.Phase]int), NextAt: r.NextAt, Error: r.Error,
 	}
 	if r.Done() && !r.StartedAt.IsZero() {
 		s.Duration = r.EndedAt.Sub(r.StartedAt)
@@ -45,7 +47,7 @@ func (r *Record) Summary() Summary {
 	var took []time.Duration
 	for _, t := range r.Targets {
 		s.Counts[t.State]++
-		if t.State == PhaseHealthy && t.Kind == TaskDeploy {
+		if t.State == wire.PhaseHealthy && t.Kind == wire.TaskDeploy {
 			took = append(took, t.EndedAt.Sub(t.StartedAt))
 		}
 	}
@@ -110,7 +112,7 @@ func (r *Record) Wake(now time.Time) time.Time {
 	for _, t := range r.Targets {
 		if t.inFlight() {
 			at(t.IssuedAt.Add(timeout))
-			if t.Progress.rank() == 0 {
+			if t.Progress.Rank() == 0 {
 				at(t.SentAt.Add(ResendAfter))
 			}
 		}

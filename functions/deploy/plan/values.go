@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
 // Amount is a number of targets given either as a count (JSON 3) or as a
@@ -125,37 +127,6 @@ func (p *Pause) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Duration is a time.Duration written as text like "30s" or "1m30s" in
-// JSON. Unlike config.Duration it takes no bare numbers and its errors
-// are *json.UnmarshalTypeError, so that the decoder names the field.
-type Duration time.Duration
-
-// D returns d as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// String renders d like time.Duration does.
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// MarshalJSON writes d as a string ("0s" for zero).
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
-
-// UnmarshalJSON reads a duration string like "30s".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return typeError(valueDesc(b), d)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return typeError(strconv.Quote(s), d)
-	}
-	*d = Duration(v)
-	return nil
-}
-
 // typeError is the error of a custom unmarshaler; the decoder fills in
 // the field path.
 func typeError(value string, v any) error {
@@ -189,7 +160,7 @@ func want(t reflect.Type) string {
 		return `a count or a percentage like "25%"`
 	case reflect.TypeFor[Pause]():
 		return `a duration like "2m" or "manual"`
-	case reflect.TypeFor[Duration]():
+	case reflect.TypeFor[wire.Duration]():
 		return `a duration like "30s"`
 	}
 	switch t.Kind() {

@@ -5,11 +5,157 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/internal/strictjson"
 )
+
+// Bounds of an event.
+const (
+	// MaxLogLines and MaxLogBytes bound an event's log tail (its end is
+	// kept).
+	MaxLogLines = 20
+	MaxLogBytes = 4 << 10
+	// MaxMsg bounds an event's message, in bytes.
+	MaxMsg = 1024
+)
+
+// Event is what an agent reports about a task, on NSQ TopicEvents (as a
+// SignedEvent).
+type Event struct {
+	DeployID string `json:"deploy_id"`
+	TaskID   int    `json:"task_id"`
+	Host     string `json:"host"`
+	// State is downloading, starting, healthy or failed (rolled_back for
+	// a rollback task).
+	State Phase `json:"state"`
+	// At is the agent's clock; the deploy keeps it for the history but
+	// times out tasks on its own clock.
+	At  time.Time `json:"at,omitzero"`
+	Msg string    `json:"msg,omitempty"`
+	// Duration is how long the phase took, as the agent measured it.
+	Duration Duration `json:"duration,omitempty"`
+	// LogTail is the end of the agent's log for the phase; longer than
+	// MaxLogLines lines or MaxLogBytes bytes, only its end is kept.
+	LogTail string `json:"log_tail,omitempty"`
+}
+
+// FieldError names the field of a message that is wrong.
+type FieldError struct{ Field, Msg string }
+
+// Error implements error.
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// ParseEvent decodes an agent's event. Unknown fields are ignored so that
+// a newer agent can add some; duplicate keys and trailing data are
+// rejected. It checks the event's shape only (the errors join one
+// *FieldError per problem); the deploy decides whether it fits.
+func ParseEvent(b []byte) (Event, error) {
+	var e Event
+	if err := strictjson.DecodeLenient(b, &e); err != nil {
+		var te *json.UnmarshalTypeError
+		var de *strictjson.DuplicateKeyError
+		switch {
+		case errors.As(err, &te) && te.Field != "":
+			err = &FieldError{Field: te.Field, Msg: "want " + wantJSON(te.Type) + ", got " + te.Value}
+		case errors.As(err, &de):
+			err = &FieldError{Field: de.Path, Msg: "duplicate key; give each key once"}
+		}
+		return Event{}, fmt.Errorf("cannot parse deploy event: %w", err)
+	}
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if e.DeployID == "" || len(e.DeployID) > 128 {
+		bad("deploy_id", "must be 1-128 bytes")
+	}
+	if e.TaskID < 1 {
+		bad("task_id", "must be positive, got %d", e.TaskID)
+	}
+	if !ValidHostID(e.Host) {
+		bad("host", "host ids are 1-128 of A-Z, a-z, 0-9, '.', '_', '-', ':', got %q", e.Host)
+	}
+	if e.State.Rank() < 0 {
+		bad("state", "must be pending, downloading, starting, healthy, rolled_back or failed, got %q", e.State)
+	}
+	if e.Duration < 0 {
+		bad("duration", "must not be negative")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Event{}, fmt.Errorf("cannot parse deploy event: %w", err)
+	}
+	return e, nil
+}
+
+// wantJSON says what a field of type t takes.
+func wantJSON(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[Duration]():
+		return `a duration like "30s"`
+	case reflect.TypeFor[time.Time]():
+		return "an RFC 3339 time"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64:
+		return "an integer"
+	case reflect.String:
+		return "a string"
+	}
+	return t.String()
+}
+
+// ValidHostID is the registry's rule for host and instance ids: 1-128 of
+// A-Z, a-z, 0-9, '.', '_', '-', ':'.
+func ValidHostID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-:", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// Clip cuts s to at most n bytes, at a rune boundary (event messages are
+// cut at MaxMsg).
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// LogTail keeps the end of a log: at most MaxLogLines lines and
+// MaxLogBytes bytes, cut at a rune boundary.
+func LogTail(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if len(s) > MaxLogBytes {
+		cut := len(s) - MaxLogBytes
+		for cut < len(s) && !utf8.RuneStart(s[cut]) {
+			cut++
+		}
+		s = s[cut:]
+	}
+	for i, n := len(s)-1, 0; i >= 0; i-- {
+		if s[i] == '\n' {
+			if n++; n == MaxLogLines {
+				return s[i+1:]
+			}
+		}
+	}
+	return s
+}
 
 // Signed events. Every agent has an Ed25519 key pair of its own (made at
 // its first start, kept in its data dir) and announces the public key in
@@ -27,7 +173,7 @@ const eventSignContext = "wharf deploy event v1"
 // signed, so that a deploy function of the previous release still reads
 // it during a rolling upgrade (it ignores the fields it does not know).
 type SignedEvent struct {
-	plan.Event
+	Event
 	// KeyID names the agent's key (KeyID of its public key).
 	KeyID string `json:"key_id,omitempty"`
 	// Sig is the Ed25519 signature of SignedBytes (base64 in JSON).
@@ -65,7 +211,7 @@ func (s *SignedEvent) Verify(pub ed25519.PublicKey) bool {
 // is first passed through its own JSON encoding, so that what is signed
 // is exactly what the receiver decodes (invalid UTF-8 in a message or a
 // log tail becomes U+FFFD, times keep their nanoseconds).
-func SignEvent(ev plan.Event, priv ed25519.PrivateKey) ([]byte, error) {
+func SignEvent(ev Event, priv ed25519.PrivateKey) ([]byte, error) {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode event: %w", err)
@@ -84,10 +230,10 @@ func SignEvent(ev plan.Event, priv ed25519.PrivateKey) ([]byte, error) {
 }
 
 // ParseSignedEvent decodes a message of TopicEvents: the event, checked
-// by plan.ParseEvent, and its key id and signature when it has them (an
+// by ParseEvent, and its key id and signature when it has them (an
 // agent of the previous release sends none).
 func ParseSignedEvent(b []byte) (SignedEvent, error) {
-	ev, err := plan.ParseEvent(b)
+	ev, err := ParseEvent(b)
 	if err != nil {
 		return SignedEvent{}, err
 	}

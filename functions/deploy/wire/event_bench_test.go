@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
@@ -13,8 +12,8 @@ import (
 // the agent, ParseSignedEvent and Verify on the deploy function.
 func BenchmarkEventSignVerify(b *testing.B) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	ev := plan.Event{DeployID: "shop.20260301T120000.000Z.9f3a1c2b", TaskID: 1, Host: "h001", State: plan.PhaseHealthy,
-		At: time.Now(), Msg: "2 instances healthy: 10.0.0.1:40001, 10.0.0.1:40002", Duration: plan.Duration(time.Second)}
+	ev := wire.Event{DeployID: "shop.20260301T120000.000Z.9f3a1c2b", TaskID: 1, Host: "h001", State: wire.PhaseHealthy,
+		At: time.Now(), Msg: "2 instances healthy: 10.0.0.1:40001, 10.0.0.1:40002", Duration: wire.Duration(time.Second)}
 	body, _ := wire.SignEvent(ev, priv)
 	b.Run("sign", func(b *testing.B) {
 		b.ReportAllocs()

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 )
 
@@ -15,9 +14,9 @@ import (
 // fields stay at the top level, and changing any field breaks it.
 func TestSignedEventRoundTrip(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	ev := plan.Event{DeployID: "shop-1", TaskID: 2, Host: "h1", State: plan.PhaseFailed,
+	ev := wire.Event{DeployID: "shop-1", TaskID: 2, Host: "h1", State: wire.PhaseFailed,
 		At: time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.FixedZone("x", 3600)), Msg: "boom",
-		Duration: plan.Duration(1500 * time.Millisecond), LogTail: "bad \xff byte"}
+		Duration: wire.Duration(1500 * time.Millisecond), LogTail: "bad \xff byte"}
 	body, err := wire.SignEvent(ev, priv)
 	if err != nil {
 		t.Fatal(err)
@@ -26,11 +25,11 @@ func TestSignedEventRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.Verify(pub) || s.KeyID != wire.KeyID(pub) || s.State != plan.PhaseFailed || s.Host != "h1" {
+	if !s.Verify(pub) || s.KeyID != wire.KeyID(pub) || s.State != wire.PhaseFailed || s.Host != "h1" {
 		t.Fatalf("round trip: %+v", s)
 	}
 	// An old deploy function reads it as a plain event.
-	if old, err := plan.ParseEvent(body); err != nil || old.DeployID != "shop-1" {
+	if old, err := wire.ParseEvent(body); err != nil || old.DeployID != "shop-1" {
 		t.Fatalf("plain parse: %+v %v", old, err)
 	}
 	for field, v := range map[string]any{
@@ -61,7 +60,7 @@ func TestSignedEventRoundTrip(t *testing.T) {
 // the parser, and one that parses keeps a key id short enough to log.
 func FuzzParseSignedEvent(f *testing.F) {
 	_, priv, _ := ed25519.GenerateKey(nil)
-	body, _ := wire.SignEvent(plan.Event{DeployID: "shop-1", TaskID: 1, Host: "h1", State: plan.PhaseHealthy}, priv)
+	body, _ := wire.SignEvent(wire.Event{DeployID: "shop-1", TaskID: 1, Host: "h1", State: wire.PhaseHealthy}, priv)
 	f.Add(body)
 	f.Add([]byte(`{"deploy_id":"d","task_id":1,"host":"h","state":"failed"}`))
 	f.Add([]byte(`{"deploy_id":"d","task_id":1,"host":"h","state":"failed","sig":"AAAA","key_id":"x","key_id":"y"}`))

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/wharfhq/wharf/functions/deploy/plan"
 )
 
 // Signed tasks. Every message on a host topic is a SignedTask: the task,
@@ -24,7 +22,7 @@ const (
 	// agent scope): a TaskKeys.
 	TaskKeysPath = "/api/v1/agents/task-keys"
 	// TaskTTL is how long a signed task may be run after it was issued;
-	// a task the function resends (plan.ResendAfter) gets a new signature.
+	// a task the function resends (after its resend interval) gets a new signature.
 	TaskTTL = 10 * time.Minute
 	// MaxTaskTTL bounds ExpiresAt-IssuedAt: agents refuse longer-lived
 	// tasks, which bounds the nonces they must remember.
@@ -41,7 +39,7 @@ const (
 // signed, so that an agent of the previous release still reads it during
 // a rolling upgrade (it ignores the fields it does not know).
 type SignedTask struct {
-	plan.SendTask
+	Task
 	// Nonce is random (32 hex digits) and new for every message, resends
 	// included: an agent runs a message once.
 	Nonce     string    `json:"nonce"`
@@ -76,7 +74,7 @@ func KeyID(pub ed25519.PublicKey) string {
 // nanoseconds) and the key id, each length-prefixed, so that no two
 // different tasks have the same bytes.
 func (s *SignedTask) SignedBytes() []byte {
-	t := s.SendTask
+	t := s.Task
 	resend := "0"
 	if t.Resend {
 		resend = "1"

@@ -11,11 +11,7 @@
 //	agent  ── PUT|DELETE /api/v1/services/{app}/instances/{id} (agent token) ──► gateway registry
 package wire
 
-import (
-	"time"
-
-	"github.com/wharfhq/wharf/functions/deploy/plan"
-)
+import "time"
 
 // Topic and channel names.
 const (
@@ -30,16 +26,6 @@ const (
 // HostTopic is the NSQ topic of one host's tasks.
 func HostTopic(hostID string) string { return "deploy.host." + hostID }
 
-// Task is one task for an agent: install and start Version of App on its
-// host (Kind deploy), or go back to it (Kind rollback; the release is
-// usually still on the host). Agents handle a task id once: a repeated
-// (Resend) task whose id they finished is answered with its last event
-// again.
-type Task = plan.SendTask
-
-// Event is what an agent reports about a task; see plan.Event.
-type Event = plan.Event
-
 // Heartbeats of hosts.
 const (
 	// HeartbeatEvery is how often an agent sends its Host.
@@ -48,7 +34,7 @@ const (
 	// (three missed heartbeats and a margin); the deploy function marks a
 	// host whose heartbeat expired down and fails its tasks at its next
 	// tick, so an agent that dies is "lost" 7-11 s later, within the 15 s
-	// (plan.AgentLostAfter) the deploy promises.
+	// (the deploy planner's AgentLostAfter) the deploy promises.
 	HostTTL = 10 * time.Second
 	// HostPath is the heartbeat endpoint (PUT, agent scope); the id in the
 	// path must equal Host.ID.

@@ -35,6 +35,9 @@ type Options struct {
 	OnChange func(entries map[string][]byte)
 	// OpTimeout bounds each List call (default DefaultOpTimeout).
 	OpTimeout time.Duration
+	// PageSize is how many entries each List call reads (default
+	// store.DefaultListLimit).
+	PageSize int
 	// MinBackoff and MaxBackoff bound the wait before listing again after a
 	// failure (defaults DefaultMinBackoff, DefaultMaxBackoff).
 	MinBackoff, MaxBackoff time.Duration
@@ -102,24 +105,17 @@ func (m *Mirror) Run(ctx context.Context) error {
 func (m *Mirror) syncOnce(ctx context.Context, readyClosed *bool) (listed bool, err error) {
 	entries := map[string][]byte{}
 	var rev uint64
-	after := ""
-	for first := true; ; first = false {
-		cctx, cancel := context.WithTimeout(ctx, m.opts.OpTimeout)
-		page, err := m.st.List(cctx, m.opts.Prefix, store.ListOptions{After: after})
-		cancel()
+	first := true
+	for page, err := range store.Pages(ctx, m.st, m.opts.Prefix, store.ScanOptions{Limit: m.opts.PageSize, PageTimeout: m.opts.OpTimeout}) {
 		if err != nil {
 			return false, fmt.Errorf("cannot list %s: %w", m.opts.Prefix, err)
 		}
 		if first {
-			rev = page.Revision
+			rev, first = page.Revision, false
 		}
 		for _, e := range page.Entries {
 			entries[e.Key] = e.Value
 		}
-		if page.Next == "" {
-			break
-		}
-		after = page.Next
 	}
 	m.opts.OnChange(entries)
 	if !*readyClosed {

@@ -45,6 +45,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("WatchCancel", func(t *testing.T) { testWatchCancel(t, open(t)) })
 	t.Run("WatchCompacted", func(t *testing.T) { testWatchCompacted(t, open(t)) })
 	t.Run("Close", func(t *testing.T) { testClose(t, open(t)) })
+	t.Run("UpdateContention", func(t *testing.T) { testUpdateContention(t, open(t)) })
+	t.Run("UpdateRaces", func(t *testing.T) { testUpdateRaces(t, open(t)) })
+	t.Run("RetryDelete", func(t *testing.T) { testRetryDelete(t, open(t)) })
+	t.Run("PagesBoundary", func(t *testing.T) { testPagesBoundary(t, open(t)) })
+	t.Run("ScanClosed", func(t *testing.T) { testScanClosed(t, open(t)) })
 }
 
 // testCtx returns a context that ends with the test or after a minute.
