@@ -1,69 +1,21 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wharfhq/wharf/internal/apiclient"
 )
-
-// clientFlags are the flags every CLI command shares.
-type clientFlags struct {
-	server  string
-	token   string
-	dataDir string
-	output  string
-}
-
-func (f *clientFlags) bind(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringVar(&f.server, "server", envOr("WHARF_SERVER", "http://127.0.0.1:8080"), "Wharf gateway URL (env WHARF_SERVER)")
-	fl.StringVar(&f.token, "token", "", "bearer token (env WHARF_TOKEN; default: <data-dir>/admin.token if readable)")
-	fl.StringVar(&f.dataDir, "data-dir", envOr("WHARF_DATA_DIR", "./data"), "where to look for admin.token when no token is given (env WHARF_DATA_DIR)")
-	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
-}
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
 		return v
 	}
 	return def
-}
-
-// client builds an API client: --token, then WHARF_TOKEN, then <data-dir>/admin.token.
-func (f *clientFlags) client() (*apiclient.Client, error) {
-	if f.output != "table" && f.output != "json" {
-		return nil, fmt.Errorf("--output must be table or json, got %q", f.output)
-	}
-	return apiclient.New(f.server, f.bearer())
-}
-
-// bearer is the token to send: --token, then WHARF_TOKEN, then
-// <data-dir>/admin.token ("" when none is found).
-func (f *clientFlags) bearer() string {
-	tok := f.token
-	if tok == "" {
-		tok = os.Getenv("WHARF_TOKEN")
-	}
-	if tok == "" {
-		if b, err := os.ReadFile(filepath.Join(f.dataDir, "admin.token")); err == nil {
-			tok = strings.TrimSpace(string(b))
-		}
-	}
-	return tok
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 type tokenView struct {

@@ -23,16 +23,6 @@ import (
 	"github.com/wharfhq/wharf/internal/ident"
 )
 
-// bindConn binds the connection flags of clientFlags without --output, for
-// commands whose -o means something else.
-func (f *clientFlags) bindConn(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringVar(&f.server, "server", envOr("WHARF_SERVER", "http://127.0.0.1:8080"), "Wharf gateway URL (env WHARF_SERVER)")
-	fl.StringVar(&f.token, "token", "", "bearer token (env WHARF_TOKEN; default: <data-dir>/admin.token if readable)")
-	fl.StringVar(&f.dataDir, "data-dir", envOr("WHARF_DATA_DIR", "./data"), "where to look for admin.token when no token is given (env WHARF_DATA_DIR)")
-	f.output = "table"
-}
-
 func artifactPath(app, version string) string {
 	p := "/api/v1/apps/" + app + "/artifacts"
 	if version != "" {
