@@ -40,6 +40,8 @@ func WriteJSON(w io.Writer, v any) error {
 
 // Rows is a table under a header; empty cells print as "-".
 type Rows struct {
+	// Indent starts every line (a table inside a larger view).
+	Indent string
 	header []string
 	rows   [][]string
 }
@@ -58,19 +60,19 @@ func (r *Rows) Len() int { return len(r.rows) }
 func (r *Rows) Write(w io.Writer, empty string) error {
 	if len(r.rows) == 0 {
 		if empty != "" {
-			_, err := fmt.Fprintln(w, empty)
+			_, err := fmt.Fprintln(w, r.Indent+empty)
 			return err
 		}
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(r.header, "\t"))
+	fmt.Fprintln(tw, r.Indent+strings.Join(r.header, "\t"))
 	for _, row := range r.rows {
 		cells := make([]string, len(row))
 		for i, c := range row {
 			cells[i] = Cell(c)
 		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		fmt.Fprintln(tw, r.Indent+strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }

@@ -84,3 +84,40 @@ func TestWriteError(t *testing.T) {
 		t.Errorf("got %q", b.String())
 	}
 }
+
+func TestFlattenShowsWhatIsSetInOrder(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	type inst struct {
+		Addr   string `json:"addr"`
+		Weight int    `json:"weight"`
+	}
+	v := struct {
+		Name      string            `json:"name"`
+		Instances []inst            `json:"instances"`
+		Tags      []string          `json:"tags"`
+		Empty     []string          `json:"empty"`
+		Nothing   *int              `json:"nothing"`
+		Created   time.Time         `json:"created"`
+		Zero      time.Time         `json:"zero"`
+		Counts    map[string]uint64 `json:"counts"`
+		Big       int64             `json:"big"`
+	}{"shop", []inst{{"10.0.0.1:80", 0}}, []string{"a", "b"}, nil, nil, now.Add(-3 * time.Minute), time.Time{}, map[string]uint64{"5xx": 1, "2xx": 2}, 1 << 62}
+	kv, err := Flatten(v, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	_ = kv.Write(&b)
+	want := "name:                 shop\n" +
+		"instances[0].addr:    10.0.0.1:80\n" +
+		"instances[0].weight:  0\n" +
+		"tags:                 a, b\n" +
+		"created:              " + now.Add(-3*time.Minute).Local().Format(time.DateTime) + " (3m ago)\n" +
+		"counts.2xx:           2\n" +
+		"counts.5xx:           1\n" +
+		"big:                  4611686018427387904\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
