@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
-	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/internal/cliout"
 )
 
 func envOr(k, def string) string {
@@ -19,12 +21,12 @@ func envOr(k, def string) string {
 }
 
 type tokenView struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Scopes    []string `json:"scopes"`
-	CreatedAt string   `json:"created_at"`
-	CreatedBy string   `json:"created_by,omitempty"`
-	Token     string   `json:"token,omitempty"`
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Scopes    []string  `json:"scopes"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	Token     string    `json:"token,omitempty"`
 }
 
 func newTokenCmd(stdout io.Writer) *cobra.Command {
@@ -78,12 +80,12 @@ func newTokenCmd(stdout io.Writer) *cobra.Command {
 			if lf.output == "json" {
 				return printJSON(stdout, out.Tokens)
 			}
-			tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tBY")
+			rows := cliout.NewRows("ID", "NAME", "SCOPES", "CREATED", "BY")
+			now := time.Now()
 			for _, t := range out.Tokens {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, strings.Join(t.Scopes, ","), t.CreatedAt, t.CreatedBy)
+				rows.Add(t.ID, t.Name, strings.Join(t.Scopes, ","), cliout.Ago(t.CreatedAt, now), t.CreatedBy)
 			}
-			return tw.Flush()
+			return rows.Write(stdout, "No tokens.")
 		},
 	}
 	lf.bind(list)
@@ -96,8 +98,11 @@ func newTokenCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.Do(cmd.Context(), "DELETE", "/api/v1/tokens/"+args[0], nil, nil); err != nil {
+			if err := c.Do(cmd.Context(), "DELETE", "/api/v1/tokens/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
+			}
+			if rf.json() {
+				return printJSON(stdout, map[string]any{"revoked": args[0]})
 			}
 			fmt.Fprintf(stdout, "Revoked token %s.\n", args[0])
 			return nil
@@ -117,19 +122,19 @@ func newWhoamiCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out struct {
-				ID     string   `json:"id"`
-				Name   string   `json:"name"`
-				Scopes []string `json:"scopes"`
-			}
+			var out whoamiView
 			if err := c.Do(cmd.Context(), "GET", "/api/v1/whoami", nil, &out); err != nil {
 				return err
 			}
-			if cf.output == "json" {
-				return printJSON(stdout, out)
-			}
-			fmt.Fprintf(stdout, "%s (token %s) scopes: %s\n", out.Name, out.ID, strings.Join(out.Scopes, ","))
-			return nil
+			return cf.emit(stdout, out, func() error {
+				var kv cliout.KV
+				kv.Add("Name", out.Name)
+				kv.Add("Token", out.ID)
+				kv.Add("Scopes", strings.Join(out.Scopes, ", "))
+				kv.Add("Teams", strings.Join(out.Teams, ", "))
+				kv.Add("Server", out.ServerVersion)
+				return kv.Write(stdout)
+			})
 		},
 	}
 	cf.bind(cmd)

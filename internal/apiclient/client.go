@@ -50,6 +50,9 @@ func (e *Error) Error() string {
 // HTTPStatus is the status of the answer (internal/cliout.StatusError).
 func (e *Error) HTTPStatus() int { return e.Status }
 
+// HTTPMessage is the server's message (internal/cliout.StatusError).
+func (e *Error) HTTPMessage() string { return e.Message }
+
 // HTTPRequestID is the request id of the answer (internal/cliout.StatusError).
 func (e *Error) HTTPRequestID() string { return e.RequestID }
 

@@ -63,7 +63,8 @@ func TestParseFormat(t *testing.T) {
 
 type statusErr struct{}
 
-func (statusErr) Error() string         { return "no scope" }
+func (statusErr) Error() string         { return "no scope (HTTP 403, request r-1)" }
+func (statusErr) HTTPMessage() string   { return "no scope" }
 func (statusErr) HTTPStatus() int       { return 403 }
 func (statusErr) HTTPRequestID() string { return "r-1" }
 

@@ -13,6 +13,8 @@ type StatusError interface {
 	error
 	HTTPStatus() int
 	HTTPRequestID() string
+	// HTTPMessage is the server's message alone, without status and request id.
+	HTTPMessage() string
 }
 
 // ErrorBody is the JSON form of a failed command on stderr with -o json.
@@ -32,6 +34,7 @@ func WriteError(w io.Writer, err error, f Format, exitCode int) {
 		var se StatusError
 		if errors.As(err, &se) {
 			b.Status, b.RequestID = se.HTTPStatus(), se.HTTPRequestID()
+			b.Error = strings.Replace(b.Error, se.Error(), se.HTTPMessage(), 1)
 		}
 		_ = WriteJSON(w, b)
 		return
