@@ -104,9 +104,10 @@ type creds struct {
 	from          string
 }
 
-// configPath is the CLI config file: WHARF_CONFIG, else the user's config dir.
+// configPath is the CLI config file: WHARF_CLI_CONFIG, else the user's
+// config dir (WHARF_CONFIG is the server roles' config file already).
 func configPath() (string, error) {
-	if p := os.Getenv("WHARF_CONFIG"); p != "" {
+	if p := os.Getenv("WHARF_CLI_CONFIG"); p != "" {
 		return p, nil
 	}
 	return cliconfig.DefaultPath()

@@ -37,7 +37,7 @@ func newLoginCmd(stdout io.Writer) *cobra.Command {
 		Short: "Check a token against a server and save both as a named context (made current)",
 		Long: `Check the token with GET /api/v1/whoami and save the server and token as a
 context in the CLI config file (os.UserConfigDir()/wharf/config.yaml, or
-WHARF_CONFIG; mode 0600), then make it the current context.
+WHARF_CLI_CONFIG; mode 0600), then make it the current context.
 
 The token comes from --token-stdin, --token, WHARF_TOKEN, or a prompt
 when stdin is a terminal. Every later command uses the current context

@@ -179,7 +179,8 @@ func renderStatus(w io.Writer, v statusView, now time.Time) error {
 	if v.HostsErr != "" {
 		fmt.Fprintf(w, "  (%s)\n", v.HostsErr)
 	} else {
-		rows := cliout.NewRows("  HOST", "ROOM", "LABELS", "AGENT", "APPS", "BUSY", "LAST HEARTBEAT")
+		rows := cliout.NewRows("HOST", "ROOM", "LABELS", "AGENT", "APPS", "BUSY", "LAST HEARTBEAT")
+		rows.Indent = "  "
 		for _, h := range v.Hosts {
 			var apps []string
 			for app, st := range h.Apps {
@@ -189,26 +190,28 @@ func renderStatus(w io.Writer, v statusView, now time.Time) error {
 			if h.Busy != nil {
 				busy = "yes"
 			}
-			rows.Add("  "+h.ID, h.Room, strings.Join(h.Labels, ","), h.Agent, strings.Join(sorted(apps), " "), busy, cliout.Ago(h.Seen, now))
+			rows.Add(h.ID, h.Room, strings.Join(h.Labels, ","), h.Agent, strings.Join(sorted(apps), " "), busy, cliout.Ago(h.Seen, now))
 		}
-		if err := rows.Write(w, "  No deploy host has sent a heartbeat: start wharf agent (wharf serve runs one)."); err != nil {
+		if err := rows.Write(w, "No deploy host has sent a heartbeat: start wharf agent (wharf serve runs one)."); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(w, "\nApps:")
-	rows := cliout.NewRows("  APP", "TEAM", "LIVE", "LATEST", "PUSHED", "VERSIONS")
+	rows := cliout.NewRows("APP", "TEAM", "LIVE", "LATEST", "PUSHED", "VERSIONS")
+	rows.Indent = "  "
 	for _, a := range v.Apps {
-		rows.Add("  "+a.App, a.Team, strings.Join(a.Live, ","), a.Latest, cliout.Ago(a.PushedAt, now), fmt.Sprint(a.Versions))
+		rows.Add(a.App, a.Team, strings.Join(a.Live, ","), a.Latest, cliout.Ago(a.PushedAt, now), fmt.Sprint(a.Versions))
 	}
-	if err := rows.Write(w, "  No apps: push one with wharf push DIR --version V."); err != nil {
+	if err := rows.Write(w, "No apps: push one with wharf push DIR --version V."); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\nRunning deploys:")
-	rows = cliout.NewRows("  ID", "APP", "VERSION", "FROM", "STATE", "STEP", "TARGETS", "NEXT STEP")
+	rows = cliout.NewRows("ID", "APP", "VERSION", "FROM", "STATE", "STEP", "TARGETS", "NEXT STEP")
+	rows.Indent = "  "
 	for _, d := range v.Deploys {
-		rows.Add("  "+d.ID, d.App, d.Version, d.Previous, string(d.State), fmt.Sprintf("%d/%d", d.Step, d.Steps), fmt.Sprint(d.Targets), cliout.Ago(d.NextAt, now))
+		rows.Add(d.ID, d.App, d.Version, d.Previous, string(d.State), fmt.Sprintf("%d/%d", d.Step, d.Steps), fmt.Sprint(d.Targets), cliout.Ago(d.NextAt, now))
 	}
-	return rows.Write(w, "  None.")
+	return rows.Write(w, "None.")
 }
 
 func sorted(s []string) []string {

@@ -1,6 +1,6 @@
 // Package cliconfig is the `wharf` CLI's credentials file: named contexts
 // (a server URL and a token) and the current one, like kubectl's contexts.
-// The file lives in os.UserConfigDir()/wharf/config.yaml (WHARF_CONFIG
+// The file lives in os.UserConfigDir()/wharf/config.yaml (WHARF_CLI_CONFIG
 // overrides it); its directory is 0700, the file 0600, written atomically,
 // and a file that others may read is refused, since it holds tokens.
 package cliconfig
@@ -31,11 +31,11 @@ type Config struct {
 	Contexts []Context `yaml:"contexts"`
 }
 
-// DefaultPath is where the file lives when WHARF_CONFIG is not set.
+// DefaultPath is where the file lives when WHARF_CLI_CONFIG is not set.
 func DefaultPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
-		return "", fmt.Errorf("cannot find the user's config directory (set WHARF_CONFIG): %w", err)
+		return "", fmt.Errorf("cannot find the user's config directory (set WHARF_CLI_CONFIG): %w", err)
 	}
 	return filepath.Join(dir, "wharf", "config.yaml"), nil
 }
