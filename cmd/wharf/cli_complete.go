@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
@@ -104,12 +105,21 @@ func versionNames(cmd *cobra.Command, app string) []string {
 
 // edgeNames are the names of routes, services or limits in the edge config.
 func edgeNames(cmd *cobra.Command, plural string) []string {
-	return fetchNames(cmd, "/api/v1/gateway/"+plural, func(out map[string][]struct {
-		Name string `json:"name"`
-	}) []string {
+	return fetchNames(cmd, "/api/v1/gateway/"+plural, func(out map[string]json.RawMessage) []string {
+		var objs []struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(out[plural], &objs) != nil {
+			return nil
+		}
 		var n []string
-		for _, o := range out[plural] {
+		for _, o := range objs {
 			n = append(n, o.Name)
+		}
+		if plural == "routes" {
+			for _, b := range config.BuiltinRoutes() {
+				n = append(n, b.Name)
+			}
 		}
 		return n
 	})
