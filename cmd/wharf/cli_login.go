@@ -141,7 +141,7 @@ func contextName(server string) string {
 }
 
 func newLogoutCmd(stdout io.Writer) *cobra.Command {
-	var name string
+	var name, output string
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "Forget the current context's token (or --context NAME's); the token stays valid on the server",
@@ -163,10 +163,14 @@ func newLogoutCmd(stdout io.Writer) *cobra.Command {
 			if err := cfg.Save(path); err != nil {
 				return err
 			}
+			if output == string(cliout.JSON) {
+				return cliout.WriteJSON(stdout, map[string]string{"removed": name, "config": path})
+			}
 			fmt.Fprintf(stdout, "Removed context %q and its token from %s. To revoke the token itself: wharf token revoke ID.\n", name, path)
 			return nil
 		},
 	}
+	bindOutput(cmd, &output)
 	cmd.Flags().StringVar(&name, "context", "", "the context to remove (default: the current one)")
 	_ = cmd.RegisterFlagCompletionFunc("context", completeContexts)
 	return cmd
@@ -217,6 +221,7 @@ func newContextCmd(stdout io.Writer) *cobra.Command {
 	}
 	bindOutput(list, &lo)
 
+	var uo, ro string
 	use := &cobra.Command{
 		Use: "use NAME", Short: "Make a saved context the current one", Args: cobra.ExactArgs(1),
 		ValidArgsFunction: completeContextArg,
@@ -233,10 +238,14 @@ func newContextCmd(stdout io.Writer) *cobra.Command {
 			if err := cfg.Save(path); err != nil {
 				return err
 			}
+			if uo == string(cliout.JSON) {
+				return cliout.WriteJSON(stdout, contextView{Name: c.Name, Server: c.Server, Current: true})
+			}
 			fmt.Fprintf(stdout, "Current context: %s (%s).\n", c.Name, c.Server)
 			return nil
 		},
 	}
+	bindOutput(use, &uo)
 	remove := &cobra.Command{
 		Use: "remove NAME", Short: "Remove a saved context and its token", Args: cobra.ExactArgs(1),
 		ValidArgsFunction: completeContextArg,
@@ -251,10 +260,14 @@ func newContextCmd(stdout io.Writer) *cobra.Command {
 			if err := cfg.Save(path); err != nil {
 				return err
 			}
+			if ro == string(cliout.JSON) {
+				return cliout.WriteJSON(stdout, map[string]string{"removed": args[0], "config": path})
+			}
 			fmt.Fprintf(stdout, "Removed context %q.\n", args[0])
 			return nil
 		},
 	}
+	bindOutput(remove, &ro)
 	var co string
 	current := &cobra.Command{
 		Use: "current", Short: "Show the current context and where commands send their requests", Args: cobra.NoArgs,

@@ -51,6 +51,14 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,
+		// One check of -o for every command that has it.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if fl := cmd.Flags().Lookup("output"); fl != nil && fl.Annotations[formatAnnotation] != nil {
+				_, err := cliout.ParseFormat(fl.Value.String())
+				return err
+			}
+			return nil
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
