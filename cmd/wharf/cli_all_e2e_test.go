@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/internal/cliout"
+	"github.com/wharfhq/wharf/internal/testenv"
 )
 
 // writeAppDir writes a pushable app directory (no process to run).
@@ -120,6 +123,15 @@ func TestEveryCommandAgainstServe(t *testing.T) {
 		}
 	}
 	c.ok("service", "put", "cart", "-f", svc)
+	// Rooms of the service: a policy, a staged switch, aborted.
+	rooms := filepath.Join(dir, "rooms.yaml")
+	if err := os.WriteFile(rooms, []byte("weights: {bj: 100, sh: 0}\npriority: [bj, sh]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, "room policy", c.ok("room", "policy", "cart", "-f", rooms), "Room policy of cart saved", "bj=100 sh=0")
+	c.ok("room", "weights", "cart", "bj=50", "sh=50", "--steps", "50,100", "--interval", "10m", "--why", "try sh")
+	c.ok("room", "abort", "cart", "--why", "wrong weights")
+	wantLines(t, "room history", c.ok("room", "history", "cart"), "bj=100 sh=0", "bj=50 sh=50", "aborted", "try sh")
 	c.ok("limit", "put", "per_ip", "-f", lim)
 	c.ok("route", "put", "cart", "-f", route)
 	wantLines(t, "service list", c.ok("service", "list"), "NAME", "INSTANCES", "ROOMS", "cart", "127.0.0.1:1,127.0.0.1:2", "bj,sh")
@@ -166,6 +178,35 @@ func TestEveryCommandAgainstServe(t *testing.T) {
 		t.Fatalf("local error -o json: %q", errOut)
 	}
 	c.fails("--output must be table or json", "apps", "list", "-o", "yaml")
+	c.fails("--output must be table or json", "context", "list", "-o", "yaml")
+
+	// A deploy in progress is paused, resumed and aborted: its app never
+	// listens, so the step runs until the agent's health timeout (60 s).
+	t.Cleanup(func() { killUnder(dir) })
+	slow := writeAppDir(t, dir, "slow")
+	if err := os.WriteFile(filepath.Join(slow, "server"), []byte("#!/bin/sh\nexec sleep 300\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("push", "./slow", "--version", "1")
+	var d deployView
+	if err := json.Unmarshal([]byte(c.ok("deploy", "slow", "1", "-o", "json")), &d); err != nil || d.ID == "" {
+		t.Fatalf("deploy: %+v %v", d, err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		var v deployView
+		if err := json.Unmarshal([]byte(c.ok("deploy", "status", d.ID, "-o", "json")), &v); err != nil {
+			return err
+		}
+		if v.State != plan.StateRunning {
+			return fmt.Errorf("deploy is %s, want running", v.State)
+		}
+		return nil
+	})
+	wantLines(t, "status running", c.ok("status"), d.ID, "slow", "running")
+	wantLines(t, "pause", c.ok("deploy", "pause", d.ID, "--why", "look first"), "is paused")
+	wantLines(t, "resume", c.ok("deploy", "resume", d.ID), "is running")
+	wantLines(t, "abort", c.ok("deploy", "abort", d.ID, "--why", "never listens"), "is aborted")
+	wantLines(t, "deploys", c.ok("deploys", "slow"), d.ID, "aborted")
 }
 
 // Pushing with a token that cannot push names the scopes that can: a token
