@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,12 +122,15 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 		Short: "One screen: the server, the deploy hosts, the apps with their live versions and the running deploys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.client()
+			cr, err := f.credentials()
+			if err != nil {
+				return err
+			}
+			c, err := apiclient.New(cr.server, cr.token)
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			cr, _ := f.credentials()
 			v := statusView{Server: cr.server, Hosts: []wire.Host{}, Deploys: []plan.Summary{}}
 			if err := c.Do(ctx, http.MethodGet, "/api/v1/whoami", nil, &v.Token); err != nil {
 				return fmt.Errorf("cannot reach %s: %w", cr.server, err)
@@ -190,7 +194,7 @@ func renderStatus(w io.Writer, v statusView, now time.Time) error {
 			if h.Busy != nil {
 				busy = "yes"
 			}
-			rows.Add(h.ID, h.Room, strings.Join(h.Labels, ","), h.Agent, strings.Join(sorted(apps), " "), busy, cliout.Ago(h.Seen, now))
+			rows.Add(h.ID, h.Room, strings.Join(h.Labels, ","), h.Agent, strings.Join(slices.Sorted(slices.Values(apps)), " "), busy, cliout.Ago(h.Seen, now))
 		}
 		if err := rows.Write(w, "No deploy host has sent a heartbeat: start wharf agent (wharf serve runs one)."); err != nil {
 			return err
@@ -212,16 +216,6 @@ func renderStatus(w io.Writer, v statusView, now time.Time) error {
 		rows.Add(d.ID, d.App, d.Version, d.Previous, string(d.State), fmt.Sprintf("%d/%d", d.Step, d.Steps), fmt.Sprint(d.Targets), cliout.Ago(d.NextAt, now))
 	}
 	return rows.Write(w, "None.")
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 func newAppsCmd(stdout io.Writer) *cobra.Command {
