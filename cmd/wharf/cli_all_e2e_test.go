@@ -82,7 +82,14 @@ func TestEveryCommandAgainstServe(t *testing.T) {
 		t.Fatalf("apps list -o json: %+v %v", apps, err)
 	}
 	out = c.ok("status")
-	wantLines(t, "status", out, "Server:", "version dev, API ready", "Hosts:", "HOST", "local", "Apps:", "shop", "Running deploys:", "None.")
+	wantLines(t, "status", out, "Server:", "version dev, API ready", "Gateway:", "edge config version 1 applied", "Hosts:", "HOST", "local", "Apps:", "shop", "Running deploys:", "None.")
+	// A team sees its apps, not the hosts nor the gateway node.
+	team := c.with("WHARF_TOKEN=" + createToken(t, c, "--team", "shop"))
+	out = team.ok("status")
+	wantLines(t, "status as a team", out, "Token:", "team:shop", "only admins see the hosts", "shop")
+	if strings.Contains(out, "Gateway:") {
+		t.Errorf("a team token sees the gateway node:\n%s", out)
+	}
 	var st statusView
 	if err := json.Unmarshal([]byte(c.ok("status", "-o", "json")), &st); err != nil || len(st.Apps) != 1 || len(st.Hosts) != 1 || st.Version != "dev" {
 		t.Fatalf("status -o json: %+v %v", st, err)

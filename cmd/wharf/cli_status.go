@@ -104,11 +104,20 @@ func whoami(ctx context.Context, f *clientFlags) (whoamiView, string, error) {
 	return w, cr.server, err
 }
 
+// gatewayNode is what status shows of the gateway node that answered
+// (GET /api/v1/gateway/stats, admin).
+type gatewayNode struct {
+	ConfigVersion int64  `json:"config_version"`
+	InFlight      uint64 `json:"in_flight"`
+	LimitMode     string `json:"limit_mode"`
+}
+
 // statusView is `wharf status -o json`.
 type statusView struct {
 	Server   string                 `json:"server"`
 	Version  string                 `json:"server_version"`
 	Token    whoamiView             `json:"token"`
+	Gateway  *gatewayNode           `json:"gateway,omitempty"`
 	Hosts    []wire.Host            `json:"hosts"`
 	HostsErr string                 `json:"hosts_error,omitempty"`
 	Apps     []artifacts.AppSummary `json:"apps"`
@@ -136,6 +145,10 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 				return fmt.Errorf("cannot reach %s: %w", cr.server, err)
 			}
 			v.Version = v.Token.ServerVersion
+			var gw gatewayNode
+			if err := c.Do(ctx, http.MethodGet, "/api/v1/gateway/stats", nil, &gw); err == nil {
+				v.Gateway = &gw
+			}
 			var hosts struct {
 				Hosts []wire.Host `json:"hosts"`
 			}
@@ -176,6 +189,9 @@ func renderStatus(w io.Writer, v statusView, now time.Time) error {
 	var kv cliout.KV
 	kv.Add("Server", fmt.Sprintf("%s (version %s, API ready)", v.Server, v.Version))
 	kv.Add("Token", fmt.Sprintf("%s (%s)", v.Token.Name, strings.Join(v.Token.Scopes, ",")))
+	if g := v.Gateway; g != nil {
+		kv.Add("Gateway", fmt.Sprintf("edge config version %d applied, %d requests in flight, rate limits %s", g.ConfigVersion, g.InFlight, g.LimitMode))
+	}
 	if err := kv.Write(w); err != nil {
 		return err
 	}
