@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -147,4 +148,29 @@ func createToken(t *testing.T, c cli, args ...string) string {
 		t.Fatalf("token create: %+v %v", tv, err)
 	}
 	return tv.Token
+}
+
+// On a terminal, `wharf login` asks for the token (util-linux script(1)
+// gives it one). Without a terminal and without a token it says how to
+// give one instead of waiting.
+func TestLoginPromptsOnATerminal(t *testing.T) {
+	dir := t.TempDir()
+	p := startWharf(t, dir, nil, serveArgs(t)...)
+	gw := p.waitFor(reGateway, 30*time.Second)[1]
+	admin := p.waitFor(reToken, 5*time.Second)[1]
+	cfg := "WHARF_CLI_CONFIG=" + filepath.Join(dir, "cli.yaml")
+
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Fatalf("script(1) from util-linux is needed to give wharf a terminal: %v", err)
+	}
+	cmd := exec.Command(script, "-qec", wharfBin+" login --server "+gw+" --name tty", "/dev/null")
+	cmd.Dir, cmd.Env, cmd.Stdin = dir, append(cleanEnv(), cfg), strings.NewReader(admin+"\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Token: ") || !strings.Contains(string(out), "Logged in to "+gw+" as admin") {
+		t.Fatalf("login on a terminal: %v\n%s", err, out)
+	}
+	c := cli{t: t, dir: t.TempDir(), env: []string{cfg}}
+	wantLines(t, "after the prompt", c.ok("context", "current"), "tty ("+gw+")")
+	c.fails("no token: pass --token-stdin", "login", "--server", gw)
 }
