@@ -54,20 +54,12 @@ type compiledRoute struct {
 	m        *routeMetrics
 }
 
-// UploadMaxBody is the body limit of the built-in artifact upload route
-// (/api/v1/apps/); configure a route for that path to change it.
-const UploadMaxBody = 8 << 30
+// UploadMaxBody is the body limit of the built-in artifact upload route.
+const UploadMaxBody = config.UploadMaxBody
 
 // builtinRoutes are added when the config has no route with the same host
-// and path: the admin API and functions must be reachable on a fresh node.
-func builtinRoutes() []config.RouteConfig {
-	return []config.RouteConfig{
-		{Name: "wharf-api", Path: "/api/", Function: "api"},
-		{Name: "wharf-fn", Path: "/fn/", Function: "api"},
-		// Artifact bundles are pushed here; they stream to storage.
-		{Name: "wharf-artifacts", Path: "/api/v1/apps/", Function: "api", MaxBody: UploadMaxBody},
-	}
-}
+// and path (config.BuiltinRoutes, which the CLI lists too).
+func builtinRoutes() []config.RouteConfig { return config.BuiltinRoutes() }
 
 // compile builds a snapshot from e, reusing the state kept in rt (limit
 // zones, upstream pools, auto-ban trackers) for everything unchanged.

@@ -68,7 +68,7 @@ func TestServePushAndArtifactsCLI(t *testing.T) {
 	if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[1], "1.5.0") || !strings.HasPrefix(lines[2], "1.4.2") {
 		t.Fatalf("list: %d\n%s", code, out)
 	}
-	out, _, code = runWharf(t, dir, env, "artifacts", "show", "shop", "1.4.2")
+	out, _, code = runWharf(t, dir, env, "artifacts", "show", "shop", "1.4.2", "-o", "json")
 	var meta struct {
 		SHA256   string `json:"sha256"`
 		Size     int64  `json:"size"`

@@ -1,34 +1,17 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
-	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wharfhq/wharf/internal/apiclient"
+	"github.com/wharfhq/wharf/internal/cliout"
 )
-
-// clientFlags are the flags every CLI command shares.
-type clientFlags struct {
-	server  string
-	token   string
-	dataDir string
-	output  string
-}
-
-func (f *clientFlags) bind(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringVar(&f.server, "server", envOr("WHARF_SERVER", "http://127.0.0.1:8080"), "Wharf gateway URL (env WHARF_SERVER)")
-	fl.StringVar(&f.token, "token", "", "bearer token (env WHARF_TOKEN; default: <data-dir>/admin.token if readable)")
-	fl.StringVar(&f.dataDir, "data-dir", envOr("WHARF_DATA_DIR", "./data"), "where to look for admin.token when no token is given (env WHARF_DATA_DIR)")
-	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
-}
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
@@ -37,42 +20,13 @@ func envOr(k, def string) string {
 	return def
 }
 
-// client builds an API client: --token, then WHARF_TOKEN, then <data-dir>/admin.token.
-func (f *clientFlags) client() (*apiclient.Client, error) {
-	if f.output != "table" && f.output != "json" {
-		return nil, fmt.Errorf("--output must be table or json, got %q", f.output)
-	}
-	return apiclient.New(f.server, f.bearer())
-}
-
-// bearer is the token to send: --token, then WHARF_TOKEN, then
-// <data-dir>/admin.token ("" when none is found).
-func (f *clientFlags) bearer() string {
-	tok := f.token
-	if tok == "" {
-		tok = os.Getenv("WHARF_TOKEN")
-	}
-	if tok == "" {
-		if b, err := os.ReadFile(filepath.Join(f.dataDir, "admin.token")); err == nil {
-			tok = strings.TrimSpace(string(b))
-		}
-	}
-	return tok
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 type tokenView struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Scopes    []string `json:"scopes"`
-	CreatedAt string   `json:"created_at"`
-	CreatedBy string   `json:"created_by,omitempty"`
-	Token     string   `json:"token,omitempty"`
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Scopes    []string  `json:"scopes"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	Token     string    `json:"token,omitempty"`
 }
 
 func newTokenCmd(stdout io.Writer) *cobra.Command {
@@ -126,12 +80,12 @@ func newTokenCmd(stdout io.Writer) *cobra.Command {
 			if lf.output == "json" {
 				return printJSON(stdout, out.Tokens)
 			}
-			tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tBY")
+			rows := cliout.NewRows("ID", "NAME", "SCOPES", "CREATED", "BY")
+			now := time.Now()
 			for _, t := range out.Tokens {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, strings.Join(t.Scopes, ","), t.CreatedAt, t.CreatedBy)
+				rows.Add(t.ID, t.Name, strings.Join(t.Scopes, ","), cliout.Ago(t.CreatedAt, now), t.CreatedBy)
 			}
-			return tw.Flush()
+			return rows.Write(stdout, "No tokens.")
 		},
 	}
 	lf.bind(list)
@@ -144,8 +98,11 @@ func newTokenCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.Do(cmd.Context(), "DELETE", "/api/v1/tokens/"+args[0], nil, nil); err != nil {
+			if err := c.Do(cmd.Context(), "DELETE", "/api/v1/tokens/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
+			}
+			if rf.json() {
+				return printJSON(stdout, map[string]any{"revoked": args[0]})
 			}
 			fmt.Fprintf(stdout, "Revoked token %s.\n", args[0])
 			return nil
@@ -165,19 +122,19 @@ func newWhoamiCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out struct {
-				ID     string   `json:"id"`
-				Name   string   `json:"name"`
-				Scopes []string `json:"scopes"`
-			}
+			var out whoamiView
 			if err := c.Do(cmd.Context(), "GET", "/api/v1/whoami", nil, &out); err != nil {
 				return err
 			}
-			if cf.output == "json" {
-				return printJSON(stdout, out)
-			}
-			fmt.Fprintf(stdout, "%s (token %s) scopes: %s\n", out.Name, out.ID, strings.Join(out.Scopes, ","))
-			return nil
+			return cf.emit(stdout, out, func() error {
+				var kv cliout.KV
+				kv.Add("Name", out.Name)
+				kv.Add("Token", out.ID)
+				kv.Add("Scopes", strings.Join(out.Scopes, ", "))
+				kv.Add("Teams", strings.Join(out.Teams, ", "))
+				kv.Add("Server", out.ServerVersion)
+				return kv.Write(stdout)
+			})
 		},
 	}
 	cf.bind(cmd)

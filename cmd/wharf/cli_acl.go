@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"text/tabwriter"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/internal/cliout"
 )
 
 func newACLCmd(stdout io.Writer) *cobra.Command {
@@ -109,16 +111,20 @@ func newACLCmd(stdout io.Writer) *cobra.Command {
 			if lf.output == "json" {
 				return printJSON(stdout, out.Bans)
 			}
-			tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "PREFIX\tROUTE\tEXPIRES\tBY\tAUTO\tREASON")
+			rows := cliout.NewRows("PREFIX", "ROUTE", "EXPIRES", "BY", "KIND", "REASON")
+			now := time.Now()
 			for _, b := range out.Bans {
 				r := b.Route
 				if r == "" {
-					r = "*"
+					r = "* (global)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", b.Prefix, r, b.ExpiresAt.Format(time.RFC3339), b.CreatedBy, b.Auto, b.Reason)
+				kind := "manual"
+				if b.Auto {
+					kind = "auto"
+				}
+				rows.Add(b.Prefix, r, cliout.Ago(b.ExpiresAt, now), b.CreatedBy, kind, b.Reason)
 			}
-			return tw.Flush()
+			return rows.Write(stdout, "No active bans.")
 		},
 	}
 	lf.bind(bans)
@@ -193,10 +199,15 @@ func newACLListCmd(stdout io.Writer, list string) *cobra.Command {
 				return printJSON(stdout, out[list])
 			}
 			items, _ := out[list].([]any)
+			rows := cliout.NewRows(strings.ToUpper(list))
 			for _, it := range items {
-				fmt.Fprintln(stdout, it)
+				rows.Add(fmt.Sprint(it))
 			}
-			return nil
+			empty := "The allow list is empty: every address not denied is let in."
+			if list == "deny" {
+				empty = "The deny list is empty."
+			}
+			return rows.Write(stdout, empty)
 		},
 	}
 	sf.bind(show)

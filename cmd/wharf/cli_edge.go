@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/wharfhq/wharf/gateway/edge"
+	"github.com/wharfhq/wharf/internal/apiclient"
+	"github.com/wharfhq/wharf/internal/cliout"
 	"github.com/wharfhq/wharf/internal/config"
 )
 
@@ -33,20 +36,15 @@ func newEdgeObjectCmd(stdout io.Writer, noun, plural string, sample string, newO
 			if err := c.Do(cmd.Context(), "GET", base, nil, &out); err != nil {
 				return err
 			}
-			if lf.output == "json" {
+			if lf.json() {
 				return printJSON(stdout, out[plural])
 			}
-			var items []map[string]any
-			if err := json.Unmarshal(out[plural], &items); err != nil {
-				return fmt.Errorf("cannot decode the answer: %w", err)
+			rows, err := edgeRows(plural, out[plural])
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(stdout, "edge config version %s\n", out["version"])
-			tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-			for _, it := range items {
-				b, _ := json.Marshal(it)
-				fmt.Fprintf(tw, "%v\t%s\n", it["name"], b)
-			}
-			return tw.Flush()
+			fmt.Fprintf(stdout, "Edge config version %s.\n", out["version"])
+			return rows.Write(stdout, "No "+plural+".")
 		},
 	}
 	lf.bind(list)
@@ -60,10 +58,14 @@ func newEdgeObjectCmd(stdout io.Writer, noun, plural string, sample string, newO
 				return err
 			}
 			var out any
-			if err := c.Do(cmd.Context(), "GET", base+"/"+url.PathEscape(args[0]), nil, &out); err != nil {
+			err = c.Do(cmd.Context(), "GET", base+"/"+url.PathEscape(args[0]), nil, &out)
+			if b, ok := builtinRoute(plural, args[0]); ok && apiclient.IsStatus(err, http.StatusNotFound) {
+				return sf.show(stdout, b)
+			}
+			if err != nil {
 				return err
 			}
-			return printJSON(stdout, out)
+			return sf.show(stdout, out)
 		},
 	}
 	sf.bind(show)
@@ -119,6 +121,9 @@ func newEdgeObjectCmd(stdout io.Writer, noun, plural string, sample string, newO
 			if err := c.Do(cmd.Context(), "DELETE", base+"/"+url.PathEscape(args[0])+forceQuery("?", delForce), nil, &out); err != nil {
 				return err
 			}
+			if df.json() {
+				return printJSON(stdout, out)
+			}
 			fmt.Fprintf(stdout, "Deleted %s %s (edge config version %d).\n", noun, args[0], out.Version)
 			return nil
 		},
@@ -127,6 +132,25 @@ func newEdgeObjectCmd(stdout io.Writer, noun, plural string, sample string, newO
 	del.Flags().BoolVar(&delForce, "force", false, forceHelp)
 	cmd.AddCommand(list, show, put, del)
 	return cmd
+}
+
+// builtinRouteView is a built-in route as `route show` prints it.
+type builtinRouteView struct {
+	config.RouteConfig
+	Builtin bool `json:"builtin"`
+}
+
+// builtinRoute is the built-in route called name, when plural is routes.
+func builtinRoute(plural, name string) (builtinRouteView, bool) {
+	if plural != "routes" {
+		return builtinRouteView{}, false
+	}
+	for _, r := range config.BuiltinRoutes() {
+		if r.Name == name {
+			return builtinRouteView{RouteConfig: r, Builtin: true}, true
+		}
+	}
+	return builtinRouteView{}, false
 }
 
 // readObject decodes a YAML or JSON file strictly (unknown keys are errors)
@@ -169,25 +193,38 @@ func newEdgeCmds(stdout io.Writer) []*cobra.Command {
 
 func newEdgeInfoCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "edge", Short: "Show the gateway's edge config, its change history and live stats (admin)"}
-	get := func(use, short, path string) *cobra.Command {
-		var f clientFlags
-		c := &cobra.Command{
-			Use: use, Short: short, Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				cl, err := f.client()
-				if err != nil {
-					return err
-				}
-				var out any
-				if err := cl.Do(cmd.Context(), "GET", path, nil, &out); err != nil {
-					return err
-				}
-				return printJSON(stdout, out)
-			},
-		}
-		f.bind(c)
-		return c
+	var sf clientFlags
+	show := &cobra.Command{
+		Use: "show", Short: "Show the whole edge config with its version", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := sf.client()
+			if err != nil {
+				return err
+			}
+			var out edge.Doc
+			if err := cl.Do(cmd.Context(), "GET", "/api/v1/gateway/config", nil, &out); err != nil {
+				return err
+			}
+			return sf.emit(stdout, out, func() error { return renderEdgeDoc(stdout, out, time.Now()) })
+		},
 	}
+	sf.bind(show)
+	var tf clientFlags
+	stats := &cobra.Command{
+		Use: "stats", Short: "Show this gateway node's live counters", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := tf.client()
+			if err != nil {
+				return err
+			}
+			var out any
+			if err := cl.Do(cmd.Context(), "GET", "/api/v1/gateway/stats", nil, &out); err != nil {
+				return err
+			}
+			return tf.show(stdout, out)
+		},
+	}
+	tf.bind(stats)
 	var hf clientFlags
 	var limit int
 	history := &cobra.Command{
@@ -211,18 +248,17 @@ func newEdgeInfoCmd(stdout io.Writer) *cobra.Command {
 			if hf.output == "json" {
 				return printJSON(stdout, out.Changes)
 			}
-			tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VERSION\tWHEN\tBY\tCHANGE")
+			rows := cliout.NewRows("VERSION", "WHEN", "BY", "CHANGE")
+			now := time.Now()
 			for _, c := range out.Changes {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", c.Version, c.At.Format(time.RFC3339), c.By, c.Action)
+				rows.Add(fmt.Sprint(c.Version), cliout.Ago(c.At, now), c.By, c.Action)
 			}
-			return tw.Flush()
+			return rows.Write(stdout, "No changes yet.")
 		},
 	}
 	hf.bind(history)
 	history.Flags().IntVar(&limit, "limit", 20, "how many changes to show")
-	cmd.AddCommand(get("show", "Show the whole edge config with its version", "/api/v1/gateway/config"),
-		get("stats", "Show this gateway node's live counters", "/api/v1/gateway/stats"), history,
+	cmd.AddCommand(show, stats, history,
 		newEdgeApplyCmd(stdout), newEdgeRollbackCmd(stdout), newEdgeStatusCmd(stdout))
 	return cmd
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,18 +20,9 @@ import (
 	"github.com/wharfhq/wharf/artifacts/catalog"
 	"github.com/wharfhq/wharf/functions/artifacts"
 	"github.com/wharfhq/wharf/internal/apiclient"
+	"github.com/wharfhq/wharf/internal/cliout"
 	"github.com/wharfhq/wharf/internal/ident"
 )
-
-// bindConn binds the connection flags of clientFlags without --output, for
-// commands whose -o means something else.
-func (f *clientFlags) bindConn(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringVar(&f.server, "server", envOr("WHARF_SERVER", "http://127.0.0.1:8080"), "Wharf gateway URL (env WHARF_SERVER)")
-	fl.StringVar(&f.token, "token", "", "bearer token (env WHARF_TOKEN; default: <data-dir>/admin.token if readable)")
-	fl.StringVar(&f.dataDir, "data-dir", envOr("WHARF_DATA_DIR", "./data"), "where to look for admin.token when no token is given (env WHARF_DATA_DIR)")
-	f.output = "table"
-}
 
 func artifactPath(app, version string) string {
 	p := "/api/v1/apps/" + app + "/artifacts"
@@ -85,10 +75,10 @@ existing version fails.`,
 			if err != nil {
 				return err
 			}
-			return push(cmd.Context(), c, pushArgs{dir: args[0], app: app, version: version, comp: comp}, stdout, stderr)
+			return push(cmd.Context(), c, pushArgs{dir: args[0], app: app, version: version, comp: comp, json: cf.json()}, stdout, stderr)
 		},
 	}
-	cf.bindConn(cmd)
+	cf.bind(cmd)
 	cmd.Flags().StringVar(&app, "app", "", "app name (default: the manifest's app; must match it)")
 	cmd.Flags().StringVar(&version, "version", "", "version to create, e.g. 1.4.2 (required)")
 	cmd.Flags().StringVar(&compression, "compression", "gzip", "gzip or zstd")
@@ -98,6 +88,13 @@ existing version fails.`,
 type pushArgs struct {
 	dir, app, version string
 	comp              bundle.Compression
+	json              bool
+}
+
+// pushView is `wharf push -o json`: the stored metadata and the bundle's file count.
+type pushView struct {
+	artifacts.Meta
+	Files int `json:"files"`
 }
 
 func push(ctx context.Context, c *apiclient.Client, a pushArgs, stdout, stderr io.Writer) error {
@@ -151,6 +148,9 @@ func push(ctx context.Context, c *apiclient.Client, a pushArgs, stdout, stderr i
 	if meta.SHA256 != sum || meta.Size != size {
 		return fmt.Errorf("the server stored %d bytes with SHA-256 %s, but the bundle has %d bytes with SHA-256 %s", meta.Size, meta.SHA256, size, sum)
 	}
+	if a.json {
+		return printJSON(stdout, pushView{Meta: meta, Files: res.Files})
+	}
 	fmt.Fprintf(stdout, "Pushed %s %s: %s (%d files), sha256 %s\n", a.app, a.version, humanBytes(size), res.Files, sum)
 	return nil
 }
@@ -162,7 +162,9 @@ func checkFree(ctx context.Context, c *apiclient.Client, app, version string) er
 	switch {
 	case err == nil:
 		return fmt.Errorf("version %s of app %s already exists: versions are immutable, push a new version", version, app)
-	case apiclient.IsStatus(err, http.StatusNotFound):
+	case apiclient.IsStatus(err, http.StatusNotFound), apiclient.IsStatus(err, http.StatusForbidden):
+		// Free, not ours to see, or a token that may not read: the
+		// upload's answer says whether this token may push.
 		return nil
 	}
 	return err
@@ -187,19 +189,19 @@ func newArtifactsCmd(stdout, stderr io.Writer) *cobra.Command {
 			if lf.output == "json" {
 				return printJSON(stdout, out)
 			}
-			tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VERSION\tSIZE\tSHA256\tCREATED\tBY")
+			rows := cliout.NewRows("VERSION", "SIZE", "SHA256", "PUSHED", "BY")
+			now := time.Now()
 			for _, m := range out.Artifacts {
-				fmt.Fprintf(tw, "%s\t%s\t%.12s\t%s\t%s\n", m.Version, humanBytes(m.Size), m.SHA256, m.CreatedAt.Format(time.RFC3339), m.Uploader)
+				rows.Add(m.Version, humanBytes(m.Size), fmt.Sprintf("%.12s", m.SHA256), cliout.Ago(m.CreatedAt, now), m.Uploader)
 			}
-			return tw.Flush()
+			return rows.Write(stdout, fmt.Sprintf("No versions of %s.", args[0]))
 		},
 	}
 	lf.bind(list)
 
 	var sf clientFlags
 	show := &cobra.Command{
-		Use: "show APP VERSION", Short: "Show a version's metadata and manifest (JSON)", Args: cobra.ExactArgs(2),
+		Use: "show APP VERSION", Short: "Show a version's metadata and manifest", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := sf.client()
 			if err != nil {
@@ -209,7 +211,7 @@ func newArtifactsCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodGet, artifactPath(args[0], args[1]), nil, &out); err != nil {
 				return err
 			}
-			return printJSON(stdout, out)
+			return sf.show(stdout, out)
 		},
 	}
 	sf.bind(show)
@@ -244,11 +246,14 @@ func newArtifactsCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := c.Do(cmd.Context(), http.MethodDelete, artifactPath(args[0], args[1]), nil, nil); err != nil {
 				return err
 			}
+			if xf.json() {
+				return printJSON(stdout, map[string]string{"deleted": args[0] + " " + args[1]})
+			}
 			fmt.Fprintf(stdout, "Deleted %s %s.\n", args[0], args[1])
 			return nil
 		},
 	}
-	xf.bindConn(del)
+	xf.bind(del)
 
 	cmd.AddCommand(list, show, download, del)
 	return cmd

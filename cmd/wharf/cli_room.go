@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/internal/cliout"
+
 	"github.com/wharfhq/wharf/gateway/rooms"
 	"github.com/wharfhq/wharf/internal/config"
 )
@@ -280,8 +282,8 @@ func newRoomHistoryCmd(stdout io.Writer) *cobra.Command {
 				fmt.Fprintf(stdout, "No room switch of %s yet.\n", args[0])
 				return nil
 			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "STARTED\tID\tWHO\tFROM\tTO\tSTEPS\tSTATE\tWHY")
+			rows := cliout.NewRows("STARTED", "ID", "WHO", "FROM", "TO", "STEPS", "STATE", "WHY")
+			now := time.Now()
 			for _, r := range out.Switches {
 				var st []string
 				for _, s := range r.Steps {
@@ -291,10 +293,9 @@ func newRoomHistoryCmd(stdout io.Writer) *cobra.Command {
 						st = append(st, s.StartedAt.Local().Format(time.TimeOnly))
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.StartedAt.Local().Format(time.DateTime), r.ID, r.Who,
-					weightsString(r.From), weightsString(r.To), strings.Join(st, ","), r.State, r.Why)
+				rows.Add(cliout.Ago(r.StartedAt, now), r.ID, r.Who, weightsString(r.From), weightsString(r.To), strings.Join(st, ","), string(r.State), r.Why)
 			}
-			return tw.Flush()
+			return rows.Write(stdout, "")
 		},
 	}
 	f.bind(c)

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/internal/apiclient"
+	"github.com/wharfhq/wharf/internal/cliout"
 )
 
 // newUnlockCmd builds `wharf acl unlock ADDRESS`: the way back in for an
@@ -27,10 +28,15 @@ func newUnlockCmd(stdout io.Writer) *cobra.Command {
 		Example: "  wharf acl unlock 198.51.100.7\n  wharf acl unlock ::1 --internal http://127.0.0.1:9090",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.output != "table" && f.output != "json" {
-				return fmt.Errorf("--output must be table or json, got %q", f.output)
+			if _, err := cliout.ParseFormat(f.output); err != nil {
+				return err
 			}
-			c, err := apiclient.New(internal, f.bearer())
+			f.server = internal // the context's token only goes to its own server
+			cr, err := f.credentials()
+			if err != nil {
+				return err
+			}
+			c, err := apiclient.New(internal, cr.token)
 			if err != nil {
 				return fmt.Errorf("--internal: %w", err)
 			}

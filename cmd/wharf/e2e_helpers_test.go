@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "cannot build wharf: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := checkEveryCommandRan(m.Run())
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -76,6 +76,7 @@ func startWharf(t *testing.T, dir string, env []string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	ran.record(args)
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		select {
@@ -94,9 +95,11 @@ func startWharf(t *testing.T, dir string, env []string, args ...string) *proc {
 	return p
 }
 
-// cleanEnv drops WHARF_* variables of the developer's shell.
+// cleanEnv drops WHARF_* variables of the developer's shell, and points
+// WHARF_CLI_CONFIG at a file that does not exist, so that the developer's saved
+// contexts play no part (tests that log in pass their own WHARF_CLI_CONFIG).
 func cleanEnv() []string {
-	var env []string
+	env := []string{"WHARF_CLI_CONFIG=" + filepath.Join(os.TempDir(), "wharf-e2e-no-config", "config.yaml")}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "WHARF_") {
 			env = append(env, kv)
@@ -170,6 +173,12 @@ func crossable(t *testing.T, dir string) {
 // runWharf runs a CLI command to completion.
 func runWharf(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runWharfStdin(t, dir, env, "", args...)
+}
+
+// runWharfStdin runs a CLI command to completion with stdin as its input.
+func runWharfStdin(t *testing.T, dir string, env []string, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, wharfBin, args...)
@@ -177,6 +186,9 @@ func runWharf(t *testing.T, dir string, env []string, args ...string) (stdout, s
 	cmd.Env = append(cleanEnv(), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
 	err := cmd.Run()
 	if err != nil {
 		if _, ok := err.(*exec.ExitError); !ok {
@@ -185,6 +197,9 @@ func runWharf(t *testing.T, dir string, env []string, args ...string) (stdout, s
 	}
 	if redact.HasToken(e.String()) {
 		t.Errorf("wharf %v wrote a token to stderr:\n%s", args, e.String())
+	}
+	if cmd.ProcessState.ExitCode() == 0 {
+		ran.record(args)
 	}
 	return o.String(), e.String(), cmd.ProcessState.ExitCode()
 }

@@ -119,7 +119,7 @@ routes:
 	if code != 0 || !strings.Contains(out, "put route shop") || !strings.Contains(out, "put limit strict") || !strings.Contains(out, "seed from config file") {
 		t.Fatalf("history: %d\n%s", code, out)
 	}
-	if out, _, code = runWharf(t, dir, env, "edge", "stats"); code != 0 || !strings.Contains(out, `"shop"`) {
+	if out, _, code = runWharf(t, dir, env, "edge", "stats", "-o", "json"); code != 0 || !strings.Contains(out, `"shop"`) {
 		t.Fatalf("stats: %d\n%s", code, out)
 	}
 	p.stop(10 * time.Second)
@@ -127,7 +127,7 @@ routes:
 	// Restart with the same file: the API's changes are kept.
 	p = startWharf(t, dir, nil, args...)
 	gw = p.waitFor(reGateway, 30*time.Second)[1]
-	out, _, code = runWharf(t, dir, []string{"WHARF_SERVER=" + gw}, "route", "show", "shop")
+	out, _, code = runWharf(t, dir, []string{"WHARF_SERVER=" + gw}, "route", "show", "shop", "-o", "json")
 	if code != 0 || !strings.Contains(out, `"strict"`) {
 		t.Fatalf("route after restart: %d\n%s", code, out)
 	}

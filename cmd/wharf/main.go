@@ -11,6 +11,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/internal/cliout"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -24,15 +26,17 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(stderr, "wharf: %v\n", err)
-		var ee exitError
-		if errors.As(err, &ee) {
-			return int(ee)
-		}
-		return 1
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
 	}
-	return 0
+	code := 1
+	var ee exitError
+	if errors.As(err, &ee) {
+		code = int(ee)
+	}
+	cliout.WriteError(stderr, err, commandFormat(cmd), code)
+	return code
 }
 
 // exitError carries a specific exit code.
@@ -47,6 +51,14 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,
+		// One check of -o for every command that has it.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if fl := cmd.Flags().Lookup("output"); fl != nil && fl.Annotations[formatAnnotation] != nil {
+				_, err := cliout.ParseFormat(fl.Value.String())
+				return err
+			}
+			return nil
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -55,10 +67,13 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		root.AddCommand(newRoleCmd(r, stdout, stderr))
 	}
 	root.AddCommand(newTokenCmd(stdout), newWhoamiCmd(stdout))
+	root.AddCommand(newLoginCmds(stdout)...)
+	root.AddCommand(newVersionCmd(stdout), newStatusCmd(stdout), newAppsCmd(stdout))
 	root.AddCommand(newEdgeCmds(stdout)...)
 	root.AddCommand(newDeployCmds(stdout)...)
 	root.AddCommand(newPushCmd(stdout, stderr), newArtifactsCmd(stdout, stderr))
 	usageOnArgErrors(root)
+	registerCompletions(root)
 	return root
 }
 

@@ -145,7 +145,7 @@ func runRole(ctx context.Context, r role, opts config.Options, configFile string
 			fmt.Fprintf(stdout, "First start of this cluster: an admin token was created. It is shown only this once and saved to %s (mode 0600):\n\n  %s\n\n", tokenFile, first)
 		}
 		mux := fnapi.NewMux(tokens, logging.Component(log, "functions"))
-		if err := mux.Register(admin.New(tokens)); err != nil {
+		if err := mux.Register(admin.New(tokens, admin.Options{Version: version})); err != nil {
 			return b.abort(err)
 		}
 		if blobs != nil {

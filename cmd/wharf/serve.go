@@ -119,7 +119,7 @@ func runServe(ctx context.Context, opts config.Options, configFile string, stdou
 		return b.abort(fmt.Errorf("cannot create the first admin token: %w", err))
 	}
 	mux := fnapi.NewMux(tokens, logging.Component(log, "functions"))
-	if err := mux.Register(admin.New(tokens)); err != nil {
+	if err := mux.Register(admin.New(tokens, admin.Options{Version: version})); err != nil {
 		return b.abort(err)
 	}
 	if err := b.registerArtifacts(ctx, mux, disk, st); err != nil {

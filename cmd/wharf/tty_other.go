@@ -8,3 +8,7 @@ import "os"
 // Linux it trusts the character-device bit (so /dev/null counts: pass --yes
 // or a pipe to be sure).
 func stdinTerminal(f *os.File) bool { return isTerminal(f) }
+
+// readSecret reads one line from f; off Linux the terminal still echoes it
+// (pipe the token in with --token-stdin to keep it off the screen).
+func readSecret(f *os.File) (string, error) { return readLine(f) }

@@ -1,6 +1,6 @@
 // Package admin is the function behind Wharf's token API and whoami:
 //
-//	GET    /api/v1/whoami          any token: the caller's name and scopes
+//	GET    /api/v1/whoami          any token: the caller's token id, name, scopes and teams, and the server's version (never a secret)
 //	POST   /api/v1/tokens          admin: create a token (plaintext shown once)
 //	GET    /api/v1/tokens          admin: list tokens (never their secrets)
 //	DELETE /api/v1/tokens/{id}     admin: revoke a token
@@ -19,11 +19,27 @@ import (
 
 // Function serves the token API.
 type Function struct {
-	tokens *auth.Service
+	tokens  *auth.Service
+	version string
+}
+
+// Options configure the admin function.
+type Options struct {
+	// Version is the server's version, shown by whoami.
+	Version string
 }
 
 // New returns the admin function over a token service.
-func New(tokens *auth.Service) *Function { return &Function{tokens: tokens} }
+func New(tokens *auth.Service, opts Options) *Function {
+	return &Function{tokens: tokens, version: opts.Version}
+}
+
+// Whoami is the answer of GET /api/v1/whoami.
+type Whoami struct {
+	auth.Principal
+	Teams         []string `json:"teams"`
+	ServerVersion string   `json:"server_version"`
+}
 
 // Name implements fnapi.Function.
 func (f *Function) Name() string { return "admin" }
@@ -39,7 +55,11 @@ func (f *Function) Routes() []fnapi.Route {
 }
 
 func (f *Function) whoami(r *fnapi.Request) error {
-	return r.JSON(fasthttp.StatusOK, r.Principal)
+	teams := r.Principal.Teams()
+	if teams == nil {
+		teams = []string{}
+	}
+	return r.JSON(fasthttp.StatusOK, Whoami{Principal: r.Principal, Teams: teams, ServerVersion: f.version})
 }
 
 // CreateRequest is the body of POST /api/v1/tokens. Team is a shorthand for

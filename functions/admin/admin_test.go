@@ -39,7 +39,7 @@ func newServer(t *testing.T) *server {
 		t.Fatalf("Bootstrap = %q, %v", boot, err)
 	}
 	mux := fnapi.NewMux(svc, nil)
-	if err := mux.Register(admin.New(svc)); err != nil {
+	if err := mux.Register(admin.New(svc, admin.Options{Version: "test"})); err != nil {
 		t.Fatal(err)
 	}
 	g := gatewaytest.Start(t, gateway.Options{}, mux)
@@ -95,9 +95,11 @@ func wantError(t *testing.T, r response, status int, msg string) string {
 }
 
 type whoami struct {
-	ID     string   `json:"id"`
-	Name   string   `json:"name"`
-	Scopes []string `json:"scopes"`
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	Scopes        []string `json:"scopes"`
+	Teams         []string `json:"teams"`
+	ServerVersion string   `json:"server_version"`
 }
 
 type created struct {
@@ -141,6 +143,35 @@ func TestWhoamiBootstrapAdmin(t *testing.T) {
 	}
 	if strings.Contains(string(r.body), s.admin) || strings.Contains(string(r.body), "hash") {
 		t.Fatalf("whoami echoes secrets: %s", r.body)
+	}
+}
+
+// Every scope may ask who it is (wharf login checks a token that way): the
+// answer names the token, its scopes and teams and the server's version,
+// never a secret.
+func TestWhoamiAnswersEveryScope(t *testing.T) {
+	s := newServer(t)
+	for _, c := range []struct {
+		body  string
+		teams []string
+	}{
+		{`{"team":"shop"}`, []string{"shop"}},
+		{`{"name":"two","scopes":["team:a","team:b"]}`, []string{"a", "b"}},
+		{`{"name":"agent1","scopes":["agent"]}`, []string{}},
+		{`{"name":"ingest1","scopes":["ingest"]}`, []string{}},
+	} {
+		tok := s.create(t, c.body)
+		r := s.do(t, "GET", "/api/v1/whoami", tok.Token, "")
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", c.body, r.status, r.body)
+		}
+		w := decode[whoami](t, r)
+		if w.ID != tok.ID || w.Name != tok.Name || !slices.Equal(w.Scopes, tok.Scopes) || !slices.Equal(w.Teams, c.teams) || w.ServerVersion != "test" {
+			t.Errorf("%s: whoami %+v", c.body, w)
+		}
+		if strings.Contains(string(r.body), tok.Token) || strings.Contains(string(r.body), "hash") {
+			t.Errorf("whoami echoes secrets: %s", r.body)
+		}
 	}
 }
 
@@ -302,7 +333,7 @@ func TestMethodsAndPaths(t *testing.T) {
 }
 
 func TestRoutesAreComplete(t *testing.T) {
-	f := admin.New(nil)
+	f := admin.New(nil, admin.Options{})
 	if f.Name() != "admin" {
 		t.Fatalf("name %q", f.Name())
 	}

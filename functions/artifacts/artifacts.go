@@ -9,6 +9,7 @@
 //	GET    /api/v1/apps/{app}/artifacts/{version}/url       a short-lived download URL (for agents)
 //	DELETE /api/v1/apps/{app}/artifacts/{version}           delete (409 while in use)
 //	POST   /api/v1/artifacts/gc                             admin: retention and garbage collection
+//	GET    /api/v1/apps                                     the apps the caller may see, with versions in use
 //
 // # Apps and teams
 //
@@ -166,6 +167,7 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodGet, Pattern: p + "/{version}/url", Access: fnapi.AnyToken(), Handler: f.url},
 		{Method: fasthttp.MethodDelete, Pattern: p + "/{version}", Access: fnapi.AnyToken(), Handler: f.remove},
 		{Method: fasthttp.MethodPost, Pattern: "/api/v1/artifacts/gc", Access: fnapi.AdminOnly(), Handler: f.gc},
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/apps", Access: fnapi.AnyToken(), Handler: f.listApps},
 	}
 }
 
@@ -232,7 +234,7 @@ func (f *Function) canPush(r *fnapi.Request, app string) (string, error) {
 	}
 	p := r.Principal
 	if !p.IsAdmin() && len(p.Teams()) == 0 {
-		return "", httperr.Forbidden("token %q cannot push: need admin or a team scope", p.Name)
+		return "", pushForbidden(p)
 	}
 	if team != "" && !p.Allows(auth.TeamScope(team)) {
 		return "", takenError(app)
@@ -241,7 +243,14 @@ func (f *Function) canPush(r *fnapi.Request, app string) (string, error) {
 }
 
 func takenError(app string) error {
-	return httperr.Conflict("app name %q belongs to another team: push under another app name", app)
+	return httperr.Conflict("app name %q belongs to another team: only %s or that team's %s scope may push it; push under another app name",
+		app, auth.ScopeAdmin, auth.TeamScope("<team>"))
+}
+
+// pushForbidden is the 403 of a token that holds no scope that can push.
+func pushForbidden(p auth.Principal) error {
+	return httperr.Forbidden("token %q (scopes %s) cannot push: need one of %s, %s",
+		p.Name, strings.Join(p.Scopes, ","), auth.ScopeAdmin, auth.TeamScope("<team>"))
 }
 
 // claimTeam is the team a first push of app claims it for (see the package
@@ -259,7 +268,7 @@ func claimTeam(p auth.Principal, app string, res tenancy.Reservation) (string, e
 	case 1:
 		return teams[0], nil
 	case 0:
-		return "", httperr.Forbidden("token %q cannot push: need admin or a team scope", p.Name)
+		return "", pushForbidden(p)
 	default:
 		return "", httperr.Forbidden("token %q holds several teams (%s): the first push of app %q must come from an admin token or a token of one team",
 			p.Name, strings.Join(teams, ", "), app)

@@ -47,6 +47,15 @@ func (e *Error) Error() string {
 	return msg + ")"
 }
 
+// HTTPStatus is the status of the answer (internal/cliout.StatusError).
+func (e *Error) HTTPStatus() int { return e.Status }
+
+// HTTPMessage is the server's message (internal/cliout.StatusError).
+func (e *Error) HTTPMessage() string { return e.Message }
+
+// HTTPRequestID is the request id of the answer (internal/cliout.StatusError).
+func (e *Error) HTTPRequestID() string { return e.RequestID }
+
 // Do sends in (JSON, nil for no body) and decodes the answer into out (nil to discard).
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader

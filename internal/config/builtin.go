@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -17,6 +18,35 @@ func BuiltinPrefixes() []string { return []string{"/api/", "/fn/", "/console/"} 
 // BuiltinRouteNames returns the names of the routes the gateway adds for
 // the built-in prefixes (see gateway/snapshot.go); bans may name them.
 func BuiltinRouteNames() []string { return []string{"wharf-api", "wharf-fn", "wharf-artifacts"} }
+
+// UploadMaxBody is the body limit of the built-in artifact upload route
+// (/api/v1/apps/); configure a route for that path to change it.
+const UploadMaxBody = 8 << 30
+
+// BuiltinRoutes are the routes the gateway adds for the built-in prefixes
+// when the config has no route with the same name, or with no host and the
+// same path: the admin API and functions must be reachable on a fresh node.
+func BuiltinRoutes() []RouteConfig {
+	return []RouteConfig{
+		{Name: "wharf-api", Path: "/api/", Function: BuiltinFunction},
+		{Name: "wharf-fn", Path: "/fn/", Function: BuiltinFunction},
+		// Artifact bundles are pushed here; they stream to storage.
+		{Name: "wharf-artifacts", Path: "/api/v1/apps/", Function: BuiltinFunction, MaxBody: UploadMaxBody},
+	}
+}
+
+// ActiveBuiltinRoutes are the BuiltinRoutes that routes leave in place
+// (the gateway's rule: a route with the same name, or with no host and the
+// same path, replaces a built-in one).
+func ActiveBuiltinRoutes(routes []RouteConfig) []RouteConfig {
+	var out []RouteConfig
+	for _, b := range BuiltinRoutes() {
+		if !slices.ContainsFunc(routes, func(r RouteConfig) bool { return r.Host == "" && r.Path == b.Path || r.Name == b.Name }) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
 
 // ShadowedBuiltin returns the built-in prefix that r takes away from Wharf's
 // functions, or "": a route whose path lies under a built-in prefix and
