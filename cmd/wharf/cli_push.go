@@ -93,7 +93,7 @@ type pushArgs struct {
 
 // pushView is `wharf push -o json`: the stored metadata and the bundle's file count.
 type pushView struct {
-	artifacts.Meta
+	catalog.Meta
 	Files int `json:"files"`
 }
 
