@@ -40,7 +40,7 @@ func benchGatewayWith(b testing.TB, n int, routes []config.RouteConfig, fns Func
 	g, err := New(Options{
 		Listen: "127.0.0.1:0",
 		Edge: config.Edge{
-			ACL:      config.ACLConfig{Deny: deny},
+			ACL: config.ACLConfig{Deny: deny},
 			Limits: []config.LimitConfig{
 				{Name: "per_ip", Key: "ip", Rate: "1000000r/s", Burst: 1000000, NoDelay: true},
 				{Name: "strict", Key: "ip", Rate: "1r/m", NoDelay: true},
