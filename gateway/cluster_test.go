@@ -146,6 +146,9 @@ func count(m *sync.Map, status int) int64 {
 // ±2 %; killing Redis mid-run gives no 5xx and keeps limiting (locally at
 // rate/3 per node); restarting it restores cluster mode.
 func TestClusterRateWithinTwoPercentAndRedisLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for about 15 s")
+	}
 	rd := testenv.StartRedis(t)
 	const rate, burst = 150, 10
 	e := config.Edge{
