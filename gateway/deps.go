@@ -14,7 +14,8 @@ import (
 // Deps are the store-backed parts a gateway follows and writes. The
 // process builds them once (NewDeps) and shares them with whatever else
 // uses them, such as the admin API; the gateway runs the followers (Bans,
-// Follower, Edge's watch) until Shutdown.
+// Follower, Edge's watch) until Shutdown. One Deps serves one gateway: the
+// followers have one runner and the Follower notifies one gateway.
 type Deps struct {
 	// Edge holds the edge config document.
 	Edge *edge.Store
