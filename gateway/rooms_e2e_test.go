@@ -180,6 +180,25 @@ func (l *loadRun) waitFor(t *testing.T, n int) {
 	})
 }
 
+// waitSince waits until the run has sent n requests that started after since.
+func (l *loadRun) waitSince(t *testing.T, since time.Time, n int) {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		got := 0
+		for _, s := range l.samples {
+			if s.start.After(since) {
+				got++
+			}
+		}
+		if got < n {
+			return errorf("%d of %d requests sent since %s", got, n, since.Format(time.StampMilli))
+		}
+		return nil
+	})
+}
+
 func (l *loadRun) end() {
 	select {
 	case <-l.stop:
@@ -272,7 +291,7 @@ func TestStagedRoomSwitchUnderLoad(t *testing.T) {
 		}
 		return nil
 	})
-	load.waitFor(t, 300) // measured after the last step
+	load.waitSince(t, time.Now().Add(50*time.Millisecond), 300) // measured after the last step
 	load.end()
 	stopWatch()
 	watchWG.Wait()
@@ -365,7 +384,7 @@ func TestRoomFailoverUnderLoad(t *testing.T) {
 		return nil
 	})
 	detect := failedOver.Sub(killed)
-	load.waitFor(t, 300) // measured after the failover
+	load.waitSince(t, failedOver, 300) // measured after the failover
 	share, n, failedAfter := load.between(failedOver, time.Now())
 	_, _, failedDuring := load.between(killed, failedOver)
 	t.Logf("failover: every node sent all traffic to sh %v after the kill; requests failed during detection: %d, after: %d (of %d); sh share after: %.3f",
@@ -394,7 +413,7 @@ func TestRoomFailoverUnderLoad(t *testing.T) {
 		back = time.Now()
 		return nil
 	})
-	load.waitFor(t, 100) // measured after the recovery
+	load.waitSince(t, back.Add(100*time.Millisecond), 100) // measured after the recovery
 	load.end()
 	early, _, _ := load.between(restarted, restarted.Add(recoverAfter-500*time.Millisecond))
 	late, n, _ := load.between(back.Add(100*time.Millisecond), time.Now())
