@@ -64,9 +64,12 @@ func TestFailedCompileLeavesEverythingServing(t *testing.T) {
 		}
 		return seen
 	}
-	if s := served(); s["good"] == 0 || s["flaky"] == 0 {
-		t.Fatalf("both instances get traffic: %v", s)
-	}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if s := served(); s["good"] == 0 || s["flaky"] == 0 {
+			return errorf("both instances do not get traffic yet: %v", s)
+		}
+		return nil
+	})
 	before := gatewayGoroutines()
 
 	// v2 changes the zone's rate, the health check and the auto-ban rule,
