@@ -30,6 +30,12 @@ type edgeNode struct {
 
 func startEdge(t *testing.T, e config.Edge, trustLoopback bool) *edgeNode {
 	t.Helper()
+	return startEdgeWith(t, e, trustLoopback, echoFunctions{})
+}
+
+// startEdgeWith is startEdge over the given functions.
+func startEdgeWith(t *testing.T, e config.Edge, trustLoopback bool, fns gateway.Functions) *edgeNode {
+	t.Helper()
 	st, err := buntstore.Open(buntstore.Options{Path: ":memory:"})
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +53,7 @@ func startEdge(t *testing.T, e config.Edge, trustLoopback bool) *edgeNode {
 	if trustLoopback {
 		opts.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	}
-	g := gatewaytest.Start(t, opts, echoFunctions{})
+	g := gatewaytest.Start(t, opts, fns)
 	return &edgeNode{store: st, g: g, edge: es, bans: bm, addr: g.Addr().String(), trust: trustLoopback}
 }
 

@@ -8,6 +8,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -70,6 +71,9 @@ type Options struct {
 	Edge config.Edge
 	// Store, when set, holds the edge document (watched) and the bans.
 	Store store.Store
+	// Deps are the parts over Store the gateway follows and writes; nil:
+	// New builds them (NewDeps). They need a Store.
+	Deps *Deps
 	// ClusterLimits, when set, makes the set that decides a route's rate
 	// limits across every gateway node (see gateway/ratelimit/cluster);
 	// otherwise limits are local to this node.
@@ -127,13 +131,18 @@ type Gateway struct {
 	edgeNow   config.Edge
 	edgeAt    time.Time
 	follower  *registry.Follower
-	expiryMu  sync.Mutex
-	expiry    *time.Timer
-	keyBufs   sync.Pool // *keyBuf: limit keys are built without allocating
-	drainBufs sync.Pool // *[16 << 10]byte for discarding unread bodies
-	applied   atomic.Int64
-	rooms     *roomsCtl
-	switches  *roomswitch.Store
+	// expiryMu guards expiry, the next instance TTL expiry; expiryKick
+	// tells the expiry loop that it changed.
+	expiryMu   sync.Mutex
+	expiry     time.Time
+	expiryKick chan struct{}
+	keyBufs    sync.Pool // *keyBuf: limit keys are built without allocating
+	drainBufs  sync.Pool // *[16 << 10]byte for discarding unread bodies
+	applied    atomic.Int64
+	// reweighs counts registry changes put in effect as new weights only.
+	reweighs atomic.Uint64
+	rooms    *roomsCtl
+	switches *roomswitch.Store
 	// traffic counts requests per service version (nil without a store).
 	traffic *traffic.Recorder
 	// tls is the HTTPS listener and its certificates (nil without TLS).
@@ -173,7 +182,10 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{opts: opts, fns: fns, ids: ids, ip: ip, log: opts.Logger, m: newGatewayMetrics(opts.Metrics)}
+	if opts.Deps != nil && opts.Store == nil {
+		return nil, errors.New("cannot create gateway: Deps need a Store")
+	}
+	g := &Gateway{opts: opts, fns: fns, ids: ids, ip: ip, log: opts.Logger, m: newGatewayMetrics(opts.Metrics), expiryKick: make(chan struct{}, 1)}
 	g.runCtx, g.stop = context.WithCancel(context.Background())
 	g.keyBufs.New = func() any { return new(keyBuf) }
 	g.drainBufs.New = func() any { return new([16 << 10]byte) }
@@ -182,8 +194,7 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		return nil, fmt.Errorf("cannot create gateway: %w", err)
 	}
 	g.state = state{
-		reg: ratelimit.NewRegistry(nil), zones: map[string]*ratelimit.Zone{}, conns: map[string]*connEntry{},
-		trackers: map[string]*trackerEntry{}, services: map[string]*serviceEntry{}, runCtx: g.runCtx, weigher: weigher,
+		reg: ratelimit.NewRegistry(nil), runCtx: g.runCtx, weigher: weigher,
 		transport: proxy.NewTransport(proxy.Options{
 			ConnectTimeout: opts.ConnectTimeout, ResponseTimeout: opts.ResponseTimeout,
 			IdleTimeout: opts.UpstreamIdleTimeout, MaxBodyBytes: int64(opts.MaxBodyBytes),
@@ -192,22 +203,20 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	}
 	initial, version, edgeAt := opts.Edge, int64(0), time.Time{}
 	if opts.Store != nil {
-		g.edge = edge.New(opts.Store, edge.Options{Logger: g.log})
-		g.switches = roomswitch.New(opts.Store, roomswitch.Options{Logger: g.log, OnDone: roomswitch.ToPolicy(g.edge)})
+		deps := opts.Deps
+		if deps == nil {
+			d, err := NewDeps(opts.Store, DepsOptions{IPv6Prefix: ip.IPv6Prefix(), Logger: g.log})
+			if err != nil {
+				return nil, err
+			}
+			deps = &d
+		}
+		if deps.Edge == nil || deps.Bans == nil || deps.BanManager == nil || deps.Switches == nil || deps.Follower == nil {
+			return nil, errors.New("cannot create gateway: Deps incomplete (use NewDeps)")
+		}
+		g.edge, g.bans, g.banner, g.switches, g.follower = deps.Edge, deps.Bans, deps.BanManager, deps.Switches, deps.Follower
+		g.follower.Notify(g.onRegistry)
 		g.traffic = traffic.NewRecorder(opts.Store, ids.node(), g.log)
-		mgr, err := acl.NewBanManager(acl.BanManagerOptions{IPv6Prefix: ip.IPv6Prefix()}, opts.Store)
-		if err != nil {
-			return nil, err
-		}
-		g.banner = mgr
-		g.bans, err = acl.NewBanSet(acl.BanSetOptions{Logger: g.log}, opts.Store)
-		if err != nil {
-			return nil, err
-		}
-		g.follower, err = registry.NewFollower(opts.Store, "", g.onRegistry, g.log)
-		if err != nil {
-			return nil, err
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		d, _, err := g.edge.Get(ctx)
 		cancel()
@@ -225,20 +234,20 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		g.rooms.load(ctx, opts.Store, g.switches)
 		cancel()
 	}
-	snap, err := g.compile(g.runCtx, version, initial)
+	snap, b, err := g.compile(version, initial)
 	if err != nil {
 		g.stop()
 		return nil, fmt.Errorf("cannot compile edge config: %w", err)
 	}
 	snap.edgeAt = edgeAt
-	g.rooms.evaluate(snap, time.Now())
-	g.snap.Store(snap)
-	g.applied.Store(version)
 	g.edgeNow, g.edgeAt = initial, edgeAt
+	g.swap(snap, b)
+	g.applied.Store(version)
 	if opts.Listen != "" || opts.TLS == nil {
 		ln, err := net.Listen("tcp", opts.Listen)
 		if err != nil {
 			g.stop()
+			g.state.close()
 			return nil, fmt.Errorf("cannot listen on gateway address %s: %w", opts.Listen, err)
 		}
 		g.ln = newLingerListener(ln, true, opts.LingerTimeout, opts.LingerBytes)
@@ -261,6 +270,7 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	}
 	if err := g.setupTLS(); err != nil {
 		g.stop()
+		g.state.close()
 		if g.ln != nil {
 			_ = g.ln.Close()
 		}
@@ -305,6 +315,7 @@ func (g *Gateway) background() {
 			_ = g.rooms.follow(ctx, g.switches, g.opts.Store, func() { g.evaluateRooms() })
 		})
 		run(g.traffic.Run)
+		run(g.followExpiry)
 	}
 	run(func(ctx context.Context) {
 		t := time.NewTicker(RoomEvaluateEvery)
@@ -338,26 +349,37 @@ func (g *Gateway) background() {
 }
 
 // apply compiles and swaps in a new version of the edge config. A version
-// that does not compile is logged and the current one stays.
+// that does not compile is logged and the current one stays, with all its
+// state.
 func (g *Gateway) apply(d edge.Doc) {
 	g.rebuildMu.Lock()
 	defer g.rebuildMu.Unlock()
 	if d.Version <= g.applied.Load() && d.Version != 0 {
 		return
 	}
-	snap, err := g.compile(g.runCtx, d.Version, d.Edge)
+	snap, b, err := g.compile(d.Version, d.Edge)
 	if err != nil {
+		g.state.discard(b)
 		g.m.reloadErrors.Inc()
 		g.log.Error("edge config not applied; keeping the current one", "version", d.Version, "err", err)
 		return
 	}
 	g.edgeNow, g.edgeAt = d.Edge, d.UpdatedAt
 	snap.edgeAt = d.UpdatedAt
-	g.rooms.evaluate(snap, time.Now())
-	g.snap.Store(snap)
+	g.swap(snap, b)
 	g.applied.Store(d.Version)
 	g.m.reloads.Inc()
 	g.log.Info("edge config applied", "version", d.Version, "routes", len(d.Routes), "by", d.UpdatedBy)
+}
+
+// swap serves snap, compiled with b: b's new workers start, the rooms of
+// snap are evaluated before it serves a request, and the state only the
+// old snapshot used is retired after. The caller holds rebuildMu.
+func (g *Gateway) swap(snap *snapshot, b *build) {
+	g.state.commit(b, func() {
+		g.rooms.evaluate(snap, time.Now())
+		g.snap.Store(snap)
+	})
 }
 
 // rebuild recompiles the current edge config, e.g. because registered
@@ -365,15 +387,19 @@ func (g *Gateway) apply(d edge.Doc) {
 func (g *Gateway) rebuild(why string) {
 	g.rebuildMu.Lock()
 	defer g.rebuildMu.Unlock()
-	snap, err := g.compile(g.runCtx, g.applied.Load(), g.edgeNow)
+	g.rebuildLocked(why)
+}
+
+func (g *Gateway) rebuildLocked(why string) {
+	snap, b, err := g.compile(g.applied.Load(), g.edgeNow)
 	if err != nil {
+		g.state.discard(b)
 		g.m.reloadErrors.Inc()
 		g.log.Error("gateway snapshot not rebuilt; keeping the current one", "why", why, "err", err)
 		return
 	}
 	snap.edgeAt = g.edgeAt
-	g.rooms.evaluate(snap, time.Now())
-	g.snap.Store(snap)
+	g.swap(snap, b)
 	g.m.registryRebuilds.Inc()
 }
 
@@ -382,27 +408,6 @@ func (g *Gateway) evaluateRooms() {
 	g.rebuildMu.Lock()
 	defer g.rebuildMu.Unlock()
 	g.rooms.evaluate(g.snap.Load(), time.Now())
-}
-
-// onRegistry rebuilds after a registry change and schedules a rebuild for
-// the next instance expiry, so an instance whose store expiry event is late
-// still leaves the pools when its TTL runs out.
-func (g *Gateway) onRegistry(s *registry.Snapshot) {
-	g.rebuild("registry changed")
-	next := s.NextExpiry()
-	if next.IsZero() {
-		return
-	}
-	g.expiryMu.Lock()
-	defer g.expiryMu.Unlock()
-	if g.expiry != nil {
-		g.expiry.Stop()
-	}
-	g.expiry = time.AfterFunc(time.Until(next)+10*time.Millisecond, func() {
-		if g.runCtx.Err() == nil {
-			g.rebuild("instance TTL ran out")
-		}
-	})
 }
 
 // Shutdown stops accepting connections, waits for in-flight requests to
@@ -419,13 +424,10 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		_ = g.ln.Close()
 	}
 	g.stop()
-	g.state.stopTrackers()
 	g.bg.Wait()
-	g.expiryMu.Lock()
-	if g.expiry != nil {
-		g.expiry.Stop()
-	}
-	g.expiryMu.Unlock()
+	g.rebuildMu.Lock() // no build is between compile and commit
+	g.state.close()
+	g.rebuildMu.Unlock()
 	g.state.transport.Close()
 	if err != nil {
 		var open, lingering int

@@ -26,12 +26,13 @@ const (
 func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	g.m.inflight.Inc()
-	rid := g.requestID(ctx)
+	peer := g.ip.Resolve(ctx) // the peer, its trust and the client, once
+	rid := g.requestID(ctx, peer.Trusted)
 	ctx.Response.Header.Set(HeaderRequestID, rid)
 	snap := g.snap.Load()
-	client := g.ip.FromRequestCtx(ctx)
+	client := peer.Client
 	var ev event
-	cr := g.serve(ctx, snap, client, rid, &ev)
+	cr := g.serve(ctx, snap, peer, rid, &ev)
 	g.m.inflight.Dec()
 	status := ctx.Response.StatusCode()
 	took := time.Since(start).Seconds()
@@ -53,7 +54,8 @@ type event struct {
 	pipelined bool
 }
 
-func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, client netip.Addr, rid string, ev *event) *compiledRoute {
+func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, peer realip.Peer, rid string, ev *event) *compiledRoute {
+	client := peer.Client
 	if g.bans != nil {
 		if _, banned := g.bans.Banned(client); banned {
 			g.m.banned.Inc()
@@ -123,7 +125,7 @@ func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, client netip.A
 	}
 	switch {
 	case cr.service != "":
-		g.forward(ctx, cr, client, rid, ev, kb)
+		g.forward(ctx, cr, peer, rid, ev, kb)
 	case g.fns != nil:
 		if !g.fns.ServeFunction(cr.function, ctx, rid, cr.maxBody) {
 			httperr.Write(ctx, nil, rid, httperr.NotFound("no route for %s %s", ctx.Method(), ctx.Path()))
@@ -179,17 +181,16 @@ func (g *Gateway) limited(ctx *fasthttp.RequestCtx, cr *compiledRoute, client ne
 }
 
 // forward proxies the request to the route's service.
-func (g *Gateway) forward(ctx *fasthttp.RequestCtx, cr *compiledRoute, client netip.Addr, rid string, ev *event, kb *keyBuf) {
+func (g *Gateway) forward(ctx *fasthttp.RequestCtx, cr *compiledRoute, peer realip.Peer, rid string, ev *event, kb *keyBuf) {
 	if cr.upstream == nil {
 		cr.m.upstream.Inc()
 		httperr.Write(ctx, nil, rid, httperr.New(fasthttp.StatusServiceUnavailable, "service %q has no instances", cr.service))
 		return
 	}
-	peer := realip.PeerAddr(ctx.RemoteAddr())
-	in := proxy.Input{RequestID: rid, TrustedPeer: g.ip.Trusted(peer), Peer: peer}
+	in := proxy.Input{RequestID: rid, TrustedPeer: peer.Trusted, Peer: peer.Addr}
 	if cr.sticky {
 		// Sticky rooms: the client's (aggregated) address picks its room.
-		in.ClientKey = g.ip.AppendKey(kb.sticky[:0], client)
+		in.ClientKey = g.ip.AppendKey(kb.sticky[:0], peer.Client)
 	}
 	out := cr.upstream.Serve(ctx, in)
 	ev.upstream, ev.attempts, ev.pipelined = out.Addr, out.Attempts, out.Pipelined

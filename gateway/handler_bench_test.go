@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,7 +20,14 @@ func benchGateway(b *testing.B) *Gateway { return benchGatewayPipelined(b, 0) }
 
 // benchGatewayPipelined is benchGateway with the service pipelining over n
 // connections (0: off).
-func benchGatewayPipelined(b *testing.B, n int) *Gateway {
+func benchGatewayPipelined(b testing.TB, n int) *Gateway {
+	b.Helper()
+	return benchGatewayWith(b, n, nil, nil)
+}
+
+// benchGatewayWith is benchGatewayPipelined with more routes and limits and
+// the given functions.
+func benchGatewayWith(b testing.TB, n int, routes []config.RouteConfig, fns Functions) *Gateway {
 	b.Helper()
 	ln := fasthttputil.NewInmemoryListener()
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("hello from upstream") }}
@@ -32,17 +40,21 @@ func benchGatewayPipelined(b *testing.B, n int) *Gateway {
 	g, err := New(Options{
 		Listen: "127.0.0.1:0",
 		Edge: config.Edge{
-			ACL:      config.ACLConfig{Deny: deny},
-			Limits:   []config.LimitConfig{{Name: "per_ip", Key: "ip", Rate: "1000000r/s", Burst: 1000000, NoDelay: true}},
+			ACL: config.ACLConfig{Deny: deny},
+			Limits: []config.LimitConfig{
+				{Name: "per_ip", Key: "ip", Rate: "1000000r/s", Burst: 1000000, NoDelay: true},
+				{Name: "strict", Key: "ip", Rate: "1r/m", NoDelay: true},
+			},
 			Services: []config.ServiceConfig{{Name: "up", Pipeline: n, Instances: []config.InstanceConfig{{Addr: "upstream:80"}}}},
-			Routes:   []config.RouteConfig{{Name: "up", Host: "shop.example.com", Path: "/", Service: "up", Limits: []string{"per_ip"}}},
+			Routes: append([]config.RouteConfig{{Name: "up", Host: "shop.example.com", Path: "/", Service: "up", Limits: []string{"per_ip"}}},
+				routes...),
 		},
 		UpstreamDial: func(string, time.Duration) (net.Conn, error) { return ln.Dial() },
-	}, nil)
+	}, fns)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { g.stop(); g.ln.Close(); g.state.transport.Close() })
+	b.Cleanup(func() { g.stop(); g.state.close(); g.ln.Close(); g.state.transport.Close() })
 	return g
 }
 
@@ -76,11 +88,10 @@ func BenchmarkHandlerPath(b *testing.B) {
 func BenchmarkHandlerPathParallel(b *testing.B) {
 	g := benchGateway(b)
 	b.ReportAllocs()
-	var n int
+	var n atomic.Int32 // each goroutine its client address
 	b.RunParallel(func(pb *testing.PB) {
-		n++
 		var ctx fasthttp.RequestCtx
-		benchRequest(&ctx, n)
+		benchRequest(&ctx, int(n.Add(1)))
 		for pb.Next() {
 			ctx.Response.Reset()
 			g.handle(&ctx)
@@ -115,11 +126,10 @@ func BenchmarkHandlerDenied(b *testing.B) {
 func BenchmarkHandlerPathPipelinedParallel(b *testing.B) {
 	g := benchGatewayPipelined(b, 2)
 	b.ReportAllocs()
-	var n int
+	var n atomic.Int32 // each goroutine its client address
 	b.RunParallel(func(pb *testing.PB) {
-		n++
 		var ctx fasthttp.RequestCtx
-		benchRequest(&ctx, n)
+		benchRequest(&ctx, int(n.Add(1)))
 		for pb.Next() {
 			ctx.Response.Reset()
 			g.handle(&ctx)

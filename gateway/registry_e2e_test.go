@@ -67,6 +67,7 @@ func TestRegisteredInstancesJoinAndLeave(t *testing.T) {
 		return nil
 	})
 	// A slow request is in flight on the leaver when it deregisters.
+	hits := leaver.hits.Load()
 	inflight := make(chan gatewaytest.Response, 1)
 	go func() {
 		for {
@@ -77,7 +78,13 @@ func TestRegisteredInstancesJoinAndLeave(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(200 * time.Millisecond) // let it reach the leaver (700 ms upstream delay)
+	// Wait until it reached the leaver (which holds it 700 ms).
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if leaver.hits.Load() == hits {
+			return errorf("the slow request has not reached the leaver yet")
+		}
+		return nil
+	})
 	if err := reg.Deregister(ctx, "shop", "leaver-1"); err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
-	"net/netip"
 	"strconv"
 	"sync/atomic"
 
@@ -55,31 +53,13 @@ func validRequestID(b []byte) bool {
 
 // requestID keeps a well-formed incoming X-Request-Id from a trusted peer and
 // otherwise makes a new one; the request header is rewritten to the result.
-func (g *Gateway) requestID(ctx *fasthttp.RequestCtx) string {
-	if len(g.opts.TrustedProxies) > 0 {
-		if in := ctx.Request.Header.Peek(HeaderRequestID); validRequestID(in) && g.trusted(ctx.RemoteAddr()) {
+func (g *Gateway) requestID(ctx *fasthttp.RequestCtx, trustedPeer bool) string {
+	if trustedPeer {
+		if in := ctx.Request.Header.Peek(HeaderRequestID); validRequestID(in) {
 			return string(in)
 		}
 	}
 	id := g.ids.next()
 	ctx.Request.Header.Set(HeaderRequestID, id)
 	return id
-}
-
-func (g *Gateway) trusted(a net.Addr) bool {
-	tcp, ok := a.(*net.TCPAddr)
-	if !ok {
-		return false
-	}
-	ip, ok := netip.AddrFromSlice(tcp.IP)
-	if !ok {
-		return false
-	}
-	ip = ip.Unmap()
-	for _, p := range g.opts.TrustedProxies {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }

@@ -164,6 +164,41 @@ func startLoad(t *testing.T, nodes []*roomNode, workers int) *loadRun {
 	return l
 }
 
+// waitFor waits until the run has sent n more requests than when called.
+func (l *loadRun) waitFor(t *testing.T, n int) {
+	t.Helper()
+	l.mu.Lock()
+	want := len(l.samples) + n
+	l.mu.Unlock()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if len(l.samples) < want {
+			return errorf("%d of %d requests sent", len(l.samples), want)
+		}
+		return nil
+	})
+}
+
+// waitSince waits until the run has sent n requests that started after since.
+func (l *loadRun) waitSince(t *testing.T, since time.Time, n int) {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		got := 0
+		for _, s := range l.samples {
+			if s.start.After(since) {
+				got++
+			}
+		}
+		if got < n {
+			return errorf("%d of %d requests sent since %s", got, n, since.Format(time.StampMilli))
+		}
+		return nil
+	})
+}
+
 func (l *loadRun) end() {
 	select {
 	case <-l.stop:
@@ -241,7 +276,7 @@ func TestStagedRoomSwitchUnderLoad(t *testing.T) {
 	}
 	t.Cleanup(func() { stopWatch(); watchWG.Wait() })
 
-	time.Sleep(500 * time.Millisecond)
+	load.waitFor(t, 100) // the load runs before the switch starts
 	sw := roomswitch.New(nodes[0].st, roomswitch.Options{OnDone: roomswitch.ToPolicy(edge.New(nodes[0].st, edge.Options{}))})
 	rec, err := sw.Start(context.Background(), rooms.SwitchSpec{Service: "shop", Who: "test", Why: "move to sh",
 		From: map[string]int{"bj": 100, "sh": 0}, To: map[string]int{"bj": 0, "sh": 100},
@@ -256,7 +291,7 @@ func TestStagedRoomSwitchUnderLoad(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(1500 * time.Millisecond)
+	load.waitSince(t, time.Now().Add(50*time.Millisecond), 300) // measured after the last step
 	load.end()
 	stopWatch()
 	watchWG.Wait()
@@ -330,7 +365,7 @@ func TestRoomFailoverUnderLoad(t *testing.T) {
 		config.RoomsConfig{Weights: map[string]int{"bj": 100, "sh": 0}, Priority: []string{"bj", "sh"}, RecoverAfter: config.Duration(recoverAfter)},
 		&config.HealthConfig{Path: "/healthz", Interval: config.Duration(200 * time.Millisecond), Timeout: config.Duration(200 * time.Millisecond), Healthy: 2, Unhealthy: 2}))
 	load := startLoad(t, nodes, 3)
-	time.Sleep(time.Second)
+	load.waitFor(t, 100)
 	if share, n, _ := load.between(time.Time{}, time.Now()); share["bj"] != 1 || n == 0 {
 		t.Fatalf("before the failure all traffic goes to bj: %v (%d requests)", share, n)
 	}
@@ -349,7 +384,7 @@ func TestRoomFailoverUnderLoad(t *testing.T) {
 		return nil
 	})
 	detect := failedOver.Sub(killed)
-	time.Sleep(1500 * time.Millisecond)
+	load.waitSince(t, failedOver, 300) // measured after the failover
 	share, n, failedAfter := load.between(failedOver, time.Now())
 	_, _, failedDuring := load.between(killed, failedOver)
 	t.Logf("failover: every node sent all traffic to sh %v after the kill; requests failed during detection: %d, after: %d (of %d); sh share after: %.3f",
@@ -378,7 +413,7 @@ func TestRoomFailoverUnderLoad(t *testing.T) {
 		back = time.Now()
 		return nil
 	})
-	time.Sleep(500 * time.Millisecond)
+	load.waitSince(t, back.Add(100*time.Millisecond), 100) // measured after the recovery
 	load.end()
 	early, _, _ := load.between(restarted, restarted.Add(recoverAfter-500*time.Millisecond))
 	late, n, _ := load.between(back.Add(100*time.Millisecond), time.Now())

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -61,17 +60,29 @@ const UploadMaxBody = config.UploadMaxBody
 // and path (config.BuiltinRoutes, which the CLI lists too).
 func builtinRoutes() []config.RouteConfig { return config.BuiltinRoutes() }
 
-// compile builds a snapshot from e, reusing the state kept in rt (limit
-// zones, upstream pools, auto-ban trackers) for everything unchanged.
-func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*snapshot, error) {
+// compile builds a snapshot from e beside the one being served, reusing
+// the live state (limit zones, upstream pools, health checkers, auto-ban
+// trackers) for everything unchanged and changing none of it: the caller
+// puts the result in effect with state.commit, or drops it with
+// state.discard when compile failed.
+func (g *Gateway) compile(version int64, e config.Edge) (*snapshot, *build, error) {
+	b := g.state.begin()
+	s, err := g.compileWith(b, version, e)
+	if err != nil {
+		return nil, b, err
+	}
+	return s, b, nil
+}
+
+func (g *Gateway) compileWith(b *build, version int64, e config.Edge) (*snapshot, error) {
 	routes := slices.Clone(e.Routes)
-	for _, b := range builtinRoutes() {
-		if !slices.ContainsFunc(routes, func(r config.RouteConfig) bool { return r.Host == "" && r.Path == b.Path }) &&
-			!slices.ContainsFunc(routes, func(r config.RouteConfig) bool { return r.Name == b.Name }) {
-			routes = append(routes, b)
+	for _, br := range builtinRoutes() {
+		if !slices.ContainsFunc(routes, func(r config.RouteConfig) bool { return r.Host == "" && r.Path == br.Path }) &&
+			!slices.ContainsFunc(routes, func(r config.RouteConfig) bool { return r.Name == br.Name }) {
+			routes = append(routes, br)
 		}
 	}
-	global, err := g.state.aclTable(e.ACL.Allow, e.ACL.Deny)
+	global, err := b.aclTable(e.ACL.Allow, e.ACL.Deny)
 	if err != nil {
 		return nil, fmt.Errorf("cannot compile global ACL: %w", err)
 	}
@@ -87,22 +98,10 @@ func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*s
 	for _, l := range e.Limits {
 		limits[l.Name] = l
 	}
-	services := map[string]config.ServiceConfig{}
-	var reg *registry.Snapshot
-	if g.follower != nil {
-		reg = g.follower.Snapshot()
-	}
-	now := time.Now()
-	loads := map[string][]balance.Load{}
-	for _, s := range e.Services {
-		services[s.Name], loads[s.Name] = withRegistered(s, reg.Instances(s.Name, now))
-	}
+	services, loads := g.registered(e.Services)
 	s := &snapshot{version: version, router: router, global: global, rooms: map[string]*roomService{}}
-	g.state.mu.Lock()
-	defer g.state.mu.Unlock()
-	used := newUsage()
 	for _, r := range routes {
-		cr, err := g.compileRoute(ctx, r, limits, services, loads, used)
+		cr, err := g.compileRoute(b, r, limits, services, loads)
 		if err != nil {
 			return nil, fmt.Errorf("cannot compile route %q: %w", r.Name, err)
 		}
@@ -112,17 +111,32 @@ func (g *Gateway) compile(ctx context.Context, version int64, e config.Edge) (*s
 			cr.sticky = sc.Rooms.Sticky
 		}
 	}
-	g.state.retire(used)
 	return s, nil
 }
 
-func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits map[string]config.LimitConfig, services map[string]config.ServiceConfig, loads map[string][]balance.Load, used *usage) (*compiledRoute, error) {
+// registered merges the live registered instances into the configured
+// services, with the load each reported.
+func (g *Gateway) registered(configured []config.ServiceConfig) (map[string]config.ServiceConfig, map[string][]balance.Load) {
+	var reg *registry.Snapshot
+	if g.follower != nil {
+		reg = g.follower.Snapshot()
+	}
+	now := time.Now()
+	services := make(map[string]config.ServiceConfig, len(configured))
+	loads := make(map[string][]balance.Load, len(configured))
+	for _, s := range configured {
+		services[s.Name], loads[s.Name] = withRegistered(s, reg.Instances(s.Name, now))
+	}
+	return services, loads
+}
+
+func (g *Gateway) compileRoute(b *build, r config.RouteConfig, limits map[string]config.LimitConfig, services map[string]config.ServiceConfig, loads map[string][]balance.Load) (*compiledRoute, error) {
 	cr := &compiledRoute{name: r.Name, function: r.Function, maxBody: r.MaxBody, timeouts: r.Timeouts}
 	if cr.maxBody <= 0 {
 		cr.maxBody = int64(g.opts.MaxBodyBytes)
 	}
 	if len(r.ACL.Allow)+len(r.ACL.Deny) > 0 {
-		t, err := g.state.aclTable(r.ACL.Allow, r.ACL.Deny)
+		t, err := b.aclTable(r.ACL.Allow, r.ACL.Deny)
 		if err != nil {
 			return nil, err
 		}
@@ -141,11 +155,10 @@ func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits
 		if err != nil {
 			return nil, err
 		}
-		svc, err := g.state.service(sc, loads[sc.Name])
+		svc, err := g.state.service(b, sc, loads[sc.Name])
 		if err != nil {
 			return nil, err
 		}
-		used.services[sc.Name] = true
 		if g.traffic != nil {
 			for _, in := range sc.Instances {
 				if in.Version == "" {
@@ -162,7 +175,7 @@ func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits
 				ConnectTimeout: r.Timeouts.Connect.D(), ResponseTimeout: r.Timeouts.Response.D(),
 				IdleTimeout: r.Timeouts.Idle.D(), MaxBodyBytes: cr.maxBody, Rewrite: rw,
 			})
-			used.routes = append(used.routes, cr.upstream)
+			b.next.routes = append(b.next.routes, cr.upstream)
 		}
 	}
 	cr.m = newRouteMetrics(g.opts.Metrics, r.Name, r.Service)
@@ -177,20 +190,18 @@ func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits
 			return nil, err
 		}
 		if lc.Conn > 0 {
-			cl, err := g.state.connLimiter(lc)
+			cl, err := g.state.connLimiter(b, lc)
 			if err != nil {
 				return nil, err
 			}
-			used.conns[lc.Name] = true
 			cr.conns = append(cr.conns, cl)
 			cr.connKeys = append(cr.connKeys, ks)
 			continue
 		}
-		z, err := g.state.zone(lc)
+		z, err := g.state.zone(b, lc)
 		if err != nil {
 			return nil, err
 		}
-		used.zones[lc.Name] = true
 		zones = append(zones, z)
 		cr.keys = append(cr.keys, ks)
 	}
@@ -209,12 +220,15 @@ func (g *Gateway) compileRoute(ctx context.Context, r config.RouteConfig, limits
 			cr.decide = cs.Decide
 		}
 	}
-	if ab := r.AutoBan; ab != nil && g.bans != nil {
-		t, err := g.state.tracker(ctx, r.Name, *ab, g)
+	if ab := r.AutoBan; ab != nil && g.banner != nil {
+		t, err := g.state.tracker(b, r.Name, *ab, acl.TrackerOptions{
+			Threshold: ab.After, Window: ab.Within.D(), BanFor: ab.For.D(),
+			Route: r.Name, IPv6Bits: g.ip.IPv6Prefix(), Logger: g.log,
+			Reason: fmt.Sprintf("auto: rate limited %d times within %s on route %s", ab.After, ab.Within, r.Name),
+		}, g.banner)
 		if err != nil {
 			return nil, err
 		}
-		used.trackers[r.Name] = true
 		cr.tracker = t
 	}
 	return cr, nil

@@ -6,13 +6,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wharfhq/wharf/gateway/acl"
 	"github.com/wharfhq/wharf/gateway/adaptive"
 	"github.com/wharfhq/wharf/gateway/balance"
-	"github.com/wharfhq/wharf/gateway/health"
 	"github.com/wharfhq/wharf/gateway/proxy"
 	"github.com/wharfhq/wharf/gateway/ratelimit"
 	"github.com/wharfhq/wharf/internal/config"
@@ -20,54 +18,98 @@ import (
 
 // state is what survives a config reload: rate-limit zones (so a client's
 // budget is not reset by an unrelated change), concurrency counters,
-// upstream pools (keep-alive connections) and auto-ban trackers. Only
-// compile touches it, under mu.
+// upstream pools (keep-alive connections), health checkers and auto-ban
+// trackers. The served snapshot uses the live generation; a compile builds
+// the next one beside it without changing it (see build), and only a
+// build that compiled is started and swapped in (commit). mu guards live
+// and closed; the gateway's rebuildMu orders the builds.
 type state struct {
-	mu       sync.Mutex
-	reg      *ratelimit.Registry
-	maxKeys  int
-	zones    map[string]*ratelimit.Zone
-	conns    map[string]*connEntry
-	trackers map[string]*trackerEntry
-	services map[string]*serviceEntry
+	mu      sync.Mutex
+	live    *generation
+	closed  bool
+	reg     *ratelimit.Registry
+	maxKeys int
 	// transport owns the upstream keep-alive pools; routes to an unchanged
 	// address keep their connections across reloads.
 	transport *proxy.Transport
-	// runCtx is the gateway's lifetime: active health checkers run in it.
-	runCtx context.Context
-	// aclCache holds the ACL tables of the last compile; aclNext collects
-	// the current compile's (see aclTable).
-	aclCache, aclNext map[string]*acl.Table
-	weigher           *balance.Weigher
-	// limiters are the services' adaptive concurrency limiters, kept across
-	// rebuilds so what they learned survives a config or registry change.
-	limiters map[string]*adaptive.Limiter
+	// runCtx is the gateway's lifetime: health checkers and auto-ban
+	// trackers run in it, tracked by wg (Shutdown waits for them).
+	runCtx  context.Context
+	wg      sync.WaitGroup
+	weigher *balance.Weigher
 	// onHealth is called (without blocking) when an instance's active
 	// health check result turns; the gateway re-evaluates its rooms.
 	onHealth func()
 }
 
-// limiter returns the adaptive concurrency limiter of a service.
-func (s *state) limiter(service string) (*adaptive.Limiter, error) {
-	if l, ok := s.limiters[service]; ok {
-		return l, nil
+// generation is the state one snapshot uses, by name.
+type generation struct {
+	zones    map[string]*ratelimit.Zone
+	conns    map[string]*connEntry
+	trackers map[string]*trackerEntry
+	services map[string]*serviceEntry
+	// limiters are the services' adaptive concurrency limiters, kept across
+	// rebuilds so what they learned survives a config or registry change.
+	limiters map[string]*adaptive.Limiter
+	// acls are the compiled ACL tables by their lists (see aclTable).
+	acls map[string]*acl.Table
+	// routes are the upstream routes of the snapshot (for Transport.Prune).
+	routes []*proxy.Route
+}
+
+func newGeneration() *generation {
+	return &generation{
+		zones: map[string]*ratelimit.Zone{}, conns: map[string]*connEntry{}, trackers: map[string]*trackerEntry{},
+		services: map[string]*serviceEntry{}, limiters: map[string]*adaptive.Limiter{}, acls: map[string]*acl.Table{},
 	}
-	l, err := adaptive.New(adaptive.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("service %q: %w", service, err)
-	}
-	if s.limiters == nil {
-		s.limiters = map[string]*adaptive.Limiter{}
-	}
-	s.limiters[service] = l
-	return l, nil
+}
+
+// worker is a goroutine a generation owns (a health checker, an auto-ban
+// tracker): run is started by commit and ended by cancel when the entry is
+// retired or the gateway shuts down.
+type worker struct {
+	run    func(context.Context)
+	cancel context.CancelFunc // nil until started
 }
 
 type serviceEntry struct {
 	cfg config.ServiceConfig
 	svc *proxy.Service
-	// stopHealth ends the service's active health checker (nil when off).
-	stopHealth context.CancelFunc
+	// weights are the balancer weights last put in effect.
+	weights []int
+	// health is the service's active health checker (nil when off).
+	health *worker
+}
+
+type connEntry struct {
+	cfg config.LimitConfig
+	cl  *ratelimit.ConnLimiter
+}
+
+type trackerEntry struct {
+	cfg config.AutoBanConfig
+	t   *acl.Tracker
+	w   *worker
+}
+
+// build is one compile's next generation, made from the live one without
+// changing it: unchanged entries are shared, new ones are created but not
+// started, and weight changes of shared services are only recorded.
+type build struct {
+	from, next *generation
+	weights    map[*serviceEntry][]int
+}
+
+// begin starts a build from the live generation. The caller holds the
+// gateway's rebuildMu, so live does not change until commit.
+func (s *state) begin() *build {
+	s.mu.Lock()
+	from := s.live
+	s.mu.Unlock()
+	if from == nil {
+		from = newGeneration()
+	}
+	return &build{from: from, next: newGeneration(), weights: map[*serviceEntry][]int{}}
 }
 
 // sameService reports whether two configs build the same proxy service:
@@ -82,22 +124,19 @@ func sameService(a, b config.ServiceConfig) bool {
 // aclTable returns the compiled table of the lists, reusing the one the last
 // compile built for the same lists (a deny list of 100,000 CIDRs takes
 // milliseconds to compile, and registry heartbeats rebuild the snapshot).
-func (s *state) aclTable(allow, deny []string) (*acl.Table, error) {
+func (b *build) aclTable(allow, deny []string) (*acl.Table, error) {
 	key := strings.Join(allow, ",") + "\x00" + strings.Join(deny, ",")
-	if t, ok := s.aclNext[key]; ok {
+	if t, ok := b.next.acls[key]; ok {
 		return t, nil
 	}
-	t, ok := s.aclCache[key]
+	t, ok := b.from.acls[key]
 	if !ok {
 		var err error
 		if t, err = acl.Compile(allow, deny); err != nil {
 			return nil, err
 		}
 	}
-	if s.aclNext == nil {
-		s.aclNext = map[string]*acl.Table{}
-	}
-	s.aclNext[key] = t
+	b.next.acls[key] = t
 	return t, nil
 }
 
@@ -118,193 +157,189 @@ func (s *state) effectiveWeights(sc config.ServiceConfig, loads []balance.Load) 
 	return w
 }
 
-type connEntry struct {
-	cfg config.LimitConfig
-	cl  *ratelimit.ConnLimiter
-}
-
-type trackerEntry struct {
-	cfg    config.AutoBanConfig
-	t      *acl.Tracker
-	cancel context.CancelFunc
-}
-
-// usage collects what one compile used, so the rest can be retired.
-type usage struct {
-	zones, conns, trackers, services map[string]bool
-	routes                           []*proxy.Route
-}
-
-func newUsage() *usage {
-	return &usage{zones: map[string]bool{}, conns: map[string]bool{}, trackers: map[string]bool{}, services: map[string]bool{}}
-}
-
-// zone returns the zone for lc, reusing (a view of) the existing one of that
-// name so its keys' state carries over.
-func (s *state) zone(lc config.LimitConfig) (*ratelimit.Zone, error) {
+// zone returns the zone for lc. A zone of that name in the live generation
+// carries its keys' state over: the same zone when lc is unchanged, a new
+// view of its state table with the new settings otherwise (Zone.With
+// leaves the live zone as it is).
+func (s *state) zone(b *build, lc config.LimitConfig) (*ratelimit.Zone, error) {
+	if z, ok := b.next.zones[lc.Name]; ok {
+		return z, nil
+	}
 	l, err := limitFromConfig(lc)
 	if err != nil {
 		return nil, err
 	}
-	if z, ok := s.zones[lc.Name]; ok {
-		if z.Limit() == l {
-			return z, nil
-		}
-		nz, err := z.With(l)
-		if err != nil {
+	z, ok := b.from.zones[lc.Name]
+	switch {
+	case ok && z.Limit() == l:
+	case ok:
+		if z, err = z.With(l); err != nil {
 			return nil, err
 		}
-		s.zones[lc.Name] = nz
-		return nz, nil
+	default:
+		if z, err = s.reg.NewZone(l, s.maxKeys); err != nil {
+			return nil, err
+		}
 	}
-	z, err := s.reg.NewZone(l, s.maxKeys)
-	if err != nil {
-		return nil, err
-	}
-	s.zones[lc.Name] = z
+	b.next.zones[lc.Name] = z
 	return z, nil
 }
 
 // connLimiter returns the concurrency limiter for lc; a changed maximum
 // starts a new one (requests in flight release into the old one).
-func (s *state) connLimiter(lc config.LimitConfig) (*ratelimit.ConnLimiter, error) {
-	if e, ok := s.conns[lc.Name]; ok && e.cfg.Conn == lc.Conn {
+func (s *state) connLimiter(b *build, lc config.LimitConfig) (*ratelimit.ConnLimiter, error) {
+	if e, ok := b.next.conns[lc.Name]; ok {
 		return e.cl, nil
 	}
-	cl, err := ratelimit.NewConnLimiter(ratelimit.ConnOptions{Max: lc.Conn, MaxKeys: s.maxKeys})
-	if err != nil {
-		return nil, fmt.Errorf("limit %q: %w", lc.Name, err)
+	e, ok := b.from.conns[lc.Name]
+	if !ok || e.cfg.Conn != lc.Conn {
+		cl, err := ratelimit.NewConnLimiter(ratelimit.ConnOptions{Max: lc.Conn, MaxKeys: s.maxKeys})
+		if err != nil {
+			return nil, fmt.Errorf("limit %q: %w", lc.Name, err)
+		}
+		e = &connEntry{cfg: lc, cl: cl}
 	}
-	s.conns[lc.Name] = &connEntry{cfg: lc, cl: cl}
-	return cl, nil
+	b.next.conns[lc.Name] = e
+	return e.cl, nil
 }
 
-// tracker returns the auto-ban tracker of a route, starting a new one when
-// the route is new or its rule changed.
-func (s *state) tracker(_ context.Context, routeName string, ab config.AutoBanConfig, g *Gateway) (*acl.Tracker, error) {
-	if e, ok := s.trackers[routeName]; ok && e.cfg == ab {
+// tracker returns the auto-ban tracker of a route: the live one while its
+// rule is unchanged, else a new one that commit starts.
+func (s *state) tracker(b *build, routeName string, ab config.AutoBanConfig, opts acl.TrackerOptions, banner acl.Banner) (*acl.Tracker, error) {
+	if e, ok := b.from.trackers[routeName]; ok && e.cfg == ab {
+		b.next.trackers[routeName] = e
 		return e.t, nil
 	}
-	t, err := acl.NewTracker(acl.TrackerOptions{
-		Threshold: ab.After, Window: ab.Within.D(), BanFor: ab.For.D(),
-		Route: routeName, IPv6Bits: g.ip.IPv6Prefix(), Logger: g.log,
-		Reason: fmt.Sprintf("auto: rate limited %d times within %s on route %s", ab.After, ab.Within, routeName),
-	}, g.banner)
+	t, err := acl.NewTracker(opts, banner)
 	if err != nil {
 		return nil, fmt.Errorf("auto_ban: %w", err)
 	}
-	if old, ok := s.trackers[routeName]; ok {
-		old.cancel()
-	}
-	ctx, cancel := context.WithCancel(g.runCtx)
-	go func() { _ = t.Run(ctx) }()
-	s.trackers[routeName] = &trackerEntry{cfg: ab, t: t, cancel: cancel}
+	b.next.trackers[routeName] = &trackerEntry{cfg: ab, t: t, w: &worker{run: func(ctx context.Context) { _ = t.Run(ctx) }}}
 	return t, nil
 }
 
-// retire forgets what the last compile did not use.
-func (s *state) retire(u *usage) {
-	for name := range s.zones {
-		if !u.zones[name] {
-			delete(s.zones, name)
+// limiter returns the adaptive concurrency limiter of a service.
+func (b *build) limiter(service string) (*adaptive.Limiter, error) {
+	if l, ok := b.next.limiters[service]; ok {
+		return l, nil
+	}
+	l, ok := b.from.limiters[service]
+	if !ok {
+		var err error
+		if l, err = adaptive.New(adaptive.Options{}); err != nil {
+			return nil, fmt.Errorf("service %q: %w", service, err)
 		}
 	}
-	for name := range s.conns {
-		if !u.conns[name] {
-			delete(s.conns, name)
-		}
-	}
-	for name, e := range s.trackers {
-		if !u.trackers[name] {
-			e.cancel()
-			delete(s.trackers, name)
-		}
-	}
-	for name := range s.limiters {
-		if e, ok := s.services[name]; !ok || !u.services[name] || !e.cfg.AdaptiveConcurrency {
-			delete(s.limiters, name)
-		}
-	}
-	for key, e := range s.services {
-		if !u.services[key] {
-			if e.stopHealth != nil {
-				e.stopHealth()
-			}
-			delete(s.services, key)
-		}
-	}
-	s.transport.Prune(u.routes...)
-	s.aclCache, s.aclNext = s.aclNext, nil
+	b.next.limiters[service] = l
+	return l, nil
 }
 
-// service returns the proxy service for sc, the same one while its instance
-// list is unchanged (so round-robin carries on); nil when it has no instances.
-func (s *state) service(sc config.ServiceConfig, loads []balance.Load) (*proxy.Service, error) {
-	weights := s.effectiveWeights(sc, loads)
-	if e, ok := s.services[sc.Name]; ok && sameService(e.cfg, sc) {
-		if e.svc != nil {
-			_ = e.svc.SetWeights(weights) // same instances: keep in-flight counts and ejections
+// commit puts a build in effect around swap, which serves the snapshot
+// compiled with it: the build's new workers start and shared services take
+// their new weights first, then swap runs, then what the live generation
+// had and the build does not use is retired. After Shutdown it only swaps.
+func (s *state) commit(b *build, swap func()) {
+	s.mu.Lock()
+	if !s.closed {
+		for _, e := range b.next.services {
+			s.start(e.health)
 		}
+		for _, e := range b.next.trackers {
+			s.start(e.w)
+		}
+	}
+	for e, w := range b.weights {
+		if e.svc != nil && e.svc.SetWeights(w) == nil {
+			e.weights = w
+		}
+	}
+	s.mu.Unlock()
+	swap()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, e := range b.from.trackers {
+		if b.next.trackers[name] != e {
+			e.w.stop()
+		}
+	}
+	for name, e := range b.from.services {
+		if ne := b.next.services[name]; e.health != nil && (ne == nil || ne.health != e.health) {
+			e.health.stop()
+		}
+	}
+	s.live = b.next
+	s.transport.Prune(b.next.routes...)
+}
+
+// discard drops a build that did not compile: nothing of it was started,
+// and the upstream pools it may have opened are left to Prune.
+func (s *state) discard(b *build) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.live != nil {
+		s.transport.Prune(s.live.routes...)
+	}
+}
+
+// start runs w in the gateway's lifetime, tracked for Shutdown; a worker
+// already running (shared with the live generation) is left alone. The
+// caller holds mu.
+func (s *state) start(w *worker) {
+	if w == nil || w.cancel != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.runCtx)
+	w.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		w.run(ctx)
+	}()
+}
+
+// stop ends a started worker.
+func (w *worker) stop() {
+	if w != nil && w.cancel != nil {
+		w.cancel()
+	}
+}
+
+// service returns the proxy service for sc, the live one while its
+// instance list is unchanged (so round-robin, in-flight counts and
+// ejections carry on; new weights are put in effect by commit); nil when
+// it has no instances.
+func (s *state) service(b *build, sc config.ServiceConfig, loads []balance.Load) (*proxy.Service, error) {
+	if e, ok := b.next.services[sc.Name]; ok {
 		return e.svc, nil
 	}
-	entry := &serviceEntry{cfg: sc}
-	if len(sc.Instances) > 0 {
-		addrs := make([]string, len(sc.Instances))
-		roomOf := make([]string, len(sc.Instances))
-		for i, in := range sc.Instances {
-			addrs[i], roomOf[i] = in.Addr, in.Room
+	weights := s.effectiveWeights(sc, loads)
+	if e, ok := b.from.services[sc.Name]; ok && sameService(e.cfg, sc) {
+		// A new entry sharing the service and its health checker: the
+		// config may differ in weights and versions.
+		ne := &serviceEntry{cfg: sc, svc: e.svc, weights: e.weights, health: e.health}
+		if e.svc != nil && !slices.Equal(e.weights, weights) {
+			b.weights[ne] = weights
 		}
-		pc := proxy.ServiceConfig{Name: sc.Name, Instances: addrs, Weights: weights, Pipeline: sc.Pipeline, Rooms: roomOf}
-		if sc.AdaptiveConcurrency {
-			lim, err := s.limiter(sc.Name)
-			if err != nil {
-				return nil, err
-			}
-			pc.Limiter = lim
-		}
-		var svcp atomic.Pointer[proxy.Service]
-		if h := sc.Health; h != nil {
-			onChange := func(i int, healthy bool) {
-				if svc := svcp.Load(); svc != nil && healthy {
-					svc.Uneject(i)
-				}
-				if s.onHealth != nil {
-					s.onHealth()
-				}
-			}
-			chk, err := health.New(addrs, health.Options{Path: h.Path, Interval: h.Interval.D(), Timeout: h.Timeout.D(),
-				Healthy: h.Healthy, Unhealthy: h.Unhealthy, OnChange: onChange})
-			if err != nil {
-				return nil, fmt.Errorf("service %q: %w", sc.Name, err)
-			}
-			ctx, cancel := context.WithCancel(s.runCtx)
-			go chk.Run(ctx)
-			entry.stopHealth = cancel
-			pc.Health = chk
-		}
-		svc, err := proxy.NewService(pc)
-		if err != nil {
-			if entry.stopHealth != nil {
-				entry.stopHealth()
-			}
-			return nil, err
-		}
-		entry.svc = svc
-		svcp.Store(svc)
+		b.next.services[sc.Name] = ne
+		return ne.svc, nil
 	}
-	if old, ok := s.services[sc.Name]; ok && old.stopHealth != nil {
-		old.stopHealth()
+	e, err := s.newService(b, sc, weights)
+	if err != nil {
+		return nil, err
 	}
-	s.services[sc.Name] = entry
-	return entry.svc, nil
+	b.next.services[sc.Name] = e
+	return e.svc, nil
 }
 
 // sweep drops drained rate-limit keys; the gateway calls it periodically.
 func (s *state) sweep() {
 	s.mu.Lock()
-	zones := make([]*ratelimit.Zone, 0, len(s.zones))
-	for _, z := range s.zones {
-		zones = append(zones, z)
+	var zones []*ratelimit.Zone
+	if s.live != nil {
+		zones = make([]*ratelimit.Zone, 0, len(s.live.zones))
+		for _, z := range s.live.zones {
+			zones = append(zones, z)
+		}
 	}
 	s.mu.Unlock()
 	for _, z := range zones {
@@ -312,11 +347,21 @@ func (s *state) sweep() {
 	}
 }
 
-// stopTrackers ends every auto-ban tracker.
-func (s *state) stopTrackers() {
+// close stops every worker (their contexts end with the gateway's, which
+// the caller has cancelled) and waits for them; no build starts one after.
+func (s *state) close() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range s.trackers {
-		e.cancel()
+	s.closed = true
+	if s.live != nil {
+		for _, e := range s.live.trackers {
+			e.w.stop()
+		}
+		for _, e := range s.live.services {
+			if e.health != nil {
+				e.health.stop()
+			}
+		}
 	}
+	s.mu.Unlock()
+	s.wg.Wait()
 }

@@ -138,6 +138,9 @@ func (b *base) startGateway(fns gateway.Functions, st store.Store, stats *lateSt
 		Logger:              logging.Component(b.log, "gateway"),
 		Metrics:             b.metrics,
 	}
+	if stats != nil {
+		gopts.Deps = &stats.deps
+	}
 	if limits != nil {
 		gopts.ClusterLimits = limits.newSet
 		gopts.LimitMode = limits.mode

@@ -7,11 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/wharfhq/wharf/gateway"
-	"github.com/wharfhq/wharf/gateway/acl"
 	"github.com/wharfhq/wharf/gateway/adminapi"
-	"github.com/wharfhq/wharf/gateway/edge"
 	"github.com/wharfhq/wharf/gateway/registry"
-	"github.com/wharfhq/wharf/gateway/roomswitch"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
@@ -24,6 +21,9 @@ import (
 // exist), so the pointer is filled in later.
 type lateStats struct {
 	gw atomic.Pointer[gateway.Gateway]
+	// deps are the gateway's store-backed parts, built once by wireEdge
+	// and shared by the admin API and the gateway (startGateway).
+	deps gateway.Deps
 }
 
 func (l *lateStats) Stats() any {
@@ -45,7 +45,11 @@ func (l *lateStats) RoomsStatus(service string) (any, bool) {
 // none (see edge.Store.Seed), warns when they differ from the stored one
 // (which is kept), and registers the gateway admin API on mux.
 func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*lateStats, error) {
-	es := edge.New(st, edge.Options{Logger: logging.Component(b.log, "edge")})
+	deps, err := gateway.NewDeps(st, gateway.DepsOptions{IPv6Prefix: b.opts.Gateway.IPv6Prefix, Logger: logging.Component(b.log, "gateway")})
+	if err != nil {
+		return nil, err
+	}
+	es := deps.Edge
 	start := &adminapi.StartFile{Path: b.configFile, Edge: b.opts.Edge()}
 	source := "seed:flags"
 	if b.configFile != "" {
@@ -69,18 +73,13 @@ func (b *base) wireEdge(ctx context.Context, st store.Store, mux *fnapi.Mux) (*l
 			"version", d.Version, "updated_by", d.UpdatedBy, "updated_at", d.UpdatedAt, "file", b.configFile,
 			"differences", res.Diff.Summary(), "apply_with", adminapi.ApplyCommand(start.Path))
 	}
-	bans, err := acl.NewBanManager(acl.BanManagerOptions{IPv6Prefix: b.opts.Gateway.IPv6Prefix}, st)
-	if err != nil {
-		return nil, err
-	}
 	guard, err := b.lockoutGuard()
 	if err != nil {
 		return nil, err
 	}
-	stats := &lateStats{}
-	switches := roomswitch.New(st, roomswitch.Options{Logger: logging.Component(b.log, "rooms"), OnDone: roomswitch.ToPolicy(es)})
-	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: bans, Registry: registry.New(st, registry.Options{}),
-		Hosts: tenancy.New(st, tenancy.Options{}), Stats: stats, Switches: switches, Rooms: stats, File: start,
+	stats := &lateStats{deps: deps}
+	fn, err := adminapi.New(adminapi.Options{Edge: es, Bans: deps.BanManager, Registry: registry.New(st, registry.Options{}),
+		Hosts: tenancy.New(st, tenancy.Options{}), Stats: stats, Switches: deps.Switches, Rooms: stats, File: start,
 		ClientIP: guard.clientIP, Protected: guard.protected, Logger: logging.Component(b.log, "adminapi")})
 	if err != nil {
 		return nil, err

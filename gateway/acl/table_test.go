@@ -15,6 +15,7 @@ func mustTable(t *testing.T, allow, deny []string) *Table {
 }
 
 func TestTableCheck(t *testing.T) {
+	t.Parallel()
 	tb := mustTable(t, []string{"10.0.0.0/8", "2001:db8::/32"}, []string{"10.6.6.0/24", "2001:db8:bad::/48"})
 	for addr, want := range map[string]Verdict{
 		"10.1.1.1":         Allowed,
@@ -46,6 +47,7 @@ func TestTableCheck(t *testing.T) {
 }
 
 func TestEvaluate(t *testing.T) {
+	t.Parallel()
 	global := mustTable(t, []string{"10.0.0.0/8"}, []string{"10.9.0.0/16"})
 	route := mustTable(t, []string{"10.1.0.0/16", "10.9.9.0/24"}, []string{"10.1.2.3"})
 	denyRoute := mustTable(t, nil, []string{"10.2.0.0/16"})

@@ -13,6 +13,7 @@ func seeded(seed uint64) func() uint64 {
 }
 
 func TestSWRRNginxSequence(t *testing.T) {
+	t.Parallel()
 	s, err := NewSWRR([]int{5, 1, 1})
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +29,7 @@ func TestSWRRNginxSequence(t *testing.T) {
 }
 
 func TestSWRRSkipsIneligible(t *testing.T) {
+	t.Parallel()
 	s, err := NewSWRR([]int{1, 1, 1, 1})
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +49,7 @@ func TestSWRRSkipsIneligible(t *testing.T) {
 }
 
 func TestP2CPicksLessLoaded(t *testing.T) {
+	t.Parallel()
 	p, err := NewP2C([]int{1, 1}, Options{Rand: seeded(1)})
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +72,7 @@ func TestP2CPicksLessLoaded(t *testing.T) {
 }
 
 func TestP2CWeights(t *testing.T) {
+	t.Parallel()
 	p, err := NewP2C([]int{3, 1}, Options{Rand: seeded(2)})
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +99,7 @@ func TestP2CWeights(t *testing.T) {
 }
 
 func TestP2CMask(t *testing.T) {
+	t.Parallel()
 	p, err := NewP2C(ones(70), Options{Rand: seeded(3)})
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +138,7 @@ func ones(n int) []int {
 }
 
 func TestBalancersConcurrent(t *testing.T) {
+	t.Parallel()
 	for _, pol := range []Policy{PolicyP2C, PolicySWRR} {
 		t.Run(pol.String(), func(t *testing.T) {
 			b, err := New(pol, []int{1, 2, 3, 4, 5}, Options{})
@@ -176,6 +182,7 @@ func TestBalancersConcurrent(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
+	t.Parallel()
 	for _, w := range [][]int{nil, {}, {1, 0}, {-1}} {
 		if _, err := New(PolicyP2C, w, Options{}); err == nil {
 			t.Errorf("p2c accepted weights %v", w)
@@ -198,6 +205,7 @@ func TestNewValidates(t *testing.T) {
 }
 
 func TestP2CMaskUniform(t *testing.T) {
+	t.Parallel()
 	// One of four ineligible: most draws hit eligible pairs directly, the
 	// rest are redrawn among the eligible; both must stay uniform.
 	p, err := NewP2C(ones(4), Options{Rand: seeded(4)})
@@ -223,6 +231,7 @@ func TestP2CMaskUniform(t *testing.T) {
 }
 
 func TestImplementsBalancer(t *testing.T) {
+	t.Parallel()
 	var _ Balancer = (*P2C)(nil)
 	var _ Balancer = (*SWRR)(nil)
 }

@@ -31,6 +31,7 @@ func fail(e *Ejector, i, n int) (ejected bool) {
 }
 
 func TestEjectAfterConsecutiveFailures(t *testing.T) {
+	t.Parallel()
 	e, c := newTestEjector(t, 3)
 	if fail(e, 1, 2) || e.Eligible(nil) != nil {
 		t.Fatal("ejected before 3 failures")
@@ -64,6 +65,7 @@ func TestEjectAfterConsecutiveFailures(t *testing.T) {
 }
 
 func TestEjectBackOffGrowsAndResets(t *testing.T) {
+	t.Parallel()
 	e, c := newTestEjector(t, 2)
 	var got []time.Duration
 	for range 5 {
@@ -91,6 +93,7 @@ func TestEjectBackOffGrowsAndResets(t *testing.T) {
 }
 
 func TestEjectExpiredWithoutEligible(t *testing.T) {
+	t.Parallel()
 	// An ejection that ran out while nobody called Eligible is replaced by
 	// the next one, with the ejected count kept right.
 	e, c := newTestEjector(t, 2)
@@ -109,6 +112,7 @@ func TestEjectExpiredWithoutEligible(t *testing.T) {
 }
 
 func TestEjectAllAndConcurrent(t *testing.T) {
+	t.Parallel()
 	e, c := newTestEjector(t, 70)
 	var wg sync.WaitGroup
 	for i := range 70 {
@@ -132,6 +136,7 @@ func TestEjectAllAndConcurrent(t *testing.T) {
 }
 
 func TestNewEjectorValidates(t *testing.T) {
+	t.Parallel()
 	for _, o := range []EjectorOptions{{Failures: -1}, {Base: time.Minute, Max: time.Second}, {Quiet: -1}} {
 		if _, err := NewEjector(1, o); err == nil {
 			t.Errorf("options %+v accepted", o)
@@ -143,6 +148,7 @@ func TestNewEjectorValidates(t *testing.T) {
 }
 
 func TestReturnEndsAnEjectionEarly(t *testing.T) {
+	t.Parallel()
 	e, c := newTestEjector(t, 2)
 	if e.Return(0) {
 		t.Fatal("Return of an instance in service reported an ejection")

@@ -16,6 +16,7 @@ func mustWeigher(t testing.TB, opts WeightOptions) *Weigher {
 }
 
 func TestWeightsInverseToLoad(t *testing.T) {
+	t.Parallel()
 	w := mustWeigher(t, WeightOptions{})
 	now := time.Unix(1000, 0)
 	fresh := now.Add(-time.Second)
@@ -48,6 +49,7 @@ func TestWeightsInverseToLoad(t *testing.T) {
 }
 
 func TestWeightsStaticFallback(t *testing.T) {
+	t.Parallel()
 	w := mustWeigher(t, WeightOptions{StaleAfter: 5 * time.Second})
 	now := time.Unix(1000, 0)
 	loads := []Load{
@@ -75,6 +77,7 @@ func TestWeightsStaticFallback(t *testing.T) {
 }
 
 func TestWeightsRejectBadInput(t *testing.T) {
+	t.Parallel()
 	w := mustWeigher(t, WeightOptions{})
 	if _, err := w.Weights(nil, []int{1}, nil, time.Now()); err == nil {
 		t.Error("length mismatch accepted")

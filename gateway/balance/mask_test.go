@@ -3,6 +3,7 @@ package balance
 import "testing"
 
 func TestMask(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{1, 5, 63, 64, 65, 130} {
 		m := make(Mask, MaskWords(n)).Fill(n)
 		if got := m.count(n); got != n {
@@ -51,6 +52,7 @@ func TestMask(t *testing.T) {
 }
 
 func TestSelect64(t *testing.T) {
+	t.Parallel()
 	for _, w := range []uint64{1, 1 << 63, ^uint64(0), 0xa5a5_0000_ffff_0101, 0x8000_0000_0000_0001} {
 		k := 0
 		for pos := range 64 {

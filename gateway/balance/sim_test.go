@@ -143,6 +143,7 @@ func runScenario(tb testing.TB, sc scenario, pol Policy, seed uint64) simResult 
 // TestDistribution is the distribution-quality table behind the default
 // (go test -v -run Distribution ./gateway/balance/).
 func TestDistribution(t *testing.T) {
+	t.Parallel()
 	res := map[string]simResult{}
 	for _, sc := range scenarios() {
 		for _, pol := range []Policy{PolicySWRR, PolicyP2C} {

@@ -120,10 +120,11 @@ func (c *Checker) Eligible(dst balance.Mask) balance.Mask {
 	return dst
 }
 
-// Run checks every Interval until ctx ends.
+// Run checks every Interval until ctx ends, then closes its connections.
 func (c *Checker) Run(ctx context.Context) {
 	t := time.NewTicker(c.opts.Interval)
 	defer t.Stop()
+	defer c.client.CloseIdleConnections() // its connections end with it
 	for {
 		c.CheckNow(ctx)
 		select {

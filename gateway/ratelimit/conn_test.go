@@ -60,6 +60,7 @@ func TestConnLimiter(t *testing.T) {
 }
 
 func TestConnLimiterEvictsIdle(t *testing.T) {
+	t.Parallel()
 	c, _ := NewConnLimiter(ConnOptions{Max: 1, MaxKeys: 64})
 	busy, _ := c.Acquire([]byte("busy"))
 	for i := 0; i < 10000; i++ {
@@ -79,6 +80,7 @@ func TestConnLimiterEvictsIdle(t *testing.T) {
 }
 
 func TestConnLimiterConcurrent(t *testing.T) {
+	t.Parallel()
 	const max, workers, iters = 3, 16, 2000
 	c, _ := NewConnLimiter(ConnOptions{Max: max, MaxKeys: 128})
 	keys := [][]byte{[]byte("a"), []byte("b"), []byte("c")}
@@ -120,6 +122,7 @@ func TestConnLimiterConcurrent(t *testing.T) {
 }
 
 func TestDecideConcurrent(t *testing.T) {
+	t.Parallel()
 	// Under -race: many goroutines, two limits, keys overlapping. Total passes
 	// for one key at a frozen clock must equal burst+1.
 	l, err := New([]Limit{{Rate: 1000, Burst: 9, Delay: NoDelay}, {Rate: 1000, Burst: 1000, Delay: NoDelay}},

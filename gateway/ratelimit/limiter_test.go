@@ -109,6 +109,7 @@ func nginxCases() []nginxCase {
 }
 
 func TestNginxTables(t *testing.T) {
+	t.Parallel()
 	for _, tc := range nginxCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			l, c := newTest(t, tc.lim)
@@ -118,6 +119,7 @@ func TestNginxTables(t *testing.T) {
 }
 
 func TestSkewLargeSlowRate(t *testing.T) {
+	t.Parallel()
 	// After a big backward jump every request counts as 1 ms elapsed.
 	l, c := newTest(t, Limit{Rate: 1000, Burst: 1, Delay: NoDelay})
 	run(t, l, c, k1, []step{
@@ -129,6 +131,7 @@ func TestSkewLargeSlowRate(t *testing.T) {
 }
 
 func TestMultipleLimits(t *testing.T) {
+	t.Parallel()
 	perIP := Limit{Name: "per_ip", Rate: 1000, Burst: 3} // delays 1 s per excess request
 	perHost := Limit{Name: "per_host", Rate: 2000, Burst: 1, Delay: NoDelay}
 	l, c := newTest(t, perIP, perHost)
@@ -170,6 +173,7 @@ func TestMultipleLimits(t *testing.T) {
 }
 
 func TestLargestDelayWins(t *testing.T) {
+	t.Parallel()
 	a := Limit{Rate: 2000, Burst: 10}  // 1000 excess → 500 ms
 	b := Limit{Rate: 1000, Burst: 10}  // 1000 excess → 1000 ms
 	cc := Limit{Rate: 4000, Burst: 10} // 250 ms
@@ -187,6 +191,7 @@ func TestLargestDelayWins(t *testing.T) {
 }
 
 func TestRejectFirstLimitNoneCharged(t *testing.T) {
+	t.Parallel()
 	// The rejecting limit comes first; the second limit must be untouched too.
 	l, _ := newTest(t, Limit{Rate: 1000}, Limit{Rate: 1000, Burst: 1, Delay: NoDelay})
 	l.Decide([][]byte{[]byte("a"), []byte("b")})
@@ -202,6 +207,7 @@ func TestRejectFirstLimitNoneCharged(t *testing.T) {
 }
 
 func TestDryRun(t *testing.T) {
+	t.Parallel()
 	l, _ := newTest(t, Limit{Rate: 1000, Burst: 1, DryRun: true})
 	for i, want := range []Outcome{Passed, DelayedDryRun, RejectedDryRun, RejectedDryRun} {
 		d := l.Decide(k1)
@@ -239,6 +245,7 @@ func TestDryRun(t *testing.T) {
 }
 
 func TestOutcomeString(t *testing.T) {
+	t.Parallel()
 	want := map[Outcome]string{Passed: "PASSED", Delayed: "DELAYED", Rejected: "REJECTED", DelayedDryRun: "DELAYED_DRY_RUN", RejectedDryRun: "REJECTED_DRY_RUN"}
 	for o, s := range want {
 		if o.String() != s {
@@ -248,6 +255,7 @@ func TestOutcomeString(t *testing.T) {
 }
 
 func TestNewValidation(t *testing.T) {
+	t.Parallel()
 	bad := [][]Limit{
 		nil,
 		{{Rate: 0}},
@@ -280,6 +288,7 @@ func TestNewValidation(t *testing.T) {
 }
 
 func TestRetryAfter(t *testing.T) {
+	t.Parallel()
 	l, c := newTest(t, Limit{Name: "per_ip", Rate: 1000, Status: 503})
 	l.Decide(k1)
 	c.now = 500
@@ -312,6 +321,7 @@ func TestRetryAfter(t *testing.T) {
 // TestRetryAfterExact checks, for several rates and bursts, that waiting
 // exactly RetryAfter is enough and 1 ms less is not.
 func TestRetryAfterExact(t *testing.T) {
+	t.Parallel()
 	for _, rs := range []string{"1r/s", "3r/s", "7r/m", "1r/m", "30r/m", "500r/s"} {
 		for _, burst := range []int64{0, 1, 3} {
 			lim := Limit{Rate: mustRate(t, rs), Burst: burst, Delay: NoDelay}
@@ -386,6 +396,7 @@ func TestHeaders(t *testing.T) {
 }
 
 func TestEviction(t *testing.T) {
+	t.Parallel()
 	l, c := newTest(t, Limit{Rate: 1000, Burst: 10})
 	l2, err := New([]Limit{{Rate: 1000, Burst: 10}}, Options{Clock: c.ms, MaxKeys: 64})
 	if err != nil {
@@ -428,6 +439,7 @@ func TestEviction(t *testing.T) {
 // TestEvictionUnobservable: with a tiny MaxKeys only idle keys are dropped
 // when they are idle, so a key hammered in between keeps its state.
 func TestEvictionKeepsHotKey(t *testing.T) {
+	t.Parallel()
 	c := &clock{}
 	l, err := New([]Limit{{Rate: 1000}}, Options{Clock: c.ms, MaxKeys: 1})
 	if err != nil {
@@ -444,6 +456,7 @@ func TestEvictionKeepsHotKey(t *testing.T) {
 }
 
 func TestKeyNotRetained(t *testing.T) {
+	t.Parallel()
 	l, _ := newTest(t, Limit{Rate: 1000})
 	buf := []byte("abc")
 	l.Decide([][]byte{buf})

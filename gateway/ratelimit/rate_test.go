@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseRate(t *testing.T) {
+	t.Parallel()
 	good := []struct {
 		in   string
 		want int64
@@ -55,6 +56,7 @@ func TestParseRate(t *testing.T) {
 }
 
 func TestFormatRate(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"1r/s", "10r/s", "1r/m", "7r/m", "30r/m", "59r/m"} {
 		r, err := ParseRate(s)
 		if err != nil {

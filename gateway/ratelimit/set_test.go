@@ -45,6 +45,7 @@ func runSet(t *testing.T, s *Set, c *clock, keys [][]byte, steps []step) {
 // TestSetNginxTables runs the nginx timelines through a Set, alone and as the
 // second zone of a Set whose first zone is skipped or never limits.
 func TestSetNginxTables(t *testing.T) {
+	t.Parallel()
 	for _, tc := range nginxCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			r, c := newReg()
@@ -63,6 +64,7 @@ func TestSetNginxTables(t *testing.T) {
 }
 
 func TestSetCallerOrder(t *testing.T) {
+	t.Parallel()
 	r, _ := newReg()
 	a := mustZone(t, r, Limit{Name: "a", Rate: 1000})
 	b := mustZone(t, r, Limit{Name: "b", Rate: 1000, Burst: 1, Delay: NoDelay})
@@ -92,6 +94,7 @@ func TestSetCallerOrder(t *testing.T) {
 
 // TestSharedZone: two routes (Sets) listing one zone consume one budget.
 func TestSharedZone(t *testing.T) {
+	t.Parallel()
 	r, c := newReg()
 	shared := mustZone(t, r, Limit{Name: "per_ip", Rate: 1000, Burst: 2, Delay: NoDelay})
 	hostA := mustZone(t, r, Limit{Name: "host_a", Rate: 100000, Burst: 100, Delay: NoDelay})
@@ -123,6 +126,7 @@ func TestSharedZone(t *testing.T) {
 }
 
 func TestZoneWith(t *testing.T) {
+	t.Parallel()
 	r, c := newReg()
 	z := mustZone(t, r, Limit{Name: "z", Rate: 1000, Burst: 4, Delay: NoDelay})
 	s := mustSet(t, z)
@@ -189,6 +193,7 @@ func TestZoneWith(t *testing.T) {
 }
 
 func TestNewSetValidation(t *testing.T) {
+	t.Parallel()
 	r, _ := newReg()
 	z := mustZone(t, r, Limit{Name: "a", Rate: 1000})
 	other := mustZone(t, NewRegistry(nil), Limit{Name: "b", Rate: 1000})
@@ -242,6 +247,7 @@ func TestNewSetValidation(t *testing.T) {
 // goroutines on the same keys (so the same shards) under contention. Locking
 // in caller order would deadlock; the run is bounded by iterations.
 func TestSetLockOrder(t *testing.T) {
+	t.Parallel()
 	r := NewRegistry(nil)
 	a := mustZone(t, r, Limit{Name: "a", Rate: 1000000, Burst: 1000, Delay: NoDelay})
 	b := mustZone(t, r, Limit{Name: "b", Rate: 1000000, Burst: 1000, Delay: NoDelay})

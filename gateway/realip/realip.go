@@ -226,6 +226,11 @@ func (r *Resolver) walk(peer netip.Addr, vals [][]byte, parse func([]byte) (neti
 	if len(vals) == 0 || !r.Trusted(peer) {
 		return peer
 	}
+	return r.walkTrusted(peer, vals, parse)
+}
+
+// walkTrusted is walk from a peer known to be trusted (unmapped, no zone).
+func (r *Resolver) walkTrusted(peer netip.Addr, vals [][]byte, parse func([]byte) (netip.Addr, bool)) netip.Addr {
 	last := peer // last trusted hop seen
 	for h := len(vals) - 1; h >= 0; h-- {
 		v := vals[h]

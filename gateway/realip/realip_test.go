@@ -33,6 +33,7 @@ func hdrs(ss ...string) [][]byte {
 }
 
 func TestParseEntry(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("1", 100)
 	tests := []struct {
 		in   string
@@ -95,6 +96,7 @@ func TestParseEntry(t *testing.T) {
 }
 
 func TestClientIP(t *testing.T) {
+	t.Parallel()
 	r := mustNew(t, Options{TrustedProxies: prefixes("10.0.0.0/8", "2001:db8:ffff::/48", "::ffff:172.16.0.0/108")})
 	tests := []struct {
 		name string
@@ -145,6 +147,7 @@ func TestClientIP(t *testing.T) {
 }
 
 func TestNoTrustedProxies(t *testing.T) {
+	t.Parallel()
 	r := mustNew(t, Options{})
 	peer := netip.MustParseAddr("127.0.0.1")
 	if got := r.ClientIP(peer, hdrs("1.2.3.4")); got != peer {
@@ -156,6 +159,7 @@ func TestNoTrustedProxies(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
+	t.Parallel()
 	for _, bits := range []int{-1, 129} {
 		if _, err := New(Options{IPv6Prefix: bits}); err == nil {
 			t.Errorf("IPv6Prefix %d: want error", bits)
@@ -184,6 +188,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestTrusted(t *testing.T) {
+	t.Parallel()
 	r := mustNew(t, Options{TrustedProxies: prefixes("10.0.0.0/8", "192.168.1.1/32", "2001:db8::/32", "fd00::1/128")})
 	for s, want := range map[string]bool{
 		"10.255.255.255":         true,
@@ -210,6 +215,7 @@ func TestTrusted(t *testing.T) {
 }
 
 func TestKey(t *testing.T) {
+	t.Parallel()
 	r := mustNew(t, Options{})
 	k := func(s string) netip.Prefix { return r.Key(netip.MustParseAddr(s)) }
 	ak := func(s string) []byte { return r.AppendKey(nil, netip.MustParseAddr(s)) }
@@ -281,6 +287,7 @@ func TestClientIPNoAlloc(t *testing.T) {
 }
 
 func TestClientIPForwarded(t *testing.T) {
+	t.Parallel()
 	r := mustNew(t, Options{TrustedProxies: prefixes("10.0.0.0/8"), UseForwarded: true})
 	tests := []struct {
 		name string
@@ -314,6 +321,7 @@ func TestClientIPForwarded(t *testing.T) {
 }
 
 func TestZoneCharacters(t *testing.T) {
+	t.Parallel()
 	for in, ok := range map[string]bool{
 		"fe80::1%eth0":       true,
 		"fe80::1%en0.100":    true,

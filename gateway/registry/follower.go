@@ -61,7 +61,7 @@ type Follower struct {
 	m      *mirror.Mirror
 	prefix string
 	snap   atomic.Pointer[Snapshot]
-	notify func(*Snapshot)
+	notify atomic.Pointer[func(*Snapshot)]
 	log    *slog.Logger
 }
 
@@ -74,7 +74,10 @@ func NewFollower(st store.Store, prefix string, notify func(*Snapshot), log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	f := &Follower{prefix: prefix, notify: notify, log: log}
+	f := &Follower{prefix: prefix, log: log}
+	if notify != nil {
+		f.notify.Store(&notify)
+	}
 	f.snap.Store(&Snapshot{})
 	m, err := mirror.New(st, mirror.Options{Prefix: prefix, OnChange: f.apply, Logger: log})
 	if err != nil {
@@ -105,9 +108,19 @@ func (f *Follower) apply(entries map[string][]byte) {
 		sortInstances(ins)
 	}
 	f.snap.Store(s)
-	if f.notify != nil {
-		f.notify(s)
+	if fn := f.notify.Load(); fn != nil {
+		(*fn)(s)
 	}
+}
+
+// Notify makes fn get every new snapshot from now on, in place of the
+// function given to NewFollower (nil: none).
+func (f *Follower) Notify(fn func(*Snapshot)) {
+	if fn == nil {
+		f.notify.Store(nil)
+		return
+	}
+	f.notify.Store(&fn)
 }
 
 // Snapshot returns the current snapshot.

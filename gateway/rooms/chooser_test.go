@@ -29,6 +29,7 @@ func normalised(d Distribution) Distribution {
 }
 
 func TestChooserPickShares(t *testing.T) {
+	t.Parallel()
 	for _, d := range []Distribution{{"bj": 0.9, "sh": 0.1}, {"bj": 0.5, "sh": 0.5, "gz": 0}, eightRooms()} {
 		c := NewChooser(d)
 		rnd := rand.New(rand.NewPCG(1, 2))
@@ -46,6 +47,7 @@ func TestChooserPickShares(t *testing.T) {
 }
 
 func TestChooserEdges(t *testing.T) {
+	t.Parallel()
 	c := NewChooser(Distribution{"bj": 0.25, "sh": 0.75})
 	if c.Pick(0) != "bj" || c.Pick(math.MaxUint64) != "sh" || c.Pick(1<<62-1) != "bj" || c.Pick(1<<62) != "sh" {
 		t.Fatal("Pick boundaries wrong")
@@ -69,6 +71,7 @@ func keys(n int) [][]byte {
 }
 
 func TestChooserStickyShares(t *testing.T) {
+	t.Parallel()
 	ks := keys(100000)
 	for _, d := range []Distribution{{"bj": 0.9, "sh": 0.1}, {"bj": 0.5, "sh": 0.5}, eightRooms()} {
 		c := NewChooser(d)
@@ -94,6 +97,7 @@ func moves(a, b *Chooser, ks [][]byte) map[[2]string]int {
 }
 
 func TestChooserStickyStability(t *testing.T) {
+	t.Parallel()
 	ks := keys(100000)
 	n := float64(len(ks))
 
@@ -140,6 +144,7 @@ func eightsChooser(override map[string]float64) *Chooser {
 // The sticky hash must not change between releases: gateways of two
 // versions would disagree and clients would bounce.
 func TestHashKeyPinned(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in   string
 		want uint64

@@ -31,6 +31,7 @@ func checkDist(t *testing.T, got Distribution, want map[string]float64) {
 }
 
 func TestDistribute(t *testing.T) {
+	t.Parallel()
 	bjOnly := map[string]int{"bj": 100, "sh": 0}
 	three := []string{"bj", "sh", "gz"}
 	tests := []struct {
@@ -96,6 +97,7 @@ func TestDistribute(t *testing.T) {
 }
 
 func TestRoomHealthShare(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		h    RoomHealth
 		want float64

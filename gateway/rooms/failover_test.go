@@ -29,6 +29,7 @@ func kinds(evs []Event) []EventKind {
 }
 
 func TestFailoverKillAndRecover(t *testing.T) {
+	t.Parallel()
 	f := NewFailover()
 	p := activeStandby()
 	up := Health{"bj": {10, 10}, "sh": {10, 10}}
@@ -79,6 +80,7 @@ func TestFailoverKillAndRecover(t *testing.T) {
 // Health oscillating around the threshold must not move traffic back and
 // forth, nor flood the log.
 func TestFailoverNoFlapping(t *testing.T) {
+	t.Parallel()
 	f := NewFailover()
 	p := activeStandby()
 	var first Distribution
@@ -112,6 +114,7 @@ func TestFailoverNoFlapping(t *testing.T) {
 }
 
 func TestFailoverDropIsImmediateRiseIsDelayed(t *testing.T) {
+	t.Parallel()
 	f := NewFailover()
 	p := activeStandby()
 	f.Evaluate(sec(0), p, Health{"bj": {0, 10}, "sh": {10, 10}})
@@ -148,6 +151,7 @@ func TestFailoverDropIsImmediateRiseIsDelayed(t *testing.T) {
 }
 
 func TestFailoverPanic(t *testing.T) {
+	t.Parallel()
 	f := NewFailover()
 	p := Policy{Weights: map[string]int{"bj": 80, "sh": 20}}
 	d, evs := f.Evaluate(sec(0), p, Health{"bj": {0, 10}, "sh": {0, 10}})
@@ -171,6 +175,7 @@ func TestFailoverPanic(t *testing.T) {
 }
 
 func TestFailoverFollowsPolicy(t *testing.T) {
+	t.Parallel()
 	f := NewFailover()
 	h := Health{"bj": {10, 10}, "sh": {10, 10}, "gz": {10, 10}}
 	f.Evaluate(sec(0), Policy{Weights: map[string]int{"bj": 1, "gz": 1}}, h)
@@ -183,6 +188,7 @@ func TestFailoverFollowsPolicy(t *testing.T) {
 }
 
 func TestMinWindow(t *testing.T) {
+	t.Parallel()
 	var w minWindow
 	span := 10 * time.Second
 	steps := []struct {

@@ -48,6 +48,7 @@ func assertFields(t *testing.T, err error, fields ...string) {
 }
 
 func TestPolicyValidate(t *testing.T) {
+	t.Parallel()
 	ok := func() Policy {
 		return Policy{Weights: map[string]int{"bj": 100, "sh": 0}, Priority: []string{"bj", "sh", "gz"}}
 	}
@@ -79,6 +80,7 @@ func TestPolicyValidate(t *testing.T) {
 }
 
 func TestPolicyJSON(t *testing.T) {
+	t.Parallel()
 	in := `{"weights":{"bj":100,"sh":0},"priority":["bj","sh"],"threshold":0.8,"overprovision":1.2,"recover_after":"45s","sticky":true}`
 	p, err := ParsePolicy([]byte(in))
 	if err != nil {
@@ -122,6 +124,7 @@ func TestPolicyJSON(t *testing.T) {
 }
 
 func TestPolicyWithWeightsCopies(t *testing.T) {
+	t.Parallel()
 	p := Policy{Weights: map[string]int{"bj": 1}, Priority: []string{"bj"}}
 	q := p.WithWeights(map[string]int{"sh": 1})
 	q.Priority[0] = "x"

@@ -40,6 +40,7 @@ func expectAdvance(t *testing.T, s *Switch, now time.Time, want map[string]int, 
 }
 
 func TestSwitchStaged(t *testing.T) {
+	t.Parallel()
 	s := mustSwitch(t, staged(), sec(0))
 	if !maps.Equal(s.Weights(), map[string]int{"bj": 100, "sh": 0}) {
 		t.Fatalf("before the first Advance: %v, want From", s.Weights())
@@ -80,6 +81,7 @@ func TestSwitchStaged(t *testing.T) {
 }
 
 func TestSwitchImmediate(t *testing.T) {
+	t.Parallel()
 	spec := staged()
 	spec.Fractions, spec.Interval = nil, 0
 	s := mustSwitch(t, spec, sec(0))
@@ -90,6 +92,7 @@ func TestSwitchImmediate(t *testing.T) {
 }
 
 func TestSwitchPauseResume(t *testing.T) {
+	t.Parallel()
 	s := mustSwitch(t, staged(), sec(0))
 	s.Advance(sec(0))
 	if err := s.Pause(sec(40), "bob", "errors rising"); err != nil {
@@ -115,6 +118,7 @@ func TestSwitchPauseResume(t *testing.T) {
 }
 
 func TestSwitchAbort(t *testing.T) {
+	t.Parallel()
 	for _, pause := range []bool{false, true} {
 		s := mustSwitch(t, staged(), sec(0))
 		s.Advance(sec(0))
@@ -147,6 +151,7 @@ func TestSwitchAbort(t *testing.T) {
 }
 
 func TestSwitchExplicitSteps(t *testing.T) {
+	t.Parallel()
 	spec := staged()
 	spec.Fractions, spec.To = nil, nil
 	spec.Steps = []map[string]int{{"bj": 3, "sh": 1}, {"bj": 1, "sh": 1}, {"sh": 1}}
@@ -160,6 +165,7 @@ func TestSwitchExplicitSteps(t *testing.T) {
 }
 
 func TestInterpolate(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		from, to map[string]int
 		t        float64
@@ -178,6 +184,7 @@ func TestInterpolate(t *testing.T) {
 }
 
 func TestMoveAll(t *testing.T) {
+	t.Parallel()
 	if got := MoveAll(map[string]int{"bj": 70, "sh": 30}, "gz"); !maps.Equal(got, map[string]int{"bj": 0, "sh": 0, "gz": 100}) {
 		t.Fatalf("MoveAll = %v", got)
 	}
@@ -189,6 +196,7 @@ func TestMoveAll(t *testing.T) {
 // A stored record restores into a switch that carries on exactly like the
 // original.
 func TestRecordRoundTripAndRestore(t *testing.T) {
+	t.Parallel()
 	s := mustSwitch(t, staged(), sec(0))
 	s.Advance(sec(0))
 	if err := s.Pause(sec(30), "bob", "look"); err != nil {
@@ -235,6 +243,7 @@ func TestRecordRoundTripAndRestore(t *testing.T) {
 }
 
 func TestSwitchSpecValidation(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		edit   func(*SwitchSpec)
@@ -274,6 +283,7 @@ func TestSwitchSpecValidation(t *testing.T) {
 }
 
 func TestParseSwitchSpec(t *testing.T) {
+	t.Parallel()
 	s, err := ParseSwitchSpec([]byte(`{"service":"shop","who":"alice","from":{"bj":100},"to":{"sh":100},
 		"fractions":[0.1,0.5,1],"interval":"30s","drain":"10s"}`))
 	if err != nil {
