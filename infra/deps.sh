@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes this machine ready for Wharf's tests, idempotently:
-#   - redis-server from Debian's packages (needs root and apt-get),
+#   - redis-server and rrdtool (the round-robin reference) from Debian's
+#     packages (needs root and apt-get),
 #   - the MinIO server, nsqd and nsqlookupd built from the Go module proxy in the
 #     tools modules under infra/tools/, cached in .bin/cache/ keyed by their pinned
 #     versions, with stable links in .bin/ (a second run takes seconds).
@@ -29,6 +30,25 @@ else
   apt-get install -y -qq redis-server >/dev/null
   # The package starts a system-wide instance on :6379; the tests start their own.
   log "redis-server: $(redis-server --version | awk '{print $3}')"
+fi
+
+# --- rrdtool (reference for monitoring/rrd's side-by-side test) ---------------
+if command -v rrdtool >/dev/null 2>&1; then
+  log "rrdtool: $(rrdtool --version | awk 'NR==1{print $2}')"
+else
+  if [ "$(id -u)" != 0 ]; then
+    echo "deps: rrdtool is missing and this is not root: run 'sudo apt-get install -y rrdtool' and retry" >&2
+    exit 1
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "deps: rrdtool is missing and apt-get is not available: install rrdtool 1.7 with your package manager" >&2
+    exit 1
+  fi
+  log "installing rrdtool from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq rrdtool >/dev/null
+  log "rrdtool: $(rrdtool --version | awk 'NR==1{print $2}')"
 fi
 
 # --- Go-built tools ----------------------------------------------------------
