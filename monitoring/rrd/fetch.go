@@ -46,11 +46,11 @@ const MaxFetchRows = 1 << 20
 // wish, else the one covering most of the window; Start is aligned down and
 // End up (always past End) to the archive's step.
 func PlanFetch(spec *Spec, st *State, q Query) (Plan, error) {
-	if q.Start < 0 || q.End < q.Start {
-		return Plan{}, fmt.Errorf("cannot fetch: start %d must be at least 0 and not after end %d", q.Start, q.End)
+	if q.Start < 0 || q.End < q.Start || q.End > MaxTime {
+		return Plan{}, fmt.Errorf("cannot fetch: want 0 <= start (%d) <= end (%d) <= %d", q.Start, q.End, MaxTime)
 	}
-	if q.Step < 0 {
-		return Plan{}, fmt.Errorf("cannot fetch: step %d is negative", q.Step)
+	if q.Step < 0 || q.Step > MaxTime {
+		return Plan{}, fmt.Errorf("cannot fetch: step %d outside 0..%d", q.Step, MaxTime)
 	}
 	wish := q.Step
 	if wish == 0 {

@@ -21,6 +21,9 @@ func NewSeries(spec Spec, start int64) (*Series, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot create series: %w", err)
 	}
+	if start < 0 || start > MaxTime {
+		return nil, fmt.Errorf("cannot create series: start %d outside 0..%d", start, MaxTime)
+	}
 	s := &Series{Spec: spec, State: NewState(&spec, start)}
 	s.Values = make([]float64, spec.TotalRows())
 	for i := range s.Values {

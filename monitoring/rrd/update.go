@@ -13,7 +13,13 @@ var (
 	// ErrSkipped: the value is NaN, beyond ±1e300 or within ±1e-300 (not 0),
 	// which Falcon's graph skips before rrdtool sees it.
 	ErrSkipped = errors.New("cannot update: value out of range")
+	// ErrTime: the time is beyond MaxTime.
+	ErrTime = errors.New("cannot update: time out of range")
 )
+
+// MaxTime bounds times (unix seconds, year 2^43/31.6e6 ≈ 280,000), so no
+// arithmetic on times and steps can overflow.
+const MaxTime = 1 << 43
 
 // RowWriter stores archive rows; row is 0..Rows-1 within archive.
 type RowWriter interface {
@@ -28,6 +34,9 @@ type RowWriter interface {
 func Update(spec *Spec, st *State, rows RowWriter, t int64, v float64) error {
 	if t <= st.LastUp {
 		return ErrStale
+	}
+	if t > MaxTime {
+		return ErrTime
 	}
 	if a := math.Abs(v); math.IsNaN(v) || a > 1e300 || (a < 1e-300 && a > 0) {
 		return ErrSkipped
