@@ -124,7 +124,8 @@ func decodeBody(b []byte) (header, error) {
 	}
 	st := &h.State
 	st.LastUp = r.i64()
-	st.LastKnown = r.u8() == 1
+	known := r.u8()
+	st.LastKnown = known == 1
 	st.LastValue = r.i64()
 	st.PDPValue = r.f64()
 	st.PDPUnknown = r.i64()
@@ -145,7 +146,7 @@ func decodeBody(b []byte) (header, error) {
 			return h, fmt.Errorf("cannot decode series header: archive %d state out of range: %w", i, errCorrupt)
 		}
 	}
-	if st.PDPUnknown < 0 || len(h.Key) == 0 {
+	if st.PDPUnknown < 0 || len(h.Key) == 0 || known > 1 {
 		return h, fmt.Errorf("cannot decode series header: state out of range: %w", errCorrupt)
 	}
 	return h, nil
