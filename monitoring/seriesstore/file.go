@@ -9,20 +9,24 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/wharfhq/wharf/monitoring/rrd"
 )
 
-// seriesFile is one open series: its file and its decoded header, which is
-// the authority while the file is open (written back when dirty).
+// seriesFile is one open series: its file, mapped shared into memory (rows
+// are written and read as plain memory; the kernel writes them back, and
+// checkpoints fsync), and its decoded header, which is the authority while
+// the file is open (written into the mapping when dirty at eviction and
+// checkpoints).
 type seriesFile struct {
 	key     string
 	path    string
 	f       *os.File
+	data    []byte
 	h       header
 	offsets []int64
 	dirty   bool
-	scratch [8]byte
 }
 
 // seriesPath is where the series of key lives: series/<xx>/<32 hex>.rrd,
@@ -34,8 +38,10 @@ func seriesPath(root, key string) string {
 }
 
 // createSeriesFile writes a new series file (header and unknown rows),
-// replacing whatever was at path. It does not fsync: checkpoints do.
-func createSeriesFile(path string, h header, hbuf []byte) (*seriesFile, error) {
+// replacing whatever was at path. The rows are written with write(2), so
+// the file's blocks exist before it is mapped (a full disk is an error
+// here, not a fault later). It does not fsync: checkpoints do.
+func createSeriesFile(path string, h header) (*seriesFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create series directory: %w", err)
 	}
@@ -43,10 +49,14 @@ func createSeriesFile(path string, h header, hbuf []byte) (*seriesFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot create series file: %w", err)
 	}
-	sf := &seriesFile{key: h.Key, path: path, f: f, h: h, offsets: rrd.Offsets(&h.Spec)}
-	if err := sf.writeHeader(hbuf); err != nil {
+	hbuf := make([]byte, headerSize)
+	if err := encodeHeader(hbuf, &h); err != nil {
 		_ = f.Close()
 		return nil, err
+	}
+	if _, err := f.WriteAt(hbuf, 0); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cannot write series header: %w", err)
 	}
 	nan := binary.LittleEndian.AppendUint64(nil, math.Float64bits(math.NaN()))
 	chunk := make([]byte, 0, 64<<10)
@@ -61,81 +71,85 @@ func createSeriesFile(path string, h header, hbuf []byte) (*seriesFile, error) {
 			return nil, fmt.Errorf("cannot write series rows: %w", err)
 		}
 	}
-	return sf, nil
+	return mapSeries(f, path, h)
 }
 
-// openSeriesFile opens and checks an existing series file.
-func openSeriesFile(path string, hbuf []byte) (*seriesFile, error) {
+// mapSeries maps an open file of the right size for h.
+func mapSeries(f *os.File, path string, h header) (*seriesFile, error) {
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(fileSize(&h.Spec)), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cannot map series file: %w", err)
+	}
+	return &seriesFile{key: h.Key, path: path, f: f, data: data, h: h, offsets: rrd.Offsets(&h.Spec)}, nil
+}
+
+// openSeriesFile opens, checks and maps an existing series file.
+func openSeriesFile(path string) (*seriesFile, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open series file: %w", err)
 	}
-	h, err := readHeader(f, hbuf)
-	if err == nil {
-		var st os.FileInfo
-		if st, err = f.Stat(); err == nil && st.Size() != fileSize(&h.Spec) {
-			err = fmt.Errorf("cannot open series file: size %d, want %d: %w", st.Size(), fileSize(&h.Spec), errCorrupt)
-		}
-	}
+	h, err := checkFile(f)
 	if err != nil {
 		_ = f.Close()
 		return nil, err
 	}
-	return &seriesFile{key: h.Key, path: path, f: f, h: h, offsets: rrd.Offsets(&h.Spec)}, nil
+	return mapSeries(f, path, h)
 }
 
-func readHeader(f *os.File, hbuf []byte) (header, error) {
-	if _, err := f.ReadAt(hbuf[:headerSize], 0); err != nil {
+// checkFile reads the header of f and checks the file's size against it.
+func checkFile(f *os.File) (header, error) {
+	hbuf := make([]byte, headerSize)
+	if _, err := f.ReadAt(hbuf, 0); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return header{}, fmt.Errorf("cannot read series header: short file: %w", errCorrupt)
 		}
 		return header{}, fmt.Errorf("cannot read series header: %w", err)
 	}
-	return decodeHeader(hbuf[:headerSize])
+	h, err := decodeHeader(hbuf)
+	if err != nil {
+		return h, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return h, fmt.Errorf("cannot stat series file: %w", err)
+	}
+	if st.Size() != fileSize(&h.Spec) {
+		return h, fmt.Errorf("cannot open series file: size %d, want %d: %w", st.Size(), fileSize(&h.Spec), errCorrupt)
+	}
+	return h, nil
 }
 
-// writeHeader writes the header region from sf.h.
-func (sf *seriesFile) writeHeader(hbuf []byte) error {
-	if err := encodeHeader(hbuf[:headerSize], &sf.h); err != nil {
+// writeHeader puts sf.h into the mapped header region.
+func (sf *seriesFile) writeHeader() error {
+	if err := encodeHeader(sf.data[:headerSize], &sf.h); err != nil {
 		return err
-	}
-	if _, err := sf.f.WriteAt(hbuf[:headerSize], 0); err != nil {
-		return fmt.Errorf("cannot write series header: %w", err)
 	}
 	sf.dirty = false
 	return nil
 }
 
-// WriteRow implements rrd.RowWriter.
-func (sf *seriesFile) WriteRow(archive int, row int64, v float64) error {
-	binary.LittleEndian.PutUint64(sf.scratch[:], math.Float64bits(v))
-	if _, err := sf.f.WriteAt(sf.scratch[:], headerSize+8*(sf.offsets[archive]+row)); err != nil {
-		return fmt.Errorf("cannot write series row: %w", err)
+// close unmaps and closes the file, writing nothing.
+func (sf *seriesFile) close() error {
+	err := syscall.Munmap(sf.data)
+	sf.data = nil
+	if cerr := sf.f.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot close series file: %w", err)
 	}
 	return nil
 }
 
-// archiveReader serves rows of one archive from a single read.
-type archiveReader struct {
-	sf      *seriesFile
-	archive int
-	loaded  bool
-	buf     []byte
+// WriteRow implements rrd.RowWriter.
+func (sf *seriesFile) WriteRow(archive int, row int64, v float64) error {
+	binary.LittleEndian.PutUint64(sf.data[headerSize+8*(sf.offsets[archive]+row):], math.Float64bits(v))
+	return nil
 }
 
 // ReadRow implements rrd.RowReader.
-func (r *archiveReader) ReadRow(archive int, row int64) (float64, error) {
-	if archive != r.archive || !r.loaded {
-		n := 8 * r.sf.h.Spec.Archives[archive].Rows
-		if int64(cap(r.buf)) < n {
-			r.buf = make([]byte, n)
-		}
-		r.buf = r.buf[:n]
-		if _, err := r.sf.f.ReadAt(r.buf, headerSize+8*r.sf.offsets[archive]); err != nil {
-			r.loaded = false
-			return 0, fmt.Errorf("cannot read series rows: %w", err)
-		}
-		r.archive, r.loaded = archive, true
-	}
-	return math.Float64frombits(binary.LittleEndian.Uint64(r.buf[8*row:])), nil
+func (sf *seriesFile) ReadRow(archive int, row int64) (float64, error) {
+	return math.Float64frombits(binary.LittleEndian.Uint64(sf.data[headerSize+8*(sf.offsets[archive]+row):])), nil
 }

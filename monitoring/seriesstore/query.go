@@ -44,9 +44,7 @@ func (s *Store) Fetch(key string, q rrd.Query) (Values, error) {
 		return Values{}, err
 	}
 	out := Values{Info: sf.info(), CF: q.CF, Start: plan.Start, End: plan.End, Step: plan.Step}
-	s.reader.sf, s.reader.loaded = sf, false
-	out.Values, err = plan.Read(&s.reader, make([]float64, 0, plan.Rows()))
-	s.reader.sf = nil
+	out.Values, err = plan.Read(sf, make([]float64, 0, plan.Rows()))
 	if err != nil {
 		return Values{}, fmt.Errorf("cannot fetch series %q: %w", key, err)
 	}

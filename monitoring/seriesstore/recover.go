@@ -57,19 +57,19 @@ func (s *Store) replay(r *record) error {
 	case kindBase:
 		key := r.h.Key
 		if old := s.open.remove(key); old != nil {
-			_ = old.f.Close()
+			_ = old.close()
 		}
 		path := seriesPath(s.seriesDir, key)
 		var sf *seriesFile
 		var err error
 		if !r.isNew {
-			sf, err = openForBase(path, &r.h, s.hbuf)
+			sf, err = openForBase(path, &r.h)
 		}
 		if r.isNew || sf == nil {
 			if !r.isNew {
 				s.log.Error("series file lost its rows; recreating it from the log", "series", key, "err", err)
 			}
-			if sf, err = createSeriesFile(path, r.h, s.hbuf); err != nil {
+			if sf, err = createSeriesFile(path, r.h); err != nil {
 				return err
 			}
 		}
@@ -100,7 +100,7 @@ func (s *Store) replay(r *record) error {
 // openForBase opens the file a base image belongs to, whatever its
 // (possibly torn) header says; nil when the file is missing or of the
 // wrong size, so the rows cannot be trusted.
-func openForBase(path string, h *header, hbuf []byte) (*seriesFile, error) {
+func openForBase(path string, h *header) (*seriesFile, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func openForBase(path string, h *header, hbuf []byte) (*seriesFile, error) {
 		}
 		return nil, err
 	}
-	return &seriesFile{key: h.Key, path: path, f: f, h: *h, offsets: rrd.Offsets(&h.Spec)}, nil
+	return mapSeries(f, path, *h)
 }
 
 // scan indexes every series file; a file that cannot be read is renamed
@@ -137,13 +137,9 @@ func (s *Store) scan() error {
 		if err != nil {
 			return fmt.Errorf("cannot open series file: %w", err)
 		}
-		h, herr := readHeader(f, s.hbuf)
-		if herr == nil {
-			if st, serr := f.Stat(); serr == nil && st.Size() != fileSize(&h.Spec) {
-				herr = fmt.Errorf("size %d, want %d: %w", st.Size(), fileSize(&h.Spec), errCorrupt)
-			} else if seriesPath(s.seriesDir, h.Key) != path {
-				herr = fmt.Errorf("file name does not match key %q: %w", h.Key, errCorrupt)
-			}
+		h, herr := checkFile(f)
+		if herr == nil && seriesPath(s.seriesDir, h.Key) != path {
+			herr = fmt.Errorf("file name does not match key %q: %w", h.Key, errCorrupt)
 		}
 		_ = f.Close()
 		if herr != nil {

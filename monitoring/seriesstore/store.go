@@ -96,7 +96,6 @@ type Store struct {
 	touched map[string]bool // series logged since the last checkpoint
 	batch   map[string]*header
 	hbuf    []byte
-	reader  archiveReader
 	evicted []*seriesFile
 }
 
@@ -220,9 +219,6 @@ func (s *Store) Update(points []Point) (Result, error) {
 		}
 	}
 	clear(s.batch)
-	if err := s.flushHeaders(); err != nil {
-		return res, s.fail(err)
-	}
 	if s.w.size >= s.opts.MaxWALBytes {
 		if err := s.checkpointLocked(); err != nil {
 			return res, s.fail(err)
@@ -299,15 +295,15 @@ func (s *Store) file(key string) (*seriesFile, error) {
 	var sf *seriesFile
 	var err error
 	if h := s.batch[key]; h != nil {
-		sf, err = createSeriesFile(seriesPath(s.seriesDir, key), *h, s.hbuf)
+		sf, err = createSeriesFile(seriesPath(s.seriesDir, key), *h)
 		delete(s.batch, key)
 		if err == nil {
 			s.addIndex(key, &h.Spec)
 		}
 	} else if _, ok := s.index[key]; ok {
-		sf, err = openSeriesFile(seriesPath(s.seriesDir, key), s.hbuf)
+		sf, err = openSeriesFile(seriesPath(s.seriesDir, key))
 		if err == nil && sf.key != key {
-			_ = sf.f.Close()
+			_ = sf.close()
 			err = fmt.Errorf("cannot open series %q: file holds %q: %w", key, sf.key, errCorrupt)
 		}
 	} else {
@@ -334,10 +330,10 @@ func (s *Store) keepOpen(sf *seriesFile) error {
 func (s *Store) closeFile(sf *seriesFile) error {
 	var err error
 	if sf.dirty {
-		err = sf.writeHeader(s.hbuf)
+		err = sf.writeHeader()
 	}
-	if cerr := sf.f.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("cannot close series file: %w", cerr)
+	if cerr := sf.close(); cerr != nil && err == nil {
+		err = cerr
 	}
 	return err
 }
@@ -349,11 +345,13 @@ func (s *Store) addIndex(key string, spec *rrd.Spec) {
 	s.index[key] = indexEntry{step: spec.Step, typ: spec.Type}
 }
 
-// flushHeaders writes back the headers changed since the last flush.
+// flushHeaders writes back the headers changed since the last flush. Only
+// checkpoints need them on disk (until then the log rebuilds them), so
+// updates leave them dirty in memory.
 func (s *Store) flushHeaders() error {
 	for _, sf := range s.open.all() {
 		if sf.dirty {
-			if err := sf.writeHeader(s.hbuf); err != nil {
+			if err := sf.writeHeader(); err != nil {
 				return err
 			}
 		}
@@ -373,7 +371,7 @@ func (s *Store) fail(err error) error {
 func (s *Store) closeFiles() {
 	for _, sf := range s.open.all() {
 		s.open.remove(sf.key)
-		_ = sf.f.Close()
+		_ = sf.close()
 	}
 	if s.w != nil {
 		_ = s.w.f.Close()
