@@ -11,7 +11,8 @@ var (
 	// refuses it; Falcon drops it).
 	ErrStale = errors.New("cannot update: time is not after the last update")
 	// ErrSkipped: the value is NaN, beyond ±1e300 or within ±1e-300 (not 0),
-	// which Falcon's graph skips before rrdtool sees it.
+	// which Falcon's graph skips before rrdtool sees it, or negative for a
+	// COUNTER, which rrdtool refuses.
 	ErrSkipped = errors.New("cannot update: value out of range")
 	// ErrTime: the time is beyond MaxTime.
 	ErrTime = errors.New("cannot update: time out of range")
@@ -40,6 +41,9 @@ func Update(spec *Spec, st *State, rows RowWriter, t int64, v float64) error {
 	}
 	if a := math.Abs(v); math.IsNaN(v) || a > 1e300 || (a < 1e-300 && a > 0) {
 		return ErrSkipped
+	}
+	if spec.Type == Counter && FalconInt(v) < 0 {
+		return ErrSkipped // rrdtool: "not a simple unsigned integer"
 	}
 	interval := float64(t - st.LastUp)
 	pdpNew := prepare(spec, st, interval, v)
