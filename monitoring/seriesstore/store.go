@@ -373,7 +373,7 @@ func (s *Store) closeFiles() {
 		s.open.remove(sf.key)
 		_ = sf.close()
 	}
-	if s.w != nil {
+	if s.w != nil && s.w.f != nil {
 		_ = s.w.f.Close()
 	}
 }
@@ -420,7 +420,7 @@ func (s *Store) checkpointLocked() error {
 	if err != nil {
 		return err
 	}
-	if s.w != nil {
+	if s.w != nil && s.w.f != nil {
 		_ = s.w.f.Close()
 	}
 	s.w = next
