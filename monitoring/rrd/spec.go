@@ -161,6 +161,8 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("invalid archive %d: rows %d, want 1..%d", i, a.Rows, MaxRows)
 		case !(a.XFF >= 0 && a.XFF < 1):
 			return fmt.Errorf("invalid archive %d: xff %v, want 0 <= xff < 1", i, a.XFF)
+		case s.Step*a.PDPs > MaxTime/a.Rows:
+			return fmt.Errorf("invalid archive %d: spans more than %d seconds", i, int64(MaxTime))
 		}
 	}
 	return nil

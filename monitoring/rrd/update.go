@@ -30,8 +30,9 @@ type RowWriter interface {
 // Update feeds one point into the series the way Open-Falcon's graph feeds
 // rrdtool 1.7: the value is checked (ErrSkipped) and, for DERIVE/COUNTER,
 // truncated to an integer first; the time must be after st.LastUp
-// (ErrStale). The rows that close are written through rows; st changes only
-// when the point is accepted (and rows failed writes leave it as it was).
+// (ErrStale). The rows that close are written through rows. A refused or
+// skipped point leaves st untouched; if rows fails to write, st is partly
+// updated and the caller must discard it (the store reloads from its log).
 func Update(spec *Spec, st *State, rows RowWriter, t int64, v float64) error {
 	if t <= st.LastUp {
 		return ErrStale
