@@ -146,7 +146,7 @@ func decodeBody(b []byte) (header, error) {
 			return h, fmt.Errorf("cannot decode series header: archive %d state out of range: %w", i, errCorrupt)
 		}
 	}
-	if st.PDPUnknown < 0 || len(h.Key) == 0 || known > 1 {
+	if st.PDPUnknown < 0 || len(h.Key) == 0 || known > 1 || st.LastUp < 0 || st.LastUp > rrd.MaxTime {
 		return h, fmt.Errorf("cannot decode series header: state out of range: %w", errCorrupt)
 	}
 	return h, nil

@@ -26,6 +26,22 @@ func FuzzDecode(f *testing.F) {
 			if again := appendBody(nil, &h); !bytes.Equal(again, b) {
 				t.Fatalf("header body does not round-trip")
 			}
+			// A decoded header is safe to update and fetch from (checked on
+			// specs small enough to hold in memory here).
+			if h.Spec.TotalRows() > 1<<16 {
+				return
+			}
+			s, err := rrd.NewSeries(h.Spec, 0)
+			if err != nil {
+				t.Fatalf("decoded spec refused: %v", err)
+			}
+			s.State = h.State
+			for i := int64(1); i <= 3; i++ {
+				_ = s.Update(h.State.LastUp+i*h.Spec.Step, float64(i))
+			}
+			for _, cf := range []rrd.CF{rrd.Average, rrd.Max, rrd.Min, rrd.Last} {
+				_, _, _ = s.Fetch(rrd.Query{CF: cf, Start: max(0, s.State.LastUp-3600), End: s.State.LastUp}, nil)
+			}
 		}
 		if len(b) >= headerPrefix {
 			_, _ = decodeHeader(b)
