@@ -14,7 +14,7 @@ import (
 // rows of every archive, archive after archive, as little-endian float64.
 //
 //	header region: magic "WRRDSER1" | crc32c(body) u32 | len(body) u32 | body | zero padding
-//	body:          version u16 | key | spec | state   (see encodeHeader)
+//	body:          version u16 | key | counter type | spec | state   (see appendBody)
 const (
 	headerSize   = 4096
 	headerPrefix = 16
@@ -34,9 +34,12 @@ var errCorrupt = errors.New("corrupt")
 
 // header is what a series file says about itself besides its rows.
 type header struct {
-	Key   string
-	Spec  rrd.Spec
-	State rrd.State
+	Key string
+	// CounterType is the type the first point was pushed with (COUNTER
+	// and DERIVE share a spec; listings show what was pushed).
+	CounterType rrd.DSType
+	Spec        rrd.Spec
+	State       rrd.State
 }
 
 // appendBody encodes h as a header body.
@@ -45,6 +48,7 @@ func appendBody(b []byte, h *header) []byte {
 	b = le.AppendUint16(b, formatV1)
 	b = le.AppendUint16(b, uint16(len(h.Key)))
 	b = append(b, h.Key...)
+	b = append(b, byte(h.CounterType))
 	s := &h.Spec
 	b = le.AppendUint64(b, uint64(s.Step))
 	b = le.AppendUint64(b, uint64(s.Heartbeat))
@@ -107,6 +111,7 @@ func decodeBody(b []byte) (header, error) {
 		return h, fmt.Errorf("cannot decode series header: version %d: %w", v, errCorrupt)
 	}
 	h.Key = string(r.take(int(r.u16())))
+	h.CounterType = rrd.DSType(r.u8())
 	s := &h.Spec
 	s.Step, s.Heartbeat = r.i64(), r.i64()
 	s.Type = rrd.DSType(r.u8())
@@ -145,6 +150,9 @@ func decodeBody(b []byte) (header, error) {
 		if c.CurRow < 0 || c.CurRow >= s.Archives[i].Rows || c.Unknown < 0 {
 			return h, fmt.Errorf("cannot decode series header: archive %d state out of range: %w", i, errCorrupt)
 		}
+	}
+	if h.CounterType < rrd.Gauge || h.CounterType > rrd.Counter {
+		return h, fmt.Errorf("cannot decode series header: counter type %d: %w", h.CounterType, errCorrupt)
 	}
 	if st.PDPUnknown < 0 || len(h.Key) == 0 || known > 1 || st.LastUp < 0 || st.LastUp > rrd.MaxTime {
 		return h, fmt.Errorf("cannot decode series header: state out of range: %w", errCorrupt)

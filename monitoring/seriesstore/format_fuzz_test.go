@@ -13,7 +13,7 @@ import (
 // whatever they accept must encode back to the same bytes.
 func FuzzDecode(f *testing.F) {
 	spec, _ := rrd.FalconSpec(60, "DERIVE")
-	h := header{Key: "host/cpu.idle/core=1", Spec: spec, State: rrd.NewState(&spec, 1_700_000_000)}
+	h := header{Key: "host/cpu.idle/core=1", CounterType: rrd.Counter, Spec: spec, State: rrd.NewState(&spec, 1_700_000_000)}
 	f.Add(appendBody(nil, &h))
 	buf := make([]byte, headerSize)
 	_ = encodeHeader(buf, &h)

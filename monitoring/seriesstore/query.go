@@ -11,10 +11,12 @@ import (
 
 // Info describes a stored series.
 type Info struct {
-	Key    string
-	Step   int64
-	Type   rrd.DSType
-	LastUp int64 // only from Info and Fetch; List leaves it 0
+	Key  string
+	Step int64
+	// CounterType is the type the series' first point was pushed with
+	// (COUNTER and DERIVE are both stored as DERIVE).
+	CounterType rrd.DSType
+	LastUp      int64 // only from Info and Fetch; List leaves it 0
 }
 
 // Values is the answer to a fetch: Values[i] is the consolidated value of
@@ -77,7 +79,7 @@ func (s *Store) lookup(key string) (*seriesFile, error) {
 }
 
 func (sf *seriesFile) info() Info {
-	return Info{Key: sf.key, Step: sf.h.Spec.Step, Type: sf.h.Spec.Type, LastUp: sf.h.State.LastUp}
+	return Info{Key: sf.key, Step: sf.h.Spec.Step, CounterType: sf.h.CounterType, LastUp: sf.h.State.LastUp}
 }
 
 // ListOptions selects and pages series keys.
@@ -127,7 +129,7 @@ func (s *Store) List(o ListOptions) ([]Info, bool, error) {
 			return out, true, nil
 		}
 		e := s.index[k]
-		out = append(out, Info{Key: k, Step: e.step, Type: e.typ})
+		out = append(out, Info{Key: k, Step: e.step, CounterType: e.typ})
 	}
 	return out, false, nil
 }

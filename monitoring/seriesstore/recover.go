@@ -76,7 +76,7 @@ func (s *Store) replay(r *record) error {
 		sf.h = r.h
 		sf.dirty = true
 		s.touched[key] = true
-		s.addIndex(key, &r.h.Spec)
+		s.addIndex(&r.h)
 		return s.keepOpen(sf)
 	case kindPoint:
 		sf, err := s.file(r.key)
@@ -150,7 +150,7 @@ func (s *Store) scan() error {
 			}
 			return nil
 		}
-		s.addIndex(h.Key, &h.Spec)
+		s.addIndex(&h)
 		return nil
 	})
 	if err != nil {

@@ -75,7 +75,7 @@ var (
 // indexEntry is what the store keeps in memory per series.
 type indexEntry struct {
 	step int64
-	typ  rrd.DSType
+	typ  rrd.DSType // as pushed first
 }
 
 // Store keeps round-robin series on disk (see the package doc for the
@@ -261,7 +261,7 @@ func (s *Store) logPoint(p *Point) error {
 			return errRejected
 		}
 		start := max(0, p.Time-int64(s.opts.CreateLead/time.Second))
-		h := &header{Key: p.Key, Spec: spec, State: rrd.NewState(&spec, start)}
+		h := &header{Key: p.Key, CounterType: typ, Spec: spec, State: rrd.NewState(&spec, start)}
 		if err := encodeHeader(s.hbuf, h); err != nil {
 			return errRejected
 		}
@@ -298,7 +298,7 @@ func (s *Store) file(key string) (*seriesFile, error) {
 		sf, err = createSeriesFile(seriesPath(s.seriesDir, key), *h)
 		delete(s.batch, key)
 		if err == nil {
-			s.addIndex(key, &h.Spec)
+			s.addIndex(h)
 		}
 	} else if _, ok := s.index[key]; ok {
 		sf, err = openSeriesFile(seriesPath(s.seriesDir, key))
@@ -338,11 +338,11 @@ func (s *Store) closeFile(sf *seriesFile) error {
 	return err
 }
 
-func (s *Store) addIndex(key string, spec *rrd.Spec) {
-	if _, ok := s.index[key]; !ok {
+func (s *Store) addIndex(h *header) {
+	if _, ok := s.index[h.Key]; !ok {
 		s.sorted = nil
 	}
-	s.index[key] = indexEntry{step: spec.Step, typ: spec.Type}
+	s.index[h.Key] = indexEntry{step: h.Spec.Step, typ: h.CounterType}
 }
 
 // flushHeaders writes back the headers changed since the last flush. Only

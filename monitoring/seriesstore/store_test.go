@@ -181,7 +181,7 @@ func TestBadPointsAreRejectedAndLoseNothing(t *testing.T) {
 		t.Fatalf("result %+v, want %+v", res, want)
 	}
 	info, err := st.Info("h/m")
-	if err != nil || info.LastUp != 1_750_000_060 || info.Step != 60 || info.Type != rrd.Gauge {
+	if err != nil || info.LastUp != 1_750_000_060 || info.Step != 60 || info.CounterType != rrd.Gauge {
 		t.Fatalf("info %+v, %v", info, err)
 	}
 	if _, err := st.Fetch("nope", rrd.Query{CF: rrd.Average, Start: 1, End: 2}); !errors.Is(err, seriesstore.ErrNotFound) {
@@ -197,7 +197,11 @@ func TestListPages(t *testing.T) {
 	defer st.Close()
 	var pts []seriesstore.Point
 	for _, k := range []string{"b/x", "a/y", "a/x", "c/z", "a/z"} {
-		pts = append(pts, seriesstore.Point{Key: k, Step: 60, CounterType: "GAUGE", Time: 1_750_000_000, Value: 1})
+		typ := "GAUGE"
+		if k == "c/z" {
+			typ = "COUNTER"
+		}
+		pts = append(pts, seriesstore.Point{Key: k, Step: 60, CounterType: typ, Time: 1_750_000_000, Value: 1})
 	}
 	if _, err := st.Update(pts); err != nil {
 		t.Fatal(err)
@@ -223,6 +227,9 @@ func TestListPages(t *testing.T) {
 	all, more, _ := st.List(seriesstore.ListOptions{})
 	if len(all) != 5 || more {
 		t.Fatalf("list all: %d, more %v", len(all), more)
+	}
+	if c := all[4]; c.Key != "c/z" || c.CounterType != rrd.Counter || c.Step != 60 {
+		t.Fatalf("a COUNTER series lists as %+v", c)
 	}
 }
 
