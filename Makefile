@@ -1,5 +1,5 @@
 # Wharf — see README.md. `make run` needs nothing but Go; `make test` installs
-# or builds its own dependencies (redis-server, MinIO, nsqd) through `make deps`.
+# or builds its own dependencies (redis-server, rrdtool, MinIO, nsqd) through `make deps`.
 GO        ?= go
 BIN       ?= ./wharf
 GOFLAGS_T ?= -race -count=1
