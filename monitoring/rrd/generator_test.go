@@ -57,7 +57,11 @@ func newGenerator(r *rand.Rand, typ string, step int64) *generator {
 		start -= start % step // created on the grid
 	}
 	g := &generator{r: r, typ: typ, step: step, start: start, t: start, v: float64(r.IntN(1000))}
-	g.tw = cumulative(r, []float64{30, 30, 10, 3, 3, 3, 2, 3, 0.4, 0.05, 5})
+	tw := []float64{30, 30, 10, 3, 3, 3, 2, 3, 0.4, 0.05, 5}
+	if r.IntN(3) == 0 { // a steady schedule: no gaps beyond the heartbeat
+		tw[6], tw[7], tw[8], tw[9] = 0, 0, 0, 0
+	}
+	g.tw = cumulative(r, tw)
 	g.vw = cumulative(r, []float64{40, 5, 3, 2, 2, 1, 1, 1, 2})
 	return g
 }
