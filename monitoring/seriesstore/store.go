@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -239,17 +240,21 @@ func (s *Store) logPoint(p *Point) error {
 	if err != nil || p.Step < 1 {
 		return errRejected
 	}
+	if _, ok := s.index[p.Key]; ok && !s.touched[p.Key] {
+		sf, err := s.file(p.Key)
+		switch {
+		case err == nil:
+			s.w.addBase(&sf.h, false)
+			s.touched[p.Key] = true
+		case errors.Is(err, errCorrupt) || errors.Is(err, fs.ErrNotExist):
+			s.quarantine(p.Key, err) // the point starts the series anew below
+		default:
+			return err
+		}
+	}
 	if e, ok := s.index[p.Key]; ok {
 		if e.step != p.Step || (e.typ == rrd.Gauge) != (typ == rrd.Gauge) {
 			return errRejected
-		}
-		if !s.touched[p.Key] {
-			sf, err := s.file(p.Key)
-			if err != nil {
-				return err
-			}
-			s.w.addBase(&sf.h, false)
-			s.touched[p.Key] = true
 		}
 	} else if h := s.batch[p.Key]; h != nil {
 		if h.Spec.Step != p.Step || (h.Spec.Type == rrd.Gauge) != (typ == rrd.Gauge) {
@@ -313,6 +318,20 @@ func (s *Store) file(key string) (*seriesFile, error) {
 		return nil, err
 	}
 	return sf, s.keepOpen(sf)
+}
+
+// quarantine drops a series whose file went missing or rotted while the
+// store ran: the file is moved aside (never overwritten) and the key
+// forgotten, so the next point starts the series anew.
+func (s *Store) quarantine(key string, cause error) {
+	path := seriesPath(s.seriesDir, key)
+	aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
+	if err := os.Rename(path, aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Error("cannot move corrupt series file aside", "series", key, "err", err)
+	}
+	s.log.Error("series file is corrupt or missing; moved aside, the series starts anew", "series", key, "moved_to", aside, "err", cause)
+	delete(s.index, key)
+	s.sorted = nil
 }
 
 func (s *Store) keepOpen(sf *seriesFile) error {

@@ -235,3 +235,46 @@ func TestCorruptFilesDoNotStopTheStore(t *testing.T) {
 		t.Fatalf("%d series after a corrupt log, want 3", st.Len())
 	}
 }
+
+// TestSeriesRottingWhileRunningStartsAnew: a series file rots after the
+// store indexed it. The next point for it moves the file aside and starts
+// the series anew; the store and the other series go on.
+func TestSeriesRottingWhileRunningStartsAnew(t *testing.T) {
+	dir := t.TempDir()
+	st := open(t, dir)
+	m := newModel()
+	r := rand.New(rand.NewPCG(9, 10))
+	clock := int64(1_750_000_000)
+	keys := keysN(3)
+	pts := points(r, keys, 300, &clock)
+	if _, err := st.Update(pts); err != nil {
+		t.Fatal(err)
+	}
+	m.apply(t, pts)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = open(t, dir)
+	defer st.Close()
+	rotten := seriesstore.SeriesPath(dir, keys[0])
+	b, err := os.ReadFile(rotten)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[50] ^= 0xff
+	if err := os.WriteFile(rotten, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	next := seriesstore.Point{Key: keys[0], Step: 60, CounterType: "GAUGE", Time: clock + 600, Value: 7}
+	res, err := st.Update([]seriesstore.Point{next})
+	if err != nil || res.Accepted != 1 {
+		t.Fatalf("update after rot: %+v, %v", res, err)
+	}
+	delete(m.series, keys[0])
+	m.apply(t, []seriesstore.Point{next})
+	m.compare(t, st)
+	matches, _ := filepath.Glob(rotten + ".corrupt-*")
+	if len(matches) != 1 {
+		t.Fatalf("rotten file not kept aside: %v", matches)
+	}
+}
