@@ -1,5 +1,5 @@
 # Wharf — see README.md. `make run` needs nothing but Go; `make test` installs
-# or builds its own dependencies (redis-server, Prometheus, MinIO, nsqd) through `make deps`.
+# or builds its own dependencies (redis-server, Prometheus, rrdtool, MinIO, nsqd) through `make deps`.
 GO        ?= go
 BIN       ?= ./wharf
 GOFLAGS_T ?= -race -count=1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes this machine ready for Wharf's tests, idempotently:
-#   - redis-server and prometheus from Debian's packages (needs root and apt-get),
+#   - redis-server, prometheus and rrdtool (the round-robin reference) from
+#     Debian's packages (needs root and apt-get),
 #   - the MinIO server, nsqd and nsqlookupd built from the Go module proxy in the
 #     tools modules under infra/tools/, cached in .bin/cache/ keyed by their pinned
 #     versions, with stable links in .bin/ (a second run takes seconds).
@@ -47,6 +48,9 @@ apt_tool() {
 apt_tool redis-server redis-server "redis-server --version | awk '{print \$3}'"
 # prometheus: the metrics tests scrape a running wharf with it (issue 12).
 apt_tool prometheus prometheus "prometheus --version 2>&1 | awk 'NR==1{print \$3}'"
+
+# rrdtool: the reference of monitoring/rrd's side-by-side test (issue 13).
+apt_tool rrdtool rrdtool "rrdtool --version | awk 'NR==1{print \$2}'"
 
 # --- Go-built tools ----------------------------------------------------------
 # version MODDIR MODULE prints the version a tools module pins for MODULE.
