@@ -47,9 +47,10 @@ func (k FuncKind) twoArgs() bool { return k == Lookup || k == KDiff || k == KPDi
 const MaxWindow = 100
 
 // Func is a parsed function: Kind with its arguments as written, "#A" or
-// "#A,B". For lookup(#A,B) A is how many of the last B values must hold;
-// for kdiff/kpdiff(#A,B) A is the number of new values and B the number of
-// older values each is compared with, as in Falcon.
+// "#A,B". For lookup(#A,B) A is how many of the last B values must hold.
+// For kdiff/kpdiff(#A,B), as in Falcon, the window is A+B values: each of
+// the newest B values is compared with each of the oldest A values (the
+// "stable" ones), and every difference must hold.
 type Func struct {
 	Kind FuncKind
 	A, B int
