@@ -41,11 +41,12 @@ type State struct {
 }
 
 // push appends p to st.Points, keeping at most window points; a point not
-// newer than the newest one (duplicate or out of order) or with a time <= 0
-// is refused, as Falcon's PushFrontAndMaintain does.
+// newer than the newest one (duplicate or out of order) is refused, and so
+// is one with a time <= 0 unless it is the first, as Falcon's
+// PushFrontAndMaintain does.
 func (st *State) push(p *Point, window int) bool {
 	n := len(st.Points)
-	if p.Timestamp <= 0 || (n > 0 && p.Timestamp <= st.Points[n-1].T) {
+	if n > 0 && (p.Timestamp <= st.Points[n-1].T || p.Timestamp <= 0) {
 		return false
 	}
 	switch {

@@ -104,6 +104,12 @@ func Compile(s Strategy) (*Compiled, error) {
 			c.Endpoints = []string{e.Endpoint}
 		}
 		checkName(bad, "expression", "metric", e.Metric)
+		for _, t := range c.Tags {
+			checkTag(bad, "expression", t.Key, t.Value)
+		}
+		if e.Endpoint != "" {
+			checkName(bad, "expression", "endpoint", e.Endpoint)
+		}
 	case s.Metric == "":
 		bad("metric", "is required (or give expression)")
 	default:
