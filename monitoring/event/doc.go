@@ -34,7 +34,7 @@
 //	  "priority": 0,                // 0 (highest) .. 6
 //	  "note": "cpu busy",
 //	  "expression": "",             // the expression, for a strategy given as one
-//	  "reason": "threshold"         // why this event: threshold | renotify | recover | nodata
+//	  "reason": "threshold"         // why this event: threshold | renotify | recover | nodata | resolved
 //	}
 //
 // Fields are only ever added within a version; a consumer ignores fields it

@@ -37,6 +37,9 @@ const (
 	ReasonRecover Reason = "recover"
 	// ReasonNoData: the series was silent for the strategy's nodata steps.
 	ReasonNoData Reason = "nodata"
+	// ReasonResolved: an OK sent because the strategy was deleted or
+	// changed so that it no longer judges the series (judge.Resolve).
+	ReasonResolved Reason = "resolved"
 )
 
 // Value is a float64 whose JSON form is null when it is NaN or ±Inf

@@ -6,6 +6,7 @@
 //
 //	st, evs := judge.Judge(st, compiled, points, now) // on points of one series
 //	st, evs = judge.Tick(st, compiled, now)           // periodically, for nodata
+//	st, evs = judge.Resolve(st, old, now)             // strategy deleted or changed
 //	evs = judge.Backtest(compiled, stored, judge.BacktestOptions{})
 //
 // State is everything the judge remembers about one series under one

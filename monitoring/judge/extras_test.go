@@ -237,3 +237,20 @@ func TestJudgeDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestResolve: deleting or changing a strategy closes an open problem with
+// an explicit OK, once; nothing when none is open.
+func TestResolve(t *testing.T) {
+	c := compile(t, busy)
+	st, _ := feed(c, State{}, series(0, 60, 95, 95, 95))
+	st, evs := Resolve(st, c, time.Unix(500, 0))
+	if brief(evs) != "OK#1@500" || evs[0].Reason != event.ReasonResolved || evs[0].ID != event.ID("s", "7", "web-1/cpu.busy/core=0") {
+		t.Fatalf("resolve: %+v", evs)
+	}
+	if _, evs := Resolve(st, c, time.Unix(600, 0)); len(evs) != 0 {
+		t.Errorf("resolved twice: %s", brief(evs))
+	}
+	if _, evs := Resolve(State{}, c, time.Unix(600, 0)); len(evs) != 0 {
+		t.Errorf("resolved a series never seen: %s", brief(evs))
+	}
+}

@@ -123,6 +123,21 @@ func Tick(st State, c *strategy.Compiled, now time.Time) (State, []event.Event) 
 	return st, []event.Event{newEvent(&st, c, event.ReasonNoData, sec, math.NaN())}
 }
 
+// Resolve closes an open problem (PROBLEM or NODATA) explicitly with an OK
+// (current_step 1, event_time now, left_value null, reason "resolved"),
+// for a consumer whose strategy was deleted, or edited so that it no
+// longer matches the series or its condition changed: never a silent loss
+// of the recovery. c is the strategy as it was. Nothing open: no event.
+func Resolve(st State, c *strategy.Compiled, now time.Time) (State, []event.Event) {
+	if !st.Last.open() {
+		return st, nil
+	}
+	sec := now.Unix()
+	st.Good = 0
+	st.Last = LastEvent{Status: event.OK, Step: 1, Time: sec}
+	return st, []event.Event{newEvent(&st, c, event.ReasonResolved, sec, math.NaN())}
+}
+
 // newEvent builds the event for st.Last.
 func newEvent(st *State, c *strategy.Compiled, reason event.Reason, t int64, left float64) event.Event {
 	s := &c.Source
