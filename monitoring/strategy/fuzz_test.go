@@ -60,3 +60,22 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"id":"a","metric":"m","func":"all(#3)","operator":"<","right_value":1,"max_step":3}`))
+	f.Add([]byte(`{"id":"a","expression":"each(metric=qps project=x)","func":"lookup(#2,3)","operator":"==","max_step":1,"run_begin":"22:00","run_end":"06:00"}`))
+	f.Add([]byte(`{"id":"a","metric":"m","func":"stddev(#5)","right_value":3,"max_step":3,"recover":{"func":"avg(#2)","operator":">","right_value":1}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, c, err := Parse(b)
+		if err != nil {
+			return
+		}
+		if c.Window < 2 || c.Window > MaxWindow+1 || c.MaxStep < 1 || c.RecoverAfter < 1 || c.MinInterval < 1 {
+			t.Fatalf("Parse(%s) compiled to %+v", b, c)
+		}
+		if _, err := Compile(s); err != nil {
+			t.Fatalf("Parse accepted %s but Compile refuses it: %v", b, err)
+		}
+		c.Match("e", c.Metric, nil)
+	})
+}
