@@ -33,7 +33,6 @@ func (b *base) openRedis(ctx context.Context) (*redisstore.Store, error) {
 	if err != nil {
 		return nil, depError("redis", o.Addr, err)
 	}
-	b.onUndo(func() { _ = st.Close() })
 	b.ops.AddCheck("redis", st.Ping)
 	return st, nil
 }
@@ -62,7 +61,6 @@ func (b *base) openProducer(ctx context.Context) (*bus.Producer, error) {
 		_ = p.Close()
 		return nil, depError("nsqd", fmt.Sprint(addrs), err)
 	}
-	b.onUndo(func() { _ = p.Close() })
 	b.ops.AddCheck("nsqd", p.Ping)
 	return p, nil
 }
