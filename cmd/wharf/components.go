@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -187,17 +188,24 @@ func (w *wiring) openOutbox(context.Context) (stopFunc, error) {
 // openBlobs opens the artifact dir (serve) or MinIO (the functions role).
 func (w *wiring) openBlobs(ctx context.Context) (stopFunc, error) {
 	if !w.role.embedded {
-		if _, err := w.openMinIO(ctx); err != nil {
+		// One transport of our own, so that stop closes its idle
+		// keep-alive connections (minio-go clients have no Close).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if _, err := w.openMinIO(ctx, tr); err != nil {
+			tr.CloseIdleConnections()
 			return nil, err
 		}
+		o := s3blob.FromConfig(w.opts.MinIO)
+		o.Transport = tr
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		s3, err := s3blob.New(cctx, s3blob.FromConfig(w.opts.MinIO))
+		s3, err := s3blob.New(cctx, o)
 		cancel()
 		if err != nil {
+			tr.CloseIdleConnections()
 			return nil, depError("minio", w.opts.MinIO.Endpoint, err)
 		}
 		w.blobs = s3
-		return nil, nil
+		return noStop(tr.CloseIdleConnections), nil
 	}
 	dir := w.opts.Artifacts.Dir
 	if dir == "" {
