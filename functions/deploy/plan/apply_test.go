@@ -8,6 +8,7 @@ import (
 )
 
 func TestApply(t *testing.T) {
+	t.Parallel()
 	spec := baseSpec()
 	spec.MaxUnavailable = Percent(100)
 	r := mustRecord(t, spec, 2)
@@ -71,6 +72,7 @@ func TestApply(t *testing.T) {
 }
 
 func TestParseEvent(t *testing.T) {
+	t.Parallel()
 	e, err := ParseEvent([]byte(`{"deploy_id":"d-1","task_id":2,"host":"h1","state":"starting","at":"2026-03-01T12:00:00Z","duration":"1.5s","log_tail":"ok","agent_version":"9"}`))
 	if err != nil || e.TaskID != 2 || e.State != PhaseStarting || e.Duration.D() != 1500*time.Millisecond || !e.At.Equal(t0) {
 		t.Fatalf("%+v, %v", e, err)
@@ -91,6 +93,7 @@ func TestParseEvent(t *testing.T) {
 }
 
 func TestLogTail(t *testing.T) {
+	t.Parallel()
 	var lines []string
 	for i := range 30 {
 		lines = append(lines, strings.Repeat("x", i))
@@ -110,6 +113,7 @@ func TestLogTail(t *testing.T) {
 }
 
 func TestEventsBounded(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, baseSpec(), 1)
 	r.Step(sec(0), Observations{})
 	tg := &r.Targets[0]

@@ -37,6 +37,7 @@ func deliver(t *testing.T, r *Record, rng *rand.Rand, now time.Time, ts []SendTa
 }
 
 func TestCanaryHappy(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, canarySpec(), 10)
 	rng := rand.New(rand.NewPCG(1, 2))
 	if len(r.Steps) != 3 || len(r.Steps[0].Targets) != 1 || len(r.Steps[1].Targets) != 4 || len(r.Steps[2].Targets) != 5 {
@@ -113,6 +114,7 @@ func TestCanaryHappy(t *testing.T) {
 }
 
 func TestMaxUnavailableOne(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, baseSpec(), 3) // kind all, max_unavailable 1
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
 	expectTasks(t, r.Step(sec(1), Observations{}))
@@ -135,6 +137,7 @@ func rollingSpec() Spec {
 }
 
 func TestFailureRollsBack(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, rollingSpec(), 6)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
 	finish(t, r, sec(10), ts, PhaseHealthy)
@@ -166,6 +169,7 @@ func TestFailureRollsBack(t *testing.T) {
 }
 
 func TestRollbackFails(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, rollingSpec(), 2)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
 	finish(t, r, sec(1), ts[:1], PhaseHealthy)
@@ -181,6 +185,7 @@ func TestRollbackFails(t *testing.T) {
 }
 
 func TestNoRollback(t *testing.T) {
+	t.Parallel()
 	off := false
 	spec := rollingSpec()
 	spec.AutoRollback = &off
@@ -205,6 +210,7 @@ func TestNoRollback(t *testing.T) {
 }
 
 func TestGateBreach(t *testing.T) {
+	t.Parallel()
 	spec := canarySpec()
 	spec.Strategy = Strategy{Kind: KindCanary, Steps: []int{50, 100}}
 	r := mustRecord(t, spec, 2)
@@ -237,6 +243,7 @@ func TestGateBreach(t *testing.T) {
 }
 
 func TestAgentLost(t *testing.T) {
+	t.Parallel()
 	spec := rollingSpec()
 	r := mustRecord(t, spec, 2)
 	expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
@@ -274,6 +281,7 @@ func TestAgentLost(t *testing.T) {
 }
 
 func TestTaskTimeout(t *testing.T) {
+	t.Parallel()
 	spec := baseSpec()
 	spec.Timeouts.Task = Duration(time.Minute)
 	r := mustRecord(t, spec, 1)
@@ -294,6 +302,7 @@ func TestTaskTimeout(t *testing.T) {
 }
 
 func TestStepTimeout(t *testing.T) {
+	t.Parallel()
 	spec := baseSpec()
 	spec.Timeouts = Timeouts{Step: Duration(time.Minute), Task: Duration(time.Minute)}
 	r := mustRecord(t, spec, 3)
@@ -309,6 +318,7 @@ func TestStepTimeout(t *testing.T) {
 }
 
 func TestResend(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, baseSpec(), 1)
 	expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
 	expectTasks(t, r.Step(sec(29), Observations{}))
