@@ -102,3 +102,22 @@ func TestTestsLogThroughT(t *testing.T) {
 		}
 	}
 }
+
+// TestNoSelfSkippingTests: a test that skips itself (when the machine is
+// slow, a tool is missing, ...) hides regressions in CI. Skips are allowed
+// only where listed, with the reason; RequireRoot and the binaries of
+// testenv skip outside CI only and fail in it.
+func TestNoSelfSkippingTests(t *testing.T) {
+	t.Parallel()
+	skip := regexp.MustCompile(`\bt\.(Skip|Skipf|SkipNow)\(`)
+	allowed := map[string]int{
+		"cmd/wharf/deploy_e2e_test.go": 1, // go test -short leaves out the minutes-long acceptance run; CI runs without -short
+	}
+	for _, files := range testFiles(t) {
+		for _, f := range files {
+			if n := len(skip.FindAllString(read(t, f), -1)); n > allowed[f] {
+				t.Errorf("%s skips itself %d times (%d allowed): fail instead, or in CI-only cases use testenv's helpers", f, n, allowed[f])
+			}
+		}
+	}
+}
