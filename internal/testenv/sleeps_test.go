@@ -21,14 +21,13 @@ func allowedSleeps() map[string]struct {
 		n   int
 		why string
 	}{
-		"cmd/wharf/deploy_e2e_test.go": {6, "1: the test app's STARTUP_DELAY (an app that is slow to start, the behaviour under test); " +
-			"5: synchronisation sleeps around the canary's windows, not yet replaced (issue 12)"},
-		"cmd/wharf/rooms_e2e_test.go":           {1, "synchronisation sleep, not yet replaced (issue 12)"},
-		"runner/agent/release/install_test.go":  {2, "hold an install while others pile up behind its lock, and a busy loop's pause: not yet replaced (issue 12)"},
+		"cmd/wharf/deploy_e2e_test.go":          {1, "the test app's STARTUP_DELAY: an app that is slow to start is the behaviour under test"},
+		"cmd/wharf/rooms_e2e_test.go":           {1, "outlasts the 1 s step interval of a paused switch to show it does not step (a timer under test, absence of an event)"},
+		"runner/agent/release/install_test.go":  {1, "the download server holds its answer while concurrent installs of the same version pile up behind the first (nothing outside shows them waiting)"},
 		"functions/deploy/lease_test.go":        {2, "lets a lease TTL (buntdb/Redis expiry, wall clock) run out: the timer is what is tested"},
-		"functions/deploy/drive_test.go":        {4, "synchronisation sleeps around heartbeats, not yet replaced (issue 12)"},
+		"functions/deploy/drive_test.go":        {1, "after late events of an older task, a window in which a wrong state change would show (absence of an event)"},
 		"functions/artifacts/minio_test.go":     {1, "lets an upload's parts reach MinIO before the client is cut off (the partial upload is what is tested)"},
-		"functions/artifacts/artifacts_test.go": {1, "synchronisation sleep, not yet replaced (issue 12)"},
+		"functions/artifacts/artifacts_test.go": {1, "lets half an upload's body reach the server before the client cuts it off (the abandoned upload is what is tested)"},
 		"internal/bus/consumer_test.go":         {2, "a handler that holds its message until others run alongside; a window in which a wrong redelivery would show (absence of an event)"},
 	}
 }
