@@ -20,6 +20,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/testenv"
+	"github.com/wharfhq/wharf/runner/agent"
 )
 
 // lockedLog collects a process's JSON log lines.
@@ -65,6 +66,9 @@ func localOpts(t *testing.T) config.Options {
 	o.Internal.Listen, o.Gateway.Listen = "127.0.0.1:0", "127.0.0.1:0"
 	o.NSQ.EmbeddedTCP, o.NSQ.EmbeddedHTTP = "127.0.0.1:0", "127.0.0.1:0"
 	o.ShutdownGrace = 10 * time.Second
+	// An isolating agent (the default as root) sets the umask of the whole
+	// process, which is this test binary's; these agents run no apps.
+	o.Agent.RunAs = agent.RunAsSelf
 	return o
 }
 
