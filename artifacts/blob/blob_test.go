@@ -9,6 +9,7 @@ import (
 )
 
 func TestCheckKey(t *testing.T) {
+	t.Parallel()
 	good := []string{"a", "apps/shop/1.4.2+build.7.tar.gz", "A_b-c.d", strings.Repeat("k", MaxSegmentLen)}
 	bad := []string{"", "/a", "a/", "a//b", ".a", "a/.b", "..", "a/../b", "a b", "a@b", "a%2F", "ü", strings.Repeat("k", MaxSegmentLen+1)}
 	for _, k := range good {
@@ -34,6 +35,7 @@ func TestCheckKey(t *testing.T) {
 }
 
 func TestNormalizeSHA256(t *testing.T) {
+	t.Parallel()
 	up := strings.Repeat("AB", 32)
 	if s, err := NormalizeSHA256(up); err != nil || s != strings.ToLower(up) {
 		t.Fatalf("NormalizeSHA256: %q, %v", s, err)
@@ -52,6 +54,7 @@ type stuck struct{}
 func (stuck) Read([]byte) (int, error) { return 0, nil }
 
 func TestBodyEnforcesSize(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := NewBody(ctx, strings.NewReader("hello"), 5)
 	if data, err := io.ReadAll(b); err != nil || string(data) != "hello" || b.N() != 5 {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/redis/go-redis/v9"
@@ -18,21 +17,17 @@ import (
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/ops"
-	"github.com/wharfhq/wharf/internal/promexp"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
 // base is what every long-running role has: logger, metrics, the internal
-// listener, a channel for component failures and clean-up for a failed start.
+// listener (once its component started) and a channel for component failures.
 type base struct {
 	opts    config.Options
 	log     *slog.Logger
 	metrics *metrics.Set
 	ops     *ops.Server
-	opsStop context.CancelFunc
-	opsDone chan struct{}
 	failed  chan error
-	undo    []func() // reverse order of opening; used when start fails
 	// nsqSec secures the roles' nsqd connections (nil: plain, as in serve).
 	nsqSec *bus.Security
 
@@ -49,31 +44,8 @@ func newBase(opts config.Options, configFile string, stderr io.Writer, role stri
 	// go-redis logs through a package-level logger; send it to ours.
 	redis.SetLogger(redisLogger{logging.Component(log, "redis")})
 	set := metrics.NewSet()
-	catalog, err := promexp.NewCatalog(metricFamilies()...)
-	if err != nil {
-		return nil, err
-	}
-	srv, err := ops.New(ops.Options{Listen: opts.Internal.Listen, Metrics: set, Catalog: catalog, Logger: logging.Component(log, "ops")})
-	if err != nil {
-		return nil, err
-	}
 	set.NewGauge(fmt.Sprintf(`wharf_build_info{version=%q,role=%q}`, version, role), func() float64 { return 1 })
-	b := &base{opts: opts, configFile: configFile, log: log, metrics: set, ops: srv, failed: make(chan error, 8), opsDone: make(chan struct{})}
-	ctx, cancel := context.WithCancel(context.Background())
-	b.opsStop = cancel
-	go func() {
-		defer close(b.opsDone)
-		if err := srv.Run(ctx); err != nil {
-			b.fail(err)
-		}
-	}()
-	b.onUndo(b.stopOps)
-	return b, nil
-}
-
-func (b *base) stopOps() {
-	b.opsStop()
-	<-b.opsDone
+	return &base{opts: opts, configFile: configFile, log: log, metrics: set, failed: make(chan error, 8)}, nil
 }
 
 // redisLogger routes go-redis's messages (dial failures and the like) to slog.
@@ -89,17 +61,6 @@ func (b *base) fail(err error) {
 	case b.failed <- err:
 	default:
 	}
-}
-
-// onUndo registers clean-up for a start that fails part-way.
-func (b *base) onUndo(f func()) { b.undo = append(b.undo, f) }
-
-// abort undoes a partial start and returns err.
-func (b *base) abort(err error) error {
-	for i := len(b.undo) - 1; i >= 0; i-- {
-		b.undo[i]()
-	}
-	return err
 }
 
 // startGateway binds and runs a gateway over the given function router and
@@ -157,11 +118,6 @@ func (b *base) startGateway(fns gateway.Functions, st store.Store, stats *lateSt
 			b.fail(err)
 		}
 	}()
-	b.onUndo(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = gw.Shutdown(ctx)
-	})
 	return gw, nil
 }
 

@@ -192,6 +192,18 @@ func startTraffic(t *testing.T, url string, workers int) *trafficLoad {
 	return l
 }
 
+// waitRequests waits until n more requests have been answered (or failed).
+func (l *trafficLoad) waitRequests(t *testing.T, n int64) {
+	t.Helper()
+	from := l.total.Load()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if got := l.total.Load() - from; got < n {
+			return fmt.Errorf("%d of %d requests answered", got, n)
+		}
+		return nil
+	})
+}
+
 func (l *trafficLoad) end() {
 	select {
 	case <-l.stop:
@@ -233,6 +245,23 @@ func (c *deployCluster) startAgentProc(id, room string) {
 	p := startWharf(c.t, dir, c.agentEnv, roleArgs("agent", "--agent-id", id, "--agent-room", room)...)
 	p.waitFor(reRoleInternal, 30*time.Second)
 	c.agents[id] = p
+}
+
+// waitRetired waits until each of the agents hosts has logged that it
+// drained and stopped the instances of version.
+func (c *deployCluster) waitRetired(version string, hosts ...string) {
+	c.t.Helper()
+	re := regexp.MustCompile(`msg="old release retired".* version=` + regexp.QuoteMeta(version) + `( |$)`)
+	for _, h := range hosts {
+		testenv.Eventually(c.t, 30*time.Second, func() error {
+			for _, line := range readLines(c.agents[h].errOut()) {
+				if re.MatchString(line) {
+					return nil
+				}
+			}
+			return fmt.Errorf("agent %s has not retired %s yet", h, version)
+		})
+	}
 }
 
 // deployJSON runs `wharf` with args and -o json, returning the decoded view.
@@ -372,7 +401,7 @@ func TestDeployAcceptance(t *testing.T) {
 	v = c.deployJSON("deploy", "shop", "2.0.0", "--strategy", "canary", "--steps", "34,67,100", "--pause", "2s")
 	v = c.waitDeploy(v.ID, 120*time.Second)
 	took := time.Since(start)
-	time.Sleep(2 * time.Second) // the old instances drain after the last step
+	c.waitRetired("1.0.0", "a1", "a2", "a3") // the old instances drain after the last step
 	vs, fails := load.snapshot()
 	t.Logf("canary 2.0.0 (34/67/100 %%, 2 s pauses) under load: %s in %v, answers by version %v, %d failed",
 		v.State, took.Round(100*time.Millisecond), vs, len(fails))
@@ -385,7 +414,7 @@ func TestDeployAcceptance(t *testing.T) {
 	if in := c.instances(); len(in) != 1 || len(in["2.0.0"]) != 6 || !strings.Contains(strings.Join(in["2.0.0"], ","), "sh") {
 		t.Fatalf("after the canary every instance in both rooms runs 2.0.0: %v", in)
 	}
-	time.Sleep(500 * time.Millisecond)
+	load.waitRequests(t, 50)
 	if vs, fails := load.snapshot(); len(vs) != 1 || vs["2.0.0"] == 0 || len(fails) > 0 {
 		t.Fatalf("traffic after the canary: %v %v", vs, fails)
 	}
@@ -423,7 +452,13 @@ func TestDeployAcceptance(t *testing.T) {
 	start = time.Now()
 	v = c.deployJSON("deploy", "shop", "5.0.0", "--steps", "34,100", "--error-rate-max", "0.2", "--gate-window", "5s")
 	v = c.waitDeploy(v.ID, 90*time.Second)
-	time.Sleep(time.Second)
+	var canaries []string
+	for _, tg := range v.Targets {
+		if tg.Moved {
+			canaries = append(canaries, tg.Host)
+		}
+	}
+	c.waitRetired("5.0.0", canaries...) // rolled back: 5.0.0's instances drained and stopped
 	vs, fails = load.snapshot()
 	t.Logf("5.0.0 failing its requests: %s in %v (%s); answers by version %v, %d failed (the canary host's share during the gate window)",
 		v.State, time.Since(start).Round(100*time.Millisecond), v.Summary.Error, vs, len(fails))
@@ -435,7 +470,7 @@ func TestDeployAcceptance(t *testing.T) {
 			t.Fatalf("unexpected failure during the gated step: %s", f)
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	load.waitRequests(t, 50)
 	if vs, fails := load.snapshot(); len(vs) != 1 || vs["2.0.0"] == 0 || len(fails) > 0 {
 		t.Fatalf("traffic after the gate rolled 5.0.0 back: %v %v", vs, fails)
 	}
@@ -476,7 +511,7 @@ func TestDeployAcceptance(t *testing.T) {
 	})
 	v = c.waitDeploy(v.ID, 30*time.Second)
 	t.Logf("deploy with the killed agent ended %s: %s", v.State, v.Summary.Error)
-	time.Sleep(time.Second)
+	load.waitRequests(t, 100)
 	load.end()
 	vs, fails = load.snapshot()
 	t.Logf("traffic after the agent's restart: %v, failed %d; requests in all: %d", vs, len(fails), load.total.Load())

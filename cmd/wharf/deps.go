@@ -33,7 +33,6 @@ func (b *base) openRedis(ctx context.Context) (*redisstore.Store, error) {
 	if err != nil {
 		return nil, depError("redis", o.Addr, err)
 	}
-	b.onUndo(func() { _ = st.Close() })
 	b.ops.AddCheck("redis", st.Ping)
 	return st, nil
 }
@@ -62,7 +61,6 @@ func (b *base) openProducer(ctx context.Context) (*bus.Producer, error) {
 		_ = p.Close()
 		return nil, depError("nsqd", fmt.Sprint(addrs), err)
 	}
-	b.onUndo(func() { _ = p.Close() })
 	b.ops.AddCheck("nsqd", p.Ping)
 	return p, nil
 }
@@ -97,13 +95,13 @@ func pingLookupd(ctx context.Context, addr string) error {
 	return nil
 }
 
-// openMinIO connects to MinIO and makes sure the artifact bucket exists.
-func (b *base) openMinIO(ctx context.Context) (*minio.Client, error) {
+// openMinIO connects to MinIO over tr and makes sure the artifact bucket exists.
+func (b *base) openMinIO(ctx context.Context, tr http.RoundTripper) (*minio.Client, error) {
 	o := b.opts.MinIO
 	if o.Endpoint == "" {
 		return nil, fmt.Errorf("this role needs MinIO: set minio.endpoint (--minio-endpoint or WHARF_MINIO_ENDPOINT)")
 	}
-	c, err := minio.New(o.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""), Secure: o.Secure})
+	c, err := minio.New(o.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""), Secure: o.Secure, Transport: tr})
 	if err != nil {
 		return nil, fmt.Errorf("invalid minio.endpoint %q: %w", o.Endpoint, err)
 	}

@@ -25,8 +25,8 @@ func (l *clusterLimits) mode() string {
 
 // startClusterLimits connects the cluster rate limiter to Redis with its own
 // client (tight timeouts, separate from the store's pool) and runs its node
-// heartbeat until shutdown. The role's node id is its gateway address.
-func (b *base) startClusterLimits(ctx context.Context, role string) (*clusterLimits, error) {
+// heartbeat until stop is called. The role's node id is its gateway address.
+func (b *base) startClusterLimits(ctx context.Context, role string) (_ *clusterLimits, stop stopFunc, _ error) {
 	o := cluster.ClientOptions(b.opts.Redis.Addr)
 	o.Password, o.DB = b.opts.Redis.Password, b.opts.Redis.DB
 	client := redis.NewClient(o)
@@ -39,12 +39,11 @@ func (b *base) startClusterLimits(ctx context.Context, role string) (*clusterLim
 	})
 	if err != nil {
 		_ = client.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(runCtx) }()
-	b.onUndo(func() { cancel(); <-done; _ = client.Close() })
 	b.log.Info("cluster rate limiting on", "role", role, "node", c.NodeID())
-	return &clusterLimits{c: c}, nil
+	return &clusterLimits{c: c}, func(context.Context) error { cancel(); <-done; return client.Close() }, nil
 }

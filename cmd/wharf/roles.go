@@ -5,21 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wharfhq/wharf/artifacts/blob"
-	"github.com/wharfhq/wharf/artifacts/blob/s3blob"
-	"github.com/wharfhq/wharf/functions/admin"
-	"github.com/wharfhq/wharf/internal/auth"
-	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/config"
-	"github.com/wharfhq/wharf/internal/fnapi"
-	"github.com/wharfhq/wharf/internal/logging"
-	"github.com/wharfhq/wharf/internal/store"
 )
 
 // role describes one multi-node role: what it needs and what it serves.
@@ -29,6 +19,9 @@ type role struct {
 	// groups are the option groups shown as flags.
 	groups []string
 	needs  struct{ redis, nsqd, minio, http bool }
+	// embedded is serve: buntdb, in-process nsqd and the disk artifact
+	// store instead of Redis, external nsqd and MinIO.
+	embedded bool
 }
 
 func roles() []role {
@@ -74,136 +67,31 @@ func runRole(ctx context.Context, r role, opts config.Options, configFile string
 	if err != nil {
 		return err
 	}
-	log := b.log
-	var st store.Store
-	if r.needs.redis {
-		rs, err := b.openRedis(ctx)
-		if err != nil {
-			return b.abort(err)
-		}
-		st = rs
+	w := &wiring{base: b, role: r}
+	running, err := startComponents(ctx, b.log, w.components(), opts.ShutdownGrace)
+	if err != nil {
+		return err
 	}
-	down := &shutdown{log: log}
-	down.add("fail readiness", func(context.Context) error { b.ops.SetDraining(); return nil })
-	var closeLater []func(context.Context) error
-	var producer *bus.Producer
-	if r.needs.nsqd {
-		p, err := b.openProducer(ctx)
-		if err != nil {
-			return b.abort(err)
-		}
-		producer = p
-		if err := b.checkLookupd(ctx); err != nil {
-			return b.abort(err)
-		}
-		closeLater = append(closeLater, func(context.Context) error { return p.Close() })
+	if w.firstToken != "" {
+		fmt.Fprintf(stdout, "First start of this cluster: an admin token was created. It is shown only this once and saved to %s (mode 0600):\n\n  %s\n\n", w.tokenFile, w.firstToken)
 	}
-	var blobs blob.Backend
-	if r.needs.minio {
-		if _, err := b.openMinIO(ctx); err != nil {
-			return b.abort(err)
-		}
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		s3, err := s3blob.New(cctx, s3blob.FromConfig(opts.MinIO))
-		cancel()
-		if err != nil {
-			return b.abort(depError("minio", opts.MinIO.Endpoint, err))
-		}
-		blobs = s3
-	}
-	var stopLater []func(context.Context) error
-	// Consumers find nsqd through nsqlookupd when there is one; connecting
-	// to the same nsqd directly as well would be a second connection.
-	consumeFrom := opts.NSQ.NSQD
-	if len(opts.NSQ.Lookupd) > 0 {
-		consumeFrom = nil
-	}
-	if r.name == "agent" {
-		token, err := readTokenFile(opts.Agent.TokenFile)
-		if err != nil {
-			return b.abort(err)
-		}
-		if opts.Agent.Server == "" {
-			return b.abort(fmt.Errorf("the agent needs the control plane's URL: set agent.server (--agent-server or WHARF_AGENT_SERVER)"))
-		}
-		ag, err := b.startAgent(ctx, opts.Agent.Server, token, opts.NSQ.NSQD, opts.NSQ.Lookupd)
-		if err != nil {
-			return b.abort(err)
-		}
-		b.onUndo(func() { _ = ag.stop(context.Background()) })
-		down.add("stop the agent (deregister, then stop its instances)", ag.stop)
-	}
-	var listen string
-	if r.needs.http {
-		tokens := auth.NewService(st)
-		tokenFile := filepath.Join(opts.DataDir, "admin.token")
-		first, err := tokens.Bootstrap(ctx, tokenFile)
-		if err != nil {
-			return b.abort(fmt.Errorf("cannot create the first admin token: %w", err))
-		}
-		if first != "" {
-			fmt.Fprintf(stdout, "First start of this cluster: an admin token was created. It is shown only this once and saved to %s (mode 0600):\n\n  %s\n\n", tokenFile, first)
-		}
-		mux := fnapi.NewMux(tokens, logging.Component(log, "functions"))
-		if err := mux.Register(admin.New(tokens, admin.Options{Version: version})); err != nil {
-			return b.abort(err)
-		}
-		if blobs != nil {
-			if err := b.registerArtifacts(ctx, mux, blobs, st); err != nil {
-				return b.abort(err)
-			}
-		}
-		stats, err := b.wireEdge(ctx, st, mux)
-		if err != nil {
-			return b.abort(err)
-		}
-		if producer != nil {
-			deployer, err := b.startDeploy(ctx, mux, st, nil, producer, consumeFrom, opts.NSQ.Lookupd)
-			if err != nil {
-				return b.abort(err)
-			}
-			b.onUndo(func() { _ = deployer.stop(context.Background()) })
-			stopLater = append(stopLater, deployer.stop)
-		}
-		limits, err := b.startClusterLimits(ctx, r.name)
-		if err != nil {
-			return b.abort(err)
-		}
-		gw, err := b.startGateway(mux, st, stats, limits)
-		if err != nil {
-			return b.abort(err)
-		}
-		plainURL, httpsURL := gatewayURLs(gw, opts.Gateway)
+	var parts []string
+	if w.gw != nil {
+		plainURL, httpsURL := gatewayURLs(w.gw, opts.Gateway)
 		if plainURL != "" {
-			listen = "http: " + plainURL
+			parts = append(parts, "http: "+plainURL)
 		}
 		if httpsURL != "" {
-			listen = strings.TrimPrefix(listen+", https: "+httpsURL, ", ")
+			parts = append(parts, "https: "+httpsURL)
 		}
-		down.add("stop accepting and drain in-flight requests", gw.Shutdown)
-		down.add("end function calls still running", func(context.Context) error { mux.Close(); return nil })
-	}
-	for _, stop := range stopLater {
-		down.add("stop consumers and the deploy driver", stop)
-	}
-	for i, c := range closeLater {
-		down.add(fmt.Sprintf("flush and close producer %d", i+1), c)
-	}
-	if st != nil {
-		down.add("close store", func(context.Context) error { return st.Close() })
-	}
-	down.add("stop internal listener", func(context.Context) error { b.stopOps(); return nil })
-
-	var parts []string
-	if listen != "" {
-		parts = append(parts, listen)
 	}
 	parts = append(parts, "internal: "+displayURL(b.ops.Addr()))
 	fmt.Fprintf(stdout, "Wharf %s is running (role %s). %s\n", version, r.name, strings.Join(parts, ", "))
-	log.Info("started", "internal", b.ops.Addr().String())
+	b.log.Info("started", "internal", b.ops.Addr().String())
 
-	cause := waitForSignal(ctx, log, b.failed)
-	if err := down.run(opts.ShutdownGrace); err != nil {
+	cause, release := waitForSignal(ctx, b.log, b.failed)
+	defer release()
+	if err := running.stop(opts.ShutdownGrace); err != nil {
 		return err
 	}
 	return cause

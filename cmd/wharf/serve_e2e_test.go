@@ -193,8 +193,40 @@ func TestServePortInUseFailsClearly(t *testing.T) {
 		}
 	}
 	_, errOut, code := runWharf(t, t.TempDir(), nil, args...)
-	if code == 0 || !strings.Contains(errOut, "cannot listen on internal address") {
+	if code == 0 || !strings.Contains(errOut, "cannot start internal listener: cannot listen on internal address") {
 		t.Fatalf("port in use: %d %s", code, errOut)
 	}
+	// The gateway's port taken: the components started before it are
+	// undone and the error names the gateway.
+	gw := strings.TrimPrefix(p.waitFor(reGateway, 5*time.Second)[1], "http://")
+	args = append(serveArgs(t), "--gateway-listen", gw)
+	_, errOut, code = runWharf(t, t.TempDir(), nil, args...)
+	if code == 0 || !strings.Contains(errOut, "cannot start gateway: ") {
+		t.Fatalf("gateway port in use: %d %s", code, errOut)
+	}
 	p.stop(10 * time.Second)
+}
+
+// TestServeShutdownStepsInOrder: on SIGTERM serve logs each stop step, in
+// the reverse order of the component table.
+func TestServeShutdownStepsInOrder(t *testing.T) {
+	p := startWharf(t, t.TempDir(), nil, serveArgs(t)...)
+	p.waitFor(reGateway, 30*time.Second)
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d: %s", code, p.errOut())
+	}
+	re := regexp.MustCompile(`msg="shutdown step (done|failed)" role=serve step=(?:"([a-z ]+)"|([a-z]+)) `)
+	var steps []string
+	for _, line := range readLines(p.errOut()) {
+		if m := re.FindStringSubmatch(line); m != nil {
+			if m[1] != "done" {
+				t.Errorf("step failed: %s", line)
+			}
+			steps = append(steps, m[2]+m[3])
+		}
+	}
+	want := []string{"readiness", "agent", "gateway", "deploy", "artifacts", "artifact store", "outbox", "nsqd producer", "embedded nsqd", "store", "internal listener"}
+	if strings.Join(steps, ",") != strings.Join(want, ",") {
+		t.Fatalf("shutdown steps\n got %q\nwant %q\nstderr:\n%s", steps, want, p.errOut())
+	}
 }

@@ -2,6 +2,8 @@ package deploy_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/testenv"
 )
 
 // TestCanaryDeploy drives canaries over 3 hosts in 2 rooms to succeeded,
@@ -81,20 +84,16 @@ func TestCanaryDeploy(t *testing.T) {
 func waitApps(t *testing.T, e *env, agents []*agent, version string) {
 	t.Helper()
 	for _, a := range agents {
-		for i := 0; ; i++ {
+		testenv.Eventually(t, 5*time.Second, func() error {
 			a.mu.Lock()
-			ok := a.apps["shop"].Version == version
-			a.mu.Unlock()
-			if ok {
-				break
+			defer a.mu.Unlock()
+			if got := a.apps["shop"].Version; got != version {
+				return fmt.Errorf("agent %s runs %q, not %s", a.id, got, version)
 			}
-			if i > 500 {
-				t.Fatalf("agent %s never ran %s", a.id, version)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return nil
+		})
+		a.heartbeat() // the registry has the app now, not at the next tick
 	}
-	time.Sleep(300 * time.Millisecond) // a heartbeat with the app
 }
 
 // deployAll deploys version to every host of the app, at once.
@@ -238,12 +237,12 @@ func TestPauseResumeAbort(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for i := 0; !cond(); i++ {
-		if i > 1000 {
-			t.Fatal("condition not met within 10s")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestRollbackWhileRunning: POST /rollback aborts the running deploy and

@@ -36,6 +36,7 @@ func (f *Function) Run(ctx context.Context) error {
 			return fmt.Errorf("cannot run the deploy function: %w", err)
 		}
 		if err := c.Start(ctx); err != nil {
+			_ = c.Stop() // its handler goroutines run from NewConsumer on
 			return fmt.Errorf("cannot run the deploy function: %w", err)
 		}
 		cons = c

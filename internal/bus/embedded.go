@@ -167,7 +167,9 @@ func (e *Embedded) Close() error {
 
 // waitServing polls nsqd's /ping until it answers 200, Main exits, or 10 s pass.
 func waitServing(ctx context.Context, httpAddr string, done <-chan error) error {
-	client := &http.Client{Timeout: time.Second}
+	// No keep-alive: a kept connection would outlive Start (and nsqd's
+	// goroutine serving it would outlive Close).
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/ping", nil)

@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseList(t *testing.T) {
+	t.Parallel()
 	in := []string{
 		"10.0.0.0/8", " 192.168.1.7 ", "10.1.2.3/8", "2001:db8::1", "2001:db8:1:2:3::/64",
 		"::ffff:10.0.0.0/104", "::ffff:1.2.3.4", "::ffff:1.2.3.4/128", "0.0.0.0/0", "::/0",
@@ -26,6 +27,7 @@ func TestParseList(t *testing.T) {
 }
 
 func TestParseListErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		list []string
 		idx  string

@@ -10,7 +10,7 @@ import "time"
 // Options configures a Wharf process. The `help` tag is the flag's usage text.
 type Options struct {
 	DataDir       string          `yaml:"data_dir" help:"directory for the embedded store, outbox, nsqd data, artifacts and the admin token"`
-	ShutdownGrace time.Duration   `yaml:"shutdown_grace" help:"how long a graceful shutdown may take before it is forced"`
+	ShutdownGrace time.Duration   `yaml:"shutdown_grace" help:"how long each step of a graceful shutdown (one per component, in reverse start order) may take before it is given up and the next one runs"`
 	Log           LogOptions      `yaml:"log"`
 	Internal      InternalOptions `yaml:"internal"`
 	Gateway       GatewayOptions  `yaml:"gateway"`

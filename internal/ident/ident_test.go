@@ -6,6 +6,7 @@ import (
 )
 
 func TestName(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[string]bool{
 		"bj": true, "shop-eu_1": true, "0": true, strings.Repeat("a", 63): true,
 		"": false, "-a": false, "_a": false, "Bj": false, "a.b": false, "a b": false, strings.Repeat("a", 64): false, "é": false,
@@ -26,6 +27,7 @@ func FuzzName(f *testing.F) {
 }
 
 func TestPrintable(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[string]bool{
 		"": true, "scraping /login, see INC-12": true, "crème brûlée ✓": true,
 		"a\x00b": false, "a\nb": false, "\x1b[31mred": false, "a\x7f": false, "\xff": false,
@@ -38,6 +40,7 @@ func TestPrintable(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	for _, ok := range []string{"1", "1.4.2", "2026-11-21+build.7", "v1_2", strings.Repeat("9", 128)} {
 		if !Version(ok) {
 			t.Errorf("Version(%q) = false", ok)

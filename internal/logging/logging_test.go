@@ -10,6 +10,7 @@ import (
 )
 
 func TestJSONWithComponent(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	l, err := New(&buf, "json", "info")
 	if err != nil {
@@ -33,6 +34,7 @@ func TestJSONWithComponent(t *testing.T) {
 }
 
 func TestCredentialsAreMaskedOnEveryLine(t *testing.T) {
+	t.Parallel()
 	const tok = "wharf_0123456789abcdef_feedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedface"
 	for _, format := range []string{"text", "json"} {
 		var buf bytes.Buffer
@@ -61,6 +63,7 @@ func TestCredentialsAreMaskedOnEveryLine(t *testing.T) {
 // A component that hands its logger to a part of its own logs one
 // component attribute per line, the innermost (it was repeated before).
 func TestOneComponentPerLine(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"text", "json"} {
 		var buf bytes.Buffer
 		l, err := New(&buf, format, "info")

@@ -8,6 +8,7 @@ import (
 const tok = "wharf_0123456789abcdef_feedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedfacefeedface"
 
 func TestString(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"plain text stays", "plain text stays"},
 		{"token " + tok + " leaked", "token " + Mask + " leaked"},
@@ -37,6 +38,7 @@ func TestString(t *testing.T) {
 }
 
 func TestContainsIsFalseForOrdinaryLines(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"edge config applied", "GET /api/v1/apps 200 1.2ms", "instance 10.0.0.1:8080 ejected"} {
 		if Contains(s) {
 			t.Errorf("Contains(%q)", s)
@@ -65,6 +67,7 @@ func FuzzString(f *testing.F) {
 }
 
 func TestHasToken(t *testing.T) {
+	t.Parallel()
 	if !HasToken("x "+tok+" y") || !HasToken("wharf_ and "+tok) {
 		t.Fatal("token not found")
 	}
@@ -74,6 +77,7 @@ func TestHasToken(t *testing.T) {
 }
 
 func TestValue(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ key, in, want string }{
 		{"authorization", "Token abc", Mask},
 		{"X-Api-Key", "k", Mask},

@@ -8,6 +8,7 @@ import (
 )
 
 func TestDuplicateKeysAreNamedByPath(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, path string }{
 		{`{"a":1,"a":2}`, "a"},
 		{`{"a":{"b":1,"c":{"d":[1,2]},"b":2}}`, "a.b"},
@@ -31,6 +32,7 @@ func TestDuplicateKeysAreNamedByPath(t *testing.T) {
 }
 
 func TestDecode(t *testing.T) {
+	t.Parallel()
 	var v struct {
 		A int `json:"a"`
 	}
@@ -158,6 +160,7 @@ func uniqueKeys(t *testing.T, b []byte) int {
 // "path" and "PATH" in one object are the same field given twice; in a map
 // they are different keys.
 func TestCaseVariantsOfAFieldAreDuplicates(t *testing.T) {
+	t.Parallel()
 	type inner struct {
 		Addr string `json:"addr"`
 	}

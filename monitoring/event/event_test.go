@@ -10,6 +10,7 @@ import (
 )
 
 func TestPK(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		ep, metric string
 		tags       map[string]string
@@ -28,6 +29,7 @@ func TestPK(t *testing.T) {
 }
 
 func TestID(t *testing.T) {
+	t.Parallel()
 	sum := md5.Sum([]byte("web-1/cpu.idle/core=0"))
 	want := "s_42_" + hex.EncodeToString(sum[:])
 	if got := ID(PrefixStrategy, "42", "web-1/cpu.idle/core=0"); got != want {
@@ -40,6 +42,7 @@ func TestID(t *testing.T) {
 }
 
 func TestMarshalRoundTrip(t *testing.T) {
+	t.Parallel()
 	e := Event{ID: "s_1_x", Status: Problem, CurrentStep: 2, EventTime: 120, StrategyID: "1", Endpoint: "web-1",
 		Metric: "cpu.idle", LeftValue: 93.5, Func: "all(#3)", Operator: ">", RightValue: 90, MaxStep: 3, Reason: ReasonThreshold}
 	b, err := Marshal(e)
@@ -62,6 +65,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 }
 
 func TestNonFiniteLeftValueIsNull(t *testing.T) {
+	t.Parallel()
 	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
 		b, err := Marshal(Event{ID: "s_1_x", Status: NoData, CurrentStep: 1, LeftValue: Value(v)})
 		if err != nil {
@@ -78,6 +82,7 @@ func TestNonFiniteLeftValueIsNull(t *testing.T) {
 }
 
 func TestUnmarshalRefuses(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		`not json`: "cannot decode event",
 		`{"version":2,"id":"a","status":"OK","current_step":1}`:                  "version 2",

@@ -7,6 +7,7 @@ import (
 )
 
 func TestBacktest(t *testing.T) {
+	t.Parallel()
 	s := busy
 	s.Endpoints = []string{"web-*"}
 	c := compile(t, s)
@@ -36,6 +37,7 @@ func TestBacktest(t *testing.T) {
 }
 
 func TestBacktestNoData(t *testing.T) {
+	t.Parallel()
 	s := strategy.Strategy{Func: "all(#1)", Operator: ">", RightValue: 90, MaxStep: 3, NoData: 2}
 	c := compile(t, s)
 	pts := append(series(0, 60, 50, 95), series(600, 60, 50, 50)...)

@@ -13,6 +13,7 @@ import (
 // seconds (on unused points) with current_step counting on, instead of
 // falling silent; off by default.
 func TestRenotifyEvery(t *testing.T) {
+	t.Parallel()
 	s := busy
 	s.MaxStep, s.RenotifyEvery = 2, 600
 	_, evs := feed(compile(t, s), State{}, series(0, 60, repeat(95, 30)...))
@@ -33,6 +34,7 @@ func TestRenotifyEvery(t *testing.T) {
 // the recover condition holds; between the two thresholds it stays open
 // and repeats nothing.
 func TestRecoverCondition(t *testing.T) {
+	t.Parallel()
 	s := strategy.Strategy{Func: "all(#1)", Operator: ">", RightValue: 90, MaxStep: 3,
 		Recover: &strategy.Condition{Func: "all(#1)", Operator: "<", RightValue: 80}}
 	_, evs := feed(compile(t, s), State{}, series(0, 60, 95, 85, 85, 79, 85, 91))
@@ -53,6 +55,7 @@ func TestRecoverCondition(t *testing.T) {
 // TestRecoverAfter: an open problem needs N good evaluations in a row; a
 // bad one in between starts the count again.
 func TestRecoverAfter(t *testing.T) {
+	t.Parallel()
 	s := strategy.Strategy{Func: "all(#1)", Operator: ">", RightValue: 90, MaxStep: 3, RecoverAfter: 3}
 	_, evs := feed(compile(t, s), State{}, series(0, 60, 95, 50, 50, 95, 50, 50, 50, 50))
 	if got, want := brief(evs), "PROBLEM#1@0 OK#1@360"; got != want {
@@ -72,6 +75,7 @@ func TestRecoverAfter(t *testing.T) {
 // point is N steps old, never OK; points coming back are judged as after a
 // problem. Without nodata, Tick does nothing (Falcon).
 func TestNoData(t *testing.T) {
+	t.Parallel()
 	s := busy
 	s.NoData = 3
 	c := compile(t, s)
@@ -121,6 +125,7 @@ func TestNoData(t *testing.T) {
 // any two points) gives exactly the events of an uninterrupted judge — no
 // OK lost, no PROBLEM repeated, current_step not reset.
 func TestStateSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	s := busy
 	s.RenotifyEvery, s.RecoverAfter, s.NoData = 900, 2, 5
 	c := compile(t, s)
@@ -152,6 +157,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 }
 
 func TestStateCodec(t *testing.T) {
+	t.Parallel()
 	st := State{Endpoint: "web-1", Metric: "cpu.busy", Tags: map[string]string{"b": "2", "a": "1"}, Step: 60,
 		Points: []Sample{{-5, 1.5}, {60, math.Inf(1)}, {1 << 40, -0.25}},
 		Last:   LastEvent{Status: event.Problem, Step: 4, Time: 120}, Good: 2}
@@ -195,6 +201,7 @@ func TestStateCodec(t *testing.T) {
 // TestWindowFollowsTheStrategy: after an edit the state keeps the newest
 // points that fit the new window, and grows for a larger one.
 func TestWindowFollowsTheStrategy(t *testing.T) {
+	t.Parallel()
 	big := compile(t, strategy.Strategy{Func: "all(#5)", Operator: ">", RightValue: 90})
 	st, _ := feed(big, State{}, series(0, 60, 1, 2, 3, 4, 5, 6, 7))
 	if len(st.Points) != 6 || st.Points[0].V != 2 {
@@ -241,6 +248,7 @@ func TestJudgeDoesNotAllocate(t *testing.T) {
 // TestResolve: deleting or changing a strategy closes an open problem with
 // an explicit OK, once; nothing when none is open.
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	c := compile(t, busy)
 	st, _ := feed(c, State{}, series(0, 60, 95, 95, 95))
 	st, evs := Resolve(st, c, time.Unix(500, 0))

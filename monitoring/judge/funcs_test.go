@@ -35,6 +35,7 @@ func gaugeWindow(vals ...float64) window {
 // enough values; the examples follow Falcon's documentation of each
 // function.
 func TestFunctions(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		fn, op string
 		right  float64
@@ -102,6 +103,7 @@ func TestFunctions(t *testing.T) {
 // between consecutive points, so #N needs N+1 points; a reset gives a
 // negative rate, as in Falcon (no clamping).
 func TestCounterRates(t *testing.T) {
+	t.Parallel()
 	pts := func(tv ...int64) window {
 		w := window{rate: true}
 		for i := 0; i < len(tv); i += 2 {

@@ -16,6 +16,7 @@ var busy = strategy.Strategy{Func: "all(#3)", Operator: ">", RightValue: 90, Max
 // TestResendRules are Falcon's re-send rules (sendEventIfNeed), each point
 // judged at its own time, step 60.
 func TestResendRules(t *testing.T) {
+	t.Parallel()
 	with := func(edit func(*strategy.Strategy)) strategy.Strategy {
 		s := busy
 		edit(&s)
@@ -66,6 +67,7 @@ func TestResendRules(t *testing.T) {
 // Falcon: a backlog judged late repeats as soon as its points are unused,
 // and points stamped ahead of the clock repeat nothing.
 func TestMinIntervalUsesTheJudgeClock(t *testing.T) {
+	t.Parallel()
 	c := compile(t, busy)
 	now := time.Unix(10_000, 0)
 	_, evs := Judge(State{}, c, series(0, 60, repeat(95, 30)...), now)
@@ -80,6 +82,7 @@ func TestMinIntervalUsesTheJudgeClock(t *testing.T) {
 }
 
 func TestEventFields(t *testing.T) {
+	t.Parallel()
 	s := busy
 	s.ID, s.Team, s.Priority, s.Note = "cpu-hot", "shop", 2, "cpu busy"
 	c := compile(t, s)
@@ -125,6 +128,7 @@ func TestEventFields(t *testing.T) {
 // TestOutOfOrderAndDuplicatePointsAreNotJudged: a point not newer than the
 // series' newest is neither stored nor judged.
 func TestOutOfOrderAndDuplicatePointsAreNotJudged(t *testing.T) {
+	t.Parallel()
 	c := compile(t, strategy.Strategy{Func: "all(#1)", Operator: ">", RightValue: 90, MaxStep: 3})
 	st, evs := feed(c, State{}, series(60, 60, 95, 95))
 	if brief(evs) != "PROBLEM#1@60" {
@@ -144,6 +148,7 @@ func TestOutOfOrderAndDuplicatePointsAreNotJudged(t *testing.T) {
 // TestRunWindow: outside run_begin..run_end nothing is judged, but points
 // are kept, so the first point inside the window is judged on them.
 func TestRunWindow(t *testing.T) {
+	t.Parallel()
 	s := busy
 	s.RunBegin, s.RunEnd = "09:00", "09:04"
 	c := compile(t, s)

@@ -31,6 +31,7 @@ func fields(err error) []string {
 }
 
 func TestCompileDefaults(t *testing.T) {
+	t.Parallel()
 	c, err := Compile(valid())
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +67,7 @@ func TestCompileDefaults(t *testing.T) {
 }
 
 func TestCompileFieldErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		edit   func(*Strategy)

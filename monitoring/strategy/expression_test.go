@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseExpression(t *testing.T) {
+	t.Parallel()
 	good := []struct {
 		in   string
 		want Expression
@@ -50,6 +51,7 @@ func TestParseExpression(t *testing.T) {
 }
 
 func TestRunWindow(t *testing.T) {
+	t.Parallel()
 	clock := func(s string) int {
 		m, err := ParseClock(s)
 		if err != nil {
@@ -84,6 +86,7 @@ func TestRunWindow(t *testing.T) {
 }
 
 func TestGlob(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		p, n string
 		want bool

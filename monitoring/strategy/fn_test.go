@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseFunc(t *testing.T) {
+	t.Parallel()
 	good := []struct {
 		in     string
 		want   Func
@@ -65,6 +66,7 @@ func TestParseFunc(t *testing.T) {
 }
 
 func TestOperators(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		op          string
 		left, right float64

@@ -7,6 +7,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	s, c, err := Parse([]byte(`{"id":"a","metric":"cpu.idle","func":"all(#3)","operator":"<","right_value":10,"max_step":3,
 		"recover":{"func":"avg(#3)","operator":">","right_value":20},"nodata":5}`))
 	if err != nil {

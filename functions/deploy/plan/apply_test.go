@@ -9,6 +9,7 @@ import (
 )
 
 func TestApply(t *testing.T) {
+	t.Parallel()
 	spec := baseSpec()
 	spec.MaxUnavailable = Percent(100)
 	r := mustRecord(t, spec, 2)
@@ -72,6 +73,7 @@ func TestApply(t *testing.T) {
 }
 
 func TestEventsBounded(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, baseSpec(), 1)
 	r.Step(sec(0), Observations{})
 	tg := &r.Targets[0]

@@ -9,6 +9,7 @@ import (
 )
 
 func TestPauseResume(t *testing.T) {
+	t.Parallel()
 	spec := rollingSpec()
 	spec.Strategy.Batch = Count(1)
 	spec.Timeouts = Timeouts{Step: wire.Duration(time.Minute), Task: wire.Duration(time.Minute)}
@@ -62,6 +63,7 @@ func TestPauseResume(t *testing.T) {
 }
 
 func TestTimedPauseAndPause(t *testing.T) {
+	t.Parallel()
 	spec := canarySpec()
 	spec.Health = Health{}
 	r := mustRecord(t, spec, 10)
@@ -79,6 +81,7 @@ func TestTimedPauseAndPause(t *testing.T) {
 }
 
 func TestManualPause(t *testing.T) {
+	t.Parallel()
 	spec := canarySpec()
 	spec.Strategy = Strategy{Kind: KindCanary, Steps: []int{50, 100}, Pause: Pause{Manual: true}}
 	spec.Health = Health{}
@@ -103,6 +106,7 @@ func TestManualPause(t *testing.T) {
 }
 
 func TestAbort(t *testing.T) {
+	t.Parallel()
 	// Abort with moved targets rolls them back, the one in flight too.
 	r := mustRecord(t, rollingSpec(), 4)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
@@ -142,6 +146,7 @@ func TestAbort(t *testing.T) {
 }
 
 func TestWrongState(t *testing.T) {
+	t.Parallel()
 	for _, s := range []State{StateSucceeded, StateFailed, StateRolledBack, StateAborted} {
 		r := mustRecord(t, baseSpec(), 1)
 		r.Step(sec(0), Observations{})

@@ -6,6 +6,7 @@ import (
 )
 
 func TestPlan(t *testing.T) {
+	t.Parallel()
 	rolling := func(a Amount) Strategy { return Strategy{Kind: KindRolling, Batch: a} }
 	canary := func(steps ...int) Strategy { return Strategy{Kind: KindCanary, Steps: steps} }
 	for _, tt := range []struct {
@@ -48,6 +49,7 @@ func TestPlan(t *testing.T) {
 // TestPlanCovers: every plan of a valid strategy covers 0..n-1 once, in
 // order, with non-empty steps.
 func TestPlanCovers(t *testing.T) {
+	t.Parallel()
 	strategies := []Strategy{
 		{}, {Kind: KindRolling, Batch: Count(1)}, {Kind: KindRolling, Batch: Count(7)},
 		{Kind: KindRolling, Batch: Percent(33)}, {Kind: KindCanary, Steps: []int{1, 99, 100}},

@@ -29,6 +29,7 @@ func roundTrip(t *testing.T, r *Record) *Record {
 // TestRecordRoundTrip: a record stored and loaded at any point carries on
 // exactly as the original does.
 func TestRecordRoundTrip(t *testing.T) {
+	t.Parallel()
 	good := func(step int) Observations {
 		return Observations{Gate: &GateSample{Step: step, Requests: 100, ErrorRate: 0.01}}
 	}
@@ -115,6 +116,7 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 func TestParseRecordDamaged(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, rollingSpec(), 4)
 	r.Step(sec(0), Observations{})
 	for name, edit := range map[string]func(r *Record){
@@ -143,6 +145,7 @@ func TestParseRecordDamaged(t *testing.T) {
 }
 
 func TestNewRecordErrors(t *testing.T) {
+	t.Parallel()
 	bad := baseSpec()
 	bad.Strategy.Kind = "x"
 	_, err := NewRecord("", "Shop", Release{Version: "9", SHA256: "xyz"}, Release{Version: "1"}, "", bad,
@@ -158,6 +161,7 @@ func TestNewRecordErrors(t *testing.T) {
 }
 
 func TestNewRollback(t *testing.T) {
+	t.Parallel()
 	spec := RollbackSpec(relPrev.Version, "1.4.2 leaks memory")
 	hosts := []Host{{ID: "h00", Room: "bj", Alive: true}, {ID: "h01", Room: "bj", Alive: true}, {ID: "h02", Alive: false}}
 	tgs, err := SelectTargets(spec, hosts)

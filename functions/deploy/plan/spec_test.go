@@ -9,6 +9,7 @@ import (
 )
 
 func TestParseSpecFull(t *testing.T) {
+	t.Parallel()
 	s, err := ParseSpec([]byte(`{
 		"version": "1.4.2+build.7", "why": "fix checkout",
 		"targets": {"rooms": ["bj", "sh"], "labels": ["gpu", "zone=a"], "hosts": ["h1"]},
@@ -41,6 +42,7 @@ func TestParseSpecFull(t *testing.T) {
 }
 
 func TestSpecDefaults(t *testing.T) {
+	t.Parallel()
 	s, err := ParseSpec([]byte(`{"version":"1","targets":{"all":true}}`))
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +65,7 @@ func TestSpecDefaults(t *testing.T) {
 }
 
 func TestParseSpecErrors(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, body string
 		fields     []string
@@ -114,6 +117,7 @@ func TestParseSpecErrors(t *testing.T) {
 }
 
 func TestParseSpecRejects(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{
 		``,
 		`{"version":"1","targets":{"all":true},"strategy":{"kind":"all","batchh":1}}`,
@@ -133,6 +137,7 @@ func TestParseSpecRejects(t *testing.T) {
 }
 
 func TestAmount(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		json  string
 		a     Amount
@@ -168,6 +173,7 @@ func TestAmount(t *testing.T) {
 // A key twice in a deploy request is refused naming
 // it, not settled by whichever the decoder reads last.
 func TestDuplicateKeysRefused(t *testing.T) {
+	t.Parallel()
 	var fe *FieldError
 	if _, err := ParseSpec([]byte(`{"version":"1.0.0","version":"2.0.0"}`)); !errors.As(err, &fe) || fe.Field != "version" || !strings.Contains(fe.Msg, "duplicate key") {
 		t.Fatalf("spec: %v", err)

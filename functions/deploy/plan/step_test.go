@@ -39,6 +39,7 @@ func deliver(t *testing.T, r *Record, rng *rand.Rand, now time.Time, ts []SendTa
 }
 
 func TestCanaryHappy(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, canarySpec(), 10)
 	rng := rand.New(rand.NewPCG(1, 2))
 	if len(r.Steps) != 3 || len(r.Steps[0].Targets) != 1 || len(r.Steps[1].Targets) != 4 || len(r.Steps[2].Targets) != 5 {
@@ -115,6 +116,7 @@ func TestCanaryHappy(t *testing.T) {
 }
 
 func TestMaxUnavailableOne(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, baseSpec(), 3) // kind all, max_unavailable 1
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
 	expectTasks(t, r.Step(sec(1), Observations{}))
@@ -137,6 +139,7 @@ func rollingSpec() Spec {
 }
 
 func TestFailureRollsBack(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, rollingSpec(), 6)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
 	finish(t, r, sec(10), ts, wire.PhaseHealthy)
@@ -168,6 +171,7 @@ func TestFailureRollsBack(t *testing.T) {
 }
 
 func TestRollbackFails(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, rollingSpec(), 2)
 	ts := expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
 	finish(t, r, sec(1), ts[:1], wire.PhaseHealthy)
@@ -183,6 +187,7 @@ func TestRollbackFails(t *testing.T) {
 }
 
 func TestNoRollback(t *testing.T) {
+	t.Parallel()
 	off := false
 	spec := rollingSpec()
 	spec.AutoRollback = &off
@@ -207,6 +212,7 @@ func TestNoRollback(t *testing.T) {
 }
 
 func TestGateBreach(t *testing.T) {
+	t.Parallel()
 	spec := canarySpec()
 	spec.Strategy = Strategy{Kind: KindCanary, Steps: []int{50, 100}}
 	r := mustRecord(t, spec, 2)
@@ -239,6 +245,7 @@ func TestGateBreach(t *testing.T) {
 }
 
 func TestAgentLost(t *testing.T) {
+	t.Parallel()
 	spec := rollingSpec()
 	r := mustRecord(t, spec, 2)
 	expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy", "h01/1/deploy")
@@ -276,6 +283,7 @@ func TestAgentLost(t *testing.T) {
 }
 
 func TestTaskTimeout(t *testing.T) {
+	t.Parallel()
 	spec := baseSpec()
 	spec.Timeouts.Task = wire.Duration(time.Minute)
 	r := mustRecord(t, spec, 1)
@@ -296,6 +304,7 @@ func TestTaskTimeout(t *testing.T) {
 }
 
 func TestStepTimeout(t *testing.T) {
+	t.Parallel()
 	spec := baseSpec()
 	spec.Timeouts = Timeouts{Step: wire.Duration(time.Minute), Task: wire.Duration(time.Minute)}
 	r := mustRecord(t, spec, 3)
@@ -311,6 +320,7 @@ func TestStepTimeout(t *testing.T) {
 }
 
 func TestResend(t *testing.T) {
+	t.Parallel()
 	r := mustRecord(t, baseSpec(), 1)
 	expectTasks(t, r.Step(sec(0), Observations{}), "h00/1/deploy")
 	expectTasks(t, r.Step(sec(29), Observations{}))

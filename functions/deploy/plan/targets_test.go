@@ -7,6 +7,7 @@ import (
 )
 
 func TestSelectTargets(t *testing.T) {
+	t.Parallel()
 	hosts := []Host{
 		{ID: "sh-2", Room: "sh", Labels: []string{"gpu"}, Alive: true},
 		{ID: "bj-2", Room: "bj", Labels: []string{"gpu", "zone=a"}, Alive: true},

@@ -13,6 +13,7 @@ import (
 // through JSON (invalid UTF-8 in the log tail included), the event's
 // fields stay at the top level, and changing any field breaks it.
 func TestSignedEventRoundTrip(t *testing.T) {
+	t.Parallel()
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	ev := wire.Event{DeployID: "shop-1", TaskID: 2, Host: "h1", State: wire.PhaseFailed,
 		At: time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.FixedZone("x", 3600)), Msg: "boom",

@@ -11,6 +11,7 @@ import (
 )
 
 func TestParseEvent(t *testing.T) {
+	t.Parallel()
 	e, err := wire.ParseEvent([]byte(`{"deploy_id":"d-1","task_id":2,"host":"h1","state":"starting","at":"2026-03-01T12:00:00Z","duration":"1.5s","log_tail":"ok","agent_version":"9"}`))
 	if err != nil || e.TaskID != 2 || e.State != wire.PhaseStarting || e.Duration.D() != 1500*time.Millisecond || !e.At.Equal(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) {
 		t.Fatalf("%+v, %v", e, err)
@@ -31,6 +32,7 @@ func TestParseEvent(t *testing.T) {
 }
 
 func TestLogTail(t *testing.T) {
+	t.Parallel()
 	var lines []string
 	for i := range 30 {
 		lines = append(lines, strings.Repeat("x", i))
@@ -52,6 +54,7 @@ func TestLogTail(t *testing.T) {
 // A key twice in an agent's event is refused naming it, not settled by
 // whichever the decoder reads last.
 func TestParseEventDuplicateKey(t *testing.T) {
+	t.Parallel()
 	var fe *wire.FieldError
 	if _, err := wire.ParseEvent([]byte(`{"deploy":"d1","state":"ok","state":"failed"}`)); !errors.As(err, &fe) || fe.Field != "state" {
 		t.Fatalf("event: %v", err)

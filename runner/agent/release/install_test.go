@@ -16,6 +16,7 @@ import (
 
 	"github.com/wharfhq/wharf/artifacts/bundle"
 	"github.com/wharfhq/wharf/artifacts/unpack"
+	"github.com/wharfhq/wharf/internal/testenv"
 )
 
 func TestInstallPackedBundle(t *testing.T) {
@@ -365,12 +366,12 @@ func TestInstallDifferentAppsInParallel(t *testing.T) {
 		_, err := e.m.Install(context.Background(), "shop", "v1", shop.sum, HTTPSource{URL: srv.URL + "/shop"})
 		shopErr <- err
 	}()
-	for deadline := time.Now().Add(5 * time.Second); srv.requests.Load() == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("shop's download never started")
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if srv.requests.Load() == 0 {
+			return errors.New("shop's download never started")
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 	start := time.Now()
 	if _, err := e.m.Install(t.Context(), "blog", "v1", blog.sum, HTTPSource{URL: srv.URL + "/blog"}); err != nil {
 		t.Fatal(err)
