@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -348,5 +349,13 @@ func (w *wiring) startAgentComponent(ctx context.Context) (stopFunc, error) {
 // so load balancers stop sending before anything else stops.
 func (w *wiring) startReadiness(context.Context) (stopFunc, error) {
 	srv := w.ops
+	if w.mux != nil {
+		// Every function has registered its routes by now.
+		routes := w.mux.Routes()
+		srv.Handle("GET /routes", http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+			rw.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(rw).Encode(map[string]any{"routes": routes})
+		}))
+	}
 	return noStop(srv.SetDraining), nil
 }
