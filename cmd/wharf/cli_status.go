@@ -75,7 +75,11 @@ func newVersionCmd(stdout io.Writer) *cobra.Command {
 				var kv cliout.KV
 				kv.Add("Client", fmt.Sprintf("%s (%s, %s)", v.Client.Version, v.Client.Go, v.Client.OSArch))
 				if v.Server.Error != "" {
-					kv.Add("Server", fmt.Sprintf("%s: %s", v.Server.URL, v.Server.Error))
+					where := v.Server.URL
+					if where == "" {
+						where = "unknown"
+					}
+					kv.Add("Server", fmt.Sprintf("%s: %s", where, v.Server.Error))
 				} else {
 					kv.Add("Server", fmt.Sprintf("%s (%s)", v.Server.Version, v.Server.URL))
 				}
