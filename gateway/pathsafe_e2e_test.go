@@ -210,3 +210,50 @@ func TestPathConfusionCannotBypassRouteACL(t *testing.T) {
 		}
 	}
 }
+
+// TestAmbiguousPathIsRefused: with an open catch-all route "/", a request
+// for "/admin;x/y" or "/admin\y" does not match the closed route /admin on
+// the gateway's reading (";" and "\" are ordinary bytes there), but Tomcat
+// ignores ";parameters" and IIS takes "\" as "/": both read /admin/y. A path
+// that such a reading would route elsewhere is refused with 400; one it
+// routes alike (a session id, a matrix parameter) goes through.
+func TestAmbiguousPathIsRefused(t *testing.T) {
+	up := startLenientUpstream(t)
+	e := config.Edge{
+		Services: []config.ServiceConfig{{Name: "app", Instances: []config.InstanceConfig{{Addr: up}}}},
+		Routes: []config.RouteConfig{
+			{Name: "admin", Path: "/admin", Match: config.MatchSegment, Service: "app", ACL: config.ACLConfig{Allow: []string{"192.0.2.1/32"}}},
+			{Name: "site", Path: "/", Service: "app"},
+		},
+	}
+	g := gatewaytest.Start(t, gateway.Options{Edge: e}, echoFunctions{})
+	addr := g.Addr().String()
+	for _, target := range []string{
+		"/admin;x/y",
+		"/admin;/y",
+		"/admin;jsessionid=1",
+		"/admin%3Bx/y",
+		`/admin\y`,
+		"/admin%5Cy",
+		"/admin%5cy/..;/z",
+	} {
+		status, body := rawGet(t, addr, "app.test", target)
+		if status != 400 || !strings.Contains(body, `"error"`) || !strings.Contains(body, "ambiguous") {
+			t.Errorf("%s: status %d (%s), want 400 naming the ambiguous path", target, status, body)
+		}
+	}
+	for _, c := range []struct{ target, upstream string }{
+		{"/cart;jsessionid=1/x", "/cart;jsessionid=1/x"},
+		{"/a;b=c/d%5Ce", "/a;b=c/d%5Ce"},
+		{"/administrator;x", "/administrator;x"},
+		{`/x\y`, `/x\y`},
+		// Dot segments are dropped, not resolved, so these stay under "/".
+		{"/x/..;/admin;/y", "/x/admin;/y"},
+		{`/x\..\admin/y`, "/x/admin/y"},
+	} {
+		status, body := rawGet(t, addr, "app.test", c.target)
+		if got, _, _ := strings.Cut(body, "\n"); status != 200 || got != c.upstream {
+			t.Errorf("%s: status %d, upstream got %q, want 200 and %q", c.target, status, got, c.upstream)
+		}
+	}
+}
