@@ -98,7 +98,7 @@ func TestUpstreamPathIsNormalizedFromTheCLI(t *testing.T) {
 	}
 
 	for body, msg := range map[string]string{
-		"path: /y/\nfunction: api\npass_raw_path: true\n":                    "pass_raw_path: only routes to a service",
+		"path: /y/\nfunction: api\npass_raw_path: true\n":                     "pass_raw_path: only routes to a service",
 		"path: /y/\nservice: shop\npass_raw_path: true\nstrip_prefix: true\n": "pass_raw_path: cannot be set together with strip_prefix or rewrite",
 	} {
 		write(route, body)
