@@ -1,9 +1,11 @@
 package gateway_test
 
 import (
+	"bufio"
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -242,6 +244,14 @@ func TestAmbiguousPathIsRefused(t *testing.T) {
 			t.Errorf("%s: status %d (%s), want 400 naming the ambiguous path", target, status, body)
 		}
 	}
+	// Without a Host header fasthttp takes "//admin/x" for a host and a
+	// path: the gateway routes "/x"; the upstream must get "/x" too.
+	for target, want := range map[string]string{"//admin/x": "/x", "//admin/x;y?z": "/x;y?z"} {
+		status, body := rawRequest(t, addr, "GET "+target+" HTTP/1.0\r\n\r\n")
+		if got, _, _ := strings.Cut(body, "\n"); status != 200 || got != want {
+			t.Errorf("%s without Host: status %d, upstream got %q, want 200 and %q", target, status, body, want)
+		}
+	}
 	for _, c := range []struct{ target, upstream string }{
 		{"/cart;jsessionid=1/x", "/cart;jsessionid=1/x"},
 		{"/a;b=c/d%5Ce", "/a;b=c/d%5Ce"},
@@ -256,4 +266,24 @@ func TestAmbiguousPathIsRefused(t *testing.T) {
 			t.Errorf("%s: status %d, upstream got %q, want 200 and %q", c.target, status, got, c.upstream)
 		}
 	}
+}
+
+// rawRequest writes req over a new TCP connection exactly as given and
+// returns the status and body of the answer.
+func rawRequest(t *testing.T, addr, req string) (int, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	var resp fasthttp.Response
+	if err := resp.Read(bufio.NewReader(c)); err != nil {
+		t.Fatalf("%q: %v", req, err)
+	}
+	return resp.StatusCode(), string(resp.Body())
 }

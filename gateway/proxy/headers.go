@@ -290,13 +290,19 @@ func (c *call) copyRequestHeaders(ctx *fasthttp.RequestCtx, dst *fasthttp.Reques
 
 // keepTarget reports whether uri, the client's request target, can go to
 // the upstream of a route.Keep route as it is: "*", or a path that needs no
-// normalization (see route.Rewrite.Unchanged).
+// normalization (see route.Rewrite.Unchanged). An origin-form target must
+// also be the path the router saw: without a Host header fasthttp reads
+// "//admin/x" as host "admin" and path "/x".
 func keepTarget(ctx *fasthttp.RequestCtx, rw *route.Rewrite, uri []byte) bool {
 	if len(uri) == 1 && uri[0] == '*' {
 		return true
 	}
 	u := ctx.URI()
-	return rw.Unchanged(u.PathOriginal(), u.Path())
+	raw := u.PathOriginal()
+	if len(uri) > 0 && uri[0] == '/' && !(bytes.HasPrefix(uri, raw) && (len(uri) == len(raw) || uri[len(raw)] == '?' || uri[len(raw)] == '#')) {
+		return false
+	}
+	return rw.Unchanged(raw, u.Path())
 }
 
 // rewriteURI returns the origin-form request target with the path mapped
