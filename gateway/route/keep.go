@@ -33,6 +33,12 @@ func (rw *Rewrite) Unchanged(raw, norm []byte) bool {
 	if len(norm) < n || string(norm[:n]) != rw.from {
 		return false
 	}
+	if string(raw) == string(norm) && plainPath(raw) {
+		// Nothing to decode, and fasthttp's normalized path has no "//",
+		// so no empty segment; without "\" or a "." opening a segment,
+		// no dot segment either, however an upstream reads it.
+		return string(raw[:n]) == rw.to
+	}
 	at, ok := rawOffset(raw, norm, n)
 	if !ok || string(raw[:at]) != rw.to {
 		return false
@@ -42,6 +48,20 @@ func (rw *Rewrite) Unchanged(raw, norm []byte) bool {
 		return false // join would change it
 	}
 	return SafePath(raw)
+}
+
+// plainPath reports whether p holds no "%", no "\\" and no segment that
+// starts with ".".
+func plainPath(p []byte) bool {
+	for i, c := range p {
+		switch {
+		case c == '%', c == '\\':
+			return false
+		case c == '.' && i > 0 && p[i-1] == '/':
+			return false
+		}
+	}
+	return true
 }
 
 // AppendClean appends norm, a normalized path, as a safe URI path: "/"

@@ -1,17 +1,14 @@
 package route
 
+import "bytes"
+
 // Ambiguous reports whether p, a normalized request path, holds a byte that
 // some upstreams read differently from the router: ";" (Tomcat and other
 // servlet containers ignore a segment's ";parameters") or "\" (IIS and
 // others take it for "/"). Such a path is checked with AppendLenient; it
 // is a byte scan and does not allocate.
 func Ambiguous(p []byte) bool {
-	for _, c := range p {
-		if c == ';' || c == '\\' {
-			return true
-		}
-	}
-	return false
+	return bytes.IndexByte(p, ';') >= 0 || bytes.IndexByte(p, '\\') >= 0
 }
 
 // AppendLenient appends norm, a normalized (decoded) path, as the most
