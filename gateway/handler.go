@@ -82,6 +82,10 @@ func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, peer realip.Pe
 		return nil
 	}
 	cr := snap.routes[res.Index]
+	if cr.service != "" && readsElsewhere(snap, ctx, res.Index) {
+		httperr.Write(ctx, nil, rid, ambiguousPath(ctx))
+		return cr
+	}
 	if g.bans != nil {
 		if _, banned := g.bans.BannedOn(cr.name, client); banned {
 			cr.m.banned.Inc()

@@ -7,12 +7,17 @@ import (
 	"github.com/wharfhq/wharf/internal/config"
 )
 
-// newRewrite returns the path rewrite of a route to a service (strip_prefix
-// or rewrite.prefix), nil when it has none.
+// newRewrite returns how a route to a service maps the request path to the
+// upstream path: its rewrite (strip_prefix or rewrite.prefix), route.Keep
+// of its path when it has none, or nil with pass_raw_path (the client's
+// target goes up as sent).
 func newRewrite(r config.RouteConfig) (*route.Rewrite, error) {
 	p, ok := r.RewritePrefix()
 	if !ok {
-		return nil, nil
+		if r.PassRawPath {
+			return nil, nil
+		}
+		return route.Keep(r.Path), nil
 	}
 	rw, err := route.NewRewrite(r.Path, p)
 	if err != nil {

@@ -173,7 +173,7 @@ func (g *Gateway) compileRoute(b *build, r config.RouteConfig, limits map[string
 		if svc != nil {
 			cr.upstream = g.state.transport.NewRoute(svc, proxy.RouteConfig{
 				ConnectTimeout: r.Timeouts.Connect.D(), ResponseTimeout: r.Timeouts.Response.D(),
-				IdleTimeout: r.Timeouts.Idle.D(), MaxBodyBytes: cr.maxBody, Rewrite: rw,
+				IdleTimeout: r.Timeouts.Idle.D(), MaxBodyBytes: cr.maxBody, Rewrite: rw, RawPath: rw == nil,
 			})
 			b.next.routes = append(b.next.routes, cr.upstream)
 		}

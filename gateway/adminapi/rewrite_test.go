@@ -20,6 +20,9 @@ func TestRouteRewritesAreValidatedNamingTheField(t *testing.T) {
 		{`{"path":"/shop","service":"shop","match":"word"}`, `match: must be prefix or segment`},
 		{`{"path":"/shop","service":"shop","strip_prefix":"yes"}`, `strip_prefix`},
 		{`{"path":"/shop","service":"shop","rewrite":"/new/"}`, `rewrite`},
+		{`{"path":"/x/","function":"api","pass_raw_path":true}`, `pass_raw_path: only routes to a service`},
+		{`{"path":"/shop","service":"shop","strip_prefix":true,"pass_raw_path":true}`, `pass_raw_path: cannot be set together with strip_prefix or rewrite`},
+		{`{"path":"/shop","service":"shop","pass_raw_path":"yes"}`, `pass_raw_path`},
 	}
 	for _, c := range cases {
 		want(t, s.do(t, "PUT", "/api/v1/gateway/routes/shop", c.body), 400, c.field)
@@ -29,4 +32,6 @@ func TestRouteRewritesAreValidatedNamingTheField(t *testing.T) {
 	}
 	want(t, s.do(t, "PUT", "/api/v1/gateway/routes/shop", `{"path":"/shop","service":"shop","match":"segment","rewrite":{"prefix":"/new/"}}`), 201, `"rewrite":{"prefix":"/new/"}`)
 	want(t, s.do(t, "GET", "/api/v1/gateway/routes/shop", ""), 200, `"match":"segment"`)
+	want(t, s.do(t, "PUT", "/api/v1/gateway/routes/raw", `{"path":"/raw/","service":"shop","pass_raw_path":true}`), 201, `"pass_raw_path":true`)
+	want(t, s.do(t, "GET", "/api/v1/gateway/routes/raw", ""), 200, `"pass_raw_path":true`)
 }

@@ -63,3 +63,17 @@ func TestCompareShowsRewrites(t *testing.T) {
 		t.Fatalf("diff:\n%s", d)
 	}
 }
+
+func TestCompareShowsPassRawPath(t *testing.T) {
+	t.Parallel()
+	from := sample()
+	to := sample()
+	to.Routes[0].PassRawPath = true
+	d := edge.Compare(from, to)
+	if got := d.Summary(); got != "route shop changed (pass_raw_path)" {
+		t.Fatalf("summary %q", got)
+	}
+	if !strings.Contains(d.String(), `    pass_raw_path: (none) -> true`) {
+		t.Fatalf("diff:\n%s", d)
+	}
+}

@@ -190,19 +190,19 @@ func clientIPHeader(name []byte) bool {
 }
 
 // copyRequestHeaders fills dst, the upstream request header, from the
-// client request in ctx: method, origin-form request URI (its path rewritten
-// by rw unless nil), the original Host, every end-to-end header in its
-// original order, and the X-Forwarded-* and X-Request-Id headers. Body
-// framing (Content-Length / Transfer-Encoding) is set later from the body.
+// client request in ctx: method, origin-form request URI (its path mapped by
+// rw, or as sent when rw is nil), the original Host, every end-to-end header
+// in its original order, and the X-Forwarded-* and X-Request-Id headers.
+// Body framing (Content-Length / Transfer-Encoding) is set later from the
+// body.
 func (c *call) copyRequestHeaders(ctx *fasthttp.RequestCtx, dst *fasthttp.RequestHeader, in *Input, rw *route.Rewrite) {
 	src := &ctx.Request.Header
 	dst.SetMethodBytes(src.Method())
 	uri := src.RequestURI()
-	if rw != nil {
-		if u, ok := c.rewriteURI(ctx, rw); ok {
-			uri = u
-		}
+	if rw != nil && !(rw.Keeps() && keepTarget(ctx, rw, uri)) {
+		uri = c.rewriteURI(ctx, rw)
 	}
+	rewrites := rw != nil && !rw.Keeps()
 	if len(uri) == 0 || uri[0] != '/' && !(len(uri) == 1 && uri[0] == '*') {
 		// absolute-form: send origin-form, the raw path and query.
 		u := ctx.URI()
@@ -223,7 +223,7 @@ func (c *call) copyRequestHeaders(ctx *fasthttp.RequestCtx, dst *fasthttp.Reques
 
 	c.tokens = requestConnectionTokens(c.tokens[:0], src)
 	for k, v := range src.All() {
-		if skipRequestHeader(k, in, rw != nil) || named(c.tokens, k) {
+		if skipRequestHeader(k, in, rewrites) || named(c.tokens, k) {
 			continue
 		}
 		dst.AddBytesKV(k, v)
@@ -280,7 +280,7 @@ func (c *call) copyRequestHeaders(ctx *fasthttp.RequestCtx, dst *fasthttp.Reques
 	if len(fwdHost) > 0 {
 		dst.SetBytesV(HeaderXForwardedHost, fwdHost)
 	}
-	if rw != nil {
+	if rewrites {
 		c.setForwardedPrefix(src, dst, in, rw)
 	}
 	if in.RequestID != "" {
@@ -288,20 +288,38 @@ func (c *call) copyRequestHeaders(ctx *fasthttp.RequestCtx, dst *fasthttp.Reques
 	}
 }
 
-// rewriteURI returns the origin-form request target with the path rewritten
-// by rw and the client's query, in c.scratch; false when the normalized path
-// does not start with the route's (the router matched it, so never).
-func (c *call) rewriteURI(ctx *fasthttp.RequestCtx, rw *route.Rewrite) ([]byte, bool) {
+// keepTarget reports whether uri, the client's request target, can go to
+// the upstream of a route.Keep route as it is: "*", or a path that needs no
+// normalization (see route.Rewrite.Unchanged). An origin-form target must
+// also be the path the router saw: without a Host header fasthttp reads
+// "//admin/x" as host "admin" and path "/x".
+func keepTarget(ctx *fasthttp.RequestCtx, rw *route.Rewrite, uri []byte) bool {
+	if len(uri) == 1 && uri[0] == '*' {
+		return true
+	}
+	u := ctx.URI()
+	raw := u.PathOriginal()
+	if len(uri) > 0 && uri[0] == '/' && !(bytes.HasPrefix(uri, raw) && (len(uri) == len(raw) || uri[len(raw)] == '?' || uri[len(raw)] == '#')) {
+		return false
+	}
+	return rw.Unchanged(raw, u.Path())
+}
+
+// rewriteURI returns the origin-form request target with the path mapped
+// by rw and the client's query, in c.scratch. Should the normalized path
+// not start with the route's (the router matched it, so never), the
+// normalized path goes up, made safe.
+func (c *call) rewriteURI(ctx *fasthttp.RequestCtx, rw *route.Rewrite) []byte {
 	u := ctx.URI()
 	b, ok := rw.AppendPath(c.scratch[:0], u.PathOriginal(), u.Path())
 	if !ok {
-		return nil, false
+		b = route.AppendClean(c.scratch[:0], u.Path())
 	}
 	if q := u.QueryString(); len(q) > 0 {
 		b = append(append(b, '?'), q...)
 	}
 	c.scratch = b
-	return b, true
+	return b
 }
 
 // setForwardedPrefix sets X-Forwarded-Prefix to the prefix rw takes off,

@@ -83,8 +83,8 @@ func TestHeadersOnTheWire(t *testing.T) {
 		up := <-heads
 
 		// What the upstream got.
-		if want := "GET /p/a%2Fb/../c?q=1&r=%20 HTTP/1.1"; up.first != want {
-			t.Errorf("trusted=%v: request line %q, want %q (raw URI kept)", trusted, up.first, want)
+		if want := "GET /p/a/c?q=1&r=%20 HTTP/1.1"; up.first != want {
+			t.Errorf("trusted=%v: request line %q, want %q (the path normalized: it held a \"..\" segment)", trusted, up.first, want)
 		}
 		for _, n := range append(slices.Clone(hopNames), "X-Hop-A", "X-Hop-B", "Transfer-Encoding", "User-Agent") {
 			if v := up.values(n); len(v) > 0 {
@@ -218,13 +218,22 @@ func TestAbsoluteFormURI(t *testing.T) {
 		_, _ = c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n"))
 	})
 	tr := NewTransport(Options{})
-	f := startFront(t, tr.NewRoute(mustService(t, "shop", nil, addr), RouteConfig{}))
-	resp, _ := roundTrip(t, f.addr, "GET https://other.example/x/%2e%2e/y?z=1 HTTP/1.1\r\nHost: shop.example.com\r\n\r\n")
-	if resp.status() != 204 {
-		t.Fatalf("status %d", resp.status())
-	}
-	up := <-heads
-	if up.first != "GET /x/%2e%2e/y?z=1 HTTP/1.1" || up.get("Host") != "other.example" || up.get("X-Forwarded-Host") != "other.example" {
-		t.Fatalf("upstream got %q, Host %q, X-Forwarded-Host %q", up.first, up.get("Host"), up.get("X-Forwarded-Host"))
+	svc := mustService(t, "shop", nil, addr)
+	for _, c := range []struct {
+		cfg  RouteConfig
+		want string
+	}{
+		{RouteConfig{}, "GET /y?z=1 HTTP/1.1"},
+		{RouteConfig{RawPath: true}, "GET /x/%2e%2e/y?z=1 HTTP/1.1"},
+	} {
+		f := startFront(t, tr.NewRoute(svc, c.cfg))
+		resp, _ := roundTrip(t, f.addr, "GET https://other.example/x/%2e%2e/y?z=1 HTTP/1.1\r\nHost: shop.example.com\r\n\r\n")
+		if resp.status() != 204 {
+			t.Fatalf("status %d", resp.status())
+		}
+		up := <-heads
+		if up.first != c.want || up.get("Host") != "other.example" || up.get("X-Forwarded-Host") != "other.example" {
+			t.Fatalf("RawPath %v: upstream got %q, Host %q, X-Forwarded-Host %q; want %q", c.cfg.RawPath, up.first, up.get("Host"), up.get("X-Forwarded-Host"), c.want)
+		}
 	}
 }

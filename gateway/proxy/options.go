@@ -132,6 +132,15 @@ type RouteConfig struct {
 	MaxBodyBytes int64
 	// Rewrite, when set, replaces the route's matched path prefix in the
 	// upstream request target (the query is kept) and sets
-	// X-Forwarded-Prefix; nil sends the client's request target unchanged.
+	// X-Forwarded-Prefix; a route.Keep rewrite keeps the path. Either way
+	// the upstream gets the client's path as sent when it is safe, and the
+	// normalized path the router matched otherwise (see route.Rewrite).
+	// nil is route.Keep("/") unless RawPath is set.
 	Rewrite *route.Rewrite
+	// RawPath, with no Rewrite, sends the client's request target as it
+	// came, unnormalized: "/public/..;/admin" goes up as such even though
+	// the gateway decided on "/public/..;/admin" and Tomcat reads
+	// "/admin". Only for upstreams that need the exact target and do their
+	// own access control (the route option pass_raw_path).
+	RawPath bool
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/gateway/route"
 )
 
 // poolKey identifies one connection pool: an address plus the settings
@@ -92,6 +94,9 @@ func (t *Transport) NewRoute(svc *Service, cfg RouteConfig) *Route {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = t.opts.MaxBodyBytes
+	}
+	if cfg.Rewrite == nil && !cfg.RawPath {
+		cfg.Rewrite = route.Keep("/")
 	}
 	r := &Route{t: t, svc: svc, cfg: cfg, clients: make([]*fasthttp.HostClient, len(svc.instances))}
 	if svc.pipeline > 0 {

@@ -1,7 +1,6 @@
 package route
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 )
@@ -22,10 +21,16 @@ import (
 // "%5C" or "\" as a slash or ignores ";parameters" (see SafePath).
 //
 // Where the new prefix ends in "/" and the rest of the path starts with one,
-// one slash is dropped (nginx would send "/new//cart"). A Rewrite is
-// immutable and safe for concurrent use.
+// one slash is dropped (nginx would send "/new//cart"); where it does not,
+// an encoded slash right after the route's path is sent as "/", so that an
+// upstream that keeps "%2F" inside a segment splits the path where the
+// router did. A Rewrite is immutable and safe for concurrent use.
+//
+// Keep returns the Rewrite of a route that does not change the path: the
+// same rules, without X-Forwarded-Prefix.
 type Rewrite struct {
 	from, to string
+	keep     bool // Keep: to is from, spelled as a URI path
 }
 
 // NewRewrite returns the Rewrite of a route with path from to the prefix to.
@@ -79,8 +84,8 @@ func (rw *Rewrite) ForwardedPrefix() string { return strings.TrimSuffix(rw.from,
 // AppendPath appends the upstream path of a request to dst. raw is the path
 // as the client sent it (fasthttp's URI.PathOriginal), norm the normalized,
 // decoded path the router matched (URI.Path). It reports false, appending
-// nothing, when norm does not start with the route's path. It allocates
-// only when dst has to grow.
+// nothing, when norm does not start with the route's path (AppendClean
+// then gives a safe path). It allocates only when dst has to grow.
 func (rw *Rewrite) AppendPath(dst, raw, norm []byte) ([]byte, bool) {
 	n := len(rw.from)
 	if len(norm) < n || string(norm[:n]) != rw.from {
@@ -97,19 +102,26 @@ func (rw *Rewrite) AppendPath(dst, raw, norm []byte) ([]byte, bool) {
 	return rw.rebuild(dst, norm[n:]), true
 }
 
-// join appends the new prefix and rest, the raw rest of the path, dropping
-// one leading slash (literal or encoded) of rest after a prefix ending in "/".
+// join appends the new prefix and rest, the raw rest of the path. After a
+// prefix ending in "/" one leading slash (literal or encoded) of rest is
+// dropped; after another prefix a leading encoded slash becomes "/".
 func (rw *Rewrite) join(dst, rest []byte) []byte {
 	dst = append(dst, rw.to...)
-	if strings.HasSuffix(rw.to, "/") {
-		switch {
-		case len(rest) > 0 && rest[0] == '/':
-			rest = rest[1:]
-		case len(rest) >= 3 && rest[0] == '%' && rest[1] == '2' && (rest[2] == 'F' || rest[2] == 'f'):
-			rest = rest[3:]
+	switch {
+	case strings.HasSuffix(rw.to, "/") && len(rest) > 0 && rest[0] == '/':
+		rest = rest[1:]
+	case encodedSlash(rest):
+		rest = rest[3:]
+		if !strings.HasSuffix(rw.to, "/") {
+			dst = append(dst, '/')
 		}
 	}
 	return append(dst, rest...)
+}
+
+// encodedSlash reports whether p starts with "%2F" (any case).
+func encodedSlash(p []byte) bool {
+	return len(p) >= 3 && p[0] == '%' && p[1] == '2' && (p[2] == 'F' || p[2] == 'f')
 }
 
 // rebuild appends the new prefix and rest, the decoded rest of the
@@ -117,10 +129,15 @@ func (rw *Rewrite) join(dst, rest []byte) []byte {
 // with ";parameters") are dropped, "\" counts as a slash, each segment is
 // percent-encoded (see pathChar), and a trailing slash is kept.
 func (rw *Rewrite) rebuild(dst, rest []byte) []byte {
-	dst = append(dst, rw.to...)
+	return appendRebuilt(dst, rw.to, rest)
+}
+
+// appendRebuilt appends prefix and then rest as rebuild describes.
+func appendRebuilt(dst []byte, prefix string, rest []byte) []byte {
+	dst = append(dst, prefix...)
 	// The first piece of rest continues the prefix's last segment unless
 	// the prefix ends in "/" (the route "/shop" and "/shopping").
-	continues := !strings.HasSuffix(rw.to, "/")
+	continues := !strings.HasSuffix(prefix, "/")
 	trailing := false
 	for first := true; ; first = false {
 		i := indexSep(rest)
@@ -149,139 +166,4 @@ func (rw *Rewrite) rebuild(dst, rest []byte) []byte {
 		dst = append(dst, '/')
 	}
 	return dst
-}
-
-// rawOffset walks raw, decoding percent-escapes the way fasthttp does, along
-// norm. It returns the offset in raw where the first n bytes of norm end,
-// and whether all of raw decodes to exactly norm (no normalization was
-// needed).
-func rawOffset(raw, norm []byte, n int) (int, bool) {
-	if len(raw) == 0 || raw[0] != '/' {
-		return 0, false
-	}
-	at, j := -1, 0
-	for i := 0; i < len(raw); {
-		if j == n {
-			at = i
-		}
-		c, step := decodeAt(raw, i)
-		if j >= len(norm) || norm[j] != c {
-			return 0, false
-		}
-		i += step
-		j++
-	}
-	if j == n {
-		at = len(raw)
-	}
-	return at, j == len(norm) && at >= 0
-}
-
-// decodeAt returns the byte at p[i] and how many bytes of p it takes: a
-// valid %XX escape is one decoded byte, anything else stands for itself.
-func decodeAt(p []byte, i int) (byte, int) {
-	if p[i] == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
-		return unhex(p[i+1])<<4 | unhex(p[i+2]), 3
-	}
-	return p[i], 1
-}
-
-// SafePath reports whether p, an absolute URI path, has no empty segment
-// ("//", a trailing slash aside) and no "." or ".." segment, reading it as
-// the most lenient upstream would: percent-escapes decoded, "\" as a slash,
-// and a segment's ";parameters" ignored ("..;x" is "..").
-func SafePath(p []byte) bool {
-	if len(p) == 0 || p[0] != '/' {
-		return false
-	}
-	segLen, dots, allDots, inName := 0, 0, true, true
-	for i := 1; i <= len(p); {
-		end := i == len(p)
-		var c byte
-		step := 1
-		if !end {
-			c, step = decodeAt(p, i)
-		}
-		if end || c == '/' || c == '\\' {
-			if segLen == 0 && !end {
-				return false
-			}
-			if allDots && (dots == 1 || dots == 2) {
-				return false
-			}
-			if end {
-				return true
-			}
-			segLen, dots, allDots, inName = 0, 0, true, true
-			i += step
-			continue
-		}
-		segLen++
-		switch {
-		case !inName:
-		case c == ';':
-			inName = false
-		case c == '.':
-			dots++
-		default:
-			allDots = false
-		}
-		i += step
-	}
-	return true
-}
-
-// dotSegment reports whether seg, a decoded path segment, is "." or ".."
-// (optionally followed by ";parameters").
-func dotSegment(seg []byte) bool {
-	if i := bytes.IndexByte(seg, ';'); i >= 0 {
-		seg = seg[:i]
-	}
-	return string(seg) == "." || string(seg) == ".."
-}
-
-func indexSep(p []byte) int {
-	for i, c := range p {
-		if c == '/' || c == '\\' {
-			return i
-		}
-	}
-	return -1
-}
-
-// appendEscaped appends seg percent-encoded: every byte but pathChar ones.
-func appendEscaped(dst, seg []byte) []byte {
-	const hex = "0123456789ABCDEF"
-	for _, c := range seg {
-		if pathChar(c) {
-			dst = append(dst, c)
-			continue
-		}
-		dst = append(dst, '%', hex[c>>4], hex[c&15])
-	}
-	return dst
-}
-
-// pathChar reports whether c may stand unencoded in a path segment (RFC 3986
-// pchar without "%": unreserved, sub-delims, ":" and "@").
-func pathChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= 'a':
-		return c - 'a' + 10
-	case c >= 'A':
-		return c - 'A' + 10
-	}
-	return c - '0'
 }

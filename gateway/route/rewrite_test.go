@@ -58,6 +58,8 @@ func TestRewritePaths(t *testing.T) {
 		{"/shop", "/new/", "/shop", "/new/"},
 		{"/shop", "/new/", "/shopping", "/new/ping"},
 		{"/shop", "/new/", "/shop%2Fcart", "/new/cart"},
+		{"/shop", "/new", "/shop%2Fcart", "/new/cart"},
+		{"/shop", "/new", "/shop%2fcart/a%2Fb", "/new/cart/a%2Fb"},
 		{"/", "/v1/", "/users", "/v1/users"},
 		{"/", "/v1/", "/", "/v1/"},
 		// Nothing climbs out of the new prefix.

@@ -11,7 +11,11 @@
 // "/api" then matches "/api", "/api/" and "/api/x" but not "/apix" (which
 // goes on to the next shorter prefix).
 //
-// Rewrite (rewrite.go) turns a matched path into the upstream path.
+// Rewrite (rewrite.go) turns a matched path into the upstream path; Keep
+// (keep.go) is the Rewrite of a route that keeps its path, so that the
+// upstream never reads another path than the one the router matched
+// (safepath.go); AppendLenient (lenient.go) reads a path as lenient
+// upstreams do, for the gateway's check of ambiguous paths.
 //
 // Match does not allocate; a Table is immutable and safe for concurrent use.
 package route

@@ -45,3 +45,16 @@ func BenchmarkRewrite(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkKeepUnchanged is the check every proxied request without a
+// rewrite now goes through (the path of BenchmarkHandlerPath).
+func BenchmarkKeepUnchanged(b *testing.B) {
+	rw := Keep("/")
+	raw, norm := []byte("/products/42"), []byte("/products/42")
+	b.ReportAllocs()
+	for b.Loop() {
+		if !rw.Unchanged(raw, norm) || Ambiguous(norm) {
+			b.Fatal("changed")
+		}
+	}
+}

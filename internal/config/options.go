@@ -176,6 +176,10 @@ type RouteConfig struct {
 	// StripPrefix and Rewrite change the path sent upstream (see rewrite.go).
 	StripPrefix bool           `yaml:"strip_prefix" json:"strip_prefix,omitempty"`
 	Rewrite     *RewriteConfig `yaml:"rewrite" json:"rewrite,omitempty"`
+	// PassRawPath sends the client's request target upstream exactly as it
+	// came, even when it needed normalization (see docs/pathsafe.md): off
+	// by default, for service routes without a rewrite only.
+	PassRawPath bool `yaml:"pass_raw_path" json:"pass_raw_path,omitempty"`
 }
 
 // TimeoutConfig bounds one proxied request; zero means the gateway default.

@@ -52,7 +52,13 @@ func (r RouteConfig) validateRewrite(field string) []error {
 		if r.Rewrite != nil {
 			bad("rewrite", "only routes to a service can change the upstream path; function %q sees the request's path", r.Function)
 		}
+		if r.PassRawPath {
+			bad("pass_raw_path", "only routes to a service send a path upstream; function %q sees the normalized path", r.Function)
+		}
 		return errs
+	}
+	if r.PassRawPath && (r.StripPrefix || r.Rewrite != nil) {
+		bad("pass_raw_path", "cannot be set together with strip_prefix or rewrite (a rewritten path is always normalized when it has to be)")
 	}
 	if r.Rewrite == nil {
 		return errs

@@ -43,6 +43,9 @@ func TestRouteRewriteErrorsNameTheField(t *testing.T) {
 		"function":        {"routes:\n  - {path: /x/, function: api, strip_prefix: true}\n", `routes[0].strip_prefix: only routes to a service`},
 		"function rw":     {"routes:\n  - {path: /x/, function: api, rewrite: {prefix: /y/}}\n", `routes[0].rewrite: only routes to a service`},
 		"match":           {base + "routes:\n  - {path: /shop, service: shop, match: exact}\n", `routes[0].match: must be prefix or segment, got "exact"`},
+		"raw function":    {"routes:\n  - {path: /x/, function: api, pass_raw_path: true}\n", `routes[0].pass_raw_path: only routes to a service`},
+		"raw and strip":   {base + "routes:\n  - {path: /shop, service: shop, pass_raw_path: true, strip_prefix: true}\n", `routes[0].pass_raw_path: cannot be set together with strip_prefix or rewrite`},
+		"raw and rewrite": {base + "routes:\n  - {path: /shop, service: shop, pass_raw_path: true, rewrite: {prefix: /n/}}\n", `routes[0].pass_raw_path: cannot be set together`},
 	}
 	for name, c := range cases {
 		_, err := load(t, nil, nil, c.yaml)
