@@ -113,7 +113,7 @@ func (p *Pause) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return typeError(valueDesc(b), p)
+		return typeError(wire.DescribeJSON(b), p)
 	}
 	if s == "manual" {
 		*p = Pause{Manual: true}
@@ -131,25 +131,6 @@ func (p *Pause) UnmarshalJSON(b []byte) error {
 // the field path.
 func typeError(value string, v any) error {
 	return &json.UnmarshalTypeError{Value: value, Type: reflect.TypeOf(v).Elem()}
-}
-
-// valueDesc describes a JSON value that is not a string, for errors.
-func valueDesc(b []byte) string {
-	if len(b) == 0 {
-		return "nothing"
-	}
-	switch b[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case 't', 'f':
-		return "bool"
-	}
-	if len(b) > 32 {
-		return "number"
-	}
-	return "number " + string(b)
 }
 
 // want says what a field of type t takes, for the FieldError of a

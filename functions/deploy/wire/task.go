@@ -97,7 +97,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return &json.UnmarshalTypeError{Value: describeJSON(b), Type: reflect.TypeFor[Duration]()}
+		return &json.UnmarshalTypeError{Value: DescribeJSON(b), Type: reflect.TypeFor[Duration]()}
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
@@ -107,8 +107,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// describeJSON describes a JSON value that is not a string, for errors.
-func describeJSON(b []byte) string {
+// DescribeJSON names the kind of a JSON value that is not a string
+// ("object", "number 12", ...), for type errors.
+func DescribeJSON(b []byte) string {
 	if len(b) == 0 {
 		return "nothing"
 	}
