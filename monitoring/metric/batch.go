@@ -19,38 +19,49 @@ const BatchVersion = 1
 // Tags are canonical. A value that is NaN or infinite (Falcon accepts
 // "NaN" and "Inf" strings) is written as the string "NaN", "+Inf" or "-Inf".
 func AppendBatch(dst []byte, points []Point) []byte {
-	dst = append(dst, `{"v":1,"points":[`...)
+	dst = AppendBatchStart(dst)
 	for i := range points {
-		p := &points[i]
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `{"endpoint":`...)
-		dst = appendString(dst, p.Endpoint)
-		dst = append(dst, `,"metric":`...)
-		dst = appendString(dst, p.Metric)
-		dst = append(dst, `,"tags":`...)
-		dst = appendString(dst, p.Tags)
-		dst = append(dst, `,"counterType":`...)
-		dst = appendString(dst, p.CounterType)
-		dst = append(dst, `,"step":`...)
-		dst = strconv.AppendInt(dst, p.Step, 10)
-		dst = append(dst, `,"timestamp":`...)
-		dst = strconv.AppendInt(dst, p.Time, 10)
-		dst = append(dst, `,"value":`...)
-		switch {
-		case finite(p.Value):
-			dst = strconv.AppendFloat(dst, p.Value, 'g', -1, 64)
-		case math.IsNaN(p.Value):
-			dst = append(dst, `"NaN"`...)
-		case p.Value > 0:
-			dst = append(dst, `"+Inf"`...)
-		default:
-			dst = append(dst, `"-Inf"`...)
-		}
-		dst = append(dst, '}')
+		dst = AppendBatchPoint(dst, &points[i], i == 0)
 	}
-	return append(dst, "]}"...)
+	return AppendBatchEnd(dst)
+}
+
+// AppendBatchStart, AppendBatchPoint (first is true for the first point)
+// and AppendBatchEnd write a batch piece by piece, as AppendBatch does.
+func AppendBatchStart(dst []byte) []byte { return append(dst, `{"v":1,"points":[`...) }
+
+// AppendBatchEnd closes a batch begun with AppendBatchStart.
+func AppendBatchEnd(dst []byte) []byte { return append(dst, "]}"...) }
+
+// AppendBatchPoint appends one point of a batch.
+func AppendBatchPoint(dst []byte, p *Point, first bool) []byte {
+	if !first {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `{"endpoint":`...)
+	dst = appendString(dst, p.Endpoint)
+	dst = append(dst, `,"metric":`...)
+	dst = appendString(dst, p.Metric)
+	dst = append(dst, `,"tags":`...)
+	dst = appendString(dst, p.Tags)
+	dst = append(dst, `,"counterType":`...)
+	dst = appendString(dst, p.CounterType)
+	dst = append(dst, `,"step":`...)
+	dst = strconv.AppendInt(dst, p.Step, 10)
+	dst = append(dst, `,"timestamp":`...)
+	dst = strconv.AppendInt(dst, p.Time, 10)
+	dst = append(dst, `,"value":`...)
+	switch {
+	case finite(p.Value):
+		dst = strconv.AppendFloat(dst, p.Value, 'g', -1, 64)
+	case math.IsNaN(p.Value):
+		dst = append(dst, `"NaN"`...)
+	case p.Value > 0:
+		dst = append(dst, `"+Inf"`...)
+	default:
+		dst = append(dst, `"-Inf"`...)
+	}
+	return append(dst, '}')
 }
 
 const hexDigits = "0123456789abcdef"

@@ -19,6 +19,10 @@ const DefaultMinStep = 30
 // MaxMetricTagsLen is Falcon's limit of len(metric)+len(tags).
 const MaxMetricTagsLen = 510
 
+// MaxEndpointLen is Wharf's limit of an endpoint (Falcon has none): a
+// point must fit an NSQ message whatever the body limit.
+const MaxEndpointLen = 1024
+
 // ValueKind is the JSON type a pushed value had.
 type ValueKind uint8
 
@@ -60,6 +64,7 @@ var (
 	ErrNoValue      = errors.New("value must not be empty")
 	ErrStep         = errors.New("step must be above 0")
 	ErrTooLong      = errors.New("metric and tags together must be at most 510 bytes")
+	ErrEndpointLong = errors.New("endpoint must be at most 1024 bytes")
 	ErrValueNumeric = errors.New("value must be a number or a numeric string")
 )
 
@@ -89,6 +94,8 @@ func (r Rules) Validate(it *Item, now int64) (Point, error) {
 		return Point{}, ErrStep
 	case len(it.Metric)+len(it.Tags) > MaxMetricTagsLen:
 		return Point{}, ErrTooLong
+	case len(it.Endpoint) > MaxEndpointLen:
+		return Point{}, ErrEndpointLong
 	}
 	var v float64
 	switch it.Kind {
