@@ -42,7 +42,7 @@ fail readiness, stop accepting and drain in-flight requests, stop consumers,
 flush the outbox and producers, stop the embedded nsqd, close the store.`,
 		Args: cobra.NoArgs,
 	}
-	loader := config.Bind(cmd.Flags(), "data_dir", "shutdown_grace", "log", "internal", "gateway", "nsq", "artifacts", "agent")
+	loader := config.Bind(cmd.Flags(), "data_dir", "shutdown_grace", "log", "internal", "gateway", "nsq", "artifacts", "agent", "monitoring")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		opts, err := loader.Load(os.Environ())
 		if err != nil {
@@ -134,6 +134,11 @@ func runServe(ctx context.Context, opts config.Options, configFile string, stdou
 		return b.abort(err)
 	}
 	b.onUndo(func() { _ = deployer.stop(context.Background()) })
+	monitorRun, err := b.startMonitor(ctx, mux, producer, []string{nsqd.TCPAddr()}, nil)
+	if err != nil {
+		return b.abort(err)
+	}
+	b.onUndo(func() { _ = monitorRun.stop(context.Background()) })
 	b.ops.AddCheck("store", st.Ping)
 	b.ops.AddCheck("nsqd", producer.Ping)
 
@@ -185,6 +190,7 @@ func runServe(ctx context.Context, opts config.Options, configFile string, stdou
 	down.add("stop accepting and drain in-flight requests", gw.Shutdown)
 	down.add("end function calls still running", func(context.Context) error { mux.Close(); return nil })
 	down.add("stop consumers and the deploy driver", deployer.stop)
+	down.add("stop the series writer (consumers, then a checkpoint of the series stores)", monitorRun.stop)
 	down.add("flush outbox", outbox.Flush)
 	down.add("close outbox", func(context.Context) error { return outbox.Close() })
 	down.add("flush and close producers", func(context.Context) error { return producer.Close() })
