@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -39,9 +40,22 @@ type pushBuffers struct {
 	items  []metric.Item
 	shards [][]metric.Point
 	pk     []byte
-	msgs   []byte
-	bodies [][]byte
+	free   [][]byte // message buffers to reuse
+	used   [][]byte // message buffers of the push in progress
 }
+
+// take returns an empty message buffer.
+func (b *pushBuffers) take() []byte {
+	if n := len(b.free); n > 0 {
+		buf := b.free[n-1]
+		b.free = b.free[:n-1]
+		return buf[:0]
+	}
+	return make([]byte, 0, 64<<10)
+}
+
+// give keeps a message buffer until the push is done.
+func (b *pushBuffers) give(buf []byte) { b.used = append(b.used, buf) }
 
 func (f *Function) buffers() *pushBuffers {
 	if b, ok := f.bufs.Get().(*pushBuffers); ok {
@@ -51,9 +65,16 @@ func (f *Function) buffers() *pushBuffers {
 }
 
 func (f *Function) release(b *pushBuffers) {
-	if cap(b.items) > 100_000 || cap(b.msgs) > 16<<20 {
+	if cap(b.items) > 100_000 {
 		return // keep the pool's memory bounded after a huge push
 	}
+	for _, buf := range b.used {
+		if cap(buf) <= 1<<20 && len(b.free) < 64 {
+			b.free = append(b.free, buf)
+		}
+	}
+	clear(b.used)
+	b.used = b.used[:0]
 	clear(b.items)
 	b.items = b.items[:0]
 	for i := range b.shards {
@@ -67,26 +88,10 @@ func (f *Function) push(r *fnapi.Request) error {
 	start := time.Now()
 	b := f.buffers()
 	defer f.release(b)
-	items, err := metric.Decode(r.Ctx.PostBody(), b.items[:0])
-	b.items = items
+	total, invalid, valid, err := f.accept(b, r.Ctx.PostBody())
 	if err != nil {
 		return httperr.BadRequest("%v; nothing was stored", err)
 	}
-	f.stats.received.Add(len(items))
-	now := f.opts.Now().Unix()
-	invalid, valid := 0, 0
-	for i := range items {
-		p, err := f.rules.Validate(&items[i], now)
-		if err != nil {
-			invalid++
-			continue
-		}
-		b.pk = metric.AppendPK(b.pk[:0], p.Endpoint, p.Metric, p.Tags)
-		s := f.ring.IndexBytes(b.pk)
-		b.shards[s] = append(b.shards[s], p)
-		valid++
-	}
-	f.stats.invalid.Add(invalid)
 	if valid > 0 {
 		if q := f.queued.Add(int64(valid)); q > f.opts.MaxQueued {
 			f.queued.Add(-int64(valid))
@@ -101,7 +106,31 @@ func (f *Function) push(r *fnapi.Request) error {
 		}
 		f.stats.published.Add(valid)
 	}
-	return r.JSON(fasthttp.StatusOK, PushReply{Message: "ok", Total: len(items), Invalid: invalid, Latency: time.Since(start).Milliseconds()})
+	return r.JSON(fasthttp.StatusOK, PushReply{Message: "ok", Total: total, Invalid: invalid, Latency: time.Since(start).Milliseconds()})
+}
+
+// accept decodes and validates a push body into b's per-shard points.
+func (f *Function) accept(b *pushBuffers, body []byte) (total, invalid, valid int, err error) {
+	items, err := metric.Decode(body, b.items[:0])
+	b.items = items
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	f.stats.received.Add(len(items))
+	now := f.opts.Now().Unix()
+	for i := range items {
+		p, err := f.rules.Validate(&items[i], now)
+		if err != nil {
+			invalid++
+			continue
+		}
+		b.pk = metric.AppendPK(b.pk[:0], p.Endpoint, p.Metric, p.Tags)
+		s := f.ring.IndexBytes(b.pk)
+		b.shards[s] = append(b.shards[s], p)
+		valid++
+	}
+	f.stats.invalid.Add(invalid)
+	return len(items), invalid, valid, nil
 }
 
 func (f *Function) unavailable(cause error, format string, args ...any) error {
@@ -111,30 +140,41 @@ func (f *Function) unavailable(cause error, format string, args ...any) error {
 }
 
 // publish sends every shard's points to its series and judge topics in
-// batches of messages (MPUB).
+// batches of messages (MPUB), all shards and both topics at once (go-nsq
+// pipelines the commands on its connection).
 func (f *Function) publish(ctx context.Context, b *pushBuffers) error {
 	ctx, cancel := context.WithTimeout(ctx, f.opts.PublishTimeout)
 	defer cancel()
-	var errs []error
+	type job struct {
+		topic  string
+		bodies [][]byte
+		points int
+	}
+	var jobs []job
 	for s, points := range b.shards {
-		if len(points) == 0 {
-			continue
-		}
 		for len(points) > 0 {
 			var n int
-			n, b.msgs, b.bodies = batches(points, b.msgs[:0], b.bodies[:0])
-			for _, topic := range [...]string{wire.SeriesTopic(s), wire.JudgeTopic(s)} {
-				if err := f.opts.Publisher.MultiPublish(ctx, topic, b.bodies); err != nil {
-					errs = append(errs, fmt.Errorf("cannot publish %d points to %s: %w", n, topic, err))
-				}
-			}
-			if len(errs) > 0 {
-				return errors.Join(errs...)
-			}
+			var msgs []byte
+			var bodies [][]byte
+			n, msgs, bodies = batches(points, b.take(), nil)
+			b.give(msgs)
+			jobs = append(jobs, job{wire.SeriesTopic(s), bodies, n}, job{wire.JudgeTopic(s), bodies, n})
 			points = points[n:]
 		}
 	}
-	return nil
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.opts.Publisher.MultiPublish(ctx, j.topic, j.bodies); err != nil {
+				errs[i] = fmt.Errorf("cannot publish %d points to %s: %w", j.points, j.topic, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // batches encodes points into messages for one MPUB (at most about

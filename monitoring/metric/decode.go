@@ -197,7 +197,7 @@ func (d *decoder) value(it *Item, key string, prev []Item) error {
 		case keyEndpoint:
 			it.Endpoint = intern(s, prev, func(p *Item) string { return p.Endpoint })
 		case keyMetric:
-			it.Metric = string(s)
+			it.Metric = intern(s, prev, func(p *Item) string { return p.Metric })
 		case keyCounterType:
 			it.CounterType = counterType(s)
 		case keyTags:

@@ -3,6 +3,8 @@ package metric
 import (
 	"encoding/json"
 	"math"
+	"sort"
+	"strings"
 	"testing"
 )
 
@@ -78,6 +80,9 @@ func FuzzCanonicalTags(f *testing.F) {
 	f.Add(" a = 1 ,,b")
 	f.Fuzz(func(t *testing.T, s string) {
 		c := CanonicalTags(s)
+		if want := falconTags(s); c != want {
+			t.Fatalf("CanonicalTags(%q) = %q, Falcon %q", s, c, want)
+		}
 		if CanonicalTags(c) != c {
 			t.Fatalf("CanonicalTags(%q) = %q is not stable", s, c)
 		}
@@ -86,4 +91,31 @@ func FuzzCanonicalTags(f *testing.F) {
 			t.Fatalf("ParseTags(%q) empty", c)
 		}
 	})
+}
+
+// falconTags is Falcon's DictedTagstring followed by SortedTags, as written there.
+func falconTags(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = strings.ReplaceAll(s, " ", "")
+	dict := map[string]string{}
+	for _, tag := range strings.Split(s, ",") {
+		if idx := strings.IndexRune(tag, '='); idx != -1 {
+			dict[tag[:idx]] = tag[idx+1:]
+		}
+	}
+	keys := make([]string, 0, len(dict))
+	for k := range dict {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k + "=" + dict[k])
+	}
+	return b.String()
 }

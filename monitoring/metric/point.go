@@ -3,6 +3,7 @@ package metric
 import (
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Point is a validated point of one series.
@@ -57,33 +58,39 @@ func CanonicalTags(s string) string {
 	if isCanonical(s) {
 		return s
 	}
-	type kv struct{ k, v string }
-	var pairs []kv
+	var stack [16]tagPair
+	pairs := stack[:0]
 	for tag := range strings.SplitSeq(s, ",") {
 		i := strings.IndexByte(tag, '=')
 		if i < 0 {
 			continue
 		}
 		k, v := tag[:i], tag[i+1:]
-		if j := slices.IndexFunc(pairs, func(p kv) bool { return p.k == k }); j >= 0 {
+		if j := slices.IndexFunc(pairs, func(p tagPair) bool { return p.k == k }); j >= 0 {
 			pairs[j].v = v
 			continue
 		}
-		pairs = append(pairs, kv{k, v})
+		pairs = append(pairs, tagPair{k, v})
 	}
-	slices.SortFunc(pairs, func(a, b kv) int { return strings.Compare(a.k, b.k) })
-	var b strings.Builder
-	b.Grow(len(s))
+	slices.SortFunc(pairs, func(a, b tagPair) int { return strings.Compare(a.k, b.k) })
+	n := max(len(pairs)-1, 0)
+	for _, p := range pairs {
+		n += len(p.k) + 1 + len(p.v)
+	}
+	buf := make([]byte, 0, n)
 	for i, p := range pairs {
 		if i > 0 {
-			b.WriteByte(',')
+			buf = append(buf, ',')
 		}
-		b.WriteString(p.k)
-		b.WriteByte('=')
-		b.WriteString(p.v)
+		buf = append(buf, p.k...)
+		buf = append(buf, '=')
+		buf = append(buf, p.v...)
 	}
-	return b.String()
+	return unsafe.String(unsafe.SliceData(buf), len(buf))
 }
+
+// tagPair is one k=v of a tag string.
+type tagPair struct{ k, v string }
 
 // isCanonical reports whether s (without spaces) is already in canonical
 // form: every pair has "=" and keys strictly increase.
