@@ -34,6 +34,8 @@ type server struct {
 type serverOptions struct {
 	fn      monitor.Options
 	gateway gateway.Options
+	// noSeries runs no series writer (tests of the push side only).
+	noSeries bool
 }
 
 func newServer(t *testing.T, o serverOptions) *server {
@@ -63,20 +65,10 @@ func newServer(t *testing.T, o serverOptions) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = prod.Close() })
-	w, err := monitor.NewWriter(monitor.WriterOptions{Dir: t.TempDir(), Shards: o.fn.Shards, NSQDAddrs: []string{nsqd.Addr}, Metrics: s.set})
-	if err != nil {
-		t.Fatal(err)
+	o.fn.Publisher, o.fn.Metrics = prod, s.set
+	if !o.noSeries {
+		o.fn.Series = startWriter(t, nsqd, o.fn.Shards, s.set)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("writer: %v", err)
-		}
-	})
-	o.fn.Publisher, o.fn.Series, o.fn.Metrics = prod, w, s.set
 	s.fn, err = monitor.New(o.fn)
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +80,25 @@ func newServer(t *testing.T, o serverOptions) *server {
 	g := gatewaytest.Start(t, o.gateway, mux)
 	s.addr = g.Addr().String()
 	return s
+}
+
+// startWriter runs a series writer of every shard until the test ends.
+func startWriter(t *testing.T, nsqd *testenv.NSQD, shards int, set *metrics.Set) *monitor.Writer {
+	t.Helper()
+	w, err := monitor.NewWriter(monitor.WriterOptions{Dir: t.TempDir(), Shards: shards, NSQDAddrs: []string{nsqd.Addr}, Metrics: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("writer: %v", err)
+		}
+	})
+	return w
 }
 
 func (s *server) do(t *testing.T, method, path, who, body string) gatewaytest.Response {

@@ -182,7 +182,7 @@ func TestPushBackPressure(t *testing.T) {
 // the shard Falcon's ring gives its PK, once, in a batch message.
 func TestPointsGoToTheirRingShard(t *testing.T) {
 	const shards = 4
-	s := newServer(t, serverOptions{fn: monitor.Options{Shards: shards}})
+	s := newServer(t, serverOptions{fn: monitor.Options{Shards: shards}, noSeries: true})
 	rg, err := ring.New(ring.DefaultReplicas, wire.ShardMembers(shards))
 	if err != nil {
 		t.Fatal(err)
