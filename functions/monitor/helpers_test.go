@@ -83,7 +83,7 @@ func newServer(t *testing.T, o serverOptions) *server {
 }
 
 // startWriter runs a series writer of every shard until the test ends.
-func startWriter(t *testing.T, nsqd *testenv.NSQD, shards int, set *metrics.Set) *monitor.Writer {
+func startWriter(t testing.TB, nsqd *testenv.NSQD, shards int, set *metrics.Set) *monitor.Writer {
 	t.Helper()
 	w, err := monitor.NewWriter(monitor.WriterOptions{Dir: t.TempDir(), Shards: shards, NSQDAddrs: []string{nsqd.Addr}, Metrics: set})
 	if err != nil {

@@ -43,11 +43,14 @@ type WriterOptions struct {
 }
 
 // Writer consumes the series topics of its shards and writes the points
-// into one seriesstore per shard. Queries read the same stores.
+// into one seriesstore per shard. Queries read the same stores. The
+// batches a shard's consumer holds at once are written together, with one
+// fsync of the store's log (group commit), and acknowledged after it.
 type Writer struct {
 	opts      WriterOptions
 	log       *slog.Logger
 	stores    map[int]*seriesstore.Store
+	queues    map[int]chan *writeReq
 	consumers []*bus.Consumer
 	stats     writerCounters
 	closeOnce sync.Once
@@ -85,7 +88,8 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.NewSet()
 	}
-	w := &Writer{opts: opts, log: opts.Logger, stores: map[int]*seriesstore.Store{}, stats: newWriterCounters(opts.Metrics)}
+	w := &Writer{opts: opts, log: opts.Logger, stores: map[int]*seriesstore.Store{}, queues: map[int]chan *writeReq{},
+		stats: newWriterCounters(opts.Metrics)}
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create series dir: %w", err)
 	}
@@ -96,11 +100,12 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 			return nil, fmt.Errorf("cannot open series shard %d: %w", s, err)
 		}
 		w.stores[s] = st
+		w.queues[s] = make(chan *writeReq, opts.MaxInFlight)
 		c, err := bus.NewConsumer(bus.ConsumerOptions{
 			Topic: wire.SeriesTopic(s), Channel: wire.SeriesChannel,
 			NSQDAddrs: opts.NSQDAddrs, LookupdHTTPAddrs: opts.LookupdHTTPAddrs, Security: opts.Security,
-			MaxInFlight: opts.MaxInFlight, Concurrency: 1,
-			Handler: w.handler(s, st), Logger: opts.Logger, Metrics: opts.Metrics,
+			MaxInFlight: opts.MaxInFlight, Concurrency: opts.MaxInFlight,
+			Handler: w.handler(s, w.queues[s]), Logger: opts.Logger, Metrics: opts.Metrics,
 		})
 		if err != nil {
 			_ = w.Close()
@@ -111,35 +116,91 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	return w, nil
 }
 
-// handler writes one batch into the shard's store. A batch that cannot be
-// decoded fails (and is dead-lettered after its attempts); a store error
-// requeues it (points already applied are stale the second time).
-func (w *Writer) handler(shard int, st *seriesstore.Store) bus.HandlerFunc {
-	return func(_ context.Context, m *bus.Message) error {
+// writeReq is one message's points waiting for the shard's next write.
+type writeReq struct {
+	points []seriesstore.Point
+	done   chan error
+}
+
+// maxGroupPoints bounds the points of one group commit.
+const maxGroupPoints = 50_000
+
+// handler queues one batch for the shard's writer and waits until it is
+// durable. A batch that cannot be decoded fails (and is dead-lettered
+// after its attempts); a store error requeues it (points already applied
+// are stale the second time).
+func (w *Writer) handler(shard int, queue chan<- *writeReq) bus.HandlerFunc {
+	return func(ctx context.Context, m *bus.Message) error {
 		points, err := metric.DecodeBatch(m.Body)
 		if err != nil {
 			return fmt.Errorf("cannot write series shard %d: %w", shard, err)
 		}
-		sp := make([]seriesstore.Point, len(points))
+		req := &writeReq{points: make([]seriesstore.Point, len(points)), done: make(chan error, 1)}
 		for i := range points {
 			p := &points[i]
-			sp[i] = seriesstore.Point{Key: p.PK(), Step: p.Step, CounterType: p.CounterType, Time: p.Time, Value: p.Value}
+			req.points[i] = seriesstore.Point{Key: p.PK(), Step: p.Step, CounterType: p.CounterType, Time: p.Time, Value: p.Value}
 		}
-		res, err := st.Update(sp)
+		select {
+		case queue <- req:
+		case <-ctx.Done():
+			return fmt.Errorf("cannot write series shard %d: %w", shard, ctx.Err())
+		}
+		select {
+		case err := <-req.done:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("cannot write series shard %d: %w", shard, ctx.Err())
+		}
+	}
+}
+
+// commit writes the queued batches of a shard, every batch waiting at the
+// time in one Update, until ctx ends.
+func (w *Writer) commit(ctx context.Context, shard int, st *seriesstore.Store, queue <-chan *writeReq) {
+	var group []*writeReq
+	var points []seriesstore.Point
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-queue:
+			group, points = append(group[:0], r), append(points[:0], r.points...)
+		}
+	more:
+		for len(points) < maxGroupPoints {
+			select {
+			case r := <-queue:
+				group, points = append(group, r), append(points, r.points...)
+			default:
+				break more
+			}
+		}
+		res, err := st.Update(points)
 		if err != nil {
-			return fmt.Errorf("cannot write series shard %d: %w", shard, err)
+			err = fmt.Errorf("cannot write series shard %d: %w", shard, err)
+		} else {
+			w.stats.accepted.Add(res.Accepted)
+			w.stats.stale.Add(res.Stale)
+			w.stats.skipped.Add(res.Skipped)
+			w.stats.rejected.Add(res.Rejected)
 		}
-		w.stats.accepted.Add(res.Accepted)
-		w.stats.stale.Add(res.Stale)
-		w.stats.skipped.Add(res.Skipped)
-		w.stats.rejected.Add(res.Rejected)
-		return nil
+		for _, r := range group {
+			r.done <- err
+		}
+		clear(group)
+		clear(points)
 	}
 }
 
 // Run consumes and checkpoints until ctx ends, then stops the consumers
-// and closes the stores.
+// (their handlers finish), the shard writers, and closes the stores.
 func (w *Writer) Run(ctx context.Context) error {
+	commitCtx, stopCommits := context.WithCancel(context.WithoutCancel(ctx))
+	var commits sync.WaitGroup
+	for s, st := range w.stores {
+		commits.Add(1)
+		go func() { defer commits.Done(); w.commit(commitCtx, s, st, w.queues[s]) }()
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(w.consumers)+len(w.stores))
 	i := 0
@@ -154,6 +215,8 @@ func (w *Writer) Run(ctx context.Context) error {
 		i++
 	}
 	wg.Wait()
+	stopCommits()
+	commits.Wait()
 	return errors.Join(append(errs, w.Close())...)
 }
 
