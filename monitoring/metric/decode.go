@@ -31,6 +31,10 @@ func (e *DecodeError) Error() string {
 	return fmt.Sprintf("%s (at byte %d)", e.Msg, e.Offset)
 }
 
+// MaxItems bounds the items of one push: a body of tiny items ([{},{},...])
+// must not make millions of Items. Falcon agents push tens to thousands.
+const MaxItems = 100_000
+
 // maxDepth bounds the nesting of values skipped under unknown keys.
 const maxDepth = 64
 
@@ -40,7 +44,7 @@ const maxDepth = 64
 // field keeps its zero value, and a null element is an Item with Null set.
 // A body that is not such an array, or an element whose endpoint, metric,
 // counterType or tags is not a string or whose timestamp or step is not an
-// integer, is a *DecodeError.
+// integer, or more than MaxItems elements, is a *DecodeError.
 func Decode(body []byte, dst []Item) ([]Item, error) {
 	d := decoder{b: body, idx: -1}
 	d.ws()
@@ -53,6 +57,10 @@ func Decode(body []byte, dst []Item) ([]Item, error) {
 	}
 	for {
 		d.idx++
+		if d.idx >= MaxItems {
+			d.idx = -1
+			return dst, d.errf("more than %d items in one push; split it", MaxItems)
+		}
 		d.ws()
 		var it Item
 		if d.lit("null") {

@@ -29,8 +29,8 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		items, err := Decode(body, nil)
 		var ref []*falconItem
-		if json.Unmarshal(body, &ref) != nil || ref == nil {
-			return // a body of null is refused on purpose: it is not an array
+		if json.Unmarshal(body, &ref) != nil || ref == nil || len(ref) > MaxItems {
+			return // null (not an array) and huge pushes are refused on purpose
 		}
 		if err != nil {
 			t.Fatalf("encoding/json accepts %q, Decode: %v", body, err)

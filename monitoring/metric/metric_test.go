@@ -3,6 +3,7 @@ package metric
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -169,5 +170,21 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 	if _, err := DecodeBatch([]byte(`{"v":2,"points":[]}`)); err == nil {
 		t.Fatal("version 2 accepted")
+	}
+}
+
+// TestDecodeBoundsItems: a 4 MiB body of tiny items ([{},{},...]) would
+// make over a million Items (~150 MB); a push of more than MaxItems items
+// is refused instead.
+func TestDecodeBoundsItems(t *testing.T) {
+	body := []byte("[" + strings.Repeat("{},", MaxItems) + "{}]")
+	items, err := Decode(body, nil)
+	var de *DecodeError
+	if !errors.As(err, &de) || !strings.Contains(de.Msg, "more than 100000 items") {
+		t.Fatalf("Decode of %d items: %d items, err %v; want a DecodeError about the item limit", MaxItems+1, len(items), err)
+	}
+	body = []byte("[" + strings.Repeat("{},", MaxItems-1) + "{}]")
+	if items, err := Decode(body, nil); err != nil || len(items) != MaxItems {
+		t.Fatalf("Decode of %d items: %d, %v", MaxItems, len(items), err)
 	}
 }
