@@ -101,6 +101,9 @@ func (f *Function) push(r *fnapi.Request) error {
 		err := f.publish(r.Context(), b)
 		f.queued.Add(-int64(valid))
 		if err != nil {
+			// A publish that timed out may still be writing its
+			// messages: their buffers must not be reused.
+			b.used = nil
 			f.stats.rejectedBus.Inc()
 			return f.unavailable(err, "cannot queue the points: the message bus did not take them; retry after %ss (points already queued are not stored twice)", f.retry)
 		}
