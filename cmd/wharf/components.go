@@ -66,6 +66,9 @@ func (w *wiring) components() []component {
 		{r.needs.http && (r.embedded || r.needs.minio), component{"artifacts", w.startArtifacts}},
 		{r.needs.http, component{"edge config", w.startEdge}},
 		{r.needs.http && r.needs.nsqd, component{"deploy", w.startDeployer}},
+		// Metric ingest and the series writer own every shard; serve only
+		// until shards can move between nodes (issue 13).
+		{r.embedded, component{"monitor", w.startMonitorComponent}},
 		{r.needs.http && !r.embedded, component{"cluster rate limits", w.startLimits}},
 		{r.needs.http, component{"gateway", w.startGatewayComponent}},
 		{r.name == "agent" || (r.embedded && w.opts.Agent.Local), component{"agent", w.startAgentComponent}},
@@ -277,6 +280,16 @@ func (w *wiring) startDeployer(ctx context.Context) (stopFunc, error) {
 		return nil, err
 	}
 	return d.stop, nil
+}
+
+// startMonitorComponent registers the monitor function (metric push,
+// query, series index) and runs the series writer of every shard.
+func (w *wiring) startMonitorComponent(ctx context.Context) (stopFunc, error) {
+	m, err := w.startMonitor(ctx, w.mux, w.producer, []string{w.nsqd.TCPAddr()}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return m.stop, nil
 }
 
 // consumeFrom is where a role's consumers find nsqd: through nsqlookupd

@@ -94,9 +94,7 @@ func noStop(f func()) stopFunc {
 // waitForSignal blocks until SIGINT/SIGTERM or ctx ends or a component
 // fails. Until release is called (after the shutdown), a second signal
 // exits at once.
-func waitForSignal(ctx context.Context, log *slog.Logger, failed <-chan error) (cause error, release func()) {
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+func waitForSignal(ctx context.Context, log *slog.Logger, sig <-chan os.Signal, failed <-chan error) (cause error, release func()) {
 	select {
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String())
@@ -117,8 +115,16 @@ func waitForSignal(ctx context.Context, log *slog.Logger, failed <-chan error) (
 		}
 	}()
 	return cause, func() {
-		signal.Stop(sig)
 		close(done)
 		<-ended
 	}
+}
+
+// notifySignals catches SIGINT and SIGTERM from now on, so that one
+// arriving while the components start is a graceful shutdown once they
+// have started rather than the runtime's default exit; stop undoes it.
+func notifySignals() (sig chan os.Signal, stop func()) {
+	sig = make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	return sig, func() { signal.Stop(sig) }
 }

@@ -72,6 +72,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newEdgeCmds(stdout)...)
 	root.AddCommand(newDeployCmds(stdout)...)
 	root.AddCommand(newPushCmd(stdout, stderr), newArtifactsCmd(stdout, stderr))
+	root.AddCommand(newMetricsCmd(stdout))
 	usageOnArgErrors(root)
 	registerCompletions(root)
 	return root

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/wharfhq/wharf/functions/deploy"
+	"github.com/wharfhq/wharf/functions/monitor"
 	"github.com/wharfhq/wharf/gateway"
 	"github.com/wharfhq/wharf/gateway/ratelimit/cluster"
 	"github.com/wharfhq/wharf/gateway/tlsconf"
@@ -22,6 +23,7 @@ func metricFamilies() [][]promexp.Family {
 		tlsconf.MetricFamilies(),
 		cluster.MetricFamilies(),
 		deploy.MetricFamilies(),
+		monitor.MetricFamilies(),
 		agent.MetricFamilies(),
 		bus.MetricFamilies(),
 		promexp.RuntimeFamilies(),

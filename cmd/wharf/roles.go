@@ -68,6 +68,8 @@ func runRole(ctx context.Context, r role, opts config.Options, configFile string
 		return err
 	}
 	w := &wiring{base: b, role: r}
+	sig, stopSignals := notifySignals()
+	defer stopSignals()
 	running, err := startComponents(ctx, b.log, w.components(), opts.ShutdownGrace)
 	if err != nil {
 		return err
@@ -89,7 +91,7 @@ func runRole(ctx context.Context, r role, opts config.Options, configFile string
 	fmt.Fprintf(stdout, "Wharf %s is running (role %s). %s\n", version, r.name, strings.Join(parts, ", "))
 	b.log.Info("started", "internal", b.ops.Addr().String())
 
-	cause, release := waitForSignal(ctx, b.log, b.failed)
+	cause, release := waitForSignal(ctx, b.log, sig, b.failed)
 	defer release()
 	if err := running.stop(opts.ShutdownGrace); err != nil {
 		return err

@@ -39,7 +39,7 @@ driver and consumers, flush and close the outbox and producer, stop the
 embedded nsqd, close the store, stop the internal listener.`,
 		Args: cobra.NoArgs,
 	}
-	loader := config.Bind(cmd.Flags(), "data_dir", "shutdown_grace", "log", "internal", "gateway", "nsq", "artifacts", "agent")
+	loader := config.Bind(cmd.Flags(), "data_dir", "shutdown_grace", "log", "internal", "gateway", "nsq", "artifacts", "agent", "monitoring")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		opts, err := loader.Load(os.Environ())
 		if err != nil {
@@ -69,6 +69,8 @@ func runServe(ctx context.Context, opts config.Options, configFile string, stdou
 		return err
 	}
 	w := &wiring{base: b, role: serveRole()}
+	sig, stopSignals := notifySignals()
+	defer stopSignals()
 	running, err := startComponents(ctx, b.log, w.components(), opts.ShutdownGrace)
 	if err != nil {
 		return err
@@ -76,7 +78,7 @@ func runServe(ctx context.Context, opts config.Options, configFile string, stdou
 	printServe(stdout, w)
 	b.log.Info("started", "gateway", w.gw.Addr().String(), "internal", b.ops.Addr().String(), "data_dir", opts.DataDir)
 
-	cause, release := waitForSignal(ctx, b.log, b.failed)
+	cause, release := waitForSignal(ctx, b.log, sig, b.failed)
 	defer release()
 	if err := running.stop(opts.ShutdownGrace); err != nil {
 		return err

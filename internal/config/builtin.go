@@ -17,7 +17,9 @@ func BuiltinPrefixes() []string { return []string{"/api/", "/fn/", "/console/"} 
 
 // BuiltinRouteNames returns the names of the routes the gateway adds for
 // the built-in prefixes (see gateway/snapshot.go); bans may name them.
-func BuiltinRouteNames() []string { return []string{"wharf-api", "wharf-fn", "wharf-artifacts"} }
+func BuiltinRouteNames() []string {
+	return []string{"wharf-api", "wharf-fn", "wharf-artifacts", "wharf-push"}
+}
 
 // UploadMaxBody is the body limit of the built-in artifact upload route
 // (/api/v1/apps/); configure a route for that path to change it.
@@ -32,6 +34,8 @@ func BuiltinRoutes() []RouteConfig {
 		{Name: "wharf-fn", Path: "/fn/", Function: BuiltinFunction},
 		// Artifact bundles are pushed here; they stream to storage.
 		{Name: "wharf-artifacts", Path: "/api/v1/apps/", Function: BuiltinFunction, MaxBody: UploadMaxBody},
+		// Open-Falcon agents and scripts push metrics here, unchanged.
+		{Name: "wharf-push", Path: "/v1/push", Function: BuiltinFunction},
 	}
 }
 

@@ -19,6 +19,8 @@ type Options struct {
 	MinIO         MinIOOptions    `yaml:"minio"`
 	Artifacts     ArtifactOptions `yaml:"artifacts"`
 	Agent         AgentOptions    `yaml:"agent"`
+	// Monitoring configures metric ingest and series (see monitoring.go).
+	Monitoring MonitoringOptions `yaml:"monitoring"`
 	// Limits, Services and Routes are the gateway's declarative edge config
 	// (YAML only); the admin API changes them at run time.
 	Limits   []LimitConfig   `yaml:"limits"`
@@ -288,10 +290,11 @@ func Defaults() Options {
 			PipelineDelay:   50 * time.Microsecond,
 			TLS:             TLSOptions{MinVersion: "1.2", CheckEvery: 10 * time.Second},
 		},
-		NSQ:       NSQOptions{EmbeddedTCP: "127.0.0.1:4150", EmbeddedHTTP: "127.0.0.1:4151", MaxInFlight: 64},
-		Redis:     RedisOptions{Namespace: "wharf"},
-		MinIO:     MinIOOptions{Bucket: "wharf-artifacts"},
-		Artifacts: ArtifactOptions{QuotaBytes: 10 << 30, DeployedWithin: 30 * 24 * time.Hour, GCEvery: time.Hour},
-		Agent:     AgentOptions{Room: "local", Local: true, Advertise: "127.0.0.1", DrainDelay: 2 * time.Second, HealthTimeout: time.Minute},
+		NSQ:        NSQOptions{EmbeddedTCP: "127.0.0.1:4150", EmbeddedHTTP: "127.0.0.1:4151", MaxInFlight: 64},
+		Redis:      RedisOptions{Namespace: "wharf"},
+		MinIO:      MinIOOptions{Bucket: "wharf-artifacts"},
+		Artifacts:  ArtifactOptions{QuotaBytes: 10 << 30, DeployedWithin: 30 * 24 * time.Hour, GCEvery: time.Hour},
+		Agent:      AgentOptions{Room: "local", Local: true, Advertise: "127.0.0.1", DrainDelay: 2 * time.Second, HealthTimeout: time.Minute},
+		Monitoring: defaultMonitoring(),
 	}
 }

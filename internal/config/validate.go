@@ -57,6 +57,9 @@ func (o Options) Validate() error {
 	if o.Redis.DB < 0 {
 		bad("redis.db must not be negative")
 	}
+	if err := o.Monitoring.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := o.ValidateEdge(); err != nil {
 		errs = append(errs, err)
 	}

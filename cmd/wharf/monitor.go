@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"time"
+
+	"github.com/wharfhq/wharf/functions/monitor"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/logging"
+)
+
+// startMonitor registers the monitor function (metric push, query,
+// series index) on mux and runs its series writer, which owns every shard
+// (serve), until the returned background is stopped.
+func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, producer *bus.Producer, nsqd, lookupd []string) (*background, error) {
+	o := b.opts.Monitoring
+	dir := o.SeriesDir
+	if dir == "" {
+		dir = filepath.Join(b.opts.DataDir, "series")
+	}
+	log := logging.Component(b.log, "monitor")
+	w, err := monitor.NewWriter(monitor.WriterOptions{Dir: dir, Shards: o.Shards, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
+		Security: b.nsqSec, MaxInFlight: b.opts.NSQ.MaxInFlight, Logger: log, Metrics: b.metrics})
+	if err != nil {
+		return nil, err
+	}
+	fn, err := monitor.New(monitor.Options{Publisher: producer, Shards: o.Shards, Replicas: o.Replicas,
+		MinStep: int64(o.MinStep / time.Second), MaxQueued: int64(o.MaxQueued), RetryAfter: o.RetryAfter,
+		Series: w, Logger: log, Metrics: b.metrics})
+	if err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	if err := mux.Register(fn); err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	return runBackground(ctx, func(ctx context.Context) error {
+		if err := w.Run(ctx); err != nil {
+			log.Error("series writer stopped", "err", err)
+			return err
+		}
+		return nil
+	}), nil
+}

@@ -1,0 +1,83 @@
+package monitor_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/functions/monitor"
+	"github.com/wharfhq/wharf/functions/monitor/wire"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/testenv"
+	"github.com/wharfhq/wharf/monitoring/metric"
+)
+
+// TestConcurrentPushesSplitIntoBatches: concurrent pushes of 2,500 points
+// each to one shard arrive complete on the judge topic, in messages of at
+// most 1,000 points.
+func TestConcurrentPushesSplitIntoBatches(t *testing.T) {
+	s := newServer(t, serverOptions{fn: monitor.Options{Shards: 1}, noSeries: true})
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	messages, biggest := 0, 0
+	c, err := bus.NewConsumer(bus.ConsumerOptions{Topic: wire.JudgeTopic(0), Channel: "test", NSQDAddrs: []string{s.nsqd.Addr},
+		Handler: func(_ context.Context, m *bus.Message) error {
+			ps, err := metric.DecodeBatch(m.Body)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			messages++
+			biggest = max(biggest, len(ps))
+			for _, p := range ps {
+				seen[p.PK()] = true
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	const pushes, per = 4, 2500
+	now := time.Now().Unix()
+	var wg sync.WaitGroup
+	errs := make(chan error, pushes)
+	for p := range pushes {
+		var items []string
+		for i := range per {
+			items = append(items, item(fmt.Sprintf("h%d", p), fmt.Sprintf("m%d", i), now, 60, i, "GAUGE", ""))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := s.do(t, "POST", "/v1/push", "ingest", array(items...)); r.Status != 200 {
+				errs <- fmt.Errorf("push %d: %d %s", p, r.Status, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 15*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != pushes*per {
+			return fmt.Errorf("%d of %d points", len(seen), pushes*per)
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if biggest > 1000 || messages < pushes*3 {
+		t.Fatalf("%d messages, the biggest of %d points; want at most 1000 points each", messages, biggest)
+	}
+}

@@ -1,0 +1,50 @@
+package monitor
+
+import (
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wharfhq/wharf/internal/promexp"
+)
+
+// counters are the monitor function's metrics.
+type counters struct {
+	received, invalid, published *metrics.Counter
+	rejectedBusy, rejectedBus    *metrics.Counter
+}
+
+func newCounters(set *metrics.Set, queued func() float64) *counters {
+	c := func(name string) *metrics.Counter { return set.GetOrCreateCounter("wharf_monitor_" + name) }
+	set.GetOrCreateGauge("wharf_monitor_points_queued", queued)
+	return &counters{
+		received:     c("points_received_total"),
+		invalid:      c("points_invalid_total"),
+		published:    c("points_published_total"),
+		rejectedBusy: c(`push_rejected_total{reason="busy"}`),
+		rejectedBus:  c(`push_rejected_total{reason="bus"}`),
+	}
+}
+
+// writerCounters count what the series writer did with its points.
+type writerCounters struct{ accepted, stale, skipped, rejected *metrics.Counter }
+
+func newWriterCounters(set *metrics.Set) writerCounters {
+	c := func(result string) *metrics.Counter {
+		return set.GetOrCreateCounter(`wharf_monitor_series_points_total{result="` + result + `"}`)
+	}
+	return writerCounters{accepted: c("accepted"), stale: c("stale"), skipped: c("skipped"), rejected: c("rejected")}
+}
+
+// MetricFamilies describes the monitor function's metric families.
+func MetricFamilies() []promexp.Family {
+	c := func(name, help string, labels ...string) promexp.Family {
+		return promexp.Family{Name: name, Type: promexp.Counter, Help: help, Labels: labels}
+	}
+	return []promexp.Family{
+		c("wharf_monitor_points_received_total", "Items received by POST /v1/push and /api/v1/metrics/push, valid or not."),
+		c("wharf_monitor_points_invalid_total", "Pushed items refused by Falcon's validation rules (counted, not stored)."),
+		c("wharf_monitor_points_published_total", "Valid points published to NSQ (each once, for the series store and the judge)."),
+		{Name: "wharf_monitor_points_queued", Type: promexp.Gauge, Help: "Valid points of pushes in progress, not yet acknowledged by nsqd."},
+		c("wharf_monitor_push_rejected_total", "Pushes answered 503 with Retry-After (reason: busy = too many points queued, bus = nsqd did not take them).", "reason"),
+		c("wharf_monitor_series_points_total", "Points the series writer applied to its stores (result: accepted, stale = not newer than the series, skipped = value Falcon skips, rejected = step or type disagrees).", "result"),
+	}
+}

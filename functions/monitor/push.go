@@ -1,0 +1,206 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/functions/monitor/wire"
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/monitoring/metric"
+)
+
+// PushReply is the answer to a push, as Falcon's transfer answers.
+type PushReply struct {
+	Message string `json:"message"`
+	// Total is the number of items in the push, Invalid how many of them
+	// were refused by the validation rules.
+	Total   int `json:"total"`
+	Invalid int `json:"invalid"`
+	// Latency is the handling time in milliseconds.
+	Latency int64 `json:"latency"`
+}
+
+// Batch limits: a message holds at most maxBatchPoints points or about
+// maxMessageBytes (nsqd's default message limit is 1 MiB), one MPUB at
+// most about maxMPUBBytes (nsqd's default body limit is 5 MiB).
+const (
+	maxBatchPoints  = 1000
+	maxMessageBytes = 256 << 10
+	maxMPUBBytes    = 4 << 20
+)
+
+// pushBuffers are the reusable buffers of one push.
+type pushBuffers struct {
+	items  []metric.Item
+	shards [][]metric.Point
+	pk     []byte
+	free   [][]byte // message buffers to reuse
+	used   [][]byte // message buffers of the push in progress
+}
+
+// take returns an empty message buffer.
+func (b *pushBuffers) take() []byte {
+	if n := len(b.free); n > 0 {
+		buf := b.free[n-1]
+		b.free = b.free[:n-1]
+		return buf[:0]
+	}
+	return make([]byte, 0, 64<<10)
+}
+
+// give keeps a message buffer until the push is done.
+func (b *pushBuffers) give(buf []byte) { b.used = append(b.used, buf) }
+
+func (f *Function) buffers() *pushBuffers {
+	if b, ok := f.bufs.Get().(*pushBuffers); ok {
+		return b
+	}
+	return &pushBuffers{shards: make([][]metric.Point, f.opts.Shards)}
+}
+
+func (f *Function) release(b *pushBuffers) {
+	if cap(b.items) > 100_000 {
+		return // keep the pool's memory bounded after a huge push
+	}
+	for _, buf := range b.used {
+		if cap(buf) <= 1<<20 && len(b.free) < 64 {
+			b.free = append(b.free, buf)
+		}
+	}
+	clear(b.used)
+	b.used = b.used[:0]
+	clear(b.items)
+	b.items = b.items[:0]
+	for i := range b.shards {
+		clear(b.shards[i])
+		b.shards[i] = b.shards[i][:0]
+	}
+	f.bufs.Put(b)
+}
+
+func (f *Function) push(r *fnapi.Request) error {
+	start := time.Now()
+	b := f.buffers()
+	defer f.release(b)
+	total, invalid, valid, err := f.accept(b, r.Ctx.PostBody())
+	if err != nil {
+		return httperr.BadRequest("%v; nothing was stored", err)
+	}
+	if valid > 0 {
+		if q := f.queued.Add(int64(valid)); q > f.opts.MaxQueued {
+			f.queued.Add(-int64(valid))
+			f.stats.rejectedBusy.Inc()
+			return f.unavailable(nil, "too many points queued (%d at most); nothing of this push was stored, retry after %ss", f.opts.MaxQueued, f.retry)
+		}
+		err := f.publish(r.Context(), b)
+		f.queued.Add(-int64(valid))
+		if err != nil {
+			// A publish that timed out may still be writing its
+			// messages: their buffers must not be reused.
+			b.used = nil
+			f.stats.rejectedBus.Inc()
+			return f.unavailable(err, "cannot queue the points: the message bus did not take them; retry after %ss (points already queued are not stored twice)", f.retry)
+		}
+		f.stats.published.Add(valid)
+	}
+	return r.JSON(fasthttp.StatusOK, PushReply{Message: "ok", Total: total, Invalid: invalid, Latency: time.Since(start).Milliseconds()})
+}
+
+// accept decodes and validates a push body into b's per-shard points.
+func (f *Function) accept(b *pushBuffers, body []byte) (total, invalid, valid int, err error) {
+	items, err := metric.Decode(body, b.items[:0])
+	b.items = items
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	f.stats.received.Add(len(items))
+	now := f.opts.Now().Unix()
+	for i := range items {
+		p, err := f.rules.Validate(&items[i], now)
+		if err != nil {
+			invalid++
+			continue
+		}
+		b.pk = metric.AppendPK(b.pk[:0], p.Endpoint, p.Metric, p.Tags)
+		s := f.ring.IndexBytes(b.pk)
+		b.shards[s] = append(b.shards[s], p)
+		valid++
+	}
+	f.stats.invalid.Add(invalid)
+	return len(items), invalid, valid, nil
+}
+
+func (f *Function) unavailable(cause error, format string, args ...any) error {
+	he := httperr.Unavailable(cause, format, args...)
+	he.Headers = map[string]string{"Retry-After": f.retry}
+	return he
+}
+
+// publish sends every shard's points to its series and judge topics in
+// batches of messages (MPUB), all shards and both topics at once (go-nsq
+// pipelines the commands on its connection).
+func (f *Function) publish(ctx context.Context, b *pushBuffers) error {
+	ctx, cancel := context.WithTimeout(ctx, f.opts.PublishTimeout)
+	defer cancel()
+	type job struct {
+		topic  string
+		bodies [][]byte
+		points int
+	}
+	var jobs []job
+	for s, points := range b.shards {
+		for len(points) > 0 {
+			var n int
+			var msgs []byte
+			var bodies [][]byte
+			n, msgs, bodies = batches(points, b.take(), nil)
+			b.give(msgs)
+			jobs = append(jobs, job{wire.SeriesTopic(s), bodies, n}, job{wire.JudgeTopic(s), bodies, n})
+			points = points[n:]
+		}
+	}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.opts.Publisher.MultiPublish(ctx, j.topic, j.bodies); err != nil {
+				errs[i] = fmt.Errorf("cannot publish %d points to %s: %w", j.points, j.topic, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// batches encodes points into messages for one MPUB (at most about
+// maxMPUBBytes) and returns how many points they hold. The bodies alias buf.
+func batches(points []metric.Point, buf []byte, bodies [][]byte) (int, []byte, [][]byte) {
+	var ends [64]int
+	nm := 0
+	used := 0
+	for used < len(points) && len(buf) < maxMPUBBytes && nm < len(ends) {
+		start := len(buf)
+		buf = metric.AppendBatchStart(buf)
+		for n := 0; used < len(points) && n < maxBatchPoints && len(buf)-start < maxMessageBytes; n++ {
+			buf = metric.AppendBatchPoint(buf, &points[used], n == 0)
+			used++
+		}
+		buf = metric.AppendBatchEnd(buf)
+		ends[nm] = len(buf)
+		nm++
+	}
+	start := 0
+	for _, e := range ends[:nm] {
+		bodies = append(bodies, buf[start:e])
+		start = e
+	}
+	return used, buf, bodies
+}

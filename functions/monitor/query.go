@@ -1,0 +1,212 @@
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/monitoring/metric"
+	"github.com/wharfhq/wharf/monitoring/rrd"
+	"github.com/wharfhq/wharf/monitoring/seriesstore"
+)
+
+// MaxQuerySeries bounds the series of one query.
+const MaxQuerySeries = 100
+
+// defaultWindow is the query window when start is not given (seconds).
+const defaultWindow = 3600
+
+// SeriesRef names a series: endpoint, metric and tags ("k=v,..." in any
+// order; they are put in Falcon's canonical order).
+type SeriesRef struct {
+	Endpoint string `json:"endpoint"`
+	Metric   string `json:"metric"`
+	Tags     string `json:"tags"`
+}
+
+// QueryRequest is the body of POST /api/v1/metrics/query; the GET form
+// takes the same as parameters, endpoint and metric repeated (every
+// endpoint × every metric, with one tags). Start and End are Unix seconds
+// (default: the last hour), CF is AVERAGE (default), MAX or MIN, Step a
+// wished resolution in seconds (0: the finest that covers the window).
+type QueryRequest struct {
+	Series []SeriesRef `json:"series"`
+	Start  int64       `json:"start"`
+	End    int64       `json:"end"`
+	CF     string      `json:"cf"`
+	Step   int64       `json:"step"`
+}
+
+// Value is a consolidated value; NaN (unknown) is JSON null.
+type Value float64
+
+// MarshalJSON writes null for unknown.
+func (v Value) MarshalJSON() ([]byte, error) {
+	f := float64(v)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads null as unknown (NaN).
+func (v *Value) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*v = Value(math.NaN())
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("cannot read value %s: %w", b, err)
+	}
+	*v = Value(f)
+	return nil
+}
+
+// Sample is one value of a series: the interval ending at Timestamp.
+type Sample struct {
+	Timestamp int64 `json:"timestamp"`
+	Value     Value `json:"value"`
+}
+
+// SeriesValues is one series of a query answer. Found is false when no
+// point of the series was ever stored (Values is then empty).
+type SeriesValues struct {
+	SeriesRef
+	Found       bool     `json:"found"`
+	CounterType string   `json:"counterType,omitempty"`
+	CF          string   `json:"cf"`
+	Start       int64    `json:"start"`
+	End         int64    `json:"end"`
+	Step        int64    `json:"step"`
+	Values      []Sample `json:"values"`
+}
+
+// QueryReply is the answer of a query, series in the order asked.
+type QueryReply struct {
+	Series []SeriesValues `json:"series"`
+}
+
+func (f *Function) queryGet(r *fnapi.Request) error {
+	a := r.Ctx.QueryArgs()
+	var q QueryRequest
+	var err error
+	if q.Start, err = intArg(a, "start"); err != nil {
+		return err
+	}
+	if q.End, err = intArg(a, "end"); err != nil {
+		return err
+	}
+	if q.Step, err = intArg(a, "step"); err != nil {
+		return err
+	}
+	q.CF = string(a.Peek("cf"))
+	endpoints, metrics := a.PeekMulti("endpoint"), a.PeekMulti("metric")
+	if len(endpoints) == 0 {
+		return httperr.BadRequest("endpoint is required (repeat it for several endpoints)")
+	}
+	if len(metrics) == 0 {
+		return httperr.BadRequest("metric is required (repeat it for several metrics)")
+	}
+	if len(endpoints)*len(metrics) > MaxQuerySeries {
+		return httperr.BadRequest("endpoint × metric names %d series; at most %d per query", len(endpoints)*len(metrics), MaxQuerySeries)
+	}
+	tags := string(a.Peek("tags"))
+	for _, e := range endpoints {
+		for _, m := range metrics {
+			q.Series = append(q.Series, SeriesRef{Endpoint: string(e), Metric: string(m), Tags: tags})
+		}
+	}
+	return f.query(r, q)
+}
+
+func intArg(a *fasthttp.Args, name string) (int64, error) {
+	b := a.Peek(name)
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || n < 0 {
+		return 0, httperr.BadRequest("%s must be a non-negative integer (Unix seconds for start and end), got %q", name, b)
+	}
+	return n, nil
+}
+
+func (f *Function) queryPost(r *fnapi.Request) error {
+	var q QueryRequest
+	if err := r.DecodeJSON(&q); err != nil {
+		return err
+	}
+	if len(q.Series) == 0 {
+		return httperr.BadRequest("series is required: a list of {endpoint, metric, tags}")
+	}
+	if len(q.Series) > MaxQuerySeries {
+		return httperr.BadRequest("series has %d entries; at most %d per query", len(q.Series), MaxQuerySeries)
+	}
+	if q.Start < 0 || q.End < 0 || q.Step < 0 {
+		return httperr.BadRequest("start, end and step must not be negative")
+	}
+	for i, s := range q.Series {
+		if s.Endpoint == "" || s.Metric == "" {
+			return httperr.BadRequest("series[%d]: endpoint and metric are required", i)
+		}
+	}
+	return f.query(r, q)
+}
+
+func (f *Function) query(r *fnapi.Request, q QueryRequest) error {
+	if q.CF == "" {
+		q.CF = "AVERAGE"
+	}
+	cf, err := rrd.ParseCF(q.CF)
+	if err != nil || cf == rrd.Last {
+		return httperr.BadRequest("cf must be AVERAGE, MAX or MIN, got %q", q.CF)
+	}
+	if q.End == 0 {
+		q.End = f.opts.Now().Unix()
+	}
+	if q.Start == 0 {
+		q.Start = max(q.End-defaultWindow, 0)
+	}
+	if q.Start >= q.End {
+		return httperr.BadRequest("start (%d) must be before end (%d)", q.Start, q.End)
+	}
+	if q.End > rrd.MaxTime || q.Step > rrd.MaxTime {
+		return httperr.BadRequest("end and step must be at most %d", rrd.MaxTime)
+	}
+	if f.opts.Series == nil {
+		return httperr.Unavailable(nil, "no series store on this node")
+	}
+	out := QueryReply{Series: make([]SeriesValues, 0, len(q.Series))}
+	for _, ref := range q.Series {
+		ref.Tags = metric.CanonicalTags(ref.Tags)
+		key := metric.PK(ref.Endpoint, ref.Metric, ref.Tags)
+		shard := f.ring.Index(key)
+		st, ok := f.opts.Series.store(shard)
+		if !ok {
+			return httperr.Unavailable(nil, "series shard %d is not stored on this node", shard)
+		}
+		sv := SeriesValues{SeriesRef: ref, CF: cf.String(), Values: []Sample{}}
+		v, err := st.Fetch(key, rrd.Query{CF: cf, Start: q.Start, End: q.End, Step: q.Step})
+		switch {
+		case errors.Is(err, seriesstore.ErrNotFound):
+			sv.Start, sv.End = q.Start, q.End
+		case err != nil:
+			return httperr.Unavailable(err, "cannot read series shard %d", shard)
+		default:
+			sv.Found, sv.CounterType = true, v.CounterType.String()
+			sv.Start, sv.End, sv.Step = v.Start, v.End, v.Step
+			sv.Values = make([]Sample, len(v.Values))
+			for i, x := range v.Values {
+				sv.Values[i] = Sample{Timestamp: v.Start + int64(i+1)*v.Step, Value: Value(x)}
+			}
+		}
+		out.Series = append(out.Series, sv)
+	}
+	return r.JSON(fasthttp.StatusOK, out)
+}

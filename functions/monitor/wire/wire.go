@@ -1,0 +1,48 @@
+// Package wire is the contract between the monitor function (ingest) and
+// the consumers of its points (the series writer, the judge): the shard
+// members of the ring, the NSQ topics and channels. A message on a points
+// topic is one batch written by monitoring/metric.AppendBatch and read by
+// metric.DecodeBatch:
+//
+//	{"v":1,"points":[{"endpoint","metric","tags","counterType","step","timestamp","value"},...]}
+//
+// with canonical tags ("k=v,..." sorted by key), the time aligned to the
+// step, and a value that is a JSON number or "NaN"/"+Inf"/"-Inf".
+package wire
+
+import "strconv"
+
+// Topic prefixes; the shard number follows, e.g. metrics.series.3.
+const (
+	SeriesTopicPrefix = "metrics.series."
+	JudgeTopicPrefix  = "metrics.judge."
+)
+
+// SeriesChannel is the channel the series writer reads its shards' topics on.
+const SeriesChannel = "series"
+
+// DefaultShards is the number of shards of a default install.
+const DefaultShards = 8
+
+// MaxShards bounds the shard count (topic names stay short; one series
+// store per shard).
+const MaxShards = 1024
+
+// ShardMember is the ring member of shard i: a cluster key, never an
+// address, so that a shard moving to another node keeps its series.
+func ShardMember(i int) string { return "shard-" + strconv.Itoa(i) }
+
+// ShardMembers returns the members of n shards, shard-0 .. shard-(n-1).
+func ShardMembers(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = ShardMember(i)
+	}
+	return out
+}
+
+// SeriesTopic is the topic of shard i's points for the series store.
+func SeriesTopic(i int) string { return SeriesTopicPrefix + strconv.Itoa(i) }
+
+// JudgeTopic is the topic of shard i's points for the judge.
+func JudgeTopic(i int) string { return JudgeTopicPrefix + strconv.Itoa(i) }

@@ -1,0 +1,53 @@
+package monitor_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wharfhq/wharf/functions/monitor/wire"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/testenv"
+	"github.com/wharfhq/wharf/monitoring/metric"
+)
+
+// BenchmarkWriter: batches of 1,000 points (1,000 series of one shard, one
+// step later each round) published to a real nsqd, until the series
+// writer has applied all of them to its store on disk.
+func BenchmarkWriter(b *testing.B) {
+	nsqd := testenv.StartNSQD(b)
+	set := metrics.NewSet()
+	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prod.Close()
+	startWriter(b, nsqd, 1, set)
+	accepted := set.GetOrCreateCounter(`wharf_monitor_series_points_total{result="accepted"}`)
+	stale := set.GetOrCreateCounter(`wharf_monitor_series_points_total{result="stale"}`)
+	points := make([]metric.Point, 1000)
+	t0 := time.Now().Unix()/60*60 - 3600*24
+	ctx := context.Background()
+	round := 0
+	start := time.Now()
+	for b.Loop() {
+		for i := range points {
+			points[i] = metric.Point{Endpoint: fmt.Sprintf("host-%d", i), Metric: "cpu.busy", CounterType: metric.Gauge, Step: 60, Time: t0 + int64(round)*60, Value: float64(i)}
+		}
+		round++
+		if err := prod.MultiPublish(ctx, wire.SeriesTopic(0), [][]byte{metric.AppendBatch(nil, points)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	want := uint64(round * len(points))
+	testenv.Eventually(b, 5*time.Minute, func() error {
+		if n := accepted.Get() + stale.Get(); n < want {
+			return fmt.Errorf("%d of %d points written", n, want)
+		}
+		return nil
+	})
+	b.ReportMetric(float64(want)/time.Since(start).Seconds(), "points/s")
+}

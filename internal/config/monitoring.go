@@ -1,0 +1,45 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// MonitoringOptions configures metric ingest and the series store
+// (functions/monitor). The defaults need nothing external.
+type MonitoringOptions struct {
+	MinStep    time.Duration `yaml:"min_step" help:"smallest step of a series; a pushed step below it is raised to it (Falcon: 30s)"`
+	Shards     int           `yaml:"shards" help:"number of metric shards (ring members shard-0..N-1, one NSQ topic pair and one series store each); every node must agree"`
+	Replicas   int           `yaml:"replicas" help:"virtual points per shard on the consistent-hash ring (Falcon: 500)"`
+	MaxQueued  int           `yaml:"max_queued" help:"valid points of pushes in progress at most; a push beyond it gets 503 with Retry-After"`
+	RetryAfter time.Duration `yaml:"retry_after" help:"Retry-After of a push refused with 503"`
+	SeriesDir  string        `yaml:"series_dir" help:"serve only: where the series stores live (default <data-dir>/series)"`
+}
+
+// MaxMonitoringShards bounds monitoring.shards.
+const MaxMonitoringShards = 1024
+
+func defaultMonitoring() MonitoringOptions {
+	return MonitoringOptions{MinStep: 30 * time.Second, Shards: 8, Replicas: 500, MaxQueued: 1_000_000, RetryAfter: 5 * time.Second}
+}
+
+func (m MonitoringOptions) validate() error {
+	var errs []error
+	if m.MinStep < time.Second || m.MinStep%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("monitoring.min_step must be whole seconds, at least 1s, got %s", m.MinStep))
+	}
+	if m.Shards < 1 || m.Shards > MaxMonitoringShards {
+		errs = append(errs, fmt.Errorf("monitoring.shards must be 1..%d, got %d", MaxMonitoringShards, m.Shards))
+	}
+	if m.Replicas < 1 || m.Replicas > 10000 {
+		errs = append(errs, fmt.Errorf("monitoring.replicas must be 1..10000, got %d", m.Replicas))
+	}
+	if m.MaxQueued < 1 {
+		errs = append(errs, fmt.Errorf("monitoring.max_queued must be positive, got %d", m.MaxQueued))
+	}
+	if m.RetryAfter < time.Second {
+		errs = append(errs, fmt.Errorf("monitoring.retry_after must be at least 1s, got %s", m.RetryAfter))
+	}
+	return errors.Join(errs...)
+}

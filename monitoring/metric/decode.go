@@ -1,0 +1,515 @@
+package metric
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// DecodeError says why a push body is not a Falcon array; nothing of such
+// a body is used.
+type DecodeError struct {
+	// Offset is the byte offset where decoding stopped.
+	Offset int
+	// Index is the array element (-1: outside any element).
+	Index int
+	// Field is the element's key being decoded, or "".
+	Field string
+	Msg   string
+}
+
+// Error implements error.
+func (e *DecodeError) Error() string {
+	switch {
+	case e.Field != "":
+		return fmt.Sprintf("item %d: field %q %s (at byte %d)", e.Index, e.Field, e.Msg, e.Offset)
+	case e.Index >= 0:
+		return fmt.Sprintf("item %d: %s (at byte %d)", e.Index, e.Msg, e.Offset)
+	}
+	return fmt.Sprintf("%s (at byte %d)", e.Msg, e.Offset)
+}
+
+// MaxItems bounds the items of one push: a body of tiny items ([{},{},...])
+// must not make millions of Items. Falcon agents push tens to thousands.
+const MaxItems = 100_000
+
+// maxDepth bounds the nesting of values skipped under unknown keys.
+const maxDepth = 64
+
+// Decode appends the items of a Falcon push body (a JSON array of
+// objects) to dst. Keys match case-insensitively like encoding/json's,
+// unknown keys are skipped, a repeated key keeps its last value, a null
+// field keeps its zero value, and a null element is an Item with Null set.
+// A body that is not such an array, or an element whose endpoint, metric,
+// counterType or tags is not a string or whose timestamp or step is not an
+// integer, or more than MaxItems elements, is a *DecodeError.
+func Decode(body []byte, dst []Item) ([]Item, error) {
+	d := decoder{b: body, idx: -1}
+	d.ws()
+	if !d.eat('[') {
+		return dst, d.errf("body must be a JSON array of {endpoint, metric, timestamp, step, value, counterType, tags}")
+	}
+	d.ws()
+	if d.eat(']') {
+		return dst, d.end()
+	}
+	for {
+		d.idx++
+		if d.idx >= MaxItems {
+			d.idx = -1
+			return dst, d.errf("more than %d items in one push; split it", MaxItems)
+		}
+		d.ws()
+		var it Item
+		if d.lit("null") {
+			it.Null = true
+		} else if err := d.item(&it, dst); err != nil {
+			return dst, err
+		}
+		dst = append(dst, it)
+		d.ws()
+		if d.eat(',') {
+			continue
+		}
+		if d.eat(']') {
+			return dst, d.end()
+		}
+		d.idx = -1
+		return dst, d.errf("expected , or ] after item %d", len(dst)-1)
+	}
+}
+
+type decoder struct {
+	b     []byte
+	i     int
+	idx   int
+	field string
+	buf   []byte // unescape scratch
+}
+
+func (d *decoder) errf(format string, args ...any) error {
+	return &DecodeError{Offset: d.i, Index: d.idx, Field: d.field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (d *decoder) end() error {
+	d.ws()
+	if d.i != len(d.b) {
+		d.idx = -1
+		return d.errf("data after the array")
+	}
+	return nil
+}
+
+func (d *decoder) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) eat(c byte) bool {
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+func (d *decoder) lit(s string) bool {
+	if bytes.HasPrefix(d.b[d.i:], []byte(s)) {
+		d.i += len(s)
+		return true
+	}
+	return false
+}
+
+// Field keys as Falcon names them.
+const (
+	keyEndpoint    = "endpoint"
+	keyMetric      = "metric"
+	keyTimestamp   = "timestamp"
+	keyStep        = "step"
+	keyValue       = "value"
+	keyCounterType = "counterType"
+	keyTags        = "tags"
+)
+
+var keys = [...]string{keyEndpoint, keyMetric, keyTimestamp, keyStep, keyValue, keyCounterType, keyTags}
+
+func (d *decoder) item(it *Item, prev []Item) error {
+	if !d.eat('{') {
+		return d.errf("must be a JSON object")
+	}
+	d.ws()
+	if d.eat('}') {
+		return nil
+	}
+	for {
+		d.ws()
+		k, err := d.str()
+		if err != nil {
+			return err
+		}
+		key := ""
+		for _, c := range keys {
+			if bytes.EqualFold(k, []byte(c)) {
+				key = c
+				break
+			}
+		}
+		d.ws()
+		if !d.eat(':') {
+			return d.errf("expected : after a key")
+		}
+		d.ws()
+		d.field = key
+		if err := d.value(it, key, prev); err != nil {
+			return err
+		}
+		d.field = ""
+		d.ws()
+		if d.eat(',') {
+			continue
+		}
+		if d.eat('}') {
+			return nil
+		}
+		return d.errf("expected , or } in the object")
+	}
+}
+
+// value decodes the value of key into it (skipping it for unknown keys).
+func (d *decoder) value(it *Item, key string, prev []Item) error {
+	if d.lit("null") {
+		if key == keyValue {
+			it.Kind, it.Str, it.Num, it.NumOK = ValueNone, "", 0, false
+		}
+		return nil
+	}
+	switch key {
+	case keyEndpoint, keyMetric, keyCounterType, keyTags:
+		if d.i >= len(d.b) || d.b[d.i] != '"' {
+			return d.errf("must be a string")
+		}
+		s, err := d.str()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case keyEndpoint:
+			it.Endpoint = intern(s, prev, func(p *Item) string { return p.Endpoint })
+		case keyMetric:
+			it.Metric = intern(s, prev, func(p *Item) string { return p.Metric })
+		case keyCounterType:
+			it.CounterType = counterType(s)
+		case keyTags:
+			it.Tags = intern(s, prev, func(p *Item) string { return p.Tags })
+		}
+		return nil
+	case keyTimestamp, keyStep:
+		n, err := d.integer()
+		if err != nil {
+			return err
+		}
+		if key == keyStep {
+			it.Step = n
+		} else {
+			it.Timestamp = n
+		}
+		return nil
+	case keyValue:
+		return d.pushedValue(it)
+	}
+	return d.skip(0)
+}
+
+// intern reuses the previous item's string when the bytes are the same
+// (a push usually repeats its endpoint and tags).
+func intern(b []byte, prev []Item, f func(*Item) string) string {
+	if n := len(prev); n > 0 {
+		if s := f(&prev[n-1]); s == string(b) {
+			return s
+		}
+	}
+	return string(b)
+}
+
+func counterType(b []byte) string {
+	switch string(b) {
+	case Gauge:
+		return Gauge
+	case Counter:
+		return Counter
+	case Derive:
+		return Derive
+	}
+	return string(b)
+}
+
+func (d *decoder) pushedValue(it *Item) error {
+	if d.i >= len(d.b) {
+		return d.errf("unexpected end of body")
+	}
+	switch c := d.b[d.i]; {
+	case c == '"':
+		s, err := d.str()
+		if err != nil {
+			return err
+		}
+		it.Kind, it.Str, it.Num, it.NumOK = ValueString, string(s), 0, false
+		return nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		lit, err := d.number()
+		if err != nil {
+			return err
+		}
+		f, perr := strconv.ParseFloat(string(lit), 64)
+		it.Kind, it.Str, it.Num, it.NumOK = ValueNumber, "", f, perr == nil
+		return nil
+	default:
+		if err := d.skip(0); err != nil {
+			return err
+		}
+		it.Kind, it.Str, it.Num, it.NumOK = ValueOther, "", 0, false
+		return nil
+	}
+}
+
+// integer reads a JSON number that must be an integer in int64 range.
+func (d *decoder) integer() (int64, error) {
+	if d.i >= len(d.b) || !(d.b[d.i] == '-' || (d.b[d.i] >= '0' && d.b[d.i] <= '9')) {
+		return 0, d.errf("must be an integer")
+	}
+	lit, err := d.number()
+	if err != nil {
+		return 0, err
+	}
+	n, perr := strconv.ParseInt(string(lit), 10, 64)
+	if perr != nil {
+		return 0, d.errf("must be an integer in int64 range, got %s", lit)
+	}
+	return n, nil
+}
+
+// number scans a JSON number and returns its text.
+func (d *decoder) number() ([]byte, error) {
+	start := d.i
+	b := d.b
+	i := d.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		d.i = i
+		return nil, d.errf("invalid number")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			d.i = i
+			return nil, d.errf("invalid number")
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			d.i = i
+			return nil, d.errf("invalid number")
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	d.i = i
+	return b[start:i], nil
+}
+
+// str reads a JSON string; the result aliases the body or the scratch
+// buffer and is valid until the next call.
+func (d *decoder) str() ([]byte, error) {
+	if !d.eat('"') {
+		return nil, d.errf("expected a string")
+	}
+	start := d.i
+	for i := start; i < len(d.b); i++ {
+		c := d.b[i]
+		switch {
+		case c == '"':
+			d.i = i + 1
+			if !utf8.Valid(d.b[start:i]) {
+				return []byte(string([]rune(string(d.b[start:i])))), nil
+			}
+			return d.b[start:i], nil
+		case c == '\\':
+			return d.strSlow(start)
+		case c < 0x20:
+			d.i = i
+			return nil, d.errf("control character in a string")
+		}
+	}
+	d.i = len(d.b)
+	return nil, d.errf("unterminated string")
+}
+
+// strSlow unescapes a string with escapes from start (just after the quote).
+func (d *decoder) strSlow(start int) ([]byte, error) {
+	out := d.buf[:0]
+	i := start
+	for i < len(d.b) {
+		c := d.b[i]
+		switch {
+		case c == '"':
+			d.i = i + 1
+			d.buf = out
+			if !utf8.Valid(out) {
+				return []byte(string([]rune(string(out)))), nil
+			}
+			return out, nil
+		case c < 0x20:
+			d.i = i
+			return nil, d.errf("control character in a string")
+		case c != '\\':
+			out = append(out, c)
+			i++
+			continue
+		}
+		i++
+		if i >= len(d.b) {
+			break
+		}
+		e := d.b[i]
+		i++
+		switch e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, n := hex4(d.b[i:])
+			if n < 0 {
+				d.i = i
+				return nil, d.errf("invalid \\u escape")
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if r2, n2 := hex4(d.b[min(i+2, len(d.b)):]); n2 >= 0 && i+1 < len(d.b) && d.b[i] == '\\' && d.b[i+1] == 'u' {
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						out = utf8.AppendRune(out, dec)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			d.i = i - 1
+			return nil, d.errf("invalid escape \\%c", e)
+		}
+	}
+	d.i = len(d.b)
+	return nil, d.errf("unterminated string")
+}
+
+func hex4(b []byte) (rune, int) {
+	if len(b) < 4 {
+		return 0, -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, -1
+		}
+	}
+	return r, 4
+}
+
+// skip skips any JSON value.
+func (d *decoder) skip(depth int) error {
+	if depth > maxDepth {
+		return d.errf("nested deeper than %d", maxDepth)
+	}
+	d.ws()
+	if d.i >= len(d.b) {
+		return d.errf("unexpected end of body")
+	}
+	switch c := d.b[d.i]; {
+	case c == '"':
+		_, err := d.str()
+		return err
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, err := d.number()
+		return err
+	case d.lit("true"), d.lit("false"), d.lit("null"):
+		return nil
+	case c == '[' || c == '{':
+		close := byte(']')
+		if c == '{' {
+			close = '}'
+		}
+		d.i++
+		d.ws()
+		if d.eat(close) {
+			return nil
+		}
+		for {
+			if c == '{' {
+				d.ws()
+				if _, err := d.str(); err != nil {
+					return err
+				}
+				d.ws()
+				if !d.eat(':') {
+					return d.errf("expected : after a key")
+				}
+			}
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+			d.ws()
+			if d.eat(',') {
+				continue
+			}
+			if d.eat(close) {
+				return nil
+			}
+			return d.errf("expected , or %c", close)
+		}
+	}
+	return d.errf("invalid JSON value")
+}
