@@ -123,6 +123,9 @@ type Gateway struct {
 	runCtx context.Context
 	stop   context.CancelFunc
 	bg     sync.WaitGroup
+	// bgMu orders background's starts against Shutdown's Wait: loops start
+	// before Shutdown begins or not at all (WaitGroup.Add must not race Wait).
+	bgMu   sync.Mutex
 	closed atomic.Bool
 	logSeq atomic.Uint64
 	// rebuildMu orders snapshot rebuilds (config versions, registry
@@ -300,6 +303,11 @@ func (g *Gateway) Run() error {
 
 // background starts the loops that follow the store and sweep idle state.
 func (g *Gateway) background() {
+	g.bgMu.Lock()
+	defer g.bgMu.Unlock()
+	if g.closed.Load() {
+		return
+	}
 	run := func(f func(context.Context)) {
 		g.bg.Add(1)
 		go func() { defer g.bg.Done(); f(g.runCtx) }()
@@ -413,7 +421,9 @@ func (g *Gateway) evaluateRooms() {
 // Shutdown stops accepting connections, waits for in-flight requests to
 // finish until ctx ends, then stops the background loops.
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.bgMu.Lock()
 	g.closed.Store(true)
+	g.bgMu.Unlock()
 	err := g.srv.ShutdownWithContext(ctx)
 	if terr := g.shutdownTLS(ctx); err == nil {
 		err = terr

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -103,7 +102,7 @@ func componentCases(t *testing.T) []componentCase {
 	}
 	return []componentCase{
 		{serveRole(), localOpts, []string{"internal listener", "store", "embedded nsqd", "nsqd producer", "outbox", "artifact store",
-			"functions", "artifacts", "edge config", "deploy", "gateway", "agent", "readiness"}},
+			"functions", "artifacts", "edge config", "deploy", "monitor", "gateway", "agent", "readiness"}},
 		{roleByName(t, "functions"), shared, []string{"internal listener", "store", "nsqd producer", "nsqlookupd", "artifact store",
 			"functions", "artifacts", "edge config", "deploy", "cluster rate limits", "gateway", "readiness"}},
 		{roleByName(t, "gateway"), shared, []string{"internal listener", "store", "nsqd producer", "nsqlookupd",
@@ -237,12 +236,15 @@ func TestEveryFailedStartLeavesNothingRunning(t *testing.T) {
 					if m := reInjected.FindStringSubmatch(fmt.Sprint(err)); m == nil || m[1] != c.want[k] {
 						t.Fatalf("err = %v, want it to name %q", err, c.want[k])
 					}
-					for _, a := range listening {
-						if conn, err := net.DialTimeout("tcp", a, time.Second); err == nil {
-							conn.Close()
-							t.Errorf("%s still accepts connections", a)
+					// A listener's socket is closed once its Accept returns.
+					testenv.Eventually(t, 10*time.Second, func() error {
+						for _, a := range listening {
+							if listensHere(t, a) {
+								return fmt.Errorf("%s is still listened on by this process", a)
+							}
 						}
-					}
+						return nil
+					})
 					testenv.Eventually(t, 10*time.Second, func() error {
 						var left []string
 						for id, g := range goroutines() {
