@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,17 +83,27 @@ func TestEveryCommandAgainstServe(t *testing.T) {
 		t.Fatalf("apps list -o json: %+v %v", apps, err)
 	}
 	out = c.ok("status")
-	wantLines(t, "status", out, "Server:", "version dev, API ready", "Gateway:", "edge config version 1 applied", "Hosts:", "HOST", "local", "Apps:", "shop", "Running deploys:", "None.")
-	// A team sees its apps, not the hosts nor the gateway node.
+	host, _ := os.Hostname()
+	wantLines(t, "status", out, "Server:", "version dev, API ready", "Gateway:", "edge config version 1 applied",
+		"Nodes:", "NODE", "ROLES", "VERSION", "READY", "GATEWAY", "UP", "LAST SEEN", host+"@127.0.0.1:", "gateway,functions,agent", gw,
+		"Hosts:", "HOST", "local", "Apps:", "shop", "Running deploys:", "None.")
+	if !regexp.MustCompile(`(?m)^  \S+@127\.0\.0\.1:\d+\s+gateway,functions,agent\s+dev\s+yes\s+http://`).MatchString(out) {
+		t.Errorf("status: the serve node is not one ready row:\n%s", out)
+	}
+	// A team sees its apps, not the nodes, the hosts nor the gateway node.
 	team := c.with("WHARF_TOKEN=" + createToken(t, c, "--team", "shop"))
 	out = team.ok("status")
-	wantLines(t, "status as a team", out, "Token:", "team:shop", "only admins see the hosts", "shop")
-	if strings.Contains(out, "Gateway:") {
+	wantLines(t, "status as a team", out, "Token:", "team:shop", "only admins see the nodes", "only admins see the hosts", "shop")
+	if strings.Contains(out, "Gateway:") || strings.Contains(out, host+"@") {
 		t.Errorf("a team token sees the gateway node:\n%s", out)
 	}
 	var st statusView
 	if err := json.Unmarshal([]byte(c.ok("status", "-o", "json")), &st); err != nil || len(st.Apps) != 1 || len(st.Hosts) != 1 || st.Version != "dev" {
 		t.Fatalf("status -o json: %+v %v", st, err)
+	}
+	if len(st.Nodes) != 1 || st.Nodes[0].Command != "serve" || !st.Nodes[0].Ready || st.Nodes[0].Gateway != gw || st.Nodes[0].Seen.IsZero() ||
+		!slices.Equal(st.Nodes[0].Roles, []string{"gateway", "functions", "agent"}) {
+		t.Fatalf("status -o json nodes: %+v", st.Nodes)
 	}
 
 	// Lists are tables with the columns people want and no zero times.

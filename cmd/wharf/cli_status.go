@@ -13,11 +13,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/functions/admin"
 	"github.com/wharfhq/wharf/functions/artifacts"
 	"github.com/wharfhq/wharf/functions/deploy/plan"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/cliout"
+	"github.com/wharfhq/wharf/internal/nodes"
 )
 
 // appsResponse is GET /api/v1/apps.
@@ -122,9 +124,12 @@ type statusView struct {
 	Version  string                 `json:"server_version"`
 	Token    whoamiView             `json:"token"`
 	Gateway  *gatewayNode           `json:"gateway,omitempty"`
+	Nodes    []nodes.Record         `json:"nodes"`
+	NodesErr string                 `json:"nodes_error,omitempty"`
 	Hosts    []wire.Host            `json:"hosts"`
 	HostsErr string                 `json:"hosts_error,omitempty"`
 	Apps     []artifacts.AppSummary `json:"apps"`
+	AppsErr  string                 `json:"apps_error,omitempty"`
 	Deploys  []plan.Summary         `json:"running_deploys"`
 }
 
@@ -132,7 +137,7 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "One screen: the server, the deploy hosts, the apps with their live versions and the running deploys",
+		Short: "One screen: the server, its nodes with their roles and readiness, the deploy hosts, the apps with their live versions and the running deploys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cr, err := f.credentials()
@@ -144,7 +149,7 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			v := statusView{Server: cr.server, Hosts: []wire.Host{}, Deploys: []plan.Summary{}}
+			v := statusView{Server: cr.server, Nodes: []nodes.Record{}, Hosts: []wire.Host{}, Deploys: []plan.Summary{}}
 			if err := c.Do(ctx, http.MethodGet, "/api/v1/whoami", nil, &v.Token); err != nil {
 				return fmt.Errorf("cannot reach %s: %w", cr.server, err)
 			}
@@ -152,6 +157,17 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 			var gw gatewayNode
 			if err := c.Do(ctx, http.MethodGet, "/api/v1/gateway/stats", nil, &gw); err == nil {
 				v.Gateway = &gw
+			}
+			var ns admin.NodesResponse
+			switch err := c.Do(ctx, http.MethodGet, "/api/v1/nodes", nil, &ns); {
+			case err == nil:
+				v.Nodes = ns.Nodes
+			case apiclient.IsStatus(err, http.StatusForbidden):
+				v.NodesErr = "only admins see the nodes"
+			case apiclient.IsStatus(err, http.StatusNotFound):
+				v.NodesErr = "the server is older than the node registry"
+			default:
+				return err
 			}
 			var hosts struct {
 				Hosts []wire.Host `json:"hosts"`
@@ -165,7 +181,12 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			var apps appsResponse
-			if err := c.Do(ctx, http.MethodGet, "/api/v1/apps", nil, &apps); err != nil {
+			switch err := c.Do(ctx, http.MethodGet, "/api/v1/apps", nil, &apps); {
+			case err == nil:
+			case apiclient.IsStatus(err, http.StatusNotFound):
+				// A gateway role without the artifacts function.
+				v.AppsErr = "this server does not serve the apps API: ask a functions node or serve"
+			default:
 				return err
 			}
 			v.Apps = apps.Apps
@@ -199,6 +220,9 @@ func renderStatus(w io.Writer, v statusView, now time.Time) error {
 	if err := kv.Write(w); err != nil {
 		return err
 	}
+	if err := renderNodes(w, v, now); err != nil {
+		return err
+	}
 	fmt.Fprintln(w, "\nHosts:")
 	if v.HostsErr != "" {
 		fmt.Fprintf(w, "  (%s)\n", v.HostsErr)
@@ -221,13 +245,18 @@ func renderStatus(w io.Writer, v statusView, now time.Time) error {
 		}
 	}
 	fmt.Fprintln(w, "\nApps:")
+	if v.AppsErr != "" {
+		fmt.Fprintf(w, "  (%s)\n", v.AppsErr)
+	}
 	rows := cliout.NewRows("APP", "TEAM", "LIVE", "LATEST", "PUSHED", "VERSIONS")
 	rows.Indent = "  "
 	for _, a := range v.Apps {
 		rows.Add(a.App, a.Team, strings.Join(a.Live, ","), a.Latest, cliout.Ago(a.PushedAt, now), fmt.Sprint(a.Versions))
 	}
-	if err := rows.Write(w, "No apps: push one with wharf push DIR --version V."); err != nil {
-		return err
+	if v.AppsErr == "" {
+		if err := rows.Write(w, "No apps: push one with wharf push DIR --version V."); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(w, "\nRunning deploys:")
 	rows = cliout.NewRows("ID", "APP", "VERSION", "FROM", "STATE", "STEP", "TARGETS", "NEXT STEP")
@@ -236,6 +265,33 @@ func renderStatus(w io.Writer, v statusView, now time.Time) error {
 		rows.Add(d.ID, d.App, d.Version, d.Previous, string(d.State), fmt.Sprintf("%d/%d", d.Step, d.Steps), fmt.Sprint(d.Targets), cliout.Ago(d.NextAt, now))
 	}
 	return rows.Write(w, "None.")
+}
+
+// renderNodes is the Nodes section of status: every Wharf process with a
+// store that runs now (agents are under Hosts).
+func renderNodes(w io.Writer, v statusView, now time.Time) error {
+	fmt.Fprintln(w, "\nNodes:")
+	if v.NodesErr != "" {
+		fmt.Fprintf(w, "  (%s)\n", v.NodesErr)
+		return nil
+	}
+	rows := cliout.NewRows("NODE", "ROLES", "VERSION", "READY", "GATEWAY", "UP", "LAST SEEN")
+	rows.Indent = "  "
+	for _, n := range v.Nodes {
+		ready := "yes"
+		switch {
+		case !n.Ready && len(n.Failing) > 0:
+			ready = "no: " + strings.Join(n.Failing, ",")
+		case !n.Ready:
+			ready = "no"
+		}
+		gw := n.Gateway
+		if gw == "" {
+			gw = n.GatewayTLS
+		}
+		rows.Add(n.ID, strings.Join(n.Roles, ","), n.Version, ready, gw, cliout.Age(n.StartedAt, now), cliout.Ago(n.Seen, now))
+	}
+	return rows.Write(w, "No node has announced itself (nodes older than this version do not).")
 }
 
 func newAppsCmd(stdout io.Writer) *cobra.Command {

@@ -44,6 +44,8 @@ type wiring struct {
 	limits                *clusterLimits
 	gw                    *gateway.Gateway
 	agent                 *background
+	// started is when the internal listener came up: the node's start.
+	started time.Time
 }
 
 // components is the process's component table: the whole table for serve,
@@ -72,6 +74,7 @@ func (w *wiring) components() []component {
 		{r.needs.http && !r.embedded, component{"cluster rate limits", w.startLimits}},
 		{r.needs.http, component{"gateway", w.startGatewayComponent}},
 		{r.name == "agent" || (r.embedded && w.opts.Agent.Local), component{"agent", w.startAgentComponent}},
+		{r.embedded || r.needs.redis, component{"node heartbeat", w.startNodeHeartbeat}},
 		{true, component{"readiness", w.startReadiness}},
 	}
 	var out []component
@@ -95,6 +98,7 @@ func (w *wiring) startOps(context.Context) (stopFunc, error) {
 		return nil, err
 	}
 	w.ops = srv
+	w.started = time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -243,7 +247,7 @@ func (w *wiring) startFunctions(ctx context.Context) (stopFunc, error) {
 	}
 	w.firstToken = first
 	mux := fnapi.NewMux(w.tokens, logging.Component(w.log, "functions"))
-	if err := mux.Register(admin.New(w.tokens, admin.Options{Version: version})); err != nil {
+	if err := mux.Register(admin.New(w.tokens, admin.Options{Version: version, Nodes: w.st})); err != nil {
 		return nil, err
 	}
 	w.mux = mux

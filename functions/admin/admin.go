@@ -4,6 +4,7 @@
 //	POST   /api/v1/tokens          admin: create a token (plaintext shown once)
 //	GET    /api/v1/tokens          admin: list tokens (never their secrets)
 //	DELETE /api/v1/tokens/{id}     admin: revoke a token
+//	GET    /api/v1/nodes           admin: the Wharf processes running now (package nodes)
 package admin
 
 import (
@@ -15,23 +16,28 @@ import (
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // Function serves the token API.
 type Function struct {
 	tokens  *auth.Service
 	version string
+	nodes   store.Store
 }
 
 // Options configure the admin function.
 type Options struct {
 	// Version is the server's version, shown by whoami.
 	Version string
+	// Nodes is the store the node records live in (nil: GET /api/v1/nodes
+	// answers an empty list).
+	Nodes store.Store
 }
 
 // New returns the admin function over a token service.
 func New(tokens *auth.Service, opts Options) *Function {
-	return &Function{tokens: tokens, version: opts.Version}
+	return &Function{tokens: tokens, version: opts.Version, nodes: opts.Nodes}
 }
 
 // Whoami is the answer of GET /api/v1/whoami.
@@ -51,6 +57,7 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodPost, Pattern: "/api/v1/tokens", Access: fnapi.AdminOnly(), Handler: f.create},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/tokens", Access: fnapi.AdminOnly(), Handler: f.list},
 		{Method: fasthttp.MethodDelete, Pattern: "/api/v1/tokens/{id}", Access: fnapi.AdminOnly(), Handler: f.revoke},
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/nodes", Access: fnapi.AdminOnly(), Handler: f.listNodes},
 	}
 }
 

@@ -39,7 +39,7 @@ func newServer(t *testing.T) *server {
 		t.Fatalf("Bootstrap = %q, %v", boot, err)
 	}
 	mux := fnapi.NewMux(svc, nil)
-	if err := mux.Register(admin.New(svc, admin.Options{Version: "test"})); err != nil {
+	if err := mux.Register(admin.New(svc, admin.Options{Version: "test", Nodes: st})); err != nil {
 		t.Fatal(err)
 	}
 	g := gatewaytest.Start(t, gateway.Options{}, mux)
@@ -339,6 +339,7 @@ func TestRoutesAreComplete(t *testing.T) {
 	}
 	want := map[string]bool{
 		"GET /api/v1/whoami": false, "POST /api/v1/tokens": true, "GET /api/v1/tokens": true, "DELETE /api/v1/tokens/{id}": true,
+		"GET /api/v1/nodes": true,
 	}
 	routes := f.Routes()
 	if len(routes) != len(want) {
@@ -364,8 +365,10 @@ func TestStoreDownIs503(t *testing.T) {
 	if err := s.st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	msg := wantError(t, s.do(t, "GET", "/api/v1/whoami", s.admin, ""), 503, "store unavailable")
-	if strings.Contains(msg, "closed") {
-		t.Fatalf("503 leaks the cause: %q", msg)
+	for _, path := range []string{"/api/v1/whoami", "/api/v1/nodes"} {
+		msg := wantError(t, s.do(t, "GET", path, s.admin, ""), 503, "store unavailable")
+		if strings.Contains(msg, "closed") {
+			t.Fatalf("%s: 503 leaks the cause: %q", path, msg)
+		}
 	}
 }

@@ -108,28 +108,36 @@ func Ago(t, now time.Time) string {
 		return ""
 	}
 	d := now.Sub(t)
-	suffix := " ago"
-	prefix := ""
 	if d < 0 {
-		d, prefix, suffix = -d, "in ", ""
+		return "in " + Age(t, now)
 	}
-	var s string
+	if d < time.Second {
+		return "just now"
+	}
+	return Age(t, now) + " ago"
+}
+
+// Age renders the distance between t and now coarsely, for an UP or AGE
+// column: "0s", "12s", "3m", "5h", "2d"; "" for the zero time.
+func Age(t, now time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := now.Sub(t)
+	if d < 0 {
+		d = -d
+	}
 	switch {
-	case d < time.Second:
-		if prefix == "" {
-			return "just now"
-		}
-		s = "1s"
+	case d < time.Second && d > 0:
+		return "1s"
 	case d < time.Minute:
-		s = fmt.Sprintf("%ds", int(d/time.Second))
+		return fmt.Sprintf("%ds", int(d/time.Second))
 	case d < time.Hour:
-		s = fmt.Sprintf("%dm", int(d/time.Minute))
+		return fmt.Sprintf("%dm", int(d/time.Minute))
 	case d < 48*time.Hour:
-		s = fmt.Sprintf("%dh", int(d/time.Hour))
-	default:
-		s = fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+		return fmt.Sprintf("%dh", int(d/time.Hour))
 	}
-	return prefix + s + suffix
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }
 
 // Duration renders d rounded for people ("1.2s", "3m4s"), "" for zero.

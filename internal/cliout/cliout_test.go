@@ -24,9 +24,31 @@ func TestAgo(t *testing.T) {
 		{now.Add(-5 * time.Hour), "5h ago"},
 		{now.Add(-72 * time.Hour), "3d ago"},
 		{now.Add(4 * time.Minute), "in 4m"},
+		{now.Add(time.Millisecond), "in 1s"},
 	} {
 		if got := Ago(c.t, now); got != c.want {
 			t.Errorf("Ago(%v) = %q, want %q", c.t, got, c.want)
+		}
+	}
+}
+
+func TestAge(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Time{}, ""},
+		{now, "0s"},
+		{now.Add(-time.Millisecond), "1s"},
+		{now.Add(-12 * time.Second), "12s"},
+		{now.Add(-3*time.Minute - 10*time.Second), "3m"},
+		{now.Add(-5 * time.Hour), "5h"},
+		{now.Add(-72 * time.Hour), "3d"},
+	} {
+		if got := Age(c.t, now); got != c.want {
+			t.Errorf("Age(%v) = %q, want %q", c.t, got, c.want)
 		}
 	}
 }
