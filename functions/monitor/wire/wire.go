@@ -46,3 +46,18 @@ func SeriesTopic(i int) string { return SeriesTopicPrefix + strconv.Itoa(i) }
 
 // JudgeTopic is the topic of shard i's points for the judge.
 func JudgeTopic(i int) string { return JudgeTopicPrefix + strconv.Itoa(i) }
+
+// The judge's contract: strategies live in the store as JSON of
+// monitoring/strategy.Strategy under StrategyPrefix+<id> (written by the
+// strategies API of the monitor function, read and watched by the judge,
+// runner/judge); the judge reads its shards' JudgeTopicPrefix topics on
+// JudgeChannel and publishes every alarm event (monitoring/event, schema
+// v1) to AlarmsTopic through an outbox.
+const (
+	StrategyPrefix = "monitor/strategies/"
+	JudgeChannel   = "judge"
+	AlarmsTopic    = "alarms"
+)
+
+// StrategyKey is the store key of strategy id.
+func StrategyKey(id string) string { return StrategyPrefix + id }
