@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -143,5 +144,37 @@ func (l *logsReader) print(line wire.LogLine) {
 		fmt.Fprintf(l.w, "%s\n", b)
 		return
 	}
-	fmt.Fprintf(l.w, "%s %s/%s %s %s| %s\n", line.At.Local().Format("2006-01-02T15:04:05.000"), line.Host, line.Instance, line.Process, line.Stream, line.Text)
+	fmt.Fprintf(l.w, "%s %s/%s %s %s| %s\n", line.At.Local().Format("2006-01-02T15:04:05.000"), line.Host, line.Instance, line.Process, line.Stream, escapeControls(line.Text))
+}
+
+// escapeControls shows the C0 and C1 control characters of an app's line
+// (but tab) as \xNN or \u00NN, so that what an app logs — a client's
+// User-Agent, say — cannot send escape sequences to the reader's terminal.
+func escapeControls(s string) string {
+	clean := true
+	for _, r := range s {
+		if isControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !isControl(r):
+			b.WriteRune(r)
+		case r < 0x80:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return r != '\t' && (r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0)
 }

@@ -199,6 +199,19 @@ func TestServeLogsAndDeployDiagnostics(t *testing.T) {
 	if r := call(t, "GET", gw+"/api/v1/apps/shop/logs", admin, nil); strings.Contains(r.raw, "forged line") {
 		t.Fatalf("a refused batch was stored: %s", r.raw)
 	}
+	// A batch of more lines than allowed is refused before it is decoded.
+	empties := make([]any, 600)
+	for i := range empties {
+		empties[i] = map[string]any{}
+	}
+	if r := call(t, "POST", gw+"/api/v1/agents/hosts/rogue-host/logs", tokens["rogue"], map[string]any{"lines": empties}); r.status != 400 || !strings.Contains(r.raw, "lines: at most 500") {
+		t.Fatalf("600 lines: %d %s", r.status, r.raw)
+	}
+	// The built-in route under /api/v1/apps/ allows 8 GiB for pushes; a
+	// route that buffers its body still stops at 16 MiB.
+	if r := call(t, "GET", gw+"/api/v1/apps/shop/logs", tokens["ingest"], strings.Repeat("x", 17<<20)); r.status != 413 {
+		t.Fatalf("a 17 MiB body on GET logs: %d %.200s", r.status, r.raw)
+	}
 
 	// A version that crashes at start: the deploy fails and rolls back,
 	// and its status table shows the process's own words.

@@ -55,8 +55,14 @@ func (f *Function) shipLogs(r *fnapi.Request) error {
 			return httperr.Forbidden("host %q is not bound to this agent token: send a heartbeat first", host)
 		}
 	}
+	body := r.Ctx.PostBody()
+	for key, most := range map[string]int{"lines": wire.MaxLogBatch, "lost": maxLostApps} {
+		if n := countMembers(body, key, most); n > most {
+			return httperr.BadRequest("%s: at most %d a batch, got more", key, most)
+		}
+	}
 	var batch wire.LogBatch
-	if err := decodeLenient(r.Ctx.PostBody(), &batch); err != nil {
+	if err := decodeLenient(body, &batch); err != nil {
 		return err
 	}
 	if len(batch.Lines) > wire.MaxLogBatch {
@@ -64,6 +70,9 @@ func (f *Function) shipLogs(r *fnapi.Request) error {
 	}
 	byApp := map[string][]wire.LogLine{}
 	for i, l := range batch.Lines {
+		// An over-long or invalid line is cut and repaired, not a reason to
+		// refuse every other line of the batch (other apps' included).
+		l.Text = wire.Clip(strings.ToValidUTF8(l.Text, "\uFFFD"), wire.MaxLogLineBytes)
 		if !validApp(l.App) {
 			return httperr.BadRequest("lines[%d].app: invalid app name %q", i, l.App)
 		}

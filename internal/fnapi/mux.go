@@ -133,6 +133,11 @@ func (m *Mux) Serve(ctx *fasthttp.RequestCtx, requestID string) bool {
 // DefaultMaxBody is the body limit of Serve.
 const DefaultMaxBody = 4 << 20
 
+// MaxBufferedBody bounds the body the Mux reads into memory for a route
+// without StreamBody, even on a route whose limit is larger (the built-in
+// artifacts route allows 8 GiB for streamed pushes): 413 beyond it.
+const MaxBufferedBody = 16 << 20
+
 // AllFunctions as ServeFunction's name considers the routes of every
 // registered function.
 const AllFunctions = "api"
@@ -177,7 +182,9 @@ func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID str
 			return true
 		}
 		if !c.route.StreamBody {
-			if he := bodylimit.Read(ctx, maxBody); he != nil {
+			// Buffered bodies are JSON requests: never held in memory past
+			// MaxBufferedBody, whatever the route allows for streamed uploads.
+			if he := bodylimit.Read(ctx, min(maxBody, MaxBufferedBody)); he != nil {
 				httperr.Write(ctx, m.log, requestID, he)
 				return true
 			}

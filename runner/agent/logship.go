@@ -43,7 +43,8 @@ func (s *logShipper) lineFunc(app, instance, process string) supervise.LineFunc 
 	return func(stream string, line []byte) {
 		l := wire.LogBatchLine{App: app, LogLine: wire.LogLine{
 			At: time.Now().UTC(), Instance: instance, Process: process, Stream: stream,
-			Text: strings.ToValidUTF8(string(line), "\uFFFD"),
+			// Replacing invalid bytes may lengthen the line: cut it again.
+			Text: wire.Clip(strings.ToValidUTF8(string(line), "\uFFFD"), wire.MaxLogLineBytes),
 		}}
 		select {
 		case s.queue <- l:
