@@ -21,7 +21,11 @@ func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, producer *bus.P
 		dir = filepath.Join(b.opts.DataDir, "series")
 	}
 	log := logging.Component(b.log, "monitor")
-	w, err := monitor.NewWriter(monitor.WriterOptions{Dir: dir, Shards: o.Shards, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
+	perShard := 0
+	if o.MaxSeries > 0 {
+		perShard = max(1, o.MaxSeries*5/4/o.Shards) // shards fill unevenly: 25 % slack
+	}
+	w, err := monitor.NewWriter(monitor.WriterOptions{Dir: dir, Shards: o.Shards, MaxSeries: perShard, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
 		Security: b.nsqSec, MaxInFlight: b.opts.NSQ.MaxInFlight, Logger: log, Metrics: b.metrics})
 	if err != nil {
 		return nil, err

@@ -25,13 +25,13 @@ func newCounters(set *metrics.Set, queued func() float64) *counters {
 }
 
 // writerCounters count what the series writer did with its points.
-type writerCounters struct{ accepted, stale, skipped, rejected *metrics.Counter }
+type writerCounters struct{ accepted, stale, skipped, rejected, overLimit *metrics.Counter }
 
 func newWriterCounters(set *metrics.Set) writerCounters {
 	c := func(result string) *metrics.Counter {
 		return set.GetOrCreateCounter(`wharf_monitor_series_points_total{result="` + result + `"}`)
 	}
-	return writerCounters{accepted: c("accepted"), stale: c("stale"), skipped: c("skipped"), rejected: c("rejected")}
+	return writerCounters{accepted: c("accepted"), stale: c("stale"), skipped: c("skipped"), rejected: c("rejected"), overLimit: c("over_limit")}
 }
 
 // MetricFamilies describes the monitor function's metric families.
@@ -45,6 +45,6 @@ func MetricFamilies() []promexp.Family {
 		c("wharf_monitor_points_published_total", "Valid points published to NSQ (each once, for the series store and the judge)."),
 		{Name: "wharf_monitor_points_queued", Type: promexp.Gauge, Help: "Valid points of pushes in progress, not yet acknowledged by nsqd."},
 		c("wharf_monitor_push_rejected_total", "Pushes answered 503 with Retry-After (reason: busy = too many points queued, bus = nsqd did not take them).", "reason"),
-		c("wharf_monitor_series_points_total", "Points the series writer applied to its stores (result: accepted, stale = not newer than the series, skipped = value Falcon skips, rejected = step or type disagrees).", "result"),
+		c("wharf_monitor_series_points_total", "Points the series writer applied to its stores (result: accepted, stale = not newer than the series, skipped = value Falcon skips, rejected = step or type disagrees, over_limit = would create a series past monitoring.max_series).", "result"),
 	}
 }

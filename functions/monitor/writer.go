@@ -34,6 +34,9 @@ type WriterOptions struct {
 	NSQDAddrs, LookupdHTTPAddrs []string
 	// Security secures the nsqd connections; nil: plain.
 	Security *bus.Security
+	// MaxSeries bounds the series of each shard's store (0: no bound);
+	// points that would create more are counted as over_limit.
+	MaxSeries int
 	// MaxInFlight is the number of batches a shard's consumer holds at once. Default 16.
 	MaxInFlight int
 	// Logger; nil discards.
@@ -94,7 +97,7 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 		return nil, fmt.Errorf("cannot create series dir: %w", err)
 	}
 	for _, s := range opts.Owned {
-		st, err := seriesstore.Open(seriesstore.Options{Dir: filepath.Join(opts.Dir, strconv.Itoa(s)), Logger: opts.Logger})
+		st, err := seriesstore.Open(seriesstore.Options{Dir: filepath.Join(opts.Dir, strconv.Itoa(s)), MaxSeries: opts.MaxSeries, Logger: opts.Logger})
 		if err != nil {
 			_ = w.Close()
 			return nil, fmt.Errorf("cannot open series shard %d: %w", s, err)
@@ -183,6 +186,7 @@ func (w *Writer) commit(ctx context.Context, shard int, st *seriesstore.Store, q
 			w.stats.stale.Add(res.Stale)
 			w.stats.skipped.Add(res.Skipped)
 			w.stats.rejected.Add(res.Rejected)
+			w.stats.overLimit.Add(res.OverLimit)
 		}
 		for _, r := range group {
 			r.done <- err

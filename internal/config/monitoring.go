@@ -14,6 +14,7 @@ type MonitoringOptions struct {
 	Replicas   int           `yaml:"replicas" help:"virtual points per shard on the consistent-hash ring (Falcon: 500)"`
 	MaxQueued  int           `yaml:"max_queued" help:"valid points of pushes in progress at most; a push beyond it gets 503 with Retry-After"`
 	RetryAfter time.Duration `yaml:"retry_after" help:"Retry-After of a push refused with 503"`
+	MaxSeries  int           `yaml:"max_series" help:"most series the node stores, over all its shards (0: no bound); points of further new series are refused and counted (a series takes about 70 KiB on disk)"`
 	SeriesDir  string        `yaml:"series_dir" help:"serve only: where the series stores live (default <data-dir>/series)"`
 }
 
@@ -21,7 +22,7 @@ type MonitoringOptions struct {
 const MaxMonitoringShards = 1024
 
 func defaultMonitoring() MonitoringOptions {
-	return MonitoringOptions{MinStep: 30 * time.Second, Shards: 8, Replicas: 500, MaxQueued: 1_000_000, RetryAfter: 5 * time.Second}
+	return MonitoringOptions{MinStep: 30 * time.Second, Shards: 8, Replicas: 500, MaxQueued: 1_000_000, RetryAfter: 5 * time.Second, MaxSeries: 200_000}
 }
 
 func (m MonitoringOptions) validate() error {
@@ -37,6 +38,9 @@ func (m MonitoringOptions) validate() error {
 	}
 	if m.MaxQueued < 1 {
 		errs = append(errs, fmt.Errorf("monitoring.max_queued must be positive, got %d", m.MaxQueued))
+	}
+	if m.MaxSeries < 0 {
+		errs = append(errs, fmt.Errorf("monitoring.max_series must be 0 (no bound) or positive, got %d", m.MaxSeries))
 	}
 	if m.RetryAfter < time.Second {
 		errs = append(errs, fmt.Errorf("monitoring.retry_after must be at least 1s, got %s", m.RetryAfter))

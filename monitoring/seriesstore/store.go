@@ -27,6 +27,11 @@ type Options struct {
 	// this, as Falcon's graph creates files at now-24h (so the first point
 	// of a GAUGE is beyond the heartbeat and unknown). Default 24h.
 	CreateLead time.Duration
+	// MaxSeries bounds the series of the store (0: no bound): a point that
+	// would create one more is refused and counted in Result.OverLimit,
+	// so a pusher inventing endpoints or tags cannot fill the disk (a
+	// Falcon-layout series takes about 70 KiB).
+	MaxSeries int
 	// MaxOpen bounds the series files kept open (and their headers in
 	// memory). Default 1024.
 	MaxOpen int
@@ -63,6 +68,8 @@ type Result struct {
 	// Rejected points had a bad key, step or counter type, or disagreed
 	// with their series' step or type; they were not logged.
 	Rejected int
+	// OverLimit points would have created a series past Options.MaxSeries.
+	OverLimit int
 }
 
 // Errors of the store.
@@ -195,6 +202,10 @@ func (s *Store) Update(points []Point) (Result, error) {
 				res.Rejected++
 				continue
 			}
+			if errors.Is(err, errOverLimit) {
+				res.OverLimit++
+				continue
+			}
 			return res, s.fail(err)
 		}
 		ok[i] = true
@@ -228,7 +239,10 @@ func (s *Store) Update(points []Point) (Result, error) {
 	return res, nil
 }
 
-var errRejected = errors.New("point rejected")
+var (
+	errRejected  = errors.New("point rejected")
+	errOverLimit = errors.New("the store holds its most series")
+)
 
 // logPoint checks p and queues its log records: the series' base image
 // first when the series is new or not logged since the last checkpoint.
@@ -261,6 +275,9 @@ func (s *Store) logPoint(p *Point) error {
 			return errRejected
 		}
 	} else {
+		if s.opts.MaxSeries > 0 && len(s.index)+len(s.batch) >= s.opts.MaxSeries {
+			return errOverLimit
+		}
 		spec, err := s.opts.Spec(p.Step, p.CounterType)
 		if err != nil || spec.Validate() != nil {
 			return errRejected

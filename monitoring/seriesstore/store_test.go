@@ -241,3 +241,37 @@ func TestSecondOpenOfADirectoryFails(t *testing.T) {
 		t.Fatal("second open succeeded")
 	}
 }
+
+// TestMaxSeriesBoundsNewSeries: past MaxSeries a point of a new series is
+// refused and counted; the existing series keep taking points, also after
+// a reopen.
+func TestMaxSeriesBoundsNewSeries(t *testing.T) {
+	dir := t.TempDir()
+	limit := func(o *seriesstore.Options) { o.MaxSeries = 2 }
+	st := open(t, dir, limit)
+	p := func(key string, at int64) seriesstore.Point {
+		return seriesstore.Point{Key: key, Step: 60, CounterType: "GAUGE", Time: at, Value: 1}
+	}
+	res, err := st.Update([]seriesstore.Point{p("h/a", 1_750_000_000), p("h/b", 1_750_000_000), p("h/c", 1_750_000_000), p("h/c", 1_750_000_060)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (seriesstore.Result{Accepted: 2, OverLimit: 2}); res != want {
+		t.Fatalf("result %+v, want %+v", res, want)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = open(t, dir, limit)
+	defer st.Close()
+	res, err = st.Update([]seriesstore.Point{p("h/a", 1_750_000_060), p("h/d", 1_750_000_060)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (seriesstore.Result{Accepted: 1, OverLimit: 1}); res != want {
+		t.Fatalf("after reopen %+v, want %+v", res, want)
+	}
+	if st.Len() != 2 {
+		t.Fatalf("%d series, want 2", st.Len())
+	}
+}
