@@ -60,6 +60,7 @@ func (f *Function) strategyRoutes() []fnapi.Route {
 		{Method: fasthttp.MethodGet, Pattern: base + "/{id}", Access: tok, Handler: f.showStrategy},
 		{Method: fasthttp.MethodPut, Pattern: base + "/{id}", Access: tok, Handler: f.updateStrategy},
 		{Method: fasthttp.MethodDelete, Pattern: base + "/{id}", Access: tok, Handler: f.deleteStrategy},
+		{Method: fasthttp.MethodPost, Pattern: base + "/test", Access: fnapi.AdminOnly(), Handler: f.backtestStrategy},
 	}
 }
 
