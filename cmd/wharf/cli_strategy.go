@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,11 +19,11 @@ import (
 
 const strategiesPath = "/api/v1/strategies"
 
-// newStrategyCmd is `wharf strategy create|list|show|update|delete`.
+// newStrategyCmd is `wharf strategy create|list|show|update|delete|test`.
 func newStrategyCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "strategy", Short: "Manage alarm strategies (admin, or a team for its own)"}
 	cmd.AddCommand(newStrategyCreateCmd(stdout), newStrategyListCmd(stdout), newStrategyShowCmd(stdout),
-		newStrategyUpdateCmd(stdout), newStrategyDeleteCmd(stdout))
+		newStrategyUpdateCmd(stdout), newStrategyDeleteCmd(stdout), newStrategyTestCmd(stdout))
 	return cmd
 }
 
@@ -226,4 +228,85 @@ func newStrategyDeleteCmd(stdout io.Writer) *cobra.Command {
 	}
 	f.bind(cmd)
 	return cmd
+}
+
+func newStrategyTestCmd(stdout io.Writer) *cobra.Command {
+	var f clientFlags
+	var file, from, to string
+	cmd := &cobra.Command{
+		Use:   "test ID|-f FILE [--from 2h] [--to T]",
+		Short: "Replay the stored series through a strategy or a draft: the events it would have sent (admin)",
+		Long: `Replay the stored series between --from and --to through strategy ID, or
+through the draft in FILE (not stored; its id may be left out), as the
+judge would have judged them, and print the events it would have sent.
+The series are replayed at the finest stored resolution that covers the
+window (COUNTER and DERIVE as their per-second rates).
+
+  wharf strategy test cpu-hot --from 2h
+  wharf strategy test -f draft.json --from 24h --to 1h`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var q monitor.BacktestRequest
+			switch {
+			case len(args) == 1 && file != "":
+				return fmt.Errorf("give either ID or -f FILE, not both")
+			case len(args) == 1:
+				q.ID = args[0]
+			case file != "":
+				body, err := readStrategyFile(cmd.InOrStdin(), file)
+				if err != nil {
+					return err
+				}
+				q.Strategy = body
+			default:
+				return fmt.Errorf("give a strategy ID or -f FILE with a draft")
+			}
+			now := time.Now()
+			var err error
+			if q.Start, err = parseWhen(from, now); err != nil {
+				return fmt.Errorf("--from: %w", err)
+			}
+			if q.End, err = parseWhen(to, now); err != nil {
+				return fmt.Errorf("--to: %w", err)
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			var rep monitor.BacktestReply
+			if err := c.Do(cmd.Context(), "POST", strategiesPath+"/test", q, &rep); err != nil {
+				return err
+			}
+			return f.emit(stdout, rep, func() error {
+				fmt.Fprintf(stdout, "Replayed %d series (%d points) from %s to %s through %s: %d event(s).\n", rep.Series, rep.Points,
+					unixUTC(rep.Start), unixUTC(rep.End), rep.StrategyID, len(rep.Events))
+				if len(rep.Events) == 0 {
+					return nil
+				}
+				rows := cliout.NewRows("TIME", "STATUS", "STEP", "ENDPOINT", "METRIC", "TAGS", "VALUE", "ID")
+				for _, e := range rep.Events {
+					rows.Add(unixUTC(e.EventTime), string(e.Status), strconv.Itoa(e.CurrentStep), e.Endpoint, e.Metric,
+						cliout.Cell(tagString(e.PushedTags)), strconv.FormatFloat(float64(e.LeftValue), 'g', -1, 64), e.ID)
+				}
+				return rows.Write(stdout, "")
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "JSON file with a draft strategy (- for stdin)")
+	cmd.Flags().StringVar(&from, "from", "1h", "start: Unix seconds or a duration ago (2h)")
+	cmd.Flags().StringVar(&to, "to", "", "end: Unix seconds or a duration ago (default: now)")
+	f.bind(cmd)
+	return cmd
+}
+
+// unixUTC formats Unix seconds as the CLI's UTC time.
+func unixUTC(t int64) string { return time.Unix(t, 0).UTC().Format("2006-01-02 15:04:05Z") }
+
+// tagString is tags as "k=v,..." sorted by key.
+func tagString(tags map[string]string) string {
+	parts := make([]string, 0, len(tags))
+	for _, k := range cliout.SortedKeys(tags) {
+		parts = append(parts, k+"="+tags[k])
+	}
+	return strings.Join(parts, ",")
 }

@@ -2,13 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/functions/monitor"
+	"github.com/wharfhq/wharf/internal/testenv"
 	"github.com/wharfhq/wharf/monitoring/strategy"
 )
 
@@ -77,6 +80,40 @@ func TestStrategyCLIThroughServe(t *testing.T) {
 	bank.fails("not found", "strategy", "update", id, "-f", hotter)
 	wantLines(t, "delete", shop.ok("strategy", "delete", "shop-disk"), "Deleted strategy shop-disk.")
 	shop.fails("not found", "strategy", "show", "shop-disk")
+
+	// Backtest (admin): pushed points replayed through the stored strategy
+	// and through a draft file.
+	t0 := time.Now().Unix()/60*60 - 3600
+	var items []map[string]any
+	for i := range 16 {
+		v := 100
+		if i >= 13 {
+			v = 10
+		}
+		items = append(items, map[string]any{"endpoint": "web-1", "metric": "cpu.busy", "timestamp": t0 + int64(i)*60,
+			"step": 60, "value": v, "counterType": "GAUGE", "tags": "env=prod"})
+	}
+	if r := call(t, "POST", gw+"/v1/push", admin, items); r.status != 200 {
+		t.Fatalf("push: %d %s", r.status, r.raw)
+	}
+	window := []string{"--from", strconv.FormatInt(t0-60, 10), "--to", strconv.FormatInt(t0+16*60, 10)}
+	testenv.Eventually(t, 15*time.Second, func() error {
+		out, errOut, code := runWharf(t, dir, c.env, append([]string{"strategy", "test", id}, window...)...)
+		if code != 0 || !strings.Contains(out, "OK") {
+			return fmt.Errorf("strategy test: exit %d %s %s", code, out, errOut)
+		}
+		return nil
+	})
+	out = c.ok(append([]string{"strategy", "test", id}, window...)...)
+	wantLines(t, "strategy test", out, "Replayed 1 series", "through "+id, "TIME", "STATUS", "PROBLEM", "web-1", "cpu.busy", "env=prod", "s_"+id+"_")
+	draft := write("draft.json", `{"metric":"cpu.busy","func":"max(#2)","operator":"<","right_value":50,"max_step":1,"priority":5}`)
+	sout, serr, code = runWharf(t, dir, c.env, append([]string{"strategy", "test", "-f", draft, "-o", "json"}, window...)...)
+	var bt monitor.BacktestReply
+	if code != 0 || json.Unmarshal([]byte(sout), &bt) != nil || bt.StrategyID != "draft" || len(bt.Events) != 1 || bt.Events[0].EventTime != t0+14*60 {
+		t.Fatalf("strategy test -f draft -o json: exit %d %q %q", code, sout, serr)
+	}
+	shop.fails("lacks scope", append([]string{"strategy", "test", id}, window...)...)
+	c.fails("strategy.recover.func", "strategy", "test", "-f", bad)
 
 	// The admin sees it, and it survives a restart.
 	if code := p.stop(15 * time.Second); code != 0 {
