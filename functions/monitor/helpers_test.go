@@ -30,7 +30,7 @@ type server struct {
 	fn     *monitor.Function
 	st     store.Store
 	set    *metrics.Set
-	tokens map[string]string // by scope: admin, ingest, agent, team (shop), other (team bank)
+	tokens map[string]string // by scope: admin, ingest, agent, team (shop), other (team bank), multi (both)
 }
 
 type serverOptions struct {
@@ -62,6 +62,11 @@ func newServer(t *testing.T, o serverOptions) *server {
 		}
 		s.tokens[name] = tok
 	}
+	_, multi, err := svc.Create(ctx, auth.CreateRequest{Name: "multi", Scopes: []string{auth.TeamScope("shop"), auth.TeamScope("bank")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tokens["multi"] = multi
 	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}, PublishTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package monitor_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -193,4 +195,86 @@ func TestStrategiesAuthorization(t *testing.T) {
 	if r.Status != 200 || decode[strategy.Strategy](t, r).RightValue != 90 {
 		t.Fatalf("after the refused calls: %d %s", r.Status, r.Body)
 	}
+}
+
+// TestStrategiesTeamOfATokenWithSeveralTeams: a token of two teams must
+// name the team, and may name either.
+func TestStrategiesTeamOfATokenWithSeveralTeams(t *testing.T) {
+	s := newServer(t, serverOptions{noSeries: true})
+	wantError(t, s.do(t, "POST", "/api/v1/strategies", "multi", cpuStrategy), 400, "team: is required: the token holds several teams (bank, shop)")
+	r := s.do(t, "POST", "/api/v1/strategies", "multi", `{"id":"b1","team":"bank",`+cpuStrategy[1:])
+	if r.Status != 201 {
+		t.Fatalf("create for bank: %d %s", r.Status, r.Body)
+	}
+	if r := s.do(t, "GET", "/api/v1/strategies/b1", "other", ""); r.Status != 200 {
+		t.Fatalf("bank's token reads it: %d %s", r.Status, r.Body)
+	}
+	wantError(t, s.do(t, "GET", "/api/v1/strategies/b1", "team", ""), 404, "not found")
+	// Moving it to shop needs shop's scope, which multi has.
+	if r := s.do(t, "PUT", "/api/v1/strategies/b1", "multi", `{"team":"shop",`+cpuStrategy[1:]); r.Status != 200 || decode[strategy.Strategy](t, r).Team != "shop" {
+		t.Fatalf("move to shop: %d %s", r.Status, r.Body)
+	}
+	wantError(t, s.do(t, "GET", "/api/v1/strategies/b1", "other", ""), 404, "not found")
+}
+
+// TestStrategiesConcurrentWrites: of concurrent creates of one id exactly
+// one wins (the rest 409), and concurrent updates all apply in turn
+// (compare-and-swap, none lost to a torn write).
+func TestStrategiesConcurrentWrites(t *testing.T) {
+	s := newServer(t, serverOptions{noSeries: true})
+	const n = 8
+	statuses := make(chan int, n)
+	for range n {
+		go func() {
+			statuses <- gatewayStatus(s, t, "POST", "/api/v1/strategies", `{"id":"race",`+cpuStrategy[1:])
+		}()
+	}
+	created := 0
+	for range n {
+		switch st := <-statuses; st {
+		case 201:
+			created++
+		case 409:
+		default:
+			t.Fatalf("create: status %d", st)
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d creates of one id succeeded", created)
+	}
+	for i := range n {
+		go func() {
+			body := strings.Replace(cpuStrategy, `"priority":2`, `"priority":`+string(rune('0'+i%7)), 1)
+			statuses <- gatewayStatus(s, t, "PUT", "/api/v1/strategies/race", body)
+		}()
+	}
+	for range n {
+		if st := <-statuses; st != 200 {
+			t.Fatalf("update: status %d", st)
+		}
+	}
+	r := s.do(t, "GET", "/api/v1/strategies/race", "team", "")
+	if got := decode[strategy.Strategy](t, r); got.ID != "race" || got.Team != "shop" {
+		t.Fatalf("after the updates: %+v", got)
+	}
+}
+
+// gatewayStatus sends a request as the team token from any goroutine
+// (no t.Fatal) and returns its status, 0 when it could not be sent.
+func gatewayStatus(s *server, t *testing.T, method, path, body string) int {
+	req, err := http.NewRequest(method, "http://"+s.addr+path, strings.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	req.Header.Set("Authorization", "Bearer "+s.tokens["team"])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
 }
