@@ -193,11 +193,21 @@ func storeError(err error, what string) error {
 	return httperr.Unavailable(err, "cannot %s: store unavailable", what)
 }
 
+// strategyKey is the store key of id from a path, or the 404 of a
+// missing strategy for an id that cannot be stored (no store call).
+func strategyKey(id string) (string, error) {
+	key := wire.StrategyKey(id)
+	if id == "" || len(id) > strategy.MaxIDLen || !store.ValidKey(key) {
+		return "", strategyNotFound(id)
+	}
+	return key, nil
+}
+
 // readStrategy returns the stored strategy id if p may see it.
 func (f *Function) readStrategy(ctx context.Context, p auth.Principal, id string) (strategy.Strategy, uint64, error) {
-	key := wire.StrategyKey(id)
-	if len(id) > strategy.MaxIDLen || !store.ValidKey(key) {
-		return strategy.Strategy{}, 0, strategyNotFound(id)
+	key, err := strategyKey(id)
+	if err != nil {
+		return strategy.Strategy{}, 0, err
 	}
 	e, err := f.opts.Store.Get(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
@@ -271,11 +281,15 @@ func (f *Function) updateStrategy(r *fnapi.Request) error {
 		return err
 	}
 	id := r.Params.Get("id")
+	key, err := strategyKey(id)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := f.storeCtx(r)
 	defer cancel()
 	var out strategy.Strategy
 	var invalid error
-	_, err := store.Update(ctx, f.opts.Store, wire.StrategyKey(id), store.RetryOptions{}, func(cur store.Entry, ok bool) ([]byte, store.PutOptions, error) {
+	_, err = store.Update(ctx, f.opts.Store, key, store.RetryOptions{}, func(cur store.Entry, ok bool) ([]byte, store.PutOptions, error) {
 		if !ok {
 			return nil, store.PutOptions{}, strategyNotFound(id)
 		}

@@ -149,8 +149,13 @@ func TestStrategiesBadInput(t *testing.T) {
 	if r := s.do(t, "GET", "/api/v1/strategies", "admin", ""); len(decode[monitor.StrategyList](t, r).Strategies) != 0 {
 		t.Fatalf("bad input stored something: %s", r.Body)
 	}
-	// A team token holding no team named and several teams is covered by
-	// ownTeam; a team token naming another team is refused.
+	// Odd ids in the path are a plain 404, never a store error.
+	for _, id := range []string{"%00", strings.Repeat("x", 2000), "%ff"} {
+		wantError(t, s.do(t, "GET", "/api/v1/strategies/"+id, "admin", ""), 404, "not found")
+		wantError(t, s.do(t, "DELETE", "/api/v1/strategies/"+id, "admin", ""), 404, "not found")
+	}
+	wantError(t, s.do(t, "PUT", "/api/v1/strategies/%00", "admin", cpuStrategy), 404, "not found")
+	// A team token naming another team is refused.
 	wantError(t, s.do(t, "POST", "/api/v1/strategies", "team", `{"team":"bank",`+cpuStrategy[1:]), 403, "team: token")
 }
 
