@@ -73,6 +73,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newDeployCmds(stdout)...)
 	root.AddCommand(newPushCmd(stdout, stderr), newArtifactsCmd(stdout, stderr))
 	root.AddCommand(newMetricsCmd(stdout))
+	root.AddCommand(newStrategyCmd(stdout))
 	usageOnArgErrors(root)
 	registerCompletions(root)
 	return root

@@ -9,12 +9,13 @@ import (
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // startMonitor registers the monitor function (metric push, query,
-// series index) on mux and runs its series writer, which owns every shard
+// series index, strategies in st) on mux and runs its series writer, which owns every shard
 // (serve), until the returned background is stopped.
-func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, producer *bus.Producer, nsqd, lookupd []string) (*background, error) {
+func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, producer *bus.Producer, st store.Store, nsqd, lookupd []string) (*background, error) {
 	o := b.opts.Monitoring
 	dir := o.SeriesDir
 	if dir == "" {
@@ -32,7 +33,7 @@ func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, producer *bus.P
 	}
 	fn, err := monitor.New(monitor.Options{Publisher: producer, Shards: o.Shards, Replicas: o.Replicas,
 		MinStep: int64(o.MinStep / time.Second), MaxQueued: int64(o.MaxQueued), RetryAfter: o.RetryAfter,
-		Series: w, Logger: log, Metrics: b.metrics})
+		Series: w, Store: st, Logger: log, Metrics: b.metrics})
 	if err != nil {
 		_ = w.Close()
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
@@ -27,8 +28,9 @@ type server struct {
 	addr   string
 	nsqd   *testenv.NSQD
 	fn     *monitor.Function
+	st     store.Store
 	set    *metrics.Set
-	tokens map[string]string // by scope: admin, ingest, agent, team
+	tokens map[string]string // by scope: admin, ingest, agent, team (shop), other (team bank), multi (both)
 }
 
 type serverOptions struct {
@@ -52,20 +54,25 @@ func newServer(t *testing.T, o serverOptions) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{nsqd: nsqd, set: metrics.NewSet(), tokens: map[string]string{"admin": admin}}
-	for name, scope := range map[string]string{"ingest": auth.ScopeIngest, "agent": auth.ScopeAgent, "team": auth.TeamScope("shop")} {
+	s := &server{nsqd: nsqd, st: st, set: metrics.NewSet(), tokens: map[string]string{"admin": admin}}
+	for name, scope := range map[string]string{"ingest": auth.ScopeIngest, "agent": auth.ScopeAgent, "team": auth.TeamScope("shop"), "other": auth.TeamScope("bank")} {
 		_, tok, err := svc.Create(ctx, auth.CreateRequest{Name: name, Scopes: []string{scope}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.tokens[name] = tok
 	}
+	_, multi, err := svc.Create(ctx, auth.CreateRequest{Name: "multi", Scopes: []string{auth.TeamScope("shop"), auth.TeamScope("bank")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tokens["multi"] = multi
 	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}, PublishTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = prod.Close() })
-	o.fn.Publisher, o.fn.Metrics = prod, s.set
+	o.fn.Publisher, o.fn.Metrics, o.fn.Store = prod, s.set, st
 	if !o.noSeries {
 		o.fn.Series = startWriter(t, nsqd, o.fn.Shards, s.set)
 	}

@@ -6,6 +6,9 @@
 //	GET  /api/v1/metrics/query    admin: values of one or more series (unknown = null)
 //	POST /api/v1/metrics/query    admin: the same, series named in a JSON body
 //	GET  /api/v1/metrics/series   admin: the index of stored series (endpoints, metrics, tag sets)
+//	POST /api/v1/strategies       admin, team: create an alarm strategy (strategies.go)
+//	GET  /api/v1/strategies       admin, team: list them (team=, metric=, after=, limit=)
+//	GET|PUT|DELETE /api/v1/strategies/{id}  admin, team: one of them
 //
 // A push is validated as Falcon's transfer does (monitoring/metric), its
 // valid points are sharded by Falcon's consistent hash (monitoring/ring)
@@ -31,6 +34,7 @@ import (
 	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/metric"
 	"github.com/wharfhq/wharf/monitoring/ring"
 )
@@ -60,6 +64,11 @@ type Options struct {
 	RetryAfter time.Duration
 	// Series answers queries; nil: queries answer 503.
 	Series *Writer
+	// Store keeps the alarm strategies (wire.StrategyKey); nil: no
+	// strategy routes.
+	Store store.Store
+	// StoreTimeout bounds each store call of a request. Default 5s.
+	StoreTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; nil discards.
@@ -106,6 +115,9 @@ func New(opts Options) (*Function, error) {
 	if opts.PublishTimeout <= 0 {
 		opts.PublishTimeout = 5 * time.Second
 	}
+	if opts.StoreTimeout <= 0 {
+		opts.StoreTimeout = 5 * time.Second
+	}
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = 5 * time.Second
 	}
@@ -137,11 +149,15 @@ func (f *Function) Name() string { return "monitor" }
 // Routes implements fnapi.Function.
 func (f *Function) Routes() []fnapi.Route {
 	push := fnapi.Access{Scopes: func(fnapi.Params) []string { return []string{auth.ScopeIngest} }}
-	return []fnapi.Route{
+	routes := []fnapi.Route{
 		{Method: fasthttp.MethodPost, Pattern: "/v1/push", Access: push, Handler: f.push},
 		{Method: fasthttp.MethodPost, Pattern: "/api/v1/metrics/push", Access: push, Handler: f.push},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/metrics/query", Access: fnapi.AdminOnly(), Handler: f.queryGet},
 		{Method: fasthttp.MethodPost, Pattern: "/api/v1/metrics/query", Access: fnapi.AdminOnly(), Handler: f.queryPost},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/metrics/series", Access: fnapi.AdminOnly(), Handler: f.series},
 	}
+	if f.opts.Store != nil {
+		routes = append(routes, f.strategyRoutes()...)
+	}
+	return routes
 }

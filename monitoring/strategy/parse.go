@@ -14,15 +14,26 @@ import (
 // type ("max_step: want a number, got string"), an unknown or repeated key,
 // or what Compile refuses.
 func Parse(b []byte) (Strategy, *Compiled, error) {
-	var s Strategy
-	if err := strictjson.Decode(b, &s); err != nil {
-		return Strategy{}, nil, decodeError(err)
+	s, err := Decode(b)
+	if err != nil {
+		return Strategy{}, nil, err
 	}
 	c, err := Compile(s)
 	if err != nil {
 		return Strategy{}, nil, err
 	}
 	return s, c, nil
+}
+
+// Decode decodes a strategy sent by a client as Parse does, without
+// compiling it (for a caller that fills in fields first, such as a
+// generated id); errors are *FieldError as Parse's.
+func Decode(b []byte) (Strategy, error) {
+	var s Strategy
+	if err := strictjson.Decode(b, &s); err != nil {
+		return Strategy{}, decodeError(err)
+	}
+	return s, nil
 }
 
 // decodeError turns a decoding error into a *FieldError where it names a
