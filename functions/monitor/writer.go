@@ -228,6 +228,9 @@ func (w *Writer) Run(ctx context.Context) error {
 func (w *Writer) Close() error {
 	w.closeOnce.Do(func() {
 		var errs []error
+		for _, c := range w.consumers {
+			_ = c.Stop() // idempotent; frees go-nsq's handlers when Run never ran
+		}
 		for s, st := range w.stores {
 			if err := st.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("cannot close series shard %d: %w", s, err))

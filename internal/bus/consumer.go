@@ -233,6 +233,9 @@ func (c *Consumer) isStopped() bool {
 // Run starts the consumer, waits for ctx to end and stops it.
 func (c *Consumer) Run(ctx context.Context) error {
 	if err := c.Start(ctx); err != nil {
+		// go-nsq started the handler goroutines when the consumer was
+		// made: a Run that never starts must still stop them.
+		_ = c.Stop()
 		return err
 	}
 	<-ctx.Done()

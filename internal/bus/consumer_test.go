@@ -278,3 +278,24 @@ func TestNewConsumerRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestRunWithAnEndedContextStopsTheHandlers: go-nsq starts a consumer's
+// handler goroutines when it is made, so a Run whose context ended before
+// it started (a component undone at once) must still stop them.
+func TestRunWithAnEndedContextStopsTheHandlers(t *testing.T) {
+	c, err := NewConsumer(ConsumerOptions{Topic: "ended", Channel: "c", NSQDAddrs: []string{"127.0.0.1:1"}, MaxInFlight: 8,
+		Handler: func(context.Context, *Message) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Run(ctx); err == nil {
+		t.Fatal("Run with an ended context: no error")
+	}
+	select {
+	case <-c.nc.StopChan:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the consumer's handlers still run after Run returned")
+	}
+}
