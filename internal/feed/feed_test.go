@@ -1,0 +1,89 @@
+package feed
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestQuantile(t *testing.T) {
+	bounds := []float64{0.1, 0.2, 0.5}
+	cases := []struct {
+		q      float64
+		counts []uint64
+		want   float64
+	}{
+		{0.5, []uint64{0, 10, 0, 0}, 0.15},      // middle of (0.1, 0.2]
+		{0.99, []uint64{50, 0, 50, 0}, 0.494},   // near the top of (0.2, 0.5]
+		{0.5, []uint64{0, 0, 0, 4}, 0.5},        // +Inf bucket: largest finite bound
+		{0.5, []uint64{10, 0, 0, 0}, 0.05},      // first bucket from 0
+		{0.99, []uint64{100, 0, 0, 1}, 0.09999}, // rank 99.99 within the first bucket
+		{1, []uint64{1, 1, 0, 0}, 0.2},
+	}
+	for _, c := range cases {
+		if got := Quantile(c.q, bounds, c.counts); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("Quantile(%v, %v) = %v, want %v", c.q, c.counts, got, c.want)
+		}
+	}
+	if got := Quantile(0.5, bounds, []uint64{0, 0, 0, 0}); !math.IsNaN(got) {
+		t.Errorf("no observations: %v, want NaN", got)
+	}
+	if got := Quantile(0.5, bounds, []uint64{1}); !math.IsNaN(got) {
+		t.Errorf("mismatched counts: %v, want NaN", got)
+	}
+}
+
+func TestTags(t *testing.T) {
+	if got := Tags("route", "web", "service", ""); got != "route=web" {
+		t.Errorf("got %q", got)
+	}
+	if got := Tags("route", "web", "service", "api"); got != "route=web,service=api" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestAppendJSONIsAFalconPushBody(t *testing.T) {
+	in := []Point{{Endpoint: `n"1`, Metric: "wharf.route.requests", Timestamp: 100, Step: 30, Value: 0.25, CounterType: Gauge, Tags: "route=a"}}
+	var out []struct {
+		Endpoint, Metric, CounterType, Tags string
+		Timestamp, Step                     int64
+		Value                               string
+	}
+	if err := json.Unmarshal(AppendJSON(nil, in), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].Endpoint != `n"1` || out[0].Value != "0.25" || out[0].Step != 30 || out[0].Tags != "route=a" {
+		t.Fatalf("got %+v", out)
+	}
+	if got := string(AppendJSON(nil, nil)); got != "[]" {
+		t.Fatalf("empty: %s", got)
+	}
+}
+
+func TestHTTPSinkKeepsTheTokenOutOfErrors(t *testing.T) {
+	var gotAuth, gotPath string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotAuth, gotPath = r.Header.Get("Authorization"), r.URL.Path
+		if gotAuth != "Bearer good" {
+			http.Error(w, `{"error":"forbidden"}`, http.StatusForbidden)
+			return
+		}
+		_, _ = w.Write([]byte(`{"message":"ok"}`))
+	}))
+	defer srv.Close()
+	pts := []Point{{Endpoint: "n", Metric: "m", Timestamp: 1, Step: 30, CounterType: Gauge}}
+	if err := (&HTTPSink{URL: srv.URL + "/", Token: "good"}).Push(context.Background(), pts); err != nil {
+		t.Fatal(err)
+	}
+	if gotPath != "/api/v1/metrics/push" {
+		t.Fatalf("path %q", gotPath)
+	}
+	err := (&HTTPSink{URL: srv.URL, Token: "secret-token"}).Push(context.Background(), pts)
+	if err == nil || !strings.Contains(err.Error(), "403") || strings.Contains(err.Error(), "secret-token") {
+		t.Fatalf("err = %v", err)
+	}
+}
