@@ -125,7 +125,8 @@ func (b *base) startAgent(ctx context.Context, server, token string, nsqd, looku
 	a, err := agent.New(agent.Options{HostID: id, Room: o.Room, Labels: o.Labels, Version: version,
 		DataDir: filepath.Join(b.opts.DataDir, "agent"), API: api, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, BusSecurity: b.nsqSec,
 		AdvertiseHost: o.Advertise, DrainDelay: o.DrainDelay, HealthTimeout: o.HealthTimeout, Logger: logging.Component(b.log, "agent"),
-		RunAs: o.RunAs, AppUIDBase: o.AppUIDBase, AppUIDCount: o.AppUIDCount, PortMin: o.PortMin, PortMax: o.PortMax, AppsDir: o.AppsDir, Metrics: b.metrics})
+		RunAs: o.RunAs, AppUIDBase: o.AppUIDBase, AppUIDCount: o.AppUIDCount, PortMin: o.PortMin, PortMax: o.PortMax, AppsDir: o.AppsDir, Metrics: b.metrics,
+		Feed: b.feed, FeedStep: b.opts.Monitoring.MinStep})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,6 +144,105 @@ routes:
 		for _, err := range checks {
 			if err != nil {
 				return err
+			}
+		}
+		return nil
+	})
+}
+
+// TestServeAgentFeedsHostAndInstanceMetrics: serve's local agent pushes
+// its host's cpu, memory, load and disk and, once an app is deployed, each
+// supervised instance's state, with nothing configured but the step; the
+// series index and the query API show them under the agent's host id.
+func TestServeAgentFeedsHostAndInstanceMetrics(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "wharf.yaml")
+	if err := os.WriteFile(cfg, []byte("monitoring: {min_step: 1s}\nservices:\n  - name: shop\nroutes:\n  - {name: shop, path: /shop, service: shop}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { killUnder(dir) })
+	p := startWharf(t, dir, nil, append(serveArgs(t), "--config", cfg)...)
+	gw := p.waitFor(reGateway, 30*time.Second)[1]
+	admin := p.waitFor(reToken, 5*time.Second)[1]
+	host := hostID()
+	series := func(metric string) ([]monitor.SeriesInfo, error) {
+		q := url.Values{"endpoint": {host}, "metric": {metric}}
+		r := call(t, "GET", gw+"/api/v1/metrics/series?"+q.Encode(), admin, nil)
+		if r.status != 200 {
+			return nil, fmt.Errorf("series %s: %d %s", metric, r.status, r.raw)
+		}
+		var rep monitor.SeriesReply
+		if err := json.Unmarshal([]byte(r.raw), &rep); err != nil {
+			return nil, err
+		}
+		return rep.Series, nil
+	}
+	// latest returns the newest known value of a series.
+	latest := func(metric, tags string) (float64, error) {
+		q := url.Values{"endpoint": {host}, "metric": {metric}, "tags": {tags},
+			"start": {strconv.FormatInt(time.Now().Unix()-60, 10)}, "end": {strconv.FormatInt(time.Now().Unix()+2, 10)}}
+		r := call(t, "GET", gw+"/api/v1/metrics/query?"+q.Encode(), admin, nil)
+		var rep monitor.QueryReply
+		if r.status != 200 || json.Unmarshal([]byte(r.raw), &rep) != nil || len(rep.Series) != 1 {
+			return 0, fmt.Errorf("query %s: %d %s", metric, r.status, r.raw)
+		}
+		v := math.NaN()
+		for _, s := range rep.Series[0].Values {
+			if !math.IsNaN(float64(s.Value)) {
+				v = float64(s.Value)
+			}
+		}
+		if math.IsNaN(v) {
+			return 0, fmt.Errorf("%s{%s}: no value yet", metric, tags)
+		}
+		return v, nil
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		for metric, ok := range map[string]func(float64) bool{
+			"cpu.busy":            func(v float64) bool { return v >= 0 && v <= 100 },
+			"mem.memused.percent": func(v float64) bool { return v > 0 && v < 100 },
+			"load.1min":           func(v float64) bool { return v >= 0 },
+		} {
+			v, err := latest(metric, "")
+			if err != nil {
+				return err
+			}
+			if !ok(v) {
+				return fmt.Errorf("%s = %v", metric, v)
+			}
+		}
+		df, err := series("df.bytes.used.percent")
+		if err != nil || len(df) != 1 || !strings.HasPrefix(df[0].Tags, "mount=") {
+			return fmt.Errorf("df.bytes.used.percent series: %v %+v", err, df)
+		}
+		return nil
+	})
+
+	env := []string{"WHARF_SERVER=" + gw}
+	bin := buildSampleApp(t, t.TempDir())
+	if out, errOut, code := runWharf(t, dir, env, "push", bundleDir(t, bin, ""), "--version", "1.0.0"); code != 0 {
+		t.Fatalf("push: exit %d\n%s\n%s", code, out, errOut)
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if _, errOut, code := runWharf(t, dir, env, "deploy", "shop", "1.0.0", "--watch"); code != 0 {
+			return fmt.Errorf("deploy: %s", errOut)
+		}
+		return nil
+	})
+	testenv.Eventually(t, 30*time.Second, func() error {
+		up, err := series("wharf.instance.up")
+		if err != nil || len(up) == 0 {
+			return fmt.Errorf("wharf.instance.up series: %v %+v", err, up)
+		}
+		for _, s := range up {
+			if !strings.Contains(s.Tags, "app=shop") || !strings.Contains(s.Tags, "version=1.0.0") {
+				return fmt.Errorf("instance tags %q", s.Tags)
+			}
+			if v, err := latest("wharf.instance.up", s.Tags); err != nil || v != 1 {
+				return fmt.Errorf("wharf.instance.up{%s} = %v %v", s.Tags, v, err)
+			}
+			if v, err := latest("wharf.instance.state", s.Tags); err != nil || v != 1 {
+				return fmt.Errorf("wharf.instance.state{%s} = %v %v", s.Tags, v, err)
 			}
 		}
 		return nil
