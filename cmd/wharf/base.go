@@ -106,9 +106,10 @@ func (b *base) startGateway(fns gateway.Functions, st store.Store, stats *lateSt
 	if stats != nil {
 		gopts.Deps = &stats.deps
 	}
-	if b.feed != nil {
-		gopts.Feed, gopts.FeedStep = b.feed, b.opts.Monitoring.MinStep
+	if gopts.Feed, err = b.feedSink(""); err != nil {
+		return nil, err
 	}
+	gopts.FeedStep = b.opts.Monitoring.MinStep
 	if limits != nil {
 		gopts.ClusterLimits = limits.newSet
 		gopts.LimitMode = limits.mode

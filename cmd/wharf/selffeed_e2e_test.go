@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -247,4 +248,79 @@ func TestServeAgentFeedsHostAndInstanceMetrics(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestAgentRoleFeedsOverHTTPWithAnIngestToken: an agent process without the
+// monitor in it pushes its host metrics to agent.server over HTTP with the
+// ingest token of monitoring.feed_token_file; one given a token without
+// the ingest scope logs that the push was refused, without the token.
+func TestAgentRoleFeedsOverHTTPWithAnIngestToken(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "wharf.yaml")
+	if err := os.WriteFile(cfg, []byte("monitoring: {min_step: 1s}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nsqd := closedAddr(t)
+	args := []string{"serve", "--gateway-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0",
+		"--nsq-embedded-tcp", nsqd, "--nsq-embedded-http", "127.0.0.1:0", "--shutdown-grace", "5s", "--agent-local=false", "--config", cfg}
+	p := startWharf(t, dir, nil, args...)
+	gw := p.waitFor(reGateway, 30*time.Second)[1]
+	admin := p.waitFor(reToken, 5*time.Second)[1]
+	tokenFile := func(name, scope string) (string, string) {
+		r := call(t, "POST", gw+"/api/v1/tokens", admin, map[string]any{"name": name, "scopes": []string{scope}})
+		if r.status != 201 {
+			t.Fatalf("create %s token: %d %s", scope, r.status, r.raw)
+		}
+		tok := r.body["token"].(string)
+		f := filepath.Join(dir, name+".token")
+		if err := os.WriteFile(f, []byte(tok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f, tok
+	}
+	agentFile, _ := tokenFile("agents", "agent")
+	ingestFile, _ := tokenFile("feed", "ingest")
+	wrongFile, wrong := tokenFile("wrong", "agent")
+	agentEnv := func(feedFile string) []string {
+		return []string{"WHARF_NSQ_NSQD=" + nsqd, "WHARF_AGENT_SERVER=" + gw, "WHARF_AGENT_TOKEN_FILE=" + agentFile,
+			"WHARF_MONITORING_MIN_STEP=1s", "WHARF_MONITORING_FEED_TOKEN_FILE=" + feedFile}
+	}
+	for id, f := range map[string]string{"feeding-host": ingestFile, "refused-host": wrongFile} {
+		adir := t.TempDir()
+		t.Cleanup(func() { killUnder(adir) })
+		a := startWharf(t, adir, agentEnv(f), roleArgs("agent", "--agent-id", id)...)
+		a.waitFor(reRoleInternal, 30*time.Second)
+		if id == "refused-host" {
+			re := regexp.MustCompile(`cannot feed own metrics.*403 Forbidden.*lacks scope: need one of ingest`)
+			testenv.Eventually(t, 30*time.Second, func() error {
+				if !re.MatchString(a.errOut()) {
+					return fmt.Errorf("the refused push is not logged yet")
+				}
+				return nil
+			})
+			if strings.Contains(a.errOut(), wrong) {
+				t.Fatal("the feed token is in the agent's log")
+			}
+		}
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		q := url.Values{"endpoint": {"feeding-host"}, "metric": {"mem.memused.percent"},
+			"start": {strconv.FormatInt(time.Now().Unix()-60, 10)}, "end": {strconv.FormatInt(time.Now().Unix()+2, 10)}}
+		r := call(t, "GET", gw+"/api/v1/metrics/query?"+q.Encode(), admin, nil)
+		var rep monitor.QueryReply
+		if r.status != 200 || json.Unmarshal([]byte(r.raw), &rep) != nil || len(rep.Series) != 1 || !rep.Series[0].Found {
+			return fmt.Errorf("query: %d %s", r.status, r.raw)
+		}
+		for _, s := range rep.Series[0].Values {
+			if v := float64(s.Value); v > 0 && v < 100 {
+				return nil
+			}
+		}
+		return fmt.Errorf("no memory value yet: %s", r.raw)
+	})
+	r := call(t, "GET", gw+"/api/v1/metrics/series?endpoint=refused-host", admin, nil)
+	var rep monitor.SeriesReply
+	if r.status != 200 || json.Unmarshal([]byte(r.raw), &rep) != nil || len(rep.Series) != 0 {
+		t.Fatalf("the refused agent's series: %d %s", r.status, r.raw)
+	}
 }
