@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestQuantile(t *testing.T) {
@@ -86,4 +87,49 @@ func TestHTTPSinkKeepsTheTokenOutOfErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "403") || strings.Contains(err.Error(), "secret-token") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+func TestNextBoundary(t *testing.T) {
+	at := time.Date(2026, 1, 1, 10, 0, 47, 5, time.UTC)
+	if got := nextBoundary(at, 30*time.Second); !got.Equal(time.Date(2026, 1, 1, 10, 1, 0, 0, time.UTC)) {
+		t.Fatalf("got %v", got)
+	}
+	on := time.Date(2026, 1, 1, 10, 0, 30, 0, time.UTC)
+	if got := nextBoundary(on, 30*time.Second); !got.Equal(on.Add(30 * time.Second)) {
+		t.Fatalf("on a boundary: %v", got)
+	}
+}
+
+// chanSink hands each push to a channel.
+type chanSink chan []Point
+
+func (c chanSink) Push(_ context.Context, p []Point) error { c <- p; return nil }
+
+// TestRunPushesAtStepBoundaries: each push carries the boundary it was
+// collected at; a step without points pushes nothing; Run ends with ctx.
+func TestRunPushesAtStepBoundaries(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sink := make(chanSink, 8)
+	n := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Run(ctx, Options{Step: time.Second, Sink: sink, Collect: func(now time.Time) []Point {
+			n++
+			if n == 1 {
+				return nil // nothing this step
+			}
+			return []Point{{Endpoint: "n", Metric: "m", Timestamp: now.Unix(), Step: 1, CounterType: Gauge}}
+		}})
+	}()
+	var last int64
+	for range 2 {
+		p := <-sink
+		if len(p) != 1 || p[0].Timestamp <= last {
+			t.Fatalf("push %+v after %d", p, last)
+		}
+		last = p[0].Timestamp
+	}
+	cancel()
+	<-done
 }

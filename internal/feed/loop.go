@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Collector returns the points of the step that ends at now; nil: nothing
-// to push this step.
+// Collector returns the points of the step that ends at now (a multiple
+// of the step); nil: nothing to push this step.
 type Collector func(now time.Time) []Point
 
 // Options configure Run.
@@ -25,8 +25,10 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Run collects and pushes every Step until ctx ends. The first collection
-// is one Step after the start.
+// Run collects and pushes at every multiple of Step of the wall clock
+// (for a 30s step: :00 and :30 of each minute) until ctx ends, passing
+// Collect that boundary, so each push covers the step that ends at its
+// timestamp, whatever the node's start time.
 func Run(ctx context.Context, o Options) {
 	if o.Timeout <= 0 {
 		o.Timeout = o.Step
@@ -35,14 +37,17 @@ func Run(ctx context.Context, o Options) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	t := time.NewTicker(o.Step)
+	next := nextBoundary(time.Now(), o.Step)
+	t := time.NewTimer(time.Until(next))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			points := o.Collect(now)
+		case <-t.C:
+			points := o.Collect(next)
+			next = nextBoundary(time.Now(), o.Step)
+			t.Reset(time.Until(next))
 			if len(points) == 0 {
 				continue
 			}
@@ -53,4 +58,9 @@ func Run(ctx context.Context, o Options) {
 			cancel()
 		}
 	}
+}
+
+// nextBoundary is the first multiple of step after now.
+func nextBoundary(now time.Time, step time.Duration) time.Time {
+	return now.Truncate(step).Add(step)
 }
