@@ -343,7 +343,8 @@ func (g *Gateway) background() {
 	if g.opts.Feed != nil {
 		sf := newSelfFeed(g, g.opts.FeedEndpoint, g.opts.FeedStep)
 		run(func(ctx context.Context) {
-			feed.Run(ctx, feed.Options{Step: g.opts.FeedStep, Collect: sf.collect, Sink: g.opts.Feed, Logger: g.log})
+			feed.Run(ctx, feed.Options{Step: g.opts.FeedStep, Collect: sf.collect, Sink: g.opts.Feed, Logger: g.log,
+				Metrics: g.opts.Metrics, Source: "gateway"})
 		})
 	}
 	run(func(ctx context.Context) {

@@ -70,6 +70,7 @@ routes:
 	}
 	p := startWharf(t, dir, nil, append(serveArgs(t), "--agent-local=false", "--config", cfg)...)
 	gw := p.waitFor(reGateway, 30*time.Second)[1]
+	internal := p.waitFor(reInternal, 5*time.Second)[1]
 	admin := p.waitFor(reToken, 5*time.Second)[1]
 	host, err := os.Hostname()
 	if err != nil {
@@ -149,6 +150,12 @@ routes:
 		}
 		return nil
 	})
+	// The feed counts its pushes on /metrics.
+	r := call(t, "GET", internal+"/metrics", "", nil)
+	if !regexp.MustCompile(`(?m)^wharf_feed_pushes_total\{source="gateway",result="ok"\} [1-9]`).MatchString(r.raw) ||
+		!regexp.MustCompile(`(?m)^wharf_feed_points_total\{source="gateway"\} [1-9]`).MatchString(r.raw) {
+		t.Errorf("feed counters missing from /metrics")
+	}
 }
 
 // TestServeAgentFeedsHostAndInstanceMetrics: serve's local agent pushes

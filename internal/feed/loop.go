@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 )
 
 // Collector returns the points of the step that ends at now (a multiple
@@ -23,6 +25,10 @@ type Options struct {
 	// Logger; nil discards. A failed push is logged and not retried: the
 	// next step's points follow.
 	Logger *slog.Logger
+	// Metrics gets wharf_feed_pushes_total and wharf_feed_points_total
+	// labelled source=Source; nil keeps them private.
+	Metrics *metrics.Set
+	Source  string
 }
 
 // Run collects and pushes at every multiple of Step of the wall clock
@@ -37,6 +43,7 @@ func Run(ctx context.Context, o Options) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	c := newCounters(o.Metrics, o.Source)
 	next := nextBoundary(time.Now(), o.Step)
 	t := time.NewTimer(time.Until(next))
 	defer t.Stop()
@@ -52,7 +59,12 @@ func Run(ctx context.Context, o Options) {
 				continue
 			}
 			pctx, cancel := context.WithTimeout(ctx, o.Timeout)
-			if err := o.Sink.Push(pctx, points); err != nil && ctx.Err() == nil {
+			switch err := o.Sink.Push(pctx, points); {
+			case err == nil:
+				c.ok.Inc()
+				c.points.Add(len(points))
+			case ctx.Err() == nil:
+				c.failed.Inc()
 				log.Warn("cannot feed own metrics", "points", len(points), "err", err)
 			}
 			cancel()

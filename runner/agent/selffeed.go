@@ -28,7 +28,7 @@ func (a *Agent) feedMetrics(ctx context.Context) {
 	defer a.loops.Done()
 	host := hostmetrics.New(hostmetrics.Options{Proc: os.DirFS("/proc"), Mounts: []string{a.opts.DataDir},
 		Endpoint: a.opts.HostID, Step: a.opts.FeedStep})
-	feed.Run(ctx, feed.Options{Step: a.opts.FeedStep, Sink: a.opts.Feed, Logger: a.log, Collect: func(now time.Time) []feed.Point {
+	feed.Run(ctx, feed.Options{Step: a.opts.FeedStep, Sink: a.opts.Feed, Logger: a.log, Metrics: a.opts.Metrics, Source: "agent", Collect: func(now time.Time) []feed.Point {
 		return append(host.Collect(now), a.instancePoints(now)...)
 	}})
 }
