@@ -45,6 +45,9 @@ func TestTags(t *testing.T) {
 	if got := Tags("route", "web", "service", "api"); got != "route=web,service=api" {
 		t.Errorf("got %q", got)
 	}
+	if got := Tags("mount", "/data/a,b=c d"); got != "mount=/data/a_b_c_d" {
+		t.Errorf("got %q", got)
+	}
 }
 
 func TestAppendJSONIsAFalconPushBody(t *testing.T) {

@@ -65,7 +65,8 @@ func appendString(dst []byte, s string) []byte {
 }
 
 // Tags joins k=v pairs into Falcon's tag string; a pair with an empty
-// value is left out. Values must not contain ',' or '='.
+// value is left out, and a ',', '=' or space in a value (a mount path, say)
+// becomes '_', as Falcon's tag string cannot hold them.
 func Tags(kv ...string) string {
 	var out []byte
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -77,7 +78,12 @@ func Tags(kv ...string) string {
 		}
 		out = append(out, kv[i]...)
 		out = append(out, '=')
-		out = append(out, kv[i+1]...)
+		for _, c := range []byte(kv[i+1]) {
+			if c == ',' || c == '=' || c == ' ' {
+				c = '_'
+			}
+			out = append(out, c)
+		}
 	}
 	return string(out)
 }
