@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/roomswitch"
 	"github.com/wharfhq/wharf/gateway/traffic"
 	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/feed"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -102,6 +104,13 @@ type Options struct {
 	LingerBytes   int64
 	Logger        *slog.Logger
 	Metrics       *metrics.Set
+	// Feed, when set, gets this node's per-route and per-service points
+	// (wharf.route.*, wharf.service.*) every FeedStep (see selffeed.go).
+	Feed feed.Sink
+	// FeedStep is the feed's step; default 30s (monitoring.min_step).
+	FeedStep time.Duration
+	// FeedEndpoint is the points' endpoint (the node id or hostname).
+	FeedEndpoint string
 }
 
 // Gateway is one edge node: a listener and the request path over an
@@ -158,6 +167,12 @@ type Gateway struct {
 func New(opts Options, fns Functions) (*Gateway, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.FeedStep <= 0 {
+		opts.FeedStep = 30 * time.Second
+	}
+	if opts.FeedEndpoint == "" {
+		opts.FeedEndpoint, _ = os.Hostname()
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.NewSet()
@@ -324,6 +339,13 @@ func (g *Gateway) background() {
 		})
 		run(g.traffic.Run)
 		run(g.followExpiry)
+	}
+	if g.opts.Feed != nil {
+		sf := newSelfFeed(g, g.opts.FeedEndpoint, g.opts.FeedStep)
+		run(func(ctx context.Context) {
+			feed.Run(ctx, feed.Options{Step: g.opts.FeedStep, Collect: sf.collect, Sink: g.opts.Feed, Logger: g.log,
+				Metrics: g.opts.Metrics, Source: "gateway"})
+		})
 	}
 	run(func(ctx context.Context) {
 		t := time.NewTicker(RoomEvaluateEvery)

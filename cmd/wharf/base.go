@@ -15,6 +15,7 @@ import (
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/cidr"
 	"github.com/wharfhq/wharf/internal/config"
+	"github.com/wharfhq/wharf/internal/feed"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/ops"
 	"github.com/wharfhq/wharf/internal/store"
@@ -33,6 +34,9 @@ type base struct {
 
 	// configFile is the file the options came from ("" for none).
 	configFile string
+	// feed takes the gateway's own metrics: the monitor function when it
+	// runs in this process (serve); nil: the gateway feeds nothing.
+	feed feed.Sink
 }
 
 func newBase(opts config.Options, configFile string, stderr io.Writer, role string) (*base, error) {
@@ -102,6 +106,10 @@ func (b *base) startGateway(fns gateway.Functions, st store.Store, stats *lateSt
 	if stats != nil {
 		gopts.Deps = &stats.deps
 	}
+	if gopts.Feed, err = b.feedSink(""); err != nil {
+		return nil, err
+	}
+	gopts.FeedStep = b.opts.Monitoring.MinStep
 	if limits != nil {
 		gopts.ClusterLimits = limits.newSet
 		gopts.LimitMode = limits.mode

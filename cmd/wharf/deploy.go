@@ -113,7 +113,7 @@ func (b *base) startAgent(ctx context.Context, server, token string, nsqd, looku
 		if err := lockDataDir(b.opts.DataDir); err != nil {
 			return nil, err
 		}
-		for _, f := range []string{o.TokenFile, b.opts.NSQ.AuthSecretFile, b.opts.NSQ.TLSKeyFile} {
+		for _, f := range []string{o.TokenFile, b.opts.Monitoring.FeedTokenFile, b.opts.NSQ.AuthSecretFile, b.opts.NSQ.TLSKeyFile} {
 			if was, err := privateTokenFile(f); err != nil {
 				return nil, err
 			} else if was != 0 {
@@ -122,10 +122,15 @@ func (b *base) startAgent(ctx context.Context, server, token string, nsqd, looku
 			}
 		}
 	}
+	sink, err := b.feedSink(server)
+	if err != nil {
+		return nil, err
+	}
 	a, err := agent.New(agent.Options{HostID: id, Room: o.Room, Labels: o.Labels, Version: version,
 		DataDir: filepath.Join(b.opts.DataDir, "agent"), API: api, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, BusSecurity: b.nsqSec,
 		AdvertiseHost: o.Advertise, DrainDelay: o.DrainDelay, HealthTimeout: o.HealthTimeout, Logger: logging.Component(b.log, "agent"),
-		RunAs: o.RunAs, AppUIDBase: o.AppUIDBase, AppUIDCount: o.AppUIDCount, PortMin: o.PortMin, PortMax: o.PortMax, AppsDir: o.AppsDir, Metrics: b.metrics})
+		RunAs: o.RunAs, AppUIDBase: o.AppUIDBase, AppUIDCount: o.AppUIDCount, PortMin: o.PortMin, PortMax: o.PortMax, AppsDir: o.AppsDir, Metrics: b.metrics,
+		Feed: sink, FeedStep: b.opts.Monitoring.MinStep})
 	if err != nil {
 		return nil, err
 	}

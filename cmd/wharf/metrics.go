@@ -7,6 +7,7 @@ import (
 	"github.com/wharfhq/wharf/gateway/ratelimit/cluster"
 	"github.com/wharfhq/wharf/gateway/tlsconf"
 	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/feed"
 	"github.com/wharfhq/wharf/internal/promexp"
 	"github.com/wharfhq/wharf/runner/agent"
 )
@@ -24,6 +25,7 @@ func metricFamilies() [][]promexp.Family {
 		cluster.MetricFamilies(),
 		deploy.MetricFamilies(),
 		monitor.MetricFamilies(),
+		feed.MetricFamilies(),
 		agent.MetricFamilies(),
 		bus.MetricFamilies(),
 		promexp.RuntimeFamilies(),

@@ -42,6 +42,7 @@ func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, producer *bus.P
 		_ = w.Close()
 		return nil, err
 	}
+	b.feed = fn // the gateway, started after, feeds its own metrics in-process
 	return runBackground(ctx, func(ctx context.Context) error {
 		if err := w.Run(ctx); err != nil {
 			log.Error("series writer stopped", "err", err)

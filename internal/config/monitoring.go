@@ -16,6 +16,10 @@ type MonitoringOptions struct {
 	RetryAfter time.Duration `yaml:"retry_after" help:"Retry-After of a push refused with 503"`
 	MaxSeries  int           `yaml:"max_series" help:"most series the node stores, over all its shards (0: no bound); points of further new series are refused and counted (a series takes about 70 KiB on disk)"`
 	SeriesDir  string        `yaml:"series_dir" help:"serve only: where the series stores live (default <data-dir>/series)"`
+	// FeedServer and FeedTokenFile let a process without the monitor in it
+	// (the gateway and agent roles) push its own metrics over HTTP.
+	FeedServer    string `yaml:"feed_server" help:"gateway and agent roles: base URL their own metrics are pushed to (POST /api/v1/metrics/push; agent default: agent.server); serve feeds in-process"`
+	FeedTokenFile string `yaml:"feed_token_file" help:"gateway and agent roles: file holding an ingest-scope token for feed_server; empty: the role does not feed its metrics"`
 }
 
 // MaxMonitoringShards bounds monitoring.shards.

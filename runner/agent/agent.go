@@ -291,6 +291,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.hostHeartbeats(ctx)
 	go a.instanceHeartbeats(ctx)
 	go a.shipLogs(ctx)
+	if a.opts.Feed != nil {
+		a.loops.Add(1)
+		go a.feedMetrics(ctx)
+	}
 	if err := cons.Start(ctx); err != nil {
 		a.log.Error("cannot start task consumer", "err", err)
 	} else {

@@ -10,6 +10,7 @@ import (
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/feed"
 	"github.com/wharfhq/wharf/runner/agent/release"
 )
 
@@ -117,6 +118,11 @@ type Options struct {
 	// Metrics gets the agent's counters (wharf_agent_tasks_refused_total
 	// by reason, wharf_agent_tasks_verified_total); nil keeps them private.
 	Metrics *metrics.Set
+	// Feed, when set, gets the host's metrics (cpu.*, mem.*, load.*,
+	// df.bytes.* of DataDir's file system) and each supervised instance's
+	// state (wharf.instance.*) every FeedStep (default 30s).
+	Feed     feed.Sink
+	FeedStep time.Duration
 }
 
 func setDefaults(o *Options) error {
@@ -135,6 +141,9 @@ func setDefaults(o *Options) error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.FeedStep <= 0 {
+		o.FeedStep = 30 * time.Second
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewSet()
