@@ -155,4 +155,11 @@ func TestTwoJudgesSplitAndTakeOver(t *testing.T) {
 		return nil
 	})
 	t.Logf("b took over a's shards after %v", time.Since(start).Round(time.Second))
+	// a, cut off from the store, no longer consumes what it cannot renew.
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if oa := a.Owned(); len(oa) != 0 {
+			return fmt.Errorf("a still consumes %v", oa)
+		}
+		return nil
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/internal/bus"
@@ -14,6 +15,7 @@ import (
 // shardRun is a held shard: the lease's version and the shard's consumer.
 type shardRun struct {
 	version  uint64
+	renewed  time.Time
 	consumer *bus.Consumer
 }
 
@@ -33,6 +35,7 @@ func (j *Judge) balance(ctx context.Context) {
 	for _, err := range store.Entries(ctx, j.opts.Store, MemberPrefix, store.ScanOptions{}) {
 		if err != nil {
 			j.log.Warn("cannot list judges", "err", err)
+			j.dropStale(ctx)
 			return
 		}
 		members++
@@ -42,6 +45,7 @@ func (j *Judge) balance(ctx context.Context) {
 	for e, err := range store.Entries(ctx, j.opts.Store, LeasePrefix, store.ScanOptions{}) {
 		if err != nil {
 			j.log.Warn("cannot list shard leases", "err", err)
+			j.dropStale(ctx)
 			return
 		}
 		i, err := strconv.Atoi(strings.TrimPrefix(e.Key, LeasePrefix))
@@ -94,12 +98,31 @@ func (j *Judge) balance(ctx context.Context) {
 	}
 }
 
+// dropStale stops consuming the shards whose lease was last renewed half
+// a TTL ago: a judge cut off from the store stops before its leases expire
+// and another judge takes the shards.
+func (j *Judge) dropStale(ctx context.Context) {
+	limit := time.Now().Add(-j.opts.LeaseTTL / 2)
+	var stale []int
+	j.mu.Lock()
+	for i, r := range j.owned {
+		if r.renewed.Before(limit) {
+			stale = append(stale, i)
+		}
+	}
+	j.mu.Unlock()
+	for _, i := range stale {
+		j.log.Warn("cannot renew shard lease, giving the shard up", "shard", i)
+		j.drop(ctx, i, false)
+	}
+}
+
 // setVersion records the renewed lease version of shard i.
 func (j *Judge) setVersion(i int, v uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if r := j.owned[i]; r != nil {
-		r.version = v
+		r.version, r.renewed = v, time.Now()
 	}
 }
 
@@ -120,7 +143,7 @@ func (j *Judge) startShard(ctx context.Context, i int, v uint64) error {
 		return err
 	}
 	j.mu.Lock()
-	j.owned[i] = &shardRun{version: v, consumer: c}
+	j.owned[i] = &shardRun{version: v, renewed: time.Now(), consumer: c}
 	j.mu.Unlock()
 	j.log.Info("took shard", "shard", i)
 	return nil
