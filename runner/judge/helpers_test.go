@@ -107,7 +107,7 @@ func (e *env) startJudge(st store.Store, node string, shards int) (*judge.Judge,
 	e.t.Helper()
 	j, err := judge.New(judge.Options{
 		Store: st, Outbox: e.outbox, NSQDAddrs: []string{e.nsqd.Addr}, Shards: shards,
-		NodeID: node, MaxInFlight: 1,
+		NodeID: node, MaxInFlight: 1, TickInterval: 50 * time.Millisecond,
 		Now: func() time.Time { return time.Unix(e.clock.Load(), 0) },
 	})
 	if err != nil {

@@ -163,3 +163,28 @@ func TestTwoJudgesSplitAndTakeOver(t *testing.T) {
 		return nil
 	})
 }
+
+func TestNoDataThenBack(t *testing.T) {
+	e := newEnv(t)
+	st := e.store()
+	s := webCPU
+	s.NoData = 2
+	e.putStrategy(st, s)
+	e.startJudge(st, "j1", 1)
+	for ts := int64(0); ts <= 120; ts += 60 {
+		e.clock.Store(ts)
+		e.push(0, cpu(ts, 10))
+		e.judged(st, webCPUID, ts)
+	}
+	e.clock.Store(300) // 3 steps of silence
+	got := e.waitAlarms(1)
+	if want := []brief{{event.NoData, 1, 300}}; !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	e.clock.Store(360)
+	e.push(0, cpu(360, 10))
+	got = e.waitAlarms(2)
+	if want := []brief{{event.NoData, 1, 300}, {event.OK, 1, 360}}; !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+}

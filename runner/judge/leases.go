@@ -132,6 +132,10 @@ func (j *Judge) startShard(ctx context.Context, i int, v uint64) error {
 		Topic: wire.JudgeTopic(i), Channel: wire.JudgeChannel,
 		NSQDAddrs: j.opts.NSQDAddrs, LookupdHTTPAddrs: j.opts.LookupdHTTPAddrs,
 		Security: j.opts.Security, MaxInFlight: j.opts.MaxInFlight,
+		// One handler per shard: batches of a series are judged in the
+		// order they were published (a point older than the state's
+		// newest would be skipped).
+		Concurrency: 1,
 		Handler: func(ctx context.Context, m *bus.Message) error { return j.handle(ctx, i, m.Body) },
 		Logger:  j.log,
 	})

@@ -45,7 +45,8 @@ type Options struct {
 	LeaseTTL time.Duration
 	// TickInterval is how often nodata strategies are ticked. Default 5s.
 	TickInterval time.Duration
-	// MaxInFlight is the number of batches a shard's consumer holds at once. Default 16.
+	// MaxInFlight is the number of batches a shard's consumer holds at
+	// once; they are judged one at a time, in order. Default 16.
 	MaxInFlight int
 	// Now is the judge's clock. Default time.Now.
 	Now func() time.Time
