@@ -136,8 +136,8 @@ func (j *Judge) startShard(ctx context.Context, i int, v uint64) error {
 		// order they were published (a point older than the state's
 		// newest would be skipped).
 		Concurrency: 1,
-		Handler: func(ctx context.Context, m *bus.Message) error { return j.handle(ctx, i, m.Body) },
-		Logger:  j.log,
+		Handler:     func(ctx context.Context, m *bus.Message) error { return j.handle(ctx, i, m.Body) },
+		Logger:      j.log,
 	})
 	if err != nil {
 		return err
