@@ -38,21 +38,36 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, redis: testenv.StartRedis(t), nsqd: testenv.StartNSQD(t)}
-	p, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{e.nsqd.Addr}})
+	nsqd := testenv.StartNSQD(t)
+	return newEnvAlarmsOn(t, nsqd, nsqd)
+}
+
+// newEnvAlarmsOn is newEnv with the points on nsqd and the alarms (the
+// outbox's producer and the alarms consumer) on alarms.
+func newEnvAlarmsOn(t *testing.T, nsqd, alarms *testenv.NSQD) *env {
+	t.Helper()
+	e := &env{t: t, redis: testenv.StartRedis(t), nsqd: nsqd}
+	p, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	e.producer = p
-	ob, err := bus.NewOutbox(bus.OutboxOptions{Path: filepath.Join(t.TempDir(), "outbox.db"), Producer: p})
+	ap := p
+	if alarms != nsqd {
+		if ap, err = bus.NewProducer(bus.ProducerOptions{Addrs: []string{alarms.Addr}}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = ap.Close() })
+	}
+	ob, err := bus.NewOutbox(bus.OutboxOptions{Path: filepath.Join(t.TempDir(), "outbox.db"), Producer: ap})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ob.Close() })
 	e.outbox = ob
 	c, err := bus.NewConsumer(bus.ConsumerOptions{
-		Topic: wire.AlarmsTopic, Channel: "test", NSQDAddrs: []string{e.nsqd.Addr},
+		Topic: wire.AlarmsTopic, Channel: "test", NSQDAddrs: []string{alarms.Addr},
 		MaxInFlight: 1,
 		Handler: func(_ context.Context, m *bus.Message) error {
 			ev, err := event.Unmarshal(m.Body)
@@ -166,7 +181,8 @@ func (e *env) waitAlarms(n int) []brief {
 		e.t.Fatal(err)
 	}
 	var out []brief
-	testenv.Eventually(e.t, 15*time.Second, func() error {
+	// go-nsq redials a lost nsqd every 15 s or so.
+	testenv.Eventually(e.t, 40*time.Second, func() error {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if len(e.alarms) < n {

@@ -188,3 +188,32 @@ func TestNoDataThenBack(t *testing.T) {
 		t.Fatalf("events %v, want %v", got, want)
 	}
 }
+
+// The nsqd of the alarms is down while events are decided: they wait in
+// the outbox and arrive, once each, when it is back.
+func TestAlarmsNSQDOutageLosesNothing(t *testing.T) {
+	alarms := testenv.StartNSQD(t)
+	e := newEnvAlarmsOn(t, testenv.StartNSQD(t), alarms)
+	st := e.store()
+	e.putStrategy(st, webCPU)
+	e.startJudge(st, "j1", 1)
+	for ts := int64(0); ts <= 480; ts += 60 {
+		e.feed(st, ts)
+	}
+	e.waitAlarms(2) // 120 and 420 delivered
+	alarms.Stop()
+	for ts := int64(540); ts <= 960; ts += 60 {
+		e.feed(st, ts)
+	}
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if n := e.outbox.Pending(); n != 2 {
+			return fmt.Errorf("%d events waiting in the outbox, want 2 (720, 960)", n)
+		}
+		return nil
+	})
+	alarms.Start()
+	got := e.waitAlarms(len(falconExample))
+	if !slices.Equal(got, falconExample) {
+		t.Fatalf("events %v, want %v", got, falconExample)
+	}
+}
