@@ -76,17 +76,20 @@ func (j *Judge) Run(ctx context.Context) error {
 	j.balance(ctx)
 	lease := time.NewTicker(j.opts.LeaseTTL / 3)
 	defer lease.Stop()
-	tick := time.NewTicker(j.opts.TickInterval)
-	defer tick.Stop()
 	defer j.releaseAll()
+	// nodata ticks run beside the lease loop: a long scan of states must
+	// not delay the renewal of the leases.
+	tickCtx, stopTicks := context.WithCancel(ctx)
+	var ticks sync.WaitGroup
+	ticks.Go(func() { j.tickLoop(tickCtx) })
+	defer ticks.Wait()
+	defer stopTicks() // Run may end before ctx does (store closed)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-lease.C:
 			j.balance(ctx)
-		case <-tick.C:
-			j.tick(ctx)
 		case ev, ok := <-watch:
 			if !ok {
 				return ctx.Err()

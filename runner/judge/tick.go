@@ -3,6 +3,7 @@ package judge
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/event"
@@ -24,6 +25,20 @@ func (j *Judge) scan(ctx context.Context, prefix string, f func(key string, rec 
 		}
 	}
 	return nil
+}
+
+// tickLoop ticks every TickInterval until ctx ends.
+func (j *Judge) tickLoop(ctx context.Context) {
+	t := time.NewTicker(j.opts.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			j.tick(ctx)
+		}
+	}
 }
 
 // tick runs the nodata rule on the owned states of every nodata strategy.
