@@ -65,6 +65,14 @@ func (j *Judge) Events() uint64 { return j.events.Load() }
 // watches strategies and ticks nodata until ctx ends; then it stops the
 // consumers and releases its leases.
 func (j *Judge) Run(ctx context.Context) error {
+	err := j.run(ctx)
+	if ctx.Err() != nil {
+		return nil // stopped, whatever the step it was in
+	}
+	return err
+}
+
+func (j *Judge) run(ctx context.Context) error {
 	rev, err := j.strat.load(ctx, j.opts.Store, j.log)
 	if err != nil {
 		return err
@@ -92,10 +100,12 @@ func (j *Judge) Run(ctx context.Context) error {
 			j.balance(ctx)
 		case ev, ok := <-watch:
 			if !ok {
-				return ctx.Err()
+				// Closed: ctx ended (the watch may notice before this
+				// select does) — a normal stop, not an error.
+				return nil
 			}
 			if ev.Err != nil {
-				if errors.Is(ev.Err, store.ErrClosed) {
+				if errors.Is(ev.Err, store.ErrClosed) || ctx.Err() != nil {
 					return nil
 				}
 				// Compacted: start over from a fresh list.
