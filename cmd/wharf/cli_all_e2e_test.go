@@ -85,9 +85,9 @@ func TestEveryCommandAgainstServe(t *testing.T) {
 	out = c.ok("status")
 	host, _ := os.Hostname()
 	wantLines(t, "status", out, "Server:", "version dev, API ready", "Gateway:", "edge config version 1 applied",
-		"Nodes:", "NODE", "ROLES", "VERSION", "READY", "GATEWAY", "UP", "LAST SEEN", host+"@127.0.0.1:", "gateway,functions,agent", gw,
+		"Nodes:", "NODE", "ROLES", "VERSION", "READY", "GATEWAY", "UP", "LAST SEEN", host+"@127.0.0.1:", "gateway,functions,judge,agent", gw,
 		"Hosts:", "HOST", "local", "Apps:", "shop", "Running deploys:", "None.")
-	if !regexp.MustCompile(`(?m)^  \S+@127\.0\.0\.1:\d+\s+gateway,functions,agent\s+dev\s+yes\s+http://`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^  \S+@127\.0\.0\.1:\d+\s+gateway,functions,judge,agent\s+dev\s+yes\s+http://`).MatchString(out) {
 		t.Errorf("status: the serve node is not one ready row:\n%s", out)
 	}
 	// A team sees its apps, not the nodes, the hosts nor the gateway node.

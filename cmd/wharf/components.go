@@ -33,7 +33,7 @@ type wiring struct {
 	st       store.Store
 	nsqd     *bus.Embedded // serve only
 	producer *bus.Producer
-	outbox   *bus.Outbox // serve only
+	outbox   *bus.Outbox // serve and judge
 	blobs    blob.Backend
 	tokens   *auth.Service
 	// tokenFile holds the first admin token; firstToken is that token
@@ -62,7 +62,7 @@ func (w *wiring) components() []component {
 		{r.embedded, component{"embedded nsqd", w.startNSQD}},
 		{r.needs.nsqd, component{"nsqd producer", w.startProducer}},
 		{r.needs.nsqd && !r.embedded, component{"nsqlookupd", w.checkLookupd}},
-		{r.embedded, component{"outbox", w.openOutbox}},
+		{r.embedded || r.name == "judge", component{"outbox", w.openOutbox}},
 		{r.embedded || r.needs.minio, component{"artifact store", w.openBlobs}},
 		{r.needs.http, component{"functions", w.startFunctions}},
 		{r.needs.http && (r.embedded || r.needs.minio), component{"artifacts", w.startArtifacts}},
@@ -71,6 +71,8 @@ func (w *wiring) components() []component {
 		// Metric ingest and the series writer own every shard; serve only
 		// until shards can move between nodes (issue 13).
 		{r.embedded, component{"monitor", w.startMonitorComponent}},
+		// serve's judge holds every shard; judge roles split them by leases.
+		{r.embedded || r.name == "judge", component{"judge", w.startJudgeComponent}},
 		{r.needs.http && !r.embedded, component{"cluster rate limits", w.startLimits}},
 		{r.needs.http, component{"gateway", w.startGatewayComponent}},
 		{r.name == "agent" || (r.embedded && w.opts.Agent.Local), component{"agent", w.startAgentComponent}},
@@ -176,8 +178,11 @@ func (w *wiring) checkLookupd(ctx context.Context) (stopFunc, error) {
 	return nil, w.base.checkLookupd(ctx)
 }
 
-// openOutbox opens serve's outbox; its stop flushes it first.
+// openOutbox opens the outbox of serve and of the judge role; its stop flushes it first.
 func (w *wiring) openOutbox(context.Context) (stopFunc, error) {
+	if err := os.MkdirAll(w.opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create data dir: %w", err)
+	}
 	ob, err := bus.NewOutbox(bus.OutboxOptions{
 		Path: filepath.Join(w.opts.DataDir, "outbox.db"), Producer: w.producer,
 		Logger: w.log, Metrics: w.metrics,

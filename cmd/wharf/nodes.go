@@ -47,13 +47,13 @@ func (w *wiring) startNodeHeartbeat(ctx context.Context) (stopFunc, error) {
 	return hb.Stop, nil
 }
 
-// plays lists the roles a process of r plays: serve plays the gateway and
-// functions, and the agent when it runs the local one.
+// plays lists the roles a process of r plays: serve plays the gateway,
+// functions and judge, and the agent when it runs the local one.
 func (r role) plays(localAgent bool) []string {
 	if !r.embedded {
 		return []string{r.name}
 	}
-	out := []string{"gateway", "functions"}
+	out := []string{"gateway", "functions", "judge"}
 	if localAgent {
 		out = append(out, "agent")
 	}

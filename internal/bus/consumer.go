@@ -230,7 +230,8 @@ func (c *Consumer) isStopped() bool {
 	return c.stopped
 }
 
-// Run starts the consumer, waits for ctx to end and stops it.
+// Run starts the consumer, waits for ctx to end and stops it; it stops
+// the consumer too when it cannot start it (ctx already done).
 func (c *Consumer) Run(ctx context.Context) error {
 	if err := c.Start(ctx); err != nil {
 		// go-nsq started the handler goroutines when the consumer was

@@ -299,3 +299,25 @@ func TestRunWithAnEndedContextStopsTheHandlers(t *testing.T) {
 		t.Fatal("the consumer's handlers still run after Run returned")
 	}
 }
+
+// A Run whose context is already done (its owner stopped right after
+// starting it) stops the consumer: its handler goroutines end and it cannot
+// be started afterwards.
+func TestConsumerRunOnDoneContextStops(t *testing.T) {
+	c, err := NewConsumer(ConsumerOptions{
+		Topic: "run-done", Channel: "c", NSQDAddrs: []string{"127.0.0.1:9"},
+		Handler: func(context.Context, *Message) error { return nil }, Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Run(ctx); err == nil {
+		t.Fatal("Run on a done context returned nil")
+	}
+	if err := c.Start(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Start after Run on a done context: %v, want ErrClosed", err)
+	}
+}

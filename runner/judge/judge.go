@@ -1,0 +1,126 @@
+// Package judge is the alarm judge consumer (issue 13 §3): it reads the
+// points of the shards it holds a lease on from wire.JudgeTopic, runs
+// monitoring/judge for every strategy (wire.StrategyPrefix in the store)
+// that matches a series, keeps the state per (strategy, series) in the
+// store under StatePrefix+<event id>, and publishes every event through
+// the outbox to wire.AlarmsTopic. Judges split the shards through leases
+// in the store; a dead judge's shards are taken over once its leases
+// expire.
+package judge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wharfhq/wharf/functions/monitor/wire"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Judge is the judge consumer. Create it with New and start it with Run.
+type Judge struct {
+	opts  Options
+	log   *slog.Logger
+	strat strategies
+
+	mu    sync.Mutex
+	owned map[int]*shardRun // shards held, with their consumer
+
+	events atomic.Uint64 // events handed to the outbox
+}
+
+// New checks opts and returns a Judge; Run starts it.
+func New(opts Options) (*Judge, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	return &Judge{
+		opts:  opts,
+		log:   opts.Logger.With("component", "judge", "node", opts.NodeID),
+		owned: map[int]*shardRun{},
+	}, nil
+}
+
+// Owned returns the shards this judge holds leases on, ascending.
+func (j *Judge) Owned() []int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make([]int, 0, len(j.owned))
+	for i := range j.opts.Shards {
+		if j.owned[i] != nil {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Events returns how many events this judge handed to the outbox.
+func (j *Judge) Events() uint64 { return j.events.Load() }
+
+// Run loads the strategies, then takes leases, consumes the owned shards,
+// watches strategies and ticks nodata until ctx ends; then it stops the
+// consumers and releases its leases.
+func (j *Judge) Run(ctx context.Context) error {
+	err := j.run(ctx)
+	if ctx.Err() != nil {
+		return nil // stopped, whatever the step it was in
+	}
+	return err
+}
+
+func (j *Judge) run(ctx context.Context) error {
+	rev, err := j.strat.load(ctx, j.opts.Store, j.log)
+	if err != nil {
+		return err
+	}
+	watch, err := j.opts.Store.Watch(ctx, wire.StrategyPrefix, rev)
+	if err != nil {
+		return fmt.Errorf("cannot watch strategies: %w", err)
+	}
+	j.balance(ctx)
+	lease := time.NewTicker(j.opts.LeaseTTL / 3)
+	defer lease.Stop()
+	defer j.releaseAll()
+	// nodata ticks run beside the lease loop: a long scan of states must
+	// not delay the renewal of the leases.
+	tickCtx, stopTicks := context.WithCancel(ctx)
+	var ticks sync.WaitGroup
+	ticks.Go(func() { j.tickLoop(tickCtx) })
+	defer ticks.Wait()
+	defer stopTicks() // Run may end before ctx does (store closed)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-lease.C:
+			j.balance(ctx)
+		case ev, ok := <-watch:
+			if !ok {
+				// Closed: ctx ended (the watch may notice before this
+				// select does) — a normal stop, not an error.
+				return nil
+			}
+			if ev.Err != nil {
+				if errors.Is(ev.Err, store.ErrClosed) || ctx.Err() != nil {
+					return nil
+				}
+				// Compacted: start over from a fresh list.
+				j.log.Warn("strategy watch ended, reloading", "err", ev.Err)
+				if rev, err = j.strat.load(ctx, j.opts.Store, j.log); err != nil {
+					return err
+				}
+				if watch, err = j.opts.Store.Watch(ctx, wire.StrategyPrefix, rev); err != nil {
+					return fmt.Errorf("cannot watch strategies: %w", err)
+				}
+				continue
+			}
+			if c, ok := j.strat.apply(ev, j.log); ok {
+				j.resolve(ctx, c)
+			}
+		}
+	}
+}

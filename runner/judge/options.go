@@ -1,0 +1,99 @@
+package judge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/wharfhq/wharf/functions/monitor/wire"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Store keys of the judge, beside wire.StrategyPrefix.
+const (
+	// StatePrefix + <event id> holds the state of one series under one strategy.
+	StatePrefix = "monitor/judge/state/"
+	// LeasePrefix + <shard> is the lease (value: the holder's node ID, with a TTL).
+	LeasePrefix = "monitor/judge/leases/"
+	// MemberPrefix + <node id> announces a live judge (with a TTL); the
+	// judges split the shards evenly between the members.
+	MemberPrefix = "monitor/judge/members/"
+)
+
+// Options configure a Judge. Zero values get the defaults noted.
+type Options struct {
+	// Store keeps strategies, states, leases and members. Required.
+	Store store.Store
+	// Outbox publishes the alarm events to wire.AlarmsTopic. Required; the
+	// judge does not close it.
+	Outbox *bus.Outbox
+	// NSQDAddrs or LookupdHTTPAddrs find the judge topics. One is required.
+	NSQDAddrs, LookupdHTTPAddrs []string
+	// Security secures the nsqd connections; nil: plain.
+	Security *bus.Security
+	// Shards is the total number of shards (the push side's). Default wire.DefaultShards.
+	Shards int
+	// NodeID names this judge in leases. Default hostname-pid.
+	NodeID string
+	// LeaseTTL is how long a lease outlives its holder; leases are renewed
+	// every LeaseTTL/3. A dead judge's shards are taken over within about
+	// LeaseTTL + LeaseTTL/3. Default 9s.
+	LeaseTTL time.Duration
+	// TickInterval is how often nodata strategies are ticked. Default 5s.
+	TickInterval time.Duration
+	// MaxInFlight is the number of batches a shard's consumer holds at
+	// once; they are judged one at a time, in order. Default 16.
+	MaxInFlight int
+	// Now is the judge's clock. Default time.Now.
+	Now func() time.Time
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() error {
+	if o.Store == nil {
+		return errors.New("cannot create judge: Store is required")
+	}
+	if o.Outbox == nil {
+		return errors.New("cannot create judge: Outbox is required")
+	}
+	if len(o.NSQDAddrs) == 0 && len(o.LookupdHTTPAddrs) == 0 {
+		return errors.New("cannot create judge: NSQDAddrs or LookupdHTTPAddrs is required")
+	}
+	if o.Shards == 0 {
+		o.Shards = wire.DefaultShards
+	}
+	if o.Shards < 1 || o.Shards > wire.MaxShards {
+		return fmt.Errorf("cannot create judge: shards must be 1..%d, got %d", wire.MaxShards, o.Shards)
+	}
+	if o.NodeID == "" {
+		host, _ := os.Hostname()
+		o.NodeID = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if !store.ValidKey(MemberPrefix + o.NodeID) {
+		return fmt.Errorf("cannot create judge: node ID %q is not a valid key part", o.NodeID)
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = 9 * time.Second
+	}
+	if o.LeaseTTL < 30*time.Millisecond {
+		return fmt.Errorf("cannot create judge: lease TTL %v is too short", o.LeaseTTL)
+	}
+	if o.TickInterval <= 0 {
+		o.TickInterval = 5 * time.Second
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 16
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}

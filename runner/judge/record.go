@@ -1,0 +1,118 @@
+package judge
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/wharfhq/wharf/internal/store"
+	mjudge "github.com/wharfhq/wharf/monitoring/judge"
+)
+
+// recordVersion is the first byte of a state record.
+const recordVersion = 1
+
+// maxPending bounds the events one record may carry (a corrupt length
+// must not allocate without limit).
+const maxPending = 1 << 16
+
+// record is the stored value of one (strategy, series) state: the judge
+// state, the shard of the series (so that Tick and Resolve touch only the
+// states of owned shards), and the events decided with that state but not
+// yet handed to the outbox. Writing state and pending events in one
+// compare-and-swap makes the decision atomic: a judge that stops after the
+// write hands the events over on the next load, one that stops before it
+// decides them again from the same points.
+type record struct {
+	Shard   int
+	State   mjudge.State
+	Pending [][]byte // JSON of monitoring/event.Event, schema v1
+}
+
+// appendRecord encodes r after b.
+func appendRecord(b []byte, r *record) ([]byte, error) {
+	b = append(b, recordVersion)
+	b = binary.AppendUvarint(b, uint64(r.Shard))
+	st, err := r.State.AppendBinary(nil)
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode judge state: %w", err)
+	}
+	b = binary.AppendUvarint(b, uint64(len(st)))
+	b = append(b, st...)
+	b = binary.AppendUvarint(b, uint64(len(r.Pending)))
+	for _, ev := range r.Pending {
+		b = binary.AppendUvarint(b, uint64(len(ev)))
+		b = append(b, ev...)
+	}
+	return b, nil
+}
+
+var errShortRecord = errors.New("cannot decode judge record: truncated")
+
+// decodeRecord decodes a stored record.
+func decodeRecord(b []byte) (record, error) {
+	var r record
+	if len(b) == 0 || b[0] != recordVersion {
+		return r, errors.New("cannot decode judge record: unknown version")
+	}
+	b = b[1:]
+	next := func() (uint64, bool) {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, false
+		}
+		b = b[n:]
+		return v, true
+	}
+	bytesOf := func() ([]byte, bool) {
+		n, ok := next()
+		if !ok || n > uint64(len(b)) {
+			return nil, false
+		}
+		out := b[:n:n]
+		b = b[n:]
+		return out, true
+	}
+	shard, ok := next()
+	if !ok || shard > 1<<20 {
+		return r, errShortRecord
+	}
+	r.Shard = int(shard)
+	st, ok := bytesOf()
+	if !ok {
+		return r, errShortRecord
+	}
+	if err := r.State.UnmarshalBinary(st); err != nil {
+		return r, fmt.Errorf("cannot decode judge state: %w", err)
+	}
+	n, ok := next()
+	if !ok || n > maxPending {
+		return r, errShortRecord
+	}
+	for range n {
+		ev, ok := bytesOf()
+		if !ok {
+			return r, errShortRecord
+		}
+		r.Pending = append(r.Pending, append([]byte(nil), ev...))
+	}
+	if len(b) != 0 {
+		return r, errors.New("cannot decode judge record: trailing bytes")
+	}
+	return r, nil
+}
+
+// ReadState returns the stored state of the series whose events have
+// eventID (monitoring/event.ID), or store.ErrNotFound.
+func ReadState(ctx context.Context, st store.Store, eventID string) (mjudge.State, error) {
+	e, err := st.Get(ctx, StatePrefix+eventID)
+	if err != nil {
+		return mjudge.State{}, fmt.Errorf("cannot read judge state %s: %w", eventID, err)
+	}
+	rec, err := decodeRecord(e.Value)
+	if err != nil {
+		return mjudge.State{}, err
+	}
+	return rec.State, nil
+}
