@@ -102,7 +102,7 @@ func TestEveryCommandAgainstServe(t *testing.T) {
 		t.Fatalf("status -o json: %+v %v", st, err)
 	}
 	if len(st.Nodes) != 1 || st.Nodes[0].Command != "serve" || !st.Nodes[0].Ready || st.Nodes[0].Gateway != gw || st.Nodes[0].Seen.IsZero() ||
-		!slices.Equal(st.Nodes[0].Roles, []string{"gateway", "functions", "agent"}) {
+		!slices.Equal(st.Nodes[0].Roles, []string{"gateway", "functions", "judge", "agent"}) {
 		t.Fatalf("status -o json nodes: %+v", st.Nodes)
 	}
 
