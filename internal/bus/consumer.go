@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -79,6 +80,9 @@ type Consumer struct {
 
 	baseCtx    context.Context
 	cancelBase context.CancelFunc
+	// stopping is set when Stop begins; read by the go-nsq log adapter
+	// without taking mu (go-nsq may log while Start holds it).
+	stopping atomic.Bool
 
 	mu       sync.Mutex
 	started  bool
@@ -125,7 +129,6 @@ func NewConsumer(opts ConsumerOptions) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot create consumer: %w", err)
 	}
-	nc.SetLogger(slogAdapter{l: log}, nsq.LogLevelWarning)
 	c := &Consumer{
 		opts:    opts,
 		log:     log,
@@ -133,6 +136,7 @@ func NewConsumer(opts ConsumerOptions) (*Consumer, error) {
 		stats:   newConsumerCounters(opts.Metrics, opts.Topic, opts.Channel),
 		dlProds: make(map[string]*Producer),
 	}
+	nc.SetLogger(slogAdapter{l: log, stopping: c.stopping.Load}, nsq.LogLevelWarning)
 	c.baseCtx, c.cancelBase = context.WithCancel(context.Background())
 	nc.AddConcurrentHandlers(nsq.HandlerFunc(c.handle), opts.Concurrency)
 	return c, nil
@@ -249,6 +253,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 // by nsqd. Stop is idempotent.
 func (c *Consumer) Stop() error {
 	c.stopOnce.Do(func() {
+		c.stopping.Store(true)
 		c.mu.Lock()
 		c.stopped = true
 		c.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -319,5 +320,22 @@ func TestConsumerRunOnDoneContextStops(t *testing.T) {
 	}
 	if err := c.Start(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Start after Run on a done context: %v, want ErrClosed", err)
+	}
+}
+
+// TestStoppingConsumerDoesNotWarn: a consumer stopped on purpose closes its
+// nsqd connections itself; go-nsq's "0 connections left alive" is then no
+// warning (it stays one when nsqd goes away under a running consumer).
+func TestStoppingConsumerDoesNotWarn(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var stopping atomic.Bool
+	a := slogAdapter{l: log, stopping: stopping.Load}
+	_ = a.Output(2, "WRN    1 [t/c] there are 0 connections left alive")
+	stopping.Store(true)
+	_ = a.Output(2, "WRN    2 [t/c] there are 0 connections left alive")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[1], "level=DEBUG") {
+		t.Fatalf("log:\n%s", buf.String())
 	}
 }

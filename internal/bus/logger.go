@@ -19,6 +19,9 @@ func discardLogger(l *slog.Logger) *slog.Logger {
 // into slog records, reading the level from the line's prefix.
 type slogAdapter struct {
 	l *slog.Logger
+	// stopping, when set, reports that the owner is stopping on purpose:
+	// go-nsq's "there are 0 connections left alive" is then expected.
+	stopping func() bool
 }
 
 // Output implements the logger interfaces of nsqd and go-nsq.
@@ -26,6 +29,10 @@ func (a slogAdapter) Output(_ int, s string) error {
 	level, msg := splitLevel(strings.TrimSpace(s))
 	if level == slog.LevelError && strings.Contains(msg, "use of closed network connection") {
 		// nsqd reports its own clean shutdown of client connections as an error.
+		level = slog.LevelDebug
+	}
+	if level == slog.LevelWarn && strings.Contains(msg, "connections left alive") && a.stopping != nil && a.stopping() {
+		// A consumer being stopped closes its connections itself.
 		level = slog.LevelDebug
 	}
 	if level == slog.LevelError && strings.Contains(msg, probeTopic) {
