@@ -174,7 +174,13 @@ func TestClusterRateWithinTwoPercentAndRedisLoss(t *testing.T) {
 	var sent sentTimes
 	stop := make(chan struct{})
 	wg := hammer(t, nodes, 3, stop, &counts, &first, &last, &sent)
-	time.Sleep(10 * time.Second) // the measurement window, not a wait
+	// The measurement window: until the arrivals span 10 s.
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if f, l := first.Load(), last.Load(); f == 0 || l-f < 10_000 {
+			return errorf("arrivals span %d ms of 10,000", l-f)
+		}
+		return nil
+	})
 	close(stop)
 	wg.Wait()
 	admitted := count(&counts, 200)
@@ -218,7 +224,14 @@ func TestClusterRateWithinTwoPercentAndRedisLoss(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(2 * time.Second) // a measurement window in fallback mode, not a wait
+	// A measurement window in fallback mode: until its arrivals span 2 s.
+	inFallback := last2.Load()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if l := last2.Load(); l-inFallback < 2_000 {
+			return errorf("fallback arrivals span %d ms of 2,000", l-inFallback)
+		}
+		return nil
+	})
 	close(stop2)
 	wg2.Wait()
 	var fivexx int64
