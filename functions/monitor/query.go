@@ -2,14 +2,13 @@ package monitor
 
 import (
 	"errors"
-	"fmt"
-	"math"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/monitoring/event"
 	"github.com/wharfhq/wharf/monitoring/metric"
 	"github.com/wharfhq/wharf/monitoring/rrd"
 	"github.com/wharfhq/wharf/monitoring/seriesstore"
@@ -42,36 +41,10 @@ type QueryRequest struct {
 	Step   int64       `json:"step"`
 }
 
-// Value is a consolidated value; NaN (unknown) is JSON null.
-type Value float64
-
-// MarshalJSON writes null for unknown.
-func (v Value) MarshalJSON() ([]byte, error) {
-	f := float64(v)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
-}
-
-// UnmarshalJSON reads null as unknown (NaN).
-func (v *Value) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*v = Value(math.NaN())
-		return nil
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("cannot read value %s: %w", b, err)
-	}
-	*v = Value(f)
-	return nil
-}
-
 // Sample is one value of a series: the interval ending at Timestamp.
 type Sample struct {
-	Timestamp int64 `json:"timestamp"`
-	Value     Value `json:"value"`
+	Timestamp int64       `json:"timestamp"`
+	Value     event.Value `json:"value"` // unknown (NaN) is JSON null
 }
 
 // SeriesValues is one series of a query answer. Found is false when no
@@ -203,7 +176,7 @@ func (f *Function) query(r *fnapi.Request, q QueryRequest) error {
 			sv.Start, sv.End, sv.Step = v.Start, v.End, v.Step
 			sv.Values = make([]Sample, len(v.Values))
 			for i, x := range v.Values {
-				sv.Values[i] = Sample{Timestamp: v.Start + int64(i+1)*v.Step, Value: Value(x)}
+				sv.Values[i] = Sample{Timestamp: v.Start + int64(i+1)*v.Step, Value: event.Value(x)}
 			}
 		}
 		out.Series = append(out.Series, sv)
