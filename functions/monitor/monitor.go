@@ -158,6 +158,7 @@ func (f *Function) Routes() []fnapi.Route {
 	}
 	if f.opts.Store != nil {
 		routes = append(routes, f.strategyRoutes()...)
+		routes = append(routes, f.problemRoute())
 	}
 	return routes
 }

@@ -252,6 +252,10 @@ func checkTag(bad func(string, string, ...any), field, k, v string) {
 
 func isBlankOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
 
+// ValidID reports whether id is a valid strategy id: 1..MaxIDLen
+// letters, digits, '.' or '-', starting with a letter or digit.
+func ValidID(id string) bool { return validID(id) }
+
 func validID(id string) bool {
 	if id == "" || len(id) > MaxIDLen {
 		return false

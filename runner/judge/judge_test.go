@@ -2,11 +2,13 @@ package judge_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/testenv"
 	"github.com/wharfhq/wharf/monitoring/event"
@@ -51,10 +53,31 @@ func TestFalconWorkedExample(t *testing.T) {
 	st := e.store()
 	e.putStrategy(st, webCPU)
 	e.startJudge(st, "j1", 1)
+	problemKey := wire.ProblemKey("web-cpu", webCPUID)
 	for ts := int64(0); ts <= 960; ts += 60 {
 		e.feed(st, ts)
+		if ts == 720 { // the open-problems view holds the third PROBLEM
+			testenv.Eventually(t, 10*time.Second, func() error {
+				en, err := st.Get(context.Background(), problemKey)
+				if err != nil {
+					return err
+				}
+				ev, err := event.Unmarshal(en.Value)
+				if err != nil || ev.Status != event.Problem || ev.CurrentStep != 3 || ev.EventTime != 720 {
+					return fmt.Errorf("open problem %+v (%v)", ev, err)
+				}
+				return nil
+			})
+		}
 	}
 	got := e.waitAlarms(len(falconExample))
+	// The OK removed it from the view.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if _, err := st.Get(context.Background(), problemKey); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("the recovered problem is still in the view: %v", err)
+		}
+		return nil
+	})
 	if !slices.Equal(got, falconExample) {
 		t.Fatalf("events %v, want %v", got, falconExample)
 	}

@@ -80,6 +80,7 @@ func (j *Judge) handOver(ctx context.Context, key string, rec record, ver uint64
 		}
 	}
 	j.events.Add(uint64(len(rec.Pending)))
+	j.recordProblems(ctx, rec.Pending)
 	var err error
 	if keep {
 		rec.Pending = nil

@@ -61,3 +61,15 @@ const (
 
 // StrategyKey is the store key of strategy id.
 func StrategyKey(id string) string { return StrategyPrefix + id }
+
+// ProblemPrefix holds the open problems, a view the judge keeps for
+// people: ProblemPrefix+<strategy id>/<event id> is the JSON of the last
+// PROBLEM or NODATA event of that series, deleted when its OK is handed to
+// the outbox. The alarms topic stays the record; the view can lag it by
+// one event after a judge crash and catches up on the series' next event.
+const ProblemPrefix = "monitor/problems/"
+
+// ProblemKey is the store key of the open problem eventID of strategy id.
+func ProblemKey(strategyID, eventID string) string {
+	return ProblemPrefix + strategyID + "/" + eventID
+}
