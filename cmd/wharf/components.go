@@ -62,7 +62,7 @@ func (w *wiring) components() []component {
 		{r.embedded, component{"embedded nsqd", w.startNSQD}},
 		{r.needs.nsqd, component{"nsqd producer", w.startProducer}},
 		{r.needs.nsqd && !r.embedded, component{"nsqlookupd", w.checkLookupd}},
-		{r.embedded || r.name == "judge", component{"outbox", w.openOutbox}},
+		{r.embedded, component{"outbox", w.openOutbox}},
 		{r.embedded || r.needs.minio, component{"artifact store", w.openBlobs}},
 		{r.needs.http, component{"functions", w.startFunctions}},
 		{r.needs.http && (r.embedded || r.needs.minio), component{"artifacts", w.startArtifacts}},
@@ -178,7 +178,7 @@ func (w *wiring) checkLookupd(ctx context.Context) (stopFunc, error) {
 	return nil, w.base.checkLookupd(ctx)
 }
 
-// openOutbox opens the outbox of serve and of the judge role; its stop flushes it first.
+// openOutbox opens serve's outbox (deploy tasks); its stop flushes it first.
 func (w *wiring) openOutbox(context.Context) (stopFunc, error) {
 	if err := os.MkdirAll(w.opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create data dir: %w", err)

@@ -21,7 +21,7 @@ func (w *wiring) startJudgeComponent(ctx context.Context) (stopFunc, error) {
 	host, _ := os.Hostname()
 	log := logging.Component(w.log, "judge")
 	j, err := judge.New(judge.Options{
-		Store: w.st, Outbox: w.outbox, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, Security: w.nsqSec,
+		Store: w.st, Publisher: w.producer, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, Security: w.nsqSec,
 		Shards: w.opts.Monitoring.Shards, NodeID: nodes.NewID(host, w.ops.Addr().String()), MaxInFlight: w.opts.NSQ.MaxInFlight,
 		Logger: log,
 	})

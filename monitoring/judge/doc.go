@@ -16,7 +16,7 @@
 // for NODATA events. It encodes to a compact versioned binary form
 // (AppendBinary / UnmarshalBinary) for the store; a consumer keeps one per
 // (strategy, series), keyed by the event ID, loads it, calls Judge, and
-// writes it back together with the events (through the outbox) in one
+// writes it back together with the events (its outbox) in one
 // store transaction, so that a restart or a shard move neither loses an
 // OK nor repeats a PROBLEM nor resets current_step.
 package judge

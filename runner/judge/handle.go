@@ -13,7 +13,7 @@ import (
 
 // handle judges one batch of shard's points. A batch that cannot be
 // decoded is an error (the consumer dead-letters it after its attempts);
-// a store or outbox failure is an error too, so nsqd redelivers the batch,
+// a store failure is an error too, so nsqd redelivers the batch,
 // and points already judged are skipped as not newer than the state's.
 func (j *Judge) handle(ctx context.Context, shard int, body []byte) error {
 	pts, err := metric.DecodeBatch(body)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,14 +21,14 @@ import (
 	"github.com/wharfhq/wharf/runner/judge"
 )
 
-// env is a real redis-server and nsqd, a producer for point batches, an
-// outbox for the judges' events and a consumer of the alarms topic.
+// env is a real redis-server and nsqd, a producer for point batches, a
+// producer for the judges' events and a consumer of the alarms topic.
 type env struct {
 	t        *testing.T
 	redis    *testenv.Redis
 	nsqd     *testenv.NSQD
 	producer *bus.Producer
-	outbox   *bus.Outbox
+	alarmsTo *bus.Producer
 	clock    atomic.Int64 // the judges' clock, Unix seconds
 
 	mu     sync.Mutex
@@ -43,7 +42,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvAlarmsOn is newEnv with the points on nsqd and the alarms (the
-// outbox's producer and the alarms consumer) on alarms.
+// judges' producer and the alarms consumer) on alarms.
 func newEnvAlarmsOn(t *testing.T, nsqd, alarms *testenv.NSQD) *env {
 	t.Helper()
 	e := &env{t: t, redis: testenv.StartRedis(t), nsqd: nsqd}
@@ -60,12 +59,7 @@ func newEnvAlarmsOn(t *testing.T, nsqd, alarms *testenv.NSQD) *env {
 		}
 		t.Cleanup(func() { _ = ap.Close() })
 	}
-	ob, err := bus.NewOutbox(bus.OutboxOptions{Path: filepath.Join(t.TempDir(), "outbox.db"), Producer: ap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ob.Close() })
-	e.outbox = ob
+	e.alarmsTo = ap
 	c, err := bus.NewConsumer(bus.ConsumerOptions{
 		Topic: wire.AlarmsTopic, Channel: "test", NSQDAddrs: []string{alarms.Addr},
 		MaxInFlight: 1,
@@ -121,7 +115,7 @@ func (e *env) putStrategy(st store.Store, s strategy.Strategy) {
 func (e *env) startJudge(st store.Store, node string, shards int) (*judge.Judge, func()) {
 	e.t.Helper()
 	j, err := judge.New(judge.Options{
-		Store: st, Outbox: e.outbox, NSQDAddrs: []string{e.nsqd.Addr}, Shards: shards,
+		Store: st, Publisher: e.alarmsTo, NSQDAddrs: []string{e.nsqd.Addr}, Shards: shards,
 		NodeID: node, MaxInFlight: 1, TickInterval: 50 * time.Millisecond,
 		Now: func() time.Time { return time.Unix(e.clock.Load(), 0) },
 	})
@@ -177,9 +171,6 @@ type brief struct {
 // waitAlarms waits for n events and returns them in arrival order.
 func (e *env) waitAlarms(n int) []brief {
 	e.t.Helper()
-	if err := e.outbox.Flush(context.Background()); err != nil {
-		e.t.Fatal(err)
-	}
 	var out []brief
 	// go-nsq redials a lost nsqd every 15 s or so.
 	testenv.Eventually(e.t, 40*time.Second, func() error {

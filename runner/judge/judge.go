@@ -2,8 +2,8 @@
 // points of the shards it holds a lease on from wire.JudgeTopic, runs
 // monitoring/judge for every strategy (wire.StrategyPrefix in the store)
 // that matches a series, keeps the state per (strategy, series) in the
-// store under StatePrefix+<event id>, and publishes every event through
-// the outbox to wire.AlarmsTopic. Judges split the shards through leases
+// store under StatePrefix+<event id>, and publishes every event to
+// wire.AlarmsTopic, the state record serving as its outbox. Judges split the shards through leases
 // in the store; a dead judge's shards are taken over once its leases
 // expire.
 package judge
@@ -30,7 +30,15 @@ type Judge struct {
 	mu    sync.Mutex
 	owned map[int]*shardRun // shards held, with their consumer
 
-	events atomic.Uint64 // events handed to the outbox
+	// shardLocks serialize the state updates of a shard within this
+	// judge (points, ticks, resolves, sweeps), so that no two of them
+	// publish the same pending events.
+	shardLocks []sync.Mutex
+	// sweepNow asks the sweep loop for a sweep (a shard was taken).
+	sweepNow chan struct{}
+
+	events      atomic.Uint64 // events published to the alarms topic
+	unpublished atomic.Bool   // a publish failed since the last sweep
 }
 
 // New checks opts and returns a Judge; Run starts it.
@@ -39,9 +47,11 @@ func New(opts Options) (*Judge, error) {
 		return nil, err
 	}
 	return &Judge{
-		opts:  opts,
-		log:   opts.Logger.With("component", "judge", "node", opts.NodeID),
-		owned: map[int]*shardRun{},
+		opts:       opts,
+		log:        opts.Logger.With("component", "judge", "node", opts.NodeID),
+		owned:      map[int]*shardRun{},
+		shardLocks: make([]sync.Mutex, opts.Shards),
+		sweepNow:   make(chan struct{}, 1),
 	}, nil
 }
 
@@ -58,7 +68,7 @@ func (j *Judge) Owned() []int {
 	return out
 }
 
-// Events returns how many events this judge handed to the outbox.
+// Events returns how many events this judge published to the alarms topic.
 func (j *Judge) Events() uint64 { return j.events.Load() }
 
 // Run loads the strategies, then takes leases, consumes the owned shards,
@@ -90,6 +100,7 @@ func (j *Judge) run(ctx context.Context) error {
 	tickCtx, stopTicks := context.WithCancel(ctx)
 	var ticks sync.WaitGroup
 	ticks.Go(func() { j.tickLoop(tickCtx) })
+	ticks.Go(func() { j.sweepLoop(tickCtx) })
 	defer ticks.Wait()
 	defer stopTicks() // Run may end before ctx does (store closed)
 	for {

@@ -14,6 +14,7 @@ import (
 	"github.com/wharfhq/wharf/monitoring/event"
 	"github.com/wharfhq/wharf/monitoring/metric"
 	"github.com/wharfhq/wharf/monitoring/strategy"
+	"github.com/wharfhq/wharf/runner/judge"
 )
 
 // webCPU is Falcon's worked example: all(#3)>90, max_step 3, default
@@ -213,7 +214,7 @@ func TestNoDataThenBack(t *testing.T) {
 }
 
 // The nsqd of the alarms is down while events are decided: they wait in
-// the outbox and arrive, once each, when it is back.
+// their state records in the store and arrive, once each, when it is back.
 func TestAlarmsNSQDOutageLosesNothing(t *testing.T) {
 	alarms := testenv.StartNSQD(t)
 	e := newEnvAlarmsOn(t, testenv.StartNSQD(t), alarms)
@@ -229,8 +230,9 @@ func TestAlarmsNSQDOutageLosesNothing(t *testing.T) {
 		e.feed(st, ts)
 	}
 	testenv.Eventually(t, 15*time.Second, func() error {
-		if n := e.outbox.Pending(); n != 2 {
-			return fmt.Errorf("%d events waiting in the outbox, want 2 (720, 960)", n)
+		n, err := judge.PendingEvents(context.Background(), st)
+		if err != nil || n != 2 {
+			return fmt.Errorf("%d events waiting in the judge states, want 2 (720, 960): %v", n, err)
 		}
 		return nil
 	})
@@ -239,4 +241,35 @@ func TestAlarmsNSQDOutageLosesNothing(t *testing.T) {
 	if !slices.Equal(got, falconExample) {
 		t.Fatalf("events %v, want %v", got, falconExample)
 	}
+}
+
+// A judge died after deciding events and before publishing them (its
+// state records hold them): the judge that takes the shard publishes them
+// without waiting for a new point, once each, and clears them.
+func TestEventsOfADeadJudgePublishedByTheNextHolder(t *testing.T) {
+	e := newEnv(t)
+	st := e.store()
+	ctx := context.Background()
+	for i, ts := range []int64{120, 420} {
+		ev := event.Event{ID: fmt.Sprintf("s_dead_%d", i), Status: event.Problem, CurrentStep: 1, EventTime: ts, StrategyID: "dead"}
+		b, err := event.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := judge.PutPending(ctx, st, ev.ID, 0, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.startJudge(st, "j2", 1)
+	got := e.waitAlarms(2)
+	if want := []brief{{event.Problem, 1, 120}, {event.Problem, 1, 420}}; !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		n, err := judge.PendingEvents(ctx, st)
+		if err != nil || n != 0 {
+			return fmt.Errorf("%d events still pending: %v", n, err)
+		}
+		return nil
+	})
 }

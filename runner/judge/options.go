@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,13 +25,23 @@ const (
 	MemberPrefix = "monitor/judge/members/"
 )
 
+// Publisher publishes a batch of messages to a topic, returning once
+// nsqd acknowledged them (bus.Producer).
+type Publisher interface {
+	MultiPublish(ctx context.Context, topic string, bodies [][]byte) error
+}
+
 // Options configure a Judge. Zero values get the defaults noted.
 type Options struct {
 	// Store keeps strategies, states, leases and members. Required.
 	Store store.Store
-	// Outbox publishes the alarm events to wire.AlarmsTopic. Required; the
-	// judge does not close it.
-	Outbox *bus.Outbox
+	// Publisher publishes the alarm events to wire.AlarmsTopic. Required;
+	// the judge does not close it. The judge's outbox is the state record
+	// in the store: events are written there with the state that decided
+	// them and cleared only after the publisher's nsqd acknowledged them,
+	// so a judge that dies (its disk with it) loses none — whichever judge
+	// holds the shard next publishes them.
+	Publisher Publisher
 	// NSQDAddrs or LookupdHTTPAddrs find the judge topics. One is required.
 	NSQDAddrs, LookupdHTTPAddrs []string
 	// Security secures the nsqd connections; nil: plain.
@@ -45,6 +56,10 @@ type Options struct {
 	LeaseTTL time.Duration
 	// TickInterval is how often nodata strategies are ticked. Default 5s.
 	TickInterval time.Duration
+	// SweepInterval is how often the states of the held shards are swept
+	// for events whose publishing failed and that no new point retried.
+	// A shard taken from another judge is swept at once. Default 1m.
+	SweepInterval time.Duration
 	// MaxInFlight is the number of batches a shard's consumer holds at
 	// once; they are judged one at a time, in order. Default 16.
 	MaxInFlight int
@@ -58,8 +73,11 @@ func (o *Options) setDefaults() error {
 	if o.Store == nil {
 		return errors.New("cannot create judge: Store is required")
 	}
-	if o.Outbox == nil {
-		return errors.New("cannot create judge: Outbox is required")
+	if o.Publisher == nil {
+		return errors.New("cannot create judge: Publisher is required")
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = time.Minute
 	}
 	if len(o.NSQDAddrs) == 0 && len(o.LookupdHTTPAddrs) == 0 {
 		return errors.New("cannot create judge: NSQDAddrs or LookupdHTTPAddrs is required")

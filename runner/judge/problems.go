@@ -10,7 +10,7 @@ import (
 )
 
 // recordProblems updates the open-problems view (wire.ProblemPrefix) with
-// events just handed to the outbox: a PROBLEM or NODATA is stored as the
+// events just published: a PROBLEM or NODATA is stored as the
 // series' open problem, an OK removes it. The view is for people (the
 // strategies API shows it); a failure here is logged and does not hold up
 // the events, which the alarms topic already has.

@@ -20,10 +20,10 @@ const maxPending = 1 << 16
 // record is the stored value of one (strategy, series) state: the judge
 // state, the shard of the series (so that Tick and Resolve touch only the
 // states of owned shards), and the events decided with that state but not
-// yet handed to the outbox. Writing state and pending events in one
-// compare-and-swap makes the decision atomic: a judge that stops after the
-// write hands the events over on the next load, one that stops before it
-// decides them again from the same points.
+// yet published. Writing state and pending events in one compare-and-swap
+// makes the decision atomic: a judge that stops after the write publishes
+// the events on the next load, one that stops before it decides them again
+// from the same points.
 type record struct {
 	Shard   int
 	State   mjudge.State

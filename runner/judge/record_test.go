@@ -2,7 +2,7 @@ package judge
 
 import (
 	"context"
-	"path/filepath"
+	"errors"
 	"testing"
 	"time"
 
@@ -37,8 +37,8 @@ func TestRecordRoundTripAndTruncation(t *testing.T) {
 	}
 }
 
-// A judge that wrote state and events but stopped before handing the
-// events to the outbox: the next load hands them over, once.
+// A judge that wrote state and events but stopped before publishing the
+// events: the next load publishes them, once.
 func TestPendingEventsHandedOverOnLoad(t *testing.T) {
 	redis, nsqd := testenv.StartRedis(t), testenv.StartNSQD(t)
 	ctx := context.Background()
@@ -52,11 +52,6 @@ func TestPendingEventsHandedOverOnLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
-	ob, err := bus.NewOutbox(bus.OutboxOptions{Path: filepath.Join(t.TempDir(), "ob.db"), Producer: p})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ob.Close() })
 	got := make(chan string, 4)
 	c, err := bus.NewConsumer(bus.ConsumerOptions{Topic: wire.AlarmsTopic, Channel: "t", NSQDAddrs: []string{nsqd.Addr},
 		Handler: func(_ context.Context, m *bus.Message) error { got <- string(m.Body); return nil }})
@@ -68,11 +63,12 @@ func TestPendingEventsHandedOverOnLoad(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = c.Stop() })
 
-	j, err := New(Options{Store: st, Outbox: ob, NSQDAddrs: []string{nsqd.Addr}})
+	j, err := New(Options{Store: st, Publisher: p, NSQDAddrs: []string{nsqd.Addr}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := appendRecord(nil, &record{Shard: 0, Pending: [][]byte{[]byte(`{"version":1,"id":"x"}`)}})
+	b, err := appendRecord(nil, &record{Shard: 0, State: mjudge.State{Endpoint: "web-1", Metric: "cpu.busy", Step: 60},
+		Pending: [][]byte{[]byte(`{"version":1,"id":"x"}`)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +81,6 @@ func TestPendingEventsHandedOverOnLoad(t *testing.T) {
 		if err != nil || len(rec.Pending) != 0 {
 			t.Fatalf("load: %+v %v", rec, err)
 		}
-	}
-	if err := ob.Flush(ctx); err != nil {
-		t.Fatal(err)
 	}
 	select {
 	case body := <-got:
@@ -104,5 +97,24 @@ func TestPendingEventsHandedOverOnLoad(t *testing.T) {
 	}
 	if j.Events() != 1 {
 		t.Fatalf("handed over %d events, want 1", j.Events())
+	}
+
+	// A dropped state (deleted or changed strategy) kept only for its
+	// events is deleted once they are published.
+	b, err = appendRecord(nil, &record{Shard: 0, Pending: [][]byte{[]byte(`{"version":1,"id":"y"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Put(ctx, StatePrefix+"y", b, store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := j.load(ctx, StatePrefix+"y", 0); err != nil {
+		t.Fatal(err)
+	}
+	if body := <-got; body != `{"version":1,"id":"y"}` {
+		t.Fatalf("published %s", body)
+	}
+	if _, err := st.Get(ctx, StatePrefix+"y"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the dropped state is still stored: %v", err)
 	}
 }

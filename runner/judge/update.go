@@ -19,13 +19,19 @@ type step func(st mjudge.State) (next mjudge.State, evs []event.Event, keep bool
 const maxConflicts = 16
 
 // update loads the record at key (shard is the series' shard, for a new
-// record), hands over events a previous run left pending, applies f and
-// writes state and events with one compare-and-swap, then enqueues the
-// events to the outbox and clears them from the record. A crash between
-// the two writes re-enqueues the same events on the next load (consumers
-// de-duplicate on id, status, current_step, event_time); no crash can lose
-// one or decide one twice.
+// record), publishes events a previous run left pending, applies f and
+// writes state and events with one compare-and-swap, then publishes the
+// events and clears them from the record. The record is the outbox: a
+// crash or an nsqd failure leaves the events in it, and the next load
+// (a point of the series, a tick, the sweep, another judge that takes the
+// shard) publishes them, in order, before any newer one. A crash between
+// nsqd's acknowledgement and the clear publishes them twice (consumers
+// de-duplicate on id, status, current_step, event_time); none is lost and
+// none is decided twice.
 func (j *Judge) update(ctx context.Context, key string, shard int, f step) error {
+	mu := &j.shardLocks[shard]
+	mu.Lock()
+	defer mu.Unlock()
 	for range maxConflicts {
 		rec, ver, err := j.load(ctx, key, shard)
 		if err != nil {
@@ -40,6 +46,11 @@ func (j *Judge) update(ctx context.Context, key string, shard int, f step) error
 			}
 			pending = append(pending, b)
 		}
+		if len(pending) > maxPending {
+			// Publishing has failed for that long: judge this series
+			// again once its events are out (nsqd redelivers the batch).
+			return fmt.Errorf("cannot judge %s: %d events wait to be published", key, len(rec.Pending))
+		}
 		if !keep && len(pending) == 0 {
 			if ver == 0 {
 				return nil
@@ -50,6 +61,11 @@ func (j *Judge) update(ctx context.Context, key string, shard int, f step) error
 				return fmt.Errorf("cannot delete judge state %s: %w", key, err)
 			}
 			return nil
+		}
+		if !keep {
+			// A dropped state keeps its record only until its events are
+			// published; the empty state marks it for deletion then.
+			next = mjudge.State{}
 		}
 		rec.State, rec.Pending = next, pending
 		val, err := appendRecord(nil, &rec)
@@ -66,44 +82,61 @@ func (j *Judge) update(ctx context.Context, key string, shard int, f step) error
 		if len(pending) == 0 {
 			return nil
 		}
-		return j.handOver(ctx, key, rec, nver, keep)
+		_, err = j.handOver(ctx, key, rec, nver)
+		return err
 	}
 	return fmt.Errorf("cannot write judge state %s: %w", key, store.ErrConflict)
 }
 
-// handOver enqueues rec's pending events to the outbox and removes them
-// from the stored record (version ver), or deletes it when !keep.
-func (j *Judge) handOver(ctx context.Context, key string, rec record, ver uint64, keep bool) error {
-	for _, b := range rec.Pending {
-		if err := j.opts.Outbox.Enqueue(ctx, wire.AlarmsTopic, b); err != nil {
-			return fmt.Errorf("cannot enqueue alarm event: %w", err)
-		}
-	}
-	j.events.Add(uint64(len(rec.Pending)))
-	j.recordProblems(ctx, rec.Pending)
-	var err error
-	if keep {
+// droppedState reports whether st is the empty state of a record kept
+// only for its pending events (states are made from points, which always
+// have an endpoint).
+func droppedState(st mjudge.State) bool { return st.Endpoint == "" && len(st.Points) == 0 }
+
+// handOver publishes rec's pending events to the alarms topic and, once
+// nsqd acknowledged them, removes them from the stored record (version
+// ver), or deletes a dropped one. When publishing fails it reports false
+// and leaves them in the record for the next load or the sweep (retried
+// every TickInterval while publishing fails). Only a judge that dies after
+// nsqd's acknowledgement and before the clear reaches the store publishes
+// an event twice; the clear is encoded before publishing so that window
+// is a socket write.
+func (j *Judge) handOver(ctx context.Context, key string, rec record, ver uint64) (bool, error) {
+	pending := rec.Pending
+	drop := droppedState(rec.State)
+	var cleared []byte
+	if !drop {
 		rec.Pending = nil
-		var val []byte
-		if val, err = appendRecord(nil, &rec); err != nil {
-			return err
+		var err error
+		if cleared, err = appendRecord(nil, &rec); err != nil {
+			return false, err
 		}
-		_, err = j.opts.Store.CompareAndSwap(ctx, key, ver, val, store.PutOptions{})
-	} else {
-		_, err = j.opts.Store.CompareAndDelete(ctx, key, ver)
 	}
-	if errors.Is(err, store.ErrConflict) {
-		// Another writer loaded the record and handed the events over itself.
-		return nil
+	if err := j.opts.Publisher.MultiPublish(ctx, wire.AlarmsTopic, pending); err != nil {
+		j.publishFailed(err, len(pending))
+		return false, nil
+	}
+	var err error
+	if drop {
+		_, err = j.opts.Store.CompareAndDelete(ctx, key, ver)
+	} else {
+		_, err = j.opts.Store.CompareAndSwap(ctx, key, ver, cleared, store.PutOptions{})
+	}
+	j.events.Add(uint64(len(pending)))
+	j.recordProblems(ctx, pending)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		// Another writer loaded the record and published the events itself.
+		return true, nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot clear handed-over events of %s: %w", key, err)
+		return true, fmt.Errorf("cannot clear published events of %s: %w", key, err)
 	}
-	return nil
+	return true, nil
 }
 
 // load reads the record at key; a missing key is an empty record of shard.
-// Events left pending by a previous run are handed over first.
+// Events left pending by a previous run are published first; when that
+// fails the record is returned with them, and new events queue behind.
 func (j *Judge) load(ctx context.Context, key string, shard int) (record, uint64, error) {
 	for range maxConflicts {
 		e, err := j.opts.Store.Get(ctx, key)
@@ -121,8 +154,12 @@ func (j *Judge) load(ctx context.Context, key string, shard int) (record, uint64
 		if len(rec.Pending) == 0 {
 			return rec, e.Version, nil
 		}
-		if err := j.handOver(ctx, key, rec, e.Version, true); err != nil {
+		published, err := j.handOver(ctx, key, rec, e.Version)
+		if err != nil {
 			return record{}, 0, err
+		}
+		if !published {
+			return rec, e.Version, nil
 		}
 	}
 	return record{}, 0, fmt.Errorf("cannot read judge state %s: %w", key, store.ErrConflict)
