@@ -78,6 +78,15 @@ func TestMonitoringAcceptanceTwoFunctionNodesTwoJudges(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = c.Stop() })
 
+	// The shard topics exist, as in a cluster that ran before: a new
+	// topic reaches consumers through nsqlookupd at their next poll (15 s).
+	for i := range wire.DefaultShards {
+		for _, topic := range []string{wire.JudgeTopic(i), wire.SeriesTopic(i)} {
+			if r := call(t, "POST", "http://"+nsqd.HTTPAddr+"/topic/create?topic="+topic, "", nil); r.status != 200 {
+				t.Fatalf("create topic %s: %d %s", topic, r.status, r.raw)
+			}
+		}
+	}
 	f1 := startWharf(t, t.TempDir(), env, roleArgs("functions")...)
 	gw1 := f1.waitFor(reRoleHTTP, 60*time.Second)[1]
 	admin := f1.waitFor(reToken, 5*time.Second)[1]

@@ -131,7 +131,7 @@ func (j *Judge) startShard(ctx context.Context, i int, v uint64) error {
 	c, err := bus.NewConsumer(bus.ConsumerOptions{
 		Topic: wire.JudgeTopic(i), Channel: wire.JudgeChannel,
 		NSQDAddrs: j.opts.NSQDAddrs, LookupdHTTPAddrs: j.opts.LookupdHTTPAddrs,
-		Security: j.opts.Security, MaxInFlight: j.opts.MaxInFlight,
+		Security: j.opts.Security, MaxInFlight: j.opts.MaxInFlight, MsgTimeout: j.opts.MsgTimeout,
 		// One handler per shard: batches of a series are judged in the
 		// order they were published (a point older than the state's
 		// newest would be skipped).

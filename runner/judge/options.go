@@ -60,6 +60,11 @@ type Options struct {
 	// for events whose publishing failed and that no new point retried.
 	// A shard taken from another judge is swept at once. Default 1m.
 	SweepInterval time.Duration
+	// MsgTimeout is how long nsqd waits for a batch's answer before
+	// redelivering it: the batches a dead judge held come back this long
+	// after they were delivered, in time for the judge that takes the
+	// shard. Default 10s (nsqd's own default is 60s).
+	MsgTimeout time.Duration
 	// MaxInFlight is the number of batches a shard's consumer holds at
 	// once; they are judged one at a time, in order. Default 16.
 	MaxInFlight int
@@ -75,6 +80,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Publisher == nil {
 		return errors.New("cannot create judge: Publisher is required")
+	}
+	if o.MsgTimeout <= 0 {
+		o.MsgTimeout = 10 * time.Second
 	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = time.Minute
