@@ -23,7 +23,7 @@ func (w *wiring) startJudgeComponent(ctx context.Context) (stopFunc, error) {
 	j, err := judge.New(judge.Options{
 		Store: w.st, Publisher: w.producer, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, Security: w.nsqSec,
 		Shards: w.opts.Monitoring.Shards, NodeID: nodes.NewID(host, w.ops.Addr().String()), MaxInFlight: w.opts.NSQ.MaxInFlight,
-		Logger: log,
+		Logger: log, Metrics: w.metrics,
 	})
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/wharfhq/wharf/internal/feed"
 	"github.com/wharfhq/wharf/internal/promexp"
 	"github.com/wharfhq/wharf/runner/agent"
+	"github.com/wharfhq/wharf/runner/judge"
 )
 
 // metricFamilies are the families any wharf role may expose on /metrics:
@@ -25,6 +26,7 @@ func metricFamilies() [][]promexp.Family {
 		cluster.MetricFamilies(),
 		deploy.MetricFamilies(),
 		monitor.MetricFamilies(),
+		judge.MetricFamilies(),
 		feed.MetricFamilies(),
 		agent.MetricFamilies(),
 		bus.MetricFamilies(),

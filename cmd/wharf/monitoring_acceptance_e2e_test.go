@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -95,7 +96,7 @@ func TestMonitoringAcceptanceTwoFunctionNodesTwoJudges(t *testing.T) {
 	j1 := startWharf(t, t.TempDir(), env, roleArgs("judge")...)
 	j1Internal := strings.TrimPrefix(j1.waitFor(reRoleInternal, 30*time.Second)[1], "http://")
 	j2 := startWharf(t, t.TempDir(), env, roleArgs("judge")...)
-	j2.waitFor(reRoleInternal, 30*time.Second)
+	j2Internal := j2.waitFor(reRoleInternal, 30*time.Second)[1]
 
 	r := call(t, "POST", gw1+"/api/v1/tokens", admin, map[string]any{"name": "falcon-agents", "scopes": []string{"ingest"}})
 	if r.status != 201 {
@@ -226,6 +227,14 @@ func TestMonitoringAcceptanceTwoFunctionNodesTwoJudges(t *testing.T) {
 	push(4, 10)
 	expect(event.OK, 4)
 	arrived("OK at step 4", 60*time.Second)
+
+	// The survivor's metrics say what it did.
+	m := call(t, "GET", j2Internal+"/metrics", "", nil).raw
+	for _, re := range []string{`(?m)^wharf_judge_shards_held 8$`, `(?m)^wharf_judge_events_total\{status="OK"\} [1-9][0-9]{3}`, `(?m)^wharf_judge_points_total [1-9]`} {
+		if !regexp.MustCompile(re).MatchString(m) {
+			t.Errorf("judge metrics lack %s", re)
+		}
+	}
 
 	// Both nodes answer queries for series of every shard.
 	for _, gw := range gateways {

@@ -20,6 +20,7 @@ func (j *Judge) handle(ctx context.Context, shard int, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("cannot decode point batch: %w", err)
 	}
+	j.stats.points.Add(len(pts))
 	now := j.opts.Now()
 	strats := j.strat.snapshot()
 	for _, series := range groupSeries(pts) {

@@ -37,6 +37,7 @@ type Judge struct {
 	// sweepNow asks the sweep loop for a sweep (a shard was taken).
 	sweepNow chan struct{}
 
+	stats       *counters
 	events      atomic.Uint64 // events published to the alarms topic
 	unpublished atomic.Bool   // a publish failed since the last sweep
 }
@@ -46,13 +47,15 @@ func New(opts Options) (*Judge, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	return &Judge{
+	j := &Judge{
 		opts:       opts,
 		log:        opts.Logger.With("component", "judge", "node", opts.NodeID),
 		owned:      map[int]*shardRun{},
 		shardLocks: make([]sync.Mutex, opts.Shards),
 		sweepNow:   make(chan struct{}, 1),
-	}, nil
+	}
+	j.stats = newCounters(opts.Metrics, func() float64 { return float64(len(j.Owned())) })
+	return j, nil
 }
 
 // Owned returns the shards this judge holds leases on, ascending.

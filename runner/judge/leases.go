@@ -132,6 +132,7 @@ func (j *Judge) startShard(ctx context.Context, i int, v uint64) error {
 		Topic: wire.JudgeTopic(i), Channel: wire.JudgeChannel,
 		NSQDAddrs: j.opts.NSQDAddrs, LookupdHTTPAddrs: j.opts.LookupdHTTPAddrs,
 		Security: j.opts.Security, MaxInFlight: j.opts.MaxInFlight, MsgTimeout: j.opts.MsgTimeout,
+		Metrics: j.opts.Metrics,
 		// One handler per shard: batches of a series are judged in the
 		// order they were published (a point older than the state's
 		// newest would be skipped).

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/store"
@@ -72,6 +74,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Metrics gets the wharf_judge_* metrics and the shard consumers'
+	// counters; nil: a private set.
+	Metrics *metrics.Set
 }
 
 func (o *Options) setDefaults() error {
@@ -80,6 +85,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Publisher == nil {
 		return errors.New("cannot create judge: Publisher is required")
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewSet()
 	}
 	if o.MsgTimeout <= 0 {
 		o.MsgTimeout = 10 * time.Second

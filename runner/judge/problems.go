@@ -9,7 +9,7 @@ import (
 	"github.com/wharfhq/wharf/monitoring/event"
 )
 
-// recordProblems updates the open-problems view (wire.ProblemPrefix) with
+// recordProblems counts events just published and updates the open-problems view (wire.ProblemPrefix) with
 // events just published: a PROBLEM or NODATA is stored as the
 // series' open problem, an OK removes it. The view is for people (the
 // strategies API shows it); a failure here is logged and does not hold up
@@ -17,7 +17,11 @@ import (
 func (j *Judge) recordProblems(ctx context.Context, pending [][]byte) {
 	for _, b := range pending {
 		ev, err := event.Unmarshal(b)
-		if err != nil || ev.StrategyID == "" {
+		if err != nil {
+			continue
+		}
+		j.stats.published(ev)
+		if ev.StrategyID == "" {
 			continue
 		}
 		key := wire.ProblemKey(ev.StrategyID, ev.ID)

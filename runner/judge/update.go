@@ -113,6 +113,7 @@ func (j *Judge) handOver(ctx context.Context, key string, rec record, ver uint64
 		}
 	}
 	if err := j.opts.Publisher.MultiPublish(ctx, wire.AlarmsTopic, pending); err != nil {
+		j.stats.publishFailures.Inc()
 		j.publishFailed(err, len(pending))
 		return false, nil
 	}

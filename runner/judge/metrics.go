@@ -1,0 +1,44 @@
+package judge
+
+import (
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wharfhq/wharf/internal/promexp"
+	"github.com/wharfhq/wharf/monitoring/event"
+)
+
+// counters are the judge's metrics.
+type counters struct {
+	points, publishFailures *metrics.Counter
+	events                  map[event.Status]*metrics.Counter
+}
+
+func newCounters(set *metrics.Set, held func() float64) *counters {
+	set.GetOrCreateGauge("wharf_judge_shards_held", held)
+	c := &counters{
+		points:          set.GetOrCreateCounter("wharf_judge_points_total"),
+		publishFailures: set.GetOrCreateCounter("wharf_judge_publish_failures_total"),
+		events:          map[event.Status]*metrics.Counter{},
+	}
+	for _, s := range []event.Status{event.Problem, event.OK, event.NoData} {
+		c.events[s] = set.GetOrCreateCounter(`wharf_judge_events_total{status="` + string(s) + `"}`)
+	}
+	return c
+}
+
+// published counts events just published (JSON bodies).
+func (c *counters) published(ev event.Event) {
+	if m := c.events[ev.Status]; m != nil {
+		m.Inc()
+	}
+}
+
+// MetricFamilies describes the judge's metric families.
+func MetricFamilies() []promexp.Family {
+	return []promexp.Family{
+		{Name: "wharf_judge_points_total", Type: promexp.Counter, Help: "Points the judge received on the shards it holds (each judged by every matching strategy)."},
+		{Name: "wharf_judge_events_total", Type: promexp.Counter, Help: "Alarm events the judge published to the alarms topic (status: PROBLEM, OK, NODATA).", Labels: []string{"status"}},
+		{Name: "wharf_judge_publish_failures_total", Type: promexp.Counter, Help: "Publishes of alarm events nsqd did not acknowledge; the events wait in their state records and are retried."},
+		{Name: "wharf_judge_shards_held", Type: promexp.Gauge, Help: "Judge shards this node holds a lease on."},
+	}
+}
