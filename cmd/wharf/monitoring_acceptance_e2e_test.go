@@ -42,14 +42,8 @@ type eventKey struct {
 // nodes' query APIs answer for the series.
 func TestMonitoringAcceptanceTwoFunctionNodesTwoJudges(t *testing.T) {
 	ctx := context.Background()
-	redis := testenv.StartRedis(t)
-	lookupd := testenv.StartNSQLookupd(t)
-	nsqd := testenv.StartNSQD(t, testenv.NSQDOptions{LookupdTCPAddrs: []string{lookupd.Addr}})
-	minio := testenv.StartMinIO(t)
-	env := []string{
-		"WHARF_REDIS_ADDR=" + redis.Addr, "WHARF_NSQ_NSQD=" + nsqd.Addr, "WHARF_NSQ_LOOKUPD=" + lookupd.HTTPAddr,
-		"WHARF_MINIO_ENDPOINT=" + minio.Addr, "WHARF_MINIO_ACCESS_KEY=" + minio.AccessKey, "WHARF_MINIO_SECRET_KEY=" + minio.SecretKey,
-	}
+	cl := startCluster(t)
+	redis, nsqd, env := cl.redis, cl.nsqd, cl.env
 	st, err := redisstore.Open(ctx, redisstore.Options{Addr: redis.Addr, Namespace: "wharf"})
 	if err != nil {
 		t.Fatal(err)

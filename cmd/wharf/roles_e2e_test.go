@@ -124,14 +124,8 @@ func TestRolesExitNamingUnreachableDependency(t *testing.T) {
 }
 
 func TestAllRolesStartAndStop(t *testing.T) {
-	redis := testenv.StartRedis(t)
-	lookupd := testenv.StartNSQLookupd(t)
-	nsqd := testenv.StartNSQD(t, testenv.NSQDOptions{LookupdTCPAddrs: []string{lookupd.Addr}})
-	minio := testenv.StartMinIO(t)
-	env := []string{
-		"WHARF_REDIS_ADDR=" + redis.Addr, "WHARF_NSQ_NSQD=" + nsqd.Addr, "WHARF_NSQ_LOOKUPD=" + lookupd.HTTPAddr,
-		"WHARF_MINIO_ENDPOINT=" + minio.Addr, "WHARF_MINIO_ACCESS_KEY=" + minio.AccessKey, "WHARF_MINIO_SECRET_KEY=" + minio.SecretKey,
-	}
+	cl := startCluster(t)
+	env, minio := cl.env, cl.minio
 	tokenFile := filepath.Join(t.TempDir(), "agent.token")
 	if err := os.WriteFile(tokenFile, []byte("wharf_0000000000000000_00\n"), 0o600); err != nil {
 		t.Fatal(err)

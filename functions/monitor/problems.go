@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -36,13 +35,9 @@ func (f *Function) listProblems(r *fnapi.Request) error {
 		return err
 	}
 	a := r.Ctx.QueryArgs()
-	limit := DefaultStrategyLimit
-	if b := a.Peek("limit"); len(b) > 0 {
-		n, err := strconv.Atoi(string(b))
-		if err != nil || n < 1 || n > MaxStrategyLimit {
-			return httperr.BadRequest("limit must be 1..%d, got %q", MaxStrategyLimit, b)
-		}
-		limit = n
+	limit, err := pageLimit(a, DefaultStrategyLimit, MaxStrategyLimit)
+	if err != nil {
+		return err
 	}
 	prefix := wire.ProblemPrefix
 	if id := string(a.Peek("strategy")); id != "" {

@@ -351,13 +351,9 @@ func (f *Function) listStrategies(r *fnapi.Request) error {
 		return err
 	}
 	a := r.Ctx.QueryArgs()
-	limit := DefaultStrategyLimit
-	if b := a.Peek("limit"); len(b) > 0 {
-		n, err := strconv.Atoi(string(b))
-		if err != nil || n < 1 || n > MaxStrategyLimit {
-			return httperr.BadRequest("limit must be 1..%d, got %q", MaxStrategyLimit, b)
-		}
-		limit = n
+	limit, err := pageLimit(a, DefaultStrategyLimit, MaxStrategyLimit)
+	if err != nil {
+		return err
 	}
 	team, metricName, after := string(a.Peek("team")), string(a.Peek("metric")), string(a.Peek("after"))
 	opts := store.ScanOptions{PageTimeout: f.opts.StoreTimeout}
