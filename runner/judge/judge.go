@@ -23,12 +23,15 @@ import (
 
 // Judge is the judge consumer. Create it with New and start it with Run.
 type Judge struct {
-	opts  Options
-	log   *slog.Logger
-	strat strategies
+	opts   Options
+	log    *slog.Logger
+	strat  strategies
+	sweeps sweeper
 
 	mu    sync.Mutex
 	owned map[int]*shardRun // shards held, with their consumer
+
+	records [recordLocks]sync.Mutex // see update
 
 	events atomic.Uint64 // events handed to the outbox
 }
@@ -39,9 +42,10 @@ func New(opts Options) (*Judge, error) {
 		return nil, err
 	}
 	return &Judge{
-		opts:  opts,
-		log:   opts.Logger.With("component", "judge", "node", opts.NodeID),
-		owned: map[int]*shardRun{},
+		opts:   opts,
+		log:    opts.Logger.With("component", "judge", "node", opts.NodeID),
+		owned:  map[int]*shardRun{},
+		sweeps: newSweeper(),
 	}, nil
 }
 
@@ -81,7 +85,7 @@ func (j *Judge) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot watch strategies: %w", err)
 	}
-	j.balance(ctx)
+	j.rebalance(ctx)
 	lease := time.NewTicker(j.opts.LeaseTTL / 3)
 	defer lease.Stop()
 	defer j.releaseAll()
@@ -97,7 +101,7 @@ func (j *Judge) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-lease.C:
-			j.balance(ctx)
+			j.rebalance(ctx)
 		case ev, ok := <-watch:
 			if !ok {
 				// Closed: ctx ended (the watch may notice before this
@@ -113,13 +117,14 @@ func (j *Judge) run(ctx context.Context) error {
 				if rev, err = j.strat.load(ctx, j.opts.Store, j.log); err != nil {
 					return err
 				}
+				j.sweeps.request("") // changes missed while the watch was down
 				if watch, err = j.opts.Store.Watch(ctx, wire.StrategyPrefix, rev); err != nil {
 					return fmt.Errorf("cannot watch strategies: %w", err)
 				}
 				continue
 			}
-			if c, ok := j.strat.apply(ev, j.log); ok {
-				j.resolve(ctx, c)
+			if id, ok := j.strat.apply(ev, j.log); ok {
+				j.sweeps.request(id)
 			}
 		}
 	}

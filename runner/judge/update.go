@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 
 	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/internal/store"
@@ -25,13 +26,31 @@ const maxConflicts = 16
 // the two writes re-enqueues the same events on the next load (consumers
 // de-duplicate on id, status, current_step, event_time); no crash can lose
 // one or decide one twice.
-func (j *Judge) update(ctx context.Context, key string, shard int, f step) error {
+//
+// cur is the strategy version judging the series now, and the record
+// remembers it. When the record was judged under a version that judged
+// differently (another judging fingerprint), its open problem is closed
+// first (reconcile) and f gets a fresh state. A nil cur means the strategy
+// is gone: the open problem is closed and the record deleted (f unused).
+func (j *Judge) update(ctx context.Context, key string, shard int, cur *judged, f step) error {
+	// One writer per record in this judge: two (the shard's consumer and
+	// a sweep or tick) must not both hand the same pending events over.
+	mu := &j.records[recordLock(key)]
+	mu.Lock()
+	defer mu.Unlock()
 	for range maxConflicts {
 		rec, ver, err := j.load(ctx, key, shard)
 		if err != nil {
 			return err
 		}
-		next, evs, keep := f(rec.State)
+		st, evs := j.reconcile(key, &rec, ver, cur)
+		next, keep := st, false
+		if cur != nil {
+			var more []event.Event
+			next, more, keep = f(st)
+			evs = append(evs, more...)
+			rec.FP, rec.Source = cur.fp, cur.source
+		}
 		pending := rec.Pending
 		for _, ev := range evs {
 			b, err := event.Marshal(ev)
@@ -69,6 +88,16 @@ func (j *Judge) update(ctx context.Context, key string, shard int, f step) error
 		return j.handOver(ctx, key, rec, nver, keep)
 	}
 	return fmt.Errorf("cannot write judge state %s: %w", key, store.ErrConflict)
+}
+
+// recordLocks is the number of locks that serialize the updates of the
+// records of one judge (by key hash).
+const recordLocks = 64
+
+func recordLock(key string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % recordLocks)
 }
 
 // handOver enqueues rec's pending events to the outbox and removes them
