@@ -235,7 +235,7 @@ func newStrategyTestCmd(stdout io.Writer) *cobra.Command {
 	var file, from, to string
 	cmd := &cobra.Command{
 		Use:   "test ID|-f FILE [--from 2h] [--to T]",
-		Short: "Replay the stored series through a strategy or a draft: the events it would have sent (admin)",
+		Short: "Replay the stored series through a strategy or a draft: the events it would have sent (admin, or a team for a strategy on its series)",
 		Long: `Replay the stored series between --from and --to through strategy ID, or
 through the draft in FILE (not stored; its id may be left out), as the
 judge would have judged them, and print the events it would have sent.
