@@ -19,11 +19,11 @@ import (
 
 const strategiesPath = "/api/v1/strategies"
 
-// newStrategyCmd is `wharf strategy create|list|show|update|delete|test`.
+// newStrategyCmd is `wharf strategy create|list|show|update|delete|test|shards`.
 func newStrategyCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "strategy", Short: "Manage alarm strategies (admin, or a team for its own)"}
 	cmd.AddCommand(newStrategyCreateCmd(stdout), newStrategyListCmd(stdout), newStrategyShowCmd(stdout),
-		newStrategyUpdateCmd(stdout), newStrategyDeleteCmd(stdout), newStrategyTestCmd(stdout))
+		newStrategyUpdateCmd(stdout), newStrategyDeleteCmd(stdout), newStrategyTestCmd(stdout), newStrategyShardsCmd(stdout))
 	return cmd
 }
 

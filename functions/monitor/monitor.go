@@ -12,6 +12,8 @@
 //	POST /api/v1/strategies       admin, team: create an alarm strategy (strategies.go)
 //	GET  /api/v1/strategies       admin, team: list them (team=, metric=, after=, limit=)
 //	GET|PUT|DELETE /api/v1/strategies/{id}  admin, team: one of them
+//	POST /api/v1/strategies/test  admin, team: replay stored series through a strategy (backtest.go)
+//	GET  /api/v1/monitoring/shards admin: which node owns which shard (shards.go)
 //
 // A push is validated as Falcon's transfer does (monitoring/metric), its
 // valid points are sharded by Falcon's consistent hash (monitoring/ring)
@@ -162,6 +164,7 @@ func (f *Function) Routes() []fnapi.Route {
 	}
 	if f.opts.Store != nil {
 		routes = append(routes, f.strategyRoutes()...)
+		routes = append(routes, f.shardRoutes()...)
 	}
 	return routes
 }
