@@ -133,7 +133,7 @@ func newMetricsQueryCmd(stdout io.Writer) *cobra.Command {
 	var step int64
 	cmd := &cobra.Command{
 		Use:   "query --endpoint E --metric M [--tags k=v,...] [--from 1h] [--to T] [--cf AVERAGE|MAX|MIN] [--step S]",
-		Short: "Values of series over a window, unknown as - (admin)",
+		Short: "Values of series over a window, unknown as - (admin; a team: series tagged service=, app= or team= with its name)",
 		Long: `Values of every --endpoint × --metric series with --tags, one column per
 series, as rrdtool fetch gives them: the resolution is the finest archive
 that covers the window (or the one closest to --step), each row the
@@ -230,7 +230,7 @@ func newMetricsSeriesCmd(stdout io.Writer) *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "series [--endpoint E] [--metric M] [--tags k=v,...] [--limit N] [--after KEY]",
-		Short: "List stored series: endpoints, metrics and tag sets (admin)",
+		Short: "List stored series: endpoints, metrics and tag sets (admin: all; a team: its own)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q := url.Values{}

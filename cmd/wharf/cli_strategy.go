@@ -19,11 +19,12 @@ import (
 
 const strategiesPath = "/api/v1/strategies"
 
-// newStrategyCmd is `wharf strategy create|list|show|update|delete|test|problems`.
+// newStrategyCmd is `wharf strategy create|list|show|update|delete|test|problems|shards`.
 func newStrategyCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "strategy", Short: "Manage alarm strategies (admin, or a team for its own)"}
 	cmd.AddCommand(newStrategyCreateCmd(stdout), newStrategyListCmd(stdout), newStrategyShowCmd(stdout),
-		newStrategyUpdateCmd(stdout), newStrategyDeleteCmd(stdout), newStrategyTestCmd(stdout), newStrategyProblemsCmd(stdout))
+		newStrategyUpdateCmd(stdout), newStrategyDeleteCmd(stdout), newStrategyTestCmd(stdout), newStrategyProblemsCmd(stdout),
+		newStrategyShardsCmd(stdout))
 	return cmd
 }
 
@@ -235,7 +236,7 @@ func newStrategyTestCmd(stdout io.Writer) *cobra.Command {
 	var file, from, to string
 	cmd := &cobra.Command{
 		Use:   "test ID|-f FILE [--from 2h] [--to T]",
-		Short: "Replay the stored series through a strategy or a draft: the events it would have sent (admin)",
+		Short: "Replay the stored series through a strategy or a draft: the events it would have sent (admin, or a team for a strategy on its series)",
 		Long: `Replay the stored series between --from and --to through strategy ID, or
 through the draft in FILE (not stored; its id may be left out), as the
 judge would have judged them, and print the events it would have sent.

@@ -105,6 +105,30 @@ func TestMetricsPushQuerySeriesThroughServe(t *testing.T) {
 	m := call(t, "GET", internal+"/metrics", "", nil)
 	wantLines(t, "/metrics", m.raw, "wharf_monitor_points_received_total 10", "wharf_monitor_points_invalid_total 2", "wharf_monitor_points_published_total 8")
 
+	// A team token reads its team's series (tagged service=, app= or
+	// team= with its name) and nothing else.
+	r = call(t, "POST", gw+"/api/v1/tokens", admin, map[string]any{"name": "shop", "scopes": []string{"team:shop"}})
+	if r.status != 201 {
+		t.Fatalf("create team token: %d %s", r.status, r.raw)
+	}
+	shop := c.with("WHARF_TOKEN=" + r.body["token"].(string))
+	for _, ts := range []int64{t0 + 240, t0 + 300} {
+		pusher.ok("metrics", "push", "--endpoint", "web-1", "--metric", "orders", "--value", "3", "--tags", "team=shop,env=prod", "--timestamp", strconv.FormatInt(ts, 10))
+	}
+	testenv.Eventually(t, 15*time.Second, func() error {
+		out, _, _ := runWharf(t, dir, shop.env, append([]string{"metrics", "query", "--endpoint", "web-1", "--metric", "orders", "--tags", "env=prod,team=shop"}, window...)...)
+		if !strings.Contains(out, "  3\n") {
+			return fmt.Errorf("team's series: %s", out)
+		}
+		return nil
+	})
+	teamSeries := shop.ok("metrics", "series")
+	if strings.Contains(teamSeries, "cpu.busy") || strings.Contains(teamSeries, "db-1") {
+		t.Fatalf("the team sees series not its own:\n%s", teamSeries)
+	}
+	wantLines(t, "team series", teamSeries, "web-1", "orders", "env=prod,team=shop")
+	shop.fails(`may not read series "web-1/cpu.busy/core=0,env=prod"`, "metrics", "query", "--endpoint", "web-1", "--metric", "cpu.busy", "--tags", "core=0,env=prod")
+
 	// The series survive a restart of serve.
 	if code := p.stop(15 * time.Second); code != 0 {
 		t.Fatalf("exit %d\n%s", code, p.errOut())

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/wharfhq/wharf/functions/monitor"
 	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/store"
@@ -26,8 +28,13 @@ func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, producer *bus.P
 	if o.MaxSeries > 0 {
 		perShard = max(1, o.MaxSeries*5/4/o.Shards) // shards fill unevenly: 25 % slack
 	}
+	floorBytes, floorPercent, err := config.ParseFreeDisk(o.MinFreeDisk) // validated with the options
+	if err != nil {
+		return nil, fmt.Errorf("monitoring.min_free_disk: %w", err)
+	}
 	w, err := monitor.NewWriter(monitor.WriterOptions{Dir: dir, Shards: o.Shards, MaxSeries: perShard, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
-		Security: b.nsqSec, MaxInFlight: b.opts.NSQ.MaxInFlight, Logger: log, Metrics: b.metrics})
+		Security: b.nsqSec, MaxInFlight: b.opts.NSQ.MaxInFlight, Logger: log, Metrics: b.metrics,
+		Disk: monitor.DiskGuardOptions{Floor: monitor.DiskFloor{Bytes: floorBytes, Percent: floorPercent}}})
 	if err != nil {
 		return nil, err
 	}

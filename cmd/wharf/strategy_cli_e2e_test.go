@@ -44,12 +44,12 @@ func TestStrategyCLIThroughServe(t *testing.T) {
 		}
 		return path
 	}
-	cpu := write("cpu.json", `{"metric":"cpu.busy","tags":{"env":"prod"},"func":"all(#3)","operator":">","right_value":90,"max_step":3,"priority":2,"note":"cpu hot"}`)
+	cpu := write("cpu.json", `{"metric":"cpu.busy","tags":{"env":"prod","service":"shop"},"func":"all(#3)","operator":">","right_value":90,"max_step":3,"priority":2,"note":"cpu hot"}`)
 	out := shop.ok("strategy", "create", "-f", cpu)
 	wantLines(t, "create", out, "Created strategy s-", "(team shop): cpu.busy all(#3) > 90.")
 	id := strings.Fields(strings.TrimPrefix(out, "Created strategy "))[0]
 
-	disk := write("disk.json", `{"id":"shop-disk","endpoints":["db-*"],"metric":"disk.used","func":"avg(#5)","operator":">=","right_value":0.9,"max_step":1,"priority":4}`)
+	disk := write("disk.json", `{"id":"shop-disk","endpoints":["db-*"],"metric":"disk.used","tags":{"app":"shop"},"func":"avg(#5)","operator":">=","right_value":0.9,"max_step":1,"priority":4}`)
 	sout, serr, code := runWharf(t, dir, shop.env, "strategy", "create", "-f", disk, "-o", "json")
 	var created strategy.Strategy
 	if code != 0 || json.Unmarshal([]byte(sout), &created) != nil || created.ID != "shop-disk" || created.Team != "shop" {
@@ -75,7 +75,7 @@ func TestStrategyCLIThroughServe(t *testing.T) {
 
 	wantLines(t, "show", shop.ok("strategy", "show", id), "cpu.busy", "all(#3)", "cpu hot", "shop")
 
-	hotter := write("hotter.json", `{"metric":"cpu.busy","func":"all(#3)","operator":">","right_value":95,"max_step":3,"priority":1}`)
+	hotter := write("hotter.json", `{"metric":"cpu.busy","tags":{"service":"shop"},"func":"all(#3)","operator":">","right_value":95,"max_step":3,"priority":1}`)
 	wantLines(t, "update", shop.ok("strategy", "update", id, "-f", hotter), "Updated strategy "+id+" (team shop): cpu.busy all(#3) > 95.")
 	bank.fails("not found", "strategy", "update", id, "-f", hotter)
 	wantLines(t, "delete", shop.ok("strategy", "delete", "shop-disk"), "Deleted strategy shop-disk.")
@@ -91,7 +91,7 @@ func TestStrategyCLIThroughServe(t *testing.T) {
 			v = 10
 		}
 		items = append(items, map[string]any{"endpoint": "web-1", "metric": "cpu.busy", "timestamp": t0 + int64(i)*60,
-			"step": 60, "value": v, "counterType": "GAUGE", "tags": "env=prod"})
+			"step": 60, "value": v, "counterType": "GAUGE", "tags": "env=prod,service=shop"})
 	}
 	if r := call(t, "POST", gw+"/v1/push", admin, items); r.status != 200 {
 		t.Fatalf("push: %d %s", r.status, r.raw)
@@ -112,7 +112,11 @@ func TestStrategyCLIThroughServe(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(sout), &bt) != nil || bt.StrategyID != "draft" || len(bt.Events) != 1 || bt.Events[0].EventTime != t0+14*60 {
 		t.Fatalf("strategy test -f draft -o json: exit %d %q %q", code, sout, serr)
 	}
-	shop.fails("lacks scope", append([]string{"strategy", "test", id}, window...)...)
+	// The team replays its own strategy; a draft not bound to its series is refused.
+	wantLines(t, "team's strategy test", shop.ok(append([]string{"strategy", "test", id}, window...)...), "Replayed 1 series", "PROBLEM")
+	bank.fails("not found", append([]string{"strategy", "test", id}, window...)...)
+	shop.fails("strategy.tags: must hold service=shop, app=shop or team=shop", append([]string{"strategy", "test", "-f", draft}, window...)...)
+	shop.fails("tags: must hold service=shop", "strategy", "create", "-f", draft)
 	c.fails("strategy.recover.func", "strategy", "test", "-f", bad)
 
 	// The admin sees it, and it survives a restart.

@@ -43,7 +43,8 @@ type BacktestReply struct {
 	Events     []event.Event `json:"events"`
 }
 
-// backtestStrategy is POST /api/v1/strategies/test (admin: it reads every
+// backtestStrategy is POST /api/v1/strategies/test (admin, or a team
+// token for a strategy bound to its team's series: it reads every
 // matching series, as a metrics query does). The stored series hold
 // consolidated values at the finest resolution that covers the window,
 // COUNTER and DERIVE already as per-second rates, so the replay judges
@@ -73,7 +74,15 @@ func (f *Function) backtestStrategy(r *fnapi.Request) error {
 			s.ID = "draft"
 		}
 	}
+	if q.ID == "" && !r.Principal.IsAdmin() {
+		if err := ownTeam(r.Principal, &s, ""); err != nil {
+			return answerStrategy(r, prefixFields("strategy.", err))
+		}
+	}
 	c, err := strategy.Compile(s)
+	if err == nil {
+		err = boundToTeam(r.Principal, c)
+	}
 	if err != nil {
 		return answerStrategy(r, prefixFields("strategy.", err))
 	}
@@ -91,7 +100,7 @@ func (f *Function) backtestStrategy(r *fnapi.Request) error {
 	}
 	out := BacktestReply{StrategyID: s.ID, Start: q.Start, End: q.End, Events: []event.Event{}}
 	var pts []judge.Point
-	filter := seriesFilter{metric: c.Metric}
+	filter := seriesFilter{metric: c.Metric, may: readable(r.Principal)}
 	for shard := range f.opts.Shards {
 		st, ok := f.opts.Series.store(shard)
 		if !ok {

@@ -68,14 +68,18 @@ func TestBacktestReplaysStoredSeries(t *testing.T) {
 	}
 }
 
-// TestBacktestBadInputAndAuthorization: the test route is admin only (it
-// reads every matching series); bad input is a 400 naming the field.
+// TestBacktestBadInputAndAuthorization: the test route is for admin and
+// team tokens, a team's draft bound to its series (access_test.go); bad
+// input is a 400 naming the field.
 func TestBacktestBadInputAndAuthorization(t *testing.T) {
 	s := newServer(t, serverOptions{})
 	draft := `{"strategy":{"metric":"m","func":"all(#3)","operator":">","right_value":1,"max_step":1,"priority":1}}`
 	wantError(t, s.do(t, "POST", "/api/v1/strategies/test", "", draft), 401, "missing bearer token")
-	for _, who := range []string{"agent", "ingest", "team", "other"} {
+	for _, who := range []string{"agent", "ingest"} {
 		wantError(t, s.do(t, "POST", "/api/v1/strategies/test", who, draft), 403, "lacks scope")
+	}
+	for _, who := range []string{"team", "other"} {
+		wantError(t, s.do(t, "POST", "/api/v1/strategies/test", who, draft), 400, "strategy.tags: must hold service=")
 	}
 	for _, c := range []struct{ body, want string }{
 		{`{}`, "give either id"},

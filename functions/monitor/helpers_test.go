@@ -28,6 +28,7 @@ type server struct {
 	addr   string
 	nsqd   *testenv.NSQD
 	fn     *monitor.Function
+	writer *monitor.Writer // nil with noSeries
 	st     store.Store
 	set    *metrics.Set
 	tokens map[string]string // by scope: admin, ingest, agent, team (shop), other (team bank), multi (both)
@@ -38,6 +39,8 @@ type serverOptions struct {
 	gateway gateway.Options
 	// noSeries runs no series writer (tests of the push side only).
 	noSeries bool
+	// writer changes the series writer's options.
+	writer func(*monitor.WriterOptions)
 }
 
 func newServer(t *testing.T, o serverOptions) *server {
@@ -74,7 +77,12 @@ func newServer(t *testing.T, o serverOptions) *server {
 	t.Cleanup(func() { _ = prod.Close() })
 	o.fn.Publisher, o.fn.Metrics, o.fn.Store = prod, s.set, st
 	if !o.noSeries {
-		o.fn.Series = startWriter(t, nsqd, o.fn.Shards, s.set)
+		var edit []func(*monitor.WriterOptions)
+		if o.writer != nil {
+			edit = append(edit, o.writer)
+		}
+		o.fn.Series = startWriter(t, nsqd, o.fn.Shards, s.set, edit...)
+		s.writer = o.fn.Series
 	}
 	s.fn, err = monitor.New(o.fn)
 	if err != nil {
@@ -89,10 +97,15 @@ func newServer(t *testing.T, o serverOptions) *server {
 	return s
 }
 
-// startWriter runs a series writer of every shard until the test ends.
-func startWriter(t testing.TB, nsqd *testenv.NSQD, shards int, set *metrics.Set) *monitor.Writer {
+// startWriter runs a series writer of every shard until the test ends;
+// edit, if given, changes its options.
+func startWriter(t testing.TB, nsqd *testenv.NSQD, shards int, set *metrics.Set, edit ...func(*monitor.WriterOptions)) *monitor.Writer {
 	t.Helper()
-	w, err := monitor.NewWriter(monitor.WriterOptions{Dir: t.TempDir(), Shards: shards, NSQDAddrs: []string{nsqd.Addr}, Metrics: set})
+	opts := monitor.WriterOptions{Dir: t.TempDir(), Shards: shards, NSQDAddrs: []string{nsqd.Addr}, Metrics: set}
+	for _, e := range edit {
+		e(&opts)
+	}
+	w, err := monitor.NewWriter(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,12 +3,17 @@
 //
 //	POST /v1/push                 ingest or admin: Open-Falcon's push format (a JSON array of items)
 //	POST /api/v1/metrics/push     the same
-//	GET  /api/v1/metrics/query    admin: values of one or more series (unknown = null)
-//	POST /api/v1/metrics/query    admin: the same, series named in a JSON body
-//	GET  /api/v1/metrics/series   admin: the index of stored series (endpoints, metrics, tag sets)
+//	GET  /api/v1/metrics/query    admin, team: values of one or more series (unknown = null)
+//	POST /api/v1/metrics/query    admin, team: the same, series named in a JSON body
+//	GET  /api/v1/metrics/series   admin, team: the index of stored series (endpoints, metrics, tag sets)
+//
+// A team token reads only its team's series (access.go).
+//
 //	POST /api/v1/strategies       admin, team: create an alarm strategy (strategies.go)
 //	GET  /api/v1/strategies       admin, team: list them (team=, metric=, after=, limit=)
 //	GET|PUT|DELETE /api/v1/strategies/{id}  admin, team: one of them
+//	POST /api/v1/strategies/test  admin, team: replay stored series through a strategy (backtest.go)
+//	GET  /api/v1/monitoring/shards admin: which node owns which shard (shards.go)
 //
 // A push is validated as Falcon's transfer does (monitoring/metric), its
 // valid points are sharded by Falcon's consistent hash (monitoring/ring)
@@ -152,13 +157,15 @@ func (f *Function) Routes() []fnapi.Route {
 	routes := []fnapi.Route{
 		{Method: fasthttp.MethodPost, Pattern: "/v1/push", Access: push, Handler: f.push},
 		{Method: fasthttp.MethodPost, Pattern: "/api/v1/metrics/push", Access: push, Handler: f.push},
-		{Method: fasthttp.MethodGet, Pattern: "/api/v1/metrics/query", Access: fnapi.AdminOnly(), Handler: f.queryGet},
-		{Method: fasthttp.MethodPost, Pattern: "/api/v1/metrics/query", Access: fnapi.AdminOnly(), Handler: f.queryPost},
-		{Method: fasthttp.MethodGet, Pattern: "/api/v1/metrics/series", Access: fnapi.AdminOnly(), Handler: f.series},
+		// Admin reads every series, a team token its team's (access.go).
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/metrics/query", Access: fnapi.AnyToken(), Handler: readers(f.queryGet)},
+		{Method: fasthttp.MethodPost, Pattern: "/api/v1/metrics/query", Access: fnapi.AnyToken(), Handler: readers(f.queryPost)},
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/metrics/series", Access: fnapi.AnyToken(), Handler: readers(f.series)},
 	}
 	if f.opts.Store != nil {
 		routes = append(routes, f.strategyRoutes()...)
 		routes = append(routes, f.problemRoute())
+		routes = append(routes, f.shardRoutes()...)
 	}
 	return routes
 }

@@ -158,6 +158,9 @@ func (f *Function) query(r *fnapi.Request, q QueryRequest) error {
 	out := QueryReply{Series: make([]SeriesValues, 0, len(q.Series))}
 	for _, ref := range q.Series {
 		ref.Tags = metric.CanonicalTags(ref.Tags)
+		if err := canRead(r.Principal, ref); err != nil {
+			return err
+		}
 		key := metric.PK(ref.Endpoint, ref.Metric, ref.Tags)
 		shard := f.ring.Index(key)
 		st, ok := f.opts.Series.store(shard)

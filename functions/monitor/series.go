@@ -41,11 +41,12 @@ type SeriesReply struct {
 // seriesFilter selects series of the index.
 type seriesFilter struct {
 	endpoint, metric string
-	tags             []string // "k=v" pairs that must all be in the series' tags
+	tags             []string               // "k=v" pairs that must all be in the series' tags
+	may              func(tags string) bool // the caller's read access; nil: all
 }
 
 func (sf *seriesFilter) match(s *SeriesInfo) bool {
-	if sf.endpoint != "" && s.Endpoint != sf.endpoint || sf.metric != "" && s.Metric != sf.metric {
+	if sf.endpoint != "" && s.Endpoint != sf.endpoint || sf.metric != "" && s.Metric != sf.metric || sf.may != nil && !sf.may(s.Tags) {
 		return false
 	}
 	if len(sf.tags) == 0 {
@@ -71,7 +72,7 @@ func splitPK(key string) (endpoint, metricName, tags string) {
 // series answers GET /api/v1/metrics/series?endpoint=&metric=&tags=&after=&limit=.
 func (f *Function) series(r *fnapi.Request) error {
 	a := r.Ctx.QueryArgs()
-	filter := seriesFilter{endpoint: string(a.Peek("endpoint")), metric: string(a.Peek("metric"))}
+	filter := seriesFilter{endpoint: string(a.Peek("endpoint")), metric: string(a.Peek("metric")), may: readable(r.Principal)}
 	if t := metric.CanonicalTags(string(a.Peek("tags"))); t != "" {
 		filter.tags = strings.Split(t, ",")
 	}

@@ -60,7 +60,7 @@ func (f *Function) strategyRoutes() []fnapi.Route {
 		{Method: fasthttp.MethodGet, Pattern: base + "/{id}", Access: tok, Handler: f.showStrategy},
 		{Method: fasthttp.MethodPut, Pattern: base + "/{id}", Access: tok, Handler: f.updateStrategy},
 		{Method: fasthttp.MethodDelete, Pattern: base + "/{id}", Access: tok, Handler: f.deleteStrategy},
-		{Method: fasthttp.MethodPost, Pattern: base + "/test", Access: fnapi.AdminOnly(), Handler: f.backtestStrategy},
+		{Method: fasthttp.MethodPost, Pattern: base + "/test", Access: tok, Handler: readers(f.backtestStrategy)},
 	}
 }
 
@@ -139,10 +139,11 @@ func (f *Function) decodeStrategy(r *fnapi.Request, pathID, keep string) (strate
 	if err := ownTeam(r.Principal, &s, keep); err != nil {
 		return s, err
 	}
-	if _, err := strategy.Compile(s); err != nil {
+	c, err := strategy.Compile(s)
+	if err != nil {
 		return s, err
 	}
-	return s, nil
+	return s, boundToTeam(r.Principal, c)
 }
 
 // newStrategyID is a random id: "s-" and 12 hex digits.

@@ -13,7 +13,7 @@ import (
 	"github.com/wharfhq/wharf/monitoring/strategy"
 )
 
-const cpuStrategy = `{"metric":"cpu.busy","tags":{"env":"prod"},"func":"all(#3)","operator":">","right_value":90,"max_step":3,"priority":2,"note":"cpu hot"}`
+const cpuStrategy = `{"metric":"cpu.busy","tags":{"env":"prod","service":"shop"},"func":"all(#3)","operator":">","right_value":90,"max_step":3,"priority":2,"note":"cpu hot"}`
 
 // TestStrategiesCRUD: a team token creates a strategy without id or team
 // (both filled in, stored as JSON at wire.StrategyKey), shows, lists with
@@ -45,11 +45,11 @@ func TestStrategiesCRUD(t *testing.T) {
 	if r.Status != 201 {
 		t.Fatalf("admin create: %d %s", r.Status, r.Body)
 	}
-	r = s.do(t, "POST", "/api/v1/strategies", "team", `{"id":"shop-disk","metric":"disk.used","func":"avg(#5)","operator":">","right_value":0.9,"max_step":2,"priority":3}`)
+	r = s.do(t, "POST", "/api/v1/strategies", "team", `{"id":"shop-disk","metric":"disk.used","tags":{"app":"shop"},"func":"avg(#5)","operator":">","right_value":0.9,"max_step":2,"priority":3}`)
 	if r.Status != 201 {
 		t.Fatalf("named create: %d %s", r.Status, r.Body)
 	}
-	wantError(t, s.do(t, "POST", "/api/v1/strategies", "team", `{"id":"shop-disk","metric":"x","func":"all(#1)","operator":">","right_value":1,"max_step":1,"priority":1}`), 409, `strategy "shop-disk" already exists`)
+	wantError(t, s.do(t, "POST", "/api/v1/strategies", "team", `{"id":"shop-disk","metric":"x","tags":{"app":"shop"},"func":"all(#1)","operator":">","right_value":1,"max_step":1,"priority":1}`), 409, `strategy "shop-disk" already exists`)
 
 	// Show.
 	if r := s.do(t, "GET", "/api/v1/strategies/"+created.ID, "team", ""); r.Status != 200 || decode[strategy.Strategy](t, r).Note != "cpu hot" {
@@ -207,7 +207,7 @@ func TestStrategiesAuthorization(t *testing.T) {
 func TestStrategiesTeamOfATokenWithSeveralTeams(t *testing.T) {
 	s := newServer(t, serverOptions{noSeries: true})
 	wantError(t, s.do(t, "POST", "/api/v1/strategies", "multi", cpuStrategy), 400, "team: is required: the token holds several teams (bank, shop)")
-	r := s.do(t, "POST", "/api/v1/strategies", "multi", `{"id":"b1","team":"bank",`+cpuStrategy[1:])
+	r := s.do(t, "POST", "/api/v1/strategies", "multi", `{"id":"b1","team":"bank",`+strings.Replace(cpuStrategy[1:], `"service":"shop"`, `"service":"bank"`, 1))
 	if r.Status != 201 {
 		t.Fatalf("create for bank: %d %s", r.Status, r.Body)
 	}

@@ -43,6 +43,8 @@ type WriterOptions struct {
 	Logger *slog.Logger
 	// Metrics gets wharf_monitor_series_points_total and the consumers' counters; nil: a private set.
 	Metrics *metrics.Set
+	// Disk is the free-disk guard of Dir (diskguard.go); zero: none.
+	Disk DiskGuardOptions
 }
 
 // Writer consumes the series topics of its shards and writes the points
@@ -56,6 +58,7 @@ type Writer struct {
 	queues    map[int]chan *writeReq
 	consumers []*bus.Consumer
 	stats     writerCounters
+	guard     *diskGuard
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -96,6 +99,7 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create series dir: %w", err)
 	}
+	w.guard = newDiskGuard(opts.Dir, opts.Disk, opts.Logger, opts.Metrics)
 	for _, s := range opts.Owned {
 		st, err := seriesstore.Open(seriesstore.Options{Dir: filepath.Join(opts.Dir, strconv.Itoa(s)), MaxSeries: opts.MaxSeries, Logger: opts.Logger})
 		if err != nil {
@@ -134,6 +138,9 @@ const maxGroupPoints = 50_000
 // are stale the second time).
 func (w *Writer) handler(shard int, queue chan<- *writeReq) bus.HandlerFunc {
 	return func(ctx context.Context, m *bus.Message) error {
+		if err := w.guard.wait(ctx, m); err != nil { // holds the batch while the disk is low
+			return fmt.Errorf("cannot write series shard %d: %w", shard, err)
+		}
 		points, err := metric.DecodeBatch(m.Body)
 		if err != nil {
 			return fmt.Errorf("cannot write series shard %d: %w", shard, err)
@@ -199,6 +206,7 @@ func (w *Writer) commit(ctx context.Context, shard int, st *seriesstore.Store, q
 // Run consumes and checkpoints until ctx ends, then stops the consumers
 // (their handlers finish), the shard writers, and closes the stores.
 func (w *Writer) Run(ctx context.Context) error {
+	defer context.AfterFunc(ctx, w.guard.release)() // batches held for disk space go back to NSQ
 	commitCtx, stopCommits := context.WithCancel(context.WithoutCancel(ctx))
 	var commits sync.WaitGroup
 	for s, st := range w.stores {

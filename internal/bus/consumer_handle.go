@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -38,7 +39,7 @@ func (c *Consumer) handle(nm *nsq.Message) error {
 	}
 	inc(&c.stats.failed, c.stats.m.failed)
 
-	if nm.Attempts >= c.opts.MaxAttempts {
+	if nm.Attempts >= c.opts.MaxAttempts && !errors.Is(err, ErrRetryLater) {
 		dlErr := c.deadLetter(m, err)
 		if dlErr == nil {
 			nm.Finish()

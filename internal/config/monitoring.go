@@ -16,6 +16,8 @@ type MonitoringOptions struct {
 	RetryAfter time.Duration `yaml:"retry_after" help:"Retry-After of a push refused with 503"`
 	MaxSeries  int           `yaml:"max_series" help:"most series the node stores, over all its shards (0: no bound); points of further new series are refused and counted (a series takes about 70 KiB on disk)"`
 	SeriesDir  string        `yaml:"series_dir" help:"serve only: where the series stores live (default <data-dir>/series)"`
+	// MinFreeDisk is parsed by ParseFreeDisk.
+	MinFreeDisk string `yaml:"min_free_disk" help:"least free space kept on the series dir's filesystem, a size (1GiB) or a percentage (5%), 0 for none; below it series writes pause (points wait in NSQ) until space returns"`
 	// FeedServer and FeedTokenFile let a process without the monitor in it
 	// (the gateway and agent roles) push its own metrics over HTTP.
 	FeedServer    string `yaml:"feed_server" help:"gateway and agent roles: base URL their own metrics are pushed to (POST /api/v1/metrics/push; agent default: agent.server); serve feeds in-process"`
@@ -26,7 +28,8 @@ type MonitoringOptions struct {
 const MaxMonitoringShards = 1024
 
 func defaultMonitoring() MonitoringOptions {
-	return MonitoringOptions{MinStep: 30 * time.Second, Shards: 8, Replicas: 500, MaxQueued: 1_000_000, RetryAfter: 5 * time.Second, MaxSeries: 200_000}
+	return MonitoringOptions{MinStep: 30 * time.Second, Shards: 8, Replicas: 500, MaxQueued: 1_000_000, RetryAfter: 5 * time.Second, MaxSeries: 200_000,
+		MinFreeDisk: DefaultMinFreeDisk}
 }
 
 func (m MonitoringOptions) validate() error {
@@ -45,6 +48,9 @@ func (m MonitoringOptions) validate() error {
 	}
 	if m.MaxSeries < 0 {
 		errs = append(errs, fmt.Errorf("monitoring.max_series must be 0 (no bound) or positive, got %d", m.MaxSeries))
+	}
+	if _, _, err := ParseFreeDisk(m.MinFreeDisk); err != nil {
+		errs = append(errs, fmt.Errorf("monitoring.min_free_disk: %w", err))
 	}
 	if m.RetryAfter < time.Second {
 		errs = append(errs, fmt.Errorf("monitoring.retry_after must be at least 1s, got %s", m.RetryAfter))

@@ -38,7 +38,9 @@ const (
 	// ReasonNoData: the series was silent for the strategy's nodata steps.
 	ReasonNoData Reason = "nodata"
 	// ReasonResolved: an OK sent because the strategy was deleted or
-	// changed so that it no longer judges the series (judge.Resolve).
+	// changed in a judging field (strategy.JudgingFingerprint), closing
+	// the open problem before the series is judged afresh (judge.Resolve);
+	// current_step 1, event_time when it was decided, left_value null.
 	ReasonResolved Reason = "resolved"
 )
 

@@ -30,8 +30,8 @@ func (j *Judge) handle(ctx context.Context, shard int, body []byte) error {
 				continue
 			}
 			key := StatePrefix + event.ID(c.Prefix, c.Source.ID, event.PK(p0.Endpoint, p0.Metric, p0.Tags))
-			err := j.update(ctx, key, shard, func(st mjudge.State) (mjudge.State, []event.Event, bool) {
-				st, evs := mjudge.Judge(st, c, series, now)
+			err := j.update(ctx, key, shard, c, func(st mjudge.State) (mjudge.State, []event.Event, bool) {
+				st, evs := mjudge.Judge(st, c.Compiled, series, now)
 				return st, evs, true
 			})
 			if err != nil {

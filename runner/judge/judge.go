@@ -2,8 +2,8 @@
 // points of the shards it holds a lease on from wire.JudgeTopic, runs
 // monitoring/judge for every strategy (wire.StrategyPrefix in the store)
 // that matches a series, keeps the state per (strategy, series) in the
-// store under StatePrefix+<event id>, and publishes every event to
-// wire.AlarmsTopic, the state record serving as its outbox. Judges split the shards through leases
+// store under StatePrefix+<event id>, and publishes every event through
+// the outbox to wire.AlarmsTopic. Judges split the shards through leases
 // in the store; a dead judge's shards are taken over once its leases
 // expire.
 package judge
@@ -23,23 +23,21 @@ import (
 
 // Judge is the judge consumer. Create it with New and start it with Run.
 type Judge struct {
-	opts  Options
-	log   *slog.Logger
-	strat strategies
+	opts   Options
+	log    *slog.Logger
+	strat  strategies
+	sweeps sweeper
 
 	mu    sync.Mutex
 	owned map[int]*shardRun // shards held, with their consumer
 
-	// shardLocks serialize the state updates of a shard within this
-	// judge (points, ticks, resolves, sweeps), so that no two of them
-	// publish the same pending events.
-	shardLocks []sync.Mutex
-	// sweepNow asks the sweep loop for a sweep (a shard was taken).
-	sweepNow chan struct{}
+	records [recordLocks]sync.Mutex // see update
+	// pendingNow asks the pending loop for a sweep (a shard was taken).
+	pendingNow chan struct{}
 
 	stats       *counters
 	events      atomic.Uint64 // events published to the alarms topic
-	unpublished atomic.Bool   // a publish failed since the last sweep
+	unpublished atomic.Bool   // a publish failed since the last pending sweep
 }
 
 // New checks opts and returns a Judge; Run starts it.
@@ -51,8 +49,8 @@ func New(opts Options) (*Judge, error) {
 		opts:       opts,
 		log:        opts.Logger.With("component", "judge", "node", opts.NodeID),
 		owned:      map[int]*shardRun{},
-		shardLocks: make([]sync.Mutex, opts.Shards),
-		sweepNow:   make(chan struct{}, 1),
+		sweeps:     newSweeper(),
+		pendingNow: make(chan struct{}, 1),
 	}
 	j.stats = newCounters(opts.Metrics, func() float64 { return float64(len(j.Owned())) })
 	return j, nil
@@ -94,7 +92,7 @@ func (j *Judge) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot watch strategies: %w", err)
 	}
-	j.balance(ctx)
+	j.rebalance(ctx)
 	lease := time.NewTicker(j.opts.LeaseTTL / 3)
 	defer lease.Stop()
 	defer j.releaseAll()
@@ -103,7 +101,7 @@ func (j *Judge) run(ctx context.Context) error {
 	tickCtx, stopTicks := context.WithCancel(ctx)
 	var ticks sync.WaitGroup
 	ticks.Go(func() { j.tickLoop(tickCtx) })
-	ticks.Go(func() { j.sweepLoop(tickCtx) })
+	ticks.Go(func() { j.pendingLoop(tickCtx) })
 	defer ticks.Wait()
 	defer stopTicks() // Run may end before ctx does (store closed)
 	for {
@@ -111,7 +109,7 @@ func (j *Judge) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-lease.C:
-			j.balance(ctx)
+			j.rebalance(ctx)
 		case ev, ok := <-watch:
 			if !ok {
 				// Closed: ctx ended (the watch may notice before this
@@ -127,13 +125,14 @@ func (j *Judge) run(ctx context.Context) error {
 				if rev, err = j.strat.load(ctx, j.opts.Store, j.log); err != nil {
 					return err
 				}
+				j.sweeps.request("") // changes missed while the watch was down
 				if watch, err = j.opts.Store.Watch(ctx, wire.StrategyPrefix, rev); err != nil {
 					return fmt.Errorf("cannot watch strategies: %w", err)
 				}
 				continue
 			}
-			if c, ok := j.strat.apply(ev, j.log); ok {
-				j.resolve(ctx, c)
+			if id, ok := j.strat.apply(ev, j.log); ok {
+				j.sweeps.request(id)
 			}
 		}
 	}

@@ -151,7 +151,7 @@ func (j *Judge) startShard(ctx context.Context, i int, v uint64) error {
 	j.owned[i] = &shardRun{version: v, renewed: time.Now(), consumer: c}
 	j.mu.Unlock()
 	j.log.Info("took shard", "shard", i)
-	j.requestSweep() // events a previous holder decided but did not publish
+	j.requestPendingSweep() // events a previous holder decided but did not publish
 	return nil
 }
 

@@ -21,10 +21,10 @@ const (
 	// StatePrefix + <event id> holds the state of one series under one strategy.
 	StatePrefix = "monitor/judge/state/"
 	// LeasePrefix + <shard> is the lease (value: the holder's node ID, with a TTL).
-	LeasePrefix = "monitor/judge/leases/"
+	LeasePrefix = wire.JudgeLeasePrefix
 	// MemberPrefix + <node id> announces a live judge (with a TTL); the
 	// judges split the shards evenly between the members.
-	MemberPrefix = "monitor/judge/members/"
+	MemberPrefix = wire.JudgeMemberPrefix
 )
 
 // Publisher publishes a batch of messages to a topic, returning once

@@ -10,8 +10,13 @@ import (
 	mjudge "github.com/wharfhq/wharf/monitoring/judge"
 )
 
-// recordVersion is the first byte of a state record.
-const recordVersion = 1
+// recordVersion is the first byte of a state record: 2 adds the judging
+// fingerprint and the source of the strategy version the state was judged
+// under (1, without them, is still read).
+const (
+	recordVersion   = 2
+	recordVersionV1 = 1
+)
 
 // maxPending bounds the events one record may carry (a corrupt length
 // must not allocate without limit).
@@ -28,6 +33,12 @@ type record struct {
 	Shard   int
 	State   mjudge.State
 	Pending [][]byte // JSON of monitoring/event.Event, schema v1
+	// FP is strategy.JudgingFingerprint of the strategy version the state
+	// was judged under (0: unknown, a version 1 record) and Source that
+	// version as JSON: enough to close an open problem of a strategy that
+	// was deleted or edited while no judge was watching.
+	FP     uint64
+	Source []byte
 }
 
 // appendRecord encodes r after b.
@@ -45,6 +56,9 @@ func appendRecord(b []byte, r *record) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(len(ev)))
 		b = append(b, ev...)
 	}
+	b = binary.BigEndian.AppendUint64(b, r.FP)
+	b = binary.AppendUvarint(b, uint64(len(r.Source)))
+	b = append(b, r.Source...)
 	return b, nil
 }
 
@@ -53,9 +67,10 @@ var errShortRecord = errors.New("cannot decode judge record: truncated")
 // decodeRecord decodes a stored record.
 func decodeRecord(b []byte) (record, error) {
 	var r record
-	if len(b) == 0 || b[0] != recordVersion {
+	if len(b) == 0 || (b[0] != recordVersion && b[0] != recordVersionV1) {
 		return r, errors.New("cannot decode judge record: unknown version")
 	}
+	v1 := b[0] == recordVersionV1
 	b = b[1:]
 	next := func() (uint64, bool) {
 		v, n := binary.Uvarint(b)
@@ -96,6 +111,17 @@ func decodeRecord(b []byte) (record, error) {
 			return r, errShortRecord
 		}
 		r.Pending = append(r.Pending, append([]byte(nil), ev...))
+	}
+	if !v1 {
+		if len(b) < 8 {
+			return r, errShortRecord
+		}
+		r.FP, b = binary.BigEndian.Uint64(b), b[8:]
+		src, ok := bytesOf()
+		if !ok {
+			return r, errShortRecord
+		}
+		r.Source = append([]byte(nil), src...)
 	}
 	if len(b) != 0 {
 		return r, errors.New("cannot decode judge record: trailing bytes")

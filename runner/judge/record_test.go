@@ -18,13 +18,14 @@ import (
 func TestRecordRoundTripAndTruncation(t *testing.T) {
 	rec := record{Shard: 3, State: mjudge.State{Endpoint: "web-1", Metric: "cpu", Tags: map[string]string{"a": "b"}, Step: 60,
 		Points: []mjudge.Sample{{T: 60, V: 1}}, Last: mjudge.LastEvent{Status: event.Problem, Step: 1, Time: 60}},
-		Pending: [][]byte{[]byte(`{"version":1}`)}}
+		Pending: [][]byte{[]byte(`{"version":1}`)}, FP: 7, Source: []byte(`{"id":"cpu"}`)}
 	b, err := appendRecord(nil, &rec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := decodeRecord(b)
-	if err != nil || got.Shard != 3 || got.State.Last != rec.State.Last || len(got.Pending) != 1 || string(got.Pending[0]) != `{"version":1}` {
+	if err != nil || got.Shard != 3 || got.State.Last != rec.State.Last || len(got.Pending) != 1 || string(got.Pending[0]) != `{"version":1}` ||
+		got.FP != 7 || string(got.Source) != `{"id":"cpu"}` {
 		t.Fatalf("round trip: %+v %v", got, err)
 	}
 	for n := range len(b) {

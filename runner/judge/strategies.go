@@ -17,59 +17,55 @@ import (
 // from the store (list, then watch wire.StrategyPrefix).
 type strategies struct {
 	mu  sync.RWMutex
-	all map[string]*strategy.Compiled
+	all map[string]*judged
 }
 
-// change is one strategy replaced or removed: old is what it was.
-type change struct {
-	id  string
-	old *strategy.Compiled
+// judged is one strategy version as the judge runs it: compiled, with its
+// judging fingerprint and its source (JSON), which every state record
+// judged under it carries.
+type judged struct {
+	*strategy.Compiled
+	fp     uint64
+	source []byte
 }
 
 // snapshot returns the current strategies (the slice is the caller's).
-func (s *strategies) snapshot() []*strategy.Compiled {
+func (s *strategies) snapshot() []*judged {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]*strategy.Compiled, 0, len(s.all))
+	out := make([]*judged, 0, len(s.all))
 	for _, c := range s.all {
 		out = append(out, c)
 	}
 	return out
 }
 
-// set stores c under id (nil removes it) and returns the strategy it
-// replaced, if that one judged differently.
-func (s *strategies) set(id string, c *strategy.Compiled) *strategy.Compiled {
+// get returns the current version of strategy id, or nil.
+func (s *strategies) get(id string) *judged {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.all[id]
+}
+
+// set stores c under id (nil removes it) and reports whether the states
+// of id need a sweep: the strategy was removed, or replaced by a version
+// that judges differently.
+func (s *strategies) set(id string, c *judged) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.all[id]
 	if c == nil {
 		delete(s.all, id)
-		return old
+		return old != nil
 	}
 	s.all[id] = c
-	if old != nil && sameStrategy(old, c) {
-		return nil
-	}
-	return old
-}
-
-// sameStrategy reports whether a and b were compiled from equal sources.
-func sameStrategy(a, b *strategy.Compiled) bool {
-	x, errA := json.Marshal(a.Source)
-	y, errB := json.Marshal(b.Source)
-	return errA == nil && errB == nil && string(x) == string(y)
+	return old != nil && old.fp != c.fp
 }
 
 // compileEntry decodes and compiles a stored strategy; a broken one is
 // logged and ignored (the strategies API validates before writing).
-func compileEntry(log *slog.Logger, key string, value []byte) *strategy.Compiled {
-	var s strategy.Strategy
-	if err := json.Unmarshal(value, &s); err != nil {
-		log.Warn("ignoring undecodable strategy", "key", key, "err", err)
-		return nil
-	}
-	c, err := strategy.Compile(s)
+func compileEntry(log *slog.Logger, key string, value []byte) *judged {
+	c, err := compileSource(value)
 	if err != nil {
 		log.Warn("ignoring invalid strategy", "key", key, "err", err)
 		return nil
@@ -77,9 +73,26 @@ func compileEntry(log *slog.Logger, key string, value []byte) *strategy.Compiled
 	return c
 }
 
+// compileSource decodes and compiles a strategy's JSON.
+func compileSource(value []byte) (*judged, error) {
+	var s strategy.Strategy
+	if err := json.Unmarshal(value, &s); err != nil {
+		return nil, fmt.Errorf("cannot decode strategy: %w", err)
+	}
+	c, err := strategy.Compile(s)
+	if err != nil {
+		return nil, err
+	}
+	src, err := json.Marshal(c.Source)
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode strategy: %w", err)
+	}
+	return &judged{Compiled: c, fp: strategy.JudgingFingerprint(c.Source), source: src}, nil
+}
+
 // load lists every strategy and returns the revision to watch from.
 func (s *strategies) load(ctx context.Context, st store.Store, log *slog.Logger) (uint64, error) {
-	all := map[string]*strategy.Compiled{}
+	all := map[string]*judged{}
 	var rev uint64
 	for p, err := range store.Pages(ctx, st, wire.StrategyPrefix, store.ScanOptions{}) {
 		if err != nil {
@@ -100,13 +113,13 @@ func (s *strategies) load(ctx context.Context, st store.Store, log *slog.Logger)
 	return rev, nil
 }
 
-// apply applies one watch event and returns the change to resolve, if any.
-func (s *strategies) apply(ev store.Event, log *slog.Logger) (change, bool) {
+// apply applies one watch event and returns the id of the strategy whose
+// states need a sweep, if any (see set).
+func (s *strategies) apply(ev store.Event, log *slog.Logger) (string, bool) {
 	id := strings.TrimPrefix(ev.Key, wire.StrategyPrefix)
-	var c *strategy.Compiled
+	var c *judged
 	if ev.Type == store.EventPut {
 		c = compileEntry(log, ev.Key, ev.Value)
 	}
-	old := s.set(id, c)
-	return change{id: id, old: old}, old != nil
+	return id, s.set(id, c)
 }

@@ -2,78 +2,158 @@ package judge
 
 import (
 	"context"
+	"slices"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/wharfhq/wharf/monitoring/event"
+	mjudge "github.com/wharfhq/wharf/monitoring/judge"
 )
 
-// sweepLoop sweeps the held shards for unpublished events: at once when a
-// shard was taken, every TickInterval while publishing fails, and every
-// SweepInterval otherwise, until ctx ends.
-func (j *Judge) sweepLoop(ctx context.Context) {
-	t := time.NewTicker(min(j.opts.TickInterval, j.opts.SweepInterval))
-	defer t.Stop()
-	last := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if !j.unpublished.Load() && time.Since(last) < j.opts.SweepInterval {
-				continue
-			}
-		case <-j.sweepNow:
-		}
-		last = time.Now()
-		failing := j.unpublished.Swap(false)
-		if err := j.sweep(ctx); err != nil && ctx.Err() == nil {
-			j.log.Warn("cannot sweep judge states for unpublished events", "err", err)
-			j.unpublished.Store(failing)
-			continue
-		}
-		if failing && !j.unpublished.Load() {
-			j.log.Info("alarm events are published again")
-		}
-	}
+// A strategy edit or delete is resolved through the state records, not
+// through the watch event that announced it: every record carries the
+// judging fingerprint and the source of the strategy version it was
+// judged under (record.FP, record.Source). A sweep compares them with the
+// strategies now in force and, where they differ, closes the open
+// problem with an OK (reason "resolved") through update — the same
+// compare-and-swap with pending events as any judgement, so each close is
+// decided once and handed to the outbox once, whichever judge does it and
+// however often it is interrupted. A judge sweeps the states of a strategy
+// when the watch reports it deleted or changed in a judging field, and
+// every state of its shards when it takes shards (at start, on takeover)
+// or reloads the strategies: changes made while no judge was watching, or
+// while a judge died in the middle of a sweep, are resolved then.
+
+// sweepRecordTimeout bounds the store calls of one record in a sweep; a
+// record's close is finished even when the judge is stopping, so that a
+// stop never leaves an event both enqueued and pending.
+const sweepRecordTimeout = 10 * time.Second
+
+// sweeper collects sweep requests until the tick loop runs them.
+type sweeper struct {
+	mu   sync.Mutex
+	all  bool
+	ids  map[string]bool
+	wake chan struct{}
 }
 
-// requestSweep asks the sweep loop for a sweep without waiting.
-func (j *Judge) requestSweep() {
+func newSweeper() sweeper {
+	return sweeper{ids: map[string]bool{}, wake: make(chan struct{}, 1)}
+}
+
+// request asks for a sweep of the states of strategy id ("": all states)
+// now.
+func (s *sweeper) request(id string) {
+	s.later(id)
 	select {
-	case j.sweepNow <- struct{}{}:
+	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-// publishFailed notes that events could not be published: logged once
-// until publishing works again; the sweep retries meanwhile.
-func (j *Judge) publishFailed(err error, events int) {
-	if !j.unpublished.Swap(true) {
-		j.log.Warn("cannot publish alarm events; they wait in the judge states and are retried", "events", events, "err", err)
+// later asks for a sweep at the next tick (a retry after a store error).
+func (s *sweeper) later(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == "" {
+		s.all = true
+	} else {
+		s.ids[id] = true
 	}
 }
 
-// sweep publishes the events left pending in the states of the held
-// shards: those of a judge that died between deciding and publishing
-// them, or whose publishing failed and that no new point retried.
-func (j *Judge) sweep(ctx context.Context) error {
-	n := 0
-	err := j.scan(ctx, StatePrefix, func(key string, rec record) error {
-		if len(rec.Pending) == 0 || !j.holds(rec.Shard) {
-			return nil
-		}
-		mu := &j.shardLocks[rec.Shard]
-		mu.Lock()
-		defer mu.Unlock()
-		after, _, err := j.load(ctx, key, rec.Shard)
-		if err != nil {
-			return err
-		}
-		if len(after.Pending) == 0 {
-			n += len(rec.Pending)
-		}
-		return nil
-	})
-	if n > 0 {
-		j.log.Info("published events left pending in judge states", "events", n)
+// take returns and clears the requests.
+func (s *sweeper) take() (all bool, ids []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all, s.all = s.all, false
+	for id := range s.ids {
+		ids = append(ids, id)
 	}
-	return err
+	clear(s.ids)
+	slices.Sort(ids)
+	return all, ids
+}
+
+// rebalance runs balance and asks for a sweep of every state when it took
+// shards this judge did not hold.
+func (j *Judge) rebalance(ctx context.Context) {
+	before := j.Owned()
+	j.balance(ctx)
+	for _, i := range j.Owned() {
+		if !slices.Contains(before, i) {
+			j.sweeps.request("")
+			return
+		}
+	}
+}
+
+// sweep runs the requested sweeps.
+func (j *Judge) sweep(ctx context.Context) {
+	all, ids := j.sweeps.take()
+	type job struct{ prefix, id string } // id: what a retry requests
+	jobs := []job{{StatePrefix, ""}}
+	if !all {
+		jobs = jobs[:0]
+		for _, id := range ids {
+			jobs = append(jobs, job{StatePrefix + event.PrefixStrategy + "_" + id + "_", id},
+				job{StatePrefix + event.PrefixExpression + "_" + id + "_", id})
+		}
+	}
+	for _, jb := range jobs {
+		prefix := jb.prefix
+		err := j.scan(ctx, prefix, func(key string, rec record) error {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if !j.holds(rec.Shard) {
+				return nil
+			}
+			cur := j.strat.get(stateStrategyID(key))
+			if cur != nil && (rec.FP == cur.fp || rec.FP == 0) {
+				return nil // judged by the strategy in force (or a record of before fingerprints)
+			}
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sweepRecordTimeout)
+			defer cancel()
+			return j.update(rctx, key, rec.Shard, cur, func(st mjudge.State) (mjudge.State, []event.Event, bool) {
+				// Reconciled to a fresh state: nothing to keep until points come.
+				return st, nil, len(st.Points) > 0 || st.Last.Status != ""
+			})
+		})
+		if err != nil && ctx.Err() == nil {
+			j.log.Warn("cannot sweep judge states; the next sweep retries", "prefix", prefix, "err", err)
+			j.sweeps.later(jb.id)
+		}
+	}
+}
+
+// stateStrategyID is the strategy ID of a state key:
+// StatePrefix + <prefix> "_" <strategy id> "_" <32 hex digits>. Strategy
+// IDs hold no '_' (strategy.Compile refuses it).
+func stateStrategyID(key string) string {
+	rest := strings.TrimPrefix(key, StatePrefix)
+	_, rest, _ = strings.Cut(rest, "_")
+	if i := strings.LastIndexByte(rest, '_'); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// reconcile closes the open problem of a record judged under another
+// version of its strategy than cur (nil: the strategy is gone) and returns
+// the state to judge on with the closing events: a fresh state after a
+// close, the record's own otherwise. ver 0 is a new record. A record of
+// before fingerprints (FP 0) adopts cur as it is.
+func (j *Judge) reconcile(key string, rec *record, ver uint64, cur *judged) (mjudge.State, []event.Event) {
+	if ver == 0 || rec.FP == 0 || (cur != nil && rec.FP == cur.fp) {
+		return rec.State, nil
+	}
+	old, err := compileSource(rec.Source)
+	if err != nil {
+		j.log.Warn("cannot read the strategy a judge state was judged under; starting it afresh", "key", key, "err", err)
+		return mjudge.State{}, nil
+	}
+	_, evs := mjudge.Resolve(rec.State, old.Compiled, j.opts.Now())
+	return mjudge.State{}, evs
 }

@@ -27,7 +27,8 @@ func (j *Judge) scan(ctx context.Context, prefix string, f func(key string, rec 
 	return nil
 }
 
-// tickLoop ticks every TickInterval until ctx ends.
+// tickLoop ticks every TickInterval, and sweeps when asked, until ctx
+// ends (beside the lease loop: a long scan must not delay lease renewals).
 func (j *Judge) tickLoop(ctx context.Context) {
 	t := time.NewTicker(j.opts.TickInterval)
 	defer t.Stop()
@@ -37,6 +38,9 @@ func (j *Judge) tickLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			j.tick(ctx)
+			j.sweep(ctx) // retries of failed sweeps, if any
+		case <-j.sweeps.wake:
+			j.sweep(ctx)
 		}
 	}
 }
@@ -48,30 +52,14 @@ func (j *Judge) tick(ctx context.Context) {
 		if c.NoData == 0 {
 			continue
 		}
-		err := j.forEachState(ctx, c, func(key string, shard int) error {
-			return j.update(ctx, key, shard, func(st mjudge.State) (mjudge.State, []event.Event, bool) {
-				st, evs := mjudge.Tick(st, c, now)
-				return st, evs, true
+		err := j.forEachState(ctx, c.Compiled, func(key string, shard int) error {
+			return j.update(ctx, key, shard, c, func(st mjudge.State) (mjudge.State, []event.Event, bool) {
+				st, evs := mjudge.Tick(st, c.Compiled, now)
+				return st, evs, len(st.Points) > 0 // a state reconciled empty waits for points
 			})
 		})
 		if err != nil {
 			j.log.Warn("cannot tick nodata strategy", "strategy", c.Source.ID, "err", err)
 		}
-	}
-}
-
-// resolve closes the open problems of a strategy that was deleted or
-// changed (in the shards this judge holds) and deletes its states, so a
-// changed strategy starts afresh.
-func (j *Judge) resolve(ctx context.Context, ch change) {
-	now := j.opts.Now()
-	err := j.forEachState(ctx, ch.old, func(key string, shard int) error {
-		return j.update(ctx, key, shard, func(st mjudge.State) (mjudge.State, []event.Event, bool) {
-			st, evs := mjudge.Resolve(st, ch.old, now)
-			return st, evs, false
-		})
-	})
-	if err != nil {
-		j.log.Warn("cannot resolve changed strategy", "strategy", ch.id, "err", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 
 	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/internal/store"
@@ -12,7 +13,7 @@ import (
 )
 
 // step computes the next state of a record; keep false deletes the record
-// (after its events are handed over).
+// (after its events are published).
 type step func(st mjudge.State) (next mjudge.State, evs []event.Event, keep bool)
 
 // maxConflicts bounds the compare-and-swap retries of one update.
@@ -23,13 +24,21 @@ const maxConflicts = 16
 // writes state and events with one compare-and-swap, then publishes the
 // events and clears them from the record. The record is the outbox: a
 // crash or an nsqd failure leaves the events in it, and the next load
-// (a point of the series, a tick, the sweep, another judge that takes the
+// (a point of the series, a tick, a sweep, another judge that takes the
 // shard) publishes them, in order, before any newer one. A crash between
 // nsqd's acknowledgement and the clear publishes them twice (consumers
 // de-duplicate on id, status, current_step, event_time); none is lost and
 // none is decided twice.
-func (j *Judge) update(ctx context.Context, key string, shard int, f step) error {
-	mu := &j.shardLocks[shard]
+//
+// cur is the strategy version judging the series now, and the record
+// remembers it. When the record was judged under a version that judged
+// differently (another judging fingerprint), its open problem is closed
+// first (reconcile) and f gets a fresh state. A nil cur means the strategy
+// is gone: the open problem is closed and the record deleted (f unused).
+func (j *Judge) update(ctx context.Context, key string, shard int, cur *judged, f step) error {
+	// One writer per record in this judge: two (the shard's consumer and
+	// a sweep or tick) must not both hand the same pending events over.
+	mu := &j.records[recordLock(key)]
 	mu.Lock()
 	defer mu.Unlock()
 	for range maxConflicts {
@@ -37,7 +46,14 @@ func (j *Judge) update(ctx context.Context, key string, shard int, f step) error
 		if err != nil {
 			return err
 		}
-		next, evs, keep := f(rec.State)
+		st, evs := j.reconcile(key, &rec, ver, cur)
+		next, keep := st, false
+		if cur != nil {
+			var more []event.Event
+			next, more, keep = f(st)
+			evs = append(evs, more...)
+			rec.FP, rec.Source = cur.fp, cur.source
+		}
 		pending := rec.Pending
 		for _, ev := range evs {
 			b, err := event.Marshal(ev)
@@ -88,6 +104,16 @@ func (j *Judge) update(ctx context.Context, key string, shard int, f step) error
 	return fmt.Errorf("cannot write judge state %s: %w", key, store.ErrConflict)
 }
 
+// recordLocks is the number of locks that serialize the updates of the
+// records of one judge (by key hash).
+const recordLocks = 64
+
+func recordLock(key string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % recordLocks)
+}
+
 // droppedState reports whether st is the empty state of a record kept
 // only for its pending events (states are made from points, which always
 // have an endpoint).
@@ -96,11 +122,11 @@ func droppedState(st mjudge.State) bool { return st.Endpoint == "" && len(st.Poi
 // handOver publishes rec's pending events to the alarms topic and, once
 // nsqd acknowledged them, removes them from the stored record (version
 // ver), or deletes a dropped one. When publishing fails it reports false
-// and leaves them in the record for the next load or the sweep (retried
-// every TickInterval while publishing fails). Only a judge that dies after
-// nsqd's acknowledgement and before the clear reaches the store publishes
-// an event twice; the clear is encoded before publishing so that window
-// is a socket write.
+// and leaves them in the record for the next load or the pending sweep
+// (every TickInterval while publishing fails). Only a judge that dies
+// after nsqd's acknowledgement and before the clear reaches the store
+// publishes an event twice; the clear is encoded before publishing so
+// that window is a socket write.
 func (j *Judge) handOver(ctx context.Context, key string, rec record, ver uint64) (bool, error) {
 	pending := rec.Pending
 	drop := droppedState(rec.State)
