@@ -24,7 +24,12 @@
 #   WARMUP=1           1: one unmeasured pass over every series per target
 #                      first (creates the series; at most 60 s); 0: none
 #   DRAIN_TIMEOUT=30s  after each load, how long to wait for the stores (and
-#                      Wharf's judge) to take every accepted point
+#                      Wharf's judge) to take every accepted point (measured)
+#   SETTLE_TIMEOUT=120s then how long to wait more, unmeasured, for a backlog
+#                      to clear before the next round starts
+#   RATE=0             pace each measured load to this many points/s (0: as
+#                      fast as the target accepts); for latency at a rate the
+#                      target sustains
 #   MARKER_EVERY=100ms one marker point this often during Wharf's load (0: none)
 #   JUDGE_LOAD=1       1: a never-firing strategy on the load series, so the
 #                      judge evaluates every point; 0: only the marker strategy
@@ -48,6 +53,8 @@ BATCH=${BATCH:-1000}
 TARGETS=${TARGETS:-wharf,vm}
 WARMUP=${WARMUP:-1}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-30s}
+SETTLE_TIMEOUT=${SETTLE_TIMEOUT:-120s}
+RATE=${RATE:-0}
 MARKER_EVERY=${MARKER_EVERY:-100ms}
 JUDGE_LOAD=${JUDGE_LOAD:-1}
 PIN=${PIN:-0}
@@ -186,8 +193,9 @@ wait_status() {
 
 [[ $DURATION =~ ^[1-9][0-9]*s?$ ]] || die "DURATION must be whole seconds like 20s, got '$DURATION'"
 [[ $DRAIN_TIMEOUT =~ ^[0-9]+s$ ]] || die "DRAIN_TIMEOUT must look like 30s, got '$DRAIN_TIMEOUT'"
+[[ $SETTLE_TIMEOUT =~ ^[0-9]+s$ ]] || die "SETTLE_TIMEOUT must look like 120s, got '$SETTLE_TIMEOUT'"
 [[ $MARKER_EVERY =~ ^[0-9]+(ms|s)$ ]] || die "MARKER_EVERY must look like 100ms, got '$MARKER_EVERY'"
-for v in SERIES ROUNDS CONCURRENCY BATCH WARMUP JUDGE_LOAD PIN; do
+for v in SERIES ROUNDS CONCURRENCY BATCH WARMUP JUDGE_LOAD PIN RATE; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 ((SERIES >= 10 && ROUNDS >= 1 && CONCURRENCY >= 1 && BATCH >= 1)) || die "need SERIES >= 10, ROUNDS, CONCURRENCY and BATCH >= 1"
@@ -199,10 +207,11 @@ done
 DUR_S=$(seconds "$DURATION")
 ((DUR_S <= 60)) || die "DURATION must be at most 60s (each round is bounded), got $DURATION"
 DRAIN_S=$(seconds "$DRAIN_TIMEOUT")
+SETTLE_S=$(seconds "$SETTLE_TIMEOUT")
 NTARGETS=$(tr ',' '\n' <<<"$TARGETS" | grep -c .)
 # Hard bound on the whole run: every round with its drain and marker wait,
 # the warm-ups, and set-up. Servers run under `timeout $BUDGET`.
-BUDGET=$((NTARGETS * (ROUNDS * (DUR_S + DRAIN_S + 15) + WARMUP * (60 + DRAIN_S + 15)) + 300))
+BUDGET=$((NTARGETS * (ROUNDS + WARMUP) * (60 + DRAIN_S + SETTLE_S + 15) + 300))
 
 missing=()
 command -v curl >/dev/null 2>&1 || missing+=(curl)
@@ -312,7 +321,7 @@ round() {
   pid=$(pid_of "$t")
   [[ -n $pid ]] || die "$t is not running"
   args=(-target "$t" -round "$n" -series "$SERIES" -batch "$BATCH" -concurrency "$CONCURRENCY"
-    -pid "$pid" -state "$TMP/state/$t" -drain-timeout "$DRAIN_TIMEOUT")
+    -pid "$pid" -state "$TMP/state/$t" -drain-timeout "$DRAIN_TIMEOUT" -settle-timeout "$SETTLE_TIMEOUT")
   if [[ $t == wharf ]]; then
     args+=(-url "http://127.0.0.1:$GW_PORT" -token-file "$TMP/ingest.token"
       -metrics-url "http://127.0.0.1:$INT_PORT/metrics" -stored-metric wharf_monitor_series_points_total
@@ -323,7 +332,7 @@ round() {
   fi
   local file="$TMP/results/rounds.jsonl"
   ((n == 0)) && file="$TMP/results/warmup.jsonl"
-  timeout --kill-after=5 $((DUR_S + DRAIN_S + 90)) "${LOAD_PIN[@]}" "$TMP/bin/loadgen" round "${args[@]}" "$@" >>"$file" ||
+  timeout --kill-after=5 $((60 + DRAIN_S + SETTLE_S + 60)) "${LOAD_PIN[@]}" "$TMP/bin/loadgen" round "${args[@]}" "$@" >>"$file" ||
     die "the load generator failed against $t"
   alive "$t" || die "$t exited during the load"
 }
@@ -346,7 +355,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         "http://127.0.0.1:$INT_PORT/debug/pprof/profile?seconds=$((DUR_S > 3 ? DUR_S - 2 : 1))" &
       PROF_PID=$!
     fi
-    round "$t" "$r" -duration "${DUR_S}s"
+    round "$t" "$r" -duration "${DUR_S}s" -rate "$RATE"
     if [[ -n $PROF_PID ]]; then
       wait "$PROF_PID" || warn "the CPU profile failed"
       say "CPU profile of wharf's round 1 in $PROFILE (go tool pprof -top $TMP/bin/wharf $PROFILE)"
@@ -357,9 +366,9 @@ done
 # ---------------------------------------------------------------- report --
 
 VM_VERSION=""
-has_target vm && VM_VERSION=", $(victoria-metrics -version 2>/dev/null | head -n 1)"
+has_target vm && VM_VERSION=", victoria-metrics $(dpkg-query -W -f '${Version}' victoria-metrics 2>/dev/null || echo '(version unknown)')"
 HEADER="commit $COMMIT, $(nproc) CPUs, $(go version | awk '{print $3}')$VM_VERSION
-$SERIES series, ${DUR_S}s rounds x $ROUNDS (interleaved, medians), $CONCURRENCY requests in flight, $BATCH points per request, warm-up $WARMUP, judge load $JUDGE_LOAD, markers every $MARKER_EVERY, PIN=$PIN, wharf env=${WHARF_ENV:-none}"
+$SERIES series, ${DUR_S}s rounds x $ROUNDS (interleaved, medians), $CONCURRENCY requests in flight, $BATCH points per request, rate $([[ $RATE == 0 ]] && echo unpaced || echo "$RATE points/s"), warm-up $WARMUP, judge load $JUDGE_LOAD, markers every $MARKER_EVERY, PIN=$PIN, wharf env=${WHARF_ENV:-none}"
 printf '\n' >&2
 if [[ -s $TMP/results/warmup.jsonl ]]; then
   say "warm-up (series creation, not in the medians):"

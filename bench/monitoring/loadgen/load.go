@@ -23,6 +23,11 @@ type loadOptions struct {
 	// UntilPoints, when above 0, ends the load as soon as that many points
 	// were accepted (the warm-up: one pass over every series).
 	UntilPoints int64
+	// Rate, when above 0, paces the load to that many points per second
+	// (the batch with sequence number q is sent no earlier than q/Rate
+	// seconds after the start), to measure latency at a rate the target
+	// sustains; 0 sends as fast as the target answers.
+	Rate float64
 }
 
 // loadResult counts what the target answered.
@@ -79,6 +84,13 @@ func load(o loadOptions) loadResult {
 					return
 				}
 				q := int(seq.Add(int64(o.Batch))) - o.Batch
+				if o.Rate > 0 {
+					at := start.Add(time.Duration(float64(q) / o.Rate * float64(time.Second)))
+					if !at.Before(deadline) {
+						return
+					}
+					time.Sleep(time.Until(at))
+				}
 				if o.Target == "vm" {
 					body = appendVMImport(body[:0], q, o.Batch, o.Series, o.Base)
 				} else {

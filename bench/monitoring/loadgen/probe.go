@@ -109,7 +109,10 @@ func counterSum(c *fasthttp.Client, url, name string) (float64, error) {
 		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
 			continue
 		}
-		f := strings.Fields(line[strings.LastIndexByte(line, '}')+1:])
+		f := strings.Fields(rest)
+		if i := strings.LastIndexByte(rest, '}'); i >= 0 {
+			f = strings.Fields(rest[i+1:])
+		}
 		if len(f) == 0 {
 			continue
 		}

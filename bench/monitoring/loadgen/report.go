@@ -73,7 +73,7 @@ func summarize(rs []roundResult) summary {
 	var acc, sus, drn, cpu []float64
 	for _, r := range rs {
 		acc = append(acc, r.AcceptedPS)
-		sus = append(sus, r.SustainedPS)
+		sus = append(sus, r.StoredPS)
 		drn = append(drn, r.DrainS)
 		if r.Accepted > 0 {
 			cpu = append(cpu, r.CPUS/float64(r.Accepted)*1e6)
@@ -102,7 +102,7 @@ func writeTable(w io.Writer, rounds []roundResult) {
 		}
 		by[r.Target] = append(by[r.Target], r)
 	}
-	fmt.Fprintln(w, "| target | accepted points/s | sustained points/s (until stored) | drain s | peak RSS MiB | CPU s per 1M points | 503s | errors | accepted points/s per round |")
+	fmt.Fprintln(w, "| target | accepted points/s | stored points/s (load + drain) | drain s | peak RSS MiB | CPU s per 1M points | 503s | errors | accepted points/s per round |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	sums := map[string]summary{}
 	for _, t := range targets {
@@ -114,7 +114,7 @@ func writeTable(w io.Writer, rounds []roundResult) {
 		}
 		sus := fmt.Sprintf("%.0f", s.sustained)
 		if s.undrained > 0 {
-			sus += fmt.Sprintf(" (%d round(s) not drained)", s.undrained)
+			sus += fmt.Sprintf(" (%d round(s) not drained in time)", s.undrained)
 		}
 		fmt.Fprintf(w, "| %s | %.0f | %s | %.1f | %.0f | %.2f | %d | %d | %s |\n",
 			t, s.accepted, sus, s.drain, s.rss, s.cpuPerM, s.refused, s.errors, strings.Join(per, " "))
@@ -130,7 +130,7 @@ func writeTable(w io.Writer, rounds []roundResult) {
 	wh, okW := sums["wharf"]
 	vm, okV := sums["vm"]
 	if okW && okV {
-		fmt.Fprintf(w, "- wharf/vm accepted points/s: **%s**   sustained (until stored): **%s**   peak RSS: %s   CPU per point: %s\n",
+		fmt.Fprintf(w, "- wharf/vm accepted points/s: **%s**   stored: **%s**   peak RSS: %s   CPU per point: %s\n",
 			ratio(wh.accepted, vm.accepted), ratio(wh.sustained, vm.sustained), ratio(wh.rss, vm.rss), ratio(wh.cpuPerM, vm.cpuPerM))
 	}
 }

@@ -32,7 +32,8 @@ type roundResult struct {
 	Stored      float64   `json:"stored"`       // the server's stored-points counter, delta over load+drain
 	StoredOK    float64   `json:"stored_ok"`    // wharf: of which result="accepted" (the rest stale/skipped/rejected)
 	AcceptedPS  float64   `json:"accepted_ps"`  // accepted / load_s
-	SustainedPS float64   `json:"sustained_ps"` // accepted / (load_s + drain_s), 0 when not drained
+	StoredPS    float64   `json:"stored_ps"`    // min(stored, accepted) / (load_s + drain_s)
+	BacklogLeft int64     `json:"backlog_left"` // wharf: NSQ messages of metrics topics left unconsumed at the end
 	RSSPeakMiB  float64   `json:"rss_peak_mib"`
 	CPUS        float64   `json:"cpu_s"`        // the server's CPU seconds over load+drain
 	Markers     int       `json:"markers"`      // marker events seen
@@ -62,6 +63,8 @@ func roundCmd(args []string) error {
 	drainTimeout := fs.Duration("drain-timeout", 60*time.Second, "longest wait for the stores to catch up after the load")
 	roundN := fs.Int("round", 1, "round number, for the report")
 	until := fs.Int64("until-points", 0, "end the load once this many points were accepted (warm-up)")
+	settle := fs.Duration("settle-timeout", 0, "after the result, wait (unmeasured) this long at most for a backlog to clear")
+	rate := fs.Float64("rate", 0, "pace the load to this many points/s (0: as fast as accepted)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -116,35 +119,14 @@ func roundCmd(args []string) error {
 	}
 
 	res := load(loadOptions{Target: *target, Addr: u.Host, Token: token, Series: *series, Batch: *batch,
-		Concurrency: *conc, Duration: *dur, Base: first, UntilPoints: *until})
+		Concurrency: *conc, Duration: *dur, Base: first, UntilPoints: *until, Rate: *rate})
 	close(stopMarkers)
 	<-markersDone
 
 	// Drain: until the store took every accepted point and (wharf) nsqd
 	// holds no metrics message unconsumed, i.e. the judge caught up too.
 	drainStart := time.Now()
-	var stored float64
-	drained := false
-	for {
-		s, err := counterSum(c, *metrics, *storedMetric)
-		if err == nil {
-			stored = s - stored0
-		}
-		backlog := int64(0)
-		if *target == "wharf" && *nsqdHTTP != "" {
-			if backlog, err = nsqBacklog(c, *nsqdHTTP, "metrics."); err != nil {
-				backlog = -1
-			}
-		}
-		if stored >= float64(res.Accepted) && backlog == 0 {
-			drained = true
-			break
-		}
-		if time.Since(drainStart) > *drainTimeout {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	stored, backlog, drained := waitDrained(c, *target, *metrics, *storedMetric, *nsqdHTTP, stored0, res.Accepted, *drainTimeout)
 	drain := time.Since(drainStart)
 	cpu1, _ := cpuSeconds(*pid)
 	ok1, _ := counterWith(c, *metrics, *storedMetric, `result="accepted"`)
@@ -156,9 +138,8 @@ func roundCmd(args []string) error {
 		AcceptedPS: float64(res.Accepted) / res.Elapsed.Seconds(),
 		CPUS:       cpu1 - cpu0,
 	}
-	if drained {
-		out.SustainedPS = float64(res.Accepted) / (res.Elapsed + drain).Seconds()
-	}
+	out.StoredPS = min(stored, float64(res.Accepted)) / (res.Elapsed + drain).Seconds()
+	out.BacklogLeft = backlog
 	if mk != nil {
 		lat, lost := mk.wait(10 * time.Second)
 		out.Markers, out.MarkersLost = len(lat), lost
@@ -181,8 +162,15 @@ func roundCmd(args []string) error {
 		return fmt.Errorf("cannot encode the result: %w", err)
 	}
 	fmt.Println(string(b))
-	fmt.Fprintf(os.Stderr, "    round %d  %-5s %9.0f accepted points/s  sustained %9.0f  drain %5.1f s  RSS %6.0f MiB  CPU %5.1f s  503s %d  errors %d%s\n",
-		out.Round, out.Target, out.AcceptedPS, out.SustainedPS, out.DrainS, out.RSSPeakMiB, out.CPUS, out.Refused503, out.Errors, markerLine(out))
+	if !drained && *settle > 0 {
+		// Not measured: let the target finish its backlog so that it does
+		// not take CPU from the next round (of either target).
+		t0 := time.Now()
+		_, left, ok := waitDrained(c, *target, *metrics, *storedMetric, *nsqdHTTP, stored0, res.Accepted, *settle)
+		fmt.Fprintf(os.Stderr, "    (%s settled its backlog in %.0f s: %v, %d NSQ messages left)\n", *target, time.Since(t0).Seconds(), ok, left)
+	}
+	fmt.Fprintf(os.Stderr, "    round %d  %-5s %9.0f accepted points/s  stored %9.0f/s  drain %5.1f s  RSS %6.0f MiB  CPU %5.1f s  503s %d  errors %d%s\n",
+		out.Round, out.Target, out.AcceptedPS, out.StoredPS, out.DrainS, out.RSSPeakMiB, out.CPUS, out.Refused503, out.Errors, markerLine(out))
 	if out.Failure != "" {
 		fmt.Fprintf(os.Stderr, "    first failure: %s\n", out.Failure)
 	}
@@ -221,4 +209,33 @@ func markerLine(r roundResult) string {
 		return ""
 	}
 	return fmt.Sprintf("  event p50 %.1f ms p99 %.1f ms (%d events, %d lost)", r.P50MS, r.P99MS, r.Markers, r.MarkersLost)
+}
+
+// waitDrained polls until the stored-points counter grew by accepted since
+// stored0 and (wharf, nsqdHTTP set) no message of a metrics.* topic is left
+// unconsumed, or timeout. It returns the growth, the backlog last seen and
+// whether both held.
+func waitDrained(c *fasthttp.Client, target, metrics, storedMetric, nsqdHTTP string, stored0 float64, accepted int64, timeout time.Duration) (float64, int64, bool) {
+	start := time.Now()
+	var stored float64
+	var backlog int64
+	for {
+		if s, err := counterSum(c, metrics, storedMetric); err == nil {
+			stored = s - stored0
+		}
+		backlog = 0
+		if target == "wharf" && nsqdHTTP != "" {
+			var err error
+			if backlog, err = nsqBacklog(c, nsqdHTTP, "metrics."); err != nil {
+				backlog = -1
+			}
+		}
+		if stored >= float64(accepted) && backlog == 0 {
+			return stored, backlog, true
+		}
+		if time.Since(start) > timeout {
+			return stored, backlog, false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
