@@ -62,15 +62,18 @@ func report(path, header, out string) error {
 
 // summary is one target's medians over its rounds.
 type summary struct {
-	accepted, sustained, drain, rss, cpuPerM float64
-	refused, errors, lost, markers           int64
-	lat                                      []float64
-	undrained                                int
+	accepted, sustained, drain, rss, rssStart, cpuPerM float64
+	refused, errors, lost, markers                     int64
+	lat                                                []float64
+	undrained                                          int
 }
 
 func summarize(rs []roundResult) summary {
 	var s summary
 	var acc, sus, drn, cpu []float64
+	if len(rs) > 0 {
+		s.rssStart = rs[0].RSSStartMiB
+	}
 	for _, r := range rs {
 		acc = append(acc, r.AcceptedPS)
 		sus = append(sus, r.StoredPS)
@@ -102,8 +105,8 @@ func writeTable(w io.Writer, rounds []roundResult) {
 		}
 		by[r.Target] = append(by[r.Target], r)
 	}
-	fmt.Fprintln(w, "| target | accepted points/s | stored points/s (load + drain) | drain s | peak RSS MiB | CPU s per 1M points | 503s | errors | accepted points/s per round |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| target | accepted points/s | stored points/s (load + drain) | drain s | RSS MiB before round 1 | peak RSS MiB | CPU s per 1M points | 503s | errors | accepted points/s per round |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	sums := map[string]summary{}
 	for _, t := range targets {
 		s := summarize(by[t])
@@ -116,8 +119,8 @@ func writeTable(w io.Writer, rounds []roundResult) {
 		if s.undrained > 0 {
 			sus += fmt.Sprintf(" (%d round(s) not drained in time)", s.undrained)
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %s | %.1f | %.0f | %.2f | %d | %d | %s |\n",
-			t, s.accepted, sus, s.drain, s.rss, s.cpuPerM, s.refused, s.errors, strings.Join(per, " "))
+		fmt.Fprintf(w, "| %s | %.0f | %s | %.1f | %.0f | %.0f | %.2f | %d | %d | %s |\n",
+			t, s.accepted, sus, s.drain, s.rssStart, s.rss, s.cpuPerM, s.refused, s.errors, strings.Join(per, " "))
 	}
 	fmt.Fprintln(w)
 	if s, ok := sums["wharf"]; ok && s.markers+s.lost > 0 {

@@ -35,9 +35,10 @@ type roundResult struct {
 	StoredPS    float64   `json:"stored_ps"`    // min(stored, accepted) / (load_s + drain_s)
 	BacklogLeft int64     `json:"backlog_left"` // wharf: NSQ messages of metrics topics left unconsumed at the end
 	RSSPeakMiB  float64   `json:"rss_peak_mib"`
-	CPUS        float64   `json:"cpu_s"`        // the server's CPU seconds over load+drain
-	Markers     int       `json:"markers"`      // marker events seen
-	MarkersLost int       `json:"markers_lost"` // marker pushes accepted whose event never came
+	RSSStartMiB float64   `json:"rss_start_mib"` // before the load
+	CPUS        float64   `json:"cpu_s"`         // the server's CPU seconds over load+drain
+	Markers     int       `json:"markers"`       // marker events seen
+	MarkersLost int       `json:"markers_lost"`  // marker pushes accepted whose event never came
 	LatMS       []float64 `json:"lat_ms,omitempty"`
 	P50MS       float64   `json:"p50_ms"`
 	P99MS       float64   `json:"p99_ms"`
@@ -98,6 +99,10 @@ func roundCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	rssStart, err := procStatusKB(*pid, "VmRSS:")
+	if err != nil {
+		return err
+	}
 	rss := startRSS(*pid, 200*time.Millisecond)
 
 	var mk *markers
@@ -153,6 +158,7 @@ func roundCmd(args []string) error {
 		}
 	}
 	out.RSSPeakMiB = float64(rss.Stop()) / 1024
+	out.RSSStartMiB = float64(rssStart) / 1024
 	passes := (res.MaxSeq + int64(*series) - 1) / int64(*series)
 	if err := writeState(*state, first+(passes+1)*step); err != nil {
 		return err
