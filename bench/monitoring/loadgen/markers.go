@@ -121,8 +121,8 @@ func (m *markers) send(url, token, run string, every time.Duration, stop <-chan 
 }
 
 // wait ends sending and waits until every marker's event arrived or
-// timeout; it returns the latencies (sorted) and how many never arrived.
-func (m *markers) wait(timeout time.Duration) (lat []time.Duration, missing int) {
+// timeout; it returns the latencies (sorted) and how many had not arrived.
+func (m *markers) wait(timeout time.Duration) (lat []time.Duration, late int) {
 	m.mu.Lock()
 	m.done = true
 	m.checkAll()

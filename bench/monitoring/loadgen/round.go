@@ -38,7 +38,7 @@ type roundResult struct {
 	RSSStartMiB float64   `json:"rss_start_mib"` // before the load
 	CPUS        float64   `json:"cpu_s"`         // the server's CPU seconds over load+drain
 	Markers     int       `json:"markers"`       // marker events seen
-	MarkersLost int       `json:"markers_lost"`  // marker pushes accepted whose event never came
+	MarkersLate int       `json:"markers_late"`  // marker pushes accepted whose event did not come within the wait
 	LatMS       []float64 `json:"lat_ms,omitempty"`
 	P50MS       float64   `json:"p50_ms"`
 	P99MS       float64   `json:"p99_ms"`
@@ -146,8 +146,8 @@ func roundCmd(args []string) error {
 	out.StoredPS = min(stored, float64(res.Accepted)) / (res.Elapsed + drain).Seconds()
 	out.BacklogLeft = backlog
 	if mk != nil {
-		lat, lost := mk.wait(10 * time.Second)
-		out.Markers, out.MarkersLost = len(lat), lost
+		lat, late := mk.wait(10 * time.Second)
+		out.Markers, out.MarkersLate = len(lat), late
 		for _, d := range lat {
 			out.LatMS = append(out.LatMS, float64(d.Microseconds())/1000)
 		}
@@ -211,10 +211,10 @@ func writeState(path string, next int64) error {
 
 // markerLine is the per-round latency note (empty without markers).
 func markerLine(r roundResult) string {
-	if r.Markers+r.MarkersLost == 0 {
+	if r.Markers+r.MarkersLate == 0 {
 		return ""
 	}
-	return fmt.Sprintf("  event p50 %.1f ms p99 %.1f ms (%d events, %d lost)", r.P50MS, r.P99MS, r.Markers, r.MarkersLost)
+	return fmt.Sprintf("  event p50 %.1f ms p99 %.1f ms (%d events, %d not seen within the wait)", r.P50MS, r.P99MS, r.Markers, r.MarkersLate)
 }
 
 // waitDrained polls until the stored-points counter grew by accepted since
