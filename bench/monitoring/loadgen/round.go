@@ -168,17 +168,21 @@ func roundCmd(args []string) error {
 		return fmt.Errorf("cannot encode the result: %w", err)
 	}
 	fmt.Println(string(b))
+	fmt.Fprintf(os.Stderr, "    round %d  %-5s %9.0f accepted points/s  stored %9.0f/s  drain %5.1f s  RSS %6.0f MiB  CPU %5.1f s  503s %d  errors %d%s\n",
+		out.Round, out.Target, out.AcceptedPS, out.StoredPS, out.DrainS, out.RSSPeakMiB, out.CPUS, out.Refused503, out.Errors, markerLine(out))
+	if out.Failure != "" {
+		fmt.Fprintf(os.Stderr, "    first failure: %s\n", out.Failure)
+	}
 	if !drained && *settle > 0 {
 		// Not measured: let the target finish its backlog so that it does
 		// not take CPU from the next round (of either target).
 		t0 := time.Now()
 		_, left, ok := waitDrained(c, *target, *metrics, *storedMetric, *nsqdHTTP, stored0, res.Accepted, *settle)
-		fmt.Fprintf(os.Stderr, "    (%s settled its backlog in %.0f s: %v, %d NSQ messages left)\n", *target, time.Since(t0).Seconds(), ok, left)
-	}
-	fmt.Fprintf(os.Stderr, "    round %d  %-5s %9.0f accepted points/s  stored %9.0f/s  drain %5.1f s  RSS %6.0f MiB  CPU %5.1f s  503s %d  errors %d%s\n",
-		out.Round, out.Target, out.AcceptedPS, out.StoredPS, out.DrainS, out.RSSPeakMiB, out.CPUS, out.Refused503, out.Errors, markerLine(out))
-	if out.Failure != "" {
-		fmt.Fprintf(os.Stderr, "    first failure: %s\n", out.Failure)
+		verdict := "cleared"
+		if !ok {
+			verdict = "NOT cleared: the next round shares the CPUs with it"
+		}
+		fmt.Fprintf(os.Stderr, "    (unmeasured: %s's backlog %s after %.0f s more, %d NSQ messages left)\n", *target, verdict, time.Since(t0).Seconds(), left)
 	}
 	return nil
 }
