@@ -90,22 +90,27 @@ die() {
   exit 1
 }
 
-# cleanup stops what we started (TERM, then KILL after 10 s) and removes $TMP.
+# cleanup stops what we started (TERM, then KILL after 30 s: wharf
+# checkpoints every series it touched when it stops) and removes $TMP.
 cleanup() {
-  local rc=$? i pid n
+  local rc=$? i pid child n
   trap - EXIT INT TERM
   for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true # timeout passes it on to the server
   done
   for i in "${!PIDS[@]}"; do
     pid=${PIDS[$i]}
     n=0
-    while kill -0 "$pid" 2>/dev/null && ((n < 100)); do
+    while kill -0 "$pid" 2>/dev/null && ((n < 300)); do
       sleep 0.1
       n=$((n + 1))
     done
     if kill -0 "$pid" 2>/dev/null; then
-      warn "${NAMES[$i]} (pid $pid) ignored SIGTERM; killing it"
+      warn "${NAMES[$i]} (pid $pid) did not stop within 30 s of SIGTERM; killing it"
+      # The server first: a SIGKILLed timeout would leave it running.
+      for child in $(pgrep -P "$pid"); do
+        kill -KILL "$child" 2>/dev/null || true
+      done
       kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
@@ -301,10 +306,12 @@ fi
 
 if has_target vm; then
   # Its own data dir and a loopback port; retention long enough for the
-  # bench's timestamps (they start 400 days back, see loadgen/round.go).
+  # bench's timestamps (they start 400 days back, see loadgen/round.go), and
+  # no query-cache reset on every old sample (the flag VM's docs give for
+  # backfilling; nothing queries it here).
   say "starting victoria-metrics on 127.0.0.1:$VM_PORT"
   start vm victoria-metrics -storageDataPath "$TMP/vm-data" -httpListenAddr "127.0.0.1:$VM_PORT" \
-    -retentionPeriod 100y -loggerLevel WARN
+    -retentionPeriod 100y -search.disableAutoCacheReset -loggerLevel WARN
   code=$(wait_status vm "http://127.0.0.1:$VM_PORT/health" 200 60) ||
     die "victoria-metrics did not answer /health within 60 s ($code)"
 fi
