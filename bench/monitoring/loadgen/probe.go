@@ -15,13 +15,16 @@ import (
 )
 
 // rssSampler records the peak resident set of a process (VmRSS from
-// /proc/<pid>/status) every interval until stopped.
+// /proc/<pid>/status) every interval until stopped, and the peak of its
+// anonymous part (RssAnon: heap, stacks; VmRSS also counts mapped file
+// pages, which the kernel can drop and Wharf's mapped series files fill).
 type rssSampler struct {
-	pid  int
-	stop chan struct{}
-	done chan struct{}
-	mu   sync.Mutex
-	peak int64 // KiB
+	pid      int
+	stop     chan struct{}
+	done     chan struct{}
+	mu       sync.Mutex
+	peak     int64 // KiB
+	peakAnon int64 // KiB
 }
 
 func startRSS(pid int, every time.Duration) *rssSampler {
@@ -31,9 +34,11 @@ func startRSS(pid int, every time.Duration) *rssSampler {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			if kb, err := procStatusKB(pid, "VmRSS:"); err == nil {
+			kb, err1 := procStatusKB(pid, "VmRSS:")
+			anon, err2 := procStatusKB(pid, "RssAnon:")
+			if err1 == nil && err2 == nil {
 				s.mu.Lock()
-				s.peak = max(s.peak, kb)
+				s.peak, s.peakAnon = max(s.peak, kb), max(s.peakAnon, anon)
 				s.mu.Unlock()
 			}
 			select {
@@ -46,13 +51,13 @@ func startRSS(pid int, every time.Duration) *rssSampler {
 	return s
 }
 
-// Stop ends the sampling and returns the peak in KiB.
-func (s *rssSampler) Stop() int64 {
+// Stop ends the sampling and returns the peaks of VmRSS and RssAnon in KiB.
+func (s *rssSampler) Stop() (rss, anon int64) {
 	close(s.stop)
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.peak
+	return s.peak, s.peakAnon
 }
 
 // procStatusKB reads one "Name:   123 kB" line of /proc/<pid>/status.

@@ -62,10 +62,10 @@ func report(path, header, out string) error {
 
 // summary is one target's medians over its rounds.
 type summary struct {
-	accepted, sustained, drain, rss, rssStart, cpuPerM float64
-	refused, errors, late, markers                     int64
-	lat                                                []float64
-	undrained                                          int
+	accepted, sustained, drain, rss, anon, rssStart, cpuPerM float64
+	refused, errors, late, markers                           int64
+	lat                                                      []float64
+	undrained                                                int
 }
 
 func summarize(rs []roundResult) summary {
@@ -82,6 +82,7 @@ func summarize(rs []roundResult) summary {
 			cpu = append(cpu, r.CPUS/float64(r.Accepted)*1e6)
 		}
 		s.rss = max(s.rss, r.RSSPeakMiB)
+		s.anon = max(s.anon, r.AnonPeakMiB)
 		s.refused += r.Refused503
 		s.errors += r.Errors
 		s.late += int64(r.MarkersLate)
@@ -105,8 +106,8 @@ func writeTable(w io.Writer, rounds []roundResult) {
 		}
 		by[r.Target] = append(by[r.Target], r)
 	}
-	fmt.Fprintln(w, "| target | accepted points/s | stored points/s (load + drain) | drain s | RSS MiB before round 1 | peak RSS MiB | CPU s per 1M points | 503s | errors | accepted points/s per round |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| target | accepted points/s | stored points/s (load + drain) | drain s | RSS MiB before round 1 | peak RSS MiB | peak anon RSS MiB | CPU s per 1M points | 503s | errors | accepted points/s per round |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	sums := map[string]summary{}
 	for _, t := range targets {
 		s := summarize(by[t])
@@ -119,8 +120,8 @@ func writeTable(w io.Writer, rounds []roundResult) {
 		if s.undrained > 0 {
 			sus += fmt.Sprintf(" (%d round(s) not drained in time)", s.undrained)
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %s | %.1f | %.0f | %.0f | %.2f | %d | %d | %s |\n",
-			t, s.accepted, sus, s.drain, s.rssStart, s.rss, s.cpuPerM, s.refused, s.errors, strings.Join(per, " "))
+		fmt.Fprintf(w, "| %s | %.0f | %s | %.1f | %.0f | %.0f | %.0f | %.2f | %d | %d | %s |\n",
+			t, s.accepted, sus, s.drain, s.rssStart, s.rss, s.anon, s.cpuPerM, s.refused, s.errors, strings.Join(per, " "))
 	}
 	fmt.Fprintln(w)
 	if s, ok := sums["wharf"]; ok && s.markers+s.late > 0 {
@@ -133,8 +134,8 @@ func writeTable(w io.Writer, rounds []roundResult) {
 	wh, okW := sums["wharf"]
 	vm, okV := sums["vm"]
 	if okW && okV {
-		fmt.Fprintf(w, "- wharf/vm accepted points/s: **%s**   stored: **%s**   peak RSS: %s   CPU per point: %s\n",
-			ratio(wh.accepted, vm.accepted), ratio(wh.sustained, vm.sustained), ratio(wh.rss, vm.rss), ratio(wh.cpuPerM, vm.cpuPerM))
+		fmt.Fprintf(w, "- wharf/vm accepted points/s: **%s**   stored: **%s**   peak RSS: %s   peak anon RSS: %s   CPU per point: %s\n",
+			ratio(wh.accepted, vm.accepted), ratio(wh.sustained, vm.sustained), ratio(wh.rss, vm.rss), ratio(wh.anon, vm.anon), ratio(wh.cpuPerM, vm.cpuPerM))
 	}
 }
 

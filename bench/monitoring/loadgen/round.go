@@ -36,6 +36,7 @@ type roundResult struct {
 	BacklogLeft int64     `json:"backlog_left"` // wharf: NSQ messages of metrics topics left unconsumed at the end
 	RSSPeakMiB  float64   `json:"rss_peak_mib"`
 	RSSStartMiB float64   `json:"rss_start_mib"` // before the load
+	AnonPeakMiB float64   `json:"anon_peak_mib"` // peak RssAnon: VmRSS without mapped file pages
 	CPUS        float64   `json:"cpu_s"`         // the server's CPU seconds over load+drain
 	Markers     int       `json:"markers"`       // marker events seen
 	MarkersLate int       `json:"markers_late"`  // marker pushes accepted whose event did not come within the wait
@@ -157,7 +158,8 @@ func roundCmd(args []string) error {
 			out.MaxMS = float64(lat[len(lat)-1].Microseconds()) / 1000
 		}
 	}
-	out.RSSPeakMiB = float64(rss.Stop()) / 1024
+	peak, peakAnon := rss.Stop()
+	out.RSSPeakMiB, out.AnonPeakMiB = float64(peak)/1024, float64(peakAnon)/1024
 	out.RSSStartMiB = float64(rssStart) / 1024
 	passes := (res.MaxSeq + int64(*series) - 1) / int64(*series)
 	if err := writeState(*state, first+(passes+1)*step); err != nil {
@@ -168,8 +170,8 @@ func roundCmd(args []string) error {
 		return fmt.Errorf("cannot encode the result: %w", err)
 	}
 	fmt.Println(string(b))
-	fmt.Fprintf(os.Stderr, "    round %d  %-5s %9.0f accepted points/s  stored %9.0f/s  drain %5.1f s  RSS %6.0f MiB  CPU %5.1f s  503s %d  errors %d%s\n",
-		out.Round, out.Target, out.AcceptedPS, out.StoredPS, out.DrainS, out.RSSPeakMiB, out.CPUS, out.Refused503, out.Errors, markerLine(out))
+	fmt.Fprintf(os.Stderr, "    round %d  %-5s %9.0f accepted points/s  stored %9.0f/s  drain %5.1f s  RSS %6.0f MiB (anon %4.0f)  CPU %5.1f s  503s %d  errors %d%s\n",
+		out.Round, out.Target, out.AcceptedPS, out.StoredPS, out.DrainS, out.RSSPeakMiB, out.AnonPeakMiB, out.CPUS, out.Refused503, out.Errors, markerLine(out))
 	if out.Failure != "" {
 		fmt.Fprintf(os.Stderr, "    first failure: %s\n", out.Failure)
 	}
