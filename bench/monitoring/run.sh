@@ -90,7 +90,7 @@ die() {
   exit 1
 }
 
-# cleanup stops what we started (TERM, then KILL after 30 s: wharf
+# cleanup stops what we started (TERM, then KILL after 60 s: wharf
 # checkpoints every series it touched when it stops) and removes $TMP.
 cleanup() {
   local rc=$? i pid child n
@@ -101,12 +101,12 @@ cleanup() {
   for i in "${!PIDS[@]}"; do
     pid=${PIDS[$i]}
     n=0
-    while kill -0 "$pid" 2>/dev/null && ((n < 300)); do
+    while kill -0 "$pid" 2>/dev/null && ((n < 600)); do
       sleep 0.1
       n=$((n + 1))
     done
     if kill -0 "$pid" 2>/dev/null; then
-      warn "${NAMES[$i]} (pid $pid) did not stop within 30 s of SIGTERM; killing it"
+      warn "${NAMES[$i]} (pid $pid) did not stop within 60 s of SIGTERM; killing it"
       # The server first: a SIGKILLed timeout would leave it running.
       for child in $(pgrep -P "$pid"); do
         kill -KILL "$child" 2>/dev/null || true
@@ -142,11 +142,13 @@ seconds() {
 
 # start NAME CMD... runs CMD in the background (pinned when PIN=1, killed by
 # `timeout` after $BUDGET s even if this script is SIGKILLed), logging to
-# $TMP/logs/NAME.log.
+# $TMP/logs/NAME.log. A SIGTERM to timeout reaches the server, and 60 s
+# later a SIGKILL (wharf's stop checkpoint fsyncs every series file touched
+# in the last minute: 100,000 of them take tens of seconds).
 start() {
   local name=$1
   shift
-  timeout --kill-after=5 "$BUDGET" "${SRV_PIN[@]}" "$@" >"$TMP/logs/$name.log" 2>&1 &
+  timeout --kill-after=60 "$BUDGET" "${SRV_PIN[@]}" "$@" >"$TMP/logs/$name.log" 2>&1 &
   PIDS+=("$!")
   NAMES+=("$name")
 }
