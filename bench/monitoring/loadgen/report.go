@@ -128,7 +128,11 @@ func writeTable(w io.Writer, rounds []roundResult) {
 		fmt.Fprintf(w, "- wharf point → alarm event on NSQ: p50 **%s**, p99 **%s**, max %s over %d marker events (%d more not seen within 10 s after the drain)\n",
 			qLate(s.lat, s.late, 0.5), qLate(s.lat, s.late, 0.99), qLate(s.lat, s.late, 1), s.markers, s.late)
 		for _, r := range by["wharf"] {
-			fmt.Fprintf(w, "  - round %d: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d events)\n", r.Round, r.P50MS, r.P99MS, r.MaxMS, r.Markers)
+			lat := slices.Clone(r.LatMS)
+			slices.Sort(lat)
+			late := int64(r.MarkersLate)
+			fmt.Fprintf(w, "  - round %d: p50 %s, p99 %s, max %s (%d events, %d not seen)\n", r.Round,
+				qLate(lat, late, 0.5), qLate(lat, late, 0.99), qLate(lat, late, 1), r.Markers, r.MarkersLate)
 		}
 	}
 	wh, okW := sums["wharf"]
