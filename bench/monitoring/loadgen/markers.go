@@ -143,12 +143,3 @@ func (m *markers) Stop() {
 	m.cons.Stop()
 	<-m.cons.StopChan
 }
-
-// quantile returns the q-quantile of sorted durations (nearest rank).
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.999999) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
-}

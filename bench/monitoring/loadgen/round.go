@@ -152,11 +152,7 @@ func roundCmd(args []string) error {
 		for _, d := range lat {
 			out.LatMS = append(out.LatMS, float64(d.Microseconds())/1000)
 		}
-		out.P50MS = float64(quantile(lat, 0.50).Microseconds()) / 1000
-		out.P99MS = float64(quantile(lat, 0.99).Microseconds()) / 1000
-		if len(lat) > 0 {
-			out.MaxMS = float64(lat[len(lat)-1].Microseconds()) / 1000
-		}
+		out.P50MS, out.P99MS, out.MaxMS = q(out.LatMS, 0.5), q(out.LatMS, 0.99), q(out.LatMS, 1)
 	}
 	peak, peakAnon := rss.Stop()
 	out.RSSPeakMiB, out.AnonPeakMiB = float64(peak)/1024, float64(peakAnon)/1024
