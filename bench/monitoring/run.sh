@@ -297,7 +297,12 @@ EOF
   start wharf env "${WENV[@]}" "$TMP/bin/wharf" serve --config "$TMP/wharf.yaml"
   code=$(wait_status wharf "http://127.0.0.1:$INT_PORT/ready" 200 60) ||
     die "wharf did not become ready within 60 s (/ready: $code)"
-  [[ -s $TMP/wharf-data/admin.token ]] || die "wharf wrote no admin token to $TMP/wharf-data/admin.token"
+  # /ready can answer before serve has written the first admin token.
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $TMP/wharf-data/admin.token ]] && break
+    sleep 0.1
+  done
+  [[ -s $TMP/wharf-data/admin.token ]] || die "wharf wrote no admin token to $TMP/wharf-data/admin.token within 10 s of /ready"
   "$TMP/bin/loadgen" setup -gateway "http://127.0.0.1:$GW_PORT" -admin-token-file "$TMP/wharf-data/admin.token" \
     -token-out "$TMP/ingest.token" -judge-load="$([[ $JUDGE_LOAD == 1 ]] && echo true || echo false)" ||
     die "cannot create the ingest token and the strategies"
