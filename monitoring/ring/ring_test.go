@@ -120,16 +120,3 @@ func TestNewRejects(t *testing.T) {
 		t.Error("duplicate member accepted")
 	}
 }
-
-func BenchmarkGet(b *testing.B) {
-	var members []string
-	for i := range 8 {
-		members = append(members, fmt.Sprintf("shard-%d", i))
-	}
-	r, _ := New(DefaultReplicas, members)
-	key := "host-17.example/net.if.in.bytes/env=prod,iface=eth0"
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = r.Index(key)
-	}
-}
