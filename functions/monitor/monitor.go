@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,8 +63,15 @@ type Options struct {
 	PublishTimeout time.Duration
 	// RetryAfter is the Retry-After of a 503. Default 5s.
 	RetryAfter time.Duration
-	// Series answers queries; nil: queries answer 503.
+	// Series answers queries of the shards it stores; the others are
+	// forwarded to their owners found in Store (wire.SeriesLeasePrefix)
+	// when Series shares the shards through leases or is nil (a node that
+	// stores no series: every query is forwarded).
 	Series *Writer
+	// Client forwards queries to the shards' owners. Default: a client of its own.
+	Client *http.Client
+	// ForwardTimeout bounds one forwarded query. Default 10s.
+	ForwardTimeout time.Duration
 	// Store keeps the alarm strategies (wire.StrategyKey); nil: no
 	// strategy routes.
 	Store store.Store
@@ -117,6 +125,12 @@ func New(opts Options) (*Function, error) {
 	}
 	if opts.StoreTimeout <= 0 {
 		opts.StoreTimeout = 5 * time.Second
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{}
+	}
+	if opts.ForwardTimeout <= 0 {
+		opts.ForwardTimeout = 10 * time.Second
 	}
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = 5 * time.Second
