@@ -14,7 +14,6 @@ import (
 
 	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/internal/bus"
-	"github.com/wharfhq/wharf/internal/leases"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/metric"
 	"github.com/wharfhq/wharf/monitoring/seriesstore"
@@ -37,9 +36,10 @@ type WriterOptions struct {
 	Store store.Store
 	// NodeID names this node in leases and in query answers. Default hostname-pid.
 	NodeID string
-	// URL is the base URL (the gateway's) other nodes forward queries of
-	// this node's shards to. Required with Store.
-	URL string
+	// URL returns the base URL (the gateway's) other nodes forward queries
+	// of this node's shards to; Run calls it once, when it starts (after
+	// the gateway bound its port). Required with Store.
+	URL func() string
 	// LeaseTTL is the lease TTL with Store. Default 9s: a dead writer's
 	// shards are taken over within about 12 s.
 	LeaseTTL time.Duration
@@ -64,10 +64,9 @@ type WriterOptions struct {
 // batches a shard's consumer holds at once are written together, with one
 // fsync of the store's log (group commit), and acknowledged after it.
 type Writer struct {
-	opts   WriterOptions
-	log    *slog.Logger
-	leases *leases.Manager // nil: the Owned shards, for the whole run
-	stats  writerCounters
+	opts  WriterOptions
+	log   *slog.Logger
+	stats writerCounters
 
 	// mu guards shards; a query holds it for reading while it reads a
 	// store, so a shard stops only once no query reads it.
@@ -122,11 +121,9 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 		return nil, fmt.Errorf("cannot create series dir: %w", err)
 	}
 	if opts.Store != nil {
-		m, err := w.newLeases()
-		if err != nil {
-			return nil, err
+		if opts.URL == nil {
+			return nil, errors.New("cannot create series writer: URL is required to share shards")
 		}
-		w.leases = m
 		return w, nil
 	}
 	for _, s := range opts.Owned {

@@ -116,10 +116,11 @@ func (w *Writer) addErr(err error) {
 
 // newLeases makes the lease manager of a writer that shares the shards.
 func (w *Writer) newLeases() (*leases.Manager, error) {
-	if w.opts.URL == "" {
-		return nil, errors.New("cannot create series writer: URL is required to share shards")
+	url := strings.TrimRight(w.opts.URL(), "/")
+	if url == "" {
+		return nil, errors.New("cannot share series shards: no URL to advertise")
 	}
-	value, err := json.Marshal(wire.SeriesOwner{Node: w.opts.NodeID, URL: strings.TrimRight(w.opts.URL, "/")})
+	value, err := json.Marshal(wire.SeriesOwner{Node: w.opts.NodeID, URL: url})
 	if err != nil {
 		return nil, fmt.Errorf("cannot create series writer: %w", err)
 	}
@@ -171,8 +172,12 @@ func (w *Writer) prefer(s int) int64 {
 // Store it holds its share of the shards' leases meanwhile and releases
 // them at the end.
 func (w *Writer) Run(ctx context.Context) error {
-	if w.leases != nil {
-		err := w.leases.Run(ctx) // stops every shard before it returns
+	if w.opts.Store != nil {
+		m, err := w.newLeases()
+		if err != nil {
+			return errors.Join(err, w.Close())
+		}
+		err = m.Run(ctx) // stops every shard before it returns
 		return errors.Join(err, w.Close())
 	}
 	w.mu.RLock()
@@ -221,7 +226,7 @@ func (w *Writer) NodeID() string { return w.opts.NodeID }
 
 // Shared reports whether the writer shares the shards with other writers
 // through leases (else it stores its Owned shards alone).
-func (w *Writer) Shared() bool { return w.leases != nil }
+func (w *Writer) Shared() bool { return w.opts.Store != nil }
 
 // withStore runs fn on the store of shard s while no stop can close it;
 // false when this node does not store s now.
