@@ -63,6 +63,17 @@ func (f *Function) owners(ctx context.Context) (map[int]wire.SeriesOwner, error)
 	return out, nil
 }
 
+// forwardCall is what the forwarded calls of one request take from it,
+// read before they start (a fasthttp request is not safe for concurrent use).
+type forwardCall struct {
+	ctx           context.Context
+	authorization string
+}
+
+func newForwardCall(r *fnapi.Request) *forwardCall {
+	return &forwardCall{ctx: r.Context(), authorization: string(r.Ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))}
+}
+
 // ownerGroup is one owner and the shards asked of it.
 type ownerGroup struct {
 	owner  wire.SeriesOwner
@@ -98,8 +109,8 @@ func (f *Function) groupByOwner(ctx context.Context, shards []int) ([]*ownerGrou
 // and wire.LocalShardsHeader naming the shards asked of it, and decodes a 200 answer into out. Another
 // answer is an error naming the owner and the shards; a 400 keeps its
 // status and message (the owner's part alone is too large).
-func (f *Function) forward(r *fnapi.Request, g *ownerGroup, route, method, pathQuery string, body []byte, out any, shards string) error {
-	err := f.doForward(r, g, method, pathQuery, body, out, shards)
+func (f *Function) forward(c *forwardCall, g *ownerGroup, route, method, pathQuery string, body []byte, out any, shards string) error {
+	err := f.doForward(c, g, method, pathQuery, body, out, shards)
 	result := "ok"
 	if err != nil {
 		result = "error"
@@ -108,15 +119,15 @@ func (f *Function) forward(r *fnapi.Request, g *ownerGroup, route, method, pathQ
 	return err
 }
 
-func (f *Function) doForward(r *fnapi.Request, g *ownerGroup, method, pathQuery string, body []byte, out any, shards string) error {
-	ctx, cancel := context.WithTimeout(r.Context(), f.opts.ForwardTimeout)
+func (f *Function) doForward(c *forwardCall, g *ownerGroup, method, pathQuery string, body []byte, out any, shards string) error {
+	ctx, cancel := context.WithTimeout(c.ctx, f.opts.ForwardTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, g.owner.URL+pathQuery, bytes.NewReader(body))
 	if err != nil {
 		return httperr.Unavailable(err, "cannot ask node %s for series shards %v", g.owner.Node, g.shards)
 	}
-	if a := r.Ctx.Request.Header.Peek(fasthttp.HeaderAuthorization); len(a) > 0 {
-		req.Header.Set(fasthttp.HeaderAuthorization, string(a))
+	if c.authorization != "" {
+		req.Header.Set(fasthttp.HeaderAuthorization, c.authorization)
 	}
 	req.Header.Set(wire.LocalShardsHeader, shards)
 	if body != nil {

@@ -55,7 +55,7 @@ func MetricFamilies() []promexp.Family {
 		c("wharf_monitor_push_rejected_total", "Pushes answered 503 with Retry-After (reason: busy = too many points queued, bus = nsqd did not take them).", "reason"),
 		c("wharf_monitor_series_points_total", "Points the series writer applied to its stores (result: accepted, stale = not newer than the series, skipped = value Falcon skips, rejected = step or type disagrees, over_limit = would create a series past monitoring.max_series).", "result"),
 		{Name: "wharf_monitor_shards_owned", Type: promexp.Gauge, Help: "Series shards this node stores now (all of them in serve; its lease share on a wharf functions node)."},
-		c("wharf_monitor_shard_lease_changes_total", "Series shard leases this node took, released (share or shutdown) or lost (not renewed: another holder or the store cut off).", "change"),
+		c("wharf_monitor_shard_lease_changes_total", "Series shard leases this node took, released (handed to a node that joined), stopped (released on shutdown) or lost (not renewed: another holder or the store cut off).", "change"),
 		c("wharf_monitor_forwarded_queries_total", "Queries of series shards stored on another node forwarded to their owner (route: query or series; result: ok or error, answered 503).", "route", "result"),
 	}
 }

@@ -72,6 +72,9 @@ type Options struct {
 	Client *http.Client
 	// ForwardTimeout bounds one forwarded query. Default 10s.
 	ForwardTimeout time.Duration
+	// MaxQueryValues bounds the values (series × points) of one query's
+	// answer; a larger one is a 400. Default DefaultMaxQueryValues.
+	MaxQueryValues int
 	// Store keeps the alarm strategies (wire.StrategyKey); nil: no
 	// strategy routes.
 	Store store.Store
@@ -128,6 +131,9 @@ func New(opts Options) (*Function, error) {
 	}
 	if opts.Client == nil {
 		opts.Client = &http.Client{}
+	}
+	if opts.MaxQueryValues <= 0 {
+		opts.MaxQueryValues = DefaultMaxQueryValues
 	}
 	if opts.ForwardTimeout <= 0 {
 		opts.ForwardTimeout = 10 * time.Second

@@ -20,8 +20,8 @@ import (
 // MaxQuerySeries bounds the series of one query.
 const MaxQuerySeries = 100
 
-// MaxQueryValues bounds the values (series × points) of one query's answer.
-const MaxQueryValues = 1_000_000
+// DefaultMaxQueryValues is the default of Options.MaxQueryValues.
+const DefaultMaxQueryValues = 1_000_000
 
 // defaultWindow is the query window when start is not given (seconds).
 const defaultWindow = 3600
@@ -164,6 +164,7 @@ func (f *Function) query(r *fnapi.Request, q QueryRequest) error {
 	q.CF = cf.String()
 	out := QueryReply{Series: make([]SeriesValues, len(q.Series))}
 	remote := map[int][]int{} // shard -> indexes of q.Series
+	total := 0
 	for i := range q.Series {
 		ref := &q.Series[i]
 		ref.Tags = metric.CanonicalTags(ref.Tags)
@@ -174,6 +175,10 @@ func (f *Function) query(r *fnapi.Request, q QueryRequest) error {
 			return err
 		}
 		if local {
+			// Checked as the answer grows, so a too large one stops early.
+			if total += len(out.Series[i].Values); total > f.opts.MaxQueryValues {
+				return f.tooManyValues(total)
+			}
 			continue
 		}
 		if localOnly(r) || !f.forwards() {
@@ -185,15 +190,20 @@ func (f *Function) query(r *fnapi.Request, q QueryRequest) error {
 		if err := f.queryOwners(r, q, remote, out.Series); err != nil {
 			return err
 		}
-	}
-	total := 0
-	for i := range out.Series {
-		total += len(out.Series[i].Values)
-	}
-	if total > MaxQueryValues {
-		return httperr.BadRequest("the answer holds %d values (series × points), at most %d per query: narrow start and end, raise step, or ask for fewer series", total, MaxQueryValues)
+		total = 0
+		for i := range out.Series {
+			total += len(out.Series[i].Values)
+		}
+		if total > f.opts.MaxQueryValues {
+			return f.tooManyValues(total)
+		}
 	}
 	return r.JSON(fasthttp.StatusOK, out)
+}
+
+// tooManyValues is the 400 of an answer past Options.MaxQueryValues.
+func (f *Function) tooManyValues(total int) error {
+	return httperr.BadRequest("the answer holds more than %d values (series × points, %d so far): narrow start and end, raise step, or ask for fewer series", f.opts.MaxQueryValues, total)
 }
 
 // fetchLocal reads the series of key into sv when this node stores its
@@ -230,6 +240,7 @@ func (f *Function) queryOwners(r *fnapi.Request, q QueryRequest, remote map[int]
 		return err
 	}
 	errs := make([]error, len(groups))
+	call := newForwardCall(r)
 	var wg sync.WaitGroup
 	for gi, g := range groups {
 		var idx []int
@@ -246,7 +257,7 @@ func (f *Function) queryOwners(r *fnapi.Request, q QueryRequest, remote map[int]
 		}
 		wg.Go(func() {
 			var rep QueryReply
-			if errs[gi] = f.forward(r, g, "query", fasthttp.MethodPost, "/api/v1/metrics/query", body, &rep, shardList(g.shards)); errs[gi] != nil {
+			if errs[gi] = f.forward(call, g, "query", fasthttp.MethodPost, "/api/v1/metrics/query", body, &rep, shardList(g.shards)); errs[gi] != nil {
 				return
 			}
 			if len(rep.Series) != len(idx) {

@@ -198,10 +198,11 @@ func (f *Function) listOwners(r *fnapi.Request, remote map[int]bool) ([]SeriesIn
 	args := r.Ctx.QueryArgs().String()
 	replies := make([]SeriesReply, len(groups))
 	errs := make([]error, len(groups))
+	call := newForwardCall(r)
 	var wg sync.WaitGroup
 	for gi, g := range groups {
 		wg.Go(func() {
-			errs[gi] = f.forward(r, g, "series", fasthttp.MethodGet, "/api/v1/metrics/series?"+args, nil, &replies[gi], shardList(g.shards))
+			errs[gi] = f.forward(call, g, "series", fasthttp.MethodGet, "/api/v1/metrics/series?"+args, nil, &replies[gi], shardList(g.shards))
 		})
 	}
 	wg.Wait()

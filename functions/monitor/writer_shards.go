@@ -30,8 +30,10 @@ type shardRun struct {
 	wg       sync.WaitGroup
 }
 
-// sinceFile, in a shard's directory, holds when this node first stored
-// the shard (Unix nanoseconds): shards stored longest are kept first.
+// sinceFile, in a shard's directory, holds since when this node stores
+// the shard (Unix nanoseconds): shards stored longest are kept first and
+// a restarted node takes its own back. It is removed when the shard is
+// handed to another writer (its even share), kept on a stop.
 const sinceFile = "SINCE"
 
 // openShard opens (and recovers) the store of shard s and prepares its consumer.
@@ -128,7 +130,10 @@ func (w *Writer) newLeases() (*leases.Manager, error) {
 		c := w.opts.Metrics.GetOrCreateCounter(`wharf_monitor_shard_lease_changes_total{change="` + change + `"}`)
 		return c.Inc
 	}
-	inc := map[string]func(){leases.Taken: changes(leases.Taken), leases.Released: changes(leases.Released), leases.Lost: changes(leases.Lost)}
+	inc := map[string]func(){}
+	for _, c := range []string{leases.Taken, leases.Released, leases.Stopped, leases.Lost} {
+		inc[c] = changes(c)
+	}
 	return leases.New(leases.Options{
 		Store: w.opts.Store, LeasePrefix: wire.SeriesLeasePrefix, MemberPrefix: wire.SeriesMemberPrefix,
 		NodeID: w.opts.NodeID, Value: value, Shards: w.opts.Shards, TTL: w.opts.LeaseTTL,
@@ -147,10 +152,23 @@ func (w *Writer) newLeases() (*leases.Manager, error) {
 			w.mu.Unlock()
 			return nil
 		},
-		Stop:     w.stopShard,
-		OnChange: func(change string, _ int) { inc[change]() },
-		Logger:   w.log.With("leases", "series"),
+		Stop: w.stopShard,
+		OnChange: func(change string, s int) {
+			inc[change]()
+			if change == leases.Released {
+				w.forget(s)
+			}
+		},
+		Logger: w.log.With("leases", "series"),
 	})
+}
+
+// forget makes shard s, handed to another writer, the least preferred
+// here (its data stays on disk, but it is not this node's any more).
+func (w *Writer) forget(s int) {
+	if err := os.Remove(filepath.Join(w.opts.Dir, strconv.Itoa(s), sinceFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		w.log.Warn("cannot forget series shard", "shard", s, "err", err)
+	}
 }
 
 // prefer ranks shard s for the leases: stored here longest first, never

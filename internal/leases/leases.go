@@ -30,7 +30,8 @@ import (
 // Lease changes passed to Options.OnChange.
 const (
 	Taken    = "taken"    // a free lease was taken and its work started
-	Released = "released" // the work was stopped and the lease given back (share, shutdown)
+	Released = "released" // the work was stopped and the lease given back: above the share (another member joined)
+	Stopped  = "stopped"  // the work was stopped and the lease given back: the manager stopped
 	Lost     = "lost"     // the lease could not be renewed (another holder, store cut off)
 )
 
@@ -60,7 +61,8 @@ type Options struct {
 	// Stop stops the work of a shard before its lease is released (or
 	// after it is lost). Required.
 	Stop func(shard int)
-	// OnChange is told about every lease change (Taken, Released, Lost); nil: nothing.
+	// OnChange is told about every lease change (Taken, Released,
+	// Stopped, Lost), after Start or Stop; nil: nothing.
 	OnChange func(change string, shard int)
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -340,7 +342,7 @@ func (m *Manager) ReleaseAll() {
 	ctx, cancel := context.WithTimeout(context.Background(), m.opts.TTL)
 	defer cancel()
 	for _, i := range m.Owned() {
-		m.drop(ctx, i, true, Released)
+		m.drop(ctx, i, true, Stopped)
 	}
 	if _, err := m.opts.Store.Delete(ctx, m.opts.MemberPrefix+m.opts.NodeID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		m.log.Warn("cannot remove membership", "err", err)

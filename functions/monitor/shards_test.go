@@ -1,0 +1,485 @@
+package monitor_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wharfhq/wharf/functions/monitor"
+	"github.com/wharfhq/wharf/functions/monitor/wire"
+	"github.com/wharfhq/wharf/gateway"
+	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/leases"
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/store/redisstore"
+	"github.com/wharfhq/wharf/internal/testenv"
+)
+
+// cluster is one Redis and one nsqd shared by several monitor nodes, each
+// a monitor function, its series writer (sharing the shards through
+// leases) and a gateway.
+type cluster struct {
+	redis  *testenv.Redis
+	nsqd   *testenv.NSQD
+	st     store.Store
+	tokens map[string]string
+}
+
+const clusterShards = 4
+
+// clusterTTL is the lease TTL of the package tests (the e2e test of
+// cmd/wharf runs the default).
+const clusterTTL = 3 * time.Second
+
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	c := &cluster{redis: testenv.StartRedis(t), nsqd: testenv.StartNSQD(t)}
+	c.st = c.openStore(t)
+	svc := auth.NewService(c.st)
+	ctx := context.Background()
+	admin, err := svc.Bootstrap(ctx, filepath.Join(t.TempDir(), "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.tokens = map[string]string{"admin": admin}
+	for name, scope := range map[string]string{"ingest": auth.ScopeIngest, "agent": auth.ScopeAgent, "team": auth.TeamScope("shop")} {
+		_, tok, err := svc.Create(ctx, auth.CreateRequest{Name: name, Scopes: []string{scope}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.tokens[name] = tok
+	}
+	return c
+}
+
+func (c *cluster) openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := redisstore.Open(context.Background(), redisstore.Options{Addr: c.redis.Addr, Namespace: "wharf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// node is one monitor node of a cluster.
+type node struct {
+	id     string
+	addr   string
+	st     store.Store // its own connection, so that it can be cut off
+	writer *monitor.Writer
+	set    *metrics.Set
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startNode starts a node with its own store connection; dir keeps its
+// series (a restarted node passes the same).
+func (c *cluster) startNode(t *testing.T, id, dir string) *node {
+	t.Helper()
+	n := &node{id: id, st: c.openStore(t), set: metrics.NewSet(), done: make(chan error, 1)}
+	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{c.nsqd.Addr}, PublishTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = prod.Close() })
+	n.writer, err = monitor.NewWriter(monitor.WriterOptions{Dir: dir, Shards: clusterShards, NSQDAddrs: []string{c.nsqd.Addr},
+		Store: n.st, NodeID: id, URL: func() string { return "http://" + n.addr }, LeaseTTL: clusterTTL, Metrics: n.set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := monitor.New(monitor.Options{Publisher: prod, Shards: clusterShards, Series: n.writer, Store: n.st, Metrics: n.set,
+		MaxQueryValues: clusterMaxValues})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := fnapi.NewMux(auth.NewService(n.st), nil)
+	if err := mux.Register(fn); err != nil {
+		t.Fatal(err)
+	}
+	n.addr = gatewaytest.Start(t, gateway.Options{}, mux).Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	go func() { n.done <- n.writer.Run(ctx) }()
+	t.Cleanup(n.stop)
+	return n
+}
+
+// stop stops the node's writer (its leases are released when its store
+// still answers) and waits for it.
+func (n *node) stop() {
+	n.cancel()
+	<-n.done
+	n.done <- nil // a second stop returns at once
+}
+
+func (c *cluster) do(t *testing.T, n *node, method, path, who, body string, hdr ...string) gatewaytest.Response {
+	t.Helper()
+	h := map[string]string{}
+	if who != "" {
+		h["Authorization"] = "Bearer " + c.tokens[who]
+	}
+	if body != "" {
+		h["Content-Type"] = "application/json"
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		h[hdr[i]] = hdr[i+1]
+	}
+	return gatewaytest.Do(t, n.addr, method, path, h, body)
+}
+
+// holders returns shard -> holding node ID.
+func (c *cluster) holders(t *testing.T) map[int]string {
+	t.Helper()
+	h, err := leases.Holders(context.Background(), c.st, wire.SeriesLeasePrefix, clusterShards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]string{}
+	for i, v := range h {
+		var o wire.SeriesOwner
+		if err := json.Unmarshal(v, &o); err != nil {
+			t.Fatalf("lease %d: %q: %v", i, v, err)
+		}
+		out[i] = o.Node
+	}
+	return out
+}
+
+// waitSplit waits until every shard is held, each of nodes holds its
+// even share, and the writers agree with the leases.
+func (c *cluster) waitSplit(t *testing.T, timeout time.Duration, nodes ...*node) {
+	t.Helper()
+	testenv.Eventually(t, timeout, func() error {
+		h := c.holders(t)
+		if len(h) != clusterShards {
+			return fmt.Errorf("leases %v", h)
+		}
+		for _, n := range nodes {
+			var want []int
+			for s, id := range h {
+				if id == n.id {
+					want = append(want, s)
+				}
+			}
+			slices.Sort(want)
+			share := (clusterShards + len(nodes) - 1) / len(nodes)
+			if len(want) == 0 || len(want) > share || !slices.Equal(want, n.writer.Shards()) {
+				return fmt.Errorf("leases %v, %s stores %v", h, n.id, n.writer.Shards())
+			}
+		}
+		return nil
+	})
+}
+
+// pushAll pushes GAUGE points of every endpoint ep-0..ep-(n-1) at ts-60
+// and ts to node (rrd knows the value of (ts-60, ts] from both).
+func (c *cluster) pushAll(t *testing.T, to *node, n int, ts int64, value float64) {
+	t.Helper()
+	var items []string
+	for i := range n {
+		ep := fmt.Sprintf("ep-%d", i)
+		items = append(items, item(ep, "load", ts-60, 60, value, "GAUGE", "app=shop"), item(ep, "load", ts, 60, value, "GAUGE", "app=shop"))
+	}
+	if r := c.do(t, to, "POST", "/v1/push", "ingest", array(items...)); r.Status != 200 {
+		t.Fatalf("push: %d %s", r.Status, r.Body)
+	}
+}
+
+// queryAll asks node for every series ep-0..ep-(n-1) in one POST.
+func (c *cluster) queryAll(t *testing.T, n *node, eps int, start, end int64) (monitor.QueryReply, gatewaytest.Response) {
+	t.Helper()
+	q := monitor.QueryRequest{Start: start, End: end}
+	for i := range eps {
+		q.Series = append(q.Series, monitor.SeriesRef{Endpoint: fmt.Sprintf("ep-%d", i), Metric: "load", Tags: "app=shop"})
+	}
+	b, _ := json.Marshal(q)
+	r := c.do(t, n, "POST", "/api/v1/metrics/query", "admin", string(b))
+	var rep monitor.QueryReply
+	if r.Status == 200 {
+		rep = decode[monitor.QueryReply](t, r)
+	}
+	return rep, r
+}
+
+// valueAtAll checks that every series of rep has value at ts and returns
+// the nodes that answered.
+func valueAtAll(rep monitor.QueryReply, ts int64, value float64) (map[string]int, error) {
+	nodes := map[string]int{}
+	for _, s := range rep.Series {
+		if !s.Found {
+			return nil, fmt.Errorf("%s not found (node %q)", s.Endpoint, s.Node)
+		}
+		ok := false
+		for _, v := range s.Values {
+			if v.Timestamp == ts && float64(v.Value) == value {
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s has no %v at %d (node %s)", s.Endpoint, value, ts, s.Node)
+		}
+		nodes[s.Node]++
+	}
+	return nodes, nil
+}
+
+const clusterSeries = 40
+
+// clusterMaxValues is the nodes' MaxQueryValues: 40 series × 11 points
+// of a 10-minute query fit, 40 × 61 of an hour do not, while the part of
+// one owner (of 2 nodes, unless it holds more than 32 of the series) does.
+const clusterMaxValues = 2000
+
+// TestShardsSplitAndQueriesFromAnyNode: two nodes split the shards by
+// leases; points pushed to A for every shard are stored by the owners;
+// a query and the series index through either node give every series,
+// naming the node that read each.
+func TestShardsSplitAndQueriesFromAnyNode(t *testing.T) {
+	c := newCluster(t)
+	a := c.startNode(t, "node-a", t.TempDir())
+	b := c.startNode(t, "node-b", t.TempDir())
+	c.waitSplit(t, 20*time.Second, a, b)
+
+	ts := time.Now().Unix() / 60 * 60
+	c.pushAll(t, a, clusterSeries, ts, 7)
+	for _, via := range []*node{a, b} {
+		testenv.Eventually(t, 15*time.Second, func() error {
+			rep, r := c.queryAll(t, via, clusterSeries, ts-600, ts+60)
+			if r.Status != 200 {
+				return fmt.Errorf("query via %s: %d %s", via.id, r.Status, r.Body)
+			}
+			nodes, err := valueAtAll(rep, ts, 7)
+			if err != nil {
+				return err
+			}
+			if nodes[a.id] == 0 || nodes[b.id] == 0 || len(nodes) != 2 {
+				return fmt.Errorf("answered by %v", nodes)
+			}
+			return nil
+		})
+	}
+
+	// The index pages across both owners: every series once, in key order.
+	for _, via := range []*node{a, b} {
+		var keys []string
+		byNode := map[string]int{}
+		after := ""
+		for page := 0; ; page++ {
+			if page > clusterSeries {
+				t.Fatal("series listing does not end")
+			}
+			r := c.do(t, via, "GET", "/api/v1/metrics/series?metric=load&limit=7&after="+after, "admin", "")
+			if r.Status != 200 {
+				t.Fatalf("series via %s: %d %s", via.id, r.Status, r.Body)
+			}
+			rep := decode[monitor.SeriesReply](t, r)
+			for _, s := range rep.Series {
+				keys = append(keys, s.Endpoint+"/"+s.Metric+"/"+s.Tags)
+				byNode[s.Node]++
+			}
+			if rep.Next == "" {
+				break
+			}
+			after = rep.Next
+		}
+		if len(keys) != clusterSeries || !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != clusterSeries {
+			t.Fatalf("series via %s: %d keys, sorted %v: %v", via.id, len(keys), slices.IsSorted(keys), keys)
+		}
+		if byNode[a.id] == 0 || byNode[b.id] == 0 {
+			t.Fatalf("series via %s listed by %v", via.id, byNode)
+		}
+	}
+	if got := a.set.GetOrCreateCounter(`wharf_monitor_forwarded_queries_total{route="query",result="ok"}`).Get(); got == 0 {
+		t.Error("node a forwarded no query")
+	}
+
+	// 40 series × 60 points are more than MaxQueryValues together though
+	// each owner's part is less: the forwarding node sums them.
+	_, r := c.queryAll(t, a, clusterSeries, ts-3600, ts)
+	if r.Status != 400 {
+		t.Fatalf("40 series × 60 points: %d (%d bytes), want 400", r.Status, len(r.Body))
+	}
+	wantError(t, r, 400, "narrow start and end, raise step, or ask for fewer series")
+}
+
+// TestShardsMoveWhenANodeStops: B stops cleanly (leases released) → A
+// holds every shard at once; a restarted B gets its own shards back;
+// then B is cut off from the store and stopped without releasing → A
+// takes its shards once the leases expire, well within 15 s. Each time
+// new points land on A and are queryable.
+func TestShardsMoveWhenANodeStops(t *testing.T) {
+	c := newCluster(t)
+	a := c.startNode(t, "node-a", t.TempDir())
+	bDir := t.TempDir()
+	b := c.startNode(t, "node-b", bDir)
+	c.waitSplit(t, 20*time.Second, a, b)
+	bShards := b.writer.Shards()
+
+	ts := time.Now().Unix()/60*60 - 600
+	check := func(via *node, ts int64, value float64, want map[string]bool) {
+		t.Helper()
+		testenv.Eventually(t, 15*time.Second, func() error {
+			rep, r := c.queryAll(t, via, clusterSeries, ts-600, ts+60)
+			if r.Status != 200 {
+				return fmt.Errorf("query: %d %s", r.Status, r.Body)
+			}
+			nodes, err := valueAtAll(rep, ts, value)
+			if err != nil {
+				return err
+			}
+			for n := range nodes {
+				if !want[n] {
+					return fmt.Errorf("answered by %v", nodes)
+				}
+			}
+			return nil
+		})
+	}
+
+	b.stop()
+	start := time.Now()
+	c.waitSplit(t, 15*time.Second, a)
+	t.Logf("clean stop: a holds every shard %v after", time.Since(start).Round(10*time.Millisecond))
+	c.pushAll(t, a, clusterSeries, ts, 1)
+	check(a, ts, 1, map[string]bool{a.id: true})
+
+	// B back on its disk: the shards it stored before are its again.
+	b = c.startNode(t, "node-b", bDir)
+	c.waitSplit(t, 20*time.Second, a, b)
+	if got := b.writer.Shards(); !slices.Equal(got, bShards) {
+		t.Errorf("restarted b stores %v, before %v", got, bShards)
+	}
+
+	// B cut off from the store, then gone without releasing its leases.
+	if err := b.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 2*clusterTTL, func() error {
+		if s := b.writer.Shards(); len(s) != 0 {
+			return fmt.Errorf("b cut off still stores %v", s)
+		}
+		return nil
+	})
+	b.stop()
+	start = time.Now()
+	c.waitSplit(t, 15*time.Second, a)
+	t.Logf("killed: a holds every shard %v after", time.Since(start).Round(10*time.Millisecond))
+	c.pushAll(t, a, clusterSeries, ts+60, 2)
+	check(a, ts+60, 2, map[string]bool{a.id: true})
+	if got := a.set.GetOrCreateCounter(`wharf_monitor_shard_lease_changes_total{change="taken"}`).Get(); got < uint64(clusterShards+len(bShards)) {
+		t.Errorf("a took %d leases", got)
+	}
+}
+
+// TestShardsForwardingAuthorization: the forwarding header does not get
+// around authorization, makes a node answer from its own shards only
+// (503 naming the shard, never a loop), and an owner that cannot be
+// reached is a 503 naming the shard, not a partial answer.
+func TestShardsForwardingAuthorization(t *testing.T) {
+	c := newCluster(t)
+	a := c.startNode(t, "node-a", t.TempDir())
+	b := c.startNode(t, "node-b", t.TempDir())
+	c.waitSplit(t, 20*time.Second, a, b)
+	ts := time.Now().Unix() / 60 * 60
+	c.pushAll(t, a, clusterSeries, ts, 3)
+	testenv.Eventually(t, 15*time.Second, func() error {
+		rep, r := c.queryAll(t, b, clusterSeries, ts-600, ts+60)
+		if r.Status != 200 {
+			return fmt.Errorf("%d %s", r.Status, r.Body)
+		}
+		_, err := valueAtAll(rep, ts, 3)
+		return err
+	})
+
+	local := []string{wire.LocalShardsHeader, "0,1,2,3"}
+	for _, path := range []string{"/api/v1/metrics/query?endpoint=ep-0&metric=load&tags=app=shop", "/api/v1/metrics/series"} {
+		for who, want := range map[string]int{"": 401, "ingest": 403, "agent": 403, "team": 403} {
+			r := c.do(t, a, "GET", path, who, "", local...)
+			if r.Status != want {
+				t.Errorf("%s as %q with %s: %d %s, want %d", path, who, wire.LocalShardsHeader, r.Status, r.Body, want)
+			}
+			gatewaytest.NoSecrets(t, r)
+		}
+	}
+	// Admin with the header: a's own shards only.
+	r := c.do(t, a, "GET", "/api/v1/metrics/series", "admin", "", local...)
+	wantError(t, r, 503, "is not stored on this node")
+	r = c.do(t, a, "GET", "/api/v1/metrics/series", "admin", "", wire.LocalShardsHeader, "x")
+	wantError(t, r, 400, wire.LocalShardsHeader)
+	aShards := a.writer.Shards()
+	r = c.do(t, a, "GET", "/api/v1/metrics/series?limit=1000", "admin", "", wire.LocalShardsHeader, shardList(aShards))
+	if r.Status != 200 {
+		t.Fatalf("a's shards: %d %s", r.Status, r.Body)
+	}
+	for _, s := range decode[monitor.SeriesReply](t, r).Series {
+		if s.Node != a.id {
+			t.Errorf("a's own listing has %+v", s)
+		}
+	}
+	var remoteEP string
+	for i := range clusterSeries {
+		ep := fmt.Sprintf("ep-%d", i)
+		r := c.do(t, a, "GET", "/api/v1/metrics/query?metric=load&tags=app=shop&endpoint="+ep, "admin", "", wire.LocalShardsHeader, "1")
+		if r.Status == 503 {
+			remoteEP = ep
+			wantError(t, r, 503, "is not stored on this node")
+			break
+		}
+	}
+	if remoteEP == "" {
+		t.Fatal("no series of b's shards answered 503 on a with the header")
+	}
+
+	// An owner that cannot be reached: b's lease of one shard is made to
+	// point at a closed port (b loses it at its next renewal; the record
+	// lives for a minute).
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	_ = l.Close()
+	bShard := b.writer.Shards()[0]
+	rec, _ := json.Marshal(wire.SeriesOwner{Node: "node-gone", URL: dead})
+	if _, err := c.st.Put(context.Background(), wire.SeriesLeasePrefix+fmt.Sprint(bShard), rec, store.PutOptions{TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("series shards [%d] are stored on node node-gone", bShard)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if slices.Contains(b.writer.Shards(), bShard) {
+			return fmt.Errorf("b still stores %d", bShard)
+		}
+		return nil
+	})
+	_, r = c.queryAll(t, a, clusterSeries, ts-600, ts+60)
+	wantError(t, r, 503, want)
+	r = c.do(t, a, "GET", "/api/v1/metrics/series", "admin", "")
+	wantError(t, r, 503, want)
+	if strings.Contains(string(r.Body), c.tokens["admin"]) {
+		t.Fatal("token in the error")
+	}
+	if got := a.set.GetOrCreateCounter(`wharf_monitor_forwarded_queries_total{route="series",result="error"}`).Get(); got == 0 {
+		t.Error("no forwarding error counted")
+	}
+}
+
+// shardList is the header value naming shards.
+func shardList(shards []int) string {
+	parts := make([]string, len(shards))
+	for i, s := range shards {
+		parts[i] = fmt.Sprint(s)
+	}
+	return strings.Join(parts, ",")
+}
