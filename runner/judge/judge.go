@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/functions/monitor/wire"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/leases"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -27,8 +29,9 @@ type Judge struct {
 	log   *slog.Logger
 	strat strategies
 
-	mu    sync.Mutex
-	owned map[int]*shardRun // shards held, with their consumer
+	leases    *leases.Manager
+	mu        sync.Mutex
+	consumers map[int]*bus.Consumer // of the shards held
 
 	events atomic.Uint64 // events handed to the outbox
 }
@@ -38,25 +41,21 @@ func New(opts Options) (*Judge, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	return &Judge{
-		opts:  opts,
-		log:   opts.Logger.With("component", "judge", "node", opts.NodeID),
-		owned: map[int]*shardRun{},
-	}, nil
+	j := &Judge{
+		opts:      opts,
+		log:       opts.Logger.With("component", "judge", "node", opts.NodeID),
+		consumers: map[int]*bus.Consumer{},
+	}
+	m, err := j.newLeases()
+	if err != nil {
+		return nil, fmt.Errorf("cannot create judge: %w", err)
+	}
+	j.leases = m
+	return j, nil
 }
 
 // Owned returns the shards this judge holds leases on, ascending.
-func (j *Judge) Owned() []int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	out := make([]int, 0, len(j.owned))
-	for i := range j.opts.Shards {
-		if j.owned[i] != nil {
-			out = append(out, i)
-		}
-	}
-	return out
-}
+func (j *Judge) Owned() []int { return j.leases.Owned() }
 
 // Events returns how many events this judge handed to the outbox.
 func (j *Judge) Events() uint64 { return j.events.Load() }
@@ -81,10 +80,10 @@ func (j *Judge) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot watch strategies: %w", err)
 	}
-	j.balance(ctx)
+	j.leases.Balance(ctx)
 	lease := time.NewTicker(j.opts.LeaseTTL / 3)
 	defer lease.Stop()
-	defer j.releaseAll()
+	defer j.leases.ReleaseAll()
 	// nodata ticks run beside the lease loop: a long scan of states must
 	// not delay the renewal of the leases.
 	tickCtx, stopTicks := context.WithCancel(ctx)
@@ -97,7 +96,7 @@ func (j *Judge) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-lease.C:
-			j.balance(ctx)
+			j.leases.Balance(ctx)
 		case ev, ok := <-watch:
 			if !ok {
 				// Closed: ctx ended (the watch may notice before this
