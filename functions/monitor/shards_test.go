@@ -116,6 +116,28 @@ func (c *cluster) startNode(t *testing.T, id, dir string) *node {
 	return n
 }
 
+// startGateway starts a node that stores no series (a gateway role): it
+// ingests and forwards every query to the shards' owners.
+func (c *cluster) startGateway(t *testing.T) *node {
+	t.Helper()
+	n := &node{id: "gateway", st: c.openStore(t), set: metrics.NewSet()}
+	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{c.nsqd.Addr}, PublishTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = prod.Close() })
+	fn, err := monitor.New(monitor.Options{Publisher: prod, Shards: clusterShards, Store: n.st, Metrics: n.set, MaxQueryValues: clusterMaxValues})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := fnapi.NewMux(auth.NewService(n.st), nil)
+	if err := mux.Register(fn); err != nil {
+		t.Fatal(err)
+	}
+	n.addr = gatewaytest.Start(t, gateway.Options{}, mux).Addr().String()
+	return n
+}
+
 // stop stops the node's writer (its leases are released when its store
 // still answers) and waits for it.
 func (n *node) stop() {
@@ -244,17 +266,18 @@ const clusterMaxValues = 2000
 
 // TestShardsSplitAndQueriesFromAnyNode: two nodes split the shards by
 // leases; points pushed to A for every shard are stored by the owners;
-// a query and the series index through either node give every series,
-// naming the node that read each.
+// a query and the series index through either node, or a node storing
+// no series (a gateway), give every series, naming the node that read each.
 func TestShardsSplitAndQueriesFromAnyNode(t *testing.T) {
 	c := newCluster(t)
 	a := c.startNode(t, "node-a", t.TempDir())
 	b := c.startNode(t, "node-b", t.TempDir())
+	gw := c.startGateway(t)
 	c.waitSplit(t, 20*time.Second, a, b)
 
 	ts := time.Now().Unix() / 60 * 60
 	c.pushAll(t, a, clusterSeries, ts, 7)
-	for _, via := range []*node{a, b} {
+	for _, via := range []*node{a, b, gw} {
 		testenv.Eventually(t, 15*time.Second, func() error {
 			rep, r := c.queryAll(t, via, clusterSeries, ts-600, ts+60)
 			if r.Status != 200 {
@@ -272,7 +295,7 @@ func TestShardsSplitAndQueriesFromAnyNode(t *testing.T) {
 	}
 
 	// The index pages across both owners: every series once, in key order.
-	for _, via := range []*node{a, b} {
+	for _, via := range []*node{a, b, gw} {
 		var keys []string
 		byNode := map[string]int{}
 		after := ""
