@@ -17,6 +17,13 @@
 // (Writer, which stores them with monitoring/seriesstore) and the judge.
 // Nothing is dropped silently: when too many points are queued or nsqd
 // does not take them, the pusher gets 503 with Retry-After.
+//
+// Several nodes share the shards: each Writer with a Store holds an even
+// share of them through leases (wire.SeriesLeasePrefix), and a query or
+// series listing on any node reads the shards stored there and forwards
+// the others to their owners (forward.go) with the caller's
+// Authorization and wire.LocalShardsHeader, which makes the owner answer
+// from its own stores only.
 package monitor
 
 import (
