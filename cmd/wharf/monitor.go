@@ -57,12 +57,16 @@ func (b *base) startMonitor(mux *fnapi.Mux, s monitorSetup) (w *monitor.Writer, 
 			return nil, nil, err
 		}
 	}
+	// Forwarded queries get a transport of their own, so that stop closes
+	// its idle keep-alive connections.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	client := &http.Client{Transport: tr}
 	close = func() {
 		if w != nil {
 			_ = w.Close()
 		}
+		tr.CloseIdleConnections()
 	}
-	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	fn, err := monitor.New(monitor.Options{Publisher: s.producer, Shards: o.Shards, Replicas: o.Replicas,
 		MinStep: int64(o.MinStep / time.Second), MaxQueued: int64(o.MaxQueued), RetryAfter: o.RetryAfter,
 		Series: w, Store: s.st, Client: client, Logger: log, Metrics: b.metrics})

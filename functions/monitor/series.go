@@ -89,9 +89,6 @@ func (f *Function) series(r *fnapi.Request) error {
 		limit = n
 	}
 	after := string(a.Peek("after"))
-	if f.opts.Series == nil && !f.forwards() {
-		return httperr.Unavailable(nil, "no series store on this node")
-	}
 	prefix := ""
 	if filter.endpoint != "" {
 		prefix = filter.endpoint + "/"
