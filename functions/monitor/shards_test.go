@@ -155,7 +155,21 @@ func TestShardsMoveWhenANodeStops(t *testing.T) {
 		}
 		return nil
 	})
+	// It stopped writing before its leases expired: nobody else can
+	// have written its shards meanwhile.
+	stillB := 0
+	for _, id := range c.holders(t) {
+		if id == b.id {
+			stillB++
+		}
+	}
+	if stillB == 0 {
+		t.Error("b's leases had expired before b stopped writing its shards")
+	}
 	b.stop()
+	if got := b.set.GetOrCreateCounter(`wharf_monitor_shard_lease_changes_total{change="lost"}`).Get(); got != uint64(len(bShards)) {
+		t.Errorf("b lost %d leases, want %d", got, len(bShards))
+	}
 	start = time.Now()
 	c.waitSplit(t, 15*time.Second, a)
 	t.Logf("killed: a holds every shard %v after", time.Since(start).Round(10*time.Millisecond))
