@@ -86,13 +86,15 @@ func (f *Function) backtestStrategy(r *fnapi.Request) error {
 	if q.Start < 0 || q.Start >= q.End || q.End > rrd.MaxTime {
 		return httperr.BadRequest("start (%d) must be before end (%d), both Unix seconds", q.Start, q.End)
 	}
-	if f.opts.Series == nil {
-		return httperr.Unavailable(nil, "no series store on this node")
-	}
 	out := BacktestReply{StrategyID: s.ID, Start: q.Start, End: q.End, Events: []event.Event{}}
 	var pts []judge.Point
 	filter := seriesFilter{metric: c.Metric}
+	var remote []int
 	for shard := range f.opts.Shards {
+		if f.opts.Series == nil {
+			remote = append(remote, shard)
+			continue
+		}
 		ok, err := f.opts.Series.withStore(shard, func(st *seriesstore.Store) error {
 			infos, _, err := listShard(st, "", "", MaxBacktestSeries+1, &filter)
 			if err != nil {
@@ -127,7 +129,15 @@ func (f *Function) backtestStrategy(r *fnapi.Request) error {
 			return err
 		}
 		if !ok {
-			return httperr.Unavailable(nil, "series shard %d is not stored on this node (a backtest reads every shard on one node)", shard)
+			remote = append(remote, shard)
+		}
+	}
+	if len(remote) > 0 {
+		if localOnly(r) || !f.forwards() {
+			return httperr.Unavailable(nil, "series shard %d is not stored on this node", remote[0])
+		}
+		if err := f.backtestRemote(r, c, q, remote, &out, &pts); err != nil {
+			return err
 		}
 	}
 	sort.SliceStable(pts, func(i, j int) bool { return pts[i].Timestamp < pts[j].Timestamp })

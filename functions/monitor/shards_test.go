@@ -26,8 +26,9 @@ const clusterMaxValues = 2000
 
 // TestShardsSplitAndQueriesFromAnyNode: two nodes split the shards by
 // leases; points pushed to A for every shard are stored by the owners;
-// a query and the series index through either node, or a node storing
-// no series (a gateway), give every series, naming the node that read each.
+// a query, the series index and a backtest through either node, or a
+// node storing no series (a gateway), give every series, naming the node
+// that read each.
 func TestShardsSplitAndQueriesFromAnyNode(t *testing.T) {
 	c := newCluster(t)
 	a := c.startNode(t, "node-a", t.TempDir())
@@ -86,6 +87,23 @@ func TestShardsSplitAndQueriesFromAnyNode(t *testing.T) {
 	}
 	if got := a.set.GetOrCreateCounter(`wharf_monitor_forwarded_queries_total{route="query",result="ok"}`).Get(); got == 0 {
 		t.Error("node a forwarded no query")
+	}
+
+	// A backtest reads the series of every owner.
+	draft := fmt.Sprintf(`{"strategy":{"metric":"load","tags":{"app":"shop"},"func":"all(#1)","operator":">","right_value":5,"max_step":1,"priority":2},"start":%d,"end":%d}`, ts-600, ts+60)
+	for _, via := range []*node{a, gw} {
+		r := c.do(t, via, "POST", "/api/v1/strategies/test", "admin", draft)
+		if r.Status != 200 {
+			t.Fatalf("backtest via %s: %d %s", via.id, r.Status, r.Body)
+		}
+		rep := decode[monitor.BacktestReply](t, r)
+		endpoints := map[string]bool{}
+		for _, e := range rep.Events {
+			endpoints[e.Endpoint] = true
+		}
+		if rep.Series != clusterSeries || len(endpoints) != clusterSeries {
+			t.Fatalf("backtest via %s: %d series, events for %d endpoints", via.id, rep.Series, len(endpoints))
+		}
 	}
 
 	// 40 series × 60 points are more than MaxQueryValues together though
@@ -223,6 +241,14 @@ func TestShardsForwardingAuthorization(t *testing.T) {
 	for _, s := range decode[monitor.SeriesReply](t, r).Series {
 		if s.Node != a.id {
 			t.Errorf("a's own listing has %+v", s)
+		}
+	}
+	draft := `{"strategy":{"metric":"load","func":"all(#1)","operator":">","right_value":5,"max_step":1,"priority":2}}`
+	r = c.do(t, a, "POST", "/api/v1/strategies/test", "admin", draft, local...)
+	wantError(t, r, 503, "is not stored on this node")
+	for who, want := range map[string]int{"": 401, "ingest": 403, "agent": 403, "team": 403} {
+		if r := c.do(t, a, "POST", "/api/v1/strategies/test", who, draft, local...); r.Status != want {
+			t.Errorf("backtest as %q with %s: %d %s, want %d", who, wire.LocalShardsHeader, r.Status, r.Body, want)
 		}
 	}
 	var remoteEP string
