@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,8 +21,8 @@ import (
 // TestFunctionsRolesShareSeriesShards: two `wharf functions` processes
 // split the series shards through leases in Redis; a Falcon push through
 // one node's gateway is stored by both, and a query and the series index
-// (HTTP and `wharf metrics`) through the other give every series, naming
-// the node that read it. One node is SIGKILLed: the other holds every
+// (HTTP and `wharf metrics`) and a backtest (`wharf strategy test`)
+// through the other give every series, naming the node that read it. One node is SIGKILLed: the other holds every
 // shard within 15 s, and new points land on it and are queryable.
 func TestFunctionsRolesShareSeriesShards(t *testing.T) {
 	redis, nsqd, minio := testenv.StartRedis(t), testenv.StartNSQD(t), testenv.StartMinIO(t)
@@ -135,6 +137,17 @@ func TestFunctionsRolesShareSeriesShards(t *testing.T) {
 	}
 	table := c.ok("metrics", "series", "--endpoint", "web-1")
 	wantLines(t, "metrics series table", table, "NODE", "web-1", "cpu.busy")
+
+	// A backtest through b replays the series of both nodes.
+	draft := filepath.Join(dirA, "draft.json")
+	if err := os.WriteFile(draft, []byte(`{"metric":"cpu.busy","tags":{"env":"prod"},"func":"all(#1)","operator":">","right_value":1,"max_step":1,"priority":3}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = c.ok("strategy", "test", "-f", draft, "--from", fmt.Sprint(ts-600), "--to", fmt.Sprint(ts+60), "-o", "json")
+	var bt monitor.BacktestReply
+	if err := json.Unmarshal([]byte(out), &bt); err != nil || bt.Series != series || len(bt.Events) != series {
+		t.Fatalf("strategy test through b: %v: %d series, %d events", err, bt.Series, len(bt.Events))
+	}
 
 	// SIGKILL a: b holds every shard within 15 s.
 	_ = a.cmd.Process.Kill()
