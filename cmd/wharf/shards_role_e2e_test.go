@@ -20,7 +20,8 @@ import (
 
 // TestFunctionsRolesShareSeriesShards: two `wharf functions` processes
 // split the series shards through leases in Redis; a Falcon push through
-// one node's gateway is stored by both, and a query and the series index
+// one node's gateway is stored by both, and a query (also through a
+// `wharf gateway`, which stores none) and the series index
 // (HTTP and `wharf metrics`) and a backtest (`wharf strategy test`)
 // through the other give every series, naming the node that read it. One node is SIGKILLed: the other holds every
 // shard within 15 s, and new points land on it and are queryable.
@@ -112,6 +113,16 @@ func TestFunctionsRolesShareSeriesShards(t *testing.T) {
 	push(gwA, ts, 5)
 	testenv.Eventually(t, 20*time.Second, func() error {
 		nodes, err := query(gwB, ts, 5)
+		if err == nil && len(nodes) != 2 {
+			err = fmt.Errorf("answered by %v", nodes)
+		}
+		return err
+	})
+	// A gateway node stores no series: it forwards every query.
+	g := startWharf(t, t.TempDir(), env, roleArgs("gateway")...)
+	gwG := g.waitFor(reRoleHTTP, 60*time.Second)[1]
+	testenv.Eventually(t, 20*time.Second, func() error {
+		nodes, err := query(gwG, ts, 5)
 		if err == nil && len(nodes) != 2 {
 			err = fmt.Errorf("answered by %v", nodes)
 		}
