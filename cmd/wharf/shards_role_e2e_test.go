@@ -175,8 +175,9 @@ func TestFunctionsRolesShareSeriesShards(t *testing.T) {
 	})
 	t.Logf("a's shards taken by b %v after the kill", time.Since(killed).Round(100*time.Millisecond))
 
-	// New points through b land on b (a moved shard starts empty there).
-	push(gwB, ts+120, 9)
+	// New points, pushed through the gateway node, land on b (a moved
+	// shard starts empty there).
+	push(gwG, ts+120, 9)
 	testenv.Eventually(t, 20*time.Second, func() error {
 		nodes, err := query(gwB, ts+120, 9)
 		if err == nil && len(nodes) != 1 {
