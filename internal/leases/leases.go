@@ -3,9 +3,11 @@
 // a TTL, takes an even share of the shards, renews its leases by
 // compare-and-swap every TTL/3 and runs a shard's work only while it holds
 // the shard's lease (started after the lease is taken, stopped before it
-// is released). A member cut off from the store gives its shards up after
-// half a TTL without renewal, before its leases expire; a dead member's
-// shards are taken within about TTL + TTL/3.
+// is released). Every store call of a round is bounded to TTL/6, and a
+// round that cannot reach the store ends there, stopping the shards last
+// renewed more than TTL/2 ago: a member cut off from the store (calls
+// failing or hanging) gives its shards up before its leases expire. A
+// dead member's shards are taken within about TTL + TTL/3.
 //
 // Store layout (both prefixes chosen by the user of the package):
 //
@@ -189,22 +191,32 @@ func Holders(ctx context.Context, st store.Store, prefix string, shards int) (ma
 // above its even share and takes free ones up to it, preferred first.
 func (m *Manager) Balance(ctx context.Context) {
 	ttl := store.PutOptions{TTL: m.opts.TTL}
-	if _, err := m.opts.Store.Put(ctx, m.opts.MemberPrefix+m.opts.NodeID, m.opts.Value, ttl); err != nil {
+	octx, cancel := m.op(ctx)
+	_, err := m.opts.Store.Put(octx, m.opts.MemberPrefix+m.opts.NodeID, m.opts.Value, ttl)
+	cancel()
+	if err != nil {
 		m.log.Warn("cannot announce member", "err", err)
+		m.dropStale()
+		return
 	}
 	members := 0
-	for _, err := range store.Entries(ctx, m.opts.Store, m.opts.MemberPrefix, store.ScanOptions{}) {
+	octx, cancel = m.op(ctx)
+	for _, err := range store.Entries(octx, m.opts.Store, m.opts.MemberPrefix, store.ScanOptions{}) {
 		if err != nil {
+			cancel()
 			m.log.Warn("cannot list members", "err", err)
 			m.dropStale()
 			return
 		}
 		members++
 	}
+	cancel()
 	members = max(members, 1)
 	share := (m.opts.Shards + members - 1) / members
 	taken := map[int]uint64{} // shard -> version when mine, 0 when someone else's
-	for e, err := range store.Entries(ctx, m.opts.Store, m.opts.LeasePrefix, store.ScanOptions{}) {
+	octx, cancel = m.op(ctx)
+	defer cancel()
+	for e, err := range store.Entries(octx, m.opts.Store, m.opts.LeasePrefix, store.ScanOptions{}) {
 		if err != nil {
 			m.log.Warn("cannot list shard leases", "err", err)
 			m.dropStale()
@@ -231,7 +243,14 @@ func (m *Manager) Balance(ctx context.Context) {
 			m.drop(ctx, i, true, Released)
 			continue
 		}
-		nv, err := m.opts.Store.CompareAndSwap(ctx, m.Key(i), v, m.opts.Value, ttl)
+		octx, cancel := m.op(ctx)
+		nv, err := m.opts.Store.CompareAndSwap(octx, m.Key(i), v, m.opts.Value, ttl)
+		cancel()
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			m.log.Warn("cannot renew shard lease", "shard", i, "err", err)
+			m.dropStale() // the store does not answer: no more calls this round
+			return
+		}
 		if err != nil {
 			m.log.Warn("lost shard lease", "shard", i, "err", err)
 			m.drop(ctx, i, false, Lost)
@@ -250,16 +269,21 @@ func (m *Manager) Balance(ctx context.Context) {
 		if mine >= share {
 			return
 		}
-		v, err := m.opts.Store.CompareAndSwap(ctx, m.Key(i), 0, m.opts.Value, ttl)
+		octx, cancel := m.op(ctx)
+		v, err := m.opts.Store.CompareAndSwap(octx, m.Key(i), 0, m.opts.Value, ttl)
+		cancel()
 		if err != nil {
 			if !errors.Is(err, store.ErrConflict) {
 				m.log.Warn("cannot take shard lease", "shard", i, "err", err)
+				return
 			}
 			continue
 		}
 		if err := m.opts.Start(ctx, i); err != nil {
 			m.log.Warn("cannot start shard", "shard", i, "err", err)
-			_, _ = m.opts.Store.CompareAndDelete(ctx, m.Key(i), v)
+			octx, cancel := m.op(ctx)
+			_, _ = m.opts.Store.CompareAndDelete(octx, m.Key(i), v)
+			cancel()
 			continue
 		}
 		m.mu.Lock()
@@ -269,6 +293,15 @@ func (m *Manager) Balance(ctx context.Context) {
 		m.log.Info("took shard", "shard", i)
 		mine++
 	}
+}
+
+// op bounds one store call of a round to a sixth of the TTL: a member
+// cut off from the store (calls hang rather than fail) gives up a shard
+// not renewed for TTL/2 at most TTL/6 after the round that notices it,
+// which starts at most 2×TTL/3 after the last renewal: by 5×TTL/6, before
+// the lease expires.
+func (m *Manager) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, m.opts.TTL/6)
 }
 
 // byPreference sorts shards by Prefer, highest first, then by index.
@@ -328,7 +361,9 @@ func (m *Manager) drop(ctx context.Context, i int, release bool, change string) 
 	}
 	m.opts.Stop(i)
 	if release {
-		if _, err := m.opts.Store.CompareAndDelete(ctx, m.Key(i), h.version); err != nil && !errors.Is(err, store.ErrConflict) {
+		octx, cancel := m.op(ctx)
+		defer cancel()
+		if _, err := m.opts.Store.CompareAndDelete(octx, m.Key(i), h.version); err != nil && !errors.Is(err, store.ErrConflict) {
 			m.log.Warn("cannot release shard lease", "shard", i, "err", err)
 		}
 	}

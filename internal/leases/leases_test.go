@@ -11,6 +11,8 @@ import (
 	"github.com/wharfhq/wharf/internal/leases"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/store/redisstore"
+	"github.com/wharfhq/wharf/internal/testenv"
 )
 
 const (
@@ -27,6 +29,8 @@ type work struct {
 	mu      sync.Mutex
 	running map[int]string
 	changes []string
+	// unreachable: the store does not answer; Stop checks nothing in it.
+	unreachable bool
 }
 
 func (w *work) manager(id string, prefer func(int) int64) *leases.Manager {
@@ -45,8 +49,10 @@ func (w *work) manager(id string, prefer func(int) int64) *leases.Manager {
 		Stop: func(i int) {
 			// Stopped before the release: the lease is still there (ours,
 			// or another holder's when it was lost).
-			if _, err := w.st.Get(context.Background(), leasePrefix+fmt.Sprint(i)); err != nil {
-				w.t.Errorf("%s stops shard %d after its lease was released: %v", id, i, err)
+			if !w.unreachable {
+				if _, err := w.st.Get(context.Background(), leasePrefix+fmt.Sprint(i)); err != nil {
+					w.t.Errorf("%s stops shard %d after its lease was released: %v", id, i, err)
+				}
 			}
 			w.mu.Lock()
 			defer w.mu.Unlock()
@@ -190,5 +196,53 @@ func TestOptionsRequired(t *testing.T) {
 	}
 	if _, err := leases.New(ok); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCutOffStopsBeforeTheLeasesExpire: with Redis frozen (a network cut:
+// calls hang, nothing fails fast), a member stops the work of every shard
+// while its leases still stand, so no other member can have taken them
+// meanwhile.
+func TestCutOffStopsBeforeTheLeasesExpire(t *testing.T) {
+	redis := testenv.StartRedis(t)
+	ctx := context.Background()
+	open := func() store.Store {
+		st, err := redisstore.Open(ctx, redisstore.Options{Addr: redis.Addr, Namespace: "wharf"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	w := &work{t: t, st: open(), running: map[int]string{}, unreachable: true}
+	check := open()
+	m := w.manager("a", nil)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := m.Owned(); len(got) != 5 {
+			return fmt.Errorf("owns %v", got)
+		}
+		return nil
+	})
+	redis.Pause()
+	t.Cleanup(redis.Resume)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if len(w.running) != 0 {
+			return fmt.Errorf("still runs %v", w.running)
+		}
+		return nil
+	})
+	redis.Resume()
+	h, err := leases.Holders(ctx, check, leasePrefix, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 5 {
+		t.Fatalf("only %d of 5 leases stood when the member had stopped every shard: %v", len(h), h)
 	}
 }
