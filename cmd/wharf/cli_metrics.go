@@ -251,9 +251,9 @@ func newMetricsSeriesCmd(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			return f.emit(stdout, rep, func() error {
-				t := cliout.NewRows("ENDPOINT", "METRIC", "TAGS", "TYPE", "STEP")
+				t := cliout.NewRows("ENDPOINT", "METRIC", "TAGS", "TYPE", "STEP", "NODE")
 				for _, s := range rep.Series {
-					t.Add(s.Endpoint, s.Metric, s.Tags, s.CounterType, (time.Duration(s.Step) * time.Second).String())
+					t.Add(s.Endpoint, s.Metric, s.Tags, s.CounterType, (time.Duration(s.Step) * time.Second).String(), s.Node)
 				}
 				if err := t.Write(stdout, "No series."); err != nil {
 					return err

@@ -13,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/artifacts/blob/diskblob"
 	"github.com/wharfhq/wharf/artifacts/blob/s3blob"
 	"github.com/wharfhq/wharf/functions/admin"
+	"github.com/wharfhq/wharf/functions/monitor"
 	"github.com/wharfhq/wharf/gateway"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bus"
@@ -43,6 +44,7 @@ type wiring struct {
 	stats                 *lateStats
 	limits                *clusterLimits
 	gw                    *gateway.Gateway
+	series                *monitor.Writer // serve and functions
 	agent                 *background
 	// started is when the internal listener came up: the node's start.
 	started time.Time
@@ -68,13 +70,16 @@ func (w *wiring) components() []component {
 		{r.needs.http && (r.embedded || r.needs.minio), component{"artifacts", w.startArtifacts}},
 		{r.needs.http, component{"edge config", w.startEdge}},
 		{r.needs.http && r.needs.nsqd, component{"deploy", w.startDeployer}},
-		// Metric ingest and the series writer own every shard; serve only
-		// until shards can move between nodes (issue 13).
-		{r.embedded, component{"monitor", w.startMonitorComponent}},
+		// Metric ingest and queries on every node that serves HTTP; serve's
+		// series writer owns every shard, functions nodes share them by
+		// leases (their writer starts after the gateway, whose URL the
+		// leases advertise).
+		{r.needs.http, component{"monitor", w.startMonitorComponent}},
 		// serve's judge holds every shard; judge roles split them by leases.
 		{r.embedded || r.name == "judge", component{"judge", w.startJudgeComponent}},
 		{r.needs.http && !r.embedded, component{"cluster rate limits", w.startLimits}},
 		{r.needs.http, component{"gateway", w.startGatewayComponent}},
+		{r.name == "functions", component{"series writer", w.startSeriesWriter}},
 		{r.name == "agent" || (r.embedded && w.opts.Agent.Local), component{"agent", w.startAgentComponent}},
 		{r.embedded || r.needs.redis, component{"node heartbeat", w.startNodeHeartbeat}},
 		{true, component{"readiness", w.startReadiness}},
@@ -289,16 +294,6 @@ func (w *wiring) startDeployer(ctx context.Context) (stopFunc, error) {
 		return nil, err
 	}
 	return d.stop, nil
-}
-
-// startMonitorComponent registers the monitor function (metric push,
-// query, series index) and runs the series writer of every shard.
-func (w *wiring) startMonitorComponent(ctx context.Context) (stopFunc, error) {
-	m, err := w.startMonitor(ctx, w.mux, w.producer, w.st, []string{w.nsqd.TCPAddr()}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return m.stop, nil
 }
 
 // consumeFrom is where a role's consumers find nsqd: through nsqlookupd

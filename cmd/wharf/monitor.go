@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -11,50 +13,139 @@ import (
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
+	"github.com/wharfhq/wharf/internal/nodes"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
+// monitorSetup is what the monitor component of one process is made of.
+type monitorSetup struct {
+	producer      *bus.Producer
+	st            store.Store
+	nsqd, lookupd []string
+	// shared makes the series writer share the shards with the other
+	// functions nodes through leases in st; url is its advertised URL.
+	shared bool
+	nodeID string
+	url    func() string
+	// writer: this node stores series (serve, functions); else it only
+	// ingests and forwards queries (gateway).
+	writer bool
+}
+
 // startMonitor registers the monitor function (metric push, query,
-// series index, strategies in st) on mux and runs its series writer, which owns every shard
-// (serve), until the returned background is stopped.
-func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, producer *bus.Producer, st store.Store, nsqd, lookupd []string) (*background, error) {
+// series index, strategies in st) on mux and, with a writer, creates the
+// series writer: of every shard in serve, of a lease share of them on a
+// functions node. The writer runs once the returned run is called
+// (after the gateway bound its port, which the leases advertise); close
+// undoes a writer that never ran.
+func (b *base) startMonitor(mux *fnapi.Mux, s monitorSetup) (w *monitor.Writer, close func(), err error) {
 	o := b.opts.Monitoring
-	dir := o.SeriesDir
-	if dir == "" {
-		dir = filepath.Join(b.opts.DataDir, "series")
-	}
 	log := logging.Component(b.log, "monitor")
-	perShard := 0
-	if o.MaxSeries > 0 {
-		perShard = max(1, o.MaxSeries*5/4/o.Shards) // shards fill unevenly: 25 % slack
+	if s.writer {
+		dir := o.SeriesDir
+		if dir == "" {
+			dir = filepath.Join(b.opts.DataDir, "series")
+		}
+		perShard := 0
+		if o.MaxSeries > 0 {
+			perShard = max(1, o.MaxSeries*5/4/o.Shards) // shards fill unevenly: 25 % slack
+		}
+		floorBytes, floorPercent, err := config.ParseFreeDisk(o.MinFreeDisk) // validated with the options
+		if err != nil {
+			return nil, nil, fmt.Errorf("monitoring.min_free_disk: %w", err)
+		}
+		wo := monitor.WriterOptions{Dir: dir, Shards: o.Shards, MaxSeries: perShard, NSQDAddrs: s.nsqd, LookupdHTTPAddrs: s.lookupd,
+			Security: b.nsqSec, MaxInFlight: b.opts.NSQ.MaxInFlight, NodeID: s.nodeID, Logger: log, Metrics: b.metrics,
+			Disk: monitor.DiskGuardOptions{Floor: monitor.DiskFloor{Bytes: floorBytes, Percent: floorPercent}}}
+		if s.shared {
+			wo.Store, wo.URL = s.st, s.url
+		}
+		if w, err = monitor.NewWriter(wo); err != nil {
+			return nil, nil, err
+		}
 	}
-	floorBytes, floorPercent, err := config.ParseFreeDisk(o.MinFreeDisk) // validated with the options
-	if err != nil {
-		return nil, fmt.Errorf("monitoring.min_free_disk: %w", err)
+	// Forwarded queries get a transport of their own, so that stop closes
+	// its idle keep-alive connections.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	client := &http.Client{Transport: tr}
+	close = func() {
+		if w != nil {
+			_ = w.Close()
+		}
+		tr.CloseIdleConnections()
 	}
-	w, err := monitor.NewWriter(monitor.WriterOptions{Dir: dir, Shards: o.Shards, MaxSeries: perShard, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd,
-		Security: b.nsqSec, MaxInFlight: b.opts.NSQ.MaxInFlight, Logger: log, Metrics: b.metrics,
-		Disk: monitor.DiskGuardOptions{Floor: monitor.DiskFloor{Bytes: floorBytes, Percent: floorPercent}}})
-	if err != nil {
-		return nil, err
-	}
-	fn, err := monitor.New(monitor.Options{Publisher: producer, Shards: o.Shards, Replicas: o.Replicas,
+	fn, err := monitor.New(monitor.Options{Publisher: s.producer, Shards: o.Shards, Replicas: o.Replicas,
 		MinStep: int64(o.MinStep / time.Second), MaxQueued: int64(o.MaxQueued), RetryAfter: o.RetryAfter,
-		Series: w, Store: st, Logger: log, Metrics: b.metrics})
+		Series: w, Store: s.st, Client: client, Logger: log, Metrics: b.metrics})
 	if err != nil {
-		_ = w.Close()
-		return nil, err
+		close()
+		return nil, nil, err
 	}
 	if err := mux.Register(fn); err != nil {
-		_ = w.Close()
-		return nil, err
+		close()
+		return nil, nil, err
 	}
 	b.feed = fn // the gateway, started after, feeds its own metrics in-process
-	return runBackground(ctx, func(ctx context.Context) error {
-		if err := w.Run(ctx); err != nil {
+	return w, close, nil
+}
+
+// startMonitorComponent registers the monitor function on every node
+// that serves HTTP, so a Falcon agent can push to any of them. serve
+// runs its series writer of every shard at once; a functions node runs
+// its writer from the series writer component, after the gateway.
+func (w *wiring) startMonitorComponent(ctx context.Context) (stopFunc, error) {
+	s := monitorSetup{producer: w.producer, st: w.st, writer: w.role.embedded || w.role.name == "functions"}
+	host, _ := os.Hostname()
+	s.nodeID = nodes.NewID(host, w.ops.Addr().String())
+	if w.role.embedded {
+		s.nsqd = []string{w.nsqd.TCPAddr()}
+	} else {
+		s.nsqd, s.lookupd, s.shared = w.consumeFrom(), w.opts.NSQ.Lookupd, true
+		s.url = w.advertiseURL
+	}
+	writer, close, err := w.startMonitor(w.mux, s)
+	if err != nil {
+		return nil, err
+	}
+	w.series = writer
+	if !w.role.embedded {
+		return noStop(close), nil
+	}
+	return w.runSeriesWriter(ctx)
+}
+
+// startSeriesWriter runs a functions node's series writer, which takes
+// its share of the shards' leases advertising the gateway's URL.
+func (w *wiring) startSeriesWriter(ctx context.Context) (stopFunc, error) {
+	return w.runSeriesWriter(ctx)
+}
+
+// runSeriesWriter runs the series writer until the returned stop.
+func (w *wiring) runSeriesWriter(ctx context.Context) (stopFunc, error) {
+	sw, log := w.series, logging.Component(w.log, "monitor")
+	bg := runBackground(ctx, func(ctx context.Context) error {
+		if err := sw.Run(ctx); err != nil {
 			log.Error("series writer stopped", "err", err)
 			return err
 		}
 		return nil
-	}), nil
+	})
+	return bg.stop, nil
+}
+
+// advertiseURL is the URL other nodes forward series queries to:
+// monitoring.advertise_url, else the gateway's own address (loopback
+// when it listens on every interface).
+func (w *wiring) advertiseURL() string {
+	if u := w.opts.Monitoring.AdvertiseURL; u != "" {
+		return u
+	}
+	if w.gw == nil {
+		return ""
+	}
+	plain, https := gatewayURLs(w.gw, w.opts.Gateway)
+	if plain != "" {
+		return plain
+	}
+	return https
 }

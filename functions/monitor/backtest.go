@@ -95,43 +95,58 @@ func (f *Function) backtestStrategy(r *fnapi.Request) error {
 	if q.Start < 0 || q.Start >= q.End || q.End > rrd.MaxTime {
 		return httperr.BadRequest("start (%d) must be before end (%d), both Unix seconds", q.Start, q.End)
 	}
-	if f.opts.Series == nil {
-		return httperr.Unavailable(nil, "no series store on this node")
-	}
 	out := BacktestReply{StrategyID: s.ID, Start: q.Start, End: q.End, Events: []event.Event{}}
 	var pts []judge.Point
 	filter := seriesFilter{metric: c.Metric, may: readable(r.Principal)}
+	var remote []int
 	for shard := range f.opts.Shards {
-		st, ok := f.opts.Series.store(shard)
-		if !ok {
-			return httperr.Unavailable(nil, "series shard %d is not stored on this node", shard)
+		if f.opts.Series == nil {
+			remote = append(remote, shard)
+			continue
 		}
-		infos, _, err := listShard(st, "", "", MaxBacktestSeries+1, &filter)
-		if err != nil {
-			return httperr.Unavailable(err, "cannot list series shard %d", shard)
-		}
-		for _, in := range infos {
-			tags := metric.ParseTags(in.Tags)
-			if !c.Match(in.Endpoint, in.Metric, tags) {
-				continue
-			}
-			if out.Series++; out.Series > MaxBacktestSeries {
-				return httperr.BadRequest("the strategy matches more than %d series; narrow it with tags or endpoints", MaxBacktestSeries)
-			}
-			v, err := st.Fetch(metric.PK(in.Endpoint, in.Metric, in.Tags), rrd.Query{CF: rrd.Average, Start: q.Start, End: q.End})
-			if errors.Is(err, seriesstore.ErrNotFound) {
-				continue
-			}
+		ok, err := f.opts.Series.withStore(shard, func(st *seriesstore.Store) error {
+			infos, _, err := listShard(st, "", "", MaxBacktestSeries+1, &filter)
 			if err != nil {
-				return httperr.Unavailable(err, "cannot read series shard %d", shard)
+				return httperr.Unavailable(err, "cannot list series shard %d", shard)
 			}
-			for i, x := range v.Values {
-				if math.IsNaN(x) {
+			for _, in := range infos {
+				tags := metric.ParseTags(in.Tags)
+				if !c.Match(in.Endpoint, in.Metric, tags) {
 					continue
 				}
-				pts = append(pts, judge.Point{Endpoint: in.Endpoint, Metric: in.Metric, Tags: tags,
-					Timestamp: v.Start + int64(i+1)*v.Step, Step: v.Step, Value: x, Type: judge.Gauge})
+				if out.Series++; out.Series > MaxBacktestSeries {
+					return httperr.BadRequest("the strategy matches more than %d series; narrow it with tags or endpoints", MaxBacktestSeries)
+				}
+				v, err := st.Fetch(metric.PK(in.Endpoint, in.Metric, in.Tags), rrd.Query{CF: rrd.Average, Start: q.Start, End: q.End})
+				if errors.Is(err, seriesstore.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return httperr.Unavailable(err, "cannot read series shard %d", shard)
+				}
+				for i, x := range v.Values {
+					if math.IsNaN(x) {
+						continue
+					}
+					pts = append(pts, judge.Point{Endpoint: in.Endpoint, Metric: in.Metric, Tags: tags,
+						Timestamp: v.Start + int64(i+1)*v.Step, Step: v.Step, Value: x, Type: judge.Gauge})
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			remote = append(remote, shard)
+		}
+	}
+	if len(remote) > 0 {
+		if localOnly(r) || !f.forwards() {
+			return httperr.Unavailable(nil, "series shard %d is not stored on this node", remote[0])
+		}
+		if err := f.backtestRemote(r, c, q, remote, &out, &pts); err != nil {
+			return err
 		}
 	}
 	sort.SliceStable(pts, func(i, j int) bool { return pts[i].Timestamp < pts[j].Timestamp })

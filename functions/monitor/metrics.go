@@ -10,6 +10,13 @@ import (
 type counters struct {
 	received, invalid, published *metrics.Counter
 	rejectedBusy, rejectedBus    *metrics.Counter
+	set                          *metrics.Set
+}
+
+// forwarded counts the queries (route: query or series) forwarded to a
+// shard's owner, by result (ok or error).
+func (c *counters) forwarded(route, result string) *metrics.Counter {
+	return c.set.GetOrCreateCounter(`wharf_monitor_forwarded_queries_total{route="` + route + `",result="` + result + `"}`)
 }
 
 func newCounters(set *metrics.Set, queued func() float64) *counters {
@@ -21,6 +28,7 @@ func newCounters(set *metrics.Set, queued func() float64) *counters {
 		published:    c("points_published_total"),
 		rejectedBusy: c(`push_rejected_total{reason="busy"}`),
 		rejectedBus:  c(`push_rejected_total{reason="bus"}`),
+		set:          set,
 	}
 }
 
@@ -46,5 +54,8 @@ func MetricFamilies() []promexp.Family {
 		{Name: "wharf_monitor_points_queued", Type: promexp.Gauge, Help: "Valid points of pushes in progress, not yet acknowledged by nsqd."},
 		c("wharf_monitor_push_rejected_total", "Pushes answered 503 with Retry-After (reason: busy = too many points queued, bus = nsqd did not take them).", "reason"),
 		c("wharf_monitor_series_points_total", "Points the series writer applied to its stores (result: accepted, stale = not newer than the series, skipped = value Falcon skips, rejected = step or type disagrees, over_limit = would create a series past monitoring.max_series).", "result"),
+		{Name: "wharf_monitor_shards_owned", Type: promexp.Gauge, Help: "Series shards this node stores now (all of them in serve; its lease share on a wharf functions node)."},
+		c("wharf_monitor_shard_lease_changes_total", "Series shard leases this node took, released (handed to a node that joined), stopped (released on shutdown) or lost (not renewed: another holder or the store cut off).", "change"),
+		c("wharf_monitor_forwarded_queries_total", "Queries of series shards stored on another node forwarded to their owner (route: query or series; result: ok or error, answered 503).", "route", "result"),
 	}
 }

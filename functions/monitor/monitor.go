@@ -22,6 +22,13 @@
 // (Writer, which stores them with monitoring/seriesstore) and the judge.
 // Nothing is dropped silently: when too many points are queued or nsqd
 // does not take them, the pusher gets 503 with Retry-After.
+//
+// Several nodes share the shards: each Writer with a Store holds an even
+// share of them through leases (wire.SeriesLeasePrefix), and a query or
+// series listing on any node reads the shards stored there and forwards
+// the others to their owners (forward.go) with the caller's
+// Authorization and wire.LocalShardsHeader, which makes the owner answer
+// from its own stores only.
 package monitor
 
 import (
@@ -29,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,8 +75,18 @@ type Options struct {
 	PublishTimeout time.Duration
 	// RetryAfter is the Retry-After of a 503. Default 5s.
 	RetryAfter time.Duration
-	// Series answers queries; nil: queries answer 503.
+	// Series answers queries of the shards it stores; the others are
+	// forwarded to their owners found in Store (wire.SeriesLeasePrefix)
+	// when Series shares the shards through leases or is nil (a node that
+	// stores no series: every query is forwarded).
 	Series *Writer
+	// Client forwards queries to the shards' owners. Default: a client of its own.
+	Client *http.Client
+	// ForwardTimeout bounds one forwarded query. Default 10s.
+	ForwardTimeout time.Duration
+	// MaxQueryValues bounds the values (series × points) of one query's
+	// answer; a larger one is a 400. Default DefaultMaxQueryValues.
+	MaxQueryValues int
 	// Store keeps the alarm strategies (wire.StrategyKey); nil: no
 	// strategy routes.
 	Store store.Store
@@ -122,6 +140,15 @@ func New(opts Options) (*Function, error) {
 	}
 	if opts.StoreTimeout <= 0 {
 		opts.StoreTimeout = 5 * time.Second
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{}
+	}
+	if opts.MaxQueryValues <= 0 {
+		opts.MaxQueryValues = DefaultMaxQueryValues
+	}
+	if opts.ForwardTimeout <= 0 {
+		opts.ForwardTimeout = 10 * time.Second
 	}
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = 5 * time.Second

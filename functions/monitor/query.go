@@ -1,8 +1,11 @@
 package monitor
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/valyala/fasthttp"
 
@@ -16,6 +19,9 @@ import (
 
 // MaxQuerySeries bounds the series of one query.
 const MaxQuerySeries = 100
+
+// DefaultMaxQueryValues is the default of Options.MaxQueryValues.
+const DefaultMaxQueryValues = 1_000_000
 
 // defaultWindow is the query window when start is not given (seconds).
 const defaultWindow = 3600
@@ -51,7 +57,10 @@ type Sample struct {
 // point of the series was ever stored (Values is then empty).
 type SeriesValues struct {
 	SeriesRef
-	Found       bool     `json:"found"`
+	Found bool `json:"found"`
+	// Node is the node that read the series from its store (the shard's
+	// owner; a shard that moved starts empty on its new owner).
+	Node        string   `json:"node,omitempty"`
 	CounterType string   `json:"counterType,omitempty"`
 	CF          string   `json:"cf"`
 	Start       int64    `json:"start"`
@@ -152,22 +161,62 @@ func (f *Function) query(r *fnapi.Request, q QueryRequest) error {
 	if q.End > rrd.MaxTime || q.Step > rrd.MaxTime {
 		return httperr.BadRequest("end and step must be at most %d", rrd.MaxTime)
 	}
-	if f.opts.Series == nil {
-		return httperr.Unavailable(nil, "no series store on this node")
-	}
-	out := QueryReply{Series: make([]SeriesValues, 0, len(q.Series))}
-	for _, ref := range q.Series {
+	q.CF = cf.String()
+	out := QueryReply{Series: make([]SeriesValues, len(q.Series))}
+	remote := map[int][]int{} // shard -> indexes of q.Series
+	total := 0
+	for i := range q.Series {
+		ref := &q.Series[i]
 		ref.Tags = metric.CanonicalTags(ref.Tags)
-		if err := canRead(r.Principal, ref); err != nil {
+		if err := canRead(r.Principal, *ref); err != nil {
 			return err
 		}
 		key := metric.PK(ref.Endpoint, ref.Metric, ref.Tags)
 		shard := f.ring.Index(key)
-		st, ok := f.opts.Series.store(shard)
-		if !ok {
+		local, err := f.fetchLocal(shard, key, *ref, cf, q, &out.Series[i])
+		if err != nil {
+			return err
+		}
+		if local {
+			// Checked as the answer grows, so a too large one stops early.
+			if total += len(out.Series[i].Values); total > f.opts.MaxQueryValues {
+				return f.tooManyValues(total)
+			}
+			continue
+		}
+		if localOnly(r) || !f.forwards() {
 			return httperr.Unavailable(nil, "series shard %d is not stored on this node", shard)
 		}
-		sv := SeriesValues{SeriesRef: ref, CF: cf.String(), Values: []Sample{}}
+		remote[shard] = append(remote[shard], i)
+	}
+	if len(remote) > 0 {
+		if err := f.queryOwners(r, q, remote, out.Series); err != nil {
+			return err
+		}
+		total = 0
+		for i := range out.Series {
+			total += len(out.Series[i].Values)
+		}
+		if total > f.opts.MaxQueryValues {
+			return f.tooManyValues(total)
+		}
+	}
+	return r.JSON(fasthttp.StatusOK, out)
+}
+
+// tooManyValues is the 400 of an answer past Options.MaxQueryValues.
+func (f *Function) tooManyValues(total int) error {
+	return httperr.BadRequest("the answer holds more than %d values (series × points, %d so far): narrow start and end, raise step, or ask for fewer series", f.opts.MaxQueryValues, total)
+}
+
+// fetchLocal reads the series of key into sv when this node stores its
+// shard, and reports whether it does.
+func (f *Function) fetchLocal(shard int, key string, ref SeriesRef, cf rrd.CF, q QueryRequest, sv *SeriesValues) (bool, error) {
+	if f.opts.Series == nil {
+		return false, nil
+	}
+	*sv = SeriesValues{SeriesRef: ref, CF: cf.String(), Node: f.nodeID(), Values: []Sample{}}
+	return f.opts.Series.withStore(shard, func(st *seriesstore.Store) error {
 		v, err := st.Fetch(key, rrd.Query{CF: cf, Start: q.Start, End: q.End, Step: q.Step})
 		switch {
 		case errors.Is(err, seriesstore.ErrNotFound):
@@ -182,7 +231,54 @@ func (f *Function) query(r *fnapi.Request, q QueryRequest) error {
 				sv.Values[i] = Sample{Timestamp: v.Start + int64(i+1)*v.Step, Value: event.Value(x)}
 			}
 		}
-		out.Series = append(out.Series, sv)
+		return nil
+	})
+}
+
+// queryOwners asks the owners of the remote shards for their series (one
+// call per owner, at once) and puts the answers at their indexes in out.
+func (f *Function) queryOwners(r *fnapi.Request, q QueryRequest, remote map[int][]int, out []SeriesValues) error {
+	groups, err := f.groupByOwner(r.Context(), sortedShards(remote))
+	if err != nil {
+		return err
 	}
-	return r.JSON(fasthttp.StatusOK, out)
+	errs := make([]error, len(groups))
+	call := newForwardCall(r)
+	var wg sync.WaitGroup
+	for gi, g := range groups {
+		var idx []int
+		sub := QueryRequest{Start: q.Start, End: q.End, CF: q.CF, Step: q.Step}
+		for _, s := range g.shards {
+			for _, i := range remote[s] {
+				idx = append(idx, i)
+				sub.Series = append(sub.Series, q.Series[i])
+			}
+		}
+		body, err := json.Marshal(sub)
+		if err != nil {
+			return fmt.Errorf("cannot forward a query: %w", err)
+		}
+		wg.Go(func() {
+			var rep QueryReply
+			if errs[gi] = f.forward(call, g, "query", fasthttp.MethodPost, "/api/v1/metrics/query", body, &rep, shardList(g.shards)); errs[gi] != nil {
+				return
+			}
+			if len(rep.Series) != len(idx) {
+				errs[gi] = httperr.Unavailable(nil, "series shards %v: node %s answered %d series for %d", g.shards, g.owner.Node, len(rep.Series), len(idx))
+				return
+			}
+			for k, i := range idx {
+				out[i] = rep.Series[k]
+			}
+		})
+	}
+	wg.Wait()
+	// A 400 (an owner's part alone is too large) wins over a 503.
+	for _, err := range errs {
+		var he *httperr.Error
+		if errors.As(err, &he) && he.Status == fasthttp.StatusBadRequest {
+			return err
+		}
+	}
+	return errors.Join(errs...)
 }

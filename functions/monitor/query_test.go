@@ -78,3 +78,37 @@ func TestSeriesIndexFiltersAndPages(t *testing.T) {
 		t.Errorf("pages %v\nwant %v", all, want)
 	}
 }
+
+// TestQueryTotalValuesCap: an answer of more than MaxQueryValues values
+// (series × points) is a 400 naming what to narrow, not a huge body.
+func TestQueryTotalValuesCap(t *testing.T) {
+	s := newServer(t, serverOptions{fn: monitor.Options{MaxQueryValues: 100}})
+	now := time.Now().Unix() / 60 * 60
+	var items []string
+	q := "/api/v1/metrics/query?metric=m&end=" + fmt.Sprint(now)
+	for i := range 3 {
+		ep := fmt.Sprintf("h%d", i)
+		items = append(items, item(ep, "m", now-60, 60, 1, "GAUGE", ""), item(ep, "m", now, 60, 1, "GAUGE", ""))
+		q += "&endpoint=" + ep
+	}
+	if r := s.do(t, "POST", "/v1/push", "ingest", array(items...)); r.Status != 200 {
+		t.Fatalf("push: %d %s", r.Status, r.Body)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if !s.query(t, "endpoint=h2&metric=m").Series[0].Found {
+			return fmt.Errorf("h2 not stored yet")
+		}
+		return nil
+	})
+	// 3 series × 60 minutes at 60 s: 180 values.
+	r := s.do(t, "GET", q+"&start="+fmt.Sprint(now-3600), "admin", "")
+	if r.Status != 400 {
+		t.Fatalf("3 series × 60 points: %d (%d bytes), want 400", r.Status, len(r.Body))
+	}
+	wantError(t, r, 400, "more than 100 values (series × points")
+	wantError(t, r, 400, "narrow start and end, raise step, or ask for fewer series")
+	// 3 series × 30 points answer.
+	if r := s.do(t, "GET", q+"&start="+fmt.Sprint(now-1800), "admin", ""); r.Status != 200 {
+		t.Fatalf("3 series × 30 points: %d %s", r.Status, r.Body)
+	}
+}

@@ -1,12 +1,15 @@
 package monitor
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/monitoring/metric"
@@ -29,6 +32,8 @@ type SeriesInfo struct {
 	Tags        string `json:"tags"`
 	CounterType string `json:"counterType"`
 	Step        int64  `json:"step"`
+	// Node is the node whose store holds the series (its shard's owner).
+	Node string `json:"node,omitempty"`
 }
 
 // SeriesReply is a page of the series index, sorted by series key
@@ -85,9 +90,6 @@ func (f *Function) series(r *fnapi.Request) error {
 		limit = n
 	}
 	after := string(a.Peek("after"))
-	if f.opts.Series == nil {
-		return httperr.Unavailable(nil, "no series store on this node")
-	}
 	prefix := ""
 	if filter.endpoint != "" {
 		prefix = filter.endpoint + "/"
@@ -95,16 +97,31 @@ func (f *Function) series(r *fnapi.Request) error {
 			prefix += filter.metric
 		}
 	}
+	shards, err := f.listedShards(r)
+	if err != nil {
+		return err
+	}
 	var all []SeriesInfo
 	more := false
-	for _, shard := range f.opts.Series.Shards() {
-		st, _ := f.opts.Series.store(shard)
-		got, m, err := listShard(st, prefix, after, limit, &filter)
+	remote := map[int]bool{}
+	for _, shard := range shards {
+		local, err := f.listLocal(shard, prefix, after, limit, &filter, &all, &more)
 		if err != nil {
-			return httperr.Unavailable(err, "cannot list series shard %d", shard)
+			return err
 		}
-		all = append(all, got...)
-		more = more || m
+		if !local {
+			if localOnly(r) || !f.forwards() {
+				return httperr.Unavailable(nil, "series shard %d is not stored on this node", shard)
+			}
+			remote[shard] = true
+		}
+	}
+	if len(remote) > 0 {
+		got, m, err := f.listOwners(r, remote)
+		if err != nil {
+			return err
+		}
+		all, more = append(all, got...), more || m
 	}
 	slices.SortFunc(all, func(x, y SeriesInfo) int {
 		return strings.Compare(metric.PK(x.Endpoint, x.Metric, x.Tags), metric.PK(y.Endpoint, y.Metric, y.Tags))
@@ -121,6 +138,90 @@ func (f *Function) series(r *fnapi.Request) error {
 		out.Series = []SeriesInfo{}
 	}
 	return r.JSON(fasthttp.StatusOK, out)
+}
+
+// listedShards are the shards a listing covers: those a forwarding node
+// named in wire.LocalShardsHeader, every shard on a node that forwards,
+// else the shards stored here.
+func (f *Function) listedShards(r *fnapi.Request) ([]int, error) {
+	if h := r.Ctx.Request.Header.Peek(wire.LocalShardsHeader); len(h) > 0 {
+		var out []int
+		for _, p := range strings.Split(string(h), ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(p))
+			if err != nil || n < 0 || n >= f.opts.Shards {
+				return nil, httperr.BadRequest("%s must list shard numbers 0..%d, got %q", wire.LocalShardsHeader, f.opts.Shards-1, h)
+			}
+			out = append(out, n)
+		}
+		return out, nil
+	}
+	if f.forwards() {
+		out := make([]int, f.opts.Shards)
+		for i := range out {
+			out[i] = i
+		}
+		return out, nil
+	}
+	return f.opts.Series.Shards(), nil
+}
+
+// listLocal appends the matching series of shard to all when this node
+// stores it, and reports whether it does.
+func (f *Function) listLocal(shard int, prefix, after string, limit int, filter *seriesFilter, all *[]SeriesInfo, more *bool) (bool, error) {
+	if f.opts.Series == nil {
+		return false, nil
+	}
+	return f.opts.Series.withStore(shard, func(st *seriesstore.Store) error {
+		got, m, err := listShard(st, prefix, after, limit, filter)
+		if err != nil {
+			return httperr.Unavailable(err, "cannot list series shard %d", shard)
+		}
+		node := f.nodeID()
+		for i := range got {
+			got[i].Node = node
+		}
+		*all, *more = append(*all, got...), *more || m
+		return nil
+	})
+}
+
+// listOwners asks the owners of the remote shards for the same page (the
+// same filters, after and limit: each answers its first limit series
+// after the cursor, so the merged first limit are the listing's).
+func (f *Function) listOwners(r *fnapi.Request, remote map[int]bool) ([]SeriesInfo, bool, error) {
+	groups, err := f.groupByOwner(r.Context(), sortedShards(remote))
+	if err != nil {
+		return nil, false, err
+	}
+	args := r.Ctx.QueryArgs().String()
+	replies := make([]SeriesReply, len(groups))
+	errs := make([]error, len(groups))
+	call := newForwardCall(r)
+	var wg sync.WaitGroup
+	for gi, g := range groups {
+		wg.Go(func() {
+			errs[gi] = f.forward(call, g, "series", fasthttp.MethodGet, "/api/v1/metrics/series?"+args, nil, &replies[gi], shardList(g.shards))
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, false, err
+	}
+	var all []SeriesInfo
+	more := false
+	for _, rep := range replies {
+		all, more = append(all, rep.Series...), more || rep.Next != ""
+	}
+	return all, more, nil
+}
+
+// shardList is the wire.LocalShardsHeader value naming shards.
+func shardList(shards []int) string {
+	parts := make([]string, len(shards))
+	for i, s := range shards {
+		parts[i] = strconv.Itoa(s)
+	}
+	return strings.Join(parts, ",")
 }
 
 // listShard returns up to limit matching series of one shard after the

@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/metric"
 	"github.com/wharfhq/wharf/monitoring/seriesstore"
 )
@@ -26,10 +26,23 @@ type WriterOptions struct {
 	// Shards is the total number of shards (the push side's Options.Shards).
 	// Default wire.DefaultShards.
 	Shards int
-	// Owned are the shards this node stores; nil: all of them (wharf
-	// serve). Several nodes split the shards by giving each its own list
-	// (leases in the store that move shards between live nodes are next).
+	// Owned are the shards this node stores when it does not share them
+	// through leases (Store nil); nil: all of them (wharf serve).
 	Owned []int
+	// Store, when set, makes the writer share the shards with the other
+	// writers through leases (wire.SeriesLeasePrefix): it stores an even
+	// share of them, preferring shards whose store is already in Dir, and
+	// takes a dead writer's shards over. Owned is then ignored.
+	Store store.Store
+	// NodeID names this node in leases and in query answers. Default hostname-pid.
+	NodeID string
+	// URL returns the base URL (the gateway's) other nodes forward queries
+	// of this node's shards to; Run calls it once, when it starts (after
+	// the gateway bound its port). Required with Store.
+	URL func() string
+	// LeaseTTL is the lease TTL with Store. Default 9s: a dead writer's
+	// shards are taken over within about 12 s.
+	LeaseTTL time.Duration
 	// NSQDAddrs or LookupdHTTPAddrs find the shards' topics. One is required.
 	NSQDAddrs, LookupdHTTPAddrs []string
 	// Security secures the nsqd connections; nil: plain.
@@ -41,7 +54,8 @@ type WriterOptions struct {
 	MaxInFlight int
 	// Logger; nil discards.
 	Logger *slog.Logger
-	// Metrics gets wharf_monitor_series_points_total and the consumers' counters; nil: a private set.
+	// Metrics gets wharf_monitor_series_points_total, the shard gauges and
+	// the consumers' counters; nil: a private set.
 	Metrics *metrics.Set
 	// Disk is the free-disk guard of Dir (diskguard.go); zero: none.
 	Disk DiskGuardOptions
@@ -52,19 +66,24 @@ type WriterOptions struct {
 // batches a shard's consumer holds at once are written together, with one
 // fsync of the store's log (group commit), and acknowledged after it.
 type Writer struct {
-	opts      WriterOptions
-	log       *slog.Logger
-	stores    map[int]*seriesstore.Store
-	queues    map[int]chan *writeReq
-	consumers []*bus.Consumer
-	stats     writerCounters
-	guard     *diskGuard
+	opts  WriterOptions
+	log   *slog.Logger
+	stats writerCounters
+	guard *diskGuard
+
+	// mu guards shards; a query holds it for reading while it reads a
+	// store, so a shard stops only once no query reads it.
+	mu     sync.RWMutex
+	shards map[int]*shardRun
+
 	closeOnce sync.Once
 	closeErr  error
+	errMu     sync.Mutex
+	errs      []error // of stopped shards
 }
 
-// NewWriter opens (and recovers) the stores of the owned shards and
-// prepares a consumer per shard; Run starts them.
+// NewWriter checks opts; without Store it opens (and recovers) the stores
+// of the owned shards and prepares their consumers. Run starts them.
 func NewWriter(opts WriterOptions) (*Writer, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("cannot create series writer: Dir is required")
@@ -75,7 +94,8 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	if opts.Shards < 1 || opts.Shards > wire.MaxShards {
 		return nil, fmt.Errorf("cannot create series writer: shards must be 1..%d, got %d", wire.MaxShards, opts.Shards)
 	}
-	if opts.Owned == nil {
+	if opts.Owned == nil || opts.Store != nil {
+		opts.Owned = nil
 		for i := range opts.Shards {
 			opts.Owned = append(opts.Owned, i)
 		}
@@ -88,37 +108,35 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 16
 	}
+	if opts.NodeID == "" {
+		host, _ := os.Hostname()
+		opts.NodeID = host + "-" + strconv.Itoa(os.Getpid())
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.NewSet()
 	}
-	w := &Writer{opts: opts, log: opts.Logger, stores: map[int]*seriesstore.Store{}, queues: map[int]chan *writeReq{},
-		stats: newWriterCounters(opts.Metrics)}
+	w := &Writer{opts: opts, log: opts.Logger, shards: map[int]*shardRun{}, stats: newWriterCounters(opts.Metrics)}
+	opts.Metrics.GetOrCreateGauge("wharf_monitor_shards_owned", func() float64 { return float64(len(w.Shards())) })
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create series dir: %w", err)
 	}
 	w.guard = newDiskGuard(opts.Dir, opts.Disk, opts.Logger, opts.Metrics)
+	if opts.Store != nil {
+		if opts.URL == nil {
+			return nil, errors.New("cannot create series writer: URL is required to share shards")
+		}
+		return w, nil
+	}
 	for _, s := range opts.Owned {
-		st, err := seriesstore.Open(seriesstore.Options{Dir: filepath.Join(opts.Dir, strconv.Itoa(s)), MaxSeries: opts.MaxSeries, Logger: opts.Logger})
+		sr, err := w.openShard(s)
 		if err != nil {
 			_ = w.Close()
-			return nil, fmt.Errorf("cannot open series shard %d: %w", s, err)
+			return nil, err
 		}
-		w.stores[s] = st
-		w.queues[s] = make(chan *writeReq, opts.MaxInFlight)
-		c, err := bus.NewConsumer(bus.ConsumerOptions{
-			Topic: wire.SeriesTopic(s), Channel: wire.SeriesChannel,
-			NSQDAddrs: opts.NSQDAddrs, LookupdHTTPAddrs: opts.LookupdHTTPAddrs, Security: opts.Security,
-			MaxInFlight: opts.MaxInFlight, Concurrency: opts.MaxInFlight,
-			Handler: w.handler(s, w.queues[s]), Logger: opts.Logger, Metrics: opts.Metrics,
-		})
-		if err != nil {
-			_ = w.Close()
-			return nil, fmt.Errorf("cannot create series writer: %w", err)
-		}
-		w.consumers = append(w.consumers, c)
+		w.shards[s] = sr
 	}
 	return w, nil
 }
@@ -201,66 +219,4 @@ func (w *Writer) commit(ctx context.Context, shard int, st *seriesstore.Store, q
 		clear(group)
 		clear(points)
 	}
-}
-
-// Run consumes and checkpoints until ctx ends, then stops the consumers
-// (their handlers finish), the shard writers, and closes the stores.
-func (w *Writer) Run(ctx context.Context) error {
-	defer context.AfterFunc(ctx, w.guard.release)() // batches held for disk space go back to NSQ
-	commitCtx, stopCommits := context.WithCancel(context.WithoutCancel(ctx))
-	var commits sync.WaitGroup
-	for s, st := range w.stores {
-		commits.Add(1)
-		go func() { defer commits.Done(); w.commit(commitCtx, s, st, w.queues[s]) }()
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(w.consumers)+len(w.stores))
-	i := 0
-	for _, c := range w.consumers {
-		wg.Add(1)
-		go func(i int) { defer wg.Done(); errs[i] = c.Run(ctx) }(i)
-		i++
-	}
-	for _, st := range w.stores {
-		wg.Add(1)
-		go func(i int) { defer wg.Done(); errs[i] = st.Run(ctx) }(i)
-		i++
-	}
-	wg.Wait()
-	stopCommits()
-	commits.Wait()
-	return errors.Join(append(errs, w.Close())...)
-}
-
-// Close closes the stores (after Run, or when Run was never called).
-func (w *Writer) Close() error {
-	w.closeOnce.Do(func() {
-		var errs []error
-		for _, c := range w.consumers {
-			_ = c.Stop() // idempotent; frees go-nsq's handlers when Run never ran
-		}
-		for s, st := range w.stores {
-			if err := st.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("cannot close series shard %d: %w", s, err))
-			}
-		}
-		w.closeErr = errors.Join(errs...)
-	})
-	return w.closeErr
-}
-
-// Shards returns the owned shards, sorted.
-func (w *Writer) Shards() []int {
-	out := make([]int, 0, len(w.stores))
-	for s := range w.stores {
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// store returns the store of a shard this node owns.
-func (w *Writer) store(shard int) (*seriesstore.Store, bool) {
-	st, ok := w.stores[shard]
-	return st, ok
 }

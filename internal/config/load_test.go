@@ -99,6 +99,9 @@ func TestBadValues(t *testing.T) {
 		"bad flag duration": {args: []string{"--shutdown-grace", "ten"}, want: "duration"},
 		"duplicate key":     {file: "gateway:\n  listen: \":8080\"\n  listen: \":9\"\n", want: "already defined"},
 		"duplicate nested":  {file: "routes:\n  - {path: /x, function: api, path: /api/}\n", want: "already defined"},
+		"advertise scheme":  {env: []string{"WHARF_MONITORING_ADVERTISE_URL=ftp://10.0.0.7:8080"}, want: "monitoring.advertise_url must be http(s)://host:port"},
+		"advertise path":    {file: "monitoring:\n  advertise_url: http://10.0.0.7:8080/wharf\n", want: "monitoring.advertise_url"},
+		"advertise no host": {file: "monitoring:\n  advertise_url: \"http://\"\n", want: "monitoring.advertise_url"},
 		"shadowing route":   {file: "services: [{name: s, instances: [{addr: \"127.0.0.1:1\"}]}]\nroutes:\n  - {path: /api/v1/, service: s}\n", want: "routes[0].path: shadows the built-in /api/"},
 	}
 	for name, c := range cases {
@@ -147,4 +150,17 @@ func FuzzDecodeYAML(f *testing.F) {
 		o := Defaults()
 		_ = decodeYAML(b, &o)
 	})
+}
+
+// TestAdvertiseURL: a good monitoring.advertise_url loads; one with a
+// user and password is refused without repeating them.
+func TestAdvertiseURL(t *testing.T) {
+	o, err := load(t, []string{"--monitoring-advertise-url", "https://10.0.0.7:8443/"}, nil, "")
+	if err != nil || o.Monitoring.AdvertiseURL != "https://10.0.0.7:8443/" {
+		t.Fatalf("%q %v", o.Monitoring.AdvertiseURL, err)
+	}
+	_, err = load(t, nil, []string{"WHARF_MONITORING_ADVERTISE_URL=http://ops:hunter2@10.0.0.7:8080"}, "")
+	if err == nil || !strings.Contains(err.Error(), "no user") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("want a refusal without the password, got %v", err)
+	}
 }

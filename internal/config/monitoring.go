@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -15,7 +17,10 @@ type MonitoringOptions struct {
 	MaxQueued  int           `yaml:"max_queued" help:"valid points of pushes in progress at most; a push beyond it gets 503 with Retry-After"`
 	RetryAfter time.Duration `yaml:"retry_after" help:"Retry-After of a push refused with 503"`
 	MaxSeries  int           `yaml:"max_series" help:"most series the node stores, over all its shards (0: no bound); points of further new series are refused and counted (a series takes about 70 KiB on disk)"`
-	SeriesDir  string        `yaml:"series_dir" help:"serve only: where the series stores live (default <data-dir>/series)"`
+	SeriesDir  string        `yaml:"series_dir" help:"serve and functions: where the series stores live (default <data-dir>/series)"`
+	// AdvertiseURL is where other nodes reach this functions node's
+	// gateway to ask it for the series of the shards it stores.
+	AdvertiseURL string `yaml:"advertise_url" help:"functions role: base URL other nodes forward series queries to (default: the gateway's listen address, 127.0.0.1 when it listens on every interface)"`
 	// MinFreeDisk is parsed by ParseFreeDisk.
 	MinFreeDisk string `yaml:"min_free_disk" help:"least free space kept on the series dir's filesystem, a size (1GiB) or a percentage (5%), 0 for none; below it series writes pause (points wait in NSQ) until space returns"`
 	// FeedServer and FeedTokenFile let a process without the monitor in it
@@ -54,6 +59,11 @@ func (m MonitoringOptions) validate() error {
 	}
 	if m.RetryAfter < time.Second {
 		errs = append(errs, fmt.Errorf("monitoring.retry_after must be at least 1s, got %s", m.RetryAfter))
+	}
+	if m.AdvertiseURL != "" {
+		if u, err := url.Parse(m.AdvertiseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil {
+			errs = append(errs, errors.New("monitoring.advertise_url must be http(s)://host:port with nothing after it (no user, path or query)"))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -127,6 +127,21 @@ func (p *Process) Kill() {
 	p.cmd = nil
 }
 
+// Pause freezes the server (SIGSTOP): its port still accepts connections
+// but nothing is answered, as when the network to it is cut. Resume ends it.
+func (p *Process) Pause() { p.signal(syscall.SIGSTOP) }
+
+// Resume lets a paused server run again (SIGCONT).
+func (p *Process) Resume() { p.signal(syscall.SIGCONT) }
+
+func (p *Process) signal(sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+	}
+}
+
 // Restart stops and starts the server on the same address and data.
 func (p *Process) Restart() {
 	p.t.Helper()

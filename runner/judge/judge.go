@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/functions/monitor/wire"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/leases"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -28,8 +30,9 @@ type Judge struct {
 	strat  strategies
 	sweeps sweeper
 
-	mu    sync.Mutex
-	owned map[int]*shardRun // shards held, with their consumer
+	leases    *leases.Manager
+	mu        sync.Mutex
+	consumers map[int]*bus.Consumer // of the shards held
 
 	records [recordLocks]sync.Mutex // see update
 	// pendingNow asks the pending loop for a sweep (a shard was taken).
@@ -48,26 +51,21 @@ func New(opts Options) (*Judge, error) {
 	j := &Judge{
 		opts:       opts,
 		log:        opts.Logger.With("component", "judge", "node", opts.NodeID),
-		owned:      map[int]*shardRun{},
+		consumers:  map[int]*bus.Consumer{},
 		sweeps:     newSweeper(),
 		pendingNow: make(chan struct{}, 1),
 	}
+	m, err := j.newLeases()
+	if err != nil {
+		return nil, fmt.Errorf("cannot create judge: %w", err)
+	}
+	j.leases = m
 	j.stats = newCounters(opts.Metrics, func() float64 { return float64(len(j.Owned())) })
 	return j, nil
 }
 
 // Owned returns the shards this judge holds leases on, ascending.
-func (j *Judge) Owned() []int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	out := make([]int, 0, len(j.owned))
-	for i := range j.opts.Shards {
-		if j.owned[i] != nil {
-			out = append(out, i)
-		}
-	}
-	return out
-}
+func (j *Judge) Owned() []int { return j.leases.Owned() }
 
 // Events returns how many events this judge published to the alarms topic.
 func (j *Judge) Events() uint64 { return j.events.Load() }
@@ -95,7 +93,7 @@ func (j *Judge) run(ctx context.Context) error {
 	j.rebalance(ctx)
 	lease := time.NewTicker(j.opts.LeaseTTL / 3)
 	defer lease.Stop()
-	defer j.releaseAll()
+	defer j.leases.ReleaseAll()
 	// nodata ticks run beside the lease loop: a long scan of states must
 	// not delay the renewal of the leases.
 	tickCtx, stopTicks := context.WithCancel(ctx)

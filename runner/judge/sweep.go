@@ -80,7 +80,7 @@ func (s *sweeper) take() (all bool, ids []string) {
 // shards this judge did not hold.
 func (j *Judge) rebalance(ctx context.Context) {
 	before := j.Owned()
-	j.balance(ctx)
+	j.leases.Balance(ctx)
 	for _, i := range j.Owned() {
 		if !slices.Contains(before, i) {
 			j.sweeps.request("")

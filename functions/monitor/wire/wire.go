@@ -64,8 +64,8 @@ func StrategyKey(id string) string { return StrategyPrefix + id }
 
 // ProblemPrefix holds the open problems, a view the judge keeps for
 // people: ProblemPrefix+<strategy id>/<event id> is the JSON of the last
-// PROBLEM or NODATA event of that series, deleted when its OK is handed to
-// the outbox. The alarms topic stays the record; the view can lag it by
+// PROBLEM or NODATA event of that series, deleted when its OK is
+// published. The alarms topic stays the record; the view can lag it by
 // one event after a judge crash and catches up on the series' next event.
 const ProblemPrefix = "monitor/problems/"
 
@@ -73,3 +73,28 @@ const ProblemPrefix = "monitor/problems/"
 func ProblemKey(strategyID, eventID string) string {
 	return ProblemPrefix + strategyID + "/" + eventID
 }
+
+// The series writers' contract: the nodes that store series (wharf
+// functions, and serve) split the shards through leases
+// (internal/leases) under SeriesLeasePrefix+<shard>, announcing
+// themselves under SeriesMemberPrefix+<node id>; both records hold the
+// node's SeriesOwner as JSON, so that any node can forward a query of a
+// shard to the node that stores it.
+const (
+	SeriesLeasePrefix  = "monitor/series/leases/"
+	SeriesMemberPrefix = "monitor/series/members/"
+)
+
+// SeriesOwner is the record of a series writer node: its ID and the base
+// URL (scheme://host:port of its gateway) other nodes forward queries to.
+type SeriesOwner struct {
+	Node string `json:"node"`
+	URL  string `json:"url"`
+}
+
+// LocalShardsHeader on a query or series listing asks the node to answer
+// from the shards it stores itself, and never to forward: a node sets it
+// on the queries it forwards to a shard's owner. It only narrows an
+// answer (a series of a shard stored elsewhere gets 503), so a client
+// sending it gains nothing; authorization is checked as always.
+const LocalShardsHeader = "X-Wharf-Local-Shards"
