@@ -220,7 +220,10 @@ func TestShardsForwardingAuthorization(t *testing.T) {
 
 	local := []string{wire.LocalShardsHeader, "0,1,2,3"}
 	for _, path := range []string{"/api/v1/metrics/query?endpoint=ep-0&metric=load&tags=app=shop", "/api/v1/metrics/series"} {
-		for who, want := range map[string]int{"": 401, "ingest": 403, "agent": 403, "team": 403} {
+		// A team reads its series (tags app=shop): the header narrows its
+		// answer exactly as it narrows the admin's, and grants nothing.
+		adminStatus := c.do(t, a, "GET", path, "admin", "", local...).Status
+		for who, want := range map[string]int{"": 401, "ingest": 403, "agent": 403, "team": adminStatus} {
 			r := c.do(t, a, "GET", path, who, "", local...)
 			if r.Status != want {
 				t.Errorf("%s as %q with %s: %d %s, want %d", path, who, wire.LocalShardsHeader, r.Status, r.Body, want)
@@ -246,11 +249,15 @@ func TestShardsForwardingAuthorization(t *testing.T) {
 	draft := `{"strategy":{"metric":"load","func":"all(#1)","operator":">","right_value":5,"max_step":1,"priority":2}}`
 	r = c.do(t, a, "POST", "/api/v1/strategies/test", "admin", draft, local...)
 	wantError(t, r, 503, "is not stored on this node")
-	for who, want := range map[string]int{"": 401, "ingest": 403, "agent": 403, "team": 403} {
+	// A team's draft not bound to its series is refused before any read
+	// (400 naming the field); a bound one is narrowed like the admin's.
+	for who, want := range map[string]int{"": 401, "ingest": 403, "agent": 403, "team": 400} {
 		if r := c.do(t, a, "POST", "/api/v1/strategies/test", who, draft, local...); r.Status != want {
 			t.Errorf("backtest as %q with %s: %d %s, want %d", who, wire.LocalShardsHeader, r.Status, r.Body, want)
 		}
 	}
+	bound := `{"strategy":{"metric":"load","tags":{"app":"shop"},"func":"all(#1)","operator":">","right_value":5,"max_step":1,"priority":2}}`
+	wantError(t, c.do(t, a, "POST", "/api/v1/strategies/test", "team", bound, local...), 503, "is not stored on this node")
 	var remoteEP string
 	for i := range clusterSeries {
 		ep := fmt.Sprintf("ep-%d", i)
