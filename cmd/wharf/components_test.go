@@ -107,7 +107,7 @@ func componentCases(t *testing.T) []componentCase {
 			"functions", "artifacts", "edge config", "deploy", "monitor", "cluster rate limits", "gateway", "series writer", "node heartbeat", "readiness"}},
 		{roleByName(t, "gateway"), shared, []string{"internal listener", "store", "nsqd producer", "nsqlookupd",
 			"functions", "edge config", "deploy", "monitor", "cluster rate limits", "gateway", "node heartbeat", "readiness"}},
-		{roleByName(t, "judge"), shared, []string{"internal listener", "store", "nsqd producer", "nsqlookupd", "outbox", "judge", "node heartbeat", "readiness"}},
+		{roleByName(t, "judge"), shared, []string{"internal listener", "store", "nsqd producer", "nsqlookupd", "judge", "node heartbeat", "readiness"}},
 		{roleByName(t, "notify"), shared, []string{"internal listener", "store", "nsqd producer", "nsqlookupd", "node heartbeat", "readiness"}},
 		{roleByName(t, "agent"), shared, []string{"internal listener", "nsqd producer", "nsqlookupd", "agent", "readiness"}},
 	}
