@@ -36,10 +36,11 @@ func TestGroupScheduleAsAlertmanager(t *testing.T) {
 		{15*time.Minute + 30*time.Second, []Alert{a, {ID: "s_1_b", StepKey: "PROBLEM.2.260", Firing: true}}, ReasonNewAlerts, 2},
 		{20*time.Minute + 30*time.Second, []Alert{a, {ID: "s_1_b", StepKey: "OK.1.300", Firing: false}}, ReasonNewResolved, 2},
 		{25*time.Minute + 30*time.Second, []Alert{a, {ID: "s_1_b", StepKey: "OK.1.300", Firing: false}}, ReasonNone, 0},
-		{4*time.Hour + 20*time.Minute + 30*time.Second, []Alert{a}, ReasonRepeatElapsed, 1},
-		{4*time.Hour + 25*time.Minute + 30*time.Second, []Alert{{ID: "s_1_a", StepKey: "OK.1.999", Firing: false}}, ReasonAllResolved, 1},
-		{4*time.Hour + 30*time.Minute + 30*time.Second, []Alert{{ID: "s_1_a", StepKey: "OK.1.999", Firing: false}}, ReasonNone, 0},
-		{4*time.Hour + 35*time.Minute + 30*time.Second, []Alert{a}, ReasonFirst, 1},
+		{4*time.Hour + 20*time.Minute + 30*time.Second, []Alert{a}, ReasonNone, 0}, // exactly repeat_interval: not yet (strictly after, as AM)
+		{4*time.Hour + 25*time.Minute + 30*time.Second, []Alert{a}, ReasonRepeatElapsed, 1},
+		{4*time.Hour + 30*time.Minute + 30*time.Second, []Alert{{ID: "s_1_a", StepKey: "OK.1.999", Firing: false}}, ReasonAllResolved, 1},
+		{4*time.Hour + 35*time.Minute + 30*time.Second, []Alert{{ID: "s_1_a", StepKey: "OK.1.999", Firing: false}}, ReasonNone, 0},
+		{4*time.Hour + 40*time.Minute + 30*time.Second, []Alert{a}, ReasonFirst, 1},
 	}
 	for i, s := range steps {
 		if i > 0 {
