@@ -164,3 +164,13 @@ routes:
 		t.Fatalf("deep tree: %v", err)
 	}
 }
+
+func TestVersionedNext(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	v := Versioned{}.Next(Config{Receiver: "a"}, "ana", at, "first")
+	v2 := v.Next(Config{Receiver: "b"}, "bob", at.Add(time.Hour), "")
+	if v.Version != 1 || v2.Version != 2 || v2.UpdatedBy != "bob" || v2.Config.Receiver != "b" || v.Config.Receiver != "a" {
+		t.Fatalf("%+v %+v", v, v2)
+	}
+}
