@@ -108,6 +108,7 @@ func compile(c Config, parent *Route, path string, depth int, count *int, exists
 	}
 	if c.GroupBy != nil {
 		r.Opts.GroupBy, r.Opts.GroupByAll = groupBy(c.GroupBy, at("group_by"), errs)
+		r.Opts.GroupBySet = true
 	}
 	dur := func(s, field string, zeroOK bool, into *time.Duration) {
 		if s == "" {

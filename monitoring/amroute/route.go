@@ -13,8 +13,13 @@ import (
 type Opts struct {
 	Receiver string
 	// GroupBy is sorted; ignored when GroupByAll.
-	GroupBy        []string
-	GroupByAll     bool
+	GroupBy    []string
+	GroupByAll bool
+	// GroupBySet is true when this route or an ancestor sets group_by.
+	// Judge cases on a route without it are sent one per step (Falcon's
+	// way: priority 0–2 at once, 3–6 combined); with it, by the group
+	// schedule (see docs/monitoring-alarms-design.md).
+	GroupBySet     bool
 	GroupWait      time.Duration
 	GroupInterval  time.Duration
 	RepeatInterval time.Duration

@@ -111,6 +111,9 @@ func TestGroupKeyAndLabels(t *testing.T) {
 	if !reflect.DeepEqual(r.GroupLabels(ops), ops) || r.Opts.Receiver != "r" {
 		t.Fatalf("group by all: %v %s", r.GroupLabels(ops), r.Opts.Receiver)
 	}
+	if !r.Opts.GroupBySet || DefaultOpts().GroupBySet {
+		t.Fatal("GroupBySet")
+	}
 	if r.ID() != `{}/{team="ops"}/1` {
 		t.Fatalf("id %s", r.ID())
 	}
