@@ -147,7 +147,7 @@ func TestApplyPosted(t *testing.T) {
 	if _, ch := ApplyPosted(c3, a, t0.Add(11*time.Minute), 0); len(ch) != 0 {
 		t.Fatal("a resolved alert resolved twice")
 	}
-	bad := PostedAlert{Labels: labels.Set{"a-b": "x", "c": ""}, StartsAt: t0, EndsAt: t0.Add(-time.Second)}
+	bad := PostedAlert{Labels: labels.Set{"a-b": "x", "c": "\xff", "d": ""}, StartsAt: t0, EndsAt: t0.Add(-time.Second)}
 	errs := bad.Validate()
 	if len(errs) != 3 || errs[0].Field != "labels.a-b" || errs[2].Field != "endsAt" {
 		t.Fatalf("validate: %v", errs)

@@ -3,6 +3,7 @@ package alarm
 import (
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/monitoring/fielderr"
 	"github.com/wharfhq/wharf/monitoring/labels"
@@ -24,8 +25,10 @@ type PostedAlert struct {
 }
 
 // Validate checks a posted alert as Alertmanager does: at least one label,
-// valid label names, no empty label value, endsAt not before startsAt.
-// Field paths are relative to the alert ("labels.team", "endsAt").
+// valid label names, UTF-8 values, endsAt not before startsAt. Label names
+// must be classic ([a-zA-Z_][a-zA-Z0-9_]*, what matchers can name;
+// Alertmanager 0.35 also takes UTF-8 names). Field paths are relative to
+// the alert ("labels.team", "endsAt").
 func (a PostedAlert) Validate() fielderr.List {
 	var errs fielderr.List
 	if len(a.Labels) == 0 {
@@ -35,8 +38,8 @@ func (a PostedAlert) Validate() fielderr.List {
 		switch {
 		case !labels.ValidName(n):
 			errs.Add("labels."+n, "invalid label name: want [a-zA-Z_][a-zA-Z0-9_]*")
-		case a.Labels[n] == "":
-			errs.Add("labels."+n, "empty label value")
+		case !utf8.ValidString(a.Labels[n]):
+			errs.Add("labels."+n, "value is not valid UTF-8")
 		}
 	}
 	if !a.StartsAt.IsZero() && !a.EndsAt.IsZero() && a.EndsAt.Before(a.StartsAt) {

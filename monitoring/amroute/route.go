@@ -107,19 +107,18 @@ func (r *Route) ID() string {
 }
 
 // GroupLabels are the labels of ls that the route groups by (all of them
-// with "..."); a label in group_by that ls lacks is left out.
+// with "..."), as Alertmanager's getGroupLabels: a group_by label that ls
+// lacks is left out, one present with an empty value is kept.
 func (r *Route) GroupLabels(ls labels.Set) labels.Set {
 	g := labels.Set{}
 	if r.Opts.GroupByAll {
 		for k, v := range ls {
-			if v != "" {
-				g[k] = v
-			}
+			g[k] = v
 		}
 		return g
 	}
 	for _, n := range r.Opts.GroupBy {
-		if v := ls[n]; v != "" {
+		if v, ok := ls[n]; ok {
 			g[n] = v
 		}
 	}

@@ -2,6 +2,8 @@ package labels
 
 import (
 	"testing"
+
+	"github.com/prometheus/common/model"
 )
 
 // The examples of Alertmanager's documentation (pkg/labels, amtool) and
@@ -121,8 +123,14 @@ func TestSetFingerprintAndNames(t *testing.T) {
 	t.Parallel()
 	a := Set{"alertname": "cpu", "team": "shop"}
 	b := Set{"team": "shop", "alertname": "cpu", "app": ""}
-	if a.Fingerprint() != b.Fingerprint() {
-		t.Fatal("an empty value changed the fingerprint")
+	for _, s := range []Set{a, b, {}} {
+		ml := model.LabelSet{}
+		for k, v := range s {
+			ml[model.LabelName(k)] = model.LabelValue(v)
+		}
+		if s.Fingerprint() != uint64(ml.Fingerprint()) || s.FingerprintString() != ml.Fingerprint().String() {
+			t.Fatalf("fingerprint of %s is not model.LabelSet's", s)
+		}
 	}
 	if len(a.FingerprintString()) != 16 {
 		t.Fatalf("fingerprint %q", a.FingerprintString())

@@ -11,14 +11,13 @@ import (
 type Set map[string]string
 
 // Fingerprint is Alertmanager's fingerprint of the set: FNV-1a 64 over the
-// names and values sorted by name, as model.LabelSet.Fingerprint. Empty
-// values are left out first, since they mean "absent".
+// names and values sorted by name, exactly model.LabelSet.Fingerprint
+// (a label with an empty value counts, as there; Wharf's own label sets
+// never carry one).
 func (s Set) Fingerprint() uint64 {
 	ls := make(model.LabelSet, len(s))
 	for k, v := range s {
-		if v != "" {
-			ls[model.LabelName(k)] = model.LabelValue(v)
-		}
+		ls[model.LabelName(k)] = model.LabelValue(v)
 	}
 	return uint64(ls.Fingerprint())
 }
