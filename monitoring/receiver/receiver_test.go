@@ -35,6 +35,9 @@ func TestCompileValidatesByField(t *testing.T) {
 		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: "{{"}, []string{"body"}},
 		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: "{{range 100000000}}{{end}}"}, []string{"body"}},
 		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: `{{define "x"}}{{range 5}}{{end}}{{end}}ok`}, []string{"body"}},
+		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: `{{range (len (printf "%0999d" 0))}}{{end}}`}, []string{"body"}},
+		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: `{{define "x"}}{{range .Alerts}}{{template "x" $}}{{end}}{{end}}{}`}, []string{"body"}},
+		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: `{{range .Alerts}}{{range .Labels}}{{range $.Alerts}}{{end}}{{end}}{{end}}{}`}, []string{"body"}},
 		{Receiver{Name: "a", Team: "t", Kind: KindSSE, URL: "http://x/", Matchers: []string{"a=b", `c="`}}, []string{"url", "matchers[1]"}},
 		{Receiver{Name: "a", Team: "t", Kind: KindSSE, StormLimit: 5}, []string{"storm_interval"}},
 		{Receiver{Name: "a", Team: "t", Kind: KindSSE, StormLimit: -1, StormInterval: "x"}, []string{"storm_limit", "storm_interval"}},
@@ -144,7 +147,10 @@ func TestTemplateBody(t *testing.T) {
 	if out, err := plain.Render(Payload{Status: "firing", Receiver: "ops"}); err != nil || string(out) != "firing OPS" {
 		t.Fatalf("plain: %s %v", out, err)
 	}
-	huge, _ := ParseTemplate(`{{range .Alerts}}{{range .Alerts}}{{end}}{{end}}{{printf "%0*d" 900000 0}}{{printf "%0*d" 900000 0}}`, "text/plain")
+	huge, err := ParseTemplate(`{{range .Alerts}}{{range $.Alerts}}{{end}}{{end}}{{printf "%0*d" 900000 0}}{{printf "%0*d" 900000 0}}`, "text/plain")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := huge.Render(Payload{}); err == nil {
 		t.Fatal("output cap not enforced")
 	}

@@ -31,9 +31,9 @@ type Template struct {
 	contentType string
 }
 
-// ParseTemplate parses body. A range over a constant number is refused
-// (it could spin for long without output); the output is capped at
-// MaxRenderedBytes when rendered.
+// ParseTemplate parses body. To keep rendering bounded by the payload,
+// {{range}} may only go over data and nest MaxRangeDepth deep, and
+// {{template}} is refused; the output is capped at MaxRenderedBytes.
 func ParseTemplate(body, contentType string) (*Template, error) {
 	switch {
 	case body == "":
@@ -60,7 +60,7 @@ func ParseTemplate(body, contentType string) (*Template, error) {
 		if tt.Tree == nil {
 			continue
 		}
-		if err := checkRanges(tt.Tree.Root); err != nil {
+		if err := checkRanges(tt.Tree.Root, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -95,39 +95,58 @@ func (c *capped) Write(p []byte) (int, error) {
 	return c.buf.Write(p)
 }
 
-func checkRanges(n parse.Node) error {
+// MaxRangeDepth is how deep {{range}} may nest in a body.
+const MaxRangeDepth = 2
+
+// checkRanges keeps a body's work bounded by the payload: {{range}} only
+// over data (a field or variable, as .Alerts or $a.Labels), nested at
+// most MaxRangeDepth deep, and no {{template}} calls (which could
+// recurse).
+func checkRanges(n parse.Node, depth int) error {
 	switch x := n.(type) {
 	case *parse.ListNode:
 		if x == nil {
 			return nil
 		}
 		for _, c := range x.Nodes {
-			if err := checkRanges(c); err != nil {
+			if err := checkRanges(c, depth); err != nil {
 				return err
 			}
 		}
+	case *parse.TemplateNode:
+		return errors.New("cannot call {{template}} in a body")
 	case *parse.RangeNode:
-		for _, cmd := range x.Pipe.Cmds {
-			for _, a := range cmd.Args {
-				if _, ok := a.(*parse.NumberNode); ok {
-					return errors.New("cannot range over a number")
-				}
-			}
+		if depth+1 > MaxRangeDepth {
+			return fmt.Errorf("cannot nest {{range}} more than %d deep", MaxRangeDepth)
 		}
-		if err := checkRanges(x.List); err != nil {
+		if !overData(x.Pipe) {
+			return errors.New("cannot range over anything but the payload's data (.Alerts, $a.Labels, ...)")
+		}
+		if err := checkRanges(x.List, depth+1); err != nil {
 			return err
 		}
-		return checkRanges(x.ElseList)
+		return checkRanges(x.ElseList, depth)
 	case *parse.IfNode:
-		if err := checkRanges(x.List); err != nil {
+		if err := checkRanges(x.List, depth); err != nil {
 			return err
 		}
-		return checkRanges(x.ElseList)
+		return checkRanges(x.ElseList, depth)
 	case *parse.WithNode:
-		if err := checkRanges(x.List); err != nil {
+		if err := checkRanges(x.List, depth); err != nil {
 			return err
 		}
-		return checkRanges(x.ElseList)
+		return checkRanges(x.ElseList, depth)
 	}
 	return nil
+}
+
+func overData(p *parse.PipeNode) bool {
+	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+		return false
+	}
+	switch p.Cmds[0].Args[0].(type) {
+	case *parse.FieldNode, *parse.VariableNode, *parse.ChainNode, *parse.DotNode:
+		return true
+	}
+	return false
 }
