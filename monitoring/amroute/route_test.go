@@ -177,3 +177,49 @@ func TestVersionedNext(t *testing.T) {
 		t.Fatalf("%+v %+v", v, v2)
 	}
 }
+
+// The tree and the group keys of Alertmanager's dispatch TestGroups.
+func TestGroupKeysAsAlertmanagersTestGroups(t *testing.T) {
+	t.Parallel()
+	tree, err := Decode([]byte(`receiver: 'prod'
+group_by: ['alertname']
+group_wait: 10ms
+group_interval: 10ms
+routes:
+- matchers: ['env="testing"']
+  receiver: 'testing'
+  group_by: ['alertname', 'service']
+- matchers: ['env="prod"']
+  receiver: 'prod'
+  group_by: ['alertname', 'service', 'cluster']
+  continue: true
+- matchers: ['kafka="yes"']
+  receiver: 'kafka'
+  group_by: ['alertname', 'service', 'cluster']
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		in   labels.Set
+		want []string // receiver + " " + group key
+	}{
+		{labels.Set{"alertname": "OtherAlert", "cluster": "cc", "service": "dd"}, []string{`prod {}:{alertname="OtherAlert"}`}},
+		{labels.Set{"env": "testing", "alertname": "TestingAlert", "service": "api", "instance": "inst1"}, []string{`testing {}/{env="testing"}:{alertname="TestingAlert", service="api"}`}},
+		{labels.Set{"env": "prod", "alertname": "HighErrorRate", "cluster": "aa", "service": "api", "instance": "inst1"}, []string{`prod {}/{env="prod"}:{alertname="HighErrorRate", cluster="aa", service="api"}`}},
+		{labels.Set{"env": "prod", "alertname": "HighErrorRate", "cluster": "bb", "service": "api", "instance": "inst1"}, []string{`prod {}/{env="prod"}:{alertname="HighErrorRate", cluster="bb", service="api"}`}},
+		{labels.Set{"env": "prod", "alertname": "HighLatency", "cluster": "bb", "service": "db", "kafka": "yes", "instance": "inst3"}, []string{
+			`prod {}/{env="prod"}:{alertname="HighLatency", cluster="bb", service="db"}`,
+			`kafka {}/{kafka="yes"}:{alertname="HighLatency", cluster="bb", service="db"}`,
+		}},
+	}
+	for _, c := range cases {
+		var got []string
+		for _, r := range tree.Match(c.in) {
+			got = append(got, r.Opts.Receiver+" "+r.GroupKey(c.in))
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s:\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+}
