@@ -25,9 +25,11 @@ func BenchmarkMatch(b *testing.B) {
 	}
 	ls := labels.Set{"alertname": "cpu", "team": "t49", "priority": "2", "endpoint": "web-1", "metric": "cpu.busy"}
 	b.ReportAllocs()
+	var dst []*Route
 	for b.Loop() {
-		if r := tree.Match(ls); len(r) != 1 || r[0].Opts.Receiver != "t49-p2" {
-			b.Fatalf("matched %v", r)
+		dst = tree.MatchAppend(dst[:0], ls)
+		if len(dst) != 1 || dst[0].Opts.Receiver != "t49-p2" {
+			b.Fatalf("matched %v", dst)
 		}
 	}
 }

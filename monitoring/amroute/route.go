@@ -52,21 +52,27 @@ type Route struct {
 // there unless that child has continue; when no child matches the route
 // itself is the match. The root always matches (it has no matchers).
 func (r *Route) Match(ls labels.Set) []*Route {
+	return r.MatchAppend(nil, ls)
+}
+
+// MatchAppend is Match appending to dst, so a caller that reuses dst
+// matches without allocating.
+func (r *Route) MatchAppend(dst []*Route, ls labels.Set) []*Route {
 	if !r.Matchers.Matches(ls) {
-		return nil
+		return dst
 	}
-	var all []*Route
+	start := len(dst)
 	for _, c := range r.Routes {
-		m := c.Match(ls)
-		all = append(all, m...)
-		if m != nil && !c.Continue {
+		n := len(dst)
+		dst = c.MatchAppend(dst, ls)
+		if len(dst) > n && !c.Continue {
 			break
 		}
 	}
-	if len(all) == 0 {
-		all = append(all, r)
+	if len(dst) == start {
+		dst = append(dst, r)
 	}
-	return all
+	return dst
 }
 
 // Key identifies the route as Alertmanager's Route.Key: the matchers of

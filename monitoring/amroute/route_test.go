@@ -223,3 +223,18 @@ routes:
 		}
 	}
 }
+
+func TestMatchAppendDoesNotAllocate(t *testing.T) {
+	tree, err := Decode([]byte(amTree), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := labels.Set{"owner": "team-A", "env": "production", "job": "x"}
+	dst := make([]*Route, 0, 4)
+	if n := testing.AllocsPerRun(100, func() { dst = tree.MatchAppend(dst[:0], ls) }); n != 0 || len(dst) != 2 {
+		t.Fatalf("%v allocations, %d routes", n, len(dst))
+	}
+	if got := tree.MatchAppend([]*Route{tree}, labels.Set{"owner": "team-C"}); len(got) != 2 || got[1].Opts.Receiver != "notify-BC" {
+		t.Fatalf("append to a non-empty dst: %v", got)
+	}
+}
