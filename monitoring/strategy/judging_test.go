@@ -3,6 +3,7 @@ package strategy
 import "testing"
 
 func TestJudgingFingerprint(t *testing.T) {
+	t.Parallel()
 	base := Strategy{ID: "cpu", Team: "shop", Metric: "cpu.busy", Tags: map[string]string{"core": "all"},
 		Endpoints: []string{"web-*", "db-*"}, Func: "all(#3)", Operator: ">", RightValue: 90, MaxStep: 3, Priority: 2}
 	fp := JudgingFingerprint(base)
