@@ -1,0 +1,53 @@
+package wire
+
+import (
+	"time"
+
+	"github.com/wharfhq/wharf/monitoring/alarm"
+)
+
+// PostedVersion is the schema version of Posted.
+const PostedVersion = 1
+
+// Posted is the body of a PostedTopic message: the alerts of one
+// POST /api/v2/alerts request, already validated, with when the handler
+// received them (the "now" of alarm.ApplyPosted: a firing alert without
+// endsAt resolves 5 minutes after it was last posted) and who posted them
+// (the token's name and, for a team token, its team — forced as the
+// alerts' team label by the handler).
+type Posted struct {
+	Version    int                 `json:"version"`
+	ReceivedAt time.Time           `json:"received_at"`
+	By         string              `json:"by"`
+	Team       string              `json:"team,omitempty"`
+	Alerts     []alarm.PostedAlert `json:"alerts"`
+}
+
+// Claim is the value of a ClaimKey: the state of one delivery of a
+// (case, step, receiver). States: queued, sending, sent, silenced,
+// inhibited, folded, dead; every move is a compare-and-swap.
+type Claim struct {
+	Case       string    `json:"case"`
+	StepKey    string    `json:"step_key"`
+	Team       string    `json:"team"`
+	Receiver   string    `json:"receiver"`
+	State      string    `json:"state"`
+	Node       string    `json:"node,omitempty"`
+	Attempts   int       `json:"attempts"`
+	NextAt     time.Time `json:"next_at,omitzero"`
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
+	Result     string    `json:"result,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// Claim states.
+const (
+	ClaimQueued    = "queued"
+	ClaimSending   = "sending"
+	ClaimSent      = "sent"
+	ClaimSilenced  = "silenced"
+	ClaimInhibited = "inhibited"
+	ClaimFolded    = "folded"
+	ClaimDead      = "dead"
+)
