@@ -6,7 +6,8 @@ import (
 	"path/filepath"
 )
 
-// Checkpoint makes every series file durable and starts a new write-ahead
+// Checkpoint makes every segment written since the last one durable (one
+// fsync per segment, not per series) and starts a new write-ahead
 // log segment, deleting the old ones.
 func (s *Store) Checkpoint() error {
 	s.mu.Lock()
@@ -21,24 +22,29 @@ func (s *Store) Checkpoint() error {
 }
 
 func (s *Store) checkpointLocked() error {
-	if err := s.flushHeaders(); err != nil {
-		return err
-	}
-	dirs := make(map[string]bool)
-	for key := range s.touched {
-		path := seriesPath(s.seriesDir, key)
-		dirs[filepath.Dir(path)] = true
-		if err := syncFile(path); err != nil {
-			return err
+	newSegs := false
+	for _, c := range s.classes {
+		for _, g := range c.segs {
+			if g.dirty {
+				if err := g.sync(); err != nil {
+					return err
+				}
+			}
+		}
+		if c.newSegs {
+			if err := syncDir(c.dir); err != nil {
+				return err
+			}
+			c.newSegs, newSegs = false, true
 		}
 	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
+	if newSegs {
+		if err := syncDir(s.slotsDir); err != nil {
 			return err
 		}
-	}
-	if err := syncDir(s.seriesDir); err != nil {
-		return err
+		if err := syncDir(s.opts.Dir); err != nil {
+			return err
+		}
 	}
 	var seq uint64
 	if s.w != nil {
@@ -65,16 +71,4 @@ func (s *Store) checkpointLocked() error {
 		}
 	}
 	return syncDir(s.walDir)
-}
-
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("cannot open series file to sync: %w", err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("cannot sync series file: %w", err)
-	}
-	return nil
 }
