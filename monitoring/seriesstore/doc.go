@@ -17,9 +17,11 @@
 // in slots of that size rounded up to whole pages (73,728 bytes for
 // Falcon's layout), many to a segment file (Options.SegmentBytes, default
 // 64 MiB: 910 slots). Specs of another size (Options.Spec may make them)
-// get their own class of segments, slots/<size>/. A segment is created at
-// full size with its blocks allocated (a full disk is an error then, not a
-// fault later) and mapped shared once for the life of the store: an update
+// get their own class of segments, slots/<size>/. A segment is mapped
+// shared once for the life of the store, room for all its slots; its file
+// grows as slots are taken (doubling, blocks allocated, so a full disk is
+// an error then, not a fault on a later store into the mapping, and a
+// store of a few series takes a few slots of disk, not 64 MiB). An update
 // decodes the series' header from the mapping, writes a few rows and the
 // header back, and the kernel writes the pages back. A slot whose header
 // region is zero is free; a new series takes the lowest free slot of its

@@ -183,9 +183,14 @@ func (s *Store) scan() error {
 		c := s.classes[size]
 		c.free = c.free[:0]
 		for n := len(c.segs) - 1; n >= 0; n-- {
-			for i := c.slots(c.segs[n]) - 1; i >= 0; i-- {
+			g := c.segs[n]
+			for i := c.slots(g) - 1; i >= 0; i-- {
 				ref := slotRef{seg: uint32(n), idx: uint32(i)}
 				if owned[slotID{size: size, ref: ref}] {
+					continue
+				}
+				if i >= g.backed { // not in the file yet: free (and not to be touched)
+					c.free = append(c.free, ref)
 					continue
 				}
 				hb := c.slot(ref)[:headerSize]

@@ -17,12 +17,16 @@ type slotRef struct{ seg, idx uint32 }
 
 // segment is one segment file, mapped shared for the life of the store:
 // rows and headers are written and read as plain memory, the kernel writes
-// them back and checkpoints fsync the file.
+// them back and checkpoints fsync the file. The mapping covers every slot
+// the segment can hold; the file grows (blocks allocated) as its slots are
+// taken, so only the first backed slots may be touched (beyond the end of
+// the file a touch would fault).
 type segment struct {
-	path  string
-	f     *os.File
-	data  []byte
-	dirty bool // written since the last checkpoint
+	path   string
+	f      *os.File
+	data   []byte
+	backed int  // slots the file holds
+	dirty  bool // written since the last checkpoint
 }
 
 // class holds every segment of one slot size (one size of spec).
@@ -47,7 +51,7 @@ func (c *class) slot(r slotRef) []byte {
 	return c.segs[r.seg].data[off : off+c.size : off+c.size]
 }
 
-// slots is the number of slots of segment g.
+// slots is the number of slots segment g can hold (backed or not).
 func (c *class) slots(g *segment) int { return int(int64(len(g.data)) / c.size) }
 
 // has reports whether slot r exists.
@@ -71,8 +75,29 @@ func (c *class) alloc() (slotRef, error) {
 		}
 	}
 	r := c.free[len(c.free)-1]
+	if err := c.back(r); err != nil {
+		return slotRef{}, err
+	}
 	c.free = c.free[:len(c.free)-1]
 	return r, nil
+}
+
+// back grows the file of r's segment so that it holds slot r: doubling
+// (at least to r, at most to the segment's capacity), with blocks
+// allocated, so a full disk is an error here, not a fault on a later store
+// into the mapping.
+func (c *class) back(r slotRef) error {
+	g := c.segs[r.seg]
+	if int(r.idx) < g.backed {
+		return nil
+	}
+	n := min(c.slots(g), max(int(r.idx)+1, 2*g.backed))
+	if err := allocate(g.f, int64(g.backed)*c.size, int64(n)*c.size); err != nil {
+		return err
+	}
+	g.backed = n
+	g.dirty = true
+	return nil
 }
 
 // release puts slot r back on the free list after zeroing its header
@@ -94,11 +119,11 @@ func (c *class) ensure(r slotRef) error {
 	if !c.has(r) {
 		return fmt.Errorf("cannot find slot %d of segment %s: %w", r.idx, c.segs[r.seg].path, errCorrupt)
 	}
-	return nil
+	return c.back(r)
 }
 
 // addSegment creates and maps the next segment of the class (its slots
-// are free: zero).
+// are free; its file empty until one is taken).
 func (c *class) addSegment() (*segment, error) {
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create segment directory: %w", err)
@@ -113,9 +138,9 @@ func (c *class) addSegment() (*segment, error) {
 	return g, nil
 }
 
-// openSegmentFile opens (creating) a segment file, extends it to at least
-// perSeg whole slots with allocated blocks (a full disk fails here, not as a
-// fault on a later store into the mapping) and maps it.
+// openSegmentFile opens (creating) a segment file and maps room for at
+// least perSeg slots (more if the file holds more); the whole slots the
+// file holds are backed, a slot cut short by a crash is not.
 func openSegmentFile(path string, size int64, perSeg int) (*segment, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
@@ -126,23 +151,18 @@ func openSegmentFile(path string, size int64, perSeg int) (*segment, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("cannot stat segment file: %w", err)
 	}
-	want := max(st.Size()/size, int64(perSeg)) * size
-	if st.Size() < want {
-		if err := allocate(f, st.Size(), want); err != nil {
-			_ = f.Close()
-			return nil, err
-		}
-	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(want), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	backed := st.Size() / size
+	room := max(backed, int64(perSeg)) * size
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(room), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("cannot map segment file: %w", err)
 	}
-	return &segment{path: path, f: f, data: data}, nil
+	return &segment{path: path, f: f, data: data, backed: int(backed)}, nil
 }
 
-// allocate gives f blocks from off to size: fallocate, or zeros written
-// where the file system cannot.
+// allocate gives f blocks from off to size (and that size): fallocate, or
+// zeros written where the file system cannot.
 func allocate(f *os.File, off, size int64) error {
 	err := syscall.Fallocate(int(f.Fd()), 0, off, size-off)
 	if err == nil {

@@ -1,6 +1,7 @@
 package seriesstore_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -183,5 +184,31 @@ func TestSpecsOfDifferentSizesGetTheirOwnClass(t *testing.T) {
 	v, err := st.Fetch("a/small", rrd.Query{CF: rrd.Average, Start: 1_750_000_000 - 30, End: 1_750_000_030, Step: 30})
 	if err != nil || st.Len() != 2 || v.LastUp != 1_750_000_030 || !slices.Contains(v.Values, 2) {
 		t.Fatalf("after reopen: %d series, %+v, %v", st.Len(), v, err)
+	}
+}
+
+// TestSegmentsGrowWithTheirSeries: a segment's file holds the slots taken
+// (doubling), not its whole capacity, so a store of a few series takes a
+// few slots of disk (a small file system holds it).
+func TestSegmentsGrowWithTheirSeries(t *testing.T) {
+	dir := t.TempDir()
+	st := open(t, dir)
+	defer st.Close()
+	seg := filepath.Join(dir, "slots", "73728", "000000.seg")
+	for i, want := range []int64{1, 2, 4, 4, 8} {
+		p := seriesstore.Point{Key: fmt.Sprintf("h/m%d", i), Step: 60, CounterType: "GAUGE", Time: 1_750_000_000, Value: 1}
+		if _, err := st.Update([]seriesstore.Point{p}); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() != want*73728 {
+			t.Fatalf("after %d series the segment has %d bytes, want %d slots", i+1, fi.Size(), want)
+		}
+	}
+	if total, free := st.Slots(); total != 910 || free != 905 {
+		t.Fatalf("%d slots, %d free; want 910, 905", total, free)
 	}
 }
