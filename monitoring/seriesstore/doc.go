@@ -45,7 +45,11 @@
 // A checkpoint (every CheckpointEvery, when the log segment exceeds
 // MaxWALBytes, and at Close) fsyncs every segment written since the last
 // one — a handful of fsyncs, not one per series — and the directories of
-// new segments, starts a new log segment and deletes the old ones.
+// new segments, starts a new log segment and deletes the old ones. The
+// new log segment starts first, under the store's lock; the fsyncs run
+// without it, beside updates (logged, base images first, to the new
+// segment); the old segments go only once the fsyncs are done, so a crash
+// in between replays old and new segments in order.
 //
 // Open replays the log segments in order: a base image rewrites the
 // header of its slot (a "new" one the whole slot: header and unknown rows,

@@ -181,12 +181,12 @@ func allocate(f *os.File, off, size int64) error {
 	return nil
 }
 
-// sync makes what was written into the mapping durable.
+// sync makes what was written into the mapping (and the file's size)
+// durable. It may run without the store's lock: it reads only g.f.
 func (g *segment) sync() error {
 	if err := g.f.Sync(); err != nil {
 		return fmt.Errorf("cannot sync segment file: %w", err)
 	}
-	g.dirty = false
 	return nil
 }
 

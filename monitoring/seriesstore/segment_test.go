@@ -212,3 +212,46 @@ func TestSegmentsGrowWithTheirSeries(t *testing.T) {
 		t.Fatalf("%d slots, %d free; want 910, 905", total, free)
 	}
 }
+
+// TestCheckpointsBesideUpdatesLoseNothing: checkpoints (whose fsyncs run
+// without the store's lock) over and over beside updates, then a crash:
+// the reopened store holds every acknowledged point.
+func TestCheckpointsBesideUpdatesLoseNothing(t *testing.T) {
+	dir := t.TempDir()
+	st := open(t, dir, fourSlots)
+	m := newModel()
+	r := rand.New(rand.NewPCG(15, 16))
+	clock := int64(1_750_000_000)
+	keys := keysN(10)
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n := 0
+		for {
+			if err := st.Checkpoint(); err != nil {
+				t.Error(err)
+			}
+			n++
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+		}
+	}()
+	for range 40 {
+		pts := points(r, keys, 100, &clock)
+		if _, err := st.Update(pts); err != nil {
+			t.Fatal(err)
+		}
+		m.apply(t, pts)
+	}
+	close(stop)
+	t.Logf("%d checkpoints beside 40 updates", <-done)
+	m.compare(t, st)
+	st.Abandon()
+	st = open(t, dir, fourSlots)
+	defer st.Close()
+	m.compare(t, st)
+}

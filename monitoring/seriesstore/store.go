@@ -109,6 +109,7 @@ type Store struct {
 	log      *slog.Logger
 	lock     *os.File
 
+	ckpt    sync.Mutex // one checkpoint at a time; taken before mu
 	mu      sync.Mutex
 	closed  error
 	index   map[string]indexEntry
@@ -246,8 +247,11 @@ func (s *Store) Update(points []Point) (Result, error) {
 		}
 	}
 	clear(s.batch)
-	if s.w.size >= s.opts.MaxWALBytes {
-		if err := s.checkpointLocked(); err != nil {
+	if s.w.size >= s.opts.MaxWALBytes && s.ckpt.TryLock() {
+		// (A checkpoint in progress will start a new log segment itself.)
+		err := s.checkpointLocked()
+		s.ckpt.Unlock()
+		if err != nil {
 			return res, s.fail(err)
 		}
 	}
@@ -423,6 +427,8 @@ func (s *Store) closeFiles() {
 
 // Close checkpoints and closes the store.
 func (s *Store) Close() error {
+	s.ckpt.Lock()
+	defer s.ckpt.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed != nil {
