@@ -6,39 +6,82 @@ import (
 	"path/filepath"
 )
 
-// Checkpoint makes every series file durable and starts a new write-ahead
-// log segment, deleting the old ones.
+// Checkpoint makes every segment written since the last one durable (one
+// fsync per segment, not per series) and starts a new write-ahead log
+// segment, deleting the old ones. The fsyncs run without the store's lock:
+// updates go on meanwhile, logged to the new log segment, and the old
+// segments are deleted only once the fsyncs are done (a crash before
+// replays both, in order).
 func (s *Store) Checkpoint() error {
+	s.ckpt.Lock()
+	defer s.ckpt.Unlock()
+	s.mu.Lock()
+	if s.closed != nil {
+		s.mu.Unlock()
+		return s.closed
+	}
+	c, err := s.rotate()
+	if err != nil {
+		defer s.mu.Unlock()
+		return s.fail(err)
+	}
+	s.mu.Unlock()
+	err = c.sync()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed != nil {
 		return s.closed
 	}
-	if err := s.checkpointLocked(); err != nil {
+	if err == nil {
+		err = s.dropLog(c.seq)
+	}
+	if err != nil {
 		return s.fail(err)
 	}
 	return nil
 }
 
+// checkpointLocked is a checkpoint under the store's lock (at Open, Close,
+// and when an update finds the log segment too large).
 func (s *Store) checkpointLocked() error {
-	if err := s.flushHeaders(); err != nil {
+	c, err := s.rotate()
+	if err != nil {
 		return err
 	}
-	dirs := make(map[string]bool)
-	for key := range s.touched {
-		path := seriesPath(s.seriesDir, key)
-		dirs[filepath.Dir(path)] = true
-		if err := syncFile(path); err != nil {
-			return err
-		}
-	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
-			return err
-		}
-	}
-	if err := syncDir(s.seriesDir); err != nil {
+	if err := c.sync(); err != nil {
 		return err
+	}
+	return s.dropLog(c.seq)
+}
+
+// checkpoint is what one checkpoint must make durable before the log
+// segments older than seq go.
+type checkpoint struct {
+	segs []*segment
+	dirs []string
+	seq  uint64
+}
+
+// rotate (under the lock) takes the segments written and the directories
+// changed since the last checkpoint, and starts log segment seq: every
+// update from now on is logged there, base images first.
+func (s *Store) rotate() (checkpoint, error) {
+	var c checkpoint
+	newSegs := false
+	for _, cl := range s.classes {
+		for _, g := range cl.segs {
+			if g.dirty {
+				c.segs = append(c.segs, g)
+				g.dirty = false
+			}
+		}
+		if cl.newSegs {
+			c.dirs = append(c.dirs, cl.dir)
+			cl.newSegs, newSegs = false, true
+		}
+	}
+	if newSegs {
+		c.dirs = append(c.dirs, s.slotsDir, s.opts.Dir)
 	}
 	var seq uint64
 	if s.w != nil {
@@ -46,35 +89,44 @@ func (s *Store) checkpointLocked() error {
 	}
 	next, err := openSegment(s.walDir, seq+1)
 	if err != nil {
-		return err
+		return c, err
 	}
 	if s.w != nil && s.w.f != nil {
 		_ = s.w.f.Close()
 	}
 	s.w = next
+	c.seq = next.seq
 	clear(s.touched)
+	return c, nil
+}
+
+// sync fsyncs the checkpoint's segments and directories.
+func (c *checkpoint) sync() error {
+	for _, g := range c.segs {
+		if err := g.sync(); err != nil {
+			return err
+		}
+	}
+	for _, d := range c.dirs {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropLog deletes the log segments older than seq.
+func (s *Store) dropLog(seq uint64) error {
 	olds, err := segments(s.walDir)
 	if err != nil {
 		return err
 	}
 	for _, old := range olds {
-		if old < next.seq {
+		if old < seq {
 			if err := os.Remove(filepath.Join(s.walDir, segmentName(old))); err != nil {
 				return fmt.Errorf("cannot remove old write-ahead log segment: %w", err)
 			}
 		}
 	}
 	return syncDir(s.walDir)
-}
-
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("cannot open series file to sync: %w", err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("cannot sync series file: %w", err)
-	}
-	return nil
 }

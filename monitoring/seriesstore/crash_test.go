@@ -43,13 +43,19 @@ func crashBatch(i int) []seriesstore.Point {
 }
 
 // crashChild updates batch after batch, printing "ack N" after each one
-// the store acknowledged, until it is killed.
+// the store acknowledged, until it is killed; meanwhile another goroutine
+// checkpoints over and over (its fsyncs run beside the updates), so the
+// kill lands in every phase of a checkpoint too.
 func crashChild(dir string) int {
-	st, err := seriesstore.Open(seriesstore.Options{Dir: dir, Logger: quietLogger(), MaxWALBytes: 64 << 10, MaxOpen: 4})
+	st, err := seriesstore.Open(seriesstore.Options{Dir: dir, Logger: quietLogger(), MaxWALBytes: 64 << 10, SegmentBytes: 4 * 73728})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	go func() {
+		for st.Checkpoint() == nil {
+		}
+	}()
 	for i := 0; ; i++ {
 		if _, err := st.Update(crashBatch(i)); err != nil {
 			fmt.Fprintln(os.Stderr, err)

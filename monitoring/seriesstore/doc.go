@@ -1,57 +1,95 @@
-// Package seriesstore keeps round-robin series (package rrd) on disk, one
-// fixed-size file per series, with bounded memory whatever the number of
-// series, no loss of an acknowledged point on a crash and no series
-// corrupted by a torn write.
+// Package seriesstore keeps round-robin series (package rrd) on disk in
+// fixed-size slots of a few big segment files, with bounded anonymous
+// memory whatever the number of series, no loss of an acknowledged point
+// on a crash and no series corrupted by a torn write.
 //
 // # Layout
 //
-//	<dir>/LOCK                       flock: one store (one shard) per directory
-//	<dir>/series/<xx>/<hash>.rrd     one file per series, named by sha256(key)
-//	<dir>/wal/<seq>.log              write-ahead log segments since the last checkpoint
+//	<dir>/LOCK                        flock: one store (one shard) per directory
+//	<dir>/slots/<size>/<n>.seg        segment files of slots of <size> bytes
+//	<dir>/wal/<seq>.log               write-ahead log segments since the last checkpoint
+//	<dir>/corrupt/                    what was set aside: rotten slots, unreadable old files
 //
-// A series file is a 4 KiB header region — magic, CRC-32C and length of the
+// A series is a 4 KiB header region — magic, CRC-32C and length of the
 // body, then the key, the spec and the rrd.State — followed by every
-// archive's rows as little-endian float64 (Falcon's layout: 8,448 rows, a
-// 71,680-byte file). Files are created at full size, written with write(2)
-// so their blocks exist, then mapped shared: an update is a few stores
-// into the mapping, written back by the kernel.
+// archive's rows as little-endian float64 (Falcon's layout: 8,448 rows,
+// 71,680 bytes). Every series of a spec has the same size, so series live
+// in slots of that size rounded up to whole pages (73,728 bytes for
+// Falcon's layout), many to a segment file (Options.SegmentBytes, default
+// 64 MiB: 910 slots). Specs of another size (Options.Spec may make them)
+// get their own class of segments, slots/<size>/. A segment is mapped
+// shared once for the life of the store, room for all its slots; its file
+// grows as slots are taken (doubling, blocks allocated, so a full disk is
+// an error then, not a fault on a later store into the mapping, and a
+// store of a few series takes a few slots of disk, not 64 MiB). An update
+// decodes the series' header from the mapping, writes a few rows and the
+// header back, and the kernel writes the pages back. A slot whose header
+// region is zero is free; a new series takes the lowest free slot of its
+// class, a new segment when none is left.
+//
+// The store keeps no file per series open and unmaps nothing while it
+// runs, so the number of series is bounded by the disk, not by open files
+// or mappings (a shard of 12,500 Falcon series maps 14 segments).
 //
 // # Durability
 //
 // Update(points) is one group: it appends to the log, for each series not
-// yet logged since the last checkpoint, a base image of its header (for a
-// new series, flagged "new"), then every point (key, time, value); each
-// record is length + CRC-32C + payload. The log is fsynced once; only then
-// are the points applied to the mapped files. When Update returns nil the
-// points survive a crash (a caller that batches at least every second loses
-// at most its last second).
+// yet logged since the last checkpoint, a base image of its header and the
+// slot it lives in (for a new series, flagged "new", with the slot just
+// allocated to it), then every point (key, time, value); each record is
+// length + CRC-32C + payload. The log is fsynced once; only then are the
+// points applied to the slots. When Update returns nil the points survive
+// a crash (a caller that batches at least every second loses at most its
+// last second).
 //
-// Headers are kept in memory while a file is open and written into the
-// mapping only at eviction and at a checkpoint. A checkpoint (every
-// CheckpointEvery, when the segment exceeds MaxWALBytes, and at Close)
-// writes the dirty headers, fsyncs every series file logged since the last
-// checkpoint and their directories, starts a new segment and deletes the
-// old ones.
+// A checkpoint (every CheckpointEvery, when the log segment exceeds
+// MaxWALBytes, and at Close) fsyncs every segment written since the last
+// one — a handful of fsyncs, not one per series — and the directories of
+// new segments, starts a new log segment and deletes the old ones. The
+// new log segment starts first, under the store's lock; the fsyncs run
+// without it, beside updates (logged, base images first, to the new
+// segment); the old segments go only once the fsyncs are done, so a crash
+// in between replays old and new segments in order.
 //
 // Open replays the log segments in order: a base image rewrites the
-// series' header (a "new" one rewrites its whole file: header and unknown
-// rows), and each point is applied again exactly as the first time — same
-// state, same row positions, same values. Whatever a crash left in a file
-// written after the checkpoint (a header half old and half new, rows of any
-// age, sectors in any mix, a new file cut short) is therefore overwritten
-// with the right content, because every byte written since the checkpoint
-// was written by a point in the log. The log itself ends at its first torn
-// or corrupt record: those points were never acknowledged. A header whose
-// checksum fails in a file no log record covers (rot, not a crash) moves the
-// file aside as <name>.corrupt-<time> and the series starts anew; the
-// store keeps serving the others. Row values carry no checksum.
+// header of its slot (a "new" one the whole slot: header and unknown rows,
+// re-creating a segment a crash lost), and each point is applied again
+// exactly as the first time — same state, same row positions, same values.
+// Whatever a crash left in a slot written after the checkpoint (a header
+// half old and half new, rows of any age, sectors in any mix, a segment
+// cut short or missing) is therefore overwritten with the right content,
+// because every byte written since the checkpoint was written by a record
+// in the log. The log itself ends at its first torn or corrupt record:
+// those points were never acknowledged. Then every slot no log record
+// covers is indexed from its header. A header whose checksum fails there
+// (rot, not a crash) isolates that series only: the slot is copied aside
+// to corrupt/<size>-<segment>-<slot>.corrupt-<time>, freed, and the series
+// starts anew with its next point; the store keeps serving the others. A
+// header found rotten while the store runs is handled the same way. Row
+// values carry no checksum.
 //
 // # Memory
 //
-// Per series the store keeps only its key in the index (for List). At most
-// MaxOpen files are open and mapped (their headers decoded), least recently
-// used closed first; the set of series logged since the last checkpoint
-// is bounded by the checkpoint interval.
+// Per series the store keeps its key and its slot in the index (for List
+// and lookups); headers are decoded into one scratch value per store, not
+// kept. The segments' mapped pages are page cache, shared with the file
+// system and reclaimable by the kernel (written back first when dirty),
+// not anonymous memory: a process's RSS counts the pages it touched, its
+// anonymous memory does not grow with them. The set of series logged since
+// the last checkpoint is bounded by the checkpoint interval.
+//
+// # Migration
+//
+// A directory of the old layout (one file per series,
+// series/<xx>/<hash>.rrd, same header and rows) is migrated at Open: each
+// file is copied into a slot, the old log (whose base images name series
+// by key) is replayed onto the slots, the segments are fsynced, and only
+// then is series/ renamed to series.old/ (the commit) and removed after
+// the checkpoint. A crash before the commit starts the migration over from
+// the old files; after it, Open replays the old log onto the slots again,
+// which is idempotent. A file that is not a sound series file moves to
+// corrupt/. (An old file a crash of the old version tore, which its log
+// covers, restarts with unknown rows from the log's base image.)
 //
 // # Series and points
 //

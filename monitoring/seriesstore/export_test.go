@@ -1,7 +1,16 @@
 package seriesstore
 
-// Abandon drops the store as a crash would: files are closed with nothing
-// more written (no checkpoint, no header write-back) and the lock released.
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/wharfhq/wharf/monitoring/rrd"
+)
+
+// Abandon drops the store as a crash would: segments are unmapped with
+// nothing more written (no checkpoint) and the lock released.
 func (s *Store) Abandon() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -11,5 +20,82 @@ func (s *Store) Abandon() {
 	s.lock = nil
 }
 
-// SeriesPath is where the series of key lives under dir.
-func SeriesPath(dir, key string) string { return seriesPath(dir+"/series", key) }
+// SlotOf is where the series of key lives: its segment file and the
+// offset of its slot in it.
+func (s *Store) SlotOf(key string) (path string, off int64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.index[key]
+	if !ok {
+		return "", 0, false
+	}
+	return e.cls.segs[e.ref.seg].path, int64(e.ref.idx) * e.cls.size, true
+}
+
+// Slots is the number of slots of every segment of the store, and how many are free.
+func (s *Store) Slots() (total, free int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.classes {
+		for _, g := range c.segs {
+			total += c.slots(g)
+		}
+		free += len(c.free)
+	}
+	return total, free
+}
+
+// LegacyPath is where the old layout (one file per series) kept the series
+// of key under dir.
+func LegacyPath(dir, key string) string { return legacyPath(filepath.Join(dir, legacyDir), key) }
+
+// WriteLegacySeries writes the series sr of key as a file of the old layout
+// (one file per series) under dir.
+func WriteLegacySeries(dir, key string, counterType rrd.DSType, sr *rrd.Series) error {
+	b := make([]byte, seriesSize(&sr.Spec))
+	if err := encodeHeader(b[:headerSize], &header{Key: key, CounterType: counterType, Spec: sr.Spec, State: sr.State}); err != nil {
+		return err
+	}
+	for i, v := range sr.Values {
+		binary.LittleEndian.PutUint64(b[headerSize+8*i:], math.Float64bits(v))
+	}
+	path := LegacyPath(dir, key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
+
+// LegacyRecord is a record of the old layout's write-ahead log: a base
+// image of a series (Base set: its spec and state) or a point.
+type LegacyRecord struct {
+	Key         string
+	CounterType rrd.DSType
+	Base        *rrd.Series
+	New         bool
+	Time        int64
+	Value       float64
+}
+
+// WriteLegacyLog writes recs as a write-ahead log segment of the old layout.
+func WriteLegacyLog(dir string, recs []LegacyRecord) error {
+	w := &wal{}
+	for _, r := range recs {
+		if r.Base == nil {
+			w.addPoint(r.Key, r.Time, r.Value)
+			continue
+		}
+		start := w.begin()
+		flags := byte(0)
+		if r.New {
+			flags = flagNew
+		}
+		w.buf = append(w.buf, kindBase, flags)
+		w.buf = appendBody(w.buf, &header{Key: r.Key, CounterType: r.CounterType, Spec: r.Base.Spec, State: r.Base.State})
+		w.end(start)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "wal"), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "wal", segmentName(7)), w.buf, 0o600)
+}

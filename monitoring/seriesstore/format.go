@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"slices"
 
 	"github.com/wharfhq/wharf/monitoring/rrd"
 )
 
-// Layout of a series file: a header region of headerSize bytes, then the
-// rows of every archive, archive after archive, as little-endian float64.
+// Layout of a series (a slot of a segment file, or a file of the old
+// layout): a header region of headerSize bytes, then the rows of every
+// archive, archive after archive, as little-endian float64.
 //
 //	header region: magic "WRRDSER1" | crc32c(body) u32 | len(body) u32 | body | zero padding
 //	body:          version u16 | key | counter type | spec | state   (see appendBody)
 const (
 	headerSize   = 4096
+	pageSize     = 4096
 	headerPrefix = 16
 	magic        = "WRRDSER1"
 	formatV1     = 1
@@ -105,12 +108,26 @@ func (r *reader) f64() float64 { return math.Float64frombits(binary.LittleEndian
 // decodeBody is the inverse of appendBody; it validates the spec and the
 // state against it, so a decoded header is always safe to update.
 func decodeBody(b []byte) (header, error) {
-	r := &reader{b: b}
 	var h header
+	err := decodeBodyInto(b, &h, "")
+	return h, err
+}
+
+// decodeBodyInto is decodeBody into h, reusing its slices; with a key it
+// also checks that the body is that series' (and allocates nothing).
+func decodeBodyInto(b []byte, h *header, key string) error {
+	r := &reader{b: b}
 	if v := r.u16(); v != formatV1 {
-		return h, fmt.Errorf("cannot decode series header: version %d: %w", v, errCorrupt)
+		return fmt.Errorf("cannot decode series header: version %d: %w", v, errCorrupt)
 	}
-	h.Key = string(r.take(int(r.u16())))
+	kb := r.take(int(r.u16()))
+	if key == "" {
+		h.Key = string(kb)
+	} else if string(kb) != key {
+		return fmt.Errorf("cannot decode series header: it holds another series: %w", errCorrupt)
+	} else {
+		h.Key = key
+	}
 	h.CounterType = rrd.DSType(r.u8())
 	s := &h.Spec
 	s.Step, s.Heartbeat = r.i64(), r.i64()
@@ -118,9 +135,9 @@ func decodeBody(b []byte) (header, error) {
 	s.Min, s.Max = r.f64(), r.f64()
 	n := int(r.u8())
 	if n > rrd.MaxArchives {
-		return h, fmt.Errorf("cannot decode series header: %d archives: %w", n, errCorrupt)
+		return fmt.Errorf("cannot decode series header: %d archives: %w", n, errCorrupt)
 	}
-	s.Archives = make([]rrd.Archive, n)
+	s.Archives = slices.Grow(s.Archives[:0], n)[:n]
 	for i := range s.Archives {
 		a := &s.Archives[i]
 		a.CF = rrd.CF(r.u8())
@@ -134,30 +151,30 @@ func decodeBody(b []byte) (header, error) {
 	st.LastValue = r.i64()
 	st.PDPValue = r.f64()
 	st.PDPUnknown = r.i64()
-	st.CDP = make([]rrd.CDP, n)
+	st.CDP = slices.Grow(st.CDP[:0], n)[:n]
 	for i := range st.CDP {
 		c := &st.CDP[i]
 		c.Value, c.Primary, c.Secondary = r.f64(), r.f64(), r.f64()
 		c.Unknown, c.CurRow = r.i64(), r.i64()
 	}
 	if r.bad || len(r.b) != 0 {
-		return h, fmt.Errorf("cannot decode series header: wrong length: %w", errCorrupt)
+		return fmt.Errorf("cannot decode series header: wrong length: %w", errCorrupt)
 	}
 	if err := s.Validate(); err != nil {
-		return h, fmt.Errorf("cannot decode series header: %v: %w", err, errCorrupt)
+		return fmt.Errorf("cannot decode series header: %v: %w", err, errCorrupt)
 	}
 	for i, c := range st.CDP {
 		if c.CurRow < 0 || c.CurRow >= s.Archives[i].Rows || c.Unknown < 0 {
-			return h, fmt.Errorf("cannot decode series header: archive %d state out of range: %w", i, errCorrupt)
+			return fmt.Errorf("cannot decode series header: archive %d state out of range: %w", i, errCorrupt)
 		}
 	}
 	if h.CounterType < rrd.Gauge || h.CounterType > rrd.Counter {
-		return h, fmt.Errorf("cannot decode series header: counter type %d: %w", h.CounterType, errCorrupt)
+		return fmt.Errorf("cannot decode series header: counter type %d: %w", h.CounterType, errCorrupt)
 	}
 	if st.PDPUnknown < 0 || len(h.Key) == 0 || known > 1 || st.LastUp < 0 || st.LastUp > rrd.MaxTime {
-		return h, fmt.Errorf("cannot decode series header: state out of range: %w", errCorrupt)
+		return fmt.Errorf("cannot decode series header: state out of range: %w", errCorrupt)
 	}
-	return h, nil
+	return nil
 }
 
 // encodeHeader fills the header region buf (headerSize bytes).
@@ -166,30 +183,59 @@ func encodeHeader(buf []byte, h *header) error {
 	if headerPrefix+len(body) > headerSize {
 		return fmt.Errorf("cannot encode series header: %d bytes, at most %d", len(body), headerSize-headerPrefix)
 	}
+	end := headerSize // what may hold bytes of an older body
+	if old := int(binary.LittleEndian.Uint32(buf[12:])); string(buf[:8]) == magic && old <= headerSize-headerPrefix {
+		end = headerPrefix + max(old, len(body))
+	}
 	copy(buf, magic)
 	binary.LittleEndian.PutUint32(buf[8:], checksum(body))
 	binary.LittleEndian.PutUint32(buf[12:], uint32(len(body)))
-	clear(buf[headerPrefix+len(body):])
+	clear(buf[headerPrefix+len(body) : end])
 	return nil
 }
 
 // decodeHeader checks and decodes a header region.
 func decodeHeader(buf []byte) (header, error) {
+	var h header
+	err := decodeHeaderInto(buf, &h, "")
+	return h, err
+}
+
+// decodeHeaderInto is decodeHeader into h (see decodeBodyInto).
+func decodeHeaderInto(buf []byte, h *header, key string) error {
 	if len(buf) < headerPrefix || string(buf[:8]) != magic {
-		return header{}, fmt.Errorf("cannot decode series header: bad magic: %w", errCorrupt)
+		return fmt.Errorf("cannot decode series header: bad magic: %w", errCorrupt)
 	}
 	n := int(binary.LittleEndian.Uint32(buf[12:]))
 	if n > len(buf)-headerPrefix {
-		return header{}, fmt.Errorf("cannot decode series header: length %d: %w", n, errCorrupt)
+		return fmt.Errorf("cannot decode series header: length %d: %w", n, errCorrupt)
 	}
 	body := buf[headerPrefix : headerPrefix+n]
 	if checksum(body) != binary.LittleEndian.Uint32(buf[8:]) {
-		return header{}, fmt.Errorf("cannot decode series header: checksum mismatch: %w", errCorrupt)
+		return fmt.Errorf("cannot decode series header: checksum mismatch: %w", errCorrupt)
 	}
-	return decodeBody(body)
+	return decodeBodyInto(body, h, key)
 }
 
-// fileSize is the size of a series file of spec.
-func fileSize(spec *rrd.Spec) int64 {
+// isFree reports whether a header region was never written or was freed
+// (all of its prefix zero).
+func isFree(buf []byte) bool {
+	for _, c := range buf[:headerPrefix] {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// seriesSize is the bytes one series of spec takes: header region and rows
+// (71,680 for Falcon's layout; a series file of the old layout had this size).
+func seriesSize(spec *rrd.Spec) int64 {
 	return headerSize + 8*spec.TotalRows()
+}
+
+// slotSize is seriesSize rounded up to whole pages: the size of the slots
+// holding series of spec (73,728 for Falcon's layout).
+func slotSize(spec *rrd.Spec) int64 {
+	return (seriesSize(spec) + pageSize - 1) / pageSize * pageSize
 }

@@ -37,16 +37,15 @@ func (s *Store) Fetch(key string, q rrd.Query) (Values, error) {
 	if s.closed != nil {
 		return Values{}, s.closed
 	}
-	sf, err := s.lookup(key)
+	if err := s.lookup(key); err != nil {
+		return Values{}, err
+	}
+	plan, err := rrd.PlanFetch(&s.h.Spec, &s.h.State, q)
 	if err != nil {
 		return Values{}, err
 	}
-	plan, err := rrd.PlanFetch(&sf.h.Spec, &sf.h.State, q)
-	if err != nil {
-		return Values{}, err
-	}
-	out := Values{Info: sf.info(), CF: q.CF, Start: plan.Start, End: plan.End, Step: plan.Step}
-	out.Values, err = plan.Read(sf, make([]float64, 0, plan.Rows()))
+	out := Values{Info: s.info(), CF: q.CF, Start: plan.Start, End: plan.End, Step: plan.Step}
+	out.Values, err = plan.Read(&s.io, make([]float64, 0, plan.Rows()))
 	if err != nil {
 		return Values{}, fmt.Errorf("cannot fetch series %q: %w", key, err)
 	}
@@ -60,26 +59,27 @@ func (s *Store) Info(key string) (Info, error) {
 	if s.closed != nil {
 		return Info{}, s.closed
 	}
-	sf, err := s.lookup(key)
-	if err != nil {
+	if err := s.lookup(key); err != nil {
 		return Info{}, err
 	}
-	return sf.info(), nil
+	return s.info(), nil
 }
 
-func (s *Store) lookup(key string) (*seriesFile, error) {
-	if _, ok := s.index[key]; !ok {
-		return nil, ErrNotFound
+// lookup loads the series of key into s.h and s.io.
+func (s *Store) lookup(key string) error {
+	e, ok := s.index[key]
+	if !ok {
+		return ErrNotFound
 	}
-	sf, err := s.file(key)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open series %q: %w", key, err)
+	if err := s.load(key, e); err != nil {
+		return fmt.Errorf("cannot read series %q: %w", key, err)
 	}
-	return sf, nil
+	return nil
 }
 
-func (sf *seriesFile) info() Info {
-	return Info{Key: sf.key, Step: sf.h.Spec.Step, CounterType: sf.h.CounterType, LastUp: sf.h.State.LastUp}
+// info describes the series loaded into s.h.
+func (s *Store) info() Info {
+	return Info{Key: s.h.Key, Step: s.h.Spec.Step, CounterType: s.h.CounterType, LastUp: s.h.State.LastUp}
 }
 
 // ListOptions selects and pages series keys.

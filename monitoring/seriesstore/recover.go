@@ -3,28 +3,64 @@ package seriesstore
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
+	"slices"
 
 	"github.com/wharfhq/wharf/monitoring/rrd"
 )
 
-// recover replays the write-ahead log onto the series files, indexes the
-// series and checkpoints.
+// slotID names a slot across classes.
+type slotID struct {
+	size int64
+	ref  slotRef
+}
+
+// recover migrates a directory of the old layout, replays the write-ahead
+// log onto the slots, indexes the series and checkpoints.
 func (s *Store) recover() error {
+	legacy := filepath.Join(s.opts.Dir, legacyDir)
+	migrated := filepath.Join(s.opts.Dir, legacyDoneDir)
+	migrating := exists(legacy)
+	if migrating {
+		// Slots of an interrupted migration: the old files are still the authority.
+		if err := os.RemoveAll(s.slotsDir); err != nil {
+			return fmt.Errorf("cannot restart the migration of the series files: %w", err)
+		}
+	}
+	if err := os.MkdirAll(s.slotsDir, 0o700); err != nil {
+		return fmt.Errorf("cannot open series store: %w", err)
+	}
+	classes, err := loadClasses(s.slotsDir, s.opts.SegmentBytes)
+	if err != nil {
+		return err
+	}
+	s.classes = classes
+	legacyDone := !migrating && exists(migrated)
+	switch {
+	case migrating:
+		if err := s.importLegacy(legacy); err != nil {
+			return err
+		}
+	case legacyDone:
+		// Committed migration, old log not yet dropped: the slots were made
+		// durable before the commit and not written since, so they index
+		// cleanly before the old log (which names series by key) replays.
+		if err := s.scan(); err != nil {
+			return err
+		}
+	}
 	seqs, err := segments(s.walDir)
 	if err != nil {
 		return err
 	}
 	replayed := 0
+	covered := make(map[slotID]string)
 	for _, seq := range seqs {
 		path := filepath.Join(s.walDir, segmentName(seq))
 		good, err := readSegment(path, func(r *record) error {
 			replayed++
-			return s.replay(r)
+			return s.replay(r, covered)
 		})
 		if errors.Is(err, errTorn) {
 			s.log.Warn("write-ahead log ends in a torn or corrupt record; the points after it were never acknowledged",
@@ -36,6 +72,11 @@ func (s *Store) recover() error {
 	if err := s.scan(); err != nil {
 		return err
 	}
+	if migrating {
+		if err := s.commitMigration(legacy, migrated); err != nil {
+			return err
+		}
+	}
 	s.w = &wal{dir: s.walDir}
 	if len(seqs) > 0 {
 		s.w.seq = seqs[len(seqs)-1]
@@ -43,118 +84,140 @@ func (s *Store) recover() error {
 	if err := s.checkpointLocked(); err != nil {
 		return fmt.Errorf("cannot checkpoint after recovery: %w", err)
 	}
+	if migrating || legacyDone {
+		if err := os.RemoveAll(migrated); err != nil {
+			return fmt.Errorf("cannot remove the migrated series files: %w", err)
+		}
+	}
 	if replayed > 0 {
 		s.log.Info("series store recovered", "records", replayed, "series", len(s.index))
 	}
 	return nil
 }
 
-// replay applies one log record: a base image resets the series' header
-// (and for a new series its whole file); a point updates it exactly as the
-// first time, so rows a crash tore are written again.
-func (s *Store) replay(r *record) error {
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// replay applies one log record: a base image resets the series' header in
+// its slot (for a new series the whole slot); a point updates it exactly
+// as the first time, so rows a crash tore are written again. covered
+// tracks which series each slot holds according to the log.
+func (s *Store) replay(r *record, covered map[slotID]string) error {
 	switch r.kind {
-	case kindBase:
+	case kindBase, kindSlotBase:
 		key := r.h.Key
-		if old := s.open.remove(key); old != nil {
-			_ = old.close()
-		}
-		path := seriesPath(s.seriesDir, key)
-		var sf *seriesFile
-		var err error
-		if !r.isNew {
-			sf, err = openForBase(path, &r.h)
-		}
-		if r.isNew || sf == nil {
-			if !r.isNew {
-				s.log.Error("series file lost its rows; recreating it from the log", "series", key, "err", err)
+		size := slotSize(&r.h.Spec)
+		c := s.class(size)
+		ref, isNew := r.slot, r.isNew
+		if r.kind == kindSlotBase {
+			if r.size != size {
+				return fmt.Errorf("cannot replay series %q: slot size %d, its spec needs %d: %w", key, r.size, size, errCorrupt)
 			}
-			if sf, err = createSeriesFile(path, r.h); err != nil {
+			if err := c.ensure(ref); err != nil {
 				return err
 			}
+		} else if e, ok := s.index[key]; ok && e.cls == c { // the old layout named series by key only
+			ref = e.ref
+		} else {
+			var err error
+			if ref, err = c.alloc(); err != nil {
+				return err
+			}
+			isNew = true
 		}
-		sf.h = r.h
-		sf.dirty = true
-		s.touched[key] = true
-		s.addIndex(&r.h)
-		return s.keepOpen(sf)
-	case kindPoint:
-		sf, err := s.file(r.key)
-		if errors.Is(err, ErrNotFound) {
-			s.log.Warn("write-ahead log point without its series; skipped", "series", r.key)
-			return nil
+		id := slotID{size: size, ref: ref}
+		if prev, ok := covered[id]; ok && prev != key {
+			if e, ok := s.index[prev]; ok && e.cls == c && e.ref == ref {
+				delete(s.index, prev) // its slot was freed and reused since
+				s.sorted = nil
+			}
+		}
+		if e, ok := s.index[key]; ok && (e.cls != c || e.ref != ref) {
+			// The series moved (its old slot rotted and was freed): free it again.
+			clear(e.cls.slot(e.ref)[:headerSize])
+			e.cls.touch(e.ref)
+			delete(covered, slotID{size: e.cls.size, ref: e.ref})
+		}
+		slot := c.slot(ref)
+		var err error
+		if isNew {
+			err = initSlot(slot, &r.h)
+		} else {
+			err = encodeHeader(slot[:headerSize], &r.h)
 		}
 		if err != nil {
 			return err
 		}
-		err = rrd.Update(&sf.h.Spec, &sf.h.State, sf, r.t, r.v)
-		if err == nil {
-			sf.dirty = true
-		} else if !errors.Is(err, rrd.ErrStale) && !errors.Is(err, rrd.ErrSkipped) {
+		c.touch(ref)
+		covered[id] = key
+		s.addIndex(&r.h, c, ref)
+	case kindPoint:
+		err := s.apply(r.key, r.t, r.v)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			s.log.Warn("write-ahead log point without its series; skipped", "series", r.key)
+		case err != nil && !errors.Is(err, rrd.ErrStale) && !errors.Is(err, rrd.ErrSkipped):
 			return err
 		}
 	}
 	return nil
 }
 
-// openForBase opens the file a base image belongs to, whatever its
-// (possibly torn) header says; nil when the file is missing or of the
-// wrong size, so the rows cannot be trusted.
-func openForBase(path string, h *header) (*seriesFile, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil || st.Size() != fileSize(&h.Spec) {
-		_ = f.Close()
-		if err == nil {
-			err = fmt.Errorf("size %d, want %d: %w", st.Size(), fileSize(&h.Spec), errCorrupt)
-		}
-		return nil, err
-	}
-	return mapSeries(f, path, *h)
-}
-
-// scan indexes every series file; a file that cannot be read is renamed
-// aside (never overwritten) and reported.
+// scan indexes the series of every slot not indexed yet and rebuilds the
+// free lists. A slot whose header is corrupt (rot, as no log record
+// covers it), or that holds a series indexed in another slot, is copied
+// aside, reported and freed; the other series are unaffected.
 func (s *Store) scan() error {
-	opened := make(map[string]bool)
-	for _, sf := range s.open.all() {
-		opened[sf.path] = true
+	owned := make(map[slotID]bool, len(s.index))
+	for _, e := range s.index {
+		owned[slotID{size: e.cls.size, ref: e.ref}] = true
 	}
-	err := filepath.WalkDir(s.seriesDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".rrd") {
-			return nil
-		}
-		if opened[path] {
-			return nil
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("cannot open series file: %w", err)
-		}
-		h, herr := checkFile(f)
-		if herr == nil && seriesPath(s.seriesDir, h.Key) != path {
-			herr = fmt.Errorf("file name does not match key %q: %w", h.Key, errCorrupt)
-		}
-		_ = f.Close()
-		if herr != nil {
-			aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
-			s.log.Error("series file is corrupt; moved aside, the series starts anew", "file", path, "moved_to", aside, "err", herr)
-			if err := os.Rename(path, aside); err != nil {
-				return fmt.Errorf("cannot move corrupt series file aside: %w", err)
+	sizes := make([]int64, 0, len(s.classes))
+	for size := range s.classes {
+		sizes = append(sizes, size)
+	}
+	slices.Sort(sizes)
+	for _, size := range sizes {
+		c := s.classes[size]
+		c.free = c.free[:0]
+		for n := len(c.segs) - 1; n >= 0; n-- {
+			g := c.segs[n]
+			for i := c.slots(g) - 1; i >= 0; i-- {
+				ref := slotRef{seg: uint32(n), idx: uint32(i)}
+				if owned[slotID{size: size, ref: ref}] {
+					continue
+				}
+				if i >= g.backed { // not in the file yet: free (and not to be touched)
+					c.free = append(c.free, ref)
+					continue
+				}
+				hb := c.slot(ref)[:headerSize]
+				if isFree(hb) {
+					c.free = append(c.free, ref)
+					continue
+				}
+				err := decodeHeaderInto(hb, &s.h, "")
+				if err == nil && slotSize(&s.h.Spec) != size {
+					err = fmt.Errorf("spec of %d bytes in a slot of %d: %w", slotSize(&s.h.Spec), size, errCorrupt)
+				}
+				if _, dup := s.index[s.h.Key]; err == nil && dup {
+					err = fmt.Errorf("series %q is in another slot too: %w", s.h.Key, errCorrupt)
+				}
+				if err != nil {
+					aside := s.setAside(c, ref)
+					if aside == "" {
+						return fmt.Errorf("cannot set aside the corrupt slot %d of %s", i, c.segs[n].path)
+					}
+					s.log.Error("series slot is corrupt; copied aside and freed, the series starts anew",
+						"segment", c.segs[n].path, "slot", i, "copied_to", aside, "err", err)
+					c.release(ref)
+					continue
+				}
+				s.addIndex(&s.h, c, ref)
 			}
-			return nil
 		}
-		s.addIndex(&h)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("cannot scan series files: %w", err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,8 +16,9 @@ import (
 
 // Options configures a Store.
 type Options struct {
-	// Dir holds the store: series/, wal/ and a LOCK file. One store (one
-	// shard) per directory; a second Open of the same directory fails.
+	// Dir holds the store: slots/, wal/ and a LOCK file. One store (one
+	// shard) per directory; a second Open of the same directory fails. A
+	// directory of the old layout (series/) is migrated at Open.
 	Dir string
 	// Spec makes the spec of a new series from its first point's step and
 	// counter type. Default: rrd.FalconSpec.
@@ -30,12 +30,16 @@ type Options struct {
 	// MaxSeries bounds the series of the store (0: no bound): a point that
 	// would create one more is refused and counted in Result.OverLimit,
 	// so a pusher inventing endpoints or tags cannot fill the disk (a
-	// Falcon-layout series takes about 70 KiB).
+	// Falcon-layout series takes a 72 KiB slot).
 	MaxSeries int
-	// MaxOpen bounds the series files kept open (and their headers in
-	// memory). Default 1024.
+	// MaxOpen is ignored: every segment file stays mapped for the life of
+	// the store, and no header is kept decoded. Kept for compatibility.
 	MaxOpen int
-	// CheckpointEvery is how often Run makes the series files durable and
+	// SegmentBytes is the size of a segment file (whole slots, at least
+	// one). Default 64 MiB: 910 slots of Falcon's layout. Existing
+	// segments keep their size.
+	SegmentBytes int64
+	// CheckpointEvery is how often Run makes the segment files durable and
 	// starts a new write-ahead log segment. Default 1 minute.
 	CheckpointEvery time.Duration
 	// MaxWALBytes starts a checkpoint after an update once the current
@@ -80,36 +84,48 @@ var (
 	ErrClosed = errors.New("series store closed")
 )
 
-// indexEntry is what the store keeps in memory per series.
+// indexEntry is what the store keeps in memory per series: its slot.
 type indexEntry struct {
 	step int64
 	typ  rrd.DSType // as pushed first
+	cls  *class
+	ref  slotRef
+}
+
+// pending is a series logged as new in the current Update and not yet
+// written into its slot.
+type pending struct {
+	h   header
+	cls *class
+	ref slotRef
 }
 
 // Store keeps round-robin series on disk (see the package doc for the
 // layout and the crash guarantees). Its methods are safe for concurrent use.
 type Store struct {
-	opts      Options
-	seriesDir string
-	walDir    string
-	log       *slog.Logger
-	lock      *os.File
+	opts     Options
+	slotsDir string
+	walDir   string
+	log      *slog.Logger
+	lock     *os.File
 
+	ckpt    sync.Mutex // one checkpoint at a time; taken before mu
 	mu      sync.Mutex
 	closed  error
 	index   map[string]indexEntry
 	sorted  []string // index keys, sorted; nil when stale
-	open    *openFiles
+	classes map[int64]*class
 	w       *wal
 	touched map[string]bool // series logged since the last checkpoint
-	batch   map[string]*header
+	batch   map[string]*pending
+	h       header // scratch: the header of the series at hand
+	io      slotIO // scratch: the rows of the series at hand
 	hbuf    []byte
-	evicted []*seriesFile
 }
 
 // Open opens (or creates) the store in opts.Dir and recovers it: the
-// write-ahead log since the last checkpoint is replayed onto the series
-// files, then a checkpoint makes the result durable.
+// write-ahead log since the last checkpoint is replayed onto the slots,
+// then a checkpoint makes the result durable.
 func Open(opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("cannot open series store: no directory")
@@ -120,8 +136,8 @@ func Open(opts Options) (*Store, error) {
 	if opts.CreateLead == 0 {
 		opts.CreateLead = 24 * time.Hour
 	}
-	if opts.MaxOpen <= 0 {
-		opts.MaxOpen = 1024
+	if opts.SegmentBytes <= 0 {
+		opts.SegmentBytes = 64 << 20
 	}
 	if opts.CheckpointEvery <= 0 {
 		opts.CheckpointEvery = time.Minute
@@ -133,17 +149,17 @@ func Open(opts Options) (*Store, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Store{
-		opts:      opts,
-		seriesDir: filepath.Join(opts.Dir, "series"),
-		walDir:    filepath.Join(opts.Dir, "wal"),
-		log:       opts.Logger.With("component", "seriesstore"),
-		index:     make(map[string]indexEntry),
-		open:      newOpenFiles(opts.MaxOpen),
-		touched:   make(map[string]bool),
-		batch:     make(map[string]*header),
-		hbuf:      make([]byte, headerSize),
+		opts:     opts,
+		slotsDir: filepath.Join(opts.Dir, "slots"),
+		walDir:   filepath.Join(opts.Dir, "wal"),
+		log:      opts.Logger.With("component", "seriesstore"),
+		index:    make(map[string]indexEntry),
+		classes:  make(map[int64]*class),
+		touched:  make(map[string]bool),
+		batch:    make(map[string]*pending),
+		hbuf:     make([]byte, headerSize),
 	}
-	for _, d := range []string{s.seriesDir, s.walDir} {
+	for _, d := range []string{opts.Dir, s.walDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("cannot open series store: %w", err)
 		}
@@ -231,8 +247,11 @@ func (s *Store) Update(points []Point) (Result, error) {
 		}
 	}
 	clear(s.batch)
-	if s.w.size >= s.opts.MaxWALBytes {
-		if err := s.checkpointLocked(); err != nil {
+	if s.w.size >= s.opts.MaxWALBytes && s.ckpt.TryLock() {
+		// (A checkpoint in progress will start a new log segment itself.)
+		err := s.checkpointLocked()
+		s.ckpt.Unlock()
+		if err != nil {
 			return res, s.fail(err)
 		}
 	}
@@ -254,24 +273,20 @@ func (s *Store) logPoint(p *Point) error {
 	if err != nil || p.Step < 1 {
 		return errRejected
 	}
-	if _, ok := s.index[p.Key]; ok && !s.touched[p.Key] {
-		sf, err := s.file(p.Key)
-		switch {
-		case err == nil:
-			s.w.addBase(&sf.h, false)
+	if e, ok := s.index[p.Key]; ok && !s.touched[p.Key] {
+		if err := s.load(p.Key, e); err != nil {
+			s.quarantine(p.Key, e, err) // the point starts the series anew below
+		} else {
+			s.w.addBase(&s.h, e.cls.size, e.ref, false)
 			s.touched[p.Key] = true
-		case errors.Is(err, errCorrupt) || errors.Is(err, fs.ErrNotExist):
-			s.quarantine(p.Key, err) // the point starts the series anew below
-		default:
-			return err
 		}
 	}
 	if e, ok := s.index[p.Key]; ok {
 		if e.step != p.Step || (e.typ == rrd.Gauge) != (typ == rrd.Gauge) {
 			return errRejected
 		}
-	} else if h := s.batch[p.Key]; h != nil {
-		if h.Spec.Step != p.Step || (h.Spec.Type == rrd.Gauge) != (typ == rrd.Gauge) {
+	} else if n := s.batch[p.Key]; n != nil {
+		if n.h.Spec.Step != p.Step || (n.h.Spec.Type == rrd.Gauge) != (typ == rrd.Gauge) {
 			return errRejected
 		}
 	} else {
@@ -283,116 +298,115 @@ func (s *Store) logPoint(p *Point) error {
 			return errRejected
 		}
 		start := max(0, p.Time-int64(s.opts.CreateLead/time.Second))
-		h := &header{Key: p.Key, CounterType: typ, Spec: spec, State: rrd.NewState(&spec, start)}
-		if err := encodeHeader(s.hbuf, h); err != nil {
+		n := &pending{h: header{Key: p.Key, CounterType: typ, Spec: spec, State: rrd.NewState(&spec, start)}}
+		if err := encodeHeader(s.hbuf, &n.h); err != nil {
 			return errRejected
 		}
-		s.batch[p.Key] = h
-		s.w.addBase(h, true)
+		n.cls = s.class(slotSize(&spec))
+		if n.ref, err = n.cls.alloc(); err != nil {
+			return err
+		}
+		s.batch[p.Key] = n
+		s.w.addBase(&n.h, n.cls.size, n.ref, true)
 		s.touched[p.Key] = true
 	}
 	s.w.addPoint(p.Key, p.Time, p.Value)
 	return nil
 }
 
-// apply updates one series whose point is already logged.
+// class returns the class of slots of size bytes.
+func (s *Store) class(size int64) *class {
+	c := s.classes[size]
+	if c == nil {
+		c = newClass(s.slotsDir, size, s.opts.SegmentBytes)
+		s.classes[size] = c
+	}
+	return c
+}
+
+// load decodes the header of the series of key (in slot e) into s.h and
+// points s.io at its rows. Its only error is a corrupt header.
+func (s *Store) load(key string, e indexEntry) error {
+	slot := e.cls.slot(e.ref)
+	if err := decodeHeaderInto(slot[:headerSize], &s.h, key); err != nil {
+		return err
+	}
+	if slotSize(&s.h.Spec) != e.cls.size {
+		return fmt.Errorf("cannot decode series header: its spec does not fit its slot: %w", errCorrupt)
+	}
+	s.io.set(slot, &s.h.Spec)
+	return nil
+}
+
+// apply updates one series whose point is already logged: it decodes the
+// header from the slot, updates, and writes the header back.
 func (s *Store) apply(key string, t int64, v float64) error {
-	sf, err := s.file(key)
+	e, err := s.entry(key)
 	if err != nil {
 		return err
 	}
-	err = rrd.Update(&sf.h.Spec, &sf.h.State, sf, t, v)
-	if err == nil {
-		sf.dirty = true
+	if err := s.load(key, e); err != nil {
+		return fmt.Errorf("cannot update series %q: %w", key, err)
 	}
-	return err
-}
-
-// file returns the open series of key, creating the file of a series
-// logged as new in this batch.
-func (s *Store) file(key string) (*seriesFile, error) {
-	if sf := s.open.get(key); sf != nil {
-		return sf, nil
-	}
-	var sf *seriesFile
-	var err error
-	if h := s.batch[key]; h != nil {
-		sf, err = createSeriesFile(seriesPath(s.seriesDir, key), *h)
-		delete(s.batch, key)
-		if err == nil {
-			s.addIndex(h)
-		}
-	} else if _, ok := s.index[key]; ok {
-		sf, err = openSeriesFile(seriesPath(s.seriesDir, key))
-		if err == nil && sf.key != key {
-			_ = sf.close()
-			err = fmt.Errorf("cannot open series %q: file holds %q: %w", key, sf.key, errCorrupt)
-		}
-	} else {
-		return nil, ErrNotFound
-	}
+	err = rrd.Update(&s.h.Spec, &s.h.State, &s.io, t, v)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return sf, s.keepOpen(sf)
+	e.cls.touch(e.ref)
+	return encodeHeader(e.cls.slot(e.ref)[:headerSize], &s.h)
 }
 
-// quarantine drops a series whose file went missing or rotted while the
-// store ran: the file is moved aside (never overwritten) and the key
-// forgotten, so the next point starts the series anew.
-func (s *Store) quarantine(key string, cause error) {
-	path := seriesPath(s.seriesDir, key)
-	aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
-	if err := os.Rename(path, aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.log.Error("cannot move corrupt series file aside", "series", key, "err", err)
+// entry returns the index entry of key, writing a series logged as new in
+// this batch into its slot first.
+func (s *Store) entry(key string) (indexEntry, error) {
+	if e, ok := s.index[key]; ok {
+		return e, nil
 	}
-	s.log.Error("series file is corrupt or missing; moved aside, the series starts anew", "series", key, "moved_to", aside, "err", cause)
+	n := s.batch[key]
+	if n == nil {
+		return indexEntry{}, ErrNotFound
+	}
+	delete(s.batch, key)
+	if err := initSlot(n.cls.slot(n.ref), &n.h); err != nil {
+		return indexEntry{}, err
+	}
+	n.cls.touch(n.ref)
+	s.addIndex(&n.h, n.cls, n.ref)
+	return s.index[key], nil
+}
+
+// quarantine drops a series whose header rotted while the store ran: the
+// slot is copied aside (never overwritten), freed, and the key forgotten,
+// so the next point starts the series anew.
+func (s *Store) quarantine(key string, e indexEntry, cause error) {
+	aside := s.setAside(e.cls, e.ref)
+	s.log.Error("series header is corrupt; slot copied aside, the series starts anew", "series", key, "copied_to", aside, "err", cause)
+	e.cls.release(e.ref)
 	delete(s.index, key)
 	s.sorted = nil
 }
 
-func (s *Store) keepOpen(sf *seriesFile) error {
-	s.evicted = s.open.add(sf, s.evicted[:0])
-	var first error
-	for _, old := range s.evicted {
-		if err := s.closeFile(old); err != nil && first == nil {
-			first = err
-		}
+// setAside copies slot r to <dir>/corrupt/<size>-<segment>-<slot>.corrupt-<time>
+// and returns that path ("" when it could not, which it logs).
+func (s *Store) setAside(c *class, r slotRef) string {
+	dir := filepath.Join(s.opts.Dir, "corrupt")
+	path := filepath.Join(dir, fmt.Sprintf("%d-%d-%d.corrupt-%d", c.size, r.seg, r.idx, time.Now().UnixNano()))
+	err := os.MkdirAll(dir, 0o700)
+	if err == nil {
+		err = os.WriteFile(path, c.slot(r), 0o600)
 	}
-	clear(s.evicted)
-	return first
+	if err != nil {
+		s.log.Error("cannot copy a corrupt slot aside", "file", path, "err", err)
+		return ""
+	}
+	return path
 }
 
-func (s *Store) closeFile(sf *seriesFile) error {
-	var err error
-	if sf.dirty {
-		err = sf.writeHeader()
-	}
-	if cerr := sf.close(); cerr != nil && err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func (s *Store) addIndex(h *header) {
+func (s *Store) addIndex(h *header, c *class, r slotRef) {
 	if _, ok := s.index[h.Key]; !ok {
 		s.sorted = nil
 	}
-	s.index[h.Key] = indexEntry{step: h.Spec.Step, typ: h.CounterType}
-}
-
-// flushHeaders writes back the headers changed since the last flush. Only
-// checkpoints need them on disk (until then the log rebuilds them), so
-// updates leave them dirty in memory.
-func (s *Store) flushHeaders() error {
-	for _, sf := range s.open.all() {
-		if sf.dirty {
-			if err := sf.writeHeader(); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	s.index[h.Key] = indexEntry{step: h.Spec.Step, typ: h.CounterType, cls: c, ref: r}
 }
 
 // fail marks the store failed: its in-memory state may be ahead of or
@@ -403,12 +417,9 @@ func (s *Store) fail(err error) error {
 	return s.closed
 }
 
-// closeFiles closes every open file without writing anything.
+// closeFiles unmaps and closes every segment and the log, writing nothing.
 func (s *Store) closeFiles() {
-	for _, sf := range s.open.all() {
-		s.open.remove(sf.key)
-		_ = sf.close()
-	}
+	closeClasses(s.classes)
 	if s.w != nil && s.w.f != nil {
 		_ = s.w.f.Close()
 	}
@@ -416,6 +427,8 @@ func (s *Store) closeFiles() {
 
 // Close checkpoints and closes the store.
 func (s *Store) Close() error {
+	s.ckpt.Lock()
+	defer s.ckpt.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed != nil {

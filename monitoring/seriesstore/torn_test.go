@@ -33,7 +33,7 @@ func snapshot(t *testing.T, dir string) map[string][]byte {
 // restore makes dir hold exactly files.
 func restore(t *testing.T, dir string, files map[string][]byte) {
 	t.Helper()
-	for _, sub := range []string{"series", "wal"} {
+	for _, sub := range []string{"slots", "wal", "corrupt"} {
 		if err := os.RemoveAll(filepath.Join(dir, sub)); err != nil {
 			t.Fatal(err)
 		}
@@ -178,9 +178,37 @@ func TestTornLogTailRecovers(t *testing.T) {
 	}
 }
 
+// rot flips a byte of the header of key's slot in its segment file.
+func rot(t *testing.T, path string, off int64, at int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off+at); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, off+at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// corruptFiles lists what the store set aside under dir.
+func corruptFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "corrupt", "*.corrupt-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // TestCorruptFilesDoNotStopTheStore: a flipped byte inside the log and a
-// series file whose header rotted while no log covered it. The store
-// opens, moves the rotten file aside and keeps serving the others.
+// slot whose header rotted while no log covered it. The store opens,
+// copies the rotten slot aside, frees it and keeps serving the others.
 func TestCorruptFilesDoNotStopTheStore(t *testing.T) {
 	dir := t.TempDir()
 	st := open(t, dir)
@@ -193,24 +221,23 @@ func TestCorruptFilesDoNotStopTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.apply(t, pts)
+	seg, off, ok := st.SlotOf(keys[0])
+	if !ok {
+		t.Fatal("no slot")
+	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rotten := seriesstore.SeriesPath(dir, keys[0])
-	b, err := os.ReadFile(rotten)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[100] ^= 0xff
-	if err := os.WriteFile(rotten, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	rot(t, seg, off, 100)
 	delete(m.series, keys[0])
 
 	st = open(t, dir)
 	m.compare(t, st)
-	if _, err := os.Stat(rotten); !os.IsNotExist(err) {
-		t.Fatalf("rotten file still in place: %v", err)
+	if got := corruptFiles(t, dir); len(got) != 1 {
+		t.Fatalf("rotten slot not copied aside: %v", got)
+	}
+	if _, _, ok := st.SlotOf(keys[0]); ok {
+		t.Fatal("rotten series still indexed")
 	}
 	more := points(r, keys[1:], 200, &clock)
 	if _, err := st.Update(more); err != nil {
@@ -236,9 +263,10 @@ func TestCorruptFilesDoNotStopTheStore(t *testing.T) {
 	}
 }
 
-// TestSeriesRottingWhileRunningStartsAnew: a series file rots after the
-// store indexed it. The next point for it moves the file aside and starts
-// the series anew; the store and the other series go on.
+// TestSeriesRottingWhileRunningStartsAnew: a slot's header rots after the
+// store indexed it. The next point for it copies the slot aside, frees it
+// and starts the series anew (in the freed slot); the store and the other
+// series go on.
 func TestSeriesRottingWhileRunningStartsAnew(t *testing.T) {
 	dir := t.TempDir()
 	st := open(t, dir)
@@ -256,15 +284,8 @@ func TestSeriesRottingWhileRunningStartsAnew(t *testing.T) {
 	}
 	st = open(t, dir)
 	defer st.Close()
-	rotten := seriesstore.SeriesPath(dir, keys[0])
-	b, err := os.ReadFile(rotten)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[50] ^= 0xff
-	if err := os.WriteFile(rotten, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	seg, off, _ := st.SlotOf(keys[0])
+	rot(t, seg, off, 50) // through the file: the mapping shares its pages
 	next := seriesstore.Point{Key: keys[0], Step: 60, CounterType: "GAUGE", Time: clock + 600, Value: 7}
 	res, err := st.Update([]seriesstore.Point{next})
 	if err != nil || res.Accepted != 1 {
@@ -273,8 +294,11 @@ func TestSeriesRottingWhileRunningStartsAnew(t *testing.T) {
 	delete(m.series, keys[0])
 	m.apply(t, []seriesstore.Point{next})
 	m.compare(t, st)
-	matches, _ := filepath.Glob(rotten + ".corrupt-*")
-	if len(matches) != 1 {
-		t.Fatalf("rotten file not kept aside: %v", matches)
+	if got := corruptFiles(t, dir); len(got) != 1 {
+		t.Fatalf("rotten slot not kept aside: %v", got)
+	}
+	seg2, off2, _ := st.SlotOf(keys[0])
+	if seg2 != seg || off2 != off {
+		t.Fatalf("the series restarted in %s@%d, not in its freed slot %s@%d", seg2, off2, seg, off)
 	}
 }

@@ -18,12 +18,16 @@ import (
 //
 //	len u32 | crc32c(payload) u32 | payload
 //	payload: kind u8 | ...
-//	  kindBase:  flags u8 | header body      (the series as of the last checkpoint, or new)
-//	  kindPoint: key len u16 | key | time i64 | value f64
+//	  kindSlotBase: flags u8 | slot size u64 | segment u32 | slot u32 | header body
+//	                (the series as of the last checkpoint, or new, and its slot)
+//	  kindPoint:    key len u16 | key | time i64 | value f64
+//	  kindBase:     flags u8 | header body (the layout of one file per series:
+//	                read when migrating a directory, never written)
 const (
 	recordPrefix = 8
 	kindBase     = 1
 	kindPoint    = 2
+	kindSlotBase = 3
 	flagNew      = 1
 	maxRecord    = 1 << 16
 )
@@ -72,14 +76,19 @@ func openSegment(dir string, seq uint64) (*wal, error) {
 	return &wal{dir: dir, seq: seq, f: f}, nil
 }
 
-// addBase queues a base-image record of h.
-func (w *wal) addBase(h *header, isNew bool) {
+// addBase queues a base-image record of h, which lives in slot r of the
+// class of slots of size bytes.
+func (w *wal) addBase(h *header, size int64, r slotRef, isNew bool) {
 	start := w.begin()
 	flags := byte(0)
 	if isNew {
 		flags = flagNew
 	}
-	w.buf = append(w.buf, kindBase, flags)
+	le := binary.LittleEndian
+	w.buf = append(w.buf, kindSlotBase, flags)
+	w.buf = le.AppendUint64(w.buf, uint64(size))
+	w.buf = le.AppendUint32(w.buf, r.seg)
+	w.buf = le.AppendUint32(w.buf, r.idx)
 	w.buf = appendBody(w.buf, h)
 	w.end(start)
 }
@@ -130,8 +139,10 @@ func (w *wal) commit() error {
 type record struct {
 	kind  byte
 	isNew bool
-	h     header // kindBase
-	key   string // kindPoint
+	h     header  // kindBase, kindSlotBase
+	size  int64   // kindSlotBase
+	slot  slotRef // kindSlotBase
+	key   string  // kindPoint
 	t     int64
 	v     float64
 }
@@ -184,8 +195,13 @@ func decodeRecord(p []byte) (record, error) {
 	r := &reader{b: p}
 	rec := record{kind: r.u8()}
 	switch rec.kind {
-	case kindBase:
+	case kindBase, kindSlotBase:
 		rec.isNew = r.u8()&flagNew != 0
+		if rec.kind == kindSlotBase {
+			rec.size = r.i64()
+			rec.slot.seg = binary.LittleEndian.Uint32(r.take(4))
+			rec.slot.idx = binary.LittleEndian.Uint32(r.take(4))
+		}
 		if r.bad {
 			return rec, errCorrupt
 		}
