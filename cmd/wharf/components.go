@@ -294,7 +294,7 @@ func (w *wiring) startDeployer(ctx context.Context) (stopFunc, error) {
 // startMonitorComponent registers the monitor function (metric push,
 // query, series index) and runs the series writer of every shard.
 func (w *wiring) startMonitorComponent(ctx context.Context) (stopFunc, error) {
-	m, err := w.startMonitor(ctx, w.mux, w.producer, w.st, []string{w.nsqd.TCPAddr()}, nil)
+	m, err := w.startMonitor(ctx, w.mux, w.producer, w.st, []string{w.nsqd.TCPAddr()}, nil, []string{w.nsqd.HTTPAddr()})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 type counters struct {
 	received, invalid, published *metrics.Counter
 	rejectedBusy, rejectedBus    *metrics.Counter
+	rejectedBacklog              *metrics.Counter
 }
 
 func newCounters(set *metrics.Set, queued func() float64) *counters {
@@ -21,6 +22,8 @@ func newCounters(set *metrics.Set, queued func() float64) *counters {
 		published:    c("points_published_total"),
 		rejectedBusy: c(`push_rejected_total{reason="busy"}`),
 		rejectedBus:  c(`push_rejected_total{reason="bus"}`),
+		// backlog.go
+		rejectedBacklog: c(`push_rejected_total{reason="backlog"}`),
 	}
 }
 
@@ -44,7 +47,9 @@ func MetricFamilies() []promexp.Family {
 		c("wharf_monitor_points_invalid_total", "Pushed items refused by Falcon's validation rules (counted, not stored)."),
 		c("wharf_monitor_points_published_total", "Valid points published to NSQ (each once, for the series store and the judge)."),
 		{Name: "wharf_monitor_points_queued", Type: promexp.Gauge, Help: "Valid points of pushes in progress, not yet acknowledged by nsqd."},
-		c("wharf_monitor_push_rejected_total", "Pushes answered 503 with Retry-After (reason: busy = too many points queued, bus = nsqd did not take them).", "reason"),
+		c("wharf_monitor_push_rejected_total", "Pushes answered 503 with Retry-After (reason: busy = too many points queued, bus = nsqd did not take them, backlog = the series writer or judge is more than monitoring.max_backlog points behind).", "reason"),
+		{Name: "wharf_monitor_backlog_points", Type: promexp.Gauge, Labels: []string{"channel"}, Help: "Points waiting in nsqd for a consumer channel (series or judge; queued, in flight or deferred, summed over shards and nsqds; estimated from the batch size), as of the last stats poll."},
+		c("wharf_monitor_backlog_stats_errors_total", "Polls of the nsqd (or nsqlookupd) stats that failed; pushes are accepted without a backlog check (fail open) until a poll succeeds."),
 		c("wharf_monitor_series_points_total", "Points the series writer applied to its stores (result: accepted, stale = not newer than the series, skipped = value Falcon skips, rejected = step or type disagrees, over_limit = would create a series past monitoring.max_series).", "result"),
 	}
 }

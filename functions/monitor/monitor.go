@@ -67,6 +67,9 @@ type Options struct {
 	PublishTimeout time.Duration
 	// RetryAfter is the Retry-After of a 503. Default 5s.
 	RetryAfter time.Duration
+	// Backlog, if set, refuses pushes with 503 while the consumers are
+	// too far behind (backlog.go); the caller runs it.
+	Backlog *Backlog
 	// Series answers queries; nil: queries answer 503.
 	Series *Writer
 	// Store keeps the alarm strategies (wire.StrategyKey); nil: no
