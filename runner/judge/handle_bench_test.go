@@ -1,0 +1,96 @@
+package judge
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/store/redisstore"
+	"github.com/wharfhq/wharf/internal/testenv"
+	"github.com/wharfhq/wharf/monitoring/metric"
+	"github.com/wharfhq/wharf/monitoring/strategy"
+)
+
+// BenchmarkHandleBatch judges batches of 1,000 points of 1,000 series (a
+// full push batch, as the monitor publishes them) against one matching
+// strategy that stays OK, through a real buntdb file (serve) and a real
+// Redis (roles): one op is one batch; points/s is reported.
+func BenchmarkHandleBatch(b *testing.B) {
+	stores := map[string]func(b *testing.B) store.Store{
+		"buntdb": func(b *testing.B) store.Store {
+			st, err := buntstore.Open(buntstore.Options{Path: filepath.Join(b.TempDir(), "store.db")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st
+		},
+		"redis": func(b *testing.B) store.Store {
+			r := testenv.StartRedis(b)
+			st, err := redisstore.Open(context.Background(), redisstore.Options{Addr: r.Addr})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st
+		},
+	}
+	for _, name := range []string{"buntdb", "redis"} {
+		b.Run(name, func(b *testing.B) {
+			st := stores[name](b)
+			b.Cleanup(func() { _ = st.Close() })
+			benchHandle(b, st, 1000)
+		})
+	}
+}
+
+func benchHandle(b *testing.B, st store.Store, series int) {
+	nsqd := testenv.StartNSQD(b)
+	p, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.Close() })
+	j, err := New(Options{Store: st, Publisher: p, NSQDAddrs: []string{nsqd.Addr}, Shards: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, _ := json.Marshal(strategy.Strategy{ID: "cpu", Team: "shop", Metric: "cpu.busy", Func: "all(#3)", Operator: ">", RightValue: 90, MaxStep: 3})
+	c, err := compileSource(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	j.strat.all = map[string]*judged{"cpu": c}
+	t0 := time.Now().Unix()/60*60 - 3600*24
+	batch := func(i int) []byte {
+		pts := make([]metric.Point, series)
+		for s := range pts {
+			pts[s] = metric.Point{Endpoint: "host-" + strconv.Itoa(s), Metric: "cpu.busy", CounterType: "GAUGE", Step: 60,
+				Time: t0 + int64(i)*60, Value: float64(s % 80)}
+		}
+		return metric.AppendBatch(nil, pts)
+	}
+	ctx := context.Background()
+	for i := range 4 { // the windows fill: steady state from here
+		if err := j.handle(ctx, 0, batch(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		bodies[i] = batch(4 + i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		if err := j.handle(ctx, 0, bodies[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*series)/time.Since(start).Seconds(), "points/s")
+}
