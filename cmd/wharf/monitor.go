@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -40,7 +39,7 @@ func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, producer *bus.P
 	if err != nil {
 		return nil, err
 	}
-	backlog, err := b.backlogWatch(log, lookupd, nsqdHTTP)
+	backlog, stopBacklog, err := b.startBacklogWatch(ctx, log, lookupd, nsqdHTTP) // backlog.go
 	if err != nil {
 		_ = w.Close()
 		return nil, err
@@ -49,42 +48,22 @@ func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, producer *bus.P
 		MinStep: int64(o.MinStep / time.Second), MaxQueued: int64(o.MaxQueued), RetryAfter: o.RetryAfter,
 		Backlog: backlog, Series: w, Store: st, Logger: log, Metrics: b.metrics})
 	if err != nil {
+		stopBacklog()
 		_ = w.Close()
 		return nil, err
 	}
 	if err := mux.Register(fn); err != nil {
+		stopBacklog()
 		_ = w.Close()
 		return nil, err
 	}
 	b.feed = fn // the gateway, started after, feeds its own metrics in-process
 	return runBackground(ctx, func(ctx context.Context) error {
-		if backlog != nil {
-			watch := runBackground(ctx, backlog.Run)
-			defer func() { _ = watch.stop(context.Background()) }()
-		}
+		defer stopBacklog()
 		if err := w.Run(ctx); err != nil {
 			log.Error("series writer stopped", "err", err)
 			return err
 		}
 		return nil
 	}), nil
-}
-
-// backlogWatch returns the monitor's backlog watch (monitoring.max_backlog),
-// nil when it is off or no nsqd stats address is known (logged).
-func (b *base) backlogWatch(log *slog.Logger, lookupd, nsqdHTTP []string) (*monitor.Backlog, error) {
-	o := b.opts.Monitoring
-	if o.MaxBacklog == 0 {
-		return nil, nil
-	}
-	if len(lookupd) == 0 && len(nsqdHTTP) == 0 {
-		log.Warn("no nsqd stats address (nsq.lookupd or nsq.nsqd_http): pushes are not refused when the series writer or the judge fall behind")
-		return nil, nil
-	}
-	backlog, err := monitor.NewBacklog(monitor.BacklogOptions{NSQDHTTPAddrs: nsqdHTTP, LookupdHTTPAddrs: lookupd, Shards: o.Shards,
-		MaxPoints: int64(o.MaxBacklog), RetryAfter: o.RetryAfter, Logger: log, Metrics: b.metrics})
-	if err != nil {
-		return nil, fmt.Errorf("monitoring.max_backlog: %w", err)
-	}
-	return backlog, nil
 }
