@@ -22,6 +22,9 @@ type monitorSetup struct {
 	producer      *bus.Producer
 	st            store.Store
 	nsqd, lookupd []string
+	// nsqdHTTP are the nsqd HTTP API addresses the backlog watch reads
+	// (with lookupd, the nsqds it knows are read instead).
+	nsqdHTTP []string
 	// shared makes the series writer share the shards with the other
 	// functions nodes through leases in st; url is its advertised URL.
 	shared bool
@@ -38,7 +41,7 @@ type monitorSetup struct {
 // functions node. The writer runs once the returned run is called
 // (after the gateway bound its port, which the leases advertise); close
 // undoes a writer that never ran.
-func (b *base) startMonitor(mux *fnapi.Mux, s monitorSetup) (w *monitor.Writer, close func(), err error) {
+func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, s monitorSetup) (w *monitor.Writer, close func(), err error) {
 	o := b.opts.Monitoring
 	log := logging.Component(b.log, "monitor")
 	if s.writer {
@@ -68,7 +71,15 @@ func (b *base) startMonitor(mux *fnapi.Mux, s monitorSetup) (w *monitor.Writer, 
 	// its idle keep-alive connections.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	client := &http.Client{Transport: tr}
+	backlog, stopBacklog, err := b.startBacklogWatch(ctx, log, s.lookupd, s.nsqdHTTP) // backlog.go
+	if err != nil {
+		if w != nil {
+			_ = w.Close()
+		}
+		return nil, nil, err
+	}
 	close = func() {
+		stopBacklog()
 		if w != nil {
 			_ = w.Close()
 		}
@@ -76,7 +87,7 @@ func (b *base) startMonitor(mux *fnapi.Mux, s monitorSetup) (w *monitor.Writer, 
 	}
 	fn, err := monitor.New(monitor.Options{Publisher: s.producer, Shards: o.Shards, Replicas: o.Replicas,
 		MinStep: int64(o.MinStep / time.Second), MaxQueued: int64(o.MaxQueued), RetryAfter: o.RetryAfter,
-		Series: w, Store: s.st, Client: client, Logger: log, Metrics: b.metrics})
+		Backlog: backlog, Series: w, Store: s.st, Client: client, Logger: log, Metrics: b.metrics})
 	if err != nil {
 		close()
 		return nil, nil, err
@@ -98,12 +109,12 @@ func (w *wiring) startMonitorComponent(ctx context.Context) (stopFunc, error) {
 	host, _ := os.Hostname()
 	s.nodeID = nodes.NewID(host, w.ops.Addr().String())
 	if w.role.embedded {
-		s.nsqd = []string{w.nsqd.TCPAddr()}
+		s.nsqd, s.nsqdHTTP = []string{w.nsqd.TCPAddr()}, []string{w.nsqd.HTTPAddr()}
 	} else {
 		s.nsqd, s.lookupd, s.shared = w.consumeFrom(), w.opts.NSQ.Lookupd, true
-		s.url = w.advertiseURL
+		s.nsqdHTTP, s.url = w.opts.NSQ.NSQDHTTP, w.advertiseURL
 	}
-	writer, close, err := w.startMonitor(w.mux, s)
+	writer, close, err := w.startMonitor(ctx, w.mux, s)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +122,16 @@ func (w *wiring) startMonitorComponent(ctx context.Context) (stopFunc, error) {
 	if !w.role.embedded {
 		return noStop(close), nil
 	}
-	return w.runSeriesWriter(ctx)
+	stopWriter, err := w.runSeriesWriter(ctx)
+	if err != nil {
+		close()
+		return nil, err
+	}
+	return func(c context.Context) error {
+		err := stopWriter(c)
+		close() // the backlog watch and the forwarding transport
+		return err
+	}, nil
 }
 
 // startSeriesWriter runs a functions node's series writer, which takes

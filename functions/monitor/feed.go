@@ -12,6 +12,10 @@ import (
 // metrics) as a push over HTTP would, without the HTTP: the same
 // validation, shards, topics and back-pressure. It implements feed.Sink.
 func (f *Function) Push(ctx context.Context, points []feed.Point) error {
+	if _, refuse := f.opts.Backlog.refuse(); refuse {
+		f.stats.rejectedBacklog.Inc()
+		return errors.New("cannot push own metrics: the metric consumers are behind (backlog)")
+	}
 	b := f.buffers()
 	defer f.release(b)
 	_, invalid, valid, err := f.accept(b, feed.AppendJSON(nil, points))

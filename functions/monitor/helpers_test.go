@@ -41,6 +41,9 @@ type serverOptions struct {
 	noSeries bool
 	// writer changes the series writer's options.
 	writer func(*monitor.WriterOptions)
+	// backlog, if set, runs a backlog watch with these options (nsqd's
+	// HTTP address unless addresses are given).
+	backlog *monitor.BacklogOptions
 }
 
 func newServer(t *testing.T, o serverOptions) *server {
@@ -84,6 +87,9 @@ func newServer(t *testing.T, o serverOptions) *server {
 		o.fn.Series = startWriter(t, nsqd, o.fn.Shards, s.set, edit...)
 		s.writer = o.fn.Series
 	}
+	if o.backlog != nil {
+		o.fn.Backlog = startBacklog(t, nsqd, *o.backlog, o.fn.Shards, s.set)
+	}
 	s.fn, err = monitor.New(o.fn)
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +125,29 @@ func startWriter(t testing.TB, nsqd *testenv.NSQD, shards int, set *metrics.Set,
 		}
 	})
 	return w
+}
+
+// startBacklog runs a backlog watch until the test ends.
+func startBacklog(t testing.TB, nsqd *testenv.NSQD, opts monitor.BacklogOptions, shards int, set *metrics.Set) *monitor.Backlog {
+	t.Helper()
+	if len(opts.NSQDHTTPAddrs) == 0 && len(opts.LookupdHTTPAddrs) == 0 {
+		opts.NSQDHTTPAddrs = []string{nsqd.HTTPAddr}
+	}
+	opts.Shards, opts.Metrics = shards, set
+	b, err := monitor.NewBacklog(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("backlog: %v", err)
+		}
+	})
+	return b
 }
 
 func (s *server) do(t *testing.T, method, path, who, body string) gatewaytest.Response {

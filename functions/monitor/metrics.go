@@ -10,6 +10,7 @@ import (
 type counters struct {
 	received, invalid, published *metrics.Counter
 	rejectedBusy, rejectedBus    *metrics.Counter
+	rejectedBacklog              *metrics.Counter
 	set                          *metrics.Set
 }
 
@@ -29,6 +30,8 @@ func newCounters(set *metrics.Set, queued func() float64) *counters {
 		rejectedBusy: c(`push_rejected_total{reason="busy"}`),
 		rejectedBus:  c(`push_rejected_total{reason="bus"}`),
 		set:          set,
+		// backlog.go
+		rejectedBacklog: c(`push_rejected_total{reason="backlog"}`),
 	}
 }
 
@@ -52,9 +55,11 @@ func MetricFamilies() []promexp.Family {
 		c("wharf_monitor_points_invalid_total", "Pushed items refused by Falcon's validation rules (counted, not stored)."),
 		c("wharf_monitor_points_published_total", "Valid points published to NSQ (each once, for the series store and the judge)."),
 		{Name: "wharf_monitor_points_queued", Type: promexp.Gauge, Help: "Valid points of pushes in progress, not yet acknowledged by nsqd."},
-		c("wharf_monitor_push_rejected_total", "Pushes answered 503 with Retry-After (reason: busy = too many points queued, bus = nsqd did not take them).", "reason"),
+		c("wharf_monitor_push_rejected_total", "Pushes answered 503 with Retry-After (reason: busy = too many points queued, bus = nsqd did not take them, backlog = the series writer or judge is more than monitoring.max_backlog points behind).", "reason"),
 		{Name: "wharf_monitor_series_disk_low", Type: promexp.Gauge, Help: "1 while the series dir's free space is below monitoring.min_free_disk (series writes paused, points wait in NSQ), else 0."},
 		{Name: "wharf_monitor_series_disk_free_bytes", Type: promexp.Gauge, Help: "Free bytes on the series dir's filesystem, as last measured by the free-disk guard."},
+		{Name: "wharf_monitor_backlog_points", Type: promexp.Gauge, Labels: []string{"channel"}, Help: "Points waiting in nsqd for a consumer channel (series or judge; queued, in flight or deferred, summed over shards and nsqds; estimated from the batch size), as of the last stats poll."},
+		c("wharf_monitor_backlog_stats_errors_total", "Polls of the nsqd (or nsqlookupd) stats that failed; pushes are accepted without a backlog check (fail open) until a poll succeeds."),
 		c("wharf_monitor_series_points_total", "Points the series writer applied to its stores (result: accepted, stale = not newer than the series, skipped = value Falcon skips, rejected = step or type disagrees, over_limit = would create a series past monitoring.max_series).", "result"),
 		{Name: "wharf_monitor_shards_owned", Type: promexp.Gauge, Help: "Series shards this node stores now (all of them in serve; its lease share on a wharf functions node)."},
 		c("wharf_monitor_shard_lease_changes_total", "Series shard leases this node took, released (handed to a node that joined), stopped (released on shutdown) or lost (not renewed: another holder or the store cut off).", "change"),

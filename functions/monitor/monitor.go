@@ -75,6 +75,9 @@ type Options struct {
 	PublishTimeout time.Duration
 	// RetryAfter is the Retry-After of a 503. Default 5s.
 	RetryAfter time.Duration
+	// Backlog, if set, refuses pushes with 503 while the consumers are
+	// too far behind (backlog.go); the caller runs it.
+	Backlog *Backlog
 	// Series answers queries of the shards it stores; the others are
 	// forwarded to their owners found in Store (wire.SeriesLeasePrefix)
 	// when Series shares the shards through leases or is nil (a node that

@@ -88,6 +88,9 @@ func (f *Function) push(r *fnapi.Request) error {
 	start := time.Now()
 	b := f.buffers()
 	defer f.release(b)
+	if st, refuse := f.opts.Backlog.refuse(); refuse {
+		return f.refuseBacklog(st)
+	}
 	total, invalid, valid, err := f.accept(b, r.Ctx.PostBody())
 	if err != nil {
 		return httperr.BadRequest("%v; nothing was stored", err)
@@ -173,7 +176,9 @@ func (f *Function) publish(ctx context.Context, b *pushBuffers) error {
 			defer wg.Done()
 			if err := f.opts.Publisher.MultiPublish(ctx, j.topic, j.bodies); err != nil {
 				errs[i] = fmt.Errorf("cannot publish %d points to %s: %w", j.points, j.topic, err)
+				return
 			}
+			f.opts.Backlog.published(j.points, len(j.bodies))
 		}()
 	}
 	wg.Wait()

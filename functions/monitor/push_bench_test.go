@@ -3,6 +3,7 @@ package monitor_test
 import (
 	"context"
 	"fmt"
+	"github.com/VictoriaMetrics/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -57,14 +58,25 @@ func BenchmarkPushPrepare(b *testing.B) {
 // BenchmarkPushThroughGateway is a whole push of 100 points over HTTP
 // through a real gateway into a real nsqd (16 MPUBs: 8 shards × series
 // and judge topics), one push at a time.
-func BenchmarkPushThroughGateway(b *testing.B) {
+func BenchmarkPushThroughGateway(b *testing.B) { benchPushThroughGateway(b, false) }
+
+// BenchmarkPushThroughGatewayBacklog is BenchmarkPushThroughGateway with
+// the backlog watch polling nsqd every second (with a limit never reached:
+// every push takes the check and the accounting).
+func BenchmarkPushThroughGatewayBacklog(b *testing.B) { benchPushThroughGateway(b, true) }
+
+func benchPushThroughGateway(b *testing.B, watch bool) {
 	nsqd := testenv.StartNSQD(b)
 	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer prod.Close()
-	f, err := monitor.New(monitor.Options{Publisher: prod})
+	var backlog *monitor.Backlog
+	if watch {
+		backlog = startBacklog(b, nsqd, monitor.BacklogOptions{MaxPoints: 1 << 40}, 0, metrics.NewSet())
+	}
+	f, err := monitor.New(monitor.Options{Publisher: prod, Backlog: backlog})
 	if err != nil {
 		b.Fatal(err)
 	}

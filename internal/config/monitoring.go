@@ -15,7 +15,8 @@ type MonitoringOptions struct {
 	Shards     int           `yaml:"shards" help:"number of metric shards (ring members shard-0..N-1, one NSQ topic pair and one series store each); every node must agree"`
 	Replicas   int           `yaml:"replicas" help:"virtual points per shard on the consistent-hash ring (Falcon: 500)"`
 	MaxQueued  int           `yaml:"max_queued" help:"valid points of pushes in progress at most; a push beyond it gets 503 with Retry-After"`
-	RetryAfter time.Duration `yaml:"retry_after" help:"Retry-After of a push refused with 503"`
+	RetryAfter time.Duration `yaml:"retry_after" help:"Retry-After of a push refused with 503 (for a backlog refusal: when the drain rate is unknown)"`
+	MaxBacklog int           `yaml:"max_backlog" help:"points waiting in nsqd for the series writer or the judge (per consumer channel, over all shards) beyond which pushes get 503 with Retry-After; 0 turns the check off"`
 	MaxSeries  int           `yaml:"max_series" help:"most series the node stores, over all its shards (0: no bound); points of further new series are refused and counted (a series takes about 70 KiB on disk)"`
 	SeriesDir  string        `yaml:"series_dir" help:"serve and functions: where the series stores live (default <data-dir>/series)"`
 	// AdvertiseURL is where other nodes reach this functions node's
@@ -29,11 +30,17 @@ type MonitoringOptions struct {
 	FeedTokenFile string `yaml:"feed_token_file" help:"gateway and agent roles: file holding an ingest-scope token for feed_server; empty: the role does not feed its metrics"`
 }
 
+// DefaultMaxBacklog is monitoring.max_backlog's default: about 30 s of
+// the series writer's measured rate in serve (6-7k points/s,
+// bench/monitoring), a few seconds of the judge's, and some 30 MB of
+// queued batches per channel in nsqd.
+const DefaultMaxBacklog = 200_000
+
 // MaxMonitoringShards bounds monitoring.shards.
 const MaxMonitoringShards = 1024
 
 func defaultMonitoring() MonitoringOptions {
-	return MonitoringOptions{MinStep: 30 * time.Second, Shards: 8, Replicas: 500, MaxQueued: 1_000_000, RetryAfter: 5 * time.Second, MaxSeries: 200_000,
+	return MonitoringOptions{MinStep: 30 * time.Second, Shards: 8, Replicas: 500, MaxQueued: 1_000_000, RetryAfter: 5 * time.Second, MaxBacklog: DefaultMaxBacklog, MaxSeries: 200_000,
 		MinFreeDisk: DefaultMinFreeDisk}
 }
 
@@ -50,6 +57,9 @@ func (m MonitoringOptions) validate() error {
 	}
 	if m.MaxQueued < 1 {
 		errs = append(errs, fmt.Errorf("monitoring.max_queued must be positive, got %d", m.MaxQueued))
+	}
+	if m.MaxBacklog < 0 {
+		errs = append(errs, fmt.Errorf("monitoring.max_backlog must be 0 (off) or positive, got %d", m.MaxBacklog))
 	}
 	if m.MaxSeries < 0 {
 		errs = append(errs, fmt.Errorf("monitoring.max_series must be 0 (no bound) or positive, got %d", m.MaxSeries))

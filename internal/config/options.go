@@ -204,6 +204,7 @@ type NSQOptions struct {
 	EmbeddedHTTP string   `yaml:"embedded_http" help:"serve only: HTTP address of the in-process nsqd"`
 	NSQD         []string `yaml:"nsqd" help:"nsqd TCP addresses to publish to (roles)"`
 	Lookupd      []string `yaml:"lookupd" help:"nsqlookupd HTTP addresses consumers discover nsqd through (roles)"`
+	NSQDHTTP     []string `yaml:"nsqd_http" help:"roles without nsq.lookupd: HTTP API addresses of the nsqds the monitor reads its consumers' backlog from (with lookupd they are found there; serve knows its own)"`
 	MaxInFlight  int      `yaml:"max_in_flight" help:"messages a consumer may hold at once"`
 	// TLS, the TLS files, ServerName and AuthSecretFile secure the roles'
 	// connections to nsqd (see nsq.go); serve's embedded nsqd stays plain.

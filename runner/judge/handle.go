@@ -21,8 +21,8 @@ func (j *Judge) handle(ctx context.Context, shard int, body []byte) error {
 		return fmt.Errorf("cannot decode point batch: %w", err)
 	}
 	j.stats.points.Add(len(pts))
-	now := j.opts.Now()
 	strats := j.strat.snapshot()
+	var items []judgeItem
 	for _, series := range groupSeries(pts) {
 		p0 := &series[0]
 		for _, c := range strats {
@@ -30,16 +30,10 @@ func (j *Judge) handle(ctx context.Context, shard int, body []byte) error {
 				continue
 			}
 			key := StatePrefix + event.ID(c.Prefix, c.Source.ID, event.PK(p0.Endpoint, p0.Metric, p0.Tags))
-			err := j.update(ctx, key, shard, c, func(st mjudge.State) (mjudge.State, []event.Event, bool) {
-				st, evs := mjudge.Judge(st, c.Compiled, series, now)
-				return st, evs, true
-			})
-			if err != nil {
-				return err
-			}
+			items = append(items, judgeItem{key: key, c: c, series: series})
 		}
 	}
-	return nil
+	return j.judgeBatch(ctx, shard, items) // batch.go
 }
 
 // groupSeries converts points to the judge's form and groups them by

@@ -74,6 +74,21 @@ func (s *Store) write(ctx context.Context, key string, cas bool, expect uint64, 
 		return 0, err
 	}
 	now := nowMs()
+	var version uint64
+	err := s.update(func(tx *buntdb.Tx) error {
+		var err error
+		version, err = s.writeInTx(tx, key, cas, expect, value, opts, now)
+		return err
+	})
+	if err != nil {
+		return 0, wrapOp("put", key, err)
+	}
+	return version, nil
+}
+
+// writeInTx is write inside tx: it returns the new version, or
+// store.ErrConflict / store.ErrNotFound when a compare fails.
+func (s *Store) writeInTx(tx *buntdb.Tx, key string, cas bool, expect uint64, value []byte, opts store.PutOptions, now uint64) (uint64, error) {
 	rec := record{value: string(value), expMs: noExpiry}
 	var setOpts *buntdb.SetOptions
 	if opts.TTL > 0 {
@@ -81,33 +96,27 @@ func (s *Store) write(ctx context.Context, key string, cas bool, expect uint64, 
 		rec.expMs = now + ms
 		setOpts = &buntdb.SetOptions{Expires: true, TTL: time.Duration(ms)*time.Millisecond + expiryGrace}
 	}
-	err := s.update(func(tx *buntdb.Tx) error {
-		cur, ok, err := s.current(tx, key, now)
-		if err != nil {
-			return err
-		}
-		if cas {
-			switch {
-			case expect == 0 && ok:
-				return store.ErrConflict
-			case expect != 0 && !ok:
-				return store.ErrNotFound
-			case ok && cur.version != expect:
-				return store.ErrConflict
-			}
-		}
-		rev, err := s.appendChange(tx, store.EventPut, key, rec.value, now)
-		if err != nil {
-			return err
-		}
-		rec.version = rev
-		_, _, err = tx.Set(keyNS+key, rec.encode(), setOpts)
-		return err
-	})
+	cur, ok, err := s.current(tx, key, now)
 	if err != nil {
-		return 0, wrapOp("put", key, err)
+		return 0, err
 	}
-	return rec.version, nil
+	if cas {
+		switch {
+		case expect == 0 && ok:
+			return 0, store.ErrConflict
+		case expect != 0 && !ok:
+			return 0, store.ErrNotFound
+		case ok && cur.version != expect:
+			return 0, store.ErrConflict
+		}
+	}
+	rev, err := s.appendChange(tx, store.EventPut, key, rec.value, now)
+	if err != nil {
+		return 0, err
+	}
+	rec.version = rev
+	_, _, err = tx.Set(keyNS+key, rec.encode(), setOpts)
+	return rev, err
 }
 
 func (s *Store) remove(ctx context.Context, key string, cas bool, expect uint64) (uint64, error) {

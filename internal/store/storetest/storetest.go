@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("InvalidKeys", func(t *testing.T) { testInvalidKeys(t, open(t)) })
 	t.Run("CompareAndSwap", func(t *testing.T) { testCAS(t, open(t)) })
 	t.Run("ConcurrentCompareAndSwap", func(t *testing.T) { testConcurrentCAS(t, open(t)) })
+	t.Run("Batch", func(t *testing.T) { testBatch(t, open(t)) })
 	t.Run("CompareAndDelete", func(t *testing.T) { testCompareAndDelete(t, open(t)) })
 	t.Run("TTL", func(t *testing.T) { testTTL(t, open(t)) })
 	t.Run("TTLNeverReturnsExpired", func(t *testing.T) { testTTLNeverExpired(t, open(t)) })

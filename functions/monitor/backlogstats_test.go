@@ -1,0 +1,98 @@
+package monitor
+
+import (
+	"testing"
+	"time"
+)
+
+// A real nsqd 1.3.0 stats document (trimmed): shard topics with and
+// without their channel, another shard count's topic, another component's.
+const statsDoc = `{"version":"1.3.0","health":"OK","start_time":1,"topics":[
+{"topic_name":"metrics.series.0","channels":[{"channel_name":"series","depth":10,"backend_depth":4,"in_flight_count":3,"deferred_count":2,"message_count":100,"requeue_count":0,"timeout_count":0,"client_count":1,"clients":null,"paused":false}],"depth":1,"backend_depth":0,"message_count":100,"message_bytes":5,"paused":false},
+{"topic_name":"metrics.series.1","channels":[{"channel_name":"other","depth":50,"in_flight_count":0,"deferred_count":0,"message_count":50}],"depth":0,"message_count":50},
+{"topic_name":"metrics.judge.1","channels":[],"depth":7,"backend_depth":0,"message_count":7},
+{"topic_name":"metrics.judge.9","channels":[],"depth":1000,"message_count":1000},
+{"topic_name":"metrics.judge.01","channels":[],"depth":1000,"message_count":1000},
+{"topic_name":"deploy.host.a","channels":[],"depth":1000,"message_count":1000}],"producers":null}`
+
+func TestParseNSQDStats(t *testing.T) {
+	t.Parallel()
+	s, err := parseNSQDStats([]byte(statsDoc), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// series: topic 1 + channel 10+3+2; done 100-15 = 85 (another
+	// consumer's channel on shard 1 does not count). judge: 7 in the topic.
+	if s.pending != [channelCount]int64{16, 7} || s.done != [channelCount]int64{85, 0} {
+		t.Fatalf("sample %+v", s)
+	}
+	for _, bad := range []string{"", "[", `{"topics":"x"}`} {
+		if _, err := parseNSQDStats([]byte(bad), 2); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestParseLookupdNodes(t *testing.T) {
+	t.Parallel()
+	doc := `{"producers":[
+{"remote_address":"127.0.0.1:1","hostname":"a","broadcast_address":"10.0.0.1","tcp_port":4150,"http_port":4151,"version":"1.3.0","tombstones":[false],"topics":["metrics.judge.0"]},
+{"broadcast_address":"10.0.0.2","tcp_port":4150,"http_port":4151,"topics":["deploy.events"]},
+{"broadcast_address":"10.0.0.3","http_port":0,"topics":["metrics.series.0"]},
+{"broadcast_address":"::1","http_port":4151,"topics":["deploy.events","metrics.series.1"]}]}`
+	got, err := parseLookupdNodes([]byte(doc), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != "10.0.0.1:4151" || got[1] != "[::1]:4151" {
+		t.Fatalf("nodes %v", got)
+	}
+	wrapped, err := parseLookupdNodes([]byte(`{"status_code":200,"data":{"producers":[{"broadcast_address":"h","http_port":1,"topics":["metrics.series.0"]}]}}`), 1)
+	if err != nil || len(wrapped) != 1 || wrapped[0] != "h:1" {
+		t.Fatalf("wrapped: %v %v", wrapped, err)
+	}
+	if _, err := parseLookupdNodes([]byte("<html>"), 1); err == nil {
+		t.Fatal("no error on HTML")
+	}
+}
+
+// TestBacklogRetryAfter: the Retry-After is the time the drain rate needs
+// to bring the backlog under the limit, the fallback when the channel
+// does not drain, capped at two minutes.
+func TestBacklogRetryAfter(t *testing.T) {
+	t.Parallel()
+	b, err := NewBacklog(BacklogOptions{NSQDHTTPAddrs: []string{"127.0.0.1:1"}, MaxPoints: 1000, RetryAfter: 9 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.published(500, 5) // 100 points per message
+	t0 := time.Unix(1000, 0)
+	sample := func(pendingSeries, doneSeries, pendingJudge, doneJudge int64) backlogSample {
+		return backlogSample{pending: [channelCount]int64{pendingSeries, pendingJudge}, done: [channelCount]int64{doneSeries, doneJudge}}
+	}
+	first := b.judge(sample(30, 0, 5, 0), t0)
+	if first.worst != 3000 || first.worstChannel != "series" || first.retryAfter != "9" {
+		t.Fatalf("first poll (no rate yet): %+v", first)
+	}
+	b.prev, b.prevAt, b.havePrev = sample(30, 0, 5, 0), t0, true
+	// series drained 10 messages (1,000 points) in 2 s: 500 points/s,
+	// 2,500 pending, 1,500 over the limit -> 3 s.
+	st := b.judge(sample(25, 10, 5, 0), t0.Add(2*time.Second))
+	if st.worst != 2500 || st.retryAfter != "3" {
+		t.Fatalf("draining: %+v", st)
+	}
+	// a stalled channel over the limit gets the fallback
+	st = b.judge(sample(30, 0, 40, 0), t0.Add(2*time.Second))
+	if st.worstChannel != "judge" || st.retryAfter != "9" {
+		t.Fatalf("stalled: %+v", st)
+	}
+	// a very slow drain is capped
+	st = b.judge(sample(1000, 1, 5, 0), t0.Add(time.Second))
+	if st.retryAfter != "120" {
+		t.Fatalf("slow drain: %+v", st)
+	}
+	// under the limit: nothing to wait for
+	if st := b.judge(sample(5, 0, 5, 0), t0.Add(time.Second)); st.worst != 500 || st.retryAfter != "1" {
+		t.Fatalf("under the limit: %+v", st)
+	}
+}

@@ -1,0 +1,132 @@
+package judge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/monitoring/event"
+	mjudge "github.com/wharfhq/wharf/monitoring/judge"
+)
+
+// judgeItem is one (strategy, series) of a batch.
+type judgeItem struct {
+	key    string
+	c      *judged
+	series []mjudge.Point
+}
+
+// judgeBatch judges the items of one point batch with one read and one
+// compare-and-swap round for all records (store.GetMany,
+// store.CompareAndSwapMany: one buntdb transaction or Redis pipeline
+// each) instead of two store calls per record. Only the plain case goes
+// that way: a record without pending events, judged under the current
+// strategy version, whose new points decide no event. Everything else —
+// events to publish, a strategy edit to reconcile, an undecodable record,
+// a compare-and-swap conflict — goes through update, one record at a
+// time, after the batch, with the records' usual semantics. A record
+// whose encoding did not change (the points were duplicates or out of
+// order) is not written at all.
+func (j *Judge) judgeBatch(ctx context.Context, shard int, items []judgeItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	slow, err := j.judgeFast(ctx, shard, items)
+	if err != nil {
+		return err
+	}
+	for _, it := range slow {
+		err := j.update(ctx, it.key, shard, it.c, func(st mjudge.State) (mjudge.State, []event.Event, bool) {
+			st, evs := mjudge.Judge(st, it.c.Compiled, it.series, j.opts.Now())
+			return st, evs, true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// judgeFast applies the plain items under their record locks and returns
+// the others.
+func (j *Judge) judgeFast(ctx context.Context, shard int, items []judgeItem) ([]judgeItem, error) {
+	unlock := j.lockRecords(items)
+	defer unlock()
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = it.key
+	}
+	entries, err := store.GetMany(ctx, j.opts.Store, keys)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read judge states: %w", err)
+	}
+	now := j.opts.Now()
+	var slow []judgeItem
+	var swaps []store.Swap
+	var swapped []int
+	for i, it := range items {
+		e := entries[i]
+		rec := record{Shard: shard}
+		if e.Version != 0 {
+			if rec, err = decodeRecord(e.Value); err != nil || len(rec.Pending) > 0 || (rec.FP != 0 && rec.FP != it.c.fp) {
+				slow = append(slow, it)
+				continue
+			}
+		}
+		next, evs := mjudge.Judge(rec.State, it.c.Compiled, it.series, now)
+		if len(evs) > 0 {
+			slow = append(slow, it) // update decides them again from the same state
+			continue
+		}
+		rec.State, rec.FP, rec.Source = next, it.c.fp, it.c.source
+		val, err := appendRecord(nil, &rec)
+		if err != nil {
+			return nil, err
+		}
+		if e.Version != 0 && bytes.Equal(val, e.Value) {
+			continue // nothing new: no write
+		}
+		swaps = append(swaps, store.Swap{Key: it.key, Expect: e.Version, Value: val})
+		swapped = append(swapped, i)
+	}
+	if len(swaps) == 0 {
+		return slow, nil
+	}
+	res, err := store.CompareAndSwapMany(ctx, j.opts.Store, swaps)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write judge states: %w", err)
+	}
+	for n, r := range res {
+		switch {
+		case r.Err == nil:
+		case errors.Is(r.Err, store.ErrConflict) || errors.Is(r.Err, store.ErrNotFound):
+			slow = append(slow, items[swapped[n]]) // changed since the read: once more, alone
+		default:
+			return nil, fmt.Errorf("cannot write judge state %s: %w", swaps[n].Key, r.Err)
+		}
+	}
+	return slow, nil
+}
+
+// lockRecords takes the record locks of items (see update), in ascending
+// order so that two batches never wait on each other, and returns the
+// unlock.
+func (j *Judge) lockRecords(items []judgeItem) func() {
+	var idx []int
+	for _, it := range items {
+		idx = append(idx, recordLock(it.key))
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		j.records[i].Lock()
+	}
+	return func() {
+		for _, i := range idx {
+			j.records[i].Unlock()
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package judge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/store/redisstore"
+	"github.com/wharfhq/wharf/internal/testenv"
+	"github.com/wharfhq/wharf/monitoring/metric"
+	"github.com/wharfhq/wharf/monitoring/strategy"
+)
+
+// BenchmarkHandleBatch judges batches of 1,000 points of 1,000 series (a
+// full push batch, as the monitor publishes them) against one matching
+// strategy that stays OK, through a real buntdb file (serve) and a real
+// Redis (roles): one op is one batch; points/s is reported. The 8shards
+// variants judge 8 shards' batches at once, as serve's judge does (one op
+// is then 8 batches).
+func BenchmarkHandleBatch(b *testing.B) {
+	stores := map[string]func(b *testing.B) store.Store{
+		"buntdb": func(b *testing.B) store.Store {
+			st, err := buntstore.Open(buntstore.Options{Path: filepath.Join(b.TempDir(), "store.db")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st
+		},
+		"redis": func(b *testing.B) store.Store {
+			r := testenv.StartRedis(b)
+			st, err := redisstore.Open(context.Background(), redisstore.Options{Addr: r.Addr})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st
+		},
+	}
+	for _, name := range []string{"buntdb", "redis"} {
+		for _, shards := range []int{1, 8} {
+			b.Run(fmt.Sprintf("%s/%dshards", name, shards), func(b *testing.B) {
+				st := stores[name](b)
+				b.Cleanup(func() { _ = st.Close() })
+				benchHandle(b, st, 1000, shards)
+			})
+		}
+	}
+}
+
+func benchHandle(b *testing.B, st store.Store, series, shards int) {
+	nsqd := testenv.StartNSQD(b)
+	p, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.Close() })
+	j, err := New(Options{Store: st, Publisher: p, NSQDAddrs: []string{nsqd.Addr}, Shards: shards})
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, _ := json.Marshal(strategy.Strategy{ID: "cpu", Team: "shop", Metric: "cpu.busy", Func: "all(#3)", Operator: ">", RightValue: 90, MaxStep: 3})
+	c, err := compileSource(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	j.strat.all = map[string]*judged{"cpu": c}
+	t0 := time.Now().Unix()/60*60 - 3600*24
+	batch := func(shard, i int) []byte {
+		pts := make([]metric.Point, series)
+		for s := range pts {
+			pts[s] = metric.Point{Endpoint: "host-" + strconv.Itoa(shard) + "-" + strconv.Itoa(s), Metric: "cpu.busy", CounterType: "GAUGE", Step: 60,
+				Time: t0 + int64(i)*60, Value: float64(s % 80)}
+		}
+		return metric.AppendBatch(nil, pts)
+	}
+	ctx := context.Background()
+	// Each shard's goroutine judges its batches in order, as a shard's
+	// consumer does; the first 4 fill the windows (steady state after).
+	run := func(first, n int) time.Duration {
+		bodies := make([][][]byte, shards)
+		for sh := range bodies {
+			for i := range n {
+				bodies[sh] = append(bodies[sh], batch(sh, first+i))
+			}
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for sh := range shards {
+			wg.Go(func() {
+				for _, body := range bodies[sh] {
+					if err := j.handle(ctx, sh, body); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	run(0, 4)
+	b.ReportAllocs()
+	b.ResetTimer()
+	took := run(4, b.N)
+	b.ReportMetric(float64(b.N*series*shards)/took.Seconds(), "points/s")
+}
