@@ -38,6 +38,10 @@ func TestCompileValidatesByField(t *testing.T) {
 		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: `{{range (len (printf "%0999d" 0))}}{{end}}`}, []string{"body"}},
 		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: `{{define "x"}}{{range .Alerts}}{{template "x" $}}{{end}}{{end}}{}`}, []string{"body"}},
 		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: `{{range .Alerts}}{{range .Labels}}{{range $.Alerts}}{{end}}{{end}}{{end}}{}`}, []string{"body"}},
+		// Integers, bare variables and dot are not ranged over (an integer range runs without output).
+		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: `{{$n := 1000000000}}{{range $n}}{{range $n}}{{end}}{{end}}{}`}, []string{"body"}},
+		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: `{{with 1000000000000}}{{range .}}{{end}}{{end}}{}`}, []string{"body"}},
+		{Receiver{Name: "a", Team: "t", Kind: KindTemplate, URL: "http://x/", Body: `{{range .TruncatedAlerts}}{{end}}{}`}, []string{"body"}},
 		{Receiver{Name: "a", Team: "t", Kind: KindSSE, URL: "http://x/", Matchers: []string{"a=b", `c="`}}, []string{"url", "matchers[1]"}},
 		{Receiver{Name: "a", Team: "t", Kind: KindSSE, StormLimit: 5}, []string{"storm_interval"}},
 		{Receiver{Name: "a", Team: "t", Kind: KindSSE, StormLimit: -1, StormInterval: "x"}, []string{"storm_limit", "storm_interval"}},

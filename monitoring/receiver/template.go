@@ -140,13 +140,28 @@ func checkRanges(n parse.Node, depth int) error {
 	return nil
 }
 
+// rangeFields are the payload's slice and map fields: the only things a
+// body may range over (an integer, which Go templates also range over,
+// could make rendering loop for hours without writing a byte).
+var rangeFields = map[string]bool{
+	"Alerts": true, "Labels": true, "Annotations": true,
+	"GroupLabels": true, "CommonLabels": true, "CommonAnnotations": true,
+}
+
+// overData reports whether a range pipeline is one of the payload's slice
+// or map fields: .Alerts, .CommonLabels, $a.Labels, $.Alerts...
 func overData(p *parse.PipeNode) bool {
 	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
 		return false
 	}
-	switch p.Cmds[0].Args[0].(type) {
-	case *parse.FieldNode, *parse.VariableNode, *parse.ChainNode, *parse.DotNode:
-		return true
+	var idents []string
+	switch x := p.Cmds[0].Args[0].(type) {
+	case *parse.FieldNode:
+		idents = x.Ident
+	case *parse.VariableNode:
+		idents = x.Ident[1:] // Ident[0] is the variable itself
+	default:
+		return false
 	}
-	return false
+	return len(idents) > 0 && rangeFields[idents[len(idents)-1]]
 }
