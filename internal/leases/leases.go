@@ -279,19 +279,75 @@ func (m *Manager) Balance(ctx context.Context) {
 			}
 			continue
 		}
-		if err := m.opts.Start(ctx, i); err != nil {
-			m.log.Warn("cannot start shard", "shard", i, "err", err)
+		var startErr error
+		m.renewing(ctx, i, &v, func() { startErr = m.opts.Start(ctx, i) })
+		if startErr != nil {
+			m.log.Warn("cannot start shard", "shard", i, "err", startErr)
 			octx, cancel := m.op(ctx)
 			_, _ = m.opts.Store.CompareAndDelete(octx, m.Key(i), v)
 			cancel()
 			continue
 		}
+		// Still ours after a start that may have been slow: renew it now,
+		// or stop the work if another member holds the lease.
+		octx, cancel = m.op(ctx)
+		nv, err := m.opts.Store.CompareAndSwap(octx, m.Key(i), v, m.opts.Value, ttl)
+		cancel()
+		if err != nil {
+			m.log.Warn("lost shard lease while starting it", "shard", i, "err", err)
+			m.opts.Stop(i)
+			continue
+		}
+		v = nv
 		m.mu.Lock()
 		m.owned[i] = &held{version: v, renewed: time.Now()}
 		m.mu.Unlock()
 		m.opts.OnChange(Taken, i)
 		m.log.Info("took shard", "shard", i)
 		mine++
+	}
+}
+
+// renewing runs fn (a shard's Start or Stop, which may take long: a
+// store's recovery, a consumer's in-flight messages) while renewing,
+// every TTL/3, every lease this member holds and shard i's at *v, so
+// that no lease expires under work still running and no other member
+// takes a shard this one still runs.
+func (m *Manager) renewing(ctx context.Context, i int, v *uint64, fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	t := time.NewTicker(m.opts.TTL / 3)
+	defer t.Stop()
+	ttl := store.PutOptions{TTL: m.opts.TTL}
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		versions := map[int]uint64{i: *v}
+		m.mu.Lock()
+		for j, h := range m.owned {
+			versions[j] = h.version
+		}
+		m.mu.Unlock()
+		for j, ver := range versions {
+			octx, cancel := m.op(ctx)
+			nv, err := m.opts.Store.CompareAndSwap(octx, m.Key(j), ver, m.opts.Value, ttl)
+			cancel()
+			if err != nil {
+				m.log.Warn("cannot renew shard lease while a shard starts or stops", "shard", j, "err", err)
+				continue
+			}
+			if j == i {
+				*v = nv
+			} else {
+				m.renewed(j, nv)
+			}
+		}
 	}
 }
 
@@ -359,7 +415,12 @@ func (m *Manager) drop(ctx context.Context, i int, release bool, change string) 
 	if h == nil {
 		return
 	}
-	m.opts.Stop(i)
+	if release {
+		// The lease stays ours until the work stopped, however long that takes.
+		m.renewing(ctx, i, &h.version, func() { m.opts.Stop(i) })
+	} else {
+		m.opts.Stop(i)
+	}
 	if release {
 		octx, cancel := m.op(ctx)
 		defer cancel()
