@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -137,6 +139,12 @@ func (w *wiring) startMonitorComponent(ctx context.Context) (stopFunc, error) {
 // startSeriesWriter runs a functions node's series writer, which takes
 // its share of the shards' leases advertising the gateway's URL.
 func (w *wiring) startSeriesWriter(ctx context.Context) (stopFunc, error) {
+	if u, err := url.Parse(w.advertiseURL()); w.opts.Monitoring.AdvertiseURL == "" && err == nil {
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()) {
+			logging.Component(w.log, "monitor").Warn("monitoring.advertise_url is not set: other nodes forward queries of this node's series shards to a loopback address, which works only when every node runs on this host",
+				"advertised", u.String())
+		}
+	}
 	return w.runSeriesWriter(ctx)
 }
 

@@ -60,9 +60,10 @@ type nsqdStats struct {
 
 // parseNSQDStats reads an nsqd stats document into a sample of the shard
 // topics up to shards (the topics of other shard counts and other
-// components are ignored). A shard topic without its channel counts its
-// topic depth as pending for that channel: nsqd hands those messages to
-// the first channel created.
+// components are ignored). A shard topic's own depth (messages not yet
+// handed to a channel) counts only when the topic has a channel: a topic
+// no consumer ever subscribed to (a cluster without a judge) must not
+// hold every push back.
 func parseNSQDStats(body []byte, shards int) (backlogSample, error) {
 	var st nsqdStats
 	var s backlogSample
@@ -75,7 +76,9 @@ func parseNSQDStats(body []byte, shards int) (backlogSample, error) {
 			continue
 		}
 		_, channel := backlogChannel(ci)
-		s.pending[ci] += max(0, t.Depth)
+		if len(t.Channels) > 0 {
+			s.pending[ci] += max(0, t.Depth)
+		}
 		for _, c := range t.Channels {
 			if c.Name != channel {
 				continue

@@ -135,12 +135,12 @@ func (f *Function) doForward(c *forwardCall, g *ownerGroup, method, pathQuery st
 	}
 	resp, err := f.opts.Client.Do(req)
 	if err != nil {
-		return httperr.Unavailable(err, "series shards %v are stored on node %s (%s), which cannot be reached", g.shards, g.owner.Node, g.owner.URL)
+		return httperr.Unavailable(err, "series shards %v are stored on node %s, which cannot be reached", g.shards, g.owner.Node)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxForwardReply))
 	if err != nil {
-		return httperr.Unavailable(err, "series shards %v: node %s (%s) did not answer in full", g.shards, g.owner.Node, g.owner.URL)
+		return httperr.Unavailable(err, "series shards %v: node %s did not answer in full", g.shards, g.owner.Node)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
@@ -151,10 +151,10 @@ func (f *Function) doForward(c *forwardCall, g *ownerGroup, method, pathQuery st
 			return httperr.BadRequest("%s", e.Error)
 		}
 		return httperr.Unavailable(fmt.Errorf("status %d: %s", resp.StatusCode, e.Error),
-			"series shards %v: node %s (%s) answered %d: %s", g.shards, g.owner.Node, g.owner.URL, resp.StatusCode, e.Error)
+			"series shards %v: node %s answered %d: %s", g.shards, g.owner.Node, resp.StatusCode, e.Error)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return httperr.Unavailable(err, "series shards %v: node %s (%s) answered something else than JSON", g.shards, g.owner.Node, g.owner.URL)
+		return httperr.Unavailable(err, "series shards %v: node %s answered something else than JSON", g.shards, g.owner.Node)
 	}
 	return nil
 }

@@ -246,6 +246,9 @@ func (m *Manager) Balance(ctx context.Context) {
 		octx, cancel := m.op(ctx)
 		nv, err := m.opts.Store.CompareAndSwap(octx, m.Key(i), v, m.opts.Value, ttl)
 		cancel()
+		if errors.Is(err, store.ErrNotFound) {
+			err = store.ErrConflict // expired: lost like one another member took
+		}
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			m.log.Warn("cannot renew shard lease", "shard", i, "err", err)
 			m.dropStale() // the store does not answer: no more calls this round
