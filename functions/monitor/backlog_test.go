@@ -59,7 +59,11 @@ func TestPushBacklog(t *testing.T) {
 	s := newServer(t, serverOptions{fn: monitor.Options{Shards: shards},
 		backlog: &monitor.BacklogOptions{MaxPoints: 50, RetryAfter: 3 * time.Second, Interval: 100 * time.Millisecond}})
 	ts := time.Now().Unix() / 60 * 60
-	// The series writer keeps up; nothing reads the judge topics.
+	// The series writer keeps up; the judge channels exist (a judge ran
+	// once) and nothing reads them.
+	for i := range shards {
+		createChannel(t, s.nsqd.HTTPAddr, wire.JudgeTopic(i), wire.JudgeChannel)
+	}
 	if st, _, body := s.pushN(t, "first", 40, ts); st != 200 {
 		t.Fatalf("first push: %d %s", st, body)
 	}
@@ -236,10 +240,11 @@ func TestBacklogThroughLookupd(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	// 3 messages on one nsqd's judge topic, 2 on the other's (no channel
-	// yet: they wait in the topics). Nothing published through this
-	// process: one point per message.
+	// 3 messages on one nsqd's judge channel, 2 on the other's, nobody
+	// reading them. Nothing published through this process: one point per
+	// message.
 	for i, n := range []int{3, 2} {
+		createChannel(t, nsqds[i].HTTPAddr, wire.JudgeTopic(i), wire.JudgeChannel)
 		p, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqds[i].Addr}})
 		if err != nil {
 			t.Fatal(err)
@@ -272,6 +277,23 @@ func TestNewBacklogBadOptions(t *testing.T) {
 	} {
 		if _, err := monitor.NewBacklog(o); err == nil || !strings.HasPrefix(err.Error(), "cannot create backlog watch") {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// createChannel creates a topic's channel on an nsqd (HTTP API), as a
+// consumer that subscribed once leaves it.
+func createChannel(t *testing.T, nsqdHTTP, topic, channel string) {
+	t.Helper()
+	for _, u := range []string{"http://" + nsqdHTTP + "/topic/create?topic=" + topic,
+		"http://" + nsqdHTTP + "/channel/create?topic=" + topic + "&channel=" + channel} {
+		resp, err := http.Post(u, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s", u, resp.Status)
 		}
 	}
 }
