@@ -150,11 +150,13 @@ func (j *Judge) handOver(ctx context.Context, key string, rec record, ver uint64
 		_, err = j.opts.Store.CompareAndSwap(ctx, key, ver, cleared, store.PutOptions{})
 	}
 	j.events.Add(uint64(len(pending)))
-	j.recordProblems(ctx, pending)
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-		// Another writer loaded the record and published the events itself.
+		// Another writer loaded the record and published the events
+		// itself, and keeps the problems view (a late write here could
+		// bring back a problem its OK already removed).
 		return true, nil
 	}
+	j.recordProblems(ctx, pending)
 	if err != nil {
 		return true, fmt.Errorf("cannot clear published events of %s: %w", key, err)
 	}

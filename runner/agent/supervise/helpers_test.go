@@ -59,7 +59,7 @@ func startT(t *testing.T, spec Spec, opts Options) *Process {
 // tailContains waits until the log tail of p contains a line equal to line.
 func tailContains(t *testing.T, p *Process, line string) {
 	t.Helper()
-	waitFor(t, 10*time.Second, "log line "+strconv.Quote(line), func() bool {
+	waitFor(t, 30*time.Second, "log line "+strconv.Quote(line), func() bool {
 		lines, err := p.LogTail(1000)
 		if err != nil {
 			t.Fatal(err)
