@@ -1,0 +1,198 @@
+package alarms
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/functions/alarms/wire"
+	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/monitoring/alarm"
+	"github.com/wharfhq/wharf/monitoring/fielderr"
+	"github.com/wharfhq/wharf/monitoring/silence"
+)
+
+// MaxPostedAlerts bounds the alerts of one POST /api/v2/alerts.
+const MaxPostedAlerts = 10_000
+
+// postAlerts takes Alertmanager's postableAlerts: validated as a whole
+// (one bad alert refuses the request, 400 naming "[i].labels.x"), then
+// published as one wire.Posted. A team token's alerts get its team label
+// (a token of several teams must name one of them); ingest and admin
+// tokens post any labels.
+func (f *Function) postAlerts(r *fnapi.Request) error {
+	p := r.Principal
+	teams := p.Teams()
+	if !p.IsAdmin() && !p.Allows(auth.ScopeIngest) && len(teams) == 0 {
+		return httperr.Forbidden("token %q lacks scope to post alerts: need admin, ingest or team:<name>", p.Name)
+	}
+	var alerts []alarm.PostedAlert
+	if err := r.DecodeJSON(&alerts); err != nil {
+		return err
+	}
+	if len(alerts) > MaxPostedAlerts {
+		return httperr.BadRequest("at most %d alerts per request, got %d", MaxPostedAlerts, len(alerts))
+	}
+	forced := ""
+	if !p.IsAdmin() && !p.Allows(auth.ScopeIngest) {
+		if len(teams) == 1 {
+			forced = teams[0]
+		}
+	}
+	var problems fielderr.List
+	for i, a := range alerts {
+		prefix := "[" + strconv.Itoa(i) + "]"
+		problems.Merge(prefix, a.Validate())
+		if forced != "" {
+			if a.Labels == nil {
+				a.Labels = map[string]string{}
+			}
+			a.Labels["team"] = forced
+			alerts[i] = a
+		} else if !p.IsAdmin() && !p.Allows(auth.ScopeIngest) && !slices.Contains(teams, a.Labels["team"]) {
+			problems.Add(prefix+".labels.team", fmt.Sprintf("must be one of the token's teams %v", teams))
+		}
+	}
+	if len(problems) > 0 {
+		return badFields(r, "invalid alerts", problems)
+	}
+	if len(alerts) == 0 {
+		return r.JSON(fasthttp.StatusOK, struct{}{})
+	}
+	body, err := json.Marshal(wire.Posted{Version: wire.PostedVersion, ReceivedAt: f.opts.Now().UTC(), By: p.Name, Team: forced, Alerts: alerts})
+	if err != nil {
+		return fmt.Errorf("cannot encode posted alerts: %w", err)
+	}
+	ctx, cancel := contextWithTimeout(r, f.opts.PublishTimeout)
+	defer cancel()
+	if err := f.opts.Publisher.Publish(ctx, wire.PostedTopic, body); err != nil {
+		he := httperr.Unavailable(err, "cannot queue the alerts; retry")
+		he.Headers = map[string]string{"Retry-After": "5"}
+		return he
+	}
+	return r.JSON(fasthttp.StatusOK, struct{}{})
+}
+
+// gettableAlert is Alertmanager's gettableAlert.
+type gettableAlert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	Receivers    []receiverName    `json:"receivers"`
+	Fingerprint  string            `json:"fingerprint"`
+	StartsAt     time.Time         `json:"startsAt"`
+	UpdatedAt    time.Time         `json:"updatedAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+	Status       alertStatus       `json:"status"`
+}
+
+type receiverName struct {
+	Name string `json:"name"`
+}
+
+// alertStatus is Alertmanager's alertStatus.
+type alertStatus struct {
+	State       string   `json:"state"`
+	SilencedBy  []string `json:"silencedBy"`
+	InhibitedBy []string `json:"inhibitedBy"`
+	MutedBy     []string `json:"mutedBy"`
+}
+
+// getAlerts lists the firing cases the caller sees as Alertmanager's
+// gettableAlerts: filter= matchers, and active / silenced flags (default
+// true) as Alertmanager's. Inhibition is the notify runner's business at
+// send time; an alert is never reported inhibited here (inhibited=false
+// hides nothing).
+func (f *Function) getAlerts(r *fnapi.Request) error {
+	filter, err := parseFilters(r, "filter")
+	if err != nil {
+		return err
+	}
+	active, err := boolArg(r, "active", true)
+	if err != nil {
+		return err
+	}
+	silenced, err := boolArg(r, "silenced", true)
+	if err != nil {
+		return err
+	}
+	if _, err := boolArg(r, "inhibited", true); err != nil {
+		return err
+	}
+	if _, err := boolArg(r, "unprocessed", true); err != nil {
+		return err
+	}
+	now := f.opts.Now()
+	sils, err := f.silences(r, now)
+	if err != nil {
+		return err
+	}
+	out := []gettableAlert{}
+	err = f.eachCase(r, func(c alarm.Case) bool {
+		if c.Status() != "firing" || !filter.Matches(c.Labels) {
+			return true
+		}
+		by := silence.Silenced(sils, c.Labels, now)
+		if by == nil {
+			by = []string{}
+		}
+		st := alertStatus{State: "active", SilencedBy: by, InhibitedBy: []string{}, MutedBy: []string{}}
+		if len(by) > 0 {
+			st.State = "suppressed"
+		}
+		if (st.State == "active" && !active) || (len(by) > 0 && !silenced) {
+			return true
+		}
+		ann := c.Annotations
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ends := c.ExpiresAt
+		if ends.IsZero() {
+			ends = c.EndsAt
+		}
+		out = append(out, gettableAlert{Labels: c.Labels, Annotations: ann, Receivers: []receiverName{}, Fingerprint: c.Fingerprint,
+			StartsAt: c.StartsAt, UpdatedAt: c.UpdatedAt, EndsAt: ends, GeneratorURL: c.GeneratorURL, Status: st})
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return r.JSON(fasthttp.StatusOK, out)
+}
+
+// statusBody is Alertmanager's alertmanagerStatus.
+type statusBody struct {
+	Cluster     clusterStatus     `json:"cluster"`
+	VersionInfo map[string]string `json:"versionInfo"`
+	Config      struct {
+		Original string `json:"original"`
+	} `json:"config"`
+	Uptime time.Time `json:"uptime"`
+}
+
+type clusterStatus struct {
+	Name   string `json:"name,omitempty"`
+	Status string `json:"status"`
+	Peers  []any  `json:"peers"`
+}
+
+// status answers what amtool reads from GET /api/v2/status. Wharf has no
+// Alertmanager configuration file: config.original is a comment saying
+// where routes and receivers live.
+func (f *Function) status(r *fnapi.Request) error {
+	var b statusBody
+	b.Cluster = clusterStatus{Status: "ready", Peers: []any{}}
+	b.VersionInfo = map[string]string{"version": f.opts.Version, "revision": "", "branch": "", "buildUser": "wharf",
+		"buildDate": "", "goVersion": runtime.Version()}
+	b.Config.Original = "# Wharf: routes and receivers are per team, see GET /api/v1/routes/{team} and /api/v1/receivers/{team}\n"
+	b.Uptime = f.started.UTC()
+	return r.JSON(fasthttp.StatusOK, b)
+}
