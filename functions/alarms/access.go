@@ -51,9 +51,9 @@ func teamOf(ls labels.Set) string {
 // fieldsBody is the 400 of invalid input: the problems joined and each
 // with the field it names.
 type fieldsBody struct {
-	Error     string          `json:"error"`
+	Error     string           `json:"error"`
 	Fields    []fielderr.Error `json:"fields"`
-	RequestID string          `json:"request_id,omitempty"`
+	RequestID string           `json:"request_id,omitempty"`
 }
 
 // badFields answers 400 naming every field of l, what prefixes the message.
