@@ -12,6 +12,10 @@
 //	GET    /api/v1/alarms              admin, team: alarm cases (cases.go)
 //	GET    /api/v1/alarms/{id}         admin, team: one case with its history
 //	POST   /api/v1/alarms/{id}/ack     admin, team: acknowledge a case
+//	GET    /api/v1/alarms/deliveries   admin, team: dead deliveries (deliveries.go)
+//	GET    /api/v1/receivers/{team}    admin, team: a team's receivers (receivers.go)
+//	GET|PUT|DELETE /api/v1/receivers/{team}/{name}  admin, team: one receiver (secret write-only)
+//	GET|PUT /api/v1/routes/{team}      admin, team: the team's route tree, versioned (routes.go)
 //
 // The values are those of monitoring/alarm and monitoring/silence, stored
 // under the keys of functions/alarms/wire; posted alerts go to the notify
@@ -106,6 +110,13 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms", Access: any, Handler: readers(f.listCases)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms/{id}", Access: any, Handler: readers(f.getCase)},
 		{Method: fasthttp.MethodPost, Pattern: "/api/v1/alarms/{id}/ack", Access: any, Handler: readers(f.ackCase)},
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms/deliveries", Access: any, Handler: readers(f.listDeliveries)},
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/receivers/{team}", Access: any, Handler: readers(f.listReceivers)},
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/receivers/{team}/{name}", Access: any, Handler: readers(f.getReceiver)},
+		{Method: fasthttp.MethodPut, Pattern: "/api/v1/receivers/{team}/{name}", Access: any, Handler: readers(f.putReceiver)},
+		{Method: fasthttp.MethodDelete, Pattern: "/api/v1/receivers/{team}/{name}", Access: any, Handler: readers(f.deleteReceiver)},
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/routes/{team}", Access: any, Handler: readers(f.getRoute)},
+		{Method: fasthttp.MethodPut, Pattern: "/api/v1/routes/{team}", Access: any, Handler: readers(f.putRoute)},
 	}
 }
 
