@@ -12,6 +12,7 @@
 //	GET    /api/v1/alarms              admin, team: alarm cases (cases.go)
 //	GET    /api/v1/alarms/{id}         admin, team: one case with its history
 //	POST   /api/v1/alarms/{id}/ack     admin, team: acknowledge a case
+//	GET    /api/v1/alarms/stream       admin, team: server-sent events of case changes (stream.go)
 //	GET    /api/v1/alarms/deliveries   admin, team: dead deliveries (deliveries.go)
 //	GET    /api/v1/receivers/{team}    admin, team: a team's receivers (receivers.go)
 //	GET|PUT|DELETE /api/v1/receivers/{team}/{name}  admin, team: one receiver (secret write-only)
@@ -52,6 +53,9 @@ type Options struct {
 	// publishing of one POST /api/v2/alerts. Default 5s each.
 	StoreTimeout   time.Duration
 	PublishTimeout time.Duration
+	// HeartbeatInterval is how often an idle alarm stream sends a comment
+	// line. Default 15s.
+	HeartbeatInterval time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; nil discards.
@@ -78,6 +82,9 @@ func New(opts Options) (*Function, error) {
 	}
 	if opts.PublishTimeout <= 0 {
 		opts.PublishTimeout = 5 * time.Second
+	}
+	if opts.HeartbeatInterval <= 0 {
+		opts.HeartbeatInterval = 15 * time.Second
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -110,6 +117,7 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms", Access: any, Handler: readers(f.listCases)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms/{id}", Access: any, Handler: readers(f.getCase)},
 		{Method: fasthttp.MethodPost, Pattern: "/api/v1/alarms/{id}/ack", Access: any, Handler: readers(f.ackCase)},
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms/stream", Access: any, Handler: readers(f.stream)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms/deliveries", Access: any, Handler: readers(f.listDeliveries)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/receivers/{team}", Access: any, Handler: readers(f.listReceivers)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/receivers/{team}/{name}", Access: any, Handler: readers(f.getReceiver)},

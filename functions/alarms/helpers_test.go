@@ -31,7 +31,7 @@ type server struct {
 	tokens map[string]string // admin, ingest, agent, team (shop), other (bank), multi (shop and bank)
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t *testing.T, edit ...func(*alarms.Options)) *server {
 	t.Helper()
 	nsqd := testenv.StartNSQD(t)
 	st, err := buntstore.Open(buntstore.Options{Path: ":memory:"})
@@ -59,7 +59,11 @@ func newServer(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = prod.Close() })
-	fn, err := alarms.New(alarms.Options{Store: st, Publisher: prod, Version: "test"})
+	o := alarms.Options{Store: st, Publisher: prod, Version: "test"}
+	for _, e := range edit {
+		e(&o)
+	}
+	fn, err := alarms.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
