@@ -29,16 +29,16 @@ type stored struct {
 	Team string `json:"team"`
 }
 
-// gettableSilence is Alertmanager's gettableSilence.
-type gettableSilence struct {
+// GettableSilence is a silence as Alertmanager API v2 answers it (gettableSilence).
+type GettableSilence struct {
 	silence.Silence
 	Status struct {
 		State silence.State `json:"state"`
 	} `json:"status"`
 }
 
-// postableSilence is Alertmanager's postableSilence (id set: update).
-type postableSilence struct {
+// PostableSilence is the body of POST /api/v2/silences (postableSilence; id set: update).
+type PostableSilence struct {
 	ID        string          `json:"id,omitempty"`
 	Matchers  labels.Matchers `json:"matchers"`
 	StartsAt  time.Time       `json:"startsAt"`
@@ -68,8 +68,8 @@ func newSilenceID() string {
 }
 
 // gettable is s with its state at now.
-func gettable(s silence.Silence, now time.Time) gettableSilence {
-	g := gettableSilence{Silence: s}
+func gettable(s silence.Silence, now time.Time) GettableSilence {
+	g := GettableSilence{Silence: s}
 	g.Status.State = s.State(now)
 	return g
 }
@@ -107,7 +107,7 @@ func (f *Function) listSilences(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
-	out := []gettableSilence{}
+	out := []GettableSilence{}
 	for _, s := range all {
 		if filterMatches(filter, s.Matchers) {
 			out = append(out, gettable(s, now))
@@ -174,7 +174,7 @@ func (f *Function) getSilence(r *fnapi.Request) error {
 // cannot mute another team's alarms; an admin's silence without one is
 // global. createdBy defaults to the token's name.
 func (f *Function) postSilence(r *fnapi.Request) error {
-	var in postableSilence
+	var in PostableSilence
 	if err := r.DecodeJSON(&in); err != nil {
 		return err
 	}
