@@ -76,7 +76,12 @@ name=~regex, name!~regex) from --start (RFC 3339, default now) for --for.
 				return err
 			}
 			return f.emit(stdout, out, func() error {
-				fmt.Fprintf(stdout, "Silence %s: %s until %s.\n", out.SilenceID, matchersText(ms), in.EndsAt.Format(time.RFC3339))
+				// As stored: a team token's silence got its team matcher.
+				var s alarms.GettableSilence
+				if err := c.Do(cmd.Context(), "GET", "/api/v2/silence/"+url.PathEscape(out.SilenceID), nil, &s); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "Silence %s: %s until %s.\n", out.SilenceID, matchersText(s.Matchers), s.EndsAt.UTC().Format(time.RFC3339))
 				return nil
 			})
 		},

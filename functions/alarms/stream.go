@@ -70,20 +70,23 @@ func (f *Function) stream(r *fnapi.Request) error {
 		cancel()
 		return httperr.Unavailable(err, "cannot watch the alarms")
 	}
-	p, conn := r.Principal, r.Ctx.Conn()
+	// The server's shutdown channel (not the request's: a RequestCtx is
+	// not kept past the handler) ends the stream when the gateway drains.
+	p, conn, shutdown := r.Principal, r.Ctx.Conn(), r.Ctx.Done()
 	r.Ctx.SetContentType("text/event-stream")
 	r.Ctx.Response.Header.Set("Cache-Control", "no-cache")
 	r.Ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	r.Ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer cancel()
-		f.pump(ctx, w, conn, p, match, events)
+		f.pump(ctx, w, conn, shutdown, p, match, events)
 	})
 	return nil
 }
 
-// pump writes events to w until ctx ends, the watch ends or a write fails
-// (the client went away).
-func (f *Function) pump(ctx context.Context, w *bufio.Writer, conn net.Conn, p auth.Principal, match labels.Matchers, events <-chan store.Event) {
+// pump writes events to w until ctx ends, the server shuts down, the
+// watch ends or a write fails (the client went away: noticed at the
+// next event or heartbeat at the latest).
+func (f *Function) pump(ctx context.Context, w *bufio.Writer, conn net.Conn, shutdown <-chan struct{}, p auth.Principal, match labels.Matchers, events <-chan store.Event) {
 	beat := time.NewTicker(f.opts.HeartbeatInterval)
 	defer beat.Stop()
 	flush := func() bool {
@@ -99,6 +102,8 @@ func (f *Function) pump(ctx context.Context, w *bufio.Writer, conn net.Conn, p a
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-shutdown:
 			return
 		case <-beat.C:
 			_, _ = w.WriteString(": heartbeat\n\n")
