@@ -172,6 +172,28 @@ func TestAlarmCasesCLI(t *testing.T) {
 	}
 	c.fails("not found", "alarms", "show", "nope")
 
+	// amtool's alert query reads the same cases, its flags as Alertmanager's.
+	{
+		am := newAmtool(t, gw, tok)
+		wantLines(t, "amtool alert query", am.ok("alert", "query"), "cpu")
+		sid := strings.TrimSpace(am.ok("silence", "add", "alertname=cpu", "--comment=x", "--duration=1h"))
+		if out := am.ok("alert", "query", "-o", "json"); strings.TrimSpace(out) != "[]" {
+			t.Fatalf("a silenced alert is listed without --silenced: %q", out)
+		}
+		var got []struct {
+			Labels map[string]string
+			Status struct {
+				State      string
+				SilencedBy []string
+			}
+		}
+		out := am.ok("alert", "query", "--silenced", "-o", "json")
+		if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 || got[0].Status.State != "suppressed" || got[0].Status.SilencedBy[0] != sid {
+			t.Fatalf("alert query --silenced: %v %s", err, out)
+		}
+		am.ok("silence", "expire", sid)
+	}
+
 	tail := startWharf(t, dir, append(cleanEnv(), c.env...), "alarms", "tail", "--match", "priority=~\"[0-2]\"")
 	low := cpu
 	low.ID, low.Priority, low.Labels = "s_2_low", 5, map[string]string{"alertname": "low", "team": "shop", "priority": "5"}
