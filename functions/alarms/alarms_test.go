@@ -173,12 +173,15 @@ func TestSilencesAsAlertmanager(t *testing.T) {
 		}
 	}
 	// Update keeps the id; expire makes it expired (and the alert active).
-	r = s.do(t, "POST", "/api/v2/silences", "team", `{"id":"`+id+`","matchers":[{"name":"alertname","value":"cpu","isRegex":false},{"name":"team","value":"shop","isRegex":false}],"endsAt":"`+ends+`","comment":"longer"}`)
+	r = s.do(t, "POST", "/api/v2/silences", "team", `{"id":"`+id+`","matchers":[{"name":"alertname","value":"cpu","isRegex":false},{"name":"team","value":"shop","isRegex":false}],"endsAt":"`+ends+`","comment":"longer","annotations":{"ticket":"T-1"}}`)
 	if r.Status != 200 || decode[map[string]string](t, r)["silenceID"] != id {
 		t.Fatalf("update: %s", r)
 	}
 	if r := s.do(t, "DELETE", "/api/v2/silence/"+id, "team", ""); r.Status != 200 {
 		t.Fatalf("expire: %s", r)
+	}
+	if r := s.do(t, "GET", "/api/v2/silence/"+id, "admin", ""); !strings.Contains(string(r.Body), `"annotations":{}`) {
+		t.Fatalf("annotations (required by Alertmanager 0.28's spec): %s", r)
 	}
 	if g := decode[gettable](t, s.do(t, "GET", "/api/v2/silence/"+id, "admin", "")); g.Status.State != "expired" {
 		t.Fatalf("after expire: %+v", g)

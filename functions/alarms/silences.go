@@ -35,6 +35,8 @@ type GettableSilence struct {
 	Status struct {
 		State silence.State `json:"state"`
 	} `json:"status"`
+	// Annotations: Alertmanager 0.28+ requires the field; Wharf keeps none.
+	Annotations map[string]string `json:"annotations"`
 }
 
 // PostableSilence is the body of POST /api/v2/silences (postableSilence; id set: update).
@@ -45,6 +47,9 @@ type PostableSilence struct {
 	EndsAt    time.Time       `json:"endsAt"`
 	CreatedBy string          `json:"createdBy"`
 	Comment   string          `json:"comment"`
+	// Annotations (sent by Alertmanager 0.28+ clients) are accepted and
+	// not kept.
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // silenceTeam is the team of matchers: the value of its team="..."
@@ -69,7 +74,7 @@ func newSilenceID() string {
 
 // gettable is s with its state at now.
 func gettable(s silence.Silence, now time.Time) GettableSilence {
-	g := GettableSilence{Silence: s}
+	g := GettableSilence{Silence: s, Annotations: map[string]string{}}
 	g.Status.State = s.State(now)
 	return g
 }
