@@ -86,6 +86,8 @@ func TestAlarmConfigCLIThroughServe(t *testing.T) {
 	wantLines(t, "silence list", shop.ok("silence", "list"), "ID", id, "active", "db maintenance", "shop")
 	wantLines(t, "other team's silences", bank.ok("silence", "list"), "No silences.")
 	bank.fails("not found", "silence", "expire", id)
+	names, _ := completions(t, shop, "silence", "expire", "")
+	wantNames(t, "silence expire completion", names, id)
 	shop.fails("matcher", "silence", "add", "alert name=x")
 	wantLines(t, "silence expire", shop.ok("silence", "expire", id), "Expired "+id+".")
 	wantLines(t, "after expire", shop.ok("silence", "list"), "No silences.")
@@ -171,6 +173,8 @@ func TestAlarmCasesCLI(t *testing.T) {
 		t.Fatalf("ack -o json error: %d %q %q", code, out, errOut)
 	}
 	c.fails("not found", "alarms", "show", "nope")
+	names, _ := completions(t, c, "alarms", "ack", "s_")
+	wantNames(t, "alarms ack completion", names, "s_1_cpu")
 
 	// amtool's alert query reads the same cases, its flags as Alertmanager's.
 	{
