@@ -165,10 +165,13 @@ func TestSilencesAsAlertmanager(t *testing.T) {
 		{"team", `{"matchers":[{"name":"a","value":"b","isRegex":false}],"endsAt":"2020-01-01T00:00:00Z"}`, `"field":"endsAt"`},
 		{"multi", `{"matchers":[{"name":"a","value":"b","isRegex":false}],"endsAt":"` + ends + `"}`, `"field":"matchers"`},
 		{"team", `{"matchers":[{"name":"bad-name","value":"b","isRegex":false}],"endsAt":"` + ends + `"}`, "400"},
+		{"team", `{"matchers":[null],"endsAt":"` + ends + `"}`, "400"},
+		{"admin", `{"matchers":null,"endsAt":"` + ends + `"}`, "400"},
+		{"team", `{"matchers":[{"name":"a","value":"b","isRegex":false}],"endsAt":"` + ends + `","startsAt":"` + ends + `x"}`, "400"},
 		{"team", `{"id":"nope","matchers":[{"name":"a","value":"b","isRegex":false}],"endsAt":"` + ends + `"}`, "404"},
 	} {
 		r := s.do(t, "POST", "/api/v2/silences", c.who, c.body)
-		if r.Status < 400 || !strings.Contains(fmt.Sprint(r.Status)+string(r.Body), c.want) {
+		if r.Status < 400 || r.Status >= 500 || !strings.Contains(fmt.Sprint(r.Status)+string(r.Body), c.want) {
 			t.Errorf("%s %s: %s, want %s", c.who, c.body, r, c.want)
 		}
 	}
