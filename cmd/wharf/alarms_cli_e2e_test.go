@@ -76,6 +76,13 @@ func TestAlarmConfigCLIThroughServe(t *testing.T) {
 	shop.fails("named by team \"shop\"'s routes", "receiver", "delete", "chat")
 	wantLines(t, "receiver delete", shop.ok("receiver", "delete", "old"), "Deleted receiver old of team shop.")
 
+	// Inhibition rules.
+	wantLines(t, "inhibit show (none)", shop.ok("alarms", "inhibit", "show"), "version 0", "No inhibition rules.")
+	rules := writeFile(t, "inhibit.yaml", "- source_matchers: ['alertname=\"down\"']\n  target_matchers: ['alertname=~\"latency.*\"']\n  equal: [cluster]\n")
+	wantLines(t, "inhibit put", shop.ok("alarms", "inhibit", "put", "-f", rules), "Inhibition rules of team shop: version 1 (1 rules).")
+	wantLines(t, "inhibit show", shop.ok("alarms", "inhibit", "show"), "version 1", `alertname="down"`, "cluster")
+	shop.fails("[0].target_matchers", "alarms", "inhibit", "put", "-f", writeFile(t, "badinh.yaml", "- source_matchers: ['a=b']\n  target_matchers: ['a=~\"[\"']\n"))
+
 	// Silences.
 	out := shop.ok("silence", "add", "alertname=cpu", `priority=~"[0-2]"`, "--for", "2h", "--comment", "db maintenance")
 	m := regexp.MustCompile(`^Silence ([0-9a-f-]{36}): alertname="cpu" priority=~"\[0-2\]" team="shop" until `).FindStringSubmatch(out)

@@ -22,11 +22,11 @@ import (
 
 const alarmsPath = "/api/v1/alarms"
 
-// newAlarmsCmd is `wharf alarms list|show|ack|tail|deliveries|routes`.
+// newAlarmsCmd is `wharf alarms list|show|ack|tail|deliveries|routes|inhibit`.
 func newAlarmsCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "alarms", Short: "Alarm cases: list, show, acknowledge, follow; dead deliveries; a team's alarm routes"}
 	cmd.AddCommand(newAlarmsListCmd(stdout), newAlarmsShowCmd(stdout), newAlarmsAckCmd(stdout), newAlarmsTailCmd(stdout),
-		newAlarmsDeliveriesCmd(stdout), newAlarmRoutesCmd(stdout))
+		newAlarmsDeliveriesCmd(stdout), newAlarmRoutesCmd(stdout), newInhibitCmd(stdout))
 	return cmd
 }
 

@@ -17,6 +17,7 @@
 //	GET    /api/v1/receivers/{team}    admin, team: a team's receivers (receivers.go)
 //	GET|PUT|DELETE /api/v1/receivers/{team}/{name}  admin, team: one receiver (secret write-only)
 //	GET|PUT /api/v1/routes/{team}      admin, team: the team's route tree, versioned (routes.go)
+//	GET|PUT /api/v1/inhibit/{team}     admin, team: the team's inhibition rules, versioned (inhibit.go)
 //
 // The values are those of monitoring/alarm and monitoring/silence, stored
 // under the keys of functions/alarms/wire; posted alerts go to the notify
@@ -125,6 +126,8 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodDelete, Pattern: "/api/v1/receivers/{team}/{name}", Access: any, Handler: readers(f.deleteReceiver)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/routes/{team}", Access: any, Handler: readers(f.getRoute)},
 		{Method: fasthttp.MethodPut, Pattern: "/api/v1/routes/{team}", Access: any, Handler: readers(f.putRoute)},
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/inhibit/{team}", Access: any, Handler: readers(f.getInhibit)},
+		{Method: fasthttp.MethodPut, Pattern: "/api/v1/inhibit/{team}", Access: any, Handler: readers(f.putInhibit)},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/monitoring/alarm"
 	"github.com/wharfhq/wharf/monitoring/fielderr"
+	"github.com/wharfhq/wharf/monitoring/labels"
 	"github.com/wharfhq/wharf/monitoring/silence"
 )
 
@@ -106,49 +107,71 @@ type alertStatus struct {
 }
 
 // getAlerts lists the firing cases the caller sees as Alertmanager's
-// gettableAlerts: filter= matchers, and active / silenced flags (default
-// true) as Alertmanager's. Inhibition is the notify runner's business at
-// send time; an alert is never reported inhibited here (inhibited=false
-// hides nothing).
+// gettableAlerts: filter= matchers, and the active / silenced /
+// inhibited flags (default true) as Alertmanager's. An alert is
+// inhibited when one of its team's inhibition rules has a firing source
+// among the team's cases (inhibitedBy: the source's fingerprint).
 func (f *Function) getAlerts(r *fnapi.Request) error {
 	filter, err := parseFilters(r, "filter")
 	if err != nil {
 		return err
 	}
-	active, err := boolArg(r, "active", true)
-	if err != nil {
-		return err
-	}
-	silenced, err := boolArg(r, "silenced", true)
-	if err != nil {
-		return err
-	}
-	if _, err := boolArg(r, "inhibited", true); err != nil {
-		return err
-	}
-	if _, err := boolArg(r, "unprocessed", true); err != nil {
-		return err
+	flags := map[string]bool{}
+	for _, name := range []string{"active", "silenced", "inhibited", "unprocessed"} {
+		if flags[name], err = boolArg(r, name, true); err != nil {
+			return err
+		}
 	}
 	now := f.opts.Now()
 	sils, err := f.silences(r, now)
 	if err != nil {
 		return err
 	}
-	out := []gettableAlert{}
+	var firing []alarm.Case
+	byTeam := map[string][]labels.Set{}
+	fps := map[string][]string{} // the fingerprints of byTeam's sets
 	err = f.eachCase(r, func(c alarm.Case) bool {
-		if c.Status() != "firing" || !filter.Matches(c.Labels) {
-			return true
+		if c.Status() == "firing" {
+			firing = append(firing, c)
+			byTeam[teamOf(c.Labels)] = append(byTeam[teamOf(c.Labels)], c.Labels)
+			fps[teamOf(c.Labels)] = append(fps[teamOf(c.Labels)], c.Fingerprint)
 		}
-		by := silence.Silenced(sils, c.Labels, now)
-		if by == nil {
-			by = []string{}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	rules := map[string][]*silence.InhibitRule{}
+	for team := range byTeam {
+		v, _, err := f.readInhibit(r, team)
+		if err != nil {
+			return err
 		}
-		st := alertStatus{State: "active", SilencedBy: by, InhibitedBy: []string{}, MutedBy: []string{}}
-		if len(by) > 0 {
+		for _, c := range v.Rules {
+			if ir, err := silence.CompileInhibitRule(c); err == nil {
+				rules[team] = append(rules[team], ir)
+			}
+		}
+	}
+	out := []gettableAlert{}
+	for _, c := range firing {
+		if !filter.Matches(c.Labels) {
+			continue
+		}
+		team := teamOf(c.Labels)
+		st := alertStatus{State: "active", SilencedBy: silence.Silenced(sils, c.Labels, now), InhibitedBy: []string{}, MutedBy: []string{}}
+		if st.SilencedBy == nil {
+			st.SilencedBy = []string{}
+		}
+		if rule, src := silence.Inhibited(rules[team], byTeam[team], c.Labels); rule != nil && src >= 0 {
+			st.InhibitedBy = append(st.InhibitedBy, fps[team][src])
+		}
+		silenced, inhibited := len(st.SilencedBy) > 0, len(st.InhibitedBy) > 0
+		if silenced || inhibited {
 			st.State = "suppressed"
 		}
-		if (st.State == "active" && !active) || (len(by) > 0 && !silenced) {
-			return true
+		if (!silenced && !inhibited && !flags["active"]) || (silenced && !flags["silenced"]) || (inhibited && !flags["inhibited"]) {
+			continue
 		}
 		ann := c.Annotations
 		if ann == nil {
@@ -160,10 +183,6 @@ func (f *Function) getAlerts(r *fnapi.Request) error {
 		}
 		out = append(out, gettableAlert{Labels: c.Labels, Annotations: ann, Receivers: []receiverName{}, Fingerprint: c.Fingerprint,
 			StartsAt: c.StartsAt, UpdatedAt: c.UpdatedAt, EndsAt: ends, GeneratorURL: c.GeneratorURL, Status: st})
-		return true
-	})
-	if err != nil {
-		return err
 	}
 	return r.JSON(fasthttp.StatusOK, out)
 }

@@ -147,3 +147,6 @@ func decode[T any](t *testing.T, r gatewaytest.Response) T {
 	}
 	return v
 }
+
+// testCases is its arguments as a slice.
+func testCases(cs ...alarm.Case) []alarm.Case { return cs }
