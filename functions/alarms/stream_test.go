@@ -99,6 +99,9 @@ func TestStreamFiltersAndResumes(t *testing.T) {
 	if status, _, _ := openStream(t, s, "agent", "", ""); !strings.Contains(status, "403") {
 		t.Fatalf("agent: %s", status)
 	}
+	if status, _, _ := openStream(t, s, "ingest", "", ""); !strings.Contains(status, "403") {
+		t.Fatalf("ingest: %s", status)
+	}
 	if status, _, _ := openStream(t, s, "team", "?match=%7Bbad", ""); !strings.Contains(status, "400") {
 		t.Fatalf("bad match: %s", status)
 	}
@@ -112,6 +115,10 @@ func TestStreamFiltersAndResumes(t *testing.T) {
 	if e := <-ch; e.event != ":" {
 		t.Fatalf("first line: %+v", e)
 	}
+	_, bank, _ := openStream(t, s, "other", "", "")
+	if e := <-bank; e.event != ":" {
+		t.Fatalf("bank's first line: %+v", e)
+	}
 	s.putCase(t, firing("am_00000000000000e1", "bank", "cpu"))
 	low := firing("am_00000000000000e2", "shop", "low")
 	low.Labels["priority"] = "5"
@@ -121,6 +128,17 @@ func TestStreamFiltersAndResumes(t *testing.T) {
 	var c alarm.Case
 	if err := json.Unmarshal([]byte(e.data), &c); err != nil || e.event != "case" || c.ID != "am_00000000000000e3" || e.id == "" || len(c.History) != 0 {
 		t.Fatalf("event: %+v %v", e, err)
+	}
+	// Bank's stream carries bank's case only (shop's came after it).
+	if e := next(t, bank); !strings.Contains(e.data, "am_00000000000000e1") {
+		t.Fatalf("bank's stream: %+v", e)
+	}
+	select {
+	case e := <-bank:
+		if e.event != ":" {
+			t.Fatalf("bank's stream carries more: %+v", e)
+		}
+	default:
 	}
 	beats := 0
 	for ev := range ch {
