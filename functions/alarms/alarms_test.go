@@ -105,7 +105,13 @@ func TestPostAlertsPublishesOnePosted(t *testing.T) {
 // team token's silence gets its team matcher and cannot name another
 // team; GET /api/v2/alerts reports a silenced alert as suppressed.
 func TestSilencesAsAlertmanager(t *testing.T) {
-	s := newServer(t)
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) { testSilencesAsAlertmanager(t, engine) })
+	}
+}
+
+func testSilencesAsAlertmanager(t *testing.T, engine string) {
+	s := newServerOn(t, engine)
 	s.putCase(t, firing("am_00000000000000b1", "shop", "cpu"))
 	s.putCase(t, firing("am_00000000000000b2", "shop", "disk"))
 	ends := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
@@ -200,7 +206,13 @@ func TestSilencesAsAlertmanager(t *testing.T) {
 // TestCasesListShowAck: a team lists its cases (filters, pages), reads
 // one with its history, acknowledges it once.
 func TestCasesListShowAck(t *testing.T) {
-	s := newServer(t)
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) { testCasesListShowAck(t, engine) })
+	}
+}
+
+func testCasesListShowAck(t *testing.T, engine string) {
+	s := newServerOn(t, engine)
 	for i := range 5 {
 		s.putCase(t, firing(fmt.Sprintf("am_00000000000000c%d", i), "shop", fmt.Sprintf("n%d", i)))
 	}

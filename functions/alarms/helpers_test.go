@@ -18,6 +18,7 @@ import (
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/store/redisstore"
 	"github.com/wharfhq/wharf/internal/testenv"
 	"github.com/wharfhq/wharf/monitoring/alarm"
 )
@@ -33,12 +34,37 @@ type server struct {
 
 func newServer(t *testing.T, edit ...func(*alarms.Options)) *server {
 	t.Helper()
-	nsqd := testenv.StartNSQD(t)
-	st, err := buntstore.Open(buntstore.Options{Path: ":memory:"})
+	return newServerOn(t, "buntdb", edit...)
+}
+
+// engines are the store engines the function runs on: buntdb (serve)
+// and Redis (the multi-node roles).
+var engines = []string{"buntdb", "redis"}
+
+// openStore opens a store of engine for the test.
+func openStore(t *testing.T, engine string) store.Store {
+	t.Helper()
+	var st store.Store
+	var err error
+	switch engine {
+	case "redis":
+		r := testenv.StartRedis(t)
+		st, err = redisstore.Open(context.Background(), redisstore.Options{Addr: r.Addr, Namespace: "alarms"})
+	default:
+		st, err = buntstore.Open(buntstore.Options{Path: ":memory:"})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// newServerOn is newServer with the store of engine.
+func newServerOn(t *testing.T, engine string, edit ...func(*alarms.Options)) *server {
+	t.Helper()
+	nsqd := testenv.StartNSQD(t)
+	st := openStore(t, engine)
 	svc := auth.NewService(st)
 	ctx := context.Background()
 	admin, err := svc.Bootstrap(ctx, filepath.Join(t.TempDir(), "admin.token"))

@@ -92,7 +92,13 @@ func next(t *testing.T, ch <-chan sse) sse {
 // match (not another team's), a resumed stream carries what came after
 // the Last-Event-ID and nothing before; idle streams get heartbeats.
 func TestStreamFiltersAndResumes(t *testing.T) {
-	s := newServer(t, func(o *alarms.Options) { o.HeartbeatInterval = 50 * time.Millisecond })
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) { testStreamFiltersAndResumes(t, engine) })
+	}
+}
+
+func testStreamFiltersAndResumes(t *testing.T, engine string) {
+	s := newServerOn(t, engine, func(o *alarms.Options) { o.HeartbeatInterval = 50 * time.Millisecond })
 	if status, _, _ := openStream(t, s, "", "", ""); !strings.Contains(status, "401") {
 		t.Fatalf("no token: %s", status)
 	}
