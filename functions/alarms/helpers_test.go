@@ -50,6 +50,9 @@ func openStore(t *testing.T, engine string) store.Store {
 	case "redis":
 		r := testenv.StartRedis(t)
 		st, err = redisstore.Open(context.Background(), redisstore.Options{Addr: r.Addr, Namespace: "alarms"})
+	case "redis-short-log": // keeps few changes: old revisions are compacted
+		r := testenv.StartRedis(t)
+		st, err = redisstore.Open(context.Background(), redisstore.Options{Addr: r.Addr, Namespace: "alarms", LogRetention: 10})
 	default:
 		st, err = buntstore.Open(buntstore.Options{Path: ":memory:"})
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/functions/alarms"
+	"github.com/wharfhq/wharf/internal/testenv"
 	"github.com/wharfhq/wharf/monitoring/alarm"
 )
 
@@ -160,4 +161,33 @@ func testStreamFiltersAndResumes(t *testing.T, engine string) {
 	if e := next(t, ch); !strings.Contains(e.data, "am_00000000000000e4") {
 		t.Fatalf("resumed: %+v", e)
 	}
+}
+
+// TestStreamResetWhenTooFarBack: resuming from a revision the store no
+// longer keeps sends "event: reset", then the changes from the present.
+func TestStreamResetWhenTooFarBack(t *testing.T) {
+	s := newServerOn(t, "redis-short-log")
+	s.putCase(t, firing("am_0000000000000100", "shop", "first"))
+	for i := range 300 {
+		s.putCase(t, firing(fmt.Sprintf("am_%016x", 0x200+i), "bank", "noise"))
+	}
+	status, ch, _ := openStream(t, s, "team", "", "1")
+	if !strings.Contains(status, "200") {
+		t.Fatalf("open: %s", status)
+	}
+	if e := next(t, ch); e.event != "reset" {
+		t.Fatalf("want reset, got %+v", e)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		s.putCase(t, firing("am_0000000000000101", "shop", "after"))
+		select {
+		case e := <-ch:
+			if e.event == "case" && strings.Contains(e.data, "am_0000000000000101") {
+				return nil
+			}
+			return fmt.Errorf("got %+v", e)
+		case <-time.After(200 * time.Millisecond):
+			return fmt.Errorf("nothing yet")
+		}
+	})
 }
