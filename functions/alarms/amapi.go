@@ -3,6 +3,7 @@ package alarms
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/monitoring/alarm"
+	"github.com/wharfhq/wharf/monitoring/amroute"
 	"github.com/wharfhq/wharf/monitoring/fielderr"
 	"github.com/wharfhq/wharf/monitoring/labels"
 	"github.com/wharfhq/wharf/monitoring/silence"
@@ -111,6 +113,8 @@ type alertStatus struct {
 // inhibited flags (default true) as Alertmanager's. An alert is
 // inhibited when one of its team's inhibition rules has a firing source
 // among the team's cases (inhibitedBy: the source's fingerprint).
+// receivers are those the team's route tree routes the alert to;
+// receiver= (a regex) keeps the alerts routed to a matching one.
 func (f *Function) getAlerts(r *fnapi.Request) error {
 	filter, err := parseFilters(r, "filter")
 	if err != nil {
@@ -141,8 +145,18 @@ func (f *Function) getAlerts(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
+	recv, err := receiverArg(r)
+	if err != nil {
+		return err
+	}
 	rules := map[string][]*silence.InhibitRule{}
+	trees := map[string]*amroute.Route{}
 	for team := range byTeam {
+		if v, ok, err := f.readRoute(r, team); err != nil {
+			return err
+		} else if ok {
+			trees[team], _ = amroute.Compile(v.Config, nil) // stored trees were valid when written
+		}
 		v, _, err := f.readInhibit(r, team)
 		if err != nil {
 			return err
@@ -159,6 +173,19 @@ func (f *Function) getAlerts(r *fnapi.Request) error {
 			continue
 		}
 		team := teamOf(c.Labels)
+		receivers := []receiverName{}
+		if tree := trees[team]; tree != nil {
+			seen := map[string]bool{}
+			for _, rt := range tree.Match(c.Labels) {
+				if n := rt.Opts.Receiver; !seen[n] {
+					seen[n] = true
+					receivers = append(receivers, receiverName{Name: n})
+				}
+			}
+		}
+		if recv != nil && !slices.ContainsFunc(receivers, func(n receiverName) bool { return recv.MatchString(n.Name) }) {
+			continue
+		}
 		st := alertStatus{State: "active", SilencedBy: silence.Silenced(sils, c.Labels, now), InhibitedBy: []string{}, MutedBy: []string{}}
 		if st.SilencedBy == nil {
 			st.SilencedBy = []string{}
@@ -181,10 +208,24 @@ func (f *Function) getAlerts(r *fnapi.Request) error {
 		if ends.IsZero() {
 			ends = c.EndsAt
 		}
-		out = append(out, gettableAlert{Labels: c.Labels, Annotations: ann, Receivers: []receiverName{}, Fingerprint: c.Fingerprint,
+		out = append(out, gettableAlert{Labels: c.Labels, Annotations: ann, Receivers: receivers, Fingerprint: c.Fingerprint,
 			StartsAt: c.StartsAt, UpdatedAt: c.UpdatedAt, EndsAt: ends, GeneratorURL: c.GeneratorURL, Status: st})
 	}
 	return r.JSON(fasthttp.StatusOK, out)
+}
+
+// receiverArg is the receiver= regex of GET /api/v2/alerts (anchored, as
+// Alertmanager's), nil when absent.
+func receiverArg(r *fnapi.Request) (*regexp.Regexp, error) {
+	v := string(r.Ctx.QueryArgs().Peek("receiver"))
+	if v == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile("^(?:" + v + ")$")
+	if err != nil {
+		return nil, httperr.BadRequest("receiver must be a regular expression: %v", err)
+	}
+	return re, nil
 }
 
 // statusBody is Alertmanager's alertmanagerStatus.

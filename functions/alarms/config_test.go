@@ -122,8 +122,40 @@ func TestRoutesVersionedWithHistory(t *testing.T) {
 		}
 	}
 	h := decode[struct{ Versions []amroute.Versioned }](t, s.do(t, "GET", "/api/v1/routes/shop?history=1", "team", ""))
-	if len(h.Versions) != 2 || h.Versions[0].Version != 1 || h.Versions[1].UpdatedBy != "admin" {
+	if len(h.Versions) != 2 || h.Versions[0].Version != 1 || h.Versions[1].UpdatedBy != "admin" { // before the third
 		t.Fatalf("history: %+v", h)
+	}
+	// GET /api/v2/alerts names the receivers the tree routes an alert to.
+	hot := firing("am_0000000000000aa1", "shop", "cpu")
+	hot.Labels["priority"] = "1"
+	calm := firing("am_0000000000000aa2", "shop", "disk")
+	calm.Labels["priority"] = "5"
+	s.putCase(t, hot)
+	s.putCase(t, calm)
+	if r := s.do(t, "PUT", "/api/v1/routes/shop?version=2", "team", tree); r.Status != 200 {
+		t.Fatalf("third: %s", r)
+	}
+	type alert struct {
+		Labels    map[string]string
+		Receivers []struct{ Name string }
+	}
+	got := map[string][]string{}
+	for _, a := range decode[[]alert](t, s.do(t, "GET", "/api/v2/alerts", "team", "")) {
+		for _, rc := range a.Receivers {
+			got[a.Labels["alertname"]] = append(got[a.Labels["alertname"]], rc.Name)
+		}
+	}
+	if strings.Join(got["cpu"], ",") != "pager" || strings.Join(got["disk"], ",") != "chat" {
+		t.Fatalf("receivers: %v", got)
+	}
+	if l := decode[[]alert](t, s.do(t, "GET", "/api/v2/alerts?receiver=pag.*", "team", "")); len(l) != 1 || l[0].Labels["alertname"] != "cpu" {
+		t.Fatalf("receiver=pag.*: %+v", l)
+	}
+	if r := s.do(t, "GET", "/api/v2/alerts?receiver=%5B", "team", ""); r.Status != 400 {
+		t.Fatalf("bad receiver regex: %s", r)
+	}
+	if r := s.do(t, "PUT", "/api/v1/routes/shop?version=3", "team", "receiver: pager\n"); r.Status != 200 {
+		t.Fatalf("fourth: %s", r)
 	}
 	if r := s.do(t, "DELETE", "/api/v1/receivers/shop/pager", "team", ""); r.Status != 409 {
 		t.Fatalf("delete a receiver in use: %s", r)
