@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes this machine ready for Wharf's tests, idempotently:
-#   - redis-server, prometheus and rrdtool (the round-robin reference) from
+#   - redis-server, prometheus, rrdtool (the round-robin reference) and
+#     amtool (prometheus-alertmanager, the alarm API's reference client) from
 #     Debian's packages (needs root and apt-get),
 #   - the MinIO server, nsqd and nsqlookupd built from the Go module proxy in the
 #     tools modules under infra/tools/, cached in .bin/cache/ keyed by their pinned
@@ -40,6 +41,10 @@ apt_tool() {
     log "stopping the prometheus service the package started (it takes :9090, wharf's internal port)"
     systemctl disable --now prometheus >/dev/null 2>&1 || true
   fi
+  if [ "$pkg" = prometheus-alertmanager ] && command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus-alertmanager 2>/dev/null; then
+    log "stopping the alertmanager service the package started (the tests start their own)"
+    systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true
+  fi
   log "$cmd: $(eval "$vercmd")"
 }
 
@@ -51,6 +56,10 @@ apt_tool prometheus prometheus "prometheus --version 2>&1 | awk 'NR==1{print \$3
 
 # rrdtool: the reference of monitoring/rrd's side-by-side test (issue 13).
 apt_tool rrdtool rrdtool "rrdtool --version | awk 'NR==1{print \$2}'"
+
+# amtool (package prometheus-alertmanager): the alarm API's compatibility
+# test drives a running wharf with it (issue 14).
+apt_tool amtool prometheus-alertmanager "amtool --version 2>&1 | awk 'NR==1{print \$3}'"
 
 # --- Go-built tools ----------------------------------------------------------
 # version MODDIR MODULE prints the version a tools module pins for MODULE.

@@ -136,6 +136,13 @@ func positional(fns ...func(cmd *cobra.Command, args []string) []string) complet
 	}
 }
 
+// completeAll completes every argument with fn (commands taking a list).
+func completeAll(fn func(cmd *cobra.Command, args []string) []string) completer {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return filterPrefix(fn(cmd, args), toComplete), noFiles
+	}
+}
+
 func argApps(cmd *cobra.Command, _ []string) []string { return appNames(cmd) }
 
 func argVersions(cmd *cobra.Command, args []string) []string { return versionNames(cmd, args[0]) }
@@ -239,6 +246,9 @@ func registerCompletions(root *cobra.Command) {
 		"wharf room resume":        positional(argEdge("services")),
 		"wharf room abort":         positional(argEdge("services")),
 		"wharf room history":       positional(argEdge("services")),
+		"wharf alarms show":        positional(argCases("")),
+		"wharf alarms ack":         positional(argCases("firing")),
+		"wharf silence expire":     completeAll(argSilences),
 	}
 	flags := map[string]map[string]completer{
 		"wharf room switch": {"to": completeRooms},

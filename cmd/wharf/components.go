@@ -75,6 +75,7 @@ func (w *wiring) components() []component {
 		// leases (their writer starts after the gateway, whose URL the
 		// leases advertise).
 		{r.needs.http, component{"monitor", w.startMonitorComponent}},
+		{r.needs.http, component{"alarms", w.startAlarmsComponent}},
 		// serve's judge holds every shard; judge roles split them by leases.
 		{r.embedded || r.name == "judge", component{"judge", w.startJudgeComponent}},
 		{r.needs.http && !r.embedded, component{"cluster rate limits", w.startLimits}},

@@ -74,6 +74,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newPushCmd(stdout, stderr), newArtifactsCmd(stdout, stderr))
 	root.AddCommand(newMetricsCmd(stdout))
 	root.AddCommand(newStrategyCmd(stdout))
+	root.AddCommand(newAlarmsCmd(stdout), newSilenceCmd(stdout), newReceiverCmd(stdout))
 	usageOnArgErrors(root)
 	registerCompletions(root)
 	return root

@@ -27,8 +27,14 @@ type Prometheus struct {
 type PrometheusOptions struct {
 	// Targets are host:port addresses scraped at /metrics as job "wharf".
 	Targets []string
-	// ScrapeInterval defaults to 1 s.
+	// ScrapeInterval defaults to 1 s; rules are evaluated as often.
 	ScrapeInterval time.Duration
+	// Rules is the YAML of a rule file (groups: ...), loaded when set.
+	Rules string
+	// Alertmanager is the host:port Prometheus sends alerts to (API v2),
+	// with AlertmanagerToken as its bearer credentials when set.
+	Alertmanager      string
+	AlertmanagerToken string
 }
 
 // StartPrometheus starts Debian's prometheus with a scrape config for the
@@ -42,16 +48,34 @@ func StartPrometheus(t testing.TB, opts PrometheusOptions) *Prometheus {
 	dir := t.TempDir()
 	targets, _ := json.Marshal(opts.Targets) // a JSON list is valid YAML
 	iv := strconv.FormatInt(opts.ScrapeInterval.Milliseconds(), 10) + "ms"
-	cfg := "global:\n  scrape_interval: " + iv + "\n  scrape_timeout: " + iv + "\n" +
+	cfg := "global:\n  scrape_interval: " + iv + "\n  scrape_timeout: " + iv + "\n  evaluation_interval: " + iv + "\n" +
 		"scrape_configs:\n  - job_name: wharf\n    static_configs:\n      - targets: " + string(targets) + "\n"
+	if opts.Rules != "" {
+		rules := filepath.Join(dir, "rules.yml")
+		if err := os.WriteFile(rules, []byte(opts.Rules), 0o600); err != nil {
+			t.Fatalf("cannot write the prometheus rules: %v", err)
+		}
+		cfg += "rule_files: [" + strconv.Quote(rules) + "]\n"
+	}
+	if opts.Alertmanager != "" {
+		cfg += "alerting:\n  alertmanagers:\n    - api_version: v2\n      static_configs:\n        - targets: [" + strconv.Quote(opts.Alertmanager) + "]\n"
+		if opts.AlertmanagerToken != "" {
+			cfg += "      authorization:\n        credentials: " + strconv.Quote(opts.AlertmanagerToken) + "\n"
+		}
+	}
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatalf("cannot write the prometheus config: %v", err)
 	}
 	port := FreePort(t)
-	p := newProcess(t, "prometheus", bin, loopback(port), dir,
-		"--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+loopback(port), "--log.level=warn")
+	args := []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + loopback(port), "--log.level=warn"}
+	if opts.Alertmanager != "" {
+		// Alerts of the first evaluations are dropped until the
+		// alertmanager is discovered; resend within a second, not a minute.
+		args = append(args, "--rules.alert.resend-delay=1s")
+	}
+	p := newProcess(t, "prometheus", bin, loopback(port), dir, args...)
 	p.Start()
 	pr := &Prometheus{Process: p, URL: "http://" + loopback(port)}
 	Eventually(t, 60*time.Second, func() error {

@@ -1,0 +1,189 @@
+package alarms
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/functions/alarms/wire"
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/monitoring/amroute"
+	"github.com/wharfhq/wharf/monitoring/fielderr"
+	"github.com/wharfhq/wharf/monitoring/receiver"
+)
+
+// ReceiverPut is the body of PUT /api/v1/receivers/{team}/{name}: the
+// receiver (name and team default to the path's) and, write-only, the
+// HMAC secret that its secret_ref names. The secret is kept under
+// wire.SecretKey and never answered, logged or published.
+type ReceiverPut struct {
+	receiver.Receiver
+	Secret string `json:"secret,omitempty"`
+}
+
+// ReceiverList is the answer of GET /api/v1/receivers/{team}.
+type ReceiverList struct {
+	Receivers []receiver.Receiver `json:"receivers"`
+}
+
+// putReceiver creates or replaces a receiver (validated with
+// receiver.Compile, 400 naming the field).
+func (f *Function) putReceiver(r *fnapi.Request) error {
+	team, err := pathTeam(r)
+	if err != nil {
+		return err
+	}
+	name := r.Params.Get("name")
+	var in ReceiverPut
+	if err := r.DecodeJSON(&in); err != nil {
+		return err
+	}
+	var problems fielderr.List
+	if in.Name != "" && in.Name != name {
+		problems.Add("name", fmt.Sprintf("must be the path's %q or absent", name))
+	}
+	if in.Team != "" && in.Team != team {
+		problems.Add("team", fmt.Sprintf("must be the path's %q or absent", team))
+	}
+	in.Name, in.Team = name, team
+	if _, err := receiver.Compile(in.Receiver); err != nil {
+		var l fielderr.List
+		if !errors.As(err, &l) {
+			return httperr.BadRequest("invalid receiver: %v", err)
+		}
+		problems = append(problems, l...)
+	}
+	if in.Secret != "" && in.SecretRef == "" {
+		problems.Add("secret", "needs secret_ref, the name it is kept under")
+	}
+	if len(in.Secret) > 4096 {
+		problems.Add("secret", "at most 4096 bytes")
+	}
+	if len(problems) > 0 {
+		return badFields(r, "invalid receiver", problems)
+	}
+	ctx, cancel := f.storeCtx(r)
+	defer cancel()
+	if in.Secret != "" {
+		if _, err := f.opts.Store.Put(ctx, wire.SecretKey(team, in.SecretRef), []byte(in.Secret), store.PutOptions{}); err != nil {
+			return httperr.Unavailable(err, "cannot store the receiver's secret")
+		}
+	}
+	b, err := json.Marshal(in.Receiver)
+	if err != nil {
+		return fmt.Errorf("cannot encode receiver: %w", err)
+	}
+	if _, err := f.opts.Store.Put(ctx, wire.ReceiverKey(team, name), b, store.PutOptions{}); err != nil {
+		return httperr.Unavailable(err, "cannot store receiver %q", name)
+	}
+	return r.JSON(fasthttp.StatusOK, in.Receiver)
+}
+
+// readReceiver reads receiver name of team; found false when absent.
+func (f *Function) readReceiver(r *fnapi.Request, team, name string) (receiver.Receiver, bool, error) {
+	var rc receiver.Receiver
+	if !store.ValidKey(wire.ReceiverKey(team, name)) {
+		return rc, false, nil
+	}
+	ctx, cancel := f.storeCtx(r)
+	defer cancel()
+	e, err := f.opts.Store.Get(ctx, wire.ReceiverKey(team, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return rc, false, nil
+	}
+	if err != nil {
+		return rc, false, httperr.Unavailable(err, "cannot read receiver %q", name)
+	}
+	if err := json.Unmarshal(e.Value, &rc); err != nil {
+		return rc, false, fmt.Errorf("cannot decode receiver %q: %w", name, err)
+	}
+	return rc, true, nil
+}
+
+// getReceiver answers one receiver (without its secret).
+func (f *Function) getReceiver(r *fnapi.Request) error {
+	team, err := pathTeam(r)
+	if err != nil {
+		return err
+	}
+	name := r.Params.Get("name")
+	rc, ok, err := f.readReceiver(r, team, name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return httperr.NotFound("receiver %q of team %q not found", name, team)
+	}
+	return r.JSON(fasthttp.StatusOK, rc)
+}
+
+// listReceivers answers a team's receivers by name.
+func (f *Function) listReceivers(r *fnapi.Request) error {
+	team, err := pathTeam(r)
+	if err != nil {
+		return err
+	}
+	out := ReceiverList{Receivers: []receiver.Receiver{}}
+	prefix := wire.ReceiverPrefix + team + "/"
+	for e, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
+		if err != nil {
+			return httperr.Unavailable(err, "cannot list receivers")
+		}
+		var rc receiver.Receiver
+		if err := json.Unmarshal(e.Value, &rc); err != nil {
+			f.log.Warn("undecodable receiver", "key", e.Key, "err", err)
+			continue
+		}
+		out.Receivers = append(out.Receivers, rc)
+	}
+	return r.JSON(fasthttp.StatusOK, out)
+}
+
+// deleteReceiver deletes a receiver that the team's route tree does not
+// name (409 naming the routes otherwise); 204.
+func (f *Function) deleteReceiver(r *fnapi.Request) error {
+	team, err := pathTeam(r)
+	if err != nil {
+		return err
+	}
+	name := r.Params.Get("name")
+	if v, ok, err := f.readRoute(r, team); err != nil {
+		return err
+	} else if ok {
+		if tree, err := amroute.Compile(v.Config, nil); err == nil && slices.Contains(tree.Receivers(), name) {
+			return httperr.Conflict("receiver %q is named by team %q's routes (version %d); change the routes first", name, team, v.Version)
+		}
+	}
+	if !store.ValidKey(wire.ReceiverKey(team, name)) {
+		return httperr.NotFound("receiver %q of team %q not found", name, team)
+	}
+	ctx, cancel := f.storeCtx(r)
+	defer cancel()
+	if _, err := f.opts.Store.Delete(ctx, wire.ReceiverKey(team, name)); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return httperr.NotFound("receiver %q of team %q not found", name, team)
+		}
+		return httperr.Unavailable(err, "cannot delete receiver %q", name)
+	}
+	r.Ctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}
+
+// receiverNames returns the names of team's receivers.
+func (f *Function) receiverNames(r *fnapi.Request, team string) (map[string]bool, error) {
+	names := map[string]bool{}
+	prefix := wire.ReceiverPrefix + team + "/"
+	for e, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
+		if err != nil {
+			return nil, httperr.Unavailable(err, "cannot list receivers")
+		}
+		names[strings.TrimPrefix(e.Key, prefix)] = true
+	}
+	return names, nil
+}
