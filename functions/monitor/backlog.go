@@ -116,7 +116,7 @@ func NewBacklog(opts BacklogOptions) (*Backlog, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.NewSet()
 	}
-	b := &Backlog{opts: opts, client: &http.Client{}, log: opts.Logger,
+	b := &Backlog{opts: opts, client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}, log: opts.Logger,
 		errs: opts.Metrics.GetOrCreateCounter("wharf_monitor_backlog_stats_errors_total")}
 	for i := range channelCount {
 		_, channel := backlogChannel(i)
@@ -132,6 +132,8 @@ func NewBacklog(opts BacklogOptions) (*Backlog, error) {
 
 // Run polls until ctx ends.
 func (b *Backlog) Run(ctx context.Context) error {
+	// The stats connections are the watch's own: none outlives it.
+	defer b.client.CloseIdleConnections()
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
