@@ -37,8 +37,13 @@ type Claim struct {
 	NextAt     time.Time `json:"next_at,omitzero"`
 	LeaseUntil time.Time `json:"lease_until,omitzero"`
 	Result     string    `json:"result,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	// GroupKey and GroupLabels are the route's group key and group labels
+	// of the delivery (the payload's groupKey and groupLabels), fixed when
+	// the claim is created so that every attempt sends the same payload.
+	GroupKey    string            `json:"group_key,omitempty"`
+	GroupLabels map[string]string `json:"group_labels,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
 }
 
 // Claim states.
