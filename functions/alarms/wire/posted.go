@@ -25,7 +25,7 @@ type Posted struct {
 
 // Claim is the value of a ClaimKey: the state of one delivery of a
 // (case, step, receiver). States: queued, sending, sent, silenced,
-// inhibited, folded, dead; every move is a compare-and-swap.
+// inhibited, folded, dead, skipped; every move is a compare-and-swap.
 type Claim struct {
 	Case       string    `json:"case"`
 	StepKey    string    `json:"step_key"`
@@ -55,4 +55,8 @@ const (
 	ClaimInhibited = "inhibited"
 	ClaimFolded    = "folded"
 	ClaimDead      = "dead"
+	// ClaimSkipped: the receiver does not take this step (a resolution
+	// for a receiver with send_resolved false, or an sse receiver, which
+	// the stream serves); nothing was sent and nothing will be.
+	ClaimSkipped = "skipped"
 )
