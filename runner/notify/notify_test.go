@@ -2,9 +2,9 @@ package notify_test
 
 import (
 	"context"
-	"maps"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -286,8 +286,6 @@ func TestPostedFiringAndResolved(t *testing.T) {
 		if p.GroupKey != `{}:{alertname="HighLatency"}` || p.GroupLabels["alertname"] != "HighLatency" {
 			t.Fatalf("group of payload %d: %q %v", i, p.GroupKey, p.GroupLabels)
 		}
-		body, _ := json.Marshal(p)
-		_ = body
 		if sig := h.headers[i].Get(receiver.HeaderSignature); sig == "" {
 			t.Fatalf("payload %d unsigned", i)
 		}
