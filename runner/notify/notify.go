@@ -58,6 +58,11 @@ func New(opts Options) (*Notifier, error) {
 // receiver's timeout) before Run returns.
 func (n *Notifier) Run(ctx context.Context) error {
 	var consumers []*bus.Consumer
+	defer func() {
+		for _, c := range consumers {
+			_ = c.Stop()
+		}
+	}()
 	for _, t := range []struct {
 		topic string
 		h     bus.HandlerFunc
@@ -72,6 +77,10 @@ func (n *Notifier) Run(ctx context.Context) error {
 			return fmt.Errorf("cannot start notify: %w", err)
 		}
 		if err := c.Start(ctx); err != nil {
+			_ = c.Stop()
+			if ctx.Err() != nil {
+				return nil // stopped before it started
+			}
 			return fmt.Errorf("cannot start notify: %w", err)
 		}
 		consumers = append(consumers, c)
@@ -79,9 +88,6 @@ func (n *Notifier) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.expireLoop(ctx) })
 	n.deliverLoop(ctx) // returns when ctx ends and its workers are done
-	for _, c := range consumers {
-		c.Stop()
-	}
 	wg.Wait()
 	return nil
 }
