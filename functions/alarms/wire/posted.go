@@ -42,6 +42,10 @@ type Claim struct {
 	// the claim is created so that every attempt sends the same payload.
 	GroupKey    string            `json:"group_key,omitempty"`
 	GroupLabels map[string]string `json:"group_labels,omitempty"`
+	// Combine marks a step of priority 3–6 on a route without group_by:
+	// it goes out in one message with the receiver's other such steps, at
+	// most once per combine interval (Open-Falcon's combining).
+	Combine bool `json:"combine,omitempty"`
 	CreatedAt   time.Time         `json:"created_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
 }

@@ -71,6 +71,12 @@ func QueueKey(team, receiver string, dueMillis int64, idempotencyKey string) str
 // QueueOf is the prefix of one receiver's queue.
 func QueueOf(team, receiver string) string { return QueuePrefix + team + "/" + receiver + "/" }
 
+// CombineKey is the combining state of one receiver.
+func CombineKey(team, receiver string) string { return CombinePrefix + team + "/" + receiver }
+
+// StormKey is the storm-control state of one receiver.
+func StormKey(team, receiver string) string { return StormPrefix + team + "/" + receiver }
+
 // QueueLeaseKey is the lease of one receiver's queue.
 func QueueLeaseKey(team, receiver string) string { return QueueLeasePrefix + team + "/" + receiver }
 
