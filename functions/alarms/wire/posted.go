@@ -45,9 +45,9 @@ type Claim struct {
 	// Combine marks a step of priority 3–6 on a route without group_by:
 	// it goes out in one message with the receiver's other such steps, at
 	// most once per combine interval (Open-Falcon's combining).
-	Combine bool `json:"combine,omitempty"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
+	Combine   bool      `json:"combine,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Claim states.
