@@ -29,6 +29,9 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 		return false
 	}
 	now := n.opts.Now()
+	if cl.Combine && (cl.State == wire.ClaimQueued || cl.State == wire.ClaimSending) {
+		return n.deliverCombined(ctx, q)
+	}
 	switch cl.State {
 	case wire.ClaimQueued:
 	case wire.ClaimSending:
@@ -71,45 +74,61 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 	}
 	var result string
 	if err == nil {
-		result, err = n.send(wctx, rcv, c, cl, idem)
+		var body []byte
+		var ct string
+		if body, ct, err = n.body(rcv, cl, []receiver.Alert{alertFor(c, cl)}); err == nil {
+			result, err = n.send(wctx, rcv, cl.Team, body, ct, idem)
+		} else {
+			result = err.Error()
+		}
 	} else {
 		result = err.Error()
 	}
-	now = n.opts.Now()
 	via := ""
 	if rcv != nil {
 		via = string(rcv.Kind)
 	}
-	entry := alarm.Entry{At: now, StepKey: cl.StepKey, Receiver: cl.Receiver, Via: via, Result: result, Attempt: cl.Attempts, By: n.opts.NodeID}
+	n.outcome(wctx, q, e.Key, cl, ver, idem, via, result, err, "")
+	return true
+}
+
+// outcome settles one attempt of a claim in state sending: sent (with a
+// notified history entry, or combined when note says with what), dead
+// when the retry budget is spent, else queued again after a back-off.
+func (n *Notifier) outcome(ctx context.Context, q queueRef, queueKey string, cl wire.Claim, ver uint64, idem, via, result string, err error, note string) {
+	now := n.opts.Now()
+	entry := alarm.Entry{At: now, StepKey: cl.StepKey, Receiver: cl.Receiver, Via: via, Result: result, Attempt: cl.Attempts, By: n.opts.NodeID, Note: note}
 	if err == nil {
 		n.stats.delivered(resultSent)
 		entry.Kind = alarm.EntryNotified
-		n.settle(wctx, e.Key, cl, ver, wire.ClaimSent, result, &entry)
-		return true
+		if note != "" {
+			entry.Kind = alarm.EntryCombined
+		}
+		n.settle(ctx, queueKey, cl, ver, wire.ClaimSent, result, &entry)
+		return
 	}
 	if now.Sub(cl.CreatedAt) >= n.opts.RetryBudget {
 		n.stats.delivered(resultDead)
 		entry.Kind = alarm.EntryDead
 		cl.Result = result
 		if b, merr := json.Marshal(cl); merr == nil {
-			n.put(wctx, wire.DeadKey(cl.Team, idem), b, 0)
+			n.put(ctx, wire.DeadKey(cl.Team, idem), b, 0)
 		}
-		n.settle(wctx, e.Key, cl, ver, wire.ClaimDead, result, &entry)
+		n.settle(ctx, queueKey, cl, ver, wire.ClaimDead, result, &entry)
 		n.log.Warn("delivery dead: retry budget spent", "queue", q.String(), "case", cl.Case, "step", cl.StepKey, "attempts", cl.Attempts, "result", result)
-		return true
+		return
 	}
 	n.stats.delivered(resultFailed)
 	entry.Kind = alarm.EntryFailed
-	n.retry(wctx, e, cl, ver, result, now)
-	n.record(wctx, cl.Case, entry)
-	return true
+	n.retry(ctx, queueKey, cl, ver, result, now)
+	n.record(ctx, cl.Case, entry)
 }
 
 // retry puts the claim back to queued at a later due time: exponential
 // back-off from RetryMin, doubled per attempt up to RetryMax, with
 // jitter (half fixed, half random). The new queue entry is written before
 // the old one is deleted.
-func (n *Notifier) retry(ctx context.Context, e store.Entry, cl wire.Claim, ver uint64, result string, now time.Time) {
+func (n *Notifier) retry(ctx context.Context, queueKey string, cl wire.Claim, ver uint64, result string, now time.Time) {
 	d := n.opts.RetryMin
 	for i := 1; i < cl.Attempts && d < n.opts.RetryMax; i++ {
 		d *= 2
@@ -121,10 +140,10 @@ func (n *Notifier) retry(ctx context.Context, e store.Entry, cl wire.Claim, ver 
 		return
 	}
 	b, _ := json.Marshal(cl)
-	if !n.put(ctx, wire.QueueKey(cl.Team, cl.Receiver, cl.NextAt.UnixMilli(), keyOf(e.Key)), b, 0) {
+	if !n.put(ctx, wire.QueueKey(cl.Team, cl.Receiver, cl.NextAt.UnixMilli(), keyOf(queueKey)), b, 0) {
 		return // the old entry stays and is retried at once: nothing lost
 	}
-	n.dropEntry(ctx, e.Key)
+	n.dropEntry(ctx, queueKey)
 }
 
 // settle moves the claim to a final state (kept ClaimTTL), records the

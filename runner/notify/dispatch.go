@@ -13,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/alarm"
 	"github.com/wharfhq/wharf/monitoring/amroute"
+	"github.com/wharfhq/wharf/monitoring/notifyplan"
 	"github.com/wharfhq/wharf/monitoring/receiver"
 )
 
@@ -22,6 +23,7 @@ type target struct {
 	groupKey    string
 	groupLabels map[string]string
 	wait        time.Duration // before the first attempt
+	combine     bool          // Falcon's combining (priority 3–6, no group_by)
 }
 
 // dispatch turns changes of case c into claims and queue entries: one per
@@ -67,7 +69,7 @@ func (n *Notifier) targets(ctx context.Context, team string, c alarm.Case) ([]ta
 			return nil, err
 		}
 		for _, name := range names {
-			out = append(out, target{receiver: name, groupKey: "{}:{}", groupLabels: map[string]string{}})
+			out = append(out, target{receiver: name, groupKey: "{}:{}", groupLabels: map[string]string{}, combine: falconCombined(c, false)})
 		}
 		return out, nil
 	}
@@ -81,9 +83,16 @@ func (n *Notifier) targets(ctx context.Context, team string, c alarm.Case) ([]ta
 		if c.Source != alarm.SourceJudge || r.Opts.GroupBySet {
 			t.wait = r.Opts.GroupWait
 		}
+		t.combine = falconCombined(c, r.Opts.GroupBySet)
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// falconCombined reports whether a judge case's steps are combined
+// (priority 3–6 on a route without group_by) rather than sent alone.
+func falconCombined(c alarm.Case, groupBySet bool) bool {
+	return c.Source == alarm.SourceJudge && !groupBySet && !notifyplan.Immediate(c.Priority)
 }
 
 // receiverNames lists the names of team's webhook and template receivers.
@@ -114,7 +123,7 @@ func (n *Notifier) claim(ctx context.Context, team string, c alarm.Case, ch alar
 	now := n.opts.Now()
 	cl := wire.Claim{
 		Case: c.ID, StepKey: ch.StepKey, Team: team, Receiver: t.receiver, State: wire.ClaimQueued,
-		NextAt: due, GroupKey: t.groupKey, GroupLabels: t.groupLabels, CreatedAt: now, UpdatedAt: now,
+		NextAt: due, GroupKey: t.groupKey, GroupLabels: t.groupLabels, Combine: t.combine, CreatedAt: now, UpdatedAt: now,
 	}
 	b, err := json.Marshal(cl)
 	if err != nil {

@@ -294,3 +294,61 @@ func TestPostedFiringAndResolved(t *testing.T) {
 		t.Fatalf("resolved alert without endsAt: %+v", a)
 	}
 }
+
+// Priority 3–6 steps on a route without group_by go to a receiver
+// combined: one message with the steps that came due together, at most
+// one message per combine interval; every step once.
+func TestFalconCombine(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, 0)
+	e.putReceiver(receiver.Receiver{Name: "ops", Team: "shop", Kind: receiver.KindWebhook, URL: h.srv.URL})
+	e.start("a", notify.Options{CombineInterval: 5 * time.Second})
+	at := time.Now().Unix() - 600
+	var evs []event.Event
+	for i := range 5 {
+		ev := judgeEvent(i, event.Problem, 1, at)
+		ev.Priority = 4
+		evs = append(evs, ev)
+	}
+	e.publishEvents(evs...)
+	var alerts int
+	testenv.Eventually(t, 30*time.Second, func() error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		alerts = 0
+		for _, p := range h.payloads {
+			alerts += len(p.Alerts)
+		}
+		if alerts < 5 {
+			return fmt.Errorf("%d of 5 steps delivered", alerts)
+		}
+		return nil
+	})
+	h.mu.Lock()
+	msgs := len(h.payloads)
+	seen := map[string]bool{}
+	for _, p := range h.payloads {
+		for _, a := range p.Alerts {
+			if seen[a.Fingerprint] {
+				t.Errorf("step of %s sent twice", a.Labels["endpoint"])
+			}
+			seen[a.Fingerprint] = true
+		}
+	}
+	h.mu.Unlock()
+	if alerts != 5 || msgs > 2 {
+		t.Fatalf("%d steps in %d messages, want 5 in at most 2 (the first step, then the rest after the interval)", alerts, msgs)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		for _, ev := range evs {
+			ok := false
+			for _, en := range e.readCase(ev.ID).History {
+				ok = ok || (en.Kind == alarm.EntryCombined && en.Result == "200")
+			}
+			if !ok {
+				return fmt.Errorf("case %s has no combined entry", ev.ID)
+			}
+		}
+		return nil
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/functions/alarms/wire"
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/monitoring/notifyplan"
 )
 
 // Options configure a Notifier. Zero values get the defaults noted.
@@ -51,6 +52,10 @@ type Options struct {
 	// MaxWorkers bounds the receiver queues delivered at once by this
 	// node. Default 16.
 	MaxWorkers int
+	// CombineInterval is Open-Falcon's combine interval: priority 3–6
+	// steps on a route without group_by go to a receiver at most once per
+	// interval, in one message. Default 60s.
+	CombineInterval time.Duration
 	// ClaimTTL is how long a claim is kept after its final state. Default
 	// 7 days.
 	ClaimTTL time.Duration
@@ -106,6 +111,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.MaxWorkers <= 0 {
 		o.MaxWorkers = 16
+	}
+	if o.CombineInterval <= 0 {
+		o.CombineInterval = notifyplan.DefaultCombineInterval
 	}
 	if o.ClaimTTL <= 0 {
 		o.ClaimTTL = 7 * 24 * time.Hour

@@ -22,18 +22,14 @@ import (
 // dropped) so the connection can be reused.
 const maxResponseDrain = 64 << 10
 
-// send posts one delivery to a webhook or template receiver and returns
+// send posts one message to a webhook or template receiver and returns
 // its result ("200", "HTTP 503", "timeout after 10s", ...; never the URL
 // or a secret). A 2xx answer is success.
-func (n *Notifier) send(ctx context.Context, r *receiver.Compiled, c alarm.Case, cl wire.Claim, idem string) (string, error) {
-	body, contentType, err := n.body(r, c, cl)
-	if err != nil {
-		return err.Error(), err
-	}
+func (n *Notifier) send(ctx context.Context, r *receiver.Compiled, team string, body []byte, contentType, idem string) (string, error) {
 	var secret []byte
 	if r.SecretRef != "" {
 		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
-		e, err := n.opts.Store.Get(sctx, wire.SecretKey(cl.Team, r.SecretRef))
+		e, err := n.opts.Store.Get(sctx, wire.SecretKey(team, r.SecretRef))
 		cancel()
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -77,10 +73,9 @@ func (n *Notifier) send(ctx context.Context, r *receiver.Compiled, c alarm.Case,
 	return strconv.Itoa(resp.StatusCode), nil
 }
 
-// body renders the payload of one delivery: Alertmanager's webhook v4
-// with the case as its one alert, its status that of the claimed step
-// (the case may have moved on since), or the receiver's template over it.
-func (n *Notifier) body(r *receiver.Compiled, c alarm.Case, cl wire.Claim) ([]byte, string, error) {
+// alertFor is the payload alert of the claimed step of c: its status that
+// of the step (the case may have moved on since).
+func alertFor(c alarm.Case, cl wire.Claim) receiver.Alert {
 	a := receiver.AlertOf(c)
 	if resolvedStep(cl.StepKey) {
 		a.Status = "resolved"
@@ -95,7 +90,14 @@ func (n *Notifier) body(r *receiver.Compiled, c alarm.Case, cl wire.Claim) ([]by
 			a.EndsAt = time.Time{}
 		}
 	}
-	p := receiver.Build(cl.GroupKey, cl.Receiver, cl.GroupLabels, n.opts.ExternalURL, []receiver.Alert{a}, r.MaxAlerts)
+	return a
+}
+
+// body renders a message: Alertmanager's webhook v4 payload of alerts
+// with the claim's group key and labels, or the receiver's template over
+// it.
+func (n *Notifier) body(r *receiver.Compiled, cl wire.Claim, alerts []receiver.Alert) ([]byte, string, error) {
+	p := receiver.Build(cl.GroupKey, cl.Receiver, cl.GroupLabels, n.opts.ExternalURL, alerts, r.MaxAlerts)
 	if r.Kind == receiver.KindTemplate && r.Template != nil {
 		b, err := r.Template.Render(p)
 		if err != nil {
