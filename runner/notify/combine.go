@@ -102,6 +102,17 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef) bool {
 	if len(send) == 0 {
 		return true
 	}
+	ids := make([]string, len(send))
+	for i, it := range send {
+		ids[i] = it.cl.Case
+	}
+	if rerr == nil && !n.admit(wctx, q, rcv, ids) {
+		for _, it := range send {
+			n.stats.delivered(resultFolded)
+			n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimFolded, "folded by storm control", &alarm.Entry{At: now, Kind: alarm.EntryCombined, StepKey: it.cl.StepKey, Receiver: it.cl.Receiver, Note: "folded by storm control into the next digest"})
+		}
+		return true
+	}
 	alerts := make([]receiver.Alert, len(send))
 	steps := make([]receiver.Step, len(send))
 	for i, it := range send {

@@ -62,6 +62,11 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 			return true
 		}
 	}
+	if err == nil && !n.admit(wctx, q, rcv, []string{cl.Case}) {
+		n.stats.delivered(resultFolded)
+		n.settle(wctx, e.Key, cl, ver, wire.ClaimFolded, "folded by storm control", &alarm.Entry{At: now, Kind: alarm.EntryCombined, StepKey: cl.StepKey, Receiver: cl.Receiver, Note: "folded by storm control into the next digest"})
+		return true
+	}
 	// sending: an attempt is in flight until LeaseUntil.
 	timeout := receiver.DefaultTimeout
 	if rcv != nil {

@@ -21,6 +21,7 @@ const (
 	resultDead      = wire.ClaimDead
 	resultSilenced  = wire.ClaimSilenced
 	resultInhibited = wire.ClaimInhibited
+	resultFolded    = wire.ClaimFolded
 )
 
 func newCounters(set *metrics.Set, depth func() float64) *counters {
@@ -33,7 +34,7 @@ func newCounters(set *metrics.Set, depth func() float64) *counters {
 	for _, t := range []string{topicAlarms, wire.PostedTopic} {
 		c.events[t] = set.GetOrCreateCounter(`wharf_notify_events_total{topic="` + t + `"}`)
 	}
-	for _, r := range []string{resultSent, resultFailed, resultDead, resultSilenced, resultInhibited} {
+	for _, r := range []string{resultSent, resultFailed, resultDead, resultSilenced, resultInhibited, resultFolded} {
 		c.deliveries[r] = set.GetOrCreateCounter(`wharf_notify_deliveries_total{result="` + r + `"}`)
 	}
 	return c
@@ -52,7 +53,7 @@ func (c *counters) delivered(result string) {
 func MetricFamilies() []promexp.Family {
 	return []promexp.Family{
 		{Name: "wharf_notify_events_total", Type: promexp.Counter, Help: "Messages the notify runner consumed (topic: alarms = judge events, alarms.posted = alerts posted to the Alertmanager API).", Labels: []string{"topic"}},
-		{Name: "wharf_notify_deliveries_total", Type: promexp.Counter, Help: "Delivery attempts and outcomes of this node (result: sent, failed = retried later, dead = retry budget spent, silenced, inhibited).", Labels: []string{"result"}},
+		{Name: "wharf_notify_deliveries_total", Type: promexp.Counter, Help: "Delivery attempts and outcomes of this node (result: sent, failed = retried later, dead = retry budget spent, silenced, inhibited, folded = into a storm digest).", Labels: []string{"result"}},
 		{Name: "wharf_notify_dead_total", Type: promexp.Counter, Help: "Deliveries this node gave up after the retry budget (listed under monitor/alarms/dead/)."},
 		{Name: "wharf_notify_queue_depth", Type: promexp.Gauge, Help: "Deliveries waiting in all receiver queues at this node's last scan (due or not)."},
 	}

@@ -352,3 +352,43 @@ func TestFalconCombine(t *testing.T) {
 		return nil
 	})
 }
+
+// Storm control: beyond storm_limit messages per storm_interval a
+// receiver gets the rest as one digest "N more" when the window closes;
+// the folded steps are recorded, none is dropped silently.
+func TestStormDigest(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, 0)
+	e.putReceiver(receiver.Receiver{Name: "ops", Team: "shop", Kind: receiver.KindWebhook, URL: h.srv.URL, StormLimit: 2, StormInterval: "1s"})
+	e.start("a", notify.Options{})
+	at := time.Now().Unix() - 600
+	var evs []event.Event
+	for i := range 5 {
+		evs = append(evs, judgeEvent(i, event.Problem, 1, at))
+	}
+	e.publishEvents(evs...)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, p := range h.payloads {
+			if p.CommonAnnotations["summary"] == "3 more" && len(p.Alerts) == 3 {
+				return nil
+			}
+		}
+		return fmt.Errorf("no digest among %d messages", len(h.payloads))
+	})
+	h.mu.Lock()
+	if n := len(h.payloads); n != 3 {
+		t.Fatalf("%d messages, want 2 and the digest", n)
+	}
+	h.mu.Unlock()
+	folded := 0
+	for _, ev := range evs {
+		if c := e.claim(receiver.IdempotencyKey(ev.ID, alarm.StepKey(ev), "ops")); c.State == wire.ClaimFolded {
+			folded++
+		}
+	}
+	if folded != 3 {
+		t.Fatalf("%d folded claims, want 3", folded)
+	}
+}

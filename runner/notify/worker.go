@@ -27,7 +27,7 @@ func (n *Notifier) deliverLoop(ctx context.Context) {
 	t := time.NewTicker(n.opts.ScanInterval)
 	defer t.Stop()
 	for {
-		for _, q := range n.dueQueues(ctx) {
+		for _, q := range append(n.dueQueues(ctx), n.stormDue(ctx)...) {
 			if !n.startWork(q) {
 				continue
 			}
@@ -115,6 +115,7 @@ func (n *Notifier) work(ctx context.Context, q queueRef, lease uint64) {
 	renew.Go(func() { n.keepLease(wctx, q, lease, lost) })
 	defer renew.Wait()
 	defer lost()
+	n.flushStorm(context.WithoutCancel(wctx), q)
 	for wctx.Err() == nil {
 		page, err := listQueue(wctx, n.opts.Store, q)
 		if err != nil {
