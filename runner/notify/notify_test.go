@@ -392,3 +392,38 @@ func TestStormDigest(t *testing.T) {
 		t.Fatalf("%d folded claims, want 3", folded)
 	}
 }
+
+// Bad messages on both topics (not JSON, an event without an id, a posted
+// alert without labels) neither stop the runner nor take good ones with
+// them: the valid event and the valid posted alert of the same request
+// are delivered.
+func TestBadInputLosesNothing(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, 0)
+	e.putReceiver(receiver.Receiver{Name: "ops", Team: "shop", Kind: receiver.KindWebhook, URL: h.srv.URL})
+	e.start("a", notify.Options{})
+	ctx := context.Background()
+	for _, body := range []string{`not json`, `{"version":1,"status":"PROBLEM"}`, `{"version":1,"id":"s_1_x","status":"BOGUS","current_step":1}`, `[]`} {
+		if err := e.prod.Publish(ctx, "alarms", []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.prod.Publish(ctx, wire.PostedTopic, []byte(`{"version":1,"alerts":"nope"}`)); err != nil {
+		t.Fatal(err)
+	}
+	good := alarm.PostedAlert{Labels: labels.Set{"alertname": "Up", "team": "shop"}}
+	b, _ := json.Marshal(wire.Posted{Version: 1, ReceivedAt: time.Now(), By: "t", Alerts: []alarm.PostedAlert{{}, good}})
+	if err := e.prod.Publish(ctx, wire.PostedTopic, b); err != nil {
+		t.Fatal(err)
+	}
+	ev := judgeEvent(1, event.Problem, 1, time.Now().Unix()-60)
+	e.publishEvents(ev)
+	want := map[string]bool{receiver.IdempotencyKey(ev.ID, alarm.StepKey(ev), "ops"): true}
+	waitDelivered(t, h, want, 20*time.Second)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if k, _ := h.delivered(); k != 2 {
+			return fmt.Errorf("%d deliveries, want the event's and the posted alert's", k)
+		}
+		return nil
+	})
+}
