@@ -180,13 +180,19 @@ type hook struct {
 	requests map[string]int // by key, all
 	ok       map[string]int // by key, answered 2xx
 	payloads []receiver.Payload
+	bodies   [][]byte
 	headers  []http.Header
+	// gate, when set, holds every request until it is closed.
+	gate chan struct{}
 }
 
 func newHook(t *testing.T, failFirst int) *hook {
 	h := &hook{failFirst: failFirst, requests: map[string]int{}, ok: map[string]int{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if h.gate != nil {
+			<-h.gate
+		}
 		key := r.Header.Get(receiver.HeaderIdempotencyKey)
 		h.mu.Lock()
 		defer h.mu.Unlock()
@@ -201,6 +207,7 @@ func newHook(t *testing.T, failFirst int) *hook {
 			t.Errorf("payload is not JSON: %v", err)
 		}
 		h.payloads = append(h.payloads, p)
+		h.bodies = append(h.bodies, body)
 		h.headers = append(h.headers, r.Header.Clone())
 	}))
 	t.Cleanup(h.srv.Close)

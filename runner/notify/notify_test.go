@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"sync"
 	"testing"
 	"time"
 
@@ -423,6 +424,46 @@ func TestBadInputLosesNothing(t *testing.T) {
 	testenv.Eventually(t, 20*time.Second, func() error {
 		if k, _ := h.delivered(); k != 2 {
 			return fmt.Errorf("%d deliveries, want the event's and the posted alert's", k)
+		}
+		return nil
+	})
+}
+
+// A receiver that does not answer does not delay another: each receiver
+// has its own queue and worker. The template receiver gets its rendered
+// body.
+func TestSlowReceiverDelaysNoOther(t *testing.T) {
+	e := newEnv(t)
+	slow, fast := newHook(t, 0), newHook(t, 0)
+	slow.gate = make(chan struct{})
+	release := sync.OnceFunc(func() { close(slow.gate) })
+	t.Cleanup(release) // before the server's Close, which waits for its handlers
+	e.putReceiver(receiver.Receiver{Name: "slow", Team: "shop", Kind: receiver.KindWebhook, URL: slow.srv.URL, Timeout: "60s"})
+	e.putReceiver(receiver.Receiver{Name: "fast", Team: "shop", Kind: receiver.KindTemplate, URL: fast.srv.URL,
+		Body: `{"text": {{json (printf "%s: %d alert(s) of %s" .Status (len .Alerts) .CommonLabels.team)}}}`})
+	e.start("a", notify.Options{})
+	var want []string
+	for i := range 3 {
+		ev := judgeEvent(i, event.Problem, 1, time.Now().Unix()-60)
+		e.publishEvents(ev)
+		want = append(want, receiver.IdempotencyKey(ev.ID, alarm.StepKey(ev), "fast"))
+	}
+	for _, k := range want {
+		waitDelivered(t, fast, map[string]bool{k: true}, 20*time.Second)
+	}
+	fast.mu.Lock()
+	body := string(fast.bodies[0])
+	fast.mu.Unlock()
+	if body != `{"text": "firing: 1 alert(s) of shop"}` {
+		t.Fatalf("template body %s", body)
+	}
+	if k, _ := slow.delivered(); k != 0 {
+		t.Fatalf("the slow receiver answered %d", k)
+	}
+	release()
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if k, _ := slow.delivered(); k != 3 {
+			return fmt.Errorf("slow receiver has %d of 3", k)
 		}
 		return nil
 	})
