@@ -43,6 +43,10 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 		return true
 	}
 	c, err := n.loadCase(wctx, cl.Case)
+	if errors.Is(err, store.ErrNotFound) { // deleted: nothing left to tell
+		n.settle(wctx, e.Key, cl, ver, wire.ClaimSkipped, "not sent: the case was deleted", nil)
+		return true
+	}
 	if err != nil {
 		n.log.Warn("cannot read case of a delivery", "case", cl.Case, "err", err)
 		return false
