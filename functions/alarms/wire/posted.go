@@ -45,7 +45,11 @@ type Claim struct {
 	// Combine marks a step of priority 3–6 on a route without group_by:
 	// it goes out in one message with the receiver's other such steps, at
 	// most once per combine interval (Open-Falcon's combining).
-	Combine   bool      `json:"combine,omitempty"`
+	Combine bool `json:"combine,omitempty"`
+	// Grouped marks a step on the group schedule (a posted alert, or a
+	// route with group_by): the receiver's due grouped steps of one
+	// GroupKey go out in one message.
+	Grouped   bool      `json:"grouped,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
