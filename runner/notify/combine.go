@@ -26,7 +26,11 @@ type combinable struct {
 // in the queue until it has. Each step keeps its own claim; the message's
 // Idempotency-Key is receiver.GroupIdempotencyKey of its steps. The
 // worker holds q's lease, so it is the only writer of q's combining state.
-func (n *Notifier) deliverCombined(ctx context.Context, q queueRef) bool {
+//
+// With a group (a grouped claim's group key) it sends the due grouped
+// steps of that group key together instead, with no interval: the group
+// schedule's group_wait is already in their due times.
+func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string) bool {
 	wctx := context.WithoutCancel(ctx)
 	now := n.opts.Now()
 	var items []combinable
@@ -39,7 +43,7 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef) bool {
 			break
 		}
 		cl, ver, ok := n.loadClaim(wctx, e, idem)
-		if !ok || !cl.Combine {
+		if !ok || (group == "" && !cl.Combine) || (group != "" && (!cl.Grouped || cl.GroupKey != group)) {
 			continue
 		}
 		switch {
@@ -53,8 +57,12 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef) bool {
 	if len(items) == 0 {
 		return false
 	}
-	state, stateVer := n.combiner(wctx, q)
-	if next := state.LastSent.Add(n.opts.CombineInterval); !state.LastSent.IsZero() && now.Before(next) {
+	var state notifyplan.Combiner
+	var stateVer uint64
+	if group == "" {
+		state, stateVer = n.combiner(wctx, q)
+	}
+	if next := state.LastSent.Add(n.opts.CombineInterval); group == "" && !state.LastSent.IsZero() && now.Before(next) {
 		for _, it := range items { // wait for the interval, in the queue
 			b, _ := json.Marshal(it.cl)
 			if n.put(wctx, wire.QueueKey(q.team, q.receiver, next.UnixMilli(), keyOf(it.key)), b, 0) {
@@ -135,13 +143,19 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef) bool {
 			result = err.Error()
 		}
 	}
-	if err == nil {
+	if err == nil && group == "" {
 		b, _ := json.Marshal(notifyplan.Combiner{LastSent: now})
 		sctx, cancel := context.WithTimeout(wctx, storeTimeout)
 		_, _ = n.opts.Store.CompareAndSwap(sctx, wire.CombineKey(q.team, q.receiver), stateVer, b, store.PutOptions{})
 		cancel()
 	}
 	note := "combined: " + strconv.Itoa(len(send)) + " steps in message " + idem
+	if group != "" {
+		note = ""
+		if len(send) > 1 {
+			note = "grouped: " + strconv.Itoa(len(send)) + " steps in message " + idem
+		}
+	}
 	for _, it := range send {
 		n.outcome(wctx, q, it.key, it.cl, it.ver, receiver.IdempotencyKey(it.cl.Case, it.cl.StepKey, it.cl.Receiver), via, result, err, note)
 	}

@@ -29,8 +29,12 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 		return false
 	}
 	now := n.opts.Now()
-	if cl.Combine && (cl.State == wire.ClaimQueued || cl.State == wire.ClaimSending) {
-		return n.deliverCombined(ctx, q)
+	if (cl.Combine || cl.Grouped) && (cl.State == wire.ClaimQueued || cl.State == wire.ClaimSending) {
+		group := ""
+		if cl.Grouped {
+			group = cl.GroupKey
+		}
+		return n.deliverCombined(ctx, q, group)
 	}
 	switch cl.State {
 	case wire.ClaimQueued:

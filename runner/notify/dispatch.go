@@ -24,6 +24,7 @@ type target struct {
 	groupLabels map[string]string
 	wait        time.Duration // before the first attempt
 	combine     bool          // Falcon's combining (priority 3–6, no group_by)
+	grouped     bool          // the group schedule (posted alerts, group_by)
 }
 
 // dispatch turns changes of case c into claims and queue entries: one per
@@ -69,7 +70,7 @@ func (n *Notifier) targets(ctx context.Context, team string, c alarm.Case) ([]ta
 			return nil, err
 		}
 		for _, name := range names {
-			out = append(out, target{receiver: name, groupKey: "{}:{}", groupLabels: map[string]string{}, combine: falconCombined(c, false)})
+			out = append(out, target{receiver: name, groupKey: "{}:{}", groupLabels: map[string]string{}, combine: falconCombined(c, false), grouped: c.Source != alarm.SourceJudge})
 		}
 		return out, nil
 	}
@@ -81,7 +82,7 @@ func (n *Notifier) targets(ctx context.Context, team string, c alarm.Case) ([]ta
 		seen[name] = true
 		t := target{receiver: name, groupKey: r.GroupKey(c.Labels), groupLabels: r.GroupLabels(c.Labels)}
 		if c.Source != alarm.SourceJudge || r.Opts.GroupBySet {
-			t.wait = r.Opts.GroupWait
+			t.wait, t.grouped = r.Opts.GroupWait, true
 		}
 		t.combine = falconCombined(c, r.Opts.GroupBySet)
 		out = append(out, t)
@@ -123,7 +124,7 @@ func (n *Notifier) claim(ctx context.Context, team string, c alarm.Case, ch alar
 	now := n.opts.Now()
 	cl := wire.Claim{
 		Case: c.ID, StepKey: ch.StepKey, Team: team, Receiver: t.receiver, State: wire.ClaimQueued,
-		NextAt: due, GroupKey: t.groupKey, GroupLabels: t.groupLabels, Combine: t.combine, CreatedAt: now, UpdatedAt: now,
+		NextAt: due, GroupKey: t.groupKey, GroupLabels: t.groupLabels, Combine: t.combine, Grouped: t.grouped, CreatedAt: now, UpdatedAt: now,
 	}
 	b, err := json.Marshal(cl)
 	if err != nil {

@@ -468,3 +468,36 @@ func TestSlowReceiverDelaysNoOther(t *testing.T) {
 		return nil
 	})
 }
+
+// Posted alerts of one group key that come due together (group_wait) go
+// to the receiver as one message listing them, each step claimed once.
+func TestPostedAlertsGrouped(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, 0)
+	e.putReceiver(receiver.Receiver{Name: "chat", Team: "shop", Kind: receiver.KindWebhook, URL: h.srv.URL})
+	e.putRoute("shop", amroute.Config{Receiver: "chat", GroupBy: []string{"alertname"}, GroupWait: "2s"})
+	e.start("a", notify.Options{})
+	now := time.Now()
+	var alerts []alarm.PostedAlert
+	for i := range 3 {
+		alerts = append(alerts, alarm.PostedAlert{Labels: labels.Set{"alertname": "Down", "team": "shop", "instance": fmt.Sprintf("db-%d", i)}, StartsAt: now})
+	}
+	b, _ := json.Marshal(wire.Posted{Version: wire.PostedVersion, ReceivedAt: now, By: "prometheus", Alerts: alerts})
+	if err := e.prod.Publish(context.Background(), wire.PostedTopic, b); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if len(h.payloads) == 0 {
+			return fmt.Errorf("no message yet")
+		}
+		return nil
+	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p := h.payloads[0]
+	if len(h.payloads) != 1 || len(p.Alerts) != 3 || p.Status != "firing" || p.CommonLabels["alertname"] != "Down" || p.GroupKey != `{}:{alertname="Down"}` {
+		t.Fatalf("%d messages, first %+v", len(h.payloads), p)
+	}
+}
