@@ -49,9 +49,12 @@ type Claim struct {
 	// Grouped marks a step on the group schedule (a posted alert, or a
 	// route with group_by): the receiver's due grouped steps of one
 	// GroupKey go out in one message.
-	Grouped   bool      `json:"grouped,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Grouped bool `json:"grouped,omitempty"`
+	// GroupInterval is the route's group_interval for a grouped step: a
+	// group's next message goes out at most this long after its last.
+	GroupInterval time.Duration `json:"group_interval,omitempty"`
+	CreatedAt     time.Time     `json:"created_at"`
+	UpdatedAt     time.Time     `json:"updated_at"`
 }
 
 // Claim states.
