@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/wharfhq/wharf/functions/alarms/wire"
 	"github.com/wharfhq/wharf/internal/store"
@@ -57,12 +58,12 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 	if len(items) == 0 {
 		return false
 	}
-	var state notifyplan.Combiner
-	var stateVer uint64
-	if group == "" {
-		state, stateVer = n.combiner(wctx, q)
+	stateKey, interval := wire.CombineKey(q.team, q.receiver), n.opts.CombineInterval
+	if group != "" {
+		stateKey, interval = wire.GroupStateKey(q.team, q.receiver, group), items[0].cl.GroupInterval
 	}
-	if next := state.LastSent.Add(n.opts.CombineInterval); group == "" && !state.LastSent.IsZero() && now.Before(next) {
+	lastSent, stateVer := n.lastSent(wctx, stateKey)
+	if next := lastSent.Add(interval); interval > 0 && !lastSent.IsZero() && now.Before(next) {
 		for _, it := range items { // wait for the interval, in the queue
 			b, _ := json.Marshal(it.cl)
 			if n.put(wctx, wire.QueueKey(q.team, q.receiver, next.UnixMilli(), keyOf(it.key)), b, 0) {
@@ -143,10 +144,17 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 			result = err.Error()
 		}
 	}
-	if err == nil && group == "" {
-		b, _ := json.Marshal(notifyplan.Combiner{LastSent: now})
+	if err == nil {
+		var b []byte
+		ttl := time.Duration(0)
+		if group == "" {
+			b, _ = json.Marshal(notifyplan.Combiner{LastSent: now})
+		} else {
+			b, _ = json.Marshal(notifyplan.Group{Key: group, LastFlush: now})
+			ttl = interval + time.Hour // a quiet group is forgotten
+		}
 		sctx, cancel := context.WithTimeout(wctx, storeTimeout)
-		_, _ = n.opts.Store.CompareAndSwap(sctx, wire.CombineKey(q.team, q.receiver), stateVer, b, store.PutOptions{})
+		_, _ = n.opts.Store.CompareAndSwap(sctx, stateKey, stateVer, b, store.PutOptions{TTL: ttl})
 		cancel()
 	}
 	note := "combined: " + strconv.Itoa(len(send)) + " steps in message " + idem
@@ -162,14 +170,24 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 	return true
 }
 
-// combiner reads q's combining state and its version (0: none yet).
-func (n *Notifier) combiner(ctx context.Context, q queueRef) (notifyplan.Combiner, uint64) {
+// lastSent reads when the last combined (or group) message went out, and
+// the state's version (0: none yet).
+func (n *Notifier) lastSent(ctx context.Context, key string) (time.Time, uint64) {
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	var c notifyplan.Combiner
-	e, err := n.opts.Store.Get(sctx, wire.CombineKey(q.team, q.receiver))
-	if err != nil || json.Unmarshal(e.Value, &c) != nil {
-		return notifyplan.Combiner{}, e.Version
+	e, err := n.opts.Store.Get(sctx, key)
+	if err != nil {
+		return time.Time{}, 0
 	}
-	return c, e.Version
+	var st struct {
+		LastSent  time.Time `json:"last_sent"`  // notifyplan.Combiner
+		LastFlush time.Time `json:"last_flush"` // notifyplan.Group
+	}
+	if json.Unmarshal(e.Value, &st) != nil {
+		return time.Time{}, e.Version
+	}
+	if st.LastSent.IsZero() {
+		return st.LastFlush, e.Version
+	}
+	return st.LastSent, e.Version
 }

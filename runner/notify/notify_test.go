@@ -248,7 +248,7 @@ func TestPostedFiringAndResolved(t *testing.T) {
 	if _, err := e.st.Put(context.Background(), wire.SecretKey("shop", "k"), []byte("s3cret"), storePut()); err != nil {
 		t.Fatal(err)
 	}
-	e.putRoute("shop", amroute.Config{Receiver: "chat", GroupBy: []string{"alertname"}, GroupWait: "10ms"})
+	e.putRoute("shop", amroute.Config{Receiver: "chat", GroupBy: []string{"alertname"}, GroupWait: "10ms", GroupInterval: "1s"})
 	e.start("a", notify.Options{ExternalURL: "http://wharf.test"})
 	ls := labels.Set{"alertname": "HighLatency", "team": "shop", "severity": "page"}
 	post := func(a alarm.PostedAlert) {
@@ -499,5 +499,44 @@ func TestPostedAlertsGrouped(t *testing.T) {
 	p := h.payloads[0]
 	if len(h.payloads) != 1 || len(p.Alerts) != 3 || p.Status != "firing" || p.CommonLabels["alertname"] != "Down" || p.GroupKey != `{}:{alertname="Down"}` {
 		t.Fatalf("%d messages, first %+v", len(h.payloads), p)
+	}
+}
+
+// A group's next message waits for group_interval after its last one:
+// alerts of the group that fire meanwhile go out together then.
+func TestGroupInterval(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, 0)
+	e.putReceiver(receiver.Receiver{Name: "chat", Team: "shop", Kind: receiver.KindWebhook, URL: h.srv.URL})
+	e.putRoute("shop", amroute.Config{Receiver: "chat", GroupBy: []string{"alertname"}, GroupWait: "10ms", GroupInterval: "3s"})
+	e.start("a", notify.Options{})
+	post := func(instance string) {
+		now := time.Now()
+		a := alarm.PostedAlert{Labels: labels.Set{"alertname": "Down", "team": "shop", "instance": instance}, StartsAt: now}
+		b, _ := json.Marshal(wire.Posted{Version: wire.PostedVersion, ReceivedAt: now, By: "prometheus", Alerts: []alarm.PostedAlert{a}})
+		if err := e.prod.Publish(context.Background(), wire.PostedTopic, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	messages := func(n int) []receiver.Payload {
+		var out []receiver.Payload
+		testenv.Eventually(t, 20*time.Second, func() error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if len(h.payloads) < n {
+				return fmt.Errorf("%d of %d messages", len(h.payloads), n)
+			}
+			out = append([]receiver.Payload(nil), h.payloads...)
+			return nil
+		})
+		return out
+	}
+	post("db-0")
+	messages(1)
+	post("db-1")
+	post("db-2")
+	got := messages(2)
+	if len(got) != 2 || len(got[1].Alerts) != 2 {
+		t.Fatalf("%d messages, the second with %d alerts (want both new ones together after group_interval)", len(got), len(got[1].Alerts))
 	}
 }
