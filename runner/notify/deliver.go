@@ -203,22 +203,36 @@ func (n *Notifier) loadClaim(ctx context.Context, e store.Entry, idem string) (w
 }
 
 // putClaim writes cl over version ver; false when another node moved it.
+// A store error (Redis restarting) is retried for up to storeTimeout: a
+// claim left "sending" after a delivered message would be sent again.
 func (n *Notifier) putClaim(ctx context.Context, cl wire.Claim, ver uint64, ttl time.Duration) (uint64, bool) {
 	b, err := json.Marshal(cl)
 	if err != nil {
 		return 0, false
 	}
-	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
 	key := receiver.IdempotencyKey(cl.Case, cl.StepKey, cl.Receiver)
-	v, err := n.opts.Store.CompareAndSwap(sctx, wire.ClaimKey(key), ver, b, store.PutOptions{TTL: ttl})
-	if err != nil {
-		if !errors.Is(err, store.ErrConflict) {
-			n.log.Warn("cannot move claim", "state", cl.State, "err", err)
+	deadline := time.Now().Add(storeTimeout)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		v, err := n.opts.Store.CompareAndSwap(sctx, wire.ClaimKey(key), ver, b, store.PutOptions{TTL: ttl})
+		cancel()
+		switch {
+		case err == nil:
+			return v, true
+		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound), time.Now().Add(wait).After(deadline):
+			if !errors.Is(err, store.ErrConflict) {
+				n.log.Warn("cannot move claim", "state", cl.State, "err", err)
+			}
+			return 0, false
 		}
-		return 0, false
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, false
+		case <-t.C:
+		}
 	}
-	return v, true
 }
 
 func (n *Notifier) put(ctx context.Context, key string, val []byte, ttl time.Duration) bool {

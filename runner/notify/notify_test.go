@@ -370,3 +370,22 @@ func TestSlowReceiverDelaysNoOther(t *testing.T) {
 		return nil
 	})
 }
+
+// Redis restarted while events are consumed and delivered: nothing is
+// lost and nothing is delivered twice (the store is append-only fsynced,
+// so what it acknowledged survives).
+func TestRedisRestartLosesNothing(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, 0)
+	e.putReceiver(receiver.Receiver{Name: "ops", Team: "shop", Kind: receiver.KindWebhook, URL: h.srv.URL})
+	e.start("a", notify.Options{})
+	e.start("b", notify.Options{})
+	at := time.Now().Unix() - 600
+	want := phase(e, 0, 40, event.Problem, 1, at, "ops")
+	e.redis.Restart()
+	maps.Copy(want, phase(e, 40, 60, event.Problem, 1, at, "ops"))
+	waitDelivered(t, h, want, 60*time.Second)
+	if keys, most := h.delivered(); keys != len(want) || most != 1 {
+		t.Fatalf("%d keys delivered (want %d), at most %d times each (want 1)", keys, len(want), most)
+	}
+}
