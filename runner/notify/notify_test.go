@@ -389,3 +389,24 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 		t.Fatalf("%d keys delivered (want %d), at most %d times each (want 1)", keys, len(want), most)
 	}
 }
+
+// nsqd restarted while events wait in it: the notify nodes reconnect and
+// every step is delivered once.
+func TestNSQDRestartLosesNothing(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, 0)
+	e.putReceiver(receiver.Receiver{Name: "ops", Team: "shop", Kind: receiver.KindWebhook, URL: h.srv.URL})
+	e.start("a", notify.Options{})
+	e.start("b", notify.Options{})
+	at := time.Now().Unix() - 600
+	want := phase(e, 0, 40, event.Problem, 1, at, "ops")
+	e.nsqd.Restart()
+	testenv.Eventually(t, 30*time.Second, func() error { // the producer reconnects on its next publish
+		return e.prod.Publish(context.Background(), "alarms.probe", []byte("x"))
+	})
+	maps.Copy(want, phase(e, 40, 60, event.Problem, 1, at, "ops"))
+	waitDelivered(t, h, want, 60*time.Second)
+	if keys, most := h.delivered(); keys != len(want) || most != 1 {
+		t.Fatalf("%d keys delivered (want %d), at most %d times each (want 1)", keys, len(want), most)
+	}
+}
