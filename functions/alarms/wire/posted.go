@@ -53,8 +53,13 @@ type Claim struct {
 	// GroupInterval is the route's group_interval for a grouped step: a
 	// group's next message goes out at most this long after its last.
 	GroupInterval time.Duration `json:"group_interval,omitempty"`
-	CreatedAt     time.Time     `json:"created_at"`
-	UpdatedAt     time.Time     `json:"updated_at"`
+	// RepeatInterval is the route's repeat_interval for a grouped firing
+	// step: once sent, the step is sent again this long after while its
+	// case still fires at that step (claimed as step key
+	// "repeat.<n>.<step key>", n from 1).
+	RepeatInterval time.Duration `json:"repeat_interval,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
+	UpdatedAt      time.Time     `json:"updated_at"`
 }
 
 // Claim states.
