@@ -80,6 +80,10 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 			continue
 		}
 		it.c = c
+		if repeatStale(c, it.cl) {
+			n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimSkipped, "not repeated: the case moved on", nil)
+			continue
+		}
 		if rerr == nil {
 			if rcv.Kind == receiver.KindSSE || (resolvedStep(it.cl.StepKey) && !rcv.Resolved()) {
 				n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimSkipped, "not sent: "+skipReason(rcv), nil)

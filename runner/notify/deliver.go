@@ -55,6 +55,10 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 		n.log.Warn("cannot read case of a delivery", "case", cl.Case, "err", err)
 		return false
 	}
+	if repeatStale(c, cl) {
+		n.settle(wctx, e.Key, cl, ver, wire.ClaimSkipped, "not repeated: the case moved on", nil)
+		return true
+	}
 	rcv, err := n.loadReceiver(wctx, cl.Team, cl.Receiver)
 	if err == nil && (rcv.Kind == receiver.KindSSE || (resolvedStep(cl.StepKey) && !rcv.Resolved())) {
 		n.settle(wctx, e.Key, cl, ver, wire.ClaimSkipped, "not sent: "+skipReason(rcv), nil)
@@ -118,6 +122,7 @@ func (n *Notifier) outcome(ctx context.Context, q queueRef, queueKey string, cl 
 			entry.Kind = alarm.EntryCombined
 		}
 		n.settle(ctx, queueKey, cl, ver, wire.ClaimSent, result, &entry)
+		n.scheduleRepeat(ctx, cl, now)
 		return
 	}
 	if now.Sub(cl.CreatedAt) >= n.opts.RetryBudget {

@@ -26,6 +26,7 @@ type target struct {
 	combine     bool          // Falcon's combining (priority 3–6, no group_by)
 	grouped     bool          // the group schedule (posted alerts, group_by)
 	interval    time.Duration // the route's group_interval (grouped)
+	repeat      time.Duration // the route's repeat_interval (grouped)
 }
 
 // dispatch turns changes of case c into claims and queue entries: one per
@@ -83,7 +84,7 @@ func (n *Notifier) targets(ctx context.Context, team string, c alarm.Case) ([]ta
 		seen[name] = true
 		t := target{receiver: name, groupKey: r.GroupKey(c.Labels), groupLabels: r.GroupLabels(c.Labels)}
 		if c.Source != alarm.SourceJudge || r.Opts.GroupBySet {
-			t.wait, t.grouped, t.interval = r.Opts.GroupWait, true, r.Opts.GroupInterval
+			t.wait, t.grouped, t.interval, t.repeat = r.Opts.GroupWait, true, r.Opts.GroupInterval, r.Opts.RepeatInterval
 		}
 		t.combine = falconCombined(c, r.Opts.GroupBySet)
 		out = append(out, t)
@@ -125,7 +126,7 @@ func (n *Notifier) claim(ctx context.Context, team string, c alarm.Case, ch alar
 	now := n.opts.Now()
 	cl := wire.Claim{
 		Case: c.ID, StepKey: ch.StepKey, Team: team, Receiver: t.receiver, State: wire.ClaimQueued,
-		NextAt: due, GroupKey: t.groupKey, GroupLabels: t.groupLabels, Combine: t.combine, Grouped: t.grouped, GroupInterval: t.interval, CreatedAt: now, UpdatedAt: now,
+		NextAt: due, GroupKey: t.groupKey, GroupLabels: t.groupLabels, Combine: t.combine, Grouped: t.grouped, GroupInterval: t.interval, RepeatInterval: t.repeat, CreatedAt: now, UpdatedAt: now,
 	}
 	b, err := json.Marshal(cl)
 	if err != nil {

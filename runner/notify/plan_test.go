@@ -189,3 +189,50 @@ func TestGroupInterval(t *testing.T) {
 		t.Fatalf("%d messages, the second with %d alerts (want both new ones together after group_interval)", len(got), len(got[1].Alerts))
 	}
 }
+
+// repeat_interval: a grouped firing step is sent again while its case
+// still fires at that step; once it resolved the pending repeat is
+// settled without a send.
+func TestRepeatInterval(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, 0)
+	e.putReceiver(receiver.Receiver{Name: "chat", Team: "shop", Kind: receiver.KindWebhook, URL: h.srv.URL})
+	e.putRoute("shop", amroute.Config{Receiver: "chat", GroupBy: []string{"alertname"}, GroupWait: "10ms", GroupInterval: "100ms", RepeatInterval: "1s"})
+	e.start("a", notify.Options{})
+	ls := labels.Set{"alertname": "Down", "team": "shop"}
+	start := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	post := func(a alarm.PostedAlert) {
+		b, _ := json.Marshal(wire.Posted{Version: wire.PostedVersion, ReceivedAt: time.Now(), By: "prometheus", Alerts: []alarm.PostedAlert{a}})
+		if err := e.prod.Publish(context.Background(), wire.PostedTopic, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post(alarm.PostedAlert{Labels: ls, StartsAt: start})
+	id := alarm.PostedCaseID(ls)
+	step := "firing." + fmt.Sprint(start.UnixMilli())
+	waitClaim := func(stepKey, state string) {
+		t.Helper()
+		testenv.Eventually(t, 20*time.Second, func() error {
+			if c := e.claim(receiver.IdempotencyKey(id, stepKey, "chat")); c.State != state {
+				return fmt.Errorf("claim of %s is %q, want %s", stepKey, c.State, state)
+			}
+			return nil
+		})
+	}
+	waitClaim(step, wire.ClaimSent)
+	waitClaim("repeat.1."+step, wire.ClaimSent)
+	waitClaim("repeat.2."+step, wire.ClaimQueued)
+	end := time.Now().Add(-time.Second).Truncate(time.Millisecond)
+	post(alarm.PostedAlert{Labels: ls, StartsAt: start, EndsAt: end})
+	waitClaim("repeat.2."+step, wire.ClaimSkipped)
+	waitClaim("resolved."+fmt.Sprint(end.UnixMilli()), wire.ClaimSent)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var statuses []string
+	for _, p := range h.payloads {
+		statuses = append(statuses, p.Status)
+	}
+	if fmt.Sprint(statuses) != "[firing firing resolved]" {
+		t.Fatalf("messages %v, want the firing, its repeat and the resolution", statuses)
+	}
+}
