@@ -78,6 +78,7 @@ func (w *wiring) components() []component {
 		{r.needs.http, component{"alarms", w.startAlarmsComponent}},
 		// serve's judge holds every shard; judge roles split them by leases.
 		{r.embedded || r.name == "judge", component{"judge", w.startJudgeComponent}},
+		{r.embedded || r.name == "notify", component{"notify", w.startNotifyComponent}},
 		{r.needs.http && !r.embedded, component{"cluster rate limits", w.startLimits}},
 		{r.needs.http, component{"gateway", w.startGatewayComponent}},
 		{r.name == "functions", component{"series writer", w.startSeriesWriter}},

@@ -11,6 +11,7 @@ import (
 	"github.com/wharfhq/wharf/internal/promexp"
 	"github.com/wharfhq/wharf/runner/agent"
 	"github.com/wharfhq/wharf/runner/judge"
+	"github.com/wharfhq/wharf/runner/notify"
 )
 
 // metricFamilies are the families any wharf role may expose on /metrics:
@@ -27,6 +28,7 @@ func metricFamilies() [][]promexp.Family {
 		deploy.MetricFamilies(),
 		monitor.MetricFamilies(),
 		judge.MetricFamilies(),
+		notify.MetricFamilies(),
 		feed.MetricFamilies(),
 		agent.MetricFamilies(),
 		bus.MetricFamilies(),

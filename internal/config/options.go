@@ -21,6 +21,8 @@ type Options struct {
 	Agent         AgentOptions    `yaml:"agent"`
 	// Monitoring configures metric ingest and series (see monitoring.go).
 	Monitoring MonitoringOptions `yaml:"monitoring"`
+	// Notify configures the notify runner (see notify.go).
+	Notify NotifyOptions `yaml:"notify"`
 	// Limits, Services and Routes are the gateway's declarative edge config
 	// (YAML only); the admin API changes them at run time.
 	Limits   []LimitConfig   `yaml:"limits"`
@@ -297,5 +299,6 @@ func Defaults() Options {
 		Artifacts:  ArtifactOptions{QuotaBytes: 10 << 30, DeployedWithin: 30 * 24 * time.Hour, GCEvery: time.Hour},
 		Agent:      AgentOptions{Room: "local", Local: true, Advertise: "127.0.0.1", DrainDelay: 2 * time.Second, HealthTimeout: time.Minute},
 		Monitoring: defaultMonitoring(),
+		Notify:     defaultNotify(),
 	}
 }

@@ -25,7 +25,7 @@ type Posted struct {
 
 // Claim is the value of a ClaimKey: the state of one delivery of a
 // (case, step, receiver). States: queued, sending, sent, silenced,
-// inhibited, folded, dead; every move is a compare-and-swap.
+// inhibited, folded, dead, skipped; every move is a compare-and-swap.
 type Claim struct {
 	Case       string    `json:"case"`
 	StepKey    string    `json:"step_key"`
@@ -37,8 +37,29 @@ type Claim struct {
 	NextAt     time.Time `json:"next_at,omitzero"`
 	LeaseUntil time.Time `json:"lease_until,omitzero"`
 	Result     string    `json:"result,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	// GroupKey and GroupLabels are the route's group key and group labels
+	// of the delivery (the payload's groupKey and groupLabels), fixed when
+	// the claim is created so that every attempt sends the same payload.
+	GroupKey    string            `json:"group_key,omitempty"`
+	GroupLabels map[string]string `json:"group_labels,omitempty"`
+	// Combine marks a step of priority 3–6 on a route without group_by:
+	// it goes out in one message with the receiver's other such steps, at
+	// most once per combine interval (Open-Falcon's combining).
+	Combine bool `json:"combine,omitempty"`
+	// Grouped marks a step on the group schedule (a posted alert, or a
+	// route with group_by): the receiver's due grouped steps of one
+	// GroupKey go out in one message.
+	Grouped bool `json:"grouped,omitempty"`
+	// GroupInterval is the route's group_interval for a grouped step: a
+	// group's next message goes out at most this long after its last.
+	GroupInterval time.Duration `json:"group_interval,omitempty"`
+	// RepeatInterval is the route's repeat_interval for a grouped firing
+	// step: once sent, the step is sent again this long after while its
+	// case still fires at that step (claimed as step key
+	// "repeat.<n>.<step key>", n from 1).
+	RepeatInterval time.Duration `json:"repeat_interval,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
+	UpdatedAt      time.Time     `json:"updated_at"`
 }
 
 // Claim states.
@@ -50,4 +71,8 @@ const (
 	ClaimInhibited = "inhibited"
 	ClaimFolded    = "folded"
 	ClaimDead      = "dead"
+	// ClaimSkipped: the receiver does not take this step (a resolution
+	// for a receiver with send_resolved false, or an sse receiver, which
+	// the stream serves); nothing was sent and nothing will be.
+	ClaimSkipped = "skipped"
 )

@@ -7,7 +7,11 @@
 // types; docs/monitoring-alarms-design.md describes who writes what and how.
 package wire
 
-import "strconv"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+)
 
 // Prefix holds everything of the alarms.
 const Prefix = "monitor/alarms/"
@@ -70,6 +74,20 @@ func QueueKey(team, receiver string, dueMillis int64, idempotencyKey string) str
 
 // QueueOf is the prefix of one receiver's queue.
 func QueueOf(team, receiver string) string { return QueuePrefix + team + "/" + receiver + "/" }
+
+// CombineKey is the combining state of one receiver.
+func CombineKey(team, receiver string) string { return CombinePrefix + team + "/" + receiver }
+
+// GroupStateKey is the schedule state of one group (route group key) of
+// one receiver: GroupPrefix + <team>/<receiver>/<first 32 hex digits of
+// the SHA-256 of the group key>.
+func GroupStateKey(team, receiver, groupKey string) string {
+	h := sha256.Sum256([]byte(groupKey))
+	return GroupPrefix + team + "/" + receiver + "/" + hex.EncodeToString(h[:16])
+}
+
+// StormKey is the storm-control state of one receiver.
+func StormKey(team, receiver string) string { return StormPrefix + team + "/" + receiver }
 
 // QueueLeaseKey is the lease of one receiver's queue.
 func QueueLeaseKey(team, receiver string) string { return QueueLeasePrefix + team + "/" + receiver }

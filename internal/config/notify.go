@@ -1,0 +1,37 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// NotifyOptions configures the notify runner (runner/notify) of serve and
+// the notify role.
+type NotifyOptions struct {
+	RetryBudget     time.Duration `yaml:"retry_budget" help:"how long a failing webhook delivery is retried (exponential back-off with jitter) before it is dead and listed as failed"`
+	CombineInterval time.Duration `yaml:"combine_interval" help:"priority 3-6 alarms on a route without group_by go to a receiver at most once per interval, combined in one message (Open-Falcon's combining)"`
+	ExternalURL     string        `yaml:"external_url" help:"externalURL of the webhook payloads: where people reach Wharf (empty: none)"`
+}
+
+func defaultNotify() NotifyOptions {
+	return NotifyOptions{RetryBudget: time.Hour, CombineInterval: time.Minute}
+}
+
+func (n NotifyOptions) validate() error {
+	var errs []error
+	if n.RetryBudget < time.Second || n.RetryBudget > 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("notify.retry_budget must be 1s..168h, got %s", n.RetryBudget))
+	}
+	if n.CombineInterval < time.Second || n.CombineInterval > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("notify.combine_interval must be 1s..24h, got %s", n.CombineInterval))
+	}
+	if n.ExternalURL != "" {
+		u, err := url.Parse(n.ExternalURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			errs = append(errs, errors.New("notify.external_url must be an http(s)://host URL without credentials"))
+		}
+	}
+	return errors.Join(errs...)
+}

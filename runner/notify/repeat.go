@@ -1,0 +1,68 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wharfhq/wharf/functions/alarms/wire"
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/monitoring/alarm"
+	"github.com/wharfhq/wharf/monitoring/receiver"
+)
+
+// repeatPrefix starts the step key of a repeat: "repeat.<n>.<step key>".
+const repeatPrefix = "repeat."
+
+// parseRepeat splits a repeat step key into the repeated step and n (0
+// and the key itself for a step that is no repeat).
+func parseRepeat(stepKey string) (base string, n int) {
+	rest, ok := strings.CutPrefix(stepKey, repeatPrefix)
+	if !ok {
+		return stepKey, 0
+	}
+	num, base, ok := strings.Cut(rest, ".")
+	if n, err := strconv.Atoi(num); ok && err == nil && n > 0 {
+		return base, n
+	}
+	return stepKey, 0
+}
+
+// repeatStale reports whether a repeat claim has nothing to repeat: its
+// case resolved or moved to another step since.
+func repeatStale(c alarm.Case, cl wire.Claim) bool {
+	base, n := parseRepeat(cl.StepKey)
+	return n > 0 && (c.StepKey != base || !c.State.Firing())
+}
+
+// scheduleRepeat claims the next repeat of a grouped firing step just
+// sent: due repeat_interval from now (Alertmanager's repeat_interval, for
+// a case that still fires at the same step then). The node that sent
+// the step schedules it; one that dies in between loses that repeat,
+// never a step.
+func (n *Notifier) scheduleRepeat(ctx context.Context, cl wire.Claim, now time.Time) {
+	if !cl.Grouped || cl.RepeatInterval <= 0 || resolvedStep(cl.StepKey) {
+		return
+	}
+	base, k := parseRepeat(cl.StepKey)
+	next := cl
+	next.StepKey = repeatPrefix + strconv.Itoa(k+1) + "." + base
+	next.State, next.Node, next.Attempts, next.Result = wire.ClaimQueued, "", 0, ""
+	next.NextAt, next.LeaseUntil, next.CreatedAt, next.UpdatedAt = now.Add(cl.RepeatInterval), time.Time{}, now, now
+	b, err := json.Marshal(next)
+	if err != nil {
+		return
+	}
+	key := receiver.IdempotencyKey(next.Case, next.StepKey, next.Receiver)
+	if !n.put(ctx, wire.QueueKey(next.Team, next.Receiver, next.NextAt.UnixMilli(), key), b, 0) {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	if _, err := n.opts.Store.CompareAndSwap(sctx, wire.ClaimKey(key), 0, b, store.PutOptions{}); err != nil && !errors.Is(err, store.ErrConflict) {
+		n.log.Warn("cannot schedule a repeat", "err", err) // the queue entry creates it
+	}
+}
