@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -117,22 +118,41 @@ func (c *child) wait() {
 // pump copies the pipe src to dst (and its lines to lines, if set) until
 // every writer closed it or terminate closed the read end. Write errors
 // are logged (once per distinct error) and the output dropped, so the
-// child never blocks on a full pipe.
+// child never blocks on a full pipe. With lines (stdout and stderr on two
+// pipes into one file) only whole lines are written, so a line of one
+// stream never splices into an unfinished line of the other; a partial
+// line waits for its newline, up to MaxLineBytes, or the stream's end.
 func (c *child) pump(src *os.File, dst io.Writer, lines *lineSplitter, log *slog.Logger) {
 	buf := make([]byte, pumpBuffer)
+	var partial []byte // with lines: the unfinished line not yet written
 	var lastErr string
+	write := func(b []byte) {
+		if len(b) == 0 {
+			return
+		}
+		if _, werr := dst.Write(b); werr != nil && werr.Error() != lastErr {
+			lastErr = werr.Error()
+			log.Warn("cannot write process output", "pid", c.pid, "err", werr)
+		}
+	}
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil && werr.Error() != lastErr {
-				lastErr = werr.Error()
-				log.Warn("cannot write process output", "pid", c.pid, "err", werr)
-			}
-			if lines != nil {
+			if lines == nil {
+				write(buf[:n])
+			} else {
+				partial = append(partial, buf[:n]...)
+				cut := bytes.LastIndexByte(partial, '\n') + 1
+				if cut == 0 && len(partial) >= MaxLineBytes {
+					cut = len(partial)
+				}
+				write(partial[:cut])
+				partial = append(partial[:0], partial[cut:]...)
 				lines.write(buf[:n])
 			}
 		}
 		if err != nil {
+			write(partial)
 			if lines != nil {
 				lines.flush()
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,17 +60,15 @@ func startT(t *testing.T, spec Spec, opts Options) *Process {
 // tailContains waits until the log tail of p contains a line equal to line.
 func tailContains(t *testing.T, p *Process, line string) {
 	t.Helper()
-	waitFor(t, 30*time.Second, "log line "+strconv.Quote(line), func() bool {
+	testenv.Eventually(t, 30*time.Second, func() error {
 		lines, err := p.LogTail(1000)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, l := range lines {
-			if l == line {
-				return true
-			}
+		if slices.Contains(lines, line) {
+			return nil
 		}
-		return false
+		return fmt.Errorf("waiting for log line %q; the log has %q", line, lines)
 	})
 }
 
