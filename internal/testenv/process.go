@@ -152,6 +152,23 @@ func (p *Process) Restart() {
 // Output returns what the server printed (at most the last MiB or so).
 func (p *Process) Output() string { return p.out.String() }
 
+// FreePorts returns n distinct free loopback ports: the listeners are all
+// held until the last one is chosen (FreePort twice in a row may return
+// the same port, its listener being closed in between).
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	out := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("cannot find a free port: %v", err)
+		}
+		defer l.Close()
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out
+}
+
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()

@@ -48,8 +48,8 @@ func StartMinIO(t testing.TB) *MinIO {
 	t.Helper()
 	bin := binary(t, "minio", minioInstall)
 	dir := t.TempDir()
-	port := FreePort(t)
-	console := FreePort(t)
+	ports := FreePorts(t, 2)
+	port, console := ports[0], ports[1]
 	p := newProcess(t, "minio", bin, loopback(port), dir,
 		"server", "--quiet", "--address", loopback(port), "--console-address", loopback(console), filepath.Join(dir, "data"))
 	m := &MinIO{Process: p, AccessKey: "wharftest", SecretKey: "wharftest-secret-key"}
@@ -120,7 +120,8 @@ func StartNSQD(t testing.TB, opts ...NSQDOptions) *NSQD {
 	t.Helper()
 	bin := binary(t, "nsqd", nsqInstall)
 	dir := t.TempDir()
-	tcp, http := FreePort(t), FreePort(t)
+	ports := FreePorts(t, 3)
+	tcp, http := ports[0], ports[1]
 	args := []string{
 		"--tcp-address", loopback(tcp), "--http-address", loopback(http),
 		"--broadcast-address", "127.0.0.1", "--data-path", dir, "--log-level", "warn",
@@ -132,7 +133,7 @@ func StartNSQD(t testing.TB, opts ...NSQDOptions) *NSQD {
 		args = append(args, o.Args...)
 		if slices.ContainsFunc(o.Args, func(a string) bool { return strings.HasPrefix(a, "--tls-cert") }) {
 			// With a certificate nsqd also serves HTTPS, by default on 0.0.0.0:4152.
-			args = append(args, "--https-address", loopback(FreePort(t)))
+			args = append(args, "--https-address", loopback(ports[2]))
 		}
 	}
 	p := newProcess(t, "nsqd", bin, loopback(tcp), dir, args...)
@@ -151,7 +152,8 @@ type NSQLookupd struct {
 func StartNSQLookupd(t testing.TB) *NSQLookupd {
 	t.Helper()
 	bin := binary(t, "nsqlookupd", nsqInstall)
-	tcp, http := FreePort(t), FreePort(t)
+	ports := FreePorts(t, 2)
+	tcp, http := ports[0], ports[1]
 	p := newProcess(t, "nsqlookupd", bin, loopback(tcp), t.TempDir(),
 		"--tcp-address", loopback(tcp), "--http-address", loopback(http),
 		"--broadcast-address", "127.0.0.1", "--log-level", "warn")
