@@ -37,11 +37,8 @@ func newAlarmRoutesShowCmd(stdout io.Writer) *cobra.Command {
 		Short: "Show the route tree as YAML with its version (--history: every version, who and when)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.client()
+			c, err := f.teamClient(cmd.Context(), &team)
 			if err != nil {
-				return err
-			}
-			if team, err = alarmTeam(cmd.Context(), c, team); err != nil {
 				return err
 			}
 			if history {
@@ -102,11 +99,8 @@ compare-and-swap on the version read just before.`,
 			if err != nil {
 				return err
 			}
-			c, err := f.client()
+			c, err := f.teamClient(cmd.Context(), &team)
 			if err != nil {
-				return err
-			}
-			if team, err = alarmTeam(cmd.Context(), c, team); err != nil {
 				return err
 			}
 			var cur amroute.Versioned

@@ -32,11 +32,8 @@ func newInhibitShowCmd(stdout io.Writer) *cobra.Command {
 		Short: "Show the inhibition rules with their version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.client()
+			c, err := f.teamClient(cmd.Context(), &team)
 			if err != nil {
-				return err
-			}
-			if team, err = alarmTeam(cmd.Context(), c, team); err != nil {
 				return err
 			}
 			var v wire.InhibitRules
@@ -76,11 +73,8 @@ list of Alertmanager inhibit_rules entries, e.g.
 			if err != nil {
 				return err
 			}
-			c, err := f.client()
+			c, err := f.teamClient(cmd.Context(), &team)
 			if err != nil {
-				return err
-			}
-			if team, err = alarmTeam(cmd.Context(), c, team); err != nil {
 				return err
 			}
 			var cur wire.InhibitRules

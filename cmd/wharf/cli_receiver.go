@@ -33,6 +33,19 @@ func alarmTeam(ctx context.Context, c *apiclient.Client, team string) (string, e
 	return "", fmt.Errorf("give --team: the token %q is not of exactly one team", p.Name)
 }
 
+// teamClient is f's client and the team a command acts for: *team, or
+// when empty the token's only team (written back to *team).
+func (f *clientFlags) teamClient(ctx context.Context, team *string) (*apiclient.Client, error) {
+	c, err := f.client()
+	if err != nil {
+		return nil, err
+	}
+	if *team, err = alarmTeam(ctx, c, *team); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // readConfigFile reads FILE (- for stdin), at most 1 MiB.
 func readConfigFile(stdin io.Reader, file, what string) ([]byte, error) {
 	r := stdin
@@ -98,11 +111,8 @@ See docs/monitoring-alarms.md for every field.`,
 			if name == "" {
 				return fmt.Errorf("name the receiver: wharf receiver put NAME -f FILE, or \"name\" in the file")
 			}
-			c, err := f.client()
+			c, err := f.teamClient(cmd.Context(), &team)
 			if err != nil {
-				return err
-			}
-			if team, err = alarmTeam(cmd.Context(), c, team); err != nil {
 				return err
 			}
 			var out receiver.Receiver
@@ -130,11 +140,8 @@ func newReceiverListCmd(stdout io.Writer) *cobra.Command {
 		Short: "List a team's receivers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.client()
+			c, err := f.teamClient(cmd.Context(), &team)
 			if err != nil {
-				return err
-			}
-			if team, err = alarmTeam(cmd.Context(), c, team); err != nil {
 				return err
 			}
 			var l alarms.ReceiverList
@@ -163,11 +170,8 @@ func newReceiverShowCmd(stdout io.Writer) *cobra.Command {
 		Short: "Show one receiver (never its secret)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
+			c, err := f.teamClient(cmd.Context(), &team)
 			if err != nil {
-				return err
-			}
-			if team, err = alarmTeam(cmd.Context(), c, team); err != nil {
 				return err
 			}
 			var r receiver.Receiver
@@ -190,11 +194,8 @@ func newReceiverDeleteCmd(stdout io.Writer) *cobra.Command {
 		Short: "Delete a receiver that no alarm route names",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
+			c, err := f.teamClient(cmd.Context(), &team)
 			if err != nil {
-				return err
-			}
-			if team, err = alarmTeam(cmd.Context(), c, team); err != nil {
 				return err
 			}
 			if err := c.Do(cmd.Context(), "DELETE", receiverPath(team, args[0]), nil, nil); err != nil {
