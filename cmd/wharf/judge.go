@@ -22,7 +22,9 @@ func (w *wiring) startJudgeComponent(ctx context.Context) (stopFunc, error) {
 	log := logging.Component(w.log, "judge")
 	j, err := judge.New(judge.Options{
 		Store: w.st, Publisher: w.producer, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, Security: w.nsqSec,
-		Shards: w.opts.Monitoring.Shards, NodeID: nodes.NewID(host, w.ops.Addr().String()), MaxInFlight: w.opts.NSQ.MaxInFlight,
+		Shards: w.opts.Monitoring.Shards, NodeID: nodes.NewID(host, w.ops.Addr().String()),
+		// MaxInFlight: the judge's own default (1024), not nsq.max_in_flight:
+		// it holds batches until their states are flushed (write-behind).
 		Logger: log, Metrics: w.metrics,
 	})
 	if err != nil {

@@ -19,7 +19,6 @@ const deadLetterTimeout = 5 * time.Second
 func (c *Consumer) handle(nm *nsq.Message) error {
 	nm.DisableAutoResponse()
 	c.stats.inFlight.Add(1)
-	defer c.stats.inFlight.Add(-1)
 
 	m := &Message{
 		ID:          string(nm.ID[:]),
@@ -32,10 +31,28 @@ func (c *Consumer) handle(nm *nsq.Message) error {
 		msg:         nm,
 	}
 	err := c.call(m)
+	m.mu.Lock()
+	held := m.held != nil
+	m.mu.Unlock()
+	if err == nil && held {
+		m.release(func(err error) {
+			defer c.stats.inFlight.Add(-1)
+			c.answer(nm, m, err)
+		})
+		return nil
+	}
+	defer c.stats.inFlight.Add(-1)
+	c.answer(nm, m, err)
+	return nil
+}
+
+// answer finishes nm when the handler's err is nil, otherwise requeues
+// it, or dead-letters it once its attempts are used up.
+func (c *Consumer) answer(nm *nsq.Message, m *Message, err error) {
 	if err == nil {
 		nm.Finish()
 		inc(&c.stats.processed, c.stats.m.processed)
-		return nil
+		return
 	}
 	inc(&c.stats.failed, c.stats.m.failed)
 
@@ -45,7 +62,7 @@ func (c *Consumer) handle(nm *nsq.Message) error {
 			nm.Finish()
 			inc(&c.stats.dead, c.stats.m.dead)
 			c.log.Warn("message dead-lettered", "id", m.ID, "attempts", m.Attempts, "err", err)
-			return nil
+			return
 		}
 		c.log.Error("cannot dead-letter message, requeueing", "id", m.ID, "attempts", m.Attempts, "err", dlErr)
 	} else {
@@ -58,7 +75,6 @@ func (c *Consumer) handle(nm *nsq.Message) error {
 		nm.RequeueWithoutBackoff(delay)
 	}
 	inc(&c.stats.requeued, c.stats.m.requeued)
-	return nil
 }
 
 // call runs the handler with a deadline, turning a panic into an error.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/event"
 	mjudge "github.com/wharfhq/wharf/monitoring/judge"
@@ -30,11 +31,17 @@ type judgeItem struct {
 // time, after the batch, with the records' usual semantics. A record
 // whose encoding did not change (the points were duplicates or out of
 // order) is not written at all.
-func (j *Judge) judgeBatch(ctx context.Context, shard int, items []judgeItem) error {
+func (j *Judge) judgeBatch(ctx context.Context, shard int, items []judgeItem, m *bus.Message, points int) error {
 	if len(items) == 0 {
 		return nil
 	}
-	slow, err := j.judgeFast(ctx, shard, items)
+	var slow []judgeItem
+	var err error
+	if c := j.cacheOf(shard); c != nil {
+		slow, err = j.judgeCached(ctx, c, shard, items, m, points) // cache_batch.go
+	} else {
+		slow, err = j.judgeFast(ctx, shard, items)
+	}
 	if err != nil {
 		return err
 	}

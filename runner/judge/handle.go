@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/monitoring/event"
 	mjudge "github.com/wharfhq/wharf/monitoring/judge"
 	"github.com/wharfhq/wharf/monitoring/metric"
@@ -16,6 +17,12 @@ import (
 // a store failure is an error too, so nsqd redelivers the batch,
 // and points already judged are skipped as not newer than the state's.
 func (j *Judge) handle(ctx context.Context, shard int, body []byte) error {
+	return j.handleMessage(ctx, shard, body, nil)
+}
+
+// handleMessage is handle for a batch delivered as m, which is held until
+// the states it changed are flushed (m nil: flushed before returning).
+func (j *Judge) handleMessage(ctx context.Context, shard int, body []byte, m *bus.Message) error {
 	pts, err := metric.DecodeBatch(body)
 	if err != nil {
 		return fmt.Errorf("cannot decode point batch: %w", err)
@@ -33,7 +40,7 @@ func (j *Judge) handle(ctx context.Context, shard int, body []byte) error {
 			items = append(items, judgeItem{key: key, c: c, series: series})
 		}
 	}
-	return j.judgeBatch(ctx, shard, items) // batch.go
+	return j.judgeBatch(ctx, shard, items, m, len(pts)) // batch.go
 }
 
 // groupSeries converts points to the judge's form and groups them by

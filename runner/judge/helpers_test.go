@@ -114,11 +114,21 @@ func (e *env) putStrategy(st store.Store, s strategy.Strategy) {
 // startJudge runs a judge until the returned stop is called (or the test ends).
 func (e *env) startJudge(st store.Store, node string, shards int) (*judge.Judge, func()) {
 	e.t.Helper()
-	j, err := judge.New(judge.Options{
+	return e.startJudgeWith(st, node, shards, nil)
+}
+
+// startJudgeWith is startJudge with opts changed by tune (nil: unchanged).
+func (e *env) startJudgeWith(st store.Store, node string, shards int, tune func(*judge.Options)) (*judge.Judge, func()) {
+	e.t.Helper()
+	opts := judge.Options{
 		Store: st, Publisher: e.alarmsTo, NSQDAddrs: []string{e.nsqd.Addr}, Shards: shards,
 		NodeID: node, MaxInFlight: 1, TickInterval: 50 * time.Millisecond,
 		Now: func() time.Time { return time.Unix(e.clock.Load(), 0) },
-	})
+	}
+	if tune != nil {
+		tune(&opts)
+	}
+	j, err := judge.New(opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -33,6 +33,8 @@ type Judge struct {
 	leases    *leases.Manager
 	mu        sync.Mutex
 	consumers map[int]*bus.Consumer // of the shards held
+	caches    map[int]*shardCache   // of the shards held (write-behind)
+	flushers  map[int]chan struct{} // stop the shards' flush loops
 
 	records [recordLocks]sync.Mutex // see update
 	// pendingNow asks the pending loop for a sweep (a shard was taken).
@@ -52,6 +54,8 @@ func New(opts Options) (*Judge, error) {
 		opts:       opts,
 		log:        opts.Logger.With("component", "judge", "node", opts.NodeID),
 		consumers:  map[int]*bus.Consumer{},
+		caches:     map[int]*shardCache{},
+		flushers:   map[int]chan struct{}{},
 		sweeps:     newSweeper(),
 		pendingNow: make(chan struct{}, 1),
 	}

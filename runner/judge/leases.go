@@ -31,14 +31,23 @@ func (j *Judge) startShard(ctx context.Context, i int) error {
 		// order they were published (a point older than the state's
 		// newest would be skipped).
 		Concurrency: 1,
-		Handler:     func(ctx context.Context, m *bus.Message) error { return j.handle(ctx, i, m.Body) },
+		Handler:     func(ctx context.Context, m *bus.Message) error { return j.handleMessage(ctx, i, m.Body, m) },
 		Logger:      j.log,
 	})
 	if err != nil {
 		return err
 	}
+	cache := newShardCache()
+	stop := make(chan struct{})
+	j.mu.Lock()
+	j.caches[i], j.flushers[i] = cache, stop
+	j.mu.Unlock()
+	if j.opts.FlushInterval > 0 {
+		go j.flushLoop(context.WithoutCancel(ctx), i, cache, stop)
+	}
 	if err := c.Start(ctx); err != nil {
 		_ = c.Stop()
+		j.dropCache(i)
 		return err
 	}
 	j.mu.Lock()
@@ -54,12 +63,44 @@ func (j *Judge) stopShard(i int) {
 	j.mu.Lock()
 	c := j.consumers[i]
 	delete(j.consumers, i)
+	cache := j.caches[i]
 	j.mu.Unlock()
-	if c == nil {
+	if cache != nil {
+		// Batches from now on are flushed at once, and the consumer's stop
+		// waits for held ones: flush those first.
+		cache.mu.Lock()
+		cache.stopping = true
+		if err := j.flushLocked(context.Background(), cache); err != nil {
+			j.log.Warn("cannot flush judge states of a stopping shard; their batches come again", "shard", i, "err", err)
+		}
+		cache.mu.Unlock()
+	}
+	if c != nil {
+		if err := c.Stop(); err != nil {
+			j.log.Warn("cannot stop shard consumer", "shard", i, "err", err)
+		}
+	}
+	j.dropCache(i)
+}
+
+// dropCache stops shard i's flush loop and forgets its cache, answering
+// any batch still held (a flush, or a requeue when the store fails).
+func (j *Judge) dropCache(i int) {
+	j.mu.Lock()
+	cache, stop := j.caches[i], j.flushers[i]
+	delete(j.caches, i)
+	delete(j.flushers, i)
+	j.mu.Unlock()
+	if stop != nil {
+		close(stop)
+	}
+	if cache == nil {
 		return
 	}
-	if err := c.Stop(); err != nil {
-		j.log.Warn("cannot stop shard consumer", "shard", i, "err", err)
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if err := j.flushLocked(context.Background(), cache); err != nil {
+		j.log.Warn("cannot flush judge states of a stopped shard; their batches come again", "shard", i, "err", err)
 	}
 }
 

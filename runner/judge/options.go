@@ -68,8 +68,20 @@ type Options struct {
 	// shard. Default 10s (nsqd's own default is 60s).
 	MsgTimeout time.Duration
 	// MaxInFlight is the number of batches a shard's consumer holds at
-	// once; they are judged one at a time, in order. Default 16.
+	// once; they are judged one at a time, in order, and held unanswered
+	// until their states are flushed. Default 1024.
 	MaxInFlight int
+	// FlushInterval is how often the states of a shard judged since the
+	// last flush are written to the store (write-behind, see shardCache);
+	// their point batches are finished then. Default 2s; negative writes
+	// every batch's states before finishing it (write-through).
+	FlushInterval time.Duration
+	// MaxHeld and MaxHeldPoints flush a shard early when this many batches
+	// or points wait for a flush. Defaults MaxInFlight/2 and 200,000.
+	MaxHeld, MaxHeldPoints int
+	// MaxCachedStates bounds the states cached per shard; clean ones
+	// beyond it are dropped after a flush. Default 250,000.
+	MaxCachedStates int
 	// Now is the judge's clock. Default time.Now.
 	Now func() time.Time
 	// Logger; nil discards.
@@ -121,7 +133,22 @@ func (o *Options) setDefaults() error {
 		o.TickInterval = 5 * time.Second
 	}
 	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 16
+		o.MaxInFlight = 1024
+	}
+	if o.FlushInterval == 0 {
+		o.FlushInterval = 2 * time.Second
+	}
+	if o.FlushInterval > 0 && o.FlushInterval >= o.MsgTimeout {
+		return fmt.Errorf("cannot create judge: flush interval %v must be shorter than the message timeout %v", o.FlushInterval, o.MsgTimeout)
+	}
+	if o.MaxHeld <= 0 {
+		o.MaxHeld = max(o.MaxInFlight/2, 1)
+	}
+	if o.MaxHeldPoints <= 0 {
+		o.MaxHeldPoints = 200_000
+	}
+	if o.MaxCachedStates <= 0 {
+		o.MaxCachedStates = 250_000
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -92,6 +92,9 @@ func (j *Judge) rebalance(ctx context.Context) {
 // sweep runs the requested sweeps.
 func (j *Judge) sweep(ctx context.Context) {
 	all, ids := j.sweeps.take()
+	if all || len(ids) > 0 {
+		j.flushAll(ctx) // the sweep scans stored records: store the cached ones
+	}
 	type job struct{ prefix, id string } // id: what a retry requests
 	jobs := []job{{StatePrefix, ""}}
 	if !all {

@@ -47,6 +47,9 @@ func (j *Judge) tickLoop(ctx context.Context) {
 
 // tick runs the nodata rule on the owned states of every nodata strategy.
 func (j *Judge) tick(ctx context.Context) {
+	if j.hasNoData() {
+		j.flushAll(ctx) // series only cached so far go silent too
+	}
 	now := j.opts.Now()
 	for _, c := range j.strat.snapshot() {
 		if c.NoData == 0 {
@@ -62,4 +65,14 @@ func (j *Judge) tick(ctx context.Context) {
 			j.log.Warn("cannot tick nodata strategy", "strategy", c.Source.ID, "err", err)
 		}
 	}
+}
+
+// hasNoData reports whether a strategy has a nodata rule.
+func (j *Judge) hasNoData() bool {
+	for _, c := range j.strat.snapshot() {
+		if c.NoData != 0 {
+			return true
+		}
+	}
+	return false
 }

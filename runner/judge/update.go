@@ -41,6 +41,9 @@ func (j *Judge) update(ctx context.Context, key string, shard int, cur *judged, 
 	mu := &j.records[recordLock(key)]
 	mu.Lock()
 	defer mu.Unlock()
+	if err := j.flushKey(ctx, key, shard); err != nil { // cache.go
+		return err
+	}
 	for range maxConflicts {
 		rec, ver, err := j.load(ctx, key, shard)
 		if err != nil {

@@ -1,0 +1,255 @@
+package judge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// errStateConflict answers the point batches held while a state of their
+// shard was written by someone else (another judge took the shard): nsqd
+// delivers them again, to whichever judge holds the shard, and points
+// already in the stored state are skipped as not newer.
+var errStateConflict = errors.New("judge state changed under a held batch; judging it again")
+
+// shardCache keeps the states of one held shard in memory between the
+// point batches (write-behind). A batch whose points decide no event
+// changes only the cached records; the consumer holds its NSQ message
+// (bus.Message.Hold) until a flush has written every record it dirtied
+// with one compare-and-swap round, and only then finishes it. A judge that
+// dies loses only held batches, which nsqd delivers again. The stored
+// record stays the only truth for everything else: a record with events to
+// publish, a strategy edit to reconcile, a tick or a sweep goes through
+// update, which first writes and drops the record's cached copy
+// (flushKey).
+//
+// mu serializes the shard's batch, its flushes and flushKey; lock order:
+// record locks (Judge.records), then mu.
+type shardCache struct {
+	mu      sync.Mutex
+	entries map[string]*cachedRecord
+	dirty   int
+	// held answers the batches whose records are dirty; heldPoints counts
+	// their points.
+	held       []func(error)
+	heldPoints int
+	// conflicted: a flush lost a compare-and-swap, so the held batches are
+	// requeued rather than finished.
+	conflicted bool
+	// stopping: the shard is being stopped; batches are flushed at once.
+	stopping bool
+}
+
+// cachedRecord is a record and the store version it was read or written at
+// (0: not stored yet).
+type cachedRecord struct {
+	rec   record
+	ver   uint64
+	dirty bool
+}
+
+func newShardCache() *shardCache {
+	return &shardCache{entries: map[string]*cachedRecord{}}
+}
+
+// cacheOf returns the cache of shard i, nil when the judge writes through
+// (FlushInterval < 0) or does not hold the shard.
+func (j *Judge) cacheOf(i int) *shardCache {
+	if j.opts.FlushInterval < 0 {
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.caches[i]
+}
+
+// hold finishes a batch that dirtied cached records: it holds m (when the
+// batch came from nsqd) until the next flush; the flush runs now when the
+// held batches reach their bound, the shard is stopping, or m is nil (a
+// direct call, which expects its records stored on return).
+func (j *Judge) hold(ctx context.Context, c *shardCache, m *bus.Message, points int) error {
+	if m != nil {
+		c.held = append(c.held, m.Hold())
+		c.heldPoints += points
+	}
+	if m == nil || c.stopping || len(c.held) >= j.opts.MaxHeld || c.heldPoints >= j.opts.MaxHeldPoints {
+		return j.flushLocked(ctx, c)
+	}
+	return nil
+}
+
+// flushLocked writes the dirty records of c with one compare-and-swap
+// round and answers the held batches: finished when every write took,
+// requeued when one lost (its record is dropped from the cache and read
+// again) or the store failed (every dirty record is dropped). c.mu is held.
+func (j *Judge) flushLocked(ctx context.Context, c *shardCache) error {
+	var keys []string
+	var swaps []store.Swap
+	if c.dirty > 0 {
+		keys = make([]string, 0, c.dirty)
+		swaps = make([]store.Swap, 0, c.dirty)
+		for key, e := range c.entries {
+			if !e.dirty {
+				continue
+			}
+			val, err := appendRecord(nil, &e.rec)
+			if err != nil {
+				delete(c.entries, key)
+				c.conflicted = true
+				continue
+			}
+			keys = append(keys, key)
+			swaps = append(swaps, store.Swap{Key: key, Expect: e.ver, Value: val})
+		}
+	}
+	var flushErr error
+	if len(swaps) > 0 {
+		start := time.Now()
+		res, err := store.CompareAndSwapMany(ctx, j.opts.Store, swaps)
+		j.stats.flushSeconds.UpdateDuration(start)
+		j.stats.flushedStates.Add(len(swaps))
+		if err != nil {
+			flushErr = fmt.Errorf("cannot write judge states: %w", err)
+			for _, key := range keys {
+				delete(c.entries, key)
+			}
+		} else {
+			for n, r := range res {
+				e := c.entries[keys[n]]
+				if r.Err != nil {
+					delete(c.entries, keys[n])
+					c.conflicted = true
+					continue
+				}
+				e.ver, e.dirty = r.Version, false
+			}
+		}
+	}
+	c.dirty = 0
+	answer := flushErr
+	if answer == nil && c.conflicted {
+		answer = errStateConflict
+	}
+	for _, done := range c.held {
+		done(answer)
+	}
+	c.held, c.heldPoints, c.conflicted = nil, 0, false
+	j.trimCache(c)
+	return flushErr
+}
+
+// trimCache drops clean records beyond MaxCachedStates per shard (map
+// order: an arbitrary choice); they are read again when their series
+// comes back.
+func (j *Judge) trimCache(c *shardCache) {
+	over := len(c.entries) - j.opts.MaxCachedStates
+	if over <= 0 {
+		return
+	}
+	for key, e := range c.entries {
+		if over <= 0 {
+			return
+		}
+		if !e.dirty {
+			delete(c.entries, key)
+			over--
+		}
+	}
+}
+
+// flushKey writes the cached record at key (when dirty) and drops it from
+// the cache, so that update reads and writes the stored record. The
+// caller holds the record's lock.
+func (j *Judge) flushKey(ctx context.Context, key string, shard int) error {
+	c := j.cacheOf(shard)
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return j.dropCachedLocked(ctx, c, []string{key})
+}
+
+// dropCachedLocked writes the dirty ones of keys' cached records with one
+// compare-and-swap round and drops them all from the cache. A lost write
+// marks the held batches for requeueing. c.mu is held.
+func (j *Judge) dropCachedLocked(ctx context.Context, c *shardCache, keys []string) error {
+	var swaps []store.Swap
+	for _, key := range keys {
+		e := c.entries[key]
+		if e == nil {
+			continue
+		}
+		delete(c.entries, key)
+		if !e.dirty {
+			continue
+		}
+		c.dirty--
+		val, err := appendRecord(nil, &e.rec)
+		if err != nil {
+			c.conflicted = true
+			continue
+		}
+		swaps = append(swaps, store.Swap{Key: key, Expect: e.ver, Value: val})
+	}
+	if len(swaps) == 0 {
+		return nil
+	}
+	res, err := store.CompareAndSwapMany(ctx, j.opts.Store, swaps)
+	if err != nil {
+		c.conflicted = true
+		return fmt.Errorf("cannot write judge states: %w", err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			c.conflicted = true
+		}
+	}
+	return nil
+}
+
+// flushAll flushes the caches of every held shard: a tick or a sweep
+// scans the stored records and must find the series only cached so far.
+func (j *Judge) flushAll(ctx context.Context) {
+	j.mu.Lock()
+	caches := make(map[int]*shardCache, len(j.caches))
+	for i, c := range j.caches {
+		caches[i] = c
+	}
+	j.mu.Unlock()
+	for i, c := range caches {
+		c.mu.Lock()
+		err := j.flushLocked(ctx, c)
+		c.mu.Unlock()
+		if err != nil {
+			j.log.Warn("cannot flush judge states; their batches come again", "shard", i, "err", err)
+		}
+	}
+}
+
+// flushLoop flushes shard i's cache every FlushInterval until stop closes.
+func (j *Judge) flushLoop(ctx context.Context, i int, c *shardCache, stop <-chan struct{}) {
+	t := time.NewTicker(j.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			c.mu.Lock()
+			var err error
+			if len(c.held) > 0 || c.dirty > 0 {
+				err = j.flushLocked(ctx, c)
+			}
+			c.mu.Unlock()
+			if err != nil && ctx.Err() == nil {
+				j.log.Warn("cannot flush judge states; their batches come again", "shard", i, "err", err)
+			}
+		}
+	}
+}
