@@ -112,6 +112,9 @@ type pointJSON struct {
 
 // DecodeBatch reads a batch message written by AppendBatch.
 func DecodeBatch(b []byte) ([]Point, error) {
+	if pts, ok := decodeBatchFast(b); ok { // batch_fast.go
+		return pts, nil
+	}
 	var m batchJSON
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("cannot decode metric batch: %w", err)

@@ -1,0 +1,148 @@
+package metric
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"testing"
+)
+
+// decodeBatchJSON is DecodeBatch without its fast path.
+func decodeBatchJSON(b []byte) ([]Point, error) {
+	var m batchJSON
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	pts := make([]Point, 0, len(m.Points))
+	for _, p := range m.Points {
+		var v float64
+		switch string(p.Value) {
+		case `"NaN"`:
+			v = math.NaN()
+		case `"+Inf"`:
+			v = math.Inf(1)
+		case `"-Inf"`:
+			v = math.Inf(-1)
+		default:
+			if err := json.Unmarshal(p.Value, &v); err != nil {
+				return nil, err
+			}
+		}
+		pts = append(pts, Point{Endpoint: p.Endpoint, Metric: p.Metric, Tags: p.Tags, CounterType: p.CounterType, Step: p.Step, Time: p.Time, Value: v})
+	}
+	return pts, nil
+}
+
+func samePoints(a, b []Point) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.Endpoint != y.Endpoint || x.Metric != y.Metric || x.Tags != y.Tags || x.CounterType != y.CounterType ||
+			x.Step != y.Step || x.Time != y.Time || math.Float64bits(x.Value) != math.Float64bits(y.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// The fast path takes everything AppendBatch writes (strings without
+// escapes) and gives encoding/json's points.
+func TestFastBatchDecodeTakesAppendBatchOutput(t *testing.T) {
+	t.Parallel()
+	pts := []Point{
+		{Endpoint: "web-1", Metric: "cpu.busy", Tags: "core=all,env=prod", CounterType: "GAUGE", Step: 60, Time: 1700000000, Value: 91.5},
+		{Endpoint: "web-1", Metric: "net.in", Tags: "", CounterType: "COUNTER", Step: 30, Time: -5, Value: -1e-300},
+		{Endpoint: "wëb-2", Metric: "x", CounterType: "DERIVE", Step: 1, Time: 0, Value: math.NaN()},
+		{Endpoint: "a", Metric: "b", CounterType: "GAUGE", Step: 1, Time: 1, Value: math.Inf(1)},
+		{Endpoint: "a", Metric: "b", CounterType: "GAUGE", Step: 1, Time: 2, Value: math.Inf(-1)},
+		{Endpoint: "a", Metric: "b", CounterType: "GAUGE", Step: 1, Time: 3, Value: 1.7976931348623157e308},
+	}
+	for n := 0; n <= len(pts); n++ {
+		body := AppendBatch(nil, pts[:n])
+		fast, ok := decodeBatchFast(body)
+		if !ok {
+			t.Fatalf("fast path refused %s", body)
+		}
+		ref, err := decodeBatchJSON(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !samePoints(fast, ref) {
+			t.Fatalf("fast %+v, encoding/json %+v for %s", fast, ref, body)
+		}
+	}
+	// Escaped strings and other spellings go to encoding/json.
+	for _, body := range []string{
+		`{"v":1,"points":[{"endpoint":"a\"b","metric":"m","tags":"","counterType":"GAUGE","step":1,"timestamp":1,"value":1}]}`,
+		`{"v":1, "points":[]}`,
+		`{"points":[],"v":1}`,
+		`{"v":1,"points":[{"endpoint":"a","metric":"m","tags":"","counterType":"GAUGE","step":1,"timestamp":1,"value":01}]}`,
+		`{"v":1,"points":[{"endpoint":"a","metric":"m","tags":"","counterType":"GAUGE","step":1,"timestamp":1,"value":Inf}]}`,
+		`{"v":1,"points":[{"endpoint":"a","metric":"m","tags":"","counterType":"GAUGE","step":1,"timestamp":1,"value":1}]}x`,
+	} {
+		if _, ok := decodeBatchFast([]byte(body)); ok {
+			t.Errorf("fast path took %s", body)
+		}
+	}
+}
+
+// FuzzFastBatchDecode: whenever the fast path takes a body, encoding/json
+// decodes it to the same points; it never panics.
+func FuzzFastBatchDecode(f *testing.F) {
+	f.Add(AppendBatch(nil, []Point{{Endpoint: "e", Metric: "m", Tags: "a=b", CounterType: "GAUGE", Step: 60, Time: 60, Value: 1.25}}))
+	f.Add([]byte(`{"v":1,"points":[]}`))
+	f.Add([]byte(`{"v":1,"points":[{"endpoint":"","metric":"","tags":"","counterType":"","step":-0,"timestamp":1e3,"value":"NaN"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := decodeBatchFast(body)
+		if !ok {
+			return
+		}
+		ref, err := decodeBatchJSON(body)
+		if err != nil {
+			t.Fatalf("fast path took %q, encoding/json refuses it: %v", body, err)
+		}
+		if !samePoints(fast, ref) {
+			t.Fatalf("fast %+v, encoding/json %+v for %q", fast, ref, body)
+		}
+		if !bytes.Equal(AppendBatch(nil, fast), AppendBatch(nil, ref)) {
+			t.Fatal("re-encodings differ")
+		}
+	})
+}
+
+func BenchmarkDecodeBatch(b *testing.B) {
+	items, _ := Decode(pushBody(125), nil)
+	points := make([]Point, 0, len(items))
+	for i := range items {
+		p, _ := Rules{}.Validate(&items[i], now)
+		points = append(points, p)
+	}
+	body := AppendBatch(nil, points)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeBatch(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(points)), "ns/point")
+}
+
+func BenchmarkDecodeBatchEncodingJSON(b *testing.B) {
+	items, _ := Decode(pushBody(125), nil)
+	points := make([]Point, 0, len(items))
+	for i := range items {
+		p, _ := Rules{}.Validate(&items[i], now)
+		points = append(points, p)
+	}
+	body := AppendBatch(nil, points)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeBatchJSON(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(points)), "ns/point")
+}
