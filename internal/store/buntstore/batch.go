@@ -70,11 +70,12 @@ func (s *Store) CompareAndSwapMany(ctx context.Context, swaps []store.Swap) ([]s
 	}
 	now := nowMs()
 	err := s.update(func(tx *buntdb.Tx) error {
+		revs := &revCursor{}
 		for i, sw := range swaps {
 			if out[i].Err != nil {
 				continue
 			}
-			v, err := s.writeInTx(tx, sw.Key, true, sw.Expect, sw.Value, sw.Opts, now)
+			v, err := s.writeInTx(tx, revs, sw.Key, true, sw.Expect, sw.Value, sw.Opts, now)
 			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 				out[i].Err = err
 				continue
@@ -84,7 +85,7 @@ func (s *Store) CompareAndSwapMany(ctx context.Context, swaps []store.Swap) ([]s
 			}
 			out[i].Version = v
 		}
-		return nil
+		return s.finish(tx, revs, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot swap %d keys: %w", len(swaps), err)

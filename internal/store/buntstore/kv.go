@@ -77,7 +77,7 @@ func (s *Store) write(ctx context.Context, key string, cas bool, expect uint64, 
 	var version uint64
 	err := s.update(func(tx *buntdb.Tx) error {
 		var err error
-		version, err = s.writeInTx(tx, key, cas, expect, value, opts, now)
+		version, err = s.writeInTx(tx, nil, key, cas, expect, value, opts, now)
 		return err
 	})
 	if err != nil {
@@ -88,7 +88,7 @@ func (s *Store) write(ctx context.Context, key string, cas bool, expect uint64, 
 
 // writeInTx is write inside tx: it returns the new version, or
 // store.ErrConflict / store.ErrNotFound when a compare fails.
-func (s *Store) writeInTx(tx *buntdb.Tx, key string, cas bool, expect uint64, value []byte, opts store.PutOptions, now uint64) (uint64, error) {
+func (s *Store) writeInTx(tx *buntdb.Tx, revs *revCursor, key string, cas bool, expect uint64, value []byte, opts store.PutOptions, now uint64) (uint64, error) {
 	rec := record{value: string(value), expMs: noExpiry}
 	var setOpts *buntdb.SetOptions
 	if opts.TTL > 0 {
@@ -96,7 +96,7 @@ func (s *Store) writeInTx(tx *buntdb.Tx, key string, cas bool, expect uint64, va
 		rec.expMs = now + ms
 		setOpts = &buntdb.SetOptions{Expires: true, TTL: time.Duration(ms)*time.Millisecond + expiryGrace}
 	}
-	cur, ok, err := s.current(tx, key, now)
+	cur, ok, err := s.currentTo(tx, revs, key, now)
 	if err != nil {
 		return 0, err
 	}
@@ -110,7 +110,7 @@ func (s *Store) writeInTx(tx *buntdb.Tx, key string, cas bool, expect uint64, va
 			return 0, store.ErrConflict
 		}
 	}
-	rev, err := s.appendChange(tx, store.EventPut, key, rec.value, now)
+	rev, err := s.appendChangeTo(tx, revs, store.EventPut, key, rec.value, now)
 	if err != nil {
 		return 0, err
 	}
@@ -164,6 +164,11 @@ func wrapOp(op, key string, err error) error {
 // current returns the live record of key. A record whose TTL ran out is
 // expired first, with its change-log entry, and reported as missing.
 func (s *Store) current(tx *buntdb.Tx, key string, now uint64) (record, bool, error) {
+	return s.currentTo(tx, nil, key, now)
+}
+
+// currentTo is current logging an expiry through revs (see revCursor).
+func (s *Store) currentTo(tx *buntdb.Tx, revs *revCursor, key string, now uint64) (record, bool, error) {
 	v, err := tx.Get(keyNS+key, true)
 	if errors.Is(err, buntdb.ErrNotFound) {
 		return record{}, false, nil
@@ -176,7 +181,7 @@ func (s *Store) current(tx *buntdb.Tx, key string, now uint64) (record, bool, er
 		return record{}, false, err
 	}
 	if rec.expired(now) {
-		if err := s.expireInTx(tx, key, now); err != nil {
+		if err := s.expireInTxTo(tx, revs, key, now); err != nil {
 			return record{}, false, err
 		}
 		return record{}, false, nil
@@ -186,16 +191,65 @@ func (s *Store) current(tx *buntdb.Tx, key string, now uint64) (record, bool, er
 
 // expireInTx removes an existing key because its TTL ran out and logs EventExpire.
 func (s *Store) expireInTx(tx *buntdb.Tx, key string, now uint64) error {
+	return s.expireInTxTo(tx, nil, key, now)
+}
+
+// expireInTxTo is expireInTx logging through revs (see revCursor).
+func (s *Store) expireInTxTo(tx *buntdb.Tx, revs *revCursor, key string, now uint64) error {
 	// buntdb reports ErrNotFound for items it considers expired, after deleting them.
 	if _, err := tx.Delete(keyNS + key); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
 		return err
 	}
-	_, err := s.appendChange(tx, store.EventExpire, key, "", now)
+	_, err := s.appendChangeTo(tx, revs, store.EventExpire, key, "", now)
 	return err
 }
 
 // appendChange bumps the revision and appends the change-log entry in tx; it returns the new revision.
 func (s *Store) appendChange(tx *buntdb.Tx, typ store.EventType, key, value string, now uint64) (uint64, error) {
+	return s.appendChangeTo(tx, nil, typ, key, value, now)
+}
+
+// revCursor carries the revision through the writes of one transaction
+// (CompareAndSwapMany): the meta revision is read once, written once at
+// the end, and the log compacted once, instead of per write.
+type revCursor struct {
+	rev, first uint64
+	loaded     bool
+}
+
+// appendChangeTo is appendChange through revs (nil: this write alone).
+func (s *Store) appendChangeTo(tx *buntdb.Tx, revs *revCursor, typ store.EventType, key, value string, now uint64) (uint64, error) {
+	if revs == nil {
+		return s.appendChangeOne(tx, typ, key, value, now)
+	}
+	if !revs.loaded {
+		rev, err := metaUint(tx, metaRev)
+		if err != nil {
+			return 0, err
+		}
+		revs.rev, revs.first, revs.loaded = rev, rev, true
+	}
+	revs.rev++
+	entry := logEntry{typ: typ, atMs: now, key: key, value: value}
+	if _, _, err := tx.Set(logKey(revs.rev), entry.encode(), nil); err != nil {
+		return 0, err
+	}
+	return revs.rev, nil
+}
+
+// finish writes the revision the transaction's writes reached and
+// compacts the log as their single writes would have.
+func (s *Store) finish(tx *buntdb.Tx, revs *revCursor, now uint64) error {
+	if !revs.loaded || revs.rev == revs.first {
+		return nil
+	}
+	if err := setMetaUint(tx, metaRev, revs.rev); err != nil {
+		return err
+	}
+	return s.compact(tx, revs.rev, now, 2*int(revs.rev-revs.first))
+}
+
+func (s *Store) appendChangeOne(tx *buntdb.Tx, typ store.EventType, key, value string, now uint64) (uint64, error) {
 	rev, err := metaUint(tx, metaRev)
 	if err != nil {
 		return 0, err

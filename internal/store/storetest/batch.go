@@ -63,6 +63,13 @@ func testBatch(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
+	// The batch's revisions are the store's: the next write comes after them.
+	if cur, err := s.Revision(ctx); err != nil || cur != res[1].Version {
+		t.Fatalf("revision after the batch: %d %v, want %d", cur, err, res[1].Version)
+	}
+	if v, err := s.Put(ctx, "batch/after", []byte("x"), store.PutOptions{}); err != nil || v != res[1].Version+1 {
+		t.Fatalf("write after the batch: version %d %v, want %d", v, err, res[1].Version+1)
+	}
 	if e, err := s.Get(ctx, "batch/b"); err != nil || string(e.Value) != "b1" || e.Version != vb {
 		t.Fatalf("a conflicting swap changed b: %+v %v", e, err)
 	}
