@@ -27,14 +27,13 @@ type RowWriter interface {
 	WriteRow(archive int, row int64, v float64) error
 }
 
-// Update feeds one point into the series the way Open-Falcon's graph feeds
-// rrdtool 1.7: the value is checked (ErrSkipped) and, for DERIVE/COUNTER,
-// truncated to an integer first; the time must be after st.LastUp
-// (ErrStale). The rows that close are written through rows. A refused or
-// skipped point leaves st untouched; if rows fails to write, st is partly
-// updated and the caller must discard it (the store reloads from its log).
-func Update(spec *Spec, st *State, rows RowWriter, t int64, v float64) error {
-	if t <= st.LastUp {
+// Admit is Update's check of a point, without the update: ErrStale when t
+// is not after lastUp, ErrTime beyond MaxTime, ErrSkipped for a value
+// rrdtool skips (for a series of type typ). Update refuses exactly the
+// points Admit refuses, so a caller that queues points for a later Update
+// can count them now.
+func Admit(typ DSType, lastUp, t int64, v float64) error {
+	if t <= lastUp {
 		return ErrStale
 	}
 	if t > MaxTime {
@@ -43,8 +42,21 @@ func Update(spec *Spec, st *State, rows RowWriter, t int64, v float64) error {
 	if a := math.Abs(v); math.IsNaN(v) || a > 1e300 || (a < 1e-300 && a > 0) {
 		return ErrSkipped
 	}
-	if spec.Type == Counter && FalconInt(v) < 0 {
+	if typ == Counter && FalconInt(v) < 0 {
 		return ErrSkipped // rrdtool: "not a simple unsigned integer"
+	}
+	return nil
+}
+
+// Update feeds one point into the series the way Open-Falcon's graph feeds
+// rrdtool 1.7: the value is checked (ErrSkipped) and, for DERIVE/COUNTER,
+// truncated to an integer first; the time must be after st.LastUp
+// (ErrStale). The rows that close are written through rows. A refused or
+// skipped point leaves st untouched; if rows fails to write, st is partly
+// updated and the caller must discard it (the store reloads from its log).
+func Update(spec *Spec, st *State, rows RowWriter, t int64, v float64) error {
+	if err := Admit(spec.Type, st.LastUp, t, v); err != nil {
+		return err
 	}
 	interval := float64(t - st.LastUp)
 	pdpNew := prepare(spec, st, interval, v)

@@ -20,6 +20,10 @@ func (s *Store) Checkpoint() error {
 		s.mu.Unlock()
 		return s.closed
 	}
+	if err := s.applyDeferred(); err != nil {
+		defer s.mu.Unlock()
+		return s.fail(err)
+	}
 	c, err := s.rotate()
 	if err != nil {
 		defer s.mu.Unlock()
@@ -44,6 +48,9 @@ func (s *Store) Checkpoint() error {
 // checkpointLocked is a checkpoint under the store's lock (at Open, Close,
 // and when an update finds the log segment too large).
 func (s *Store) checkpointLocked() error {
+	if err := s.applyDeferred(); err != nil {
+		return err
+	}
 	c, err := s.rotate()
 	if err != nil {
 		return err

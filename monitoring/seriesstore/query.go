@@ -71,6 +71,9 @@ func (s *Store) lookup(key string) error {
 	if !ok {
 		return ErrNotFound
 	}
+	if err := s.applySeries(key); err != nil {
+		return s.fail(err)
+	}
 	if err := s.load(key, e); err != nil {
 		return fmt.Errorf("cannot read series %q: %w", key, err)
 	}

@@ -45,6 +45,12 @@ type Options struct {
 	// MaxWALBytes starts a checkpoint after an update once the current
 	// write-ahead log segment is this large. Default 64 MiB.
 	MaxWALBytes int64
+	// MaxDeferredPoints bounds the logged points kept in memory before
+	// they are applied to their slots (see deferred.go): they are applied
+	// all at once when there are this many, at every checkpoint, and per
+	// series before it is read. Default 2,000,000 (about 40 MB); negative
+	// applies every point at once, in its Update.
+	MaxDeferredPoints int
 	// Logger gets recovery and checkpoint events. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -90,6 +96,10 @@ type indexEntry struct {
 	typ  rrd.DSType // as pushed first
 	cls  *class
 	ref  slotRef
+	// spec is the stored data source type and last the time of the
+	// series' newest accepted point, applied or deferred (rrd.Admit).
+	spec rrd.DSType
+	last int64
 }
 
 // pending is a series logged as new in the current Update and not yet
@@ -118,9 +128,13 @@ type Store struct {
 	w       *wal
 	touched map[string]bool // series logged since the last checkpoint
 	batch   map[string]*pending
-	h       header // scratch: the header of the series at hand
-	io      slotIO // scratch: the rows of the series at hand
-	hbuf    []byte
+	// deferred holds the logged points not applied to their slots yet
+	// (see deferred.go); deferredN counts them.
+	deferred  map[string][]sample
+	deferredN int
+	h         header // scratch: the header of the series at hand
+	io        slotIO // scratch: the rows of the series at hand
+	hbuf      []byte
 }
 
 // Open opens (or creates) the store in opts.Dir and recovers it: the
@@ -145,6 +159,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.MaxWALBytes <= 0 {
 		opts.MaxWALBytes = 64 << 20
 	}
+	if opts.MaxDeferredPoints == 0 {
+		opts.MaxDeferredPoints = 2_000_000
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -157,6 +174,7 @@ func Open(opts Options) (*Store, error) {
 		classes:  make(map[int64]*class),
 		touched:  make(map[string]bool),
 		batch:    make(map[string]*pending),
+		deferred: make(map[string][]sample),
 		hbuf:     make([]byte, headerSize),
 	}
 	for _, d := range []string{opts.Dir, s.walDir} {
@@ -234,7 +252,12 @@ func (s *Store) Update(points []Point) (Result, error) {
 			continue
 		}
 		p := &points[i]
-		err := s.apply(p.Key, p.Time, p.Value)
+		var err error
+		if s.opts.MaxDeferredPoints < 0 {
+			err = s.apply(p.Key, p.Time, p.Value)
+		} else {
+			err = s.deferPoint(p.Key, p.Time, p.Value) // deferred.go
+		}
 		switch {
 		case err == nil:
 			res.Accepted++
@@ -247,6 +270,11 @@ func (s *Store) Update(points []Point) (Result, error) {
 		}
 	}
 	clear(s.batch)
+	if s.deferredN >= s.opts.MaxDeferredPoints && s.opts.MaxDeferredPoints >= 0 {
+		if err := s.applyDeferred(); err != nil {
+			return res, s.fail(err)
+		}
+	}
 	if s.w.size >= s.opts.MaxWALBytes && s.ckpt.TryLock() {
 		// (A checkpoint in progress will start a new log segment itself.)
 		err := s.checkpointLocked()
@@ -353,6 +381,8 @@ func (s *Store) apply(key string, t int64, v float64) error {
 		return err
 	}
 	e.cls.touch(e.ref)
+	e.last = s.h.State.LastUp
+	s.index[key] = e
 	return encodeHeader(e.cls.slot(e.ref)[:headerSize], &s.h)
 }
 
@@ -383,6 +413,8 @@ func (s *Store) quarantine(key string, e indexEntry, cause error) {
 	s.log.Error("series header is corrupt; slot copied aside, the series starts anew", "series", key, "copied_to", aside, "err", cause)
 	e.cls.release(e.ref)
 	delete(s.index, key)
+	s.deferredN -= len(s.deferred[key])
+	delete(s.deferred, key)
 	s.sorted = nil
 }
 
@@ -406,7 +438,7 @@ func (s *Store) addIndex(h *header, c *class, r slotRef) {
 	if _, ok := s.index[h.Key]; !ok {
 		s.sorted = nil
 	}
-	s.index[h.Key] = indexEntry{step: h.Spec.Step, typ: h.CounterType, cls: c, ref: r}
+	s.index[h.Key] = indexEntry{step: h.Spec.Step, typ: h.CounterType, cls: c, ref: r, spec: h.Spec.Type, last: h.State.LastUp}
 }
 
 // fail marks the store failed: its in-memory state may be ahead of or
