@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/nodes"
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/store/buntstore"
 	"github.com/wharfhq/wharf/runner/judge"
 )
 
@@ -20,14 +24,19 @@ func (w *wiring) startJudgeComponent(ctx context.Context) (stopFunc, error) {
 	}
 	host, _ := os.Hostname()
 	log := logging.Component(w.log, "judge")
+	states, closeStates, err := w.openJudgeStates()
+	if err != nil {
+		return nil, err
+	}
 	j, err := judge.New(judge.Options{
-		Store: w.st, Publisher: w.producer, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, Security: w.nsqSec,
+		Store: w.st, StateStore: states, Publisher: w.producer, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, Security: w.nsqSec,
 		Shards: w.opts.Monitoring.Shards, NodeID: nodes.NewID(host, w.ops.Addr().String()),
 		// MaxInFlight: the judge's own default (1024), not nsq.max_in_flight:
 		// it holds batches until their states are flushed (write-behind).
 		Logger: log, Metrics: w.metrics,
 	})
 	if err != nil {
+		_ = closeStates()
 		return nil, err
 	}
 	bg := runBackground(ctx, func(ctx context.Context) error {
@@ -38,5 +47,27 @@ func (w *wiring) startJudgeComponent(ctx context.Context) (stopFunc, error) {
 		}
 		return nil
 	})
-	return bg.stop, nil
+	return func(ctx context.Context) error {
+		err := bg.stop(ctx)
+		if cerr := closeStates(); cerr != nil && err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
+}
+
+// openJudgeStates opens the judge's state store: in serve a buntdb file of
+// its own beside store.db that keeps no change log (buntstore Unwatched;
+// the states are the judge's high-rate writes and nobody watches them);
+// in the judge role the shared store (Redis), so that another judge can
+// take a shard over.
+func (w *wiring) openJudgeStates() (store.Store, func() error, error) {
+	if !w.role.embedded {
+		return w.st, func() error { return nil }, nil
+	}
+	st, err := buntstore.Open(buntstore.Options{Path: filepath.Join(w.opts.DataDir, "judge-states.db"), Unwatched: true, Logger: w.log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot open the judge's state store in %s: %w", w.opts.DataDir, err)
+	}
+	return st, st.Close, nil
 }

@@ -66,7 +66,7 @@ func (j *Judge) judgeFast(ctx context.Context, shard int, items []judgeItem) ([]
 	for i, it := range items {
 		keys[i] = it.key
 	}
-	entries, err := store.GetMany(ctx, j.opts.Store, keys)
+	entries, err := store.GetMany(ctx, j.opts.StateStore, keys)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read judge states: %w", err)
 	}
@@ -102,7 +102,7 @@ func (j *Judge) judgeFast(ctx context.Context, shard int, items []judgeItem) ([]
 	if len(swaps) == 0 {
 		return slow, nil
 	}
-	res, err := store.CompareAndSwapMany(ctx, j.opts.Store, swaps)
+	res, err := store.CompareAndSwapMany(ctx, j.opts.StateStore, swaps)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write judge states: %w", err)
 	}

@@ -110,7 +110,7 @@ func (j *Judge) flushLocked(ctx context.Context, c *shardCache) error {
 	var flushErr error
 	if len(swaps) > 0 {
 		start := time.Now()
-		res, err := store.CompareAndSwapMany(ctx, j.opts.Store, swaps)
+		res, err := store.CompareAndSwapMany(ctx, j.opts.StateStore, swaps)
 		j.stats.flushSeconds.UpdateDuration(start)
 		j.stats.flushedStates.Add(len(swaps))
 		if err != nil {
@@ -200,7 +200,7 @@ func (j *Judge) dropCachedLocked(ctx context.Context, c *shardCache, keys []stri
 	if len(swaps) == 0 {
 		return nil
 	}
-	res, err := store.CompareAndSwapMany(ctx, j.opts.Store, swaps)
+	res, err := store.CompareAndSwapMany(ctx, j.opts.StateStore, swaps)
 	if err != nil {
 		c.conflicted = true
 		return fmt.Errorf("cannot write judge states: %w", err)

@@ -76,7 +76,7 @@ func (j *Judge) fillCache(ctx context.Context, c *shardCache, shard int, items [
 	if len(keys) == 0 {
 		return nil
 	}
-	entries, err := store.GetMany(ctx, j.opts.Store, keys)
+	entries, err := store.GetMany(ctx, j.opts.StateStore, keys)
 	if err != nil {
 		return fmt.Errorf("cannot read judge states: %w", err)
 	}

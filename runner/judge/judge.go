@@ -86,6 +86,9 @@ func (j *Judge) Run(ctx context.Context) error {
 }
 
 func (j *Judge) run(ctx context.Context) error {
+	if err := j.moveStates(ctx); err != nil {
+		return err
+	}
 	rev, err := j.strat.load(ctx, j.opts.Store, j.log)
 	if err != nil {
 		return err

@@ -35,8 +35,15 @@ type Publisher interface {
 
 // Options configure a Judge. Zero values get the defaults noted.
 type Options struct {
-	// Store keeps strategies, states, leases and members. Required.
+	// Store keeps strategies, leases, members and the open problems.
+	// Required.
 	Store store.Store
+	// StateStore keeps the states (StatePrefix), the judge's high-rate
+	// writes. Default Store. serve gives the judge a store of its own that
+	// keeps no change log (buntstore.Options.Unwatched): nobody watches
+	// states. States found in Store under StatePrefix are moved to it when
+	// the judge starts.
+	StateStore store.Store
 	// Publisher publishes the alarm events to wire.AlarmsTopic. Required;
 	// the judge does not close it. The judge's outbox is the state record
 	// in the store: events are written there with the state that decided
@@ -94,6 +101,9 @@ type Options struct {
 func (o *Options) setDefaults() error {
 	if o.Store == nil {
 		return errors.New("cannot create judge: Store is required")
+	}
+	if o.StateStore == nil {
+		o.StateStore = o.Store
 	}
 	if o.Publisher == nil {
 		return errors.New("cannot create judge: Publisher is required")

@@ -12,7 +12,7 @@ import (
 
 // scan calls f for every decodable state record under prefix.
 func (j *Judge) scan(ctx context.Context, prefix string, f func(key string, rec record) error) error {
-	for e, err := range store.Entries(ctx, j.opts.Store, prefix, store.ScanOptions{}) {
+	for e, err := range store.Entries(ctx, j.opts.StateStore, prefix, store.ScanOptions{}) {
 		if err != nil {
 			return fmt.Errorf("cannot list judge states: %w", err)
 		}

@@ -74,7 +74,7 @@ func (j *Judge) update(ctx context.Context, key string, shard int, cur *judged, 
 			if ver == 0 {
 				return nil
 			}
-			if _, err := j.opts.Store.CompareAndDelete(ctx, key, ver); errors.Is(err, store.ErrConflict) {
+			if _, err := j.opts.StateStore.CompareAndDelete(ctx, key, ver); errors.Is(err, store.ErrConflict) {
 				continue
 			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("cannot delete judge state %s: %w", key, err)
@@ -91,7 +91,7 @@ func (j *Judge) update(ctx context.Context, key string, shard int, cur *judged, 
 		if err != nil {
 			return err
 		}
-		nver, err := j.opts.Store.CompareAndSwap(ctx, key, ver, val, store.PutOptions{})
+		nver, err := j.opts.StateStore.CompareAndSwap(ctx, key, ver, val, store.PutOptions{})
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
@@ -148,9 +148,9 @@ func (j *Judge) handOver(ctx context.Context, key string, rec record, ver uint64
 	}
 	var err error
 	if drop {
-		_, err = j.opts.Store.CompareAndDelete(ctx, key, ver)
+		_, err = j.opts.StateStore.CompareAndDelete(ctx, key, ver)
 	} else {
-		_, err = j.opts.Store.CompareAndSwap(ctx, key, ver, cleared, store.PutOptions{})
+		_, err = j.opts.StateStore.CompareAndSwap(ctx, key, ver, cleared, store.PutOptions{})
 	}
 	j.events.Add(uint64(len(pending)))
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
@@ -171,7 +171,7 @@ func (j *Judge) handOver(ctx context.Context, key string, rec record, ver uint64
 // fails the record is returned with them, and new events queue behind.
 func (j *Judge) load(ctx context.Context, key string, shard int) (record, uint64, error) {
 	for range maxConflicts {
-		e, err := j.opts.Store.Get(ctx, key)
+		e, err := j.opts.StateStore.Get(ctx, key)
 		if errors.Is(err, store.ErrNotFound) {
 			return record{Shard: shard}, 0, nil
 		}

@@ -77,7 +77,18 @@ func BenchmarkGetParallel(b *testing.B) {
 // BenchmarkCompareAndSwapMany: the judge's flush, 1,000 records of
 // ~200 bytes per transaction, reported per record.
 func BenchmarkCompareAndSwapMany(b *testing.B) {
-	s := benchStore(b, filepath.Join(b.TempDir(), "bench.db"))
+	b.Run("watched", func(b *testing.B) { benchSwapMany(b, benchStore(b, filepath.Join(b.TempDir(), "bench.db"))) })
+	b.Run("unwatched", func(b *testing.B) {
+		s, err := buntstore.Open(buntstore.Options{Path: filepath.Join(b.TempDir(), "bench.db"), Unwatched: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = s.Close() })
+		benchSwapMany(b, s)
+	})
+}
+
+func benchSwapMany(b *testing.B, s *buntstore.Store) {
 	ctx := b.Context()
 	const n = 1000
 	val := make([]byte, 200)

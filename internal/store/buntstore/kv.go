@@ -91,6 +91,9 @@ func (s *Store) write(ctx context.Context, key string, cas bool, expect uint64, 
 func (s *Store) writeInTx(tx *buntdb.Tx, revs *revCursor, key string, cas bool, expect uint64, value []byte, opts store.PutOptions, now uint64) (uint64, error) {
 	rec := record{value: string(value), expMs: noExpiry}
 	var setOpts *buntdb.SetOptions
+	if opts.TTL > 0 && s.opts.Unwatched {
+		return 0, ErrUnwatched
+	}
 	if opts.TTL > 0 {
 		ms := ttlMs(opts.TTL)
 		rec.expMs = now + ms
@@ -230,6 +233,9 @@ func (s *Store) appendChangeTo(tx *buntdb.Tx, revs *revCursor, typ store.EventTy
 		revs.rev, revs.first, revs.loaded = rev, rev, true
 	}
 	revs.rev++
+	if s.opts.Unwatched {
+		return revs.rev, nil
+	}
 	entry := logEntry{typ: typ, atMs: now, key: key, value: value}
 	if _, _, err := tx.Set(logKey(revs.rev), entry.encode(), nil); err != nil {
 		return 0, err
@@ -246,6 +252,9 @@ func (s *Store) finish(tx *buntdb.Tx, revs *revCursor, now uint64) error {
 	if err := setMetaUint(tx, metaRev, revs.rev); err != nil {
 		return err
 	}
+	if s.opts.Unwatched {
+		return nil
+	}
 	return s.compact(tx, revs.rev, now, 2*int(revs.rev-revs.first))
 }
 
@@ -257,6 +266,9 @@ func (s *Store) appendChangeOne(tx *buntdb.Tx, typ store.EventType, key, value s
 	rev++
 	if err := setMetaUint(tx, metaRev, rev); err != nil {
 		return 0, err
+	}
+	if s.opts.Unwatched {
+		return rev, nil
 	}
 	entry := logEntry{typ: typ, atMs: now, key: key, value: value}
 	if _, _, err := tx.Set(logKey(rev), entry.encode(), nil); err != nil {
