@@ -102,10 +102,10 @@ func (f *Function) series(r *fnapi.Request) error {
 		return err
 	}
 	var all []SeriesInfo
-	more := false
+	var cursors []string // where each sub-listing that may go on stopped
 	remote := map[int]bool{}
 	for _, shard := range shards {
-		local, err := f.listLocal(shard, prefix, after, limit, &filter, &all, &more)
+		local, err := f.listLocal(shard, prefix, after, limit, &filter, &all, &cursors)
 		if err != nil {
 			return err
 		}
@@ -117,27 +117,45 @@ func (f *Function) series(r *fnapi.Request) error {
 		}
 	}
 	if len(remote) > 0 {
-		got, m, err := f.listOwners(r, remote)
+		got, next, err := f.listOwners(r, remote)
 		if err != nil {
 			return err
 		}
-		all, more = append(all, got...), more || m
+		all, cursors = append(all, got...), append(cursors, next...)
 	}
-	slices.SortFunc(all, func(x, y SeriesInfo) int {
-		return strings.Compare(metric.PK(x.Endpoint, x.Metric, x.Tags), metric.PK(y.Endpoint, y.Metric, y.Tags))
-	})
-	out := SeriesReply{Series: all}
-	if len(all) > limit {
-		out.Series, more = all[:limit], true
-	}
-	if more && len(out.Series) > 0 {
-		last := out.Series[len(out.Series)-1]
-		out.Next = metric.PK(last.Endpoint, last.Metric, last.Tags)
-	}
+	out := mergeSeriesPages(all, cursors, limit)
 	if out.Series == nil {
 		out.Series = []SeriesInfo{}
 	}
 	return r.JSON(fasthttp.StatusOK, out)
+}
+
+// mergeSeriesPages merges the sub-listings of a page. Each returned every
+// match after the page's cursor up to where it stopped (its cursor; none
+// when it reached its end), so the merged listing is complete up to the
+// smallest cursor: what lies beyond is dropped (the next page brings it,
+// with whatever the stopped sub-listings hold before it), the rest sorted
+// and cut at limit. Next is the last series returned when the cut took
+// some, else the smallest cursor — also when no series matched at all
+// (every scanned key filtered out), so the caller goes on from there.
+func mergeSeriesPages(all []SeriesInfo, cursors []string, limit int) SeriesReply {
+	cut := ""
+	for _, c := range cursors {
+		if cut == "" || c < cut {
+			cut = c
+		}
+	}
+	key := func(s *SeriesInfo) string { return metric.PK(s.Endpoint, s.Metric, s.Tags) }
+	if cut != "" {
+		all = slices.DeleteFunc(all, func(s SeriesInfo) bool { return key(&s) > cut })
+	}
+	slices.SortFunc(all, func(x, y SeriesInfo) int { return strings.Compare(key(&x), key(&y)) })
+	out := SeriesReply{Series: all, Next: cut}
+	if len(all) > limit {
+		out.Series = all[:limit]
+		out.Next = key(&out.Series[limit-1])
+	}
+	return out
 }
 
 // listedShards are the shards a listing covers: those a forwarding node
@@ -167,12 +185,12 @@ func (f *Function) listedShards(r *fnapi.Request) ([]int, error) {
 
 // listLocal appends the matching series of shard to all when this node
 // stores it, and reports whether it does.
-func (f *Function) listLocal(shard int, prefix, after string, limit int, filter *seriesFilter, all *[]SeriesInfo, more *bool) (bool, error) {
+func (f *Function) listLocal(shard int, prefix, after string, limit int, filter *seriesFilter, all *[]SeriesInfo, cursors *[]string) (bool, error) {
 	if f.opts.Series == nil {
 		return false, nil
 	}
 	return f.opts.Series.withStore(shard, func(st *seriesstore.Store) error {
-		got, m, err := listShard(st, prefix, after, limit, filter)
+		got, next, err := listShardPage(st, prefix, after, limit, maxSeriesScan, filter)
 		if err != nil {
 			return httperr.Unavailable(err, "cannot list series shard %d", shard)
 		}
@@ -180,7 +198,10 @@ func (f *Function) listLocal(shard int, prefix, after string, limit int, filter 
 		for i := range got {
 			got[i].Node = node
 		}
-		*all, *more = append(*all, got...), *more || m
+		*all = append(*all, got...)
+		if next != "" {
+			*cursors = append(*cursors, next)
+		}
 		return nil
 	})
 }
@@ -188,10 +209,10 @@ func (f *Function) listLocal(shard int, prefix, after string, limit int, filter 
 // listOwners asks the owners of the remote shards for the same page (the
 // same filters, after and limit: each answers its first limit series
 // after the cursor, so the merged first limit are the listing's).
-func (f *Function) listOwners(r *fnapi.Request, remote map[int]bool) ([]SeriesInfo, bool, error) {
+func (f *Function) listOwners(r *fnapi.Request, remote map[int]bool) ([]SeriesInfo, []string, error) {
 	groups, err := f.groupByOwner(r.Context(), sortedShards(remote))
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	args := r.Ctx.QueryArgs().String()
 	replies := make([]SeriesReply, len(groups))
@@ -205,14 +226,17 @@ func (f *Function) listOwners(r *fnapi.Request, remote map[int]bool) ([]SeriesIn
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	var all []SeriesInfo
-	more := false
+	var cursors []string
 	for _, rep := range replies {
-		all, more = append(all, rep.Series...), more || rep.Next != ""
+		all = append(all, rep.Series...)
+		if rep.Next != "" {
+			cursors = append(cursors, rep.Next)
+		}
 	}
-	return all, more, nil
+	return all, cursors, nil
 }
 
 // shardList is the wire.LocalShardsHeader value naming shards.
@@ -227,12 +251,21 @@ func shardList(shards []int) string {
 // listShard returns up to limit matching series of one shard after the
 // key after, and whether more may follow.
 func listShard(st *seriesstore.Store, prefix, after string, limit int, filter *seriesFilter) ([]SeriesInfo, bool, error) {
+	out, next, err := listShardPage(st, prefix, after, limit, maxSeriesScan, filter)
+	return out, next != "", err
+}
+
+// listShardPage returns up to limit matching series of one shard after the
+// key after, and where it stopped when more may follow: the last series
+// returned when it has limit, the last key it looked at when it looked at
+// maxScan of them, "" at the shard's end.
+func listShardPage(st *seriesstore.Store, prefix, after string, limit, maxScan int, filter *seriesFilter) ([]SeriesInfo, string, error) {
 	var out []SeriesInfo
 	scanned := 0
 	for {
-		page, more, err := st.List(seriesstore.ListOptions{Prefix: prefix, After: after, Limit: 1000})
+		page, more, err := st.List(seriesstore.ListOptions{Prefix: prefix, After: after, Limit: min(1000, maxScan)})
 		if err != nil {
-			return nil, false, err
+			return nil, "", err
 		}
 		for _, in := range page {
 			after = in.Key
@@ -244,14 +277,14 @@ func listShard(st *seriesstore.Store, prefix, after string, limit int, filter *s
 			}
 			out = append(out, s)
 			if len(out) == limit {
-				return out, true, nil
+				return out, in.Key, nil
 			}
 		}
 		if !more {
-			return out, false, nil
+			return out, "", nil
 		}
-		if scanned >= maxSeriesScan {
-			return out, true, nil
+		if scanned >= maxScan {
+			return out, after, nil
 		}
 	}
 }
