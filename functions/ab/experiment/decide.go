@@ -139,7 +139,7 @@ func (c *Compiled) Decide(attrs map[string]any) Assignment {
 			return a
 		}
 	}
-	if len(e.Condition) > 0 && !evalCondition(attrs, e.Condition) {
+	if len(e.Condition) > 0 && !engine.EvalCondition(attrs, e.Condition, nil) {
 		a.Reason = ReasonCondition
 		return a
 	}
