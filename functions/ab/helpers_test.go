@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nsqio/go-nsq"
+	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/functions/ab"
 	"github.com/wharfhq/wharf/gateway"
@@ -29,6 +30,7 @@ type server struct {
 	nsqd   *testenv.NSQD
 	st     store.Store
 	fn     *ab.Function
+	mux    *fnapi.Mux
 	tokens map[string]string // admin, ingest, agent, team (shop), other (bank), multi (shop and bank)
 }
 
@@ -90,6 +92,7 @@ func newServer(t *testing.T, engine string, edit ...func(*ab.Options)) *server {
 	if err := mux.Register(fn); err != nil {
 		t.Fatal(err)
 	}
+	s.mux = mux
 	s.addr = gatewaytest.Start(t, gateway.Options{}, mux).Addr().String()
 	return s
 }
@@ -176,3 +179,44 @@ func consume(t *testing.T, nsqdAddr, topic string) <-chan []byte {
 	t.Cleanup(c.Stop)
 	return out
 }
+
+// local serves one request in-process through the Mux (the handler path
+// of the gateway without the network), for runs of many decisions.
+type local struct {
+	s   *server
+	req fasthttp.Request
+	ctx fasthttp.RequestCtx
+}
+
+func (s *server) local(who string) *local {
+	l := &local{s: s}
+	l.req.Header.Set("Authorization", "Bearer "+s.tokens[who])
+	l.req.Header.SetContentType("application/json")
+	return l
+}
+
+// do serves method path with body and returns the status and body.
+func (l *local) do(method, path, body string) (int, []byte) {
+	l.req.Header.SetMethod(method)
+	l.req.SetRequestURI(path)
+	l.req.SetBodyString(body)
+	l.ctx.Init(&l.req, nil, nil)
+	l.s.mux.Serve(&l.ctx, "rid")
+	return l.ctx.Response.StatusCode(), l.ctx.Response.Body()
+}
+
+// decide decides unit in-process.
+func (l *local) decide(t testing.TB, unit string) ab.Decision {
+	t.Helper()
+	st, b := l.do("POST", "/fn/ab/decide", `{"unit":"`+unit+`"}`)
+	if st != 200 {
+		t.Fatalf("decide %s: %d %s", unit, st, b)
+	}
+	var d ab.Decision
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
