@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wharfhq/wharf/internal/promexp"
 )
 
 // fnMetrics are the A/B function's metrics (docs/metrics.md).
@@ -14,9 +16,14 @@ type fnMetrics struct {
 	running     atomic.Int64
 }
 
-// MetricFamilies are the names of the metrics the function exports.
-func MetricFamilies() []string {
-	return []string{"wharf_ab_decisions_total", "wharf_ab_events_total", "wharf_ab_exposure_flush_errors_total", "wharf_ab_running_experiments"}
+// MetricFamilies describes the metrics the function exports.
+func MetricFamilies() []promexp.Family {
+	return []promexp.Family{
+		{Name: "wharf_ab_decisions_total", Type: promexp.Counter, Help: "Decision requests this node answered (POST /fn/ab/decide and GET /fn/ab/decide/{experiment})."},
+		{Name: "wharf_ab_events_total", Type: promexp.Counter, Help: "Metric events this node accepted on POST /fn/ab/track and published to the aggregator."},
+		{Name: "wharf_ab_exposure_flush_errors_total", Type: promexp.Counter, Help: "Exposure flushes that failed (the counts are kept and added at the next flush)."},
+		{Name: "wharf_ab_running_experiments", Type: promexp.Gauge, Help: "Running experiments in this node's decision snapshot."},
+	}
 }
 
 func newMetrics(set *metrics.Set) *fnMetrics {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wharfhq/wharf/functions/ab/wire"
 	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/promexp"
 	"github.com/wharfhq/wharf/internal/store"
 )
 
@@ -42,6 +43,14 @@ type Options struct {
 	Metrics *metrics.Set
 	// Logger; nil discards.
 	Logger *slog.Logger
+}
+
+// MetricFamilies describes the aggregator's own metrics (its consumer's
+// are the bus's).
+func MetricFamilies() []promexp.Family {
+	return []promexp.Family{
+		{Name: "wharf_ab_aggregated_events_total", Type: promexp.Counter, Help: "Metric events the A/B aggregator added to the per-unit totals."},
+	}
 }
 
 // Aggregator keeps per-unit totals of tracked events.
