@@ -3,6 +3,9 @@
 #   - redis-server, prometheus, rrdtool (the round-robin reference) and
 #     amtool (prometheus-alertmanager, the alarm API's reference client) from
 #     Debian's packages (needs root and apt-get),
+#   - python3-scipy (the statistics reference) and nodejs + npm with
+#     GrowthBook's JS SDK at a pinned version in .bin/cache/ (the A/B engine
+#     reference), linked as .bin/growthbook-js,
 #   - the MinIO server, nsqd and nsqlookupd built from the Go module proxy in the
 #     tools modules under infra/tools/, cached in .bin/cache/ keyed by their pinned
 #     versions, with stable links in .bin/ (a second run takes seconds).
@@ -48,6 +51,26 @@ apt_tool() {
   log "$cmd: $(eval "$vercmd")"
 }
 
+# apt_pkg PKG installs PKG from Debian's packages (needs root and apt-get).
+apt_pkg() {
+  local pkg=$1
+  if [ "$(id -u)" != 0 ]; then
+    echo "deps: $pkg is missing and this is not root: run 'sudo apt-get install -y $pkg' and retry" >&2
+    exit 1
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "deps: $pkg is missing and apt-get is not available: install $pkg with your package manager" >&2
+    exit 1
+  fi
+  log "installing $pkg from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "${apt_updated:-}" ]; then
+    apt-get update -qq
+    apt_updated=1
+  fi
+  apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+}
+
 # The packages may start system-wide instances (redis on :6379, prometheus on
 # :9090); the tests start their own on random loopback ports.
 apt_tool redis-server redis-server "redis-server --version | awk '{print \$3}'"
@@ -60,6 +83,31 @@ apt_tool rrdtool rrdtool "rrdtool --version | awk 'NR==1{print \$2}'"
 # amtool (package prometheus-alertmanager): the alarm API's compatibility
 # test drives a running wharf with it (issue 14).
 apt_tool amtool prometheus-alertmanager "amtool --version 2>&1 | awk 'NR==1{print \$3}'"
+
+# python3-scipy: the A/B statistics' side-by-side test (issue 16) runs scipy
+# and numpy under Debian's python3 (not whatever python3 comes first on PATH).
+if /usr/bin/python3 -c 'import scipy, numpy' >/dev/null 2>&1; then
+  log "scipy: $(/usr/bin/python3 -c 'import scipy; print(scipy.__version__)')"
+else
+  apt_pkg python3-scipy
+  log "scipy: $(/usr/bin/python3 -c 'import scipy; print(scipy.__version__)')"
+fi
+
+# nodejs, npm and GrowthBook's JS SDK: the A/B engine's side-by-side test
+# (issue 16) runs the published SDK under node.
+apt_tool node nodejs "node --version"
+apt_tool npm npm "npm --version"
+growthbook_js_ver=1.7.0
+gbdir="$bin/cache/growthbook-js-$growthbook_js_ver"
+if [ ! -f "$gbdir/node_modules/@growthbook/growthbook/package.json" ]; then
+  log "installing @growthbook/growthbook $growthbook_js_ver from npm (first time only)"
+  rm -rf "$gbdir.tmp"
+  npm install --silent --no-audit --no-fund --no-save --prefix "$gbdir.tmp" "@growthbook/growthbook@$growthbook_js_ver" >/dev/null
+  rm -rf "$gbdir"
+  mv "$gbdir.tmp" "$gbdir"
+fi
+ln -sfn "cache/growthbook-js-$growthbook_js_ver" "$bin/growthbook-js"
+log "@growthbook/growthbook: $growthbook_js_ver"
 
 # --- Go-built tools ----------------------------------------------------------
 # version MODDIR MODULE prints the version a tools module pins for MODULE.

@@ -1,0 +1,62 @@
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// GrowthBookJSVersion is the version of GrowthBook's JS SDK that
+// infra/deps.sh installs and the A/B engine is compared with.
+const GrowthBookJSVersion = "1.7.0"
+
+// GrowthBookJS returns the path of node and of the folder whose
+// node_modules holds @growthbook/growthbook (.bin/growthbook-js, made by
+// `make deps`), the reference of the A/B engine.
+func GrowthBookJS(t testing.TB) (node, dir string) {
+	t.Helper()
+	node = binary(t, "node", "apt-get install -y nodejs (or: make deps)")
+	var dirs []string
+	if d := os.Getenv("WHARF_BIN_DIR"); d != "" {
+		dirs = append(dirs, d)
+	}
+	if root := repoRoot(); root != "" {
+		dirs = append(dirs, filepath.Join(root, ".bin"))
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, "growthbook-js")
+		if _, err := os.Stat(filepath.Join(p, "node_modules", "@growthbook", "growthbook", "package.json")); err == nil {
+			return node, p
+		}
+	}
+	missing(t, "@growthbook/growthbook "+GrowthBookJSVersion+" not found in .bin/growthbook-js; install it with: make deps")
+	return "", ""
+}
+
+// SciPy returns the path of a python3 that imports scipy and numpy
+// (Debian's python3-scipy), the reference of the A/B statistics:
+// $WHARF_PYTHON, /usr/bin/python3, then python3 on PATH.
+func SciPy(t testing.TB) string {
+	t.Helper()
+	candidates := []string{os.Getenv("WHARF_PYTHON"), "/usr/bin/python3"}
+	if p, err := exec.LookPath("python3"); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, p := range candidates {
+		if p != "" && exec.Command(p, "-c", "import scipy, numpy").Run() == nil {
+			return p
+		}
+	}
+	missing(t, "no python3 with scipy and numpy; install it with: apt-get install -y python3-scipy (or: make deps)")
+	return ""
+}
+
+// missing fails the test in CI and skips it elsewhere, as binary does.
+func missing(t testing.TB, msg string) {
+	t.Helper()
+	if isCI() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
