@@ -12,21 +12,9 @@ import (
 	growthbook "github.com/growthbook/growthbook-golang"
 
 	"github.com/wharfhq/wharf/functions/ab"
+	"github.com/wharfhq/wharf/functions/ab/stats"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
-
-// χ² critical values at p = 0.001 by degrees of freedom.
-var chi2Crit001 = map[int]float64{1: 10.828, 2: 13.816, 3: 16.266, 4: 18.467, 6: 22.458, 8: 26.124}
-
-// chi2 is Pearson's statistic of observed against expected counts.
-func chi2(obs, exp []float64) float64 {
-	x := 0.0
-	for i := range obs {
-		d := obs[i] - exp[i]
-		x += d * d / exp[i]
-	}
-	return x
-}
 
 // TestAcceptanceSplitsIndependenceAndRamp: 100,000 units through decide
 // (in-process through the Mux, plus 2,000 over HTTP that must agree):
@@ -80,23 +68,20 @@ func TestAcceptanceSplitsIndependenceAndRamp(t *testing.T) {
 	}
 	pc := count(page, 5)
 	inA1, inA2 := pc[0]+pc[1], pc[2]+pc[3]+pc[4]
-	checks := []struct {
-		name     string
-		obs, exp []float64
-	}{
-		{"layer page ranges 40/60", []float64{inA1, inA2}, []float64{0.4 * units, 0.6 * units}},
-		{"a1 50/50", pc[0:2], []float64{inA1 * 0.5, inA1 * 0.5}},
-		{"a2 20/30/50", pc[2:5], []float64{inA2 * 0.2, inA2 * 0.3, inA2 * 0.5}},
-	}
 	bc := count(b1, 2)
 	inB := bc[0] + bc[1]
-	checks = append(checks, struct {
-		name     string
-		obs, exp []float64
-	}{"b1 40/60", bc, []float64{inB * 0.4, inB * 0.6}})
+	checks := []struct {
+		name            string
+		counts, weights []float64
+	}{
+		{"layer page ranges 40/60", []float64{inA1, inA2}, []float64{0.4, 0.6}},
+		{"a1 50/50", pc[0:2], []float64{0.5, 0.5}},
+		{"a2 20/30/50", pc[2:5], []float64{0.2, 0.3, 0.5}},
+		{"b1 40/60", bc, []float64{0.4, 0.6}},
+	}
 	for _, c := range checks {
-		if x := chi2(c.obs, c.exp); x > chi2Crit001[len(c.obs)-1] {
-			t.Errorf("%s: χ² %.2f with counts %v", c.name, x, c.obs)
+		if r := stats.CheckSRM(c.counts, c.weights); r.PValue < 0.001 {
+			t.Errorf("%s: χ² %.2f, p %.2g with counts %v", c.name, r.ChiSquare, r.PValue, c.counts)
 		}
 	}
 	if inB < 0.09*units || inB > 0.11*units {
@@ -107,20 +92,12 @@ func TestAcceptanceSplitsIndependenceAndRamp(t *testing.T) {
 	for i := range units {
 		table[page[i]][price[i]]++
 	}
-	x := 0.0
-	for r := range 5 {
-		for c := range 3 {
-			rs := table[r][0] + table[r][1] + table[r][2]
-			cs := 0.0
-			for k := range 5 {
-				cs += table[k][c]
-			}
-			e := rs * cs / units
-			x += (table[r][c] - e) * (table[r][c] - e) / e
-		}
+	rows := make([][]float64, 5)
+	for r := range rows {
+		rows[r] = table[r][:]
 	}
-	if x > chi2Crit001[8] {
-		t.Errorf("layers page and price are not independent: χ² %.2f over %v", x, table)
+	if r := stats.Independence(rows); r.PValue < 0.001 {
+		t.Errorf("layers page and price are not independent: χ² %.2f, p %.2g over %v", r.ChiSquare, r.PValue, table)
 	}
 	// 2,000 of them over HTTP decide the same.
 	for i := 0; i < 2000; i++ {

@@ -26,7 +26,7 @@ type Results struct {
 	Metrics       []MetricResult `json:"metrics"`
 }
 
-// results answers GET /fn/ab/results/{team}/{key}[?metric=NAME...][&trim=iqr|iqr-arm|cap:Q][&holm=true]:
+// results answers GET /fn/ab/results/{team}/{key}[?metric=NAME...][&trim=none|iqr|cap:P[:pooled]][&holm=true]:
 // per metric and variation the statistics of the per-unit totals.
 //
 // Units are those that sent an event of the metric; each is placed in its

@@ -1,5 +1,7 @@
 package ab
 
+import "github.com/wharfhq/wharf/functions/ab/stats"
+
 // SRMThreshold is the p-value below which a split is flagged.
 const SRMThreshold = 0.001
 
@@ -28,16 +30,12 @@ func checkSRM(counts []int64, weights []float64) SRM {
 		s.P = 1
 		return s
 	}
-	obs := make([]float64, 0, len(counts))
-	exp := make([]float64, 0, len(counts))
+	obs := make([]float64, len(counts))
 	for i, c := range counts {
-		if weights[i] <= 0 {
-			continue
-		}
-		obs = append(obs, float64(c))
-		exp = append(exp, weights[i]*float64(s.Exposures))
+		obs[i] = float64(c)
 	}
-	s.ChiSquare, s.P = chiSquareTest(obs, exp)
+	r := stats.CheckSRM(obs, weights)
+	s.ChiSquare, s.P = r.ChiSquare, r.PValue
 	s.Flagged = s.Exposures >= SRMMinUnits && s.P < SRMThreshold
 	return s
 }
