@@ -63,8 +63,8 @@ type Assignment struct {
 // team decided for the unit, from the in-memory snapshot.
 func (f *Function) decideAll(r *fnapi.Request) error {
 	var in decideInput
-	if err := r.DecodeJSON(&in); err != nil {
-		return err
+	if err := parseDecide(r.Ctx.PostBody(), &in); err != nil {
+		return httperr.BadRequest("%v", err)
 	}
 	if errs := checkUnit(in.Unit, "unit"); len(errs) > 0 {
 		return badFields(r, "invalid decision request", errs)

@@ -34,7 +34,7 @@ type server struct {
 	tokens map[string]string // admin, ingest, agent, team (shop), other (bank), multi (shop and bank)
 }
 
-func newServer(t *testing.T, engine string, edit ...func(*ab.Options)) *server {
+func newServer(t testing.TB, engine string, edit ...func(*ab.Options)) *server {
 	t.Helper()
 	nsqd := testenv.StartNSQD(t)
 	var st store.Store
@@ -97,7 +97,7 @@ func newServer(t *testing.T, engine string, edit ...func(*ab.Options)) *server {
 	return s
 }
 
-func (s *server) do(t *testing.T, method, path, who, body string) gatewaytest.Response {
+func (s *server) do(t testing.TB, method, path, who, body string) gatewaytest.Response {
 	t.Helper()
 	hdr := map[string]string{}
 	if who != "" {
@@ -112,7 +112,7 @@ func (s *server) do(t *testing.T, method, path, who, body string) gatewaytest.Re
 }
 
 // must does a request that must answer want.
-func (s *server) must(t *testing.T, want int, method, path, who, body string) gatewaytest.Response {
+func (s *server) must(t testing.TB, want int, method, path, who, body string) gatewaytest.Response {
 	t.Helper()
 	r := s.do(t, method, path, who, body)
 	if r.Status != want {
@@ -121,7 +121,7 @@ func (s *server) must(t *testing.T, want int, method, path, who, body string) ga
 	return r
 }
 
-func decode[T any](t *testing.T, r gatewaytest.Response) T {
+func decode[T any](t testing.TB, r gatewaytest.Response) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(r.Body, &v); err != nil {
@@ -149,7 +149,7 @@ func (s *server) running(t *testing.T, layer, key string, lo, hi int) {
 }
 
 // waitRunning waits until a decision of shop sees key running.
-func (s *server) waitRunning(t *testing.T, key string) {
+func (s *server) waitRunning(t testing.TB, key string) {
 	t.Helper()
 	testenv.Eventually(t, 5*time.Second, func() error {
 		r := s.do(t, "GET", "/fn/ab/decide/"+key+"?unit=probe", "team", "")
