@@ -119,9 +119,7 @@ func (f *Function) decideOne(r *fnapi.Request) error {
 	}
 	buf := appendDecisionHead(make([]byte, 0, 256), unit, team, st.snap.Version)
 	a := c.Decide(attrs)
-	if a.In() {
-		st.counters[c.Index].counts[a.Variation].Add(1)
-	}
+	countExposure(st, c, a)
 	buf = appendAssignment(buf, c, a, explain)
 	buf = append(buf, "]}\n"...)
 	f.m.decisions.Inc()
@@ -160,9 +158,7 @@ func withUnit(attrs map[string]any, unit string) map[string]any {
 // assignment when the unit is in (or in the holdout, or explain is set).
 func (f *Function) appendOne(buf []byte, st *state, c *experiment.Compiled, attrs map[string]any, explain, first bool) ([]byte, bool) {
 	a := c.Decide(attrs)
-	if a.In() {
-		st.counters[c.Index].counts[a.Variation].Add(1)
-	}
+	countExposure(st, c, a)
 	if !a.In() && !a.Holdout && !explain {
 		return buf, first
 	}
@@ -251,4 +247,13 @@ func writeRaw(r *fnapi.Request, buf []byte) {
 	r.Ctx.SetStatusCode(fasthttp.StatusOK)
 	r.Ctx.SetContentType("application/json")
 	r.Ctx.SetBody(buf)
+}
+
+// countExposure counts a unit's exposure to its hashed variation; forced
+// units are not counted, since the split of exposures (the SRM check) is
+// the split of hashing.
+func countExposure(st *state, c *experiment.Compiled, a experiment.Assignment) {
+	if a.In() && !a.Forced {
+		st.counters[c.Index].counts[a.Variation].Add(1)
+	}
 }
