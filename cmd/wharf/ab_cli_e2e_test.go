@@ -124,6 +124,7 @@ func TestABTourThroughServe(t *testing.T) {
 	wantLines(t, "ramp dry run", shop.ok("ab", "experiment", "ramp", "button", "--weights", "0.2,0.8", "--dry-run"), "Dry run, not saved")
 	wantLines(t, "ramp confirmed", shop.ok("ab", "experiment", "ramp", "button", "--weights", "0.2,0.8", "--confirm-reassign"), "Saved:", "weights 0.2/0.8")
 	wantLines(t, "reassign", shop.ok("ab", "experiment", "reassign", "button"), "bucket version 1")
+	wantLines(t, "experiment show (audit)", shop.ok("ab", "experiment", "show", "button"), "REVISION", "reassign", "weights 0.2/0.8")
 	wantLines(t, "sdk-key", shop.ok("ab", "sdk-key"), "Client key of team shop: sdk-")
 	wantLines(t, "experiment stop", shop.ok("ab", "experiment", "stop", "button"), "stopped")
 

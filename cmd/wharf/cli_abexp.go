@@ -187,9 +187,13 @@ func newABExpShowCmd(stdout io.Writer) *cobra.Command {
 					return err
 				}
 				fmt.Fprintln(stdout, srmLine(v.SRM))
-				_, err := fmt.Fprintf(stdout, "Created by %s at %s; changed by %s at %s (revision %d).\n", v.CreatedBy, v.CreatedAt.Format("2006-01-02T15:04:05Z"),
+				fmt.Fprintf(stdout, "Created by %s at %s; changed by %s at %s (revision %d).\n", v.CreatedBy, v.CreatedAt.Format("2006-01-02T15:04:05Z"),
 					v.UpdatedBy, v.UpdatedAt.Format("2006-01-02T15:04:05Z"), v.Revision)
-				return err
+				hist := cliout.NewRows("REVISION", "AT", "BY", "ACTION", "DETAIL")
+				for _, h := range v.History {
+					hist.Add(strconv.Itoa(h.Revision), h.At.Format("2006-01-02T15:04:05Z"), h.By, h.Action, cliout.Cell(h.Detail))
+				}
+				return hist.Write(stdout, "")
 			})
 		},
 	}

@@ -232,6 +232,15 @@ func TestRampAndReassign(t *testing.T) {
 	if !res.Saved || res.Experiment.BucketVersion != 1 || res.Change.Moved < 0.2 {
 		t.Fatalf("reassign: %+v", res)
 	}
+	v := decode[ab.ExperimentView](t, s.must(t, 200, "GET", "/fn/ab/experiments/shop/button", "team", ""))
+	var trail []string
+	for _, h := range v.History {
+		trail = append(trail, fmt.Sprintf("%d %s %s", h.Revision, h.By, h.Action))
+	}
+	if got := strings.Join(trail, ", "); got != "1 team create, 2 team start, 3 team ramp, 4 team ramp, 5 admin ramp, 6 team reassign" ||
+		!strings.Contains(v.History[4].Detail, "weights 0.2/0.8") || v.History[5].At.IsZero() {
+		t.Fatalf("audit trail: %s %+v", got, v.History)
+	}
 	testenv.Eventually(t, 5*time.Second, func() error {
 		d := decode[ab.Decision](t, s.must(t, 200, "GET", "/fn/ab/decide/button?unit=u1", "team", ""))
 		if d.Assignments[0].BucketVersion != 1 {

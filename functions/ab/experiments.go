@@ -74,7 +74,7 @@ func (f *Function) createExperiment(r *fnapi.Request) error {
 	if len(errs) > 0 {
 		return badFields(r, "invalid experiment", errs)
 	}
-	e.Touch(r.Principal.Name, f.opts.Now().UTC())
+	e.Record(r.Principal.Name, f.opts.Now().UTC(), "create", fmt.Sprintf("%d variations, coverage %g", len(e.Variations), e.Coverage))
 	if err := f.create(r, experimentKey(team, e.Key), e, "experiment "+team+"/"+e.Key); err != nil {
 		return err
 	}
@@ -166,8 +166,9 @@ func (f *Function) transition(r *fnapi.Request, to experiment.Status) error {
 				return httperr.Conflict("cannot start experiment %s/%s: %v", team, key, errs)
 			}
 		}
+		action := map[experiment.Status]string{experiment.Running: "start", experiment.Stopped: "stop"}[to]
+		e.Record(r.Principal.Name, f.opts.Now().UTC(), action, fmt.Sprintf("%s → %s", e.Status, to))
 		e.Status = to
-		e.Touch(r.Principal.Name, f.opts.Now().UTC())
 		return nil
 	})
 	if err != nil {

@@ -2,6 +2,8 @@ package ab
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -57,7 +59,7 @@ func (f *Function) rampExperiment(r *fnapi.Request) error {
 	if in.Coverage == nil && in.Weights == nil {
 		return badFields(r, "invalid ramp", fielderr.List{{Field: "coverage", Msg: "give coverage, weights or both"}})
 	}
-	return f.edit(r, in.DryRun, func(e *experiment.Experiment) (fielderr.List, bool) {
+	return f.edit(r, in.DryRun, "ramp", func(e *experiment.Experiment) (fielderr.List, bool) {
 		var errs fielderr.List
 		if in.Coverage != nil {
 			e.Coverage = *in.Coverage
@@ -96,7 +98,7 @@ func (f *Function) reassignExperiment(r *fnapi.Request) error {
 			return err
 		}
 	}
-	return f.edit(r, in.DryRun, func(e *experiment.Experiment) (fielderr.List, bool) {
+	return f.edit(r, in.DryRun, "reassign", func(e *experiment.Experiment) (fielderr.List, bool) {
 		e.BucketVersion++
 		return nil, true
 	})
@@ -104,7 +106,7 @@ func (f *Function) reassignExperiment(r *fnapi.Request) error {
 
 // edit applies change to the experiment of the path, estimates the units
 // it moves, and saves it unless dryRun or it moves units unconfirmed.
-func (f *Function) edit(r *fnapi.Request, dryRun bool, change func(*experiment.Experiment) (fielderr.List, bool)) error {
+func (f *Function) edit(r *fnapi.Request, dryRun bool, action string, change func(*experiment.Experiment) (fielderr.List, bool)) error {
 	team, err := pathTeam(r, "experiment")
 	if err != nil {
 		return err
@@ -139,7 +141,12 @@ func (f *Function) edit(r *fnapi.Request, dryRun bool, change func(*experiment.E
 		if res.Change.Reassigns() && !confirmed {
 			return errNeedsConfirm{change: res.Change}
 		}
-		e.Touch(r.Principal.Name, f.opts.Now().UTC())
+		ws := make([]string, len(e.Variations))
+		for i, v := range e.Variations {
+			ws[i] = strconv.FormatFloat(v.Weight, 'g', -1, 64)
+		}
+		e.Record(r.Principal.Name, f.opts.Now().UTC(), action, fmt.Sprintf("coverage %g, weights %s, bucket version %d; moved %.2f%%, entering %.2f%%, leaving %.2f%%",
+			e.Coverage, strings.Join(ws, "/"), e.BucketVersion, res.Change.Moved*100, res.Change.Entering*100, res.Change.Leaving*100))
 		return nil
 	})
 	switch {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/monitoring/fielderr"
@@ -80,6 +81,32 @@ type Experiment struct {
 	// effective seed, so every unit is hashed anew.
 	BucketVersion int `json:"bucket_version"`
 	Audit
+	// History is the audit trail of the experiment's changes, oldest
+	// first (the last MaxHistory).
+	History []HistoryEntry `json:"history,omitempty"`
+}
+
+// MaxHistory caps the audit trail kept with an experiment.
+const MaxHistory = 100
+
+// HistoryEntry is one audited change.
+type HistoryEntry struct {
+	Revision int       `json:"revision"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+	// Action is create, start, stop, ramp or reassign; Detail says what
+	// changed.
+	Action string `json:"action"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Record touches the audit fields and appends the change to History.
+func (e *Experiment) Record(who string, now time.Time, action, detail string) {
+	e.Touch(who, now)
+	e.History = append(e.History, HistoryEntry{Revision: e.Revision, By: who, At: now, Action: action, Detail: detail})
+	if n := len(e.History); n > MaxHistory {
+		e.History = append([]HistoryEntry(nil), e.History[n-MaxHistory:]...)
+	}
 }
 
 // Normalize fills the defaults of e (seed, hash version and attribute,
