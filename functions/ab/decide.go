@@ -77,8 +77,9 @@ func (f *Function) decideAll(r *fnapi.Request) error {
 	st := f.snapshot()
 	buf := appendDecisionHead(make([]byte, 0, 512), in.Unit, team, st.snap.Version)
 	first := true
+	var pos experiment.Positions
 	for _, c := range st.snap.Running[team] {
-		buf, first = f.appendOne(buf, st, c, attrs, in.Explain, first)
+		buf, first = f.appendOne(buf, st, c, attrs, &pos, in.Explain, first)
 	}
 	buf = append(buf, "]}\n"...)
 	f.m.decisions.Inc()
@@ -156,8 +157,8 @@ func withUnit(attrs map[string]any, unit string) map[string]any {
 
 // appendOne decides c for attrs, counts the exposure and appends the
 // assignment when the unit is in (or in the holdout, or explain is set).
-func (f *Function) appendOne(buf []byte, st *state, c *experiment.Compiled, attrs map[string]any, explain, first bool) ([]byte, bool) {
-	a := c.Decide(attrs)
+func (f *Function) appendOne(buf []byte, st *state, c *experiment.Compiled, attrs map[string]any, pos *experiment.Positions, explain, first bool) ([]byte, bool) {
+	a := c.DecideAt(attrs, pos)
 	countExposure(st, c, a)
 	if !a.In() && !a.Holdout && !explain {
 		return buf, first

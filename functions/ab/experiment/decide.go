@@ -111,10 +111,43 @@ func HashValue(attrs map[string]any, attribute string) string {
 	return ""
 }
 
+// Positions remembers a unit's position in the layers already hashed
+// during one decision of many experiments, so the experiments of one layer
+// hash the unit once. The zero value is empty; it holds 8 layers and
+// computes the others each time.
+type Positions struct {
+	n    int
+	salt [8]string
+	hv   [8]string
+	pos  [8]float64
+}
+
+// position is the unit hv's position in the layer of salt (engine.Hash
+// of "__"+salt, version 1, as engine.InNamespace).
+func (p *Positions) position(c *Compiled, hv string) float64 {
+	if p != nil {
+		for i := range p.n {
+			if p.salt[i] == c.LayerSalt && p.hv[i] == hv {
+				return p.pos[i]
+			}
+		}
+	}
+	n, _ := engine.Hash(c.nsSeed, hv, 1)
+	if p != nil && p.n < len(p.salt) {
+		p.salt[p.n], p.hv[p.n], p.pos[p.n] = c.LayerSalt, hv, n
+		p.n++
+	}
+	return n
+}
+
 // Decide assigns the unit with attrs (its id already in attrs[id]) to a
 // variation of c, in GrowthBook's order: allow-list, hash attribute,
 // layer (namespace), condition, holdout, coverage and weights.
-func (c *Compiled) Decide(attrs map[string]any) Assignment {
+func (c *Compiled) Decide(attrs map[string]any) Assignment { return c.DecideAt(attrs, nil) }
+
+// DecideAt is Decide with the unit's layer positions remembered in p (nil:
+// none) for the next experiments of the same decision.
+func (c *Compiled) DecideAt(attrs map[string]any, p *Positions) Assignment {
 	e := &c.Exp
 	hv := HashValue(attrs, e.HashAttribute)
 	if hv == "" && e.FallbackAttribute != "" {
@@ -132,7 +165,7 @@ func (c *Compiled) Decide(attrs map[string]any) Assignment {
 	if c.LayerSalt != "" {
 		// engine.InNamespace(hv, c.LayerSalt, start, end), with the
 		// position kept for the bucket.
-		n, _ := engine.Hash(c.nsSeed, hv, 1)
+		n := p.position(c, hv)
 		a.Bucket = int(math.Round(n * Buckets))
 		if n < c.nsStart || n >= c.nsEnd {
 			a.Reason = ReasonLayer

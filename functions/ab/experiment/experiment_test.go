@@ -148,3 +148,28 @@ func TestSnapshotVersionAndOverlaps(t *testing.T) {
 		t.Fatal()
 	}
 }
+
+// TestDecideAtRemembersLayerPositions: deciding many experiments of
+// several layers with one Positions gives every experiment the decision
+// it gets alone, including past the 8 layers it holds.
+func TestDecideAtRemembersLayerPositions(t *testing.T) {
+	t.Parallel()
+	var cs []*experiment.Compiled
+	for l := range 10 {
+		layer := &experiment.Layer{Name: "l" + strconv.Itoa(l), Team: "shop", Salt: "salt" + strconv.Itoa(l)}
+		for k := range 3 {
+			e := exp("e"+strconv.Itoa(l)+strconv.Itoa(k), 0.3, 0.7)
+			e.Layer, e.Range = layer.Name, [2]int{k * 3000, (k + 1) * 3000}
+			cs = append(cs, experiment.Compile(e, layer))
+		}
+	}
+	for i := range 2000 {
+		attrs := map[string]any{"id": "u" + strconv.Itoa(i)}
+		var pos experiment.Positions
+		for _, c := range cs {
+			if got, want := c.DecideAt(attrs, &pos), c.Decide(attrs); got != want {
+				t.Fatalf("unit %d, %s: %+v with positions, %+v alone", i, c.Exp.Key, got, want)
+			}
+		}
+	}
+}
