@@ -24,30 +24,37 @@ import (
 // JavaScript-only construct (look-around, back-references) fails the
 // condition, and objects compared as JSON ignore key order.
 func EvalCondition(attributes, condition map[string]any, savedGroups map[string][]any) bool {
-	return evalCondition(attributes, condition, savedGroups)
+	return evalCondition(attributes, condition, &evalCtx{groups: savedGroups})
 }
 
-func evalCondition(obj any, condition map[string]any, groups map[string][]any) bool {
+// evalCtx is what every step of an evaluation needs: the saved groups and
+// the regular expressions compiled beforehand (nil: compile when used).
+type evalCtx struct {
+	groups  map[string][]any
+	regexps map[regexKey]*regexp.Regexp
+}
+
+func evalCondition(obj any, condition map[string]any, ctx *evalCtx) bool {
 	for k, v := range condition {
 		switch k {
 		case "$or":
-			if !evalOr(obj, v, groups) {
+			if !evalOr(obj, v, ctx) {
 				return false
 			}
 		case "$nor":
-			if evalOr(obj, v, groups) {
+			if evalOr(obj, v, ctx) {
 				return false
 			}
 		case "$and":
-			if !evalAnd(obj, v, groups) {
+			if !evalAnd(obj, v, ctx) {
 				return false
 			}
 		case "$not":
-			if evalSub(obj, v, groups) {
+			if evalSub(obj, v, ctx) {
 				return false
 			}
 		default:
-			if !evalValue(v, getPath(obj, k), groups, false) {
+			if !evalValue(v, getPath(obj, k), ctx, false) {
 				return false
 			}
 		}
@@ -57,32 +64,32 @@ func evalCondition(obj any, condition map[string]any, groups map[string][]any) b
 
 // evalSub evaluates a nested condition; what is not an object has no
 // entries and so passes, as Object.entries of it is empty.
-func evalSub(obj any, v any, groups map[string][]any) bool {
+func evalSub(obj any, v any, ctx *evalCtx) bool {
 	c, ok := v.(map[string]any)
 	if !ok {
 		return true
 	}
-	return evalCondition(obj, c, groups)
+	return evalCondition(obj, c, ctx)
 }
 
 // evalOr: an empty list (or no list at all) passes.
-func evalOr(obj any, v any, groups map[string][]any) bool {
+func evalOr(obj any, v any, ctx *evalCtx) bool {
 	list, ok := v.([]any)
 	if !ok || len(list) == 0 {
 		return true
 	}
 	for _, c := range list {
-		if evalSub(obj, c, groups) {
+		if evalSub(obj, c, ctx) {
 			return true
 		}
 	}
 	return false
 }
 
-func evalAnd(obj any, v any, groups map[string][]any) bool {
+func evalAnd(obj any, v any, ctx *evalCtx) bool {
 	list, _ := v.([]any)
 	for _, c := range list {
-		if !evalSub(obj, c, groups) {
+		if !evalSub(obj, c, ctx) {
 			return false
 		}
 	}
@@ -137,7 +144,7 @@ func arrayIndex(s string) (int, bool) {
 
 // evalValue tests value against one condition value: a plain value, or an
 // object of operators.
-func evalValue(condition, value any, groups map[string][]any, insensitive bool) bool {
+func evalValue(condition, value any, ctx *evalCtx, insensitive bool) bool {
 	switch c := condition.(type) {
 	case string:
 		if insensitive {
@@ -155,7 +162,7 @@ func evalValue(condition, value any, groups map[string][]any, insensitive bool) 
 			return jsonEqual(value, c)
 		}
 		for op, expected := range c {
-			if !evalOperator(op, value, expected, groups) {
+			if !evalOperator(op, value, expected, ctx) {
 				return false
 			}
 		}
@@ -181,7 +188,7 @@ func isOperatorObject(m map[string]any) bool {
 }
 
 // evalOperator applies one operator.
-func evalOperator(op string, actual, expected any, groups map[string][]any) bool {
+func evalOperator(op string, actual, expected any, ctx *evalCtx) bool {
 	switch op {
 	case "$veq", "$vne", "$vgt", "$vgte", "$vlt", "$vlte":
 		return compareVersions(op, actual, expected)
@@ -217,29 +224,29 @@ func evalOperator(op string, actual, expected any, groups map[string][]any) bool
 		}
 		return in
 	case "$inGroup", "$notInGroup":
-		in := isIn(actual, groups[jsString(expected)], false)
+		in := isIn(actual, ctx.groups[jsString(expected)], false)
 		if op == "$notInGroup" {
 			return !in
 		}
 		return in
 	case "$not":
-		return !evalValue(expected, actual, groups, false)
+		return !evalValue(expected, actual, ctx, false)
 	case "$size":
 		list, ok := actual.([]any)
 		if !ok {
 			return false
 		}
-		return evalValue(expected, float64(len(list)), groups, false)
+		return evalValue(expected, float64(len(list)), ctx, false)
 	case "$elemMatch":
-		return elemMatch(actual, expected, groups)
+		return elemMatch(actual, expected, ctx)
 	case "$all", "$alli":
 		list, ok := expected.([]any)
 		if !ok {
 			return false
 		}
-		return isInAll(actual, list, groups, op == "$alli")
+		return isInAll(actual, list, ctx, op == "$alli")
 	case "$regex", "$regexi":
-		return matchRegex(actual, expected, op == "$regexi")
+		return matchRegex(actual, expected, op == "$regexi", ctx)
 	case "$type":
 		s, ok := expected.(string)
 		return ok && typeOf(actual) == s
@@ -283,7 +290,7 @@ func includes(list []any, v any, insensitive bool) bool {
 	return false
 }
 
-func isInAll(actual any, expected []any, groups map[string][]any, insensitive bool) bool {
+func isInAll(actual any, expected []any, ctx *evalCtx, insensitive bool) bool {
 	list, ok := actual.([]any)
 	if !ok {
 		return false
@@ -291,7 +298,7 @@ func isInAll(actual any, expected []any, groups map[string][]any, insensitive bo
 	for _, e := range expected {
 		passed := false
 		for _, a := range list {
-			if evalValue(e, a, groups, insensitive) {
+			if evalValue(e, a, ctx, insensitive) {
 				passed = true
 				break
 			}
@@ -305,7 +312,7 @@ func isInAll(actual any, expected []any, groups map[string][]any, insensitive bo
 
 // elemMatch: some truthy element passes expected, an operator object
 // applied to the element or a condition evaluated on it.
-func elemMatch(actual, expected any, groups map[string][]any) bool {
+func elemMatch(actual, expected any, ctx *evalCtx) bool {
 	list, ok := actual.([]any)
 	if !ok {
 		return false
@@ -317,10 +324,10 @@ func elemMatch(actual, expected any, groups map[string][]any) bool {
 			continue
 		}
 		if op {
-			if evalValue(m, el, groups, false) {
+			if evalValue(m, el, ctx, false) {
 				return true
 			}
-		} else if evalCondition(el, m, groups) {
+		} else if evalCondition(el, m, ctx) {
 			return true
 		}
 	}
@@ -329,17 +336,33 @@ func elemMatch(actual, expected any, groups map[string][]any) bool {
 
 // matchRegex tests String(actual) against the pattern expected (a
 // string; anything else fails, as the SDK's pattern.replace throws).
-func matchRegex(actual, expected any, insensitive bool) bool {
+func matchRegex(actual, expected any, insensitive bool, ctx *evalCtx) bool {
 	pattern, ok := expected.(string)
 	if !ok {
 		return false
 	}
+	re, ok := ctx.regexps[regexKey{pattern, insensitive}]
+	if !ok {
+		re = compileRegex(pattern, insensitive)
+	}
+	return re != nil && re.MatchString(jsString(actual))
+}
+
+// regexKey names a compiled $regex ($regexi: insensitive).
+type regexKey struct {
+	pattern     string
+	insensitive bool
+}
+
+// compileRegex compiles a $regex pattern as Go (RE2) syntax; nil when it
+// does not compile, which fails the condition.
+func compileRegex(pattern string, insensitive bool) *regexp.Regexp {
 	if insensitive {
 		pattern = "(?i)" + pattern
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
-		return false
+		return nil
 	}
-	return re.MatchString(jsString(actual))
+	return re
 }

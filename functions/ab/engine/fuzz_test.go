@@ -65,6 +65,7 @@ func FuzzEvalCondition(f *testing.F) {
 	f.Add(`{"v": "1.2.3-rc.1"}`, `{"v": {"$vgte": "1.2.0", "$vlt": "v2"}}`)
 	f.Add(`{"a": [1, [2]]}`, `{"a": {"$all": [1, {"$size": 1}]}, "a.1.0": 2}`)
 	f.Add(`{}`, `{"$not": {"missing": {"$exists": true}}, "x": {"$type": "null"}}`)
+	f.Add(`{"e": "A@b.org"}`, `{"e": {"$regexi": "@B\\.ORG$", "$regex": "(unclosed"}}`)
 	f.Add(`{"g": 5}`, `{"g": {"$inGroup": "g", "$notInGroup": 7}, "q": {"$in": 3}}`)
 	groups := map[string][]any{"g": {5.0, "x"}}
 	f.Fuzz(func(t *testing.T, attrsJSON, condJSON string) {
@@ -73,6 +74,9 @@ func FuzzEvalCondition(f *testing.F) {
 			return
 		}
 		got := engine.EvalCondition(attrs, cond, groups)
+		if engine.Compile(cond).Eval(attrs, groups) != got {
+			t.Fatalf("Compile(%s).Eval differs from EvalCondition (%v)", condJSON, got)
+		}
 		if engine.EvalCondition(attrs, map[string]any{"$not": cond}, groups) == got {
 			t.Fatalf("$not of %s gives the same answer %v", condJSON, got)
 		}

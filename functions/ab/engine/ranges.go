@@ -9,6 +9,13 @@ package engine
 // changing later weights never moves a unit out of the variation it was
 // in. numVariations ≤ 0 gives no ranges.
 func BucketRanges(numVariations int, coverage float64, weights []float64) [][2]float64 {
+	return AppendBucketRanges(nil, numVariations, coverage, weights)
+}
+
+// AppendBucketRanges appends BucketRanges(numVariations, coverage,
+// weights) to dst and returns it, so that a caller with a buffer does not
+// allocate.
+func AppendBucketRanges(dst [][2]float64, numVariations int, coverage float64, weights []float64) [][2]float64 {
 	if coverage < 0 {
 		coverage = 0
 	} else if coverage > 1 {
@@ -25,9 +32,11 @@ func BucketRanges(numVariations int, coverage float64, weights []float64) [][2]f
 		}
 		equal = total < 0.99 || total > 1.01
 	}
-	out := make([][2]float64, numVariations)
+	if dst == nil {
+		dst = make([][2]float64, 0, numVariations)
+	}
 	cumulative := 0.0
-	for i := range out {
+	for i := range numVariations {
 		w := 1 / float64(numVariations)
 		if !equal {
 			w = weights[i]
@@ -36,9 +45,9 @@ func BucketRanges(numVariations int, coverage float64, weights []float64) [][2]f
 		cumulative += w
 		// float64(...) stops the compiler fusing the multiply-add, so the
 		// rounding is JavaScript's on every architecture.
-		out[i] = [2]float64{start, start + float64(coverage*w)}
+		dst = append(dst, [2]float64{start, start + float64(coverage*w)})
 	}
-	return out
+	return dst
 }
 
 // ChooseVariation returns the index of the first range with

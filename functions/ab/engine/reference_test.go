@@ -152,6 +152,9 @@ func TestSideBySideWithGrowthBookJS(t *testing.T) {
 	for i, c := range req.Cond {
 		attrs, cond := roundTrip(t, c[0]), roundTrip(t, c[1])
 		got := engine.EvalCondition(attrs, cond, g.groups)
+		if compiled := engine.Compile(cond).Eval(attrs, g.groups); compiled != got {
+			t.Errorf("Compile(%s).Eval(%s) = %v, EvalCondition %v", jsonText(c[1]), jsonText(c[0]), compiled, got)
+		}
 		if want := string(resp.Cond[i]); want != "true" && want != "false" {
 			t.Errorf("EvalCondition(%s, %s): GrowthBook JS %s", jsonText(c[0]), jsonText(c[1]), want)
 			continue

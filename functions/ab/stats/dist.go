@@ -58,8 +58,19 @@ func tTails(t, df float64) (tail, body float64) {
 	if math.IsInf(t, 0) {
 		return 0, 1
 	}
-	t2 := t * t
-	x, y := df/(df+t2), t2/(df+t2)
+	// x = df/(df+t²) and y = t²/(df+t²), each without overflow or 0/0.
+	var x, y float64
+	if t2 := t * t; t2 > df {
+		r := df / t2
+		x, y = r/(1+r), 1/(1+r)
+	} else {
+		r := t2 / df
+		x, y = 1/(1+r), r/(1+r)
+	}
+	if df > largeDF && y < 0.5 {
+		tail = tTailQuad(math.Abs(t), df)
+		return tail, 1 - tail
+	}
 	// P(|T| > |t|) = I_x(df/2, 1/2).
 	ix, _ := incBeta(df/2, 0.5, x, y)
 	return ix / 2, 1 - ix/2
@@ -86,10 +97,9 @@ func TPPF(p, df float64) float64 {
 // tLowerQuantile solves P(T < x) = q for q < ½ (x < 0).
 func tLowerQuantile(q, df float64) float64 {
 	cdf := func(x float64) float64 { lower, _ := tTails(x, df); return lower }
+	lnB := lnBeta(df/2, 0.5)
 	pdf := func(x float64) float64 {
-		lg1, _ := math.Lgamma((df + 1) / 2)
-		lg2, _ := math.Lgamma(df / 2)
-		return math.Exp(lg1 - lg2 - 0.5*math.Log(df*math.Pi) - (df+1)/2*math.Log1p(x*x/df))
+		return math.Exp(-(df+1)/2*math.Log1p(x*x/df) - 0.5*math.Log(df) - lnB)
 	}
 	// Bracket: from the normal quantile outwards.
 	hi := math.Min(NormalPPF(q), -1e-300)
@@ -128,11 +138,8 @@ func ChiSquarePPF(p, k float64) float64 {
 	case p == 1:
 		return math.Inf(1)
 	}
-	a := k / 2
-	lg, _ := math.Lgamma(a)
-	pdf := func(x float64) float64 {
-		return math.Exp((a-1)*math.Log(x/2)-x/2-lg) / 2
-	}
+	// The density (x/2)^(a−1)·e^(−x/2) / (2Γ(a)), a = k/2.
+	pdf := func(x float64) float64 { return gammaPrefactor(k/2, x/2) / x }
 	// Solve on the tail that is small, for relative accuracy.
 	if p > 0.5 {
 		q := 1 - p

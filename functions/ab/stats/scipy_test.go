@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wharfhq/wharf/functions/ab/stats"
@@ -185,7 +186,7 @@ func datasets(r *rand.Rand) []refDataset {
 	}
 	for i := range out {
 		out[i].Trims, out[i].Alpha = trims, 0.05
-		if strings := out[i].Name; len(strings) > 8 && strings[:8] == "binomial" {
+		if strings.HasPrefix(out[i].Name, "binomial") {
 			out[i].Trims = []string{"none", "cap:0.99"} // IQR of 0/1 data is degenerate
 		}
 	}
@@ -204,7 +205,7 @@ func TestSideBySideWithSciPy(t *testing.T) {
 		}
 		req.Percentiles = append(req.Percentiles, refPercentile{Values: v, Qs: []float64{0, 0.01, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1, r.Float64()}})
 	}
-	dfs := []float64{0.7, 1, 2, 2.5, 3, 5, 9.3, 30, 187.3, 1000, 12345.6, 1e5, 4e5}
+	dfs := []float64{0.7, 1, 2, 2.5, 3, 5, 9.3, 30, 187.3, 1000, 12345.6, 1e5, 4e5, 2e6, 3e7, 1e9, 1e12}
 	for _, df := range dfs {
 		for _, x := range []float64{-40, -8, -3, -1.96, -0.5, -1e-3, 0, 0.01, 0.7, 1.64, 2.1, 3.3, 6, 12, 50} {
 			req.TCDF = append(req.TCDF, [2]float64{x, df})

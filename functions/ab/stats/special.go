@@ -43,6 +43,15 @@ func betaPrefactor(a, b, x, y float64) float64 {
 	return math.Exp(l)
 }
 
+// lnBeta is ln B(a, b) by Stirling's formula and its errors, accurate
+// also when a or b is large (ln Γ would cancel):
+// a·ln(a/(a+b)) + b·ln(b/(a+b)) + ½·ln((a+b)/(ab)) + ½·ln 2π + δ(a) + δ(b) − δ(a+b).
+func lnBeta(a, b float64) float64 {
+	return -a*math.Log1p(b/a) - b*math.Log1p(a/b) +
+		0.5*(math.Log(a+b)-math.Log(a)-math.Log(b)) + lnSqrt2Pi +
+		stirlingErr(a) + stirlingErr(b) - stirlingErr(a+b)
+}
+
 // logRatio is ln r given r and r − 1 computed apart: log1p of r − 1 near
 // r = 1, where ln r would lose digits, ln r elsewhere, where r − 1 has
 // lost them.

@@ -23,15 +23,32 @@ func Summarize(values []float64) Summary {
 	if n == 0 {
 		return Summary{}
 	}
-	mean := pairwiseSum(values, 0, false) / float64(n)
+	mean := numpySum(values, 0, false) / float64(n)
 	if n < 2 {
 		return Summary{Units: n, Mean: mean}
 	}
-	return Summary{Units: n, Mean: mean, Variance: pairwiseSum(values, mean, true) / float64(n-1)}
+	return Summary{Units: n, Mean: mean, Variance: numpySum(values, mean, true) / float64(n-1)}
 }
 
-// pairwiseBlock is numpy's PW_BLOCKSIZE.
-const pairwiseBlock = 128
+const (
+	// pairwiseBlock is numpy's PW_BLOCKSIZE.
+	pairwiseBlock = 128
+	// reduceBuffer is numpy's default ufunc buffer size: add.reduce hands
+	// the inner loop 8192 values at a time and adds up the chunks' sums.
+	reduceBuffer = 8192
+)
+
+// numpySum is numpy.add.reduce of v (or of (v − mean)²): pairwise sums
+// of 8192-value chunks, added in order.
+func numpySum(v []float64, mean float64, squares bool) float64 {
+	sum := 0.0
+	for len(v) > 0 {
+		k := min(len(v), reduceBuffer)
+		sum += pairwiseSum(v[:k], mean, squares)
+		v = v[k:]
+	}
+	return sum
+}
 
 // pairwiseSum is numpy's pairwise summation (umath's pairwise_sum) of
 // v, or of (v − mean)² when squares is set: a plain loop below 8 values,
