@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/wharfhq/wharf/functions/ab/engine"
 )
@@ -99,7 +100,7 @@ func HashValue(attrs map[string]any, attribute string) string {
 		if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return ""
 		}
-		return strconv.FormatFloat(v, 'f', -1, 64)
+		return jsNumber(v)
 	case json.Number:
 		return v.String()
 	case int:
@@ -138,6 +139,21 @@ func (p *Positions) position(c *Compiled, hv string) float64 {
 		p.n++
 	}
 	return n
+}
+
+// jsNumber is JavaScript's String(f) for a finite non-zero f: the
+// shortest digits that round-trip, fixed for 1e-6 ≤ |f| < 1e21, else
+// exponent notation without padding ("1e+21", "1.5e-7").
+func jsNumber(f float64) string {
+	if a := math.Abs(f); a >= 1e-6 && a < 1e21 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	s := strconv.FormatFloat(f, 'e', -1, 64)
+	if i := strings.IndexByte(s, 'e'); i > 0 && i+2 < len(s) {
+		exp := strings.TrimLeft(s[i+2:], "0")
+		s = s[:i+2] + exp
+	}
+	return s
 }
 
 // Decide assigns the unit with attrs (its id already in attrs[id]) to a

@@ -173,3 +173,14 @@ func TestDecideAtRemembersLayerPositions(t *testing.T) {
 		}
 	}
 }
+
+// TestHashValueOfNumbersIsJavaScripts: a numeric hash attribute is hashed
+// as JavaScript's String(n) spells it, as GrowthBook's JS SDK does.
+func TestHashValueOfNumbersIsJavaScripts(t *testing.T) {
+	t.Parallel()
+	for f, want := range map[float64]string{42: "42", -1.5: "-1.5", 1e21: "1e+21", 1.5e-7: "1.5e-7", 0.000001: "0.000001", 123456789012: "123456789012", 0: ""} {
+		if got := experiment.HashValue(map[string]any{"id": f}, "id"); got != want {
+			t.Errorf("%v: %q, want %q", f, got, want)
+		}
+	}
+}
