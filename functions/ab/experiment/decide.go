@@ -36,6 +36,7 @@ type Compiled struct {
 	seed           string
 	holdoutSeed    string
 	ranges         [][2]float64
+	cond           *engine.Condition
 	values         []json.RawMessage
 }
 
@@ -49,6 +50,9 @@ func Compile(e Experiment, layer *Layer) *Compiled {
 		c.nsStart, c.nsEnd = float64(e.Range[0])/Buckets, float64(e.Range[1])/Buckets
 	}
 	c.ranges = engine.BucketRanges(len(e.Variations), e.Coverage, e.Weights())
+	if len(e.Condition) > 0 {
+		c.cond = engine.Compile(e.Condition)
+	}
 	c.values = make([]json.RawMessage, len(e.Variations))
 	for i, v := range e.Variations {
 		c.values[i] = v.Value
@@ -188,7 +192,7 @@ func (c *Compiled) DecideAt(attrs map[string]any, p *Positions) Assignment {
 			return a
 		}
 	}
-	if len(e.Condition) > 0 && !engine.EvalCondition(attrs, e.Condition, nil) {
+	if c.cond != nil && !c.cond.Eval(attrs, nil) {
 		a.Reason = ReasonCondition
 		return a
 	}
