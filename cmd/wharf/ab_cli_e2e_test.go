@@ -127,8 +127,12 @@ func TestABTourThroughServe(t *testing.T) {
 	wantLines(t, "experiment show (audit)", shop.ok("ab", "experiment", "show", "button"), "REVISION", "reassign", "weights 0.2/0.8")
 	wantLines(t, "sdk-key", shop.ok("ab", "sdk-key"), "Client key of team shop: sdk-")
 	wantLines(t, "experiment stop", shop.ok("ab", "experiment", "stop", "button"), "stopped")
+	shop.fails("holds experiment \"button\"", "ab", "layer", "delete", "checkout")
+	wantLines(t, "experiment delete", shop.ok("ab", "experiment", "delete", "button"), "Deleted experiment button of team shop.")
+	wantLines(t, "layer delete", shop.ok("ab", "layer", "delete", "checkout"), "Deleted layer checkout of team shop.")
 
 	// Another team sees nothing of shop's.
-	bank.fails("not found", "ab", "experiment", "show", "button", "--team", "shop")
+	shop.ok("ab", "experiment", "create", "kept", "--variation", "a=0.5", "--variation", "b=0.5")
+	bank.fails("not found", "ab", "experiment", "show", "kept", "--team", "shop")
 	wantLines(t, "bank's list", bank.ok("ab", "experiment", "list"), "No experiments.")
 }

@@ -18,7 +18,8 @@ import (
 func newABCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "ab", Short: "A/B experiments: layers, experiments, decisions, events and results (docs/ab.md)"}
 	layer := &cobra.Command{Use: "layer", Short: "Layers: sets of mutually exclusive experiments, each with its own salt"}
-	layer.AddCommand(newABLayerCreateCmd(stdout), newABLayerListCmd(stdout), newABLayerShowCmd(stdout))
+	layer.AddCommand(newABLayerCreateCmd(stdout), newABLayerListCmd(stdout), newABLayerShowCmd(stdout),
+		newABDeleteCmd(stdout, "layers", "layer", "Delete a layer no experiment names"))
 	cmd.AddCommand(layer, newABExperimentCmd(stdout), newABDecideCmd(stdout), newABTrackCmd(stdout), newABResultsCmd(stdout), newABSDKKeyCmd(stdout))
 	return cmd
 }
@@ -145,3 +146,31 @@ func parseRange(s string) ([2]int, error) {
 
 // percent formats a share as a percentage.
 func percent(x float64) string { return strconv.FormatFloat(x*100, 'f', 2, 64) + "%" }
+
+// newABDeleteCmd is `wharf ab layer|experiment delete NAME`.
+func newABDeleteCmd(stdout io.Writer, kind, what, short string) *cobra.Command {
+	var f clientFlags
+	var team string
+	cmd := &cobra.Command{
+		Use:   "delete NAME [--team T]",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.teamClient(cmd.Context(), &team)
+			if err != nil {
+				return err
+			}
+			if err := c.Do(cmd.Context(), "DELETE", abPath(kind, team, args[0]), nil, nil); err != nil {
+				return err
+			}
+			out := map[string]string{"deleted": what, "team": team, "name": args[0]}
+			return f.emit(stdout, out, func() error {
+				_, err := fmt.Fprintf(stdout, "Deleted %s %s of team %s.\n", what, args[0], team)
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
+	f.bind(cmd)
+	return cmd
+}

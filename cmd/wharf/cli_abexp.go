@@ -21,7 +21,8 @@ func newABExperimentCmd(stdout io.Writer) *cobra.Command {
 	cmd.AddCommand(newABExpCreateCmd(stdout), newABExpListCmd(stdout), newABExpShowCmd(stdout),
 		newABExpTransitionCmd(stdout, "start", "Start a draft or stopped experiment (its decisions are live on every node within a second)"),
 		newABExpTransitionCmd(stdout, "stop", "Stop a running experiment"),
-		newABExpRampCmd(stdout), newABExpReassignCmd(stdout))
+		newABExpRampCmd(stdout), newABExpReassignCmd(stdout),
+		newABDeleteCmd(stdout, "experiments", "experiment", "Delete a draft or stopped experiment"))
 	return cmd
 }
 

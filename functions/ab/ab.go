@@ -8,9 +8,11 @@
 //	POST /fn/ab/layers                          admin, team: create a layer (layers.go)
 //	GET  /fn/ab/layers                          admin, team: the layers the caller sees
 //	GET  /fn/ab/layers/{team}/{name}            admin, team: one layer
+//	DELETE /fn/ab/layers/{team}/{name}          admin, team: delete a layer no experiment names
 //	POST /fn/ab/experiments                     admin, team: create an experiment, draft (experiments.go)
 //	GET  /fn/ab/experiments                     admin, team: the experiments the caller sees
 //	GET  /fn/ab/experiments/{team}/{key}        admin, team: one experiment with its exposures and live SRM
+//	DELETE /fn/ab/experiments/{team}/{key}      admin, team: delete a draft or stopped experiment
 //	POST /fn/ab/experiments/{team}/{key}/start  admin, team: draft|stopped → running
 //	POST /fn/ab/experiments/{team}/{key}/stop   admin, team: running → stopped
 //	POST /fn/ab/experiments/{team}/{key}/ramp   admin, team: coverage and weights (ramp.go)
@@ -131,9 +133,11 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: post, Pattern: "/fn/ab/layers", Access: any, Handler: teams(f.createLayer)},
 		{Method: get, Pattern: "/fn/ab/layers", Access: any, Handler: teams(f.listLayers)},
 		{Method: get, Pattern: "/fn/ab/layers/{team}/{name}", Access: any, Handler: teams(f.getLayer)},
+		{Method: fasthttp.MethodDelete, Pattern: "/fn/ab/layers/{team}/{name}", Access: any, Handler: teams(f.deleteLayer)},
 		{Method: post, Pattern: "/fn/ab/experiments", Access: any, Handler: teams(f.createExperiment)},
 		{Method: get, Pattern: "/fn/ab/experiments", Access: any, Handler: teams(f.listExperiments)},
 		{Method: get, Pattern: "/fn/ab/experiments/{team}/{key}", Access: any, Handler: teams(f.getExperiment)},
+		{Method: fasthttp.MethodDelete, Pattern: "/fn/ab/experiments/{team}/{key}", Access: any, Handler: teams(f.deleteExperiment)},
 		{Method: post, Pattern: "/fn/ab/experiments/{team}/{key}/start", Access: any, Handler: teams(f.startExperiment)},
 		{Method: post, Pattern: "/fn/ab/experiments/{team}/{key}/stop", Access: any, Handler: teams(f.stopExperiment)},
 		{Method: post, Pattern: "/fn/ab/experiments/{team}/{key}/ramp", Access: any, Handler: teams(f.rampExperiment)},

@@ -44,6 +44,10 @@ func TestAuthorizationPerScope(t *testing.T) {
 		{"GET", "/fn/ab/results/shop/button", "", want{401, 403, 403, 404, 200, 200}},
 		{"POST", "/fn/ab/experiments/shop/draft1/start", "", want{401, 403, 403, 404, 200, 409}},
 		{"POST", "/fn/ab/experiments/shop/draft1/stop", "", want{401, 403, 403, 404, 200, 409}},
+		{"DELETE", "/fn/ab/experiments/shop/button", "", want{401, 403, 403, 404, 409, 409}},
+		{"DELETE", "/fn/ab/layers/shop/checkout", "", want{401, 403, 403, 404, 409, 409}},
+		{"DELETE", "/fn/ab/experiments/shop/draft1", "", want{401, 403, 403, 404, 204, 404}},
+		{"DELETE", "/fn/ab/layers/shop/l5", "", want{401, 403, 403, 404, 204, 404}},
 	}
 	for _, rt := range routes {
 		for _, who := range []struct {
@@ -188,6 +192,13 @@ func TestDecideExplainAndExposures(t *testing.T) {
 				}
 				return nil
 			})
+			// A stopped experiment can be deleted; its layer only once
+			// no experiment names it.
+			s.must(t, 204, "DELETE", "/fn/ab/experiments/shop/button", "team", "")
+			s.must(t, 404, "GET", "/fn/ab/experiments/shop/button", "team", "")
+			if r := s.must(t, 409, "DELETE", "/fn/ab/layers/shop/checkout", "team", ""); !strings.Contains(string(r.Body), `experiment \"price\"`) {
+				t.Fatalf("layer delete: %s", r)
+			}
 			// Another team sees none of shop's experiments.
 			d := decode[ab.Decision](t, s.must(t, 200, "POST", "/fn/ab/decide", "other", `{"unit":"u","explain":true}`))
 			if len(d.Assignments) != 0 {
