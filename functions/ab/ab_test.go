@@ -173,7 +173,7 @@ func TestDecideExplainAndExposures(t *testing.T) {
 					return fmt.Errorf("exposures %v, want %d", v.Exposures, 3*in)
 				}
 				if ctx := t.Context(); ctx.Err() == nil {
-					e, err := s.st.Get(ctx, "ab/exposures/shop/button/0")
+					e, err := s.st.Get(ctx, ab.ExposureKey(v.Experiment))
 					if err != nil {
 						return fmt.Errorf("not flushed: %v", err)
 					}
@@ -196,6 +196,12 @@ func TestDecideExplainAndExposures(t *testing.T) {
 			// no experiment names it.
 			s.must(t, 204, "DELETE", "/fn/ab/experiments/shop/button", "team", "")
 			s.must(t, 404, "GET", "/fn/ab/experiments/shop/button", "team", "")
+			// Created again under its key, it starts with no exposures.
+			s.must(t, 201, "POST", "/fn/ab/experiments", "team", `{"key":"button","layer":"checkout","range":[0,5000],"variations":[{"weight":0.5},{"weight":0.5}]}`)
+			if v := decode[ab.ExperimentView](t, s.must(t, 200, "GET", "/fn/ab/experiments/shop/button", "team", "")); v.Exposures[0]+v.Exposures[1] != 0 {
+				t.Fatalf("a new experiment under an old key inherits exposures: %v", v.Exposures)
+			}
+			s.must(t, 204, "DELETE", "/fn/ab/experiments/shop/button", "team", "")
 			if r := s.must(t, 409, "DELETE", "/fn/ab/layers/shop/checkout", "team", ""); !strings.Contains(string(r.Body), `experiment \"price\"`) {
 				t.Fatalf("layer delete: %s", r)
 			}

@@ -39,7 +39,7 @@ func (f *Function) Flush(ctx context.Context) {
 			continue
 		}
 		if err := f.addExposures(ctx, c, deltas); err != nil {
-			f.log.Warn("cannot flush exposures; kept for the next flush", "experiment", c.team+"/"+c.key, "err", err)
+			f.log.Warn("cannot flush exposures; kept for the next flush", "experiment", c.id, "err", err)
 			f.m.flushErrors.Inc()
 			for i, d := range deltas {
 				c.counts[i].Add(d)
@@ -50,7 +50,7 @@ func (f *Function) Flush(ctx context.Context) {
 
 // addExposures adds deltas to the stored counts of c.
 func (f *Function) addExposures(ctx context.Context, c *counter, deltas []int64) error {
-	key := exposureKey(c.team, c.key, c.bucketVersion)
+	key := exposurePrefix + c.id
 	for range casAttempts * 2 {
 		cctx, cancel := context.WithTimeout(ctx, f.opts.StoreTimeout)
 		var cur storedExposures
@@ -95,7 +95,7 @@ func (f *Function) exposures(r *fnapi.Request, e experiment.Experiment) ([]int64
 	ctx, cancel := f.storeCtx(r)
 	defer cancel()
 	var cur storedExposures
-	if _, err := f.load(ctx, exposureKey(e.Team, e.Key, e.BucketVersion), &cur, "exposures"); err != nil {
+	if _, err := f.load(ctx, ExposureKey(e), &cur, "exposures"); err != nil {
 		var he *httperr.Error
 		if !errors.As(err, &he) || he.Status != 404 {
 			return nil, err
@@ -105,7 +105,7 @@ func (f *Function) exposures(r *fnapi.Request, e experiment.Experiment) ([]int64
 		out[i] = cur.Counts[i]
 	}
 	f.mu.Lock()
-	c := f.counters[counterID(e.Team, e.Key, e.BucketVersion)]
+	c := f.counters[counterID(e)]
 	f.mu.Unlock()
 	if c != nil {
 		for i := range min(len(out), len(c.counts)) {

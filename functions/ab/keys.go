@@ -1,6 +1,6 @@
 package ab
 
-import "strconv"
+import "github.com/wharfhq/wharf/functions/ab/experiment"
 
 // Store keys. Everything under defPrefix is mirrored into every node's
 // snapshot; exposures and totals are read by results only.
@@ -16,7 +16,9 @@ func layerKey(team, name string) string     { return layerPrefix + team + "/" + 
 func experimentKey(team, key string) string { return experimentPrefix + team + "/" + key }
 func sdkKeyKey(clientKey string) string     { return sdkKeyPrefix + clientKey }
 
-// exposureKey holds the exposure counts of one experiment's bucket version.
-func exposureKey(team, key string, bucketVersion int) string {
-	return exposurePrefix + team + "/" + key + "/" + strconv.Itoa(bucketVersion)
+// ExposureKey is where the exposure counts of e's bucket version live:
+// ab/exposures/<team>/<key>/<creation, unix ns>/<bucket version>, so an
+// experiment deleted and created again under its key starts from none.
+func ExposureKey(e experiment.Experiment) string {
+	return exposurePrefix + counterID(e)
 }

@@ -75,7 +75,8 @@ func TestLiveSRMFlag(t *testing.T) {
 	s := newServer(t, "buntdb")
 	s.running(t, "", "button", 0, 0)
 	ctx := context.Background()
-	if _, err := s.st.Put(ctx, "ab/exposures/shop/button/0", []byte(`{"counts":[1000,800]}`), store.PutOptions{}); err != nil {
+	key := ab.ExposureKey(decode[ab.ExperimentView](t, s.must(t, 200, "GET", "/fn/ab/experiments/shop/button", "team", "")).Experiment)
+	if _, err := s.st.Put(ctx, key, []byte(`{"counts":[1000,800]}`), store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	v := decode[ab.ExperimentView](t, s.must(t, 200, "GET", "/fn/ab/experiments/shop/button", "team", ""))
@@ -86,7 +87,7 @@ func TestLiveSRMFlag(t *testing.T) {
 	if !res.SRM.Flagged {
 		t.Fatalf("results: %+v", res.SRM)
 	}
-	if _, err := s.st.Put(ctx, "ab/exposures/shop/button/0", []byte(`{"counts":[1000,990]}`), store.PutOptions{}); err != nil {
+	if _, err := s.st.Put(ctx, key, []byte(`{"counts":[1000,990]}`), store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if v := decode[ab.ExperimentView](t, s.must(t, 200, "GET", "/fn/ab/experiments/shop/button", "team", "")); v.SRM.Flagged {

@@ -62,18 +62,19 @@ func (f *Function) apply(entries map[string][]byte) {
 // counter counts the exposures of one experiment's bucket version per
 // variation since the last flush.
 type counter struct {
-	team, key     string
-	bucketVersion int
-	counts        []atomic.Int64
+	// id is counterID of the experiment.
+	id     string
+	counts []atomic.Int64
 }
 
-func counterID(team, key string, bv int) string {
-	return team + "/" + key + "/" + strconv.Itoa(bv)
+// counterID names e's bucket version: team/key/creation/bucket version.
+func counterID(e experiment.Experiment) string {
+	return e.Team + "/" + e.Key + "/" + strconv.FormatInt(e.CreatedAt.UnixNano(), 10) + "/" + strconv.Itoa(e.BucketVersion)
 }
 
 // counterLocked returns e's counter, creating it (f.mu held).
 func (f *Function) counterLocked(e experiment.Experiment) *counter {
-	id := counterID(e.Team, e.Key, e.BucketVersion)
+	id := counterID(e)
 	c := f.counters[id]
 	if c == nil || len(c.counts) != len(e.Variations) {
 		if c != nil {
@@ -81,7 +82,7 @@ func (f *Function) counterLocked(e experiment.Experiment) *counter {
 			// under a name of their own.
 			f.counters[id+"/old"] = c
 		}
-		c = &counter{team: e.Team, key: e.Key, bucketVersion: e.BucketVersion, counts: make([]atomic.Int64, len(e.Variations))}
+		c = &counter{id: id, counts: make([]atomic.Int64, len(e.Variations))}
 		f.counters[id] = c
 	}
 	return c
