@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,7 +126,20 @@ func TestABTourThroughServe(t *testing.T) {
 	wantLines(t, "ramp confirmed", shop.ok("ab", "experiment", "ramp", "button", "--weights", "0.2,0.8", "--confirm-reassign"), "Saved:", "weights 0.2/0.8")
 	wantLines(t, "reassign", shop.ok("ab", "experiment", "reassign", "button"), "bucket version 1")
 	wantLines(t, "experiment show (audit)", shop.ok("ab", "experiment", "show", "button"), "REVISION", "reassign", "weights 0.2/0.8")
-	wantLines(t, "sdk-key", shop.ok("ab", "sdk-key"), "Client key of team shop: sdk-")
+	var key ab.SDKKey
+	if err := json.Unmarshal([]byte(shop.ok("ab", "sdk-key", "create", "-o", "json")), &key); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, "sdk-key create", shop.ok("ab", "sdk-key", "create"), "Client key of team shop: sdk-")
+	wantLines(t, "sdk-key list", shop.ok("ab", "sdk-key", "list"), "CLIENT_KEY", key.ClientKey, "shop")
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if r := call(t, "GET", gw+"/api/features/"+key.ClientKey, "", nil); r.status != 200 || !strings.Contains(r.raw, `"button"`) {
+			return fmt.Errorf("features: %d %s", r.status, r.raw)
+		}
+		return nil
+	})
+	bank.fails("not found", "ab", "sdk-key", "revoke", key.ClientKey)
+	wantLines(t, "sdk-key revoke", shop.ok("ab", "sdk-key", "revoke", key.ClientKey), "Revoked client key "+key.ClientKey)
 	wantLines(t, "experiment stop", shop.ok("ab", "experiment", "stop", "button"), "stopped")
 	shop.fails("holds experiment \"button\"", "ab", "layer", "delete", "checkout")
 	wantLines(t, "experiment delete", shop.ok("ab", "experiment", "delete", "button"), "Deleted experiment button of team shop.")

@@ -186,12 +186,19 @@ func writeResults(w io.Writer, res ab.Results) error {
 	return rows.Write(w, "No metric events yet.")
 }
 
+// newABSDKKeyCmd is `wharf ab sdk-key create|list|revoke`.
 func newABSDKKeyCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "sdk-key", Short: "GrowthBook client keys: SDKs read the team's running experiments from /api/features/KEY"}
+	cmd.AddCommand(newABSDKKeyCreateCmd(stdout), newABSDKKeyListCmd(stdout), newABSDKKeyRevokeCmd(stdout))
+	return cmd
+}
+
+func newABSDKKeyCreateCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
 	var team string
 	cmd := &cobra.Command{
-		Use:   "sdk-key [--team T]",
-		Short: "Create a GrowthBook client key: SDKs read the team's running experiments from /api/features/KEY",
+		Use:   "create [--team T]",
+		Short: "Create a client key of the team",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.client()
@@ -209,6 +216,58 @@ func newABSDKKeyCmd(stdout io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
+	f.bind(cmd)
+	return cmd
+}
+
+func newABSDKKeyListCmd(stdout io.Writer) *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the client keys of the token's teams",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			var l ab.SDKKeyList
+			if err := c.Do(cmd.Context(), "GET", "/fn/ab/sdk-keys", nil, &l); err != nil {
+				return err
+			}
+			return f.emit(stdout, l, func() error {
+				rows := cliout.NewRows("CLIENT_KEY", "TEAM", "CREATED_BY", "CREATED_AT")
+				for _, k := range l.Keys {
+					rows.Add(k.ClientKey, k.Team, k.CreatedBy, k.CreatedAt.Format(time.RFC3339))
+				}
+				return rows.Write(stdout, "No client keys.")
+			})
+		},
+	}
+	f.bind(cmd)
+	return cmd
+}
+
+func newABSDKKeyRevokeCmd(stdout io.Writer) *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{
+		Use:   "revoke CLIENT_KEY",
+		Short: "Revoke a client key (its payload answers 404 from then on)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			if err := c.Do(cmd.Context(), "DELETE", "/fn/ab/sdk-keys/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			return f.emit(stdout, map[string]string{"revoked": args[0]}, func() error {
+				_, err := fmt.Fprintf(stdout, "Revoked client key %s.\n", args[0])
+				return err
+			})
+		},
+	}
 	f.bind(cmd)
 	return cmd
 }

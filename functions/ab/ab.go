@@ -20,6 +20,8 @@
 //	POST /fn/ab/decide                          admin, team: every running experiment's assignment (decide.go)
 //	GET  /fn/ab/decide/{experiment}             admin, team: one experiment's assignment
 //	POST /fn/ab/sdk-keys                        admin, team: a client key for the GrowthBook endpoint (features.go)
+//	GET  /fn/ab/sdk-keys                        admin, team: the client keys of the caller's teams
+//	DELETE /fn/ab/sdk-keys/{clientKey}          admin, team: revoke a client key
 //	GET  /api/features/{clientKey}              public: GrowthBook SDK payload of the key's team
 //	POST /fn/ab/track                           admin, team: metric events to the aggregator (track.go)
 //	GET  /fn/ab/results/{team}/{key}            admin, team: per-variation statistics (results.go)
@@ -145,6 +147,8 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: post, Pattern: "/fn/ab/decide", Access: any, Handler: teams(f.decideAll)},
 		{Method: get, Pattern: "/fn/ab/decide/{experiment}", Access: any, Handler: teams(f.decideOne)},
 		{Method: post, Pattern: "/fn/ab/sdk-keys", Access: any, Handler: teams(f.createSDKKey)},
+		{Method: get, Pattern: "/fn/ab/sdk-keys", Access: any, Handler: teams(f.listSDKKeys)},
+		{Method: fasthttp.MethodDelete, Pattern: "/fn/ab/sdk-keys/{clientKey}", Access: any, Handler: teams(f.revokeSDKKey)},
 		{Method: get, Pattern: "/api/features/{clientKey}", Access: fnapi.Public(), Handler: f.features},
 		{Method: post, Pattern: "/fn/ab/track", Access: any, Handler: teams(f.track)},
 		{Method: get, Pattern: "/fn/ab/results/{team}/{key}", Access: any, Handler: teams(f.results)},

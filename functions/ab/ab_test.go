@@ -40,6 +40,7 @@ func TestAuthorizationPerScope(t *testing.T) {
 		{"GET", "/fn/ab/decide/button?unit=u1&team=shop", "", want{401, 403, 403, 403, 200, 200}},
 		{"POST", "/fn/ab/sdk-keys", `{"team":"shop"}`, want{401, 403, 403, 403, 201, 201}},
 		{"GET", "/api/features/" + key, "", want{200, 200, 200, 200, 200, 200}},
+		{"GET", "/fn/ab/sdk-keys", "", want{401, 403, 403, 200, 200, 200}},
 		{"POST", "/fn/ab/track?team=shop", `{"unit":"u1","metric":"revenue","value":1}`, want{401, 403, 403, 403, 202, 202}},
 		{"GET", "/fn/ab/results/shop/button", "", want{401, 403, 403, 404, 200, 200}},
 		{"POST", "/fn/ab/experiments/shop/draft1/start", "", want{401, 403, 403, 404, 200, 409}},
@@ -65,8 +66,29 @@ func TestAuthorizationPerScope(t *testing.T) {
 			}
 		}
 	}
-	// Unknown client keys answer 404.
+	// Unknown client keys answer 404; a key is listed to its team only,
+	// and revoked by it (another team: 404 as unknown).
 	s.must(t, 404, "GET", "/api/features/sdk-nope", "", "")
+	if l := decode[ab.SDKKeyList](t, s.must(t, 200, "GET", "/fn/ab/sdk-keys", "other", "")); len(l.Keys) != 0 {
+		t.Fatalf("bank sees shop's client keys: %+v", l)
+	}
+	if l := decode[ab.SDKKeyList](t, s.must(t, 200, "GET", "/fn/ab/sdk-keys", "team", "")); len(l.Keys) < 3 || l.Keys[0].Team != "shop" || l.Keys[0].CreatedBy == "" {
+		t.Fatalf("shop's client keys: %+v", l)
+	}
+	for _, who := range []struct {
+		name string
+		code int
+	}{{"", 401}, {"agent", 403}, {"ingest", 403}, {"other", 404}, {"team", 204}, {"admin", 404}} {
+		if r := s.do(t, "DELETE", "/fn/ab/sdk-keys/"+key, who.name, ""); r.Status != who.code {
+			t.Errorf("DELETE /fn/ab/sdk-keys as %q: %d, want %d: %s", who.name, r.Status, who.code, r.Body)
+		}
+	}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if r := s.do(t, "GET", "/api/features/"+key, "", ""); r.Status != 404 {
+			return fmt.Errorf("a revoked key still serves: %d", r.Status)
+		}
+		return nil
+	})
 }
 
 // TestBadInputNamesTheField: invalid bodies answer 400 naming each field,

@@ -5,12 +5,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/functions/ab/experiment"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/store"
 )
 
 // sdkKeyInput is the body of POST /fn/ab/sdk-keys.
@@ -48,6 +51,54 @@ func (f *Function) createSDKKey(r *fnapi.Request) error {
 		return err
 	}
 	return r.JSON(fasthttp.StatusCreated, SDKKey{ClientKey: key, Team: team})
+}
+
+// SDKKeyList answers GET /fn/ab/sdk-keys.
+type SDKKeyList struct {
+	Keys []SDKKeyInfo `json:"keys"`
+}
+
+// SDKKeyInfo is one client key with who created it and when.
+type SDKKeyInfo struct {
+	ClientKey string    `json:"client_key"`
+	Team      string    `json:"team"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// listSDKKeys answers GET /fn/ab/sdk-keys: the client keys of the teams
+// the caller sees.
+func (f *Function) listSDKKeys(r *fnapi.Request) error {
+	out := SDKKeyList{Keys: []SDKKeyInfo{}}
+	for e, err := range store.Entries(r.Context(), f.opts.Store, sdkKeyPrefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
+		if err != nil {
+			return httperr.Unavailable(err, "cannot list client keys")
+		}
+		var k sdkKey
+		if json.Unmarshal(e.Value, &k) != nil || !sees(r.Principal, k.Team) {
+			continue
+		}
+		out.Keys = append(out.Keys, SDKKeyInfo{ClientKey: strings.TrimPrefix(e.Key, sdkKeyPrefix), Team: k.Team, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt})
+	}
+	return r.JSON(fasthttp.StatusOK, out)
+}
+
+// revokeSDKKey answers DELETE /fn/ab/sdk-keys/{clientKey}: 204; the
+// payload answers 404 for the key on every node once their snapshots
+// follow. A key of another team answers 404 like an unknown one.
+func (f *Function) revokeSDKKey(r *fnapi.Request) error {
+	key := sdkKeyKey(r.Params.Get("clientKey"))
+	var k sdkKey
+	ctx, cancel := f.storeCtx(r)
+	ver, err := f.load(ctx, key, &k, "client key")
+	cancel()
+	if err != nil {
+		return err
+	}
+	if !sees(r.Principal, k.Team) {
+		return httperr.NotFound("client key not found")
+	}
+	return f.deleteAt(r, key, ver, "client key")
 }
 
 // gbPayload is GrowthBook's SDK payload (GET /api/features/{clientKey}).

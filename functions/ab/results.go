@@ -31,7 +31,8 @@ type Results struct {
 //
 // Units are those that sent an event of the metric; each is placed in its
 // variation by re-hashing it with the experiment's current definition
-// (targeting conditions left out: a unit that sent events was targeted).
+// (targeting conditions left out: a unit that sent events was targeted;
+// allow-listed units left out: their variation was not drawn).
 func (f *Function) results(r *fnapi.Request) error {
 	e, err := f.pathExperiment(r)
 	if err != nil {
@@ -116,7 +117,7 @@ func (f *Function) unitValues(r *fnapi.Request, c *experiment.Compiled, metric s
 		if c.Exp.FallbackAttribute != "" {
 			attrs[c.Exp.FallbackAttribute] = unit
 		}
-		if a := c.Decide(attrs); a.In() {
+		if a := c.Decide(attrs); a.In() && !a.Forced {
 			arms[a.Variation] = append(arms[a.Variation], t.Sum)
 		}
 	}
