@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/functions/ab/experiment"
 )
@@ -143,6 +144,11 @@ func TestSnapshotVersionAndOverlaps(t *testing.T) {
 	b.Revision++
 	if s3 := experiment.NewSnapshot([]experiment.Layer{l}, []experiment.Experiment{a, b}); s3.Version == s1.Version {
 		t.Fatal("a change kept the version")
+	}
+	b.Revision--
+	b.CreatedAt = b.CreatedAt.Add(time.Second) // deleted and created again
+	if s4 := experiment.NewSnapshot([]experiment.Layer{l}, []experiment.Experiment{a, b}); s4.Version == s1.Version {
+		t.Fatal("an experiment created again at the same revision kept the version")
 	}
 	if !strings.Contains(experiment.ReasonIn, "in") {
 		t.Fatal()

@@ -10,9 +10,10 @@ import (
 // experiments compiled for decisions. Build one with NewSnapshot and
 // replace it whole on every change.
 type Snapshot struct {
-	// Version identifies the set of experiments and layers: the same
-	// definitions give the same version on every node, so a logged
-	// decision can be replayed against the set it was made with.
+	// Version identifies the set of experiments and layers (a hash of each
+	// one's team, name, creation time and revision): the same definitions
+	// give the same version on every node, so a logged decision can be
+	// replayed against the set it was made with.
 	Version string
 	// Layers and Experiments by team, then name or key.
 	Layers      map[string]map[string]Layer
@@ -39,14 +40,14 @@ func NewSnapshot(layers []Layer, exps []Experiment) *Snapshot {
 			s.Layers[l.Team] = map[string]Layer{}
 		}
 		s.Layers[l.Team][l.Name] = l
-		h.Write([]byte("l\x00" + l.Team + "\x00" + l.Name + "\x00" + strconv.Itoa(l.Revision) + "\x00"))
+		h.Write([]byte("l\x00" + l.Team + "\x00" + l.Name + "\x00" + strconv.FormatInt(l.CreatedAt.UnixNano(), 10) + "\x00" + strconv.Itoa(l.Revision) + "\x00"))
 	}
 	for _, e := range exps {
 		if s.Experiments[e.Team] == nil {
 			s.Experiments[e.Team] = map[string]Experiment{}
 		}
 		s.Experiments[e.Team][e.Key] = e
-		h.Write([]byte("e\x00" + e.Team + "\x00" + e.Key + "\x00" + strconv.Itoa(e.Revision) + "\x00"))
+		h.Write([]byte("e\x00" + e.Team + "\x00" + e.Key + "\x00" + strconv.FormatInt(e.CreatedAt.UnixNano(), 10) + "\x00" + strconv.Itoa(e.Revision) + "\x00"))
 		if e.Status != Running {
 			continue
 		}
