@@ -23,6 +23,7 @@
 #   OUT=          also write the report (markdown)
 #   KEEP=0        1: keep the temp dir (config, logs, raw wrk output)
 #   WHARF_ENV=    extra environment for wharf, e.g. "GOGC=400 GOMAXPROCS=1"
+#   PROFILE=      a file: CPU profile of wharf over the first measured decide run
 #
 # Exit status: 0 when the benchmark ran (whatever the numbers), non-zero on
 # a setup failure. All traffic stays on 127.0.0.1.
@@ -37,6 +38,7 @@ PIN=${PIN:-0}
 OUT=${OUT:-}
 KEEP=${KEEP:-0}
 WHARF_ENV=${WHARF_ENV:-}
+PROFILE=${PROFILE:-}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -162,6 +164,7 @@ load() {
     /Non-2xx/ { bad = $NF }
     END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad + 0 }' "$raw"
 }
+seconds() { case $1 in *m) echo $((${1%m} * 60)) ;; *s) echo "${1%s}" ;; *) echo "$1" ;; esac; }
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 say "warming up ($WARMUP per target)"
@@ -172,7 +175,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
   order=(decide static)
   ((r % 2 == 0)) && order=(static decide)
   for t in "${order[@]}"; do
+    PPID_=""
+    if [[ -n $PROFILE && $t == decide && $r == 1 ]]; then
+      curl -sS --noproxy '*' -o "$PROFILE" "http://127.0.0.1:${PORTS[1]}/debug/pprof/profile?seconds=$(($(seconds "$DURATION") - 1))" &
+      PPID_=$!
+    fi
     read -r rps p50 p99 bad < <(load "$t" "$DURATION")
+    [[ -n $PPID_ ]] && { wait "$PPID_" || die "cannot fetch the CPU profile"; say "CPU profile of the first decide run in $PROFILE"; }
     ((bad == 0)) || die "$t: $bad answers were not 2xx"
     say "round $r $t: $rps req/s, p50 ${p50} ms, p99 ${p99} ms"
     RPS[$t]+="$rps " P50[$t]+="$p50 " P99[$t]+="$p99 "
