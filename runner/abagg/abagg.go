@@ -3,7 +3,9 @@
 // channel aggregator) and keeps per-unit totals per team and metric in
 // the store, so that results are per unit. A message is applied once:
 // after its totals are written it is marked as seen (with a TTL), and a
-// redelivered message that is marked is skipped. serve runs it, and so
+// redelivered message that is marked is skipped, and each unit's totals
+// remember the last messages added to them, so a message retried after a
+// partial failure adds to each unit once. serve runs it, and so
 // does every functions node (they share the channel).
 package abagg
 
@@ -13,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -146,7 +149,7 @@ func (a *Aggregator) handle(ctx context.Context, m *bus.Message) error {
 	}
 	for _, k := range order {
 		g := byKey[k]
-		if err := a.add(ctx, k, func(t *wire.Totals) {
+		if err := a.add(ctx, k, m.ID, func(t *wire.Totals) {
 			t.Sum += g.sum
 			t.Count += g.n
 			if t.First.IsZero() || g.first.Before(t.First) {
@@ -168,8 +171,9 @@ func (a *Aggregator) handle(ctx context.Context, m *bus.Message) error {
 	return nil
 }
 
-// add applies edit to the totals under key.
-func (a *Aggregator) add(ctx context.Context, key string, edit func(*wire.Totals)) error {
+// add applies edit to the totals under key, unless message id was
+// applied there already (a retry after a partial failure).
+func (a *Aggregator) add(ctx context.Context, key, id string, edit func(*wire.Totals)) error {
 	for range casAttempts {
 		sctx, cancel := context.WithTimeout(ctx, a.opts.StoreTimeout)
 		var t wire.Totals
@@ -187,7 +191,15 @@ func (a *Aggregator) add(ctx context.Context, key string, edit func(*wire.Totals
 				return fmt.Errorf("cannot decode totals: %w", err)
 			}
 		}
+		if slices.Contains(t.Applied, id) {
+			cancel()
+			return nil
+		}
 		edit(&t)
+		t.Applied = append(t.Applied, id)
+		if n := len(t.Applied); n > wire.RecentApplied {
+			t.Applied = t.Applied[n-wire.RecentApplied:]
+		}
 		b, _ := json.Marshal(t)
 		_, err = a.opts.Store.CompareAndSwap(sctx, key, ver, b, store.PutOptions{})
 		cancel()

@@ -106,6 +106,20 @@ func TestRedeliveryAppliedOnce(t *testing.T) {
 	if tot := totals(t, st, "shop", "m", "u1"); tot.Sum != 3 || tot.Count != 1 {
 		t.Fatalf("applied more than once: %+v", tot)
 	}
+	// A message that failed after some units were written (the store
+	// went away, say) is retried whole: the units written before count
+	// once.
+	two, _ := json.Marshal(wire.Events{Version: wire.EventsVersion, Team: "shop", Events: []wire.Event{
+		{Unit: "a", Metric: "m", Value: 1, TS: time.Now()}, {Unit: "b", Metric: "m", Value: 1, TS: time.Now()}}})
+	if err := a.add(ctx, wire.TotalsKey("shop", "m", "a"), "partial0000000001", func(t *wire.Totals) { t.Sum++; t.Count++ }); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.handle(ctx, &bus.Message{ID: "partial0000000001", Body: two, Attempts: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if ta, tb := totals(t, st, "shop", "m", "a"), totals(t, st, "shop", "m", "b"); ta.Count != 1 || tb.Count != 1 {
+		t.Fatalf("a retried message counted twice: a %+v, b %+v", ta, tb)
+	}
 	for _, bad := range []string{`{`, `{"version":9,"team":"shop"}`, `{"version":1}`, `null`} {
 		if err := a.handle(ctx, &bus.Message{ID: "x" + bad, Body: []byte(bad)}); err == nil {
 			t.Errorf("%s: accepted", bad)

@@ -53,10 +53,16 @@ func TotalsKey(team, metric, unit string) string {
 // MetricPrefix is the prefix of every unit's totals of a team's metric.
 func MetricPrefix(team, metric string) string { return TotalsPrefix + team + "/" + metric + "/" }
 
+// RecentApplied is how many message ids a Totals remembers.
+const RecentApplied = 32
+
 // Totals is the running total of one unit's metric.
 type Totals struct {
 	Sum   float64   `json:"sum"`
 	Count int64     `json:"count"`
 	First time.Time `json:"first"`
 	Last  time.Time `json:"last"`
+	// Applied are the ids of the last RecentApplied NSQ messages added
+	// here, so a message retried after a partial failure is added once.
+	Applied []string `json:"applied,omitempty"`
 }
