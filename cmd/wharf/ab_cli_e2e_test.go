@@ -116,6 +116,36 @@ func TestABTourThroughServe(t *testing.T) {
 		t.Fatalf("trim iqr should drop the outlier of %s (untrimmed max mean %v): %s", in, maxMean, trimmed)
 	}
 	wantLines(t, "results --trim cap", shop.ok("ab", "results", "button", "--trim", "cap:0.99", "--holm"), "trim cap:0.99", "P_HOLM")
+
+	// A conversion: every unit sends "exposed", a third "converted"; with
+	// the exposed units as the population the others count 0, and the
+	// metric is a proportion.
+	var conv []map[string]any
+	for i := range 400 {
+		u := fmt.Sprintf("user-%d", i)
+		conv = append(conv, map[string]any{"unit": u, "metric": "exposed", "value": 1})
+		if i%3 == 0 {
+			conv = append(conv, map[string]any{"unit": u, "metric": "converted", "value": 1})
+		}
+	}
+	if r := call(t, "POST", gw+"/fn/ab/track", tokens["shop"], conv); r.status != 202 {
+		t.Fatalf("track conversions: %d %s", r.status, r.raw)
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		var pr ab.Results
+		if err := json.Unmarshal([]byte(shop.ok("ab", "results", "button", "--metric", "converted", "--population", "exposed", "-o", "json")), &pr); err != nil {
+			return err
+		}
+		if len(pr.Metrics) != 1 || pr.Metrics[0].Kind != "proportion" || pr.Population != "exposed" {
+			return fmt.Errorf("population results: %+v", pr)
+		}
+		v := pr.Metrics[0].Variations
+		if v[0].Units+v[1].Units < 150 || v[0].Mean < 0.2 || v[0].Mean > 0.5 || v[1].Proportion == nil {
+			return fmt.Errorf("not all aggregated yet: %+v", v)
+		}
+		return nil
+	})
+	wantLines(t, "results --population", shop.ok("ab", "results", "button", "--metric", "converted", "--population", "exposed"), "Population: the units that sent exposed", "proportion")
 	shop.fails("trim", "ab", "results", "button", "--trim", "median")
 
 	// Show (exposures and SRM), ramp, reassign.

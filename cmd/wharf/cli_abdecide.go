@@ -121,7 +121,7 @@ func newABTrackCmd(stdout io.Writer) *cobra.Command {
 
 func newABResultsCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team, trim string
+	var team, trim, population string
 	var metrics []string
 	var holm bool
 	cmd := &cobra.Command{
@@ -143,6 +143,9 @@ func newABResultsCmd(stdout io.Writer) *cobra.Command {
 			if holm {
 				q.Set("holm", "true")
 			}
+			if population != "" {
+				q.Set("population", population)
+			}
 			var res ab.Results
 			if err := c.Do(cmd.Context(), "GET", "/fn/ab/results/"+url.PathEscape(team)+"/"+url.PathEscape(args[0])+"?"+q.Encode(), nil, &res); err != nil {
 				return err
@@ -154,6 +157,7 @@ func newABResultsCmd(stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringArrayVar(&metrics, "metric", nil, "only this metric (repeat; default every metric of the team)")
 	cmd.Flags().StringVar(&trim, "trim", "", "outliers: none, iqr (boxplot rule), cap:P (cap at the P percentile); per variation, or :pooled")
 	cmd.Flags().BoolVar(&holm, "holm", false, "Holm–Bonferroni adjusted p-values across the metrics")
+	cmd.Flags().StringVar(&population, "population", "", "a metric every exposed unit sends (e.g. exposed): its units are the population, 0 for a metric they did not send")
 	f.bind(cmd)
 	return cmd
 }
@@ -161,8 +165,11 @@ func newABResultsCmd(stdout io.Writer) *cobra.Command {
 // writeResults prints res as a table.
 func writeResults(w io.Writer, res ab.Results) error {
 	fmt.Fprintf(w, "Experiment %s of team %s (%s, bucket version %d), trim %s.\n", res.Experiment, res.Team, res.Status, res.BucketVersion, res.Trim)
+	if res.Population != "" {
+		fmt.Fprintf(w, "Population: the units that sent %s (0 for a metric they did not send).\n", res.Population)
+	}
 	fmt.Fprintln(w, srmLine(res.SRM))
-	rows := cliout.NewRows("METRIC", "VARIATION", "UNITS", "TRIMMED", "MEAN", "LIFT", "CI95", "P", "P_HOLM")
+	rows := cliout.NewRows("METRIC", "KIND", "VARIATION", "UNITS", "TRIMMED", "MEAN", "LIFT", "CI95", "P", "P_HOLM")
 	g := func(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }
 	for _, m := range res.Metrics {
 		for i, v := range m.Variations {
@@ -180,7 +187,7 @@ func writeResults(w io.Writer, res ab.Results) error {
 			if v.PAdjusted != nil {
 				ph = g(*v.PAdjusted)
 			}
-			rows.Add(m.Metric, name, strconv.Itoa(v.Units), strconv.Itoa(v.Trimmed), g(v.Mean), lift, ci, p, ph)
+			rows.Add(m.Metric, m.Kind, name, strconv.Itoa(v.Units), strconv.Itoa(v.Trimmed), g(v.Mean), lift, ci, p, ph)
 		}
 	}
 	return rows.Write(w, "No metric events yet.")

@@ -117,6 +117,8 @@ func TestBadInputNamesTheField(t *testing.T) {
 		{"POST", "/fn/ab/track", `[{"unit":"u","metric":"Bad Metric","value":1},{"unit":"","metric":"m","value":1},{"unit":"u","metric":"m"},{"unit":"u","metric":"m","value":1,"ts":"yesterday"}]`, `"field":"[0].metric"`},
 		{"POST", "/fn/ab/track", `[]`, `"field":"events"`},
 		{"GET", "/fn/ab/results/shop/first?trim=median", ``, `"field":"trim"`},
+		{"GET", "/fn/ab/results/shop/first?population=Bad%20Name", ``, `"field":"population"`},
+		{"GET", "/fn/ab/results/shop/first?holm=maybe", ``, `"field":"holm"`},
 	}
 	for _, c := range cases {
 		r := s.do(t, c.method, c.path, "team", c.body)

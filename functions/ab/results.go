@@ -15,18 +15,22 @@ import (
 
 // Results answers GET /fn/ab/results/{team}/{key}.
 type Results struct {
-	Experiment    string         `json:"experiment"`
-	Team          string         `json:"team"`
-	Status        string         `json:"status"`
-	BucketVersion int            `json:"bucket_version"`
-	Variations    []string       `json:"variations"`
-	Exposures     []int64        `json:"exposures"`
-	SRM           SRM            `json:"srm"`
-	Trim          string         `json:"trim"`
-	Metrics       []MetricResult `json:"metrics"`
+	Experiment    string   `json:"experiment"`
+	Team          string   `json:"team"`
+	Status        string   `json:"status"`
+	BucketVersion int      `json:"bucket_version"`
+	Variations    []string `json:"variations"`
+	Exposures     []int64  `json:"exposures"`
+	SRM           SRM      `json:"srm"`
+	Trim          string   `json:"trim"`
+	// Population is the metric whose units are the population (with
+	// population=): every unit that sent it counts, 0 for a metric it did
+	// not send.
+	Population string         `json:"population,omitempty"`
+	Metrics    []MetricResult `json:"metrics"`
 }
 
-// results answers GET /fn/ab/results/{team}/{key}[?metric=NAME...][&trim=none|iqr|cap:P[:pooled]][&holm=true]:
+// results answers GET /fn/ab/results/{team}/{key}[?metric=NAME...][&trim=none|iqr|cap:P[:pooled]][&holm=true][&population=METRIC]:
 // per metric and variation the statistics of the per-unit totals.
 //
 // Units are those that sent an event of the metric; each is placed in its
@@ -47,6 +51,10 @@ func (f *Function) results(r *fnapi.Request) error {
 		holm = true
 	default:
 		errs.Add("holm", "must be true or false")
+	}
+	population := string(q.Peek("population"))
+	if population != "" && !experiment.ValidKey(population) {
+		errs.Add("population", "must be a metric name")
 	}
 	var metrics []string
 	for _, m := range q.PeekMulti("metric") {
@@ -86,8 +94,15 @@ func (f *Function) results(r *fnapi.Request) error {
 	for _, v := range e.Variations {
 		out.Variations = append(out.Variations, v.Name)
 	}
+	var pop map[string]bool
+	if population != "" {
+		if pop, err = f.unitSet(r, c.Exp.Team, population); err != nil {
+			return err
+		}
+		out.Population = population
+	}
 	for _, m := range metrics {
-		arms, err := f.unitValues(r, c, m)
+		arms, err := f.unitValues(r, c, m, pop)
 		if err != nil {
 			return err
 		}
@@ -99,11 +114,23 @@ func (f *Function) results(r *fnapi.Request) error {
 	return r.JSON(fasthttp.StatusOK, out)
 }
 
-// unitValues are the per-unit totals of metric, by variation of c.
-func (f *Function) unitValues(r *fnapi.Request, c *experiment.Compiled, metric string) ([][]float64, error) {
+// unitValues are the per-unit totals of metric, by variation of c; with
+// a population (units by id), only its units count, those without an
+// event of the metric as 0.
+func (f *Function) unitValues(r *fnapi.Request, c *experiment.Compiled, metric string, pop map[string]bool) ([][]float64, error) {
 	arms := make([][]float64, len(c.Exp.Variations))
 	prefix := wire.MetricPrefix(c.Exp.Team, metric)
 	attrs := map[string]any{}
+	place := func(unit string, v float64) {
+		attrs[c.Exp.HashAttribute] = unit
+		if c.Exp.FallbackAttribute != "" {
+			attrs[c.Exp.FallbackAttribute] = unit
+		}
+		if a := c.Decide(attrs); a.In() && !a.Forced {
+			arms[a.Variation] = append(arms[a.Variation], v)
+		}
+	}
+	seen := map[string]bool{}
 	for e, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
 		if err != nil {
 			return nil, httperr.Unavailable(err, "cannot read the totals of metric %s", metric)
@@ -113,15 +140,31 @@ func (f *Function) unitValues(r *fnapi.Request, c *experiment.Compiled, metric s
 			continue
 		}
 		unit := strings.TrimPrefix(e.Key, prefix)
-		attrs[c.Exp.HashAttribute] = unit
-		if c.Exp.FallbackAttribute != "" {
-			attrs[c.Exp.FallbackAttribute] = unit
+		if pop != nil && !pop[unit] {
+			continue
 		}
-		if a := c.Decide(attrs); a.In() && !a.Forced {
-			arms[a.Variation] = append(arms[a.Variation], t.Sum)
+		seen[unit] = true
+		place(unit, t.Sum)
+	}
+	for unit := range pop {
+		if !seen[unit] {
+			place(unit, 0)
 		}
 	}
 	return arms, nil
+}
+
+// unitSet is the units that sent an event of metric.
+func (f *Function) unitSet(r *fnapi.Request, team, metric string) (map[string]bool, error) {
+	prefix := wire.MetricPrefix(team, metric)
+	out := map[string]bool{}
+	for e, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
+		if err != nil {
+			return nil, httperr.Unavailable(err, "cannot read the units of metric %s", metric)
+		}
+		out[strings.TrimPrefix(e.Key, prefix)] = true
+	}
+	return out, nil
 }
 
 // metricNames lists the metrics team has totals of.
