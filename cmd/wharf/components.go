@@ -76,6 +76,9 @@ func (w *wiring) components() []component {
 		// leases advertise).
 		{r.needs.http, component{"monitor", w.startMonitorComponent}},
 		{r.needs.http, component{"alarms", w.startAlarmsComponent}},
+		// A/B decisions on every node that serves HTTP; the aggregator
+		// of tracked events in serve and on functions nodes.
+		{r.needs.http, component{"ab", w.startABComponent}},
 		// serve's judge holds every shard; judge roles split them by leases.
 		{r.embedded || r.name == "judge", component{"judge", w.startJudgeComponent}},
 		{r.embedded || r.name == "notify", component{"notify", w.startNotifyComponent}},

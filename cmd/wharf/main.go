@@ -74,7 +74,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newPushCmd(stdout, stderr), newArtifactsCmd(stdout, stderr))
 	root.AddCommand(newMetricsCmd(stdout))
 	root.AddCommand(newStrategyCmd(stdout))
-	root.AddCommand(newAlarmsCmd(stdout), newSilenceCmd(stdout), newReceiverCmd(stdout))
+	root.AddCommand(newAlarmsCmd(stdout), newSilenceCmd(stdout), newReceiverCmd(stdout), newABCmd(stdout))
 	usageOnArgErrors(root)
 	registerCompletions(root)
 	return root

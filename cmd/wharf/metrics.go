@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/wharfhq/wharf/functions/ab"
 	"github.com/wharfhq/wharf/functions/deploy"
 	"github.com/wharfhq/wharf/functions/monitor"
 	"github.com/wharfhq/wharf/gateway"
@@ -9,6 +10,7 @@ import (
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/feed"
 	"github.com/wharfhq/wharf/internal/promexp"
+	"github.com/wharfhq/wharf/runner/abagg"
 	"github.com/wharfhq/wharf/runner/agent"
 	"github.com/wharfhq/wharf/runner/judge"
 	"github.com/wharfhq/wharf/runner/notify"
@@ -29,6 +31,8 @@ func metricFamilies() [][]promexp.Family {
 		monitor.MetricFamilies(),
 		judge.MetricFamilies(),
 		notify.MetricFamilies(),
+		ab.MetricFamilies(),
+		abagg.MetricFamilies(),
 		feed.MetricFamilies(),
 		agent.MetricFamilies(),
 		bus.MetricFamilies(),

@@ -1,0 +1,40 @@
+package ab
+
+import (
+	"sync/atomic"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wharfhq/wharf/internal/promexp"
+)
+
+// fnMetrics are the A/B function's metrics (docs/metrics.md).
+type fnMetrics struct {
+	decisions   *metrics.Counter
+	events      *metrics.Counter
+	flushErrors *metrics.Counter
+	running     atomic.Int64
+}
+
+// MetricFamilies describes the metrics the function exports.
+func MetricFamilies() []promexp.Family {
+	return []promexp.Family{
+		{Name: "wharf_ab_decisions_total", Type: promexp.Counter, Help: "Decision requests this node answered (POST /fn/ab/decide and GET /fn/ab/decide/{experiment})."},
+		{Name: "wharf_ab_events_total", Type: promexp.Counter, Help: "Metric events this node accepted on POST /fn/ab/track and published to the aggregator."},
+		{Name: "wharf_ab_exposure_flush_errors_total", Type: promexp.Counter, Help: "Exposure flushes that failed (the counts are kept and added at the next flush)."},
+		{Name: "wharf_ab_running_experiments", Type: promexp.Gauge, Help: "Running experiments in this node's decision snapshot."},
+	}
+}
+
+func newMetrics(set *metrics.Set) *fnMetrics {
+	if set == nil {
+		set = metrics.NewSet()
+	}
+	m := &fnMetrics{
+		decisions:   set.GetOrCreateCounter("wharf_ab_decisions_total"),
+		events:      set.GetOrCreateCounter("wharf_ab_events_total"),
+		flushErrors: set.GetOrCreateCounter("wharf_ab_exposure_flush_errors_total"),
+	}
+	set.GetOrCreateGauge("wharf_ab_running_experiments", func() float64 { return float64(m.running.Load()) })
+	return m
+}
