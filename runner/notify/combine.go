@@ -51,6 +51,14 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 		case cl.State != wire.ClaimQueued && cl.State != wire.ClaimSending:
 			n.dropEntry(wctx, e.Key)
 		case cl.State == wire.ClaimSending && now.Before(cl.LeaseUntil):
+		case cl.State == wire.ClaimQueued && cl.NextAt.After(now):
+			// Not due: an entry left at an earlier time (a node stopped
+			// between a retry's new entry and deleting the old one)
+			// moves to the claim's time rather than joining the message.
+			b, _ := json.Marshal(cl)
+			if n.put(wctx, wire.QueueKey(q.team, q.receiver, cl.NextAt.UnixMilli(), idem), b, 0) {
+				n.dropEntry(wctx, e.Key)
+			}
 		default:
 			items = append(items, combinable{key: e.Key, cl: cl, ver: ver})
 		}
