@@ -77,19 +77,14 @@ func (f *Function) putInhibit(r *fnapi.Request) error {
 	if len(problems) > 0 {
 		return badFields(r, "invalid inhibition rules", problems)
 	}
-	doc := inhibitDoc(team)
-	cur, expect, err := readDoc[wire.InhibitRules](f, r, doc)
-	if err != nil {
-		return err
-	}
-	if err := doc.checkVersion(args, cur.Version); err != nil {
-		return err
-	}
 	if rules == nil {
 		rules = []silence.InhibitRuleConfig{}
 	}
-	next := wire.InhibitRules{Version: cur.Version + 1, UpdatedBy: r.Principal.Name, UpdatedAt: f.opts.Now().UTC(), Comment: args.comment, Rules: rules}
-	if _, err := writeDoc(f, r, doc, expect, next); err != nil {
+	next, _, err := replaceDoc(f, r, inhibitDoc(team), args, func(v wire.InhibitRules) int64 { return v.Version },
+		func(cur wire.InhibitRules) wire.InhibitRules {
+			return wire.InhibitRules{Version: cur.Version + 1, UpdatedBy: r.Principal.Name, UpdatedAt: f.opts.Now().UTC(), Comment: args.comment, Rules: rules}
+		})
+	if err != nil {
 		return err
 	}
 	return r.JSON(fasthttp.StatusOK, next)

@@ -93,16 +93,10 @@ func (f *Function) putRoute(r *fnapi.Request) error {
 	if err := yaml.Unmarshal(body, &c); err != nil { // Decode took it: cannot fail
 		return httperr.BadRequest("invalid routes: %v", err)
 	}
-	doc := routeDoc(team)
-	cur, expect, err := readDoc[amroute.Versioned](f, r, doc)
-	if err != nil {
-		return err
-	}
-	if err := doc.checkVersion(args, cur.Version); err != nil {
-		return err
-	}
-	next := cur.Next(c, r.Principal.Name, f.opts.Now().UTC(), args.comment)
-	b, err := writeDoc(f, r, doc, expect, next)
+	next, b, err := replaceDoc(f, r, routeDoc(team), args, func(v amroute.Versioned) int64 { return v.Version },
+		func(cur amroute.Versioned) amroute.Versioned {
+			return cur.Next(c, r.Principal.Name, f.opts.Now().UTC(), args.comment)
+		})
 	if err != nil {
 		return err
 	}

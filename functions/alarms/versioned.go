@@ -114,3 +114,19 @@ func writeDoc(f *Function, r *fnapi.Request, d versionedDoc, expect uint64, next
 	}
 	return b, nil
 }
+
+// replaceDoc is a versioned PUT's write: it reads d, answers 409 unless
+// the writer read the stored version (args; versionOf tells a T's), and
+// stores next(cur) with a compare-and-swap. It returns what it stored.
+func replaceDoc[T any](f *Function, r *fnapi.Request, d versionedDoc, args putArgs, versionOf func(T) int64, next func(cur T) T) (T, []byte, error) {
+	cur, expect, err := readDoc[T](f, r, d)
+	if err != nil {
+		return cur, nil, err
+	}
+	if err := d.checkVersion(args, versionOf(cur)); err != nil {
+		return cur, nil, err
+	}
+	v := next(cur)
+	b, err := writeDoc(f, r, d, expect, v)
+	return v, b, err
+}
