@@ -18,8 +18,8 @@ type delivery struct {
 
 // receipt is what the receiver saw of one delivery in 2xx answers.
 type receipt struct {
-	count int
-	first time.Time
+	count       int
+	first, last time.Time
 }
 
 // hook is the webhook receiver of both systems (path /hook/<system>): it
@@ -76,6 +76,7 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.receipts[d] = rc
 		}
 		rc.count++
+		rc.last = now
 	}
 	w.WriteHeader(http.StatusOK)
 }
@@ -101,27 +102,43 @@ func (h *hook) callCounts(system string) (calls, failed, bad int) {
 	return h.calls[system], h.failed[system], h.bad[system]
 }
 
+// tally is what the receiver got of one round's deliveries.
+type tally struct {
+	received, dups, lost, unexpected int
+	// late counts the alerts whose (last) firing arrived after their
+	// resolution had: the receiver was told "firing" last.
+	late int
+	lat  []time.Duration
+}
+
 // tally counts, for the deliveries of want (posted at the given times):
 // received, duplicates (receipts beyond the first), losses (never
-// received) and the latencies from post to the first receipt; and the
-// receipts of deliveries with the prefix that were never posted.
-func (h *hook) tally(want map[delivery]time.Time, prefix string) (received, dups, lost, unexpected int, lat []time.Duration) {
+// received), firings after the resolution and the latencies from post
+// to the first receipt; and the receipts of deliveries with the prefix
+// that were never posted.
+func (h *hook) tally(want map[delivery]time.Time, prefix string) tally {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var t tally
 	for d, posted := range want {
 		rc := h.receipts[d]
 		if rc == nil {
-			lost++
+			t.lost++
 			continue
 		}
-		received++
-		dups += rc.count - 1
-		lat = append(lat, rc.first.Sub(posted))
+		t.received++
+		t.dups += rc.count - 1
+		t.lat = append(t.lat, rc.first.Sub(posted))
+		if d.status == "resolved" {
+			if f := h.receipts[delivery{id: d.id, status: "firing"}]; f != nil && f.last.After(rc.first) {
+				t.late++
+			}
+		}
 	}
 	for d, rc := range h.receipts {
 		if _, ok := want[d]; !ok && strings.HasPrefix(d.id, prefix) {
-			unexpected += rc.count
+			t.unexpected += rc.count
 		}
 	}
-	return received, dups, lost, unexpected, lat
+	return t
 }

@@ -31,12 +31,16 @@ func TestHookCountsDuplicatesAndLosses(t *testing.T) {
 	want := map[delivery]time.Time{
 		{"am-r1-0", "firing"}: at, {"am-r1-0", "resolved"}: at, {"am-r1-1", "firing"}: at,
 	}
-	received, dups, lost, unexpected, lat := h.tally(want, "am-r1-")
-	if received != 2 || dups != 1 || lost != 1 || unexpected != 1 || len(lat) != 2 {
-		t.Fatalf("received %d dups %d lost %d unexpected %d latencies %d, want 2 1 1 1 2", received, dups, lost, unexpected, len(lat))
+	got := h.tally(want, "am-r1-")
+	if got.received != 2 || got.dups != 1 || got.lost != 1 || got.unexpected != 1 || len(got.lat) != 2 || got.late != 0 {
+		t.Fatalf("tally %+v, want 2 received, 1 dup, 1 lost, 1 unexpected, 2 latencies, 0 late", got)
 	}
 	if calls, failed, bad := h.callCounts("am"); calls != 4 || failed != 0 || bad != 1 {
 		t.Fatalf("calls %d failed %d bad %d, want 4 0 1", calls, failed, bad)
+	}
+	post(one) // a firing after the resolution
+	if got := h.tally(want, "am-r1-"); got.late != 1 || got.dups != 2 {
+		t.Fatalf("after a late firing: %+v", got)
 	}
 
 	all := newHook(1, 1) // fails every call: nothing received

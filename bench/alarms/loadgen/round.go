@@ -27,6 +27,7 @@ type roundResult struct {
 	Duplicates     int     `json:"duplicates"`
 	Lost           int     `json:"lost"`
 	Unexpected     int     `json:"unexpected"`
+	FiringLate     int     `json:"firing_after_resolved"`
 	Calls          int     `json:"calls"`
 	Calls500       int     `json:"calls_500"`
 	BadBodies      int     `json:"bad_bodies"`
@@ -114,9 +115,9 @@ func runCmd(args []string) error {
 	}
 	var results []roundResult
 	for _, p := range done {
-		received, dups, lost, unexpected, lat := h.tally(p.want, p.prefix)
-		p.res.Received, p.res.Duplicates, p.res.Lost, p.res.Unexpected = received, dups, lost, unexpected
-		p.res.P50ms, p.res.P99ms, p.res.MaxMs = quantileMs(lat, 0.5), quantileMs(lat, 0.99), quantileMs(lat, 1)
+		t := h.tally(p.want, p.prefix)
+		p.res.Received, p.res.Duplicates, p.res.Lost, p.res.Unexpected, p.res.FiringLate = t.received, t.dups, t.lost, t.unexpected, t.late
+		p.res.P50ms, p.res.P99ms, p.res.MaxMs = quantileMs(t.lat, 0.5), quantileMs(t.lat, 0.99), quantileMs(t.lat, 1)
 		results = append(results, p.res)
 	}
 	return writeReport(results, *header, *out)
