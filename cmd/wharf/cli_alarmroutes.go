@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/url"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/wharfhq/wharf/functions/alarms"
@@ -30,23 +30,16 @@ func alarmRoutePath(team string) string { return "/api/v1/routes/" + url.PathEsc
 
 func newAlarmRoutesShowCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team string
 	var history bool
-	cmd := &cobra.Command{
-		Use:   "show [--team T] [--history]",
-		Short: "Show the route tree as YAML with its version (--history: every version, who and when)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
+	return newTeamCommand(&f, teamCommand{
+		Use:      "show [--team T] [--history]",
+		Short:    "Show the route tree as YAML with its version (--history: every version, who and when)",
+		Args:     cobra.NoArgs,
+		TeamHelp: "the team (default: the token's; _global: the admin's tree for alerts without a team)",
+		Flags:    func(fl *pflag.FlagSet) { fl.BoolVar(&history, "history", false, "list every version") },
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, _ []string) error {
 			if history {
-				var h alarms.RouteHistory
-				if err := c.Do(cmd.Context(), "GET", alarmRoutePath(team)+"?history=1", nil, &h); err != nil {
-					return err
-				}
-				return f.emit(stdout, h, func() error {
+				return getEmit(cmd, c, &f, stdout, alarmRoutePath(team)+"?history=1", func(h alarms.RouteHistory) error {
 					rows := cliout.NewRows("VERSION", "UPDATED_BY", "UPDATED_AT", "RECEIVER", "ROUTES", "COMMENT")
 					for _, v := range h.Versions {
 						rows.Add(strconv.FormatInt(v.Version, 10), v.UpdatedBy, v.UpdatedAt.UTC().Format(time.RFC3339), v.Config.Receiver,
@@ -55,11 +48,7 @@ func newAlarmRoutesShowCmd(stdout io.Writer) *cobra.Command {
 					return rows.Write(stdout, "No versions.")
 				})
 			}
-			var v amroute.Versioned
-			if err := c.Do(cmd.Context(), "GET", alarmRoutePath(team), nil, &v); err != nil {
-				return err
-			}
-			return f.emit(stdout, v, func() error {
+			return getEmit(cmd, c, &f, stdout, alarmRoutePath(team), func(v amroute.Versioned) error {
 				fmt.Fprintf(stdout, "# team %s, version %d, by %s at %s\n", team, v.Version, v.UpdatedBy, v.UpdatedAt.UTC().Format(time.RFC3339))
 				b, err := yaml.Marshal(v.Config)
 				if err != nil {
@@ -69,17 +58,13 @@ func newAlarmRoutesShowCmd(stdout io.Writer) *cobra.Command {
 				return err
 			})
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's; _global: the admin's tree for alerts without a team)")
-	cmd.Flags().BoolVar(&history, "history", false, "list every version")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newAlarmRoutesPutCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var file, team, comment string
-	cmd := &cobra.Command{
+	var file, comment string
+	cmd := newTeamCommand(&f, teamCommand{
 		Use:   "put -f FILE [--team T] [--comment TEXT]",
 		Short: "Replace the route tree (YAML or JSON; refused when it changed since it was read)",
 		Long: `Replace a team's alarm route tree with FILE (- for stdin), in Alertmanager's
@@ -94,38 +79,20 @@ route syntax, e.g.
 Every receiver named must exist (wharf receiver put). The write is a
 compare-and-swap on the version read just before.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			body, err := readConfigFile(cmd.InOrStdin(), file, "routes")
-			if err != nil {
-				return err
-			}
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
-			var cur amroute.Versioned
-			if err := c.Do(cmd.Context(), "GET", alarmRoutePath(team), nil, &cur); err != nil && !apiclient.IsStatus(err, 404) {
-				return err
-			}
-			q := url.Values{"version": {strconv.FormatInt(cur.Version, 10)}}
-			if comment != "" {
-				q.Set("comment", comment)
-			}
-			var v amroute.Versioned
-			if err := c.Upload(cmd.Context(), "PUT", alarmRoutePath(team)+"?"+q.Encode(), bytes.NewReader(body), int64(len(body)),
-				map[string]string{"Content-Type": "application/yaml"}, &v); err != nil {
-				return err
-			}
-			return f.emit(stdout, v, func() error {
-				fmt.Fprintf(stdout, "Routes of team %s: version %d (receiver %s, %d sub-routes).\n", team, v.Version, v.Config.Receiver, len(v.Config.Routes))
-				return nil
-			})
+		Flags: func(fl *pflag.FlagSet) {
+			putFileFlags(fl, &file, &comment, "YAML or JSON file with the route tree (- for stdin)")
 		},
-	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON file with the route tree (- for stdin)")
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's)")
-	cmd.Flags().StringVar(&comment, "comment", "", "why (kept with the version)")
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, _ []string) error {
+			return versionedPut[amroute.Versioned]{
+				path: alarmRoutePath(team), file: file, what: "routes", comment: comment,
+				version: func(v amroute.Versioned) int64 { return v.Version },
+				summary: func(v amroute.Versioned) error {
+					fmt.Fprintf(stdout, "Routes of team %s: version %d (receiver %s, %d sub-routes).\n", team, v.Version, v.Config.Receiver, len(v.Config.Routes))
+					return nil
+				},
+			}.run(cmd, c, &f, stdout)
+		},
+	})
 	_ = cmd.MarkFlagRequired("file")
-	f.bind(cmd)
 	return cmd
 }

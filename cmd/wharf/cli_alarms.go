@@ -113,12 +113,8 @@ func newAlarmsShowCmd(stdout io.Writer) *cobra.Command {
 		Short: "Show one alarm case with its history (who was notified, when, through what, result)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
+			a, err := callCase(cmd, &f, "GET", alarmsPath+"/"+url.PathEscape(args[0]))
 			if err != nil {
-				return err
-			}
-			var a alarm.Case
-			if err := c.Do(cmd.Context(), "GET", alarmsPath+"/"+url.PathEscape(args[0]), nil, &a); err != nil {
 				return err
 			}
 			if f.json() {
@@ -150,12 +146,8 @@ func newAlarmsAckCmd(stdout io.Writer) *cobra.Command {
 		Short: "Acknowledge a firing alarm case (stops its escalation)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
+			a, err := callCase(cmd, &f, "POST", alarmsPath+"/"+url.PathEscape(args[0])+"/ack")
 			if err != nil {
-				return err
-			}
-			var a alarm.Case
-			if err := c.Do(cmd.Context(), "POST", alarmsPath+"/"+url.PathEscape(args[0])+"/ack", nil, &a); err != nil {
 				return err
 			}
 			return f.emit(stdout, a, func() error {
@@ -298,4 +290,15 @@ func readEvents(r io.Reader, last string, fn func(alarm.Case, bool)) string {
 		}
 	}
 	return last
+}
+
+// callCase sends a bodyless request whose answer is one alarm case.
+func callCase(cmd *cobra.Command, f *clientFlags, method, path string) (alarm.Case, error) {
+	var a alarm.Case
+	c, err := f.client()
+	if err != nil {
+		return a, err
+	}
+	err = c.Do(cmd.Context(), method, path, nil, &a)
+	return a, err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,7 +16,6 @@ import (
 	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/cliout"
-	"github.com/wharfhq/wharf/monitoring/receiver"
 )
 
 // alarmTeam is --team, else the token's team when it has exactly one.
@@ -82,8 +82,9 @@ func receiverPath(team, name string) string {
 func newReceiverPutCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
 	var file, team string
+	ifVersion := int64(-1)
 	cmd := &cobra.Command{
-		Use:   "put [NAME] -f FILE [--team T]",
+		Use:   "put [NAME] -f FILE [--team T] [--if-version N]",
 		Short: "Create or replace a receiver (NAME, else the file's name)",
 		Long: `Create or replace a receiver from FILE (JSON, - for stdin), e.g.
 
@@ -91,7 +92,11 @@ func newReceiverPutCmd(stdout io.Writer) *cobra.Command {
    "timeout": "10s", "secret_ref": "chat-hmac", "secret": "..."}
 
 The secret is write-only: it is kept under secret_ref and never shown.
-See docs/monitoring-alarms.md for every field.`,
+See docs/monitoring-alarms.md for every field.
+
+With --if-version N (or "version": N in the file, as "show -o json"
+prints it) the write is refused when the receiver is no longer at
+version N: another write came first (0: it must not exist yet).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body, err := readConfigFile(cmd.InOrStdin(), file, "receiver")
@@ -115,8 +120,12 @@ See docs/monitoring-alarms.md for every field.`,
 			if err != nil {
 				return err
 			}
-			var out receiver.Receiver
-			if err := c.Do(cmd.Context(), "PUT", receiverPath(team, name), json.RawMessage(body), &out); err != nil {
+			path := receiverPath(team, name)
+			if ifVersion >= 0 {
+				path += "?version=" + strconv.FormatInt(ifVersion, 10)
+			}
+			var out alarms.VersionedReceiver
+			if err := c.Do(cmd.Context(), "PUT", path, json.RawMessage(body), &out); err != nil {
 				return err
 			}
 			return f.emit(stdout, out, func() error {
@@ -127,6 +136,7 @@ See docs/monitoring-alarms.md for every field.`,
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "JSON file with the receiver (- for stdin)")
 	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's)")
+	cmd.Flags().Int64Var(&ifVersion, "if-version", -1, "only if the receiver is still at this version (0: it must not exist yet)")
 	_ = cmd.MarkFlagRequired("file")
 	f.bind(cmd)
 	return cmd
@@ -134,21 +144,12 @@ See docs/monitoring-alarms.md for every field.`,
 
 func newReceiverListCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team string
-	cmd := &cobra.Command{
+	return newTeamCommand(&f, teamCommand{
 		Use:   "list [--team T]",
 		Short: "List a team's receivers",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
-			var l alarms.ReceiverList
-			if err := c.Do(cmd.Context(), "GET", receiverPath(team, ""), nil, &l); err != nil {
-				return err
-			}
-			return f.emit(stdout, l, func() error {
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, _ []string) error {
+			return getEmit(cmd, c, &f, stdout, receiverPath(team, ""), func(l alarms.ReceiverList) error {
 				rows := cliout.NewRows("NAME", "KIND", "URL", "SECRET_REF", "MATCHERS")
 				for _, r := range l.Receivers {
 					rows.Add(r.Name, string(r.Kind), cliout.Cell(r.URL), cliout.Cell(r.SecretRef), cliout.Cell(strings.Join(r.Matchers, ",")))
@@ -156,48 +157,32 @@ func newReceiverListCmd(stdout io.Writer) *cobra.Command {
 				return rows.Write(stdout, "No receivers.")
 			})
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's)")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newReceiverShowCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team string
-	cmd := &cobra.Command{
+	return newTeamCommand(&f, teamCommand{
 		Use:   "show NAME [--team T]",
 		Short: "Show one receiver (never its secret)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
-			var r receiver.Receiver
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
+			var r alarms.VersionedReceiver
 			if err := c.Do(cmd.Context(), "GET", receiverPath(team, args[0]), nil, &r); err != nil {
 				return err
 			}
 			return f.show(stdout, r)
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's)")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newReceiverDeleteCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team string
-	cmd := &cobra.Command{
+	return newTeamCommand(&f, teamCommand{
 		Use:   "delete NAME [--team T]",
 		Short: "Delete a receiver that no alarm route names",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
 			if err := c.Do(cmd.Context(), "DELETE", receiverPath(team, args[0]), nil, nil); err != nil {
 				return err
 			}
@@ -206,8 +191,5 @@ func newReceiverDeleteCmd(stdout io.Writer) *cobra.Command {
 				return nil
 			})
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's)")
-	f.bind(cmd)
-	return cmd
+	})
 }

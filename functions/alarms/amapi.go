@@ -157,7 +157,7 @@ func (f *Function) getAlerts(r *fnapi.Request) error {
 		} else if ok {
 			trees[team], _ = amroute.Compile(v.Config, nil) // stored trees were valid when written
 		}
-		v, _, err := f.readInhibit(r, team)
+		v, _, err := readDoc[wire.InhibitRules](f, r, inhibitDoc(team))
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -25,21 +26,43 @@ import (
 type ReceiverPut struct {
 	receiver.Receiver
 	Secret string `json:"secret,omitempty"`
+	// Version, when above 0, is the version the writer read: the PUT is
+	// refused with 409 when the receiver is at another one (as version=
+	// and If-Match, which take precedence).
+	Version int64 `json:"version,omitempty"`
+}
+
+// VersionedReceiver is a receiver as stored and answered: with its
+// version, 1 for the first write and one more for every write after.
+type VersionedReceiver struct {
+	receiver.Receiver
+	Version int64 `json:"version"`
 }
 
 // ReceiverList is the answer of GET /api/v1/receivers/{team}.
 type ReceiverList struct {
-	Receivers []receiver.Receiver `json:"receivers"`
+	Receivers []VersionedReceiver `json:"receivers"`
+}
+
+// receiverDoc is receiver name of team as a versioned document.
+func receiverDoc(team, name string) versionedDoc {
+	return versionedDoc{key: wire.ReceiverKey(team, name), noun: "receiver", what: fmt.Sprintf("receiver %q of team %q", name, team)}
 }
 
 // putReceiver creates or replaces a receiver (validated with
-// receiver.Compile, 400 naming the field).
+// receiver.Compile, 400 naming the field). version= (or If-Match, or
+// "version" in the body) makes it a compare-and-swap on the version read
+// before: 409 when another write came first (0: there must be none).
 func (f *Function) putReceiver(r *fnapi.Request) error {
 	team, err := pathTeam(r)
 	if err != nil {
 		return err
 	}
 	name := r.Params.Get("name")
+	args, err := versionedPutArgs(r)
+	if err != nil {
+		return err
+	}
 	var in ReceiverPut
 	if err := r.DecodeJSON(&in); err != nil {
 		return err
@@ -65,45 +88,51 @@ func (f *Function) putReceiver(r *fnapi.Request) error {
 	if len(in.Secret) > 4096 {
 		problems.Add("secret", "at most 4096 bytes")
 	}
+	if in.Version < 0 {
+		problems.Add("version", "must be the version read before, or absent")
+	}
 	if len(problems) > 0 {
 		return badFields(r, "invalid receiver", problems)
 	}
-	ctx, cancel := f.storeCtx(r)
-	defer cancel()
+	if args.want < 0 && in.Version > 0 {
+		args.want = in.Version
+	}
+	doc := receiverDoc(team, name)
+	cur, expect, err := readDoc[VersionedReceiver](f, r, doc)
+	if err != nil {
+		return err
+	}
+	if err := doc.checkVersion(args, cur.Version); err != nil {
+		return err
+	}
 	if in.Secret != "" {
+		ctx, cancel := f.storeCtx(r)
+		defer cancel()
 		if _, err := f.opts.Store.Put(ctx, wire.SecretKey(team, in.SecretRef), []byte(in.Secret), store.PutOptions{}); err != nil {
 			return httperr.Unavailable(err, "cannot store the receiver's secret")
 		}
 	}
-	b, err := json.Marshal(in.Receiver)
-	if err != nil {
-		return fmt.Errorf("cannot encode receiver: %w", err)
+	next := VersionedReceiver{Receiver: in.Receiver, Version: cur.Version + 1}
+	if _, err := writeDoc(f, r, doc, expect, next); err != nil {
+		return err
 	}
-	if _, err := f.opts.Store.Put(ctx, wire.ReceiverKey(team, name), b, store.PutOptions{}); err != nil {
-		return httperr.Unavailable(err, "cannot store receiver %q", name)
-	}
-	return r.JSON(fasthttp.StatusOK, in.Receiver)
+	return answerReceiver(r, next)
+}
+
+// answerReceiver answers a receiver with its version, also as ETag (what
+// If-Match takes).
+func answerReceiver(r *fnapi.Request, v VersionedReceiver) error {
+	r.Ctx.Response.Header.Set("ETag", `"`+strconv.FormatInt(v.Version, 10)+`"`)
+	return r.JSON(fasthttp.StatusOK, v)
 }
 
 // readReceiver reads receiver name of team; found false when absent.
-func (f *Function) readReceiver(r *fnapi.Request, team, name string) (receiver.Receiver, bool, error) {
-	var rc receiver.Receiver
+func (f *Function) readReceiver(r *fnapi.Request, team, name string) (VersionedReceiver, bool, error) {
 	if !store.ValidKey(wire.ReceiverKey(team, name)) {
-		return rc, false, nil
+		return VersionedReceiver{}, false, nil
 	}
-	ctx, cancel := f.storeCtx(r)
-	defer cancel()
-	e, err := f.opts.Store.Get(ctx, wire.ReceiverKey(team, name))
-	if errors.Is(err, store.ErrNotFound) {
-		return rc, false, nil
-	}
-	if err != nil {
-		return rc, false, httperr.Unavailable(err, "cannot read receiver %q", name)
-	}
-	if err := json.Unmarshal(e.Value, &rc); err != nil {
-		return rc, false, fmt.Errorf("cannot decode receiver %q: %w", name, err)
-	}
-	return rc, true, nil
+	rc, ver, err := readDoc[VersionedReceiver](f, r, receiverDoc(team, name))
+	return rc, ver != 0, err
 }
 
 // getReceiver answers one receiver (without its secret).
@@ -120,7 +149,7 @@ func (f *Function) getReceiver(r *fnapi.Request) error {
 	if !ok {
 		return httperr.NotFound("receiver %q of team %q not found", name, team)
 	}
-	return r.JSON(fasthttp.StatusOK, rc)
+	return answerReceiver(r, rc)
 }
 
 // listReceivers answers a team's receivers by name.
@@ -129,13 +158,13 @@ func (f *Function) listReceivers(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
-	out := ReceiverList{Receivers: []receiver.Receiver{}}
+	out := ReceiverList{Receivers: []VersionedReceiver{}}
 	prefix := wire.ReceiverPrefix + team + "/"
 	for e, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
 		if err != nil {
 			return httperr.Unavailable(err, "cannot list receivers")
 		}
-		var rc receiver.Receiver
+		var rc VersionedReceiver
 		if err := json.Unmarshal(e.Value, &rc); err != nil {
 			f.log.Warn("undecodable receiver", "key", e.Key, "err", err)
 			continue

@@ -3,8 +3,6 @@ package alarms
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"strconv"
 
 	"github.com/valyala/fasthttp"
 	"go.yaml.in/yaml/v3"
@@ -23,22 +21,13 @@ type RouteHistory struct {
 	Versions []amroute.Versioned `json:"versions"`
 }
 
+// routeDoc is team's route tree as a versioned document.
+func routeDoc(team string) versionedDoc { return teamDoc(wire.RouteKey(team), "routes", team) }
+
 // readRoute reads team's current route tree; found false when none.
 func (f *Function) readRoute(r *fnapi.Request, team string) (amroute.Versioned, bool, error) {
-	var v amroute.Versioned
-	ctx, cancel := f.storeCtx(r)
-	defer cancel()
-	e, err := f.opts.Store.Get(ctx, wire.RouteKey(team))
-	if errors.Is(err, store.ErrNotFound) {
-		return v, false, nil
-	}
-	if err != nil {
-		return v, false, httperr.Unavailable(err, "cannot read the routes of %q", team)
-	}
-	if err := json.Unmarshal(e.Value, &v); err != nil {
-		return v, false, fmt.Errorf("cannot decode the routes of %q: %w", team, err)
-	}
-	return v, true, nil
+	v, ver, err := readDoc[amroute.Versioned](f, r, routeDoc(team))
+	return v, ver != 0, err
 }
 
 // getRoute answers team's route tree, or with history=1 its versions.
@@ -84,18 +73,9 @@ func (f *Function) putRoute(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.Ctx.QueryArgs()
-	want := int64(-1)
-	if v := q.Peek("version"); len(v) > 0 {
-		n, err := strconv.ParseInt(string(v), 10, 64)
-		if err != nil || n < 0 {
-			return httperr.BadRequest("version must be the version read before (0: none yet), got %q", v)
-		}
-		want = n
-	}
-	comment := string(q.Peek("comment"))
-	if len(comment) > 1024 {
-		return httperr.BadRequest("comment must be at most 1024 bytes")
+	args, err := versionedPutArgs(r)
+	if err != nil {
+		return err
 	}
 	names, err := f.receiverNames(r, team)
 	if err != nil {
@@ -113,35 +93,15 @@ func (f *Function) putRoute(r *fnapi.Request) error {
 	if err := yaml.Unmarshal(body, &c); err != nil { // Decode took it: cannot fail
 		return httperr.BadRequest("invalid routes: %v", err)
 	}
-	var cur amroute.Versioned
-	var expect uint64
+	next, b, err := replaceDoc(f, r, routeDoc(team), args, func(v amroute.Versioned) int64 { return v.Version },
+		func(cur amroute.Versioned) amroute.Versioned {
+			return cur.Next(c, r.Principal.Name, f.opts.Now().UTC(), args.comment)
+		})
+	if err != nil {
+		return err
+	}
 	ctx, cancel := f.storeCtx(r)
 	defer cancel()
-	e, err := f.opts.Store.Get(ctx, wire.RouteKey(team))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return httperr.Unavailable(err, "cannot read the routes of %q", team)
-	default:
-		if err := json.Unmarshal(e.Value, &cur); err != nil {
-			return fmt.Errorf("cannot decode the routes of %q: %w", team, err)
-		}
-		expect = e.Version
-	}
-	if want >= 0 && want != cur.Version {
-		return httperr.Conflict("the routes of %q are at version %d, not %d; read them again", team, cur.Version, want)
-	}
-	next := cur.Next(c, r.Principal.Name, f.opts.Now().UTC(), comment)
-	b, err := json.Marshal(next)
-	if err != nil {
-		return fmt.Errorf("cannot encode routes: %w", err)
-	}
-	if _, err := f.opts.Store.CompareAndSwap(ctx, wire.RouteKey(team), expect, b, store.PutOptions{}); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return httperr.Conflict("the routes of %q changed meanwhile; read them again", team)
-		}
-		return httperr.Unavailable(err, "cannot store the routes of %q", team)
-	}
 	if _, err := f.opts.Store.Put(ctx, wire.RouteHistoryKey(team, int(next.Version)), b, store.PutOptions{}); err != nil {
 		f.log.Error("cannot keep a route version in the history", "team", team, "version", next.Version, "err", err)
 	}

@@ -43,6 +43,9 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 		if !ok || due > now.UnixMilli() {
 			break
 		}
+		if !joins(e.Value, group) {
+			continue // another group's (its entry holds the claim as written)
+		}
 		cl, ver, ok := n.loadClaim(wctx, e, idem)
 		if !ok || (group == "" && !cl.Combine) || (group != "" && (!cl.Grouped || cl.GroupKey != group)) {
 			continue
@@ -51,6 +54,14 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 		case cl.State != wire.ClaimQueued && cl.State != wire.ClaimSending:
 			n.dropEntry(wctx, e.Key)
 		case cl.State == wire.ClaimSending && now.Before(cl.LeaseUntil):
+		case cl.State == wire.ClaimQueued && cl.NextAt.After(now):
+			// Not due: an entry left at an earlier time (a node stopped
+			// between a retry's new entry and deleting the old one)
+			// moves to the claim's time rather than joining the message.
+			b, _ := json.Marshal(cl)
+			if n.put(wctx, wire.QueueKey(q.team, q.receiver, cl.NextAt.UnixMilli(), idem), b, 0) {
+				n.dropEntry(wctx, e.Key)
+			}
 		default:
 			items = append(items, combinable{key: e.Key, cl: cl, ver: ver})
 		}
@@ -194,4 +205,25 @@ func (n *Notifier) lastSent(ctx context.Context, key string) (time.Time, uint64)
 		return st.LastFlush, e.Version
 	}
 	return st.LastSent, e.Version
+}
+
+// joins reports whether a queue entry may belong to the message of group
+// ("" for Falcon's combining): its value is the claim as first written,
+// whose Combine, Grouped and GroupKey never change, so the claims of the
+// queue's other groups are not read from the store for every message. An
+// entry it cannot read joins (the claim decides).
+func joins(entry []byte, group string) bool {
+	var head struct {
+		Case     string `json:"case"`
+		GroupKey string `json:"group_key"`
+		Combine  bool   `json:"combine"`
+		Grouped  bool   `json:"grouped"`
+	}
+	if json.Unmarshal(entry, &head) != nil || head.Case == "" {
+		return true
+	}
+	if group == "" {
+		return head.Combine
+	}
+	return head.Grouped && head.GroupKey == group
 }
