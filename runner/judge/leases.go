@@ -2,6 +2,7 @@ package judge
 
 import (
 	"context"
+	"time"
 
 	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/internal/bus"
@@ -70,7 +71,10 @@ func (j *Judge) stopShard(i int) {
 		// waits for held ones: flush those first.
 		cache.mu.Lock()
 		cache.stopping = true
-		if err := j.flushLocked(context.Background(), cache); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), stopFlushTimeout)
+		err := j.flushLocked(ctx, cache)
+		cancel()
+		if err != nil {
 			j.log.Warn("cannot flush judge states of a stopping shard; their batches come again", "shard", i, "err", err)
 		}
 		cache.mu.Unlock()
@@ -82,6 +86,10 @@ func (j *Judge) stopShard(i int) {
 	}
 	j.dropCache(i)
 }
+
+// stopFlushTimeout bounds the flush of a stopping shard: a store that does
+// not answer must not hold the stop (the held batches come again).
+const stopFlushTimeout = 10 * time.Second
 
 // dropCache stops shard i's flush loop and forgets its cache, answering
 // any batch still held (a flush, or a requeue when the store fails).
@@ -99,7 +107,9 @@ func (j *Judge) dropCache(i int) {
 	}
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
-	if err := j.flushLocked(context.Background(), cache); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), stopFlushTimeout)
+	defer cancel()
+	if err := j.flushLocked(ctx, cache); err != nil {
 		j.log.Warn("cannot flush judge states of a stopped shard; their batches come again", "shard", i, "err", err)
 	}
 }
