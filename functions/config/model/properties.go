@@ -155,7 +155,11 @@ func escape(s string, key bool) string {
 		case key && (r == '=' || r == ':'), i == 0 && (r == '#' || r == '!'):
 			b.WriteByte('\\')
 			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
+		case r == utf8.RuneError:
+			// An invalid byte is kept as it is (ParseProperties reads bytes).
+			_, size := utf8.DecodeRuneInString(s[i:])
+			b.WriteString(s[i : i+size])
+		case r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteRune(r)
