@@ -166,3 +166,6 @@ func (f *Function) Routes() []fnapi.Route {
 func (f *Function) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, f.opts.StoreTimeout)
 }
+
+// HeldPolls is the number of /notifications/v2 polls this node holds now.
+func (f *Function) HeldPolls() int { return f.hub.heldPolls() }

@@ -86,6 +86,8 @@ func (f *Function) notifications(r *fnapi.Request) error {
 	defer f.hub.unregister(w)
 	timer := time.NewTimer(f.opts.PollTimeout)
 	defer timer.Stop()
+	// The server's shutdown channel: a draining gateway answers held polls.
+	shutdown := r.Ctx.Done()
 	for {
 		select {
 		case <-w.ch:
@@ -97,6 +99,10 @@ func (f *Function) notifications(r *fnapi.Request) error {
 			return nil
 		case <-r.Context().Done():
 			r.Ctx.SetStatusCode(fasthttp.StatusNotModified)
+			return nil
+		case <-shutdown:
+			r.Ctx.SetStatusCode(fasthttp.StatusNotModified)
+			r.Ctx.SetConnectionClose()
 			return nil
 		}
 	}
