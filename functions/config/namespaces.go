@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -228,11 +229,33 @@ type fieldsBody struct {
 	RequestID string           `json:"request_id,omitempty"`
 }
 
-// badFields answers 400 naming every field of l, what prefixes the message.
-func badFields(r *fnapi.Request, what string, l fielderr.List) error {
-	parts := make([]string, len(l))
-	for i, e := range l {
-		parts[i] = e.Error()
+// fieldsError is invalid input: what was invalid and every field.
+type fieldsError struct {
+	what string
+	l    fielderr.List
+}
+
+func (e *fieldsError) Error() string { return e.what + ": " + e.l.Error() }
+
+// badFields is the error of invalid input naming every field of l (what
+// prefixes the message); withFields answers it as a 400.
+func badFields(_ *fnapi.Request, what string, l fielderr.List) error {
+	return &fieldsError{what: what, l: l}
+}
+
+// withFields answers a handler's fieldsError with 400 and a body naming
+// every field; other errors go to the Mux.
+func withFields(h func(*fnapi.Request) error) func(*fnapi.Request) error {
+	return func(r *fnapi.Request) error {
+		err := h(r)
+		var fe *fieldsError
+		if errors.As(err, &fe) {
+			parts := make([]string, len(fe.l))
+			for i, e := range fe.l {
+				parts[i] = e.Error()
+			}
+			return r.JSON(fasthttp.StatusBadRequest, fieldsBody{Error: fe.what + ": " + strings.Join(parts, "; "), Fields: fe.l, RequestID: r.RequestID})
+		}
+		return err
 	}
-	return r.JSON(fasthttp.StatusBadRequest, fieldsBody{Error: what + ": " + strings.Join(parts, "; "), Fields: l, RequestID: r.RequestID})
 }
