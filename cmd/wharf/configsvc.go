@@ -21,7 +21,7 @@ func (w *wiring) startConfigComponent(ctx context.Context) (stopFunc, error) {
 	o := w.opts.ConfigService
 	fn, err := config.New(config.Options{Store: w.st, Tokens: w.tokens, PollTimeout: o.PollTimeout, ClockWindow: o.ClockWindow,
 		Reservations: adminapi.NewReservations(edge.New(w.st, edge.Options{}), registry.New(w.st, registry.Options{})),
-		Logger:       logging.Component(w.log, "config")})
+		Metrics:      w.metrics, Logger: logging.Component(w.log, "config")})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/wharfhq/wharf/functions/config"
 	"github.com/wharfhq/wharf/functions/deploy"
 	"github.com/wharfhq/wharf/functions/monitor"
 	"github.com/wharfhq/wharf/gateway"
@@ -26,6 +27,7 @@ func metricFamilies() [][]promexp.Family {
 		tlsconf.MetricFamilies(),
 		cluster.MetricFamilies(),
 		deploy.MetricFamilies(),
+		config.MetricFamilies(),
 		monitor.MetricFamilies(),
 		judge.MetricFamilies(),
 		notify.MetricFamilies(),

@@ -197,6 +197,7 @@ func (f *Function) configs(r *fnapi.Request) error {
 		return httperr.NotFound("no release of namespace %s of cluster %s of app %s", n.NS, n.Cluster, n.App)
 	}
 	if string(r.Ctx.QueryArgs().Peek("releaseKey")) == res.key {
+		f.m.notModified.Inc()
 		r.Ctx.SetStatusCode(fasthttp.StatusNotModified)
 		return nil
 	}

@@ -37,6 +37,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/internal/fnapi"
@@ -65,6 +66,8 @@ type Options struct {
 	Now func() time.Time
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Metrics receives the function's metrics (MetricFamilies); nil: none.
+	Metrics *metrics.Set
 }
 
 // Function is the config function.
@@ -75,6 +78,7 @@ type Function struct {
 	hub   *hub
 	log   *slog.Logger
 	rels  *releaseCache
+	m     *counters
 }
 
 // New checks opts and returns the function; Run follows the store so that
@@ -104,6 +108,7 @@ func New(opts Options) (*Function, error) {
 	f := &Function{opts: opts, st: opts.Store, log: opts.Logger,
 		hosts: tenancy.New(opts.Store, tenancy.Options{OpTimeout: opts.StoreTimeout}), rels: newReleaseCache(4096)}
 	f.hub = newHub(opts.Store, opts.StoreTimeout, opts.Logger)
+	f.m = newCounters(opts.Metrics, f.hub)
 	return f, nil
 }
 

@@ -265,6 +265,7 @@ func (f *Function) publishGray(r *fnapi.Request) error {
 			}
 			continue
 		}
+		f.m.grayPublishes.Inc()
 		f.audit(ctx, n.App, AuditEntry{At: rel.CreatedAt, By: rel.Author, Action: "publish gray", Cluster: n.Cluster, Namespace: n.NS, Release: rel.ID, Detail: in.Comment})
 		return r.JSON(fasthttp.StatusCreated, rel)
 	}
@@ -295,6 +296,7 @@ func (f *Function) promoteGray(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
+	f.m.publishes.Inc()
 	return r.JSON(fasthttp.StatusCreated, rel)
 }
 

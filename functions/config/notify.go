@@ -81,6 +81,7 @@ func (f *Function) notifications(r *fnapi.Request) error {
 	}
 	w, out := f.hub.register(app, cluster, ws)
 	if w == nil {
+		f.m.pollsChanged.Inc()
 		return r.JSON(fasthttp.StatusOK, out)
 	}
 	defer f.hub.unregister(w)
@@ -91,10 +92,12 @@ func (f *Function) notifications(r *fnapi.Request) error {
 	for {
 		select {
 		case body := <-w.ch:
+			f.m.pollsChanged.Inc()
 			r.Ctx.SetContentType("application/json")
 			r.Ctx.SetBody(body)
 			return nil
 		case <-timer.C:
+			f.m.pollsTimedOut.Inc()
 			r.Ctx.SetStatusCode(fasthttp.StatusNotModified)
 			return nil
 		case <-r.Context().Done():

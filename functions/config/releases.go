@@ -71,6 +71,7 @@ func (f *Function) publish(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
+	f.m.publishes.Inc()
 	return r.JSON(fasthttp.StatusCreated, rel)
 }
 
@@ -337,6 +338,7 @@ func (f *Function) rollback(r *fnapi.Request) error {
 		} else if conflict {
 			continue
 		}
+		f.m.rollbacks.Inc()
 		f.audit(ctx, n.App, AuditEntry{At: h.ChangedAt, By: h.ChangedBy, Action: "rollback", Cluster: n.Cluster, Namespace: n.NS, Release: target.ID,
 			Detail: "from release " + strconv.FormatInt(cur.ID, 10) + nonEmpty(": ", in.Comment)})
 		return r.JSON(fasthttp.StatusOK, target)
