@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -108,7 +109,7 @@ func TestApolloProtocol(t *testing.T) {
 	if now.status != 200 || now.body[0].NotificationID <= known {
 		t.Fatalf("poll after publish with the old id: %+v", now)
 	}
-	known = now.body[0].NotificationID
+	known = settledID(t, s, "team", "shop", "application")
 	held := s.startPoll(t, pollQuery("shop", "default", map[string]int64{"application": known}), bearer(s, "team"))
 	waitHeld(t, s, 1)
 	s.setItems(t, "default", "application", "timeout", "60")
@@ -132,7 +133,7 @@ func TestApolloProtocol(t *testing.T) {
 	}
 
 	// Rollback: clients read the first release again, the draft stays.
-	known = a.body[0].NotificationID
+	known = settledID(t, s, "team", "shop", "application")
 	held = s.startPoll(t, pollQuery("shop", "default", map[string]int64{"application": known}), bearer(s, "team"))
 	waitHeld(t, s, 1)
 	s.must(t, 200, "POST", nsURL("default", "application")+"/rollback", "team", `{"comment":"bad timeout"}`)
@@ -175,8 +176,7 @@ func TestApolloProtocol(t *testing.T) {
 func TestPollTimeout(t *testing.T) {
 	s := newServer(t, func(o *config.Options) { o.PollTimeout = 300 * time.Millisecond })
 	s.setItems(t, "default", "application", "a", "1")
-	first := <-s.startPoll(t, pollQuery("shop", "default", map[string]int64{"application": -1}), bearer(s, "team"))
-	a := <-s.startPoll(t, pollQuery("shop", "default", map[string]int64{"application": first.body[0].NotificationID}), bearer(s, "team"))
+	a := <-s.startPoll(t, pollQuery("shop", "default", map[string]int64{"application": settledID(t, s, "team", "shop", "application")}), bearer(s, "team"))
 	if a.status != 304 {
 		t.Fatalf("idle poll: %+v", a)
 	}
@@ -184,4 +184,31 @@ func TestPollTimeout(t *testing.T) {
 	if a := <-s.startPoll(t, pollQuery("shop", "default", map[string]int64{"nothing.json": -1}), bearer(s, "team")); a.status != 304 {
 		t.Fatalf("poll of a missing namespace: %+v", a)
 	}
+}
+
+// settledID is the notification id of app's namespace ns once this node's
+// hub has seen every head change in the store (the -1 poll answers at
+// once with what the hub knows; a poll with an older id would not be held).
+func settledID(t *testing.T, s *server, who, app, ns string) int64 {
+	t.Helper()
+	var id int64
+	testenv.Eventually(t, 30*time.Second, func() error {
+		a := <-s.startPoll(t, pollQuery(app, "default", map[string]int64{ns: -1}), bearer(s, who))
+		if a.err != nil || a.status != 200 || len(a.body) != 1 {
+			return fmt.Errorf("-1 poll: %+v", a)
+		}
+		for k, v := range a.body[0].Messages.Details {
+			p := strings.Split(k, "+")
+			e, err := s.st.Get(context.Background(), "config/head/"+p[0]+"/"+p[1]+"/"+p[2])
+			if err != nil {
+				return err
+			}
+			if int64(e.Version) != v {
+				return fmt.Errorf("%s: the hub knows %d, the store has %d", k, v, e.Version)
+			}
+		}
+		id = a.body[0].NotificationID
+		return nil
+	})
+	return id
 }

@@ -22,11 +22,8 @@ func TestTwoNodesRedisOutage(t *testing.T) {
 	b := newServerOn(t, openStore(t, r.Addr), tokens)
 	a.setItems(t, "default", "application", "v", "1")
 	a.publish(t, "default", "application", "one")
-	first := <-b.startPoll(t, pollQuery("shop", "default", map[string]int64{"application": -1}), bearer(b, "team"))
-	if first.status != 200 {
-		t.Fatalf("first poll on b: %+v", first)
-	}
-	id := first.body[0].NotificationID
+	settledID(t, a, "team", "shop", "application")
+	id := settledID(t, b, "team", "shop", "application")
 	holdAll := func(n int) []<-chan pollAnswer {
 		var out []<-chan pollAnswer
 		for i := range n {

@@ -100,8 +100,7 @@ func TestGrayRuleChangeNotifies(t *testing.T) {
 	s.setItems(t, "default", "application", "a", "main")
 	s.publish(t, "default", "application", "main")
 	s.must(t, 201, "PUT", ns+"/gray", "team", `{}`)
-	first := <-s.startPoll(t, pollQuery("shop", "default", map[string]int64{"application": -1}), bearer(s, "team"))
-	held := s.startPoll(t, pollQuery("shop", "default", map[string]int64{"application": first.body[0].NotificationID}), bearer(s, "team"))
+	held := s.startPoll(t, pollQuery("shop", "default", map[string]int64{"application": settledID(t, s, "team", "shop", "application")}), bearer(s, "team"))
 	waitHeld(t, s, 1)
 	s.must(t, 200, "PUT", ns+"/gray/rules", "team", `{"percent":5}`)
 	if a := <-held; a.status != 200 {
