@@ -143,7 +143,7 @@ func apolloGet(t *testing.T, gw, app, secret, pathQuery string) (int, string) {
 // rollback it then reads.
 func TestApolloClientRequests(t *testing.T) {
 	dir := t.TempDir()
-	p := startWharf(t, dir, nil, serveArgs(t)...)
+	p := startWharf(t, dir, nil, append(serveArgs(t), "--config-service-poll-timeout", "1s")...)
 	gw := p.waitFor(reGateway, 30*time.Second)[1]
 	p.waitFor(reToken, 5*time.Second)
 	admin := cli{t: t, dir: dir, env: []string{"WHARF_SERVER=" + gw}}
@@ -210,6 +210,22 @@ func TestApolloClientRequests(t *testing.T) {
 	c.ok("config", "rollback", "shop")
 	if status, body = apolloGet(t, gw, "shop", k.Secret, "/configs/shop/default/application?releaseKey=&ip=10.1.2.3&label="); status != 200 || !strings.Contains(body, `"greeting":"hello"`) {
 		t.Fatalf("configs after rollback: %d %s", status, body)
+	}
+	// A poll without a change ends 304 after config_service.poll_timeout.
+	status, body = apolloGet(t, gw, "shop", k.Secret, notif(-1))
+	if err := json.Unmarshal([]byte(body), &ns); status != 200 || err != nil {
+		t.Fatalf("poll: %d %s", status, body)
+	}
+	// (A 200 is a change this node's watch had not yet passed on to the
+	// -1 poll: poll again with its id.)
+	for i := 0; ; i++ {
+		status, body = apolloGet(t, gw, "shop", k.Secret, notif(ns[0].NotificationID))
+		if status == 304 {
+			break
+		}
+		if err := json.Unmarshal([]byte(body), &ns); status != 200 || err != nil || i == 5 {
+			t.Fatalf("idle poll: %d %s", status, body)
+		}
 	}
 	// A wrong secret is refused.
 	if status, _ = apolloGet(t, gw, "shop", "0123456789abcdef0123456789abcdef", "/configs/shop/default/application"); status != 401 {
