@@ -107,3 +107,26 @@ func TestGrayRuleChangeNotifies(t *testing.T) {
 		t.Fatalf("poll after a rule change: %+v", a)
 	}
 }
+
+// TestMainPublishReachesGrayClients: a main publish while a gray release
+// is out gives gray clients the new main values with the gray edits on
+// top (Apollo merges the main release into the gray branch).
+func TestMainPublishReachesGrayClients(t *testing.T) {
+	s := newServer(t)
+	ns := nsURL("default", "application")
+	s.setItems(t, "default", "application", "a", "1", "b", "1")
+	s.publish(t, "default", "application", "main")
+	s.must(t, 201, "PUT", ns+"/gray", "team", `{"rules":{"ips":["10.0.0.7"]}}`)
+	s.must(t, 200, "PUT", ns+"/gray/items/a", "team", `{"value":"gray"}`)
+	s.must(t, 201, "POST", ns+"/gray/releases", "team", `{}`)
+	s.setItems(t, "default", "application", "b", "2")
+	s.publish(t, "default", "application", "b=2")
+	gray := decode[config.ApolloConfig](t, s.must(t, 200, "GET", "/configs/shop/default/application?ip=10.0.0.7", "team", ""))
+	if gray.Configurations["a"] != "gray" || gray.Configurations["b"] != "2" {
+		t.Fatalf("a gray client after a main publish: %+v", gray)
+	}
+	main := decode[config.ApolloConfig](t, s.must(t, 200, "GET", "/configs/shop/default/application?ip=10.0.0.8", "team", ""))
+	if main.Configurations["a"] != "1" || main.Configurations["b"] != "2" {
+		t.Fatalf("a main client: %+v", main)
+	}
+}

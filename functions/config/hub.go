@@ -273,13 +273,8 @@ func (h *hub) currentLocked(app, cluster, ns string) notification {
 	return out
 }
 
-// changed returns the namespaces of ws whose id differs from the client's.
-func (h *hub) changed(app, cluster string, ws []watched) []ApolloNotification {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.changedLocked(app, cluster, ws)
-}
-
+// changedLocked returns the namespaces of ws whose id is newer than the
+// client's.
 func (h *hub) changedLocked(app, cluster string, ws []watched) []ApolloNotification {
 	var out []ApolloNotification
 	for _, w := range ws {

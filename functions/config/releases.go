@@ -117,8 +117,16 @@ func (f *Function) publishMain(r *fnapi.Request, n nsID, comment string, edits *
 			action = "promote gray"
 			h.Gray = nil
 		}
+		merged, err := f.mergeGray(ctx, n, &h, rel)
+		if err != nil {
+			_ = f.del(ctx, n.relKey(rel.ID))
+			return model.Release{}, err
+		}
 		if _, conflict, err := f.casJSON(ctx, n.headKey(), hv, h); err != nil || conflict {
 			_ = f.del(ctx, n.relKey(rel.ID))
+			if merged != 0 {
+				_ = f.del(ctx, n.relKey(merged))
+			}
 			if err != nil {
 				return model.Release{}, err
 			}
@@ -136,6 +144,40 @@ func (f *Function) publishMain(r *fnapi.Request, n nsID, comment string, edits *
 		return rel, nil
 	}
 	return model.Release{}, busy("publish")
+}
+
+// mergeGray gives a published gray branch of h the new main release rel:
+// a gray release of rel's values with the gray edits on top (Apollo
+// merges a main publish into the gray branch), recorded in h. It returns
+// the merged release's id (0: no gray release to merge, or the edits do
+// not validate on top of rel: the gray release stays, logged).
+func (f *Function) mergeGray(ctx context.Context, n nsID, h *Head, rel model.Release) (int64, error) {
+	if h.Gray == nil || h.Gray.Release == 0 {
+		return 0, nil
+	}
+	var g GrayDraft
+	if _, _, err := f.getJSON(ctx, n.grayKey(), &g); err != nil {
+		return 0, err
+	}
+	conf := g.Apply(rel.Configurations)
+	if l := model.Validate(h.Format, conf); len(l) > 0 {
+		f.log.Warn("the gray edits do not validate on the new main release; gray clients keep the gray release", "app", n.App, "namespace", n.NS, "err", l.Error())
+		return 0, nil
+	}
+	prev, err := f.releaseConf(ctx, n, h.Gray.Release)
+	if err != nil {
+		return 0, err
+	}
+	grel := f.newRelease(n, rel.ID+1, model.BranchGray, conf, rel.Author, "main release "+strconv.FormatInt(rel.ID, 10)+" merged into the gray branch")
+	grel.Previous, grel.Diff = h.Gray.Release, model.Diff(prev, conf)
+	if _, conflict, err := f.casJSON(ctx, n.relKey(grel.ID), 0, grel); err != nil {
+		return 0, err
+	} else if conflict {
+		return 0, busy("merge the publish into the gray branch")
+	}
+	h.Seq = grel.ID
+	h.Gray.Release, h.Gray.ReleaseKey = grel.ID, grel.Key
+	return grel.ID, nil
 }
 
 // newRelease is release id of n with conf, made now by author.
