@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/wharfhq/wharf/functions/config"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
 // TestAuthorizationPerScope tries every route with no token, an ingest
@@ -145,4 +148,33 @@ func TestAccessKeySignature(t *testing.T) {
 	if r := get(sign("shop", k.Secret, path, time.Now())); r.Status != 401 {
 		t.Fatalf("deleted key: %d %s", r.Status, r.Body)
 	}
+}
+
+// TestAgentOfTheAppsHostReads: an agent token whose host runs the app
+// reads its config (the agent's file cache) but cannot change it.
+func TestAgentOfTheAppsHostReads(t *testing.T) {
+	s := newServer(t)
+	s.setItems(t, "default", "application", "a", "1")
+	s.publish(t, "default", "application", "one")
+	ctx := context.Background()
+	p, err := auth.NewService(s.st).Authenticate(ctx, s.tokens["agent"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := tenancy.New(s.st, tenancy.Options{})
+	if _, err := hosts.BindHost(ctx, "h1", p.TokenID, "10.0.0.1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := hosts.Place(ctx, "shop", "h1"); err != nil {
+		t.Fatal(err)
+	}
+	if c := decode[config.ApolloConfig](t, s.must(t, 200, "GET", "/configs/shop/default/application", "agent", "")); c.Configurations["a"] != "1" {
+		t.Fatalf("agent read: %+v", c)
+	}
+	if a := <-s.startPoll(t, pollQuery("shop", "default", map[string]int64{"application": -1}), bearer(s, "agent")); a.status != 200 {
+		t.Fatalf("agent poll: %+v", a)
+	}
+	s.must(t, 200, "GET", nsURL("default", "application")+"/releases", "agent", "")
+	s.must(t, 403, "PUT", nsURL("default", "application")+"/items/a", "agent", `{"value":"2"}`)
+	s.must(t, 403, "GET", "/api/v1/config/apps/shop/accesskeys", "agent", "")
 }
