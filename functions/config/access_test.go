@@ -13,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/functions/config"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
 	"github.com/wharfhq/wharf/internal/auth"
+	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/tenancy"
 )
 
@@ -177,4 +178,24 @@ func TestAgentOfTheAppsHostReads(t *testing.T) {
 	s.must(t, 200, "GET", nsURL("default", "application")+"/releases", "agent", "")
 	s.must(t, 403, "PUT", nsURL("default", "application")+"/items/a", "agent", `{"value":"2"}`)
 	s.must(t, 403, "GET", "/api/v1/config/apps/shop/accesskeys", "agent", "")
+}
+
+// TestServicesAnswersUsableAddresses: a node record with a loopback
+// gateway URL (a node listening on every interface) is not answered to a
+// client that came by another name: it gets the address it used.
+func TestServicesAnswersUsableAddresses(t *testing.T) {
+	s := newServer(t)
+	rec := `{"id":"web1@127.0.0.1:9090","roles":["gateway"],"command":"serve","version":"dev","internal":"http://127.0.0.1:9090","gateway":"http://127.0.0.1:8080","ready":true,"seen":"` + time.Now().UTC().Format(time.RFC3339Nano) + `","started_at":"` + time.Now().UTC().Format(time.RFC3339Nano) + `"}`
+	if _, err := s.st.Put(context.Background(), "nodes/web1@127.0.0.1:9090", []byte(rec), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	local := decode[[]config.ServiceDTO](t, s.must(t, 200, "GET", "/services/config", "", ""))
+	if len(local) != 1 || local[0].HomepageURL != "http://127.0.0.1:8080/" {
+		t.Fatalf("a loopback client: %+v", local)
+	}
+	r := gatewaytest.Do(t, s.addr, "GET", "/services/config", map[string]string{"Host": "config.example.com"}, "")
+	remote := decode[[]config.ServiceDTO](t, r)
+	if len(remote) != 1 || remote[0].HomepageURL != "http://config.example.com/" {
+		t.Fatalf("a client by name: %+v", remote)
+	}
 }
