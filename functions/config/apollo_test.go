@@ -22,7 +22,7 @@ type pollAnswer struct {
 	err    error
 }
 
-func (s *server) startPoll(t *testing.T, path string, hdr map[string]string) <-chan pollAnswer {
+func (s *server) startPoll(t testing.TB, path string, hdr map[string]string) <-chan pollAnswer {
 	t.Helper()
 	out := make(chan pollAnswer, 1)
 	go func() {
@@ -56,7 +56,7 @@ func bearer(s *server, who string) map[string]string {
 }
 
 // waitHeld waits until n polls are held on s.
-func waitHeld(t *testing.T, s *server, n int) {
+func waitHeld(t testing.TB, s *server, n int) {
 	t.Helper()
 	testenv.Eventually(t, 30*time.Second, func() error {
 		if h := s.fn.HeldPolls(); h < n {
@@ -189,7 +189,7 @@ func TestPollTimeout(t *testing.T) {
 // settledID is the notification id of app's namespace ns once this node's
 // hub has seen every head change in the store (the -1 poll answers at
 // once with what the hub knows; a poll with an older id would not be held).
-func settledID(t *testing.T, s *server, who, app, ns string) int64 {
+func settledID(t testing.TB, s *server, who, app, ns string) int64 {
 	t.Helper()
 	var id int64
 	testenv.Eventually(t, 30*time.Second, func() error {

@@ -30,7 +30,7 @@ type server struct {
 }
 
 // openStore opens a store of engine ("buntdb" or a Redis address).
-func openStore(t *testing.T, redisAddr string) store.Store {
+func openStore(t testing.TB, redisAddr string) store.Store {
 	t.Helper()
 	var st store.Store
 	var err error
@@ -46,14 +46,14 @@ func openStore(t *testing.T, redisAddr string) store.Store {
 	return st
 }
 
-func newServer(t *testing.T, edit ...func(*config.Options)) *server {
+func newServer(t testing.TB, edit ...func(*config.Options)) *server {
 	t.Helper()
 	st := openStore(t, "")
 	return newServerOn(t, st, mintTokens(t, st), edit...)
 }
 
 // mintTokens creates the test's tokens in st.
-func mintTokens(t *testing.T, st store.Store) map[string]string {
+func mintTokens(t testing.TB, st store.Store) map[string]string {
 	t.Helper()
 	svc := auth.NewService(st)
 	ctx := context.Background()
@@ -74,7 +74,7 @@ func mintTokens(t *testing.T, st store.Store) map[string]string {
 }
 
 // newServerOn runs the function over st (tokens already in it).
-func newServerOn(t *testing.T, st store.Store, tokens map[string]string, edit ...func(*config.Options)) *server {
+func newServerOn(t testing.TB, st store.Store, tokens map[string]string, edit ...func(*config.Options)) *server {
 	t.Helper()
 	svc := auth.NewService(st)
 	o := config.Options{Store: st, Tokens: svc, PollTimeout: 30 * time.Second}
@@ -104,7 +104,7 @@ func newServerOn(t *testing.T, st store.Store, tokens map[string]string, edit ..
 }
 
 // do sends a request as who ("" for no token) with a JSON body.
-func (s *server) do(t *testing.T, method, path, who, body string) gatewaytest.Response {
+func (s *server) do(t testing.TB, method, path, who, body string) gatewaytest.Response {
 	t.Helper()
 	hdr := map[string]string{}
 	if who != "" {
@@ -114,7 +114,7 @@ func (s *server) do(t *testing.T, method, path, who, body string) gatewaytest.Re
 }
 
 // must is do that fails the test unless the status is want.
-func (s *server) must(t *testing.T, want int, method, path, who, body string) gatewaytest.Response {
+func (s *server) must(t testing.TB, want int, method, path, who, body string) gatewaytest.Response {
 	t.Helper()
 	r := s.do(t, method, path, who, body)
 	if r.Status != want {
@@ -123,7 +123,7 @@ func (s *server) must(t *testing.T, want int, method, path, who, body string) ga
 	return r
 }
 
-func decode[T any](t *testing.T, r gatewaytest.Response) T {
+func decode[T any](t testing.TB, r gatewaytest.Response) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(r.Body, &v); err != nil {
@@ -138,7 +138,7 @@ func nsURL(cluster, ns string) string {
 }
 
 // setItems sets items in the draft of shop's namespace as the team.
-func (s *server) setItems(t *testing.T, cluster, ns string, kv ...string) {
+func (s *server) setItems(t testing.TB, cluster, ns string, kv ...string) {
 	t.Helper()
 	for i := 0; i+1 < len(kv); i += 2 {
 		b, _ := json.Marshal(map[string]string{"value": kv[i+1]})
@@ -147,7 +147,7 @@ func (s *server) setItems(t *testing.T, cluster, ns string, kv ...string) {
 }
 
 // publish publishes shop's namespace as the team.
-func (s *server) publish(t *testing.T, cluster, ns, comment string) map[string]any {
+func (s *server) publish(t testing.TB, cluster, ns, comment string) map[string]any {
 	t.Helper()
 	b, _ := json.Marshal(map[string]string{"comment": comment})
 	return decode[map[string]any](t, s.must(t, 201, "POST", nsURL(cluster, ns)+"/releases", "team", string(b)))
