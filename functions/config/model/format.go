@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -151,7 +150,24 @@ func lineAt(text string, off int) int {
 	return strings.Count(text[:off], "\n") + 1
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+// yamlLine finds "line N" in a YAML error message: N and the message
+// without it.
+func yamlLine(msg string) (string, string, bool) {
+	i := strings.Index(msg, "line ")
+	if i < 0 {
+		return "", "", false
+	}
+	j := i + len("line ")
+	k := j
+	for k < len(msg) && msg[k] >= '0' && msg[k] <= '9' {
+		k++
+	}
+	if k == j {
+		return "", "", false
+	}
+	rest := strings.TrimSpace(strings.TrimPrefix(msg[:i]+msg[k:], ":"))
+	return msg[j:k], strings.TrimSpace(strings.TrimPrefix(rest, ":")), true
+}
 
 func validateYAML(text string) error {
 	dec := yaml.NewDecoder(strings.NewReader(text))
@@ -163,9 +179,8 @@ func validateYAML(text string) error {
 		}
 		if err != nil {
 			msg := strings.TrimPrefix(err.Error(), "yaml: ")
-			if m := yamlLine.FindStringSubmatch(msg); m != nil {
-				rest := strings.TrimSpace(strings.TrimPrefix(strings.Replace(msg, m[0], "", 1), ":"))
-				return fmt.Errorf("line %s: %s", m[1], rest)
+			if n, rest, ok := yamlLine(msg); ok {
+				return fmt.Errorf("line %s: %s", n, rest)
 			}
 			return fmt.Errorf("line 1: %s", msg)
 		}

@@ -117,3 +117,11 @@ func TestReleaseKey(t *testing.T) {
 		t.Fatal("two releases with one key")
 	}
 }
+
+func TestYAMLErrorNamesTheLine(t *testing.T) {
+	err := model.ValidateContent(model.YAML, "a: 1\nb: [1\nc: 2\n")
+	if err == nil || !strings.HasPrefix(err.Error(), "line ") || strings.Contains(err.Error(), "yaml:") {
+		t.Fatalf("ValidateContent = %v", err)
+	}
+	t.Log(err)
+}
