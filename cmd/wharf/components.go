@@ -79,6 +79,7 @@ func (w *wiring) components() []component {
 		// A/B decisions on every node that serves HTTP; the aggregator
 		// of tracked events in serve and on functions nodes.
 		{r.needs.http, component{"ab", w.startABComponent}},
+		{r.needs.http, component{"config", w.startConfigComponent}},
 		// serve's judge holds every shard; judge roles split them by leases.
 		{r.embedded || r.name == "judge", component{"judge", w.startJudgeComponent}},
 		{r.embedded || r.name == "notify", component{"notify", w.startNotifyComponent}},

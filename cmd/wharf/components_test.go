@@ -102,11 +102,11 @@ func componentCases(t *testing.T) []componentCase {
 	}
 	return []componentCase{
 		{serveRole(), localOpts, []string{"internal listener", "store", "embedded nsqd", "nsqd producer", "outbox", "artifact store",
-			"functions", "artifacts", "edge config", "deploy", "monitor", "alarms", "ab", "judge", "notify", "gateway", "agent", "node heartbeat", "readiness"}},
+			"functions", "artifacts", "edge config", "deploy", "monitor", "alarms", "ab", "config", "judge", "notify", "gateway", "agent", "node heartbeat", "readiness"}},
 		{roleByName(t, "functions"), shared, []string{"internal listener", "store", "nsqd producer", "nsqlookupd", "artifact store",
-			"functions", "artifacts", "edge config", "deploy", "monitor", "alarms", "ab", "cluster rate limits", "gateway", "series writer", "node heartbeat", "readiness"}},
+			"functions", "artifacts", "edge config", "deploy", "monitor", "alarms", "ab", "config", "cluster rate limits", "gateway", "series writer", "node heartbeat", "readiness"}},
 		{roleByName(t, "gateway"), shared, []string{"internal listener", "store", "nsqd producer", "nsqlookupd",
-			"functions", "edge config", "deploy", "monitor", "alarms", "ab", "cluster rate limits", "gateway", "node heartbeat", "readiness"}},
+			"functions", "edge config", "deploy", "monitor", "alarms", "ab", "config", "cluster rate limits", "gateway", "node heartbeat", "readiness"}},
 		{roleByName(t, "judge"), shared, []string{"internal listener", "store", "nsqd producer", "nsqlookupd", "judge", "node heartbeat", "readiness"}},
 		{roleByName(t, "notify"), shared, []string{"internal listener", "store", "nsqd producer", "nsqlookupd", "notify", "node heartbeat", "readiness"}},
 		{roleByName(t, "agent"), shared, []string{"internal listener", "nsqd producer", "nsqlookupd", "agent", "readiness"}},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/wharfhq/wharf/functions/ab"
+	"github.com/wharfhq/wharf/functions/config"
 	"github.com/wharfhq/wharf/functions/deploy"
 	"github.com/wharfhq/wharf/functions/monitor"
 	"github.com/wharfhq/wharf/gateway"
@@ -28,6 +29,7 @@ func metricFamilies() [][]promexp.Family {
 		tlsconf.MetricFamilies(),
 		cluster.MetricFamilies(),
 		deploy.MetricFamilies(),
+		config.MetricFamilies(),
 		monitor.MetricFamilies(),
 		judge.MetricFamilies(),
 		notify.MetricFamilies(),

@@ -1,0 +1,43 @@
+package config
+
+import (
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wharfhq/wharf/internal/promexp"
+)
+
+// counters are the function's metrics.
+type counters struct {
+	publishes, grayPublishes, rollbacks *metrics.Counter
+	pollsChanged, pollsTimedOut         *metrics.Counter
+	notModified                         *metrics.Counter
+}
+
+// newCounters registers the metrics in set (nil: a private set nobody
+// reads) with a gauge of the polls h holds.
+func newCounters(set *metrics.Set, h *hub) *counters {
+	if set == nil {
+		set = metrics.NewSet()
+	}
+	c := func(name string) *metrics.Counter { return set.GetOrCreateCounter("wharf_config_" + name) }
+	set.GetOrCreateGauge("wharf_config_polls_held", func() float64 { return float64(h.heldPolls()) })
+	return &counters{
+		publishes:     c(`releases_total{branch="main"}`),
+		grayPublishes: c(`releases_total{branch="gray"}`),
+		rollbacks:     c("rollbacks_total"),
+		pollsChanged:  c(`polls_total{result="changed"}`),
+		pollsTimedOut: c(`polls_total{result="timeout"}`),
+		notModified:   c("configs_not_modified_total"),
+	}
+}
+
+// MetricFamilies describes the config function's metric families.
+func MetricFamilies() []promexp.Family {
+	return []promexp.Family{
+		{Name: "wharf_config_releases_total", Type: promexp.Counter, Labels: []string{"branch"}, Help: "Releases published (promotes count as main)."},
+		{Name: "wharf_config_rollbacks_total", Type: promexp.Counter, Help: "Rollbacks of a namespace's main release."},
+		{Name: "wharf_config_polls_total", Type: promexp.Counter, Labels: []string{"result"}, Help: "Notification polls answered: changed (200) or timeout (304)."},
+		{Name: "wharf_config_configs_not_modified_total", Type: promexp.Counter, Help: "Config reads answered 304 (the client's release key is current)."},
+		{Name: "wharf_config_polls_held", Type: promexp.Gauge, Help: "Notification polls this node holds now."},
+	}
+}
