@@ -33,6 +33,7 @@ type apolloServer struct {
 	requests []*http.Request           // every request, in order
 	held     int                       // polls waiting now
 	failPoll bool                      // answer polls 500
+	closed   bool                      // answer held polls 304 at once
 }
 
 func newApolloServer(t *testing.T, appID, secret string) *apolloServer {
@@ -45,6 +46,7 @@ func newApolloServer(t *testing.T, appID, secret string) *apolloServer {
 
 func (s *apolloServer) close() {
 	s.mu.Lock()
+	s.closed = true
 	select {
 	case <-s.changed:
 	default:
@@ -153,6 +155,11 @@ func (s *apolloServer) notifications(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		ch := s.changed
+		if s.closed {
+			s.mu.Unlock()
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 		if len(out) == 0 {
 			s.held++
 		}

@@ -29,7 +29,8 @@ import (
 
 // sampleMain is the sample app: /healthz answers 200, or 500 with
 // BROKEN=1, or 503 while the file $BLOCK_FILE exists; / answers the
-// version; CRASH=1 makes it exit at once.
+// version; /config the file $WHARF_CONFIG_DIR/application.properties as
+// it was when the app started; CRASH=1 makes it exit at once.
 const sampleMain = `package main
 
 import (
@@ -57,7 +58,15 @@ func main() {
 		fmt.Println("BROKEN=1: /healthz answers 500")
 	}
 	block := os.Getenv("BLOCK_FILE")
+	startConfig, cfgErr := os.ReadFile(os.Getenv("WHARF_CONFIG_DIR") + "/application.properties")
 	mux := http.NewServeMux()
+	mux.HandleFunc("/config", func(w http.ResponseWriter, r *http.Request) {
+		if cfgErr != nil {
+			http.Error(w, cfgErr.Error(), http.StatusNotFound)
+			return
+		}
+		w.Write(startConfig)
+	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if broken {
 			http.Error(w, "broken", http.StatusInternalServerError)
@@ -125,6 +134,7 @@ type bundleSpec struct {
 	version string
 	env     map[string]string
 	hooks   bundle.Hooks
+	extra   string // more manifest lines, as they are
 }
 
 // bundleCache holds the bundles packed so far by spec (packing under
@@ -174,6 +184,7 @@ func packBundle(t testing.TB, spec bundleSpec) []byte {
 			fmt.Fprintf(&y, "  post_start: %q\n", spec.hooks.PostStart)
 		}
 	}
+	y.WriteString(spec.extra)
 	if err := os.WriteFile(filepath.Join(dir, bundle.ManifestName), []byte(y.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
