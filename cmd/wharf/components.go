@@ -76,6 +76,7 @@ func (w *wiring) components() []component {
 		// leases advertise).
 		{r.needs.http, component{"monitor", w.startMonitorComponent}},
 		{r.needs.http, component{"alarms", w.startAlarmsComponent}},
+		{r.needs.http, component{"config", w.startConfigComponent}},
 		// serve's judge holds every shard; judge roles split them by leases.
 		{r.embedded || r.name == "judge", component{"judge", w.startJudgeComponent}},
 		{r.embedded || r.name == "notify", component{"notify", w.startNotifyComponent}},

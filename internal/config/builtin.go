@@ -12,13 +12,16 @@ const BuiltinFunction = "api"
 // BuiltinPrefixes returns the path prefixes Wharf serves itself on every
 // host (the gateway adds routes for them to its functions unless the config
 // has routes there): the API (/api/, which includes artifact uploads and
-// downloads under /api/v1/apps/), functions (/fn/) and the console.
-func BuiltinPrefixes() []string { return []string{"/api/", "/fn/", "/console/"} }
+// downloads under /api/v1/apps/), functions (/fn/), the console, and the
+// paths of Apollo's config client protocol.
+func BuiltinPrefixes() []string {
+	return []string{"/api/", "/fn/", "/console/", "/configs/", "/configfiles/", "/notifications/v2", "/services/config"}
+}
 
 // BuiltinRouteNames returns the names of the routes the gateway adds for
 // the built-in prefixes (see gateway/snapshot.go); bans may name them.
 func BuiltinRouteNames() []string {
-	return []string{"wharf-api", "wharf-fn", "wharf-artifacts", "wharf-push"}
+	return []string{"wharf-api", "wharf-fn", "wharf-artifacts", "wharf-push", "wharf-configs", "wharf-configfiles", "wharf-notifications", "wharf-services"}
 }
 
 // UploadMaxBody is the body limit of the built-in artifact upload route
@@ -36,6 +39,11 @@ func BuiltinRoutes() []RouteConfig {
 		{Name: "wharf-artifacts", Path: "/api/v1/apps/", Function: BuiltinFunction, MaxBody: UploadMaxBody},
 		// Open-Falcon agents and scripts push metrics here, unchanged.
 		{Name: "wharf-push", Path: "/v1/push", Function: BuiltinFunction},
+		// Apollo's config clients, unchanged (functions/config).
+		{Name: "wharf-configs", Path: "/configs/", Function: BuiltinFunction},
+		{Name: "wharf-configfiles", Path: "/configfiles/", Function: BuiltinFunction},
+		{Name: "wharf-notifications", Path: "/notifications/v2", Function: BuiltinFunction},
+		{Name: "wharf-services", Path: "/services/config", Function: BuiltinFunction},
 	}
 }
 

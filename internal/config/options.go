@@ -23,6 +23,8 @@ type Options struct {
 	Monitoring MonitoringOptions `yaml:"monitoring"`
 	// Notify configures the notify runner (see notify.go).
 	Notify NotifyOptions `yaml:"notify"`
+	// ConfigService configures the config function (see configsvc.go).
+	ConfigService ConfigServiceOptions `yaml:"config_service"`
 	// Limits, Services and Routes are the gateway's declarative edge config
 	// (YAML only); the admin API changes them at run time.
 	Limits   []LimitConfig   `yaml:"limits"`
@@ -293,12 +295,13 @@ func Defaults() Options {
 			PipelineDelay:   50 * time.Microsecond,
 			TLS:             TLSOptions{MinVersion: "1.2", CheckEvery: 10 * time.Second},
 		},
-		NSQ:        NSQOptions{EmbeddedTCP: "127.0.0.1:4150", EmbeddedHTTP: "127.0.0.1:4151", MaxInFlight: 64},
-		Redis:      RedisOptions{Namespace: "wharf"},
-		MinIO:      MinIOOptions{Bucket: "wharf-artifacts"},
-		Artifacts:  ArtifactOptions{QuotaBytes: 10 << 30, DeployedWithin: 30 * 24 * time.Hour, GCEvery: time.Hour},
-		Agent:      AgentOptions{Room: "local", Local: true, Advertise: "127.0.0.1", DrainDelay: 2 * time.Second, HealthTimeout: time.Minute},
-		Monitoring: defaultMonitoring(),
-		Notify:     defaultNotify(),
+		NSQ:           NSQOptions{EmbeddedTCP: "127.0.0.1:4150", EmbeddedHTTP: "127.0.0.1:4151", MaxInFlight: 64},
+		Redis:         RedisOptions{Namespace: "wharf"},
+		MinIO:         MinIOOptions{Bucket: "wharf-artifacts"},
+		Artifacts:     ArtifactOptions{QuotaBytes: 10 << 30, DeployedWithin: 30 * 24 * time.Hour, GCEvery: time.Hour},
+		Agent:         AgentOptions{Room: "local", Local: true, Advertise: "127.0.0.1", DrainDelay: 2 * time.Second, HealthTimeout: time.Minute},
+		Monitoring:    defaultMonitoring(),
+		Notify:        defaultNotify(),
+		ConfigService: defaultConfigService(),
 	}
 }

@@ -60,6 +60,9 @@ func (o Options) Validate() error {
 	if err := o.Monitoring.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := o.ConfigService.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := o.Notify.validate(); err != nil {
 		errs = append(errs, err)
 	}

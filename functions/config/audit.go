@@ -1,0 +1,107 @@
+package config
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/store"
+	"time"
+)
+
+// AuditEntry is one change to an app's config: who, when, what.
+type AuditEntry struct {
+	At        time.Time `json:"at"`
+	By        string    `json:"by"`
+	Action    string    `json:"action"`
+	Cluster   string    `json:"cluster,omitempty"`
+	Namespace string    `json:"namespace,omitempty"`
+	// Release is the release the change made or pointed clients at.
+	Release int64  `json:"release,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// AuditList is the answer of GET .../audit, newest first.
+type AuditList struct {
+	Entries []AuditEntry `json:"entries"`
+}
+
+// audit records e for app; a failure is logged, the change stands.
+func (f *Function) audit(ctx context.Context, app string, e AuditEntry) {
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	key := fmt.Sprintf("%s%s/%020d-%s", auditPrefix, app, e.At.UnixNano(), hex.EncodeToString(rnd[:]))
+	b, err := json.Marshal(e)
+	if err == nil {
+		cctx, cancel := f.storeCtx(ctx)
+		_, err = f.st.Put(cctx, key, b, store.PutOptions{})
+		cancel()
+	}
+	if err != nil {
+		f.log.Warn("cannot record config audit entry", "app", app, "action", e.Action, "err", err)
+	}
+}
+
+// maxAuditLimit bounds one page of the audit list.
+const maxAuditLimit = 1000
+
+// listAudit answers the app's audit entries, newest first (limit=, 100
+// by default).
+func (f *Function) listAudit(r *fnapi.Request) error {
+	app, err := appParam(r)
+	if err != nil {
+		return err
+	}
+	if err := f.canRead(r, app); err != nil {
+		return err
+	}
+	limit := 100
+	if v := r.Ctx.QueryArgs().Peek("limit"); len(v) > 0 {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 || n > maxAuditLimit {
+			return httperr.BadRequest("limit must be 1 to %d, got %q", maxAuditLimit, v)
+		}
+		limit = n
+	}
+	entries, err := listAll[AuditEntry](r.Context(), f, auditPrefix+app+"/")
+	if err != nil {
+		return err
+	}
+	out := AuditList{Entries: []AuditEntry{}}
+	for i := len(entries) - 1; i >= 0 && len(out.Entries) < limit; i-- {
+		out.Entries = append(out.Entries, entries[i])
+	}
+	return r.JSON(fasthttp.StatusOK, out)
+}
+
+// listAll decodes every value under prefix, in key order.
+func listAll[T any](ctx context.Context, f *Function, prefix string) ([]T, error) {
+	var out []T
+	after := ""
+	for {
+		cctx, cancel := f.storeCtx(ctx)
+		page, err := f.st.List(cctx, prefix, store.ListOptions{After: after})
+		cancel()
+		if err != nil {
+			return nil, httperr.Unavailable(err, "cannot list config: store unavailable")
+		}
+		for _, e := range page.Entries {
+			var v T
+			if err := json.Unmarshal(e.Value, &v); err != nil {
+				return nil, fmt.Errorf("cannot decode %s: %w", e.Key, err)
+			}
+			out = append(out, v)
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		after = page.Next
+	}
+}
