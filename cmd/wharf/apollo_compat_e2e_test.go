@@ -161,7 +161,7 @@ func TestApolloClientProtocolReplay(t *testing.T) {
 		s, b := c.send(agolloNotifications("shop", "default", "application", id2))
 		held <- answer{s, b}
 	}()
-	api.must(201, http.MethodPost, api.ns("shop", "application")+"/rollback", map[string]any{"comment": "back"})
+	api.must(200, http.MethodPost, api.ns("shop", "application")+"/rollback", map[string]any{"comment": "back"})
 	select {
 	case got = <-held:
 	case <-time.After(20 * time.Second):

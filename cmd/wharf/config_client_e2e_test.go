@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -167,8 +168,14 @@ func TestConfigAgentCacheE2E(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = inst.Process.Kill(); _ = inst.Wait() })
 	testenv.Eventually(t, 10*time.Second, func() error {
-		if code, body := get(t, "http://127.0.0.1:"+strconv.Itoa(port)+"/"); code != 200 || body != "color=blue\ngreeting=hi\n" {
-			return fmt.Errorf("instance started during the outage: %d %q", code, body)
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != "color=blue\ngreeting=hi\n" {
+			return fmt.Errorf("instance started during the outage: %d %q", resp.StatusCode, b)
 		}
 		return nil
 	})
@@ -198,4 +205,3 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
-

@@ -37,9 +37,14 @@ type configWatch struct {
 	client       *config.Client
 }
 
-// configDir returns the directory of app's cluster in the cache.
-func (a *Agent) configDir(app, cluster string) string {
-	return filepath.Join(a.opts.DataDir, configDirName, app, cluster)
+// configDir returns the directory of app's cluster in the cache, an
+// absolute path: apps run in their release directory.
+func (a *Agent) configDir(app, cluster string) (string, error) {
+	dir, err := filepath.Abs(filepath.Join(a.opts.DataDir, configDirName, app, cluster))
+	if err != nil {
+		return "", fmt.Errorf("cannot keep app %s's config: %w", app, err)
+	}
+	return dir, nil
 }
 
 // watchConfig makes sure app's namespaces (those of its manifest, default
@@ -55,7 +60,10 @@ func (a *Agent) watchConfig(rel release.Release, cred *syscall.Credential) (stri
 	}
 	m := rel.Manifest
 	cluster, namespaces := m.ConfigCluster(), m.ConfigNamespaces()
-	dir := a.configDir(rel.App, cluster)
+	dir, err := a.configDir(rel.App, cluster)
+	if err != nil {
+		return "", err
+	}
 	a.cfg.mu.Lock()
 	defer a.cfg.mu.Unlock()
 	if w := a.cfg.watches[rel.App]; w != nil {
@@ -69,8 +77,8 @@ func (a *Agent) watchConfig(rel release.Release, cred *syscall.Credential) (stri
 	if cred != nil {
 		gid = int(cred.Gid)
 	}
-	if err := a.makeConfigDirs(rel.App, cluster, gid); err != nil {
-		return "", err
+	if err := makeConfigDirs(dir, gid); err != nil {
+		return "", fmt.Errorf("cannot keep app %s's config: %w", rel.App, err)
 	}
 	w := &configWatch{app: rel.App, cluster: cluster, namespaces: slices.Clone(namespaces), dir: dir, gid: gid}
 	c, err := config.New(config.Options{
@@ -104,15 +112,16 @@ func (a *Agent) watchConfig(rel release.Release, cred *syscall.Credential) (stri
 	return dir, nil
 }
 
-// makeConfigDirs creates config/<app>/<cluster>: config crossable by all
-// (0711, as the data dir), the app's directories readable by its group
-// only (0750, root:<gid>) when apps are isolated.
-func (a *Agent) makeConfigDirs(app, cluster string, gid int) error {
-	root := filepath.Join(a.opts.DataDir, configDirName)
+// makeConfigDirs creates config/<app>/<cluster> (dir): config crossable
+// by all (0711, as the data dir), the app's directories readable by its
+// group only (0750, group gid) when apps are isolated.
+func makeConfigDirs(dir string, gid int) error {
+	appDir := filepath.Dir(dir)
+	root := filepath.Dir(appDir)
 	for _, d := range []struct {
 		path string
 		mode os.FileMode
-	}{{root, 0o711}, {filepath.Join(root, app), 0o750}, {filepath.Join(root, app, cluster), 0o750}} {
+	}{{root, 0o711}, {appDir, 0o750}, {dir, 0o750}} {
 		if err := os.Mkdir(d.path, d.mode); err != nil && !os.IsExist(err) {
 			return fmt.Errorf("cannot create config dir: %w", err)
 		}
@@ -121,7 +130,7 @@ func (a *Agent) makeConfigDirs(app, cluster string, gid int) error {
 		}
 		if gid >= 0 && d.path != root {
 			if err := os.Chown(d.path, -1, gid); err != nil {
-				return fmt.Errorf("cannot give app %s its config dir: %w", app, err)
+				return fmt.Errorf("cannot give the app its config dir: %w", err)
 			}
 		}
 	}
