@@ -12,11 +12,14 @@
 #   POLLS=2000 DURATION=5s bench/config/run.sh
 #
 # Environment (all optional):
-#   POLLS=10000        long polls held at once (needs 2*POLLS+1000 open files)
+#   POLLS=10000        long polls held at once (the loadgen and wharf each need
+#                      POLLS+500 open files: ulimit -n is raised to that)
 #   ROUNDS=3           publish rounds (each holds POLLS polls); median reported
 #   CONCURRENCY=32     fetch clients
 #   DURATION=10s       fetch run (at most 60s)
 #   KEEP=0             1: keep the temp dir (config, logs)
+#   PROFILE=           a file: a 20 s CPU profile of wharf (pprof on its
+#                      internal listener) taken over the first round
 #
 # Exit status: 0 when the benchmark ran, non-zero on a setup failure. All
 # traffic stays on 127.0.0.1. Never part of `make test`.
@@ -27,6 +30,7 @@ ROUNDS=${ROUNDS:-3}
 CONCURRENCY=${CONCURRENCY:-32}
 DURATION=${DURATION:-10s}
 KEEP=${KEEP:-0}
+PROFILE=${PROFILE:-}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -72,9 +76,9 @@ done
 command -v go >/dev/null || die "go is not in PATH"
 command -v curl >/dev/null || die "curl is not in PATH"
 
-# Both ends of every poll are on this host: the loadgen's sockets and the
-# gateway's.
-need=$((2 * POLLS + 1000))
+# The loadgen holds a socket per poll, and so does wharf's gateway (the
+# limit is per process).
+need=$((POLLS + 500))
 if (($(ulimit -n) < need)); then
   ulimit -n "$need" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   (($(ulimit -n) >= need)) || die "need $need open files (ulimit -n is $(ulimit -n), hard $(ulimit -Hn)); lower POLLS"
@@ -123,11 +127,15 @@ api POST "$NSP/releases" '{"comment":"first"}' || die "cannot publish"
 results=()
 for ((r = 1; r <= ROUNDS; r++)); do
   say "round $r/$ROUNDS: $POLLS held polls, then one publish"
+  if [[ $r == 1 && -n $PROFILE ]]; then
+    curl -sS -o "$PROFILE" "http://127.0.0.1:${PORTS[1]}/debug/pprof/profile?seconds=20" &
+  fi
   line=$("$TMP/loadgen" polls -server "$GW" -token "$TOKEN" -app bench -n "$POLLS" -pid "$WPID" \
     -set-url "$NSP/items/round" -publish-url "$NSP/releases" -publish-token "$TOKEN") || die "loadgen polls failed"
   echo "$line" >&2
   results+=("$line")
 done
+wait # the profile, if any
 say "fetch: $CONCURRENCY clients for $DURATION, every answer a 304"
 fetch=$("$TMP/loadgen" fetch -server "$GW" -token "$TOKEN" -app bench -concurrency "$CONCURRENCY" -duration "$DURATION") ||
   die "loadgen fetch failed"
@@ -135,6 +143,7 @@ echo "$fetch" >&2
 
 # Report: medians of the rounds.
 med() { printf '%s\n' "${results[@]}" | sed -E "s/.*\"$1\":([-0-9.e+]+).*/\1/" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+first() { sed -E "s/.*\"$1\":([-0-9.e+]+).*/\1/" <<<"${results[0]}"; }
 fget() { sed -E "s/.*\"$1\":([-0-9.e+]+).*/\1/" <<<"$fetch"; }
 cat <<EOF
 
@@ -147,7 +156,7 @@ cat <<EOF
 | publish → answer p50 | $(med p50_ms) ms |
 | publish → answer p99 | $(med p99_ms) ms |
 | publish → answer max | $(med max_ms) ms |
-| server RSS per held poll | $(med bytes_per_poll) bytes |
+| server RSS per held poll (round 1, a fresh server) | $(first bytes_per_poll) bytes |
 
 | fetch (/configs → 304 through the gateway) | value |
 |---|---|

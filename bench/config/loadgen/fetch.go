@@ -65,7 +65,7 @@ func runFetch(args []string) error {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				t := time.Now()
-				status, err := get(ctx, client, u, *token, func() {})
+				status, err := get(ctx, client, u, *token, nil, nil)
 				if ctx.Err() != nil {
 					return
 				}

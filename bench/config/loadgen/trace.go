@@ -5,9 +5,15 @@ import (
 	"net/http/httptrace"
 )
 
-// withWrote makes ctx call fn once its request has been written.
-func withWrote(ctx context.Context, fn func()) context.Context {
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) { fn() },
-	})
+// withTrace makes ctx call wrote once its request has been written and
+// first when the first byte of the answer arrives (either may be nil).
+func withTrace(ctx context.Context, wrote, first func()) context.Context {
+	t := &httptrace.ClientTrace{}
+	if wrote != nil {
+		t.WroteRequest = func(httptrace.WroteRequestInfo) { wrote() }
+	}
+	if first != nil {
+		t.GotFirstResponseByte = first
+	}
+	return httptrace.WithClientTrace(ctx, t)
 }
