@@ -179,3 +179,29 @@ func TestConfigCacheWritesReloadsAndOutlivesTheServer(t *testing.T) {
 		t.Fatalf("config file after the outage %q, %v", b, err)
 	}
 }
+
+// TestConfigReloadSignal: with config.reload_signal, a publish sends the
+// signal to the app's processes (the sample app notes each SIGHUP).
+func TestConfigReloadSignal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	cs := newConfigServer(t, h.cp.token)
+	cs.publish("shop", "application", map[string]string{"k": "1"})
+	opts := h.options()
+	opts.ConfigServers, opts.ConfigToken = []string{cs.srv.URL}, h.cp.token
+	h.start(opts)
+	sha := h.cp.add("1.0.0", makeBundle(t, bundleSpec{version: "1.0.0", extra: "config:\n  reload_signal: hup\n"}))
+	deployFirst(t, h, sha)
+	hups := filepath.Join(h.dir, "apps", "shop", "releases", "1.0.0", "sighup.txt")
+	if _, err := os.Stat(hups); !os.IsNotExist(err) {
+		t.Fatalf("SIGHUP before any change: %v", err)
+	}
+	cs.publish("shop", "application", map[string]string{"k": "2"})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		b, err := os.ReadFile(hups)
+		if lines := strings.Fields(string(b)); err != nil || len(lines) != 2 || lines[0] == lines[1] {
+			return fmt.Errorf("instances noted SIGHUPs %q, %v; want one from each of the 2", b, err)
+		}
+		return nil
+	})
+}

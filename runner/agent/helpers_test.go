@@ -30,7 +30,8 @@ import (
 // sampleMain is the sample app: /healthz answers 200, or 500 with
 // BROKEN=1, or 503 while the file $BLOCK_FILE exists; / answers the
 // version; /config the file $WHARF_CONFIG_DIR/application.properties as
-// it was when the app started; CRASH=1 makes it exit at once.
+// it was when the app started; a SIGHUP appends a line to sighup.txt in
+// its directory; CRASH=1 makes it exit at once.
 const sampleMain = `package main
 
 import (
@@ -39,10 +40,23 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 func main() {
 	version := os.Getenv("WHARF_VERSION")
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			f, err := os.OpenFile("sighup.txt", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+			if err == nil {
+				fmt.Fprintln(f, os.Getenv("WHARF_INSTANCE"))
+				f.Close()
+			}
+		}
+	}()
 	if os.Getenv("CRASH") == "1" {
 		fmt.Println("crash requested: version", version, "exits at once")
 		os.Exit(3)
