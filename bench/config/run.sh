@@ -129,13 +129,14 @@ for ((r = 1; r <= ROUNDS; r++)); do
   say "round $r/$ROUNDS: $POLLS held polls, then one publish"
   if [[ $r == 1 && -n $PROFILE ]]; then
     curl -sS -o "$PROFILE" "http://127.0.0.1:${PORTS[1]}/debug/pprof/profile?seconds=20" &
+    PROF_PID=$!
   fi
   line=$("$TMP/loadgen" polls -server "$GW" -token "$TOKEN" -app bench -n "$POLLS" -pid "$WPID" \
     -set-url "$NSP/items/round" -publish-url "$NSP/releases" -publish-token "$TOKEN") || die "loadgen polls failed"
   echo "$line" >&2
   results+=("$line")
 done
-wait # the profile, if any
+[[ -n ${PROF_PID:-} ]] && wait "$PROF_PID" # the profile
 say "fetch: $CONCURRENCY clients for $DURATION, every answer a 304"
 fetch=$("$TMP/loadgen" fetch -server "$GW" -token "$TOKEN" -app bench -concurrency "$CONCURRENCY" -duration "$DURATION") ||
   die "loadgen fetch failed"
