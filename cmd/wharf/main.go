@@ -75,6 +75,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newMetricsCmd(stdout))
 	root.AddCommand(newStrategyCmd(stdout))
 	root.AddCommand(newAlarmsCmd(stdout), newSilenceCmd(stdout), newReceiverCmd(stdout))
+	root.AddCommand(newConfigCmd(stdout))
 	usageOnArgErrors(root)
 	registerCompletions(root)
 	return root

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wharfhq/wharf/functions/config/model"
@@ -30,11 +33,17 @@ type hub struct {
 	held     int
 }
 
-// waiter is one held poll: woken (never blocking the hub) when a
-// namespace it waits on changes.
+// waiter is one held poll. When a namespace it waits on changes the hub
+// computes its answer, hands it over (never blocking) and removes it, so
+// that 10,000 polls woken at once do not queue on the hub's lock.
 type waiter struct {
-	ch   chan struct{}
-	keys []string
+	app, cluster string
+	ws           []watched
+	// sig is the same for polls that ask the same: one answer serves all.
+	sig     string
+	ch      chan []byte
+	keys    []string
+	removed atomic.Bool
 }
 
 func newHub(st store.Store, timeout time.Duration, log *slog.Logger) *hub {
@@ -158,24 +167,71 @@ func (h *hub) apply(n nsID, ev store.Event) {
 	}
 }
 
+// wakeLocked answers the waiters of key whose namespaces changed.
 func (h *hub) wakeLocked(key string) {
+	answers := map[string][]byte{}
 	for w := range h.waiters[key] {
-		select {
-		case w.ch <- struct{}{}:
-		default:
-		}
+		h.answerLocked(w, answers)
 	}
 }
 
+// answerLocked hands w its answer (the JSON body) and removes it, if one
+// of its namespaces changed. answers keeps the bodies made in this wake by
+// signature: 10,000 polls of one namespace cost one encoding.
+func (h *hub) answerLocked(w *waiter, answers map[string][]byte) {
+	body, ok := answers[w.sig]
+	if !ok {
+		if out := h.changedLocked(w.app, w.cluster, w.ws); len(out) > 0 {
+			body = encodeAnswer(out)
+		}
+		answers[w.sig] = body
+	}
+	if body == nil {
+		return
+	}
+	w.ch <- body // cap 1, and a waiter is answered once: never blocks
+	h.removeLocked(w)
+}
+
+// encodeAnswer is the JSON body of a /notifications/v2 answer.
+func encodeAnswer(out []ApolloNotification) []byte {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return []byte("[]")
+	}
+	return b
+}
+
+// signature identifies what a poll asks: app, cluster and each namespace
+// with its id.
+func signature(app, cluster string, ws []watched) string {
+	var b strings.Builder
+	b.WriteString(app)
+	b.WriteByte('+')
+	b.WriteString(cluster)
+	for _, w := range ws {
+		b.WriteByte('+')
+		b.WriteString(w.name)
+		b.WriteByte('=')
+		b.WriteString(strconv.FormatInt(w.id, 10))
+	}
+	return b.String()
+}
+
+// wakeAll answers every waiter whose namespaces changed (after a reload).
 func (h *hub) wakeAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var all []*waiter
 	for _, ws := range h.waiters {
 		for w := range ws {
-			select {
-			case w.ch <- struct{}{}:
-			default:
-			}
+			all = append(all, w)
+		}
+	}
+	answers := map[string][]byte{}
+	for _, w := range all {
+		if !w.removed.Load() {
+			h.answerLocked(w, answers)
 		}
 	}
 }
@@ -243,7 +299,7 @@ func (h *hub) register(app, cluster string, ws []watched) (*waiter, []ApolloNoti
 	if out := h.changedLocked(app, cluster, ws); len(out) > 0 {
 		return nil, out
 	}
-	w := &waiter{ch: make(chan struct{}, 1)}
+	w := &waiter{app: app, cluster: cluster, ws: ws, sig: signature(app, cluster, ws), ch: make(chan []byte, 1)}
 	for _, x := range ws {
 		w.keys = append(w.keys, wakeKey(app, x.ns), publicKey(x.ns))
 	}
@@ -259,10 +315,20 @@ func (h *hub) register(app, cluster string, ws []watched) (*waiter, []ApolloNoti
 	return w, nil
 }
 
-// unregister removes w.
+// unregister removes w unless the hub did when it answered it.
 func (h *hub) unregister(w *waiter) {
+	if w.removed.Load() {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if !w.removed.Load() {
+		h.removeLocked(w)
+	}
+}
+
+func (h *hub) removeLocked(w *waiter) {
+	w.removed.Store(true)
 	for _, k := range w.keys {
 		delete(h.waiters[k], w)
 		if len(h.waiters[k]) == 0 {

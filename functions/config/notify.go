@@ -90,10 +90,10 @@ func (f *Function) notifications(r *fnapi.Request) error {
 	shutdown := r.Ctx.Done()
 	for {
 		select {
-		case <-w.ch:
-			if out := f.hub.changed(app, cluster, ws); len(out) > 0 {
-				return r.JSON(fasthttp.StatusOK, out)
-			}
+		case body := <-w.ch:
+			r.Ctx.SetContentType("application/json")
+			r.Ctx.SetBody(body)
+			return nil
 		case <-timer.C:
 			r.Ctx.SetStatusCode(fasthttp.StatusNotModified)
 			return nil
