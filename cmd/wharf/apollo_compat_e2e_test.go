@@ -178,7 +178,8 @@ func TestApolloClientProtocolReplay(t *testing.T) {
 }
 
 // TestClientPackageAgainstServe: the client package against a real
-// serve — typed values, a publish through its long poll with the old and
+// serve (its nodes found through /services/config) — typed values, a
+// publish through its long poll with the old and
 // new value, signed with an access key — and, with Wharf stopped, a new
 // client starts from its backup file.
 func TestClientPackageAgainstServe(t *testing.T) {
@@ -193,7 +194,7 @@ func TestClientPackageAgainstServe(t *testing.T) {
 	secret, _ := key.body["secret"].(string)
 
 	backup := t.TempDir()
-	opts := config.Options{Servers: []string{gw}, AppID: "shop", Secret: secret, ConfigDir: config.NoDir, BackupDir: backup,
+	opts := config.Options{Servers: []string{gw}, Discover: true, AppID: "shop", Secret: secret, ConfigDir: config.NoDir, BackupDir: backup,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
 	c, err := config.New(opts)
 	if err != nil {
