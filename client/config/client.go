@@ -65,8 +65,8 @@ func (c *Client) Namespace(name string) *Namespace { return c.nss[name] }
 
 // OnChange adds a callback that gets every change of a namespace after
 // Start (the values Start loads are not a change). Callbacks run one at
-// a time on the client's goroutine, in the order added; a slow one
-// delays the next update.
+// a time (never two at once) on the client's goroutines, in the order
+// added; a slow one delays the next update.
 func (c *Client) OnChange(fn func(ChangeEvent)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
