@@ -189,7 +189,7 @@ func (c *Client) fetch(ctx context.Context, name string, notify bool) error {
 		key = "" // a file's values: ask for the release whatever its key
 	}
 	status, body, err := c.get(ctx, c.opts.FetchTimeout, func(base string) string {
-		return configsURL(base, c.opts.AppID, c.opts.Cluster, name, key, c.opts.IP, c.opts.Label, msgs)
+		return configsURL(base, c.opts.AppID, c.opts.Cluster, name, key, c.opts.IP, c.opts.Label, c.opts.InstanceID, msgs)
 	})
 	if err != nil {
 		return fmt.Errorf("cannot fetch namespace %s: %w", name, err)

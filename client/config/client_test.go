@@ -47,9 +47,13 @@ func TestStartReadsTypedValues(t *testing.T) {
 		"limits": `{"rps": 100, "burst": 20}`, "bad.int": "eight",
 	})
 	s.publish("db.yaml", map[string]string{"content": "host: db\nport: 5432\n"})
-	c, err := newClient(t, config.Options{Servers: []string{s.srv.URL}, Namespaces: []string{"application", "db.yaml"}})
+	c, err := newClient(t, config.Options{Servers: []string{s.srv.URL}, Namespaces: []string{"application", "db.yaml"},
+		IP: "10.0.0.7", Label: "canary", InstanceID: "host-1.shop.8080"})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
+	}
+	if q := s.log("/configs/")[0].URL.Query(); q.Get("ip") != "10.0.0.7" || q.Get("label") != "canary" || q.Get("instanceId") != "host-1.shop.8080" {
+		t.Errorf("the fetch identified the client as %v", q)
 	}
 	ns := c.Namespace("application")
 	if got := ns.String("name", ""); got != "shop" {

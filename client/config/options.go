@@ -48,6 +48,11 @@ type Options struct {
 	// IP and Label identify this client for gray rules (Apollo's ip and
 	// label query parameters). IP defaults to the host's first non-loopback address.
 	IP, Label string
+	// InstanceID is this client's stable identity for Wharf's gray rules
+	// by hash percentage (query parameter instanceId; Apollo servers
+	// ignore it). Default $WHARF_INSTANCE, which the deploy agent sets
+	// for every process; without one the server hashes IP.
+	InstanceID string
 	// ConfigDir is the deploy agent's cache of this app's cluster, read
 	// when the server cannot answer at Start (default $WHARF_CONFIG_DIR;
 	// NoDir: none).
@@ -137,6 +142,9 @@ func setDefaults(o *Options) error {
 	}
 	if o.IP == "" {
 		o.IP = localIP()
+	}
+	if o.InstanceID == "" {
+		o.InstanceID = os.Getenv("WHARF_INSTANCE")
 	}
 	return nil
 }

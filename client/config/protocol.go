@@ -73,9 +73,12 @@ func messageKey(appID, cluster, namespace string) string {
 }
 
 // configsURL is the /configs request of a namespace.
-func configsURL(base, appID, cluster, namespace, releaseKey, ip, label string, msgs *Messages) string {
+func configsURL(base, appID, cluster, namespace, releaseKey, ip, label, instanceID string, msgs *Messages) string {
 	q := url.Values{}
 	q.Set("releaseKey", releaseKey)
+	if instanceID != "" {
+		q.Set("instanceId", instanceID)
+	}
 	if ip != "" {
 		q.Set("ip", ip)
 	}

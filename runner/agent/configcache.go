@@ -84,6 +84,7 @@ func (a *Agent) watchConfig(rel release.Release, cred *syscall.Credential) (stri
 	c, err := config.New(config.Options{
 		Servers: a.opts.ConfigServers, AppID: rel.App, Cluster: cluster, Namespaces: w.namespaces,
 		Token: a.opts.ConfigToken, ConfigDir: dir, BackupDir: config.NoDir,
+		InstanceID:  a.opts.HostID, // the files serve every instance on the host: gray rules see the host
 		PollTimeout: a.opts.ConfigPollTimeout, Logger: a.log,
 	})
 	if err != nil {
@@ -194,7 +195,9 @@ func (a *Agent) writeConfig(w *configWatch, ns string, values map[string]string)
 // reloadConfig tells the app's running release that ns changed: its
 // manifest's hooks.config_reload runs (as the app, with
 // WHARF_CONFIG_NAMESPACE set), and config.reload_signal goes to every
-// process group. Nothing runs while no release of the app runs.
+// process group — as stop_signal does, so a command that is not exec'd
+// has its /bin/sh die of a signal it does not handle (and supervise
+// restarts the process). Nothing runs while no release of the app runs.
 func (a *Agent) reloadConfig(w *configWatch, ns string) {
 	a.mu.Lock()
 	var g *gen

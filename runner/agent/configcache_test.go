@@ -181,7 +181,8 @@ func TestConfigCacheWritesReloadsAndOutlivesTheServer(t *testing.T) {
 }
 
 // TestConfigReloadSignal: with config.reload_signal, a publish sends the
-// signal to the app's processes (the sample app notes each SIGHUP).
+// signal to the app's process groups (the sample app notes each SIGHUP;
+// its command execs it, or /bin/sh, its group's leader, would die of it).
 func TestConfigReloadSignal(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -190,7 +191,7 @@ func TestConfigReloadSignal(t *testing.T) {
 	opts := h.options()
 	opts.ConfigServers, opts.ConfigToken = []string{cs.srv.URL}, h.cp.token
 	h.start(opts)
-	sha := h.cp.add("1.0.0", makeBundle(t, bundleSpec{version: "1.0.0", extra: "config:\n  reload_signal: hup\n"}))
+	sha := h.cp.add("1.0.0", makeBundle(t, bundleSpec{version: "1.0.0", web: "exec ./server", extra: "config:\n  reload_signal: hup\n"}))
 	deployFirst(t, h, sha)
 	hups := filepath.Join(h.dir, "apps", "shop", "releases", "1.0.0", "sighup.txt")
 	if _, err := os.Stat(hups); !os.IsNotExist(err) {

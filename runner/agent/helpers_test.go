@@ -149,6 +149,7 @@ type bundleSpec struct {
 	env     map[string]string
 	hooks   bundle.Hooks
 	extra   string // more manifest lines, as they are
+	web     string // the web process's command (default ./server)
 }
 
 // bundleCache holds the bundles packed so far by spec (packing under
@@ -181,7 +182,11 @@ func packBundle(t testing.TB, spec bundleSpec) []byte {
 	if app == "" {
 		app = "shop"
 	}
-	fmt.Fprintf(&y, "app: %s\nprocesses:\n  web: ./server\n  worker: exec sleep 600\n", app)
+	web := spec.web
+	if web == "" {
+		web = "./server"
+	}
+	fmt.Fprintf(&y, "app: %s\nprocesses:\n  web: %s\n  worker: exec sleep 600\n", app, web)
 	y.WriteString("health:\n  path: /healthz\n  timeout: 1s\ninstances: 2\nstop_grace: 5s\n")
 	if len(spec.env) > 0 {
 		y.WriteString("env:\n")
