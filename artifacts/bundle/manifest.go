@@ -35,6 +35,11 @@ const MaxManifestSize = 64 << 10
 //	hooks:
 //	  pre_start: ./migrate             # runs before the processes start
 //	  post_start: ./warm-cache         # runs once they are healthy
+//	  config_reload: ./reload          # runs when a config namespace of the app changes
+//	config:                            # the config namespaces the agent keeps in files
+//	  cluster: default                 #   default "default"
+//	  namespaces: [application, db.yaml] # default [application]; [A-Za-z0-9_.-], at most 128 bytes, 32 of them
+//	  reload_signal: SIGHUP            #   sent to every process on a change (instead of or besides config_reload)
 //	instances: 2                       # web instances per host; default 1, 1 to 256
 //	stop_signal: SIGTERM               # SIGTERM (default), SIGINT, SIGQUIT, SIGHUP, SIGKILL, SIGUSR1, SIGUSR2
 //	stop_grace: 30s                    # wait before SIGKILL; default 10s, 0s to 1h
@@ -47,6 +52,7 @@ type Manifest struct {
 	Health     *Health           `json:"health,omitempty"`
 	Env        map[string]string `json:"env,omitempty"`
 	Hooks      Hooks             `json:"hooks,omitzero"`
+	Config     ConfigSpec        `json:"config,omitzero"`
 	Instances  int               `json:"instances"`
 	StopSignal string            `json:"stop_signal"`
 	StopGrace  config.Duration   `json:"stop_grace"`
@@ -62,6 +68,42 @@ type Health struct {
 type Hooks struct {
 	PreStart  string `json:"pre_start,omitempty"`
 	PostStart string `json:"post_start,omitempty"`
+	// ConfigReload runs after the deploy agent rewrote a changed config
+	// namespace's file.
+	ConfigReload string `json:"config_reload,omitempty"`
+}
+
+// ConfigSpec is the config the deploy agent keeps for the app in files
+// (see runner/agent): its cluster and namespaces, and the signal its
+// processes get when one changes.
+type ConfigSpec struct {
+	Cluster      string   `json:"cluster,omitempty"`
+	Namespaces   []string `json:"namespaces,omitempty"`
+	ReloadSignal string   `json:"reload_signal,omitempty"`
+}
+
+// Defaults and limits of ConfigSpec.
+const (
+	DefaultConfigCluster   = "default"
+	DefaultConfigNamespace = "application"
+	MaxConfigNamespaces    = 32
+	MaxConfigNameLen       = 128
+)
+
+// ConfigCluster is the app's config cluster (default "default").
+func (m *Manifest) ConfigCluster() string {
+	if m.Config.Cluster == "" {
+		return DefaultConfigCluster
+	}
+	return m.Config.Cluster
+}
+
+// ConfigNamespaces are the app's config namespaces (default [application]).
+func (m *Manifest) ConfigNamespaces() []string {
+	if len(m.Config.Namespaces) == 0 {
+		return []string{DefaultConfigNamespace}
+	}
+	return m.Config.Namespaces
 }
 
 // Defaults applied by Parse.

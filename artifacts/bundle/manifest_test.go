@@ -26,6 +26,11 @@ env:
 hooks:
   pre_start: ./migrate
   post_start: ./warm-cache
+  config_reload: ./reload
+config:
+  cluster: room-1
+  namespaces: [application, db.yaml]
+  reload_signal: hup
 instances: 3
 stop_signal: quit
 stop_grace: 45s
@@ -41,7 +46,8 @@ func TestParseFull(t *testing.T) {
 		Processes:  map[string]string{"web": "./server --port $PORT", "mailer": "./worker --queue mail"},
 		Health:     &Health{Path: "/healthz", Timeout: config.Duration(1500 * time.Millisecond)},
 		Env:        map[string]string{"LOG_LEVEL": "info", "WORKERS": "4", "DEBUG": "false"},
-		Hooks:      Hooks{PreStart: "./migrate", PostStart: "./warm-cache"},
+		Hooks:      Hooks{PreStart: "./migrate", PostStart: "./warm-cache", ConfigReload: "./reload"},
+		Config:     ConfigSpec{Cluster: "room-1", Namespaces: []string{"application", "db.yaml"}, ReloadSignal: "SIGHUP"},
 		Instances:  3,
 		StopSignal: "SIGQUIT",
 		StopGrace:  config.Duration(45 * time.Second),
@@ -92,6 +98,13 @@ func TestParseErrors(t *testing.T) {
 		"unknown key":         {ok + "helth:\n  path: /\n", `line 4: helth: unknown key`},
 		"unknown nested key":  {ok + "health:\n  path: /\n  intervall: 5s\n", `line 6: health.intervall: unknown key`},
 		"unknown hook":        {ok + "hooks:\n  pre_stop: x\n", `line 5: hooks.pre_stop: unknown key`},
+		"config unknown key":  {ok + "config:\n  namespace: [a]\n", `line 5: config.namespace: unknown key`},
+		"config bad cluster":  {ok + "config:\n  cluster: a/b\n", `line 5: config.cluster: "a/b" is not a valid cluster name`},
+		"config dot dot":      {ok + "config:\n  namespaces: [a, ..]\n", `line 5: config.namespaces[1]: ".." is not a valid namespace name`},
+		"config twice":        {ok + "config:\n  namespaces: [a, a]\n", `config.namespaces[1]: "a" is listed twice`},
+		"config not a list":   {ok + "config:\n  namespaces: a\n", `config.namespaces: want a list`},
+		"config bad signal":   {ok + "config:\n  reload_signal: SIGWINCH\n", `config.reload_signal: "SIGWINCH" is not one of`},
+		"empty reload hook":   {ok + "hooks:\n  config_reload: ' '\n", `hooks.config_reload: empty command`},
 		"duplicate key":       {ok + "app: other\n", `line 4: app: duplicate key (first at line 1)`},
 		"missing app":         {"processes:\n  web: ./s\n", "app: required"},
 		"bad app":             {"app: Shop_1\nprocesses:\n  web: ./s\n", `line 1: app: "Shop_1" is not a valid app name`},

@@ -116,6 +116,8 @@ func (p *parser) parse(data []byte) *Manifest {
 			m.Env = p.env(v)
 		case "hooks":
 			m.Hooks = p.hooks(v)
+		case "config":
+			m.Config = p.config(v)
 		case "instances":
 			m.Instances = p.instances(v)
 		case "stop_signal":
@@ -303,11 +305,75 @@ func (p *parser) hooks(n *yaml.Node) Hooks {
 			h.PreStart = p.command(v, "hooks.pre_start")
 		case "post_start":
 			h.PostStart = p.command(v, "hooks.post_start")
+		case "config_reload":
+			h.ConfigReload = p.command(v, "hooks.config_reload")
 		default:
 			p.fail(k, "hooks."+key, "unknown key")
 		}
 	})
 	return h
+}
+
+// validConfigName: Apollo's cluster and namespace names, [A-Za-z0-9_.-],
+// 1 to MaxConfigNameLen bytes, and never "." or ".." (they name files).
+func validConfigName(s string) bool {
+	if s == "" || len(s) > MaxConfigNameLen || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *parser) config(n *yaml.Node) ConfigSpec {
+	var c ConfigSpec
+	p.mapping(n, "config", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "cluster":
+			if s, ok := p.str(v, "config.cluster"); ok && !validConfigName(s) {
+				p.fail(v, "config.cluster", "%q is not a valid cluster name (A-Z, a-z, 0-9, '_', '.' and '-', at most %d)", s, MaxConfigNameLen)
+			} else {
+				c.Cluster = s
+			}
+		case "namespaces":
+			c.Namespaces = p.namespaces(v)
+		case "reload_signal":
+			c.ReloadSignal = p.signalField(v, "config.reload_signal")
+		default:
+			p.fail(k, "config."+key, "unknown key")
+		}
+	})
+	return c
+}
+
+func (p *parser) namespaces(n *yaml.Node) []string {
+	if n.Kind != yaml.SequenceNode {
+		p.fail(n, "config.namespaces", "want a list of namespace names, got %s", kind(n))
+		return nil
+	}
+	if len(n.Content) > MaxConfigNamespaces {
+		p.fail(n, "config.namespaces", "%d namespaces, at most %d", len(n.Content), MaxConfigNamespaces)
+		return nil
+	}
+	var out []string
+	for i, v := range n.Content {
+		field := fmt.Sprintf("config.namespaces[%d]", i)
+		s, ok := p.str(v, field)
+		switch {
+		case !ok:
+		case !validConfigName(s):
+			p.fail(v, field, "%q is not a valid namespace name (A-Z, a-z, 0-9, '_', '.' and '-', at most %d)", s, MaxConfigNameLen)
+		case slices.Contains(out, s):
+			p.fail(v, field, "%q is listed twice", s)
+		default:
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (p *parser) instances(n *yaml.Node) int {
@@ -323,8 +389,11 @@ func (p *parser) instances(n *yaml.Node) int {
 	return v
 }
 
-func (p *parser) signal(n *yaml.Node) string {
-	s, ok := p.str(n, "stop_signal")
+func (p *parser) signal(n *yaml.Node) string { return p.signalField(n, "stop_signal") }
+
+// signalField reads a signal name into its canonical form.
+func (p *parser) signalField(n *yaml.Node, field string) string {
+	s, ok := p.str(n, field)
 	if !ok {
 		return DefaultStopSignal
 	}
@@ -333,7 +402,7 @@ func (p *parser) signal(n *yaml.Node) string {
 		c = "SIG" + c
 	}
 	if !slices.Contains(StopSignals(), c) {
-		p.fail(n, "stop_signal", "%q is not one of %s", s, strings.Join(StopSignals(), ", "))
+		p.fail(n, field, "%q is not one of %s", s, strings.Join(StopSignals(), ", "))
 		return DefaultStopSignal
 	}
 	return c

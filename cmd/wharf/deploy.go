@@ -130,7 +130,7 @@ func (b *base) startAgent(ctx context.Context, server, token string, nsqd, looku
 		DataDir: filepath.Join(b.opts.DataDir, "agent"), API: api, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, BusSecurity: b.nsqSec,
 		AdvertiseHost: o.Advertise, DrainDelay: o.DrainDelay, HealthTimeout: o.HealthTimeout, Logger: logging.Component(b.log, "agent"),
 		RunAs: o.RunAs, AppUIDBase: o.AppUIDBase, AppUIDCount: o.AppUIDCount, PortMin: o.PortMin, PortMax: o.PortMax, AppsDir: o.AppsDir, Metrics: b.metrics,
-		Feed: sink, FeedStep: b.opts.Monitoring.MinStep})
+		Feed: sink, FeedStep: b.opts.Monitoring.MinStep, ConfigServers: []string{server}, ConfigToken: token})
 	if err != nil {
 		return nil, err
 	}

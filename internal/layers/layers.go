@@ -8,8 +8,11 @@
 //	cmd, bench   may import anything
 //	gateway      gateway, internal
 //	functions    its own function (functions/<name>/...), artifacts, monitoring, internal
-//	runner       runner, artifacts, monitoring, internal, and the contracts of a
-//	             function (functions/<name>/wire), nothing else of functions
+//	runner       runner, artifacts, monitoring, internal, client, and the
+//	             contracts of a function (functions/<name>/wire), nothing else
+//	             of functions
+//	client       client only: the packages apps import (client/config) depend
+//	             on nothing else of Wharf
 //	artifacts    artifacts, internal
 //	monitoring   monitoring, internal
 //	internal     internal
@@ -93,7 +96,9 @@ func allowedLayers(l string) ([]string, bool) {
 	case "functions":
 		return []string{"functions", "artifacts", "monitoring", "internal"}, true
 	case "runner":
-		return []string{"runner", "artifacts", "monitoring", "internal", "functions"}, true
+		return []string{"runner", "artifacts", "monitoring", "internal", "functions", "client"}, true
+	case "client":
+		return []string{"client"}, true
 	case "artifacts":
 		return []string{"artifacts", "internal"}, true
 	case "monitoring":

@@ -49,6 +49,8 @@ func TestCheckNamesEachRule(t *testing.T) {
 		{"internal/store", "gateway/edge", "internal may import only"},
 		{"cmd/wharf", "functions/deploy", ""},
 		{"tools/x", "internal/store", "no import rule"},
+		{"client/config", "internal/store", "client may import only"},
+		{"runner/agent", "client/config", ""},
 	} {
 		vs := layers.Check(map[string][]string{tt.from: {tt.to}})
 		switch {

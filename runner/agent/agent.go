@@ -144,6 +144,7 @@ type Agent struct {
 	tm        taskMetrics
 	eventKey  ed25519.PrivateKey // signs the events (EventKeyFileName)
 	logs      *logShipper        // ships the apps' output lines
+	cfg       configCache        // the apps' config files (configcache.go)
 
 	saveMu sync.Mutex // serialises state file writes; taken before mu
 	uidMu  sync.Mutex // serialises app uid allocations; taken before saveMu
@@ -332,6 +333,7 @@ func (a *Agent) shutdown(cons *bus.Consumer) {
 		time.Sleep(a.opts.DrainDelay)
 	}
 	a.stopGens(gens)
+	a.stopConfig()
 	a.saveOrLog()
 
 	fctx, cancel := context.WithTimeout(context.Background(), a.opts.FlushTimeout)

@@ -29,7 +29,9 @@ import (
 
 // sampleMain is the sample app: /healthz answers 200, or 500 with
 // BROKEN=1, or 503 while the file $BLOCK_FILE exists; / answers the
-// version; CRASH=1 makes it exit at once.
+// version; /config the file $WHARF_CONFIG_DIR/application.properties as
+// it was when the app started; a SIGHUP appends a line to sighup.txt in
+// its directory; CRASH=1 makes it exit at once.
 const sampleMain = `package main
 
 import (
@@ -38,10 +40,23 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 func main() {
 	version := os.Getenv("WHARF_VERSION")
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			f, err := os.OpenFile("sighup.txt", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+			if err == nil {
+				fmt.Fprintln(f, os.Getenv("WHARF_INSTANCE"))
+				f.Close()
+			}
+		}
+	}()
 	if os.Getenv("CRASH") == "1" {
 		fmt.Println("crash requested: version", version, "exits at once")
 		os.Exit(3)
@@ -57,7 +72,15 @@ func main() {
 		fmt.Println("BROKEN=1: /healthz answers 500")
 	}
 	block := os.Getenv("BLOCK_FILE")
+	startConfig, cfgErr := os.ReadFile(os.Getenv("WHARF_CONFIG_DIR") + "/application.properties")
 	mux := http.NewServeMux()
+	mux.HandleFunc("/config", func(w http.ResponseWriter, r *http.Request) {
+		if cfgErr != nil {
+			http.Error(w, cfgErr.Error(), http.StatusNotFound)
+			return
+		}
+		w.Write(startConfig)
+	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if broken {
 			http.Error(w, "broken", http.StatusInternalServerError)
@@ -125,6 +148,8 @@ type bundleSpec struct {
 	version string
 	env     map[string]string
 	hooks   bundle.Hooks
+	extra   string // more manifest lines, as they are
+	web     string // the web process's command (default ./server)
 }
 
 // bundleCache holds the bundles packed so far by spec (packing under
@@ -157,7 +182,11 @@ func packBundle(t testing.TB, spec bundleSpec) []byte {
 	if app == "" {
 		app = "shop"
 	}
-	fmt.Fprintf(&y, "app: %s\nprocesses:\n  web: ./server\n  worker: exec sleep 600\n", app)
+	web := spec.web
+	if web == "" {
+		web = "./server"
+	}
+	fmt.Fprintf(&y, "app: %s\nprocesses:\n  web: %s\n  worker: exec sleep 600\n", app, web)
 	y.WriteString("health:\n  path: /healthz\n  timeout: 1s\ninstances: 2\nstop_grace: 5s\n")
 	if len(spec.env) > 0 {
 		y.WriteString("env:\n")
@@ -174,6 +203,7 @@ func packBundle(t testing.TB, spec bundleSpec) []byte {
 			fmt.Fprintf(&y, "  post_start: %q\n", spec.hooks.PostStart)
 		}
 	}
+	y.WriteString(spec.extra)
 	if err := os.WriteFile(filepath.Join(dir, bundle.ManifestName), []byte(y.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}

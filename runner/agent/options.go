@@ -123,6 +123,17 @@ type Options struct {
 	// state (wharf.instance.*) every FeedStep (default 30s).
 	Feed     feed.Sink
 	FeedStep time.Duration
+	// ConfigServers, when set, are the config service's base URLs (the
+	// server the agent talks to): the agent keeps each app's config
+	// namespaces (manifest config.namespaces, default application, of
+	// config.cluster, default "default") current by long poll and writes
+	// them to DataDir/config/<app>/<cluster>/<namespace file>, which its
+	// processes find in WHARF_CONFIG_DIR. ConfigToken authenticates the
+	// reads (the agent's token). ConfigPollTimeout bounds a long poll
+	// (default the client's, 90s).
+	ConfigServers     []string
+	ConfigToken       string
+	ConfigPollTimeout time.Duration
 }
 
 func setDefaults(o *Options) error {

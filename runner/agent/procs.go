@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/artifacts/bundle"
+	"github.com/wharfhq/wharf/client/config"
 	"github.com/wharfhq/wharf/functions/deploy/wire"
 	"github.com/wharfhq/wharf/runner/agent/release"
 	"github.com/wharfhq/wharf/runner/agent/supervise"
@@ -128,6 +129,13 @@ func (a *Agent) startGen(ctx context.Context, rel release.Release, restoring boo
 		return nil, failf("", "%v", err)
 	}
 	g.cred = cred
+	cfgDir, err := a.watchConfig(rel, cred)
+	if err != nil {
+		return nil, failf("", "%v", err)
+	}
+	if cfgDir != "" {
+		env = append(env, config.EnvConfigDir+"="+cfgDir)
+	}
 	if m.Hooks.PreStart != "" {
 		if err := a.hook(ctx, g, "pre_start", m.Hooks.PreStart, env, logDir); err != nil {
 			return nil, err
