@@ -59,6 +59,9 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 		n.settle(wctx, e.Key, cl, ver, wire.ClaimSkipped, "not repeated: the case moved on", nil)
 		return true
 	}
+	if n.cancelEscalation(wctx, e.Key, c, cl, ver) {
+		return true
+	}
 	rcv, err := n.loadReceiver(wctx, cl.Team, cl.Receiver)
 	if err == nil && (rcv.Kind == receiver.KindSSE || (resolvedStep(cl.StepKey) && !rcv.Resolved())) {
 		n.settle(wctx, e.Key, cl, ver, wire.ClaimSkipped, "not sent: "+skipReason(rcv), nil)

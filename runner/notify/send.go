@@ -90,6 +90,7 @@ func alertFor(c alarm.Case, cl wire.Claim) receiver.Alert {
 			a.EndsAt = time.Time{}
 		}
 	}
+	a.Annotations = escalated(c, cl, a.Annotations)
 	return a
 }
 
