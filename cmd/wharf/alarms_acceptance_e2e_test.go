@@ -102,14 +102,14 @@ func TestAlarmsAcceptanceJudgeTwoNotifyNodes(t *testing.T) {
 			}
 		}
 	}
-	fn := startWharf(t, t.TempDir(), env, roleArgs("functions")...)
+	fn := startWharf(t, t.TempDir(), env, roleArgs("functions", allowLoopbackReceivers)...)
 	gw := fn.waitFor(reRoleHTTP, 60*time.Second)[1]
 	admin := fn.waitFor(reToken, 5*time.Second)[1]
 	judgeNode := startWharf(t, t.TempDir(), env, roleArgs("judge")...)
 	judgeNode.waitFor(reRoleInternal, 30*time.Second)
-	nodeA := startWharf(t, t.TempDir(), env, roleArgs("notify")...)
+	nodeA := startWharf(t, t.TempDir(), env, roleArgs("notify", allowLoopbackReceivers)...)
 	nodeA.waitFor(reRoleInternal, 30*time.Second)
-	nodeB := startWharf(t, t.TempDir(), env, roleArgs("notify")...)
+	nodeB := startWharf(t, t.TempDir(), env, roleArgs("notify", allowLoopbackReceivers)...)
 	nodeB.waitFor(reRoleInternal, 30*time.Second)
 
 	adm := cli{t: t, dir: t.TempDir(), env: []string{"WHARF_SERVER=" + gw, "WHARF_TOKEN=" + admin}}

@@ -69,7 +69,7 @@ func (h *hookRecorder) to(path string) []hookCall {
 func TestEscalationThroughServe(t *testing.T) {
 	hook := newHookRecorder(t)
 	dir := t.TempDir()
-	p := startWharf(t, dir, nil, append(serveArgs(t), "--agent-local=false")...)
+	p := startWharf(t, dir, nil, append(serveArgs(t), "--agent-local=false", allowLoopbackReceivers)...)
 	gw := p.waitFor(reGateway, 30*time.Second)[1]
 	admin := p.waitFor(reToken, 5*time.Second)[1]
 	tok := call(t, "POST", gw+"/api/v1/tokens", admin, map[string]any{"name": "shop", "scopes": []string{"team:shop"}})

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -37,27 +38,27 @@ type Options struct {
 	LocalAddrs []netip.Addr
 }
 
-// Policy is an immutable egress policy. The zero value and nil refuse
-// the blocked ranges and allow the rest.
+// Policy is an egress policy: its ranges are fixed by New, its own
+// listeners may grow (AddOwn) as a process binds them. Build it with New;
+// a nil Policy refuses the blocked ranges and allows the rest.
 type Policy struct {
 	blocked []netip.Prefix
 	allow   []netip.Prefix
-	own     map[netip.AddrPort]bool
-	ports   map[uint16]bool // own listeners on an unspecified address
 	local   map[netip.Addr]bool
+	own     atomic.Pointer[ownSet]
+}
+
+// ownSet is an immutable snapshot of the own listeners.
+type ownSet struct {
+	exact map[netip.AddrPort]bool
+	ports map[uint16]bool // own listeners on an unspecified address
 }
 
 // New returns the policy of opts.
 func New(opts Options) *Policy {
-	p := &Policy{blocked: blockedRanges(), allow: opts.Allow, own: map[netip.AddrPort]bool{}, ports: map[uint16]bool{}, local: map[netip.Addr]bool{}}
-	for _, ap := range opts.Own {
-		a := ap.Addr().Unmap()
-		if a.IsUnspecified() {
-			p.ports[ap.Port()] = true
-		} else {
-			p.own[netip.AddrPortFrom(a, ap.Port())] = true
-		}
-	}
+	p := &Policy{blocked: blockedRanges(), allow: opts.Allow, local: map[netip.Addr]bool{}}
+	p.own.Store(&ownSet{exact: map[netip.AddrPort]bool{}, ports: map[uint16]bool{}})
+	p.AddOwn(opts.Own...)
 	locals := opts.LocalAddrs
 	if locals == nil {
 		locals = interfaceAddrs()
@@ -66,6 +67,32 @@ func New(opts Options) *Policy {
 		p.local[a.Unmap()] = true
 	}
 	return p
+}
+
+// AddOwn adds listeners of this process bound after New (a gateway on
+// port 0); safe to call while the policy is in use.
+func (p *Policy) AddOwn(aps ...netip.AddrPort) {
+	for {
+		cur := p.own.Load()
+		next := &ownSet{exact: make(map[netip.AddrPort]bool, len(cur.exact)+len(aps)), ports: make(map[uint16]bool, len(cur.ports))}
+		for k := range cur.exact {
+			next.exact[k] = true
+		}
+		for k := range cur.ports {
+			next.ports[k] = true
+		}
+		for _, ap := range aps {
+			a := ap.Addr().Unmap()
+			if a.IsUnspecified() {
+				next.ports[ap.Port()] = true
+			} else {
+				next.exact[netip.AddrPortFrom(a, ap.Port())] = true
+			}
+		}
+		if p.own.CompareAndSwap(cur, next) {
+			return
+		}
+	}
 }
 
 // ParseAllow parses CIDRs or single addresses, naming the bad one.
@@ -96,7 +123,8 @@ func (p *Policy) CheckAddr(ap netip.AddrPort) error {
 	ranges := blockedRanges()
 	if p != nil {
 		ranges = p.blocked
-		if p.own[netip.AddrPortFrom(a, ap.Port())] || (p.ports[ap.Port()] && (p.local[a] || a.IsLoopback())) {
+		own := p.own.Load()
+		if own.exact[netip.AddrPortFrom(a, ap.Port())] || (own.ports[ap.Port()] && (p.local[a] || a.IsLoopback())) {
 			return fmt.Errorf("%w: it is one of Wharf's own listeners", ErrRefused)
 		}
 		for _, pf := range p.allow {

@@ -49,6 +49,10 @@ func TestCheckAddr(t *testing.T) {
 			t.Errorf("%s: %v, want a refusal saying %q", addr, err, want)
 		}
 	}
+	p.AddOwn(netip.MustParseAddrPort("127.0.0.1:5000"))
+	if err := p.CheckAddr(netip.MustParseAddrPort("127.0.0.1:5000")); err == nil || !strings.Contains(err.Error(), "own listeners") {
+		t.Fatalf("a listener added later: %v", err)
+	}
 	var none *Policy
 	if none.CheckAddr(netip.MustParseAddrPort("127.0.0.1:1")) == nil || none.CheckAddr(netip.MustParseAddrPort("8.8.8.8:53")) != nil {
 		t.Fatal("a nil policy does not refuse the blocked ranges only")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/functions/alarms/wire"
+	"github.com/wharfhq/wharf/internal/egress"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/alarm"
 	"github.com/wharfhq/wharf/monitoring/receiver"
@@ -128,7 +129,7 @@ func (n *Notifier) outcome(ctx context.Context, q queueRef, queueKey string, cl 
 		n.scheduleRepeat(ctx, cl, now)
 		return
 	}
-	if now.Sub(cl.CreatedAt) >= n.opts.RetryBudget {
+	if now.Sub(cl.CreatedAt) >= n.opts.RetryBudget || errors.Is(err, egress.ErrRefused) {
 		n.stats.delivered(resultDead)
 		entry.Kind = alarm.EntryDead
 		cl.Result = result
