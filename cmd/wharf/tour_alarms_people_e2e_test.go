@@ -26,10 +26,10 @@ import (
 func TestTourAlarmsToPeople(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "wharf.yaml")
-	if err := os.WriteFile(cfg, []byte("monitoring: {min_step: 1s}\nnotify: {allow_receiver_networks: [127.0.0.0/8]}\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("monitoring: {min_step: 1s}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startWharf(t, dir, nil, append(serveArgs(t), "--agent-local=false", "--config", cfg)...)
+	p := startWharf(t, dir, nil, append(serveArgs(t), "--agent-local=false", "--config", cfg, allowLoopbackReceivers)...)
 	gw := p.waitFor(reGateway, 30*time.Second)[1]
 	admin := p.waitFor(reToken, 5*time.Second)[1]
 	c := cli{t: t, dir: dir, env: []string{"WHARF_SERVER=" + gw, "WHARF_TOKEN=" + admin}}
