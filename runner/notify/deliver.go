@@ -137,7 +137,11 @@ func (n *Notifier) outcome(ctx context.Context, q queueRef, queueKey string, cl 
 			n.put(ctx, wire.DeadKey(cl.Team, idem), b, 0)
 		}
 		n.settle(ctx, queueKey, cl, ver, wire.ClaimDead, result, &entry)
-		n.log.Warn("delivery dead: retry budget spent", "queue", q.String(), "case", cl.Case, "step", cl.StepKey, "attempts", cl.Attempts, "result", result)
+		why := "retry budget spent"
+		if errors.Is(err, egress.ErrRefused) {
+			why = "receiver address not allowed"
+		}
+		n.log.Warn("delivery dead: "+why, "queue", q.String(), "case", cl.Case, "step", cl.StepKey, "attempts", cl.Attempts, "result", result)
 		return
 	}
 	n.stats.delivered(resultFailed)
