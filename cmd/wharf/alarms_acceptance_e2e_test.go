@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -106,7 +108,7 @@ func TestAlarmsAcceptanceJudgeTwoNotifyNodes(t *testing.T) {
 	gw := fn.waitFor(reRoleHTTP, 60*time.Second)[1]
 	admin := fn.waitFor(reToken, 5*time.Second)[1]
 	judgeNode := startWharf(t, t.TempDir(), env, roleArgs("judge")...)
-	judgeNode.waitFor(reRoleInternal, 30*time.Second)
+	judgeInternal := judgeNode.waitFor(reRoleInternal, 30*time.Second)[1]
 	nodeA := startWharf(t, t.TempDir(), env, roleArgs("notify", allowLoopbackReceivers)...)
 	nodeA.waitFor(reRoleInternal, 30*time.Second)
 	nodeB := startWharf(t, t.TempDir(), env, roleArgs("notify", allowLoopbackReceivers)...)
@@ -198,10 +200,33 @@ func TestAlarmsAcceptanceJudgeTwoNotifyNodes(t *testing.T) {
 		})
 	}
 
+	// The judge holds its shards before points come (as in a running
+	// cluster; a judge starting meanwhile is issue 13's acceptance).
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if m := call(t, "GET", judgeInternal+"/metrics", "", nil).raw; !regexp.MustCompile(`(?m)^wharf_judge_shards_held 8$`).MatchString(m) {
+			return fmt.Errorf("the judge holds not every shard yet")
+		}
+		return nil
+	})
+	judged := func(n int) {
+		t.Helper()
+		testenv.Eventually(t, 60*time.Second, func() error {
+			m := regexp.MustCompile(`(?m)^wharf_judge_points_total (\d+)$`).FindStringSubmatch(call(t, "GET", judgeInternal+"/metrics", "", nil).raw)
+			if m == nil {
+				return fmt.Errorf("no wharf_judge_points_total yet")
+			}
+			if got, _ := strconv.Atoi(m[1]); got < n {
+				return fmt.Errorf("the judge judged %d points, want %d", got, n)
+			}
+			return nil
+		})
+	}
+
 	started := time.Now()
 	// PROBLEMs: nsqd is restarted half-way, a notify node
 	// SIGKILLed after it.
 	push(0, 95, event.Problem)
+	judged(judgedSeries)
 	publish(0, directCases/2, 0, event.Problem)
 	// nsqd is stopped (SIGTERM: it writes its queues and in-flight
 	// messages to disk) and started again. A SIGKILLed nsqd loses the
@@ -220,6 +245,7 @@ func TestAlarmsAcceptanceJudgeTwoNotifyNodes(t *testing.T) {
 	hook.downUntil = time.Now().Add(down)
 	hook.mu.Unlock()
 	push(1, 40, event.OK)
+	judged(2 * judgedSeries)
 	publish(0, directCases, 1, event.OK)
 	delivered("OKs after the receiver was down", down+120*time.Second)
 	t.Logf("all %d (case, step)s delivered %v after the start; the receiver was down %v and refused %d calls", len(want), time.Since(started).Round(time.Second), down, hook.refused)
