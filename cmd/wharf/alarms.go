@@ -15,7 +15,11 @@ func (w *wiring) startAlarmsComponent(context.Context) (stopFunc, error) {
 	if w.st == nil || w.producer == nil {
 		return nil, errors.New("cannot start the alarms function: it needs the store and the nsqd producer")
 	}
-	fn, err := alarms.New(alarms.Options{Store: w.st, Publisher: w.producer, Version: version,
+	eg, err := w.egressPolicy()
+	if err != nil {
+		return nil, err
+	}
+	fn, err := alarms.New(alarms.Options{Store: w.st, Publisher: w.producer, Version: version, Egress: eg,
 		Logger: logging.Component(w.log, "alarms")})
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,7 +41,7 @@ func writeFile(t *testing.T, name, body string) string {
 // alerts are taken.
 func TestAlarmConfigCLIThroughServe(t *testing.T) {
 	dir := t.TempDir()
-	p := startWharf(t, dir, nil, append(serveArgs(t), "--agent-local=false")...)
+	p := startWharf(t, dir, nil, append(serveArgs(t), "--agent-local=false", allowLoopbackReceivers)...)
 	gw := p.waitFor(reGateway, 30*time.Second)[1]
 	admin := p.waitFor(reToken, 5*time.Second)[1]
 	tokens := map[string]string{}
@@ -64,6 +65,8 @@ func TestAlarmConfigCLIThroughServe(t *testing.T) {
 		t.Fatalf("the secret is shown: %s", list)
 	}
 	shop.fails("url", "receiver", "put", "x", "-f", writeFile(t, "bad.json", `{"kind":"webhook","url":"nope"}`))
+	// Loopback is allowed on this serve; the gateway itself never is.
+	shop.fails("url: address not allowed for receivers: it is one of Wharf's own listeners", "receiver", "put", "x", "-f", writeFile(t, "self.json", fmt.Sprintf(`{"kind":"webhook","url":%q}`, gw+"/api/v1/tokens")))
 	bank.fails("may not manage the alarms of team \"shop\"", "receiver", "list", "--team", "shop")
 
 	// Routes.

@@ -17,6 +17,7 @@ import (
 	"github.com/wharfhq/wharf/gateway"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/egress"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/ops"
@@ -46,6 +47,7 @@ type wiring struct {
 	gw                    *gateway.Gateway
 	series                *monitor.Writer // serve and functions
 	agent                 *background
+	egress                *egress.Policy // teams' receivers: see egressPolicy
 	// started is when the internal listener came up: the node's start.
 	started time.Time
 }
@@ -330,6 +332,7 @@ func (w *wiring) startGatewayComponent(context.Context) (stopFunc, error) {
 		return nil, err
 	}
 	w.gw = gw
+	w.ownGateway()
 	mux := w.mux
 	return func(ctx context.Context) error {
 		err := gw.Shutdown(ctx)

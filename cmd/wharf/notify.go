@@ -20,7 +20,11 @@ func (w *wiring) startNotifyComponent(ctx context.Context) (stopFunc, error) {
 	}
 	host, _ := os.Hostname()
 	log := logging.Component(w.log, "notify")
-	n, err := notify.New(notify.Options{
+	eg, err := w.egressPolicy()
+	if err != nil {
+		return nil, err
+	}
+	n, err := notify.New(notify.Options{Egress: eg,
 		Store: w.st, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, Security: w.nsqSec,
 		NodeID: nodes.NewID(host, w.ops.Addr().String()), MaxInFlight: w.opts.NSQ.MaxInFlight,
 		RetryBudget: w.opts.Notify.RetryBudget, CombineInterval: w.opts.Notify.CombineInterval, ExternalURL: w.opts.Notify.ExternalURL,

@@ -89,7 +89,7 @@ func TestServeNotifiesWebhook(t *testing.T) {
 
 	nsqd := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	p := startWharf(t, dir, nil, "serve", "--gateway-listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0",
-		"--nsq-embedded-tcp", nsqd, "--nsq-embedded-http", "127.0.0.1:0", "--shutdown-grace", "5s", "--agent-local=false")
+		"--nsq-embedded-tcp", nsqd, "--nsq-embedded-http", "127.0.0.1:0", "--shutdown-grace", "5s", "--agent-local=false", allowLoopbackReceivers)
 	gw := p.waitFor(reGateway, 30*time.Second)[1]
 	admin := p.waitFor(reToken, 5*time.Second)[1]
 	cl := cli{t: t, dir: dir, env: []string{"WHARF_SERVER=" + gw, "WHARF_TOKEN=" + admin}}

@@ -49,9 +49,9 @@ func TestNotifyRolesDeliverOnceAcrossAKill(t *testing.T) {
 	}
 
 	env := []string{"WHARF_REDIS_ADDR=" + redis.Addr, "WHARF_NSQ_NSQD=" + nsqd.Addr}
-	a := startWharf(t, t.TempDir(), env, roleArgs("notify")...)
+	a := startWharf(t, t.TempDir(), env, roleArgs("notify", allowLoopbackReceivers)...)
 	a.waitFor(reRoleInternal, 30*time.Second)
-	b2 := startWharf(t, t.TempDir(), env, roleArgs("notify")...)
+	b2 := startWharf(t, t.TempDir(), env, roleArgs("notify", allowLoopbackReceivers)...)
 	b2.waitFor(reRoleInternal, 30*time.Second)
 
 	p, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}})

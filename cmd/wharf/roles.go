@@ -32,8 +32,10 @@ func roles() []role {
 		return r
 	}
 	return []role{
-		mk("gateway", "Run the edge gateway (needs Redis and nsqd)", []string{"gateway", "monitoring", "config_service"}, true, true, false, true),
-		mk("functions", "Run the function handlers (needs Redis, nsqd and MinIO)", []string{"gateway", "minio", "artifacts", "monitoring", "config_service"}, true, true, true, true),
+		// gateway and functions serve the receiver API, which checks
+		// notify.allow_receiver_networks.
+		mk("gateway", "Run the edge gateway (needs Redis and nsqd)", []string{"gateway", "monitoring", "config_service", "notify"}, true, true, false, true),
+		mk("functions", "Run the function handlers (needs Redis, nsqd and MinIO)", []string{"gateway", "minio", "artifacts", "monitoring", "config_service", "notify"}, true, true, true, true),
 		mk("judge", "Run the alarm judge consumer (needs Redis and nsqd)", []string{"monitoring"}, true, true, false, false),
 		mk("notify", "Run the alarm notify consumer (needs Redis and nsqd)", []string{"notify"}, true, true, false, false),
 		mk("agent", "Run the deploy agent on an app host (needs nsqd)", []string{"agent"}, false, true, false, false),

@@ -33,6 +33,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wharfhq/wharf/internal/egress"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/store"
 )
@@ -57,6 +58,10 @@ type Options struct {
 	// HeartbeatInterval is how often an idle alarm stream sends a comment
 	// line. Default 15s.
 	HeartbeatInterval time.Duration
+	// Egress restricts where a team's webhook receiver may point (checked
+	// on PUT, 400 naming url); nil: anywhere. The admin's receivers (team
+	// _global) are exempt.
+	Egress *egress.Policy
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; nil discards.

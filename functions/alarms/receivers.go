@@ -82,6 +82,14 @@ func (f *Function) putReceiver(r *fnapi.Request) error {
 		}
 		problems = append(problems, l...)
 	}
+	if in.URL != "" && team != wire.GlobalTeam && f.opts.Egress != nil {
+		ctx, cancel := f.storeCtx(r)
+		err := f.opts.Egress.CheckURL(ctx, in.URL, nil)
+		cancel()
+		if err != nil {
+			problems.Add("url", err.Error()+"; an admin may allow a network with notify.allow_receiver_networks")
+		}
+	}
 	if in.Secret != "" && in.SecretRef == "" {
 		problems.Add("secret", "needs secret_ref, the name it is kept under")
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"net"
 	"strconv"
 	"time"
@@ -24,12 +25,21 @@ import (
 //	event: case
 //	data: <the case as JSON, without its history>
 //
+// A case written again without a visible change (a delivery recorded in
+// its history, which the stream leaves out) sends no event.
+//
 // A client resumes after a disconnect with the Last-Event-ID header (or
 // last_event_id=) set to the last id it got: every change after it
 // follows, none twice. When the store no longer has that far back, the
 // stream sends "event: reset" and goes on from the present (read
 // GET /api/v1/alarms to catch up). A comment line ": heartbeat" comes
 // every HeartbeatInterval so proxies keep the connection open.
+
+// streamDedupCases bounds the cases a stream remembers the last event of
+// (to send no event that repeats the previous one of its case: a case
+// written again only to record a delivery in its history, which the
+// stream does not carry). Past it the memory starts afresh.
+const streamDedupCases = 10000
 
 // streamWriteWindow bounds each write of a stream (the gateway's write
 // timeout is meant for whole responses; a stream renews it per event).
@@ -95,6 +105,8 @@ func (f *Function) pump(ctx context.Context, w *bufio.Writer, conn net.Conn, shu
 		}
 		return w.Flush() == nil
 	}
+	seed := maphash.MakeSeed()
+	sent := map[string]uint64{} // case id → hash of its last event's data
 	_, _ = w.WriteString(": stream of alarm case changes\n\n")
 	if !flush() {
 		return
@@ -143,6 +155,14 @@ func (f *Function) pump(ctx context.Context, w *bufio.Writer, conn net.Conn, shu
 			if err != nil {
 				continue
 			}
+			h := maphash.Bytes(seed, b)
+			if prev, ok := sent[c.ID]; ok && prev == h {
+				continue // only the history changed
+			}
+			if len(sent) >= streamDedupCases {
+				clear(sent)
+			}
+			sent[c.ID] = h
 			_, _ = w.WriteString("id: " + strconv.FormatUint(ev.Revision, 10) + "\nevent: case\ndata: ")
 			_, _ = w.Write(b)
 			_, _ = w.WriteString("\n\n")

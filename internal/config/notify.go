@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/egress"
 )
 
 // NotifyOptions configures the notify runner (runner/notify) of serve and
@@ -13,6 +15,9 @@ type NotifyOptions struct {
 	RetryBudget     time.Duration `yaml:"retry_budget" help:"how long a failing webhook delivery is retried (exponential back-off with jitter) before it is dead and listed as failed"`
 	CombineInterval time.Duration `yaml:"combine_interval" help:"priority 3-6 alarms on a route without group_by go to a receiver at most once per interval, combined in one message (Open-Falcon's combining)"`
 	ExternalURL     string        `yaml:"external_url" help:"externalURL of the webhook payloads: where people reach Wharf (empty: none)"`
+	// AllowReceiverNetworks lifts the receiver URL restriction (loopback,
+	// private, link-local and other special addresses) for these networks.
+	AllowReceiverNetworks []string `yaml:"allow_receiver_networks" help:"CIDRs or addresses a team's webhook receiver may reach although they are loopback, private or link-local (Wharf's own listeners stay refused), e.g. 10.20.0.0/16"`
 }
 
 func defaultNotify() NotifyOptions {
@@ -32,6 +37,9 @@ func (n NotifyOptions) validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 			errs = append(errs, errors.New("notify.external_url must be an http(s)://host URL without credentials"))
 		}
+	}
+	if _, err := egress.ParseAllow(n.AllowReceiverNetworks); err != nil {
+		errs = append(errs, fmt.Errorf("notify.allow_receiver_networks: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -27,6 +27,9 @@ const (
 	EntryCombined EntryKind = "combined"
 	// EntryAcked: someone acknowledged the case (By).
 	EntryAcked EntryKind = "acked"
+	// EntryCancelled: an escalation to Receiver came due and was not
+	// sent (Note says why: acknowledged, or the problem ended).
+	EntryCancelled EntryKind = "cancelled"
 )
 
 // Entry is one line of a case's history.

@@ -37,11 +37,29 @@ type Config struct {
 	Matchers []string `yaml:"matchers,omitempty" json:"matchers,omitempty"`
 	Continue bool     `yaml:"continue,omitempty" json:"continue,omitempty"`
 	// Durations in Prometheus' form: "30s", "5m", "4h", "1d", "1h30m".
-	GroupWait      string   `yaml:"group_wait,omitempty" json:"group_wait,omitempty"`
-	GroupInterval  string   `yaml:"group_interval,omitempty" json:"group_interval,omitempty"`
-	RepeatInterval string   `yaml:"repeat_interval,omitempty" json:"repeat_interval,omitempty"`
-	Routes         []Config `yaml:"routes,omitempty" json:"routes,omitempty"`
+	GroupWait      string `yaml:"group_wait,omitempty" json:"group_wait,omitempty"`
+	GroupInterval  string `yaml:"group_interval,omitempty" json:"group_interval,omitempty"`
+	RepeatInterval string `yaml:"repeat_interval,omitempty" json:"repeat_interval,omitempty"`
+	// Escalate sends a case nobody acknowledged to a second receiver
+	// (Wharf's, not Alertmanager's); nil inherits the parent's.
+	Escalate *EscalateConfig `yaml:"escalate,omitempty" json:"escalate,omitempty"`
+	Routes   []Config        `yaml:"routes,omitempty" json:"routes,omitempty"`
 }
+
+// EscalateConfig is a route's escalation as written: a firing case of
+// priority ≤ MaxPriority that nobody acknowledged After its start goes to
+// Receiver, once per problem.
+type EscalateConfig struct {
+	Receiver string `yaml:"receiver" json:"receiver"`
+	// After is a duration in Prometheus' form ("15m").
+	After string `yaml:"after" json:"after"`
+	// MaxPriority is 0..6; nil: DefaultEscalateMaxPriority.
+	MaxPriority *int `yaml:"max_priority,omitempty" json:"max_priority,omitempty"`
+}
+
+// DefaultEscalateMaxPriority is the max_priority of an escalation that
+// sets none: the priorities Open-Falcon sends at once (0–2).
+const DefaultEscalateMaxPriority = 2
 
 // Decode reads a route tree from YAML or JSON (unknown fields refused) and
 // compiles it with Compile. A syntax error comes back as a one-entry
@@ -127,6 +145,9 @@ func compile(c Config, parent *Route, path string, depth int, count *int, exists
 	dur(c.GroupWait, "group_wait", true, &r.Opts.GroupWait)
 	dur(c.GroupInterval, "group_interval", false, &r.Opts.GroupInterval)
 	dur(c.RepeatInterval, "repeat_interval", false, &r.Opts.RepeatInterval)
+	if c.Escalate != nil {
+		r.Opts.Escalate = escalate(*c.Escalate, at("escalate"), exists, errs)
+	}
 	for i, s := range c.Matchers {
 		ms, err := labels.ParseMatchers(s)
 		if err != nil {
@@ -147,6 +168,36 @@ func compile(c Config, parent *Route, path string, depth int, count *int, exists
 		}
 	}
 	return r
+}
+
+func escalate(c EscalateConfig, path string, exists func(string) bool, errs *fielderr.List) Escalate {
+	e := Escalate{Receiver: c.Receiver, MaxPriority: DefaultEscalateMaxPriority}
+	at := func(f string) string { return fielderr.Join(path, f) }
+	switch {
+	case c.Receiver == "":
+		errs.Add(at("receiver"), "required: the receiver an unacknowledged case escalates to")
+	case exists != nil && !exists(c.Receiver):
+		errs.Add(at("receiver"), fmt.Sprintf("unknown receiver %q", c.Receiver))
+	}
+	d, err := model.ParseDuration(c.After)
+	switch {
+	case c.After == "":
+		errs.Add(at("after"), "required: how long after its start an unacknowledged case escalates, e.g. 15m")
+	case err != nil:
+		errs.Add(at("after"), fmt.Sprintf("invalid duration %q: want a number and a unit (ms, s, m, h, d, w, y), e.g. 15m", c.After))
+	case d <= 0:
+		errs.Add(at("after"), "must be more than zero")
+	default:
+		e.After = time.Duration(d)
+	}
+	if c.MaxPriority != nil {
+		if p := *c.MaxPriority; p < 0 || p > 6 {
+			errs.Add(at("max_priority"), fmt.Sprintf("must be 0..6 (a priority), not %d", p))
+		} else {
+			e.MaxPriority = p
+		}
+	}
+	return e
 }
 
 func groupBy(names []string, path string, errs *fielderr.List) ([]string, bool) {

@@ -23,6 +23,15 @@ type Opts struct {
 	GroupWait      time.Duration
 	GroupInterval  time.Duration
 	RepeatInterval time.Duration
+	// Escalate is the route's escalation; zero Receiver: none.
+	Escalate Escalate
+}
+
+// Escalate is a compiled escalation (see EscalateConfig).
+type Escalate struct {
+	Receiver    string
+	After       time.Duration
+	MaxPriority int
 }
 
 // DefaultOpts returns Alertmanager's defaults for the root route: no
@@ -146,10 +155,16 @@ func (r *Route) Walk(fn func(*Route)) {
 	}
 }
 
-// Receivers returns the receiver names the tree uses, sorted, once each.
+// Receivers returns the receiver names the tree uses (escalation
+// receivers too), sorted, once each.
 func (r *Route) Receivers() []string {
 	seen := map[string]bool{}
-	r.Walk(func(x *Route) { seen[x.Opts.Receiver] = true })
+	r.Walk(func(x *Route) {
+		seen[x.Opts.Receiver] = true
+		if x.Opts.Escalate.Receiver != "" {
+			seen[x.Opts.Escalate.Receiver] = true
+		}
+	})
 	out := make([]string, 0, len(seen))
 	for n := range seen {
 		out = append(out, n)

@@ -28,3 +28,30 @@ func TestEscalationDue(t *testing.T) {
 		t.Fatal("no escalation set, still escalates")
 	}
 }
+
+func TestEscalationCancelled(t *testing.T) {
+	t.Parallel()
+	c, _ := alarm.Apply(alarm.Case{}, event.Event{ID: "s_1_a", Status: event.Problem, CurrentStep: 1, EventTime: t0.Unix(), StrategyID: "1", Priority: 1})
+	key := EscalationStepKey(c)
+	if !IsEscalation(key) || IsEscalation(c.StepKey) {
+		t.Fatalf("IsEscalation of %q / %q", key, c.StepKey)
+	}
+	stepped, _ := alarm.Apply(c, event.Event{ID: "s_1_a", Status: event.Problem, CurrentStep: 2, EventTime: t0.Unix() + 60, StrategyID: "1", Priority: 1})
+	if EscalationStepKey(stepped) != key {
+		t.Fatal("a step of the same problem has another escalation key")
+	}
+	if why := EscalationCancelled(stepped, key); why != "" {
+		t.Fatalf("a stepped unacknowledged case does not escalate: %s", why)
+	}
+	acked, _ := alarm.Ack(stepped, "ana", t0.Add(2*time.Minute))
+	resolved, _ := alarm.Apply(stepped, event.Event{ID: "s_1_a", Status: event.OK, CurrentStep: 2, EventTime: t0.Unix() + 120, StrategyID: "1", Priority: 1})
+	reopened, _ := alarm.Apply(resolved, event.Event{ID: "s_1_a", Status: event.Problem, CurrentStep: 1, EventTime: t0.Unix() + 180, StrategyID: "1", Priority: 1})
+	for name, x := range map[string]alarm.Case{"acked": acked, "resolved": resolved, "reopened": reopened} {
+		if EscalationCancelled(x, key) == "" {
+			t.Errorf("%s: still escalates", name)
+		}
+	}
+	if EscalationStepKey(reopened) == key || EscalationCancelled(reopened, EscalationStepKey(reopened)) != "" {
+		t.Fatal("the next problem does not escalate on its own key")
+	}
+}

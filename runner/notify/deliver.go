@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/functions/alarms/wire"
+	"github.com/wharfhq/wharf/internal/egress"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/alarm"
 	"github.com/wharfhq/wharf/monitoring/receiver"
@@ -57,6 +58,9 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 	}
 	if repeatStale(c, cl) {
 		n.settle(wctx, e.Key, cl, ver, wire.ClaimSkipped, "not repeated: the case moved on", nil)
+		return true
+	}
+	if n.cancelEscalation(wctx, e.Key, c, cl, ver) {
 		return true
 	}
 	rcv, err := n.loadReceiver(wctx, cl.Team, cl.Receiver)
@@ -125,7 +129,7 @@ func (n *Notifier) outcome(ctx context.Context, q queueRef, queueKey string, cl 
 		n.scheduleRepeat(ctx, cl, now)
 		return
 	}
-	if now.Sub(cl.CreatedAt) >= n.opts.RetryBudget {
+	if now.Sub(cl.CreatedAt) >= n.opts.RetryBudget || errors.Is(err, egress.ErrRefused) {
 		n.stats.delivered(resultDead)
 		entry.Kind = alarm.EntryDead
 		cl.Result = result
@@ -133,7 +137,11 @@ func (n *Notifier) outcome(ctx context.Context, q queueRef, queueKey string, cl 
 			n.put(ctx, wire.DeadKey(cl.Team, idem), b, 0)
 		}
 		n.settle(ctx, queueKey, cl, ver, wire.ClaimDead, result, &entry)
-		n.log.Warn("delivery dead: retry budget spent", "queue", q.String(), "case", cl.Case, "step", cl.StepKey, "attempts", cl.Attempts, "result", result)
+		why := "retry budget spent"
+		if errors.Is(err, egress.ErrRefused) {
+			why = "receiver address not allowed"
+		}
+		n.log.Warn("delivery dead: "+why, "queue", q.String(), "case", cl.Case, "step", cl.StepKey, "attempts", cl.Attempts, "result", result)
 		return
 	}
 	n.stats.delivered(resultFailed)

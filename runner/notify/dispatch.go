@@ -41,7 +41,7 @@ func (n *Notifier) dispatch(ctx context.Context, c alarm.Case, changes []alarm.C
 		return nil
 	}
 	team := teamOf(c)
-	targets, err := n.targets(ctx, team, c)
+	targets, escs, err := n.targets(ctx, team, c)
 	if err != nil {
 		return err
 	}
@@ -52,31 +52,38 @@ func (n *Notifier) dispatch(ctx context.Context, c alarm.Case, changes []alarm.C
 			}
 		}
 	}
-	return nil
+	return n.escalate(ctx, team, c, escs)
 }
 
 // targets are the receivers of c's labels in team's route tree, once
-// each (the first matching route's grouping wins). Without a route tree
+// each (the first matching route's grouping wins), and the escalations of
+// the matched routes, once per escalation receiver. Without a route tree
 // every webhook and template receiver of the team gets every change, sent
 // at once — a team that only wrote receivers is notified.
-func (n *Notifier) targets(ctx context.Context, team string, c alarm.Case) ([]target, error) {
+func (n *Notifier) targets(ctx context.Context, team string, c alarm.Case) ([]target, []escalation, error) {
 	tree, err := n.routes.get(ctx, n.opts.Store, team)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []target
+	var escs []escalation
 	seen := map[string]bool{}
 	if tree == nil {
 		names, err := n.receiverNames(ctx, team)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, name := range names {
 			out = append(out, target{receiver: name, groupKey: "{}:{}", groupLabels: map[string]string{}, combine: falconCombined(c, false), grouped: c.Source != alarm.SourceJudge})
 		}
-		return out, nil
+		return out, nil, nil
 	}
+	escSeen := map[string]bool{}
 	for _, r := range tree.Match(c.Labels) {
+		if e, ok := escalationOf(r, c); ok && !escSeen[e.receiver] {
+			escSeen[e.receiver] = true
+			escs = append(escs, e)
+		}
 		name := r.Opts.Receiver
 		if name == "" || seen[name] {
 			continue
@@ -89,7 +96,7 @@ func (n *Notifier) targets(ctx context.Context, team string, c alarm.Case) ([]ta
 		t.combine = falconCombined(c, r.Opts.GroupBySet)
 		out = append(out, t)
 	}
-	return out, nil
+	return out, escs, nil
 }
 
 // falconCombined reports whether a judge case's steps are combined
@@ -127,6 +134,9 @@ func (n *Notifier) claim(ctx context.Context, team string, c alarm.Case, ch alar
 	cl := wire.Claim{
 		Case: c.ID, StepKey: ch.StepKey, Team: team, Receiver: t.receiver, State: wire.ClaimQueued,
 		NextAt: due, GroupKey: t.groupKey, GroupLabels: t.groupLabels, Combine: t.combine, Grouped: t.grouped, GroupInterval: t.interval, RepeatInterval: t.repeat, CreatedAt: now, UpdatedAt: now,
+	}
+	if notifyplan.IsEscalation(ch.StepKey) && due.After(now) {
+		cl.CreatedAt = due // its retry budget starts when it is due
 	}
 	b, err := json.Marshal(cl)
 	if err != nil {

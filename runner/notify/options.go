@@ -3,6 +3,7 @@ package notify
 import (
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/wharfhq/wharf/functions/alarms/wire"
 	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/egress"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/notifyplan"
 )
@@ -64,6 +66,12 @@ type Options struct {
 	// Client sends the webhooks; each call is bounded by its receiver's
 	// timeout. Default: a client that does not follow redirects.
 	Client *http.Client
+	// Egress, when set, restricts where teams' receivers connect: their
+	// webhooks go through a client of their own that checks every dialled
+	// address (after name resolution) and follows no redirect or proxy; a
+	// refused address makes the delivery dead at once. The admin's
+	// receivers (team _global) use Client.
+	Egress *egress.Policy
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger; nil discards.
@@ -71,6 +79,17 @@ type Options struct {
 	// Metrics gets the wharf_notify_* metrics and the consumers'
 	// counters; nil: a private set.
 	Metrics *metrics.Set
+
+	teamClient *http.Client // Client, or the Egress-checking one
+}
+
+// guardedClient is the client of teams' webhooks under policy p: every
+// dialled address is checked, no proxy, no redirect.
+func guardedClient(p *egress.Policy) *http.Client {
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: p.Control}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy, tr.DialContext = nil, d.DialContext
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 func (o *Options) setDefaults() error {
@@ -120,6 +139,11 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	if o.Egress != nil {
+		o.teamClient = guardedClient(o.Egress)
+	} else {
+		o.teamClient = o.Client
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -53,7 +53,11 @@ func (n *Notifier) send(ctx context.Context, r *receiver.Compiled, team string, 
 	if secret != nil {
 		req.Header.Set(receiver.HeaderSignature, receiver.Sign(secret, body, n.opts.Now()))
 	}
-	resp, err := n.opts.Client.Do(req)
+	client := n.opts.teamClient
+	if team == wire.GlobalTeam {
+		client = n.opts.Client
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -90,6 +94,7 @@ func alertFor(c alarm.Case, cl wire.Claim) receiver.Alert {
 			a.EndsAt = time.Time{}
 		}
 	}
+	a.Annotations = escalated(c, cl, a.Annotations)
 	return a
 }
 
