@@ -99,6 +99,9 @@ func (s *Store) writeInTx(tx *buntdb.Tx, revs *revCursor, key string, cas bool, 
 		rec.expMs = now + ms
 		setOpts = &buntdb.SetOptions{Expires: true, TTL: time.Duration(ms)*time.Millisecond + expiryGrace}
 	}
+	if cas && revs != nil && s.opts.Unwatched {
+		return s.swapFirst(tx, revs, key, expect, rec)
+	}
 	cur, ok, err := s.currentTo(tx, revs, key, now)
 	if err != nil {
 		return 0, err
@@ -120,6 +123,54 @@ func (s *Store) writeInTx(tx *buntdb.Tx, revs *revCursor, key string, cas bool, 
 	rec.version = rev
 	_, _, err = tx.Set(keyNS+key, rec.encode(), setOpts)
 	return rev, err
+}
+
+// swapFirst is a compare-and-swap in a batch of an unwatched store (no
+// change log, no expiry) with one B-tree walk instead of two: it writes
+// the new record first and checks the one it replaced, which buntdb hands
+// back, putting that one back when the compare fails (the transaction's
+// other writes go on).
+func (s *Store) swapFirst(tx *buntdb.Tx, revs *revCursor, key string, expect uint64, rec record) (uint64, error) {
+	if !revs.loaded {
+		rev, err := metaUint(tx, metaRev)
+		if err != nil {
+			return 0, err
+		}
+		revs.rev, revs.first, revs.loaded = rev, rev, true
+	}
+	rec.version = revs.rev + 1
+	prev, replaced, err := tx.Set(keyNS+key, rec.encode(), nil)
+	if err != nil {
+		return 0, err
+	}
+	var cur record
+	if replaced {
+		if cur, err = decodeRecord(prev); err != nil {
+			return 0, err
+		}
+	}
+	var fail error
+	switch {
+	case expect == 0 && replaced:
+		fail = store.ErrConflict
+	case expect != 0 && !replaced:
+		fail = store.ErrNotFound
+	case replaced && cur.version != expect:
+		fail = store.ErrConflict
+	}
+	if fail == nil {
+		revs.rev++
+		return revs.rev, nil
+	}
+	if replaced {
+		_, _, err = tx.Set(keyNS+key, prev, nil)
+	} else {
+		_, err = tx.Delete(keyNS + key)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return 0, fail
 }
 
 func (s *Store) remove(ctx context.Context, key string, cas bool, expect uint64) (uint64, error) {

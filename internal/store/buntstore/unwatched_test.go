@@ -34,9 +34,25 @@ func TestUnwatchedStore(t *testing.T) {
 		{Key: "states/a", Expect: v2, Value: []byte("3")},
 		{Key: "states/b", Value: []byte("b")},
 		{Key: "states/a", Expect: v2, Value: []byte("lost")},
+		{Key: "states/missing", Expect: 5, Value: []byte("lost")},
+		{Key: "states/b", Value: []byte("lost")},
 	})
-	if err != nil || res[0].Err != nil || res[1].Err != nil || !errors.Is(res[2].Err, store.ErrConflict) || res[1].Version <= res[0].Version || res[0].Version <= v2 {
+	if err != nil || res[0].Err != nil || res[1].Err != nil || !errors.Is(res[2].Err, store.ErrConflict) || res[1].Version <= res[0].Version || res[0].Version <= v2 ||
+		!errors.Is(res[3].Err, store.ErrNotFound) || !errors.Is(res[4].Err, store.ErrConflict) {
 		t.Fatalf("batch: %+v %v", res, err)
+	}
+	// A swap that lost left what was there (the record is written first
+	// and put back): the value, the version, and no key for a missing one.
+	for key, want := range map[string]string{"states/a": "3", "states/b": "b"} {
+		if e, err := s.Get(ctx, key); err != nil || string(e.Value) != want {
+			t.Fatalf("%s after lost swaps: %+v %v, want %q", key, e, err, want)
+		}
+	}
+	if e, _ := s.Get(ctx, "states/a"); e.Version != res[0].Version {
+		t.Fatalf("states/a at version %d after a lost swap, want %d", e.Version, res[0].Version)
+	}
+	if _, err := s.Get(ctx, "states/missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a lost swap of a missing key created it: %v", err)
 	}
 	if rev, err := s.Revision(ctx); err != nil || rev != res[1].Version {
 		t.Fatalf("revision %d %v, want %d", rev, err, res[1].Version)
