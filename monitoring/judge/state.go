@@ -18,6 +18,10 @@ type LastEvent struct {
 // open reports whether the last event leaves something to recover from.
 func (l LastEvent) open() bool { return l.Status == event.Problem || l.Status == event.NoData }
 
+// Open reports whether the last event left a problem open (PROBLEM or
+// NODATA, not followed by an OK).
+func (l LastEvent) Open() bool { return l.open() }
+
 // State is the judge's memory of one series under one strategy. The zero
 // value is a series never seen. Judge and Tick take a State and return the
 // next one, which may share memory (Points) with the one given: keep only

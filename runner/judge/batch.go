@@ -88,7 +88,7 @@ func (j *Judge) judgeFast(ctx context.Context, shard int, items []judgeItem) ([]
 			slow = append(slow, it) // update decides them again from the same state
 			continue
 		}
-		rec.State, rec.FP, rec.Source = next, it.c.fp, it.c.source
+		rec.State, rec.FP, rec.Source = next, it.c.fp, sourceFor(&next, it.c)
 		val, err := appendRecord(nil, &rec)
 		if err != nil {
 			return nil, err
@@ -116,6 +116,19 @@ func (j *Judge) judgeFast(ctx context.Context, shard int, items []judgeItem) ([]
 		}
 	}
 	return slow, nil
+}
+
+// sourceFor is the strategy source a record judged into st keeps: the
+// strategy version's JSON while a problem is open (what closes it if the
+// strategy is deleted or edited while no judge watches), nothing
+// otherwise — a record without an open problem has nothing to close, and
+// most records (every series that is fine) are written without the ~250
+// bytes of JSON on every point.
+func sourceFor(st *mjudge.State, c *judged) []byte {
+	if st.Last.Open() {
+		return c.source
+	}
+	return nil
 }
 
 // lockRecords takes the record locks of items (see update), in ascending

@@ -127,4 +127,16 @@ func TestBatchedStateWrites(t *testing.T) {
 	if after != before || st.batches.Load() != n {
 		t.Fatalf("a redelivered batch wrote: revision %d -> %d, batched writes %d -> %d", before, after, n, st.batches.Load())
 	}
+	// No problem open: the records carry no strategy source (nothing to
+	// close if the strategy goes), only its fingerprint.
+	for _, h := range hosts {
+		e, err := st.Get(ctx, StatePrefix+id(h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := decodeRecord(e.Value)
+		if err != nil || len(rec.Source) != 0 || rec.FP != c.fp {
+			t.Fatalf("%s: record source %q, fingerprint %x (%v); want no source and %x", h, rec.Source, rec.FP, err, c.fp)
+		}
+	}
 }

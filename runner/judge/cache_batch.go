@@ -45,7 +45,7 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 		if !stateMoved(&e.rec.State, &next) && e.rec.FP == it.c.fp {
 			continue // duplicates or out of order: nothing to write
 		}
-		e.rec.State, e.rec.FP, e.rec.Source = next, it.c.fp, it.c.source
+		e.rec.State, e.rec.FP, e.rec.Source = next, it.c.fp, sourceFor(&next, it.c)
 		if !e.dirty {
 			e.dirty = true
 			c.dirty++

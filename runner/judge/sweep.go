@@ -152,6 +152,9 @@ func (j *Judge) reconcile(key string, rec *record, ver uint64, cur *judged) (mju
 	if ver == 0 || rec.FP == 0 || (cur != nil && rec.FP == cur.fp) {
 		return rec.State, nil
 	}
+	if len(rec.Source) == 0 && !rec.State.Last.Open() {
+		return mjudge.State{}, nil // judged afresh; no problem to close
+	}
 	old, err := compileSource(rec.Source)
 	if err != nil {
 		j.log.Warn("cannot read the strategy a judge state was judged under; starting it afresh", "key", key, "err", err)

@@ -55,7 +55,7 @@ func (j *Judge) update(ctx context.Context, key string, shard int, cur *judged, 
 			var more []event.Event
 			next, more, keep = f(st)
 			evs = append(evs, more...)
-			rec.FP, rec.Source = cur.fp, cur.source
+			rec.FP, rec.Source = cur.fp, sourceFor(&next, cur)
 		}
 		pending := rec.Pending
 		for _, ev := range evs {
