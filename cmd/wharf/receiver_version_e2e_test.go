@@ -11,7 +11,7 @@ import (
 // without a version replaces the receiver as before.
 func TestReceiverPutIfVersionCLI(t *testing.T) {
 	dir := t.TempDir()
-	p := startWharf(t, dir, nil, append(serveArgs(t), "--agent-local=false")...)
+	p := startWharf(t, dir, nil, append(serveArgs(t), "--agent-local=false", allowLoopbackReceivers)...)
 	gw := p.waitFor(reGateway, 30*time.Second)[1]
 	admin := p.waitFor(reToken, 5*time.Second)[1]
 	r := call(t, "POST", gw+"/api/v1/tokens", admin, map[string]any{"name": "shop", "scopes": []string{"team:shop"}})

@@ -6,6 +6,7 @@ import (
 )
 
 func TestPercentile(t *testing.T) {
+	t.Parallel()
 	ds := make([]time.Duration, 100)
 	for i := range ds {
 		ds[i] = time.Duration(100-i) * time.Millisecond // unsorted on purpose
@@ -21,6 +22,7 @@ func TestPercentile(t *testing.T) {
 }
 
 func TestRSSOfNoProcessIsZero(t *testing.T) {
+	t.Parallel()
 	if rss(0) != 0 || rss(-1) != 0 {
 		t.Error("rss of no pid must be 0")
 	}

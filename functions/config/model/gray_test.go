@@ -19,6 +19,7 @@ func mustTime(t *testing.T) time.Time {
 }
 
 func TestGrayPercentRampIsMonotone(t *testing.T) {
+	t.Parallel()
 	salt := model.GraySalt("shop", "default", "application")
 	in := func(pct float64) map[string]bool {
 		r := model.Rules{Percent: pct}
@@ -47,6 +48,7 @@ func TestGrayPercentRampIsMonotone(t *testing.T) {
 }
 
 func TestGrayMatchesIPAndLabel(t *testing.T) {
+	t.Parallel()
 	r := model.Rules{IPs: []string{"10.0.0.1", "::ffff:10.0.0.2"}, Labels: []string{"canary"}}.Normalize()
 	for _, c := range []model.Client{{IP: "10.0.0.1"}, {IP: "10.0.0.2"}, {Label: "canary", IP: "1.1.1.1"}} {
 		if !r.Matches("s", c) {
@@ -67,6 +69,7 @@ func TestGrayMatchesIPAndLabel(t *testing.T) {
 }
 
 func TestRulesValidate(t *testing.T) {
+	t.Parallel()
 	l := model.Rules{Percent: 101, IPs: []string{"10.0.0.1", "nope"}, Labels: []string{"ok", "bad label"}}.Validate()
 	got := l.Error()
 	for _, want := range []string{"percent: must be 0 to 100", "ips[1]: \"nope\"", "labels[1]:"} {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestParseProperties(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want map[string]string
@@ -37,6 +38,7 @@ func TestParseProperties(t *testing.T) {
 }
 
 func TestPropertiesRoundTrip(t *testing.T) {
+	t.Parallel()
 	conf := map[string]string{"a b": " lead", "x=y": "v:w", "#c": "!", "multi": "1\n2\t3\\", "u": "ünï"}
 	got, err := model.ParseProperties(model.FormatProperties(conf))
 	if err != nil || fmt.Sprint(got) != fmt.Sprint(conf) {
@@ -45,6 +47,7 @@ func TestPropertiesRoundTrip(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		f     model.Format
 		conf  map[string]string
@@ -75,6 +78,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestFormatOfAndNames(t *testing.T) {
+	t.Parallel()
 	for ns, f := range map[string]model.Format{"application": model.Properties, "a.json": model.JSON, "b.yml": model.YAML, "c.YAML": model.YAML, "d.xml": model.XML, "e.txt": model.TXT, "f.conf": model.Properties} {
 		if got := model.FormatOf(ns); got != f {
 			t.Errorf("FormatOf(%q) = %s, want %s", ns, got, f)
@@ -91,6 +95,7 @@ func TestFormatOfAndNames(t *testing.T) {
 }
 
 func TestDiffAndEdits(t *testing.T) {
+	t.Parallel()
 	a := map[string]string{"same": "1", "chg": "old", "gone": "x"}
 	b := map[string]string{"same": "1", "chg": "new", "new": "y"}
 	got := fmt.Sprint(model.Diff(a, b))
@@ -109,6 +114,7 @@ func TestDiffAndEdits(t *testing.T) {
 }
 
 func TestReleaseKey(t *testing.T) {
+	t.Parallel()
 	k := model.ReleaseKey(mustTime(t), "shop", "default", "application", 3, map[string]string{"a": "1"})
 	if len(k) != 14+1+16 || k[:14] != "20261206230000" {
 		t.Fatalf("ReleaseKey = %q", k)
@@ -119,6 +125,7 @@ func TestReleaseKey(t *testing.T) {
 }
 
 func TestYAMLErrorNamesTheLine(t *testing.T) {
+	t.Parallel()
 	err := model.ValidateContent(model.YAML, "a: 1\nb: [1\nc: 2\n")
 	if err == nil || !strings.HasPrefix(err.Error(), "line ") || strings.Contains(err.Error(), "yaml:") {
 		t.Fatalf("ValidateContent = %v", err)
