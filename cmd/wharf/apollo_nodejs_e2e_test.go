@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,9 +22,9 @@ import (
 type apolloEvent struct {
 	Event          string            `json:"event"`
 	Version        string            `json:"version"`
-	Configurations map[string]string `json:"configurations"`
+	Configurations map[string]any    `json:"configurations"`
 	ReleaseKey     string            `json:"releaseKey"`
-	Timeout        string            `json:"timeout"` // the client's getValue("timeout")
+	Values         map[string]string `json:"values"` // the client's getValue of timeout, color and db.url
 	Error          string            `json:"error"`
 }
 
@@ -63,7 +64,7 @@ func startApolloApp(t *testing.T, gw, app, secret, backup string) *apolloApp {
 	a := &apolloApp{t: t, events: make(chan apolloEvent, 64)}
 	a.cmd = exec.Command(node, script, dir)
 	a.cmd.Env = append(os.Environ(), "APOLLO_META="+gw, "APOLLO_APP_ID="+app, "APOLLO_CLUSTER=default",
-		"APOLLO_NAMESPACE=application", "APOLLO_ACCESS_KEY="+secret, "APOLLO_CONFIG_PATH="+backup)
+		"APOLLO_NAMESPACE=application", "APOLLO_ACCESS_KEY="+secret, "APOLLO_CONFIG_PATH="+backup, "APOLLO_KEYS=timeout,color,db.url")
 	a.cmd.Stderr = a
 	out, err := a.cmd.StdoutPipe()
 	if err != nil {
@@ -137,12 +138,13 @@ func awaitHeldPoll(t *testing.T, internal string) {
 
 // TestApolloNodeClientAgainstServe: an unmodified Apollo client
 // (@lvgithub/ctrip-apollo-client under node, its public API only) pointed
-// at a real serve — Wharf's gateway as its meta server, signing with an
-// access key made by `wharf config accesskey create` — reads a namespace
-// published with the CLI, gets the next publish through its held
-// notifications/v2 long poll, sees a rollback the same way, is refused
-// with a wrong secret, and with Wharf stopped starts from its backup file
-// with the last values.
+// at a real serve — Wharf's gateway as its meta server, appId "Shop" (the
+// app is shop: Apollo matches appIds without regard to case), signing
+// with an access key made by `wharf config accesskey create` — reads a
+// namespace published with the CLI, gets the next publish through its
+// held notifications/v2 long poll, sees a rollback the same way, is
+// refused with a wrong secret, and with Wharf stopped starts from its
+// backup file with the last values.
 func TestApolloNodeClientAgainstServe(t *testing.T) {
 	testenv.ApolloJS(t)
 	dir := t.TempDir()
@@ -154,6 +156,7 @@ func TestApolloNodeClientAgainstServe(t *testing.T) {
 	c := admin.with("WHARF_TOKEN=" + createToken(t, admin, "--team", "shop"))
 
 	c.ok("config", "set", "shop", "timeout", "100")
+	c.ok("config", "set", "shop", "db.url", "jdbc:one")
 	c.ok("config", "publish", "shop", "--comment", "first")
 	var key struct {
 		Secret string `json:"secret"`
@@ -162,22 +165,25 @@ func TestApolloNodeClientAgainstServe(t *testing.T) {
 		t.Fatalf("accesskey create: %v", err)
 	}
 	backup := filepath.Join(t.TempDir(), "apolloConfig.json")
+	values := func(ev apolloEvent, timeout, color string) bool {
+		return ev.Values["timeout"] == timeout && ev.Values["color"] == color && ev.Values["db.url"] == "jdbc:one"
+	}
 
 	// A wrong secret: every read is refused (401), the client has no
 	// backup yet, and it says so.
-	bad := startApolloApp(t, gw, "shop", "not-the-secret", filepath.Join(t.TempDir(), "none.json"))
+	bad := startApolloApp(t, gw, "Shop", "not-the-secret", filepath.Join(t.TempDir(), "none.json"))
 	if ev := bad.await("start", nil, 30*time.Second); ev.Version != testenv.ApolloJSVersion {
 		t.Fatalf("@lvgithub/ctrip-apollo-client is %s, want %s: run make deps", ev.Version, testenv.ApolloJSVersion)
 	}
-	if ev := bad.await("fallback", nil, 30*time.Second); ev.Configurations != nil || ev.Error == "" {
+	if ev := bad.await("fallback", nil, 30*time.Second); ev.Configurations != nil || !strings.Contains(ev.Error, "401") {
 		t.Fatalf("with a wrong secret: %+v", ev)
 	}
 	bad.stop()
 
 	// Reads the namespace.
-	app := startApolloApp(t, gw, "shop", key.Secret, backup)
+	app := startApolloApp(t, gw, "Shop", key.Secret, backup)
 	first := app.await("ready", nil, 30*time.Second)
-	if first.Timeout != "100" || first.Configurations["timeout"] != "100" || first.ReleaseKey == "" {
+	if !values(first, "100", "") || first.ReleaseKey == "" {
 		t.Fatalf("ready: %+v", first)
 	}
 
@@ -186,16 +192,16 @@ func TestApolloNodeClientAgainstServe(t *testing.T) {
 	c.ok("config", "set", "shop", "timeout", "200")
 	c.ok("config", "set", "shop", "color", "blue")
 	c.ok("config", "publish", "shop", "--comment", "second")
-	second := app.await("change", func(ev apolloEvent) bool { return ev.Configurations["timeout"] == "200" }, 30*time.Second)
-	if second.Configurations["color"] != "blue" || second.ReleaseKey == first.ReleaseKey {
+	second := app.await("change", func(ev apolloEvent) bool { return ev.Values["timeout"] == "200" }, 30*time.Second)
+	if !values(second, "200", "blue") || second.ReleaseKey == first.ReleaseKey {
 		t.Fatalf("change after the publish: %+v (first release key %s)", second, first.ReleaseKey)
 	}
 
 	// A rollback the same way.
 	awaitHeldPoll(t, internal)
 	c.ok("config", "rollback", "shop", "--comment", "back")
-	back := app.await("change", func(ev apolloEvent) bool { return ev.Configurations["timeout"] == "100" }, 30*time.Second)
-	if _, ok := back.Configurations["color"]; ok || back.ReleaseKey == second.ReleaseKey {
+	back := app.await("change", func(ev apolloEvent) bool { return ev.Values["timeout"] == "100" }, 30*time.Second)
+	if !values(back, "100", "") || back.ReleaseKey == second.ReleaseKey {
 		t.Fatalf("change after the rollback: %+v", back)
 	}
 	app.stop()
@@ -204,12 +210,8 @@ func TestApolloNodeClientAgainstServe(t *testing.T) {
 	if code := p.stop(20 * time.Second); code != 0 {
 		t.Fatalf("serve exit %d", code)
 	}
-	again := startApolloApp(t, gw, "shop", key.Secret, backup)
-	ev := again.await("fallback", nil, 30*time.Second)
-	if ev.Timeout != "100" || ev.Configurations["timeout"] != "100" || ev.Error == "" {
-		t.Fatalf("with Wharf stopped: %+v, want timeout=100 from the backup file", ev)
-	}
-	if _, ok := ev.Configurations["color"]; ok {
-		t.Fatalf("with Wharf stopped: %+v, the backup holds the rolled-back color", ev)
+	again := startApolloApp(t, gw, "Shop", key.Secret, backup)
+	if ev := again.await("fallback", nil, 30*time.Second); !values(ev, "100", "") || ev.ReleaseKey != back.ReleaseKey || ev.Error == "" {
+		t.Fatalf("with Wharf stopped: %+v, want the rolled-back values (release %s) from the backup file", ev, back.ReleaseKey)
 	}
 }

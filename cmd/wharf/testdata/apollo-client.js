@@ -6,8 +6,9 @@
 // Usage: node apollo-client.js DIR (DIR holds node_modules/@lvgithub/ctrip-apollo-client).
 // Settings, in the environment: APOLLO_META (the meta server: Wharf's
 // gateway URL), APOLLO_APP_ID, APOLLO_CLUSTER, APOLLO_NAMESPACE,
-// APOLLO_ACCESS_KEY (an access key's secret) and APOLLO_CONFIG_PATH (the
-// client's backup file).
+// APOLLO_ACCESS_KEY (an access key's secret), APOLLO_CONFIG_PATH (the
+// client's backup file) and APOLLO_KEYS (comma-separated keys whose
+// getValue each event shows in "values").
 "use strict";
 const dir = process.argv[2];
 const resolve = (m) => require.resolve(m, { paths: [dir] });
@@ -17,9 +18,11 @@ const { CtripApolloClient } = require(resolve("@lvgithub/ctrip-apollo-client"));
 const env = process.env;
 const ns = env.APOLLO_NAMESPACE;
 const emit = (event, fields) => process.stdout.write(JSON.stringify({ event, ...fields }) + "\n");
+const keys = (env.APOLLO_KEYS || "").split(",").filter((k) => k);
 const view = (c) => ({
   configurations: (c && c.configurations) || null,
   releaseKey: (c && c.releaseKey) || "",
+  values: Object.fromEntries(keys.map((k) => [k, client.getValue(k, ns) || ""])),
 });
 const log = (m) => process.stderr.write(m + "\n");
 
@@ -36,6 +39,6 @@ const client = new CtripApolloClient({
   logger: { info: log, error: log },
 });
 client.ready().then(
-  () => emit("ready", { ...view(client.getConfigs()[ns]), timeout: client.getValue("timeout", ns) || "" }),
-  (err) => emit("fallback", { ...view(client.getConfigs()[ns]), timeout: client.getValue("timeout", ns) || "", error: String(err && err.message) }),
+  () => emit("ready", view(client.getConfigs()[ns])),
+  (err) => emit("fallback", { ...view(client.getConfigs()[ns]), error: String(err && err.message) }),
 );
