@@ -17,18 +17,8 @@ const GrowthBookJSVersion = "1.7.0"
 func GrowthBookJS(t testing.TB) (node, dir string) {
 	t.Helper()
 	node = binary(t, "node", "apt-get install -y nodejs (or: make deps)")
-	var dirs []string
-	if d := os.Getenv("WHARF_BIN_DIR"); d != "" {
-		dirs = append(dirs, d)
-	}
-	if root := repoRoot(); root != "" {
-		dirs = append(dirs, filepath.Join(root, ".bin"))
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "growthbook-js")
-		if _, err := os.Stat(filepath.Join(p, "node_modules", "@growthbook", "growthbook", "package.json")); err == nil {
-			return node, p
-		}
+	if p := binDirWith("growthbook-js", filepath.Join("node_modules", "@growthbook", "growthbook", "package.json")); p != "" {
+		return node, p
 	}
 	missing(t, "@growthbook/growthbook "+GrowthBookJSVersion+" not found in .bin/growthbook-js; install it with: make deps")
 	return "", ""
