@@ -98,7 +98,9 @@ func (a *apolloApp) stop() {
 }
 
 // await returns the first event of kind that matches ok (nil: any),
-// failing the test with the client's log after timeout.
+// failing the test with the client's log after timeout, or at once when
+// the client started the other way ("ready" and "fallback" exclude each
+// other).
 func (a *apolloApp) await(kind string, ok func(apolloEvent) bool, timeout time.Duration) apolloEvent {
 	a.t.Helper()
 	deadline := time.After(timeout)
@@ -111,6 +113,9 @@ func (a *apolloApp) await(kind string, ok func(apolloEvent) bool, timeout time.D
 			}
 			if ev.Event == kind && (ok == nil || ok(ev)) {
 				return ev
+			}
+			if (kind == "ready" && ev.Event == "fallback") || (kind == "fallback" && ev.Event == "ready") {
+				a.t.Fatalf("the Apollo client started with %+v, want %q\nlog:\n%s", ev, kind, a.log())
 			}
 			seen = append(seen, ev)
 		case <-deadline:
@@ -142,9 +147,9 @@ func awaitHeldPoll(t *testing.T, internal string) {
 // app is shop: Apollo matches appIds without regard to case), signing
 // with an access key made by `wharf config accesskey create` — reads a
 // namespace published with the CLI, gets the next publish through its
-// held notifications/v2 long poll, sees a rollback the same way, is
-// refused with a wrong secret, and with Wharf stopped starts from its
-// backup file with the last values.
+// held notifications/v2 long poll, sees a rollback, a gray release and
+// its abandon the same way, is refused with a wrong secret, and with
+// Wharf stopped starts from its backup file with the last values.
 func TestApolloNodeClientAgainstServe(t *testing.T) {
 	testenv.ApolloJS(t)
 	dir := t.TempDir()
@@ -204,6 +209,22 @@ func TestApolloNodeClientAgainstServe(t *testing.T) {
 	if !values(back, "100", "") || back.ReleaseKey == second.ReleaseKey {
 		t.Fatalf("change after the rollback: %+v", back)
 	}
+
+	// A gray branch for every IP: its release reaches the client (it sends
+	// its ip), the abandon takes it back.
+	awaitHeldPoll(t, internal)
+	c.ok("config", "gray", "create", "shop", "--ip", "*")
+	c.ok("config", "gray", "set", "shop", "color", "green")
+	c.ok("config", "gray", "publish", "shop", "--comment", "try green")
+	if ev := app.await("change", func(ev apolloEvent) bool { return ev.Values["color"] == "green" }, 30*time.Second); !values(ev, "100", "green") {
+		t.Fatalf("change after the gray publish: %+v", ev)
+	}
+	awaitHeldPoll(t, internal)
+	c.ok("config", "gray", "abandon", "shop")
+	last := app.await("change", func(ev apolloEvent) bool { return ev.Values["color"] == "" }, 30*time.Second)
+	if !values(last, "100", "") || last.ReleaseKey != back.ReleaseKey {
+		t.Fatalf("change after the abandon: %+v, want release %s again", last, back.ReleaseKey)
+	}
 	app.stop()
 
 	// Wharf stops; the client starts from its backup file.
@@ -211,7 +232,7 @@ func TestApolloNodeClientAgainstServe(t *testing.T) {
 		t.Fatalf("serve exit %d", code)
 	}
 	again := startApolloApp(t, gw, "Shop", key.Secret, backup)
-	if ev := again.await("fallback", nil, 30*time.Second); !values(ev, "100", "") || ev.ReleaseKey != back.ReleaseKey || ev.Error == "" {
-		t.Fatalf("with Wharf stopped: %+v, want the rolled-back values (release %s) from the backup file", ev, back.ReleaseKey)
+	if ev := again.await("fallback", nil, 30*time.Second); !values(ev, "100", "") || ev.ReleaseKey != last.ReleaseKey || ev.Error == "" {
+		t.Fatalf("with Wharf stopped: %+v, want the last values (release %s) from the backup file", ev, last.ReleaseKey)
 	}
 }
