@@ -5,7 +5,9 @@
 #     Debian's packages (needs root and apt-get),
 #   - python3-scipy (the statistics reference) and nodejs + npm with
 #     GrowthBook's JS SDK at a pinned version in .bin/cache/ (the A/B engine
-#     reference), linked as .bin/growthbook-js,
+#     reference), linked as .bin/growthbook-js, and the Node.js Apollo client
+#     @lvgithub/ctrip-apollo-client (the config function's compatibility
+#     reference), linked as .bin/apollo-js,
 #   - the MinIO server, nsqd and nsqlookupd built from the Go module proxy in the
 #     tools modules under infra/tools/, cached in .bin/cache/ keyed by their pinned
 #     versions, with stable links in .bin/ (a second run takes seconds).
@@ -108,6 +110,24 @@ if [ ! -f "$gbdir/node_modules/@growthbook/growthbook/package.json" ]; then
 fi
 ln -sfn "cache/growthbook-js-$growthbook_js_ver" "$bin/growthbook-js"
 log "@growthbook/growthbook: $growthbook_js_ver"
+
+# An unmodified Apollo client (@lvgithub/ctrip-apollo-client, Node.js: the
+# notifications/v2 long poll, access key signatures, a local backup file):
+# the config function's Apollo compatibility test (issue 15) runs it under
+# node against a real serve. It requires debug without declaring it, so
+# debug is installed beside it, pinned too.
+apollo_js_ver=1.0.38
+apollo_debug_ver=4.4.3
+apdir="$bin/cache/apollo-js-$apollo_js_ver"
+if [ ! -f "$apdir/node_modules/@lvgithub/ctrip-apollo-client/package.json" ] || [ ! -f "$apdir/node_modules/debug/package.json" ]; then
+  log "installing @lvgithub/ctrip-apollo-client $apollo_js_ver from npm (first time only)"
+  rm -rf "$apdir.tmp"
+  npm install --silent --no-audit --no-fund --no-save --prefix "$apdir.tmp" "@lvgithub/ctrip-apollo-client@$apollo_js_ver" "debug@$apollo_debug_ver" >/dev/null
+  rm -rf "$apdir"
+  mv "$apdir.tmp" "$apdir"
+fi
+ln -sfn "cache/apollo-js-$apollo_js_ver" "$bin/apollo-js"
+log "@lvgithub/ctrip-apollo-client: $apollo_js_ver"
 
 # --- Go-built tools ----------------------------------------------------------
 # version MODDIR MODULE prints the version a tools module pins for MODULE.

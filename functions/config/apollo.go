@@ -36,14 +36,16 @@ type resolved struct {
 	versions map[string]uint64
 }
 
-// clientParams are a client read's path parameters, checked.
+// clientParams are a client read's path parameters, checked; the app is
+// the one the client's appId names (model.AppOfClient), orig the
+// namespace as the client named it.
 func clientParams(r *fnapi.Request) (nsID, string, error) {
 	app := r.Params.Get("app")
 	if err := model.ValidName("appId", app); err != nil {
 		return nsID{}, "", httperr.BadRequest("appId: %v", err)
 	}
 	orig := r.Params.Get("ns")
-	n := nsID{App: app, Cluster: r.Params.Get("cluster"), NS: model.NormalizeNamespace(orig)}
+	n := nsID{App: model.AppOfClient(app), Cluster: r.Params.Get("cluster"), NS: model.NormalizeNamespace(orig)}
 	if err := model.ValidName("cluster", n.Cluster); err != nil {
 		return nsID{}, "", httperr.BadRequest("cluster: %v", err)
 	}
@@ -201,7 +203,8 @@ func (f *Function) configs(r *fnapi.Request) error {
 		r.Ctx.SetStatusCode(fasthttp.StatusNotModified)
 		return nil
 	}
-	return r.JSON(fasthttp.StatusOK, ApolloConfig{AppID: n.App, Cluster: res.cluster, NamespaceName: orig, Configurations: res.conf, ReleaseKey: res.key})
+	// Apollo answers under the appId the client asked with.
+	return r.JSON(fasthttp.StatusOK, ApolloConfig{AppID: r.Params.Get("app"), Cluster: res.cluster, NamespaceName: orig, Configurations: res.conf, ReleaseKey: res.key})
 }
 
 // behind reports whether a head read is older than a notification of it

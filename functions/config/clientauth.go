@@ -66,7 +66,8 @@ func (f *Function) checkSignature(r *fnapi.Request, app string, v []byte) error 
 	if i < 0 {
 		return httperr.Unauthorized("malformed Authorization: want Apollo {appId}:{signature}")
 	}
-	if string(v[:i]) != app {
+	// The appId as the client wrote it (its case need not be Wharf's).
+	if !bytes.EqualFold(v[:i], []byte(app)) {
 		return httperr.Unauthorized("the signature is of app %q, not of app %s", v[:i], app)
 	}
 	ts := string(r.Ctx.Request.Header.Peek("Timestamp"))

@@ -43,6 +43,7 @@ func (f *Function) notifications(r *fnapi.Request) error {
 	if err := model.ValidName("appId", app); err != nil {
 		return httperr.BadRequest("appId: %v", err)
 	}
+	app = model.AppOfClient(app)
 	cluster := string(q.Peek("cluster"))
 	if cluster == "" {
 		cluster = model.DefaultCluster

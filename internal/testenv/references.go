@@ -17,6 +17,34 @@ const GrowthBookJSVersion = "1.7.0"
 func GrowthBookJS(t testing.TB) (node, dir string) {
 	t.Helper()
 	node = binary(t, "node", "apt-get install -y nodejs (or: make deps)")
+	if p := binDirWith("growthbook-js", filepath.Join("node_modules", "@growthbook", "growthbook", "package.json")); p != "" {
+		return node, p
+	}
+	missing(t, "@growthbook/growthbook "+GrowthBookJSVersion+" not found in .bin/growthbook-js; install it with: make deps")
+	return "", ""
+}
+
+// ApolloJSVersion is the version of the Node.js Apollo client
+// @lvgithub/ctrip-apollo-client that infra/deps.sh installs and the
+// config function's Apollo compatibility is tested with.
+const ApolloJSVersion = "1.0.38"
+
+// ApolloJS returns the path of node and of the folder whose node_modules
+// holds @lvgithub/ctrip-apollo-client (.bin/apollo-js, made by `make
+// deps`), an unmodified Apollo client.
+func ApolloJS(t testing.TB) (node, dir string) {
+	t.Helper()
+	node = binary(t, "node", "apt-get install -y nodejs (or: make deps)")
+	if p := binDirWith("apollo-js", filepath.Join("node_modules", "@lvgithub", "ctrip-apollo-client", "package.json")); p != "" {
+		return node, p
+	}
+	missing(t, "@lvgithub/ctrip-apollo-client "+ApolloJSVersion+" not found in .bin/apollo-js; install it with: make deps")
+	return "", ""
+}
+
+// binDirWith returns the path of name in $WHARF_BIN_DIR or the repository's
+// .bin whose file rel exists, or "".
+func binDirWith(name, rel string) string {
 	var dirs []string
 	if d := os.Getenv("WHARF_BIN_DIR"); d != "" {
 		dirs = append(dirs, d)
@@ -25,13 +53,12 @@ func GrowthBookJS(t testing.TB) (node, dir string) {
 		dirs = append(dirs, filepath.Join(root, ".bin"))
 	}
 	for _, d := range dirs {
-		p := filepath.Join(d, "growthbook-js")
-		if _, err := os.Stat(filepath.Join(p, "node_modules", "@growthbook", "growthbook", "package.json")); err == nil {
-			return node, p
+		p := filepath.Join(d, name)
+		if _, err := os.Stat(filepath.Join(p, rel)); err == nil {
+			return p
 		}
 	}
-	missing(t, "@growthbook/growthbook "+GrowthBookJSVersion+" not found in .bin/growthbook-js; install it with: make deps")
-	return "", ""
+	return ""
 }
 
 // SciPy returns the path of a python3 that imports scipy and numpy

@@ -49,6 +49,11 @@ func ValidName(kind, s string) error {
 	return nil
 }
 
+// AppOfClient is the app an Apollo client's appId names: Apollo matches
+// appIds without regard to case (its sample app is "SampleApp") and
+// Wharf's app names are lowercase, so "SampleApp" is app sampleapp.
+func AppOfClient(appID string) string { return strings.ToLower(appID) }
+
 // NormalizeNamespace strips the ".properties" suffix Apollo clients may add
 // to a properties namespace ("application.properties" is "application").
 func NormalizeNamespace(ns string) string {
