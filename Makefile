@@ -2,7 +2,7 @@
 # or builds its own dependencies (redis-server, Prometheus, rrdtool, MinIO, nsqd) through `make deps`.
 GO        ?= go
 BIN       ?= ./wharf
-GOFLAGS_T ?= -race -count=1
+GOFLAGS_T ?= -race -count=1 -timeout 30m
 BENCHTIME ?= 1s
 
 .PHONY: all run build test test-short bench deps lint fuzz clean

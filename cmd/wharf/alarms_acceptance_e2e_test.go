@@ -78,6 +78,9 @@ func (h *countingHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Idempotency-Key (the documented window of a node killed between the
 // receiver's 2xx and its record), counted and logged.
 func TestAlarmsAcceptanceJudgeTwoNotifyNodes(t *testing.T) {
+	// Long and mostly waiting: runs beside the other parallel e2e tests,
+	// after the sequential ones (which count goroutines and listeners).
+	t.Parallel()
 	ctx := context.Background()
 	redis, lookupd := testenv.StartRedis(t), testenv.StartNSQLookupd(t)
 	nsqd := testenv.StartNSQD(t, testenv.NSQDOptions{LookupdTCPAddrs: []string{lookupd.Addr}})

@@ -151,6 +151,9 @@ func awaitHeldPoll(t *testing.T, internal string) {
 // its abandon the same way, is refused with a wrong secret, and with
 // Wharf stopped starts from its backup file with the last values.
 func TestApolloNodeClientAgainstServe(t *testing.T) {
+	// Long and mostly waiting: runs beside the other parallel e2e tests,
+	// after the sequential ones (which count goroutines and listeners).
+	t.Parallel()
 	testenv.ApolloJS(t)
 	dir := t.TempDir()
 	p := startWharf(t, dir, nil, serveArgs(t)...)

@@ -100,6 +100,9 @@ func (c configAPI) publish(app, ns string, items map[string]string, comment stri
 // started during the outage reads it, and the client package starts from
 // it.
 func TestConfigAgentCacheE2E(t *testing.T) {
+	// Long and mostly waiting: runs beside the other parallel e2e tests,
+	// after the sequential ones (which count goroutines and listeners).
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "wharf.yaml")
 	if err := os.WriteFile(cfg, []byte("services:\n  - name: shop\nroutes:\n  - {name: shop, path: /shop, service: shop}\n"), 0o600); err != nil {

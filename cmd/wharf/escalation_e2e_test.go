@@ -67,6 +67,9 @@ func (h *hookRecorder) to(path string) []hookCall {
 // CPU alarm acknowledged with `wharf alarms ack` before its delay never
 // does, and `wharf alarms show` says the escalation was cancelled.
 func TestEscalationThroughServe(t *testing.T) {
+	// Long and mostly waiting: runs beside the other parallel e2e tests,
+	// after the sequential ones (which count goroutines and listeners).
+	t.Parallel()
 	hook := newHookRecorder(t)
 	dir := t.TempDir()
 	p := startWharf(t, dir, nil, append(serveArgs(t), "--agent-local=false", allowLoopbackReceivers)...)

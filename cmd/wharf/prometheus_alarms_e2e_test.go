@@ -19,6 +19,9 @@ import (
 // the team's webhook receives the firing and then the resolved message,
 // each once, as Alertmanager's version 4 payload.
 func TestPrometheusFiresAndResolvesThroughServe(t *testing.T) {
+	// Long and mostly waiting: runs beside the other parallel e2e tests,
+	// after the sequential ones (which count goroutines and listeners).
+	t.Parallel()
 	var broken atomic.Bool
 	broken.Store(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
