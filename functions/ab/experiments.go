@@ -74,6 +74,15 @@ func (f *Function) createExperiment(r *fnapi.Request) error {
 	if len(errs) > 0 {
 		return badFields(r, "invalid experiment", errs)
 	}
+	release, other, err := f.claimRange(r, e) // claims.go
+	if err != nil {
+		return err
+	}
+	if other != "" {
+		errs.Add("range", fmt.Sprintf("overlaps the range of experiment %q in layer %q", other, e.Layer))
+		return badFields(r, "invalid experiment", errs)
+	}
+	defer release()
 	e.Record(r.Principal.Name, f.opts.Now().UTC(), "create", fmt.Sprintf("%d variations, coverage %g", len(e.Variations), e.Coverage))
 	if err := f.create(r, experimentKey(team, e.Key), e, "experiment "+team+"/"+e.Key); err != nil {
 		return err
@@ -157,6 +166,24 @@ func (f *Function) transition(r *fnapi.Request, to experiment.Status) error {
 		return err
 	}
 	key := r.Params.Get("key")
+	if to == experiment.Running {
+		// Claim the range before the write that makes it run (claims.go).
+		var cur experiment.Experiment
+		ctx, cancel := f.storeCtx(r)
+		_, err := f.load(ctx, experimentKey(team, key), &cur, "experiment")
+		cancel()
+		if err != nil {
+			return err
+		}
+		release, other, err := f.claimRange(r, cur)
+		if err != nil {
+			return err
+		}
+		if other != "" {
+			return httperr.Conflict("cannot start experiment %s/%s: range: overlaps the range of experiment %q in layer %q", team, key, other, cur.Layer)
+		}
+		defer release()
+	}
 	e, err := update(f, r, experimentKey(team, key), "experiment", func(e *experiment.Experiment) error {
 		if !experiment.CanTransition(e.Status, to) {
 			return httperr.Conflict("experiment %s/%s is %s: cannot become %s (draft → running → stopped, stopped → running)", team, key, e.Status, to)
