@@ -2,12 +2,15 @@ package fnapi
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/testenv"
 )
 
 // benchMux is a Mux with a realistic number of routes around the measured one.
@@ -76,4 +79,35 @@ func BenchmarkMuxServeParamRouteAuthenticated(b *testing.B) {
 	}
 	access := Access{Scopes: func(p Params) []string { return []string{auth.TeamScope(p.Get("team"))} }}
 	benchServe(b, benchMux(b, svc, access), tok)
+}
+
+// BenchmarkMuxServeParamRouteCachedToken is the authenticated route with
+// the token checked by an auth.Cache, as cmd/wharf wires it.
+func BenchmarkMuxServeParamRouteCachedToken(b *testing.B) {
+	st, err := buntstore.Open(buntstore.Options{Path: ":memory:"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	svc := auth.NewService(st)
+	_, tok, err := svc.Create(context.Background(), auth.CreateRequest{Name: "shop", Scopes: []string{auth.TeamScope("shop")}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cache := auth.NewCache(svc, auth.CacheOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cache.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	testenv.Eventually(b, 10*time.Second, func() error {
+		if _, err := cache.Authenticate(context.Background(), tok); err != nil {
+			return err
+		}
+		if cache.Len() != 1 {
+			return errors.New("the token is not cached yet")
+		}
+		return nil
+	})
+	access := Access{Scopes: func(p Params) []string { return []string{auth.TeamScope(p.Get("team"))} }}
+	benchServe(b, benchMux(b, cache, access), tok)
 }
