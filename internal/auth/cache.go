@@ -275,19 +275,24 @@ func (c *Cache) watch(ctx context.Context) (opened bool, err error) {
 }
 
 // keepFresh pings the store every PingInterval and extends the time the
-// entries may be used to Freshness after each ping that answered.
+// entries may be used to Freshness after each ping that answered; a
+// failed ping ends it at once. A ping waits at most Freshness.
 func (c *Cache) keepFresh(ctx context.Context) {
 	t := time.NewTicker(c.opts.PingInterval)
 	defer t.Stop()
 	for {
 		start := c.opts.Now()
-		pctx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
+		pctx, cancel := context.WithTimeout(ctx, min(c.opts.OpTimeout, c.opts.Freshness))
 		err := c.svc.st.Ping(pctx)
 		cancel()
 		if err == nil {
 			c.fresh.Store(start.Add(c.opts.Freshness).UnixNano())
-		} else if ctx.Err() == nil {
-			c.opts.Logger.Debug("token cache: store ping failed", "err", err)
+		} else {
+			// A store that answers with an error is not waited out.
+			c.fresh.Store(0)
+			if ctx.Err() == nil {
+				c.opts.Logger.Debug("token cache: store ping failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
