@@ -161,6 +161,7 @@ func (c *Cache) put(sum [sha256.Size]byte, id string, p Principal, expires time.
 		until = expires.UnixNano()
 	}
 	p.Scopes = slices.Clip(p.Scopes)
+	id = strings.Clone(id) // id is a slice of the plaintext, which is not kept
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.live || c.gen != gen {
