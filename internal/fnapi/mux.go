@@ -20,6 +20,7 @@ type compiled struct {
 	fn       string
 	method   string
 	segments []string // "{name}" marks a parameter
+	param    []bool   // param[i]: segments[i] is a parameter
 	route    Route
 	// log is the Mux's logger with the function's name, built once here
 	// rather than per request.
@@ -62,6 +63,10 @@ func (m *Mux) Register(f Function) error {
 			return fmt.Errorf("cannot register %s %s of %s: incomplete route", r.Method, r.Pattern, f.Name())
 		}
 		c := compiled{fn: f.Name(), method: r.Method, segments: split(r.Pattern), route: r, log: m.log.With("function", f.Name())}
+		c.param = make([]bool, len(c.segments))
+		for i, s := range c.segments {
+			c.param[i] = isParam(s)
+		}
 		for _, o := range m.routes {
 			if o.method == c.method && samePattern(o.segments, c.segments) {
 				return fmt.Errorf("cannot register %s %s of %s: already registered by %s", r.Method, r.Pattern, f.Name(), o.fn)
@@ -183,13 +188,15 @@ func (m *Mux) HasFunction(name string) bool {
 func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID string, maxBody int64) bool {
 	path := string(ctx.Path())
 	method := ctx.Method() // compared without a copy; a string only for a 405
+	var pp pathParts
+	splitPath(path, &pp)
 	var allow []string
 	for i := range m.routes {
 		c := &m.routes[i]
 		if name != AllFunctions && c.fn != name {
 			continue
 		}
-		ps, ok := match(c.segments, path)
+		ps, ok := matchParts(c, &pp, path)
 		if !ok {
 			continue
 		}

@@ -3,6 +3,7 @@ package fnapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -110,4 +111,35 @@ func BenchmarkMuxServeParamRouteCachedToken(b *testing.B) {
 	})
 	access := Access{Scopes: func(p Params) []string { return []string{auth.TeamScope(p.Get("team"))} }}
 	benchServe(b, benchMux(b, cache, access), tok)
+}
+
+// BenchmarkMuxServeManyRoutes routes among 120 routes of 2 to 6 segments,
+// about as many as wharf serve registers, to a literal route matched last.
+func BenchmarkMuxServeManyRoutes(b *testing.B) {
+	m := NewMux(nil, nil)
+	noop := func(r *Request) error { r.Ctx.SetStatusCode(fasthttp.StatusOK); return nil }
+	var routes []Route
+	for i := range 30 {
+		routes = append(routes,
+			Route{Method: "GET", Pattern: fmt.Sprintf("/api/v1/things%d", i), Access: Public(), Handler: noop},
+			Route{Method: "GET", Pattern: fmt.Sprintf("/api/v1/things%d/{id}", i), Access: Public(), Handler: noop},
+			Route{Method: "POST", Pattern: fmt.Sprintf("/fn/f%d/{team}/{key}/start", i), Access: Public(), Handler: noop},
+			Route{Method: "GET", Pattern: fmt.Sprintf("/fn/f%d/{team}/{key}/versions/{v}", i), Access: Public(), Handler: noop})
+	}
+	routes = append(routes, Route{Method: "POST", Pattern: "/fn/ab/decide", Access: Public(), Handler: noop})
+	if err := m.Register(testFunction{"bench", routes}); err != nil {
+		b.Fatal(err)
+	}
+	var req fasthttp.Request
+	req.SetRequestURI("/fn/ab/decide")
+	req.Header.SetMethod(fasthttp.MethodPost)
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, nil, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		if !m.Serve(&ctx, "rid") || ctx.Response.StatusCode() != fasthttp.StatusOK {
+			b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
 }
