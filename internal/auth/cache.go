@@ -113,8 +113,8 @@ type cacheEntry struct {
 }
 
 // NewCache returns a cache in front of svc and registers it with svc, so
-// that svc.Revoke drops the token from the cache before it returns. It
-// caches nothing until Run has opened its watch.
+// that svc.Revoke drops the token from the cache before it returns; call
+// it before svc is in use. It caches nothing until Run has opened its watch.
 func NewCache(svc *Service, opts CacheOptions) *Cache {
 	opts.defaults()
 	c := &Cache{svc: svc, opts: opts, entries: map[[sha256.Size]byte]cacheEntry{}, byID: map[string][sha256.Size]byte{}}
