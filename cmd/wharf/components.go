@@ -38,6 +38,8 @@ type wiring struct {
 	outbox   *bus.Outbox // serve and judge
 	blobs    blob.Backend
 	tokens   *auth.Service
+	// authn checks the bearer tokens of requests: tokens' cache over tokens.
+	authn *auth.Cache
 	// tokenFile holds the first admin token; firstToken is that token
 	// when this start created it ("" on later starts).
 	tokenFile, firstToken string
@@ -254,8 +256,9 @@ func (w *wiring) openBlobs(ctx context.Context) (stopFunc, error) {
 }
 
 // startFunctions creates the first admin token on a first start and the
-// function router with the admin function. The gateway's stop ends the
-// calls still running.
+// function router with the admin function, which checks tokens through a
+// cache kept in step with the store. The gateway's stop ends the calls
+// still running; the cache stops after it.
 func (w *wiring) startFunctions(ctx context.Context) (stopFunc, error) {
 	w.tokens = auth.NewService(w.st)
 	w.tokenFile = filepath.Join(w.opts.DataDir, "admin.token")
@@ -264,12 +267,13 @@ func (w *wiring) startFunctions(ctx context.Context) (stopFunc, error) {
 		return nil, fmt.Errorf("cannot create the first admin token: %w", err)
 	}
 	w.firstToken = first
-	mux := fnapi.NewMux(w.tokens, logging.Component(w.log, "functions"))
+	w.authn = auth.NewCache(w.tokens, auth.CacheOptions{Logger: logging.Component(w.log, "auth")})
+	mux := fnapi.NewMux(w.authn, logging.Component(w.log, "functions"))
 	if err := mux.Register(admin.New(w.tokens, admin.Options{Version: version, Nodes: w.st})); err != nil {
 		return nil, err
 	}
 	w.mux = mux
-	return nil, nil
+	return runBackground(ctx, w.authn.Run).stop, nil
 }
 
 // startArtifacts registers the artifacts function and runs its retention

@@ -15,11 +15,11 @@ import (
 // Apollo's client protocol) on every node that serves HTTP and follows
 // the store so that its held polls are answered on a publish anywhere.
 func (w *wiring) startConfigComponent(ctx context.Context) (stopFunc, error) {
-	if w.st == nil || w.tokens == nil {
+	if w.st == nil || w.authn == nil {
 		return nil, errors.New("cannot start the config function: it needs the store and the tokens")
 	}
 	o := w.opts.ConfigService
-	fn, err := config.New(config.Options{Store: w.st, Tokens: w.tokens, PollTimeout: o.PollTimeout, ClockWindow: o.ClockWindow,
+	fn, err := config.New(config.Options{Store: w.st, Tokens: w.authn, PollTimeout: o.PollTimeout, ClockWindow: o.ClockWindow,
 		Reservations: adminapi.NewReservations(edge.New(w.st, edge.Options{}), registry.New(w.st, registry.Options{})),
 		Metrics:      w.metrics, Logger: logging.Component(w.log, "config")})
 	if err != nil {

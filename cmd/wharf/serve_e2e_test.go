@@ -225,7 +225,7 @@ func TestServeShutdownStepsInOrder(t *testing.T) {
 			steps = append(steps, m[2]+m[3])
 		}
 	}
-	want := []string{"readiness", "node heartbeat", "agent", "gateway", "notify", "judge", "config", "ab", "monitor", "deploy", "artifacts", "artifact store", "outbox", "nsqd producer", "embedded nsqd", "store", "internal listener"}
+	want := []string{"readiness", "node heartbeat", "agent", "gateway", "notify", "judge", "config", "ab", "monitor", "deploy", "artifacts", "functions", "artifact store", "outbox", "nsqd producer", "embedded nsqd", "store", "internal listener"}
 	if strings.Join(steps, ",") != strings.Join(want, ",") {
 		t.Fatalf("shutdown steps\n got %q\nwant %q\nstderr:\n%s", steps, want, p.errOut())
 	}

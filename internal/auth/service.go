@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,6 +48,8 @@ func (t Token) Principal() Principal {
 type Service struct {
 	st  store.Store
 	now func() time.Time
+	// onRevoke are told the id of every token Revoke deleted (see NewCache).
+	onRevoke []func(id string)
 }
 
 // NewService returns a token service over st.
@@ -159,6 +162,9 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 		}
 		return fmt.Errorf("cannot delete token: %w", err)
 	}
+	for _, f := range s.onRevoke {
+		f(id)
+	}
 	if !admin {
 		return nil
 	}
@@ -200,21 +206,35 @@ func (s *Service) Authenticate(ctx context.Context, plain string) (Principal, er
 	if !ok {
 		return Principal{}, ErrUnauthenticated
 	}
+	p, _, err := s.check(ctx, id, plain, nil)
+	return p, err
+}
+
+// check is what Authenticate and Cache.Authenticate share: it reads the
+// record of token id and compares its stored hash with the SHA-256 of the
+// presented token plain (sum when the caller has it already, else
+// computed only once the record was found). It also returns when the
+// record expires (zero: never).
+func (s *Service) check(ctx context.Context, id, plain string, sum *[sha256.Size]byte) (Principal, time.Time, error) {
 	e, err := s.st.Get(ctx, tokenKeyPrefix+id)
 	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, time.Time{}, ErrUnauthenticated
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("cannot read token: %w", err)
+		return Principal{}, time.Time{}, fmt.Errorf("cannot read token: %w", err)
 	}
 	var t Token
 	if err := json.Unmarshal(e.Value, &t); err != nil {
-		return Principal{}, fmt.Errorf("cannot decode token: %w", err)
+		return Principal{}, time.Time{}, fmt.Errorf("cannot decode token: %w", err)
 	}
-	if !hashEqual(plain, t.Hash) {
-		return Principal{}, ErrUnauthenticated
+	if sum == nil {
+		h := tokenSum(plain)
+		sum = &h
 	}
-	return t.Principal(), nil
+	if !sumEqual(*sum, t.Hash) {
+		return Principal{}, time.Time{}, ErrUnauthenticated
+	}
+	return t.Principal(), e.ExpiresAt, nil
 }
 
 // Bootstrap creates the first admin token once per store. On the first call it

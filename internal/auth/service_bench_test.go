@@ -42,3 +42,37 @@ func BenchmarkParseToken(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkCacheAuthenticate(b *testing.B) {
+	s, _ := newTestService(b)
+	c := startCache(b, s, CacheOptions{})
+	ctx := context.Background()
+	for range 100 {
+		mustCreate(b, s, "other", ScopeIngest)
+	}
+	_, plain := mustCreate(b, s, "shop", TeamScope("shop"))
+	if _, err := c.Authenticate(ctx, plain); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Authenticate(ctx, plain); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCacheAuthenticateRejectUnknown(b *testing.B) {
+	s, _ := newTestService(b)
+	c := startCache(b, s, CacheOptions{})
+	ctx := context.Background()
+	mustCreate(b, s, "shop", TeamScope("shop"))
+	unknown := tokenPrefix + "ffffffffffffffff_" + validSecret
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Authenticate(ctx, unknown); err == nil {
+			b.Fatal("unknown token accepted")
+		}
+	}
+}

@@ -49,13 +49,31 @@ func parseToken(tok string) (string, bool) {
 
 // hashToken is the stored form of a token.
 func hashToken(tok string) string {
-	sum := sha256.Sum256([]byte(tok))
+	sum := tokenSum(tok)
 	return hex.EncodeToString(sum[:])
 }
 
 // hashEqual compares a token against a stored hash in constant time.
 func hashEqual(tok, storedHex string) bool {
-	return subtle.ConstantTimeCompare([]byte(hashToken(tok)), []byte(storedHex)) == 1
+	return sumEqual(tokenSum(tok), storedHex)
+}
+
+// tokenSum returns the SHA-256 of a token without a heap copy of it for
+// tokens of the well-formed length.
+func tokenSum(tok string) [sha256.Size]byte {
+	var buf [len(tokenPrefix) + idLen + 1 + 2*secretBytes]byte
+	if len(tok) > len(buf) {
+		return sha256.Sum256([]byte(tok))
+	}
+	return sha256.Sum256(append(buf[:0], tok...))
+}
+
+// sumEqual compares sum, the SHA-256 of a presented token, against a stored
+// hash in constant time, exactly as hashEqual compares the token.
+func sumEqual(sum [sha256.Size]byte, storedHex string) bool {
+	var buf [2 * sha256.Size]byte
+	hex.Encode(buf[:], sum[:])
+	return subtle.ConstantTimeCompare(buf[:], []byte(storedHex)) == 1
 }
 
 // BearerToken extracts the token from an Authorization header value.

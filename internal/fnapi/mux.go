@@ -20,7 +20,11 @@ type compiled struct {
 	fn       string
 	method   string
 	segments []string // "{name}" marks a parameter
+	param    []bool   // param[i]: segments[i] is a parameter
 	route    Route
+	// log is the Mux's logger with the function's name, built once here
+	// rather than per request.
+	log *slog.Logger
 }
 
 // Mux routes requests to function handlers.
@@ -58,7 +62,11 @@ func (m *Mux) Register(f Function) error {
 		if r.Handler == nil || r.Method == "" || !strings.HasPrefix(r.Pattern, "/") {
 			return fmt.Errorf("cannot register %s %s of %s: incomplete route", r.Method, r.Pattern, f.Name())
 		}
-		c := compiled{fn: f.Name(), method: r.Method, segments: split(r.Pattern), route: r}
+		c := compiled{fn: f.Name(), method: r.Method, segments: split(r.Pattern), route: r, log: m.log.With("function", f.Name())}
+		c.param = make([]bool, len(c.segments))
+		for i, s := range c.segments {
+			c.param[i] = isParam(s)
+		}
 		for _, o := range m.routes {
 			if o.method == c.method && samePattern(o.segments, c.segments) {
 				return fmt.Errorf("cannot register %s %s of %s: already registered by %s", r.Method, r.Pattern, f.Name(), o.fn)
@@ -99,8 +107,23 @@ func literalScore(segs []string) int {
 // request's decoded path (fasthttp's ctx.Path() has already turned
 // percent-escapes into bytes), so parameter values are used as they are:
 // unescaping them again would turn "100%25" into a 404 and "a%2525b" into "a%b".
+//
+// It allocates only for a match with parameters, once: a first pass checks
+// the path and counts them, a second fills a slice of that size.
 func match(segs []string, path string) (Params, bool) {
-	var ps Params
+	n, ok := scan(segs, path, nil)
+	if !ok || n == 0 {
+		return nil, ok
+	}
+	ps := make(Params, 0, n)
+	scan(segs, path, &ps)
+	return ps, true
+}
+
+// scan matches path against segs and counts the parameters, appending
+// them to out unless it is nil.
+func scan(segs []string, path string, out *Params) (int, bool) {
+	n := 0
 	rest := strings.Trim(path, "/")
 	for i, s := range segs {
 		var part string
@@ -109,19 +132,22 @@ func match(segs []string, path string) (Params, bool) {
 		} else {
 			part, rest = rest, ""
 			if i != len(segs)-1 {
-				return nil, false
+				return 0, false
 			}
 		}
 		if isParam(s) {
 			if part == "" {
-				return nil, false
+				return 0, false
 			}
-			ps = append(ps, Param{Name: s[1 : len(s)-1], Value: part})
+			n++
+			if out != nil {
+				*out = append(*out, Param{Name: s[1 : len(s)-1], Value: part})
+			}
 		} else if s != part {
-			return nil, false
+			return 0, false
 		}
 	}
-	return ps, rest == ""
+	return n, rest == ""
 }
 
 // Serve handles the request if a route's path matches and reports whether one
@@ -161,22 +187,24 @@ func (m *Mux) HasFunction(name string) bool {
 // maxBody bytes.
 func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID string, maxBody int64) bool {
 	path := string(ctx.Path())
-	method := string(ctx.Method())
+	method := ctx.Method() // compared without a copy; a string only for a 405
+	var pp pathParts
+	splitPath(path, &pp)
 	var allow []string
 	for i := range m.routes {
 		c := &m.routes[i]
 		if name != AllFunctions && c.fn != name {
 			continue
 		}
-		ps, ok := match(c.segments, path)
+		ps, ok := matchParts(c, &pp, path)
 		if !ok {
 			continue
 		}
-		if c.method != method && !(method == fasthttp.MethodHead && c.method == fasthttp.MethodGet) {
+		if c.method != string(method) && !(string(method) == fasthttp.MethodHead && c.method == fasthttp.MethodGet) {
 			allow = append(allow, c.method)
 			continue
 		}
-		req := &Request{Ctx: ctx, Params: ps, RequestID: requestID, Log: m.log.With("function", c.fn), MaxBody: maxBody, ctx: m.ctx}
+		req := &Request{Ctx: ctx, Params: ps, RequestID: requestID, Log: c.log, MaxBody: maxBody, ctx: m.ctx}
 		if err := m.authorize(req, c.route.Access); err != nil {
 			httperr.Write(ctx, m.log, requestID, err)
 			return true
@@ -198,7 +226,7 @@ func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID str
 		sort.Strings(allow)
 		// Overlapping patterns (/a/{id} and /{kind}/b) can match with the same method.
 		allow = slices.Compact(allow)
-		err := httperr.New(fasthttp.StatusMethodNotAllowed, "method %s not allowed; use %s", method, strings.Join(allow, ", "))
+		err := httperr.New(fasthttp.StatusMethodNotAllowed, "method %s not allowed; use %s", string(method), strings.Join(allow, ", "))
 		err.Headers = map[string]string{"Allow": strings.Join(allow, ", ")}
 		httperr.Write(ctx, m.log, requestID, err)
 		return true

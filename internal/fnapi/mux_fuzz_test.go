@@ -59,3 +59,34 @@ func FuzzMatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMatchParts: the per-request split path matches exactly as match does.
+func FuzzMatchParts(f *testing.F) {
+	for _, s := range [][2]string{
+		{"/", "/"}, {"/", ""}, {"/a/{id}", "/a/42/"}, {"/a/{id}/c", "/a//c"}, {"/{x}/{y}", "/1/2/3"},
+		{"//", "///"}, {"/a/b", "a/b"}, {"/{a}", "//x//"},
+		{"/teams/{team}/apps/{app}", "/teams/shop/apps/web"},
+		{"/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/{q}", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, path string) {
+		segs := split(pattern)
+		c := &compiled{segments: segs, param: make([]bool, len(segs))}
+		for i, s := range segs {
+			c.param[i] = isParam(s)
+		}
+		var pp pathParts
+		splitPath(path, &pp)
+		got, gotOK := matchParts(c, &pp, path)
+		want, wantOK := match(segs, path)
+		if gotOK != wantOK || len(got) != len(want) {
+			t.Fatalf("matchParts(%q, %q) = %v, %v; match = %v, %v", pattern, path, got, gotOK, want, wantOK)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("matchParts(%q, %q) param %d = %+v; match: %+v", pattern, path, i, got[i], want[i])
+			}
+		}
+	})
+}
