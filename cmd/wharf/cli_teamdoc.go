@@ -12,18 +12,24 @@ import (
 	"github.com/wharfhq/wharf/internal/apiclient"
 )
 
-// teamCommand is a `wharf <noun> <verb>` acting on one team's alarm
-// configuration (receivers, routes, inhibition rules): the command gets
-// --team (default: the token's only team) and the client flags, and Run
-// gets the client and the team.
+// teamCommand is a `wharf <noun> <verb>` acting on one team's documents
+// (alarm receivers, routes, inhibition rules; A/B layers, experiments):
+// the command gets --team (default: the token's only team) and the client
+// flags, and Run gets the client and the team.
 type teamCommand struct {
 	Use, Short, Long string
 	Args             cobra.PositionalArgs
 	// TeamHelp replaces --team's help text.
 	TeamHelp string
+	// AnyTeam makes --team optional: no default from the token, the
+	// command sees every team the token sees (a filter, for lists).
+	AnyTeam bool
 	// Flags adds the command's own flags.
 	Flags func(fl *pflag.FlagSet)
-	Run   func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error
+	// Prepare, if set, checks the arguments and flags before the client
+	// is made (input errors come before connection errors).
+	Prepare func(cmd *cobra.Command, args []string) error
+	Run     func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error
 }
 
 // newTeamCommand builds tc with f as its client flags.
@@ -32,7 +38,15 @@ func newTeamCommand(f *clientFlags, tc teamCommand) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: tc.Use, Short: tc.Short, Long: tc.Long, Args: tc.Args,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
+			if tc.Prepare != nil {
+				if err := tc.Prepare(cmd, args); err != nil {
+					return err
+				}
+			}
+			c, err := f.client()
+			if err == nil && !tc.AnyTeam {
+				team, err = alarmTeam(cmd.Context(), c, team)
+			}
 			if err != nil {
 				return err
 			}
@@ -54,8 +68,14 @@ func newTeamCommand(f *clientFlags, tc teamCommand) *cobra.Command {
 // getEmit GETs path into a T and prints it: human(v), or with -o json
 // the JSON.
 func getEmit[T any](cmd *cobra.Command, c *apiclient.Client, f *clientFlags, stdout io.Writer, path string, human func(v T) error) error {
+	return doEmit(cmd, c, f, stdout, "GET", path, nil, human)
+}
+
+// doEmit sends method path with body (JSON; nil: none), reads the answer
+// into a T and prints it: human(v), or with -o json the JSON.
+func doEmit[T any](cmd *cobra.Command, c *apiclient.Client, f *clientFlags, stdout io.Writer, method, path string, body any, human func(v T) error) error {
 	var v T
-	if err := c.Do(cmd.Context(), "GET", path, nil, &v); err != nil {
+	if err := c.Do(cmd.Context(), method, path, body, &v); err != nil {
 		return err
 	}
 	return f.emit(stdout, v, func() error { return human(v) })
