@@ -56,21 +56,28 @@ func newABLayerCreateCmd(stdout io.Writer) *cobra.Command {
 }
 
 func newABLayerListCmd(stdout io.Writer) *cobra.Command {
+	return newABListCmd(stdout, "layers", "List the layers the token sees", func(l ab.LayerList) error {
+		rows := cliout.NewRows("TEAM", "NAME", "SALT", "UPDATED_BY", "DESCRIPTION")
+		for _, x := range l.Layers {
+			rows.Add(x.Team, x.Name, x.Salt, x.UpdatedBy, cliout.Cell(x.Description))
+		}
+		return rows.Write(stdout, "No layers.")
+	})
+}
+
+// newABListCmd is `wharf ab layer|experiment list [--team T]`: GET
+// /fn/ab/KIND (of every team the token sees, or of --team) into an L,
+// printed by human.
+func newABListCmd[L any](stdout io.Writer, kind, short string, human func(l L) error) *cobra.Command {
 	var f clientFlags
 	return newTeamCommand(&f, teamCommand{
 		Use:      "list [--team T]",
-		Short:    "List the layers the token sees",
+		Short:    short,
 		Args:     cobra.NoArgs,
 		TeamHelp: "only this team's",
 		AnyTeam:  true,
 		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, _ []string) error {
-			return getEmit(cmd, c, &f, stdout, "/fn/ab/layers?team="+url.QueryEscape(team), func(l ab.LayerList) error {
-				rows := cliout.NewRows("TEAM", "NAME", "SALT", "UPDATED_BY", "DESCRIPTION")
-				for _, x := range l.Layers {
-					rows.Add(x.Team, x.Name, x.Salt, x.UpdatedBy, cliout.Cell(x.Description))
-				}
-				return rows.Write(stdout, "No layers.")
-			})
+			return getEmit(cmd, c, &f, stdout, "/fn/ab/"+kind+"?team="+url.QueryEscape(team), human)
 		},
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -130,27 +129,17 @@ func printExperiment(w io.Writer) func(e experiment.Experiment) error {
 }
 
 func newABExpListCmd(stdout io.Writer) *cobra.Command {
-	var f clientFlags
-	return newTeamCommand(&f, teamCommand{
-		Use:      "list [--team T]",
-		Short:    "List the experiments the token sees",
-		Args:     cobra.NoArgs,
-		TeamHelp: "only this team's",
-		AnyTeam:  true,
-		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, _ []string) error {
-			return getEmit(cmd, c, &f, stdout, "/fn/ab/experiments?team="+url.QueryEscape(team), func(l ab.ExperimentList) error {
-				rows := cliout.NewRows("TEAM", "KEY", "STATUS", "LAYER", "RANGE", "COVERAGE", "VARIATIONS", "BUCKET_VERSION", "UPDATED_BY")
-				for _, e := range l.Experiments {
-					r := ""
-					if e.Layer != "" {
-						r = fmt.Sprintf("%d-%d", e.Range[0], e.Range[1])
-					}
-					rows.Add(e.Team, e.Key, string(e.Status), cliout.Cell(e.Layer), cliout.Cell(r), strconv.FormatFloat(e.Coverage, 'g', -1, 64),
-						strconv.Itoa(len(e.Variations)), strconv.Itoa(e.BucketVersion), e.UpdatedBy)
-				}
-				return rows.Write(stdout, "No experiments.")
-			})
-		},
+	return newABListCmd(stdout, "experiments", "List the experiments the token sees", func(l ab.ExperimentList) error {
+		rows := cliout.NewRows("TEAM", "KEY", "STATUS", "LAYER", "RANGE", "COVERAGE", "VARIATIONS", "BUCKET_VERSION", "UPDATED_BY")
+		for _, e := range l.Experiments {
+			r := ""
+			if e.Layer != "" {
+				r = fmt.Sprintf("%d-%d", e.Range[0], e.Range[1])
+			}
+			rows.Add(e.Team, e.Key, string(e.Status), cliout.Cell(e.Layer), cliout.Cell(r), strconv.FormatFloat(e.Coverage, 'g', -1, 64),
+				strconv.Itoa(len(e.Variations)), strconv.Itoa(e.BucketVersion), e.UpdatedBy)
+		}
+		return rows.Write(stdout, "No experiments.")
 	})
 }
 
