@@ -206,15 +206,11 @@ func newABSDKKeyCreateCmd(stdout io.Writer) *cobra.Command {
 
 func newABSDKKeyListCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "list",
 		Short: "List the client keys of the token's teams",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		Run: func(cmd *cobra.Command, c *apiclient.Client, _ []string) error {
 			return getEmit(cmd, c, &f, stdout, "/fn/ab/sdk-keys", func(l ab.SDKKeyList) error {
 				rows := cliout.NewRows("CLIENT_KEY", "TEAM", "CREATED_BY", "CREATED_AT")
 				for _, k := range l.Keys {
@@ -223,22 +219,16 @@ func newABSDKKeyListCmd(stdout io.Writer) *cobra.Command {
 				return rows.Write(stdout, "No client keys.")
 			})
 		},
-	}
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newABSDKKeyRevokeCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "revoke CLIENT_KEY",
 		Short: "Revoke a client key (its payload answers 404 from then on)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
 			if err := c.Do(cmd.Context(), "DELETE", "/fn/ab/sdk-keys/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
@@ -247,7 +237,5 @@ func newABSDKKeyRevokeCmd(stdout io.Writer) *cobra.Command {
 				return err
 			})
 		},
-	}
-	f.bind(cmd)
-	return cmd
+	})
 }

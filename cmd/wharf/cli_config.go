@@ -36,44 +36,6 @@ func (f *nsFlags) path(app, suffix string) string {
 	return "/api/v1/config/apps/" + url.PathEscape(app) + "/clusters/" + url.PathEscape(f.cluster) + "/namespaces/" + url.PathEscape(f.namespace) + suffix
 }
 
-// nsCommand is a `wharf config <verb> APP ...` acting on one namespace:
-// the command gets the client flags, --cluster and --namespace, and Run
-// gets the client.
-type nsCommand struct {
-	Use, Short string
-	Args       cobra.PositionalArgs
-	// Flags adds the command's own flags.
-	Flags func(fl *pflag.FlagSet)
-	// Prepare, if set, checks the arguments and flags before the client
-	// is made (input errors come before connection errors).
-	Prepare func(args []string) error
-	Run     func(cmd *cobra.Command, c *apiclient.Client, args []string) error
-}
-
-// newNSCommand builds nc with f as its flags.
-func newNSCommand(f *nsFlags, nc nsCommand) *cobra.Command {
-	cmd := &cobra.Command{
-		Use: nc.Use, Short: nc.Short, Args: nc.Args,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if nc.Prepare != nil {
-				if err := nc.Prepare(args); err != nil {
-					return err
-				}
-			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			return nc.Run(cmd, c, args)
-		},
-	}
-	if nc.Flags != nil {
-		nc.Flags(cmd.Flags())
-	}
-	f.bind(cmd)
-	return cmd
-}
-
 // newConfigCmd is `wharf config ...`: an app's configuration (Apollo's
 // protocol for its clients).
 func newConfigCmd(stdout io.Writer) *cobra.Command {
@@ -86,7 +48,7 @@ func newConfigCmd(stdout io.Writer) *cobra.Command {
 
 func newConfigGetCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
-	return newNSCommand(&f, nsCommand{
+	return newClientCommand(&f, clientCommand{
 		Use:   "get APP [KEY]",
 		Short: "Show a namespace's draft, key by key, and what differs from the release clients read (KEY: that value only)",
 		Args:  cobra.RangeArgs(1, 2),
@@ -138,7 +100,7 @@ func newConfigGetCmd(stdout io.Writer) *cobra.Command {
 
 func newConfigSetCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
-	return newNSCommand(&f, nsCommand{
+	return newClientCommand(&f, clientCommand{
 		Use:   "set APP KEY VALUE",
 		Short: "Set a key in the draft (publish makes clients read it)",
 		Args:  cobra.ExactArgs(3),
@@ -153,7 +115,7 @@ func newConfigSetCmd(stdout io.Writer) *cobra.Command {
 
 func newConfigDeleteCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
-	return newNSCommand(&f, nsCommand{
+	return newClientCommand(&f, clientCommand{
 		Use:   "delete APP KEY",
 		Short: "Delete a key from the draft",
 		Args:  cobra.ExactArgs(2),
@@ -170,12 +132,12 @@ func newConfigImportCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
 	var file string
 	var text string
-	return newNSCommand(&f, nsCommand{
+	return newClientCommand(&f, clientCommand{
 		Use:   "import APP -f FILE",
 		Short: "Replace the draft with a file: properties text for a properties namespace, else the whole json/yaml/xml/txt text (- for stdin)",
 		Args:  cobra.ExactArgs(1),
 		Flags: func(fl *pflag.FlagSet) { fl.StringVarP(&file, "file", "f", "", "the file to import (- for stdin)") },
-		Prepare: func([]string) error {
+		Prepare: func(*cobra.Command, []string) error {
 			if file == "" {
 				return errors.New("give the file with -f FILE (- for stdin)")
 			}
@@ -195,7 +157,7 @@ func newConfigImportCmd(stdout io.Writer) *cobra.Command {
 func newConfigPublishCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
 	var comment string
-	return newNSCommand(&f, nsCommand{
+	return newClientCommand(&f, clientCommand{
 		Use:   "publish APP [--comment C]",
 		Short: "Publish the draft: a release clients read at once (their held polls are answered)",
 		Args:  cobra.ExactArgs(1),
@@ -228,7 +190,7 @@ func printChanges(w io.Writer, changes []model.Change) error {
 func newConfigDiffCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
 	var from, to string
-	return newNSCommand(&f, nsCommand{
+	return newClientCommand(&f, clientCommand{
 		Use:   "diff APP [--from ID] [--to ID|draft]",
 		Short: "The changes between two releases (default: from the release clients read to the draft)",
 		Args:  cobra.ExactArgs(1),
@@ -248,7 +210,7 @@ func newConfigDiffCmd(stdout io.Writer) *cobra.Command {
 
 func newConfigHistoryCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
-	return newNSCommand(&f, nsCommand{
+	return newClientCommand(&f, clientCommand{
 		Use:   "history APP",
 		Short: "Every release of a namespace, main and gray, newest first; the one clients read is marked",
 		Args:  cobra.ExactArgs(1),
@@ -273,7 +235,7 @@ func newConfigRollbackCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
 	var to int64
 	var comment string
-	return newNSCommand(&f, nsCommand{
+	return newClientCommand(&f, clientCommand{
 		Use:   "rollback APP [--to ID]",
 		Short: "Point clients at an earlier release (default: the one before the current); the draft stays",
 		Args:  cobra.ExactArgs(1),

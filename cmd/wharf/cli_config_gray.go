@@ -61,7 +61,7 @@ func printGray(w io.Writer, app string, f *nsFlags, g config.GrayView) error {
 func newGrayRulesCmd(stdout io.Writer, create bool) *cobra.Command {
 	var f nsFlags
 	var r ruleFlags
-	nc := nsCommand{
+	nc := clientCommand{
 		Use:   "rule APP [--percent P] [--ip IP] [--label L]",
 		Short: "Replace the gray rules; they take effect at once",
 		Args:  cobra.ExactArgs(1),
@@ -80,7 +80,7 @@ func newGrayRulesCmd(stdout io.Writer, create bool) *cobra.Command {
 	if create {
 		nc.Use, nc.Short = "create APP [--percent P] [--ip IP] [--label L]", "Start a gray branch of a namespace with its rules"
 	}
-	return newNSCommand(&f, nc)
+	return newClientCommand(&f, nc)
 }
 
 func newGraySetCmd(stdout io.Writer, del bool) *cobra.Command {
@@ -89,7 +89,7 @@ func newGraySetCmd(stdout io.Writer, del bool) *cobra.Command {
 	if del {
 		use, short, nargs = "delete APP KEY", "Delete a key for gray clients (published with gray publish)", 2
 	}
-	return newNSCommand(&f, nsCommand{
+	return newClientCommand(&f, clientCommand{
 		Use:   use,
 		Short: short,
 		Args:  cobra.ExactArgs(nargs),
@@ -109,7 +109,7 @@ func newGraySetCmd(stdout io.Writer, del bool) *cobra.Command {
 func newGrayActionCmd(stdout io.Writer, name, short, method, suffix string) *cobra.Command {
 	var f nsFlags
 	var comment string
-	nc := nsCommand{
+	nc := clientCommand{
 		Use:   name + " APP",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
@@ -131,7 +131,7 @@ func newGrayActionCmd(stdout io.Writer, name, short, method, suffix string) *cob
 			fl.StringVar(&comment, "comment", "", "what the release changes, for the history")
 		}
 	}
-	return newNSCommand(&f, nc)
+	return newClientCommand(&f, nc)
 }
 
 // newConfigAccessKeyCmd is `wharf config accesskey create|list|enable|disable|delete`.
@@ -145,36 +145,19 @@ func newConfigAccessKeyCmd(stdout io.Writer) *cobra.Command {
 		return p
 	}
 	var cf, lf clientFlags
-	create := &cobra.Command{
+	create := newClientCommand(&cf, clientCommand{
 		Use: "create APP", Short: "Create an access key; its secret is shown only now", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			var k config.AccessKey
-			if err := c.Do(cmd.Context(), "POST", keysPath(args[0], ""), nil, &k); err != nil {
-				return err
-			}
-			return cf.emit(stdout, k, func() error {
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			return doEmit(cmd, c, &cf, stdout, "POST", keysPath(args[0], ""), nil, func(k config.AccessKey) error {
 				_, err := fmt.Fprintf(stdout, "Access key %s of app %s. Its secret, shown only this once (set it as the Apollo client's secret):\n\n  %s\n", k.ID, args[0], k.Secret)
 				return err
 			})
 		},
-	}
-	cf.bind(create)
-	list := &cobra.Command{
+	})
+	list := newClientCommand(&lf, clientCommand{
 		Use: "list APP", Short: "List an app's access keys (no secrets)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := lf.client()
-			if err != nil {
-				return err
-			}
-			var l config.AccessKeyList
-			if err := c.Do(cmd.Context(), "GET", keysPath(args[0], ""), nil, &l); err != nil {
-				return err
-			}
-			return lf.emit(stdout, l, func() error {
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			return getEmit(cmd, c, &lf, stdout, keysPath(args[0], ""), func(l config.AccessKeyList) error {
 				rows := cliout.NewRows("ID", "ENABLED", "CREATED_BY", "CREATED")
 				for _, k := range l.Keys {
 					rows.Add(k.ID, fmt.Sprint(k.Enabled), k.CreatedBy, cliout.Ago(k.CreatedAt, time.Now()))
@@ -182,8 +165,7 @@ func newConfigAccessKeyCmd(stdout io.Writer) *cobra.Command {
 				return rows.Write(stdout, "No access keys.")
 			})
 		},
-	}
-	lf.bind(list)
+	})
 	cmd.AddCommand(create, list)
 	for _, a := range []struct {
 		name, short, method string
@@ -194,13 +176,9 @@ func newConfigAccessKeyCmd(stdout io.Writer) *cobra.Command {
 		{"delete", "Delete an access key", "DELETE", nil},
 	} {
 		var f clientFlags
-		c := &cobra.Command{
+		cmd.AddCommand(newClientCommand(&f, clientCommand{
 			Use: a.name + " APP ID", Short: a.short, Args: cobra.ExactArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := f.client()
-				if err != nil {
-					return err
-				}
+			Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
 				var out json.RawMessage
 				if err := c.Do(cmd.Context(), a.method, keysPath(args[0], args[1]), a.body, &out); err != nil {
 					return err
@@ -210,9 +188,7 @@ func newConfigAccessKeyCmd(stdout io.Writer) *cobra.Command {
 					return err
 				})
 			},
-		}
-		f.bind(c)
-		cmd.AddCommand(c)
+		}))
 	}
 	return cmd
 }

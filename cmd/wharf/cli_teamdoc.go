@@ -35,50 +35,28 @@ type teamCommand struct {
 // newTeamCommand builds tc with f as its client flags.
 func newTeamCommand(f *clientFlags, tc teamCommand) *cobra.Command {
 	var team string
-	cmd := &cobra.Command{
-		Use: tc.Use, Short: tc.Short, Long: tc.Long, Args: tc.Args,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if tc.Prepare != nil {
-				if err := tc.Prepare(cmd, args); err != nil {
-					return err
-				}
-			}
-			c, err := f.client()
-			if err == nil && !tc.AnyTeam {
-				team, err = alarmTeam(cmd.Context(), c, team)
-			}
-			if err != nil {
-				return err
-			}
-			return tc.Run(cmd, c, team, args)
-		},
-	}
 	help := tc.TeamHelp
 	if help == "" {
 		help = "the team (default: the token's)"
 	}
-	cmd.Flags().StringVar(&team, "team", "", help)
-	if tc.Flags != nil {
-		tc.Flags(cmd.Flags())
-	}
-	f.bind(cmd)
-	return cmd
-}
-
-// getEmit GETs path into a T and prints it: human(v), or with -o json
-// the JSON.
-func getEmit[T any](cmd *cobra.Command, c *apiclient.Client, f *clientFlags, stdout io.Writer, path string, human func(v T) error) error {
-	return doEmit(cmd, c, f, stdout, "GET", path, nil, human)
-}
-
-// doEmit sends method path with body (JSON; nil: none), reads the answer
-// into a T and prints it: human(v), or with -o json the JSON.
-func doEmit[T any](cmd *cobra.Command, c *apiclient.Client, f *clientFlags, stdout io.Writer, method, path string, body any, human func(v T) error) error {
-	var v T
-	if err := c.Do(cmd.Context(), method, path, body, &v); err != nil {
-		return err
-	}
-	return f.emit(stdout, v, func() error { return human(v) })
+	return newClientCommand(f, clientCommand{
+		Use: tc.Use, Short: tc.Short, Long: tc.Long, Args: tc.Args, Prepare: tc.Prepare,
+		Flags: func(fl *pflag.FlagSet) {
+			fl.StringVar(&team, "team", "", help)
+			if tc.Flags != nil {
+				tc.Flags(fl)
+			}
+		},
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			if !tc.AnyTeam {
+				var err error
+				if team, err = alarmTeam(cmd.Context(), c, team); err != nil {
+					return err
+				}
+			}
+			return tc.Run(cmd, c, team, args)
+		},
+	})
 }
 
 // versionedPut is the body of a `put -f FILE` of a versioned document:
