@@ -8,9 +8,11 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wharfhq/wharf/functions/ab"
 	"github.com/wharfhq/wharf/functions/ab/experiment"
+	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/cliout"
 )
 
@@ -24,96 +26,77 @@ func newABCmd(stdout io.Writer) *cobra.Command {
 	return cmd
 }
 
+// abTeamHelp is --team's help of the A/B commands that act on one team.
+const abTeamHelp = "the team (default: the token's only team)"
+
 func abPath(kind, team, name string) string {
 	return "/fn/ab/" + kind + "/" + url.PathEscape(team) + "/" + url.PathEscape(name)
 }
 
 func newABLayerCreateCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team, salt, desc string
-	cmd := &cobra.Command{
-		Use:   "create NAME [--salt S] [--description TEXT] [--team T]",
-		Short: "Create a layer (10,000 buckets; its experiments own disjoint bucket ranges)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
-			var l experiment.Layer
+	var salt, desc string
+	return newTeamCommand(&f, teamCommand{
+		Use:      "create NAME [--salt S] [--description TEXT] [--team T]",
+		Short:    "Create a layer (10,000 buckets; its experiments own disjoint bucket ranges)",
+		Args:     cobra.ExactArgs(1),
+		TeamHelp: abTeamHelp,
+		Flags: func(fl *pflag.FlagSet) {
+			fl.StringVar(&salt, "salt", "", "the layer's hashing salt (default TEAM/NAME)")
+			fl.StringVar(&desc, "description", "", "what the layer is for")
+		},
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
 			in := map[string]string{"team": team, "name": args[0], "salt": salt, "description": desc}
-			if err := c.Do(cmd.Context(), "POST", "/fn/ab/layers", in, &l); err != nil {
-				return err
-			}
-			return f.emit(stdout, l, func() error {
+			return doEmit(cmd, c, &f, stdout, "POST", "/fn/ab/layers", in, func(l experiment.Layer) error {
 				_, err := fmt.Fprintf(stdout, "Layer %s of team %s (salt %s).\n", l.Name, l.Team, l.Salt)
 				return err
 			})
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
-	cmd.Flags().StringVar(&salt, "salt", "", "the layer's hashing salt (default TEAM/NAME)")
-	cmd.Flags().StringVar(&desc, "description", "", "what the layer is for")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newABLayerListCmd(stdout io.Writer) *cobra.Command {
+	return newABListCmd(stdout, "layers", "List the layers the token sees", func(l ab.LayerList) error {
+		rows := cliout.NewRows("TEAM", "NAME", "SALT", "UPDATED_BY", "DESCRIPTION")
+		for _, x := range l.Layers {
+			rows.Add(x.Team, x.Name, x.Salt, x.UpdatedBy, cliout.Cell(x.Description))
+		}
+		return rows.Write(stdout, "No layers.")
+	})
+}
+
+// newABListCmd is `wharf ab layer|experiment list [--team T]`: GET
+// /fn/ab/KIND (of every team the token sees, or of --team) into an L,
+// printed by human.
+func newABListCmd[L any](stdout io.Writer, kind, short string, human func(l L) error) *cobra.Command {
 	var f clientFlags
-	var team string
-	cmd := &cobra.Command{
-		Use:   "list [--team T]",
-		Short: "List the layers the token sees",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			var l ab.LayerList
-			if err := c.Do(cmd.Context(), "GET", "/fn/ab/layers?team="+url.QueryEscape(team), nil, &l); err != nil {
-				return err
-			}
-			return f.emit(stdout, l, func() error {
-				rows := cliout.NewRows("TEAM", "NAME", "SALT", "UPDATED_BY", "DESCRIPTION")
-				for _, x := range l.Layers {
-					rows.Add(x.Team, x.Name, x.Salt, x.UpdatedBy, cliout.Cell(x.Description))
-				}
-				return rows.Write(stdout, "No layers.")
-			})
+	return newTeamCommand(&f, teamCommand{
+		Use:      "list [--team T]",
+		Short:    short,
+		Args:     cobra.NoArgs,
+		TeamHelp: "only this team's",
+		AnyTeam:  true,
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, _ []string) error {
+			return getEmit(cmd, c, &f, stdout, "/fn/ab/"+kind+"?team="+url.QueryEscape(team), human)
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "only this team's")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newABLayerShowCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team string
-	cmd := &cobra.Command{
-		Use:   "show NAME [--team T]",
-		Short: "Show a layer",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
-			var l experiment.Layer
-			if err := c.Do(cmd.Context(), "GET", abPath("layers", team, args[0]), nil, &l); err != nil {
-				return err
-			}
-			return f.emit(stdout, l, func() error {
+	return newTeamCommand(&f, teamCommand{
+		Use:      "show NAME [--team T]",
+		Short:    "Show a layer",
+		Args:     cobra.ExactArgs(1),
+		TeamHelp: abTeamHelp,
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
+			return getEmit(cmd, c, &f, stdout, abPath("layers", team, args[0]), func(l experiment.Layer) error {
 				_, err := fmt.Fprintf(stdout, "Layer %s of team %s\n  salt: %s\n  created by %s at %s, revision %d\n", l.Name, l.Team, l.Salt,
 					l.CreatedBy, l.CreatedAt.Format("2006-01-02T15:04:05Z"), l.Revision)
 				return err
 			})
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 // parseVariation reads NAME=WEIGHT[=JSON].
@@ -150,16 +133,12 @@ func percent(x float64) string { return strconv.FormatFloat(x*100, 'f', 2, 64) +
 // newABDeleteCmd is `wharf ab layer|experiment delete NAME`.
 func newABDeleteCmd(stdout io.Writer, kind, what, short string) *cobra.Command {
 	var f clientFlags
-	var team string
-	cmd := &cobra.Command{
-		Use:   "delete NAME [--team T]",
-		Short: short,
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
+	return newTeamCommand(&f, teamCommand{
+		Use:      "delete NAME [--team T]",
+		Short:    short,
+		Args:     cobra.ExactArgs(1),
+		TeamHelp: abTeamHelp,
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
 			if err := c.Do(cmd.Context(), "DELETE", abPath(kind, team, args[0]), nil, nil); err != nil {
 				return err
 			}
@@ -169,8 +148,5 @@ func newABDeleteCmd(stdout io.Writer, kind, what, short string) *cobra.Command {
 				return err
 			})
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
-	f.bind(cmd)
-	return cmd
+	})
 }

@@ -9,22 +9,30 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wharfhq/wharf/functions/ab"
+	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/cliout"
 )
 
 func newABDecideCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team string
 	var attrs []string
 	var explain bool
-	cmd := &cobra.Command{
-		Use:   "decide UNIT [--attr NAME=VALUE]... [--explain] [--team T]",
-		Short: "Which variation UNIT is in, for every running experiment of the team",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a := map[string]any{}
+	var a map[string]any
+	return newTeamCommand(&f, teamCommand{
+		Use:      "decide UNIT [--attr NAME=VALUE]... [--explain] [--team T]",
+		Short:    "Which variation UNIT is in, for every running experiment of the team",
+		Args:     cobra.ExactArgs(1),
+		TeamHelp: abTeamHelp,
+		AnyTeam:  true,
+		Flags: func(fl *pflag.FlagSet) {
+			fl.StringArrayVar(&attrs, "attr", nil, "an attribute NAME=VALUE for targeting (repeat; numbers and true/false are typed)")
+			fl.BoolVar(&explain, "explain", false, "list every running experiment with why the unit is in or out")
+		},
+		Prepare: func(*cobra.Command, []string) error {
+			a = map[string]any{}
 			for _, s := range attrs {
 				k, v, ok := strings.Cut(s, "=")
 				if !ok || k == "" {
@@ -38,16 +46,11 @@ func newABDecideCmd(stdout io.Writer) *cobra.Command {
 					a[k] = v
 				}
 			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			var d ab.Decision
+			return nil
+		},
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
 			in := map[string]any{"unit": args[0], "attributes": a, "team": team, "explain": explain}
-			if err := c.Do(cmd.Context(), "POST", "/fn/ab/decide", in, &d); err != nil {
-				return err
-			}
-			return f.emit(stdout, d, func() error {
+			return doEmit(cmd, c, &f, stdout, "POST", "/fn/ab/decide", in, func(d ab.Decision) error {
 				fmt.Fprintf(stdout, "Unit %s, team %s, experiment set %s:\n", d.Unit, d.Team, d.SetVersion)
 				head := []string{"EXPERIMENT", "LAYER", "VARIATION", "NAME", "VALUE", "BUCKET"}
 				if explain {
@@ -73,24 +76,23 @@ func newABDecideCmd(stdout io.Writer) *cobra.Command {
 				return rows.Write(stdout, "In no running experiment.")
 			})
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
-	cmd.Flags().StringArrayVar(&attrs, "attr", nil, "an attribute NAME=VALUE for targeting (repeat; numbers and true/false are typed)")
-	cmd.Flags().BoolVar(&explain, "explain", false, "list every running experiment with why the unit is in or out")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newABTrackCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team, ts string
-	cmd := &cobra.Command{
-		Use:   "track UNIT METRIC VALUE [--ts RFC3339] [--team T]",
-		Short: "Send one metric event of a unit (the aggregator adds it to the unit's total)",
-		Args:  cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := strconv.ParseFloat(args[2], 64)
-			if err != nil {
+	var ts string
+	var v float64
+	return newTeamCommand(&f, teamCommand{
+		Use:      "track UNIT METRIC VALUE [--ts RFC3339] [--team T]",
+		Short:    "Send one metric event of a unit (the aggregator adds it to the unit's total)",
+		Args:     cobra.ExactArgs(3),
+		TeamHelp: abTeamHelp,
+		AnyTeam:  true,
+		Flags:    func(fl *pflag.FlagSet) { fl.StringVar(&ts, "ts", "", "when it happened (RFC 3339; default now)") },
+		Prepare: func(_ *cobra.Command, args []string) error {
+			var err error
+			if v, err = strconv.ParseFloat(args[2], 64); err != nil {
 				return fmt.Errorf("VALUE %q is not a number", args[2])
 			}
 			if ts != "" {
@@ -98,41 +100,35 @@ func newABTrackCmd(stdout io.Writer) *cobra.Command {
 					return fmt.Errorf("--ts %q: want RFC 3339, e.g. 2026-01-02T15:04:05Z", ts)
 				}
 			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			var out ab.TrackResult
+			return nil
+		},
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
 			in := map[string]any{"unit": args[0], "metric": args[1], "value": v, "ts": ts}
-			if err := c.Do(cmd.Context(), "POST", "/fn/ab/track?team="+url.QueryEscape(team), in, &out); err != nil {
-				return err
-			}
-			return f.emit(stdout, out, func() error {
+			return doEmit(cmd, c, &f, stdout, "POST", "/fn/ab/track?team="+url.QueryEscape(team), in, func(out ab.TrackResult) error {
 				_, err := fmt.Fprintf(stdout, "Accepted %d event.\n", out.Accepted)
 				return err
 			})
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
-	cmd.Flags().StringVar(&ts, "ts", "", "when it happened (RFC 3339; default now)")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newABResultsCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team, trim, population string
+	var trim, population string
 	var metrics []string
 	var holm bool
-	cmd := &cobra.Command{
-		Use:   "results EXPERIMENT [--metric M]... [--trim none|iqr|cap:0.99[:pooled]] [--holm]",
-		Short: "Per-variation statistics of an experiment's metrics: units, mean, lift with 95% CI, p; SRM",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
+	return newTeamCommand(&f, teamCommand{
+		Use:      "results EXPERIMENT [--metric M]... [--trim none|iqr|cap:0.99[:pooled]] [--holm]",
+		Short:    "Per-variation statistics of an experiment's metrics: units, mean, lift with 95% CI, p; SRM",
+		Args:     cobra.ExactArgs(1),
+		TeamHelp: abTeamHelp,
+		Flags: func(fl *pflag.FlagSet) {
+			fl.StringArrayVar(&metrics, "metric", nil, "only this metric (repeat; default every metric of the team)")
+			fl.StringVar(&trim, "trim", "", "outliers: none, iqr (boxplot rule), cap:P (cap at the P percentile); per variation, or :pooled")
+			fl.BoolVar(&holm, "holm", false, "Holm–Bonferroni adjusted p-values across the metrics")
+			fl.StringVar(&population, "population", "", "a metric every exposed unit sends (e.g. exposed): its units are the population, 0 for a metric they did not send")
+		},
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
 			q := url.Values{}
 			for _, m := range metrics {
 				q.Add("metric", m)
@@ -146,20 +142,11 @@ func newABResultsCmd(stdout io.Writer) *cobra.Command {
 			if population != "" {
 				q.Set("population", population)
 			}
-			var res ab.Results
-			if err := c.Do(cmd.Context(), "GET", "/fn/ab/results/"+url.PathEscape(team)+"/"+url.PathEscape(args[0])+"?"+q.Encode(), nil, &res); err != nil {
-				return err
-			}
-			return f.emit(stdout, res, func() error { return writeResults(stdout, res) })
+			return getEmit(cmd, c, &f, stdout, "/fn/ab/results/"+url.PathEscape(team)+"/"+url.PathEscape(args[0])+"?"+q.Encode(), func(res ab.Results) error {
+				return writeResults(stdout, res)
+			})
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
-	cmd.Flags().StringArrayVar(&metrics, "metric", nil, "only this metric (repeat; default every metric of the team)")
-	cmd.Flags().StringVar(&trim, "trim", "", "outliers: none, iqr (boxplot rule), cap:P (cap at the P percentile); per variation, or :pooled")
-	cmd.Flags().BoolVar(&holm, "holm", false, "Holm–Bonferroni adjusted p-values across the metrics")
-	cmd.Flags().StringVar(&population, "population", "", "a metric every exposed unit sends (e.g. exposed): its units are the population, 0 for a metric they did not send")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 // writeResults prints res as a table.
@@ -202,47 +189,29 @@ func newABSDKKeyCmd(stdout io.Writer) *cobra.Command {
 
 func newABSDKKeyCreateCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team string
-	cmd := &cobra.Command{
-		Use:   "create [--team T]",
-		Short: "Create a client key of the team",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			var k ab.SDKKey
-			if err := c.Do(cmd.Context(), "POST", "/fn/ab/sdk-keys", map[string]string{"team": team}, &k); err != nil {
-				return err
-			}
-			return f.emit(stdout, k, func() error {
+	return newTeamCommand(&f, teamCommand{
+		Use:      "create [--team T]",
+		Short:    "Create a client key of the team",
+		Args:     cobra.NoArgs,
+		TeamHelp: abTeamHelp,
+		AnyTeam:  true,
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, _ []string) error {
+			return doEmit(cmd, c, &f, stdout, "POST", "/fn/ab/sdk-keys", map[string]string{"team": team}, func(k ab.SDKKey) error {
 				_, err := fmt.Fprintf(stdout, "Client key of team %s: %s\nGrowthBook SDKs: apiHost = this server, clientKey = %s (GET /api/features/%s).\n", k.Team, k.ClientKey, k.ClientKey, k.ClientKey)
 				return err
 			})
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newABSDKKeyListCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "list",
 		Short: "List the client keys of the token's teams",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			var l ab.SDKKeyList
-			if err := c.Do(cmd.Context(), "GET", "/fn/ab/sdk-keys", nil, &l); err != nil {
-				return err
-			}
-			return f.emit(stdout, l, func() error {
+		Run: func(cmd *cobra.Command, c *apiclient.Client, _ []string) error {
+			return getEmit(cmd, c, &f, stdout, "/fn/ab/sdk-keys", func(l ab.SDKKeyList) error {
 				rows := cliout.NewRows("CLIENT_KEY", "TEAM", "CREATED_BY", "CREATED_AT")
 				for _, k := range l.Keys {
 					rows.Add(k.ClientKey, k.Team, k.CreatedBy, k.CreatedAt.Format(time.RFC3339))
@@ -250,22 +219,16 @@ func newABSDKKeyListCmd(stdout io.Writer) *cobra.Command {
 				return rows.Write(stdout, "No client keys.")
 			})
 		},
-	}
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newABSDKKeyRevokeCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "revoke CLIENT_KEY",
 		Short: "Revoke a client key (its payload answers 404 from then on)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
 			if err := c.Do(cmd.Context(), "DELETE", "/fn/ab/sdk-keys/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
@@ -274,7 +237,5 @@ func newABSDKKeyRevokeCmd(stdout io.Writer) *cobra.Command {
 				return err
 			})
 		},
-	}
-	f.bind(cmd)
-	return cmd
+	})
 }

@@ -4,14 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wharfhq/wharf/functions/ab"
 	"github.com/wharfhq/wharf/functions/ab/experiment"
+	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/cliout"
 )
 
@@ -42,20 +43,22 @@ func describeExperiment(e experiment.Experiment) string {
 
 func newABExpCreateCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team, layer, rng, seed, hashAttr, fallback, condition string
+	var in map[string]any
+	var layer, rng, seed, hashAttr, fallback, condition string
 	var variations, forced []string
 	var coverage, holdout float64
 	var hashVersion int
-	cmd := &cobra.Command{
+	return newTeamCommand(&f, teamCommand{
 		Use:   "create KEY --variation NAME=WEIGHT[=JSON]... [--layer L --range START-END] [--coverage C] [flags]",
 		Short: "Create a draft experiment",
 		Long: `Create a draft experiment; start it with wharf ab experiment start.
 
   wharf ab experiment create button --layer checkout --range 0-5000 \
     --variation control=0.5='{"color":"grey"}' --variation blue=0.5='{"color":"blue"}'`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in := map[string]any{"key": args[0], "layer": layer, "seed": seed, "hash_version": hashVersion,
+		Args:     cobra.ExactArgs(1),
+		TeamHelp: abTeamHelp,
+		Prepare: func(cmd *cobra.Command, args []string) error {
+			in = map[string]any{"key": args[0], "layer": layer, "seed": seed, "hash_version": hashVersion,
 				"hash_attribute": hashAttr, "fallback_attribute": fallback, "holdout": holdout}
 			var vs []experiment.Variation
 			for _, s := range variations {
@@ -95,90 +98,60 @@ func newABExpCreateCmd(stdout io.Writer) *cobra.Command {
 				}
 				in["forced"] = m
 			}
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
-			in["team"] = team
-			var e experiment.Experiment
-			if err := c.Do(cmd.Context(), "POST", "/fn/ab/experiments", in, &e); err != nil {
-				return err
-			}
-			return f.emit(stdout, e, func() error {
-				_, err := fmt.Fprintln(stdout, describeExperiment(e))
-				return err
-			})
+			return nil
 		},
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, _ []string) error {
+			in["team"] = team
+			return doEmit(cmd, c, &f, stdout, "POST", "/fn/ab/experiments", in, printExperiment(stdout))
+		},
+		Flags: func(fl *pflag.FlagSet) {
+			fl.StringArrayVar(&variations, "variation", nil, "a variation NAME=WEIGHT or NAME=WEIGHT=JSON (repeat; weights sum to 1; the first is the control)")
+			fl.StringVar(&layer, "layer", "", "the layer the experiment runs in (with --range)")
+			fl.StringVar(&rng, "range", "", "the experiment's buckets START-END of the layer's 10,000")
+			fl.Float64Var(&coverage, "coverage", 1, "share of the range's units in the experiment")
+			fl.StringVar(&seed, "seed", "", "hashing seed (default the key)")
+			fl.IntVar(&hashVersion, "hash-version", 0, "GrowthBook hash version 1 or 2 (default 2)")
+			fl.StringVar(&hashAttr, "hash-attribute", "", "attribute hashed (default id, the unit)")
+			fl.StringVar(&fallback, "fallback-attribute", "", "attribute hashed when the hash attribute is missing")
+			fl.StringVar(&condition, "condition", "", `targeting condition, GrowthBook syntax, e.g. '{"country":{"$in":["fr","de"]}}'`)
+			fl.StringArrayVar(&forced, "force", nil, "an allow-listed id and its variation ID=INDEX (repeat)")
+			fl.Float64Var(&holdout, "holdout", 0, "share of units (0-0.5) held out and served the control's value")
+		},
+	})
+}
+
+// printExperiment prints an experiment as one line.
+func printExperiment(w io.Writer) func(e experiment.Experiment) error {
+	return func(e experiment.Experiment) error {
+		_, err := fmt.Fprintln(w, describeExperiment(e))
+		return err
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&team, "team", "", "the team (default: the token's only team)")
-	fl.StringArrayVar(&variations, "variation", nil, "a variation NAME=WEIGHT or NAME=WEIGHT=JSON (repeat; weights sum to 1; the first is the control)")
-	fl.StringVar(&layer, "layer", "", "the layer the experiment runs in (with --range)")
-	fl.StringVar(&rng, "range", "", "the experiment's buckets START-END of the layer's 10,000")
-	fl.Float64Var(&coverage, "coverage", 1, "share of the range's units in the experiment")
-	fl.StringVar(&seed, "seed", "", "hashing seed (default the key)")
-	fl.IntVar(&hashVersion, "hash-version", 0, "GrowthBook hash version 1 or 2 (default 2)")
-	fl.StringVar(&hashAttr, "hash-attribute", "", "attribute hashed (default id, the unit)")
-	fl.StringVar(&fallback, "fallback-attribute", "", "attribute hashed when the hash attribute is missing")
-	fl.StringVar(&condition, "condition", "", `targeting condition, GrowthBook syntax, e.g. '{"country":{"$in":["fr","de"]}}'`)
-	fl.StringArrayVar(&forced, "force", nil, "an allow-listed id and its variation ID=INDEX (repeat)")
-	fl.Float64Var(&holdout, "holdout", 0, "share of units (0-0.5) held out and served the control's value")
-	f.bind(cmd)
-	return cmd
 }
 
 func newABExpListCmd(stdout io.Writer) *cobra.Command {
-	var f clientFlags
-	var team string
-	cmd := &cobra.Command{
-		Use:   "list [--team T]",
-		Short: "List the experiments the token sees",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
+	return newABListCmd(stdout, "experiments", "List the experiments the token sees", func(l ab.ExperimentList) error {
+		rows := cliout.NewRows("TEAM", "KEY", "STATUS", "LAYER", "RANGE", "COVERAGE", "VARIATIONS", "BUCKET_VERSION", "UPDATED_BY")
+		for _, e := range l.Experiments {
+			r := ""
+			if e.Layer != "" {
+				r = fmt.Sprintf("%d-%d", e.Range[0], e.Range[1])
 			}
-			var l ab.ExperimentList
-			if err := c.Do(cmd.Context(), "GET", "/fn/ab/experiments?team="+url.QueryEscape(team), nil, &l); err != nil {
-				return err
-			}
-			return f.emit(stdout, l, func() error {
-				rows := cliout.NewRows("TEAM", "KEY", "STATUS", "LAYER", "RANGE", "COVERAGE", "VARIATIONS", "BUCKET_VERSION", "UPDATED_BY")
-				for _, e := range l.Experiments {
-					r := ""
-					if e.Layer != "" {
-						r = fmt.Sprintf("%d-%d", e.Range[0], e.Range[1])
-					}
-					rows.Add(e.Team, e.Key, string(e.Status), cliout.Cell(e.Layer), cliout.Cell(r), strconv.FormatFloat(e.Coverage, 'g', -1, 64),
-						strconv.Itoa(len(e.Variations)), strconv.Itoa(e.BucketVersion), e.UpdatedBy)
-				}
-				return rows.Write(stdout, "No experiments.")
-			})
-		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "only this team's")
-	f.bind(cmd)
-	return cmd
+			rows.Add(e.Team, e.Key, string(e.Status), cliout.Cell(e.Layer), cliout.Cell(r), strconv.FormatFloat(e.Coverage, 'g', -1, 64),
+				strconv.Itoa(len(e.Variations)), strconv.Itoa(e.BucketVersion), e.UpdatedBy)
+		}
+		return rows.Write(stdout, "No experiments.")
+	})
 }
 
 func newABExpShowCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team string
-	cmd := &cobra.Command{
-		Use:   "show KEY [--team T]",
-		Short: "Show an experiment with its exposures and the live SRM check",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
-			var v ab.ExperimentView
-			if err := c.Do(cmd.Context(), "GET", abPath("experiments", team, args[0]), nil, &v); err != nil {
-				return err
-			}
-			return f.emit(stdout, v, func() error {
+	return newTeamCommand(&f, teamCommand{
+		Use:      "show KEY [--team T]",
+		Short:    "Show an experiment with its exposures and the live SRM check",
+		Args:     cobra.ExactArgs(1),
+		TeamHelp: abTeamHelp,
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
+			return getEmit(cmd, c, &f, stdout, abPath("experiments", team, args[0]), func(v ab.ExperimentView) error {
 				fmt.Fprintln(stdout, describeExperiment(v.Experiment))
 				rows := cliout.NewRows("VARIATION", "NAME", "WEIGHT", "EXPOSURES", "VALUE")
 				for i, x := range v.Variations {
@@ -197,10 +170,7 @@ func newABExpShowCmd(stdout io.Writer) *cobra.Command {
 				return hist.Write(stdout, "")
 			})
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 // srmLine says whether the split looks right.
@@ -213,34 +183,20 @@ func srmLine(s ab.SRM) string {
 
 func newABExpTransitionCmd(stdout io.Writer, verb, short string) *cobra.Command {
 	var f clientFlags
-	var team string
-	cmd := &cobra.Command{
-		Use:   verb + " KEY [--team T]",
-		Short: short,
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
-			var e experiment.Experiment
-			if err := c.Do(cmd.Context(), "POST", abPath("experiments", team, args[0])+"/"+verb, nil, &e); err != nil {
-				return err
-			}
-			return f.emit(stdout, e, func() error {
-				_, err := fmt.Fprintln(stdout, describeExperiment(e))
-				return err
-			})
+	return newTeamCommand(&f, teamCommand{
+		Use:      verb + " KEY [--team T]",
+		Short:    short,
+		Args:     cobra.ExactArgs(1),
+		TeamHelp: abTeamHelp,
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
+			return doEmit(cmd, c, &f, stdout, "POST", abPath("experiments", team, args[0])+"/"+verb, nil, printExperiment(stdout))
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
-// rampOutput prints a ramp or reassign result.
-func rampOutput(stdout io.Writer, f *clientFlags, res ab.RampResult) error {
-	return f.emit(stdout, res, func() error {
+// printRamp prints a ramp or reassign result.
+func printRamp(stdout io.Writer) func(res ab.RampResult) error {
+	return func(res ab.RampResult) error {
 		ch := res.Change
 		what := "Saved"
 		if !res.Saved {
@@ -249,15 +205,16 @@ func rampOutput(stdout io.Writer, f *clientFlags, res ab.RampResult) error {
 		fmt.Fprintf(stdout, "%s: %s\n", what, describeExperiment(res.Experiment))
 		_, err := fmt.Fprintf(stdout, "Of %d sampled units: %s change variation, %s enter, %s leave.\n", ch.Sample, percent(ch.Moved), percent(ch.Entering), percent(ch.Leaving))
 		return err
-	})
+	}
 }
 
 func newABExpRampCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team, weights string
+	var weights string
 	var coverage float64
 	var dry, confirm bool
-	cmd := &cobra.Command{
+	var in map[string]any
+	return newTeamCommand(&f, teamCommand{
 		Use:   "ramp KEY [--coverage C] [--weights W1,W2,...] [--dry-run] [--confirm-reassign]",
 		Short: "Change coverage or weights; an edit that moves units between variations needs --confirm-reassign",
 		Long: `Change an experiment's coverage and/or weights. Raising coverage only adds units
@@ -265,9 +222,10 @@ func newABExpRampCmd(stdout io.Writer) *cobra.Command {
 another is refused, showing the share of units it would move (estimated by
 re-hashing 10,000 units), unless --confirm-reassign is given; --dry-run shows the
 estimate without saving.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in := map[string]any{"dry_run": dry, "confirm_reassign": confirm}
+		Args:     cobra.ExactArgs(1),
+		TeamHelp: abTeamHelp,
+		Prepare: func(cmd *cobra.Command, _ []string) error {
+			in = map[string]any{"dry_run": dry, "confirm_reassign": confirm}
 			if cmd.Flags().Changed("coverage") {
 				in["coverage"] = coverage
 			}
@@ -282,49 +240,31 @@ estimate without saving.`,
 				}
 				in["weights"] = ws
 			}
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
-			var res ab.RampResult
-			if err := c.Do(cmd.Context(), "POST", abPath("experiments", team, args[0])+"/ramp", in, &res); err != nil {
-				return err
-			}
-			return rampOutput(stdout, &f, res)
+			return nil
 		},
-	}
-	fl := cmd.Flags()
-	fl.StringVar(&team, "team", "", "the team (default: the token's only team)")
-	fl.Float64Var(&coverage, "coverage", 1, "the new coverage (0-1)")
-	fl.StringVar(&weights, "weights", "", "the new weights, one per variation, e.g. 0.2,0.8")
-	fl.BoolVar(&dry, "dry-run", false, "show the estimate without saving")
-	fl.BoolVar(&confirm, "confirm-reassign", false, "save an edit that moves units between variations")
-	f.bind(cmd)
-	return cmd
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
+			return doEmit(cmd, c, &f, stdout, "POST", abPath("experiments", team, args[0])+"/ramp", in, printRamp(stdout))
+		},
+		Flags: func(fl *pflag.FlagSet) {
+			fl.Float64Var(&coverage, "coverage", 1, "the new coverage (0-1)")
+			fl.StringVar(&weights, "weights", "", "the new weights, one per variation, e.g. 0.2,0.8")
+			fl.BoolVar(&dry, "dry-run", false, "show the estimate without saving")
+			fl.BoolVar(&confirm, "confirm-reassign", false, "save an edit that moves units between variations")
+		},
+	})
 }
 
 func newABExpReassignCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
-	var team string
 	var dry bool
-	cmd := &cobra.Command{
-		Use:   "reassign KEY [--dry-run]",
-		Short: "Reshuffle every unit: a new bucket version (an explicit, versioned reassignment)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
-			var res ab.RampResult
-			if err := c.Do(cmd.Context(), "POST", abPath("experiments", team, args[0])+"/reassign", map[string]bool{"dry_run": dry}, &res); err != nil {
-				return err
-			}
-			return rampOutput(stdout, &f, res)
+	return newTeamCommand(&f, teamCommand{
+		Use:      "reassign KEY [--dry-run]",
+		Short:    "Reshuffle every unit: a new bucket version (an explicit, versioned reassignment)",
+		Args:     cobra.ExactArgs(1),
+		TeamHelp: abTeamHelp,
+		Flags:    func(fl *pflag.FlagSet) { fl.BoolVar(&dry, "dry-run", false, "show the estimate without saving") },
+		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
+			return doEmit(cmd, c, &f, stdout, "POST", abPath("experiments", team, args[0])+"/reassign", map[string]bool{"dry_run": dry}, printRamp(stdout))
 		},
-	}
-	cmd.Flags().StringVar(&team, "team", "", "the team (default: the token's only team)")
-	cmd.Flags().BoolVar(&dry, "dry-run", false, "show the estimate without saving")
-	f.bind(cmd)
-	return cmd
+	})
 }

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wharfhq/wharf/functions/config"
 	"github.com/wharfhq/wharf/functions/config/model"
+	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/cliout"
 )
 
@@ -46,15 +48,11 @@ func newConfigCmd(stdout io.Writer) *cobra.Command {
 
 func newConfigGetCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "get APP [KEY]",
 		Short: "Show a namespace's draft, key by key, and what differs from the release clients read (KEY: that value only)",
 		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
 			var v config.NamespaceView
 			if err := c.Do(cmd.Context(), "GET", f.path(args[0], ""), nil, &v); err != nil {
 				return err
@@ -97,118 +95,81 @@ func newConfigGetCmd(stdout io.Writer) *cobra.Command {
 				return rows.Write(stdout, "No keys.")
 			})
 		},
-	}
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newConfigSetCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "set APP KEY VALUE",
 		Short: "Set a key in the draft (publish makes clients read it)",
 		Args:  cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			var out config.DraftView
-			if err := c.Do(cmd.Context(), "PUT", f.path(args[0], "/items/"+url.PathEscape(args[1])), map[string]string{"value": args[2]}, &out); err != nil {
-				return err
-			}
-			return f.emit(stdout, out, func() error {
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			return doEmit(cmd, c, &f.clientFlags, stdout, "PUT", f.path(args[0], "/items/"+url.PathEscape(args[1])), map[string]string{"value": args[2]}, func(out config.DraftView) error {
 				_, err := fmt.Fprintf(stdout, "Set %s in the draft of %s/%s/%s (draft version %d). Publish: wharf config publish %s\n", args[1], args[0], f.cluster, f.namespace, out.Version, args[0])
 				return err
 			})
 		},
-	}
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newConfigDeleteCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "delete APP KEY",
 		Short: "Delete a key from the draft",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			var out config.DraftView
-			if err := c.Do(cmd.Context(), "DELETE", f.path(args[0], "/items/"+url.PathEscape(args[1])), nil, &out); err != nil {
-				return err
-			}
-			return f.emit(stdout, out, func() error {
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			return doEmit(cmd, c, &f.clientFlags, stdout, "DELETE", f.path(args[0], "/items/"+url.PathEscape(args[1])), nil, func(out config.DraftView) error {
 				_, err := fmt.Fprintf(stdout, "Deleted %s from the draft of %s/%s/%s (draft version %d).\n", args[1], args[0], f.cluster, f.namespace, out.Version)
 				return err
 			})
 		},
-	}
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newConfigImportCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
 	var file string
-	cmd := &cobra.Command{
+	var text string
+	return newClientCommand(&f, clientCommand{
 		Use:   "import APP -f FILE",
 		Short: "Replace the draft with a file: properties text for a properties namespace, else the whole json/yaml/xml/txt text (- for stdin)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Flags: func(fl *pflag.FlagSet) { fl.StringVarP(&file, "file", "f", "", "the file to import (- for stdin)") },
+		Prepare: func(*cobra.Command, []string) error {
 			if file == "" {
 				return errors.New("give the file with -f FILE (- for stdin)")
 			}
 			b, err := readConfigFile(os.Stdin, file, "the config file")
-			if err != nil {
-				return err
-			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			text := string(b)
-			var out config.DraftView
-			if err := c.Do(cmd.Context(), "PUT", f.path(args[0], "/draft"), config.PutDraft{Content: &text}, &out); err != nil {
-				return err
-			}
-			return f.emit(stdout, out, func() error {
+			text = string(b)
+			return err
+		},
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			return doEmit(cmd, c, &f.clientFlags, stdout, "PUT", f.path(args[0], "/draft"), config.PutDraft{Content: &text}, func(out config.DraftView) error {
 				_, err := fmt.Fprintf(stdout, "Imported %d keys into the draft of %s/%s/%s (draft version %d).\n", len(out.Items), args[0], f.cluster, f.namespace, out.Version)
 				return err
 			})
 		},
-	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "the file to import (- for stdin)")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newConfigPublishCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
 	var comment string
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "publish APP [--comment C]",
 		Short: "Publish the draft: a release clients read at once (their held polls are answered)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			var rel model.Release
-			if err := c.Do(cmd.Context(), "POST", f.path(args[0], "/releases"), config.Publish{Comment: comment}, &rel); err != nil {
-				return err
-			}
-			return f.emit(stdout, rel, func() error { return printRelease(stdout, "Published", rel) })
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			return doEmit(cmd, c, &f.clientFlags, stdout, "POST", f.path(args[0], "/releases"), config.Publish{Comment: comment}, func(rel model.Release) error {
+				return printRelease(stdout, "Published", rel)
+			})
 		},
-	}
-	cmd.Flags().StringVar(&comment, "comment", "", "what the release changes, for the history")
-	f.bind(cmd)
-	return cmd
+		Flags: func(fl *pflag.FlagSet) {
+			fl.StringVar(&comment, "comment", "", "what the release changes, for the history")
+		},
+	})
 }
 
 // printRelease prints a release with its diff to the previous one.
@@ -229,48 +190,32 @@ func printChanges(w io.Writer, changes []model.Change) error {
 func newConfigDiffCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
 	var from, to string
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "diff APP [--from ID] [--to ID|draft]",
 		Short: "The changes between two releases (default: from the release clients read to the draft)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
 			q := url.Values{"to": {to}}
 			if from != "" {
 				q.Set("from", from)
 			}
-			var d config.DiffView
-			if err := c.Do(cmd.Context(), "GET", f.path(args[0], "/diff?"+q.Encode()), nil, &d); err != nil {
-				return err
-			}
-			return f.emit(stdout, d, func() error { return printChanges(stdout, d.Changes) })
+			return getEmit(cmd, c, &f.clientFlags, stdout, f.path(args[0], "/diff?"+q.Encode()), func(d config.DiffView) error { return printChanges(stdout, d.Changes) })
 		},
-	}
-	cmd.Flags().StringVar(&from, "from", "", "release id (default: the one before --to; for the draft, the current release)")
-	cmd.Flags().StringVar(&to, "to", "draft", "release id, or draft")
-	f.bind(cmd)
-	return cmd
+		Flags: func(fl *pflag.FlagSet) {
+			fl.StringVar(&from, "from", "", "release id (default: the one before --to; for the draft, the current release)")
+			fl.StringVar(&to, "to", "draft", "release id, or draft")
+		},
+	})
 }
 
 func newConfigHistoryCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "history APP",
 		Short: "Every release of a namespace, main and gray, newest first; the one clients read is marked",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			var l config.ReleaseList
-			if err := c.Do(cmd.Context(), "GET", f.path(args[0], "/releases"), nil, &l); err != nil {
-				return err
-			}
-			return f.emit(stdout, l, func() error {
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			return getEmit(cmd, c, &f.clientFlags, stdout, f.path(args[0], "/releases"), func(l config.ReleaseList) error {
 				rows := cliout.NewRows("ID", "BRANCH", "READ", "AUTHOR", "PUBLISHED", "CHANGES", "COMMENT")
 				now := time.Now()
 				for _, r := range l.Releases {
@@ -283,36 +228,26 @@ func newConfigHistoryCmd(stdout io.Writer) *cobra.Command {
 				return rows.Write(stdout, "No releases.")
 			})
 		},
-	}
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newConfigRollbackCmd(stdout io.Writer) *cobra.Command {
 	var f nsFlags
 	var to int64
 	var comment string
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "rollback APP [--to ID]",
 		Short: "Point clients at an earlier release (default: the one before the current); the draft stays",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			var rel model.Release
-			if err := c.Do(cmd.Context(), "POST", f.path(args[0], "/rollback"), config.Publish{To: to, Comment: comment}, &rel); err != nil {
-				return err
-			}
-			return f.emit(stdout, rel, func() error {
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			return doEmit(cmd, c, &f.clientFlags, stdout, "POST", f.path(args[0], "/rollback"), config.Publish{To: to, Comment: comment}, func(rel model.Release) error {
 				_, err := fmt.Fprintf(stdout, "Clients of %s/%s/%s read release %d (%s) again.\n", args[0], f.cluster, f.namespace, rel.ID, rel.Key)
 				return err
 			})
 		},
-	}
-	cmd.Flags().Int64Var(&to, "to", 0, "the release to return to (default: the one before the current)")
-	cmd.Flags().StringVar(&comment, "comment", "", "why, for the audit")
-	f.bind(cmd)
-	return cmd
+		Flags: func(fl *pflag.FlagSet) {
+			fl.Int64Var(&to, "to", 0, "the release to return to (default: the one before the current)")
+			fl.StringVar(&comment, "comment", "", "why, for the audit")
+		},
+	})
 }

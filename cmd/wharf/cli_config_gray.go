@@ -8,16 +8,18 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wharfhq/wharf/functions/config"
 	"github.com/wharfhq/wharf/functions/config/model"
+	"github.com/wharfhq/wharf/internal/apiclient"
 	"github.com/wharfhq/wharf/internal/cliout"
 )
 
 // newConfigGrayCmd is `wharf config gray create|rule|set|delete|publish|promote|abandon`.
 func newConfigGrayCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "gray", Short: "A gray branch: values for the clients its rules pick (hash percentage, IPs, labels), then promote or abandon"}
-	cmd.AddCommand(newGrayCreateCmd(stdout), newGrayRuleCmd(stdout), newGraySetCmd(stdout, false), newGraySetCmd(stdout, true),
+	cmd.AddCommand(newGrayRulesCmd(stdout, true), newGrayRulesCmd(stdout, false), newGraySetCmd(stdout, false), newGraySetCmd(stdout, true),
 		newGrayActionCmd(stdout, "publish", "Publish the gray values: clients the rules pick read them from now on", "POST", "/gray/releases"),
 		newGrayActionCmd(stdout, "promote", "Publish the draft with the gray values as the next release for everybody, and end the branch", "POST", "/gray/promote"),
 		newGrayActionCmd(stdout, "abandon", "End the gray branch: its clients read the main release again", "DELETE", "/gray"))
@@ -31,10 +33,10 @@ type ruleFlags struct {
 	labels  []string
 }
 
-func (r *ruleFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().Float64Var(&r.percent, "percent", 0, "percentage of clients by the hash of their instance id (else IP); a ramp keeps those in")
-	cmd.Flags().StringSliceVar(&r.ips, "ip", nil, "client IPs (repeat or comma-separate; * for all)")
-	cmd.Flags().StringSliceVar(&r.labels, "label", nil, "client labels (Apollo's label)")
+func (r *ruleFlags) bind(fl *pflag.FlagSet) {
+	fl.Float64Var(&r.percent, "percent", 0, "percentage of clients by the hash of their instance id (else IP); a ramp keeps those in")
+	fl.StringSliceVar(&r.ips, "ip", nil, "client IPs (repeat or comma-separate; * for all)")
+	fl.StringSliceVar(&r.labels, "label", nil, "client labels (Apollo's label)")
 }
 
 func (r *ruleFlags) rules() model.Rules {
@@ -54,53 +56,31 @@ func printGray(w io.Writer, app string, f *nsFlags, g config.GrayView) error {
 	return rows.Write(w, "No gray values yet: wharf config gray set APP KEY VALUE.")
 }
 
-func newGrayCreateCmd(stdout io.Writer) *cobra.Command {
+// newGrayRulesCmd is `gray create` (create) or `gray rule`: both send
+// the rules and print the branch.
+func newGrayRulesCmd(stdout io.Writer, create bool) *cobra.Command {
 	var f nsFlags
 	var r ruleFlags
-	cmd := &cobra.Command{
-		Use:   "create APP [--percent P] [--ip IP] [--label L]",
-		Short: "Start a gray branch of a namespace with its rules",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			rules := r.rules()
-			var g config.GrayView
-			if err := c.Do(cmd.Context(), "PUT", f.path(args[0], "/gray"), config.CreateGray{Rules: &rules}, &g); err != nil {
-				return err
-			}
-			return f.emit(stdout, g, func() error { return printGray(stdout, args[0], &f, g) })
-		},
-	}
-	r.bind(cmd)
-	f.bind(cmd)
-	return cmd
-}
-
-func newGrayRuleCmd(stdout io.Writer) *cobra.Command {
-	var f nsFlags
-	var r ruleFlags
-	cmd := &cobra.Command{
+	nc := clientCommand{
 		Use:   "rule APP [--percent P] [--ip IP] [--label L]",
 		Short: "Replace the gray rules; they take effect at once",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
+		Flags: r.bind,
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			rules := r.rules()
+			method, suffix, body := "PUT", "/gray/rules", any(rules)
+			if create {
+				suffix, body = "/gray", config.CreateGray{Rules: &rules}
 			}
-			var g config.GrayView
-			if err := c.Do(cmd.Context(), "PUT", f.path(args[0], "/gray/rules"), r.rules(), &g); err != nil {
-				return err
-			}
-			return f.emit(stdout, g, func() error { return printGray(stdout, args[0], &f, g) })
+			return doEmit(cmd, c, &f.clientFlags, stdout, method, f.path(args[0], suffix), body, func(g config.GrayView) error {
+				return printGray(stdout, args[0], &f, g)
+			})
 		},
 	}
-	r.bind(cmd)
-	f.bind(cmd)
-	return cmd
+	if create {
+		nc.Use, nc.Short = "create APP [--percent P] [--ip IP] [--label L]", "Start a gray branch of a namespace with its rules"
+	}
+	return newClientCommand(&f, nc)
 }
 
 func newGraySetCmd(stdout io.Writer, del bool) *cobra.Command {
@@ -109,67 +89,49 @@ func newGraySetCmd(stdout io.Writer, del bool) *cobra.Command {
 	if del {
 		use, short, nargs = "delete APP KEY", "Delete a key for gray clients (published with gray publish)", 2
 	}
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   use,
 		Short: short,
 		Args:  cobra.ExactArgs(nargs),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			var body any
+			method := "DELETE"
+			if !del {
+				method, body = "PUT", map[string]string{"value": args[2]}
 			}
-			var g config.GrayView
-			p := f.path(args[0], "/gray/items/"+url.PathEscape(args[1]))
-			if del {
-				err = c.Do(cmd.Context(), "DELETE", p, nil, &g)
-			} else {
-				err = c.Do(cmd.Context(), "PUT", p, map[string]string{"value": args[2]}, &g)
-			}
-			if err != nil {
-				return err
-			}
-			return f.emit(stdout, g, func() error { return printGray(stdout, args[0], &f, g) })
+			return doEmit(cmd, c, &f.clientFlags, stdout, method, f.path(args[0], "/gray/items/"+url.PathEscape(args[1])), body, func(g config.GrayView) error {
+				return printGray(stdout, args[0], &f, g)
+			})
 		},
-	}
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 func newGrayActionCmd(stdout io.Writer, name, short, method, suffix string) *cobra.Command {
 	var f nsFlags
 	var comment string
-	cmd := &cobra.Command{
+	nc := clientCommand{
 		Use:   name + " APP",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
 			if method == "DELETE" {
-				var out map[string]uint64
-				if err := c.Do(cmd.Context(), method, f.path(args[0], suffix), nil, &out); err != nil {
-					return err
-				}
-				return f.emit(stdout, out, func() error {
+				return doEmit(cmd, c, &f.clientFlags, stdout, method, f.path(args[0], suffix), nil, func(map[string]uint64) error {
 					_, err := fmt.Fprintf(stdout, "Abandoned the gray branch of %s/%s/%s: every client reads the main release.\n", args[0], f.cluster, f.namespace)
 					return err
 				})
 			}
-			var rel model.Release
-			if err := c.Do(cmd.Context(), method, f.path(args[0], suffix), config.Publish{Comment: comment}, &rel); err != nil {
-				return err
-			}
 			verb := map[string]string{"publish": "Published gray", "promote": "Promoted the gray branch as"}[name]
-			return f.emit(stdout, rel, func() error { return printRelease(stdout, verb, rel) })
+			return doEmit(cmd, c, &f.clientFlags, stdout, method, f.path(args[0], suffix), config.Publish{Comment: comment}, func(rel model.Release) error {
+				return printRelease(stdout, verb, rel)
+			})
 		},
 	}
 	if method != "DELETE" {
-		cmd.Flags().StringVar(&comment, "comment", "", "what the release changes, for the history")
+		nc.Flags = func(fl *pflag.FlagSet) {
+			fl.StringVar(&comment, "comment", "", "what the release changes, for the history")
+		}
 	}
-	f.bind(cmd)
-	return cmd
+	return newClientCommand(&f, nc)
 }
 
 // newConfigAccessKeyCmd is `wharf config accesskey create|list|enable|disable|delete`.
@@ -183,36 +145,19 @@ func newConfigAccessKeyCmd(stdout io.Writer) *cobra.Command {
 		return p
 	}
 	var cf, lf clientFlags
-	create := &cobra.Command{
+	create := newClientCommand(&cf, clientCommand{
 		Use: "create APP", Short: "Create an access key; its secret is shown only now", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			var k config.AccessKey
-			if err := c.Do(cmd.Context(), "POST", keysPath(args[0], ""), nil, &k); err != nil {
-				return err
-			}
-			return cf.emit(stdout, k, func() error {
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			return doEmit(cmd, c, &cf, stdout, "POST", keysPath(args[0], ""), nil, func(k config.AccessKey) error {
 				_, err := fmt.Fprintf(stdout, "Access key %s of app %s. Its secret, shown only this once (set it as the Apollo client's secret):\n\n  %s\n", k.ID, args[0], k.Secret)
 				return err
 			})
 		},
-	}
-	cf.bind(create)
-	list := &cobra.Command{
+	})
+	list := newClientCommand(&lf, clientCommand{
 		Use: "list APP", Short: "List an app's access keys (no secrets)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := lf.client()
-			if err != nil {
-				return err
-			}
-			var l config.AccessKeyList
-			if err := c.Do(cmd.Context(), "GET", keysPath(args[0], ""), nil, &l); err != nil {
-				return err
-			}
-			return lf.emit(stdout, l, func() error {
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			return getEmit(cmd, c, &lf, stdout, keysPath(args[0], ""), func(l config.AccessKeyList) error {
 				rows := cliout.NewRows("ID", "ENABLED", "CREATED_BY", "CREATED")
 				for _, k := range l.Keys {
 					rows.Add(k.ID, fmt.Sprint(k.Enabled), k.CreatedBy, cliout.Ago(k.CreatedAt, time.Now()))
@@ -220,8 +165,7 @@ func newConfigAccessKeyCmd(stdout io.Writer) *cobra.Command {
 				return rows.Write(stdout, "No access keys.")
 			})
 		},
-	}
-	lf.bind(list)
+	})
 	cmd.AddCommand(create, list)
 	for _, a := range []struct {
 		name, short, method string
@@ -232,13 +176,9 @@ func newConfigAccessKeyCmd(stdout io.Writer) *cobra.Command {
 		{"delete", "Delete an access key", "DELETE", nil},
 	} {
 		var f clientFlags
-		c := &cobra.Command{
+		cmd.AddCommand(newClientCommand(&f, clientCommand{
 			Use: a.name + " APP ID", Short: a.short, Args: cobra.ExactArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := f.client()
-				if err != nil {
-					return err
-				}
+			Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
 				var out json.RawMessage
 				if err := c.Do(cmd.Context(), a.method, keysPath(args[0], args[1]), a.body, &out); err != nil {
 					return err
@@ -248,9 +188,7 @@ func newConfigAccessKeyCmd(stdout io.Writer) *cobra.Command {
 					return err
 				})
 			},
-		}
-		f.bind(c)
-		cmd.AddCommand(c)
+		}))
 	}
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wharfhq/wharf/functions/config"
 	"github.com/wharfhq/wharf/functions/config/model"
@@ -27,27 +28,23 @@ func newConfigWatchCmd(stdout io.Writer) *cobra.Command {
 	var cluster string
 	var namespaces []string
 	var once bool
-	cmd := &cobra.Command{
+	return newClientCommand(&f, clientCommand{
 		Use:   "watch APP [-n NS]... [--once]",
 		Short: "Print a namespace's released configuration, then again on every change (as an Apollo client sees it)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
+		Flags: func(fl *pflag.FlagSet) {
+			fl.StringVar(&cluster, "cluster", model.DefaultCluster, "the cluster")
+			fl.StringSliceVarP(&namespaces, "namespace", "n", []string{model.DefaultNamespace}, "namespaces to watch (repeat or comma-separate)")
+			fl.BoolVar(&once, "once", false, "exit after the first change that follows the current values")
+		},
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
 			w := &configWatch{c: c, app: args[0], cluster: cluster, out: stdout, json: f.json(), ids: map[string]int64{}, keys: map[string]string{}}
 			for _, ns := range namespaces {
 				w.ids[ns] = -1
 			}
 			return w.run(cmd.Context(), once)
 		},
-	}
-	cmd.Flags().StringVar(&cluster, "cluster", model.DefaultCluster, "the cluster")
-	cmd.Flags().StringSliceVarP(&namespaces, "namespace", "n", []string{model.DefaultNamespace}, "namespaces to watch (repeat or comma-separate)")
-	cmd.Flags().BoolVar(&once, "once", false, "exit after the first change that follows the current values")
-	f.bind(cmd)
-	return cmd
+	})
 }
 
 // configWatch is one watch's state: the notification id and release key

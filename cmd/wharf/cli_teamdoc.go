@@ -12,53 +12,51 @@ import (
 	"github.com/wharfhq/wharf/internal/apiclient"
 )
 
-// teamCommand is a `wharf <noun> <verb>` acting on one team's alarm
-// configuration (receivers, routes, inhibition rules): the command gets
-// --team (default: the token's only team) and the client flags, and Run
-// gets the client and the team.
+// teamCommand is a `wharf <noun> <verb>` acting on one team's documents
+// (alarm receivers, routes, inhibition rules; A/B layers, experiments):
+// the command gets --team (default: the token's only team) and the client
+// flags, and Run gets the client and the team.
 type teamCommand struct {
 	Use, Short, Long string
 	Args             cobra.PositionalArgs
 	// TeamHelp replaces --team's help text.
 	TeamHelp string
+	// AnyTeam makes --team optional: no default from the token, the
+	// command sees every team the token sees (a filter, for lists).
+	AnyTeam bool
 	// Flags adds the command's own flags.
 	Flags func(fl *pflag.FlagSet)
-	Run   func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error
+	// Prepare, if set, checks the arguments and flags before the client
+	// is made (input errors come before connection errors).
+	Prepare func(cmd *cobra.Command, args []string) error
+	Run     func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error
 }
 
 // newTeamCommand builds tc with f as its client flags.
 func newTeamCommand(f *clientFlags, tc teamCommand) *cobra.Command {
 	var team string
-	cmd := &cobra.Command{
-		Use: tc.Use, Short: tc.Short, Long: tc.Long, Args: tc.Args,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.teamClient(cmd.Context(), &team)
-			if err != nil {
-				return err
-			}
-			return tc.Run(cmd, c, team, args)
-		},
-	}
 	help := tc.TeamHelp
 	if help == "" {
 		help = "the team (default: the token's)"
 	}
-	cmd.Flags().StringVar(&team, "team", "", help)
-	if tc.Flags != nil {
-		tc.Flags(cmd.Flags())
-	}
-	f.bind(cmd)
-	return cmd
-}
-
-// getEmit GETs path into a T and prints it: human(v), or with -o json
-// the JSON.
-func getEmit[T any](cmd *cobra.Command, c *apiclient.Client, f *clientFlags, stdout io.Writer, path string, human func(v T) error) error {
-	var v T
-	if err := c.Do(cmd.Context(), "GET", path, nil, &v); err != nil {
-		return err
-	}
-	return f.emit(stdout, v, func() error { return human(v) })
+	return newClientCommand(f, clientCommand{
+		Use: tc.Use, Short: tc.Short, Long: tc.Long, Args: tc.Args, Prepare: tc.Prepare,
+		Flags: func(fl *pflag.FlagSet) {
+			fl.StringVar(&team, "team", "", help)
+			if tc.Flags != nil {
+				tc.Flags(fl)
+			}
+		},
+		Run: func(cmd *cobra.Command, c *apiclient.Client, args []string) error {
+			if !tc.AnyTeam {
+				var err error
+				if team, err = alarmTeam(cmd.Context(), c, team); err != nil {
+					return err
+				}
+			}
+			return tc.Run(cmd, c, team, args)
+		},
+	})
 }
 
 // versionedPut is the body of a `put -f FILE` of a versioned document:

@@ -10,6 +10,7 @@ import (
 	"github.com/wharfhq/wharf/functions/ab"
 	"github.com/wharfhq/wharf/functions/ab/experiment"
 	"github.com/wharfhq/wharf/functions/ab/wire"
+	"github.com/wharfhq/wharf/internal/fntest"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
 
@@ -296,7 +297,7 @@ func TestRampAndReassign(t *testing.T) {
 // publishes nothing.
 func TestTrackPublishesOneBatch(t *testing.T) {
 	s := newServer(t, "buntdb")
-	got := consume(t, s.nsqd.Addr, wire.EventsTopic)
+	got := fntest.Consume(t, s.nsqd.Addr, wire.EventsTopic)
 	s.must(t, 400, "POST", "/fn/ab/track", "team", `[{"unit":"u1","metric":"revenue","value":1},{"unit":"u2","metric":"revenue"}]`)
 	s.must(t, 202, "POST", "/fn/ab/track", "team", `[{"unit":"u1","metric":"revenue","value":1.5,"ts":"2026-01-02T03:04:05Z"},{"unit":"u2","metric":"clicks","value":2}]`)
 	select {

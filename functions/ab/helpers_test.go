@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/nsqio/go-nsq"
 	"github.com/valyala/fasthttp"
 
 	"github.com/wharfhq/wharf/functions/ab"
@@ -17,8 +15,8 @@ import (
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/fntest"
 	"github.com/wharfhq/wharf/internal/store"
-	"github.com/wharfhq/wharf/internal/store/buntstore"
 	"github.com/wharfhq/wharf/internal/store/redisstore"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
@@ -37,33 +35,13 @@ type server struct {
 func newServer(t testing.TB, engine string, edit ...func(*ab.Options)) *server {
 	t.Helper()
 	nsqd := testenv.StartNSQD(t)
-	var st store.Store
-	var err error
+	so := redisstore.Options{Namespace: "ab"}
 	if engine == "redis" {
-		r := testenv.StartRedis(t)
-		st, err = redisstore.Open(context.Background(), redisstore.Options{Addr: r.Addr, Namespace: "ab"})
-	} else {
-		st, err = buntstore.Open(buntstore.Options{Path: ":memory:"})
+		so.Addr = testenv.StartRedis(t).Addr
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := fntest.OpenStore(t, so)
 	svc := auth.NewService(st)
-	ctx := context.Background()
-	admin, err := svc.Bootstrap(ctx, filepath.Join(t.TempDir(), "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{nsqd: nsqd, st: st, tokens: map[string]string{"admin": admin}}
-	for name, scopes := range map[string][]string{"ingest": {auth.ScopeIngest}, "agent": {auth.ScopeAgent},
-		"team": {auth.TeamScope("shop")}, "other": {auth.TeamScope("bank")}, "multi": {auth.TeamScope("shop"), auth.TeamScope("bank")}} {
-		_, tok, err := svc.Create(ctx, auth.CreateRequest{Name: name, Scopes: scopes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.tokens[name] = tok
-	}
+	s := &server{nsqd: nsqd, st: st, tokens: fntest.Tokens(t, svc)}
 	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}, PublishTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -158,26 +136,6 @@ func (s *server) waitRunning(t testing.TB, key string) {
 		}
 		return nil
 	})
-}
-
-// consume returns the bodies published on topic from now on.
-func consume(t *testing.T, nsqdAddr, topic string) <-chan []byte {
-	t.Helper()
-	c, err := nsq.NewConsumer(topic, "test", nsq.NewConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetLoggerLevel(nsq.LogLevelError)
-	out := make(chan []byte, 100)
-	c.AddHandler(nsq.HandlerFunc(func(m *nsq.Message) error {
-		out <- append([]byte(nil), m.Body...)
-		return nil
-	}))
-	if err := c.ConnectToNSQD(nsqdAddr); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Stop)
-	return out
 }
 
 // local serves one request in-process through the Mux (the handler path

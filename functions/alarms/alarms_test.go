@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/functions/alarms/wire"
+	"github.com/wharfhq/wharf/internal/fntest"
 	"github.com/wharfhq/wharf/monitoring/alarm"
 )
 
@@ -58,7 +59,7 @@ func TestAuthorizationPerScope(t *testing.T) {
 // is published.
 func TestPostAlertsPublishesOnePosted(t *testing.T) {
 	s := newServer(t)
-	got := consume(t, s.nsqd.Addr, wire.PostedTopic)
+	got := fntest.Consume(t, s.nsqd.Addr, wire.PostedTopic)
 	bad := `[{"labels":{"alertname":"ok"}},{"labels":{"bad-name":"x"}},{"labels":{"a":"b"},"startsAt":"2026-01-02T00:00:00Z","endsAt":"2026-01-01T00:00:00Z"}]`
 	r := s.do(t, "POST", "/api/v2/alerts", "ingest", bad)
 	if r.Status != 400 || !strings.Contains(string(r.Body), `"field":"[1].labels.bad-name"`) || !strings.Contains(string(r.Body), `"field":"[2].endsAt"`) {

@@ -3,11 +3,8 @@ package alarms_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/nsqio/go-nsq"
 
 	"github.com/wharfhq/wharf/functions/alarms"
 	"github.com/wharfhq/wharf/functions/alarms/wire"
@@ -16,8 +13,8 @@ import (
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/fntest"
 	"github.com/wharfhq/wharf/internal/store"
-	"github.com/wharfhq/wharf/internal/store/buntstore"
 	"github.com/wharfhq/wharf/internal/store/redisstore"
 	"github.com/wharfhq/wharf/internal/testenv"
 	"github.com/wharfhq/wharf/monitoring/alarm"
@@ -44,23 +41,14 @@ var engines = []string{"buntdb", "redis"}
 // openStore opens a store of engine for the test.
 func openStore(t *testing.T, engine string) store.Store {
 	t.Helper()
-	var st store.Store
-	var err error
+	o := redisstore.Options{Namespace: "alarms"}
 	switch engine {
 	case "redis":
-		r := testenv.StartRedis(t)
-		st, err = redisstore.Open(context.Background(), redisstore.Options{Addr: r.Addr, Namespace: "alarms"})
+		o.Addr = testenv.StartRedis(t).Addr
 	case "redis-short-log": // keeps few changes: old revisions are compacted
-		r := testenv.StartRedis(t)
-		st, err = redisstore.Open(context.Background(), redisstore.Options{Addr: r.Addr, Namespace: "alarms", LogRetention: 10})
-	default:
-		st, err = buntstore.Open(buntstore.Options{Path: ":memory:"})
+		o.Addr, o.LogRetention = testenv.StartRedis(t).Addr, 10
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
+	return fntest.OpenStore(t, o)
 }
 
 // newServerOn is newServer with the store of engine.
@@ -69,20 +57,7 @@ func newServerOn(t *testing.T, engine string, edit ...func(*alarms.Options)) *se
 	nsqd := testenv.StartNSQD(t)
 	st := openStore(t, engine)
 	svc := auth.NewService(st)
-	ctx := context.Background()
-	admin, err := svc.Bootstrap(ctx, filepath.Join(t.TempDir(), "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{nsqd: nsqd, st: st, tokens: map[string]string{"admin": admin}}
-	for name, scopes := range map[string][]string{"ingest": {auth.ScopeIngest}, "agent": {auth.ScopeAgent},
-		"team": {auth.TeamScope("shop")}, "other": {auth.TeamScope("bank")}, "multi": {auth.TeamScope("shop"), auth.TeamScope("bank")}} {
-		_, tok, err := svc.Create(ctx, auth.CreateRequest{Name: name, Scopes: scopes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.tokens[name] = tok
-	}
+	s := &server{nsqd: nsqd, st: st, tokens: fntest.Tokens(t, svc)}
 	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}, PublishTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -145,27 +120,6 @@ func firing(id, team, name string) alarm.Case {
 	}
 	return alarm.Case{ID: id, Source: alarm.SourceAlertmanager, Fingerprint: "0123456789abcdef", Labels: ls, State: alarm.Opened,
 		Step: 1, Priority: 1, StepKey: "firing.1", StartsAt: now.Add(-time.Minute), UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
-}
-
-// consume returns the bodies published on topic from now on.
-func consume(t *testing.T, nsqdAddr, topic string) <-chan []byte {
-	t.Helper()
-	cfg := nsq.NewConfig()
-	c, err := nsq.NewConsumer(topic, "test", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetLoggerLevel(nsq.LogLevelError)
-	out := make(chan []byte, 100)
-	c.AddHandler(nsq.HandlerFunc(func(m *nsq.Message) error {
-		out <- append([]byte(nil), m.Body...)
-		return nil
-	}))
-	if err := c.ConnectToNSQD(nsqdAddr); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Stop)
-	return out
 }
 
 func decode[T any](t *testing.T, r gatewaytest.Response) T {

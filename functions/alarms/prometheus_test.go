@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/functions/alarms/wire"
+	"github.com/wharfhq/wharf/internal/fntest"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
 
@@ -16,7 +17,7 @@ import (
 // startsAt, endsAt and generatorURL.
 func TestPrometheusPostsAlerts(t *testing.T) {
 	s := newServer(t)
-	got := consume(t, s.nsqd.Addr, wire.PostedTopic)
+	got := fntest.Consume(t, s.nsqd.Addr, wire.PostedTopic)
 	testenv.StartPrometheus(t, testenv.PrometheusOptions{Alertmanager: s.addr, AlertmanagerToken: s.tokens["team"],
 		Rules: "groups:\n  - name: wharf\n    rules:\n      - alert: AlwaysFiring\n        expr: vector(1)\n" +
 			"        labels: {severity: page, team: bank}\n        annotations: {summary: \"it fires\"}\n"})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,8 +14,8 @@ import (
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/fntest"
 	"github.com/wharfhq/wharf/internal/store"
-	"github.com/wharfhq/wharf/internal/store/buntstore"
 	"github.com/wharfhq/wharf/internal/store/redisstore"
 )
 
@@ -32,18 +31,7 @@ type server struct {
 // openStore opens a store of engine ("buntdb" or a Redis address).
 func openStore(t testing.TB, redisAddr string) store.Store {
 	t.Helper()
-	var st store.Store
-	var err error
-	if redisAddr != "" {
-		st, err = redisstore.Open(context.Background(), redisstore.Options{Addr: redisAddr, Namespace: "cfg"})
-	} else {
-		st, err = buntstore.Open(buntstore.Options{Path: ":memory:"})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
+	return fntest.OpenStore(t, redisstore.Options{Addr: redisAddr, Namespace: "cfg"})
 }
 
 func newServer(t testing.TB, edit ...func(*config.Options)) *server {
@@ -55,22 +43,7 @@ func newServer(t testing.TB, edit ...func(*config.Options)) *server {
 // mintTokens creates the test's tokens in st.
 func mintTokens(t testing.TB, st store.Store) map[string]string {
 	t.Helper()
-	svc := auth.NewService(st)
-	ctx := context.Background()
-	admin, err := svc.Bootstrap(ctx, filepath.Join(t.TempDir(), "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks := map[string]string{"admin": admin}
-	for name, scopes := range map[string][]string{"ingest": {auth.ScopeIngest}, "agent": {auth.ScopeAgent},
-		"team": {auth.TeamScope("shop")}, "other": {auth.TeamScope("bank")}, "multi": {auth.TeamScope("shop"), auth.TeamScope("bank")}} {
-		_, tok, err := svc.Create(ctx, auth.CreateRequest{Name: name, Scopes: scopes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		toks[name] = tok
-	}
-	return toks
+	return fntest.Tokens(t, auth.NewService(st))
 }
 
 // newServerOn runs the function over st (tokens already in it).
