@@ -35,7 +35,7 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 		if cl.Grouped {
 			group = cl.GroupKey
 		}
-		return n.deliverCombined(ctx, q, group)
+		return n.deliverCombined(ctx, q, group, []store.Entry{e})
 	}
 	switch cl.State {
 	case wire.ClaimQueued:

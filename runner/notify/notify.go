@@ -35,7 +35,8 @@ type Notifier struct {
 	wake  chan struct{}
 
 	mu      sync.Mutex
-	working map[string]bool // receiver queues this node delivers now
+	working map[string]chan struct{} // receiver queues this node delivers now: their workers' nudge
+	stormMu sync.Map                 // queue name: *sync.Mutex serialising its storm control
 }
 
 // New checks opts and returns a Notifier; Run starts it.
@@ -47,7 +48,7 @@ func New(opts Options) (*Notifier, error) {
 		opts:    opts,
 		log:     opts.Logger.With("component", "notify", "node", opts.NodeID),
 		wake:    make(chan struct{}, 1),
-		working: map[string]bool{},
+		working: map[string]chan struct{}{},
 	}
 	n.stats = newCounters(opts.Metrics, func() float64 { return float64(n.depth.Load()) })
 	return n, nil

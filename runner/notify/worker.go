@@ -17,18 +17,23 @@ type queueRef struct{ team, receiver string }
 
 func (q queueRef) String() string { return q.team + "/" + q.receiver }
 
-// deliverLoop scans the queues every ScanInterval (or when poked) and
-// starts a worker for each queue with a due delivery whose lease this
-// node gets, at most MaxWorkers at once. It returns when ctx ends and
+// deliverLoop scans the queues and starts a worker for each queue with a
+// due delivery whose lease this node gets, at most MaxWorkers at once. It
+// scans again when the earliest queued delivery comes due, when poked (a
+// delivery was queued here, or a worker that sent something stopped) and
+// at least every ScanInterval (deliveries queued by other nodes). A queue
+// this node already works is nudged instead. It returns when ctx ends and
 // every worker has stopped.
 func (n *Notifier) deliverLoop(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	t := time.NewTicker(n.opts.ScanInterval)
+	t := time.NewTimer(n.opts.ScanInterval)
 	defer t.Stop()
 	for {
-		for _, q := range append(n.dueQueues(ctx), n.stormDue(ctx)...) {
-			if !n.startWork(q) {
+		due, next := n.dueQueues(ctx)
+		for _, q := range append(due, n.stormDue(ctx)...) {
+			nudge, ok := n.startWork(q)
+			if !ok {
 				continue
 			}
 			lease, ok := n.acquire(ctx, q)
@@ -37,10 +42,17 @@ func (n *Notifier) deliverLoop(ctx context.Context) {
 				continue
 			}
 			wg.Go(func() {
-				defer n.endWork(q)
-				n.work(ctx, q, lease)
+				sent := n.work(ctx, q, lease, nudge)
+				n.endWork(q)
+				if sent {
+					// What it queued again (a retry's back-off) is
+					// scheduled by the next scan, and so is what another
+					// node queued while this one held the lease.
+					n.poke()
+				}
 			})
 		}
+		t.Reset(n.nextScan(next))
 		select {
 		case <-ctx.Done():
 			return
@@ -50,11 +62,21 @@ func (n *Notifier) deliverLoop(ctx context.Context) {
 	}
 }
 
-// dueQueues lists the queues that have a delivery due now, and counts
-// the queue depth.
-func (n *Notifier) dueQueues(ctx context.Context) []queueRef {
+// nextScan is how long until the next scan: until next (the earliest
+// delivery not due yet; zero: none), at most ScanInterval.
+func (n *Notifier) nextScan(next int64) time.Duration {
+	wait := n.opts.ScanInterval
+	if next > 0 {
+		wait = min(wait, time.Duration(next-n.opts.Now().UnixMilli())*time.Millisecond)
+	}
+	return max(wait, 0)
+}
+
+// dueQueues lists the queues that have a delivery due now and the due
+// time (Unix ms) of the earliest delivery not due yet (0: none), and
+// counts the queue depth.
+func (n *Notifier) dueQueues(ctx context.Context) (out []queueRef, next int64) {
 	now := n.opts.Now().UnixMilli()
-	var out []queueRef
 	seen := map[queueRef]bool{}
 	depth := int64(0)
 	for e, err := range store.Entries(ctx, n.opts.Store, wire.QueuePrefix, store.ScanOptions{PageTimeout: storeTimeout}) {
@@ -62,18 +84,27 @@ func (n *Notifier) dueQueues(ctx context.Context) []queueRef {
 			if ctx.Err() == nil {
 				n.log.Warn("cannot scan delivery queues", "err", err)
 			}
-			return out
+			return out, next
 		}
 		depth++
 		q, due, _, ok := parseQueueKey(e.Key)
-		if !ok || seen[q] || due > now {
+		if !ok {
+			continue
+		}
+		if due > now {
+			if next == 0 || due < next {
+				next = due
+			}
+			continue
+		}
+		if seen[q] {
 			continue
 		}
 		seen[q] = true
 		out = append(out, q)
 	}
 	n.depth.Store(depth)
-	return out
+	return out, next
 }
 
 // parseQueueKey splits wire.QueueKey.
@@ -89,16 +120,25 @@ func parseQueueKey(key string) (q queueRef, dueMillis int64, idem string, ok boo
 	return queueRef{parts[0], parts[1]}, due, parts[3], true
 }
 
-// startWork marks q worked on by this node, unless it is already or
-// MaxWorkers are busy.
-func (n *Notifier) startWork(q queueRef) bool {
+// startWork marks q worked on by this node and returns the channel that
+// nudges its worker, unless MaxWorkers are busy or q is already worked
+// here (then its worker is nudged: something came due).
+func (n *Notifier) startWork(q queueRef) (chan struct{}, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.working[q.String()] || len(n.working) >= n.opts.MaxWorkers {
-		return false
+	if nudge, ok := n.working[q.String()]; ok {
+		select {
+		case nudge <- struct{}{}:
+		default:
+		}
+		return nil, false
 	}
-	n.working[q.String()] = true
-	return true
+	if len(n.working) >= n.opts.MaxWorkers {
+		return nil, false
+	}
+	nudge := make(chan struct{}, 1)
+	n.working[q.String()] = nudge
+	return nudge, true
 }
 
 func (n *Notifier) endWork(q queueRef) {
@@ -107,8 +147,10 @@ func (n *Notifier) endWork(q queueRef) {
 	delete(n.working, q.String())
 }
 
-// work delivers q's due entries in due order while it holds q's lease.
-func (n *Notifier) work(ctx context.Context, q queueRef, lease uint64) {
+// work delivers q's due entries while it holds q's lease (see lanes.go)
+// and reports whether it sent or settled anything. The lease is released
+// before it returns.
+func (n *Notifier) work(ctx context.Context, q queueRef, lease uint64, nudge <-chan struct{}) bool {
 	wctx, lost := context.WithCancel(ctx)
 	defer lost()
 	var renew sync.WaitGroup
@@ -116,39 +158,7 @@ func (n *Notifier) work(ctx context.Context, q queueRef, lease uint64) {
 	defer renew.Wait()
 	defer lost()
 	n.flushStorm(context.WithoutCancel(wctx), q)
-	for wctx.Err() == nil {
-		page, err := listQueue(wctx, n.opts.Store, q)
-		if err != nil {
-			if wctx.Err() == nil {
-				n.log.Warn("cannot list delivery queue", "queue", q.String(), "err", err)
-			}
-			return
-		}
-		now := n.opts.Now().UnixMilli()
-		progressed := false
-		for _, e := range page {
-			_, due, idem, ok := parseQueueKey(e.Key)
-			if !ok || due > now {
-				break
-			}
-			if wctx.Err() != nil {
-				return
-			}
-			if n.deliver(wctx, q, e, idem) {
-				progressed = true
-			}
-		}
-		if !progressed {
-			return
-		}
-	}
-}
-
-func listQueue(ctx context.Context, st store.Store, q queueRef) ([]store.Entry, error) {
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	p, err := st.List(ctx, wire.QueueOf(q.team, q.receiver), store.ListOptions{Limit: 100})
-	return p.Entries, err
+	return n.runLanes(wctx, q, nudge)
 }
 
 // acquire takes q's lease (compare-and-swap on an absent key, with TTL).
