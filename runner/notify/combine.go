@@ -55,6 +55,7 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 			// moves to the claim's time rather than joining the message.
 			b, _ := json.Marshal(cl)
 			if n.put(wctx, wire.QueueKey(q.team, q.receiver, cl.NextAt.UnixMilli(), idem), b, 0) {
+				n.schedule(q, cl.NextAt)
 				n.dropEntry(wctx, e.Key)
 			}
 		default:
@@ -73,6 +74,7 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 		for _, it := range items { // wait for the interval, in the queue
 			b, _ := json.Marshal(it.cl)
 			if n.put(wctx, wire.QueueKey(q.team, q.receiver, next.UnixMilli(), keyOf(it.key)), b, 0) {
+				n.schedule(q, next)
 				n.dropEntry(wctx, it.key)
 			}
 		}

@@ -51,18 +51,22 @@ func laneKey(e store.Entry) (key, group string) {
 }
 
 // dueLanes reads q's entries due now (at most maxDueListed) into lanes,
-// in the due order of each lane's first entry.
-func (n *Notifier) dueLanes(ctx context.Context, q queueRef) ([]lane, error) {
+// in the due order of each lane's first entry, and returns the due time
+// of the next entry (0: none).
+func (n *Notifier) dueLanes(ctx context.Context, q queueRef) (lanes []lane, next int64, err error) {
 	now := n.opts.Now().UnixMilli()
-	var lanes []lane
 	at := map[string]int{}
 	count := 0
 	for e, err := range store.Entries(ctx, n.opts.Store, wire.QueueOf(q.team, q.receiver), store.ScanOptions{PageTimeout: storeTimeout}) {
 		if err != nil {
-			return lanes, err
+			return lanes, next, err
 		}
 		_, due, _, ok := parseQueueKey(e.Key)
+		if ok && count == maxDueListed {
+			due = min(due, now) // more are due: read again soon
+		}
 		if !ok || due > now || count == maxDueListed {
+			next = due
 			break
 		}
 		count++
@@ -75,7 +79,7 @@ func (n *Notifier) dueLanes(ctx context.Context, q queueRef) ([]lane, error) {
 		}
 		lanes[i].entries = append(lanes[i].entries, e)
 	}
-	return lanes, nil
+	return lanes, next, nil
 }
 
 // laneDone is a finished lane and whether it sent or settled anything.
@@ -90,17 +94,20 @@ type laneDone struct {
 // that did nothing (its claims are in flight elsewhere) is not started
 // again by this worker. It returns when nothing is in flight and nothing
 // is left to start, or ctx ended and the lanes in flight finished; it
-// reports whether anything was sent or settled.
-func (n *Notifier) runLanes(ctx context.Context, q queueRef, nudge <-chan struct{}) bool {
+// reports whether anything was sent or settled, and the due time of the
+// first entry not due at the last reading (0: none).
+func (n *Notifier) runLanes(ctx context.Context, q queueRef, nudge <-chan struct{}) (bool, int64) {
 	busy := map[string]bool{}
 	stuck := map[string]bool{}
 	done := make(chan laneDone)
 	var pending []lane
-	relist, progressed := true, false
+	relist, progressed, next := true, false, int64(0)
 	for {
 		if relist && ctx.Err() == nil {
 			relist = false
-			lanes, err := n.dueLanes(ctx, q)
+			var lanes []lane
+			var err error
+			lanes, next, err = n.dueLanes(ctx, q)
 			if err != nil && ctx.Err() == nil {
 				n.log.Warn("cannot list delivery queue", "queue", q.String(), "err", err)
 			}
@@ -118,7 +125,7 @@ func (n *Notifier) runLanes(ctx context.Context, q queueRef, nudge <-chan struct
 			go func() { done <- laneDone{l.key, n.runLane(ctx, q, l)} }()
 		}
 		if len(busy) == 0 {
-			return progressed
+			return progressed, next
 		}
 		select {
 		case d := <-done:

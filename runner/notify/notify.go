@@ -33,6 +33,7 @@ type Notifier struct {
 
 	depth atomic.Int64 // queue entries at the last scan
 	wake  chan struct{}
+	soon  wakeups // when this node's queues next have something due
 
 	mu      sync.Mutex
 	working map[string]chan struct{} // receiver queues this node delivers now: their workers' nudge
@@ -93,7 +94,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 	return nil
 }
 
-// poke wakes the delivery scan (something was queued).
+// poke wakes the delivery loop (a wake-up was added).
 func (n *Notifier) poke() {
 	select {
 	case n.wake <- struct{}{}:

@@ -17,42 +17,70 @@ type queueRef struct{ team, receiver string }
 
 func (q queueRef) String() string { return q.team + "/" + q.receiver }
 
-// deliverLoop scans the queues and starts a worker for each queue with a
-// due delivery whose lease this node gets, at most MaxWorkers at once. It
-// scans again when the earliest queued delivery comes due, when poked (a
-// delivery was queued here, or a worker that sent something stopped) and
-// at least every ScanInterval (deliveries queued by other nodes). A queue
-// this node already works is nudged instead. It returns when ctx ends and
+// deliverLoop starts a worker for each queue with a due delivery whose
+// lease this node gets, at most MaxWorkers at once; a queue this node
+// already works is nudged instead. It finds the due queues in its wake-ups
+// (what this node queued, see wakeups.go), sleeping until the earliest,
+// and by scanning every queue every ScanInterval (what other nodes queued,
+// what was left by a node that stopped). It returns when ctx ends and
 // every worker has stopped.
 func (n *Notifier) deliverLoop(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	t := time.NewTimer(n.opts.ScanInterval)
 	defer t.Stop()
+	var lastScan time.Time
 	for {
-		due, next := n.dueQueues(ctx)
-		for _, q := range append(due, n.stormDue(ctx)...) {
-			nudge, ok := n.startWork(q)
+		var due []queueRef
+		if time.Since(lastScan) >= n.opts.ScanInterval {
+			lastScan = time.Now()
+			var later map[queueRef]int64
+			due, later = n.dueQueues(ctx)
+			for q, at := range later {
+				n.soon.add(q, at)
+			}
+			due = append(due, n.stormDue(ctx)...)
+		}
+		now := n.opts.Now().UnixMilli()
+		woken, _ := n.soon.take(now)
+		seen := map[queueRef]bool{}
+		for _, q := range append(due, woken...) {
+			if seen[q] {
+				continue
+			}
+			seen[q] = true
+			nudge, ok, busy := n.startWork(q)
+			if busy {
+				n.soon.add(q, now+leaseRetry.Milliseconds())
+			}
 			if !ok {
 				continue
 			}
 			lease, ok := n.acquire(ctx, q)
 			if !ok {
 				n.endWork(q)
+				n.soon.add(q, now+leaseRetry.Milliseconds()) // whoever holds it may stop before it is done
 				continue
 			}
 			wg.Go(func() {
-				sent := n.work(ctx, q, lease, nudge)
+				sent, next := n.work(ctx, q, lease, nudge)
 				n.endWork(q)
-				if sent {
-					// What it queued again (a retry's back-off) is
-					// scheduled by the next scan, and so is what another
-					// node queued while this one held the lease.
-					n.poke()
+				if next > 0 {
+					n.soon.add(q, next)
 				}
+				if sent {
+					// Once more: what another node queued while this
+					// one held the lease.
+					n.soon.add(q, n.opts.Now().UnixMilli())
+				}
+				n.poke()
 			})
 		}
-		t.Reset(n.nextScan(next))
+		wait := n.opts.ScanInterval - time.Since(lastScan)
+		if next := n.soon.earliest(); next > 0 {
+			wait = min(wait, time.Duration(next-n.opts.Now().UnixMilli())*time.Millisecond)
+		}
+		t.Reset(max(wait, 0))
 		select {
 		case <-ctx.Done():
 			return
@@ -62,49 +90,35 @@ func (n *Notifier) deliverLoop(ctx context.Context) {
 	}
 }
 
-// nextScan is how long until the next scan: until next (the earliest
-// delivery not due yet; zero: none), at most ScanInterval.
-func (n *Notifier) nextScan(next int64) time.Duration {
-	wait := n.opts.ScanInterval
-	if next > 0 {
-		wait = min(wait, time.Duration(next-n.opts.Now().UnixMilli())*time.Millisecond)
-	}
-	return max(wait, 0)
-}
-
-// dueQueues lists the queues that have a delivery due now and the due
-// time (Unix ms) of the earliest delivery not due yet (0: none), and
-// counts the queue depth.
-func (n *Notifier) dueQueues(ctx context.Context) (out []queueRef, next int64) {
+// dueQueues lists the queues that have a delivery due now and the earliest
+// due time (Unix ms) of each queue with none due yet, and counts the queue
+// depth.
+func (n *Notifier) dueQueues(ctx context.Context) (out []queueRef, later map[queueRef]int64) {
 	now := n.opts.Now().UnixMilli()
 	seen := map[queueRef]bool{}
+	later = map[queueRef]int64{}
 	depth := int64(0)
 	for e, err := range store.Entries(ctx, n.opts.Store, wire.QueuePrefix, store.ScanOptions{PageTimeout: storeTimeout}) {
 		if err != nil {
 			if ctx.Err() == nil {
 				n.log.Warn("cannot scan delivery queues", "err", err)
 			}
-			return out, next
+			return out, later
 		}
 		depth++
 		q, due, _, ok := parseQueueKey(e.Key)
-		if !ok {
+		if !ok || seen[q] {
 			continue
 		}
+		seen[q] = true // a queue's entries come in due order: the first decides
 		if due > now {
-			if next == 0 || due < next {
-				next = due
-			}
+			later[q] = due
 			continue
 		}
-		if seen[q] {
-			continue
-		}
-		seen[q] = true
 		out = append(out, q)
 	}
 	n.depth.Store(depth)
-	return out, next
+	return out, later
 }
 
 // parseQueueKey splits wire.QueueKey.
@@ -121,9 +135,9 @@ func parseQueueKey(key string) (q queueRef, dueMillis int64, idem string, ok boo
 }
 
 // startWork marks q worked on by this node and returns the channel that
-// nudges its worker, unless MaxWorkers are busy or q is already worked
-// here (then its worker is nudged: something came due).
-func (n *Notifier) startWork(q queueRef) (chan struct{}, bool) {
+// nudges its worker. When q is already worked here its worker is nudged
+// (something came due); when MaxWorkers are busy it reports busy.
+func (n *Notifier) startWork(q queueRef) (nudge chan struct{}, ok, busy bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if nudge, ok := n.working[q.String()]; ok {
@@ -131,14 +145,14 @@ func (n *Notifier) startWork(q queueRef) (chan struct{}, bool) {
 		case nudge <- struct{}{}:
 		default:
 		}
-		return nil, false
+		return nil, false, false
 	}
 	if len(n.working) >= n.opts.MaxWorkers {
-		return nil, false
+		return nil, false, true
 	}
-	nudge := make(chan struct{}, 1)
+	nudge = make(chan struct{}, 1)
 	n.working[q.String()] = nudge
-	return nudge, true
+	return nudge, true, false
 }
 
 func (n *Notifier) endWork(q queueRef) {
@@ -148,9 +162,10 @@ func (n *Notifier) endWork(q queueRef) {
 }
 
 // work delivers q's due entries while it holds q's lease (see lanes.go)
-// and reports whether it sent or settled anything. The lease is released
-// before it returns.
-func (n *Notifier) work(ctx context.Context, q queueRef, lease uint64, nudge <-chan struct{}) bool {
+// and reports whether it sent or settled anything and the due time of
+// q's next entry it saw (0: none). The lease is released before it
+// returns.
+func (n *Notifier) work(ctx context.Context, q queueRef, lease uint64, nudge <-chan struct{}) (bool, int64) {
 	wctx, lost := context.WithCancel(ctx)
 	defer lost()
 	var renew sync.WaitGroup
