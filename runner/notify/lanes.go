@@ -90,15 +90,14 @@ type laneDone struct {
 
 // runLanes delivers q's due lanes, SendsPerQueue at once, reading the
 // queue again when it has started every lane it read and one finished
-// having done something, or when nudged (something was queued). A lane
-// that did nothing (its claims are in flight elsewhere) is not started
-// again by this worker. It returns when nothing is in flight and nothing
+// having done something, or when nudged (something came due). A lane
+// that did nothing (its claims are in flight elsewhere) does not make it
+// read again, so it is tried again only when others move on. It returns when nothing is in flight and nothing
 // is left to start, or ctx ended and the lanes in flight finished; it
 // reports whether anything was sent or settled, and the due time of the
 // first entry not due at the last reading (0: none).
 func (n *Notifier) runLanes(ctx context.Context, q queueRef, nudge <-chan struct{}) (bool, int64) {
 	busy := map[string]bool{}
-	stuck := map[string]bool{}
 	done := make(chan laneDone)
 	var pending []lane
 	relist, progressed, next := true, false, int64(0)
@@ -113,7 +112,7 @@ func (n *Notifier) runLanes(ctx context.Context, q queueRef, nudge <-chan struct
 			}
 			pending = pending[:0]
 			for _, l := range lanes {
-				if !busy[l.key] && !stuck[l.key] {
+				if !busy[l.key] {
 					pending = append(pending, l)
 				}
 			}
@@ -133,8 +132,6 @@ func (n *Notifier) runLanes(ctx context.Context, q queueRef, nudge <-chan struct
 			if d.progressed {
 				progressed = true
 				relist = relist || len(pending) == 0
-			} else {
-				stuck[d.key] = true
 			}
 		case <-nudge:
 			relist = true

@@ -128,3 +128,85 @@ func TestGroupsOfOneReceiverDoNotWait(t *testing.T) {
 		return nil
 	})
 }
+
+// A group whose step is in flight elsewhere (its claim "sending" until a
+// lease passes, as a node that died mid-send leaves it) is sent once the
+// lease passed, while another group of the receiver still hangs: the
+// worker does not give up on a lane that could do nothing once.
+func TestLaneInFlightElsewhereSentAfterItsLease(t *testing.T) {
+	e := newEnv(t)
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	var mu sync.Mutex
+	got := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), "db-slow") {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+			<-release
+		}
+		var p receiver.Payload
+		_ = json.Unmarshal(body, &p)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, a := range p.Alerts {
+			got[a.Labels["instance"]]++
+		}
+	}))
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(srv.Close)
+	t.Cleanup(releaseOnce)
+	e.putReceiver(receiver.Receiver{Name: "chat", Team: "shop", Kind: receiver.KindWebhook, URL: srv.URL, Timeout: "60s"})
+	e.putRoute("shop", amroute.Config{Receiver: "chat", GroupBy: []string{"instance"}, GroupWait: "1h"})
+	e.start("a", notify.Options{})
+	start := time.Now().Truncate(time.Millisecond)
+	keys := map[string]string{}
+	var alerts []alarm.PostedAlert
+	for _, inst := range []string{"db-slow", "db-stuck"} {
+		ls := labels.Set{"alertname": "Down", "team": "shop", "instance": inst}
+		alerts = append(alerts, alarm.PostedAlert{Labels: ls, StartsAt: start})
+		keys[inst] = receiver.IdempotencyKey(alarm.PostedCaseID(ls), "firing."+fmt.Sprint(start.UnixMilli()), "chat")
+	}
+	b, _ := json.Marshal(wire.Posted{Version: wire.PostedVersion, ReceivedAt: start, By: "prometheus", Alerts: alerts})
+	if err := e.prod.Publish(context.Background(), wire.PostedTopic, b); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		for inst, k := range keys {
+			if c := e.claim(k); c.State != wire.ClaimQueued {
+				return fmt.Errorf("claim of %s is %q, want queued", inst, c.State)
+			}
+		}
+		return nil
+	})
+	now := time.Now()
+	// db-stuck: due now, but "sending" by a node that died, for 2 more seconds.
+	stuck := e.claim(keys["db-stuck"])
+	stuck.State, stuck.Node, stuck.Attempts, stuck.NextAt, stuck.LeaseUntil = wire.ClaimSending, "dead-node", 1, now, now.Add(2*time.Second)
+	e.putJSON(wire.ClaimKey(keys["db-stuck"]), stuck)
+	e.putJSON(wire.QueueKey("shop", "chat", now.UnixMilli(), keys["db-stuck"]), stuck)
+	// db-slow: due now; its message hangs at the receiver.
+	slow := e.claim(keys["db-slow"])
+	slow.NextAt = now
+	e.putJSON(wire.ClaimKey(keys["db-slow"]), slow)
+	e.putJSON(wire.QueueKey("shop", "chat", now.UnixMilli(), keys["db-slow"]), slow)
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the slow group's message did not arrive")
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if got["db-stuck"] != 1 {
+			return fmt.Errorf("db-stuck delivered %d times while db-slow hangs, want 1", got["db-stuck"])
+		}
+		return nil
+	})
+	if c := e.claim(keys["db-stuck"]); c.State != wire.ClaimSent || c.Attempts != 2 {
+		t.Fatalf("db-stuck's claim %q after %d attempts, want sent after 2", c.State, c.Attempts)
+	}
+	releaseOnce()
+}
