@@ -13,6 +13,7 @@ import (
 // the notify role.
 type NotifyOptions struct {
 	RetryBudget     time.Duration `yaml:"retry_budget" help:"how long a failing webhook delivery is retried (exponential back-off with jitter) before it is dead and listed as failed"`
+	RetryMax        time.Duration `yaml:"retry_max" help:"the longest wait between two attempts of a failing webhook delivery (the back-off starts at 200ms with jitter and doubles up to this)"`
 	CombineInterval time.Duration `yaml:"combine_interval" help:"priority 3-6 alarms on a route without group_by go to a receiver at most once per interval, combined in one message (Open-Falcon's combining)"`
 	ExternalURL     string        `yaml:"external_url" help:"externalURL of the webhook payloads: where people reach Wharf (empty: none)"`
 	// AllowReceiverNetworks lifts the receiver URL restriction (loopback,
@@ -21,13 +22,16 @@ type NotifyOptions struct {
 }
 
 func defaultNotify() NotifyOptions {
-	return NotifyOptions{RetryBudget: time.Hour, CombineInterval: time.Minute}
+	return NotifyOptions{RetryBudget: time.Hour, RetryMax: 5 * time.Minute, CombineInterval: time.Minute}
 }
 
 func (n NotifyOptions) validate() error {
 	var errs []error
 	if n.RetryBudget < time.Second || n.RetryBudget > 7*24*time.Hour {
 		errs = append(errs, fmt.Errorf("notify.retry_budget must be 1s..168h, got %s", n.RetryBudget))
+	}
+	if n.RetryMax < time.Second || n.RetryMax > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("notify.retry_max must be 1s..24h, got %s", n.RetryMax))
 	}
 	if n.CombineInterval < time.Second || n.CombineInterval > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("notify.combine_interval must be 1s..24h, got %s", n.CombineInterval))

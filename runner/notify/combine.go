@@ -30,21 +30,16 @@ type combinable struct {
 //
 // With a group (a grouped claim's group key) it sends the due grouped
 // steps of that group key together instead, with no interval: the group
-// schedule's group_wait is already in their due times.
-func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string) bool {
+// schedule's group_wait is already in their due times. entries are the
+// due queue entries of the combined steps or of the group (its lane).
+func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string, entries []store.Entry) bool {
 	wctx := context.WithoutCancel(ctx)
 	now := n.opts.Now()
 	var items []combinable
-	for e, err := range store.Entries(ctx, n.opts.Store, wire.QueueOf(q.team, q.receiver), store.ScanOptions{PageTimeout: storeTimeout}) {
-		if err != nil {
-			return false
-		}
+	for _, e := range entries {
 		_, due, idem, ok := parseQueueKey(e.Key)
 		if !ok || due > now.UnixMilli() {
-			break
-		}
-		if !joins(e.Value, group) {
-			continue // another group's (its entry holds the claim as written)
+			continue
 		}
 		cl, ver, ok := n.loadClaim(wctx, e, idem)
 		if !ok || (group == "" && !cl.Combine) || (group != "" && (!cl.Grouped || cl.GroupKey != group)) {
@@ -60,6 +55,7 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 			// moves to the claim's time rather than joining the message.
 			b, _ := json.Marshal(cl)
 			if n.put(wctx, wire.QueueKey(q.team, q.receiver, cl.NextAt.UnixMilli(), idem), b, 0) {
+				n.schedule(q, cl.NextAt)
 				n.dropEntry(wctx, e.Key)
 			}
 		default:
@@ -78,6 +74,7 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 		for _, it := range items { // wait for the interval, in the queue
 			b, _ := json.Marshal(it.cl)
 			if n.put(wctx, wire.QueueKey(q.team, q.receiver, next.UnixMilli(), keyOf(it.key)), b, 0) {
+				n.schedule(q, next)
 				n.dropEntry(wctx, it.key)
 			}
 		}
@@ -205,25 +202,4 @@ func (n *Notifier) lastSent(ctx context.Context, key string) (time.Time, uint64)
 		return st.LastFlush, e.Version
 	}
 	return st.LastSent, e.Version
-}
-
-// joins reports whether a queue entry may belong to the message of group
-// ("" for Falcon's combining): its value is the claim as first written,
-// whose Combine, Grouped and GroupKey never change, so the claims of the
-// queue's other groups are not read from the store for every message. An
-// entry it cannot read joins (the claim decides).
-func joins(entry []byte, group string) bool {
-	var head struct {
-		Case     string `json:"case"`
-		GroupKey string `json:"group_key"`
-		Combine  bool   `json:"combine"`
-		Grouped  bool   `json:"grouped"`
-	}
-	if json.Unmarshal(entry, &head) != nil || head.Case == "" {
-		return true
-	}
-	if group == "" {
-		return head.Combine
-	}
-	return head.Grouped && head.GroupKey == group
 }

@@ -35,7 +35,7 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 		if cl.Grouped {
 			group = cl.GroupKey
 		}
-		return n.deliverCombined(ctx, q, group)
+		return n.deliverCombined(ctx, q, group, []store.Entry{e})
 	}
 	switch cl.State {
 	case wire.ClaimQueued:
@@ -169,6 +169,7 @@ func (n *Notifier) retry(ctx context.Context, queueKey string, cl wire.Claim, ve
 	if !n.put(ctx, wire.QueueKey(cl.Team, cl.Receiver, cl.NextAt.UnixMilli(), keyOf(queueKey)), b, 0) {
 		return // the old entry stays and is retried at once: nothing lost
 	}
+	n.schedule(queueRef{cl.Team, cl.Receiver}, cl.NextAt)
 	n.dropEntry(ctx, queueKey)
 }
 

@@ -156,7 +156,7 @@ func (n *Notifier) claim(ctx context.Context, team string, c alarm.Case, ch alar
 	case err != nil:
 		return fmt.Errorf("cannot claim delivery: %w", err)
 	}
-	n.poke()
+	n.schedule(queueRef{team, t.receiver}, due)
 	return nil
 }
 

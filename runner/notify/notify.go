@@ -33,9 +33,11 @@ type Notifier struct {
 
 	depth atomic.Int64 // queue entries at the last scan
 	wake  chan struct{}
+	soon  wakeups // when this node's queues next have something due
 
 	mu      sync.Mutex
-	working map[string]bool // receiver queues this node delivers now
+	working map[string]chan struct{} // receiver queues this node delivers now: their workers' nudge
+	stormMu sync.Map                 // queue name: *sync.Mutex serialising its storm control
 }
 
 // New checks opts and returns a Notifier; Run starts it.
@@ -47,7 +49,7 @@ func New(opts Options) (*Notifier, error) {
 		opts:    opts,
 		log:     opts.Logger.With("component", "notify", "node", opts.NodeID),
 		wake:    make(chan struct{}, 1),
-		working: map[string]bool{},
+		working: map[string]chan struct{}{},
 	}
 	n.stats = newCounters(opts.Metrics, func() float64 { return float64(n.depth.Load()) })
 	return n, nil
@@ -92,7 +94,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 	return nil
 }
 
-// poke wakes the delivery scan (something was queued).
+// poke wakes the delivery loop (a wake-up was added).
 func (n *Notifier) poke() {
 	select {
 	case n.wake <- struct{}{}:

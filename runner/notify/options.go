@@ -38,15 +38,18 @@ type Options struct {
 	// claim's creation) before it is dead. Default 1h.
 	RetryBudget time.Duration
 	// RetryMin and RetryMax bound the exponential back-off between
-	// attempts of one delivery (full jitter). Defaults 1s and 5m.
+	// attempts of one delivery: RetryMin after the first failure, doubled
+	// per attempt up to RetryMax, each wait half fixed and half random.
+	// Defaults 200ms and 5m.
 	RetryMin, RetryMax time.Duration
 	// LeaseTTL is the life of a receiver queue's lease (renewed every
 	// LeaseTTL/3) and the margin after a send's timeout before another
 	// node may retry a delivery left "sending". Default 10s.
 	LeaseTTL time.Duration
-	// ScanInterval is how often the queues are scanned for due
-	// deliveries (a delivery queued by this node wakes the scan at once).
-	// Default 1s.
+	// ScanInterval is how often at least the queues are scanned for due
+	// deliveries: a node also scans when the earliest queued delivery
+	// comes due and when it queued one, so this bounds how late it finds
+	// what other nodes queued while it held the queue. Default 1s.
 	ScanInterval time.Duration
 	// ExpireInterval is how often posted alerts are checked for an endsAt
 	// that passed. Default 15s.
@@ -54,6 +57,10 @@ type Options struct {
 	// MaxWorkers bounds the receiver queues delivered at once by this
 	// node. Default 16.
 	MaxWorkers int
+	// SendsPerQueue bounds the messages of one receiver queue a node
+	// sends at once: different groups, the combined steps, different
+	// cases (a group's or a case's steps go out in order). Default 8.
+	SendsPerQueue int
 	// CombineInterval is Open-Falcon's combine interval: priority 3–6
 	// steps on a route without group_by go to a receiver at most once per
 	// interval, in one message. Default 60s.
@@ -113,7 +120,7 @@ func (o *Options) setDefaults() error {
 		o.RetryBudget = time.Hour
 	}
 	if o.RetryMin <= 0 {
-		o.RetryMin = time.Second
+		o.RetryMin = 200 * time.Millisecond
 	}
 	if o.RetryMax <= 0 {
 		o.RetryMax = 5 * time.Minute
@@ -130,6 +137,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.MaxWorkers <= 0 {
 		o.MaxWorkers = 16
+	}
+	if o.SendsPerQueue <= 0 {
+		o.SendsPerQueue = 8
 	}
 	if o.CombineInterval <= 0 {
 		o.CombineInterval = notifyplan.DefaultCombineInterval

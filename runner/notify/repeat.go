@@ -60,6 +60,7 @@ func (n *Notifier) scheduleRepeat(ctx context.Context, cl wire.Claim, now time.T
 	if !n.put(ctx, wire.QueueKey(next.Team, next.Receiver, next.NextAt.UnixMilli(), key), b, 0) {
 		return
 	}
+	n.schedule(queueRef{next.Team, next.Receiver}, next.NextAt)
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	if _, err := n.opts.Store.CompareAndSwap(sctx, wire.ClaimKey(key), 0, b, store.PutOptions{}); err != nil && !errors.Is(err, store.ErrConflict) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"sync"
 
 	"github.com/wharfhq/wharf/functions/alarms/wire"
 	"github.com/wharfhq/wharf/internal/store"
@@ -26,6 +27,9 @@ func (n *Notifier) admit(ctx context.Context, q queueRef, r *receiver.Compiled, 
 	if r == nil || r.StormLimit <= 0 || len(caseIDs) == 0 {
 		return true
 	}
+	mu, _ := n.stormMu.LoadOrStore(q.String(), new(sync.Mutex))
+	mu.(*sync.Mutex).Lock() // the queue's lanes send at once
+	defer mu.(*sync.Mutex).Unlock()
 	s := notifyplan.Storm{Limit: r.StormLimit, Interval: r.StormIntervalDur}
 	st, ver := n.stormState(ctx, q)
 	next, send, closed := s.Admit(st, caseIDs[0], n.opts.Now())

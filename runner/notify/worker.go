@@ -17,30 +17,70 @@ type queueRef struct{ team, receiver string }
 
 func (q queueRef) String() string { return q.team + "/" + q.receiver }
 
-// deliverLoop scans the queues every ScanInterval (or when poked) and
-// starts a worker for each queue with a due delivery whose lease this
-// node gets, at most MaxWorkers at once. It returns when ctx ends and
+// deliverLoop starts a worker for each queue with a due delivery whose
+// lease this node gets, at most MaxWorkers at once; a queue this node
+// already works is nudged instead. It finds the due queues in its wake-ups
+// (what this node queued, see wakeups.go), sleeping until the earliest,
+// and by scanning every queue every ScanInterval (what other nodes queued,
+// what was left by a node that stopped). It returns when ctx ends and
 // every worker has stopped.
 func (n *Notifier) deliverLoop(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	t := time.NewTicker(n.opts.ScanInterval)
+	t := time.NewTimer(n.opts.ScanInterval)
 	defer t.Stop()
+	var lastScan time.Time
 	for {
-		for _, q := range append(n.dueQueues(ctx), n.stormDue(ctx)...) {
-			if !n.startWork(q) {
+		var due []queueRef
+		if time.Since(lastScan) >= n.opts.ScanInterval {
+			lastScan = time.Now()
+			var later map[queueRef]int64
+			due, later = n.dueQueues(ctx)
+			for q, at := range later {
+				n.soon.add(q, at)
+			}
+			due = append(due, n.stormDue(ctx)...)
+		}
+		now := n.opts.Now().UnixMilli()
+		woken, _ := n.soon.take(now)
+		seen := map[queueRef]bool{}
+		for _, q := range append(due, woken...) {
+			if seen[q] {
+				continue
+			}
+			seen[q] = true
+			nudge, ok, busy := n.startWork(q)
+			if busy {
+				n.soon.add(q, now+leaseRetry.Milliseconds())
+			}
+			if !ok {
 				continue
 			}
 			lease, ok := n.acquire(ctx, q)
 			if !ok {
 				n.endWork(q)
+				n.soon.add(q, now+leaseRetry.Milliseconds()) // whoever holds it may stop before it is done
 				continue
 			}
 			wg.Go(func() {
-				defer n.endWork(q)
-				n.work(ctx, q, lease)
+				sent, next := n.work(ctx, q, lease, nudge)
+				n.endWork(q)
+				if next > 0 {
+					n.soon.add(q, next)
+				}
+				if sent {
+					// Once more: what another node queued while this
+					// one held the lease.
+					n.soon.add(q, n.opts.Now().UnixMilli())
+				}
+				n.poke()
 			})
 		}
+		wait := n.opts.ScanInterval - time.Since(lastScan)
+		if next := n.soon.earliest(); next > 0 {
+			wait = min(wait, time.Duration(next-n.opts.Now().UnixMilli())*time.Millisecond)
+		}
+		t.Reset(max(wait, 0))
 		select {
 		case <-ctx.Done():
 			return
@@ -50,30 +90,35 @@ func (n *Notifier) deliverLoop(ctx context.Context) {
 	}
 }
 
-// dueQueues lists the queues that have a delivery due now, and counts
-// the queue depth.
-func (n *Notifier) dueQueues(ctx context.Context) []queueRef {
+// dueQueues lists the queues that have a delivery due now and the earliest
+// due time (Unix ms) of each queue with none due yet, and counts the queue
+// depth.
+func (n *Notifier) dueQueues(ctx context.Context) (out []queueRef, later map[queueRef]int64) {
 	now := n.opts.Now().UnixMilli()
-	var out []queueRef
 	seen := map[queueRef]bool{}
+	later = map[queueRef]int64{}
 	depth := int64(0)
 	for e, err := range store.Entries(ctx, n.opts.Store, wire.QueuePrefix, store.ScanOptions{PageTimeout: storeTimeout}) {
 		if err != nil {
 			if ctx.Err() == nil {
 				n.log.Warn("cannot scan delivery queues", "err", err)
 			}
-			return out
+			return out, later
 		}
 		depth++
 		q, due, _, ok := parseQueueKey(e.Key)
-		if !ok || seen[q] || due > now {
+		if !ok || seen[q] {
 			continue
 		}
-		seen[q] = true
+		seen[q] = true // a queue's entries come in due order: the first decides
+		if due > now {
+			later[q] = due
+			continue
+		}
 		out = append(out, q)
 	}
 	n.depth.Store(depth)
-	return out
+	return out, later
 }
 
 // parseQueueKey splits wire.QueueKey.
@@ -89,16 +134,25 @@ func parseQueueKey(key string) (q queueRef, dueMillis int64, idem string, ok boo
 	return queueRef{parts[0], parts[1]}, due, parts[3], true
 }
 
-// startWork marks q worked on by this node, unless it is already or
-// MaxWorkers are busy.
-func (n *Notifier) startWork(q queueRef) bool {
+// startWork marks q worked on by this node and returns the channel that
+// nudges its worker. When q is already worked here its worker is nudged
+// (something came due); when MaxWorkers are busy it reports busy.
+func (n *Notifier) startWork(q queueRef) (nudge chan struct{}, ok, busy bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.working[q.String()] || len(n.working) >= n.opts.MaxWorkers {
-		return false
+	if nudge, ok := n.working[q.String()]; ok {
+		select {
+		case nudge <- struct{}{}:
+		default:
+		}
+		return nil, false, false
 	}
-	n.working[q.String()] = true
-	return true
+	if len(n.working) >= n.opts.MaxWorkers {
+		return nil, false, true
+	}
+	nudge = make(chan struct{}, 1)
+	n.working[q.String()] = nudge
+	return nudge, true, false
 }
 
 func (n *Notifier) endWork(q queueRef) {
@@ -107,8 +161,11 @@ func (n *Notifier) endWork(q queueRef) {
 	delete(n.working, q.String())
 }
 
-// work delivers q's due entries in due order while it holds q's lease.
-func (n *Notifier) work(ctx context.Context, q queueRef, lease uint64) {
+// work delivers q's due entries while it holds q's lease (see lanes.go)
+// and reports whether it sent or settled anything and the due time of
+// q's next entry it saw (0: none). The lease is released before it
+// returns.
+func (n *Notifier) work(ctx context.Context, q queueRef, lease uint64, nudge <-chan struct{}) (bool, int64) {
 	wctx, lost := context.WithCancel(ctx)
 	defer lost()
 	var renew sync.WaitGroup
@@ -116,39 +173,7 @@ func (n *Notifier) work(ctx context.Context, q queueRef, lease uint64) {
 	defer renew.Wait()
 	defer lost()
 	n.flushStorm(context.WithoutCancel(wctx), q)
-	for wctx.Err() == nil {
-		page, err := listQueue(wctx, n.opts.Store, q)
-		if err != nil {
-			if wctx.Err() == nil {
-				n.log.Warn("cannot list delivery queue", "queue", q.String(), "err", err)
-			}
-			return
-		}
-		now := n.opts.Now().UnixMilli()
-		progressed := false
-		for _, e := range page {
-			_, due, idem, ok := parseQueueKey(e.Key)
-			if !ok || due > now {
-				break
-			}
-			if wctx.Err() != nil {
-				return
-			}
-			if n.deliver(wctx, q, e, idem) {
-				progressed = true
-			}
-		}
-		if !progressed {
-			return
-		}
-	}
-}
-
-func listQueue(ctx context.Context, st store.Store, q queueRef) ([]store.Entry, error) {
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	p, err := st.List(ctx, wire.QueueOf(q.team, q.receiver), store.ListOptions{Limit: 100})
-	return p.Entries, err
+	return n.runLanes(wctx, q, nudge)
 }
 
 // acquire takes q's lease (compare-and-swap on an absent key, with TTL).
