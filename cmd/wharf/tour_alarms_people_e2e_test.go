@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -81,6 +83,26 @@ func TestTourAlarmsToPeople(t *testing.T) {
 		}
 		return nil
 	})
+	// Requests keep coming while the shop is broken (a step without
+	// requests has error_rate 0, and the judge would resolve the alarm
+	// before the silence is added).
+	stopLoad, loadDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(loadDone)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopLoad:
+				return
+			case <-tick.C:
+			}
+			if resp, err := http.Get(gw + "/shop/x"); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+			}
+		}
+	}()
 	first := hook.to("/chat")[0].p
 	if first.Version != "4" || first.Status != "firing" || len(first.Alerts) != 1 || first.Alerts[0].Labels["alertname"] != "shop-errors" ||
 		first.Alerts[0].Labels["service"] != "shop" || first.Alerts[0].Annotations["note"] != "shop answers errors" {
@@ -100,6 +122,8 @@ func TestTourAlarmsToPeople(t *testing.T) {
 	}
 	logged(out)
 	wantLines(t, "silence list", logged(shop.ok("silence", "list")), "active", "fixing the shop")
+	close(stopLoad)
+	<-loadDone
 
 	// The shop is fixed: the alarm resolves; the silence kept the
 	// resolution from the webhook, the history says so.
