@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"math"
 	"strconv"
-	"unicode/utf8"
-	"unsafe"
 )
 
-// batchHead and the keys below are what AppendBatch writes, in its order.
+// The exact bytes AppendBatch writes, in its order.
 const (
 	batchHead     = `{"v":1,"points":[`
 	fastEndpoint  = `{"endpoint":`
@@ -22,20 +20,13 @@ const (
 	maxFastPoints = 1 << 20
 )
 
-// batchScanner decodes the exact bytes AppendBatch writes without
+// decodeBatchFast decodes b when it is laid out exactly as AppendBatch
+// writes it, with the push decoder's scanner (decoder: strings with their
+// escapes, numbers with JSON's syntax) instead of encoding/json's
 // reflection: the series writer and the judge decode every batch, and
-// encoding/json cost them microseconds per point. Anything else — other
-// key order, whitespace, an escaped string — makes it give up, and
-// DecodeBatch falls back to encoding/json, so the format stays JSON.
-type batchScanner struct {
-	b   []byte
-	i   int
-	ok  bool
-	str map[string]string // the strings of this batch, each allocated once
-}
-
-// decodeBatchFast decodes b when it is exactly AppendBatch's output; ok
-// false means "not that form", not "invalid".
+// reflection cost them microseconds per point. Any other layout (key
+// order, whitespace) gives ok false, and DecodeBatch falls back to
+// encoding/json, so the format stays JSON.
 func decodeBatchFast(b []byte) (pts []Point, ok bool) {
 	if !bytes.HasPrefix(b, []byte(batchHead)) {
 		return nil, false
@@ -44,182 +35,86 @@ func decodeBatchFast(b []byte) (pts []Point, ok bool) {
 	if n > maxFastPoints {
 		return nil, false
 	}
-	s := batchScanner{b: b, i: len(batchHead), ok: true, str: make(map[string]string, 8)}
-	out := make([]Point, 0, n)
-	if s.peek(']') {
-		s.lit(batchEnd)
-		return out, s.ok && s.i == len(b)
+	d := decoder{b: b, i: len(batchHead)}
+	strs := make(map[string]string, 8) // the batch's strings, each allocated once
+	str := func() (string, bool) {
+		raw, err := d.str()
+		if err != nil {
+			return "", false
+		}
+		if s, ok := strs[string(raw)]; ok { // no allocation for the lookup
+			return s, true
+		}
+		s := string(raw)
+		strs[s] = s
+		return s, true
 	}
-	for s.ok {
+	out := make([]Point, 0, n)
+	if d.lit(batchEnd) {
+		return out, d.i == len(b)
+	}
+	for {
 		var p Point
-		s.lit(fastEndpoint)
-		p.Endpoint = s.string()
-		s.lit(fastMetric)
-		p.Metric = s.string()
-		s.lit(fastTags)
-		p.Tags = s.string()
-		s.lit(fastCounter)
-		p.CounterType = s.string()
-		s.lit(fastStep)
-		p.Step = s.int()
-		s.lit(fastTimestamp)
-		p.Time = s.int()
-		s.lit(fastValue)
-		p.Value = s.value()
-		s.lit("}")
-		if !s.ok {
+		var okE, okM, okT, okC bool
+		var err1, err2 error
+		if !d.lit(fastEndpoint) {
 			return nil, false
 		}
+		p.Endpoint, okE = str()
+		if !okE || !d.lit(fastMetric) {
+			return nil, false
+		}
+		p.Metric, okM = str()
+		if !okM || !d.lit(fastTags) {
+			return nil, false
+		}
+		p.Tags, okT = str()
+		if !okT || !d.lit(fastCounter) {
+			return nil, false
+		}
+		p.CounterType, okC = str()
+		if !okC || !d.lit(fastStep) {
+			return nil, false
+		}
+		p.Step, err1 = d.integer()
+		if err1 != nil || !d.lit(fastTimestamp) {
+			return nil, false
+		}
+		p.Time, err2 = d.integer()
+		if err2 != nil || !d.lit(fastValue) {
+			return nil, false
+		}
+		v, ok := batchValue(&d, str)
+		if !ok || !d.eat('}') {
+			return nil, false
+		}
+		p.Value = v
 		out = append(out, p)
-		if s.peek(',') {
-			s.i++
+		if d.eat(',') {
 			continue
 		}
-		s.lit(batchEnd)
-		break
+		return out, d.lit(batchEnd) && d.i == len(b)
 	}
-	return out, s.ok && s.i == len(b)
 }
 
-func (s *batchScanner) peek(c byte) bool { return s.ok && s.i < len(s.b) && s.b[s.i] == c }
-
-// lit consumes lit or fails.
-func (s *batchScanner) lit(lit string) {
-	if !s.ok || !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
-		s.ok = false
-		return
-	}
-	s.i += len(lit)
-}
-
-// string consumes a JSON string without escapes and returns it interned.
-func (s *batchScanner) string() string {
-	if !s.peek('"') {
-		s.ok = false
-		return ""
-	}
-	rest := s.b[s.i+1:]
-	end := bytes.IndexByte(rest, '"')
-	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
-		s.ok = false
-		return ""
-	}
-	raw := rest[:end]
-	s.i += end + 2
-	if v, ok := s.str[string(raw)]; ok { // no allocation for the lookup
-		return v
-	}
-	for _, c := range raw {
-		if c < 0x20 {
-			s.ok = false
-			return ""
-		}
-	}
-	if !utf8.Valid(raw) { // encoding/json would replace the bad bytes
-		s.ok = false
-		return ""
-	}
-	v := string(raw)
-	s.str[v] = v
-	return v
-}
-
-// number returns the bytes of the number at the cursor (up to ',' or '}').
-func (s *batchScanner) number() []byte {
-	if !s.ok {
-		return nil
-	}
-	j := s.i
-	for j < len(s.b) && s.b[j] != ',' && s.b[j] != '}' {
-		j++
-	}
-	raw := s.b[s.i:j]
-	s.i = j
-	if len(raw) == 0 {
-		s.ok = false
-	}
-	return raw
-}
-
-// int consumes a JSON integer.
-func (s *batchScanner) int() int64 {
-	raw := s.number()
-	if !s.ok {
-		return 0
-	}
-	v, err := strconv.ParseInt(unsafeString(raw), 10, 64)
-	if err != nil || (len(raw) > 1 && raw[0] == '0') || raw[0] == '+' {
-		s.ok = false
-	}
-	return v
-}
-
-// value consumes a point value: a JSON number or "NaN", "+Inf", "-Inf".
-func (s *batchScanner) value() float64 {
-	if s.peek('"') {
-		switch str := s.string(); str {
+// batchValue reads a point value: a JSON number, or the string "NaN",
+// "+Inf" or "-Inf" AppendBatch writes for values JSON has no number for.
+func batchValue(d *decoder, str func() (string, bool)) (float64, bool) {
+	if d.i < len(d.b) && d.b[d.i] == '"' {
+		switch s, _ := str(); s {
 		case "NaN":
-			return math.NaN()
+			return math.NaN(), true
 		case "+Inf":
-			return math.Inf(1)
+			return math.Inf(1), true
 		case "-Inf":
-			return math.Inf(-1)
+			return math.Inf(-1), true
 		}
-		s.ok = false
-		return 0
+		return 0, false
 	}
-	raw := s.number()
-	if !s.ok {
-		return 0
-	}
-	if !jsonNumber(raw) {
-		s.ok = false
-		return 0
-	}
-	v, err := strconv.ParseFloat(unsafeString(raw), 64)
+	lit, err := d.number()
 	if err != nil {
-		s.ok = false
+		return 0, false
 	}
-	return v
+	v, err := strconv.ParseFloat(string(lit), 64)
+	return v, err == nil
 }
-
-// jsonNumber reports whether raw has JSON's number syntax (ParseFloat also
-// takes "Inf", hex, underscores and a leading '+').
-func jsonNumber(raw []byte) bool {
-	i := 0
-	if raw[0] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(raw) && raw[i] >= '0' && raw[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	start := i
-	if n := digits(); n == 0 || (n > 1 && raw[start] == '0') {
-		return false
-	}
-	if i < len(raw) && raw[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(raw) && (raw[i] == 'e' || raw[i] == 'E') {
-		i++
-		if i < len(raw) && (raw[i] == '+' || raw[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(raw)
-}
-
-// unsafeString views b as a string for a parse that does not keep it (the
-// error, which would, is dropped).
-func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

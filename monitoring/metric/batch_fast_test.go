@@ -73,9 +73,20 @@ func TestFastBatchDecodeTakesAppendBatchOutput(t *testing.T) {
 			t.Fatalf("fast %+v, encoding/json %+v for %s", fast, ref, body)
 		}
 	}
-	// Escaped strings and other spellings go to encoding/json.
+	// Escaped strings (the push decoder's scanner unescapes them) decode
+	// as encoding/json decodes them.
 	for _, body := range []string{
-		`{"v":1,"points":[{"endpoint":"a\"b","metric":"m","tags":"","counterType":"GAUGE","step":1,"timestamp":1,"value":1}]}`,
+		`{"v":1,"points":[{"endpoint":"a\"b","metric":"m\u00e9\n","tags":"","counterType":"GAUGE","step":1,"timestamp":1,"value":1}]}`,
+		string(AppendBatch(nil, []Point{{Endpoint: "tab\there", Metric: "ctl\x01", Tags: "k=\"v\"", CounterType: "GAUGE", Step: 1, Time: 1, Value: 2}})),
+	} {
+		fast, ok := decodeBatchFast([]byte(body))
+		ref, err := decodeBatchJSON([]byte(body))
+		if !ok || err != nil || !samePoints(fast, ref) {
+			t.Errorf("escaped strings in %s: fast %+v (%v), encoding/json %+v (%v)", body, fast, ok, ref, err)
+		}
+	}
+	// Other spellings go to encoding/json.
+	for _, body := range []string{
 		`{"v":1, "points":[]}`,
 		`{"points":[],"v":1}`,
 		`{"v":1,"points":[{"endpoint":"a","metric":"m","tags":"","counterType":"GAUGE","step":1,"timestamp":1,"value":01}]}`,
