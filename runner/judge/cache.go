@@ -89,48 +89,15 @@ func (j *Judge) hold(ctx context.Context, c *shardCache, m *bus.Message, points 
 // again) or the store failed (every dirty record is dropped). c.mu is held.
 func (j *Judge) flushLocked(ctx context.Context, c *shardCache) error {
 	var keys []string
-	var swaps []store.Swap
 	if c.dirty > 0 {
 		keys = make([]string, 0, c.dirty)
-		swaps = make([]store.Swap, 0, c.dirty)
 		for key, e := range c.entries {
-			if !e.dirty {
-				continue
-			}
-			val, err := appendRecord(nil, &e.rec)
-			if err != nil {
-				delete(c.entries, key)
-				c.conflicted = true
-				continue
-			}
-			keys = append(keys, key)
-			swaps = append(swaps, store.Swap{Key: key, Expect: e.ver, Value: val})
-		}
-	}
-	var flushErr error
-	if len(swaps) > 0 {
-		start := time.Now()
-		res, err := store.CompareAndSwapMany(ctx, j.opts.StateStore, swaps)
-		j.stats.flushSeconds.UpdateDuration(start)
-		j.stats.flushedStates.Add(len(swaps))
-		if err != nil {
-			flushErr = fmt.Errorf("cannot write judge states: %w", err)
-			for _, key := range keys {
-				delete(c.entries, key)
-			}
-		} else {
-			for n, r := range res {
-				e := c.entries[keys[n]]
-				if r.Err != nil {
-					delete(c.entries, keys[n])
-					c.conflicted = true
-					continue
-				}
-				e.ver, e.dirty = r.Version, false
+			if e.dirty {
+				keys = append(keys, key)
 			}
 		}
 	}
-	c.dirty = 0
+	flushErr := j.storeDirty(ctx, c, keys)
 	answer := flushErr
 	if answer == nil && c.conflicted {
 		answer = errStateConflict
@@ -141,6 +108,55 @@ func (j *Judge) flushLocked(ctx context.Context, c *shardCache) error {
 	c.held, c.heldPoints, c.conflicted = nil, 0, false
 	j.trimCache(c)
 	return flushErr
+}
+
+// storeDirty writes the dirty cached records at keys with one
+// compare-and-swap round: a record written is clean at its new version, a
+// lost or unencodable one is dropped from the cache and marks the held
+// batches for requeueing, and when the store fails every one of them is
+// dropped and the error returned. c.mu is held.
+func (j *Judge) storeDirty(ctx context.Context, c *shardCache, keys []string) error {
+	swaps := make([]store.Swap, 0, len(keys))
+	written := keys[:0:0]
+	for _, key := range keys {
+		e := c.entries[key]
+		if e == nil || !e.dirty {
+			continue
+		}
+		c.dirty--
+		val, err := appendRecord(nil, &e.rec)
+		if err != nil {
+			delete(c.entries, key)
+			c.conflicted = true
+			continue
+		}
+		e.dirty = false
+		written = append(written, key)
+		swaps = append(swaps, store.Swap{Key: key, Expect: e.ver, Value: val})
+	}
+	if len(swaps) == 0 {
+		return nil
+	}
+	start := time.Now()
+	res, err := store.CompareAndSwapMany(ctx, j.opts.StateStore, swaps)
+	j.stats.flushSeconds.UpdateDuration(start)
+	j.stats.flushedStates.Add(len(swaps))
+	if err != nil {
+		for _, key := range written {
+			delete(c.entries, key)
+		}
+		c.conflicted = true
+		return fmt.Errorf("cannot write judge states: %w", err)
+	}
+	for n, r := range res {
+		if r.Err != nil {
+			delete(c.entries, written[n])
+			c.conflicted = true
+			continue
+		}
+		c.entries[written[n]].ver = r.Version
+	}
+	return nil
 }
 
 // trimCache drops clean records beyond MaxCachedStates per shard (map
@@ -175,42 +191,14 @@ func (j *Judge) flushKey(ctx context.Context, key string, shard int) error {
 	return j.dropCachedLocked(ctx, c, []string{key})
 }
 
-// dropCachedLocked writes the dirty ones of keys' cached records with one
-// compare-and-swap round and drops them all from the cache. A lost write
-// marks the held batches for requeueing. c.mu is held.
+// dropCachedLocked writes the dirty ones of keys' cached records
+// (storeDirty) and drops them all from the cache. c.mu is held.
 func (j *Judge) dropCachedLocked(ctx context.Context, c *shardCache, keys []string) error {
-	var swaps []store.Swap
+	err := j.storeDirty(ctx, c, keys)
 	for _, key := range keys {
-		e := c.entries[key]
-		if e == nil {
-			continue
-		}
 		delete(c.entries, key)
-		if !e.dirty {
-			continue
-		}
-		c.dirty--
-		val, err := appendRecord(nil, &e.rec)
-		if err != nil {
-			c.conflicted = true
-			continue
-		}
-		swaps = append(swaps, store.Swap{Key: key, Expect: e.ver, Value: val})
 	}
-	if len(swaps) == 0 {
-		return nil
-	}
-	res, err := store.CompareAndSwapMany(ctx, j.opts.StateStore, swaps)
-	if err != nil {
-		c.conflicted = true
-		return fmt.Errorf("cannot write judge states: %w", err)
-	}
-	for _, r := range res {
-		if r.Err != nil {
-			c.conflicted = true
-		}
-	}
-	return nil
+	return err
 }
 
 // flushAll flushes the caches of every held shard: a tick or a sweep
