@@ -75,55 +75,27 @@ func TestRetryWakesTheNode(t *testing.T) {
 // one group hangs at the receiver, another group's message is delivered.
 func TestGroupsOfOneReceiverDoNotWait(t *testing.T) {
 	e := newEnv(t)
-	arrived, release := make(chan struct{}, 1), make(chan struct{})
-	var mu sync.Mutex
-	got := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if strings.Contains(string(body), "db-slow") {
-			select {
-			case arrived <- struct{}{}:
-			default:
-			}
-			<-release
-		}
-		var p receiver.Payload
-		if err := json.Unmarshal(body, &p); err != nil {
-			t.Errorf("payload is not JSON: %v", err)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, a := range p.Alerts {
-			got[a.Labels["instance"]]++
-		}
-	}))
-	releaseOnce := sync.OnceFunc(func() { close(release) })
-	t.Cleanup(srv.Close)
-	t.Cleanup(releaseOnce) // before the server's Close, which waits for its handlers
-	e.putReceiver(receiver.Receiver{Name: "chat", Team: "shop", Kind: receiver.KindWebhook, URL: srv.URL, Timeout: "60s"})
+	hr := newHangingReceiver(t, "db-slow")
+	e.putReceiver(receiver.Receiver{Name: "chat", Team: "shop", Kind: receiver.KindWebhook, URL: hr.srv.URL, Timeout: "60s"})
 	e.putRoute("shop", amroute.Config{Receiver: "chat", GroupBy: []string{"instance"}, GroupWait: "10ms"})
 	e.start("a", notify.Options{})
 	e.postAlerts("db-slow")
 	select {
-	case <-arrived:
+	case <-hr.arrived:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the slow group's message did not arrive")
 	}
 	e.postAlerts("db-fast")
 	testenv.Eventually(t, 20*time.Second, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if got["db-fast"] != 1 {
-			return fmt.Errorf("db-fast delivered %d times while db-slow hangs, want 1", got["db-fast"])
+		if n := hr.count("db-fast"); n != 1 {
+			return fmt.Errorf("db-fast delivered %d times while db-slow hangs, want 1", n)
 		}
 		return nil
 	})
-	releaseOnce()
+	hr.release()
 	testenv.Eventually(t, 20*time.Second, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if got["db-slow"] != 1 {
-			return fmt.Errorf("db-slow delivered %d times, want 1", got["db-slow"])
+		if n := hr.count("db-slow"); n != 1 {
+			return fmt.Errorf("db-slow delivered %d times, want 1", n)
 		}
 		return nil
 	})
@@ -135,30 +107,8 @@ func TestGroupsOfOneReceiverDoNotWait(t *testing.T) {
 // worker does not give up on a lane that could do nothing once.
 func TestLaneInFlightElsewhereSentAfterItsLease(t *testing.T) {
 	e := newEnv(t)
-	arrived, release := make(chan struct{}, 1), make(chan struct{})
-	var mu sync.Mutex
-	got := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if strings.Contains(string(body), "db-slow") {
-			select {
-			case arrived <- struct{}{}:
-			default:
-			}
-			<-release
-		}
-		var p receiver.Payload
-		_ = json.Unmarshal(body, &p)
-		mu.Lock()
-		defer mu.Unlock()
-		for _, a := range p.Alerts {
-			got[a.Labels["instance"]]++
-		}
-	}))
-	releaseOnce := sync.OnceFunc(func() { close(release) })
-	t.Cleanup(srv.Close)
-	t.Cleanup(releaseOnce)
-	e.putReceiver(receiver.Receiver{Name: "chat", Team: "shop", Kind: receiver.KindWebhook, URL: srv.URL, Timeout: "60s"})
+	hr := newHangingReceiver(t, "db-slow")
+	e.putReceiver(receiver.Receiver{Name: "chat", Team: "shop", Kind: receiver.KindWebhook, URL: hr.srv.URL, Timeout: "60s"})
 	e.putRoute("shop", amroute.Config{Receiver: "chat", GroupBy: []string{"instance"}, GroupWait: "1h"})
 	e.start("a", notify.Options{})
 	start := time.Now().Truncate(time.Millisecond)
@@ -193,20 +143,65 @@ func TestLaneInFlightElsewhereSentAfterItsLease(t *testing.T) {
 	e.putJSON(wire.ClaimKey(keys["db-slow"]), slow)
 	e.putJSON(wire.QueueKey("shop", "chat", now.UnixMilli(), keys["db-slow"]), slow)
 	select {
-	case <-arrived:
+	case <-hr.arrived:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the slow group's message did not arrive")
 	}
 	testenv.Eventually(t, 20*time.Second, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if got["db-stuck"] != 1 {
-			return fmt.Errorf("db-stuck delivered %d times while db-slow hangs, want 1", got["db-stuck"])
+		if n := hr.count("db-stuck"); n != 1 {
+			return fmt.Errorf("db-stuck delivered %d times while db-slow hangs, want 1", n)
 		}
 		return nil
 	})
 	if c := e.claim(keys["db-stuck"]); c.State != wire.ClaimSent || c.Attempts != 2 {
 		t.Fatalf("db-stuck's claim %q after %d attempts, want sent after 2", c.State, c.Attempts)
 	}
-	releaseOnce()
+	hr.release()
+}
+
+// hangingReceiver is a webhook that counts the alerts it got per instance
+// label and holds every message holding the hang instance until release
+// (arrived says the first came).
+type hangingReceiver struct {
+	srv     *httptest.Server
+	arrived chan struct{}
+	release func()
+	mu      sync.Mutex
+	got     map[string]int
+}
+
+func newHangingReceiver(t *testing.T, hang string) *hangingReceiver {
+	t.Helper()
+	h := &hangingReceiver{arrived: make(chan struct{}, 1), got: map[string]int{}}
+	released := make(chan struct{})
+	h.release = sync.OnceFunc(func() { close(released) })
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), hang) {
+			select {
+			case h.arrived <- struct{}{}:
+			default:
+			}
+			<-released
+		}
+		var p receiver.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("payload is not JSON: %v", err)
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, a := range p.Alerts {
+			h.got[a.Labels["instance"]]++
+		}
+	}))
+	t.Cleanup(h.srv.Close)
+	t.Cleanup(h.release) // before the server's Close, which waits for its handlers
+	return h
+}
+
+// count is how many alerts of instance arrived.
+func (h *hangingReceiver) count(instance string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.got[instance]
 }
