@@ -70,8 +70,10 @@ func authOK(t testing.TB, a interface {
 func TestCacheServesAVerifiedTokenFromMemory(t *testing.T) {
 	st := &countingStore{Store: openBunt(t)}
 	s := NewService(st)
-	c := startCache(t, s, CacheOptions{})
+	// The token exists before the cache watches: its creation, seen on the
+	// watch after the first check, would drop the entry and cost a read.
 	tok, plain := mustCreate(t, s, "shop", TeamScope("shop"), ScopeIngest)
+	c := startCache(t, s, CacheOptions{})
 
 	want := authOK(t, s, plain)
 	before := st.gets.Load()
