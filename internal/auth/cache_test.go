@@ -228,8 +228,8 @@ func TestCacheReadsTheStoreAgainAfterMaxAge(t *testing.T) {
 	s := NewService(st)
 	var clock atomic.Int64
 	clock.Store(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	_, plain := mustCreate(t, s, "shop", TeamScope("shop")) // before the watch (see TestCacheServesAVerifiedTokenFromMemory)
 	c := startCache(t, s, CacheOptions{MaxAge: time.Minute, Freshness: time.Hour, Now: func() time.Time { return time.Unix(0, clock.Load()) }})
-	_, plain := mustCreate(t, s, "shop", TeamScope("shop"))
 	authOK(t, c, plain)
 	authOK(t, c, plain)
 	before := st.gets.Load()
