@@ -123,7 +123,9 @@ var ErrSkip = errors.New("no change")
 
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
+	// A context that has ended wins over a timer that has fired too
+	// (select would pick either at random).
+	if d <= 0 || ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
 	t := time.NewTimer(d)
