@@ -9,7 +9,7 @@ import (
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/nodes"
 	"github.com/wharfhq/wharf/internal/store"
-	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/store/logstore"
 	"github.com/wharfhq/wharf/runner/judge"
 )
 
@@ -56,16 +56,16 @@ func (w *wiring) startJudgeComponent(ctx context.Context) (stopFunc, error) {
 	}, nil
 }
 
-// openJudgeStates opens the judge's state store: in serve a buntdb file of
-// its own beside store.db that keeps no change log (buntstore Unwatched;
-// the states are the judge's high-rate writes and nobody watches them);
-// in the judge role the shared store (Redis), so that another judge can
-// take a shard over.
+// openJudgeStates opens the judge's state store: in serve a log store of
+// its own beside store.db (store/logstore: a map in memory and an
+// append-only file, no B-tree and no change log; the states are the
+// judge's high-rate writes and nobody watches them); in the judge role
+// the shared store (Redis), so that another judge can take a shard over.
 func (w *wiring) openJudgeStates() (store.Store, func() error, error) {
 	if !w.role.embedded {
 		return w.st, func() error { return nil }, nil
 	}
-	st, err := buntstore.Open(buntstore.Options{Path: filepath.Join(w.opts.DataDir, "judge-states.db"), Unwatched: true, Logger: w.log})
+	st, err := logstore.Open(logstore.Options{Path: filepath.Join(w.opts.DataDir, "judge-states.log"), Logger: w.log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot open the judge's state store in %s: %w", w.opts.DataDir, err)
 	}

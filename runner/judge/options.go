@@ -39,8 +39,8 @@ type Options struct {
 	// Required.
 	Store store.Store
 	// StateStore keeps the states (StatePrefix), the judge's high-rate
-	// writes. Default Store. serve gives the judge a store of its own that
-	// keeps no change log (buntstore.Options.Unwatched): nobody watches
+	// writes. Default Store. serve gives the judge a store of its own
+	// without change log or B-tree (store/logstore): nobody watches
 	// states. States found in Store under StatePrefix are moved to it when
 	// the judge starts.
 	StateStore store.Store

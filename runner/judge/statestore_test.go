@@ -3,15 +3,16 @@ package judge_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/wharfhq/wharf/internal/store"
-	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/store/logstore"
 	"github.com/wharfhq/wharf/runner/judge"
 )
 
-// A judge given a state store of its own (serve's unwatched buntdb) moves
+// A judge given a state store of its own (serve's log store) moves
 // the states an earlier judge kept in the main store there when it starts,
 // and goes on from them: Falcon's worked example, interrupted after the
 // first PROBLEM, sends the same events as uninterrupted.
@@ -24,7 +25,7 @@ func TestStatesMoveToTheStateStoreAndJudgingGoesOn(t *testing.T) {
 		e.feed(st, ts)
 	}
 	stop()
-	states, err := buntstore.Open(buntstore.Options{Path: ":memory:", Unwatched: true})
+	states, err := logstore.Open(logstore.Options{Path: filepath.Join(t.TempDir(), "states.log")})
 	if err != nil {
 		t.Fatal(err)
 	}

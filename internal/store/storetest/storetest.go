@@ -53,6 +53,24 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ScanClosed", func(t *testing.T) { testScanClosed(t, open(t)) })
 }
 
+// RunUnwatched runs the part of the suite that needs neither watches nor
+// TTLs, for engines without them (store/logstore): values, versions,
+// compare-and-swap and -delete, concurrency, listing, Retry and Update.
+func RunUnwatched(t *testing.T, open func(t *testing.T) store.Store) {
+	t.Run("Basic", func(t *testing.T) { testBasic(t, open(t)) })
+	t.Run("InvalidKeys", func(t *testing.T) { testInvalidKeys(t, open(t)) })
+	t.Run("CompareAndSwap", func(t *testing.T) { testCAS(t, open(t)) })
+	t.Run("ConcurrentCompareAndSwap", func(t *testing.T) { testConcurrentCAS(t, open(t)) })
+	t.Run("CompareAndDelete", func(t *testing.T) { testCompareAndDelete(t, open(t)) })
+	t.Run("ListPagination", func(t *testing.T) { testListPagination(t, open(t)) })
+	t.Run("ListPrefixBoundaries", func(t *testing.T) { testListBoundaries(t, open(t)) })
+	t.Run("UpdateContention", func(t *testing.T) { testUpdateContention(t, open(t)) })
+	t.Run("UpdateRaces", func(t *testing.T) { testUpdateRaces(t, open(t)) })
+	t.Run("RetryDelete", func(t *testing.T) { testRetryDelete(t, open(t)) })
+	t.Run("PagesBoundary", func(t *testing.T) { testPagesBoundary(t, open(t)) })
+	t.Run("ScanClosed", func(t *testing.T) { testScanClosed(t, open(t)) })
+}
+
 // testCtx returns a context that ends with the test or after a minute.
 func testCtx(t *testing.T) context.Context {
 	t.Helper()

@@ -1,0 +1,277 @@
+package logstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/internal/store/logstore"
+	"github.com/wharfhq/wharf/internal/store/storetest"
+)
+
+func openAt(t *testing.T, opts logstore.Options) *logstore.Store {
+	t.Helper()
+	s, err := logstore.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// The key-value contract of the conformance suite, without its watches
+// and TTLs.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.RunUnwatched(t, func(t *testing.T) store.Store {
+		return openAt(t, logstore.Options{Path: filepath.Join(t.TempDir(), "s.log")})
+	})
+}
+
+// Watches and TTLs are refused by name; a batch's swaps see each other.
+func TestUnsupportedAndBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openAt(t, logstore.Options{Path: filepath.Join(t.TempDir(), "s.log")})
+	if _, err := s.Watch(ctx, "a", 0); !errors.Is(err, logstore.ErrUnsupported) {
+		t.Fatalf("watch: %v", err)
+	}
+	if _, err := s.Put(ctx, "a", []byte("x"), store.PutOptions{TTL: time.Minute}); !errors.Is(err, logstore.ErrUnsupported) {
+		t.Fatalf("put with a TTL: %v", err)
+	}
+	res, err := s.CompareAndSwapMany(ctx, []store.Swap{
+		{Key: "k", Value: []byte("1")},
+		{Key: "k", Expect: 1, Value: []byte("2")},
+		{Key: "k", Value: []byte("lost")},
+		{Key: "missing", Expect: 9, Value: []byte("lost")},
+		{Key: "", Value: []byte("lost")},
+		{Key: "t", Value: []byte("lost"), Opts: store.PutOptions{TTL: time.Second}},
+	})
+	if err != nil || res[0].Version != 1 || res[1].Version != 2 || res[1].Err != nil ||
+		!errors.Is(res[2].Err, store.ErrConflict) || !errors.Is(res[3].Err, store.ErrNotFound) ||
+		!errors.Is(res[4].Err, store.ErrInvalidKey) || !errors.Is(res[5].Err, logstore.ErrUnsupported) {
+		t.Fatalf("batch: %+v %v", res, err)
+	}
+	if e, err := s.Get(ctx, "k"); err != nil || string(e.Value) != "2" || e.Version != 2 {
+		t.Fatalf("k: %+v %v", e, err)
+	}
+	if _, err := s.Get(ctx, "t"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("t: %v", err)
+	}
+}
+
+// Everything written is there after a reopen, with the same versions, and
+// the revision does not go back even when its key was deleted.
+func TestReopen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.log")
+	s, err := logstore.Open(logstore.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if _, err := s.Put(ctx, fmt.Sprintf("k/%03d", i), []byte(fmt.Sprint(i)), store.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Delete(ctx, "k/050"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, "k/099"); err != nil {
+		t.Fatal(err)
+	}
+	rev, _ := s.Revision(ctx)
+	want := listAll(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "k/001"); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("get after close: %v", err)
+	}
+	s2 := openAt(t, logstore.Options{Path: path})
+	if got, _ := s2.Revision(ctx); got != rev {
+		t.Fatalf("revision %d after reopen, want %d", got, rev)
+	}
+	if got := listAll(t, s2); fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 98 {
+		t.Fatalf("after reopen %d entries, want %d", len(got), len(want))
+	}
+}
+
+// A second process cannot open a log in use.
+func TestExclusive(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "s.log")
+	openAt(t, logstore.Options{Path: path})
+	if s, err := logstore.Open(logstore.Options{Path: path}); err == nil {
+		_ = s.Close()
+		t.Fatal("a log in use opened twice")
+	}
+}
+
+// A crash in the middle of an append leaves a torn record: it is cut off
+// at the next open, and everything before it is kept; a corrupt byte in
+// the last record is found by its checksum.
+func TestTornTail(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		harm func(b []byte) []byte
+	}{
+		{"torn", func(b []byte) []byte { return b[:len(b)-3] }},
+		{"flipped", func(b []byte) []byte { b[len(b)-2] ^= 0xff; return b }},
+		{"garbage", func(b []byte) []byte { return append(b, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "s.log")
+			s, err := logstore.Open(logstore.Options{Path: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"a", "b", "c"} {
+				if _, err := s.Put(ctx, k, []byte("value of "+k), store.PutOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, tc.harm(b), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s2 := openAt(t, logstore.Options{Path: path})
+			keys := fmt.Sprint(keysOf(listAll(t, s2)))
+			want := "[a b]"
+			if tc.name == "garbage" {
+				want = "[a b c]"
+			}
+			if keys != want {
+				t.Fatalf("keys %s, want %s", keys, want)
+			}
+			// The log goes on from the cut.
+			if _, err := s2.Put(ctx, "d", []byte("d"), store.PutOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			_ = s2.Close()
+			s3 := openAt(t, logstore.Options{Path: path})
+			if e, err := s3.Get(ctx, "d"); err != nil || string(e.Value) != "d" {
+				t.Fatalf("d after the cut: %+v %v", e, err)
+			}
+		})
+	}
+}
+
+// The log is compacted when it grew past the bound and four times the
+// live data: it shrinks, and a reopen finds the same entries and revision.
+func TestCompaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.log")
+	s, err := logstore.Open(logstore.Options{Path: path, CompactMinBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	val := make([]byte, 100)
+	maxSize := int64(0)
+	for i := range 5000 {
+		val[0] = byte(i)
+		if _, err := s.Put(ctx, fmt.Sprintf("k/%02d", i%50), val, store.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		maxSize = max(maxSize, st.Size())
+	}
+	if _, err := s.Delete(ctx, "k/49"); err != nil {
+		t.Fatal(err)
+	}
+	rev, _ := s.Revision(ctx)
+	want := listAll(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// 5,000 writes of ~115 bytes are 575 KB without compaction.
+	if maxSize > 200<<10 {
+		t.Fatalf("the log reached %d bytes: not compacted", maxSize)
+	}
+	s2 := openAt(t, logstore.Options{Path: path})
+	if got, _ := s2.Revision(ctx); got != rev {
+		t.Fatalf("revision %d after reopen, want %d", got, rev)
+	}
+	got := listAll(t, s2)
+	if len(got) != 49 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after compaction and reopen: %d entries", len(got))
+	}
+}
+
+// A write that the file refuses is undone: the map, the versions and the
+// revision are as before it and can be read; when the log cannot be cut
+// back to its last whole record either (here: a read-only file), the
+// store refuses writes from then on, and Ping says so.
+func TestFailedWriteIsUndone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.log")
+	s := openAt(t, logstore.Options{Path: path})
+	v1, err := s.Put(ctx, "a", []byte("1"), store.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logstore.BreakFile(s)
+	if _, err := store.CompareAndSwapMany(ctx, s, []store.Swap{{Key: "a", Expect: v1, Value: []byte("2")}, {Key: "b", Value: []byte("b")}}); err == nil {
+		t.Fatal("a write to a closed file succeeded")
+	}
+	if e, err := s.Get(ctx, "a"); err != nil || string(e.Value) != "1" || e.Version != v1 {
+		t.Fatalf("a after the failed write: %+v %v", e, err)
+	}
+	if _, err := s.Get(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("b after the failed write: %v", err)
+	}
+	if rev, _ := s.Revision(ctx); rev != v1 {
+		t.Fatalf("revision %d after the failed write, want %d", rev, v1)
+	}
+	if _, err := s.Put(ctx, "c", []byte("c"), store.PutOptions{}); err == nil || !strings.Contains(err.Error(), "cannot be written") {
+		t.Fatalf("a write after the failure: %v", err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("Ping of a store that cannot be written succeeded")
+	}
+}
+
+func listAll(t *testing.T, s store.Store) []store.Entry {
+	t.Helper()
+	var out []store.Entry
+	after := ""
+	for {
+		p, err := s.List(context.Background(), "", store.ListOptions{After: after, Limit: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p.Entries...)
+		if p.Next == "" {
+			return out
+		}
+		after = p.Next
+	}
+}
+
+func keysOf(es []store.Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Key)
+	}
+	return out
+}

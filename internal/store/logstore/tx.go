@@ -1,0 +1,142 @@
+package logstore
+
+import (
+	"fmt"
+
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// tx is one write call under s.mu: its changes go to the map at once and
+// to s.buf as log records; commit appends the buffer to the log with one
+// write, or undoes the changes when that fails.
+type tx struct {
+	s     *Store
+	rev0  uint64
+	live0 int64
+	undo  []undo
+}
+
+// undo restores one key: it is the item changed (nil: the key was new),
+// val and ver what it held, deleted whether the change removed it.
+type undo struct {
+	key     string
+	it      *item
+	val     []byte
+	ver     uint64
+	deleted bool
+}
+
+func (s *Store) begin() *tx {
+	s.buf = s.buf[:0]
+	return &tx{s: s, rev0: s.rev, live0: s.live}
+}
+
+// swap writes key (compare first when cas) and returns its new version.
+func (t *tx) swap(key string, cas bool, expect uint64, val []byte) (uint64, error) {
+	s := t.s
+	it := s.m[key]
+	if cas {
+		switch {
+		case expect == 0 && it != nil:
+			return 0, store.ErrConflict
+		case expect != 0 && it == nil:
+			return 0, store.ErrNotFound
+		case it != nil && it.ver != expect:
+			return 0, store.ErrConflict
+		}
+	}
+	s.rev++
+	s.buf = appendRecord(s.buf, opPut, s.rev, key, val)
+	v := append([]byte(nil), val...)
+	if it == nil {
+		t.undo = append(t.undo, undo{key: key})
+		s.m[key] = &item{val: v, ver: s.rev}
+		s.sortedOK = false
+	} else {
+		t.undo = append(t.undo, undo{key: key, it: it, val: it.val, ver: it.ver})
+		s.live -= recordSize(it.ver, key, it.val)
+		it.val, it.ver = v, s.rev
+	}
+	s.live += recordSize(s.rev, key, val)
+	return s.rev, nil
+}
+
+// remove deletes key (compare first when cas) and returns the revision of
+// the delete.
+func (t *tx) remove(key string, cas bool, expect uint64) (uint64, error) {
+	s := t.s
+	it := s.m[key]
+	if it == nil {
+		return 0, store.ErrNotFound
+	}
+	if cas && it.ver != expect {
+		return 0, store.ErrConflict
+	}
+	s.rev++
+	s.buf = appendRecord(s.buf, opDelete, s.rev, key, nil)
+	t.undo = append(t.undo, undo{key: key, it: it, val: it.val, ver: it.ver, deleted: true})
+	s.live -= recordSize(it.ver, key, it.val)
+	delete(s.m, key)
+	s.sortedOK = false
+	return s.rev, nil
+}
+
+// commit appends the records to the log. When the write fails, the file is
+// cut back to its last whole record and every change undone; when even
+// that fails the store refuses everything from then on.
+func (t *tx) commit() error {
+	s := t.s
+	if len(s.buf) == 0 {
+		return nil
+	}
+	if _, err := s.f.Write(s.buf); err != nil {
+		t.rollback()
+		if terr := s.cutBack(); terr != nil {
+			s.failed = fmt.Errorf("the log store %s cannot be written: %w", s.opts.Path, terr)
+		}
+		return err
+	}
+	s.size += int64(len(s.buf))
+	s.unsync = true
+	if s.opts.SyncInterval < 0 {
+		if err := s.f.Sync(); err != nil {
+			s.failed = fmt.Errorf("the log store %s cannot be synced: %w", s.opts.Path, err)
+			return err
+		}
+		s.unsync = false
+	}
+	if s.size > s.opts.CompactMinBytes && s.size > 4*s.live {
+		if err := s.compact(); err != nil {
+			s.log.Warn("cannot compact the log store; it goes on growing", "path", s.opts.Path, "err", err)
+		}
+	}
+	return nil
+}
+
+// rollback undoes the changes of t, newest first.
+func (t *tx) rollback() {
+	s := t.s
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		u := t.undo[i]
+		switch {
+		case u.it == nil:
+			delete(s.m, u.key)
+		case u.deleted:
+			u.it.val, u.it.ver = u.val, u.ver
+			s.m[u.key] = u.it
+		default:
+			u.it.val, u.it.ver = u.val, u.ver
+		}
+	}
+	s.rev, s.live, s.sortedOK = t.rev0, t.live0, false
+}
+
+// cutBack truncates the log to its last whole record after a failed write
+// and puts the write offset there.
+func (s *Store) cutBack() error {
+	if err := s.f.Truncate(s.size); err != nil {
+		return err
+	}
+	_, err := s.f.Seek(s.size, 0)
+	return err
+}
