@@ -46,6 +46,17 @@ func PK(endpoint, metric string, tags map[string]string) string {
 // ID is the event ID of a series (by its PK) under a strategy:
 // prefix + "_" + strategyID + "_" + md5 hex of pk.
 func ID(prefix, strategyID, pk string) string {
+	return IDOfSum(prefix, strategyID, PKSum(pk))
+}
+
+// PKSum is the md5 hex of pk that ends an event ID: a series matched by
+// several strategies hashes its PK once (IDOfSum).
+func PKSum(pk string) string {
 	sum := md5.Sum([]byte(pk))
-	return prefix + "_" + strategyID + "_" + hex.EncodeToString(sum[:])
+	return hex.EncodeToString(sum[:])
+}
+
+// IDOfSum is ID for a PK already hashed with PKSum.
+func IDOfSum(prefix, strategyID, pkSum string) string {
+	return prefix + "_" + strategyID + "_" + pkSum
 }

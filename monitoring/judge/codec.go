@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/wharfhq/wharf/monitoring/event"
 )
@@ -33,11 +33,12 @@ func (st State) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, stateVersion)
 	b = appendString(b, st.Endpoint)
 	b = appendString(b, st.Metric)
-	keys := make([]string, 0, len(st.Tags))
+	var arr [8]string // most series have a few tags: no allocation
+	keys := arr[:0]
 	for k := range st.Tags {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	b = binary.AppendUvarint(b, uint64(len(keys)))
 	for _, k := range keys {
 		b = appendString(b, k)

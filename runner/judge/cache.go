@@ -34,6 +34,10 @@ type shardCache struct {
 	mu      sync.Mutex
 	entries map[string]*cachedRecord
 	dirty   int
+	// dirtyKeys lists the keys made dirty since the last flush (a key may
+	// be listed twice, or be clean or gone by then: the flush skips it),
+	// so that a flush does not walk every cached record.
+	dirtyKeys []string
 	// held answers the batches whose records are dirty; heldPoints counts
 	// their points.
 	held       []func(error)
@@ -88,16 +92,9 @@ func (j *Judge) hold(ctx context.Context, c *shardCache, m *bus.Message, points 
 // requeued when one lost (its record is dropped from the cache and read
 // again) or the store failed (every dirty record is dropped). c.mu is held.
 func (j *Judge) flushLocked(ctx context.Context, c *shardCache) error {
-	var keys []string
-	if c.dirty > 0 {
-		keys = make([]string, 0, c.dirty)
-		for key, e := range c.entries {
-			if e.dirty {
-				keys = append(keys, key)
-			}
-		}
-	}
-	flushErr := j.storeDirty(ctx, c, keys)
+	flushErr := j.storeDirty(ctx, c, c.dirtyKeys)
+	clear(c.dirtyKeys)
+	c.dirtyKeys = c.dirtyKeys[:0]
 	answer := flushErr
 	if answer == nil && c.conflicted {
 		answer = errStateConflict
@@ -118,18 +115,24 @@ func (j *Judge) flushLocked(ctx context.Context, c *shardCache) error {
 func (j *Judge) storeDirty(ctx context.Context, c *shardCache, keys []string) error {
 	swaps := make([]store.Swap, 0, len(keys))
 	written := keys[:0:0]
+	// The records are encoded one after the other into one buffer (the
+	// store copies what it keeps).
+	arena := make([]byte, 0, 256*len(keys))
 	for _, key := range keys {
 		e := c.entries[key]
 		if e == nil || !e.dirty {
 			continue
 		}
 		c.dirty--
-		val, err := appendRecord(nil, &e.rec)
+		start := len(arena)
+		next, err := appendRecord(arena, &e.rec)
 		if err != nil {
 			delete(c.entries, key)
 			c.conflicted = true
 			continue
 		}
+		arena = next
+		val := arena[start:len(arena):len(arena)]
 		e.dirty = false
 		written = append(written, key)
 		swaps = append(swaps, store.Swap{Key: key, Expect: e.ver, Value: val})

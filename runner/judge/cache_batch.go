@@ -26,6 +26,7 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 	now := j.opts.Now()
 	var slow []judgeItem
 	var slowKeys []string
+	var scratch []mjudge.Sample
 	dirtied := false
 	for _, it := range items {
 		e := c.entries[it.key]
@@ -34,9 +35,11 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 			continue
 		}
 		st := e.rec.State
-		// Judge may move the window in place: judge a copy, so that the
-		// cached state stays as it was when the item goes to update.
-		st.Points = append(make([]mjudge.Sample, 0, max(it.c.Window, len(st.Points))), st.Points...)
+		// Judge may move the window in place: judge a copy (in scratch),
+		// so that the cached state stays as it was when the item goes to
+		// update; the window taken is copied back into the cached one's.
+		scratch = append(scratch[:0], st.Points...)
+		st.Points = scratch
 		next, evs := mjudge.Judge(st, it.c.Compiled, it.series, now)
 		if len(evs) > 0 {
 			slow, slowKeys = append(slow, it), append(slowKeys, it.key)
@@ -45,10 +48,12 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 		if !stateMoved(&e.rec.State, &next) && e.rec.FP == it.c.fp {
 			continue // duplicates or out of order: nothing to write
 		}
+		next.Points = append(e.rec.State.Points[:0], next.Points...)
 		e.rec.State, e.rec.FP, e.rec.Source = next, it.c.fp, sourceFor(&next, it.c)
 		if !e.dirty {
 			e.dirty = true
 			c.dirty++
+			c.dirtyKeys = append(c.dirtyKeys, it.key)
 		}
 		dirtied = true
 	}

@@ -30,24 +30,31 @@ func (j *Judge) handleMessage(ctx context.Context, shard int, body []byte, m *bu
 	j.stats.points.Add(len(pts))
 	strats := j.strat.snapshot()
 	var items []judgeItem
-	for _, series := range groupSeries(pts) {
+	groups, pks := groupSeries(pts)
+	for g, series := range groups {
 		p0 := &series[0]
+		sum := ""
 		for _, c := range strats {
 			if !c.Match(p0.Endpoint, p0.Metric, p0.Tags) {
 				continue
 			}
-			key := StatePrefix + event.ID(c.Prefix, c.Source.ID, event.PK(p0.Endpoint, p0.Metric, p0.Tags))
-			items = append(items, judgeItem{key: key, c: c, series: series})
+			if sum == "" {
+				sum = event.PKSum(pks[g])
+			}
+			items = append(items, judgeItem{key: StatePrefix + event.IDOfSum(c.Prefix, c.Source.ID, sum), c: c, series: series})
 		}
 	}
 	return j.judgeBatch(ctx, shard, items, m, len(pts)) // batch.go
 }
 
 // groupSeries converts points to the judge's form and groups them by
-// series, each group oldest first.
-func groupSeries(pts []metric.Point) [][]mjudge.Point {
-	idx := map[string]int{}
-	var out [][]mjudge.Point
+// series, each group oldest first, and returns each group's PK. The
+// points' tags are canonical (the monitor publishes them so), so the PK
+// is event.PK of the group's endpoint, metric and tags.
+func groupSeries(pts []metric.Point) ([][]mjudge.Point, []string) {
+	idx := make(map[string]int, len(pts))
+	out := make([][]mjudge.Point, 0, len(pts))
+	pks := make([]string, 0, len(pts))
 	for i := range pts {
 		p := &pts[i]
 		pk := p.PK()
@@ -56,6 +63,7 @@ func groupSeries(pts []metric.Point) [][]mjudge.Point {
 			n = len(out)
 			idx[pk] = n
 			out = append(out, nil)
+			pks = append(pks, pk)
 		}
 		var tags map[string]string
 		if n2 := len(out[n]); n2 > 0 {
@@ -76,7 +84,7 @@ func groupSeries(pts []metric.Point) [][]mjudge.Point {
 			return int(min(max(a.Timestamp-b.Timestamp, -1), 1))
 		})
 	}
-	return out
+	return out, pks
 }
 
 // counterType maps the push format's counterType to the judge's.

@@ -13,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/store/logstore"
 	"github.com/wharfhq/wharf/internal/store/redisstore"
 	"github.com/wharfhq/wharf/internal/testenv"
 	"github.com/wharfhq/wharf/monitoring/metric"
@@ -21,14 +22,21 @@ import (
 
 // BenchmarkHandleBatch judges batches of 1,000 points of 1,000 series (a
 // full push batch, as the monitor publishes them) against one matching
-// strategy that stays OK, through a real buntdb file (serve) and a real
-// Redis (roles): one op is one batch; points/s is reported. The 8shards
+// strategy that stays OK, through a real buntdb file, serve's log store
+// and a real Redis (roles): one op is one batch; points/s is reported. The 8shards
 // variants judge 8 shards' batches at once, as serve's judge does (one op
 // is then 8 batches).
 func BenchmarkHandleBatch(b *testing.B) {
 	stores := map[string]func(b *testing.B) store.Store{
 		"buntdb": func(b *testing.B) store.Store {
 			st, err := buntstore.Open(buntstore.Options{Path: filepath.Join(b.TempDir(), "store.db")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st
+		},
+		"logstore": func(b *testing.B) store.Store { // serve's state store
+			st, err := logstore.Open(logstore.Options{Path: filepath.Join(b.TempDir(), "states.log")})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -43,18 +51,27 @@ func BenchmarkHandleBatch(b *testing.B) {
 			return st
 		},
 	}
-	for _, name := range []string{"buntdb", "redis"} {
+	for _, name := range []string{"buntdb", "logstore", "redis"} {
 		for _, shards := range []int{1, 8} {
 			b.Run(fmt.Sprintf("%s/%dshards", name, shards), func(b *testing.B) {
 				st := stores[name](b)
 				b.Cleanup(func() { _ = st.Close() })
-				benchHandle(b, st, 1000, shards)
+				benchHandle(b, st, 1000, shards, false)
 			})
 		}
 	}
+	// serve's path: the states cached per held shard (write-behind), each
+	// batch flushed as it is judged (a direct call is not held).
+	for _, shards := range []int{1, 8} {
+		b.Run(fmt.Sprintf("logstore-cached/%dshards", shards), func(b *testing.B) {
+			st := stores["logstore"](b)
+			b.Cleanup(func() { _ = st.Close() })
+			benchHandle(b, st, 1000, shards, true)
+		})
+	}
 }
 
-func benchHandle(b *testing.B, st store.Store, series, shards int) {
+func benchHandle(b *testing.B, st store.Store, series, shards int, cached bool) {
 	nsqd := testenv.StartNSQD(b)
 	p, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}})
 	if err != nil {
@@ -71,6 +88,11 @@ func benchHandle(b *testing.B, st store.Store, series, shards int) {
 		b.Fatal(err)
 	}
 	j.strat.all = map[string]*judged{"cpu": c}
+	if cached {
+		for sh := range shards {
+			j.caches[sh] = newShardCache()
+		}
+	}
 	t0 := time.Now().Unix()/60*60 - 3600*24
 	batch := func(shard, i int) []byte {
 		pts := make([]metric.Point, series)

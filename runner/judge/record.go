@@ -45,12 +45,18 @@ type record struct {
 func appendRecord(b []byte, r *record) ([]byte, error) {
 	b = append(b, recordVersion)
 	b = binary.AppendUvarint(b, uint64(r.Shard))
-	st, err := r.State.AppendBinary(nil)
+	// The state goes after room for its length, which is then written in
+	// front of it (one copy within b instead of a buffer of its own).
+	pos := len(b)
+	b = append(b, make([]byte, binary.MaxVarintLen64)...)
+	b, err := r.State.AppendBinary(b)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode judge state: %w", err)
 	}
-	b = binary.AppendUvarint(b, uint64(len(st)))
-	b = append(b, st...)
+	n := len(b) - pos - binary.MaxVarintLen64
+	k := binary.PutUvarint(b[pos:], uint64(n))
+	copy(b[pos+k:], b[pos+binary.MaxVarintLen64:])
+	b = b[:pos+k+n]
 	b = binary.AppendUvarint(b, uint64(len(r.Pending)))
 	for _, ev := range r.Pending {
 		b = binary.AppendUvarint(b, uint64(len(ev)))
