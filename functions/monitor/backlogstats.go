@@ -83,9 +83,15 @@ func parseNSQDStats(body []byte, shards int) (backlogSample, error) {
 			if c.Name != channel {
 				continue
 			}
-			pending := max(0, c.Depth) + max(0, c.InFlight) + max(0, c.Deferred)
-			s.pending[ci] += pending
-			s.done[ci] += max(0, c.Messages-pending)
+			// In flight is not waiting: a consumer holds at most its
+			// max_in_flight, and the judge holds batches it has judged
+			// until their states are stored (write-behind) — counting
+			// those refused pushes at about half the rate the judge keeps
+			// up with. A consumer that falls behind stops taking more, and
+			// the channel's depth grows.
+			waiting := max(0, c.Depth) + max(0, c.Deferred)
+			s.pending[ci] += waiting
+			s.done[ci] += max(0, c.Messages-waiting-max(0, c.InFlight))
 		}
 	}
 	return s, nil

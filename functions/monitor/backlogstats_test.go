@@ -21,10 +21,11 @@ func TestParseNSQDStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// series: topic 1 + channel 10+3+2; done 100-15 = 85 (another
-	// consumer's channel on shard 1 does not count). judge: the 7 in a
-	// topic nothing subscribed to (no judge in the cluster) do not count.
-	if s.pending != [channelCount]int64{16, 0} || s.done != [channelCount]int64{85, 0} {
+	// series: topic 1 + channel 10 waiting + 2 deferred (the 3 in flight
+	// are not waiting); done 100-15 = 85 (another consumer's channel on
+	// shard 1 does not count). judge: the 7 in a topic nothing subscribed
+	// to (no judge in the cluster) do not count.
+	if s.pending != [channelCount]int64{13, 0} || s.done != [channelCount]int64{85, 0} {
 		t.Fatalf("sample %+v", s)
 	}
 	for _, bad := range []string{"", "[", `{"topics":"x"}`} {
