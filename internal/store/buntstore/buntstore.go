@@ -33,10 +33,6 @@ const (
 	sweepBatch  = 1000
 )
 
-// ErrUnwatched: a store opened with Options.Unwatched has no change log to
-// watch and no expiry.
-var ErrUnwatched = errors.New("an unwatched store has no watches and no TTLs")
-
 // Options configures Open.
 type Options struct {
 	// Path is the database file; ":memory:" keeps everything in memory. Required.
@@ -52,13 +48,6 @@ type Options struct {
 	SweepInterval time.Duration
 	// SyncAlways fsyncs every commit; by default buntdb fsyncs once a second.
 	SyncAlways bool
-	// Unwatched keeps no change log and no expiry index: a store for
-	// high-rate data that nobody watches and that never expires (the
-	// judge's states in serve), where a write costs one record instead of
-	// a record, a change-log entry and an index update. Watch fails and a
-	// write with a TTL fails, with ErrUnwatched; versions still grow with
-	// every write.
-	Unwatched bool
 	// Logger receives background errors; nil discards them.
 	Logger *slog.Logger
 }
@@ -114,9 +103,6 @@ func Open(opts Options) (*Store, error) {
 	if err := db.SetConfig(cfg); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("cannot configure buntdb: %w", err)
-	}
-	if opts.Unwatched {
-		return s, nil
 	}
 	if err := db.CreateIndex(expIndex, keyNS+"*", lessExpiry); err != nil {
 		_ = db.Close()

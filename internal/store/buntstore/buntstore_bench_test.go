@@ -77,15 +77,7 @@ func BenchmarkGetParallel(b *testing.B) {
 // BenchmarkCompareAndSwapMany: the judge's flush, 1,000 records of
 // ~200 bytes per transaction among 100,000, reported per record.
 func BenchmarkCompareAndSwapMany(b *testing.B) {
-	b.Run("watched", func(b *testing.B) { benchSwapMany(b, benchStore(b, filepath.Join(b.TempDir(), "bench.db"))) })
-	b.Run("unwatched", func(b *testing.B) {
-		s, err := buntstore.Open(buntstore.Options{Path: filepath.Join(b.TempDir(), "bench.db"), Unwatched: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = s.Close() })
-		benchSwapMany(b, s)
-	})
+	benchSwapMany(b, benchStore(b, filepath.Join(b.TempDir(), "bench.db")))
 }
 
 func benchSwapMany(b *testing.B, s *buntstore.Store) {

@@ -91,16 +91,10 @@ func (s *Store) write(ctx context.Context, key string, cas bool, expect uint64, 
 func (s *Store) writeInTx(tx *buntdb.Tx, revs *revCursor, key string, cas bool, expect uint64, value []byte, opts store.PutOptions, now uint64) (uint64, error) {
 	rec := record{value: string(value), expMs: noExpiry}
 	var setOpts *buntdb.SetOptions
-	if opts.TTL > 0 && s.opts.Unwatched {
-		return 0, ErrUnwatched
-	}
 	if opts.TTL > 0 {
 		ms := ttlMs(opts.TTL)
 		rec.expMs = now + ms
 		setOpts = &buntdb.SetOptions{Expires: true, TTL: time.Duration(ms)*time.Millisecond + expiryGrace}
-	}
-	if cas && revs != nil && s.opts.Unwatched {
-		return s.swapFirst(tx, revs, key, expect, rec)
 	}
 	cur, ok, err := s.currentTo(tx, revs, key, now)
 	if err != nil {
@@ -123,54 +117,6 @@ func (s *Store) writeInTx(tx *buntdb.Tx, revs *revCursor, key string, cas bool, 
 	rec.version = rev
 	_, _, err = tx.Set(keyNS+key, rec.encode(), setOpts)
 	return rev, err
-}
-
-// swapFirst is a compare-and-swap in a batch of an unwatched store (no
-// change log, no expiry) with one B-tree walk instead of two: it writes
-// the new record first and checks the one it replaced, which buntdb hands
-// back, putting that one back when the compare fails (the transaction's
-// other writes go on).
-func (s *Store) swapFirst(tx *buntdb.Tx, revs *revCursor, key string, expect uint64, rec record) (uint64, error) {
-	if !revs.loaded {
-		rev, err := metaUint(tx, metaRev)
-		if err != nil {
-			return 0, err
-		}
-		revs.rev, revs.first, revs.loaded = rev, rev, true
-	}
-	rec.version = revs.rev + 1
-	prev, replaced, err := tx.Set(keyNS+key, rec.encode(), nil)
-	if err != nil {
-		return 0, err
-	}
-	var cur record
-	if replaced {
-		if cur, err = decodeRecord(prev); err != nil {
-			return 0, err
-		}
-	}
-	var fail error
-	switch {
-	case expect == 0 && replaced:
-		fail = store.ErrConflict
-	case expect != 0 && !replaced:
-		fail = store.ErrNotFound
-	case replaced && cur.version != expect:
-		fail = store.ErrConflict
-	}
-	if fail == nil {
-		revs.rev++
-		return revs.rev, nil
-	}
-	if replaced {
-		_, _, err = tx.Set(keyNS+key, prev, nil)
-	} else {
-		_, err = tx.Delete(keyNS + key)
-	}
-	if err != nil {
-		return 0, err
-	}
-	return 0, fail
 }
 
 func (s *Store) remove(ctx context.Context, key string, cas bool, expect uint64) (uint64, error) {
@@ -284,9 +230,6 @@ func (s *Store) appendChangeTo(tx *buntdb.Tx, revs *revCursor, typ store.EventTy
 		revs.rev, revs.first, revs.loaded = rev, rev, true
 	}
 	revs.rev++
-	if s.opts.Unwatched {
-		return revs.rev, nil
-	}
 	entry := logEntry{typ: typ, atMs: now, key: key, value: value}
 	if _, _, err := tx.Set(logKey(revs.rev), entry.encode(), nil); err != nil {
 		return 0, err
@@ -303,9 +246,6 @@ func (s *Store) finish(tx *buntdb.Tx, revs *revCursor, now uint64) error {
 	if err := setMetaUint(tx, metaRev, revs.rev); err != nil {
 		return err
 	}
-	if s.opts.Unwatched {
-		return nil
-	}
 	return s.compact(tx, revs.rev, now, 2*int(revs.rev-revs.first))
 }
 
@@ -317,9 +257,6 @@ func (s *Store) appendChangeOne(tx *buntdb.Tx, typ store.EventType, key, value s
 	rev++
 	if err := setMetaUint(tx, metaRev, rev); err != nil {
 		return 0, err
-	}
-	if s.opts.Unwatched {
-		return rev, nil
 	}
 	entry := logEntry{typ: typ, atMs: now, key: key, value: value}
 	if _, _, err := tx.Set(logKey(rev), entry.encode(), nil); err != nil {

@@ -24,9 +24,6 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRev uint64) (<-cha
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if s.opts.Unwatched {
-		return nil, fmt.Errorf("cannot watch %q: %w", prefix, ErrUnwatched)
-	}
 	if fromRev == store.FromNow {
 		rev, err := s.Revision(ctx)
 		if err != nil {
