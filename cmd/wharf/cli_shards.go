@@ -20,11 +20,12 @@ func newStrategyShardsCmd(stdout io.Writer) *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
 		Use:   "shards",
-		Short: "Which judge node owns which shard, lease expiries and the live judges (admin)",
-		Long: `Shows, for the judge, every shard of the points with the node that holds its lease and when
-the lease expires unless renewed, the live judge nodes with how many shards each holds, and the
-shards nobody holds: their points wait in NSQ until a judge takes them (within the lease TTL of a
-judge's death).`,
+		Short: "Which judge and series node owns which shard, lease expiries and the live nodes (admin)",
+		Long: `Shows, for the judge and for the series writers, every shard of the points with the node that
+holds its lease and when the lease expires unless renewed, the live nodes with how many shards
+each holds, and the shards nobody holds: their points wait in NSQ until a node takes them (within
+the lease TTL of a node's death). In serve the series writer stores every shard itself, without
+leases.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.client()
@@ -42,6 +43,14 @@ judge's death).`,
 	return cmd
 }
 
+// roleCommand is the command that runs a node of a shard-owning role.
+func roleCommand(role string) string {
+	if role == "series" {
+		return "wharf functions" // the series writers run in the function nodes
+	}
+	return "wharf " + role
+}
+
 func renderShards(w io.Writer, out monitor.ShardsReply) error {
 	now := out.Time
 	for i, rs := range out.Roles {
@@ -54,7 +63,7 @@ func renderShards(w io.Writer, out monitor.ShardsReply) error {
 			for j, s := range rs.Unowned {
 				ids[j] = strconv.Itoa(s)
 			}
-			owned = fmt.Sprintf("%d unowned (%s): their points wait in NSQ until a %s takes them", n, strings.Join(ids, ","), rs.Role)
+			owned = fmt.Sprintf("%d unowned (%s): their points wait in NSQ until a %s node takes them", n, strings.Join(ids, ","), rs.Role)
 		}
 		fmt.Fprintf(w, "%s: %d shards, %d live node(s), %s\n", rs.Role, rs.Shards, len(rs.Members), owned)
 		members := cliout.NewRows("NODE", "SHARDS", "EXPIRES")
@@ -62,7 +71,7 @@ func renderShards(w io.Writer, out monitor.ShardsReply) error {
 		for _, m := range rs.Members {
 			members.Add(m.Node, strconv.Itoa(m.Shards), expires(m.ExpiresAt, now))
 		}
-		if err := members.Write(w, "No live "+rs.Role+" node: start wharf "+rs.Role+" (wharf serve runs one)."); err != nil {
+		if err := members.Write(w, "No live "+rs.Role+" node: start "+roleCommand(rs.Role)+" (wharf serve runs one)."); err != nil {
 			return err
 		}
 		fmt.Fprintln(w)

@@ -31,7 +31,7 @@ func TestStrategyShardsThroughServe(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			return err
 		}
-		if len(rep.Roles) != 1 || len(rep.Roles[0].Unowned) != 0 || len(rep.Roles[0].Members) != 1 {
+		if len(rep.Roles) != 2 || len(rep.Roles[0].Unowned) != 0 || len(rep.Roles[0].Members) != 1 {
 			return fmt.Errorf("not settled: %s", out)
 		}
 		return nil
@@ -46,11 +46,21 @@ func TestStrategyShardsThroughServe(t *testing.T) {
 			t.Fatalf("lease %+v of %s at %v", l, node, rep.Time)
 		}
 	}
+	// serve's series writer stores every shard itself, without leases.
+	ws := rep.Roles[1]
+	if ws.Role != "series" || len(ws.Unowned) != 0 || len(ws.Members) != 1 || ws.Members[0].Shards != 8 {
+		t.Fatalf("series shards %+v", ws)
+	}
+	for _, l := range ws.Leases {
+		if l.Owner != ws.Members[0].Node || l.ExpiresAt != nil {
+			t.Fatalf("series shard %+v", l)
+		}
+	}
 	out := c.ok("strategy", "shards")
 	wantLines(t, "strategy shards", out, "judge: 8 shards, 1 live node(s), every shard owned", "NODE", "SHARDS", "EXPIRES",
-		"SHARD", "OWNER", "LEASE EXPIRES", node, "in ")
-	if n := strings.Count(out, node); n != 9 {
-		t.Fatalf("node %s appears %d times, want 9 (member + 8 leases):\n%s", node, n, out)
+		"SHARD", "OWNER", "LEASE EXPIRES", node, "in ", "series: 8 shards, 1 live node(s), every shard owned")
+	if n := strings.Count(out, node); n != 18 {
+		t.Fatalf("node %s appears %d times, want 18 (member + 8 leases, for the judge and the series):\n%s", node, n, out)
 	}
 
 	// Admin only.

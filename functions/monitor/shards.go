@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,10 @@ func (f *Function) roleShards(r *fnapi.Request, role wire.LeaseRole) (RoleShards
 	for i := range rs.Leases {
 		rs.Leases[i].Shard = i
 	}
+	if role.OwnerJSON && f.opts.Series != nil && !f.opts.Series.Shared() {
+		f.localSeries(&rs) // serve: this node stores the shards, without leases
+		return rs, nil
+	}
 	held := map[string]int{}
 	opts := store.ScanOptions{PageTimeout: f.opts.StoreTimeout}
 	for e, err := range store.Entries(ctx, f.opts.Store, role.LeasePrefix, opts) {
@@ -81,8 +86,9 @@ func (f *Function) roleShards(r *fnapi.Request, role wire.LeaseRole) (RoleShards
 		if err != nil || i < 0 || i >= f.opts.Shards {
 			continue // another shard count's lease: not ours to show
 		}
-		rs.Leases[i].Owner, rs.Leases[i].ExpiresAt = string(e.Value), expiry(e)
-		held[string(e.Value)]++
+		owner := leaseOwner(role, e.Value)
+		rs.Leases[i].Owner, rs.Leases[i].ExpiresAt = owner, expiry(e)
+		held[owner]++
 	}
 	for e, err := range store.Entries(ctx, f.opts.Store, role.MemberPrefix, opts) {
 		if err != nil {
@@ -97,6 +103,37 @@ func (f *Function) roleShards(r *fnapi.Request, role wire.LeaseRole) (RoleShards
 		}
 	}
 	return rs, nil
+}
+
+// localSeries fills rs with the shards this node's series writer stores
+// without leases (serve, or a node alone): each owned with no expiry.
+func (f *Function) localSeries(rs *RoleShards) {
+	node := f.nodeID()
+	owned := map[int]bool{}
+	for _, s := range f.opts.Series.Shards() {
+		if s >= 0 && s < len(rs.Leases) {
+			rs.Leases[s].Owner = node
+			owned[s] = true
+		}
+	}
+	rs.Members = append(rs.Members, ShardMember{Node: node, Shards: len(owned)})
+	for _, l := range rs.Leases {
+		if !owned[l.Shard] {
+			rs.Unowned = append(rs.Unowned, l.Shard)
+		}
+	}
+}
+
+// leaseOwner is the node ID a lease of role holds (a series lease holds
+// its SeriesOwner as JSON; an undecodable one shows as it is).
+func leaseOwner(role wire.LeaseRole, v []byte) string {
+	if role.OwnerJSON {
+		var o wire.SeriesOwner
+		if json.Unmarshal(v, &o) == nil && o.Node != "" {
+			return o.Node
+		}
+	}
+	return string(v)
 }
 
 func expiry(e store.Entry) *time.Time {

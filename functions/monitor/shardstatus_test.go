@@ -11,8 +11,9 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
-// TestShardStatus: the leases and members the judges keep in the store,
-// every shard listed with its owner or as unowned; admin only.
+// TestShardStatus: the leases and members the judges and the series
+// writers keep in the store, every shard listed with its owner or as
+// unowned; admin only.
 func TestShardStatus(t *testing.T) {
 	s := newServer(t, serverOptions{noSeries: true, fn: monitor.Options{Shards: 4}})
 	ctx := context.Background()
@@ -31,8 +32,13 @@ func TestShardStatus(t *testing.T) {
 	}
 	// No judge yet: every shard unowned.
 	rep := decode[monitor.ShardsReply](t, s.do(t, "GET", path, "admin", ""))
-	if len(rep.Roles) != 1 || rep.Roles[0].Role != "judge" || len(rep.Roles[0].Leases) != 4 || len(rep.Roles[0].Unowned) != 4 || len(rep.Roles[0].Members) != 0 {
-		t.Fatalf("no judge: %+v", rep)
+	if len(rep.Roles) != 2 || rep.Roles[0].Role != "judge" || rep.Roles[1].Role != "series" {
+		t.Fatalf("roles: %+v", rep)
+	}
+	for _, rs := range rep.Roles {
+		if len(rs.Leases) != 4 || len(rs.Unowned) != 4 || len(rs.Members) != 0 {
+			t.Fatalf("nobody holds shards yet: %+v", rs)
+		}
 	}
 	put(wire.JudgeMemberPrefix+"j-a", "j-a")
 	put(wire.JudgeMemberPrefix+"j-b", "j-b")
@@ -41,6 +47,11 @@ func TestShardStatus(t *testing.T) {
 	put(wire.JudgeLeasePrefix+"3", "j-a")
 	put(wire.JudgeLeasePrefix+"9", "j-b") // another shard count's: not shown
 	put(wire.JudgeLeasePrefix+"x", "j-b") // not a shard
+	// The series writers' records hold their SeriesOwner as JSON.
+	put(wire.SeriesMemberPrefix+"w-1", `{"node":"w-1","url":"http://10.0.0.1:8080"}`)
+	put(wire.SeriesLeasePrefix+"0", `{"node":"w-1","url":"http://10.0.0.1:8080"}`)
+	put(wire.SeriesLeasePrefix+"2", `{"node":"w-1","url":"http://10.0.0.1:8080"}`)
+	put(wire.SeriesLeasePrefix+"3", `not json`) // shown as it is
 	r := s.do(t, "GET", path, "admin", "")
 	rep = decode[monitor.ShardsReply](t, r)
 	js := rep.Roles[0]
@@ -60,5 +71,16 @@ func TestShardStatus(t *testing.T) {
 	}
 	if len(js.Members) != 2 || js.Members[0].Node != "j-a" || js.Members[0].Shards != 2 || js.Members[1].Shards != 1 || js.Members[0].ExpiresAt == nil {
 		t.Fatalf("members %+v", js.Members)
+	}
+	ws := rep.Roles[1]
+	owners = owners[:0]
+	for _, l := range ws.Leases {
+		owners = append(owners, l.Owner)
+	}
+	if want := []string{"w-1", "", "w-1", "not json"}; !slices.Equal(owners, want) || !slices.Equal(ws.Unowned, []int{1}) {
+		t.Fatalf("series owners %q unowned %v, want %q: %s", owners, ws.Unowned, want, r.Body)
+	}
+	if len(ws.Members) != 1 || ws.Members[0].Node != "w-1" || ws.Members[0].Shards != 2 {
+		t.Fatalf("series members %+v", ws.Members)
 	}
 }
