@@ -36,13 +36,13 @@ func newCounters(set *metrics.Set, queued func() float64) *counters {
 }
 
 // writerCounters count what the series writer did with its points.
-type writerCounters struct{ accepted, stale, skipped, rejected, overLimit *metrics.Counter }
+type writerCounters struct{ accepted, stale, skipped, rejected, overLimit, noSpace *metrics.Counter }
 
 func newWriterCounters(set *metrics.Set) writerCounters {
 	c := func(result string) *metrics.Counter {
 		return set.GetOrCreateCounter(`wharf_monitor_series_points_total{result="` + result + `"}`)
 	}
-	return writerCounters{accepted: c("accepted"), stale: c("stale"), skipped: c("skipped"), rejected: c("rejected"), overLimit: c("over_limit")}
+	return writerCounters{accepted: c("accepted"), stale: c("stale"), skipped: c("skipped"), rejected: c("rejected"), overLimit: c("over_limit"), noSpace: c("no_space")}
 }
 
 // MetricFamilies describes the monitor function's metric families.
@@ -60,7 +60,7 @@ func MetricFamilies() []promexp.Family {
 		{Name: "wharf_monitor_series_disk_free_bytes", Type: promexp.Gauge, Help: "Free bytes on the series dir's filesystem, as last measured by the free-disk guard."},
 		{Name: "wharf_monitor_backlog_points", Type: promexp.Gauge, Labels: []string{"channel"}, Help: "Points waiting in nsqd for a consumer channel (series or judge; queued, in flight or deferred, summed over shards and nsqds; estimated from the batch size), as of the last stats poll."},
 		c("wharf_monitor_backlog_stats_errors_total", "Polls of the nsqd (or nsqlookupd) stats that failed; pushes are accepted without a backlog check (fail open) until a poll succeeds."),
-		c("wharf_monitor_series_points_total", "Points the series writer applied to its stores (result: accepted, stale = not newer than the series, skipped = value Falcon skips, rejected = step or type disagrees, over_limit = would create a series past monitoring.max_series).", "result"),
+		c("wharf_monitor_series_points_total", "Points the series writer applied to its stores (result: accepted, stale = not newer than the series, skipped = value Falcon skips, rejected = step or type disagrees, over_limit = would create a series past monitoring.max_series, no_space = would create a series the disk had no room for).", "result"),
 		{Name: "wharf_monitor_shards_owned", Type: promexp.Gauge, Help: "Series shards this node stores now (all of them in serve; its lease share on a wharf functions node)."},
 		c("wharf_monitor_shard_lease_changes_total", "Series shard leases this node took, released (handed to a node that joined), stopped (released on shutdown) or lost (not renewed: another holder or the store cut off).", "change"),
 		c("wharf_monitor_forwarded_queries_total", "Queries of series shards stored on another node forwarded to their owner (route: query or series; result: ok or error, answered 503).", "route", "result"),

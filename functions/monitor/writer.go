@@ -212,6 +212,7 @@ func (w *Writer) commit(ctx context.Context, shard int, st *seriesstore.Store, q
 			w.stats.skipped.Add(res.Skipped)
 			w.stats.rejected.Add(res.Rejected)
 			w.stats.overLimit.Add(res.OverLimit)
+			w.stats.noSpace.Add(res.NoSpace)
 		}
 		for _, r := range group {
 			r.done <- err

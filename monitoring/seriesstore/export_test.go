@@ -99,3 +99,16 @@ func WriteLegacyLog(dir string, recs []LegacyRecord) error {
 	}
 	return os.WriteFile(filepath.Join(dir, "wal", segmentName(7)), w.buf, 0o600)
 }
+
+// SetAllocate replaces how the store's existing slot classes give their
+// segment files blocks (a full disk, in tests).
+func SetAllocate(s *Store, fn func(f *os.File, off, size int64) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.classes {
+		c.allocate = fn
+	}
+}
+
+// Allocate is the store's own way of giving a segment file blocks.
+var Allocate = allocate

@@ -37,11 +37,17 @@ type class struct {
 	segs    []*segment
 	free    []slotRef // a stack: the lowest free slot on top
 	newSegs bool      // segments created since the last checkpoint
+	// allocate gives a segment file blocks (allocate; tests replace it).
+	allocate func(f *os.File, off, size int64) error
 }
 
 func newClass(root string, size, segmentBytes int64) *class {
-	return &class{size: size, perSeg: int(max(1, segmentBytes/size)), dir: filepath.Join(root, strconv.FormatInt(size, 10))}
+	return &class{size: size, perSeg: int(max(1, segmentBytes/size)), dir: filepath.Join(root, strconv.FormatInt(size, 10)), allocate: allocate}
 }
+
+// errNoSpace: the file system has no room for a new series' slot. The
+// point is refused and counted (Result.NoSpace); the store goes on.
+var errNoSpace = errors.New("no space left for a new series")
 
 func segmentFile(n int) string { return fmt.Sprintf("%06d.seg", n) }
 
@@ -92,7 +98,10 @@ func (c *class) back(r slotRef) error {
 		return nil
 	}
 	n := min(c.slots(g), max(int(r.idx)+1, 2*g.backed))
-	if err := allocate(g.f, int64(g.backed)*c.size, int64(n)*c.size); err != nil {
+	if err := c.allocate(g.f, int64(g.backed)*c.size, int64(n)*c.size); err != nil {
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			return fmt.Errorf("%w: %w", errNoSpace, err)
+		}
 		return err
 	}
 	g.backed = n

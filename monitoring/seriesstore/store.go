@@ -80,6 +80,10 @@ type Result struct {
 	Rejected int
 	// OverLimit points would have created a series past Options.MaxSeries.
 	OverLimit int
+	// NoSpace points would have created a series the file system had no
+	// room for (ENOSPC or EDQUOT growing its segment); they were not
+	// logged, and the store goes on with the series it has.
+	NoSpace int
 }
 
 // Errors of the store.
@@ -238,6 +242,10 @@ func (s *Store) Update(points []Point) (Result, error) {
 			}
 			if errors.Is(err, errOverLimit) {
 				res.OverLimit++
+				continue
+			}
+			if errors.Is(err, errNoSpace) {
+				res.NoSpace++
 				continue
 			}
 			return res, s.fail(err)

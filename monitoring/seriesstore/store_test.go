@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"os"
+	"syscall"
 	"testing"
 
 	"github.com/wharfhq/wharf/monitoring/rrd"
@@ -270,6 +272,39 @@ func TestMaxSeriesBoundsNewSeries(t *testing.T) {
 	}
 	if want := (seriesstore.Result{Accepted: 1, OverLimit: 1}); res != want {
 		t.Fatalf("after reopen %+v, want %+v", res, want)
+	}
+	if st.Len() != 2 {
+		t.Fatalf("%d series, want 2", st.Len())
+	}
+}
+
+// TestFullDiskRefusesNewSeriesOnly: when the file system has no room to
+// grow a segment for a new series (ENOSPC from fallocate), that series'
+// points are refused and counted, and the store goes on: the series it
+// has take their points, and a new series is stored once there is room
+// again. (The store used to close itself, every shard's series with it.)
+func TestFullDiskRefusesNewSeriesOnly(t *testing.T) {
+	dir := t.TempDir()
+	st := open(t, dir)
+	defer st.Close()
+	p := func(key string, at int64) seriesstore.Point {
+		return seriesstore.Point{Key: key, Step: 60, CounterType: "GAUGE", Time: at, Value: float64(at % 1000)}
+	}
+	if _, err := st.Update([]seriesstore.Point{p("h/a", 1_750_000_000)}); err != nil {
+		t.Fatal(err)
+	}
+	seriesstore.SetAllocate(st, func(*os.File, int64, int64) error { return syscall.ENOSPC })
+	res, err := st.Update([]seriesstore.Point{p("h/a", 1_750_000_060), p("h/b", 1_750_000_060), p("h/a", 1_750_000_120)})
+	if err != nil {
+		t.Fatalf("a full disk closed the store: %v", err)
+	}
+	if want := (seriesstore.Result{Accepted: 2, NoSpace: 1}); res != want {
+		t.Fatalf("result %+v, want %+v", res, want)
+	}
+	seriesstore.SetAllocate(st, seriesstore.Allocate)
+	res, err = st.Update([]seriesstore.Point{p("h/a", 1_750_000_180), p("h/b", 1_750_000_180)})
+	if err != nil || res != (seriesstore.Result{Accepted: 2}) {
+		t.Fatalf("with room again: %+v %v", res, err)
 	}
 	if st.Len() != 2 {
 		t.Fatalf("%d series, want 2", st.Len())
