@@ -17,6 +17,9 @@
 #   ROUNDS=3           publish rounds (each holds POLLS polls); median reported
 #   CONCURRENCY=32     fetch clients
 #   DURATION=10s       fetch run (at most 60s)
+#   CLIENT=raw         the polls' client: raw (one goroutine and socket per
+#                      poll, as cheap as a client on its own machine) or http
+#                      (Go's net/http client, three goroutines per poll)
 #   KEEP=0             1: keep the temp dir (config, logs)
 #   PROFILE=           a file: a 20 s CPU profile of wharf (pprof on its
 #                      internal listener) taken over the first round
@@ -30,6 +33,7 @@ ROUNDS=${ROUNDS:-3}
 CONCURRENCY=${CONCURRENCY:-32}
 DURATION=${DURATION:-10s}
 KEEP=${KEEP:-0}
+CLIENT=${CLIENT:-raw}
 PROFILE=${PROFILE:-}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -72,6 +76,7 @@ for v in POLLS ROUNDS CONCURRENCY; do
 done
 [[ $DURATION =~ ^[1-9][0-9]*s$ ]] || die "DURATION must be whole seconds like 10s, got '$DURATION'"
 ((${DURATION%s} <= 60)) || die "DURATION must be at most 60s"
+[[ $CLIENT == raw || $CLIENT == http ]] || die "CLIENT must be raw or http, got '$CLIENT'"
 ((POLLS <= 50000)) || die "POLLS must be at most 50000"
 command -v go >/dev/null || die "go is not in PATH"
 command -v curl >/dev/null || die "curl is not in PATH"
@@ -131,7 +136,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     curl -sS -o "$PROFILE" "http://127.0.0.1:${PORTS[1]}/debug/pprof/profile?seconds=20" &
     PROF_PID=$!
   fi
-  line=$("$TMP/loadgen" polls -server "$GW" -token "$TOKEN" -app bench -n "$POLLS" -pid "$WPID" \
+  line=$("$TMP/loadgen" polls -server "$GW" -token "$TOKEN" -app bench -n "$POLLS" -pid "$WPID" -client "$CLIENT" \
     -set-url "$NSP/items/round" -publish-url "$NSP/releases" -publish-token "$TOKEN") || die "loadgen polls failed"
   echo "$line" >&2
   results+=("$line")
@@ -150,7 +155,7 @@ cat <<EOF
 
 ## wharf config bench — commit $COMMIT, $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)
 
-| push ($POLLS held polls, median of $ROUNDS rounds) | value |
+| push ($POLLS held polls, $CLIENT client, median of $ROUNDS rounds) | value |
 |---|---|
 | answered | $(med answered) of $POLLS |
 | publish request | $(med publish_ms) ms |

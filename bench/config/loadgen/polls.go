@@ -21,6 +21,7 @@ import (
 
 // pollsResult is what `loadgen polls` prints.
 type pollsResult struct {
+	Client       string  `json:"client"`
 	Polls        int     `json:"polls"`
 	Held         int     `json:"held"`
 	Answered     int     `json:"answered"`
@@ -50,6 +51,7 @@ func runPolls(args []string) error {
 	pid := fs.Int("pid", 0, "the server's pid, for its RSS (0: not measured)")
 	settle := fs.Duration("settle", 2*time.Second, "wait after every poll was sent, for the server to hold them")
 	timeout := fs.Duration("timeout", 30*time.Second, "bound on the wait for every answer")
+	clientKind := fs.String("client", "raw", "raw: one goroutine and socket per poll, a prepared request (a client on its own machine costs the server's host nothing more); http: net/http's client")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,6 +72,16 @@ func runPolls(args []string) error {
 		"notifications": {fmt.Sprintf(`[{"namespaceName":%q,"notificationId":%d}]`, *ns, id)},
 	}.Encode()
 
+	var raw *rawPoller
+	switch *clientKind {
+	case "raw":
+		if raw, err = newRawPoller(pollURL, *token); err != nil {
+			return err
+		}
+	case "http":
+	default:
+		return fmt.Errorf("-client %q: want raw or http", *clientKind)
+	}
 	var sent, failed atomic.Int64
 	var firstErr atomic.Value
 	answers := make([]time.Time, *n)
@@ -81,7 +93,13 @@ func runPolls(args []string) error {
 		go func() {
 			defer wg.Done()
 			var first time.Time
-			status, err := get(ctx, client, pollURL, *token, func() { sent.Add(1) }, func() { first = time.Now() })
+			var status int
+			var err error
+			if raw != nil {
+				status, first, err = raw.poll(ctx, func() { sent.Add(1) })
+			} else {
+				status, err = get(ctx, client, pollURL, *token, func() { sent.Add(1) }, func() { first = time.Now() })
+			}
 			if err == nil && status != http.StatusOK {
 				err = fmt.Errorf("poll answered %d", status)
 			}
@@ -126,7 +144,7 @@ func runPolls(args []string) error {
 			lat = append(lat, max(at.Sub(t0), 0))
 		}
 	}
-	res := pollsResult{Polls: *n, Held: held, Answered: len(lat), Failed: int(failed.Load()),
+	res := pollsResult{Client: *clientKind, Polls: *n, Held: held, Answered: len(lat), Failed: int(failed.Load()),
 		PublishMS: ms(publish), P50MS: ms(percentile(lat, 50)), P99MS: ms(percentile(lat, 99)), MaxMS: ms(percentile(lat, 100)),
 		RSSBeforeKiB: rssBefore, RSSHeldKiB: rssHeld}
 	if s, ok := firstErr.Load().(string); ok {
