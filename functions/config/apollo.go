@@ -170,6 +170,7 @@ func (f *Function) configs(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
+	n = f.hub.canonical(n)
 	var msgs NotificationMessages
 	if m := r.Ctx.QueryArgs().Peek("messages"); len(m) > 0 {
 		if err := json.Unmarshal(m, &msgs); err != nil {
@@ -224,6 +225,7 @@ func (f *Function) readFile(r *fnapi.Request) (resolved, error) {
 	if err != nil {
 		return resolved{}, err
 	}
+	n = f.hub.canonical(n)
 	if err := f.clientAuth(r, n.App); err != nil {
 		return resolved{}, err
 	}
