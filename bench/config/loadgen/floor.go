@@ -2,110 +2,127 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
+	"net/url"
+	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 )
 
-// floorAnswer is the answer the floor server writes: a /notifications/v2
-// answer of one namespace, about as long as Wharf's.
-const floorAnswer = `[{"namespaceName":"application","notificationId":1234,"messages":{"details":{"bench+default+application":1234}}}]`
+// floorAnswer is the answer the floor server writes to a held poll: a
+// /notifications/v2 answer of one namespace, as long as Wharf's.
+const floorAnswer = `[{"namespaceName":"application","notificationId":1235,"messages":{"details":{"bench+default+application":1235}}}]`
 
-// runFloor measures what answering n held polls costs this machine with
-// no HTTP server at all: a loopback listener in this process reads each
-// request, holds it, and on a signal writes a prepared answer to every
-// connection from one goroutine per connection (the kernel's loopback
-// TCP, the scheduler and the raw client: what any server on this host
-// pays). Its p50/p99 are the floor under `loadgen polls -client raw`.
+// floorFirst answers a poll with notificationId -1: the current id.
+const floorFirst = `[{"namespaceName":"application","notificationId":1234}]`
+
+// runFloor serves the part of the Apollo protocol `loadgen polls` uses,
+// with no HTTP server and no config service behind it: a GET of
+// /notifications/v2 with notificationId -1 is answered at once, any other
+// is held; any POST answers every held poll with one prepared answer (one
+// goroutine per connection, one write each); any other request gets an
+// empty 200. Run `loadgen polls` against it as against Wharf: its p50/p99
+// are what the host (its loopback TCP, its scheduler, the client) costs
+// any server, the floor under Wharf's numbers in the same run.
 func runFloor(args []string) error {
 	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
-	n := fs.Int("n", 10000, "long polls to hold")
-	settle := fs.Duration("settle", 2*time.Second, "wait after every poll was held")
+	listen := fs.String("listen", "127.0.0.1:0", "loopback address to listen on")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		return fmt.Errorf("cannot listen on loopback: %w", err)
+		return fmt.Errorf("cannot listen: %w", err)
 	}
 	defer ln.Close()
-	release := make(chan struct{})
-	var held atomic.Int64
-	resp := fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(floorAnswer), floorAnswer)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReaderSize(c, 1024)
-				for {
-					line, err := br.ReadSlice('\n')
-					if err != nil {
-						return
-					}
-					if len(bytes.TrimSpace(line)) == 0 {
-						break
-					}
-				}
-				held.Add(1)
-				<-release
-				_, _ = c.Write(resp)
-				_, _ = br.ReadByte() // until the client closes
-			}()
-		}
-	}()
-	p, err := newRawPoller("http://"+ln.Addr().String()+"/notifications/v2", "")
-	if err != nil {
+	if err := emit(map[string]string{"listen": ln.Addr().String()}); err != nil {
 		return err
 	}
-	answers := make([]time.Time, *n)
-	var failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for i := range *n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			status, first, err := p.poll(ctx, func() {})
-			if err == nil && status != http.StatusOK {
-				err = fmt.Errorf("answered %d", status)
-			}
-			if err != nil {
-				firstErr.CompareAndSwap(nil, err.Error())
-				failed.Add(1)
-				return
-			}
-			answers[i] = first
-		}()
+	f := &floor{release: make(chan struct{}),
+		held:    answer(floorAnswer),
+		current: answer(floorFirst),
+		ok:      []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return fmt.Errorf("cannot accept: %w", err)
+		}
+		go f.serve(c)
 	}
-	for held.Load()+failed.Load() < int64(*n) && ctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(*settle)
-	t0 := time.Now()
-	close(release)
-	wg.Wait()
-	var lat []time.Duration
-	for _, at := range answers {
-		if !at.IsZero() {
-			lat = append(lat, max(at.Sub(t0), 0))
+}
+
+// floor is the state of the floor server: the channel that answers the
+// polls held now.
+type floor struct {
+	mu      sync.Mutex
+	release chan struct{}
+	// the prepared answers: to a held poll, to a poll asking for the
+	// current id, to anything else
+	held, current, ok []byte
+}
+
+// answer is a prepared 200 with a JSON body.
+func answer(body string) []byte {
+	return fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+}
+
+func (f *floor) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReaderSize(c, 2048)
+	first, length := "", 0
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return
+		}
+		s := strings.TrimSpace(string(line))
+		if s == "" {
+			break
+		}
+		if first == "" {
+			first = s
+		} else if k, v, ok := strings.Cut(s, ":"); ok && strings.EqualFold(k, "Content-Length") {
+			_, _ = fmt.Sscan(strings.TrimSpace(v), &length)
 		}
 	}
-	res := pollsResult{Client: "raw", Polls: *n, Held: int(held.Load()), Answered: len(lat), Failed: int(failed.Load()),
-		P50MS: ms(percentile(lat, 50)), P99MS: ms(percentile(lat, 99)), MaxMS: ms(percentile(lat, 100))}
-	if s, ok := firstErr.Load().(string); ok {
-		res.FirstError = s
+	if length > 0 {
+		if _, err := br.Discard(length); err != nil {
+			return
+		}
 	}
-	return emit(res)
+	method, target, _ := strings.Cut(first, " ")
+	target, _, _ = strings.Cut(target, " ")
+	switch {
+	case method == "POST":
+		f.mu.Lock()
+		close(f.release)
+		f.release = make(chan struct{})
+		f.mu.Unlock()
+		_, _ = c.Write(f.ok)
+	case method == "GET" && strings.HasPrefix(target, "/notifications/v2") && asksCurrent(target):
+		_, _ = c.Write(f.current)
+	case method == "GET" && strings.HasPrefix(target, "/notifications/v2"):
+		f.mu.Lock()
+		release := f.release
+		f.mu.Unlock()
+		<-release
+		_, _ = c.Write(f.held)
+		_, _ = br.ReadByte() // until the client closes
+	default:
+		_, _ = c.Write(f.ok)
+	}
+}
+
+// asksCurrent reports whether a poll's target asks with notificationId -1.
+func asksCurrent(target string) bool {
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return false
+	}
+	var ns []struct {
+		NotificationID int64 `json:"notificationId"`
+	}
+	return json.Unmarshal([]byte(u.Query().Get("notifications")), &ns) == nil && len(ns) > 0 && ns[0].NotificationID == -1
 }
