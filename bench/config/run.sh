@@ -156,7 +156,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   results+=("$line")
   if [[ -n $FPID ]]; then
     say "round $r/$ROUNDS: the floor (loadgen floor: same client, no HTTP server)"
-    line=$("$TMP/loadgen" polls -server "$FLOORURL" -n "$POLLS" -client "$CLIENT" -set-url "$FLOORURL/set" -publish-url "$FLOORURL/release") ||
+    line=$("$TMP/loadgen" polls -server "$FLOORURL" -n "$POLLS" -pid "$FPID" -client "$CLIENT" -set-url "$FLOORURL/set" -publish-url "$FLOORURL/release") ||
       die "loadgen polls on the floor failed"
     echo "$line" >&2
     floors+=("$line")
@@ -185,7 +185,9 @@ cat <<EOF
 | publish → answer p99 | $(med p99_ms) ms |
 | publish → answer max | $(med max_ms) ms |
 | server RSS per held poll (round 1, a fresh server) | $(first bytes_per_poll) bytes |
+| server CPU from the publish to the last answer, per answered poll | $(med server_cpu_us_per_poll) µs |
 | floor (loadgen floor, same client): p50 / p99 | $(fmed p50_ms) / $(fmed p99_ms) ms |
+| floor: its CPU per answered poll | $(fmed server_cpu_us_per_poll) µs |
 
 | fetch (/configs → 304 through the gateway) | value |
 |---|---|

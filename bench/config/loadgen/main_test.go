@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -26,6 +27,21 @@ func TestRSSOfNoProcessIsZero(t *testing.T) {
 	t.Parallel()
 	if rss(0) != 0 || rss(-1) != 0 {
 		t.Error("rss of no pid must be 0")
+	}
+}
+
+func TestCPUTime(t *testing.T) {
+	t.Parallel()
+	if cpuTime(0) != 0 {
+		t.Error("cpu time of no pid must be 0")
+	}
+	start := cpuTime(os.Getpid())
+	x := 0
+	for i := range 200_000_000 {
+		x += i % 7
+	}
+	if x == 0 || cpuTime(os.Getpid()) <= start {
+		t.Errorf("cpu time did not grow: %v then %v", start, cpuTime(os.Getpid()))
 	}
 }
 

@@ -33,7 +33,12 @@ type pollsResult struct {
 	RSSBeforeKiB int64   `json:"rss_before_kib"`
 	RSSHeldKiB   int64   `json:"rss_held_kib"`
 	BytesPerPoll float64 `json:"bytes_per_poll"`
-	FirstError   string  `json:"first_error,omitempty"`
+	// ServerCPUMS is the CPU time (user + system) the server spent from
+	// the publish to the last answer: what answering cost it, whatever
+	// else ran on the machine. ServerCPUUSPerPoll is it per answered poll.
+	ServerCPUMS        float64 `json:"server_cpu_ms"`
+	ServerCPUUSPerPoll float64 `json:"server_cpu_us_per_poll"`
+	FirstError         string  `json:"first_error,omitempty"`
 }
 
 func runPolls(args []string) error {
@@ -125,6 +130,7 @@ func runPolls(args []string) error {
 			return fmt.Errorf("cannot set the item to publish: %w", err)
 		}
 	}
+	cpu0 := cpuTime(*pid)
 	t0 := time.Now()
 	if err := call(client, http.MethodPost, *publishURL, *publishToken, *publishBody); err != nil {
 		return fmt.Errorf("cannot publish: %w", err)
@@ -138,6 +144,7 @@ func runPolls(args []string) error {
 		cancel()
 		<-done
 	}
+	cpu := cpuTime(*pid) - cpu0
 	var lat []time.Duration
 	for _, at := range answers {
 		if !at.IsZero() {
@@ -149,6 +156,12 @@ func runPolls(args []string) error {
 		RSSBeforeKiB: rssBefore, RSSHeldKiB: rssHeld}
 	if s, ok := firstErr.Load().(string); ok {
 		res.FirstError = s
+	}
+	if *pid > 0 {
+		res.ServerCPUMS = ms(cpu)
+		if len(lat) > 0 {
+			res.ServerCPUUSPerPoll = float64(cpu.Microseconds()) / float64(len(lat))
+		}
 	}
 	if held > 0 && rssBefore > 0 {
 		res.BytesPerPoll = float64((rssHeld-rssBefore)*1024) / float64(held)
@@ -223,6 +236,31 @@ func call(client *http.Client, method, u, token, body string) error {
 		return fmt.Errorf("%s %s: %d %s", method, u, resp.StatusCode, b)
 	}
 	return nil
+}
+
+// cpuTime is the CPU time (user + system) pid has used (0 when pid is 0
+// or unreadable): fields 14 and 15 of /proc/<pid>/stat, in clock ticks
+// of 10 ms (USER_HZ is 100 on Linux).
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from its ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // rss is the resident set of pid in KiB (0 when pid is 0 or unreadable).
