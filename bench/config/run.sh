@@ -23,8 +23,8 @@
 #   FLOOR=1            1: every round also holds POLLS polls on `loadgen floor`
 #                      (no HTTP server, prepared answers: the host's floor)
 #   KEEP=0             1: keep the temp dir (config, logs)
-#   PROFILE=           a file: a 20 s CPU profile of wharf (pprof on its
-#                      internal listener) taken over the first round
+#   PROFILE=           a file: a 1 s CPU profile of wharf (pprof on its
+#                      internal listener) from just before round 1's publish
 #
 # Exit status: 0 when the benchmark ran, non-zero on a setup failure. All
 # traffic stays on 127.0.0.1. Never part of `make test`.
@@ -126,7 +126,10 @@ if [[ $FLOOR == 1 ]]; then
   FPID=$!
 fi
 for ((i = 0; i < 600; i++)); do
-  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORTS[1]}/ready" || true) == 200 && -s $TMP/data/admin.token ]] && break
+  # Ready, and the gateway answers (a port picked free may have been
+  # taken meanwhile by another process: then wharf exits and this fails).
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORTS[1]}/ready" || true) == 200 && -s $TMP/data/admin.token &&
+    $(curl -s -o /dev/null -w '%{http_code}' "$GW/services/config" || true) == 200 ]] && break
   kill -0 "$TPID" 2>/dev/null || die "wharf serve exited"
   sleep 0.1
 done
@@ -146,11 +149,11 @@ results=()
 floors=()
 for ((r = 1; r <= ROUNDS; r++)); do
   say "round $r/$ROUNDS: $POLLS held polls, then one publish"
+  prof=()
   if [[ $r == 1 && -n $PROFILE ]]; then
-    curl -sS -o "$PROFILE" "http://127.0.0.1:${PORTS[1]}/debug/pprof/profile?seconds=20" &
-    PROF_PID=$!
+    prof=(-profile-url "http://127.0.0.1:${PORTS[1]}/debug/pprof/profile" -profile-out "$PROFILE")
   fi
-  line=$("$TMP/loadgen" polls -server "$GW" -token "$TOKEN" -app bench -n "$POLLS" -pid "$WPID" -client "$CLIENT" \
+  line=$("$TMP/loadgen" polls -server "$GW" -token "$TOKEN" -app bench -n "$POLLS" -pid "$WPID" -client "$CLIENT" "${prof[@]}" \
     -set-url "$NSP/items/round" -publish-url "$NSP/releases" -publish-token "$TOKEN") || die "loadgen polls failed"
   echo "$line" >&2
   results+=("$line")
@@ -162,7 +165,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
     floors+=("$line")
   fi
 done
-[[ -n ${PROF_PID:-} ]] && wait "$PROF_PID" # the profile
 say "fetch: $CONCURRENCY clients for $DURATION, every answer a 304"
 fetch=$("$TMP/loadgen" fetch -server "$GW" -token "$TOKEN" -app bench -concurrency "$CONCURRENCY" -duration "$DURATION") ||
   die "loadgen fetch failed"

@@ -56,6 +56,8 @@ func runPolls(args []string) error {
 	pid := fs.Int("pid", 0, "the server's pid, for its RSS (0: not measured)")
 	settle := fs.Duration("settle", 2*time.Second, "wait after every poll was sent, for the server to hold them")
 	timeout := fs.Duration("timeout", 30*time.Second, "bound on the wait for every answer")
+	profileURL := fs.String("profile-url", "", "the server's /debug/pprof/profile URL: a 1 s CPU profile from just before the publish (the answering alone)")
+	profileOut := fs.String("profile-out", "", "where -profile-url's profile goes")
 	clientKind := fs.String("client", "raw", "raw: one goroutine and socket per poll, a prepared request (a client on its own machine costs the server's host nothing more); http: net/http's client")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -130,6 +132,13 @@ func runPolls(args []string) error {
 			return fmt.Errorf("cannot set the item to publish: %w", err)
 		}
 	}
+	profDone := make(chan error, 1)
+	if *profileURL != "" {
+		go func() { profDone <- fetchProfile(*profileURL+"?seconds=1", *profileOut) }()
+		time.Sleep(100 * time.Millisecond) // the profile has begun
+	} else {
+		profDone <- nil
+	}
 	cpu0 := cpuTime(*pid)
 	t0 := time.Now()
 	if err := call(client, http.MethodPost, *publishURL, *publishToken, *publishBody); err != nil {
@@ -145,6 +154,9 @@ func runPolls(args []string) error {
 		<-done
 	}
 	cpu := cpuTime(*pid) - cpu0
+	if err := <-profDone; err != nil {
+		return err
+	}
 	var lat []time.Duration
 	for _, at := range answers {
 		if !at.IsZero() {
@@ -236,6 +248,27 @@ func call(client *http.Client, method, u, token, body string) error {
 		return fmt.Errorf("%s %s: %d %s", method, u, resp.StatusCode, b)
 	}
 	return nil
+}
+
+// fetchProfile saves the answer of a pprof URL to out.
+func fetchProfile(u, out string) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return fmt.Errorf("cannot take the profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cannot take the profile: %s", resp.Status)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return fmt.Errorf("cannot save the profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot save the profile: %w", err)
+	}
+	return f.Close()
 }
 
 // cpuTime is the CPU time (user + system) pid has used (0 when pid is 0
