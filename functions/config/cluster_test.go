@@ -71,14 +71,27 @@ func TestTwoNodesRedisOutage(t *testing.T) {
 	// What clients read before the outage: a token read and a signed one
 	// on each node.
 	k := decode[config.AccessKey](t, a.must(t, 201, "POST", "/api/v1/config/apps/shop/accesskeys", "team", ""))
+	k2 := decode[config.AccessKey](t, a.must(t, 201, "POST", "/api/v1/config/apps/shop/accesskeys", "team", ""))
 	const cfgPath = "/configs/shop/default/application"
+	signedRead := func(s *server, secret string) error {
+		if res := gatewaytest.Do(t, s.addr, "GET", cfgPath, sign("shop", secret, cfgPath, time.Now()), ""); res.Status != 200 {
+			return fmt.Errorf("signed read: %d %s", res.Status, res.Body)
+		}
+		return nil
+	}
 	for _, s := range []*server{a, b} {
 		s.must(t, 200, "GET", cfgPath, "team", "")
-		testenv.Eventually(t, 10*time.Second, func() error { // the key may reach b's reads a moment later
-			if res := gatewaytest.Do(t, s.addr, "GET", cfgPath, sign("shop", k.Secret, cfgPath, time.Now()), ""); res.Status != 200 {
-				return fmt.Errorf("signed read: %d %s", res.Status, res.Body)
+		testenv.Eventually(t, 10*time.Second, func() error { return signedRead(s, k2.Secret) })
+	}
+	// k2 is disabled before the outage: the nodes' last reads of the keys
+	// must say so.
+	a.must(t, 200, "PUT", "/api/v1/config/apps/shop/accesskeys/"+k2.ID, "team", `{"enabled":false}`)
+	for _, s := range []*server{a, b} {
+		testenv.Eventually(t, 10*time.Second, func() error {
+			if signedRead(s, k2.Secret) == nil {
+				return fmt.Errorf("k2 still works after it was disabled")
 			}
-			return nil
+			return signedRead(s, k.Secret)
 		})
 	}
 
@@ -88,8 +101,11 @@ func TestTwoNodesRedisOutage(t *testing.T) {
 		if c := decode[config.ApolloConfig](t, s.must(t, 200, "GET", cfgPath, "team", "")); c.Configurations["v"] != "2" {
 			t.Fatalf("node %s: /configs with Redis down: %+v", name, c)
 		}
-		if res := gatewaytest.Do(t, s.addr, "GET", cfgPath, sign("shop", k.Secret, cfgPath, time.Now()), ""); res.Status != 200 {
-			t.Fatalf("node %s: a signed read with Redis down: %d %s", name, res.Status, res.Body)
+		if err := signedRead(s, k.Secret); err != nil {
+			t.Fatalf("node %s: with Redis down: %v", name, err)
+		}
+		if res := gatewaytest.Do(t, s.addr, "GET", cfgPath, sign("shop", k2.Secret, cfgPath, time.Now()), ""); res.Status != 401 {
+			t.Fatalf("node %s: the key disabled before the outage, Redis down: %d %s", name, res.Status, res.Body)
 		}
 		if res := s.must(t, 200, "GET", "/configfiles/json/shop/default/application", "team", ""); !strings.Contains(res.String(), `"v":"2"`) {
 			t.Fatalf("node %s: /configfiles with Redis down: %s", name, res.Body)

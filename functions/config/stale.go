@@ -86,8 +86,7 @@ func (k *lastKnown) putRead(ctx context.Context, key string, r knownRead) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if old, ok := k.reads[key]; ok && old.found == r.found && old.version == r.version && len(old.values) == len(r.values) &&
-		(len(r.values) != 1 || bytes.Equal(old.values[0], r.values[0])) {
+	if old, ok := k.reads[key]; ok && sameRead(old, r) {
 		return
 	}
 	if len(k.reads) >= k.max {
@@ -102,6 +101,19 @@ func (k *lastKnown) putRead(ctx context.Context, key string, r knownRead) {
 	}
 	r.values = vs
 	k.reads[key] = r
+}
+
+// sameRead reports whether two reads found the same.
+func sameRead(a, b knownRead) bool {
+	if a.found != b.found || a.version != b.version || len(a.values) != len(b.values) {
+		return false
+	}
+	for i := range a.values {
+		if !bytes.Equal(a.values[i], b.values[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // read is the kept read of key, for a client read's ctx.
