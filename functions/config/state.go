@@ -116,7 +116,9 @@ func (f *Function) getJSON(ctx context.Context, key string, v any) (version uint
 			return 0, false, nil
 		}
 		e = store.Entry{Key: key, Value: kr.values[0], Version: kr.version}
-	} else {
+	} else if !strings.HasPrefix(key, relPrefix) {
+		// Releases (up to 1 MiB each) are not kept twice: the release
+		// cache holds those the heads point at.
 		f.known.putRead(ctx, key, knownRead{found: true, version: e.Version, values: [][]byte{e.Value}})
 	}
 	if err := json.Unmarshal(e.Value, v); err != nil {
