@@ -171,7 +171,7 @@ func (f *Function) configs(r *fnapi.Request) error {
 		return err
 	}
 	n = f.hub.canonical(n)
-	ctx := withStale(r.Context())
+	ctx := f.clientCtx(r.Context())
 	var msgs NotificationMessages
 	if m := r.Ctx.QueryArgs().Peek("messages"); len(m) > 0 {
 		if err := json.Unmarshal(m, &msgs); err != nil {
@@ -227,7 +227,7 @@ func (f *Function) readFile(r *fnapi.Request) (resolved, error) {
 		return resolved{}, err
 	}
 	n = f.hub.canonical(n)
-	ctx := withStale(r.Context())
+	ctx := f.clientCtx(r.Context())
 	if err := f.clientAuth(ctx, r, n.App); err != nil {
 		return resolved{}, err
 	}

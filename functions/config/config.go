@@ -35,6 +35,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -83,7 +84,9 @@ type Function struct {
 	log   *slog.Logger
 	rels  *releaseCache
 	known *lastKnown
-	m     *counters
+	// staleCtx is the client reads' context (clientCtx).
+	staleCtx atomic.Pointer[staleCtxOf]
+	m        *counters
 }
 
 // lastKnownEntries bounds the store reads, and the credential checks,

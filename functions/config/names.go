@@ -88,9 +88,11 @@ func (x nameIndex) cluster(app, c string) (string, bool) {
 // as stored when the app (or the public namespace's owner) has it. Names
 // nobody stored come back unchanged (the read then finds nothing).
 func (h *hub) canonical(n nsID) nsID {
+	var buf [256]byte // the path, without an allocation per read
+	p := append(append(append(append(append(buf[:0], n.App...), '/'), n.Cluster...), '/'), n.NS...)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.versions[n.path()]; ok {
+	if _, ok := h.versions[string(p)]; ok {
 		return n
 	}
 	if got, ok := h.names.lookup(n.App, n.Cluster, n.NS); ok {

@@ -103,6 +103,21 @@ func (k *lastKnown) putRead(ctx context.Context, key string, r knownRead) {
 	k.reads[key] = r
 }
 
+// putValue keeps a Get of key that found value at version; unchanged
+// (the common case) it costs no allocation.
+func (k *lastKnown) putValue(ctx context.Context, key string, version uint64, value []byte) {
+	if !staleAllowed(ctx) {
+		return
+	}
+	k.mu.Lock()
+	old, ok := k.reads[key]
+	same := ok && old.found && old.version == version && len(old.values) == 1 && bytes.Equal(old.values[0], value)
+	k.mu.Unlock()
+	if !same {
+		k.putRead(ctx, key, knownRead{found: true, version: version, values: [][]byte{value}})
+	}
+}
+
 // sameRead reports whether two reads found the same.
 func sameRead(a, b knownRead) bool {
 	if a.found != b.found || a.version != b.version || len(a.values) != len(b.values) {
@@ -129,13 +144,27 @@ func (k *lastKnown) read(ctx context.Context, key string) (knownRead, bool) {
 
 // credKey identifies a token's check of app; the token itself is not kept.
 func credKey(token, app string) [32]byte {
-	h := sha256.New()
-	h.Write([]byte(app))
-	h.Write([]byte{0})
-	h.Write([]byte(token))
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	var buf [192]byte // tokens and app names fit: no allocation per read
+	b := append(buf[:0], app...)
+	b = append(b, 0)
+	b = append(b, token...)
+	return sha256.Sum256(b)
+}
+
+// clientCtx is withStale(parent), made once per parent (the Mux's context
+// is the same for every request): no allocation per client read.
+func (f *Function) clientCtx(parent context.Context) context.Context {
+	if c := f.staleCtx.Load(); c != nil && c.parent == parent {
+		return c.ctx
+	}
+	c := &staleCtxOf{parent: parent, ctx: withStale(parent)}
+	f.staleCtx.Store(c)
+	return c.ctx
+}
+
+// staleCtxOf is a parent context and its withStale child.
+type staleCtxOf struct {
+	parent, ctx context.Context
 }
 
 // putCred records that token passed app's read check as p now.

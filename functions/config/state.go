@@ -119,7 +119,7 @@ func (f *Function) getJSON(ctx context.Context, key string, v any) (version uint
 	} else if !strings.HasPrefix(key, relPrefix) {
 		// Releases (up to 1 MiB each) are not kept twice: the release
 		// cache holds those the heads point at.
-		f.known.putRead(ctx, key, knownRead{found: true, version: e.Version, values: [][]byte{e.Value}})
+		f.known.putValue(ctx, key, e.Version, e.Value)
 	}
 	if err := json.Unmarshal(e.Value, v); err != nil {
 		return 0, false, fmt.Errorf("cannot decode %s: %w", key, err)
