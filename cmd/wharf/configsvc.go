@@ -19,7 +19,7 @@ func (w *wiring) startConfigComponent(ctx context.Context) (stopFunc, error) {
 		return nil, errors.New("cannot start the config function: it needs the store and the tokens")
 	}
 	o := w.opts.ConfigService
-	fn, err := config.New(config.Options{Store: w.st, Tokens: w.authn, PollTimeout: o.PollTimeout, ClockWindow: o.ClockWindow,
+	fn, err := config.New(config.Options{Store: w.st, Tokens: w.authn, PollTimeout: o.PollTimeout, ClockWindow: o.ClockWindow, StaleCredentials: o.StaleCredentials,
 		Reservations: adminapi.NewReservations(edge.New(w.st, edge.Options{}), registry.New(w.st, registry.Options{})),
 		Metrics:      w.metrics, Logger: logging.Component(w.log, "config")})
 	if err != nil {

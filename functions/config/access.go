@@ -28,9 +28,10 @@ func appParam(r *fnapi.Request) (string, error) {
 	return app, nil
 }
 
-// nsParams is the namespace of r's path, checked; the namespace name loses
-// a ".properties" suffix as Apollo's do.
-func nsParams(r *fnapi.Request) (nsID, error) {
+// nsParams is the namespace of r's path, checked, with its names as
+// stored (canonicalWrite: names are case-insensitive); the namespace
+// name loses a ".properties" suffix as Apollo's do.
+func (f *Function) nsParams(r *fnapi.Request) (nsID, error) {
 	app, err := appParam(r)
 	if err != nil {
 		return nsID{}, err
@@ -42,7 +43,7 @@ func nsParams(r *fnapi.Request) (nsID, error) {
 	if err := model.ValidName("namespace", n.NS); err != nil {
 		return nsID{}, httperr.BadRequest("namespace: %v", err)
 	}
-	return n, nil
+	return f.canonicalWrite(r.Context(), n)
 }
 
 // canRead checks that r's token may read app's config.

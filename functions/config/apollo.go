@@ -170,20 +170,22 @@ func (f *Function) configs(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
+	n = f.hub.canonical(n)
+	ctx := f.clientCtx(r.Context())
 	var msgs NotificationMessages
 	if m := r.Ctx.QueryArgs().Peek("messages"); len(m) > 0 {
 		if err := json.Unmarshal(m, &msgs); err != nil {
 			return httperr.BadRequest("messages: not Apollo's notification messages JSON ({\"details\":{\"app+cluster+namespace\":id}}): %v", err)
 		}
 	}
-	if err := f.clientAuth(r, n.App); err != nil {
+	if err := f.clientAuth(ctx, r, n.App); err != nil {
 		return err
 	}
 	c := clientOf(r)
 	var res resolved
 	var ok bool
 	for attempt := 0; ; attempt++ {
-		res, ok, err = f.resolve(r.Context(), n, c)
+		res, ok, err = f.resolve(ctx, n, c)
 		if err != nil {
 			return err
 		}
@@ -224,10 +226,12 @@ func (f *Function) readFile(r *fnapi.Request) (resolved, error) {
 	if err != nil {
 		return resolved{}, err
 	}
-	if err := f.clientAuth(r, n.App); err != nil {
+	n = f.hub.canonical(n)
+	ctx := f.clientCtx(r.Context())
+	if err := f.clientAuth(ctx, r, n.App); err != nil {
 		return resolved{}, err
 	}
-	res, ok, err := f.resolve(r.Context(), n, clientOf(r))
+	res, ok, err := f.resolve(ctx, n, clientOf(r))
 	if err != nil {
 		return res, err
 	}

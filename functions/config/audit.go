@@ -83,23 +83,42 @@ func (f *Function) listAudit(r *fnapi.Request) error {
 
 // listAll decodes every value under prefix, in key order.
 func listAll[T any](ctx context.Context, f *Function, prefix string) ([]T, error) {
+	raw, err := f.listRaw(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
 	var out []T
+	for _, b := range raw {
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, fmt.Errorf("cannot decode an entry under %s: %w", prefix, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// listRaw is the values under prefix (what a client read listed last
+// when the store cannot be reached: lastKnown).
+func (f *Function) listRaw(ctx context.Context, prefix string) ([][]byte, error) {
+	var out [][]byte
 	after := ""
 	for {
 		cctx, cancel := f.storeCtx(ctx)
 		page, err := f.st.List(cctx, prefix, store.ListOptions{After: after})
 		cancel()
 		if err != nil {
+			if kr, ok := f.known.read(ctx, "list\x00"+prefix); ok {
+				f.m.staleReads.Inc()
+				return kr.values, nil
+			}
 			return nil, httperr.Unavailable(err, "cannot list config: store unavailable")
 		}
 		for _, e := range page.Entries {
-			var v T
-			if err := json.Unmarshal(e.Value, &v); err != nil {
-				return nil, fmt.Errorf("cannot decode %s: %w", e.Key, err)
-			}
-			out = append(out, v)
+			out = append(out, e.Value)
 		}
 		if page.Next == "" {
+			f.known.putRead(ctx, "list\x00"+prefix, knownRead{found: true, values: out})
 			return out, nil
 		}
 		after = page.Next

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
@@ -39,29 +40,47 @@ func Signature(timestamp, pathWithQuery, secret string) string {
 // apolloScheme starts an Apollo signature's Authorization value.
 const apolloScheme = "Apollo "
 
-// clientAuth checks that r may read app's config as a client.
-func (f *Function) clientAuth(r *fnapi.Request, app string) error {
+// clientAuth checks that r may read app's config as a client; ctx is the
+// client read's (withStale): during a store outage a token's last
+// successful check of app and the app's last read access keys count
+// (stale.go).
+func (f *Function) clientAuth(ctx context.Context, r *fnapi.Request, app string) error {
 	h := r.Ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
 	if rest, ok := bytes.CutPrefix(h, []byte(apolloScheme)); ok {
-		return f.checkSignature(r, app, rest)
+		return f.checkSignature(ctx, r, app, rest)
 	}
 	tok, ok := auth.BearerToken(h)
 	if !ok {
 		return httperr.Unauthorized("missing credentials: sign with an access key of app %s (Authorization: Apollo %s:<signature>, Timestamp) or send Authorization: Bearer <token>", app, app)
 	}
-	p, err := f.opts.Tokens.Authenticate(r.Context(), tok)
+	p, err := f.opts.Tokens.Authenticate(ctx, tok)
 	if errors.Is(err, auth.ErrUnauthenticated) {
 		return httperr.Unauthorized("invalid or revoked token")
 	}
-	if err != nil {
-		return httperr.Unavailable(err, "cannot check token: store unavailable")
+	if err == nil {
+		r.Principal = p
+		err = f.canRead(r, app)
+		if err == nil {
+			f.known.putCred(tok, app, p)
+			return nil
+		}
+		if !unavailable(err) {
+			return err
+		}
 	}
-	r.Principal = p
-	return f.canRead(r, app)
+	if kp, ok := f.known.cred(tok, app); ok {
+		f.m.staleCreds.Inc()
+		r.Principal = kp
+		return nil
+	}
+	if unavailable(err) {
+		return err
+	}
+	return httperr.Unavailable(err, "cannot check token: store unavailable")
 }
 
 // checkSignature checks an Apollo signature header value ("appId:sig").
-func (f *Function) checkSignature(r *fnapi.Request, app string, v []byte) error {
+func (f *Function) checkSignature(ctx context.Context, r *fnapi.Request, app string, v []byte) error {
 	i := bytes.LastIndexByte(v, ':')
 	if i < 0 {
 		return httperr.Unauthorized("malformed Authorization: want Apollo {appId}:{signature}")
@@ -78,7 +97,7 @@ func (f *Function) checkSignature(r *fnapi.Request, app string, v []byte) error 
 	if d := f.opts.Now().Sub(time.UnixMilli(ms)); d > f.opts.ClockWindow || d < -f.opts.ClockWindow {
 		return httperr.Unauthorized("Timestamp is %s from the server's clock, more than %s: check the client's clock", d.Round(time.Second), f.opts.ClockWindow)
 	}
-	keys, err := listAll[AccessKey](r.Context(), f, keysPrefix+app+"/")
+	keys, err := listAll[AccessKey](ctx, f, keysPrefix+app+"/")
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -62,6 +63,10 @@ type Options struct {
 	ClockWindow time.Duration
 	// StoreTimeout bounds each store call. Default 5s.
 	StoreTimeout time.Duration
+	// StaleCredentials is how long after its last successful check a
+	// bearer token keeps reading an app's config on this node while the
+	// store cannot be reached (stale.go). Default 5 minutes.
+	StaleCredentials time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; nil discards.
@@ -78,8 +83,15 @@ type Function struct {
 	hub   *hub
 	log   *slog.Logger
 	rels  *releaseCache
-	m     *counters
+	known *lastKnown
+	// staleCtx is the client reads' context (clientCtx).
+	staleCtx atomic.Pointer[staleCtxOf]
+	m        *counters
 }
+
+// lastKnownEntries bounds the store reads, and the credential checks,
+// kept for an outage.
+const lastKnownEntries = 20000
 
 // New checks opts and returns the function; Run follows the store so that
 // held polls are answered.
@@ -102,11 +114,15 @@ func New(opts Options) (*Function, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.StaleCredentials <= 0 {
+		opts.StaleCredentials = 5 * time.Minute
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	f := &Function{opts: opts, st: opts.Store, log: opts.Logger,
-		hosts: tenancy.New(opts.Store, tenancy.Options{OpTimeout: opts.StoreTimeout}), rels: newReleaseCache(4096)}
+		hosts: tenancy.New(opts.Store, tenancy.Options{OpTimeout: opts.StoreTimeout}), rels: newReleaseCache(4096),
+		known: newLastKnown(lastKnownEntries, opts.StaleCredentials, opts.Now)}
 	f.hub = newHub(opts.Store, opts.StoreTimeout, opts.Logger)
 	f.m = newCounters(opts.Metrics, f.hub)
 	return f, nil

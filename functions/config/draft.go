@@ -77,7 +77,7 @@ func (f *Function) editDraft(r *fnapi.Request, n nsID, ifVersion *uint64, action
 }
 
 func (f *Function) putDraft(r *fnapi.Request) error {
-	n, err := nsParams(r)
+	n, err := f.nsParams(r)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func itemKey(r *fnapi.Request, fm model.Format) (string, error) {
 }
 
 func (f *Function) setItem(r *fnapi.Request) error {
-	n, err := nsParams(r)
+	n, err := f.nsParams(r)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (f *Function) setItem(r *fnapi.Request) error {
 }
 
 func (f *Function) deleteItem(r *fnapi.Request) error {
-	n, err := nsParams(r)
+	n, err := f.nsParams(r)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func noGray(n nsID) error {
 
 // grayParams checks r's namespace and that the caller may write it.
 func (f *Function) grayParams(r *fnapi.Request) (nsID, error) {
-	n, err := nsParams(r)
+	n, err := f.nsParams(r)
 	if err != nil {
 		return n, err
 	}

@@ -28,10 +28,14 @@ type hub struct {
 
 	mu       sync.Mutex
 	versions map[string]uint64 // by head path app/cluster/ns
-	public   map[string]string // public namespace name → owner app
+	names    nameIndex
+	public   map[string]publicNS // by fold(public namespace name)
 	waiters  map[string]map[*waiter]struct{}
 	held     int
 }
+
+// publicNS is a public namespace: its name as stored and its owner app.
+type publicNS struct{ name, owner string }
 
 // waiter is one held poll. When a namespace it waits on changes the hub
 // computes its answer, hands it over (never blocking) and removes it, so
@@ -48,13 +52,13 @@ type waiter struct {
 
 func newHub(st store.Store, timeout time.Duration, log *slog.Logger) *hub {
 	return &hub{st: st, timeout: timeout, log: log, ready: make(chan struct{}),
-		versions: map[string]uint64{}, public: map[string]string{}, waiters: map[string]map[*waiter]struct{}{}}
+		versions: map[string]uint64{}, names: newNameIndex(), public: map[string]publicNS{}, waiters: map[string]map[*waiter]struct{}{}}
 }
 
-// wakeKey is the key waiters of app's namespace ns wait on; publicKey the
-// one of every app that reads the public namespace ns.
-func wakeKey(app, ns string) string { return app + "/" + ns }
-func publicKey(ns string) string    { return "*/" + ns }
+// wakeKey is the key waiters of app's namespace ns (in any case) wait
+// on; publicKey the one of every app that reads the public namespace ns.
+func wakeKey(app, ns string) string { return app + "/" + fold(ns) }
+func publicKey(ns string) string    { return "*/" + fold(ns) }
 
 // run loads the heads and follows them until ctx ends; after a compacted
 // watch (or a failed load) it loads again and wakes every waiter.
@@ -82,7 +86,7 @@ func (h *hub) run(ctx context.Context) error {
 
 // load reads every head and returns the revision to watch from.
 func (h *hub) load(ctx context.Context) (uint64, error) {
-	versions, public := map[string]uint64{}, map[string]string{}
+	versions, names, public := map[string]uint64{}, newNameIndex(), map[string]publicNS{}
 	var rev uint64
 	after := ""
 	for {
@@ -101,8 +105,9 @@ func (h *hub) load(ctx context.Context) (uint64, error) {
 				continue
 			}
 			versions[n.path()] = e.Version
+			names.add(n)
 			if isPublic(e.Value) {
-				public[n.NS] = n.App
+				public[fold(n.NS)] = publicNS{name: n.NS, owner: n.App}
 			}
 		}
 		if page.Next == "" {
@@ -111,7 +116,7 @@ func (h *hub) load(ctx context.Context) (uint64, error) {
 		after = page.Next
 	}
 	h.mu.Lock()
-	h.versions, h.public = versions, public
+	h.versions, h.names, h.public = versions, names, public
 	h.mu.Unlock()
 	return rev, nil
 }
@@ -150,16 +155,18 @@ func (h *hub) apply(n nsID, ev store.Event) {
 	pub := ev.Type == store.EventPut && isPublic(ev.Value)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	wasPublic := h.public[n.NS] == n.App
+	wasPublic := h.public[fold(n.NS)] == publicNS{name: n.NS, owner: n.App}
 	if ev.Type == store.EventPut {
 		h.versions[n.path()] = ev.Revision
+		h.names.add(n)
 	} else {
 		delete(h.versions, n.path())
+		h.names.remove(n)
 	}
 	if pub {
-		h.public[n.NS] = n.App
+		h.public[fold(n.NS)] = publicNS{name: n.NS, owner: n.App}
 	} else if wasPublic && ev.Type != store.EventPut {
-		delete(h.public, n.NS)
+		delete(h.public, fold(n.NS))
 	}
 	h.wakeLocked(wakeKey(n.App, n.NS))
 	if pub || wasPublic {
@@ -249,14 +256,19 @@ type notification struct {
 	details map[string]int64
 }
 
-// currentLocked is the notification of app's namespace ns in cluster: the
-// newest head version among the cluster's and the default cluster's of
-// the app and, for a public namespace, of its owner (-1: none).
+// currentLocked is the notification of app's namespace ns in cluster
+// (names in any case): the newest head version among the cluster's and
+// the default cluster's of the app and, for a public namespace, of its
+// owner (-1: none). The details name the namespaces as stored.
 func (h *hub) currentLocked(app, cluster, ns string) notification {
 	out := notification{id: -1, details: map[string]int64{}}
 	add := func(a, c string) {
-		if v, ok := h.versions[a+"/"+c+"/"+ns]; ok {
-			out.details[model.WatchKey(a, c, ns)] = int64(v)
+		n, ok := nsID{a, c, ns}, true
+		if _, exact := h.versions[n.path()]; !exact {
+			n, ok = h.names.lookup(a, c, ns)
+		}
+		if v, found := h.versions[n.path()]; ok && found {
+			out.details[n.watchKey()] = int64(v)
 			out.id = max(out.id, int64(v))
 		}
 	}
@@ -264,7 +276,7 @@ func (h *hub) currentLocked(app, cluster, ns string) notification {
 	if cluster != model.DefaultCluster {
 		add(app, model.DefaultCluster)
 	}
-	if owner := h.public[ns]; owner != "" && owner != app {
+	if owner := h.public[fold(ns)].owner; owner != "" && owner != app {
 		add(owner, cluster)
 		if cluster != model.DefaultCluster {
 			add(owner, model.DefaultCluster)

@@ -11,6 +11,7 @@ type counters struct {
 	publishes, grayPublishes, rollbacks *metrics.Counter
 	pollsChanged, pollsTimedOut         *metrics.Counter
 	notModified                         *metrics.Counter
+	staleReads, staleCreds              *metrics.Counter
 }
 
 // newCounters registers the metrics in set (nil: a private set nobody
@@ -28,6 +29,8 @@ func newCounters(set *metrics.Set, h *hub) *counters {
 		pollsChanged:  c(`polls_total{result="changed"}`),
 		pollsTimedOut: c(`polls_total{result="timeout"}`),
 		notModified:   c("configs_not_modified_total"),
+		staleReads:    c(`stale_total{what="read"}`),
+		staleCreds:    c(`stale_total{what="credential"}`),
 	}
 }
 
@@ -38,6 +41,7 @@ func MetricFamilies() []promexp.Family {
 		{Name: "wharf_config_rollbacks_total", Type: promexp.Counter, Help: "Rollbacks of a namespace's main release."},
 		{Name: "wharf_config_polls_total", Type: promexp.Counter, Labels: []string{"result"}, Help: "Notification polls answered: changed (200) or timeout (304)."},
 		{Name: "wharf_config_configs_not_modified_total", Type: promexp.Counter, Help: "Config reads answered 304 (the client's release key is current)."},
+		{Name: "wharf_config_stale_total", Type: promexp.Counter, Labels: []string{"what"}, Help: "Client reads answered from what was last read while the store could not be reached: a store read, or a token's read check (stale.go)."},
 		{Name: "wharf_config_polls_held", Type: promexp.Gauge, Help: "Notification polls this node holds now."},
 	}
 }

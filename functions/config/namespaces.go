@@ -98,7 +98,20 @@ func (f *Function) createNamespace(r *fnapi.Request) error {
 	if err := f.canWrite(r, app, true); err != nil {
 		return err
 	}
-	n := nsID{app, in.Cluster, in.Name}
+	n, err := f.canonicalWrite(r.Context(), nsID{app, in.Cluster, in.Name})
+	if err != nil {
+		return err
+	}
+	if n.NS != in.Name {
+		return httperr.Conflict("namespace %s of cluster %s of app %s already exists (names are case-insensitive)", n.NS, n.Cluster, app)
+	}
+	in.Cluster = n.Cluster // an existing cluster's name as stored
+	if p, ok := f.hub.publicNamed(in.Name); ok && (in.Override != "" || in.Public) {
+		if in.Public && p.name != in.Name {
+			return httperr.Conflict("a public namespace %s exists already: public names are unique across apps, in any case", p.name)
+		}
+		in.Name, n.NS = p.name, p.name
+	}
 	if in.Override != "" {
 		owner, _, err := f.publicOwner(r.Context(), in.Name)
 		if err != nil {
@@ -194,7 +207,7 @@ func (f *Function) ensureHead(r *fnapi.Request, n nsID) (Head, error) {
 }
 
 func (f *Function) getNamespace(r *fnapi.Request) error {
-	n, err := nsParams(r)
+	n, err := f.nsParams(r)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func (f *Function) notifications(r *fnapi.Request) error {
 		}
 		ws = append(ws, watched{name: x.NamespaceName, ns: ns, id: id})
 	}
-	if err := f.clientAuth(r, app); err != nil {
+	if err := f.clientAuth(f.clientCtx(r.Context()), r, app); err != nil {
 		return err
 	}
 	w, out := f.hub.register(app, cluster, ws)

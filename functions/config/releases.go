@@ -56,7 +56,7 @@ func (f *Function) decodePublish(r *fnapi.Request) (Publish, error) {
 }
 
 func (f *Function) publish(r *fnapi.Request) error {
-	n, err := nsParams(r)
+	n, err := f.nsParams(r)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (f *Function) releaseConf(ctx context.Context, n nsID, id int64) (map[strin
 }
 
 func (f *Function) listReleases(r *fnapi.Request) error {
-	n, err := nsParams(r)
+	n, err := f.nsParams(r)
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ func (f *Function) listReleases(r *fnapi.Request) error {
 }
 
 func (f *Function) getRelease(r *fnapi.Request) error {
-	n, err := nsParams(r)
+	n, err := f.nsParams(r)
 	if err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func (f *Function) getRelease(r *fnapi.Request) error {
 // "draft" for the draft); to defaults to the current main release, from
 // to the release before to.
 func (f *Function) diff(r *fnapi.Request) error {
-	n, err := nsParams(r)
+	n, err := f.nsParams(r)
 	if err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func (f *Function) diff(r *fnapi.Request) error {
 // (body to=, or the one before the current): what clients read changes,
 // the draft does not.
 func (f *Function) rollback(r *fnapi.Request) error {
-	n, err := nsParams(r)
+	n, err := f.nsParams(r)
 	if err != nil {
 		return err
 	}

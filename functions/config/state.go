@@ -103,10 +103,23 @@ func (f *Function) getJSON(ctx context.Context, key string, v any) (version uint
 	defer cancel()
 	e, err := f.st.Get(cctx, key)
 	if errors.Is(err, store.ErrNotFound) {
+		f.known.putRead(ctx, key, knownRead{})
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, httperr.Unavailable(err, "cannot read config: store unavailable")
+		kr, ok := f.known.read(ctx, key)
+		if !ok {
+			return 0, false, httperr.Unavailable(err, "cannot read config: store unavailable")
+		}
+		f.m.staleReads.Inc()
+		if !kr.found {
+			return 0, false, nil
+		}
+		e = store.Entry{Key: key, Value: kr.values[0], Version: kr.version}
+	} else if !strings.HasPrefix(key, relPrefix) {
+		// Releases (up to 1 MiB each) are not kept twice: the release
+		// cache holds those the heads point at.
+		f.known.putValue(ctx, key, e.Version, e.Value)
 	}
 	if err := json.Unmarshal(e.Value, v); err != nil {
 		return 0, false, fmt.Errorf("cannot decode %s: %w", key, err)

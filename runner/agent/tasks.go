@@ -204,6 +204,9 @@ func (a *Agent) work(app string) {
 			return
 		}
 		a.runTask(ctx, q)
+		if ctx.Err() == nil {
+			a.pruneConfig(app)
+		}
 	}
 }
 

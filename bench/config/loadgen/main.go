@@ -5,6 +5,7 @@
 //
 //	loadgen polls -server URL -token T -app A -n 10000 -publish-url URL -pid PID
 //	loadgen fetch -server URL -token T -app A -concurrency 32 -duration 10s
+//	loadgen floor -n 10000
 //
 // Each prints one JSON line with its results on stdout.
 package main
@@ -19,7 +20,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen polls|fetch [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen polls|fetch|floor [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -28,8 +29,10 @@ func main() {
 		err = runPolls(os.Args[2:])
 	case "fetch":
 		err = runFetch(os.Args[2:])
+	case "floor":
+		err = runFloor(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q (want polls or fetch)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (want polls, fetch or floor)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)

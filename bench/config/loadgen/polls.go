@@ -21,6 +21,7 @@ import (
 
 // pollsResult is what `loadgen polls` prints.
 type pollsResult struct {
+	Client       string  `json:"client"`
 	Polls        int     `json:"polls"`
 	Held         int     `json:"held"`
 	Answered     int     `json:"answered"`
@@ -32,7 +33,12 @@ type pollsResult struct {
 	RSSBeforeKiB int64   `json:"rss_before_kib"`
 	RSSHeldKiB   int64   `json:"rss_held_kib"`
 	BytesPerPoll float64 `json:"bytes_per_poll"`
-	FirstError   string  `json:"first_error,omitempty"`
+	// ServerCPUMS is the CPU time (user + system) the server spent from
+	// the publish to the last answer: what answering cost it, whatever
+	// else ran on the machine. ServerCPUUSPerPoll is it per answered poll.
+	ServerCPUMS        float64 `json:"server_cpu_ms"`
+	ServerCPUUSPerPoll float64 `json:"server_cpu_us_per_poll"`
+	FirstError         string  `json:"first_error,omitempty"`
 }
 
 func runPolls(args []string) error {
@@ -50,6 +56,9 @@ func runPolls(args []string) error {
 	pid := fs.Int("pid", 0, "the server's pid, for its RSS (0: not measured)")
 	settle := fs.Duration("settle", 2*time.Second, "wait after every poll was sent, for the server to hold them")
 	timeout := fs.Duration("timeout", 30*time.Second, "bound on the wait for every answer")
+	profileURL := fs.String("profile-url", "", "the server's /debug/pprof/profile URL: a 1 s CPU profile from just before the publish (the answering alone)")
+	profileOut := fs.String("profile-out", "", "where -profile-url's profile goes")
+	clientKind := fs.String("client", "raw", "raw: one goroutine and socket per poll, a prepared request (a client on its own machine costs the server's host nothing more); http: net/http's client")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,6 +79,16 @@ func runPolls(args []string) error {
 		"notifications": {fmt.Sprintf(`[{"namespaceName":%q,"notificationId":%d}]`, *ns, id)},
 	}.Encode()
 
+	var raw *rawPoller
+	switch *clientKind {
+	case "raw":
+		if raw, err = newRawPoller(pollURL, *token); err != nil {
+			return err
+		}
+	case "http":
+	default:
+		return fmt.Errorf("-client %q: want raw or http", *clientKind)
+	}
 	var sent, failed atomic.Int64
 	var firstErr atomic.Value
 	answers := make([]time.Time, *n)
@@ -81,7 +100,13 @@ func runPolls(args []string) error {
 		go func() {
 			defer wg.Done()
 			var first time.Time
-			status, err := get(ctx, client, pollURL, *token, func() { sent.Add(1) }, func() { first = time.Now() })
+			var status int
+			var err error
+			if raw != nil {
+				status, first, err = raw.poll(ctx, func() { sent.Add(1) })
+			} else {
+				status, err = get(ctx, client, pollURL, *token, func() { sent.Add(1) }, func() { first = time.Now() })
+			}
 			if err == nil && status != http.StatusOK {
 				err = fmt.Errorf("poll answered %d", status)
 			}
@@ -107,6 +132,14 @@ func runPolls(args []string) error {
 			return fmt.Errorf("cannot set the item to publish: %w", err)
 		}
 	}
+	profDone := make(chan error, 1)
+	if *profileURL != "" {
+		go func() { profDone <- fetchProfile(*profileURL+"?seconds=1", *profileOut) }()
+		time.Sleep(100 * time.Millisecond) // the profile has begun
+	} else {
+		profDone <- nil
+	}
+	cpu0 := cpuTime(*pid)
 	t0 := time.Now()
 	if err := call(client, http.MethodPost, *publishURL, *publishToken, *publishBody); err != nil {
 		return fmt.Errorf("cannot publish: %w", err)
@@ -120,17 +153,27 @@ func runPolls(args []string) error {
 		cancel()
 		<-done
 	}
+	cpu := cpuTime(*pid) - cpu0
+	if err := <-profDone; err != nil {
+		return err
+	}
 	var lat []time.Duration
 	for _, at := range answers {
 		if !at.IsZero() {
 			lat = append(lat, max(at.Sub(t0), 0))
 		}
 	}
-	res := pollsResult{Polls: *n, Held: held, Answered: len(lat), Failed: int(failed.Load()),
+	res := pollsResult{Client: *clientKind, Polls: *n, Held: held, Answered: len(lat), Failed: int(failed.Load()),
 		PublishMS: ms(publish), P50MS: ms(percentile(lat, 50)), P99MS: ms(percentile(lat, 99)), MaxMS: ms(percentile(lat, 100)),
 		RSSBeforeKiB: rssBefore, RSSHeldKiB: rssHeld}
 	if s, ok := firstErr.Load().(string); ok {
 		res.FirstError = s
+	}
+	if *pid > 0 {
+		res.ServerCPUMS = ms(cpu)
+		if len(lat) > 0 {
+			res.ServerCPUUSPerPoll = float64(cpu.Microseconds()) / float64(len(lat))
+		}
 	}
 	if held > 0 && rssBefore > 0 {
 		res.BytesPerPoll = float64((rssHeld-rssBefore)*1024) / float64(held)
@@ -205,6 +248,52 @@ func call(client *http.Client, method, u, token, body string) error {
 		return fmt.Errorf("%s %s: %d %s", method, u, resp.StatusCode, b)
 	}
 	return nil
+}
+
+// fetchProfile saves the answer of a pprof URL to out.
+func fetchProfile(u, out string) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return fmt.Errorf("cannot take the profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cannot take the profile: %s", resp.Status)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return fmt.Errorf("cannot save the profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot save the profile: %w", err)
+	}
+	return f.Close()
+}
+
+// cpuTime is the CPU time (user + system) pid has used (0 when pid is 0
+// or unreadable): fields 14 and 15 of /proc/<pid>/stat, in clock ticks
+// of 10 ms (USER_HZ is 100 on Linux).
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from its ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // rss is the resident set of pid in KiB (0 when pid is 0 or unreadable).

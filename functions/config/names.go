@@ -1,0 +1,150 @@
+package config
+
+import (
+	"context"
+	"strings"
+
+	"github.com/wharfhq/wharf/functions/config/model"
+)
+
+// Namespace and cluster names are case-insensitive, as in Apollo: a client
+// or a team may write "Application" or "SHA" for the namespace
+// "application" of cluster "sha". Each is stored once, under the name it
+// was created with (its canonical name); every read, poll and write
+// resolves a name to it. Names that differ only in case cannot be created
+// side by side (a name made before this rule keeps working by its exact
+// spelling).
+
+// fold is the form names are compared in.
+func fold(s string) string { return strings.ToLower(s) }
+
+// nameIndex maps the folded names of the namespaces whose heads exist to
+// their canonical names. The hub keeps one; it is not safe for concurrent
+// use on its own.
+type nameIndex struct {
+	// paths: fold(app/cluster/ns) → the namespace as stored.
+	paths map[string]nsID
+	// clusters: fold(app/cluster) → the cluster as stored and the number
+	// of its namespaces.
+	clusters map[string]clusterName
+}
+
+type clusterName struct {
+	name string
+	n    int
+}
+
+func newNameIndex() nameIndex {
+	return nameIndex{paths: map[string]nsID{}, clusters: map[string]clusterName{}}
+}
+
+// add records namespace n (idempotent).
+func (x nameIndex) add(n nsID) {
+	k := fold(n.path())
+	if _, ok := x.paths[k]; ok {
+		return
+	}
+	x.paths[k] = n
+	ck := fold(n.App + "/" + n.Cluster)
+	c := x.clusters[ck]
+	if c.n == 0 {
+		c.name = n.Cluster
+	}
+	c.n++
+	x.clusters[ck] = c
+}
+
+// remove forgets namespace n.
+func (x nameIndex) remove(n nsID) {
+	k := fold(n.path())
+	if got, ok := x.paths[k]; !ok || got != n {
+		return
+	}
+	delete(x.paths, k)
+	ck := fold(n.App + "/" + n.Cluster)
+	if c := x.clusters[ck]; c.n <= 1 {
+		delete(x.clusters, ck)
+	} else {
+		c.n--
+		x.clusters[ck] = c
+	}
+}
+
+// lookup is the stored namespace app/cluster/ns names, in any case.
+func (x nameIndex) lookup(app, cluster, ns string) (nsID, bool) {
+	n, ok := x.paths[fold(app+"/"+cluster+"/"+ns)]
+	return n, ok
+}
+
+// cluster is the stored name of app's cluster c, in any case.
+func (x nameIndex) cluster(app, c string) (string, bool) {
+	got, ok := x.clusters[fold(app+"/"+c)]
+	return got.name, ok
+}
+
+// canonical is what a client's read of n names, with the namespace and
+// cluster names as stored: the namespace of the cluster, else of the
+// default cluster, else the public namespace of that name; the cluster
+// as stored when the app (or the public namespace's owner) has it. Names
+// nobody stored come back unchanged (the read then finds nothing).
+func (h *hub) canonical(n nsID) nsID {
+	var buf [256]byte // the path, without an allocation per read
+	p := append(append(append(append(append(buf[:0], n.App...), '/'), n.Cluster...), '/'), n.NS...)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.versions[string(p)]; ok {
+		return n
+	}
+	if got, ok := h.names.lookup(n.App, n.Cluster, n.NS); ok {
+		return got
+	}
+	out := n
+	owner := ""
+	if got, ok := h.names.lookup(n.App, model.DefaultCluster, n.NS); ok {
+		out.NS = got.NS
+	} else if p, ok := h.public[fold(n.NS)]; ok {
+		out.NS, owner = p.name, p.owner
+	}
+	if c, ok := h.names.cluster(n.App, n.Cluster); ok {
+		out.Cluster = c
+	} else if c, ok := h.names.cluster(owner, n.Cluster); ok && owner != "" {
+		out.Cluster = c
+	}
+	return out
+}
+
+// canonicalWrite is the namespace a team's write of n changes, with the
+// names as stored, read from the store (not the hub, which may not have
+// seen a namespace created a moment ago on another node): n itself when
+// its head exists, else the app's head whose names match n's in any
+// case, else n with its cluster as stored when the app has that cluster
+// (a new namespace joins it).
+func (f *Function) canonicalWrite(ctx context.Context, n nsID) (nsID, error) {
+	var h Head
+	if _, ok, err := f.getJSON(ctx, n.headKey(), &h); err != nil || ok {
+		return n, err
+	}
+	heads, err := listAll[Head](ctx, f, headPrefix+n.App+"/")
+	if err != nil {
+		return n, err
+	}
+	out := n
+	for _, h := range heads {
+		if !strings.EqualFold(h.Cluster, n.Cluster) {
+			continue
+		}
+		out.Cluster = h.Cluster
+		if strings.EqualFold(h.Namespace, n.NS) {
+			return nsID{n.App, h.Cluster, h.Namespace}, nil
+		}
+	}
+	return out, nil
+}
+
+// publicNamed is the public namespace called name in any case.
+func (h *hub) publicNamed(name string) (publicNS, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p, ok := h.public[fold(name)]
+	return p, ok
+}
