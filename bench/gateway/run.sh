@@ -503,6 +503,9 @@ EOF
     alive wharf && die "wharf did not become ready within 60 s (/ready: $code)"
     die "wharf serve exited at start (config rejected?): $(grep -v '^\s*$' "$TMP/logs/wharf.log" | tail -n 3)"
   fi
+  # /ready can answer before the gateway's listener is up (the banner comes
+  # after it): give the gateway itself a moment to answer.
+  code=$(wait_status wharf "http://127.0.0.1:$GW_PORT/" 200 15) || true
   code=$(http_get "http://127.0.0.1:$GW_PORT/" "$TMP/wharf.body")
   case $code in
     200) check_forwarding wharf "http://127.0.0.1:$GW_PORT" || die "wharf stopped forwarding" ;;
