@@ -19,7 +19,10 @@
 #   TARGETS=direct,nginx,wharf   which targets to set up and load; also
 #                  nginx-tls, wharf-tls (keep-alive over HTTPS) and nginx-hs,
 #                  wharf-hs (HTTPS with Connection: close: a full TLS handshake
-#                  per request), all with the same certificate
+#                  per request), all with the same certificate; and
+#                  nginx-200 (nginx's `return 200`, after its deny list) and
+#                  wharf-fn (an in-process function answer: GET
+#                  /api/v1/whoami with the admin token, after the deny list)
 #   TLS=0          1: TARGETS defaults to nginx-tls,wharf-tls,nginx-hs,wharf-hs
 #   CIDRS=10000    deny-list size (CIDRS_V6=1000 of them IPv6; SEED=1)
 #   PIN=0          1: wrk on CPU 0, upstream and proxies on CPU 1 (taskset)
@@ -67,6 +70,7 @@ WHARF_ENV=${WHARF_ENV:-}
 WHARF_PIPELINE=${WHARF_PIPELINE:-0}
 WHARF_PIPELINE_DELAY=${WHARF_PIPELINE_DELAY:-50us}
 WHARF_ROOMS=${WHARF_ROOMS:-0}
+FN_AUTH="" # the wharf-fn target's Authorization header (set once wharf runs)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -136,7 +140,7 @@ trap 'exit 143' TERM
 
 has_target() { [[ ",$TARGETS," == *",$1,"* ]]; }
 # has_server NAME: some target needs the nginx or wharf server.
-has_server() { has_target "$1" || has_target "$1-tls" || has_target "$1-hs"; }
+has_server() { has_target "$1" || has_target "$1-tls" || has_target "$1-hs" || has_target "$1-200" || has_target "$1-fn"; }
 # has_tls: some target is loaded over HTTPS.
 has_tls() { [[ ",$TARGETS," == *-tls,* || ",$TARGETS," == *-hs,* ]]; }
 
@@ -211,8 +215,8 @@ for v in CONNS THREADS ROUNDS CIDRS CIDRS_V6 SEED; do
 done
 ((ROUNDS >= 1 && THREADS >= 1 && CONNS >= THREADS)) || die "need ROUNDS >= 1 and CONNS >= THREADS >= 1"
 for t in ${TARGETS//,/ }; do
-  [[ $t =~ ^(direct|nginx|wharf|nginx-tls|wharf-tls|nginx-hs|wharf-hs)$ ]] ||
-    die "unknown target '$t' in TARGETS (want direct, nginx, wharf, nginx-tls, wharf-tls, nginx-hs, wharf-hs)"
+  [[ $t =~ ^(direct|nginx|wharf|nginx-tls|wharf-tls|nginx-hs|wharf-hs|nginx-200|wharf-fn)$ ]] ||
+    die "unknown target '$t' in TARGETS (want direct, nginx, wharf, nginx-tls, wharf-tls, nginx-hs, wharf-hs, nginx-200, wharf-fn)"
 done
 
 DUR_S=$(seconds "$DURATION")
@@ -405,6 +409,13 @@ EOF
             return 403;
         }
 
+        # The nginx-200 target: an answer nginx makes itself (after the deny
+        # list), against the gateway's in-process function answer.
+        location = /_bench/return200 {
+            default_type application/json;
+            return 200 '{"ok":true}';
+        }
+
         location / {
             limit_req zone=per_ip burst=1000000 nodelay;
             proxy_pass http://up;
@@ -516,6 +527,15 @@ EOF
     check_forwarding wharf-tls "https://127.0.0.1:$GW_TLS_PORT" || die "wharf does not forward over HTTPS"
   fi
   say "wharf forwards the upstream's body"
+  if has_target wharf-fn; then
+    # The in-process function answer: whoami with the admin token that the
+    # first start wrote (never printed by this script).
+    [[ -s $TMP/wharf-data/admin.token ]] || die "wharf wrote no admin token to $TMP/wharf-data/admin.token"
+    FN_AUTH="Authorization: Bearer $(<"$TMP/wharf-data/admin.token")"
+    code=$(curl -sS --noproxy '*' --max-time 5 -H "$FN_AUTH" -o "$TMP/wharf-fn.body" -w '%{http_code}' "http://127.0.0.1:$GW_PORT/api/v1/whoami" 2>/dev/null || true)
+    [[ $code == 200 ]] || die "wharf answered $code for GET /api/v1/whoami with the admin token, want 200"
+    say "wharf answers the function call"
+  fi
 fi
 
 # ----------------------------------------------------------------- load --
@@ -528,6 +548,8 @@ declare -A URL=(
   [wharf-tls]="https://127.0.0.1:$GW_TLS_PORT/"
   [nginx-hs]="https://127.0.0.1:$NGINX_TLS_PORT/"
   [wharf-hs]="https://127.0.0.1:$GW_TLS_PORT/"
+  [nginx-200]="http://127.0.0.1:$NGINX_PORT/_bench/return200"
+  [wharf-fn]="http://127.0.0.1:$GW_PORT/api/v1/whoami"
 )
 read -r -a ORDER <<<"${TARGETS//,/ }"
 
@@ -539,6 +561,7 @@ read -r -a ORDER <<<"${TARGETS//,/ }"
 load() {
   local extra=()
   [[ $1 == *-hs ]] && extra=(-H "Connection: close")
+  [[ $1 == wharf-fn ]] && extra=(-H "$FN_AUTH")
   timeout --kill-after=5 $(($2 + 30)) "${WRK_PIN[@]}" \
     wrk -t"$THREADS" -c"$CONNS" -d"$2s" --latency "${extra[@]}" "${URL[$1]}" >"$3" 2>&1 &
   LOAD_PID=$!
@@ -629,6 +652,10 @@ table() {
         "$(ratio "${MRPS[wharf$sfx]}" "${MRPS[nginx$sfx]}")" "$(ratio "${MP99[wharf$sfx]}" "${MP99[nginx$sfx]}")"
     fi
   done
+  if has_target wharf-fn && has_target nginx-200; then
+    printf -- '- wharf-fn/nginx-200 req/s: **%s**   p99: **%s**\n' \
+      "$(ratio "${MRPS[wharf-fn]}" "${MRPS[nginx-200]}")" "$(ratio "${MP99[wharf-fn]}" "${MP99[nginx-200]}")"
+  fi
   if has_target direct; then
     has_target nginx && printf -- '- nginx/direct req/s: %s   nginx/direct p99: %s\n' "$(ratio "${MRPS[nginx]}" "${MRPS[direct]}")" "$(ratio "${MP99[nginx]}" "${MP99[direct]}")"
     has_target wharf && printf -- '- wharf/direct req/s: %s   wharf/direct p99: %s\n' "$(ratio "${MRPS[wharf]}" "${MRPS[direct]}")" "$(ratio "${MP99[wharf]}" "${MP99[direct]}")"
@@ -656,6 +683,7 @@ json() {
   pair wharf nginx
   pair wharf-tls nginx-tls
   pair wharf-hs nginx-hs
+  pair wharf-fn nginx-200
   pair nginx direct
   pair wharf direct
   printf '\n  }\n}\n'
