@@ -30,6 +30,8 @@
 #   KEEP=0         1: keep the temp dir (configs, logs, raw wrk output)
 #   WHARF_REF=     build wharf from this commit (git archive) instead of the
 #                  working tree, e.g. HEAD while others are mid-edit
+#   WHARF_BIN=     use this prebuilt wharf binary instead of building one
+#                  (e.g. to compare two builds run after run)
 #   WHARF_PIPELINE=0  pipelined upstream connections per instance for wharf's
 #                  service (the opt-in `pipeline:` setting; 0 = off, like nginx)
 #   WHARF_PIPELINE_DELAY=50us   gateway.pipeline_batch_delay for wharf
@@ -65,6 +67,7 @@ PIN=${PIN:-0}
 OUT=${OUT:-}
 KEEP=${KEEP:-0}
 WHARF_REF=${WHARF_REF:-}
+WHARF_BIN=${WHARF_BIN:-}
 WHARF_GOMAXPROCS=${WHARF_GOMAXPROCS:-}
 WHARF_ENV=${WHARF_ENV:-}
 WHARF_PIPELINE=${WHARF_PIPELINE:-0}
@@ -283,8 +286,14 @@ if has_server wharf; then
     mkdir -p "$WHARF_SRC"
     git -C "$REPO" archive "$WHARF_REF" | tar -x -C "$WHARF_SRC" || die "cannot export WHARF_REF=$WHARF_REF"
   fi
-  say "building wharf (go build ./cmd/wharf at $COMMIT)"
-  (cd "$WHARF_SRC" && go build -o "$TMP/bin/wharf" ./cmd/wharf) || die "cannot build ./cmd/wharf${WHARF_REF:+ at $WHARF_REF}"
+  if [[ -n $WHARF_BIN ]]; then
+    [[ -x $WHARF_BIN ]] || die "WHARF_BIN=$WHARF_BIN is not an executable"
+    cp "$WHARF_BIN" "$TMP/bin/wharf"
+    COMMIT="prebuilt $WHARF_BIN"
+  else
+    say "building wharf (go build ./cmd/wharf at $COMMIT)"
+    (cd "$WHARF_SRC" && go build -o "$TMP/bin/wharf" ./cmd/wharf) || die "cannot build ./cmd/wharf${WHARF_REF:+ at $WHARF_REF}"
+  fi
 fi
 
 # ------------------------------------------------------------- upstream --
