@@ -96,7 +96,7 @@ func (c *call) exchange(t *Transport, hc *fasthttp.HostClient, req *fasthttp.Req
 	if c.streamed && !c.watch.armed && c.body.EOF() {
 		// The client's body is all read: nothing else reads its connection
 		// until the answer, so the watch may look at it now.
-		c.watch.arm(c.client, c.watchDelay)
+		c.watch.arm(c.client, c.watchDelay, time.Now())
 	}
 	if req.Header.IsHead() {
 		resp.SkipBody = true

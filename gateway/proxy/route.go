@@ -236,7 +236,7 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		// watched. A streamed body is read from the client's connection
 		// while the request is sent: the watch starts once it is all sent
 		// (see exchange).
-		c.watch.arm(c.client, c.watchDelay)
+		c.watch.arm(c.client, c.watchDelay, start)
 	}
 	var err error
 	for {
