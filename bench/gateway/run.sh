@@ -30,6 +30,9 @@
 #   KEEP=0         1: keep the temp dir (configs, logs, raw wrk output)
 #   WHARF_REF=     build wharf from this commit (git archive) instead of the
 #                  working tree, e.g. HEAD while others are mid-edit
+#   PERREQ=0       1: instead of the rounds, measure each target once per
+#                  request: CPU time of the server, the upstream and wrk
+#                  (/proc), then system calls (strace -c -f, when installed)
 #   WHARF_BIN=     use this prebuilt wharf binary instead of building one
 #                  (e.g. to compare two builds run after run)
 #   WHARF_PIPELINE=0  pipelined upstream connections per instance for wharf's
@@ -68,6 +71,7 @@ OUT=${OUT:-}
 KEEP=${KEEP:-0}
 WHARF_REF=${WHARF_REF:-}
 WHARF_BIN=${WHARF_BIN:-}
+PERREQ=${PERREQ:-0}
 WHARF_GOMAXPROCS=${WHARF_GOMAXPROCS:-}
 WHARF_ENV=${WHARF_ENV:-}
 WHARF_PIPELINE=${WHARF_PIPELINE:-0}
@@ -601,6 +605,90 @@ parse() {
 median() {
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# server_pids TARGET prints the pids of the processes that serve TARGET (the
+# children of the `timeout` that start ran; nginx's workers under its master).
+server_pids() {
+  local name=${1%%-*} i
+  [[ $name == direct ]] && name=upstream
+  for i in "${!NAMES[@]}"; do
+    [[ ${NAMES[$i]} == "$name" ]] || continue
+    local top
+    top=$(pgrep -P "${PIDS[$i]}" | head -n 1)
+    [[ -n $top ]] || return 0
+    if [[ $name == nginx ]]; then
+      pgrep -P "$top" | tr '\n' ' '
+    else
+      echo "$top"
+    fi
+  done
+}
+
+# ticks PID... prints the CPU time (user + system, in clock ticks) of PIDs.
+ticks() {
+  local t=0 p
+  for p in "$@"; do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+
+# perreq TARGET measures one wrk run of TARGET per request: the CPU time of
+# its server, the upstream and wrk, then, with strace, the system calls of
+# its server in a second run (strace slows it down; the counts per request
+# are what it is for).
+perreq() {
+  local t=$1 f="$TMP/results/$t.perreq.txt" hz srv up a b ua ub wt req rps
+  hz=$(getconf CLK_TCK)
+  read -r -a srv <<<"$(server_pids "$t")"
+  read -r -a up <<<"$(server_pids direct)"
+  ((${#srv[@]})) || die "cannot find the processes of $t"
+  a=$(ticks "${srv[@]}") ua=$(ticks "${up[@]}")
+  local TIMEFORMAT='%U %S'
+  { time load "$t" "$DUR_S" "$f"; } 2>"$f.time"
+  b=$(ticks "${srv[@]}") ub=$(ticks "${up[@]}")
+  wt=$(awk '{ print $1 + $2 }' "$f.time")
+  read -r rps _ < <(parse "$f")
+  req=$(awk '/requests in/ { print $1 }' "$f")
+  awk -v t="$t" -v rps="$rps" -v req="$req" -v s=$((b - a)) -v u=$((ub - ua)) -v w="$wt" -v hz="$hz" -v d="$t" 'BEGIN {
+    printf "| %s | %.0f | %.2f | %s | %.2f |", t, rps, s * 1e6 / hz / req, (d == "direct" ? "—" : sprintf("%.2f", u * 1e6 / hz / req)), w * 1e6 / req }'
+  if command -v strace >/dev/null 2>&1; then
+    local sf="$TMP/results/$t.strace" pids
+    pids=$(tr ' ' ',' <<<"${srv[*]}")
+    timeout --kill-after=5 $((DUR_S + 30)) strace -c -f -p "$pids" -o "$sf" 2>/dev/null &
+    local spid=$!
+    sleep 1
+    load "$t" "$DUR_S" "$f.strace"
+    kill -INT "$spid" 2>/dev/null || true
+    wait "$spid" 2>/dev/null || true
+    req=$(awk '/requests in/ { print $1 }' "$f.strace")
+    awk -v req="$req" '
+      NR > 2 && $1 ~ /^[0-9.]+$/ && $NF != "total" {
+        calls = $4; errs = (NF == 6) ? $5 : 0
+        total += calls
+        line[++n] = sprintf("%s %.2f%s", $NF, calls / req, errs > 0 ? sprintf(" (%.2f failed)", errs / req) : "")
+      }
+      END {
+        printf " %.2f | ", total / req
+        for (i = 1; i <= n && i <= 8; i++) printf "%s%s", (i > 1 ? ", " : ""), line[i]
+        printf " |\n"
+      }' "$sf"
+  else
+    printf ' — | strace not installed |\n'
+  fi
+}
+
+if [[ $PERREQ == 1 ]]; then
+  say "per request: one ${DUR_S}s run per target for CPU time, one under strace for system calls"
+  printf '\n%s\n\n' "wrk -t$THREADS -c$CONNS -d$DURATION, PIN=$PIN, deny list $CIDRS CIDRs, wharf pipeline=$WHARF_PIPELINE, rooms+health=$WHARF_ROOMS"
+  printf '| target | req/s | server CPU µs/req | upstream CPU µs/req | wrk CPU µs/req | system calls/req | the most frequent, per request |\n'
+  printf '|---|---:|---:|---:|---:|---:|---|\n'
+  for t in "${ORDER[@]}"; do
+    ((WARM_S > 0)) && load "$t" "$WARM_S" "$TMP/results/$t.warmup.txt"
+    perreq "$t"
+  done
+  exit 0
+fi
 
 say "warming up each target for ${WARM_S}s"
 for t in "${ORDER[@]}"; do
