@@ -32,7 +32,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	snap := g.snap.Load()
 	client := peer.Client
 	var ev event
-	cr := g.serve(ctx, snap, peer, rid, &ev)
+	cr := g.serve(ctx, snap, peer, rid, &ev, start)
 	g.m.inflight.Dec()
 	status := ctx.Response.StatusCode()
 	took := time.Since(start).Seconds()
@@ -54,7 +54,7 @@ type event struct {
 	pipelined bool
 }
 
-func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, peer realip.Peer, rid string, ev *event) *compiledRoute {
+func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, peer realip.Peer, rid string, ev *event, start time.Time) *compiledRoute {
 	client := peer.Client
 	if g.bans != nil {
 		if _, banned := g.bans.Banned(client); banned {
@@ -129,7 +129,11 @@ func (g *Gateway) serve(ctx *fasthttp.RequestCtx, snap *snapshot, peer realip.Pe
 	}
 	switch {
 	case cr.service != "":
-		g.forward(ctx, cr, peer, rid, ev, kb)
+		if ev.outcome == ratelimit.Delayed {
+			// The upstream's time starts after the delay, not before.
+			start = time.Time{}
+		}
+		g.forward(ctx, cr, peer, rid, ev, kb, start)
 	case g.fns != nil:
 		if !g.fns.ServeFunction(cr.function, ctx, rid, cr.maxBody) {
 			httperr.Write(ctx, nil, rid, httperr.NotFound("no route for %s %s", ctx.Method(), ctx.Path()))
@@ -185,13 +189,13 @@ func (g *Gateway) limited(ctx *fasthttp.RequestCtx, cr *compiledRoute, client ne
 }
 
 // forward proxies the request to the route's service.
-func (g *Gateway) forward(ctx *fasthttp.RequestCtx, cr *compiledRoute, peer realip.Peer, rid string, ev *event, kb *keyBuf) {
+func (g *Gateway) forward(ctx *fasthttp.RequestCtx, cr *compiledRoute, peer realip.Peer, rid string, ev *event, kb *keyBuf, start time.Time) {
 	if cr.upstream == nil {
 		cr.m.upstream.Inc()
 		httperr.Write(ctx, nil, rid, httperr.New(fasthttp.StatusServiceUnavailable, "service %q has no instances", cr.service))
 		return
 	}
-	in := proxy.Input{RequestID: rid, TrustedPeer: peer.Trusted, Peer: peer.Addr}
+	in := proxy.Input{RequestID: rid, TrustedPeer: peer.Trusted, Peer: peer.Addr, Start: start}
 	if cr.sticky {
 		// Sticky rooms: the client's (aggregated) address picks its room.
 		in.ClientKey = g.ip.AppendKey(kb.sticky[:0], peer.Client)

@@ -19,7 +19,10 @@
 #   TARGETS=direct,nginx,wharf   which targets to set up and load; also
 #                  nginx-tls, wharf-tls (keep-alive over HTTPS) and nginx-hs,
 #                  wharf-hs (HTTPS with Connection: close: a full TLS handshake
-#                  per request), all with the same certificate
+#                  per request), all with the same certificate; and
+#                  nginx-200 (nginx's `return 200`, after its deny list) and
+#                  wharf-fn (an in-process function answer: GET
+#                  /api/v1/whoami with the admin token, after the deny list)
 #   TLS=0          1: TARGETS defaults to nginx-tls,wharf-tls,nginx-hs,wharf-hs
 #   CIDRS=10000    deny-list size (CIDRS_V6=1000 of them IPv6; SEED=1)
 #   PIN=0          1: wrk on CPU 0, upstream and proxies on CPU 1 (taskset)
@@ -27,6 +30,11 @@
 #   KEEP=0         1: keep the temp dir (configs, logs, raw wrk output)
 #   WHARF_REF=     build wharf from this commit (git archive) instead of the
 #                  working tree, e.g. HEAD while others are mid-edit
+#   PERREQ=0       1: instead of the rounds, measure each target once per
+#                  request: CPU time of the server, the upstream and wrk
+#                  (/proc), then system calls (strace -c -f, when installed)
+#   WHARF_BIN=     use this prebuilt wharf binary instead of building one
+#                  (e.g. to compare two builds run after run)
 #   WHARF_PIPELINE=0  pipelined upstream connections per instance for wharf's
 #                  service (the opt-in `pipeline:` setting; 0 = off, like nginx)
 #   WHARF_PIPELINE_DELAY=50us   gateway.pipeline_batch_delay for wharf
@@ -62,11 +70,14 @@ PIN=${PIN:-0}
 OUT=${OUT:-}
 KEEP=${KEEP:-0}
 WHARF_REF=${WHARF_REF:-}
+WHARF_BIN=${WHARF_BIN:-}
+PERREQ=${PERREQ:-0}
 WHARF_GOMAXPROCS=${WHARF_GOMAXPROCS:-}
 WHARF_ENV=${WHARF_ENV:-}
 WHARF_PIPELINE=${WHARF_PIPELINE:-0}
 WHARF_PIPELINE_DELAY=${WHARF_PIPELINE_DELAY:-50us}
 WHARF_ROOMS=${WHARF_ROOMS:-0}
+FN_AUTH="" # the wharf-fn target's Authorization header (set once wharf runs)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -136,7 +147,7 @@ trap 'exit 143' TERM
 
 has_target() { [[ ",$TARGETS," == *",$1,"* ]]; }
 # has_server NAME: some target needs the nginx or wharf server.
-has_server() { has_target "$1" || has_target "$1-tls" || has_target "$1-hs"; }
+has_server() { has_target "$1" || has_target "$1-tls" || has_target "$1-hs" || has_target "$1-200" || has_target "$1-fn"; }
 # has_tls: some target is loaded over HTTPS.
 has_tls() { [[ ",$TARGETS," == *-tls,* || ",$TARGETS," == *-hs,* ]]; }
 
@@ -211,8 +222,8 @@ for v in CONNS THREADS ROUNDS CIDRS CIDRS_V6 SEED; do
 done
 ((ROUNDS >= 1 && THREADS >= 1 && CONNS >= THREADS)) || die "need ROUNDS >= 1 and CONNS >= THREADS >= 1"
 for t in ${TARGETS//,/ }; do
-  [[ $t =~ ^(direct|nginx|wharf|nginx-tls|wharf-tls|nginx-hs|wharf-hs)$ ]] ||
-    die "unknown target '$t' in TARGETS (want direct, nginx, wharf, nginx-tls, wharf-tls, nginx-hs, wharf-hs)"
+  [[ $t =~ ^(direct|nginx|wharf|nginx-tls|wharf-tls|nginx-hs|wharf-hs|nginx-200|wharf-fn)$ ]] ||
+    die "unknown target '$t' in TARGETS (want direct, nginx, wharf, nginx-tls, wharf-tls, nginx-hs, wharf-hs, nginx-200, wharf-fn)"
 done
 
 DUR_S=$(seconds "$DURATION")
@@ -279,8 +290,14 @@ if has_server wharf; then
     mkdir -p "$WHARF_SRC"
     git -C "$REPO" archive "$WHARF_REF" | tar -x -C "$WHARF_SRC" || die "cannot export WHARF_REF=$WHARF_REF"
   fi
-  say "building wharf (go build ./cmd/wharf at $COMMIT)"
-  (cd "$WHARF_SRC" && go build -o "$TMP/bin/wharf" ./cmd/wharf) || die "cannot build ./cmd/wharf${WHARF_REF:+ at $WHARF_REF}"
+  if [[ -n $WHARF_BIN ]]; then
+    [[ -x $WHARF_BIN ]] || die "WHARF_BIN=$WHARF_BIN is not an executable"
+    cp "$WHARF_BIN" "$TMP/bin/wharf"
+    COMMIT="prebuilt $WHARF_BIN"
+  else
+    say "building wharf (go build ./cmd/wharf at $COMMIT)"
+    (cd "$WHARF_SRC" && go build -o "$TMP/bin/wharf" ./cmd/wharf) || die "cannot build ./cmd/wharf${WHARF_REF:+ at $WHARF_REF}"
+  fi
 fi
 
 # ------------------------------------------------------------- upstream --
@@ -405,6 +422,13 @@ EOF
             return 403;
         }
 
+        # The nginx-200 target: an answer nginx makes itself (after the deny
+        # list), against the gateway's in-process function answer.
+        location = /_bench/return200 {
+            default_type application/json;
+            return 200 '{"ok":true}';
+        }
+
         location / {
             limit_req zone=per_ip burst=1000000 nodelay;
             proxy_pass http://up;
@@ -503,6 +527,9 @@ EOF
     alive wharf && die "wharf did not become ready within 60 s (/ready: $code)"
     die "wharf serve exited at start (config rejected?): $(grep -v '^\s*$' "$TMP/logs/wharf.log" | tail -n 3)"
   fi
+  # /ready can answer before the gateway's listener is up (the banner comes
+  # after it): give the gateway itself a moment to answer.
+  code=$(wait_status wharf "http://127.0.0.1:$GW_PORT/" 200 15) || true
   code=$(http_get "http://127.0.0.1:$GW_PORT/" "$TMP/wharf.body")
   case $code in
     200) check_forwarding wharf "http://127.0.0.1:$GW_PORT" || die "wharf stopped forwarding" ;;
@@ -513,6 +540,15 @@ EOF
     check_forwarding wharf-tls "https://127.0.0.1:$GW_TLS_PORT" || die "wharf does not forward over HTTPS"
   fi
   say "wharf forwards the upstream's body"
+  if has_target wharf-fn; then
+    # The in-process function answer: whoami with the admin token that the
+    # first start wrote (never printed by this script).
+    [[ -s $TMP/wharf-data/admin.token ]] || die "wharf wrote no admin token to $TMP/wharf-data/admin.token"
+    FN_AUTH="Authorization: Bearer $(<"$TMP/wharf-data/admin.token")"
+    code=$(curl -sS --noproxy '*' --max-time 5 -H "$FN_AUTH" -o "$TMP/wharf-fn.body" -w '%{http_code}' "http://127.0.0.1:$GW_PORT/api/v1/whoami" 2>/dev/null || true)
+    [[ $code == 200 ]] || die "wharf answered $code for GET /api/v1/whoami with the admin token, want 200"
+    say "wharf answers the function call"
+  fi
 fi
 
 # ----------------------------------------------------------------- load --
@@ -525,6 +561,8 @@ declare -A URL=(
   [wharf-tls]="https://127.0.0.1:$GW_TLS_PORT/"
   [nginx-hs]="https://127.0.0.1:$NGINX_TLS_PORT/"
   [wharf-hs]="https://127.0.0.1:$GW_TLS_PORT/"
+  [nginx-200]="http://127.0.0.1:$NGINX_PORT/_bench/return200"
+  [wharf-fn]="http://127.0.0.1:$GW_PORT/api/v1/whoami"
 )
 read -r -a ORDER <<<"${TARGETS//,/ }"
 
@@ -536,6 +574,7 @@ read -r -a ORDER <<<"${TARGETS//,/ }"
 load() {
   local extra=()
   [[ $1 == *-hs ]] && extra=(-H "Connection: close")
+  [[ $1 == wharf-fn ]] && extra=(-H "$FN_AUTH")
   timeout --kill-after=5 $(($2 + 30)) "${WRK_PIN[@]}" \
     wrk -t"$THREADS" -c"$CONNS" -d"$2s" --latency "${extra[@]}" "${URL[$1]}" >"$3" 2>&1 &
   LOAD_PID=$!
@@ -566,6 +605,90 @@ parse() {
 median() {
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# server_pids TARGET prints the pids of the processes that serve TARGET (the
+# children of the `timeout` that start ran; nginx's workers under its master).
+server_pids() {
+  local name=${1%%-*} i
+  [[ $name == direct ]] && name=upstream
+  for i in "${!NAMES[@]}"; do
+    [[ ${NAMES[$i]} == "$name" ]] || continue
+    local top
+    top=$(pgrep -P "${PIDS[$i]}" | head -n 1)
+    [[ -n $top ]] || return 0
+    if [[ $name == nginx ]]; then
+      pgrep -P "$top" | tr '\n' ' '
+    else
+      echo "$top"
+    fi
+  done
+}
+
+# ticks PID... prints the CPU time (user + system, in clock ticks) of PIDs.
+ticks() {
+  local t=0 p
+  for p in "$@"; do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+
+# perreq TARGET measures one wrk run of TARGET per request: the CPU time of
+# its server, the upstream and wrk, then, with strace, the system calls of
+# its server in a second run (strace slows it down; the counts per request
+# are what it is for).
+perreq() {
+  local t=$1 f="$TMP/results/$t.perreq.txt" hz srv up a b ua ub wt req rps
+  hz=$(getconf CLK_TCK)
+  read -r -a srv <<<"$(server_pids "$t")"
+  read -r -a up <<<"$(server_pids direct)"
+  ((${#srv[@]})) || die "cannot find the processes of $t"
+  a=$(ticks "${srv[@]}") ua=$(ticks "${up[@]}")
+  local TIMEFORMAT='%U %S'
+  { time load "$t" "$DUR_S" "$f"; } 2>"$f.time"
+  b=$(ticks "${srv[@]}") ub=$(ticks "${up[@]}")
+  wt=$(awk '{ print $1 + $2 }' "$f.time")
+  read -r rps _ < <(parse "$f")
+  req=$(awk '/requests in/ { print $1 }' "$f")
+  awk -v t="$t" -v rps="$rps" -v req="$req" -v s=$((b - a)) -v u=$((ub - ua)) -v w="$wt" -v hz="$hz" -v d="$t" 'BEGIN {
+    printf "| %s | %.0f | %.2f | %s | %.2f |", t, rps, s * 1e6 / hz / req, (d == "direct" ? "—" : sprintf("%.2f", u * 1e6 / hz / req)), w * 1e6 / req }'
+  if command -v strace >/dev/null 2>&1; then
+    local sf="$TMP/results/$t.strace" pids
+    pids=$(tr ' ' ',' <<<"${srv[*]}")
+    timeout --kill-after=5 $((DUR_S + 30)) strace -c -f -p "$pids" -o "$sf" 2>/dev/null &
+    local spid=$!
+    sleep 1
+    load "$t" "$DUR_S" "$f.strace"
+    kill -INT "$spid" 2>/dev/null || true
+    wait "$spid" 2>/dev/null || true
+    req=$(awk '/requests in/ { print $1 }' "$f.strace")
+    awk -v req="$req" '
+      NR > 2 && $1 ~ /^[0-9.]+$/ && $NF != "total" {
+        calls = $4; errs = (NF == 6) ? $5 : 0
+        total += calls
+        line[++n] = sprintf("%s %.2f%s", $NF, calls / req, errs > 0 ? sprintf(" (%.2f failed)", errs / req) : "")
+      }
+      END {
+        printf " %.2f | ", total / req
+        for (i = 1; i <= n && i <= 8; i++) printf "%s%s", (i > 1 ? ", " : ""), line[i]
+        printf " |\n"
+      }' "$sf"
+  else
+    printf ' — | strace not installed |\n'
+  fi
+}
+
+if [[ $PERREQ == 1 ]]; then
+  say "per request: one ${DUR_S}s run per target for CPU time, one under strace for system calls"
+  printf '\n%s\n\n' "wrk -t$THREADS -c$CONNS -d$DURATION, PIN=$PIN, deny list $CIDRS CIDRs, wharf pipeline=$WHARF_PIPELINE, rooms+health=$WHARF_ROOMS"
+  printf '| target | req/s | server CPU µs/req | upstream CPU µs/req | wrk CPU µs/req | system calls/req | the most frequent, per request |\n'
+  printf '|---|---:|---:|---:|---:|---:|---|\n'
+  for t in "${ORDER[@]}"; do
+    ((WARM_S > 0)) && load "$t" "$WARM_S" "$TMP/results/$t.warmup.txt"
+    perreq "$t"
+  done
+  exit 0
+fi
 
 say "warming up each target for ${WARM_S}s"
 for t in "${ORDER[@]}"; do
@@ -626,6 +749,10 @@ table() {
         "$(ratio "${MRPS[wharf$sfx]}" "${MRPS[nginx$sfx]}")" "$(ratio "${MP99[wharf$sfx]}" "${MP99[nginx$sfx]}")"
     fi
   done
+  if has_target wharf-fn && has_target nginx-200; then
+    printf -- '- wharf-fn/nginx-200 req/s: **%s**   p99: **%s**\n' \
+      "$(ratio "${MRPS[wharf-fn]}" "${MRPS[nginx-200]}")" "$(ratio "${MP99[wharf-fn]}" "${MP99[nginx-200]}")"
+  fi
   if has_target direct; then
     has_target nginx && printf -- '- nginx/direct req/s: %s   nginx/direct p99: %s\n' "$(ratio "${MRPS[nginx]}" "${MRPS[direct]}")" "$(ratio "${MP99[nginx]}" "${MP99[direct]}")"
     has_target wharf && printf -- '- wharf/direct req/s: %s   wharf/direct p99: %s\n' "$(ratio "${MRPS[wharf]}" "${MRPS[direct]}")" "$(ratio "${MP99[wharf]}" "${MP99[direct]}")"
@@ -653,6 +780,7 @@ json() {
   pair wharf nginx
   pair wharf-tls nginx-tls
   pair wharf-hs nginx-hs
+  pair wharf-fn nginx-200
   pair nginx direct
   pair wharf direct
   printf '\n  }\n}\n'

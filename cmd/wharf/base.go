@@ -45,6 +45,9 @@ func newBase(opts config.Options, configFile string, stderr io.Writer, role stri
 		return nil, err
 	}
 	log := root.With("role", role)
+	if err := applyRuntime(opts.Runtime, log); err != nil {
+		return nil, err
+	}
 	// go-redis logs through a package-level logger; send it to ours.
 	redis.SetLogger(redisLogger{logging.Component(log, "redis")})
 	set := metrics.NewSet()

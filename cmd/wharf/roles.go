@@ -25,7 +25,7 @@ type role struct {
 }
 
 func roles() []role {
-	common := []string{"data_dir", "shutdown_grace", "log", "internal", "redis", "nsq"}
+	common := []string{"data_dir", "shutdown_grace", "log", "runtime", "internal", "redis", "nsq"}
 	mk := func(name, short string, extra []string, redis, nsqd, minio, http bool) role {
 		r := role{name: name, short: short, groups: append(append([]string{}, common...), extra...)}
 		r.needs.redis, r.needs.nsqd, r.needs.minio, r.needs.http = redis, nsqd, minio, http

@@ -39,7 +39,7 @@ driver and consumers, flush and close the outbox and producer, stop the
 embedded nsqd, close the store, stop the internal listener.`,
 		Args: cobra.NoArgs,
 	}
-	loader := config.Bind(cmd.Flags(), "data_dir", "shutdown_grace", "log", "internal", "gateway", "nsq", "artifacts", "agent", "monitoring", "notify", "config_service")
+	loader := config.Bind(cmd.Flags(), "data_dir", "shutdown_grace", "log", "runtime", "internal", "gateway", "nsq", "artifacts", "agent", "monitoring", "notify", "config_service")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		opts, err := loader.Load(os.Environ())
 		if err != nil {

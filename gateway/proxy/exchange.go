@@ -70,7 +70,9 @@ func (c *call) exchange(t *Transport, hc *fasthttp.HostClient, req *fasthttp.Req
 			return errClientGone
 		}
 	}
-	if err := conn.SetWriteDeadline(c.deadline); err != nil {
+	// One call sets both deadlines (the same instant): each is a trip
+	// through the runtime's poller timers.
+	if err := conn.SetDeadline(c.deadline); err != nil {
 		c.unpublish(tc)
 		hc.CloseConn(cc)
 		return err
@@ -94,12 +96,7 @@ func (c *call) exchange(t *Transport, hc *fasthttp.HostClient, req *fasthttp.Req
 	if c.streamed && !c.watch.armed && c.body.EOF() {
 		// The client's body is all read: nothing else reads its connection
 		// until the answer, so the watch may look at it now.
-		c.watch.arm(c.client, c.watchDelay)
-	}
-	if err := conn.SetReadDeadline(c.deadline); err != nil {
-		c.unpublish(tc)
-		hc.CloseConn(cc)
-		return err
+		c.watch.arm(c.client, c.watchDelay, time.Now())
 	}
 	if req.Header.IsHead() {
 		resp.SkipBody = true

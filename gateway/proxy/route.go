@@ -53,6 +53,9 @@ type Input struct {
 	// ClientKey identifies the client for sticky room choice (the gateway
 	// passes the client IP's key); empty picks a room at random.
 	ClientKey []byte
+	// Start is when the request arrived (the gateway's clock reading for
+	// it, so the path reads the clock once); zero means now.
+	Start time.Time
 }
 
 // call is the per-request scratch state, pooled by the Transport.
@@ -76,6 +79,10 @@ type call struct {
 	// answer; the client watcher closes it when the client goes away.
 	up    atomic.Pointer[trackedConn]
 	watch clientWatch
+	// hbuf holds the instances the health checker lets through; it is
+	// here, not on serve's stack, because it escapes there (through the
+	// checker's interface) and would cost an allocation per request.
+	hbuf [maxPlanWords]uint64
 }
 
 func (t *Transport) getCall() *call { return t.calls.Get().(*call) }
@@ -160,7 +167,10 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 }
 
 func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
-	start := time.Now()
+	start := in.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
 	out := Outcome{Service: r.svc.name}
 	if ctx.IsConnect() {
 		return r.fail(ctx, &in, &out, start, ClassClient,
@@ -199,12 +209,12 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	c.body.OnFail = respAborter{resp}
 	deadline := c.deadline
 	n := len(r.clients)
-	var mbuf, hbuf, fbuf, tbuf [maxPlanWords]uint64 // masks of up to 256 instances without allocating
+	var mbuf, fbuf, tbuf [maxPlanWords]uint64 // masks of up to 256 instances without allocating
 	tried, fb := balance.Mask(tbuf[:]), fbuf[:]
 	if w := balance.MaskWords(n); w > maxPlanWords {
 		tried, fb = make(balance.Mask, w), make([]uint64, w)
 	}
-	eligible := r.svc.eligible(mbuf[:], hbuf[:])
+	eligible := r.svc.eligible(mbuf[:], c.hbuf[:])
 	first := r.svc.pick(eligible, in.ClientKey)
 	defer r.svc.release(first)
 	// Pipelining batches requests under load; when the instance is not busy
@@ -226,7 +236,7 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		// watched. A streamed body is read from the client's connection
 		// while the request is sent: the watch starts once it is all sent
 		// (see exchange).
-		c.watch.arm(c.client, c.watchDelay)
+		c.watch.arm(c.client, c.watchDelay, start)
 	}
 	var err error
 	for {

@@ -14,10 +14,20 @@ import (
 // without consuming from it (a non-blocking MSG_PEEK, repeated on each
 // readiness event of the connection): zero bytes or a reset mean the client
 // closed. Only requests still waiting after Options.ClientWatchDelay get a
-// watcher; a fast request costs a timer reset and stop, no goroutine and no
-// system call. A watcher that sees the client gone closes the upstream
-// connection of the exchange in flight, so the exchange fails at once and
-// Serve returns, releasing the request's concurrency slots.
+// watcher; a fast request costs two short critical sections, no goroutine,
+// no system call and no timer operation. A watcher that sees the client gone
+// closes the upstream connection of the exchange in flight, so the exchange
+// fails at once and Serve returns, releasing the request's concurrency
+// slots.
+//
+// The timer is re-armed lazily: arm starts it only when it is not already
+// pending, and disarm does not stop it. When it fires it looks at the call
+// as it is then: nothing armed (the request ended; the call may be idle in
+// its pool or serving another request) — it lapses; armed for less than the
+// delay (a later request of the same call) — it waits out the rest; armed
+// for the delay — the watcher runs. Under load each pooled call's timer so
+// fires about once per delay instead of being reset and stopped on every
+// request.
 //
 // The watcher runs in the timer's goroutine and holds the connection's read
 // lock while it waits; disarm wakes it with a past read deadline and waits
@@ -27,18 +37,23 @@ type clientWatch struct {
 	timer *time.Timer // runs c.fireWatch; created with the call
 	armed bool        // only Serve's goroutine touches it
 	gone  atomic.Bool
-	done  chan struct{} // one signal per fired timer, when fireWatch ends
+	done  chan struct{} // signalled when a running watcher that disarm waits for ends
 
 	mu      sync.Mutex
-	nc      net.Conn // the client's connection (a socket)
-	stopped bool     // disarm ran: the watcher must not start, or must end
+	nc      net.Conn      // the client's connection (a socket)
+	since   time.Time     // when the current watch was armed
+	delay   time.Duration // the current watch's delay
+	stopped bool          // no watch armed: the watcher must not start, or must end
+	pending bool          // the timer is set and has not fired yet
 	running bool
+	waiter  bool // disarm waits for the running watcher
 }
 
 func (w *clientWatch) init(fire func()) {
 	w.timer = time.AfterFunc(time.Hour, fire)
 	w.timer.Stop()
 	w.done = make(chan struct{}, 1)
+	w.stopped = true
 }
 
 // watchable returns the socket under a client connection (a TLS
@@ -57,9 +72,9 @@ func watchable(c net.Conn) net.Conn {
 	return nil
 }
 
-// arm starts the watch of conn: a watcher starts after delay unless disarm
-// comes first.
-func (w *clientWatch) arm(conn net.Conn, delay time.Duration) {
+// arm starts the watch of conn at now: a watcher starts once the request
+// has waited delay since, unless disarm comes first.
+func (w *clientWatch) arm(conn net.Conn, delay time.Duration, now time.Time) {
 	w.gone.Store(false)
 	if delay <= 0 {
 		return
@@ -69,10 +84,14 @@ func (w *clientWatch) arm(conn net.Conn, delay time.Duration) {
 		return
 	}
 	w.mu.Lock()
-	w.nc, w.stopped = nc, false
+	w.nc, w.since, w.delay, w.stopped = nc, now, delay, false
+	start := !w.pending
+	w.pending = true
 	w.mu.Unlock()
 	w.armed = true
-	w.timer.Reset(delay)
+	if start {
+		w.timer.Reset(delay)
+	}
 }
 
 // disarm ends the watch and waits for a running watcher to finish; after it
@@ -82,35 +101,38 @@ func (w *clientWatch) disarm() {
 		return
 	}
 	w.armed = false
-	stopped := w.timer.Stop()
 	w.mu.Lock()
 	w.stopped = true
 	running, nc := w.running, w.nc
 	w.nc = nil
+	w.waiter = running
 	w.mu.Unlock()
-	if stopped {
-		return // the watcher never runs
+	if !running {
+		return // the watcher never runs for this arm
 	}
-	// The timer fired: fireWatch runs (or ran) exactly once and signals done.
-	if running {
-		_ = nc.SetReadDeadline(time.Unix(1, 0))
-	}
+	_ = nc.SetReadDeadline(time.Unix(1, 0))
 	<-w.done
-	if running {
-		_ = nc.SetReadDeadline(time.Time{})
-	}
+	_ = nc.SetReadDeadline(time.Time{})
 }
 
-// fireWatch is the watcher: it waits until the client goes away (then
-// cancels the upstream exchange) or disarm wakes it.
+// fireWatch is the timer's function: it lapses when no watch is armed,
+// waits out the rest of a watch armed since it was set, and otherwise is
+// the watcher: it waits until the client goes away (then cancels the
+// upstream exchange) or disarm wakes it.
 func (c *call) fireWatch() {
 	w := &c.watch
 	w.mu.Lock()
 	if w.stopped {
+		w.pending = false
 		w.mu.Unlock()
-		w.done <- struct{}{}
 		return
 	}
+	if rest := w.delay - time.Since(w.since); rest > 0 {
+		w.timer.Reset(rest) // still pending
+		w.mu.Unlock()
+		return
+	}
+	w.pending = false
 	w.running = true
 	nc := w.nc
 	w.mu.Unlock()
@@ -122,8 +144,12 @@ func (c *call) fireWatch() {
 
 	w.mu.Lock()
 	w.running = false
+	wake := w.waiter
+	w.waiter = false
 	w.mu.Unlock()
-	w.done <- struct{}{}
+	if wake {
+		w.done <- struct{}{}
+	}
 }
 
 // clientClosed blocks until the client socket nc shows the client gone

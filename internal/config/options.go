@@ -30,6 +30,8 @@ type Options struct {
 	Limits   []LimitConfig   `yaml:"limits"`
 	Services []ServiceConfig `yaml:"services"`
 	Routes   []RouteConfig   `yaml:"routes"`
+	// Runtime tunes the Go runtime (see runtime.go).
+	Runtime RuntimeOptions `yaml:"runtime"`
 }
 
 // LogOptions configures log/slog output.

@@ -19,6 +19,7 @@ func (o Options) Validate() error {
 	if o.ShutdownGrace <= 0 {
 		bad("shutdown_grace must be positive, got %s", o.ShutdownGrace)
 	}
+	errs = append(errs, o.Runtime.validate()...)
 	switch o.Log.Format {
 	case "text", "json":
 	default:
