@@ -69,6 +69,14 @@ func TestABTourThroughServe(t *testing.T) {
 	wantLines(t, "decide --explain", shop.ok("ab", "decide", out, "--explain"), "REASON", "outside the experiment's range")
 	wantLines(t, "decide (another team)", bank.ok("ab", "decide", in), "In no running experiment.")
 
+	// The units of the events are decided first: results count the
+	// units a decision exposed.
+	for i := range 400 {
+		if r := call(t, "POST", gw+"/fn/ab/decide", tokens["shop"], map[string]any{"unit": fmt.Sprintf("user-%d", i)}); r.status != 200 {
+			t.Fatalf("decide user-%d: %d %s", i, r.status, r.raw)
+		}
+	}
+
 	// Events: one through the CLI, a batch over HTTP; the aggregator keeps
 	// per-unit totals.
 	wantLines(t, "track", shop.ok("ab", "track", in, "revenue", "12.5"), "Accepted 1 event.")
@@ -104,7 +112,7 @@ func TestABTourThroughServe(t *testing.T) {
 		t.Fatalf("results: %+v", res)
 	}
 	table := shop.ok("ab", "results", "button")
-	wantLines(t, "results", table, "Experiment button of team shop (running, bucket version 0), trim none.", "SRM:", "METRIC", "revenue", "0 control", "1 blue", "LIFT", "CI95")
+	wantLines(t, "results", table, "Experiment button of team shop (running, bucket version 0), trim none.", "Exposed units: ", "SRM:", "METRIC", "revenue", "0 control", "1 blue", "LIFT", "CI95")
 	trimmed := shop.ok("ab", "results", "button", "--trim", "iqr", "-o", "json")
 	var tr ab.Results
 	if err := json.Unmarshal([]byte(trimmed), &tr); err != nil {
@@ -145,7 +153,7 @@ func TestABTourThroughServe(t *testing.T) {
 		}
 		return nil
 	})
-	wantLines(t, "results --population", shop.ok("ab", "results", "button", "--metric", "converted", "--population", "exposed"), "Population: the units that sent exposed", "proportion")
+	wantLines(t, "results --population", shop.ok("ab", "results", "button", "--metric", "converted", "--population", "exposed"), "Population: the exposed units that sent exposed", "proportion")
 	shop.fails("trim", "ab", "results", "button", "--trim", "median")
 
 	// Show (exposures and SRM), ramp, reassign.

@@ -30,6 +30,7 @@ package ab
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,13 @@ type Options struct {
 	// StoreTimeout bounds each store call; PublishTimeout each publish.
 	// Default 5s each.
 	StoreTimeout, PublishTimeout time.Duration
+	// ExposureSlots is the size of the set of units this node has
+	// recorded as exposed, per experiment: a power of two, default
+	// DefaultExposureSlots (exposed.go).
+	ExposureSlots int
+	// MaxNewExposures caps the new unit exposures this node records per
+	// FlushInterval; default DefaultMaxNewExposures.
+	MaxNewExposures int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Metrics, if set, gets the wharf_ab_* metrics.
@@ -81,6 +89,12 @@ type Function struct {
 	ready    chan struct{}
 	readyOne sync.Once
 	m        *fnMetrics
+	// seed hashes units for the exposure log; nodeID and batchSeq name its
+	// batches; budget counts the new exposures of this flush interval.
+	seed     maphash.Seed
+	nodeID   string
+	batchSeq atomic.Uint64
+	budget   atomic.Int64
 }
 
 // state is one snapshot and the exposure counter of each of its running
@@ -108,13 +122,23 @@ func New(opts Options) (*Function, error) {
 	if opts.PublishTimeout <= 0 {
 		opts.PublishTimeout = 5 * time.Second
 	}
+	if opts.ExposureSlots <= 0 {
+		opts.ExposureSlots = DefaultExposureSlots
+	}
+	if opts.ExposureSlots&(opts.ExposureSlots-1) != 0 {
+		return nil, errors.New("cannot create the ab function: ExposureSlots must be a power of two")
+	}
+	if opts.MaxNewExposures <= 0 {
+		opts.MaxNewExposures = DefaultMaxNewExposures
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &Function{opts: opts, log: opts.Logger, counters: map[string]*counter{}, ready: make(chan struct{}), m: newMetrics(opts.Metrics)}
+	f := &Function{opts: opts, log: opts.Logger, counters: map[string]*counter{}, ready: make(chan struct{}), m: newMetrics(opts.Metrics), seed: maphash.MakeSeed()}
+	f.nodeID = newNodeID(f.seed)
 	f.state.Store(&state{snap: experiment.NewSnapshot(nil, nil), sdkKeys: map[string]string{}})
 	return f, nil
 }

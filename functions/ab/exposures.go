@@ -19,8 +19,9 @@ type storedExposures struct {
 }
 
 // Flush adds the exposures counted since the last flush to the store (one
-// compare-and-swap per experiment with new exposures). Counts that cannot
-// be written are kept for the next flush.
+// compare-and-swap per experiment with new exposures) and writes the units
+// exposed since (exposed.go). What cannot be written is kept for the next
+// flush.
 func (f *Function) Flush(ctx context.Context) {
 	f.mu.Lock()
 	cs := make([]*counter, 0, len(f.counters))
@@ -28,7 +29,13 @@ func (f *Function) Flush(ctx context.Context) {
 		cs = append(cs, c)
 	}
 	f.mu.Unlock()
+	f.budget.Store(0)
+	logs := map[*unitLog]bool{}
 	for _, c := range cs {
+		if !logs[c.units] {
+			logs[c.units] = true
+			f.flushExposed(ctx, c.units)
+		}
 		deltas := make([]int64, len(c.counts))
 		any := false
 		for i := range c.counts {

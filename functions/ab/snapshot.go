@@ -65,6 +65,8 @@ type counter struct {
 	// id is counterID of the experiment.
 	id     string
 	counts []atomic.Int64
+	// units are the units exposed (exposed.go).
+	units *unitLog
 }
 
 // counterID names e's bucket version: team/key/creation/bucket version.
@@ -82,7 +84,11 @@ func (f *Function) counterLocked(e experiment.Experiment) *counter {
 			// under a name of their own.
 			f.counters[id+"/old"] = c
 		}
-		c = &counter{id: id, counts: make([]atomic.Int64, len(e.Variations))}
+		units := newUnitLog(exposedKeyPrefix(e), f.opts.ExposureSlots)
+		if c != nil {
+			units = c.units
+		}
+		c = &counter{id: id, counts: make([]atomic.Int64, len(e.Variations)), units: units}
 		f.counters[id] = c
 	}
 	return c

@@ -1,0 +1,246 @@
+package ab_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/functions/ab"
+	"github.com/wharfhq/wharf/functions/ab/stats"
+	"github.com/wharfhq/wharf/internal/testenv"
+	"github.com/wharfhq/wharf/runner/abagg"
+)
+
+// startAggregator runs the real aggregator of tracked events on s's nsqd
+// and store.
+func startAggregator(t *testing.T, s *server) {
+	t.Helper()
+	a, err := abagg.New(abagg.Options{Store: s.st, NSQDAddrs: []string{s.nsqd.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("aggregator: %v", err)
+		}
+	})
+}
+
+// exposedView is the part of the results about exposed units.
+type exposedView struct {
+	ExposedUnits      []int64 `json:"exposed_units"`
+	MultipleExposures int     `json:"multiple_exposures"`
+}
+
+func close9(a, b float64) bool {
+	return a == b || math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// TestResultsCountExposedUnits is the acceptance test of exposure-based
+// results: units whose targeting condition is false and a forced unit
+// send events and are not counted; exposed units without events count as
+// 0; every statistic equals the stats package's on the same per-unit
+// numbers; SRM is on the exposed units; units an edit moved to another
+// variation are reported as multiple exposures and left out.
+func TestResultsCountExposedUnits(t *testing.T) {
+	s := newServer(t, "buntdb")
+	startAggregator(t, s)
+	s.must(t, 201, "POST", "/fn/ab/experiments", "team", `{"key":"price","condition":{"country":"fr"},"forced":{"vip":1},
+		"variations":[{"name":"control","weight":0.5},{"name":"cheaper","weight":0.5}]}`)
+	s.must(t, 200, "POST", "/fn/ab/experiments/shop/price/start", "team", "")
+	s.waitRunning(t, "price")
+	l := s.local("team")
+	decide := func(unit, country string) int {
+		st, b := l.do("POST", "/fn/ab/decide", fmt.Sprintf(`{"unit":%q,"attributes":{"country":%q}}`, unit, country))
+		if st != 200 {
+			t.Fatalf("decide %s: %d %s", unit, st, b)
+		}
+		var d ab.Decision
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Assignments) == 0 {
+			return -1
+		}
+		return d.Assignments[0].Variation
+	}
+	// 300 units in France are in the experiment; 100 in Germany are not
+	// (condition false); vip is forced.
+	variation := map[string]int{}
+	for i := range 300 {
+		u := fmt.Sprintf("fr-%d", i)
+		variation[u] = decide(u, "fr")
+		if variation[u] < 0 {
+			t.Fatalf("%s is not in the experiment", u)
+		}
+	}
+	for i := range 100 {
+		if v := decide(fmt.Sprintf("de-%d", i), "de"); v >= 0 {
+			t.Fatalf("de-%d is in the experiment: %d", i, v)
+		}
+	}
+	if v := decide("vip", "fr"); v != 1 {
+		t.Fatalf("vip: %d", v)
+	}
+	// Events: a third of the French units spend, every German unit and
+	// vip spend a lot; a sixth of the French units convert.
+	var evs []string
+	want := map[string]float64{}
+	for i := range 300 {
+		u := fmt.Sprintf("fr-%d", i)
+		if i%3 == 0 {
+			v := float64(i%7) + 1
+			want[u] = v
+			evs = append(evs, fmt.Sprintf(`{"unit":%q,"metric":"revenue","value":%g}`, u, v))
+		}
+		if i%6 == 0 {
+			evs = append(evs, fmt.Sprintf(`{"unit":%q,"metric":"converted","value":1}`, u))
+		}
+	}
+	for i := range 100 {
+		evs = append(evs, fmt.Sprintf(`{"unit":"de-%d","metric":"revenue","value":1000}`, i), fmt.Sprintf(`{"unit":"de-%d","metric":"converted","value":1}`, i))
+	}
+	evs = append(evs, `{"unit":"vip","metric":"revenue","value":5000}`)
+	body := "["
+	for i, e := range evs {
+		if i > 0 {
+			body += ","
+		}
+		body += e
+	}
+	s.must(t, 202, "POST", "/fn/ab/track", "team", body+"]")
+
+	// The expected arms: every French unit, its revenue or 0.
+	arms := [][]float64{{}, {}}
+	conv := [][]float64{{}, {}}
+	counts := []float64{0, 0}
+	for i := range 300 {
+		u := fmt.Sprintf("fr-%d", i)
+		v := variation[u]
+		arms[v] = append(arms[v], want[u])
+		c := 0.0
+		if i%6 == 0 {
+			c = 1
+		}
+		conv[v] = append(conv[v], c)
+		counts[v]++
+	}
+	var res ab.Results
+	var ev exposedView
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := s.must(t, 200, "GET", "/fn/ab/results/shop/price?metric=revenue&metric=converted", "team", "")
+		res, ev = decode[ab.Results](t, r), decode[exposedView](t, r)
+		if len(res.Metrics) != 2 {
+			return fmt.Errorf("metrics: %+v", res.Metrics)
+		}
+		// Every event is aggregated once the German units' and vip's
+		// totals would show, whatever the population.
+		n := 0
+		for _, v := range res.Metrics[0].Variations {
+			n += v.Units
+		}
+		if n != 300 || res.Metrics[0].Variations[0].Mean*float64(res.Metrics[0].Variations[0].Units)+res.Metrics[0].Variations[1].Mean*float64(res.Metrics[0].Variations[1].Units) < 1 {
+			return fmt.Errorf("revenue units %d, want the 300 exposed: %+v", n, res.Metrics[0].Variations)
+		}
+		for _, v := range res.Metrics[1].Variations {
+			n -= v.Units
+		}
+		if n != 0 {
+			return fmt.Errorf("converted: %+v", res.Metrics[1].Variations)
+		}
+		return nil
+	})
+	// Wait until every revenue event is in: the sums match.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := s.must(t, 200, "GET", "/fn/ab/results/shop/price?metric=revenue&metric=converted", "team", "")
+		res, ev = decode[ab.Results](t, r), decode[exposedView](t, r)
+		for i, a := range arms {
+			if w := stats.Summarize(a); !close9(res.Metrics[0].Variations[i].Mean, w.Mean) {
+				return fmt.Errorf("revenue mean of %d: %v, want %v", i, res.Metrics[0].Variations[i].Mean, w.Mean)
+			}
+		}
+		c := res.Metrics[1].Variations
+		if n := c[0].Mean*float64(c[0].Units) + c[1].Mean*float64(c[1].Units); math.Round(n) != 50 {
+			return fmt.Errorf("conversions: %v, want 50", n)
+		}
+		return nil
+	})
+	if len(ev.ExposedUnits) != 2 || float64(ev.ExposedUnits[0]) != counts[0] || float64(ev.ExposedUnits[1]) != counts[1] || ev.MultipleExposures != 0 {
+		t.Fatalf("exposed units %+v, want %v", ev, counts)
+	}
+	srm := stats.CheckSRM(counts, []float64{0.5, 0.5})
+	if res.SRM.Exposures != 300 || !close9(res.SRM.ChiSquare, srm.ChiSquare) || !close9(res.SRM.P, srm.PValue) {
+		t.Fatalf("SRM %+v, want the exposed units' %+v", res.SRM, srm)
+	}
+	rev := res.Metrics[0]
+	if rev.Kind != "mean" {
+		t.Fatalf("revenue kind %q", rev.Kind)
+	}
+	sc, st := stats.Summarize(arms[0]), stats.Summarize(arms[1])
+	for i, w := range []stats.Summary{sc, st} {
+		g := rev.Variations[i].Summary
+		if g.Units != w.Units || !close9(g.Mean, w.Mean) || !close9(g.Variance, w.Variance) {
+			t.Fatalf("revenue %d: %+v, want %+v", i, g, w)
+		}
+	}
+	wc, err := stats.Welch(sc, st, ab.Alpha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc := rev.Variations[1].Comparison
+	if gc == nil || !close9(gc.T, wc.T) || !close9(gc.DF, wc.DF) || !close9(gc.PValue, wc.PValue) || !close9(gc.Diff, wc.Diff) {
+		t.Fatalf("revenue comparison %+v, want %+v", gc, wc)
+	}
+	cv := res.Metrics[1]
+	if cv.Kind != "proportion" {
+		t.Fatalf("converted kind %q: the exposed units without a conversion count as 0", cv.Kind)
+	}
+	ones := func(a []float64) int {
+		n := 0
+		for _, x := range a {
+			n += int(x)
+		}
+		return n
+	}
+	wp, err := stats.TwoProportions(ones(conv[0]), len(conv[0]), ones(conv[1]), len(conv[1]), ab.Alpha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gp := cv.Variations[1].Proportion; gp == nil || !close9(gp.PValue, wp.PValue) || cv.Variations[0].Units != len(conv[0]) {
+		t.Fatalf("converted %+v, want %+v", cv.Variations, wp)
+	}
+
+	// population=converted: only the exposed units that converted.
+	pr := decode[ab.Results](t, s.must(t, 200, "GET", "/fn/ab/results/shop/price?metric=revenue&population=converted", "team", ""))
+	if n := pr.Metrics[0].Variations[0].Units + pr.Metrics[0].Variations[1].Units; n != 50 {
+		t.Fatalf("population=converted: %d units, want the 50 exposed converters", n)
+	}
+
+	// An edit that moves units: the moved ones, decided again, were
+	// exposed to two variations: reported and left out.
+	s.must(t, 200, "POST", "/fn/ab/experiments/shop/price/ramp", "team", `{"weights":[0.1,0.9],"confirm_reassign":true}`)
+	testenv.Eventually(t, 5*time.Second, func() error {
+		moved := 0
+		for i := range 300 {
+			u := fmt.Sprintf("fr-%d", i)
+			if decide(u, "fr") != variation[u] {
+				moved++
+			}
+		}
+		if moved == 0 {
+			return fmt.Errorf("the ramp is not live yet")
+		}
+		ev := decode[exposedView](t, s.must(t, 200, "GET", "/fn/ab/results/shop/price?metric=revenue", "team", ""))
+		if ev.MultipleExposures != moved || ev.ExposedUnits[0]+ev.ExposedUnits[1] != int64(300-moved) {
+			return fmt.Errorf("moved %d: %+v", moved, ev)
+		}
+		return nil
+	})
+}
