@@ -13,6 +13,7 @@
 //	GET  /fn/ab/experiments                     admin, team: the experiments the caller sees
 //	GET  /fn/ab/experiments/{team}/{key}        admin, team: one experiment with its exposures and live SRM
 //	DELETE /fn/ab/experiments/{team}/{key}      admin, team: delete a draft or stopped experiment
+//	PATCH|PUT /fn/ab/experiments/{team}/{key}   admin, team: edit the definition in place (edit.go)
 //	POST /fn/ab/experiments/{team}/{key}/start  admin, team: draft|stopped → running
 //	POST /fn/ab/experiments/{team}/{key}/stop   admin, team: running → stopped
 //	POST /fn/ab/experiments/{team}/{key}/ramp   admin, team: coverage and weights (ramp.go)
@@ -164,6 +165,8 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: get, Pattern: "/fn/ab/experiments", Access: any, Handler: teams(f.listExperiments)},
 		{Method: get, Pattern: "/fn/ab/experiments/{team}/{key}", Access: any, Handler: teams(f.getExperiment)},
 		{Method: fasthttp.MethodDelete, Pattern: "/fn/ab/experiments/{team}/{key}", Access: any, Handler: teams(f.deleteExperiment)},
+		{Method: fasthttp.MethodPatch, Pattern: "/fn/ab/experiments/{team}/{key}", Access: any, Handler: teams(f.patchExperiment)},
+		{Method: fasthttp.MethodPut, Pattern: "/fn/ab/experiments/{team}/{key}", Access: any, Handler: teams(f.putExperiment)},
 		{Method: post, Pattern: "/fn/ab/experiments/{team}/{key}/start", Access: any, Handler: teams(f.startExperiment)},
 		{Method: post, Pattern: "/fn/ab/experiments/{team}/{key}/stop", Access: any, Handler: teams(f.stopExperiment)},
 		{Method: post, Pattern: "/fn/ab/experiments/{team}/{key}/ramp", Access: any, Handler: teams(f.rampExperiment)},

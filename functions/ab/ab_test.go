@@ -37,6 +37,8 @@ func TestAuthorizationPerScope(t *testing.T) {
 		{"GET", "/fn/ab/experiments/shop/button", "", want{401, 403, 403, 404, 200, 200}},
 		{"POST", "/fn/ab/experiments/shop/button/ramp", `{"coverage":1,"dry_run":true}`, want{401, 403, 403, 404, 200, 200}},
 		{"POST", "/fn/ab/experiments/shop/button/reassign", `{"dry_run":true}`, want{401, 403, 403, 404, 200, 200}},
+		{"PATCH", "/fn/ab/experiments/shop/button", `{"coverage":1,"dry_run":true}`, want{401, 403, 403, 404, 200, 200}},
+		{"PUT", "/fn/ab/experiments/shop/button", `{"layer":"checkout","range":[0,5000],"variations":[{"name":"control","weight":0.5,"value":{"color":"grey"}},{"name":"blue","weight":0.5,"value":{"color":"blue"}}],"dry_run":true}`, want{401, 403, 403, 404, 200, 200}},
 		{"POST", "/fn/ab/decide", `{"unit":"u1","team":"shop"}`, want{401, 403, 403, 403, 200, 200}},
 		{"GET", "/fn/ab/decide/button?unit=u1&team=shop", "", want{401, 403, 403, 403, 200, 200}},
 		{"POST", "/fn/ab/sdk-keys", `{"team":"shop"}`, want{401, 403, 403, 403, 201, 201}},
