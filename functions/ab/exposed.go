@@ -35,12 +35,13 @@ const ExposedBatch = 10000
 // Defaults of the exposure log.
 const (
 	// DefaultExposureSlots is the size of a node's set of recorded units
-	// per experiment (a power of two; 8 bytes each).
-	DefaultExposureSlots = 1 << 18
+	// per experiment (a power of two; 8 bytes each: 512 KiB).
+	DefaultExposureSlots = 1 << 16
 	// DefaultMaxNewExposures is how many new unit exposures a node records
-	// per flush interval across its experiments; more are dropped (and
-	// counted in wharf_ab_exposed_units_dropped_total) and recorded at the
-	// unit's next decision.
+	// per flush interval across its experiments; once they are recorded
+	// the interval's other exposures are not checked (counted in
+	// wharf_ab_exposures_unchecked_total): their units are recorded at a
+	// decision of a later interval.
 	DefaultMaxNewExposures = 20000
 )
 
@@ -79,8 +80,15 @@ func newUnitLog(prefix string, slots int) *unitLog {
 
 // recordExposure records unit's exposure to variation of the experiment of
 // ctr unless this node recorded it already; no lock and no allocation when
-// it did.
+// it did. Once this interval's budget of new exposures is spent the set is
+// not even looked at (a look is a cache miss for a unit not seen lately):
+// the exposure is counted as not checked, and the unit is recorded at a
+// decision of a later interval.
 func (f *Function) recordExposure(ctr *counter, unit string, variation int) {
+	if f.budget.Load() >= int64(f.opts.MaxNewExposures) {
+		f.m.exposedUnchecked.Inc()
+		return
+	}
 	l := ctr.units
 	h := (maphash.String(f.seed, unit) + uint64(variation+1)*0x9e3779b97f4a7c15) | 1
 	slot := &l.seen[h&l.mask]
@@ -88,7 +96,7 @@ func (f *Function) recordExposure(ctr *counter, unit string, variation int) {
 		return
 	}
 	if f.budget.Add(1) > int64(f.opts.MaxNewExposures) {
-		f.m.exposedDropped.Inc()
+		f.m.exposedUnchecked.Inc()
 		return
 	}
 	at := f.opts.Now().UnixMilli()

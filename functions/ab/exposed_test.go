@@ -10,6 +10,7 @@ import (
 
 	"github.com/wharfhq/wharf/functions/ab"
 	"github.com/wharfhq/wharf/functions/ab/stats"
+	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/testenv"
 	"github.com/wharfhq/wharf/runner/abagg"
 )
@@ -243,4 +244,55 @@ func TestResultsCountExposedUnits(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestExposureLogBudgetAndDedupe: a node records a unit's exposure once
+// (repeated decisions store nothing more), records at most MaxNewExposures
+// new units per flush interval, and records the others at a decision of
+// a later interval.
+func TestExposureLogBudgetAndDedupe(t *testing.T) {
+	s := newServer(t, "buntdb", func(o *ab.Options) { o.MaxNewExposures, o.FlushInterval = 10, time.Hour })
+	s.running(t, "", "button", 0, 0)
+	ctx := context.Background()
+	s.fn.Flush(ctx) // the probe of running() spent one of the budget
+	l := s.local("team")
+	decideAll := func() {
+		for i := range 30 {
+			l.decide(t, fmt.Sprintf("u%d", i))
+		}
+	}
+	exposed := func() int64 {
+		ev := decode[exposedView](t, s.must(t, 200, "GET", "/fn/ab/results/shop/button", "team", ""))
+		return ev.ExposedUnits[0] + ev.ExposedUnits[1]
+	}
+	stored := func() int {
+		n := 0
+		for e, err := range store.Entries(ctx, s.st, "ab/exposed/", store.ScanOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b struct{ Units []string }
+			if err := json.Unmarshal(e.Value, &b); err != nil {
+				t.Fatal(err)
+			}
+			n += len(b.Units)
+		}
+		return n
+	}
+	for round, want := range []int64{11, 21, 31} { // probe + 10 per interval
+		decideAll()
+		decideAll()
+		if got := exposed(); got != want {
+			t.Fatalf("round %d: %d exposed units, want %d", round, got, want)
+		}
+		s.fn.Flush(ctx)
+		if got := stored(); int64(got) != want {
+			t.Fatalf("round %d: %d units stored, want %d (each once)", round, got, want)
+		}
+	}
+	decideAll()
+	s.fn.Flush(ctx)
+	if got := stored(); got != 31 {
+		t.Fatalf("decided again: %d units stored, want 31", got)
+	}
 }
