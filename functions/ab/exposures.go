@@ -29,6 +29,7 @@ func (f *Function) Flush(ctx context.Context) {
 		cs = append(cs, c)
 	}
 	f.mu.Unlock()
+	defer f.dropIdle()
 	f.budget.Store(0)
 	logs := map[*unitLog]bool{}
 	for _, c := range cs {
@@ -53,6 +54,36 @@ func (f *Function) Flush(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// dropIdle forgets the counters (and their sets of exposed units) that
+// the current snapshot does not use and that hold nothing unflushed: an
+// experiment stopped, deleted or at a new bucket version. Its stored
+// exposures stay; a restart starts a new counter.
+func (f *Function) dropIdle() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	live := map[*counter]bool{}
+	for _, c := range f.state.Load().counters {
+		live[c] = true
+	}
+	for id, c := range f.counters {
+		if !live[c] && c.idle() {
+			delete(f.counters, id)
+		}
+	}
+}
+
+// idle reports whether c holds no unflushed exposure.
+func (c *counter) idle() bool {
+	for i := range c.counts {
+		if c.counts[i].Load() != 0 {
+			return false
+		}
+	}
+	c.units.mu.Lock()
+	defer c.units.mu.Unlock()
+	return len(c.units.pending.Units) == 0
 }
 
 // addExposures adds deltas to the stored counts of c.

@@ -53,8 +53,10 @@ func (f *Function) apply(entries map[string][]byte) {
 	for i, c := range snap.All {
 		st.counters[i] = f.counterLocked(c.Exp)
 	}
-	f.mu.Unlock()
+	// Stored under f.mu: Flush drops the counters the current snapshot
+	// does not use, so it must never see this snapshot's before it is in.
 	f.state.Store(st)
+	f.mu.Unlock()
 	f.m.running.Store(int64(len(snap.All)))
 	f.readyOne.Do(func() { close(f.ready) })
 }
