@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +165,23 @@ func TestABTourThroughServe(t *testing.T) {
 	wantLines(t, "ramp confirmed", shop.ok("ab", "experiment", "ramp", "button", "--weights", "0.2,0.8", "--confirm-reassign"), "Saved:", "weights 0.2/0.8")
 	wantLines(t, "reassign", shop.ok("ab", "experiment", "reassign", "button"), "bucket version 1")
 	wantLines(t, "experiment show (audit)", shop.ok("ab", "experiment", "show", "button"), "REVISION", "reassign", "weights 0.2/0.8")
+
+	// Edit in place: a stale revision is refused, names and values change
+	// in place, a new seed needs a new bucket version; audited.
+	var cur ab.ExperimentView
+	if err := json.Unmarshal([]byte(shop.ok("ab", "experiment", "show", "button", "-o", "json")), &cur); err != nil {
+		t.Fatal(err)
+	}
+	rev, stale := strconv.Itoa(cur.Revision), strconv.Itoa(cur.Revision-1)
+	navy := []string{"--variation", `control=0.2={"color":"grey"}`, "--variation", `navy=0.8={"color":"navy"}`}
+	shop.fails("revision "+rev+", not "+stale, append([]string{"ab", "experiment", "edit", "button", "--if-match", stale}, navy...)...)
+	wantLines(t, "edit", shop.ok(append([]string{"ab", "experiment", "edit", "button", "--if-match", rev}, navy...)...), "Saved:", "0.00% change variation")
+	shop.fails("new_bucket_version", "ab", "experiment", "edit", "button", "--seed", "button-2")
+	wantLines(t, "edit --new-bucket-version", shop.ok("ab", "experiment", "edit", "button", "--seed", "button-2", "--new-bucket-version"), "Saved:", "bucket version 2")
+	wantLines(t, "edit --dry-run", shop.ok("ab", "experiment", "edit", "button", "--condition", `{"country":"fr"}`, "--dry-run"), "Dry run, not saved")
+	wantLines(t, "experiment show (edit audited)", shop.ok("ab", "experiment", "show", "button"), "navy", "changed variations", "changed seed")
+	shop.fails("coverage", "ab", "experiment", "edit", "button", "--coverage", "2")
+	bank.fails("not found", "ab", "experiment", "edit", "button", "--team", "shop", "--coverage", "0.5")
 	var key ab.SDKKey
 	if err := json.Unmarshal([]byte(shop.ok("ab", "sdk-key", "create", "-o", "json")), &key); err != nil {
 		t.Fatal(err)
