@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,7 +52,13 @@ func close9(a, b float64) bool {
 // numbers; SRM is on the exposed units; units an edit moved to another
 // variation are reported as multiple exposures and left out.
 func TestResultsCountExposedUnits(t *testing.T) {
-	s := newServer(t, "buntdb")
+	for _, engine := range []string{"buntdb", "redis"} {
+		t.Run(engine, func(t *testing.T) { resultsCountExposedUnits(t, engine) })
+	}
+}
+
+func resultsCountExposedUnits(t *testing.T, engine string) {
+	s := newServer(t, engine)
 	startAggregator(t, s)
 	s.must(t, 201, "POST", "/fn/ab/experiments", "team", `{"key":"price","condition":{"country":"fr"},"forced":{"vip":1},
 		"variations":[{"name":"control","weight":0.5},{"name":"cheaper","weight":0.5}]}`)
@@ -295,4 +302,52 @@ func TestExposureLogBudgetAndDedupe(t *testing.T) {
 	if got := stored(); got != 31 {
 		t.Fatalf("decided again: %d units stored, want 31", got)
 	}
+}
+
+// TestTrimLeavesUnitsWithoutEventsAlone: with most exposed units sending
+// no event of a metric (0 each), the boxplot rule's bounds come from the
+// units that sent it: the one outlier is trimmed, the other buyers stay,
+// and the units without events are never trimmed.
+func TestTrimLeavesUnitsWithoutEventsAlone(t *testing.T) {
+	s := newServer(t, "buntdb")
+	startAggregator(t, s)
+	s.running(t, "", "button", 0, 0)
+	l := s.local("team")
+	var evs []string
+	for i := range 400 {
+		u := fmt.Sprintf("u%d", i)
+		l.decide(t, u)
+		switch {
+		case i == 7:
+			evs = append(evs, fmt.Sprintf(`{"unit":%q,"metric":"revenue","value":100000}`, u))
+		case i%10 == 0:
+			evs = append(evs, fmt.Sprintf(`{"unit":%q,"metric":"revenue","value":%d}`, u, 10+i%7))
+		}
+	}
+	s.must(t, 202, "POST", "/fn/ab/track", "team", "["+strings.Join(evs, ",")+"]")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := s.must(t, 200, "GET", "/fn/ab/results/shop/button?metric=revenue&trim=iqr", "team", "")
+		res, ev := decode[ab.Results](t, r), decode[exposedView](t, r)
+		if len(res.Metrics) != 1 {
+			return fmt.Errorf("no revenue yet: %+v", res)
+		}
+		v := res.Metrics[0].Variations
+		exposed := ev.ExposedUnits[0] + ev.ExposedUnits[1]
+		if v[0].Trimmed+v[1].Trimmed != 1 || int64(v[0].Units+v[1].Units) != exposed-1 || exposed != 401 {
+			return fmt.Errorf("trimmed %d+%d units of %d exposed, want the outlier only: %+v", v[0].Trimmed, v[1].Trimmed, exposed, v)
+		}
+		sum := v[0].Mean*float64(v[0].Units) + v[1].Mean*float64(v[1].Units)
+		if math.Abs(sum-buyersSum()) > 1e-6 {
+			return fmt.Errorf("revenue of the kept units %v, want %v (every buyer but the outlier)", sum, buyersSum())
+		}
+		return nil
+	})
+}
+
+func buyersSum() float64 {
+	s := 0.0
+	for i := 0; i < 400; i += 10 {
+		s += float64(10 + i%7)
+	}
+	return s
 }

@@ -102,11 +102,11 @@ func (f *Function) results(r *fnapi.Request) error {
 		out.Population = population
 	}
 	for _, m := range metrics {
-		arms, err := f.unitValues(r, e, exposed, m, pop)
+		arms, zeros, err := f.unitValues(r, e, exposed, m, pop)
 		if err != nil {
 			return err
 		}
-		out.Metrics = append(out.Metrics, analyze(m, arms, e.Weights(), trim))
+		out.Metrics = append(out.Metrics, analyze(m, arms, zeros, e.Weights(), trim))
 	}
 	if holm {
 		applyHolm(out.Metrics)
@@ -114,12 +114,13 @@ func (f *Function) results(r *fnapi.Request) error {
 	return r.JSON(fasthttp.StatusOK, out)
 }
 
-// unitValues are the per-unit totals of metric by variation, for every
-// exposed unit (in pop when pop is set): its total, 0 without an event.
-// Units with events come in the store's key order, so the sums are the
-// same on every call.
-func (f *Function) unitValues(r *fnapi.Request, e experiment.Experiment, exposed *exposedSet, metric string, pop map[string]bool) ([][]float64, error) {
+// unitValues are the per-unit totals of metric by variation of the
+// exposed units (in pop when pop is set) that sent it, in the store's key
+// order (so the sums are the same on every call), and how many exposed
+// units of each variation did not send it (each counts 0).
+func (f *Function) unitValues(r *fnapi.Request, e experiment.Experiment, exposed *exposedSet, metric string, pop map[string]bool) ([][]float64, []int, error) {
 	arms := make([][]float64, len(e.Variations))
+	zeros := make([]int, len(e.Variations))
 	prefix := wire.MetricPrefix(e.Team, metric)
 	counted := func(unit string) (int, bool) {
 		u, ok := exposed.units[unit]
@@ -131,7 +132,7 @@ func (f *Function) unitValues(r *fnapi.Request, e experiment.Experiment, exposed
 	seen := map[string]bool{}
 	for en, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
 		if err != nil {
-			return nil, httperr.Unavailable(err, "cannot read the totals of metric %s", metric)
+			return nil, nil, httperr.Unavailable(err, "cannot read the totals of metric %s", metric)
 		}
 		unit := strings.TrimPrefix(en.Key, prefix)
 		v, ok := counted(unit)
@@ -147,10 +148,10 @@ func (f *Function) unitValues(r *fnapi.Request, e experiment.Experiment, exposed
 	}
 	for unit := range exposed.units {
 		if v, ok := counted(unit); ok && !seen[unit] {
-			arms[v] = append(arms[v], 0)
+			zeros[v]++
 		}
 	}
-	return arms, nil
+	return arms, zeros, nil
 }
 
 // unitSet is the units that sent an event of metric.
