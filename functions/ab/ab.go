@@ -25,6 +25,7 @@
 //	DELETE /fn/ab/sdk-keys/{clientKey}          admin, team: revoke a client key
 //	GET  /api/features/{clientKey}              public: GrowthBook SDK payload of the key's team
 //	POST /fn/ab/track                           admin, team: metric events to the aggregator (track.go)
+//	POST /fn/ab/exposures                       admin, team: exposures of units an SDK decided (report.go)
 //	GET  /fn/ab/results/{team}/{key}            admin, team: per-variation statistics (results.go)
 package ab
 
@@ -178,6 +179,7 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodDelete, Pattern: "/fn/ab/sdk-keys/{clientKey}", Access: any, Handler: teams(f.revokeSDKKey)},
 		{Method: get, Pattern: "/api/features/{clientKey}", Access: fnapi.Public(), Handler: f.features},
 		{Method: post, Pattern: "/fn/ab/track", Access: any, Handler: teams(f.track)},
+		{Method: post, Pattern: "/fn/ab/exposures", Access: any, Handler: teams(f.reportExposures)},
 		{Method: get, Pattern: "/fn/ab/results/{team}/{key}", Access: any, Handler: teams(f.results)},
 	}
 }

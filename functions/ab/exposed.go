@@ -90,20 +90,40 @@ func (f *Function) recordExposure(ctr *counter, unit string, variation int) {
 		return
 	}
 	l := ctr.units
-	h := (maphash.String(f.seed, unit) + uint64(variation+1)*0x9e3779b97f4a7c15) | 1
-	slot := &l.seen[h&l.mask]
-	if slot.Load() == h {
+	h := unitHash(f.seed, unit, variation)
+	if l.has(h) {
 		return
 	}
 	if f.budget.Add(1) > int64(f.opts.MaxNewExposures) {
 		f.m.exposedUnchecked.Inc()
 		return
 	}
-	at := f.opts.Now().UnixMilli()
+	l.add(h, unit, variation, f.opts.Now().UnixMilli())
+}
+
+// unitHash is the set's hash of (unit, variation): a unit exposed to
+// another variation is recorded again.
+func unitHash(seed maphash.Seed, unit string, variation int) uint64 {
+	return (maphash.String(seed, unit) + uint64(variation+1)*0x9e3779b97f4a7c15) | 1
+}
+
+// has reports whether the set holds h.
+func (l *unitLog) has(h uint64) bool { return l.seen[h&l.mask].Load() == h }
+
+// add puts h in the set and the unit in the pending batch.
+func (l *unitLog) add(h uint64, unit string, variation int, at int64) {
 	l.mu.Lock()
-	slot.Store(h)
+	l.seen[h&l.mask].Store(h)
 	l.pending.add(unit, variation, at)
 	l.mu.Unlock()
+}
+
+// record records a reported exposure (report.go) unless the set holds
+// it, outside the budget of new exposures.
+func (l *unitLog) record(seed maphash.Seed, unit string, variation int, at int64) {
+	if h := unitHash(seed, unit, variation); !l.has(h) {
+		l.add(h, unit, variation, at)
+	}
 }
 
 // flushExposed writes the units l recorded since the last flush, in

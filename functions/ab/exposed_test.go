@@ -351,3 +351,42 @@ func buyersSum() float64 {
 	}
 	return s
 }
+
+// TestReportedExposuresCount: units a GrowthBook SDK decided, reported on
+// POST /fn/ab/exposures (as its trackingCallback sees them), are the
+// population of results like decided ones; bad reports are 400 naming
+// each field and record nothing.
+func TestReportedExposuresCount(t *testing.T) {
+	s := newServer(t, "buntdb")
+	startAggregator(t, s)
+	s.running(t, "", "button", 0, 0)
+	r := s.must(t, 400, "POST", "/fn/ab/exposures", "team", `[{"experiment":"button","unit":"a","variation":2},{"experiment":"button","unit":"","variation":0},{"experiment":"button","unit":"b","variation":1,"bucket_version":3},{"experiment":"button","unit":"c"}]`)
+	for _, f := range []string{"[0].variation", "[1].unit", "[2].bucket_version", "[3].variation"} {
+		if !strings.Contains(string(r.Body), `"field":"`+f+`"`) {
+			t.Errorf("%s not named: %s", f, r.Body)
+		}
+	}
+	var reps, evs []string
+	for i := range 100 {
+		reps = append(reps, fmt.Sprintf(`{"experiment":"button","unit":"sdk-%d","variation":%d,"bucket_version":0}`, i, i%2))
+		if i%4 == 0 {
+			evs = append(evs, fmt.Sprintf(`{"unit":"sdk-%d","metric":"converted","value":1}`, i))
+		}
+	}
+	if got := decode[ab.ExposuresResult](t, s.must(t, 202, "POST", "/fn/ab/exposures", "team", "["+strings.Join(reps, ",")+"]")); got.Accepted != 100 {
+		t.Fatalf("accepted %d", got.Accepted)
+	}
+	s.must(t, 202, "POST", "/fn/ab/track", "team", "["+strings.Join(evs, ",")+"]")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := s.must(t, 200, "GET", "/fn/ab/results/shop/button?metric=converted", "team", "")
+		res, ev := decode[ab.Results](t, r), decode[exposedView](t, r)
+		if ev.ExposedUnits[0] != 51 || ev.ExposedUnits[1] != 50 { // and the probe, decided
+			return fmt.Errorf("exposed units %v, want the 100 reported and the probe", ev.ExposedUnits)
+		}
+		v := res.Metrics[0].Variations
+		if res.Metrics[0].Kind != "proportion" || v[0].Mean*float64(v[0].Units)+v[1].Mean*float64(v[1].Units) != 25 {
+			return fmt.Errorf("conversions not in yet: %+v", res.Metrics[0])
+		}
+		return nil
+	})
+}
