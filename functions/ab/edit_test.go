@@ -65,7 +65,7 @@ func TestEditExperimentInPlace(t *testing.T) {
 	r := s.doIf(t, "PATCH", path, etag, `{"variations":[{"name":"control","weight":0.5},{"name":"green","weight":0.5,"value":{"color":"green"}}]}`)
 	wantStatus(t, r, 200)
 	res := decode[ab.RampResult](t, r)
-	if !res.Saved || res.Change.Moved != 0 || res.Experiment.Revision != 3 || res.Experiment.Variations[1].Name != "green" {
+	if !res.Saved || res.Change.Moved != 0 || res.Experiment.Revision != 3 || res.Experiment.Variations[1].Name != "green" || r.Get("ETag") != `"3"` {
 		t.Fatalf("edit: %+v", res)
 	}
 	if h := res.Experiment.History[len(res.Experiment.History)-1]; h.Action != "edit" || h.By == "" || !strings.Contains(h.Detail, "changed variations") {

@@ -192,5 +192,6 @@ func (f *Function) edit(r *fnapi.Request, sp editSpec) error {
 		return err
 	}
 	res.Experiment, res.Saved = after, true
+	r.Ctx.Response.Header.Set("ETag", `"`+strconv.Itoa(after.Revision)+`"`)
 	return r.JSON(fasthttp.StatusOK, res)
 }
