@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,8 @@ import (
 // the variation it saw. A node keeps a bounded, lossy set of the units it
 // has recorded (a direct-mapped cache of hashes, lock-free on a hit) and
 // writes the new ones in batches at each flush: one store write per batch
-// of up to ExposedBatch units, never one per decision. A unit the cache
+// of up to ExposedBatch units (the node's open batch of the experiment
+// is rewritten until it is full), never one per decision. A unit the cache
 // forgot is recorded again, and several nodes record the same unit: the
 // reader merges every record of a unit (first exposure wins).
 
@@ -72,6 +74,10 @@ type unitLog struct {
 	mu   sync.Mutex
 	// pending are the units recorded since the last flush.
 	pending exposedBatch
+	// flushMu guards the open batch: its key and what it holds.
+	flushMu sync.Mutex
+	openKey string
+	open    exposedBatch
 }
 
 func newUnitLog(prefix string, slots int) *unitLog {
@@ -126,43 +132,55 @@ func (l *unitLog) record(seed maphash.Seed, unit string, variation int, at int64
 	}
 }
 
-// flushExposed writes the units l recorded since the last flush, in
-// batches; a batch that cannot be written is kept for the next flush (up
-// to 10 intervals' worth, then dropped and counted).
+// flushExposed writes the units l recorded since the last flush into the
+// node's open batch of l (rewritten whole, so an experiment with a few new
+// units a second does not leave a key per second), opening a new one each
+// ExposedBatch units. Units that cannot be written are kept for the next
+// flush (up to 10 intervals' worth, then dropped and counted).
 func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
 	l.mu.Lock()
 	b := l.pending
 	l.pending = exposedBatch{}
 	l.mu.Unlock()
-	for start := 0; start < len(b.Units); start += ExposedBatch {
-		end := min(start+ExposedBatch, len(b.Units))
-		part := exposedBatch{Units: b.Units[start:end], Variations: b.Variations[start:end], At: b.At[start:end]}
-		err := f.putExposed(ctx, l, part)
-		if err == nil {
-			f.m.exposedUnits.Add(end - start)
-			continue
+	for len(b.Units) > 0 {
+		if l.openKey == "" || len(l.open.Units) >= ExposedBatch {
+			l.openKey = l.prefix + f.nodeID + "-" + fmt.Sprintf("%016x", f.batchSeq.Add(1))
+			l.open = exposedBatch{}
 		}
-		f.log.Warn("cannot store exposed units; kept for the next flush", "prefix", l.prefix, "units", len(b.Units)-start, "err", err)
-		f.m.flushErrors.Inc()
-		l.mu.Lock()
-		for i := start; i < len(b.Units); i++ {
-			if len(l.pending.Units) >= 10*f.opts.MaxNewExposures {
-				f.m.exposedDropped.Add(len(b.Units) - i)
-				break
+		n := min(ExposedBatch-len(l.open.Units), len(b.Units))
+		next := exposedBatch{
+			Units:      append(slices.Clip(l.open.Units), b.Units[:n]...),
+			Variations: append(slices.Clip(l.open.Variations), b.Variations[:n]...),
+			At:         append(slices.Clip(l.open.At), b.At[:n]...),
+		}
+		if err := f.putExposed(ctx, l.openKey, next); err != nil {
+			f.log.Warn("cannot store exposed units; kept for the next flush", "prefix", l.prefix, "units", len(b.Units), "err", err)
+			f.m.flushErrors.Inc()
+			l.mu.Lock()
+			for i := range b.Units {
+				if len(l.pending.Units) >= 10*f.opts.MaxNewExposures {
+					f.m.exposedDropped.Add(len(b.Units) - i)
+					break
+				}
+				l.pending.add(b.Units[i], b.Variations[i], b.At[i])
 			}
-			l.pending.add(b.Units[i], b.Variations[i], b.At[i])
+			l.mu.Unlock()
+			return
 		}
-		l.mu.Unlock()
-		return
+		l.open = next
+		f.m.exposedUnits.Add(n)
+		b = exposedBatch{Units: b.Units[n:], Variations: b.Variations[n:], At: b.At[n:]}
 	}
 }
 
-func (f *Function) putExposed(ctx context.Context, l *unitLog, b exposedBatch) error {
+// putExposed writes batch b under key.
+func (f *Function) putExposed(ctx context.Context, key string, b exposedBatch) error {
 	v, err := json.Marshal(b)
 	if err != nil {
 		return fmt.Errorf("cannot encode exposed units: %w", err)
 	}
-	key := l.prefix + f.nodeID + "-" + fmt.Sprintf("%016x", f.batchSeq.Add(1))
 	cctx, cancel := context.WithTimeout(ctx, f.opts.StoreTimeout)
 	defer cancel()
 	if _, err := f.opts.Store.Put(cctx, key, v, store.PutOptions{}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -273,8 +274,14 @@ func TestExposureLogBudgetAndDedupe(t *testing.T) {
 		return ev.ExposedUnits[0] + ev.ExposedUnits[1]
 	}
 	stored := func() int {
-		n := 0
+		n, keys := 0, 0
+		defer func() {
+			if keys > 1 {
+				t.Errorf("%d keys: a node's batch of an experiment is rewritten until it is full", keys)
+			}
+		}()
 		for e, err := range store.Entries(ctx, s.st, "ab/exposed/", store.ScanOptions{}) {
+			keys++
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -389,4 +396,39 @@ func TestReportedExposuresCount(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestExposedBatchesRollOver: a node's open batch of an experiment takes
+// ExposedBatch units, then the next key opens; results read them all.
+func TestExposedBatchesRollOver(t *testing.T) {
+	s := newServer(t, "buntdb", func(o *ab.Options) { o.FlushInterval = time.Hour })
+	s.running(t, "", "button", 0, 0)
+	ctx := context.Background()
+	l := s.local("team")
+	const n = ab.ExposedBatch + 50
+	for i := range n {
+		l.decide(t, "u"+strconv.Itoa(i))
+		if i == 100 {
+			s.fn.Flush(ctx)
+		}
+	}
+	s.fn.Flush(ctx)
+	var sizes []int
+	for e, err := range store.Entries(ctx, s.st, "ab/exposed/", store.ScanOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b struct{ Units []string }
+		if err := json.Unmarshal(e.Value, &b); err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(b.Units))
+	}
+	if len(sizes) != 2 || sizes[0] != ab.ExposedBatch || sizes[1] != n+1-ab.ExposedBatch {
+		t.Fatalf("batches of %v units, want %d and %d", sizes, ab.ExposedBatch, n+1-ab.ExposedBatch)
+	}
+	ev := decode[exposedView](t, s.must(t, 200, "GET", "/fn/ab/results/shop/button", "team", ""))
+	if ev.ExposedUnits[0]+ev.ExposedUnits[1] != n+1 {
+		t.Fatalf("exposed units %v, want %d", ev.ExposedUnits, n+1)
+	}
 }
