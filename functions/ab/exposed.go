@@ -22,8 +22,9 @@ import (
 // the variation it saw. A node keeps a bounded, lossy set of the units it
 // has recorded (a direct-mapped cache of hashes, lock-free on a hit) and
 // writes the new ones in batches at each flush: one store write per batch
-// of up to ExposedBatch units (the node's open batch of the experiment
-// is rewritten until it is full), never one per decision. A unit the cache
+// of up to ExposedBatch units (a few go to the node's open batch of the
+// experiment, rewritten until it holds OpenBatchMax), never one per
+// decision. A unit the cache
 // forgot is recorded again, and several nodes record the same unit: the
 // reader merges every record of a unit (first exposure wins).
 
@@ -31,8 +32,12 @@ import (
 // ab/exposed/<counterID>/<node>-<sequence>.
 const exposedPrefix = "ab/exposed/"
 
-// ExposedBatch caps the units of one stored batch.
-const ExposedBatch = 10000
+// ExposedBatch caps the units of one stored batch; OpenBatchMax is how
+// many a node's open batch, rewritten at each flush, holds at most.
+const (
+	ExposedBatch = 10000
+	OpenBatchMax = 1000
+)
 
 // Defaults of the exposure log.
 const (
@@ -132,11 +137,13 @@ func (l *unitLog) record(seed maphash.Seed, unit string, variation int, at int64
 	}
 }
 
-// flushExposed writes the units l recorded since the last flush into the
-// node's open batch of l (rewritten whole, so an experiment with a few new
-// units a second does not leave a key per second), opening a new one each
-// ExposedBatch units. Units that cannot be written are kept for the next
-// flush (up to 10 intervals' worth, then dropped and counted).
+// flushExposed writes the units l recorded since the last flush. A few
+// are added to the node's open batch of l, rewritten whole while it holds
+// fewer than OpenBatchMax units (so an experiment with a trickle of new
+// units does not leave a key per second, and a rewrite stays small);
+// more go to new batches of up to ExposedBatch units. Units that cannot
+// be written are kept for the next flush (up to 10 intervals' worth, then
+// dropped and counted).
 func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
@@ -145,17 +152,19 @@ func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 	l.pending = exposedBatch{}
 	l.mu.Unlock()
 	for len(b.Units) > 0 {
-		if l.openKey == "" || len(l.open.Units) >= ExposedBatch {
-			l.openKey = l.prefix + f.nodeID + "-" + fmt.Sprintf("%016x", f.batchSeq.Add(1))
-			l.open = exposedBatch{}
+		key, n, next := l.openKey, len(b.Units), exposedBatch{}
+		if key != "" && len(l.open.Units)+n <= OpenBatchMax {
+			next = exposedBatch{
+				Units:      append(slices.Clip(l.open.Units), b.Units...),
+				Variations: append(slices.Clip(l.open.Variations), b.Variations...),
+				At:         append(slices.Clip(l.open.At), b.At...),
+			}
+		} else {
+			key = l.prefix + f.nodeID + "-" + fmt.Sprintf("%016x", f.batchSeq.Add(1))
+			n = min(n, ExposedBatch)
+			next = exposedBatch{Units: b.Units[:n:n], Variations: b.Variations[:n:n], At: b.At[:n:n]}
 		}
-		n := min(ExposedBatch-len(l.open.Units), len(b.Units))
-		next := exposedBatch{
-			Units:      append(slices.Clip(l.open.Units), b.Units[:n]...),
-			Variations: append(slices.Clip(l.open.Variations), b.Variations[:n]...),
-			At:         append(slices.Clip(l.open.At), b.At[:n]...),
-		}
-		if err := f.putExposed(ctx, l.openKey, next); err != nil {
+		if err := f.putExposed(ctx, key, next); err != nil {
 			f.log.Warn("cannot store exposed units; kept for the next flush", "prefix", l.prefix, "units", len(b.Units), "err", err)
 			f.m.flushErrors.Inc()
 			l.mu.Lock()
@@ -169,7 +178,10 @@ func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 			l.mu.Unlock()
 			return
 		}
-		l.open = next
+		l.openKey, l.open = "", exposedBatch{}
+		if len(next.Units) < OpenBatchMax {
+			l.openKey, l.open = key, next
+		}
 		f.m.exposedUnits.Add(n)
 		b = exposedBatch{Units: b.Units[n:], Variations: b.Variations[n:], At: b.At[n:]}
 	}

@@ -398,21 +398,26 @@ func TestReportedExposuresCount(t *testing.T) {
 	})
 }
 
-// TestExposedBatchesRollOver: a node's open batch of an experiment takes
-// ExposedBatch units, then the next key opens; results read them all.
+// TestExposedBatchesRollOver: a few new units go to the node's open batch
+// of an experiment (rewritten, one key) until it holds OpenBatchMax; more
+// go to new batches of up to ExposedBatch; results read them all.
 func TestExposedBatchesRollOver(t *testing.T) {
 	s := newServer(t, "buntdb", func(o *ab.Options) { o.FlushInterval = time.Hour })
-	s.running(t, "", "button", 0, 0)
+	s.running(t, "", "button", 0, 0) // the probe: one unit
 	ctx := context.Background()
 	l := s.local("team")
-	const n = ab.ExposedBatch + 50
-	for i := range n {
-		l.decide(t, "u"+strconv.Itoa(i))
-		if i == 100 {
-			s.fn.Flush(ctx)
+	next := 0
+	decide := func(n int) {
+		for range n {
+			l.decide(t, "u"+strconv.Itoa(next))
+			next++
 		}
+		s.fn.Flush(ctx)
 	}
-	s.fn.Flush(ctx)
+	decide(25)
+	decide(25)
+	decide(ab.ExposedBatch + 50)
+	decide(10)
 	var sizes []int
 	for e, err := range store.Entries(ctx, s.st, "ab/exposed/", store.ScanOptions{}) {
 		if err != nil {
@@ -424,11 +429,11 @@ func TestExposedBatchesRollOver(t *testing.T) {
 		}
 		sizes = append(sizes, len(b.Units))
 	}
-	if len(sizes) != 2 || sizes[0] != ab.ExposedBatch || sizes[1] != n+1-ab.ExposedBatch {
-		t.Fatalf("batches of %v units, want %d and %d", sizes, ab.ExposedBatch, n+1-ab.ExposedBatch)
+	if want := []int{51, ab.ExposedBatch, 60}; fmt.Sprint(sizes) != fmt.Sprint(want) {
+		t.Fatalf("batches of %v units, want %v", sizes, want)
 	}
 	ev := decode[exposedView](t, s.must(t, 200, "GET", "/fn/ab/results/shop/button", "team", ""))
-	if ev.ExposedUnits[0]+ev.ExposedUnits[1] != n+1 {
-		t.Fatalf("exposed units %v, want %d", ev.ExposedUnits, n+1)
+	if got := ev.ExposedUnits[0] + ev.ExposedUnits[1]; got != int64(next+1) {
+		t.Fatalf("exposed units %v, want %d", ev.ExposedUnits, next+1)
 	}
 }
