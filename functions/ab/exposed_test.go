@@ -437,3 +437,41 @@ func TestExposedBatchesRollOver(t *testing.T) {
 		t.Fatalf("exposed units %v, want %d", ev.ExposedUnits, next+1)
 	}
 }
+
+// TestDeleteDropsExposedUnits: deleting an experiment deletes its
+// exposed units (every bucket version), not another experiment's.
+func TestDeleteDropsExposedUnits(t *testing.T) {
+	s := newServer(t, "buntdb")
+	s.running(t, "", "button", 0, 0)
+	s.running(t, "", "banner", 0, 0)
+	l := s.local("team")
+	for i := range 20 {
+		l.decide(t, "u"+strconv.Itoa(i))
+	}
+	s.must(t, 200, "POST", "/fn/ab/experiments/shop/button/reassign", "team", "")
+	ctx := context.Background()
+	keys := func() map[string]int {
+		out := map[string]int{}
+		for e, err := range store.Entries(ctx, s.st, "ab/exposed/", store.ScanOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[strings.Split(strings.TrimPrefix(e.Key, "ab/exposed/shop/"), "/")[0]]++
+		}
+		return out
+	}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		l.decide(t, "after-reassign")
+		s.fn.Flush(ctx)
+		if k := keys(); k["button"] < 2 || k["banner"] < 1 {
+			return fmt.Errorf("exposed keys %v, want button's two bucket versions and banner's", k)
+		}
+		return nil
+	})
+	s.must(t, 200, "POST", "/fn/ab/experiments/shop/button/stop", "team", "")
+	s.fn.Flush(ctx)
+	s.must(t, 204, "DELETE", "/fn/ab/experiments/shop/button", "team", "")
+	if k := keys(); k["button"] != 0 || k["banner"] < 1 {
+		t.Fatalf("exposed keys after the delete: %v", k)
+	}
+}
