@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,14 @@ func TestABTourThroughServe(t *testing.T) {
 	wantLines(t, "decide --explain", shop.ok("ab", "decide", out, "--explain"), "REASON", "outside the experiment's range")
 	wantLines(t, "decide (another team)", bank.ok("ab", "decide", in), "In no running experiment.")
 
+	// The units of the events are decided first: results count the
+	// units a decision exposed.
+	for i := range 400 {
+		if r := call(t, "POST", gw+"/fn/ab/decide", tokens["shop"], map[string]any{"unit": fmt.Sprintf("user-%d", i)}); r.status != 200 {
+			t.Fatalf("decide user-%d: %d %s", i, r.status, r.raw)
+		}
+	}
+
 	// Events: one through the CLI, a batch over HTTP; the aggregator keeps
 	// per-unit totals.
 	wantLines(t, "track", shop.ok("ab", "track", in, "revenue", "12.5"), "Accepted 1 event.")
@@ -104,7 +113,7 @@ func TestABTourThroughServe(t *testing.T) {
 		t.Fatalf("results: %+v", res)
 	}
 	table := shop.ok("ab", "results", "button")
-	wantLines(t, "results", table, "Experiment button of team shop (running, bucket version 0), trim none.", "SRM:", "METRIC", "revenue", "0 control", "1 blue", "LIFT", "CI95")
+	wantLines(t, "results", table, "Experiment button of team shop (running, bucket version 0), trim none.", "Exposed units: ", "SRM:", "METRIC", "revenue", "0 control", "1 blue", "LIFT", "CI95")
 	trimmed := shop.ok("ab", "results", "button", "--trim", "iqr", "-o", "json")
 	var tr ab.Results
 	if err := json.Unmarshal([]byte(trimmed), &tr); err != nil {
@@ -145,7 +154,7 @@ func TestABTourThroughServe(t *testing.T) {
 		}
 		return nil
 	})
-	wantLines(t, "results --population", shop.ok("ab", "results", "button", "--metric", "converted", "--population", "exposed"), "Population: the units that sent exposed", "proportion")
+	wantLines(t, "results --population", shop.ok("ab", "results", "button", "--metric", "converted", "--population", "exposed"), "Population: the exposed units that sent exposed", "proportion")
 	shop.fails("trim", "ab", "results", "button", "--trim", "median")
 
 	// Show (exposures and SRM), ramp, reassign.
@@ -156,6 +165,23 @@ func TestABTourThroughServe(t *testing.T) {
 	wantLines(t, "ramp confirmed", shop.ok("ab", "experiment", "ramp", "button", "--weights", "0.2,0.8", "--confirm-reassign"), "Saved:", "weights 0.2/0.8")
 	wantLines(t, "reassign", shop.ok("ab", "experiment", "reassign", "button"), "bucket version 1")
 	wantLines(t, "experiment show (audit)", shop.ok("ab", "experiment", "show", "button"), "REVISION", "reassign", "weights 0.2/0.8")
+
+	// Edit in place: a stale revision is refused, names and values change
+	// in place, a new seed needs a new bucket version; audited.
+	var cur ab.ExperimentView
+	if err := json.Unmarshal([]byte(shop.ok("ab", "experiment", "show", "button", "-o", "json")), &cur); err != nil {
+		t.Fatal(err)
+	}
+	rev, stale := strconv.Itoa(cur.Revision), strconv.Itoa(cur.Revision-1)
+	navy := []string{"--variation", `control=0.2={"color":"grey"}`, "--variation", `navy=0.8={"color":"navy"}`}
+	shop.fails("revision "+rev+", not "+stale, append([]string{"ab", "experiment", "edit", "button", "--if-match", stale}, navy...)...)
+	wantLines(t, "edit", shop.ok(append([]string{"ab", "experiment", "edit", "button", "--if-match", rev}, navy...)...), "Saved:", "0.00% change variation")
+	shop.fails("new_bucket_version", "ab", "experiment", "edit", "button", "--seed", "button-2")
+	wantLines(t, "edit --new-bucket-version", shop.ok("ab", "experiment", "edit", "button", "--seed", "button-2", "--new-bucket-version"), "Saved:", "bucket version 2")
+	wantLines(t, "edit --dry-run", shop.ok("ab", "experiment", "edit", "button", "--condition", `{"country":"fr"}`, "--dry-run"), "Dry run, not saved")
+	wantLines(t, "experiment show (edit audited)", shop.ok("ab", "experiment", "show", "button"), "navy", "changed variations", "changed seed")
+	shop.fails("coverage", "ab", "experiment", "edit", "button", "--coverage", "2")
+	bank.fails("not found", "ab", "experiment", "edit", "button", "--team", "shop", "--coverage", "0.5")
 	var key ab.SDKKey
 	if err := json.Unmarshal([]byte(shop.ok("ab", "sdk-key", "create", "-o", "json")), &key); err != nil {
 		t.Fatal(err)

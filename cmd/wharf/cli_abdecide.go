@@ -126,7 +126,7 @@ func newABResultsCmd(stdout io.Writer) *cobra.Command {
 			fl.StringArrayVar(&metrics, "metric", nil, "only this metric (repeat; default every metric of the team)")
 			fl.StringVar(&trim, "trim", "", "outliers: none, iqr (boxplot rule), cap:P (cap at the P percentile); per variation, or :pooled")
 			fl.BoolVar(&holm, "holm", false, "Holm–Bonferroni adjusted p-values across the metrics")
-			fl.StringVar(&population, "population", "", "a metric every exposed unit sends (e.g. exposed): its units are the population, 0 for a metric they did not send")
+			fl.StringVar(&population, "population", "", "only the exposed units that sent this metric (e.g. visited) count, 0 for a metric they did not send")
 		},
 		Run: func(cmd *cobra.Command, c *apiclient.Client, team string, args []string) error {
 			q := url.Values{}
@@ -152,8 +152,13 @@ func newABResultsCmd(stdout io.Writer) *cobra.Command {
 // writeResults prints res as a table.
 func writeResults(w io.Writer, res ab.Results) error {
 	fmt.Fprintf(w, "Experiment %s of team %s (%s, bucket version %d), trim %s.\n", res.Experiment, res.Team, res.Status, res.BucketVersion, res.Trim)
+	units := make([]string, len(res.ExposedUnits))
+	for i, n := range res.ExposedUnits {
+		units[i] = strconv.FormatInt(n, 10)
+	}
+	fmt.Fprintf(w, "Exposed units: %s by variation; %d exposed to several variations, left out.\n", strings.Join(units, "/"), res.MultipleExposures)
 	if res.Population != "" {
-		fmt.Fprintf(w, "Population: the units that sent %s (0 for a metric they did not send).\n", res.Population)
+		fmt.Fprintf(w, "Population: the exposed units that sent %s (0 for a metric they did not send).\n", res.Population)
 	}
 	fmt.Fprintln(w, srmLine(res.SRM))
 	rows := cliout.NewRows("METRIC", "KIND", "VARIATION", "UNITS", "TRIMMED", "MEAN", "LIFT", "CI95", "P", "P_HOLM")

@@ -16,10 +16,10 @@ import (
 	"github.com/wharfhq/wharf/internal/cliout"
 )
 
-// newABExperimentCmd is `wharf ab experiment create|list|show|start|stop|ramp|reassign`.
+// newABExperimentCmd is `wharf ab experiment create|list|show|edit|start|stop|ramp|reassign`.
 func newABExperimentCmd(stdout io.Writer) *cobra.Command {
-	cmd := &cobra.Command{Use: "experiment", Short: "Experiments: create, start, stop, ramp and reassign"}
-	cmd.AddCommand(newABExpCreateCmd(stdout), newABExpListCmd(stdout), newABExpShowCmd(stdout),
+	cmd := &cobra.Command{Use: "experiment", Short: "Experiments: create, edit, start, stop, ramp and reassign"}
+	cmd.AddCommand(newABExpCreateCmd(stdout), newABExpListCmd(stdout), newABExpShowCmd(stdout), newABExpEditCmd(stdout),
 		newABExpTransitionCmd(stdout, "start", "Start a draft or stopped experiment (its decisions are live on every node within a second)"),
 		newABExpTransitionCmd(stdout, "stop", "Stop a running experiment"),
 		newABExpRampCmd(stdout), newABExpReassignCmd(stdout),
@@ -80,21 +80,16 @@ func newABExpCreateCmd(stdout io.Writer) *cobra.Command {
 				in["coverage"] = coverage
 			}
 			if condition != "" {
-				var c map[string]any
-				if err := json.Unmarshal([]byte(condition), &c); err != nil {
-					return fmt.Errorf("--condition: want a JSON object (GrowthBook's condition syntax): %w", err)
+				c, err := parseCondition(condition)
+				if err != nil {
+					return err
 				}
 				in["condition"] = c
 			}
 			if len(forced) > 0 {
-				m := map[string]int{}
-				for _, s := range forced {
-					id, v, ok := strings.Cut(s, "=")
-					n, err := strconv.Atoi(v)
-					if !ok || err != nil {
-						return fmt.Errorf("--force %q: want ID=VARIATION_INDEX", s)
-					}
-					m[id] = n
+				m, err := parseForced(forced)
+				if err != nil {
+					return err
 				}
 				in["forced"] = m
 			}
@@ -118,6 +113,29 @@ func newABExpCreateCmd(stdout io.Writer) *cobra.Command {
 			fl.Float64Var(&holdout, "holdout", 0, "share of units (0-0.5) held out and served the control's value")
 		},
 	})
+}
+
+// parseCondition parses --condition, a JSON object.
+func parseCondition(s string) (map[string]any, error) {
+	var c map[string]any
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
+		return nil, fmt.Errorf("--condition: want a JSON object (GrowthBook's condition syntax): %w", err)
+	}
+	return c, nil
+}
+
+// parseForced parses --force ID=INDEX values.
+func parseForced(list []string) (map[string]int, error) {
+	m := map[string]int{}
+	for _, s := range list {
+		id, v, ok := strings.Cut(s, "=")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("--force %q: want ID=VARIATION_INDEX", s)
+		}
+		m[id] = n
+	}
+	return m, nil
 }
 
 // printExperiment prints an experiment as one line.

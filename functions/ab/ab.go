@@ -13,6 +13,7 @@
 //	GET  /fn/ab/experiments                     admin, team: the experiments the caller sees
 //	GET  /fn/ab/experiments/{team}/{key}        admin, team: one experiment with its exposures and live SRM
 //	DELETE /fn/ab/experiments/{team}/{key}      admin, team: delete a draft or stopped experiment
+//	PATCH|PUT /fn/ab/experiments/{team}/{key}   admin, team: edit the definition in place (edit.go)
 //	POST /fn/ab/experiments/{team}/{key}/start  admin, team: draft|stopped → running
 //	POST /fn/ab/experiments/{team}/{key}/stop   admin, team: running → stopped
 //	POST /fn/ab/experiments/{team}/{key}/ramp   admin, team: coverage and weights (ramp.go)
@@ -24,12 +25,14 @@
 //	DELETE /fn/ab/sdk-keys/{clientKey}          admin, team: revoke a client key
 //	GET  /api/features/{clientKey}              public: GrowthBook SDK payload of the key's team
 //	POST /fn/ab/track                           admin, team: metric events to the aggregator (track.go)
+//	POST /fn/ab/exposures                       admin, team: exposures of units an SDK decided (report.go)
 //	GET  /fn/ab/results/{team}/{key}            admin, team: per-variation statistics (results.go)
 package ab
 
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -61,6 +64,13 @@ type Options struct {
 	// StoreTimeout bounds each store call; PublishTimeout each publish.
 	// Default 5s each.
 	StoreTimeout, PublishTimeout time.Duration
+	// ExposureSlots is the size of the set of units this node has
+	// recorded as exposed, per experiment: a power of two, default
+	// DefaultExposureSlots (exposed.go).
+	ExposureSlots int
+	// MaxNewExposures caps the new unit exposures this node records per
+	// FlushInterval; default DefaultMaxNewExposures.
+	MaxNewExposures int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Metrics, if set, gets the wharf_ab_* metrics.
@@ -81,6 +91,12 @@ type Function struct {
 	ready    chan struct{}
 	readyOne sync.Once
 	m        *fnMetrics
+	// seed hashes units for the exposure log; nodeID and batchSeq name its
+	// batches; budget counts the new exposures of this flush interval.
+	seed     maphash.Seed
+	nodeID   string
+	batchSeq atomic.Uint64
+	budget   atomic.Int64
 }
 
 // state is one snapshot and the exposure counter of each of its running
@@ -108,13 +124,23 @@ func New(opts Options) (*Function, error) {
 	if opts.PublishTimeout <= 0 {
 		opts.PublishTimeout = 5 * time.Second
 	}
+	if opts.ExposureSlots <= 0 {
+		opts.ExposureSlots = DefaultExposureSlots
+	}
+	if opts.ExposureSlots&(opts.ExposureSlots-1) != 0 {
+		return nil, errors.New("cannot create the ab function: ExposureSlots must be a power of two")
+	}
+	if opts.MaxNewExposures <= 0 {
+		opts.MaxNewExposures = DefaultMaxNewExposures
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &Function{opts: opts, log: opts.Logger, counters: map[string]*counter{}, ready: make(chan struct{}), m: newMetrics(opts.Metrics)}
+	f := &Function{opts: opts, log: opts.Logger, counters: map[string]*counter{}, ready: make(chan struct{}), m: newMetrics(opts.Metrics), seed: maphash.MakeSeed()}
+	f.nodeID = newNodeID(f.seed)
 	f.state.Store(&state{snap: experiment.NewSnapshot(nil, nil), sdkKeys: map[string]string{}})
 	return f, nil
 }
@@ -140,6 +166,8 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: get, Pattern: "/fn/ab/experiments", Access: any, Handler: teams(f.listExperiments)},
 		{Method: get, Pattern: "/fn/ab/experiments/{team}/{key}", Access: any, Handler: teams(f.getExperiment)},
 		{Method: fasthttp.MethodDelete, Pattern: "/fn/ab/experiments/{team}/{key}", Access: any, Handler: teams(f.deleteExperiment)},
+		{Method: fasthttp.MethodPatch, Pattern: "/fn/ab/experiments/{team}/{key}", Access: any, Handler: teams(f.patchExperiment)},
+		{Method: fasthttp.MethodPut, Pattern: "/fn/ab/experiments/{team}/{key}", Access: any, Handler: teams(f.putExperiment)},
 		{Method: post, Pattern: "/fn/ab/experiments/{team}/{key}/start", Access: any, Handler: teams(f.startExperiment)},
 		{Method: post, Pattern: "/fn/ab/experiments/{team}/{key}/stop", Access: any, Handler: teams(f.stopExperiment)},
 		{Method: post, Pattern: "/fn/ab/experiments/{team}/{key}/ramp", Access: any, Handler: teams(f.rampExperiment)},
@@ -151,6 +179,7 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodDelete, Pattern: "/fn/ab/sdk-keys/{clientKey}", Access: any, Handler: teams(f.revokeSDKKey)},
 		{Method: get, Pattern: "/api/features/{clientKey}", Access: fnapi.Public(), Handler: f.features},
 		{Method: post, Pattern: "/fn/ab/track", Access: any, Handler: teams(f.track)},
+		{Method: post, Pattern: "/fn/ab/exposures", Access: any, Handler: teams(f.reportExposures)},
 		{Method: get, Pattern: "/fn/ab/results/{team}/{key}", Access: any, Handler: teams(f.results)},
 	}
 }

@@ -56,9 +56,19 @@ func (v VariationResult) P() (float64, bool) {
 	return 0, false
 }
 
-// analyze computes the statistics of metric's per-unit values by arm.
-func analyze(metric string, arms [][]float64, weights []float64, trim stats.Trim) MetricResult {
+// analyze computes the statistics of metric's per-unit values by arm:
+// the values of the units that sent the metric (trimmed or capped by
+// bounds computed over them alone) and zeros[i] units of arm i that did
+// not (0 each, never trimmed: with them in the bounds, a metric most
+// units do not send would have Q1 = Q3 = 0 and lose every unit that
+// sent it).
+func analyze(metric string, arms [][]float64, zeros []int, weights []float64, trim stats.Trim) MetricResult {
 	arms, lost := trim.Apply(arms)
+	for i := range arms {
+		for range zeros[i] {
+			arms[i] = append(arms[i], 0)
+		}
+	}
 	out := MetricResult{Metric: metric, Kind: "mean", Variations: make([]VariationResult, len(arms))}
 	if binary(arms) {
 		out.Kind = "proportion"

@@ -120,7 +120,7 @@ func (f *Function) decideOne(r *fnapi.Request) error {
 	}
 	buf := appendDecisionHead(make([]byte, 0, 256), unit, team, st.snap.Version)
 	a := c.Decide(attrs)
-	countExposure(st, c, a)
+	f.countExposure(st, c, a)
 	buf = appendAssignment(buf, c, a, explain)
 	buf = append(buf, "]}\n"...)
 	f.m.decisions.Inc()
@@ -159,7 +159,7 @@ func withUnit(attrs map[string]any, unit string) map[string]any {
 // assignment when the unit is in (or in the holdout, or explain is set).
 func (f *Function) appendOne(buf []byte, st *state, c *experiment.Compiled, attrs map[string]any, pos *experiment.Positions, explain, first bool) ([]byte, bool) {
 	a := c.DecideAt(attrs, pos)
-	countExposure(st, c, a)
+	f.countExposure(st, c, a)
 	if !a.In() && !a.Holdout && !explain {
 		return buf, first
 	}
@@ -250,11 +250,14 @@ func writeRaw(r *fnapi.Request, buf []byte) {
 	r.Ctx.SetBody(buf)
 }
 
-// countExposure counts a unit's exposure to its hashed variation; forced
-// units are not counted, since the split of exposures (the SRM check) is
-// the split of hashing.
-func countExposure(st *state, c *experiment.Compiled, a experiment.Assignment) {
+// countExposure counts a unit's exposure to its hashed variation and
+// records the unit as exposed (exposed.go); forced units are neither
+// counted nor recorded, since the split of exposures (the SRM check) and
+// the population of results are those of hashing.
+func (f *Function) countExposure(st *state, c *experiment.Compiled, a experiment.Assignment) {
 	if a.In() && !a.Forced {
-		st.counters[c.Index].counts[a.Variation].Add(1)
+		ctr := st.counters[c.Index]
+		ctr.counts[a.Variation].Add(1)
+		f.recordExposure(ctr, a.Unit, a.Variation)
 	}
 }

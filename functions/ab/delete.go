@@ -2,6 +2,7 @@ package ab
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/valyala/fasthttp"
 
@@ -13,7 +14,8 @@ import (
 
 // deleteExperiment answers DELETE /fn/ab/experiments/{team}/{key}: 204 for
 // a draft or stopped experiment; 409 while it runs (stop it first). Its
-// exposures and the teams' metric totals stay.
+// exposed units go (exposed.go); its exposure counts and the teams' metric
+// totals stay.
 func (f *Function) deleteExperiment(r *fnapi.Request) error {
 	team, err := pathTeam(r, "experiment")
 	if err != nil {
@@ -30,7 +32,33 @@ func (f *Function) deleteExperiment(r *fnapi.Request) error {
 	if e.Status == experiment.Running {
 		return httperr.Conflict("experiment %s/%s is running: stop it first", team, e.Key)
 	}
-	return f.deleteAt(r, key, ver, "experiment")
+	if err := f.deleteAt(r, key, ver, "experiment"); err != nil {
+		return err
+	}
+	f.dropExposed(r, e)
+	return nil
+}
+
+// dropExposed deletes the exposed units of every bucket version of e (one
+// record per unit: nothing reads them once e is gone); best effort, a key
+// left behind is logged.
+func (f *Function) dropExposed(r *fnapi.Request, e experiment.Experiment) {
+	prefix := exposedPrefix + e.Team + "/" + e.Key + "/" + strconv.FormatInt(e.CreatedAt.UnixNano(), 10) + "/"
+	var keys []string
+	for en, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
+		if err != nil {
+			f.log.Warn("cannot list the exposed units of a deleted experiment", "prefix", prefix, "err", err)
+			return
+		}
+		keys = append(keys, en.Key)
+	}
+	for _, k := range keys {
+		ctx, cancel := f.storeCtx(r)
+		if _, err := f.opts.Store.Delete(ctx, k); err != nil && !errors.Is(err, store.ErrNotFound) {
+			f.log.Warn("cannot delete exposed units of a deleted experiment", "key", k, "err", err)
+		}
+		cancel()
+	}
 }
 
 // deleteLayer answers DELETE /fn/ab/layers/{team}/{name}: 204 when no

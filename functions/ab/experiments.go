@@ -3,6 +3,7 @@ package ab
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/valyala/fasthttp"
 
@@ -156,6 +157,7 @@ func (f *Function) getExperiment(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
+	r.Ctx.Response.Header.Set("ETag", `"`+strconv.Itoa(e.Revision)+`"`)
 	return r.JSON(fasthttp.StatusOK, ExperimentView{Experiment: e, Exposures: exp, SRM: checkSRM(exp, e.Weights())})
 }
 

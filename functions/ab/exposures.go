@@ -19,8 +19,9 @@ type storedExposures struct {
 }
 
 // Flush adds the exposures counted since the last flush to the store (one
-// compare-and-swap per experiment with new exposures). Counts that cannot
-// be written are kept for the next flush.
+// compare-and-swap per experiment with new exposures) and writes the units
+// exposed since (exposed.go). What cannot be written is kept for the next
+// flush.
 func (f *Function) Flush(ctx context.Context) {
 	f.mu.Lock()
 	cs := make([]*counter, 0, len(f.counters))
@@ -28,7 +29,14 @@ func (f *Function) Flush(ctx context.Context) {
 		cs = append(cs, c)
 	}
 	f.mu.Unlock()
+	defer f.dropIdle()
+	f.budget.Store(0)
+	logs := map[*unitLog]bool{}
 	for _, c := range cs {
+		if !logs[c.units] {
+			logs[c.units] = true
+			f.flushExposed(ctx, c.units)
+		}
 		deltas := make([]int64, len(c.counts))
 		any := false
 		for i := range c.counts {
@@ -46,6 +54,36 @@ func (f *Function) Flush(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// dropIdle forgets the counters (and their sets of exposed units) that
+// the current snapshot does not use and that hold nothing unflushed: an
+// experiment stopped, deleted or at a new bucket version. Its stored
+// exposures stay; a restart starts a new counter.
+func (f *Function) dropIdle() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	live := map[*counter]bool{}
+	for _, c := range f.state.Load().counters {
+		live[c] = true
+	}
+	for id, c := range f.counters {
+		if !live[c] && c.idle() {
+			delete(f.counters, id)
+		}
+	}
+}
+
+// idle reports whether c holds no unflushed exposure.
+func (c *counter) idle() bool {
+	for i := range c.counts {
+		if c.counts[i].Load() != 0 {
+			return false
+		}
+	}
+	c.units.mu.Lock()
+	defer c.units.mu.Unlock()
+	return len(c.units.pending.Units) == 0
 }
 
 // addExposures adds deltas to the stored counts of c.

@@ -69,8 +69,9 @@ func (s *server) secondNode(t *testing.T) *server {
 }
 
 // TestLiveSRMFlag: exposures far from the configured split flag the
-// experiment on GET and on its results (p < 0.001 with enough units); a
-// split that matches does not; forced units are not counted.
+// experiment on GET (p < 0.001 with enough units); a split that matches
+// does not; results check the split of the exposed units, not of the
+// decisions.
 func TestLiveSRMFlag(t *testing.T) {
 	s := newServer(t, "buntdb")
 	s.running(t, "", "button", 0, 0)
@@ -84,8 +85,8 @@ func TestLiveSRMFlag(t *testing.T) {
 		t.Fatalf("a 1000/800 split of a 50/50 experiment: %+v", v.SRM)
 	}
 	res := decode[ab.Results](t, s.must(t, 200, "GET", "/fn/ab/results/shop/button", "team", ""))
-	if !res.SRM.Flagged {
-		t.Fatalf("results: %+v", res.SRM)
+	if res.SRM.Flagged || res.SRM.Exposures != 1 {
+		t.Fatalf("results: %+v, want the split of the one exposed unit (probe)", res.SRM)
 	}
 	if _, err := s.st.Put(ctx, key, []byte(`{"counts":[1000,990]}`), store.PutOptions{}); err != nil {
 		t.Fatal(err)

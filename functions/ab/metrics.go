@@ -13,7 +13,11 @@ type fnMetrics struct {
 	decisions   *metrics.Counter
 	events      *metrics.Counter
 	flushErrors *metrics.Counter
-	running     atomic.Int64
+	// exposedUnits and exposedDropped count the exposure log (exposed.go).
+	exposedUnits     *metrics.Counter
+	exposedDropped   *metrics.Counter
+	exposedUnchecked *metrics.Counter
+	running          atomic.Int64
 }
 
 // MetricFamilies describes the metrics the function exports.
@@ -22,6 +26,9 @@ func MetricFamilies() []promexp.Family {
 		{Name: "wharf_ab_decisions_total", Type: promexp.Counter, Help: "Decision requests this node answered (POST /fn/ab/decide and GET /fn/ab/decide/{experiment})."},
 		{Name: "wharf_ab_events_total", Type: promexp.Counter, Help: "Metric events this node accepted on POST /fn/ab/track and published to the aggregator."},
 		{Name: "wharf_ab_exposure_flush_errors_total", Type: promexp.Counter, Help: "Exposure flushes that failed (the counts are kept and added at the next flush)."},
+		{Name: "wharf_ab_exposed_units_total", Type: promexp.Counter, Help: "Unit exposures (experiment, unit, variation) this node recorded and stored for results."},
+		{Name: "wharf_ab_exposed_units_dropped_total", Type: promexp.Counter, Help: "Recorded unit exposures this node could not store for ten flush intervals and dropped (recorded again at the unit's next decision)."},
+		{Name: "wharf_ab_exposures_unchecked_total", Type: promexp.Counter, Help: "Exposures this node did not check against its set of recorded units: the flush interval's budget of new unit exposures was spent (the units are recorded at a later decision)."},
 		{Name: "wharf_ab_running_experiments", Type: promexp.Gauge, Help: "Running experiments in this node's decision snapshot."},
 	}
 }
@@ -31,9 +38,12 @@ func newMetrics(set *metrics.Set) *fnMetrics {
 		set = metrics.NewSet()
 	}
 	m := &fnMetrics{
-		decisions:   set.GetOrCreateCounter("wharf_ab_decisions_total"),
-		events:      set.GetOrCreateCounter("wharf_ab_events_total"),
-		flushErrors: set.GetOrCreateCounter("wharf_ab_exposure_flush_errors_total"),
+		decisions:        set.GetOrCreateCounter("wharf_ab_decisions_total"),
+		events:           set.GetOrCreateCounter("wharf_ab_events_total"),
+		flushErrors:      set.GetOrCreateCounter("wharf_ab_exposure_flush_errors_total"),
+		exposedUnits:     set.GetOrCreateCounter("wharf_ab_exposed_units_total"),
+		exposedDropped:   set.GetOrCreateCounter("wharf_ab_exposed_units_dropped_total"),
+		exposedUnchecked: set.GetOrCreateCounter("wharf_ab_exposures_unchecked_total"),
 	}
 	set.GetOrCreateGauge("wharf_ab_running_experiments", func() float64 { return float64(m.running.Load()) })
 	return m

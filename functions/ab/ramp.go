@@ -9,6 +9,7 @@ import (
 
 	"github.com/wharfhq/wharf/functions/ab/experiment"
 	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/monitoring/fielderr"
 )
 
@@ -27,7 +28,7 @@ type reassignInput struct {
 	DryRun bool `json:"dry_run"`
 }
 
-// RampResult answers ramp and reassign: the experiment after the edit
+// RampResult answers ramp, reassign and edit: the experiment after the edit
 // (not saved on a dry run) and the estimated change.
 type RampResult struct {
 	Experiment experiment.Experiment `json:"experiment"`
@@ -59,7 +60,7 @@ func (f *Function) rampExperiment(r *fnapi.Request) error {
 	if in.Coverage == nil && in.Weights == nil {
 		return badFields(r, "invalid ramp", fielderr.List{{Field: "coverage", Msg: "give coverage, weights or both"}})
 	}
-	return f.edit(r, in.DryRun, "ramp", func(e *experiment.Experiment) (fielderr.List, bool) {
+	return f.edit(r, editSpec{action: "ramp", dryRun: in.DryRun, change: func(e *experiment.Experiment) (fielderr.List, bool) {
 		var errs fielderr.List
 		if in.Coverage != nil {
 			e.Coverage = *in.Coverage
@@ -86,7 +87,7 @@ func (f *Function) rampExperiment(r *fnapi.Request) error {
 			errs = append(errs, fe)
 		}
 		return errs, in.ConfirmReassign
-	})
+	}})
 }
 
 // reassignExperiment answers POST .../reassign: a new bucket version, which
@@ -98,23 +99,55 @@ func (f *Function) reassignExperiment(r *fnapi.Request) error {
 			return err
 		}
 	}
-	return f.edit(r, in.DryRun, "reassign", func(e *experiment.Experiment) (fielderr.List, bool) {
+	return f.edit(r, editSpec{action: "reassign", dryRun: in.DryRun, change: func(e *experiment.Experiment) (fielderr.List, bool) {
 		e.BucketVersion++
 		return nil, true
-	})
+	}})
 }
 
-// edit applies change to the experiment of the path, estimates the units
-// it moves, and saves it unless dryRun or it moves units unconfirmed.
-func (f *Function) edit(r *fnapi.Request, dryRun bool, action string, change func(*experiment.Experiment) (fielderr.List, bool)) error {
+// editSpec is one edit of an experiment's definition.
+type editSpec struct {
+	// action names the edit in the audit trail (ramp, reassign, edit).
+	action string
+	dryRun bool
+	// revision, when not 0, is the revision the caller read: a stored
+	// experiment at another revision is not edited (409).
+	revision int
+	// change edits the experiment; it returns the bad fields and whether
+	// moving units between variations is confirmed.
+	change func(*experiment.Experiment) (fielderr.List, bool)
+	// detail describes the saved change for the audit trail; nil: the
+	// coverage, weights and bucket version.
+	detail func(before, after *experiment.Experiment) string
+}
+
+// rampDetail is the audit detail of a ramp or reassign.
+func rampDetail(_, e *experiment.Experiment) string {
+	ws := make([]string, len(e.Variations))
+	for i, v := range e.Variations {
+		ws[i] = strconv.FormatFloat(v.Weight, 'g', -1, 64)
+	}
+	return fmt.Sprintf("coverage %g, weights %s, bucket version %d", e.Coverage, strings.Join(ws, "/"), e.BucketVersion)
+}
+
+// edit applies sp.change to the experiment of the path, estimates the
+// units it moves, and saves it unless dry run or it moves units
+// unconfirmed.
+func (f *Function) edit(r *fnapi.Request, sp editSpec) error {
 	team, err := pathTeam(r, "experiment")
 	if err != nil {
 		return err
 	}
 	key := r.Params.Get("key")
+	if sp.detail == nil {
+		sp.detail = rampDetail
+	}
 	var res RampResult
 	var bad fielderr.List
 	after, err := update(f, r, experimentKey(team, key), "experiment", func(e *experiment.Experiment) error {
+		if sp.revision != 0 && e.Revision != sp.revision {
+			return httperr.Conflict("experiment %s/%s is at revision %d, not %d: read it again and repeat the edit", team, key, e.Revision, sp.revision)
+		}
 		var layer *experiment.Layer
 		if e.Layer != "" {
 			var l experiment.Layer
@@ -128,31 +161,27 @@ func (f *Function) edit(r *fnapi.Request, dryRun bool, action string, change fun
 		}
 		before := *e
 		before.Variations = append([]experiment.Variation(nil), e.Variations...)
-		errs, confirmed := change(e)
+		errs, confirmed := sp.change(e)
 		if len(errs) > 0 {
 			bad = errs
 			return errNeedsConfirm{}
 		}
 		res.Change = experiment.Estimate(before, layer, *e, layer)
-		if dryRun {
+		if sp.dryRun {
 			res.Experiment = *e
 			return errNeedsConfirm{change: res.Change}
 		}
 		if res.Change.Reassigns() && !confirmed {
 			return errNeedsConfirm{change: res.Change}
 		}
-		ws := make([]string, len(e.Variations))
-		for i, v := range e.Variations {
-			ws[i] = strconv.FormatFloat(v.Weight, 'g', -1, 64)
-		}
-		e.Record(r.Principal.Name, f.opts.Now().UTC(), action, fmt.Sprintf("coverage %g, weights %s, bucket version %d; moved %.2f%%, entering %.2f%%, leaving %.2f%%",
-			e.Coverage, strings.Join(ws, "/"), e.BucketVersion, res.Change.Moved*100, res.Change.Entering*100, res.Change.Leaving*100))
+		e.Record(r.Principal.Name, f.opts.Now().UTC(), sp.action, fmt.Sprintf("%s; moved %.2f%%, entering %.2f%%, leaving %.2f%%",
+			sp.detail(&before, e), res.Change.Moved*100, res.Change.Entering*100, res.Change.Leaving*100))
 		return nil
 	})
 	switch {
 	case len(bad) > 0:
-		return badFields(r, "invalid ramp", bad)
-	case dryRun && err != nil && res.Experiment.Key != "":
+		return badFields(r, "invalid "+sp.action, bad)
+	case sp.dryRun && err != nil && res.Experiment.Key != "":
 		return r.JSON(fasthttp.StatusOK, res)
 	case err != nil:
 		if nc, ok := err.(errNeedsConfirm); ok {
@@ -163,5 +192,6 @@ func (f *Function) edit(r *fnapi.Request, dryRun bool, action string, change fun
 		return err
 	}
 	res.Experiment, res.Saved = after, true
+	r.Ctx.Response.Header.Set("ETag", `"`+strconv.Itoa(after.Revision)+`"`)
 	return r.JSON(fasthttp.StatusOK, res)
 }

@@ -20,12 +20,19 @@ type Results struct {
 	Status        string   `json:"status"`
 	BucketVersion int      `json:"bucket_version"`
 	Variations    []string `json:"variations"`
-	Exposures     []int64  `json:"exposures"`
-	SRM           SRM      `json:"srm"`
-	Trim          string   `json:"trim"`
-	// Population is the metric whose units are the population (with
-	// population=): every unit that sent it counts, 0 for a metric it did
-	// not send.
+	// Exposures are the decisions per variation (every decision counts,
+	// repeated ones too); ExposedUnits the units exposed per variation,
+	// the population of the statistics.
+	Exposures    []int64 `json:"exposures"`
+	ExposedUnits []int64 `json:"exposed_units"`
+	// MultipleExposures counts the units exposed to more than one
+	// variation (an edit moved them): reported, left out of every count.
+	MultipleExposures int `json:"multiple_exposures"`
+	// SRM is the sample-ratio check of the exposed units.
+	SRM  SRM    `json:"srm"`
+	Trim string `json:"trim"`
+	// Population narrows the exposed units to those that sent this metric
+	// (with population=).
 	Population string         `json:"population,omitempty"`
 	Metrics    []MetricResult `json:"metrics"`
 }
@@ -33,10 +40,12 @@ type Results struct {
 // results answers GET /fn/ab/results/{team}/{key}[?metric=NAME...][&trim=none|iqr|cap:P[:pooled]][&holm=true][&population=METRIC]:
 // per metric and variation the statistics of the per-unit totals.
 //
-// Units are those that sent an event of the metric; each is placed in its
-// variation by re-hashing it with the experiment's current definition
-// (targeting conditions left out: a unit that sent events was targeted;
-// allow-listed units left out: their variation was not drawn).
+// The population is the units exposed to the experiment's current bucket
+// version by a decision (exposed.go), each in the variation it was
+// exposed to; units exposed to several variations are left out (and
+// counted in multiple_exposures). A unit's value for a metric is its
+// total, 0 when it sent no event of the metric. With population=METRIC
+// only the exposed units that sent METRIC count.
 func (f *Function) results(r *fnapi.Request) error {
 	e, err := f.pathExperiment(r)
 	if err != nil {
@@ -71,42 +80,33 @@ func (f *Function) results(r *fnapi.Request) error {
 			return err
 		}
 	}
-	var layer *experiment.Layer
-	if e.Layer != "" {
-		var l experiment.Layer
-		ctx, cancel := f.storeCtx(r)
-		_, err := f.load(ctx, layerKey(e.Team, e.Layer), &l, "layer")
-		cancel()
-		if err != nil {
-			return err
-		}
-		layer = &l
-	}
-	plain := e
-	plain.Condition = nil
-	c := experiment.Compile(plain, layer)
 	exposures, err := f.exposures(r, e)
 	if err != nil {
 		return err
 	}
+	exposed, err := f.exposedUnits(r, e)
+	if err != nil {
+		return err
+	}
 	out := Results{Experiment: e.Key, Team: e.Team, Status: string(e.Status), BucketVersion: e.BucketVersion,
-		Exposures: exposures, SRM: checkSRM(exposures, e.Weights()), Trim: trim.String(), Metrics: []MetricResult{}}
+		Exposures: exposures, ExposedUnits: exposed.counts, MultipleExposures: exposed.multiple,
+		SRM: checkSRM(exposed.counts, e.Weights()), Trim: trim.String(), Metrics: []MetricResult{}}
 	for _, v := range e.Variations {
 		out.Variations = append(out.Variations, v.Name)
 	}
 	var pop map[string]bool
 	if population != "" {
-		if pop, err = f.unitSet(r, c.Exp.Team, population); err != nil {
+		if pop, err = f.unitSet(r, e.Team, population); err != nil {
 			return err
 		}
 		out.Population = population
 	}
 	for _, m := range metrics {
-		arms, err := f.unitValues(r, c, m, pop)
+		arms, zeros, err := f.unitValues(r, e, exposed, m, pop)
 		if err != nil {
 			return err
 		}
-		out.Metrics = append(out.Metrics, analyze(m, arms, e.Weights(), trim))
+		out.Metrics = append(out.Metrics, analyze(m, arms, zeros, e.Weights(), trim))
 	}
 	if holm {
 		applyHolm(out.Metrics)
@@ -114,44 +114,44 @@ func (f *Function) results(r *fnapi.Request) error {
 	return r.JSON(fasthttp.StatusOK, out)
 }
 
-// unitValues are the per-unit totals of metric, by variation of c; with
-// a population (units by id), only its units count, those without an
-// event of the metric as 0.
-func (f *Function) unitValues(r *fnapi.Request, c *experiment.Compiled, metric string, pop map[string]bool) ([][]float64, error) {
-	arms := make([][]float64, len(c.Exp.Variations))
-	prefix := wire.MetricPrefix(c.Exp.Team, metric)
-	attrs := map[string]any{}
-	place := func(unit string, v float64) {
-		attrs[c.Exp.HashAttribute] = unit
-		if c.Exp.FallbackAttribute != "" {
-			attrs[c.Exp.FallbackAttribute] = unit
+// unitValues are the per-unit totals of metric by variation of the
+// exposed units (in pop when pop is set) that sent it, in the store's key
+// order (so the sums are the same on every call), and how many exposed
+// units of each variation did not send it (each counts 0).
+func (f *Function) unitValues(r *fnapi.Request, e experiment.Experiment, exposed *exposedSet, metric string, pop map[string]bool) ([][]float64, []int, error) {
+	arms := make([][]float64, len(e.Variations))
+	zeros := make([]int, len(e.Variations))
+	prefix := wire.MetricPrefix(e.Team, metric)
+	counted := func(unit string) (int, bool) {
+		u, ok := exposed.units[unit]
+		if !ok || u.multiple || (pop != nil && !pop[unit]) {
+			return 0, false
 		}
-		if a := c.Decide(attrs); a.In() && !a.Forced {
-			arms[a.Variation] = append(arms[a.Variation], v)
-		}
+		return u.variation, true
 	}
 	seen := map[string]bool{}
-	for e, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
+	for en, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
 		if err != nil {
-			return nil, httperr.Unavailable(err, "cannot read the totals of metric %s", metric)
+			return nil, nil, httperr.Unavailable(err, "cannot read the totals of metric %s", metric)
 		}
-		var t wire.Totals
-		if err := json.Unmarshal(e.Value, &t); err != nil {
+		unit := strings.TrimPrefix(en.Key, prefix)
+		v, ok := counted(unit)
+		if !ok {
 			continue
 		}
-		unit := strings.TrimPrefix(e.Key, prefix)
-		if pop != nil && !pop[unit] {
+		var t wire.Totals
+		if err := json.Unmarshal(en.Value, &t); err != nil {
 			continue
 		}
 		seen[unit] = true
-		place(unit, t.Sum)
+		arms[v] = append(arms[v], t.Sum)
 	}
-	for unit := range pop {
-		if !seen[unit] {
-			place(unit, 0)
+	for unit := range exposed.units {
+		if v, ok := counted(unit); ok && !seen[unit] {
+			zeros[v]++
 		}
 	}
-	return arms, nil
+	return arms, zeros, nil
 }
 
 // unitSet is the units that sent an event of metric.

@@ -53,8 +53,10 @@ func (f *Function) apply(entries map[string][]byte) {
 	for i, c := range snap.All {
 		st.counters[i] = f.counterLocked(c.Exp)
 	}
-	f.mu.Unlock()
+	// Stored under f.mu: Flush drops the counters the current snapshot
+	// does not use, so it must never see this snapshot's before it is in.
 	f.state.Store(st)
+	f.mu.Unlock()
 	f.m.running.Store(int64(len(snap.All)))
 	f.readyOne.Do(func() { close(f.ready) })
 }
@@ -65,6 +67,8 @@ type counter struct {
 	// id is counterID of the experiment.
 	id     string
 	counts []atomic.Int64
+	// units are the units exposed (exposed.go).
+	units *unitLog
 }
 
 // counterID names e's bucket version: team/key/creation/bucket version.
@@ -82,7 +86,11 @@ func (f *Function) counterLocked(e experiment.Experiment) *counter {
 			// under a name of their own.
 			f.counters[id+"/old"] = c
 		}
-		c = &counter{id: id, counts: make([]atomic.Int64, len(e.Variations))}
+		units := newUnitLog(exposedKeyPrefix(e), f.opts.ExposureSlots)
+		if c != nil {
+			units = c.units
+		}
+		c = &counter{id: id, counts: make([]atomic.Int64, len(e.Variations)), units: units}
 		f.counters[id] = c
 	}
 	return c

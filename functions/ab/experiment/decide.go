@@ -88,6 +88,9 @@ type Assignment struct {
 	Hash float64
 	// Reason says why (one of the Reason constants).
 	Reason string
+	// Unit is the value hashed (the hash attribute's, or its fallback's):
+	// the unit whose exposure and events are counted; "" without one.
+	Unit string
 }
 
 // In reports whether the unit is in the experiment.
@@ -173,7 +176,7 @@ func (c *Compiled) DecideAt(attrs map[string]any, p *Positions) Assignment {
 	if hv == "" && e.FallbackAttribute != "" {
 		hv = HashValue(attrs, e.FallbackAttribute)
 	}
-	a := Assignment{Variation: -1, Bucket: -1}
+	a := Assignment{Variation: -1, Bucket: -1, Unit: hv}
 	if hv == "" {
 		a.Reason = ReasonNoAttribute
 		return a

@@ -1,0 +1,56 @@
+package ab
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/functions/ab/experiment"
+	"github.com/wharfhq/wharf/internal/bus"
+	"github.com/wharfhq/wharf/internal/fntest"
+	"github.com/wharfhq/wharf/internal/store/redisstore"
+	"github.com/wharfhq/wharf/internal/testenv"
+)
+
+// TestIdleCountersAreDropped: the counter of an experiment (with its set
+// of exposed units, 512 KiB) is dropped once the snapshot no longer runs
+// it and its exposures are flushed; a node does not keep one per bucket
+// version it ever decided.
+func TestIdleCountersAreDropped(t *testing.T) {
+	nsqd := testenv.StartNSQD(t)
+	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = prod.Close() })
+	f, err := New(Options{Store: fntest.OpenStore(t, redisstore.Options{}), Publisher: prod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := experiment.Experiment{Key: "button", Team: "shop", Status: experiment.Running, Coverage: 1,
+		Variations: []experiment.Variation{{Weight: 0.5}, {Weight: 0.5}}, Audit: experiment.Audit{CreatedAt: time.Unix(1, 0)}}
+	e.Normalize()
+	defs := func(bv int) map[string][]byte {
+		e.BucketVersion = bv
+		b, _ := json.Marshal(e)
+		return map[string][]byte{experimentKey("shop", "button"): b}
+	}
+	f.apply(defs(0))
+	st := f.snapshot()
+	f.countExposure(st, st.snap.All[0], st.snap.All[0].Decide(map[string]any{"id": "u1"}))
+	f.apply(defs(1)) // a reassignment: a new counter
+	if n := len(f.counters); n != 2 {
+		t.Fatalf("%d counters, want 2", n)
+	}
+	ctx := context.Background()
+	f.Flush(ctx) // flushes bucket version 0's exposure, then drops its counter
+	if _, ok := f.counters[counterID(e)]; !ok || len(f.counters) != 1 {
+		t.Fatalf("counters after the flush: %v, want only bucket version 1's", f.counters)
+	}
+	f.apply(map[string][]byte{})
+	f.Flush(ctx)
+	if len(f.counters) != 0 {
+		t.Fatalf("counters of a deleted experiment: %v", f.counters)
+	}
+}

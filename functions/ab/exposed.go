@@ -1,0 +1,286 @@
+package ab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wharfhq/wharf/functions/ab/experiment"
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/store"
+)
+
+// Exposed units: every decision that puts a unit in a variation by its
+// hash records (unit, variation, first exposure time) for the experiment's
+// bucket version, so results count the units that were exposed, each in
+// the variation it saw. A node keeps a bounded, lossy set of the units it
+// has recorded (a direct-mapped cache of hashes, lock-free on a hit) and
+// writes the new ones in batches at each flush: one store write per batch
+// of up to ExposedBatch units (a few go to the node's open batch of the
+// experiment, rewritten until it holds OpenBatchMax), never one per
+// decision. A unit the cache
+// forgot is recorded again, and several nodes record the same unit: the
+// reader merges every record of a unit (first exposure wins).
+
+// exposedPrefix holds the batches of exposed units:
+// ab/exposed/<counterID>/<node>-<sequence>.
+const exposedPrefix = "ab/exposed/"
+
+// ExposedBatch caps the units of one stored batch; OpenBatchMax is how
+// many a node's open batch, rewritten at each flush, holds at most.
+const (
+	ExposedBatch = 10000
+	OpenBatchMax = 1000
+)
+
+// Defaults of the exposure log.
+const (
+	// DefaultExposureSlots is the size of a node's set of recorded units
+	// per experiment (a power of two; 8 bytes each: 512 KiB).
+	DefaultExposureSlots = 1 << 16
+	// DefaultMaxNewExposures is how many new unit exposures a node records
+	// per flush interval across its experiments; once they are recorded
+	// the interval's other exposures are not checked (counted in
+	// wharf_ab_exposures_unchecked_total): their units are recorded at a
+	// decision of a later interval.
+	DefaultMaxNewExposures = 20000
+)
+
+// exposedKeyPrefix is where the batches of e's bucket version live.
+func exposedKeyPrefix(e experiment.Experiment) string { return exposedPrefix + counterID(e) + "/" }
+
+// exposedBatch is the stored value of one batch: parallel arrays.
+type exposedBatch struct {
+	Units      []string `json:"units"`
+	Variations []int    `json:"variations"`
+	// At are the first exposure times on the node, Unix milliseconds.
+	At []int64 `json:"at"`
+}
+
+func (b *exposedBatch) add(unit string, variation int, at int64) {
+	b.Units = append(b.Units, unit)
+	b.Variations = append(b.Variations, variation)
+	b.At = append(b.At, at)
+}
+
+// unitLog is one experiment bucket version's exposed units on this node.
+type unitLog struct {
+	prefix string
+	// seen is the set of (unit, variation) hashes recorded: a slot holds
+	// the last hash that fell on it (lossy: a collision records again).
+	seen []atomic.Uint64
+	mask uint64
+	mu   sync.Mutex
+	// pending are the units recorded since the last flush.
+	pending exposedBatch
+	// flushMu guards the open batch: its key and what it holds.
+	flushMu sync.Mutex
+	openKey string
+	open    exposedBatch
+}
+
+func newUnitLog(prefix string, slots int) *unitLog {
+	return &unitLog{prefix: prefix, seen: make([]atomic.Uint64, slots), mask: uint64(slots - 1)}
+}
+
+// recordExposure records unit's exposure to variation of the experiment of
+// ctr unless this node recorded it already; no lock and no allocation when
+// it did. Once this interval's budget of new exposures is spent the set is
+// not even looked at (a look is a cache miss for a unit not seen lately):
+// the exposure is counted as not checked, and the unit is recorded at a
+// decision of a later interval.
+func (f *Function) recordExposure(ctr *counter, unit string, variation int) {
+	if f.budget.Load() >= int64(f.opts.MaxNewExposures) {
+		f.m.exposedUnchecked.Inc()
+		return
+	}
+	l := ctr.units
+	h := unitHash(f.seed, unit, variation)
+	if l.has(h) {
+		return
+	}
+	if f.budget.Add(1) > int64(f.opts.MaxNewExposures) {
+		f.m.exposedUnchecked.Inc()
+		return
+	}
+	l.add(h, unit, variation, f.opts.Now().UnixMilli())
+}
+
+// unitHash is the set's hash of (unit, variation): a unit exposed to
+// another variation is recorded again.
+func unitHash(seed maphash.Seed, unit string, variation int) uint64 {
+	return (maphash.String(seed, unit) + uint64(variation+1)*0x9e3779b97f4a7c15) | 1
+}
+
+// has reports whether the set holds h.
+func (l *unitLog) has(h uint64) bool { return l.seen[h&l.mask].Load() == h }
+
+// add puts h in the set and the unit in the pending batch.
+func (l *unitLog) add(h uint64, unit string, variation int, at int64) {
+	l.mu.Lock()
+	l.seen[h&l.mask].Store(h)
+	l.pending.add(unit, variation, at)
+	l.mu.Unlock()
+}
+
+// record records a reported exposure (report.go) unless the set holds
+// it, outside the budget of new exposures.
+func (l *unitLog) record(seed maphash.Seed, unit string, variation int, at int64) {
+	if h := unitHash(seed, unit, variation); !l.has(h) {
+		l.add(h, unit, variation, at)
+	}
+}
+
+// flushExposed writes the units l recorded since the last flush. A few
+// are added to the node's open batch of l, rewritten whole while it holds
+// fewer than OpenBatchMax units (so an experiment with a trickle of new
+// units does not leave a key per second, and a rewrite stays small);
+// more go to new batches of up to ExposedBatch units. Units that cannot
+// be written are kept for the next flush (up to 10 intervals' worth, then
+// dropped and counted).
+func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	b := l.pending
+	l.pending = exposedBatch{}
+	l.mu.Unlock()
+	for len(b.Units) > 0 {
+		key, n, next := l.openKey, len(b.Units), exposedBatch{}
+		if key != "" && len(l.open.Units)+n <= OpenBatchMax {
+			next = exposedBatch{
+				Units:      append(slices.Clip(l.open.Units), b.Units...),
+				Variations: append(slices.Clip(l.open.Variations), b.Variations...),
+				At:         append(slices.Clip(l.open.At), b.At...),
+			}
+		} else {
+			key = l.prefix + f.nodeID + "-" + fmt.Sprintf("%016x", f.batchSeq.Add(1))
+			n = min(n, ExposedBatch)
+			next = exposedBatch{Units: b.Units[:n:n], Variations: b.Variations[:n:n], At: b.At[:n:n]}
+		}
+		if err := f.putExposed(ctx, key, next); err != nil {
+			f.log.Warn("cannot store exposed units; kept for the next flush", "prefix", l.prefix, "units", len(b.Units), "err", err)
+			f.m.flushErrors.Inc()
+			l.mu.Lock()
+			for i := range b.Units {
+				if len(l.pending.Units) >= 10*f.opts.MaxNewExposures {
+					f.m.exposedDropped.Add(len(b.Units) - i)
+					break
+				}
+				l.pending.add(b.Units[i], b.Variations[i], b.At[i])
+			}
+			l.mu.Unlock()
+			return
+		}
+		l.openKey, l.open = "", exposedBatch{}
+		if len(next.Units) < OpenBatchMax {
+			l.openKey, l.open = key, next
+		}
+		f.m.exposedUnits.Add(n)
+		b = exposedBatch{Units: b.Units[n:], Variations: b.Variations[n:], At: b.At[n:]}
+	}
+}
+
+// putExposed writes batch b under key.
+func (f *Function) putExposed(ctx context.Context, key string, b exposedBatch) error {
+	v, err := json.Marshal(b)
+	if err != nil {
+		return fmt.Errorf("cannot encode exposed units: %w", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, f.opts.StoreTimeout)
+	defer cancel()
+	if _, err := f.opts.Store.Put(cctx, key, v, store.PutOptions{}); err != nil {
+		return fmt.Errorf("cannot store exposed units: %w", err)
+	}
+	return nil
+}
+
+// exposedUnit is one unit's merged exposure records.
+type exposedUnit struct {
+	variation int
+	first     int64
+	// multiple is set when the unit was exposed to two variations.
+	multiple bool
+}
+
+// exposedSet is the exposed units of an experiment's bucket version.
+type exposedSet struct {
+	units map[string]exposedUnit
+	// counts are the units per variation, without those exposed to
+	// several; multiple counts those.
+	counts   []int64
+	multiple int
+}
+
+func (s *exposedSet) merge(b exposedBatch, variations int) {
+	for i, u := range b.Units {
+		if i >= len(b.Variations) || i >= len(b.At) || b.Variations[i] < 0 || b.Variations[i] >= variations {
+			continue
+		}
+		v, at := b.Variations[i], b.At[i]
+		cur, ok := s.units[u]
+		switch {
+		case !ok:
+			cur = exposedUnit{variation: v, first: at}
+		case cur.variation != v:
+			cur.multiple = true
+			if at < cur.first {
+				cur.variation, cur.first = v, at
+			}
+		case at < cur.first:
+			cur.first = at
+		}
+		s.units[u] = cur
+	}
+}
+
+// exposedUnits reads every exposed unit of e's bucket version: the stored
+// batches of every node and this node's not yet flushed.
+func (f *Function) exposedUnits(r *fnapi.Request, e experiment.Experiment) (*exposedSet, error) {
+	s := &exposedSet{units: map[string]exposedUnit{}, counts: make([]int64, len(e.Variations))}
+	prefix := exposedKeyPrefix(e)
+	for en, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
+		if err != nil {
+			return nil, httperr.Unavailable(err, "cannot read the exposed units")
+		}
+		var b exposedBatch
+		if err := json.Unmarshal(en.Value, &b); err != nil {
+			f.log.Warn("undecodable exposed units", "key", en.Key, "err", err)
+			continue
+		}
+		s.merge(b, len(e.Variations))
+	}
+	f.mu.Lock()
+	var logs []*unitLog
+	for _, c := range f.counters {
+		if c.units.prefix == prefix {
+			logs = append(logs, c.units)
+		}
+	}
+	f.mu.Unlock()
+	for _, l := range logs {
+		l.mu.Lock()
+		b := exposedBatch{Units: append([]string(nil), l.pending.Units...), Variations: append([]int(nil), l.pending.Variations...), At: append([]int64(nil), l.pending.At...)}
+		l.mu.Unlock()
+		s.merge(b, len(e.Variations))
+	}
+	for _, u := range s.units {
+		if u.multiple {
+			s.multiple++
+			continue
+		}
+		s.counts[u.variation]++
+	}
+	return s, nil
+}
+
+// newNodeID is a random name of this node's batches.
+func newNodeID(seed maphash.Seed) string {
+	return strconv.FormatUint(maphash.String(seed, "wharf-ab-node"), 36)
+}

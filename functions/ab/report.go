@@ -1,0 +1,84 @@
+package ab
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/internal/fnapi"
+	"github.com/wharfhq/wharf/monitoring/fielderr"
+)
+
+// exposureInput is one exposure of POST /fn/ab/exposures: what a
+// GrowthBook SDK's trackingCallback saw (experiment.key, result.hashValue
+// or the unit, result.variationId, experiment.phase).
+type exposureInput struct {
+	Experiment string `json:"experiment"`
+	Unit       string `json:"unit"`
+	Variation  *int   `json:"variation"`
+	// BucketVersion, if given, must be the running one (the payload's
+	// phase): an exposure to an older bucket version is refused.
+	BucketVersion *int `json:"bucket_version"`
+}
+
+// ExposuresResult answers POST /fn/ab/exposures.
+type ExposuresResult struct {
+	Accepted int `json:"accepted"`
+}
+
+// reportExposures answers POST /fn/ab/exposures[?team=]: exposures of
+// units that a GrowthBook SDK decided from /api/features/{clientKey}
+// (the decide routes record theirs), one or an array of up to
+// MaxEventsPerRequest, all checked first (400 naming [i].field: a
+// running experiment of the team, a variation of it, the running bucket
+// version), then recorded like a decision's (exposed.go) outside the
+// budget of new exposures. 202.
+func (f *Function) reportExposures(r *fnapi.Request) error {
+	team, err := callerTeam(r.Principal, string(r.Ctx.QueryArgs().Peek("team")), "team")
+	if err != nil {
+		return err
+	}
+	var in []exposureInput
+	body := bytes.TrimSpace(r.Ctx.PostBody())
+	if len(body) > 0 && body[0] == '{' {
+		var one exposureInput
+		if err := r.DecodeJSON(&one); err != nil {
+			return err
+		}
+		in = []exposureInput{one}
+	} else if err := r.DecodeJSON(&in); err != nil {
+		return err
+	}
+	if len(in) == 0 || len(in) > MaxEventsPerRequest {
+		return badFields(r, "invalid exposures", fielderr.List{{Field: "exposures", Msg: fmt.Sprintf("give 1-%d exposures", MaxEventsPerRequest)}})
+	}
+	st := f.snapshot()
+	var errs fielderr.List
+	for i, e := range in {
+		p := fmt.Sprintf("[%d]", i)
+		errs.Merge(p, checkUnit(e.Unit, "unit"))
+		c := st.snap.Find(team, e.Experiment)
+		if c == nil {
+			errs.Add(p+".experiment", fmt.Sprintf("must be a running experiment of team %s", team))
+			continue
+		}
+		if e.Variation == nil || *e.Variation < 0 || *e.Variation >= len(c.Exp.Variations) {
+			errs.Add(p+".variation", fmt.Sprintf("must be a variation index 0-%d", len(c.Exp.Variations)-1))
+		}
+		if e.BucketVersion != nil && *e.BucketVersion != c.Exp.BucketVersion {
+			errs.Add(p+".bucket_version", fmt.Sprintf("must be the running bucket version %d (the payload's phase): the experiment was reassigned", c.Exp.BucketVersion))
+		}
+	}
+	if len(errs) > 0 {
+		return badFields(r, "invalid exposures", errs)
+	}
+	now := f.opts.Now().UnixMilli()
+	for _, e := range in {
+		c := st.snap.Find(team, e.Experiment)
+		ctr := st.counters[c.Index]
+		ctr.counts[*e.Variation].Add(1)
+		ctr.units.record(f.seed, e.Unit, *e.Variation, now)
+	}
+	return r.JSON(fasthttp.StatusAccepted, ExposuresResult{Accepted: len(in)})
+}
