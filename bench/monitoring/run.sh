@@ -303,6 +303,16 @@ EOF
     sleep 0.1
   done
   [[ -s $TMP/wharf-data/admin.token ]] || die "wharf wrote no admin token to $TMP/wharf-data/admin.token within 10 s of /ready"
+  # And the gateway itself answers: the ports were picked free a moment
+  # before serve bound them, and on a busy machine another program can
+  # take one meanwhile (then its /ready, not serve's, may have answered).
+  for ((i = 0; i < 600; i++)); do
+    [[ $(http_code "http://127.0.0.1:$GW_PORT/health") != 000 ]] && break
+    alive wharf || die "wharf exited during its start (a port picked as free may have been taken meanwhile: rerun)"
+    sleep 0.1
+  done
+  [[ $(http_code "http://127.0.0.1:$GW_PORT/health") != 000 ]] ||
+    die "wharf's gateway does not answer on 127.0.0.1:$GW_PORT 60 s after /ready"
   "$TMP/bin/loadgen" setup -gateway "http://127.0.0.1:$GW_PORT" -admin-token-file "$TMP/wharf-data/admin.token" \
     -token-out "$TMP/ingest.token" -judge-load="$([[ $JUDGE_LOAD == 1 ]] && echo true || echo false)" ||
     die "cannot create the ingest token and the strategies"
