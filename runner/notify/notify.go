@@ -89,6 +89,9 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { n.expireLoop(ctx) })
+	if n.opts.Publisher != nil && n.opts.OwedAfter > 0 {
+		wg.Go(func() { n.owedLoop(ctx) }) // owed.go
+	}
 	n.deliverLoop(ctx) // returns when ctx ends and its workers are done
 	wg.Wait()
 	return nil

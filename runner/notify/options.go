@@ -68,6 +68,14 @@ type Options struct {
 	// ClaimTTL is how long a claim is kept after its final state. Default
 	// 7 days.
 	ClaimTTL time.Duration
+	// Publisher publishes owed judge events again (the reconciler, see
+	// owed.go); nil: no reconciler on this node.
+	Publisher Publisher
+	// OwedAfter is how long a judge event may stay owed (handed to nsqd,
+	// its case step not recorded by notify) before the reconciler
+	// publishes it again; the reconciler looks every OwedAfter/3.
+	// Default 45s; negative: no reconciler on this node.
+	OwedAfter time.Duration
 	// ExternalURL is the payloads' externalURL (where Wharf is reached).
 	ExternalURL string
 	// Client sends the webhooks; each call is bounded by its receiver's
@@ -143,6 +151,12 @@ func (o *Options) setDefaults() error {
 	}
 	if o.CombineInterval <= 0 {
 		o.CombineInterval = notifyplan.DefaultCombineInterval
+	}
+	if o.OwedAfter == 0 {
+		o.OwedAfter = 45 * time.Second
+	}
+	if o.OwedAfter > 0 && o.OwedAfter < 30*time.Millisecond {
+		return errors.New("cannot create notify: OwedAfter is too short")
 	}
 	if o.ClaimTTL <= 0 {
 		o.ClaimTTL = 7 * 24 * time.Hour
