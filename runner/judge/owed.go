@@ -2,6 +2,7 @@ package judge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -27,15 +28,20 @@ func (j *Judge) owe(ctx context.Context, pending [][]byte) error {
 	now := j.opts.Now()
 	swaps := make([]store.Swap, 0, len(pending))
 	for _, b := range pending {
-		ev, err := event.Unmarshal(b)
-		if err != nil {
-			return fmt.Errorf("cannot owe event: %w", err)
+		// Only the key's fields are read: what does not decode is not
+		// owed, and is published as before (notify dead-letters it).
+		var ev event.Event
+		if json.Unmarshal(b, &ev) != nil || ev.ID == "" {
+			continue
 		}
 		val, err := awire.EncodeOwed(b, now)
 		if err != nil {
 			return err
 		}
 		swaps = append(swaps, store.Swap{Key: awire.OwedKey(ev.ID, alarm.StepKey(ev)), Value: val, Opts: store.PutOptions{TTL: awire.OwedTTL}})
+	}
+	if len(swaps) == 0 {
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, oweTimeout)
 	defer cancel()
