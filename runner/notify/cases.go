@@ -35,6 +35,9 @@ func (n *Notifier) handleEvent(ctx context.Context, m *bus.Message) error {
 		n.log.Warn("alarm event dropped to the dead letters", "err", err)
 		return fmt.Errorf("cannot decode event: %w", err)
 	}
+	if err := n.applyOwedBefore(ctx, ev); err != nil { // owed.go
+		return err
+	}
 	c, changes, err := n.updateCase(ctx, ev.ID, func(c alarm.Case) (alarm.Case, []alarm.Change) { return alarm.Apply(c, ev) })
 	if err != nil {
 		return err

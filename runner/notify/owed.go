@@ -3,10 +3,14 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wharfhq/wharf/functions/alarms/wire"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/monitoring/alarm"
+	"github.com/wharfhq/wharf/monitoring/event"
 )
 
 // Publisher publishes a batch of messages to a topic, returning once
@@ -139,4 +143,57 @@ func (n *Notifier) reconcileOwed(ctx context.Context) error {
 		}
 	}
 	return flush()
+}
+
+// applyOwedBefore applies and dispatches, oldest first, the owed events
+// of ev's case that are older than ev: nsqd lost them (or they are late)
+// and ev must not overtake them — an OK on a case whose PROBLEM never
+// arrived would change nothing, and the PROBLEM coming after it would
+// open a case nothing resolves. Each is settled once recorded; when it
+// comes again (the reconciler), it is older than the case and a no-op.
+func (n *Notifier) applyOwedBefore(ctx context.Context, ev event.Event) error {
+	var older []event.Event
+	for e, err := range store.Entries(ctx, n.opts.Store, wire.OwedPrefix+ev.ID+"/", store.ScanOptions{PageTimeout: storeTimeout}) {
+		if err != nil {
+			return fmt.Errorf("cannot list owed events of %s: %w", ev.ID, err)
+		}
+		o, err := wire.DecodeOwed(e.Value)
+		if err != nil {
+			continue
+		}
+		prev, err := event.Unmarshal(o.Event)
+		if err != nil || prev.ID != ev.ID || !before(prev, ev) {
+			continue
+		}
+		older = append(older, prev)
+	}
+	slices.SortFunc(older, func(a, b event.Event) int {
+		if before(a, b) {
+			return -1
+		}
+		if before(b, a) {
+			return 1
+		}
+		return 0
+	})
+	for _, prev := range older {
+		c, changes, err := n.updateCase(ctx, prev.ID, func(c alarm.Case) (alarm.Case, []alarm.Change) { return alarm.Apply(c, prev) })
+		if err != nil {
+			return err
+		}
+		if err := n.dispatch(ctx, c, changes); err != nil {
+			return err
+		}
+		n.settleOwed(ctx, wire.OwedKey(prev.ID, alarm.StepKey(prev)))
+	}
+	return nil
+}
+
+// before reports whether the judge decided a before b (one series: by
+// event time, then step).
+func before(a, b event.Event) bool {
+	if a.EventTime != b.EventTime {
+		return a.EventTime < b.EventTime
+	}
+	return a.CurrentStep < b.CurrentStep
 }
