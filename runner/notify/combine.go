@@ -92,6 +92,11 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 			n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimSkipped, "not repeated: the case moved on", nil)
 			continue
 		}
+		if superseded(c, it.cl) {
+			n.stats.delivered(resultSuperseded)
+			n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimSuperseded, "not sent: the case resolved", supersededEntry(it.cl, now))
+			continue
+		}
 		if rerr == nil {
 			if rcv.Kind == receiver.KindSSE || (resolvedStep(it.cl.StepKey) && !rcv.Resolved()) {
 				n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimSkipped, "not sent: "+skipReason(rcv), nil)

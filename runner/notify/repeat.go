@@ -38,6 +38,22 @@ func repeatStale(c alarm.Case, cl wire.Claim) bool {
 	return n > 0 && (c.StepKey != base || !c.State.Firing())
 }
 
+// superseded reports whether cl is a firing step of a case that resolved
+// since (a retried firing due after its resolution): sent now, it would
+// reach the receiver after the resolution and read as firing again.
+func superseded(c alarm.Case, cl wire.Claim) bool {
+	if resolvedStep(cl.StepKey) || c.State != alarm.Resolved {
+		return false
+	}
+	base, _ := parseRepeat(cl.StepKey)
+	return c.StepKey != base
+}
+
+// supersededEntry is the history entry of a superseded claim.
+func supersededEntry(cl wire.Claim, now time.Time) *alarm.Entry {
+	return &alarm.Entry{At: now, Kind: alarm.EntrySuperseded, StepKey: cl.StepKey, Receiver: cl.Receiver, Note: "not sent: the case resolved before this step went out"}
+}
+
 // scheduleRepeat claims the next repeat of a grouped firing step just
 // sent: due repeat_interval from now (Alertmanager's repeat_interval, for
 // a case that still fires at the same step then). The node that sent
