@@ -142,7 +142,7 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 	alerts := make([]receiver.Alert, len(send))
 	steps := make([]receiver.Step, len(send))
 	for i, it := range send {
-		alerts[i] = alertFor(it.c, it.cl)
+		alerts[i] = n.withAckLink(wctx, it.c, alertFor(it.c, it.cl))
 		steps[i] = receiver.Step{CaseID: it.cl.Case, StepKey: it.cl.StepKey}
 	}
 	idem := receiver.GroupIdempotencyKey(q.receiver, steps)

@@ -102,7 +102,7 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 	if err == nil {
 		var body []byte
 		var ct string
-		if body, ct, err = n.body(rcv, cl, []receiver.Alert{alertFor(c, cl)}); err == nil {
+		if body, ct, err = n.body(rcv, cl, []receiver.Alert{n.withAckLink(wctx, c, alertFor(c, cl))}); err == nil {
 			result, err = n.send(wctx, rcv, cl.Team, body, ct, idem)
 		} else {
 			result = err.Error()

@@ -35,6 +35,9 @@ type Notifier struct {
 	wake  chan struct{}
 	soon  wakeups // when this node's queues next have something due
 
+	keyMu  sync.Mutex
+	ackKey []byte // the acknowledgement link key, once read (ack.go)
+
 	mu      sync.Mutex
 	working map[string]chan struct{} // receiver queues this node delivers now: their workers' nudge
 	stormMu sync.Map                 // queue name: *sync.Mutex serialising its storm control

@@ -76,6 +76,13 @@ type Options struct {
 	// publishes it again; the reconciler looks every OwedAfter/3.
 	// Default 45s; negative: no reconciler on this node.
 	OwedAfter time.Duration
+	// PublicURL is the gateway's URL as people reach it: every firing
+	// alert of a message carries an acknowledgement link on it
+	// (ack.go). Empty: no links.
+	PublicURL string
+	// AckLinkTTL is how long an acknowledgement link is valid. Default 7
+	// days.
+	AckLinkTTL time.Duration
 	// ExternalURL is the payloads' externalURL (where Wharf is reached).
 	ExternalURL string
 	// Client sends the webhooks; each call is bounded by its receiver's
@@ -157,6 +164,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.OwedAfter > 0 && o.OwedAfter < 30*time.Millisecond {
 		return errors.New("cannot create notify: OwedAfter is too short")
+	}
+	if o.AckLinkTTL <= 0 {
+		o.AckLinkTTL = 7 * 24 * time.Hour
 	}
 	if o.ClaimTTL <= 0 {
 		o.ClaimTTL = 7 * 24 * time.Hour
