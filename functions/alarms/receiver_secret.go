@@ -43,9 +43,9 @@ const maxSecretRounds = 16
 // never stores its secret and of two that won the later one's stays: the
 // secret is written with a compare-and-swap on the version read before
 // the receiver was. When that finds another secret (a PUT that won
-// before this one wrote after it) and the receiver is still this PUT's,
-// the version is read again and the write retried; when the receiver was
-// replaced meanwhile, the later PUT decides the secret.
+// before this one wrote after it), the secret's version is read again
+// and, when the receiver is still this PUT's, the write retried; when the
+// receiver was replaced meanwhile, the later PUT decides the secret.
 func (f *Function) storeSecret(r *fnapi.Request, doc versionedDoc, ver uint64, w secretWrite) error {
 	ctx, cancel := f.storeCtx(r)
 	defer cancel()
@@ -58,13 +58,9 @@ func (f *Function) storeSecret(r *fnapi.Request, doc versionedDoc, ver uint64, w
 		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
 			return httperr.Unavailable(err, "cannot store the receiver's secret")
 		}
-		e, err := f.opts.Store.Get(ctx, doc.key)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && e.Version != ver) {
-			return nil // replaced or deleted since: not this PUT's to decide
-		}
-		if err != nil {
-			return httperr.Unavailable(err, "cannot store the receiver's secret")
-		}
+		// The secret's version first, then the receiver: a PUT that wins
+		// after this check writes its secret after that version, and this
+		// compare-and-swap then fails.
 		s, err := f.opts.Store.Get(ctx, w.key)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -73,6 +69,13 @@ func (f *Function) storeSecret(r *fnapi.Request, doc versionedDoc, ver uint64, w
 			return httperr.Unavailable(err, "cannot store the receiver's secret")
 		default:
 			expect = s.Version
+		}
+		e, err := f.opts.Store.Get(ctx, doc.key)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && e.Version != ver) {
+			return nil // replaced or deleted since: not this PUT's to decide
+		}
+		if err != nil {
+			return httperr.Unavailable(err, "cannot store the receiver's secret")
 		}
 	}
 	return httperr.Unavailable(store.ErrConflict, "cannot store the receiver's secret")
