@@ -11,6 +11,7 @@ import (
 	"github.com/wharfhq/wharf/functions/alarms/wire"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/alarm"
+	"github.com/wharfhq/wharf/monitoring/notifyplan"
 	"github.com/wharfhq/wharf/monitoring/receiver"
 )
 
@@ -38,11 +39,13 @@ func repeatStale(c alarm.Case, cl wire.Claim) bool {
 	return n > 0 && (c.StepKey != base || !c.State.Firing())
 }
 
-// superseded reports whether cl is a firing step of a case that resolved
-// since (a retried firing due after its resolution): sent now, it would
-// reach the receiver after the resolution and read as firing again.
+// superseded reports whether cl is a retried firing step (an attempt
+// failed before) of a case that resolved since: sent now, it would reach
+// the receiver after the resolution and read as firing again. A firing
+// never attempted yet goes out before its resolution (a case's steps
+// leave in order); an escalation has its own rule (cancelEscalation).
 func superseded(c alarm.Case, cl wire.Claim) bool {
-	if resolvedStep(cl.StepKey) || c.State != alarm.Resolved {
+	if cl.Attempts == 0 || resolvedStep(cl.StepKey) || notifyplan.IsEscalation(cl.StepKey) || c.State != alarm.Resolved {
 		return false
 	}
 	base, _ := parseRepeat(cl.StepKey)
