@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/functions/alarms"
+	alarmwire "github.com/wharfhq/wharf/functions/alarms/wire"
 	"github.com/wharfhq/wharf/internal/testenv"
 	"github.com/wharfhq/wharf/monitoring/alarm"
 )
@@ -53,7 +54,7 @@ func TestAckLinkThroughServe(t *testing.T) {
 		}
 		a := calls[0].p.Alerts[0]
 		link = a.Annotations["ack_url"]
-		if a.Status != "firing" || link == "" || a.AckURL != link || !strings.HasPrefix(link, "http://"+gwAddr+"/api/v1/ack/") {
+		if a.Status != "firing" || link == "" || a.AckURL != link || !strings.HasPrefix(link, "http://"+gwAddr+alarmwire.AckPath) {
 			return fmt.Errorf("firing alert without its link: %+v", a)
 		}
 		return nil
@@ -123,7 +124,7 @@ func TestAckLinkThroughServe(t *testing.T) {
 	wantLines(t, "show", adm.ok("alarms", "show", id), "acked", "link")
 	select {
 	case ev := <-streamed:
-		if ev["ack_url"] == nil || !strings.HasPrefix(ev["ack_url"].(string), "http://"+gwAddr+"/api/v1/ack/") {
+		if ev["ack_url"] == nil || !strings.HasPrefix(ev["ack_url"].(string), "http://"+gwAddr+alarmwire.AckPath) {
 			t.Fatalf("stream event without its link: %v", ev)
 		}
 	case <-ctx.Done():

@@ -20,7 +20,7 @@ import (
 )
 
 // Acknowledgement links (monitoring/acklink): GET and POST
-// /api/v1/ack/{token}, public — the signed token is the authorization, a
+// /api/v1/ack?token=, public — the signed token is the authorization, a
 // Wharf token plays no part. GET answers what the link acknowledges
 // (AckView; a small HTML page with a button when the client prefers
 // text/html), POST acknowledges the case as "link", idempotently. A
@@ -69,7 +69,7 @@ func (f *Function) ackClaims(r *fnapi.Request) (acklink.Claims, error) {
 	if err != nil {
 		return acklink.Claims{}, err
 	}
-	c, err := acklink.Verify(key, r.Params.Get("token"), f.opts.Now())
+	c, err := acklink.Verify(key, string(r.Ctx.QueryArgs().Peek("token")), f.opts.Now())
 	if err != nil {
 		return c, httperr.Forbidden("%s", err.Error())
 	}

@@ -24,7 +24,7 @@ func (s *server) link(t *testing.T, id, step string, exp time.Time) string {
 	return wire.AckPath + acklink.Sign(key, id, step, exp)
 }
 
-// TestAckLink: GET /api/v1/ack/{token} shows what the link acknowledges
+// TestAckLink: GET /api/v1/ack?token= shows what the link acknowledges
 // (JSON, or an HTML page for a browser) and POST acknowledges the case as
 // "link", idempotently — whatever token the caller sends, or none: the
 // signed link is the authorization. A forged, altered or expired link is

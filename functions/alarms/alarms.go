@@ -12,7 +12,7 @@
 //	GET    /api/v1/alarms              admin, team: alarm cases (cases.go)
 //	GET    /api/v1/alarms/{id}         admin, team: one case with its history
 //	POST   /api/v1/alarms/{id}/ack     admin, team: acknowledge a case
-//	GET|POST /api/v1/ack/{token}       public (the signed link is the right): show or acknowledge a case (acklink.go)
+//	GET|POST /api/v1/ack?token=        public (the signed link is the right): show or acknowledge a case (acklink.go)
 //	GET    /api/v1/alarms/stream       admin, team: server-sent events of case changes (stream.go)
 //	GET    /api/v1/alarms/deliveries   admin, team: dead deliveries (deliveries.go)
 //	GET    /api/v1/receivers/{team}    admin, team: a team's receivers (receivers.go)
@@ -138,8 +138,8 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms", Access: any, Handler: readers(f.listCases)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms/{id}", Access: any, Handler: readers(f.getCase)},
 		{Method: fasthttp.MethodPost, Pattern: "/api/v1/alarms/{id}/ack", Access: any, Handler: readers(f.ackCase)},
-		{Method: fasthttp.MethodGet, Pattern: "/api/v1/ack/{token}", Access: fnapi.Public(), Handler: f.getAckLink},
-		{Method: fasthttp.MethodPost, Pattern: "/api/v1/ack/{token}", Access: fnapi.Public(), Handler: f.postAckLink},
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/ack", Access: fnapi.Public(), Handler: f.getAckLink},
+		{Method: fasthttp.MethodPost, Pattern: "/api/v1/ack", Access: fnapi.Public(), Handler: f.postAckLink},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms/stream", Access: any, Handler: readers(f.stream)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms/deliveries", Access: any, Handler: readers(f.listDeliveries)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/receivers/{team}", Access: any, Handler: readers(f.listReceivers)},

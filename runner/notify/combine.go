@@ -92,9 +92,9 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 			n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimSkipped, "not repeated: the case moved on", nil)
 			continue
 		}
-		if superseded(c, it.cl) {
+		if n.superseded(wctx, c, it.cl) {
 			n.stats.delivered(resultSuperseded)
-			n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimSuperseded, "not sent: the case resolved", supersededEntry(it.cl, now))
+			n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimSuperseded, "not sent: the resolution went out first", supersededEntry(it.cl, now))
 			continue
 		}
 		if rerr == nil {

@@ -60,9 +60,9 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 		n.settle(wctx, e.Key, cl, ver, wire.ClaimSkipped, "not repeated: the case moved on", nil)
 		return true
 	}
-	if superseded(c, cl) { // repeat.go
+	if n.superseded(wctx, c, cl) { // repeat.go
 		n.stats.delivered(resultSuperseded)
-		n.settle(wctx, e.Key, cl, ver, wire.ClaimSuperseded, "not sent: the case resolved", supersededEntry(cl, now))
+		n.settle(wctx, e.Key, cl, ver, wire.ClaimSuperseded, "not sent: the resolution went out first", supersededEntry(cl, now))
 		return true
 	}
 	if n.cancelEscalation(wctx, e.Key, c, cl, ver) {

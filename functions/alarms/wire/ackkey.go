@@ -43,6 +43,7 @@ func LoadAckKey(ctx context.Context, st store.Store) ([]byte, error) {
 	return nil, errors.New("cannot load the acknowledgement link key: it keeps changing")
 }
 
-// AckPath is the gateway path of an acknowledgement link before its
-// token: GET shows what it acknowledges, POST acknowledges.
-const AckPath = "/api/v1/ack/"
+// AckPath is an acknowledgement link after the public URL, before its
+// token: GET shows what it acknowledges, POST acknowledges. The token is
+// in the query, not the path: the gateway's access log records paths.
+const AckPath = "/api/v1/ack?token="
