@@ -34,7 +34,7 @@ func (j *Judge) owe(ctx context.Context, pending [][]byte) error {
 		if json.Unmarshal(b, &ev) != nil || ev.ID == "" {
 			continue
 		}
-		val, err := awire.EncodeOwed(b, now)
+		val, err := awire.EncodeOwed(b, now, 0)
 		if err != nil {
 			return err
 		}

@@ -91,12 +91,15 @@ func (n *Notifier) owedLease(ctx context.Context, held uint64) uint64 {
 // owedBatch bounds the events of one republish.
 const owedBatch = 256
 
-// reconcileOwed publishes again the owed events older than OwedAfter,
-// in batches, and stamps each with the time of its new hand-over (an
-// entry notify deleted or the judge rewrote meanwhile is left alone).
+// reconcileOwed publishes again the owed events that are due (owed longer
+// than OwedAfter, doubled per earlier republish: wire.Owed.Due), in
+// batches, and stamps each with the time of its new hand-over and the
+// count (an entry notify deleted or the judge rewrote meanwhile is left
+// alone).
 func (n *Notifier) reconcileOwed(ctx context.Context) error {
-	cutoff := n.opts.Now().Add(-n.opts.OwedAfter).UnixMilli()
+	now := n.opts.Now()
 	var keys []string
+	var counts []int
 	var versions []uint64
 	var bodies [][]byte
 	flush := func() error {
@@ -112,7 +115,7 @@ func (n *Notifier) reconcileOwed(ctx context.Context) error {
 		n.stats.republished.Add(len(bodies))
 		now := n.opts.Now()
 		for i, k := range keys {
-			val, err := wire.EncodeOwed(bodies[i], now)
+			val, err := wire.EncodeOwed(bodies[i], now, counts[i]+1)
 			if err != nil {
 				continue
 			}
@@ -120,7 +123,7 @@ func (n *Notifier) reconcileOwed(ctx context.Context) error {
 			_, _ = n.opts.Store.CompareAndSwap(sctx, k, versions[i], val, store.PutOptions{TTL: wire.OwedTTL})
 			cancel()
 		}
-		keys, versions, bodies = keys[:0], versions[:0], bodies[:0]
+		keys, versions, bodies, counts = keys[:0], versions[:0], bodies[:0], counts[:0]
 		return nil
 	}
 	for e, err := range store.Entries(ctx, n.opts.Store, wire.OwedPrefix, store.ScanOptions{PageTimeout: storeTimeout}) {
@@ -132,10 +135,10 @@ func (n *Notifier) reconcileOwed(ctx context.Context) error {
 			n.settleOwed(ctx, e.Key) // not the judge's: nothing to publish
 			continue
 		}
-		if o.At > cutoff {
+		if !o.Due(now, n.opts.OwedAfter) {
 			continue
 		}
-		keys, versions, bodies = append(keys, e.Key), append(versions, e.Version), append(bodies, []byte(o.Event))
+		keys, versions, bodies, counts = append(keys, e.Key), append(versions, e.Version), append(bodies, []byte(o.Event)), append(counts, o.Republished)
 		if len(bodies) == owedBatch {
 			if err := flush(); err != nil {
 				return err

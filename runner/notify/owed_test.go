@@ -24,7 +24,7 @@ func (e *env) owe(ev event.Event, at time.Time) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	val, err := wire.EncodeOwed(body, at)
+	val, err := wire.EncodeOwed(body, at, 0)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -36,18 +36,30 @@ type Owed struct {
 	At int64 `json:"at"`
 	// Event is the event as published on the alarms topic.
 	Event json.RawMessage `json:"event"`
+	// Republished counts the reconciler's publishes of it: the next one
+	// waits owed_after doubled that often (at most 64 times), so a backlog
+	// notify is slow to work through is not published again and again.
+	Republished int `json:"republished,omitempty"`
 }
 
-// EncodeOwed encodes an owed entry of body, handed over at t.
-func EncodeOwed(body []byte, t time.Time) ([]byte, error) {
+// EncodeOwed encodes an owed entry of body, handed over at t after
+// republished publishes by the reconciler.
+func EncodeOwed(body []byte, t time.Time, republished int) ([]byte, error) {
 	if !json.Valid(body) {
 		return nil, errors.New("cannot encode owed event: not JSON")
 	}
-	b, err := json.Marshal(Owed{At: t.UnixMilli(), Event: body})
+	b, err := json.Marshal(Owed{At: t.UnixMilli(), Event: body, Republished: republished})
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode owed event: %w", err)
 	}
 	return b, nil
+}
+
+// Due reports whether the reconciler publishes o again at now, after
+// owedAfter (doubled per republish, at most 64 times).
+func (o Owed) Due(now time.Time, owedAfter time.Duration) bool {
+	wait := owedAfter << min(max(o.Republished, 0), 6)
+	return now.UnixMilli()-o.At >= wait.Milliseconds()
 }
 
 // DecodeOwed decodes an owed entry.
