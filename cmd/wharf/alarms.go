@@ -20,7 +20,7 @@ func (w *wiring) startAlarmsComponent(context.Context) (stopFunc, error) {
 		return nil, err
 	}
 	fn, err := alarms.New(alarms.Options{Store: w.st, Publisher: w.producer, Version: version, Egress: eg,
-		Logger: logging.Component(w.log, "alarms")})
+		PublicURL: w.opts.Notify.PublicURL, Logger: logging.Component(w.log, "alarms")})
 	if err != nil {
 		return nil, err
 	}

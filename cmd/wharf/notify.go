@@ -24,10 +24,14 @@ func (w *wiring) startNotifyComponent(ctx context.Context) (stopFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := notify.New(notify.Options{Egress: eg,
+	owedAfter := w.opts.Notify.OwedAfter
+	if owedAfter == 0 {
+		owedAfter = -1 // off
+	}
+	n, err := notify.New(notify.Options{Egress: eg, Publisher: w.producer, OwedAfter: owedAfter,
 		Store: w.st, NSQDAddrs: nsqd, LookupdHTTPAddrs: lookupd, Security: w.nsqSec,
 		NodeID: nodes.NewID(host, w.ops.Addr().String()), MaxInFlight: w.opts.NSQ.MaxInFlight,
-		RetryBudget: w.opts.Notify.RetryBudget, RetryMax: w.opts.Notify.RetryMax, CombineInterval: w.opts.Notify.CombineInterval, ExternalURL: w.opts.Notify.ExternalURL,
+		RetryBudget: w.opts.Notify.RetryBudget, RetryMax: w.opts.Notify.RetryMax, CombineInterval: w.opts.Notify.CombineInterval, ExternalURL: w.opts.Notify.ExternalURL, PublicURL: w.opts.Notify.PublicURL,
 		Logger: log, Metrics: w.metrics,
 	})
 	if err != nil {

@@ -12,6 +12,7 @@
 //	GET    /api/v1/alarms              admin, team: alarm cases (cases.go)
 //	GET    /api/v1/alarms/{id}         admin, team: one case with its history
 //	POST   /api/v1/alarms/{id}/ack     admin, team: acknowledge a case
+//	GET|POST /api/v1/ack?token=        public (the signed link is the right): show or acknowledge a case (acklink.go)
 //	GET    /api/v1/alarms/stream       admin, team: server-sent events of case changes (stream.go)
 //	GET    /api/v1/alarms/deliveries   admin, team: dead deliveries (deliveries.go)
 //	GET    /api/v1/receivers/{team}    admin, team: a team's receivers (receivers.go)
@@ -29,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -62,6 +64,13 @@ type Options struct {
 	// on PUT, 400 naming url); nil: anywhere. The admin's receivers (team
 	// _global) are exempt.
 	Egress *egress.Policy
+	// PublicURL is the gateway's URL as people reach it
+	// (notify.public_url): the stream's firing cases carry an
+	// acknowledgement link on it. Empty: no links.
+	PublicURL string
+	// AckLinkTTL is how long an acknowledgement link is valid. Default
+	// 7 days.
+	AckLinkTTL time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; nil discards.
@@ -73,6 +82,9 @@ type Function struct {
 	opts    Options
 	log     *slog.Logger
 	started time.Time
+
+	keyMu sync.Mutex
+	key   []byte // the acknowledgement link key, once read (acklink.go)
 }
 
 // New checks opts and returns the function.
@@ -91,6 +103,9 @@ func New(opts Options) (*Function, error) {
 	}
 	if opts.HeartbeatInterval <= 0 {
 		opts.HeartbeatInterval = 15 * time.Second
+	}
+	if opts.AckLinkTTL <= 0 {
+		opts.AckLinkTTL = 7 * 24 * time.Hour
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -123,6 +138,8 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms", Access: any, Handler: readers(f.listCases)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms/{id}", Access: any, Handler: readers(f.getCase)},
 		{Method: fasthttp.MethodPost, Pattern: "/api/v1/alarms/{id}/ack", Access: any, Handler: readers(f.ackCase)},
+		{Method: fasthttp.MethodGet, Pattern: "/api/v1/ack", Access: fnapi.Public(), Handler: f.getAckLink},
+		{Method: fasthttp.MethodPost, Pattern: "/api/v1/ack", Access: fnapi.Public(), Handler: f.postAckLink},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms/stream", Access: any, Handler: readers(f.stream)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/alarms/deliveries", Access: any, Handler: readers(f.listDeliveries)},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/receivers/{team}", Access: any, Handler: readers(f.listReceivers)},

@@ -106,6 +106,13 @@ func (f *Function) putReceiver(r *fnapi.Request) error {
 		args.want = in.Version
 	}
 	doc := receiverDoc(team, name)
+	var sec secretWrite
+	if in.Secret != "" {
+		// The secret's version is read before the receiver (see storeSecret).
+		if sec, err = f.readSecret(r, team, in.SecretRef, in.Secret); err != nil {
+			return err
+		}
+	}
 	cur, expect, err := readDoc[VersionedReceiver](f, r, doc)
 	if err != nil {
 		return err
@@ -113,16 +120,16 @@ func (f *Function) putReceiver(r *fnapi.Request) error {
 	if err := doc.checkVersion(args, cur.Version); err != nil {
 		return err
 	}
-	if in.Secret != "" {
-		ctx, cancel := f.storeCtx(r)
-		defer cancel()
-		if _, err := f.opts.Store.Put(ctx, wire.SecretKey(team, in.SecretRef), []byte(in.Secret), store.PutOptions{}); err != nil {
-			return httperr.Unavailable(err, "cannot store the receiver's secret")
-		}
-	}
 	next := VersionedReceiver{Receiver: in.Receiver, Version: cur.Version + 1}
-	if _, err := writeDoc(f, r, doc, expect, next); err != nil {
-		return err
+	_, ver, err := writeDoc(f, r, doc, expect, next)
+	if err != nil {
+		return err // a PUT that lost stored nothing, its secret neither
+	}
+	if in.Secret != "" {
+		if err := f.storeSecret(r, doc, ver, sec); err != nil {
+			f.undoReceiver(r, doc, ver, expect, cur)
+			return err
+		}
 	}
 	return answerReceiver(r, next)
 }

@@ -23,7 +23,8 @@ import (
 //
 //	id: <store revision of the change>
 //	event: case
-//	data: <the case as JSON, without its history>
+//	data: <the case as JSON, without its history; a firing one with
+//	       ack_url, its acknowledgement link, when notify.public_url is set>
 //
 // A case written again without a visible change (a delivery recorded in
 // its history, which the stream leaves out) sends no event.
@@ -34,6 +35,12 @@ import (
 // stream sends "event: reset" and goes on from the present (read
 // GET /api/v1/alarms to catch up). A comment line ": heartbeat" comes
 // every HeartbeatInterval so proxies keep the connection open.
+
+// linkedCase is a stream event's case with its acknowledgement link.
+type linkedCase struct {
+	alarm.Case
+	AckURL string `json:"ack_url"`
+}
 
 // streamDedupCases bounds the cases a stream remembers the last event of
 // (to send no event that repeats the previous one of its case: a case
@@ -163,6 +170,11 @@ func (f *Function) pump(ctx context.Context, w *bufio.Writer, conn net.Conn, shu
 				clear(sent)
 			}
 			sent[c.ID] = h
+			if u := f.ackURL(ctx, c); u != "" { // acklink.go
+				if lb, err := json.Marshal(linkedCase{Case: c, AckURL: u}); err == nil {
+					b = lb
+				}
+			}
 			_, _ = w.WriteString("id: " + strconv.FormatUint(ev.Revision, 10) + "\nevent: case\ndata: ")
 			_, _ = w.Write(b)
 			_, _ = w.WriteString("\n\n")

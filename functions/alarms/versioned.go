@@ -94,25 +94,27 @@ func (d versionedDoc) checkVersion(a putArgs, have int64) error {
 }
 
 // writeDoc stores next as d if its store version is still expect (0: it
-// must not exist): 409 when another write came first.
-func writeDoc(f *Function, r *fnapi.Request, d versionedDoc, expect uint64, next any) ([]byte, error) {
+// must not exist): 409 when another write came first. It returns what it
+// stored and the new store version.
+func writeDoc(f *Function, r *fnapi.Request, d versionedDoc, expect uint64, next any) ([]byte, uint64, error) {
 	b, err := json.Marshal(next)
 	if err != nil {
-		return nil, fmt.Errorf("cannot encode %s: %w", d.noun, err)
+		return nil, 0, fmt.Errorf("cannot encode %s: %w", d.noun, err)
 	}
 	ctx, cancel := f.storeCtx(r)
 	defer cancel()
-	if _, err := f.opts.Store.CompareAndSwap(ctx, d.key, expect, b, store.PutOptions{}); err != nil {
+	ver, err := f.opts.Store.CompareAndSwap(ctx, d.key, expect, b, store.PutOptions{})
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			them := "it"
 			if d.plural {
 				them = "them"
 			}
-			return nil, httperr.Conflict("%s changed meanwhile; read %s again", d.what, them)
+			return nil, 0, httperr.Conflict("%s changed meanwhile; read %s again", d.what, them)
 		}
-		return nil, httperr.Unavailable(err, "cannot store %s", d.what)
+		return nil, 0, httperr.Unavailable(err, "cannot store %s", d.what)
 	}
-	return b, nil
+	return b, ver, nil
 }
 
 // replaceDoc is a versioned PUT's write: it reads d, answers 409 unless
@@ -127,6 +129,6 @@ func replaceDoc[T any](f *Function, r *fnapi.Request, d versionedDoc, args putAr
 		return cur, nil, err
 	}
 	v := next(cur)
-	b, err := writeDoc(f, r, d, expect, v)
+	b, _, err := writeDoc(f, r, d, expect, v)
 	return v, b, err
 }

@@ -27,6 +27,9 @@ const (
 	EntryCombined EntryKind = "combined"
 	// EntryAcked: someone acknowledged the case (By).
 	EntryAcked EntryKind = "acked"
+	// EntrySuperseded: a firing step came due (a retry) after its case
+	// resolved, and was not sent: the receiver has or gets the resolution.
+	EntrySuperseded EntryKind = "superseded"
 	// EntryCancelled: an escalation to Receiver came due and was not
 	// sent (Note says why: acknowledged, or the problem ended).
 	EntryCancelled EntryKind = "cancelled"

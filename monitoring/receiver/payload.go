@@ -34,6 +34,11 @@ type Alert struct {
 	EndsAt       time.Time         `json:"endsAt"`
 	GeneratorURL string            `json:"generatorURL"`
 	Fingerprint  string            `json:"fingerprint"`
+	// AckURL is Wharf's addition: the link that acknowledges the alert's
+	// case at this step (also its annotation ack_url, which receivers that
+	// render annotations show); absent without notify.public_url and on
+	// resolved alerts. Templates read it as {{.AckURL}}.
+	AckURL string `json:"ackURL,omitempty"`
 }
 
 // AlertOf is the payload alert of a case (endsAt is zero while firing,

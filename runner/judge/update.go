@@ -141,6 +141,11 @@ func (j *Judge) handOver(ctx context.Context, key string, rec record, ver uint64
 			return false, err
 		}
 	}
+	if err := j.owe(ctx, pending); err != nil { // owed.go
+		j.stats.publishFailures.Inc()
+		j.publishFailed(err, len(pending))
+		return false, nil
+	}
 	if err := j.opts.Publisher.MultiPublish(ctx, wire.AlarmsTopic, pending); err != nil {
 		j.stats.publishFailures.Inc()
 		j.publishFailed(err, len(pending))

@@ -35,14 +35,25 @@ func (n *Notifier) handleEvent(ctx context.Context, m *bus.Message) error {
 		n.log.Warn("alarm event dropped to the dead letters", "err", err)
 		return fmt.Errorf("cannot decode event: %w", err)
 	}
+	if err := n.applyOwedBefore(ctx, ev); err != nil { // owed.go
+		return err
+	}
 	c, changes, err := n.updateCase(ctx, ev.ID, func(c alarm.Case) (alarm.Case, []alarm.Change) { return alarm.Apply(c, ev) })
 	if err != nil {
 		return err
 	}
-	if len(changes) == 0 && m.Attempts > 1 && c.StepKey == alarm.StepKey(ev) {
+	// A judge event stays owed until its step is recorded (owed.go): an
+	// owed event seen again may come from the reconciler after the first
+	// delivery died half-way (nsqd's redelivery would say Attempts > 1).
+	owed := wire.OwedKey(ev.ID, alarm.StepKey(ev))
+	if len(changes) == 0 && c.StepKey == alarm.StepKey(ev) && (m.Attempts > 1 || n.owed(ctx, owed)) {
 		changes = []alarm.Change{currentChange(c)}
 	}
-	return n.dispatch(ctx, c, changes)
+	if err := n.dispatch(ctx, c, changes); err != nil {
+		return err
+	}
+	n.settleOwed(ctx, owed)
+	return nil
 }
 
 // handlePosted applies the alerts of one POST /api/v2/alerts request.

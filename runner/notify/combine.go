@@ -92,6 +92,11 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 			n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimSkipped, "not repeated: the case moved on", nil)
 			continue
 		}
+		if n.superseded(wctx, c, it.cl) {
+			n.stats.delivered(resultSuperseded)
+			n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimSuperseded, "not sent: the resolution went out first", supersededEntry(it.cl, now))
+			continue
+		}
 		if rerr == nil {
 			if rcv.Kind == receiver.KindSSE || (resolvedStep(it.cl.StepKey) && !rcv.Resolved()) {
 				n.settle(wctx, it.key, it.cl, it.ver, wire.ClaimSkipped, "not sent: "+skipReason(rcv), nil)
@@ -137,7 +142,7 @@ func (n *Notifier) deliverCombined(ctx context.Context, q queueRef, group string
 	alerts := make([]receiver.Alert, len(send))
 	steps := make([]receiver.Step, len(send))
 	for i, it := range send {
-		alerts[i] = alertFor(it.c, it.cl)
+		alerts[i] = n.withAckLink(wctx, it.c, alertFor(it.c, it.cl))
 		steps[i] = receiver.Step{CaseID: it.cl.Case, StepKey: it.cl.StepKey}
 	}
 	idem := receiver.GroupIdempotencyKey(q.receiver, steps)

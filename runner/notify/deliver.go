@@ -60,6 +60,11 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 		n.settle(wctx, e.Key, cl, ver, wire.ClaimSkipped, "not repeated: the case moved on", nil)
 		return true
 	}
+	if n.superseded(wctx, c, cl) { // repeat.go
+		n.stats.delivered(resultSuperseded)
+		n.settle(wctx, e.Key, cl, ver, wire.ClaimSuperseded, "not sent: the resolution went out first", supersededEntry(cl, now))
+		return true
+	}
 	if n.cancelEscalation(wctx, e.Key, c, cl, ver) {
 		return true
 	}
@@ -97,7 +102,7 @@ func (n *Notifier) deliver(ctx context.Context, q queueRef, e store.Entry, idem 
 	if err == nil {
 		var body []byte
 		var ct string
-		if body, ct, err = n.body(rcv, cl, []receiver.Alert{alertFor(c, cl)}); err == nil {
+		if body, ct, err = n.body(rcv, cl, []receiver.Alert{n.withAckLink(wctx, c, alertFor(c, cl))}); err == nil {
 			result, err = n.send(wctx, rcv, cl.Team, body, ct, idem)
 		} else {
 			result = err.Error()

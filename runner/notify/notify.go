@@ -35,6 +35,9 @@ type Notifier struct {
 	wake  chan struct{}
 	soon  wakeups // when this node's queues next have something due
 
+	keyMu  sync.Mutex
+	ackKey []byte // the acknowledgement link key, once read (ack.go)
+
 	mu      sync.Mutex
 	working map[string]chan struct{} // receiver queues this node delivers now: their workers' nudge
 	stormMu sync.Map                 // queue name: *sync.Mutex serialising its storm control
@@ -89,6 +92,9 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { n.expireLoop(ctx) })
+	if n.opts.Publisher != nil && n.opts.OwedAfter > 0 {
+		wg.Go(func() { n.owedLoop(ctx) }) // owed.go
+	}
 	n.deliverLoop(ctx) // returns when ctx ends and its workers are done
 	wg.Wait()
 	return nil

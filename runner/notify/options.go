@@ -68,6 +68,21 @@ type Options struct {
 	// ClaimTTL is how long a claim is kept after its final state. Default
 	// 7 days.
 	ClaimTTL time.Duration
+	// Publisher publishes owed judge events again (the reconciler, see
+	// owed.go); nil: no reconciler on this node.
+	Publisher Publisher
+	// OwedAfter is how long a judge event may stay owed (handed to nsqd,
+	// its case step not recorded by notify) before the reconciler
+	// publishes it again; the reconciler looks every OwedAfter/3.
+	// Default 45s; negative: no reconciler on this node.
+	OwedAfter time.Duration
+	// PublicURL is the gateway's URL as people reach it: every firing
+	// alert of a message carries an acknowledgement link on it
+	// (ack.go). Empty: no links.
+	PublicURL string
+	// AckLinkTTL is how long an acknowledgement link is valid. Default 7
+	// days.
+	AckLinkTTL time.Duration
 	// ExternalURL is the payloads' externalURL (where Wharf is reached).
 	ExternalURL string
 	// Client sends the webhooks; each call is bounded by its receiver's
@@ -143,6 +158,15 @@ func (o *Options) setDefaults() error {
 	}
 	if o.CombineInterval <= 0 {
 		o.CombineInterval = notifyplan.DefaultCombineInterval
+	}
+	if o.OwedAfter == 0 {
+		o.OwedAfter = 45 * time.Second
+	}
+	if o.OwedAfter > 0 && o.OwedAfter < 30*time.Millisecond {
+		return errors.New("cannot create notify: OwedAfter is too short")
+	}
+	if o.AckLinkTTL <= 0 {
+		o.AckLinkTTL = 7 * 24 * time.Hour
 	}
 	if o.ClaimTTL <= 0 {
 		o.ClaimTTL = 7 * 24 * time.Hour

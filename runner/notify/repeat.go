@@ -11,6 +11,7 @@ import (
 	"github.com/wharfhq/wharf/functions/alarms/wire"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/alarm"
+	"github.com/wharfhq/wharf/monitoring/notifyplan"
 	"github.com/wharfhq/wharf/monitoring/receiver"
 )
 
@@ -36,6 +37,35 @@ func parseRepeat(stepKey string) (base string, n int) {
 func repeatStale(c alarm.Case, cl wire.Claim) bool {
 	base, n := parseRepeat(cl.StepKey)
 	return n > 0 && (c.StepKey != base || !c.State.Firing())
+}
+
+// superseded reports whether cl is a retried firing step (an attempt
+// failed before) of a case whose resolution this receiver was already
+// sent: sent now, the firing would arrive after the resolution and read
+// as firing again. A firing never attempted yet goes out before its
+// resolution (a case's steps leave in order), a retried one whose
+// resolution waits goes out before or with it, and an escalation has its
+// own rule (cancelEscalation).
+func (n *Notifier) superseded(ctx context.Context, c alarm.Case, cl wire.Claim) bool {
+	if cl.Attempts == 0 || resolvedStep(cl.StepKey) || notifyplan.IsEscalation(cl.StepKey) || c.State != alarm.Resolved {
+		return false
+	}
+	if base, _ := parseRepeat(cl.StepKey); c.StepKey == base {
+		return false
+	}
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	e, err := n.opts.Store.Get(sctx, wire.ClaimKey(receiver.IdempotencyKey(c.ID, c.StepKey, cl.Receiver)))
+	if err != nil {
+		return false
+	}
+	var res wire.Claim
+	return json.Unmarshal(e.Value, &res) == nil && res.State == wire.ClaimSent
+}
+
+// supersededEntry is the history entry of a superseded claim.
+func supersededEntry(cl wire.Claim, now time.Time) *alarm.Entry {
+	return &alarm.Entry{At: now, Kind: alarm.EntrySuperseded, StepKey: cl.StepKey, Receiver: cl.Receiver, Note: "not sent: the receiver got the case's resolution before this retry came due"}
 }
 
 // scheduleRepeat claims the next repeat of a grouped firing step just

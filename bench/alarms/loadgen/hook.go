@@ -105,6 +105,10 @@ func (h *hook) callCounts(system string) (calls, failed, bad int) {
 // tally is what the receiver got of one round's deliveries.
 type tally struct {
 	received, dups, lost, unexpected int
+	// firingOnly counts the losses that are firings whose resolution
+	// arrived (Wharf records a retried firing whose resolution went out
+	// first as superseded and does not send it).
+	firingOnly int
 	// late counts the alerts whose (last) firing arrived after their
 	// resolution had: the receiver was told "firing" last.
 	late int
@@ -124,6 +128,9 @@ func (h *hook) tally(want map[delivery]time.Time, prefix string) tally {
 		rc := h.receipts[d]
 		if rc == nil {
 			t.lost++
+			if d.status == "firing" && h.receipts[delivery{id: d.id, status: "resolved"}] != nil {
+				t.firingOnly++
+			}
 			continue
 		}
 		t.received++

@@ -43,7 +43,7 @@ func writeReport(rounds []roundResult, header, out string) error {
 	if header != "" {
 		fmt.Fprintf(&b, "%s\n\n", header)
 	}
-	b.WriteString("| system | alerts/s accepted | POST p99 | webhook calls (500s) | deliveries expected | duplicates | losses | firing after resolved | p50 post→delivery | p99 post→delivery |\n")
+	b.WriteString("| system | alerts/s accepted | POST p99 | webhook calls (500s) | deliveries expected | duplicates | losses (firings whose resolution came) | firing after resolved | p50 post→delivery | p99 post→delivery |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var systems []string
 	for _, r := range rounds {
@@ -54,7 +54,7 @@ func writeReport(rounds []roundResult, header, out string) error {
 	slices.Sort(systems)
 	for _, s := range systems {
 		var rate, post, calls, c500, want, p50, p99 []float64
-		dups, lost, late := 0, 0, 0
+		dups, lost, firingOnly, late := 0, 0, 0, 0
 		for _, r := range rounds {
 			if r.System != s {
 				continue
@@ -68,17 +68,18 @@ func writeReport(rounds []roundResult, header, out string) error {
 			p99 = append(p99, r.P99ms)
 			dups += r.Duplicates
 			lost += r.Lost
+			firingOnly += r.LostFiringOnly
 			late += r.FiringLate
 		}
-		fmt.Fprintf(&b, "| %s | %.1f | %.0f ms | %.0f (%.0f) | %.0f | %d | %d | %d | %.0f ms | %.0f ms |\n",
-			label(s), median(rate), median(post), median(calls), median(c500), median(want), dups, lost, late, median(p50), median(p99))
+		fmt.Fprintf(&b, "| %s | %.1f | %.0f ms | %.0f (%.0f) | %.0f | %d | %d (%d) | %d | %.0f ms | %.0f ms |\n",
+			label(s), median(rate), median(post), median(calls), median(c500), median(want), dups, lost, firingOnly, late, median(p50), median(p99))
 	}
 	b.WriteString("\nMedians over rounds; duplicates, losses and firings after the resolution are the sums over all rounds.\n\nPer round:\n\n")
-	b.WriteString("| system | round | posted | accepted | failed posts | expected | received | duplicates | lost | unexpected | calls | 500s | drain | p50 | p99 | max |\n")
+	b.WriteString("| system | round | posted | accepted | failed posts | expected | received | duplicates | lost (firing only) | unexpected | calls | 500s | drain | p50 | p99 | max |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rounds {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %.1f s | %.0f ms | %.0f ms | %.0f ms |\n",
-			r.System, r.Round, r.Posted, r.Accepted, r.PostErrors, r.Want, r.Received, r.Duplicates, r.Lost,
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %.1f s | %.0f ms | %.0f ms | %.0f ms |\n",
+			r.System, r.Round, r.Posted, r.Accepted, r.PostErrors, r.Want, r.Received, r.Duplicates, r.Lost, r.LostFiringOnly,
 			r.Unexpected, r.Calls, r.Calls500, r.DrainS, r.P50ms, r.P99ms, r.MaxMs)
 	}
 	fmt.Print(b.String())

@@ -26,6 +26,7 @@ type roundResult struct {
 	Received       int     `json:"received"`
 	Duplicates     int     `json:"duplicates"`
 	Lost           int     `json:"lost"`
+	LostFiringOnly int     `json:"lost_firing_only"`
 	Unexpected     int     `json:"unexpected"`
 	FiringLate     int     `json:"firing_after_resolved"`
 	Calls          int     `json:"calls"`
@@ -117,6 +118,7 @@ func runCmd(args []string) error {
 	for _, p := range done {
 		t := h.tally(p.want, p.prefix)
 		p.res.Received, p.res.Duplicates, p.res.Lost, p.res.Unexpected, p.res.FiringLate = t.received, t.dups, t.lost, t.unexpected, t.late
+		p.res.LostFiringOnly = t.firingOnly
 		p.res.P50ms, p.res.P99ms, p.res.MaxMs = quantileMs(t.lat, 0.5), quantileMs(t.lat, 0.99), quantileMs(t.lat, 1)
 		results = append(results, p.res)
 	}

@@ -75,4 +75,7 @@ const (
 	// for a receiver with send_resolved false, or an sse receiver, which
 	// the stream serves); nothing was sent and nothing will be.
 	ClaimSkipped = "skipped"
+	// ClaimSuperseded: a firing step whose case resolved before it was
+	// sent (a retry that came due after the resolution); not sent.
+	ClaimSuperseded = "superseded"
 )
