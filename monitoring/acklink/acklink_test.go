@@ -15,6 +15,7 @@ var (
 )
 
 func TestSignVerify(t *testing.T) {
+	t.Parallel()
 	tok := Sign(key, "s_7_abc", "PROBLEM.1.1799999940", now.Add(time.Hour))
 	c, err := Verify(key, tok, now)
 	if err != nil || c.Case != "s_7_abc" || c.Step != "PROBLEM.1.1799999940" || !c.ExpiresAt().Equal(now.Add(time.Hour)) {

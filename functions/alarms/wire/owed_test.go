@@ -6,6 +6,7 @@ import (
 )
 
 func TestOwedRoundTripAndBackOff(t *testing.T) {
+	t.Parallel()
 	t0 := time.UnixMilli(1_800_000_000_000)
 	b, err := EncodeOwed([]byte(`{"id":"s_1"}`), t0, 2)
 	if err != nil {
