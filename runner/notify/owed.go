@@ -102,6 +102,7 @@ func (n *Notifier) reconcileOwed(ctx context.Context) error {
 	var counts []int
 	var versions []uint64
 	var bodies [][]byte
+	var ttls []time.Duration
 	flush := func() error {
 		if len(bodies) == 0 {
 			return nil
@@ -119,11 +120,14 @@ func (n *Notifier) reconcileOwed(ctx context.Context) error {
 			if err != nil {
 				continue
 			}
+			// The entry keeps the expiry the judge gave it: an event notify
+			// never records (dead-lettered) is republished with back-off
+			// until then, not for ever.
 			sctx, cancel := context.WithTimeout(ctx, storeTimeout)
-			_, _ = n.opts.Store.CompareAndSwap(sctx, k, versions[i], val, store.PutOptions{TTL: wire.OwedTTL})
+			_, _ = n.opts.Store.CompareAndSwap(sctx, k, versions[i], val, store.PutOptions{TTL: ttls[i]})
 			cancel()
 		}
-		keys, versions, bodies, counts = keys[:0], versions[:0], bodies[:0], counts[:0]
+		keys, versions, bodies, counts, ttls = keys[:0], versions[:0], bodies[:0], counts[:0], ttls[:0]
 		return nil
 	}
 	for e, err := range store.Entries(ctx, n.opts.Store, wire.OwedPrefix, store.ScanOptions{PageTimeout: storeTimeout}) {
@@ -138,7 +142,14 @@ func (n *Notifier) reconcileOwed(ctx context.Context) error {
 		if !o.Due(now, n.opts.OwedAfter) {
 			continue
 		}
+		ttl := wire.OwedTTL
+		if !e.ExpiresAt.IsZero() {
+			if ttl = e.ExpiresAt.Sub(now); ttl < time.Second {
+				continue // about to expire: not published again
+			}
+		}
 		keys, versions, bodies, counts = append(keys, e.Key), append(versions, e.Version), append(bodies, []byte(o.Event)), append(counts, o.Republished)
+		ttls = append(ttls, ttl)
 		if len(bodies) == owedBatch {
 			if err := flush(); err != nil {
 				return err
@@ -183,6 +194,12 @@ func (n *Notifier) applyOwedBefore(ctx context.Context, ev event.Event) error {
 		c, changes, err := n.updateCase(ctx, prev.ID, func(c alarm.Case) (alarm.Case, []alarm.Change) { return alarm.Apply(c, prev) })
 		if err != nil {
 			return err
+		}
+		if len(changes) == 0 && c.StepKey == alarm.StepKey(prev) {
+			// Its case step was written by a delivery that died before
+			// its claims: dispatch it now (claims are idempotent), before
+			// the entry that would let the reconciler recover it goes.
+			changes = []alarm.Change{currentChange(c)}
 		}
 		if err := n.dispatch(ctx, c, changes); err != nil {
 			return err

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -98,4 +99,85 @@ func TestOwedEventRepublished(t *testing.T) {
 	if _, err := e.st.Get(context.Background(), freshKey); err != nil {
 		t.Fatalf("an event owed for less than OwedAfter was touched: %v", err)
 	}
+}
+
+// A PROBLEM whose case step was written by a delivery that died before
+// its claims (the case holds it, nothing was sent) and that is still owed
+// is dispatched when the OK after it comes, before its entry is settled:
+// the receiver gets the firing, then the resolution. (The owed PROBLEM
+// applied as a no-op used to be settled with nothing dispatched: only the
+// resolution went out, and the entry that could have recovered it was
+// gone.)
+func TestOwedEventWrittenButNotClaimedIsSent(t *testing.T) {
+	e := newEnv(t)
+	h := newHook(t, 0)
+	e.putReceiver(receiver.Receiver{Name: "ops", Team: "shop", Kind: receiver.KindWebhook, URL: h.srv.URL})
+	at := time.Now().Unix() - 600
+	problem, ok := judgeEvent(4, event.Problem, 1, at), judgeEvent(4, event.OK, 1, at+60)
+	// The first delivery of the PROBLEM wrote its case, then died.
+	c, changes := alarm.Apply(alarm.Case{}, problem)
+	if len(changes) == 0 {
+		t.Fatal("the PROBLEM changed nothing on an empty case")
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Put(context.Background(), wire.CaseKey(problem.ID), b, store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lost := e.owe(problem, time.Now())
+	okKey := e.owe(ok, time.Now())
+	e.start("a", notify.Options{OwedAfter: -1}) // no reconciler: only the OK comes
+	e.publishEvents(ok)
+	want := map[string]bool{
+		receiver.IdempotencyKey(problem.ID, alarm.StepKey(problem), "ops"): true,
+		receiver.IdempotencyKey(ok.ID, alarm.StepKey(ok), "ops"):           true,
+	}
+	waitDelivered(t, h, want, 30*time.Second)
+	e.waitSettled(lost)
+	e.waitSettled(okKey)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.payloads) != 2 || h.payloads[0].Status != "firing" || h.payloads[1].Status != "resolved" {
+		t.Fatalf("payloads %+v, want firing then resolved", h.payloads)
+	}
+}
+
+// An owed event notify never records (here: a body it cannot read, which
+// it dead-letters) is published again with back-off only until the
+// expiry its entry was written with: the reconciler keeps that expiry
+// (it used to write a fresh 24 h one with every republish, so the event
+// went out for ever).
+func TestOwedEventNeverRecordedExpires(t *testing.T) {
+	e := newEnv(t)
+	val, err := wire.EncodeOwed([]byte(`{"id":"s_9_unreadable"}`), time.Now().Add(-time.Minute), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := wire.OwedKey("s_9_unreadable", "PROBLEM.1.1")
+	if _, err := e.st.Put(context.Background(), key, val, store.PutOptions{TTL: 4 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	e.start("a", notify.Options{Publisher: e.prod, OwedAfter: 200 * time.Millisecond})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		ent, err := e.st.Get(context.Background(), key)
+		if err != nil {
+			return err
+		}
+		o, err := wire.DecodeOwed(ent.Value)
+		if err != nil || o.Republished < 1 {
+			return fmt.Errorf("not republished yet (%v)", err)
+		}
+		if ent.ExpiresAt.IsZero() || time.Until(ent.ExpiresAt) > 5*time.Second {
+			t.Fatalf("a republish reset the entry's expiry to %v", ent.ExpiresAt)
+		}
+		return nil
+	})
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if _, err := e.st.Get(context.Background(), key); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("still owed (%v)", err)
+		}
+		return nil
+	})
 }
