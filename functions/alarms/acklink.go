@@ -81,7 +81,7 @@ func (f *Function) ackClaims(r *fnapi.Request) (acklink.Claims, error) {
 func ackable(c alarm.Case, step string) (bool, string) {
 	switch {
 	case c.AckedBy != "":
-		return false, "already acknowledged by " + c.AckedBy
+		return false, "already acknowledged"
 	case !c.State.Firing():
 		return false, "the alarm is " + string(c.State) + ": nothing to acknowledge"
 	case c.StepKey != step:
@@ -92,6 +92,14 @@ func ackable(c alarm.Case, step string) (bool, string) {
 
 func viewOf(c alarm.Case, cl acklink.Claims) AckView {
 	ok, why := ackable(c, cl.Step)
+	if c.StepKey != cl.Step {
+		// A link of an earlier step (or incident) of the case shows no
+		// more than that: not the case's labels now, nor who acked it.
+		return AckView{Case: c.ID, Step: cl.Step, Expires: cl.ExpiresAt(), CanAck: false, WhyNotAck: why}
+	}
+	if c.AckedBy != "" && c.AckedBy != ackBy {
+		c.AckedBy = "a Wharf user" // a principal's name is not for a bearer link
+	}
 	return AckView{
 		Case: c.ID, Step: cl.Step, Team: teamOf(c.Labels), Labels: c.Labels, Summary: c.Annotations["summary"],
 		Status: c.Status(), StartsAt: c.StartsAt, AckedBy: c.AckedBy, AckedAt: c.AckedAt,
@@ -164,6 +172,7 @@ func (f *Function) postAckLink(r *fnapi.Request) error {
 // prefers text/html (a browser following the link).
 func answerAck(r *fnapi.Request, status int, v AckView) error {
 	if !prefersHTML(string(r.Ctx.Request.Header.Peek("Accept"))) {
+		r.Ctx.Response.Header.Set("Cache-Control", "no-store")
 		return r.JSON(status, v)
 	}
 	var b bytes.Buffer
@@ -172,6 +181,7 @@ func answerAck(r *fnapi.Request, status int, v AckView) error {
 	}
 	r.Ctx.SetStatusCode(status)
 	r.Ctx.SetContentType("text/html; charset=utf-8")
+	r.Ctx.Response.Header.Set("Cache-Control", "no-store")
 	r.Ctx.Response.Header.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	r.Ctx.Response.Header.Set("X-Frame-Options", "DENY")
 	r.Ctx.Response.Header.Set("Referrer-Policy", "no-referrer")

@@ -121,3 +121,31 @@ func (s *server) readCase(t *testing.T, id string) alarm.Case {
 	}
 	return c
 }
+
+// A link is a bearer credential without a Wharf token: one of an earlier
+// step of its case shows that it moved on and nothing more (not the
+// case's labels now), and the name of a Wharf user who acknowledged the
+// case is not shown to a link holder. Answers are not cached.
+func TestAckLinkShowsLittle(t *testing.T) {
+	s := newServerOn(t, engines[0])
+	c := firing("am_ack9", "shop", "Down")
+	c.Step, c.StepKey = 2, "firing.2"
+	c.Annotations = map[string]string{"summary": "db <b>down</b>"}
+	s.putCase(t, c)
+	old := s.link(t, "am_ack9", "firing.1", time.Now().Add(time.Hour))
+	r := s.do(t, "GET", old, "", "")
+	v := decode[alarms.AckView](t, r)
+	if r.Status != 200 || v.CanAck || v.WhyNotAck == "" || v.Team != "" || len(v.Labels) != 0 || v.Summary != "" {
+		t.Fatalf("an earlier step's link shows %s", r)
+	}
+	if cc := r.Get("Cache-Control"); cc != "no-store" {
+		t.Fatalf("Cache-Control %q", cc)
+	}
+	c.AckedBy, c.AckedAt = "alice@shop", time.Now().UTC()
+	s.putCase(t, c)
+	cur := s.link(t, "am_ack9", "firing.2", time.Now().Add(time.Hour))
+	r = s.do(t, "GET", cur, "", "")
+	if v := decode[alarms.AckView](t, r); r.Status != 200 || v.AckedBy == "" || strings.Contains(string(r.Body), "alice") {
+		t.Fatalf("the link shows who acknowledged: %s", r)
+	}
+}

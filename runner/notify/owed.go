@@ -65,7 +65,14 @@ func (n *Notifier) owedLoop(ctx context.Context) {
 		if lease = n.owedLease(ctx, lease); lease == 0 {
 			continue
 		}
-		if err := n.reconcileOwed(ctx); err != nil && ctx.Err() == nil {
+		// The lease is renewed before every batch a scan publishes: a scan
+		// that outlives the lease's TTL (a backlog, a slow store) stops
+		// rather than publish beside the node that took it over.
+		renew := func() bool {
+			lease = n.owedLease(ctx, lease)
+			return lease != 0
+		}
+		if err := n.reconcileOwed(ctx, renew); err != nil && ctx.Err() == nil {
 			n.log.Warn("reconciling owed alarm events failed", "err", err)
 		}
 	}
@@ -88,6 +95,9 @@ func (n *Notifier) owedLease(ctx context.Context, held uint64) uint64 {
 	return 0
 }
 
+// errOwedLeaseLost ends a reconciler scan whose lease another node took.
+var errOwedLeaseLost = errors.New("the owed-events lease was lost during a scan")
+
 // owedBatch bounds the events of one republish.
 const owedBatch = 256
 
@@ -96,7 +106,7 @@ const owedBatch = 256
 // batches, and stamps each with the time of its new hand-over and the
 // count (an entry notify deleted or the judge rewrote meanwhile is left
 // alone).
-func (n *Notifier) reconcileOwed(ctx context.Context) error {
+func (n *Notifier) reconcileOwed(ctx context.Context, renew func() bool) error {
 	now := n.opts.Now()
 	var keys []string
 	var counts []int
@@ -106,6 +116,9 @@ func (n *Notifier) reconcileOwed(ctx context.Context) error {
 	flush := func() error {
 		if len(bodies) == 0 {
 			return nil
+		}
+		if !renew() {
+			return errOwedLeaseLost
 		}
 		pctx, cancel := context.WithTimeout(ctx, storeTimeout)
 		err := n.opts.Publisher.MultiPublish(pctx, topicAlarms, bodies)
