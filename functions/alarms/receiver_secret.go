@@ -1,6 +1,8 @@
 package alarms
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 
@@ -47,21 +49,32 @@ const maxSecretRounds = 16
 // and, when the receiver is still this PUT's, the write retried; when the
 // receiver was replaced meanwhile, the later PUT decides the secret.
 func (f *Function) storeSecret(r *fnapi.Request, doc versionedDoc, ver uint64, w secretWrite) error {
-	ctx, cancel := f.storeCtx(r)
-	defer cancel()
 	expect := w.before
 	for range maxSecretRounds {
-		_, err := f.opts.Store.CompareAndSwap(ctx, w.key, expect, w.value, store.PutOptions{})
+		err := f.withStore(r, func(ctx context.Context) error {
+			_, err := f.opts.Store.CompareAndSwap(ctx, w.key, expect, w.value, store.PutOptions{})
+			return err
+		})
 		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+			// The outcome is unknown (a timeout): it took when the secret
+			// stored is this PUT's.
+			if f.secretIs(r, w) {
+				return nil
+			}
 			return httperr.Unavailable(err, "cannot store the receiver's secret")
 		}
 		// The secret's version first, then the receiver: a PUT that wins
 		// after this check writes its secret after that version, and this
 		// compare-and-swap then fails.
-		s, err := f.opts.Store.Get(ctx, w.key)
+		var s, e store.Entry
+		err = f.withStore(r, func(ctx context.Context) error {
+			var err error
+			s, err = f.opts.Store.Get(ctx, w.key)
+			return err
+		})
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			expect = 0
@@ -70,7 +83,11 @@ func (f *Function) storeSecret(r *fnapi.Request, doc versionedDoc, ver uint64, w
 		default:
 			expect = s.Version
 		}
-		e, err := f.opts.Store.Get(ctx, doc.key)
+		err = f.withStore(r, func(ctx context.Context) error {
+			var err error
+			e, err = f.opts.Store.Get(ctx, doc.key)
+			return err
+		})
 		if errors.Is(err, store.ErrNotFound) || (err == nil && e.Version != ver) {
 			return nil // replaced or deleted since: not this PUT's to decide
 		}
@@ -79,6 +96,25 @@ func (f *Function) storeSecret(r *fnapi.Request, doc versionedDoc, ver uint64, w
 		}
 	}
 	return httperr.Unavailable(store.ErrConflict, "cannot store the receiver's secret")
+}
+
+// withStore runs one store call with a timeout of its own.
+func (f *Function) withStore(r *fnapi.Request, call func(ctx context.Context) error) error {
+	ctx, cancel := f.storeCtx(r)
+	defer cancel()
+	return call(ctx)
+}
+
+// secretIs reports whether the secret stored at w.key is w's value (read
+// with a timeout of its own).
+func (f *Function) secretIs(r *fnapi.Request, w secretWrite) bool {
+	var e store.Entry
+	err := f.withStore(r, func(ctx context.Context) error {
+		var err error
+		e, err = f.opts.Store.Get(ctx, w.key)
+		return err
+	})
+	return err == nil && bytes.Equal(e.Value, w.value)
 }
 
 // undoReceiver puts back the receiver a PUT replaced (prev, at store
