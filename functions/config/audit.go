@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -108,7 +109,11 @@ func (f *Function) listRaw(ctx context.Context, prefix string) ([][]byte, error)
 		page, err := f.st.List(cctx, prefix, store.ListOptions{After: after})
 		cancel()
 		if err != nil {
-			if kr, ok := f.known.read(ctx, "list\x00"+prefix); ok {
+			// An app's access keys are used at most StaleCredentials
+			// after the store last listed them (the key watch keeps
+			// them current; this bounds a watch that fell behind).
+			if kr, ok := f.known.read(ctx, "list\x00"+prefix); ok &&
+				(!strings.HasPrefix(prefix, keysPrefix) || f.opts.Now().Sub(kr.at) <= f.opts.StaleCredentials) {
 				f.m.staleReads.Inc()
 				return kr.values, nil
 			}
