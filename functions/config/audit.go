@@ -123,7 +123,13 @@ func (f *Function) listRaw(ctx context.Context, prefix string) ([][]byte, error)
 			out = append(out, e.Value)
 		}
 		if page.Next == "" {
-			f.known.putRead(ctx, "list\x00"+prefix, knownRead{found: true, values: out})
+			// An empty list is not kept: listing the keys of random app
+			// names must not push real entries out.
+			if len(out) > 0 {
+				f.known.putRead(ctx, "list\x00"+prefix, knownRead{found: true, values: out})
+			} else {
+				f.known.drop("list\x00" + prefix)
+			}
 			return out, nil
 		}
 		after = page.Next

@@ -68,6 +68,9 @@ type Options struct {
 	// bearer token keeps reading an app's config on this node while the
 	// store cannot be reached (stale.go). Default 5 minutes.
 	StaleCredentials time.Duration
+	// OutageEntries bounds the store reads, and the token checks, each
+	// node keeps for a store outage (stale.go). Default 20,000.
+	OutageEntries int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; nil discards.
@@ -123,9 +126,12 @@ func New(opts Options) (*Function, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.OutageEntries <= 0 {
+		opts.OutageEntries = lastKnownEntries
+	}
 	f := &Function{opts: opts, st: opts.Store, log: opts.Logger,
 		hosts: tenancy.New(opts.Store, tenancy.Options{OpTimeout: opts.StoreTimeout}), rels: newReleaseCache(4096),
-		known: newLastKnown(lastKnownEntries, opts.Now), creds: newStaleCreds(lastKnownEntries, opts.StaleCredentials, opts.Now)}
+		known: newLastKnown(opts.OutageEntries, opts.Now), creds: newStaleCreds(opts.OutageEntries, opts.StaleCredentials, opts.Now)}
 	f.hub = newHub(opts.Store, opts.StoreTimeout, opts.Logger)
 	f.m = newCounters(opts.Metrics, f.hub)
 	f.ready = make(chan struct{})

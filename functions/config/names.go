@@ -28,6 +28,8 @@ type nameIndex struct {
 	// clusters: fold(app/cluster) → the cluster as stored and the number
 	// of its namespaces.
 	clusters map[string]clusterName
+	// appNS: fold(app/ns) → the number of the app's clusters with ns.
+	appNS map[string]int
 }
 
 type clusterName struct {
@@ -36,7 +38,7 @@ type clusterName struct {
 }
 
 func newNameIndex() nameIndex {
-	return nameIndex{paths: map[string]nsID{}, clusters: map[string]clusterName{}}
+	return nameIndex{paths: map[string]nsID{}, clusters: map[string]clusterName{}, appNS: map[string]int{}}
 }
 
 // add records namespace n (idempotent).
@@ -46,6 +48,7 @@ func (x nameIndex) add(n nsID) {
 		return
 	}
 	x.paths[k] = n
+	x.appNS[fold(n.App+"/"+n.NS)]++
 	ck := fold(n.App + "/" + n.Cluster)
 	c := x.clusters[ck]
 	if c.n == 0 {
@@ -62,6 +65,11 @@ func (x nameIndex) remove(n nsID) {
 		return
 	}
 	delete(x.paths, k)
+	if ak := fold(n.App + "/" + n.NS); x.appNS[ak] <= 1 {
+		delete(x.appNS, ak)
+	} else {
+		x.appNS[ak]--
+	}
 	ck := fold(n.App + "/" + n.Cluster)
 	if c := x.clusters[ck]; c.n <= 1 {
 		delete(x.clusters, ck)
@@ -144,6 +152,23 @@ func (f *Function) canonicalWrite(ctx context.Context, n nsID) (nsID, error) {
 		}
 	}
 	return out, nil
+}
+
+// knownName reports whether key (a head or a public claim) names a
+// namespace the hub knows in some cluster of the app, or publicly: only
+// such a key's absence is kept for an outage (a client reading random
+// names must not push real entries out of lastKnown).
+func (h *hub) knownName(key string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if name, ok := strings.CutPrefix(key, publicPrefix); ok {
+		return len(h.public[fold(name)]) > 0
+	}
+	n, ok := parseHeadKey(key)
+	if !ok {
+		return false
+	}
+	return h.names.appNS[fold(n.App+"/"+n.NS)] > 0 || len(h.public[fold(n.NS)]) > 0
 }
 
 // publicNamed is the public namespace called name (exactly, else in any

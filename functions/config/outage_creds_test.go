@@ -183,3 +183,28 @@ func TestOutageKeepsAccessKeysCurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestOutageCacheNotFlushedByRandomNames: a client reading hundreds of
+// namespaces that do not exist, and signing reads of apps that do not
+// exist, does not push what the node keeps for an outage out: the real
+// namespace still reads once Redis is down.
+func TestOutageCacheNotFlushedByRandomNames(t *testing.T) {
+	r := testenv.StartRedis(t)
+	st := openStore(t, r.Addr)
+	a := newServerOn(t, st, mintTokens(t, st), func(o *config.Options) { o.OutageEntries = 20 })
+	a.setItems(t, "default", "application", "v", "1")
+	a.publish(t, "default", "application", "one")
+	const cfgPath = "/configs/shop/default/application"
+	a.must(t, 200, "GET", cfgPath, "team", "")
+	for i := range 100 {
+		a.must(t, 404, "GET", fmt.Sprintf("/configs/shop/default/random%d", i), "team", "")
+		p := fmt.Sprintf("/configs/app%d/default/application", i)
+		if res := gatewaytest.Do(t, a.addr, "GET", p, sign(fmt.Sprintf("app%d", i), "secret", p, time.Now()), ""); res.Status != 401 {
+			t.Fatalf("a signed read of an app without keys: %d %s", res.Status, res.Body)
+		}
+	}
+	r.Kill()
+	if res := a.do(t, "GET", cfgPath, "team", ""); res.Status != 200 {
+		t.Fatalf("the real namespace after random reads, Redis down: %d %s", res.Status, res.Body)
+	}
+}

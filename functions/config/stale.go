@@ -85,7 +85,7 @@ func (k *lastKnown) putRead(ctx context.Context, key string, r knownRead) {
 		k.reads[key] = old
 		return
 	}
-	if len(k.reads) >= k.max {
+	if _, ok := k.reads[key]; !ok && len(k.reads) >= k.max {
 		for x := range k.reads {
 			delete(k.reads, x)
 			break
