@@ -66,7 +66,8 @@ type Options struct {
 	StoreTimeout time.Duration
 	// StaleCredentials is how long after its last successful check a
 	// bearer token keeps reading an app's config on this node while the
-	// store cannot be reached (stale.go). Default 5 minutes.
+	// store cannot be reached (stale.go). Default 5 minutes; at most an
+	// hour (a longer one is cut to an hour).
 	StaleCredentials time.Duration
 	// OutageEntries bounds the store reads, and the token checks, each
 	// node keeps for a store outage (stale.go). Default 20,000.
@@ -123,6 +124,7 @@ func New(opts Options) (*Function, error) {
 	if opts.StaleCredentials <= 0 {
 		opts.StaleCredentials = 5 * time.Minute
 	}
+	opts.StaleCredentials = min(opts.StaleCredentials, time.Hour)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
