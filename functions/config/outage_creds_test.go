@@ -144,7 +144,12 @@ func TestOutageKeepsAccessKeysCurrent(t *testing.T) {
 	st := openStore(t, r.Addr)
 	tokens := mintTokens(t, st)
 	set := metrics.NewSet()
-	a := newServerOn(t, st, tokens, func(o *config.Options) { o.Metrics = set })
+	var skew atomic.Int64
+	a := newServerOn(t, st, tokens, func(o *config.Options) {
+		o.Metrics = set
+		o.StaleCredentials = 5 * time.Minute
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	})
 	b := newServerOn(t, openStore(t, r.Addr), tokens)
 	a.setItems(t, "default", "application", "v", "1")
 	a.publish(t, "default", "application", "one")
@@ -154,7 +159,8 @@ func TestOutageKeepsAccessKeysCurrent(t *testing.T) {
 		keys[i] = decode[config.AccessKey](t, b.must(t, 201, "POST", "/api/v1/config/apps/shop/accesskeys", "team", ""))
 	}
 	signed := func(k config.AccessKey) int {
-		return gatewaytest.Do(t, a.addr, "GET", cfgPath, sign("shop", k.Secret, cfgPath, time.Now()), "").Status
+		at := time.Now().Add(time.Duration(skew.Load()))
+		return gatewaytest.Do(t, a.addr, "GET", cfgPath, sign("shop", k.Secret, cfgPath, at), "").Status
 	}
 	testenv.Eventually(t, 10*time.Second, func() error {
 		for _, k := range keys {
@@ -181,6 +187,12 @@ func TestOutageKeepsAccessKeysCurrent(t *testing.T) {
 		if s := signed(k); s != 401 && s != 503 {
 			t.Fatalf("key %s disabled or deleted before the outage, Redis down: %d", k.ID, s)
 		}
+	}
+	// The backstop: a key list last read more than StaleCredentials ago
+	// is not used.
+	skew.Store(int64(6 * time.Minute))
+	if s := signed(keys[0]); s != 503 {
+		t.Fatalf("an enabled key, its list read more than StaleCredentials ago, Redis down: %d", s)
 	}
 }
 
