@@ -14,9 +14,10 @@ import (
 // check and never past the token's expiry; a 401 of the token, a refused
 // read of the app, a revoke through the token service and every change
 // of the token's record seen on the store's watch drop it. A check that
-// started before such a drop is not kept (gen), and checks are kept only
-// while the watch of the token records is open (live): a kept check was
-// made after the last token change this node saw.
+// started before a revoke or a record change is not kept (gen), and
+// checks are kept only while the watch of the token records is open
+// (live): a kept check was made after the last token change this node
+// saw.
 type staleCreds struct {
 	max     int
 	credFor time.Duration
@@ -118,11 +119,13 @@ func (c *staleCreds) get(sum [sha256.Size]byte, app string) (auth.Principal, boo
 	return kc.p, true
 }
 
-// dropToken forgets every check of the token sum (it got a 401).
+// dropToken forgets every check of the token sum (it got a 401). It
+// does not change gen: any client can send a bad token, and checks of
+// other tokens in flight must still be kept (a revoke that raced a check
+// of the same token is also seen on the watch: forget).
 func (c *staleCreds) dropToken(sum [sha256.Size]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
 	c.dropLocked(sum)
 }
 
@@ -130,7 +133,6 @@ func (c *staleCreds) dropToken(sum [sha256.Size]byte) {
 func (c *staleCreds) dropApp(sum [sha256.Size]byte, app string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
 	if tc := c.byToken[sum]; tc != nil {
 		if _, ok := tc.apps[app]; ok {
 			delete(tc.apps, app)
