@@ -29,8 +29,9 @@ func appParam(r *fnapi.Request) (string, error) {
 }
 
 // nsParams is the namespace of r's path, checked, with its names as
-// stored (canonicalWrite: names are case-insensitive); the namespace
-// name loses a ".properties" suffix as Apollo's do.
+// stored (canonicalWrite: names are case-insensitive) once r's token may
+// read the app; the namespace name loses a ".properties" suffix as
+// Apollo's do.
 func (f *Function) nsParams(r *fnapi.Request) (nsID, error) {
 	app, err := appParam(r)
 	if err != nil {
@@ -42,6 +43,25 @@ func (f *Function) nsParams(r *fnapi.Request) (nsID, error) {
 	}
 	if err := model.ValidName("namespace", n.NS); err != nil {
 		return nsID{}, httperr.BadRequest("namespace: %v", err)
+	}
+	// The caller's permission first: a token that may not see the app
+	// gets its 404 (or 403) before anything of the app's namespaces is
+	// read. An app nobody owns has no namespaces to resolve: the
+	// handler's own check (which may claim it) decides.
+	owner, err := f.owner(r.Context(), app)
+	if err != nil {
+		return nsID{}, err
+	}
+	if owner == "" {
+		return n, nil
+	}
+	if r.Ctx.IsGet() {
+		err = f.hosts.Access(r.Context(), r.Principal, app, owner, false)
+	} else {
+		err = tenancy.AppAccess(r.Principal, app, owner, true)
+	}
+	if err != nil {
+		return nsID{}, err
 	}
 	return f.canonicalWrite(r.Context(), n)
 }

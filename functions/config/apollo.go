@@ -170,7 +170,8 @@ func (f *Function) configs(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
-	n = f.hub.canonical(n)
+	// An ambiguous name is refused after the credentials are checked.
+	cn, cerr := f.hub.canonical(n)
 	ctx := f.clientCtx(r.Context())
 	var msgs NotificationMessages
 	if m := r.Ctx.QueryArgs().Peek("messages"); len(m) > 0 {
@@ -181,6 +182,10 @@ func (f *Function) configs(r *fnapi.Request) error {
 	if err := f.clientAuth(ctx, r, n.App); err != nil {
 		return err
 	}
+	if cerr != nil {
+		return cerr
+	}
+	n = cn
 	c := clientOf(r)
 	var res resolved
 	var ok bool
@@ -226,11 +231,15 @@ func (f *Function) readFile(r *fnapi.Request) (resolved, error) {
 	if err != nil {
 		return resolved{}, err
 	}
-	n = f.hub.canonical(n)
+	cn, cerr := f.hub.canonical(n)
 	ctx := f.clientCtx(r.Context())
 	if err := f.clientAuth(ctx, r, n.App); err != nil {
 		return resolved{}, err
 	}
+	if cerr != nil {
+		return resolved{}, cerr
+	}
+	n = cn
 	res, ok, err := f.resolve(ctx, n, clientOf(r))
 	if err != nil {
 		return res, err

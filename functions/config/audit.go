@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -108,7 +109,11 @@ func (f *Function) listRaw(ctx context.Context, prefix string) ([][]byte, error)
 		page, err := f.st.List(cctx, prefix, store.ListOptions{After: after})
 		cancel()
 		if err != nil {
-			if kr, ok := f.known.read(ctx, "list\x00"+prefix); ok {
+			// An app's access keys are used at most StaleCredentials
+			// after the store last listed them (the key watch keeps
+			// them current; this bounds a watch that fell behind).
+			if kr, ok := f.known.read(ctx, "list\x00"+prefix); ok &&
+				(!strings.HasPrefix(prefix, keysPrefix) || f.opts.Now().Sub(kr.at) <= f.opts.StaleCredentials) {
 				f.m.staleReads.Inc()
 				return kr.values, nil
 			}
@@ -118,7 +123,13 @@ func (f *Function) listRaw(ctx context.Context, prefix string) ([][]byte, error)
 			out = append(out, e.Value)
 		}
 		if page.Next == "" {
-			f.known.putRead(ctx, "list\x00"+prefix, knownRead{found: true, values: out})
+			// An empty list is not kept: listing the keys of random app
+			// names must not push real entries out.
+			if len(out) > 0 {
+				f.known.putRead(ctx, "list\x00"+prefix, knownRead{found: true, values: out})
+			} else {
+				f.known.drop("list\x00" + prefix)
+			}
 			return out, nil
 		}
 		after = page.Next

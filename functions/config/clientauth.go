@@ -53,22 +53,25 @@ func (f *Function) clientAuth(ctx context.Context, r *fnapi.Request, app string)
 	if !ok {
 		return httperr.Unauthorized("missing credentials: sign with an access key of app %s (Authorization: Apollo %s:<signature>, Timestamp) or send Authorization: Bearer <token>", app, app)
 	}
+	sum, gen := tokenKey(tok), f.creds.generation()
 	p, err := f.opts.Tokens.Authenticate(ctx, tok)
 	if errors.Is(err, auth.ErrUnauthenticated) {
+		f.creds.dropToken(sum)
 		return httperr.Unauthorized("invalid or revoked token")
 	}
 	if err == nil {
 		r.Principal = p
 		err = f.canRead(r, app)
 		if err == nil {
-			f.known.putCred(tok, app, p)
+			f.creds.put(sum, app, p, gen)
 			return nil
 		}
 		if !unavailable(err) {
+			f.creds.dropApp(sum, app)
 			return err
 		}
 	}
-	if kp, ok := f.known.cred(tok, app); ok {
+	if kp, ok := f.creds.get(sum, app); ok {
 		f.m.staleCreds.Inc()
 		r.Principal = kp
 		return nil

@@ -35,6 +35,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,8 +66,12 @@ type Options struct {
 	StoreTimeout time.Duration
 	// StaleCredentials is how long after its last successful check a
 	// bearer token keeps reading an app's config on this node while the
-	// store cannot be reached (stale.go). Default 5 minutes.
+	// store cannot be reached (stale.go). Default 5 minutes; at most an
+	// hour (a longer one is cut to an hour).
 	StaleCredentials time.Duration
+	// OutageEntries bounds the store reads, and the token checks, each
+	// node keeps for a store outage (stale.go). Default 20,000.
+	OutageEntries int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; nil discards.
@@ -84,9 +89,11 @@ type Function struct {
 	log   *slog.Logger
 	rels  *releaseCache
 	known *lastKnown
+	creds *staleCreds
 	// staleCtx is the client reads' context (clientCtx).
 	staleCtx atomic.Pointer[staleCtxOf]
 	m        *counters
+	ready    chan struct{}
 }
 
 // lastKnownEntries bounds the store reads, and the credential checks,
@@ -117,23 +124,61 @@ func New(opts Options) (*Function, error) {
 	if opts.StaleCredentials <= 0 {
 		opts.StaleCredentials = 5 * time.Minute
 	}
+	opts.StaleCredentials = min(opts.StaleCredentials, time.Hour)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.OutageEntries <= 0 {
+		opts.OutageEntries = lastKnownEntries
+	}
 	f := &Function{opts: opts, st: opts.Store, log: opts.Logger,
 		hosts: tenancy.New(opts.Store, tenancy.Options{OpTimeout: opts.StoreTimeout}), rels: newReleaseCache(4096),
-		known: newLastKnown(lastKnownEntries, opts.StaleCredentials, opts.Now)}
+		known: newLastKnown(opts.OutageEntries, opts.Now), creds: newStaleCreds(opts.OutageEntries, opts.StaleCredentials, opts.Now)}
 	f.hub = newHub(opts.Store, opts.StoreTimeout, opts.Logger)
 	f.m = newCounters(opts.Metrics, f.hub)
+	f.ready = make(chan struct{})
+	if rh, ok := opts.Tokens.(revokeHook); ok {
+		rh.OnRevoke(f.creds.forget)
+	}
 	return f, nil
 }
 
-// Run follows the namespaces' heads in the store (every node sees every
-// publish) until ctx ends; held polls are answered from it.
-func (f *Function) Run(ctx context.Context) error { return f.hub.run(ctx) }
+// revokeHook is a token service that tells of the tokens it revokes
+// (auth.Service, auth.Cache).
+type revokeHook interface{ OnRevoke(func(id string)) }
 
-// Ready is closed once Run has read the heads: polls answer correctly.
-func (f *Function) Ready() <-chan struct{} { return f.hub.ready }
+// Run follows the namespaces' heads in the store (every node sees every
+// publish) until ctx ends; held polls are answered from it. It also
+// follows the token records and the access keys, so that what is kept for
+// an outage (stale.go) forgets revoked tokens and disabled keys.
+func (f *Function) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	toks, keys := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); f.tokenFollower().run(ctx, toks) }()
+	go func() { defer wg.Done(); f.keyFollower().run(ctx, keys) }()
+	go func() {
+		defer wg.Done()
+		for _, ch := range []<-chan struct{}{f.hub.ready, toks, keys} {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return
+			}
+		}
+		close(f.ready)
+	}()
+	err := f.hub.run(ctx)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// Ready is closed once Run has read the heads and opened its watches:
+// polls answer correctly and the outage caches follow the store.
+func (f *Function) Ready() <-chan struct{} { return f.ready }
 
 // Name implements fnapi.Function.
 func (f *Function) Name() string { return "config" }

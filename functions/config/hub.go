@@ -29,7 +29,7 @@ type hub struct {
 	mu       sync.Mutex
 	versions map[string]uint64 // by head path app/cluster/ns
 	names    nameIndex
-	public   map[string]publicNS // by fold(public namespace name)
+	public   publicIndex
 	waiters  map[string]map[*waiter]struct{}
 	held     int
 }
@@ -52,7 +52,7 @@ type waiter struct {
 
 func newHub(st store.Store, timeout time.Duration, log *slog.Logger) *hub {
 	return &hub{st: st, timeout: timeout, log: log, ready: make(chan struct{}),
-		versions: map[string]uint64{}, names: newNameIndex(), public: map[string]publicNS{}, waiters: map[string]map[*waiter]struct{}{}}
+		versions: map[string]uint64{}, names: newNameIndex(), public: publicIndex{}, waiters: map[string]map[*waiter]struct{}{}}
 }
 
 // wakeKey is the key waiters of app's namespace ns (in any case) wait
@@ -86,7 +86,7 @@ func (h *hub) run(ctx context.Context) error {
 
 // load reads every head and returns the revision to watch from.
 func (h *hub) load(ctx context.Context) (uint64, error) {
-	versions, names, public := map[string]uint64{}, newNameIndex(), map[string]publicNS{}
+	versions, names, public := map[string]uint64{}, newNameIndex(), publicIndex{}
 	var rev uint64
 	after := ""
 	for {
@@ -107,7 +107,7 @@ func (h *hub) load(ctx context.Context) (uint64, error) {
 			versions[n.path()] = e.Version
 			names.add(n)
 			if isPublic(e.Value) {
-				public[fold(n.NS)] = publicNS{name: n.NS, owner: n.App}
+				public.add(publicNS{name: n.NS, owner: n.App})
 			}
 		}
 		if page.Next == "" {
@@ -155,7 +155,8 @@ func (h *hub) apply(n nsID, ev store.Event) {
 	pub := ev.Type == store.EventPut && isPublic(ev.Value)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	wasPublic := h.public[fold(n.NS)] == publicNS{name: n.NS, owner: n.App}
+	this := publicNS{name: n.NS, owner: n.App}
+	wasPublic := h.public.has(this)
 	if ev.Type == store.EventPut {
 		h.versions[n.path()] = ev.Revision
 		h.names.add(n)
@@ -164,9 +165,9 @@ func (h *hub) apply(n nsID, ev store.Event) {
 		h.names.remove(n)
 	}
 	if pub {
-		h.public[fold(n.NS)] = publicNS{name: n.NS, owner: n.App}
+		h.public.add(this)
 	} else if wasPublic && ev.Type != store.EventPut {
-		delete(h.public, fold(n.NS))
+		h.public.remove(this)
 	}
 	h.wakeLocked(wakeKey(n.App, n.NS))
 	if pub || wasPublic {
@@ -276,7 +277,8 @@ func (h *hub) currentLocked(app, cluster, ns string) notification {
 	if cluster != model.DefaultCluster {
 		add(app, model.DefaultCluster)
 	}
-	if owner := h.public[fold(ns)].owner; owner != "" && owner != app {
+	if p, ok, _ := h.public.pick(ns); ok && p.owner != app {
+		owner := p.owner
 		add(owner, cluster)
 		if cluster != model.DefaultCluster {
 			add(owner, model.DefaultCluster)

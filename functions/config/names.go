@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/wharfhq/wharf/functions/config/model"
+	"github.com/wharfhq/wharf/internal/httperr"
 )
 
 // Namespace and cluster names are case-insensitive, as in Apollo: a client
@@ -27,6 +28,8 @@ type nameIndex struct {
 	// clusters: fold(app/cluster) → the cluster as stored and the number
 	// of its namespaces.
 	clusters map[string]clusterName
+	// appNS: fold(app/ns) → the number of the app's clusters with ns.
+	appNS map[string]int
 }
 
 type clusterName struct {
@@ -35,7 +38,7 @@ type clusterName struct {
 }
 
 func newNameIndex() nameIndex {
-	return nameIndex{paths: map[string]nsID{}, clusters: map[string]clusterName{}}
+	return nameIndex{paths: map[string]nsID{}, clusters: map[string]clusterName{}, appNS: map[string]int{}}
 }
 
 // add records namespace n (idempotent).
@@ -45,6 +48,7 @@ func (x nameIndex) add(n nsID) {
 		return
 	}
 	x.paths[k] = n
+	x.appNS[fold(n.App+"/"+n.NS)]++
 	ck := fold(n.App + "/" + n.Cluster)
 	c := x.clusters[ck]
 	if c.n == 0 {
@@ -61,6 +65,11 @@ func (x nameIndex) remove(n nsID) {
 		return
 	}
 	delete(x.paths, k)
+	if ak := fold(n.App + "/" + n.NS); x.appNS[ak] <= 1 {
+		delete(x.appNS, ak)
+	} else {
+		x.appNS[ak]--
+	}
 	ck := fold(n.App + "/" + n.Cluster)
 	if c := x.clusters[ck]; c.n <= 1 {
 		delete(x.clusters, ck)
@@ -86,31 +95,35 @@ func (x nameIndex) cluster(app, c string) (string, bool) {
 // cluster names as stored: the namespace of the cluster, else of the
 // default cluster, else the public namespace of that name; the cluster
 // as stored when the app (or the public namespace's owner) has it. Names
-// nobody stored come back unchanged (the read then finds nothing).
-func (h *hub) canonical(n nsID) nsID {
+// nobody stored come back unchanged (the read then finds nothing). A
+// public name that matches several public namespaces in case only, none
+// exactly, is refused (409): never another app's config by a guess.
+func (h *hub) canonical(n nsID) (nsID, error) {
 	var buf [256]byte // the path, without an allocation per read
 	p := append(append(append(append(append(buf[:0], n.App...), '/'), n.Cluster...), '/'), n.NS...)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.versions[string(p)]; ok {
-		return n
+		return n, nil
 	}
 	if got, ok := h.names.lookup(n.App, n.Cluster, n.NS); ok {
-		return got
+		return got, nil
 	}
 	out := n
 	owner := ""
 	if got, ok := h.names.lookup(n.App, model.DefaultCluster, n.NS); ok {
 		out.NS = got.NS
-	} else if p, ok := h.public[fold(n.NS)]; ok {
+	} else if p, ok, ambiguous := h.public.pick(n.NS); ok {
 		out.NS, owner = p.name, p.owner
+	} else if ambiguous {
+		return n, httperr.Conflict("namespace %s is ambiguous: public namespaces %s differ only in case; ask with the exact name", n.NS, h.public.spellings(n.NS))
 	}
 	if c, ok := h.names.cluster(n.App, n.Cluster); ok {
 		out.Cluster = c
 	} else if c, ok := h.names.cluster(owner, n.Cluster); ok && owner != "" {
 		out.Cluster = c
 	}
-	return out
+	return out, nil
 }
 
 // canonicalWrite is the namespace a team's write of n changes, with the
@@ -141,10 +154,27 @@ func (f *Function) canonicalWrite(ctx context.Context, n nsID) (nsID, error) {
 	return out, nil
 }
 
-// publicNamed is the public namespace called name in any case.
-func (h *hub) publicNamed(name string) (publicNS, bool) {
+// knownName reports whether key (a head or a public claim) names a
+// namespace the hub knows in some cluster of the app, or publicly: only
+// such a key's absence is kept for an outage (a client reading random
+// names must not push real entries out of lastKnown).
+func (h *hub) knownName(key string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	p, ok := h.public[fold(name)]
-	return p, ok
+	if name, ok := strings.CutPrefix(key, publicPrefix); ok {
+		return len(h.public[fold(name)]) > 0
+	}
+	n, ok := parseHeadKey(key)
+	if !ok {
+		return false
+	}
+	return h.names.appNS[fold(n.App+"/"+n.NS)] > 0 || len(h.public[fold(n.NS)]) > 0
+}
+
+// publicNamed is the public namespace called name (exactly, else in any
+// case); ambiguous as in publicIndex.pick.
+func (h *hub) publicNamed(name string) (p publicNS, ok, ambiguous bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.public.pick(name)
 }

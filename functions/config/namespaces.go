@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/wharfhq/wharf/functions/config/model"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
+	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/fielderr"
 )
 
@@ -106,7 +108,11 @@ func (f *Function) createNamespace(r *fnapi.Request) error {
 		return httperr.Conflict("namespace %s of cluster %s of app %s already exists (names are case-insensitive)", n.NS, n.Cluster, app)
 	}
 	in.Cluster = n.Cluster // an existing cluster's name as stored
-	if p, ok := f.hub.publicNamed(in.Name); ok && (in.Override != "" || in.Public) {
+	p, ok, ambiguous := f.hub.publicNamed(in.Name)
+	if ambiguous && (in.Override != "" || in.Public) {
+		return httperr.Conflict("public namespaces named %s in other cases exist already: public names are unique across apps, in any case", in.Name)
+	}
+	if ok && (in.Override != "" || in.Public) {
 		if in.Public && p.name != in.Name {
 			return httperr.Conflict("a public namespace %s exists already: public names are unique across apps, in any case", p.name)
 		}
@@ -121,6 +127,14 @@ func (f *Function) createNamespace(r *fnapi.Request) error {
 			return badFields(r, "invalid namespace", fielderr.List{{Field: "override", Msg: "app " + in.Override + " has no public namespace " + in.Name}})
 		}
 	}
+	claimed, err := f.claimName(r.Context(), nsID{app, in.Cluster, in.Name})
+	if err != nil {
+		return err
+	}
+	if claimed.NS != in.Name {
+		return httperr.Conflict("namespace %s of cluster %s of app %s already exists (names are case-insensitive)", claimed.NS, claimed.Cluster, app)
+	}
+	in.Cluster, n = claimed.Cluster, claimed
 	if in.Public {
 		if err := f.claimPublic(r.Context(), in.Name, app); err != nil {
 			return err
@@ -140,9 +154,27 @@ func (f *Function) createNamespace(r *fnapi.Request) error {
 	return r.JSON(fasthttp.StatusCreated, NamespaceView{Head: h, Version: ver, Draft: Draft{Items: map[string]string{}}})
 }
 
-// claimPublic records app as the owner of the public namespace name.
+// claimPublic records app as the owner of the public namespace name. The
+// claim is made under the lower-cased name with compare-and-swap, so two
+// apps creating "common" and "Common" at once on two nodes cannot both
+// win; claims made before under another spelling count too.
 func (f *Function) claimPublic(ctx context.Context, name, app string) error {
-	owner, ver, err := f.publicOwner(ctx, name)
+	taken := func() error {
+		return httperr.Conflict("a public namespace %s exists already: public names are unique across apps, in any case", name)
+	}
+	// Claims made under another spelling before claims were lower-cased.
+	cctx, cancel := f.storeCtx(ctx)
+	defer cancel()
+	for e, err := range store.Entries(cctx, f.st, publicPrefix, store.ScanOptions{Limit: 500}) {
+		if err != nil {
+			return httperr.Unavailable(err, "cannot read config: store unavailable")
+		}
+		var owner string
+		if strings.EqualFold(strings.TrimPrefix(e.Key, publicPrefix), name) && json.Unmarshal(e.Value, &owner) == nil && owner != app {
+			return taken()
+		}
+	}
+	owner, ver, err := f.publicOwner(ctx, fold(name))
 	if err != nil {
 		return err
 	}
@@ -150,21 +182,30 @@ func (f *Function) claimPublic(ctx context.Context, name, app string) error {
 		return nil
 	}
 	if ver != 0 {
-		return httperr.Conflict("a public namespace %s exists already: public names are unique across apps", name)
+		return taken()
 	}
-	if _, conflict, err := f.casJSON(ctx, publicPrefix+name, 0, app); err != nil || conflict {
-		if conflict {
-			return httperr.Conflict("a public namespace %s exists already: public names are unique across apps", name)
-		}
+	_, conflict, err := f.casJSON(ctx, publicPrefix+fold(name), 0, app)
+	if err != nil {
 		return err
+	}
+	if conflict {
+		if owner, _, err = f.publicOwner(ctx, fold(name)); err != nil || owner != app {
+			return errors.Join(err, taken())
+		}
 	}
 	return nil
 }
 
-// publicOwner is the app that owns the public namespace name ("" none).
+// publicOwner is the app that owns the public namespace name ("" none):
+// the claim of that exact spelling (claims before they were lower-cased),
+// else the claim of the lower-cased name.
 func (f *Function) publicOwner(ctx context.Context, name string) (string, uint64, error) {
 	var owner string
-	ver, _, err := f.getJSON(ctx, publicPrefix+name, &owner)
+	ver, ok, err := f.getJSON(ctx, publicPrefix+name, &owner)
+	if err != nil || ok || fold(name) == name {
+		return owner, ver, err
+	}
+	ver, _, err = f.getJSON(ctx, publicPrefix+fold(name), &owner)
 	return owner, ver, err
 }
 
@@ -192,6 +233,11 @@ func (f *Function) ensureHead(r *fnapi.Request, n nsID) (Head, error) {
 	_, ok, err := f.getJSON(r.Context(), n.headKey(), &h)
 	if err != nil || ok {
 		return h, err
+	}
+	if claimed, err := f.claimName(r.Context(), n); err != nil {
+		return Head{}, err
+	} else if claimed != n {
+		return Head{}, httperr.Conflict("namespace %s of cluster %s of app %s was just created as %s of cluster %s (names are case-insensitive); try again", n.NS, n.Cluster, n.App, claimed.NS, claimed.Cluster)
 	}
 	h = Head{App: n.App, Cluster: n.Cluster, Namespace: n.NS, Format: model.FormatOf(n.NS), CreatedBy: r.Principal.Name, CreatedAt: f.opts.Now().UTC()}
 	if _, conflict, err := f.casJSON(r.Context(), n.headKey(), 0, h); err != nil {

@@ -3,13 +3,12 @@ package config
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/httperr"
 )
 
@@ -23,11 +22,14 @@ import (
 //     reached — never when the store answers (a deleted key is deleted);
 //   - a bearer token that passed the read check of an app on this node is
 //     trusted for that app, while the store cannot be reached, for
-//     StaleCredentials (default 5 minutes) after its last successful check:
-//     a token revoked during an outage keeps reading that app's config on
+//     StaleCredentials (default 5 minutes) after its last successful check
+//     and never past its expiry; a 401, a revoke and any change of its
+//     record seen on the watch drop it (stalecreds.go, follow.go): only a
+//     token revoked during an outage keeps reading that app's config on
 //     the nodes that checked it, for at most that long; it never reads
 //     another app's, nor writes. An Apollo signature is checked as always,
-//     against the access keys last read;
+//     against the access keys as last seen (the key watch keeps them
+//     current; a list is not used past StaleCredentials);
 //   - writes (the team API) never use any of it: they answer 503 and change
 //     nothing until the store is back.
 //
@@ -47,16 +49,13 @@ func staleAllowed(ctx context.Context) bool {
 	return v
 }
 
-// lastKnown keeps the store reads and the credential checks of client
-// reads, bounded (an arbitrary entry makes room).
+// lastKnown keeps the store reads of client reads, bounded (an arbitrary
+// entry makes room for a new key).
 type lastKnown struct {
-	max      int
-	credFor  time.Duration
-	now      func() time.Time
-	mu       sync.Mutex
-	reads    map[string]knownRead
-	creds    map[[32]byte]knownCred
-	credSeen time.Duration // a check refreshes a kept one older than this
+	max   int
+	now   func() time.Time
+	mu    sync.Mutex
+	reads map[string]knownRead
 }
 
 // knownRead is one store read: absent (found false), one value (a Get) or
@@ -65,17 +64,11 @@ type knownRead struct {
 	found   bool
 	version uint64
 	values  [][]byte
+	at      time.Time // when the store last answered it
 }
 
-// knownCred is a token's last successful read check of one app.
-type knownCred struct {
-	p  auth.Principal
-	at time.Time
-}
-
-func newLastKnown(max int, credFor time.Duration, now func() time.Time) *lastKnown {
-	return &lastKnown{max: max, credFor: credFor, now: now, credSeen: min(time.Second, credFor/2),
-		reads: map[string]knownRead{}, creds: map[[32]byte]knownCred{}}
+func newLastKnown(max int, now func() time.Time) *lastKnown {
+	return &lastKnown{max: max, now: now, reads: map[string]knownRead{}}
 }
 
 // putRead keeps a read of key (only for a client read's ctx). Values are
@@ -86,10 +79,13 @@ func (k *lastKnown) putRead(ctx context.Context, key string, r knownRead) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	now := k.now()
 	if old, ok := k.reads[key]; ok && sameRead(old, r) {
+		old.at = now
+		k.reads[key] = old
 		return
 	}
-	if len(k.reads) >= k.max {
+	if _, ok := k.reads[key]; !ok && len(k.reads) >= k.max {
 		for x := range k.reads {
 			delete(k.reads, x)
 			break
@@ -100,7 +96,26 @@ func (k *lastKnown) putRead(ctx context.Context, key string, r knownRead) {
 		vs[i] = bytes.Clone(v)
 	}
 	r.values = vs
+	r.at = now
 	k.reads[key] = r
+}
+
+// drop forgets the kept read of key.
+func (k *lastKnown) drop(key string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.reads, key)
+}
+
+// dropPrefix forgets every kept read whose key starts with p.
+func (k *lastKnown) dropPrefix(p string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for key := range k.reads {
+		if strings.HasPrefix(key, p) {
+			delete(k.reads, key)
+		}
+	}
 }
 
 // putValue keeps a Get of key that found value at version; unchanged
@@ -142,15 +157,6 @@ func (k *lastKnown) read(ctx context.Context, key string) (knownRead, bool) {
 	return r, ok
 }
 
-// credKey identifies a token's check of app; the token itself is not kept.
-func credKey(token, app string) [32]byte {
-	var buf [192]byte // tokens and app names fit: no allocation per read
-	b := append(buf[:0], app...)
-	b = append(b, 0)
-	b = append(b, token...)
-	return sha256.Sum256(b)
-}
-
 // clientCtx is withStale(parent), made once per parent (the Mux's context
 // is the same for every request): no allocation per client read.
 func (f *Function) clientCtx(parent context.Context) context.Context {
@@ -165,35 +171,6 @@ func (f *Function) clientCtx(parent context.Context) context.Context {
 // staleCtxOf is a parent context and its withStale child.
 type staleCtxOf struct {
 	parent, ctx context.Context
-}
-
-// putCred records that token passed app's read check as p now.
-func (k *lastKnown) putCred(token, app string, p auth.Principal) {
-	key, now := credKey(token, app), k.now()
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if old, ok := k.creds[key]; ok && now.Sub(old.at) < k.credSeen {
-		return
-	}
-	if len(k.creds) >= k.max {
-		for x := range k.creds {
-			delete(k.creds, x)
-			break
-		}
-	}
-	k.creds[key] = knownCred{p: p, at: now}
-}
-
-// cred is token's check of app if it passed within credFor.
-func (k *lastKnown) cred(token, app string) (auth.Principal, bool) {
-	key := credKey(token, app)
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	c, ok := k.creds[key]
-	if !ok || k.now().Sub(c.at) > k.credFor {
-		return auth.Principal{}, false
-	}
-	return c.p, true
 }
 
 // unavailable reports whether err is a store outage's 503.

@@ -103,7 +103,9 @@ func (f *Function) getJSON(ctx context.Context, key string, v any) (version uint
 	defer cancel()
 	e, err := f.st.Get(cctx, key)
 	if errors.Is(err, store.ErrNotFound) {
-		f.known.putRead(ctx, key, knownRead{})
+		if staleAllowed(ctx) && f.hub.knownName(key) {
+			f.known.putRead(ctx, key, knownRead{})
+		}
 		return 0, false, nil
 	}
 	if err != nil {

@@ -122,6 +122,10 @@ func NewCache(svc *Service, opts CacheOptions) *Cache {
 	return c
 }
 
+// OnRevoke has fn told the id of every token the Cache's Service revokes
+// (Service.OnRevoke); call it before the Service is in use.
+func (c *Cache) OnRevoke(fn func(id string)) { c.svc.OnRevoke(fn) }
+
 // Authenticate returns the principal of a plaintext token or
 // ErrUnauthenticated, as Service.Authenticate does. The principal's Scopes
 // are shared with the cache: do not modify them.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Scope names.
@@ -59,6 +60,9 @@ type Principal struct {
 	TokenID string   `json:"id"`
 	Name    string   `json:"name"`
 	Scopes  []string `json:"scopes"`
+	// Expires is when the token's record expires in the store (zero:
+	// never); callers that keep a check must not use it past this.
+	Expires time.Time `json:"-"`
 }
 
 // IsAdmin reports whether the principal has the admin scope.

@@ -15,6 +15,10 @@ import (
 	"github.com/wharfhq/wharf/internal/store"
 )
 
+// TokenKeyPrefix starts the store key of every token record (the token
+// id follows): a watch of it sees every revoke, rewrite and expiry.
+const TokenKeyPrefix = tokenKeyPrefix
+
 const (
 	tokenKeyPrefix = "auth/tokens/"
 	bootstrapKey   = "auth/bootstrap"
@@ -51,6 +55,10 @@ type Service struct {
 	// onRevoke are told the id of every token Revoke deleted (see NewCache).
 	onRevoke []func(id string)
 }
+
+// OnRevoke has fn told the id of every token Revoke deletes, before
+// Revoke returns; call it before s is in use.
+func (s *Service) OnRevoke(fn func(id string)) { s.onRevoke = append(s.onRevoke, fn) }
 
 // NewService returns a token service over st.
 func NewService(st store.Store) *Service {
@@ -234,7 +242,9 @@ func (s *Service) check(ctx context.Context, id, plain string, sum *[sha256.Size
 	if !sumEqual(*sum, t.Hash) {
 		return Principal{}, time.Time{}, ErrUnauthenticated
 	}
-	return t.Principal(), e.ExpiresAt, nil
+	p := t.Principal()
+	p.Expires = e.ExpiresAt
+	return p, e.ExpiresAt, nil
 }
 
 // Bootstrap creates the first admin token once per store. On the first call it

@@ -26,8 +26,8 @@ func (c ConfigServiceOptions) validate() error {
 	if c.ClockWindow < time.Second || c.ClockWindow > time.Hour {
 		errs = append(errs, fmt.Errorf("config_service.clock_window must be 1s to 1h, got %s", c.ClockWindow))
 	}
-	if c.StaleCredentials < time.Second || c.StaleCredentials > 24*time.Hour {
-		errs = append(errs, fmt.Errorf("config_service.stale_credentials must be 1s to 24h, got %s", c.StaleCredentials))
+	if c.StaleCredentials < time.Second || c.StaleCredentials > time.Hour {
+		errs = append(errs, fmt.Errorf("config_service.stale_credentials must be 1s to 1h, got %s", c.StaleCredentials))
 	}
 	return errors.Join(errs...)
 }

@@ -13,7 +13,7 @@ import (
 // made the gateway faster — the request path allocates once per request.
 type RuntimeOptions struct {
 	GoMaxProcs  int    `yaml:"gomaxprocs" help:"Go scheduler threads running Go code at once (GOMAXPROCS); 0: Go's default (the CPUs the process may use, or the GOMAXPROCS environment variable)"`
-	GOGC        int    `yaml:"gogc" help:"garbage collection target percentage (GOGC); 0: Go's default (100, or the GOGC environment variable); -1: collect only at the memory limit"`
+	GOGC        int    `yaml:"gogc" help:"garbage collection target percentage (GOGC); 0: Go's default (100, or the GOGC environment variable); -1: collect only at the memory limit (needs memory_limit)"`
 	MemoryLimit string `yaml:"memory_limit" help:"soft memory limit of the Go runtime (GOMEMLIMIT), a size like 512MiB or 2GB; empty: Go's default (none, or the GOMEMLIMIT environment variable)"`
 }
 
@@ -45,8 +45,12 @@ func (r RuntimeOptions) validate() []error {
 	if r.GOGC < -1 {
 		errs = append(errs, fmt.Errorf("runtime.gogc must be -1 (off), 0 (Go's default) or a positive percentage, got %d", r.GOGC))
 	}
-	if _, err := r.MemoryLimitBytes(); err != nil {
+	limit, err := r.MemoryLimitBytes()
+	if err != nil {
 		errs = append(errs, err)
+	}
+	if r.GOGC == -1 && limit == 0 && err == nil {
+		errs = append(errs, fmt.Errorf("runtime.gogc -1 turns garbage collection off until the memory limit: set runtime.memory_limit too (without one the heap grows without bound)"))
 	}
 	return errs
 }

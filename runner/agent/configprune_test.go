@@ -99,3 +99,37 @@ func TestConfigCacheDropsAnAppWithoutInstances(t *testing.T) {
 		return nil
 	})
 }
+
+// TestConfigCacheFailedRedeployKeepsWatching: 1.0.0 runs on cluster
+// default; 2.0.0 on cluster blue crashes and its deploy fails. The agent
+// goes back to following the running 1.0.0's namespaces: a publish to
+// default reaches its file.
+func TestConfigCacheFailedRedeployKeepsWatching(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	cs := newConfigServer(t, h.cp.token)
+	cs.publish("shop", "application", map[string]string{"greeting": "hello"})
+	opts := h.options()
+	opts.ConfigServers, opts.ConfigToken = []string{cs.srv.URL}, h.cp.token
+	a := h.start(opts)
+	deployFirst(t, h, h.cp.add("1.0.0", makeBundle(t, bundleSpec{version: "1.0.0"})))
+	h.publish(h.task("d2", 1, wire.TaskDeploy, "2.0.0", h.cp.add("2.0.0", makeBundle(t, bundleSpec{version: "2.0.0",
+		extra: "config:\n  cluster: blue\n", env: map[string]string{"CRASH": "1"}}))))
+	if ev := h.waitFinal("d2", 1, 30*time.Second); ev.State != wire.PhaseFailed {
+		t.Fatalf("deploy of a crashing 2.0.0: %s: %s", ev.State, ev.Msg)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if w := watchedApps(a.Agent); w["shop"] != "default" {
+			return fmt.Errorf("watched after the failed redeploy: %v", w)
+		}
+		return nil
+	})
+	cs.publish("shop", "application", map[string]string{"greeting": "again"})
+	def := filepath.Join(h.dir, "config", "shop", "default", "application.properties")
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if b, err := os.ReadFile(def); err != nil || string(b) != "greeting=again\n" {
+			return fmt.Errorf("config file after a publish: %q, %v", b, err)
+		}
+		return nil
+	})
+}
