@@ -120,8 +120,12 @@ func TestEvenShareAndHandOver(t *testing.T) {
 	}
 	want := []string{"a taken 0", "a taken 1", "a taken 2", "a taken 3", "a taken 4", "a released 3", "a released 4",
 		"b taken 3", "b taken 4", "b stopped 3", "b stopped 4", "a taken 3", "a taken 4"}
-	if !slices.Equal(w.changes, want) {
-		t.Fatalf("changes\n got %q\nwant %q", w.changes, want)
+	got := slices.Clone(w.changes)
+	if len(got) == len(want) {
+		slices.Sort(got[9:11]) // ReleaseAll stops its shards at once, in any order
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("changes\n got %q\nwant %q", got, want)
 	}
 }
 

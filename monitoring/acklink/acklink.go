@@ -71,7 +71,9 @@ func Verify(key []byte, token string, now time.Time) (Claims, error) {
 	if !ok || payload == "" {
 		return Claims{}, ErrForged
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	// Strict: one token per signature (a last character differing only
+	// in its unused bits is another token, and is refused).
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil || !hmac.Equal(got, mac(key, payload)) {
 		return Claims{}, ErrForged
 	}

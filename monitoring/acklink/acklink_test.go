@@ -3,6 +3,7 @@ package acklink
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -51,4 +52,22 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", tok, c)
 		}
 	})
+}
+
+// A signature whose last character differs only in its unused low bits
+// decodes to the same bytes; it is refused all the same (Strict), so a
+// link has one spelling. (An e2e test altering the last character
+// passed it as valid about one run in sixteen.)
+func TestNonCanonicalSignatureRefused(t *testing.T) {
+	t.Parallel()
+	for i := range 64 {
+		tok := Sign(key, fmt.Sprintf("s_%d", i), "PROBLEM.1.1", now.Add(time.Hour))
+		last := tok[len(tok)-1]
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		pos := strings.IndexByte(alphabet, last)
+		twin := alphabet[pos^1] // same top 2 bits, another unused low bit
+		if _, err := Verify(key, tok[:len(tok)-1]+string(twin), now); !errors.Is(err, ErrForged) {
+			t.Fatalf("%q with its last character %q for %q: %v", tok, twin, last, err)
+		}
+	}
 }
