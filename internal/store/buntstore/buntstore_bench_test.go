@@ -7,6 +7,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/store/storetest"
 )
 
 func benchStore(b *testing.B, path string) *buntstore.Store {
@@ -77,44 +78,5 @@ func BenchmarkGetParallel(b *testing.B) {
 // BenchmarkCompareAndSwapMany: the judge's flush, 1,000 records of
 // ~200 bytes per transaction among 100,000, reported per record.
 func BenchmarkCompareAndSwapMany(b *testing.B) {
-	benchSwapMany(b, benchStore(b, filepath.Join(b.TempDir(), "bench.db")))
-}
-
-func benchSwapMany(b *testing.B, s *buntstore.Store) {
-	ctx := b.Context()
-	// 100,000 states stored (the judge's 100,000 series), 1,000 of them
-	// written per transaction, going round.
-	const total, n = 100_000, 1000
-	val := make([]byte, 200)
-	swaps := make([]store.Swap, total)
-	for i := range swaps {
-		swaps[i] = store.Swap{Key: fmt.Sprintf("monitor/judge/state/s_cpu_%032x", i*7919%total), Value: val}
-	}
-	for i := 0; i < total; i += n {
-		res, err := s.CompareAndSwapMany(ctx, swaps[i:i+n])
-		if err != nil {
-			b.Fatal(err)
-		}
-		for k, r := range res {
-			swaps[i+k].Expect = r.Version
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	next := 0
-	for b.Loop() {
-		batch := swaps[next : next+n]
-		res, err := s.CompareAndSwapMany(ctx, batch)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i, r := range res {
-			if r.Err != nil {
-				b.Fatal(r.Err)
-			}
-			batch[i].Expect = r.Version
-		}
-		next = (next + n) % total
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+	storetest.BenchSwapMany(b, benchStore(b, filepath.Join(b.TempDir(), "bench.db")))
 }
