@@ -82,8 +82,11 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 	if err != nil {
 		return err
 	}
-	// A new range of a layer is claimed before the write (claims.go).
-	if in.Range != nil && cur.Layer != "" && *in.Range != cur.Range {
+	// A range of a layer is claimed before the write (claims.go), even
+	// one equal to the range read: the experiment may have moved since,
+	// and another taken that range.
+	claimed := false
+	if in.Range != nil && cur.Layer != "" {
 		want := cur
 		want.Range = *in.Range
 		if errs := want.Validate(); len(errs) == 0 {
@@ -95,6 +98,7 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 				return badFields(r, "invalid edit", fielderr.List{{Field: "range", Msg: fmt.Sprintf("overlaps the range of experiment %q in layer %q", other, cur.Layer)}})
 			}
 			defer release()
+			claimed = true
 		}
 	}
 	return f.edit(r, editSpec{action: "edit", dryRun: in.DryRun, revision: rev, detail: editDetail,
@@ -103,6 +107,9 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 			apply(e, in, whole)
 			e.Normalize()
 			errs := e.Validate()
+			if e.Layer != "" && e.Range != before.Range && !claimed {
+				errs.Add("range", "changed meanwhile by another write: read the experiment again and repeat the edit")
+			}
 			if in.Layer != nil && *in.Layer != before.Layer || whole && in.Layer == nil && before.Layer != "" {
 				errs.Add("layer", "cannot be changed: create another experiment in the other layer")
 			}
