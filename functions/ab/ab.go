@@ -69,7 +69,7 @@ type Options struct {
 	// DefaultExposureSlots (exposed.go).
 	ExposureSlots int
 	// MaxNewExposures caps the new unit exposures this node records per
-	// FlushInterval; default DefaultMaxNewExposures.
+	// FlushInterval for each experiment; default DefaultMaxNewExposures.
 	MaxNewExposures int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -92,11 +92,10 @@ type Function struct {
 	readyOne sync.Once
 	m        *fnMetrics
 	// seed hashes units for the exposure log; nodeID and batchSeq name its
-	// batches; budget counts the new exposures of this flush interval.
+	// batches.
 	seed     maphash.Seed
 	nodeID   string
 	batchSeq atomic.Uint64
-	budget   atomic.Int64
 }
 
 // state is one snapshot and the exposure counter of each of its running

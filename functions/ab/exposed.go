@@ -45,7 +45,7 @@ const (
 	// per experiment (a power of two; 8 bytes each: 512 KiB).
 	DefaultExposureSlots = 1 << 16
 	// DefaultMaxNewExposures is how many new unit exposures a node records
-	// per flush interval across its experiments; once they are recorded
+	// per flush interval for each experiment; once they are recorded
 	// the interval's other exposures are not checked (counted in
 	// wharf_ab_exposures_unchecked_total): their units are recorded at a
 	// decision of a later interval.
@@ -76,6 +76,11 @@ type unitLog struct {
 	// the last hash that fell on it (lossy: a collision records again).
 	seen []atomic.Uint64
 	mask uint64
+	// budget counts the new exposures of this flush interval, of at most
+	// maxNew: each experiment has its own, so one experiment's traffic
+	// does not keep another's units out.
+	budget atomic.Int64
+	maxNew int64
 	mu   sync.Mutex
 	// pending are the units recorded since the last flush.
 	pending exposedBatch
@@ -85,27 +90,30 @@ type unitLog struct {
 	open    exposedBatch
 }
 
-func newUnitLog(prefix string, slots int) *unitLog {
-	return &unitLog{prefix: prefix, seen: make([]atomic.Uint64, slots), mask: uint64(slots - 1)}
+// newUnitLog is the log of the batches under prefix with a set of slots
+// units and a budget of maxNew new ones per flush interval.
+func newUnitLog(prefix string, slots, maxNew int) *unitLog {
+	return &unitLog{prefix: prefix, seen: make([]atomic.Uint64, slots), mask: uint64(slots - 1), maxNew: int64(maxNew)}
 }
 
 // recordExposure records unit's exposure to variation of the experiment of
 // ctr unless this node recorded it already; no lock and no allocation when
-// it did. Once this interval's budget of new exposures is spent the set is
+// it did. Once the experiment's budget of new exposures of this interval
+// is spent the set is
 // not even looked at (a look is a cache miss for a unit not seen lately):
 // the exposure is counted as not checked, and the unit is recorded at a
 // decision of a later interval.
 func (f *Function) recordExposure(ctr *counter, unit string, variation int) {
-	if f.budget.Load() >= int64(f.opts.MaxNewExposures) {
+	l := ctr.units
+	if l.budget.Load() >= l.maxNew {
 		f.m.exposedUnchecked.Inc()
 		return
 	}
-	l := ctr.units
 	h := unitHash(f.seed, unit, variation)
 	if l.has(h) {
 		return
 	}
-	if f.budget.Add(1) > int64(f.opts.MaxNewExposures) {
+	if l.budget.Add(1) > l.maxNew {
 		f.m.exposedUnchecked.Inc()
 		return
 	}
@@ -147,6 +155,7 @@ func (l *unitLog) record(seed maphash.Seed, unit string, variation int, at int64
 func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
+	l.budget.Store(0)
 	l.mu.Lock()
 	b := l.pending
 	l.pending = exposedBatch{}

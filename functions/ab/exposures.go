@@ -30,7 +30,6 @@ func (f *Function) Flush(ctx context.Context) {
 	}
 	f.mu.Unlock()
 	defer f.dropIdle()
-	f.budget.Store(0)
 	logs := map[*unitLog]bool{}
 	for _, c := range cs {
 		if !logs[c.units] {

@@ -79,8 +79,8 @@ func TestExposureBudgetPerExperiment(t *testing.T) {
 		t.Fatalf("bank's exposed units %v, want its 20 (and the probe): shop's decisions spent the budget", ev.ExposedUnits)
 	}
 	ev = decode[exposedView](t, s.must(t, 200, "GET", "/fn/ab/results/shop/button", "team", ""))
-	if got := ev.ExposedUnits[0] + ev.ExposedUnits[1]; got != 40 {
-		t.Fatalf("shop's exposed units %v, want 10 per interval", ev.ExposedUnits)
+	if got := ev.ExposedUnits[0] + ev.ExposedUnits[1]; got != 41 {
+		t.Fatalf("shop's exposed units %v, want the probe and 10 per interval", ev.ExposedUnits)
 	}
 }
 
