@@ -81,7 +81,7 @@ type unitLog struct {
 	// does not keep another's units out.
 	budget atomic.Int64
 	maxNew int64
-	mu   sync.Mutex
+	mu     sync.Mutex
 	// pending are the units recorded since the last flush.
 	pending exposedBatch
 	// flushMu guards the open batch: its key and what it holds.
