@@ -54,3 +54,15 @@ func TestIdleCountersAreDropped(t *testing.T) {
 		t.Fatalf("counters of a deleted experiment: %v", f.counters)
 	}
 }
+
+// TestBatchLen: a stored batch of exposed units is capped by units and by
+// the bytes of their ids (one unit at least).
+func TestBatchLen(t *testing.T) {
+	t.Parallel()
+	units := []string{"aaaa", "bbbb", "cccc", "dddd"}
+	for _, c := range []struct{ max, bytes, want int }{{10, 100, 4}, {2, 100, 2}, {10, 8, 2}, {10, 9, 2}, {10, 2, 1}} {
+		if got := batchLen(units, c.max, c.bytes); got != c.want {
+			t.Errorf("batchLen(max %d, bytes %d) = %d, want %d", c.max, c.bytes, got, c.want)
+		}
+	}
+}

@@ -34,9 +34,11 @@ const exposedPrefix = "ab/exposed/"
 
 // ExposedBatch caps the units of one stored batch; OpenBatchMax is how
 // many a node's open batch, rewritten at each flush, holds at most.
+// ExposedBatchBytes caps the bytes of the unit ids of one stored batch.
 const (
-	ExposedBatch = 10000
-	OpenBatchMax = 1000
+	ExposedBatch      = 10000
+	OpenBatchMax      = 1000
+	ExposedBatchBytes = 1 << 20
 )
 
 // Defaults of the exposure log.
@@ -170,7 +172,7 @@ func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 			}
 		} else {
 			key = l.prefix + f.nodeID + "-" + fmt.Sprintf("%016x", f.batchSeq.Add(1))
-			n = min(n, ExposedBatch)
+			n = batchLen(b.Units, ExposedBatch, ExposedBatchBytes)
 			next = exposedBatch{Units: b.Units[:n:n], Variations: b.Variations[:n:n], At: b.At[:n:n]}
 		}
 		if err := f.putExposed(ctx, key, next); err != nil {
@@ -194,6 +196,20 @@ func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 		f.m.exposedUnits.Add(n)
 		b = exposedBatch{Units: b.Units[n:], Variations: b.Variations[n:], At: b.At[n:]}
 	}
+}
+
+// batchLen is how many of units, at least one, fit a batch of at most
+// max units and maxBytes bytes of unit ids.
+func batchLen(units []string, max, maxBytes int) int {
+	n, size := 0, 0
+	for n < len(units) && n < max {
+		size += len(units[n])
+		if n > 0 && size > maxBytes {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // putExposed writes batch b under key.
