@@ -71,6 +71,14 @@ type Options struct {
 	// MaxNewExposures caps the new unit exposures this node records per
 	// FlushInterval for each experiment; default DefaultMaxNewExposures.
 	MaxNewExposures int
+	// MaxReportedExposures caps the exposures reported on POST
+	// /fn/ab/exposures that this node takes per FlushInterval for each
+	// experiment (429 beyond); default DefaultMaxReportedExposures.
+	MaxReportedExposures int
+	// MaxStoredUnits caps the unit records stored for one bucket version
+	// of an experiment (results say truncated beyond); default
+	// DefaultMaxStoredUnits.
+	MaxStoredUnits int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Metrics, if set, gets the wharf_ab_* metrics.
@@ -131,6 +139,12 @@ func New(opts Options) (*Function, error) {
 	}
 	if opts.MaxNewExposures <= 0 {
 		opts.MaxNewExposures = DefaultMaxNewExposures
+	}
+	if opts.MaxReportedExposures <= 0 {
+		opts.MaxReportedExposures = DefaultMaxReportedExposures
+	}
+	if opts.MaxStoredUnits <= 0 {
+		opts.MaxStoredUnits = DefaultMaxStoredUnits
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

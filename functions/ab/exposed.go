@@ -83,19 +83,35 @@ type unitLog struct {
 	// does not keep another's units out.
 	budget atomic.Int64
 	maxNew int64
-	mu     sync.Mutex
-	// pending are the units recorded since the last flush.
-	pending exposedBatch
-	// flushMu guards the open batch: its key and what it holds.
-	flushMu sync.Mutex
-	openKey string
-	open    exposedBatch
+	// reported counts the reported exposures of this flush interval, of
+	// at most maxReported (exposedcap.go).
+	reported    atomic.Int64
+	maxReported int64
+	// full is set once the bucket version holds maxStored unit records:
+	// nothing more is recorded.
+	full      atomic.Bool
+	maxStored int64
+	mu        sync.Mutex
+	// pending are the units recorded since the last flush, at most
+	// pendingMax.
+	pending    exposedBatch
+	pendingMax int
+	// flushMu guards the open batch (its key and what it holds) and the
+	// stored count of the bucket version as this node last learnt it.
+	flushMu     sync.Mutex
+	openKey     string
+	open        exposedBatch
+	countKey    string
+	stored      int64
+	countLoaded bool
 }
 
-// newUnitLog is the log of the batches under prefix with a set of slots
-// units and a budget of maxNew new ones per flush interval.
-func newUnitLog(prefix string, slots, maxNew int) *unitLog {
-	return &unitLog{prefix: prefix, seen: make([]atomic.Uint64, slots), mask: uint64(slots - 1), maxNew: int64(maxNew)}
+// newUnitLog is the log of e's bucket version within lim.
+func newUnitLog(e experiment.Experiment, lim logLimits) *unitLog {
+	return &unitLog{prefix: exposedKeyPrefix(e), countKey: exposedCountKey(e),
+		seen: make([]atomic.Uint64, lim.slots), mask: uint64(lim.slots - 1),
+		maxNew: int64(lim.maxNew), maxReported: int64(lim.maxReported), maxStored: int64(lim.maxStored),
+		pendingMax: lim.pendingMax()}
 }
 
 // recordExposure records unit's exposure to variation of the experiment of
@@ -107,6 +123,9 @@ func newUnitLog(prefix string, slots, maxNew int) *unitLog {
 // decision of a later interval.
 func (f *Function) recordExposure(ctr *counter, unit string, variation int) {
 	l := ctr.units
+	if l.full.Load() {
+		return
+	}
 	if l.budget.Load() >= l.maxNew {
 		f.m.exposedUnchecked.Inc()
 		return
@@ -119,7 +138,9 @@ func (f *Function) recordExposure(ctr *counter, unit string, variation int) {
 		f.m.exposedUnchecked.Inc()
 		return
 	}
-	l.add(h, unit, variation, f.opts.Now().UnixMilli())
+	if !l.add(h, unit, variation, f.opts.Now().UnixMilli()) {
+		f.m.exposedSkipped.Inc()
+	}
 }
 
 // unitHash is the set's hash of (unit, variation): a unit exposed to
@@ -131,20 +152,30 @@ func unitHash(seed maphash.Seed, unit string, variation int) uint64 {
 // has reports whether the set holds h.
 func (l *unitLog) has(h uint64) bool { return l.seen[h&l.mask].Load() == h }
 
-// add puts h in the set and the unit in the pending batch.
-func (l *unitLog) add(h uint64, unit string, variation int, at int64) {
+// add puts h in the set and the unit in the pending batch; false when
+// the pending batch is full (the unit is not recorded).
+func (l *unitLog) add(h uint64, unit string, variation int, at int64) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending.Units) >= l.pendingMax {
+		return false
+	}
 	l.seen[h&l.mask].Store(h)
 	l.pending.add(unit, variation, at)
-	l.mu.Unlock()
+	return true
 }
 
 // record records a reported exposure (report.go) unless the set holds
-// it, outside the budget of new exposures.
-func (l *unitLog) record(seed maphash.Seed, unit string, variation int, at int64) {
-	if h := unitHash(seed, unit, variation); !l.has(h) {
-		l.add(h, unit, variation, at)
+// it, outside the budget of new decided exposures (report.go charges its
+// own); false when it could not be recorded (pending or stored full).
+func (l *unitLog) record(seed maphash.Seed, unit string, variation int, at int64) bool {
+	if l.full.Load() {
+		return false
 	}
+	if h := unitHash(seed, unit, variation); !l.has(h) {
+		return l.add(h, unit, variation, at)
+	}
+	return true
 }
 
 // flushExposed writes the units l recorded since the last flush. A few
@@ -158,10 +189,30 @@ func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
 	l.budget.Store(0)
+	l.reported.Store(0)
 	l.mu.Lock()
 	b := l.pending
 	l.pending = exposedBatch{}
 	l.mu.Unlock()
+	if len(b.Units) == 0 {
+		return
+	}
+	f.syncStored(ctx, l)
+	if room := int(max(0, l.maxStored-l.stored)); len(b.Units) > room {
+		f.m.exposedSkipped.Add(len(b.Units) - room)
+		b = exposedBatch{Units: b.Units[:room], Variations: b.Variations[:room], At: b.At[:room]}
+		l.full.Store(true)
+	}
+	written := 0
+	defer func() {
+		if written > 0 {
+			if n, err := f.addStoredCount(ctx, l.countKey, int64(written)); err == nil {
+				l.noteStored(n)
+			} else {
+				l.noteStored(l.stored + int64(written))
+			}
+		}
+	}()
 	for len(b.Units) > 0 {
 		key, n, next := l.openKey, len(b.Units), exposedBatch{}
 		if key != "" && len(l.open.Units)+n <= OpenBatchMax {
@@ -180,7 +231,7 @@ func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 			f.m.flushErrors.Inc()
 			l.mu.Lock()
 			for i := range b.Units {
-				if len(l.pending.Units) >= 10*f.opts.MaxNewExposures {
+				if len(l.pending.Units) >= l.pendingMax {
 					f.m.exposedDropped.Add(len(b.Units) - i)
 					break
 				}
@@ -194,6 +245,7 @@ func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 			l.openKey, l.open = key, next
 		}
 		f.m.exposedUnits.Add(n)
+		written += n
 		b = exposedBatch{Units: b.Units[n:], Variations: b.Variations[n:], At: b.At[n:]}
 	}
 }
@@ -241,6 +293,10 @@ type exposedSet struct {
 	// several; multiple counts those.
 	counts   []int64
 	multiple int
+	// max caps the units read; truncated is set when units were left out
+	// (more than max) or the bucket version's log stopped at the cap.
+	max       int
+	truncated bool
 }
 
 func (s *exposedSet) merge(b exposedBatch, variations int) {
@@ -251,6 +307,9 @@ func (s *exposedSet) merge(b exposedBatch, variations int) {
 		v, at := b.Variations[i], b.At[i]
 		cur, ok := s.units[u]
 		switch {
+		case !ok && len(s.units) >= s.max:
+			s.truncated = true
+			continue
 		case !ok:
 			cur = exposedUnit{variation: v, first: at}
 		case cur.variation != v:
@@ -268,7 +327,12 @@ func (s *exposedSet) merge(b exposedBatch, variations int) {
 // exposedUnits reads every exposed unit of e's bucket version: the stored
 // batches of every node and this node's not yet flushed.
 func (f *Function) exposedUnits(r *fnapi.Request, e experiment.Experiment) (*exposedSet, error) {
-	s := &exposedSet{units: map[string]exposedUnit{}, counts: make([]int64, len(e.Variations))}
+	s := &exposedSet{units: map[string]exposedUnit{}, counts: make([]int64, len(e.Variations)), max: f.opts.MaxStoredUnits}
+	stored, _, err := f.readStoredCount(r.Context(), exposedCountKey(e))
+	if err != nil {
+		return nil, httperr.Unavailable(err, "cannot read the exposed units")
+	}
+	s.truncated = stored >= int64(f.opts.MaxStoredUnits)
 	prefix := exposedKeyPrefix(e)
 	for en, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
 		if err != nil {

@@ -19,7 +19,7 @@ type fnMetrics struct {
 	exposedUnchecked *metrics.Counter
 	// exposedSkipped counts unit exposures not recorded (exposed.go).
 	exposedSkipped *metrics.Counter
-	running          atomic.Int64
+	running        atomic.Int64
 }
 
 // MetricFamilies describes the metrics the function exports.

@@ -3,6 +3,7 @@ package ab
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/valyala/fasthttp"
 
@@ -32,8 +33,9 @@ type ExposuresResult struct {
 // (the decide routes record theirs), one or an array of up to
 // MaxEventsPerRequest, all checked first (400 naming [i].field: a
 // running experiment of the team, a variation of it, the running bucket
-// version), then recorded like a decision's (exposed.go) outside the
-// budget of new exposures. 202.
+// version), then charged to each experiment's budget of reported
+// exposures of the flush interval (429 with Retry-After when spent,
+// nothing recorded) and recorded like a decision's (exposed.go). 202.
 func (f *Function) reportExposures(r *fnapi.Request) error {
 	team, err := callerTeam(r.Principal, string(r.Ctx.QueryArgs().Peek("team")), "team")
 	if err != nil {
@@ -73,12 +75,26 @@ func (f *Function) reportExposures(r *fnapi.Request) error {
 	if len(errs) > 0 {
 		return badFields(r, "invalid exposures", errs)
 	}
+	var cs []charge
+	for _, e := range in {
+		ctr := st.counters[st.snap.Find(team, e.Experiment).Index]
+		i := slices.IndexFunc(cs, func(c charge) bool { return c.ctr == ctr })
+		if i < 0 {
+			cs, i = append(cs, charge{ctr: ctr, key: e.Experiment}), len(cs)
+		}
+		cs[i].n++
+	}
+	if err := f.chargeReported(cs); err != nil {
+		return err
+	}
 	now := f.opts.Now().UnixMilli()
 	for _, e := range in {
 		c := st.snap.Find(team, e.Experiment)
 		ctr := st.counters[c.Index]
 		ctr.counts[*e.Variation].Add(1)
-		ctr.units.record(f.seed, e.Unit, *e.Variation, now)
+		if !ctr.units.record(f.seed, e.Unit, *e.Variation, now) {
+			f.m.exposedSkipped.Inc()
+		}
 	}
 	return r.JSON(fasthttp.StatusAccepted, ExposuresResult{Accepted: len(in)})
 }

@@ -2,6 +2,7 @@ package ab_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/wharfhq/wharf/functions/ab"
 	"github.com/wharfhq/wharf/gateway/gatewaytest"
+	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
 
@@ -114,27 +116,27 @@ func TestHashAttributeUnitBounded(t *testing.T) {
 // TestDroppedUnitsRecordedAgain: units dropped after the store refused
 // them for ten intervals are recorded at their next decision.
 func TestDroppedUnitsRecordedAgain(t *testing.T) {
-	s, h := hooked(t, func(o *ab.Options) { o.MaxNewExposures, o.FlushInterval = 2, time.Hour })
+	s, h := hooked(t, func(o *ab.Options) { o.MaxNewExposures, o.MaxReportedExposures, o.FlushInterval = 2, 1, time.Hour })
 	s.running(t, "", "button", 0, 0)
 	ctx := context.Background()
 	s.fn.Flush(ctx)
 	h.failPuts("ab/exposed/")
 	l := s.local("team")
-	for round := range 12 {
+	for round := range 16 { // pending holds ten intervals' worth: 30
 		l.decide(t, fmt.Sprintf("u%d", 2*round))
 		l.decide(t, fmt.Sprintf("u%d", 2*round+1))
 		s.fn.Flush(ctx)
 	}
 	h.failPuts("")
 	for range 5 {
-		for i := range 24 {
+		for i := range 32 {
 			l.decide(t, fmt.Sprintf("u%d", i))
 		}
 		s.fn.Flush(ctx)
 	}
 	ev := decode[exposedView](t, s.must(t, 200, "GET", "/fn/ab/results/shop/button", "team", ""))
-	if got := ev.ExposedUnits[0] + ev.ExposedUnits[1]; got != 25 {
-		t.Fatalf("exposed units %v, want the 24 and the probe: dropped units are never recorded again", ev.ExposedUnits)
+	if got := ev.ExposedUnits[0] + ev.ExposedUnits[1]; got != 33 {
+		t.Fatalf("exposed units %v, want the 32 and the probe: dropped units are never recorded again", ev.ExposedUnits)
 	}
 }
 
@@ -155,4 +157,71 @@ func TestEditFallbackNeedsNewBucketVersion(t *testing.T) {
 	const path = "/fn/ab/experiments/shop/fb"
 	wantStatus(t, s.doIf(t, "PATCH", path, "", `{"fallback_attribute":"session"}`), 400, `"field":"fallback_attribute"`, "new_bucket_version")
 	wantStatus(t, s.doIf(t, "PATCH", path, "", `{"fallback_attribute":"session","new_bucket_version":true}`), 200, `"saved":true`)
+}
+
+// TestExposureLogBounded: reported exposures are charged to the
+// experiment's budget per flush interval (429 with Retry-After beyond,
+// nothing recorded), and a bucket version stores at most MaxStoredUnits
+// units: results say exposed_truncated.
+func TestExposureLogBounded(t *testing.T) {
+	s := newServer(t, "buntdb", func(o *ab.Options) {
+		o.MaxReportedExposures, o.MaxStoredUnits, o.FlushInterval = 5, 30, time.Hour
+	})
+	s.running(t, "", "button", 0, 0)
+	ctx := context.Background()
+	s.fn.Flush(ctx)
+	report := func(from, n int) gatewaytest.Response {
+		var reps []string
+		for i := range n {
+			reps = append(reps, fmt.Sprintf(`{"experiment":"button","unit":"sdk-%d","variation":%d,"bucket_version":0}`, from+i, i%2))
+		}
+		return s.do(t, "POST", "/fn/ab/exposures", "team", "["+strings.Join(reps, ",")+"]")
+	}
+	r := report(0, 6)
+	wantStatus(t, r, 429, "button", "reported exposures")
+	if r.Get("Retry-After") != "3600" {
+		t.Fatalf("Retry-After %q, want the flush interval", r.Get("Retry-After"))
+	}
+	results := func() (exposedView, ab.Results) {
+		r := s.must(t, 200, "GET", "/fn/ab/results/shop/button", "team", "")
+		return decode[exposedView](t, r), decode[ab.Results](t, r)
+	}
+	if ev, res := results(); ev.ExposedUnits[0]+ev.ExposedUnits[1] != 1 || res.Exposures[0]+res.Exposures[1] != 1 {
+		t.Fatalf("a refused report recorded: %+v %v", ev, res.Exposures)
+	}
+	wantStatus(t, report(0, 5), 202)
+	wantStatus(t, report(5, 1), 429)
+	s.fn.Flush(ctx)
+	wantStatus(t, report(5, 1), 202)
+	if _, res := results(); res.ExposedTruncated {
+		t.Fatal("truncated below the cap")
+	}
+	l := s.local("team")
+	for round := range 3 {
+		for i := range 20 {
+			l.decide(t, fmt.Sprintf("u%d-%d", round, i))
+		}
+		s.fn.Flush(ctx)
+	}
+	ev, res := results()
+	if got := ev.ExposedUnits[0] + ev.ExposedUnits[1]; got > 30 || got < 20 || !res.ExposedTruncated {
+		t.Fatalf("exposed units %v, truncated %v: want at most MaxStoredUnits and truncated", ev.ExposedUnits, res.ExposedTruncated)
+	}
+	if res.Exposures[0]+res.Exposures[1] != 1+6+60 {
+		t.Fatalf("exposures %v: every decision still counts", res.Exposures)
+	}
+	stored := 0
+	for e, err := range store.Entries(ctx, s.st, "ab/exposed/", store.ScanOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b struct{ Units []string }
+		if err := json.Unmarshal(e.Value, &b); err != nil {
+			t.Fatal(err)
+		}
+		stored += len(b.Units)
+	}
+	if stored > 30 {
+		t.Fatalf("%d units stored, cap 30", stored)
+	}
 }

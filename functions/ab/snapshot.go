@@ -86,7 +86,7 @@ func (f *Function) counterLocked(e experiment.Experiment) *counter {
 			// under a name of their own.
 			f.counters[id+"/old"] = c
 		}
-		units := newUnitLog(exposedKeyPrefix(e), f.opts.ExposureSlots, f.opts.MaxNewExposures)
+		units := newUnitLog(e, f.limits())
 		if c != nil {
 			units = c.units
 		}
