@@ -3,6 +3,8 @@ package ab
 import (
 	"context"
 	"encoding/json"
+	"hash/maphash"
+	"strconv"
 	"testing"
 	"time"
 
@@ -63,6 +65,35 @@ func TestBatchLen(t *testing.T) {
 	for _, c := range []struct{ max, bytes, want int }{{10, 100, 4}, {2, 100, 2}, {10, 8, 2}, {10, 9, 2}, {10, 2, 1}} {
 		if got := batchLen(units, c.max, c.bytes); got != c.want {
 			t.Errorf("batchLen(max %d, bytes %d) = %d, want %d", c.max, c.bytes, got, c.want)
+		}
+	}
+}
+
+// TestRequeueForgetsDropped: units a log cannot keep after a failed
+// write are dropped and forgotten by its set, so a later decision
+// records them again; the units kept stay in the set.
+func TestRequeueForgetsDropped(t *testing.T) {
+	t.Parallel()
+	seed := maphash.MakeSeed()
+	l := newUnitLog(experiment.Experiment{Key: "k", Team: "t"}, logLimits{slots: 1 << 10, maxNew: 2, maxReported: 0})
+	var b exposedBatch
+	for i := range 15 {
+		u := "u" + strconv.Itoa(i)
+		if !l.add(unitHash(seed, u, 0), u, 0, 1) {
+			t.Fatalf("add %s: pending full at %d", u, i)
+		}
+		b.add(u, 0, 1)
+	}
+	l.pending = exposedBatch{}
+	l.add(unitHash(seed, "new", 0), "new", 0, 2) // added while the write failed
+	l.pendingMax = 10
+	if got := l.requeue(seed, b); got != 6 {
+		t.Fatalf("dropped %d, want 6 (pending holds 10)", got)
+	}
+	for i := range 15 {
+		u := "u" + strconv.Itoa(i)
+		if kept := i < 9; l.has(unitHash(seed, u, 0)) != kept {
+			t.Errorf("%s in the set: %v, want %v", u, !kept, kept)
 		}
 	}
 }

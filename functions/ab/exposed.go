@@ -229,15 +229,7 @@ func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 		if err := f.putExposed(ctx, key, next); err != nil {
 			f.log.Warn("cannot store exposed units; kept for the next flush", "prefix", l.prefix, "units", len(b.Units), "err", err)
 			f.m.flushErrors.Inc()
-			l.mu.Lock()
-			for i := range b.Units {
-				if len(l.pending.Units) >= l.pendingMax {
-					f.m.exposedDropped.Add(len(b.Units) - i)
-					break
-				}
-				l.pending.add(b.Units[i], b.Variations[i], b.At[i])
-			}
-			l.mu.Unlock()
+			f.m.exposedDropped.Add(l.requeue(f.seed, b))
 			return
 		}
 		l.openKey, l.open = "", exposedBatch{}
@@ -262,6 +254,26 @@ func batchLen(units []string, max, maxBytes int) int {
 		n++
 	}
 	return n
+}
+
+// requeue puts back in the pending batch the units of b that could not be
+// written, up to pendingMax; it drops the others and forgets them in the
+// set (each slot still holding its hash), so that they are recorded again
+// at their next decision. It returns how many it dropped.
+func (l *unitLog) requeue(seed maphash.Seed, b exposedBatch) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range b.Units {
+		if len(l.pending.Units) >= l.pendingMax {
+			for j := i; j < len(b.Units); j++ {
+				h := unitHash(seed, b.Units[j], b.Variations[j])
+				l.seen[h&l.mask].CompareAndSwap(h, 0)
+			}
+			return len(b.Units) - i
+		}
+		l.pending.add(b.Units[i], b.Variations[i], b.At[i])
+	}
+	return 0
 }
 
 // putExposed writes batch b under key.
