@@ -3,7 +3,6 @@ package ab
 import (
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -33,7 +32,7 @@ type editInput struct {
 	Holdout   *float64        `json:"holdout"`
 	// NewBucketVersion saves the edit as the next bucket version: every
 	// unit is hashed anew and results start over. Required to change the
-	// seed, hash version, hash attribute or number of variations of an
+	// seed, hash version, hash attribute, a set fallback attribute or number of variations of an
 	// experiment that has run.
 	NewBucketVersion bool `json:"new_bucket_version"`
 	// ConfirmReassign saves an edit that moves units between variations.
@@ -42,9 +41,22 @@ type editInput struct {
 	DryRun bool `json:"dry_run"`
 }
 
-// reshuffleFields are the fields whose change moves every unit: on an
-// experiment that has run they need a new bucket version.
-var reshuffleFields = [...]string{"seed", "hash_version", "hash_attribute", "variations"}
+// reshuffles reports whether changing field name from before to after
+// moves units between variations wholesale, so that on an experiment that
+// has run it needs a new bucket version: the seed, hash version, hash
+// attribute, number of variations, or a fallback attribute that units were
+// hashed by (from none to one only lets units in).
+func reshuffles(name string, before, after *experiment.Experiment) bool {
+	switch name {
+	case "seed", "hash_version", "hash_attribute":
+		return true
+	case "variations":
+		return len(before.Variations) != len(after.Variations)
+	case "fallback_attribute":
+		return before.FallbackAttribute != ""
+	}
+	return false
+}
 
 // patchExperiment answers PATCH /fn/ab/experiments/{team}/{key}: the
 // fields given replace the current ones.
@@ -118,10 +130,13 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 			}
 			if before.Status != experiment.Draft && !in.NewBucketVersion {
 				for _, name := range changedFields(&before, e) {
-					if slices.Contains(reshuffleFields[:], name) && (name != "variations" || len(before.Variations) != len(e.Variations)) {
+					if reshuffles(name, &before, e) {
 						what := name
-						if name == "variations" {
+						switch name {
+						case "variations":
 							what = "the number of variations"
+						case "fallback_attribute":
+							what = "the fallback_attribute (units without the hash attribute were hashed by it)"
 						}
 						errs.Add(name, fmt.Sprintf("changing %s of a %s experiment moves every unit: give new_bucket_version to save it as bucket version %d (results start over), or create another experiment", what, before.Status, before.BucketVersion+1))
 					}
