@@ -18,8 +18,8 @@ type exposureInput struct {
 	Experiment string `json:"experiment"`
 	Unit       string `json:"unit"`
 	Variation  *int   `json:"variation"`
-	// BucketVersion, if given, must be the running one (the payload's
-	// phase): an exposure to an older bucket version is refused.
+	// BucketVersion is required and must be the running one (the
+	// payload's phase): an exposure to an older bucket version is refused.
 	BucketVersion *int `json:"bucket_version"`
 }
 
@@ -68,7 +68,9 @@ func (f *Function) reportExposures(r *fnapi.Request) error {
 		if e.Variation == nil || *e.Variation < 0 || *e.Variation >= len(c.Exp.Variations) {
 			errs.Add(p+".variation", fmt.Sprintf("must be a variation index 0-%d", len(c.Exp.Variations)-1))
 		}
-		if e.BucketVersion != nil && *e.BucketVersion != c.Exp.BucketVersion {
+		if e.BucketVersion == nil {
+			errs.Add(p+".bucket_version", fmt.Sprintf("is required: the bucket version the unit was decided in (the payload's phase; running: %d)", c.Exp.BucketVersion))
+		} else if *e.BucketVersion != c.Exp.BucketVersion {
 			errs.Add(p+".bucket_version", fmt.Sprintf("must be the running bucket version %d (the payload's phase): the experiment was reassigned", c.Exp.BucketVersion))
 		}
 	}
