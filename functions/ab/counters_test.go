@@ -46,11 +46,17 @@ func TestIdleCountersAreDropped(t *testing.T) {
 		t.Fatalf("%d counters, want 2", n)
 	}
 	ctx := context.Background()
-	f.Flush(ctx) // flushes bucket version 0's exposure, then drops its counter
+	f.Flush(ctx) // flushes bucket version 0's exposure
+	if len(f.counters) != 2 {
+		t.Fatalf("counters after one flush: %v, want both (a decision may still hold the old snapshot)", f.counters)
+	}
+	f.Flush(ctx)
+	f.Flush(ctx) // idle and unused for two flushes: dropped
 	if _, ok := f.counters[counterID(e)]; !ok || len(f.counters) != 1 {
 		t.Fatalf("counters after the flush: %v, want only bucket version 1's", f.counters)
 	}
 	f.apply(map[string][]byte{})
+	f.Flush(ctx)
 	f.Flush(ctx)
 	if len(f.counters) != 0 {
 		t.Fatalf("counters of a deleted experiment: %v", f.counters)
@@ -95,5 +101,44 @@ func TestRequeueForgetsDropped(t *testing.T) {
 		if kept := i < 9; l.has(unitHash(seed, u, 0)) != kept {
 			t.Errorf("%s in the set: %v, want %v", u, !kept, kept)
 		}
+	}
+}
+
+// TestLateDecisionIsFlushed: a decision that loaded the snapshot before a
+// reassignment and counts after the next flush is still flushed: the old
+// counter is dropped only after two idle flushes.
+func TestLateDecisionIsFlushed(t *testing.T) {
+	nsqd := testenv.StartNSQD(t)
+	prod, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = prod.Close() })
+	st := fntest.OpenStore(t, redisstore.Options{})
+	f, err := New(Options{Store: st, Publisher: prod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := experiment.Experiment{Key: "button", Team: "shop", Status: experiment.Running, Coverage: 1,
+		Variations: []experiment.Variation{{Weight: 0.5}, {Weight: 0.5}}, Audit: experiment.Audit{CreatedAt: time.Unix(1, 0)}}
+	e.Normalize()
+	b, _ := json.Marshal(e)
+	f.apply(map[string][]byte{experimentKey("shop", "button"): b})
+	old := f.snapshot()
+	e1 := e
+	e1.BucketVersion = 1
+	b, _ = json.Marshal(e1)
+	f.apply(map[string][]byte{experimentKey("shop", "button"): b})
+	ctx := context.Background()
+	f.Flush(ctx)
+	f.countExposure(old, old.snap.All[0], old.snap.All[0].Decide(map[string]any{"id": "late"}))
+	f.Flush(ctx)
+	en, err := st.Get(ctx, ExposureKey(e))
+	if err != nil {
+		t.Fatalf("the late decision's exposure was not flushed: %v", err)
+	}
+	var got storedExposures
+	if err := json.Unmarshal(en.Value, &got); err != nil || got.Counts[0]+got.Counts[1] != 1 {
+		t.Fatalf("stored exposures %s (%v), want the late decision", en.Value, err)
 	}
 }
