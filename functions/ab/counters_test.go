@@ -150,3 +150,14 @@ func TestLateDecisionIsFlushed(t *testing.T) {
 		t.Fatalf("stored exposures %s (%v), want the late decision", en.Value, err)
 	}
 }
+
+// TestTruncateAtRune: a truncated echo of input never cuts a rune.
+func TestTruncateAtRune(t *testing.T) {
+	t.Parallel()
+	if got := truncate("ab€", 3); got != "ab…" {
+		t.Fatalf("truncate: %q", got)
+	}
+	if got := truncate("abc", 3); got != "abc" {
+		t.Fatalf("truncate: %q", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/functions/ab/experiment"
 	"github.com/wharfhq/wharf/internal/fnapi"
@@ -84,6 +85,9 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 	if whole && in.Variations == nil {
 		return badFields(r, "invalid edit", fielderr.List{{Field: "variations", Msg: "is required: PUT replaces the whole definition (PATCH changes some fields)"}})
 	}
+	if !whole && in.empty() {
+		return httperr.BadRequest("nothing to change: give at least one field of the definition (or new_bucket_version)")
+	}
 	var cur experiment.Experiment
 	ctx, cancel := f.storeCtx(r)
 	team, err := pathTeam(r, "experiment")
@@ -147,6 +151,14 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 			}
 			return errs, in.ConfirmReassign || in.NewBucketVersion || before.Status == experiment.Draft
 		}})
+}
+
+// empty reports whether in changes nothing: no field of the definition
+// and no new bucket version.
+func (in *editInput) empty() bool {
+	return in.Layer == nil && in.Range == nil && in.Seed == nil && in.HashVersion == nil && in.HashAttribute == nil &&
+		in.FallbackAttribute == nil && in.Variations == nil && in.Coverage == nil && in.Condition == nil &&
+		in.Forced == nil && in.Holdout == nil && !in.NewBucketVersion
 }
 
 // apply sets the fields of in on e (whole: every definitional field,
@@ -248,9 +260,14 @@ func ifMatch(r *fnapi.Request, body int) (int, error) {
 	return n, nil
 }
 
+// truncate cuts s to at most n bytes, at a rune boundary, marking a cut
+// with an ellipsis.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -65,6 +65,7 @@ type exposedBatch struct {
 	At []int64 `json:"at"`
 }
 
+// add appends one unit's exposure to b.
 func (b *exposedBatch) add(unit string, variation int, at int64) {
 	b.Units = append(b.Units, unit)
 	b.Variations = append(b.Variations, variation)
@@ -311,6 +312,9 @@ type exposedSet struct {
 	truncated bool
 }
 
+// merge adds the records of b to s: a unit's first exposure wins, and a
+// unit exposed to two variations is marked multiple; records naming no
+// variation of the experiment are skipped.
 func (s *exposedSet) merge(b exposedBatch, variations int) {
 	for i, u := range b.Units {
 		if i >= len(b.Variations) || i >= len(b.At) || b.Variations[i] < 0 || b.Variations[i] >= variations {
