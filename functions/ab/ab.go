@@ -104,6 +104,10 @@ type Function struct {
 	seed     maphash.Seed
 	nodeID   string
 	batchSeq atomic.Uint64
+	// lastFlushWarn (Unix ns) and suppressedWarns rate-limit the warnings
+	// of failed flushes (flushwarn.go).
+	lastFlushWarn   atomic.Int64
+	suppressedWarns atomic.Int64
 }
 
 // state is one snapshot and the exposure counter of each of its running

@@ -1,11 +1,15 @@
 package ab
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"hash/maphash"
+	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,4 +164,42 @@ func TestTruncateAtRune(t *testing.T) {
 	if got := truncate("abc", 3); got != "abc" {
 		t.Fatalf("truncate: %q", got)
 	}
+}
+
+// TestFlushWarningsRateLimited: a store outage fails every flush of every
+// experiment; the warning is logged once a minute with the count of those
+// left out.
+func TestFlushWarningsRateLimited(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	now := time.Unix(100, 0)
+	f := &Function{opts: Options{Now: func() time.Time { return now }}, log: slog.New(slog.NewTextHandler(&buf, nil))}
+	for range 5 {
+		f.flushWarn("cannot flush exposures", "experiment", "shop/button")
+		now = now.Add(time.Second)
+	}
+	now = now.Add(time.Minute)
+	f.flushWarn("cannot flush exposures", "experiment", "shop/button")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "suppressed=0") || !strings.Contains(lines[1], "suppressed=4") {
+		t.Fatalf("warnings:\n%s", buf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -228,7 +228,7 @@ func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 			next = exposedBatch{Units: b.Units[:n:n], Variations: b.Variations[:n:n], At: b.At[:n:n]}
 		}
 		if err := f.putExposed(ctx, key, next); err != nil {
-			f.log.Warn("cannot store exposed units; kept for the next flush", "prefix", l.prefix, "units", len(b.Units), "err", err)
+			f.flushWarn("cannot store exposed units; kept for the next flush", "prefix", l.prefix, "units", len(b.Units), "err", err)
 			f.m.flushErrors.Inc()
 			f.m.exposedDropped.Add(l.requeue(f.seed, b))
 			return

@@ -47,7 +47,7 @@ func (f *Function) Flush(ctx context.Context) {
 		}
 		c.used.Store(true)
 		if err := f.addExposures(ctx, c, deltas); err != nil {
-			f.log.Warn("cannot flush exposures; kept for the next flush", "experiment", c.id, "err", err)
+			f.flushWarn("cannot flush exposures; kept for the next flush", "experiment", c.id, "err", err)
 			f.m.flushErrors.Inc()
 			for i, d := range deltas {
 				c.counts[i].Add(d)
