@@ -179,6 +179,8 @@ func TestABTourThroughServe(t *testing.T) {
 	shop.fails("new_bucket_version", "ab", "experiment", "edit", "button", "--seed", "button-2")
 	wantLines(t, "edit --new-bucket-version", shop.ok("ab", "experiment", "edit", "button", "--seed", "button-2", "--new-bucket-version"), "Saved:", "bucket version 2")
 	wantLines(t, "edit --dry-run", shop.ok("ab", "experiment", "edit", "button", "--condition", `{"country":"fr"}`, "--dry-run"), "Dry run, not saved")
+	shop.fails("nothing to change", "ab", "experiment", "edit", "button")
+	shop.fails(`--range ""`, "ab", "experiment", "edit", "button", "--range", "")
 	wantLines(t, "experiment show (edit audited)", shop.ok("ab", "experiment", "show", "button"), "navy", "changed variations", "changed seed")
 	shop.fails("coverage", "ab", "experiment", "edit", "button", "--coverage", "2")
 	bank.fails("not found", "ab", "experiment", "edit", "button", "--team", "shop", "--coverage", "0.5")

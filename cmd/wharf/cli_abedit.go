@@ -52,7 +52,7 @@ number of variations of an experiment that has run moves every unit: it needs
 				}
 				in["variations"] = vs
 			}
-			if rng != "" {
+			if changed("range") {
 				r, err := parseRange(rng)
 				if err != nil {
 					return err
@@ -97,7 +97,7 @@ number of variations of an experiment that has run moves every unit: it needs
 			fl.StringVar(&seed, "seed", "", "hashing seed (needs --new-bucket-version once the experiment has run)")
 			fl.IntVar(&hashVersion, "hash-version", 2, "GrowthBook hash version 1 or 2 (needs --new-bucket-version once the experiment has run)")
 			fl.StringVar(&hashAttr, "hash-attribute", "", "attribute hashed (needs --new-bucket-version once the experiment has run)")
-			fl.StringVar(&fallback, "fallback-attribute", "", "attribute hashed when the hash attribute is missing")
+			fl.StringVar(&fallback, "fallback-attribute", "", "attribute hashed when the hash attribute is missing (changing a set one needs --new-bucket-version once the experiment has run)")
 			fl.StringVar(&condition, "condition", "", `targeting condition, GrowthBook syntax; '{}' removes it`)
 			fl.StringArrayVar(&forced, "force", nil, "the allow-list ID=INDEX (repeat; replaces the current one)")
 			fl.BoolVar(&clearForced, "clear-forced", false, "remove the allow-list")

@@ -69,8 +69,16 @@ type Options struct {
 	// DefaultExposureSlots (exposed.go).
 	ExposureSlots int
 	// MaxNewExposures caps the new unit exposures this node records per
-	// FlushInterval; default DefaultMaxNewExposures.
+	// FlushInterval for each experiment; default DefaultMaxNewExposures.
 	MaxNewExposures int
+	// MaxReportedExposures caps the exposures reported on POST
+	// /fn/ab/exposures that this node takes per FlushInterval for each
+	// experiment (429 beyond); default DefaultMaxReportedExposures.
+	MaxReportedExposures int
+	// MaxStoredUnits caps the unit records stored for one bucket version
+	// of an experiment (results say truncated beyond); default
+	// DefaultMaxStoredUnits.
+	MaxStoredUnits int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Metrics, if set, gets the wharf_ab_* metrics.
@@ -92,11 +100,14 @@ type Function struct {
 	readyOne sync.Once
 	m        *fnMetrics
 	// seed hashes units for the exposure log; nodeID and batchSeq name its
-	// batches; budget counts the new exposures of this flush interval.
+	// batches.
 	seed     maphash.Seed
 	nodeID   string
 	batchSeq atomic.Uint64
-	budget   atomic.Int64
+	// lastFlushWarn (Unix ns) and suppressedWarns rate-limit the warnings
+	// of failed flushes (flushwarn.go).
+	lastFlushWarn   atomic.Int64
+	suppressedWarns atomic.Int64
 }
 
 // state is one snapshot and the exposure counter of each of its running
@@ -132,6 +143,12 @@ func New(opts Options) (*Function, error) {
 	}
 	if opts.MaxNewExposures <= 0 {
 		opts.MaxNewExposures = DefaultMaxNewExposures
+	}
+	if opts.MaxReportedExposures <= 0 {
+		opts.MaxReportedExposures = DefaultMaxReportedExposures
+	}
+	if opts.MaxStoredUnits <= 0 {
+		opts.MaxStoredUnits = DefaultMaxStoredUnits
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -46,7 +46,7 @@ func TestAuthorizationPerScope(t *testing.T) {
 		{"GET", "/fn/ab/sdk-keys", "", want{401, 403, 403, 200, 200, 200}},
 		{"POST", "/fn/ab/track?team=shop", `{"unit":"u1","metric":"revenue","value":1}`, want{401, 403, 403, 403, 202, 202}},
 		{"GET", "/fn/ab/results/shop/button", "", want{401, 403, 403, 404, 200, 200}},
-		{"POST", "/fn/ab/exposures?team=shop", `{"experiment":"button","unit":"u1","variation":0}`, want{401, 403, 403, 403, 202, 202}},
+		{"POST", "/fn/ab/exposures?team=shop", `{"experiment":"button","unit":"u1","variation":0,"bucket_version":0}`, want{401, 403, 403, 403, 202, 202}},
 		{"POST", "/fn/ab/experiments/shop/draft1/start", "", want{401, 403, 403, 404, 200, 409}},
 		{"POST", "/fn/ab/experiments/shop/draft1/stop", "", want{401, 403, 403, 404, 200, 409}},
 		{"DELETE", "/fn/ab/experiments/shop/button", "", want{401, 403, 403, 404, 409, 409}},

@@ -253,11 +253,17 @@ func writeRaw(r *fnapi.Request, buf []byte) {
 // countExposure counts a unit's exposure to its hashed variation and
 // records the unit as exposed (exposed.go); forced units are neither
 // counted nor recorded, since the split of exposures (the SRM check) and
-// the population of results are those of hashing.
+// the population of results are those of hashing. A unit that is not a
+// valid unit id (the value of a hash attribute other than unit: longer
+// than MaxUnitBytes or not UTF-8) is counted but not recorded.
 func (f *Function) countExposure(st *state, c *experiment.Compiled, a experiment.Assignment) {
 	if a.In() && !a.Forced {
 		ctr := st.counters[c.Index]
 		ctr.counts[a.Variation].Add(1)
-		f.recordExposure(ctr, a.Unit, a.Variation)
+		if len(a.Unit) <= MaxUnitBytes && utf8.ValidString(a.Unit) {
+			f.recordExposure(ctr, a.Unit, a.Variation)
+		} else {
+			f.m.exposedSkipped.Inc()
+		}
 	}
 }

@@ -43,14 +43,16 @@ func (f *Function) deleteExperiment(r *fnapi.Request) error {
 // record per unit: nothing reads them once e is gone); best effort, a key
 // left behind is logged.
 func (f *Function) dropExposed(r *fnapi.Request, e experiment.Experiment) {
-	prefix := exposedPrefix + e.Team + "/" + e.Key + "/" + strconv.FormatInt(e.CreatedAt.UnixNano(), 10) + "/"
+	id := e.Team + "/" + e.Key + "/" + strconv.FormatInt(e.CreatedAt.UnixNano(), 10) + "/"
 	var keys []string
-	for en, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
-		if err != nil {
-			f.log.Warn("cannot list the exposed units of a deleted experiment", "prefix", prefix, "err", err)
-			return
+	for _, prefix := range []string{exposedPrefix + id, exposedCountPrefix + id} {
+		for en, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
+			if err != nil {
+				f.log.Warn("cannot list the exposed units of a deleted experiment", "prefix", prefix, "err", err)
+				return
+			}
+			keys = append(keys, en.Key)
 		}
-		keys = append(keys, en.Key)
 	}
 	for _, k := range keys {
 		ctx, cancel := f.storeCtx(r)

@@ -3,9 +3,9 @@ package ab
 import (
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/functions/ab/experiment"
 	"github.com/wharfhq/wharf/internal/fnapi"
@@ -33,7 +33,7 @@ type editInput struct {
 	Holdout   *float64        `json:"holdout"`
 	// NewBucketVersion saves the edit as the next bucket version: every
 	// unit is hashed anew and results start over. Required to change the
-	// seed, hash version, hash attribute or number of variations of an
+	// seed, hash version, hash attribute, a set fallback attribute or number of variations of an
 	// experiment that has run.
 	NewBucketVersion bool `json:"new_bucket_version"`
 	// ConfirmReassign saves an edit that moves units between variations.
@@ -42,9 +42,22 @@ type editInput struct {
 	DryRun bool `json:"dry_run"`
 }
 
-// reshuffleFields are the fields whose change moves every unit: on an
-// experiment that has run they need a new bucket version.
-var reshuffleFields = [...]string{"seed", "hash_version", "hash_attribute", "variations"}
+// reshuffles reports whether changing field name from before to after
+// moves units between variations wholesale, so that on an experiment that
+// has run it needs a new bucket version: the seed, hash version, hash
+// attribute, number of variations, or a fallback attribute that units were
+// hashed by (from none to one only lets units in).
+func reshuffles(name string, before, after *experiment.Experiment) bool {
+	switch name {
+	case "seed", "hash_version", "hash_attribute":
+		return true
+	case "variations":
+		return len(before.Variations) != len(after.Variations)
+	case "fallback_attribute":
+		return before.FallbackAttribute != ""
+	}
+	return false
+}
 
 // patchExperiment answers PATCH /fn/ab/experiments/{team}/{key}: the
 // fields given replace the current ones.
@@ -72,6 +85,9 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 	if whole && in.Variations == nil {
 		return badFields(r, "invalid edit", fielderr.List{{Field: "variations", Msg: "is required: PUT replaces the whole definition (PATCH changes some fields)"}})
 	}
+	if !whole && in.empty() {
+		return httperr.BadRequest("nothing to change: give at least one field of the definition (or new_bucket_version)")
+	}
 	var cur experiment.Experiment
 	ctx, cancel := f.storeCtx(r)
 	team, err := pathTeam(r, "experiment")
@@ -82,8 +98,11 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 	if err != nil {
 		return err
 	}
-	// A new range of a layer is claimed before the write (claims.go).
-	if in.Range != nil && cur.Layer != "" && *in.Range != cur.Range {
+	// A range of a layer is claimed before the write (claims.go), even
+	// one equal to the range read: the experiment may have moved since,
+	// and another taken that range.
+	claimed := false
+	if in.Range != nil && cur.Layer != "" {
 		want := cur
 		want.Range = *in.Range
 		if errs := want.Validate(); len(errs) == 0 {
@@ -95,6 +114,7 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 				return badFields(r, "invalid edit", fielderr.List{{Field: "range", Msg: fmt.Sprintf("overlaps the range of experiment %q in layer %q", other, cur.Layer)}})
 			}
 			defer release()
+			claimed = true
 		}
 	}
 	return f.edit(r, editSpec{action: "edit", dryRun: in.DryRun, revision: rev, detail: editDetail,
@@ -103,6 +123,9 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 			apply(e, in, whole)
 			e.Normalize()
 			errs := e.Validate()
+			if e.Layer != "" && e.Range != before.Range && !claimed {
+				errs.Add("range", "changed meanwhile by another write: read the experiment again and repeat the edit")
+			}
 			if in.Layer != nil && *in.Layer != before.Layer || whole && in.Layer == nil && before.Layer != "" {
 				errs.Add("layer", "cannot be changed: create another experiment in the other layer")
 			}
@@ -111,10 +134,13 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 			}
 			if before.Status != experiment.Draft && !in.NewBucketVersion {
 				for _, name := range changedFields(&before, e) {
-					if slices.Contains(reshuffleFields[:], name) && (name != "variations" || len(before.Variations) != len(e.Variations)) {
+					if reshuffles(name, &before, e) {
 						what := name
-						if name == "variations" {
+						switch name {
+						case "variations":
 							what = "the number of variations"
+						case "fallback_attribute":
+							what = "the fallback_attribute (units without the hash attribute were hashed by it)"
 						}
 						errs.Add(name, fmt.Sprintf("changing %s of a %s experiment moves every unit: give new_bucket_version to save it as bucket version %d (results start over), or create another experiment", what, before.Status, before.BucketVersion+1))
 					}
@@ -125,6 +151,14 @@ func (f *Function) editExperiment(r *fnapi.Request, whole bool) error {
 			}
 			return errs, in.ConfirmReassign || in.NewBucketVersion || before.Status == experiment.Draft
 		}})
+}
+
+// empty reports whether in changes nothing: no field of the definition
+// and no new bucket version.
+func (in *editInput) empty() bool {
+	return in.Layer == nil && in.Range == nil && in.Seed == nil && in.HashVersion == nil && in.HashAttribute == nil &&
+		in.FallbackAttribute == nil && in.Variations == nil && in.Coverage == nil && in.Condition == nil &&
+		in.Forced == nil && in.Holdout == nil && !in.NewBucketVersion
 }
 
 // apply sets the fields of in on e (whole: every definitional field,
@@ -226,9 +260,14 @@ func ifMatch(r *fnapi.Request, body int) (int, error) {
 	return n, nil
 }
 
+// truncate cuts s to at most n bytes, at a rune boundary, marking a cut
+// with an ellipsis.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -101,6 +101,8 @@ func TestEditExperimentInPlace(t *testing.T) {
 	wantStatus(t, s.doIf(t, "PATCH", path, "abc", `{"coverage":0.5}`), 400, "If-Match")
 	wantStatus(t, s.doIf(t, "PATCH", path, `"3"`, `{"revision":2,"coverage":0.5}`), 400, "disagree")
 	wantStatus(t, s.doIf(t, "PUT", path, "", `{"coverage":0.5}`), 400, `"field":"variations"`)
+	wantStatus(t, s.doIf(t, "PATCH", path, "", `{}`), 400, "nothing to change")
+	wantStatus(t, s.doIf(t, "PATCH", path, "", `{"dry_run":true,"confirm_reassign":true}`), 400, "nothing to change")
 	wantStatus(t, s.doIf(t, "PATCH", "/fn/ab/experiments/shop/nope", "", `{"coverage":0.5}`), 404)
 	if v, _ := get(); v.Revision != 3 || v.Coverage != 1 {
 		t.Fatalf("a refused edit saved: %+v", v.Experiment)

@@ -34,9 +34,11 @@ const exposedPrefix = "ab/exposed/"
 
 // ExposedBatch caps the units of one stored batch; OpenBatchMax is how
 // many a node's open batch, rewritten at each flush, holds at most.
+// ExposedBatchBytes caps the bytes of the unit ids of one stored batch.
 const (
-	ExposedBatch = 10000
-	OpenBatchMax = 1000
+	ExposedBatch      = 10000
+	OpenBatchMax      = 1000
+	ExposedBatchBytes = 1 << 20
 )
 
 // Defaults of the exposure log.
@@ -45,7 +47,7 @@ const (
 	// per experiment (a power of two; 8 bytes each: 512 KiB).
 	DefaultExposureSlots = 1 << 16
 	// DefaultMaxNewExposures is how many new unit exposures a node records
-	// per flush interval across its experiments; once they are recorded
+	// per flush interval for each experiment; once they are recorded
 	// the interval's other exposures are not checked (counted in
 	// wharf_ab_exposures_unchecked_total): their units are recorded at a
 	// decision of a later interval.
@@ -63,6 +65,7 @@ type exposedBatch struct {
 	At []int64 `json:"at"`
 }
 
+// add appends one unit's exposure to b.
 func (b *exposedBatch) add(unit string, variation int, at int64) {
 	b.Units = append(b.Units, unit)
 	b.Variations = append(b.Variations, variation)
@@ -76,40 +79,69 @@ type unitLog struct {
 	// the last hash that fell on it (lossy: a collision records again).
 	seen []atomic.Uint64
 	mask uint64
-	mu   sync.Mutex
-	// pending are the units recorded since the last flush.
-	pending exposedBatch
-	// flushMu guards the open batch: its key and what it holds.
-	flushMu sync.Mutex
-	openKey string
-	open    exposedBatch
+	// budget counts the new exposures of this flush interval, of at most
+	// maxNew: each experiment has its own, so one experiment's traffic
+	// does not keep another's units out.
+	budget atomic.Int64
+	maxNew int64
+	// reported counts the reported exposures of this flush interval, of
+	// at most maxReported (exposedcap.go).
+	reported    atomic.Int64
+	maxReported int64
+	// full is set once the bucket version holds maxStored unit records:
+	// nothing more is recorded.
+	full      atomic.Bool
+	maxStored int64
+	mu        sync.Mutex
+	// pending are the units recorded since the last flush, at most
+	// pendingMax.
+	pending    exposedBatch
+	pendingMax int
+	// flushMu guards the open batch (its key and what it holds) and the
+	// stored count of the bucket version as this node last learnt it.
+	flushMu     sync.Mutex
+	openKey     string
+	open        exposedBatch
+	countKey    string
+	stored      int64
+	countLoaded bool
 }
 
-func newUnitLog(prefix string, slots int) *unitLog {
-	return &unitLog{prefix: prefix, seen: make([]atomic.Uint64, slots), mask: uint64(slots - 1)}
+// newUnitLog is the log of e's bucket version within lim.
+func newUnitLog(e experiment.Experiment, lim logLimits) *unitLog {
+	return &unitLog{prefix: exposedKeyPrefix(e), countKey: exposedCountKey(e),
+		seen: make([]atomic.Uint64, lim.slots), mask: uint64(lim.slots - 1),
+		maxNew: int64(lim.maxNew), maxReported: int64(lim.maxReported), maxStored: int64(lim.maxStored),
+		pendingMax: lim.pendingMax()}
 }
 
 // recordExposure records unit's exposure to variation of the experiment of
 // ctr unless this node recorded it already; no lock and no allocation when
-// it did. Once this interval's budget of new exposures is spent the set is
+// it did. Once the experiment's budget of new exposures of this interval
+// is spent the set is
 // not even looked at (a look is a cache miss for a unit not seen lately):
 // the exposure is counted as not checked, and the unit is recorded at a
 // decision of a later interval.
 func (f *Function) recordExposure(ctr *counter, unit string, variation int) {
-	if f.budget.Load() >= int64(f.opts.MaxNewExposures) {
+	l := ctr.units
+	if l.full.Load() {
+		return
+	}
+	if l.budget.Load() >= l.maxNew {
 		f.m.exposedUnchecked.Inc()
 		return
 	}
-	l := ctr.units
 	h := unitHash(f.seed, unit, variation)
 	if l.has(h) {
 		return
 	}
-	if f.budget.Add(1) > int64(f.opts.MaxNewExposures) {
+	if l.budget.Add(1) > l.maxNew {
 		f.m.exposedUnchecked.Inc()
 		return
 	}
-	l.add(h, unit, variation, f.opts.Now().UnixMilli())
+	if !l.add(h, unit, variation, f.opts.Now().UnixMilli()) {
+		f.m.exposedSkipped.Inc()
+	}
 }
 
 // unitHash is the set's hash of (unit, variation): a unit exposed to
@@ -121,20 +153,30 @@ func unitHash(seed maphash.Seed, unit string, variation int) uint64 {
 // has reports whether the set holds h.
 func (l *unitLog) has(h uint64) bool { return l.seen[h&l.mask].Load() == h }
 
-// add puts h in the set and the unit in the pending batch.
-func (l *unitLog) add(h uint64, unit string, variation int, at int64) {
+// add puts h in the set and the unit in the pending batch; false when
+// the pending batch is full (the unit is not recorded).
+func (l *unitLog) add(h uint64, unit string, variation int, at int64) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending.Units) >= l.pendingMax {
+		return false
+	}
 	l.seen[h&l.mask].Store(h)
 	l.pending.add(unit, variation, at)
-	l.mu.Unlock()
+	return true
 }
 
 // record records a reported exposure (report.go) unless the set holds
-// it, outside the budget of new exposures.
-func (l *unitLog) record(seed maphash.Seed, unit string, variation int, at int64) {
-	if h := unitHash(seed, unit, variation); !l.has(h) {
-		l.add(h, unit, variation, at)
+// it, outside the budget of new decided exposures (report.go charges its
+// own); false when it could not be recorded (pending or stored full).
+func (l *unitLog) record(seed maphash.Seed, unit string, variation int, at int64) bool {
+	if l.full.Load() {
+		return false
 	}
+	if h := unitHash(seed, unit, variation); !l.has(h) {
+		return l.add(h, unit, variation, at)
+	}
+	return true
 }
 
 // flushExposed writes the units l recorded since the last flush. A few
@@ -147,10 +189,31 @@ func (l *unitLog) record(seed maphash.Seed, unit string, variation int, at int64
 func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
+	l.budget.Store(0)
+	l.reported.Store(0)
 	l.mu.Lock()
 	b := l.pending
 	l.pending = exposedBatch{}
 	l.mu.Unlock()
+	if len(b.Units) == 0 {
+		return
+	}
+	f.syncStored(ctx, l)
+	if room := int(max(0, l.maxStored-l.stored)); len(b.Units) > room {
+		f.m.exposedSkipped.Add(len(b.Units) - room)
+		b = exposedBatch{Units: b.Units[:room], Variations: b.Variations[:room], At: b.At[:room]}
+		l.full.Store(true)
+	}
+	written := 0
+	defer func() {
+		if written > 0 {
+			if n, err := f.addStoredCount(ctx, l.countKey, int64(written)); err == nil {
+				l.noteStored(n)
+			} else {
+				l.noteStored(l.stored + int64(written))
+			}
+		}
+	}()
 	for len(b.Units) > 0 {
 		key, n, next := l.openKey, len(b.Units), exposedBatch{}
 		if key != "" && len(l.open.Units)+n <= OpenBatchMax {
@@ -161,21 +224,13 @@ func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 			}
 		} else {
 			key = l.prefix + f.nodeID + "-" + fmt.Sprintf("%016x", f.batchSeq.Add(1))
-			n = min(n, ExposedBatch)
+			n = batchLen(b.Units, ExposedBatch, ExposedBatchBytes)
 			next = exposedBatch{Units: b.Units[:n:n], Variations: b.Variations[:n:n], At: b.At[:n:n]}
 		}
 		if err := f.putExposed(ctx, key, next); err != nil {
-			f.log.Warn("cannot store exposed units; kept for the next flush", "prefix", l.prefix, "units", len(b.Units), "err", err)
+			f.flushWarn("cannot store exposed units; kept for the next flush", "prefix", l.prefix, "units", len(b.Units), "err", err)
 			f.m.flushErrors.Inc()
-			l.mu.Lock()
-			for i := range b.Units {
-				if len(l.pending.Units) >= 10*f.opts.MaxNewExposures {
-					f.m.exposedDropped.Add(len(b.Units) - i)
-					break
-				}
-				l.pending.add(b.Units[i], b.Variations[i], b.At[i])
-			}
-			l.mu.Unlock()
+			f.m.exposedDropped.Add(l.requeue(f.seed, b))
 			return
 		}
 		l.openKey, l.open = "", exposedBatch{}
@@ -183,8 +238,43 @@ func (f *Function) flushExposed(ctx context.Context, l *unitLog) {
 			l.openKey, l.open = key, next
 		}
 		f.m.exposedUnits.Add(n)
+		written += n
 		b = exposedBatch{Units: b.Units[n:], Variations: b.Variations[n:], At: b.At[n:]}
 	}
+}
+
+// batchLen is how many of units, at least one, fit a batch of at most
+// max units and maxBytes bytes of unit ids.
+func batchLen(units []string, max, maxBytes int) int {
+	n, size := 0, 0
+	for n < len(units) && n < max {
+		size += len(units[n])
+		if n > 0 && size > maxBytes {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// requeue puts back in the pending batch the units of b that could not be
+// written, up to pendingMax; it drops the others and forgets them in the
+// set (each slot still holding its hash), so that they are recorded again
+// at their next decision. It returns how many it dropped.
+func (l *unitLog) requeue(seed maphash.Seed, b exposedBatch) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range b.Units {
+		if len(l.pending.Units) >= l.pendingMax {
+			for j := i; j < len(b.Units); j++ {
+				h := unitHash(seed, b.Units[j], b.Variations[j])
+				l.seen[h&l.mask].CompareAndSwap(h, 0)
+			}
+			return len(b.Units) - i
+		}
+		l.pending.add(b.Units[i], b.Variations[i], b.At[i])
+	}
+	return 0
 }
 
 // putExposed writes batch b under key.
@@ -216,8 +306,15 @@ type exposedSet struct {
 	// several; multiple counts those.
 	counts   []int64
 	multiple int
+	// max caps the units read; truncated is set when units were left out
+	// (more than max) or the bucket version's log stopped at the cap.
+	max       int
+	truncated bool
 }
 
+// merge adds the records of b to s: a unit's first exposure wins, and a
+// unit exposed to two variations is marked multiple; records naming no
+// variation of the experiment are skipped.
 func (s *exposedSet) merge(b exposedBatch, variations int) {
 	for i, u := range b.Units {
 		if i >= len(b.Variations) || i >= len(b.At) || b.Variations[i] < 0 || b.Variations[i] >= variations {
@@ -226,6 +323,9 @@ func (s *exposedSet) merge(b exposedBatch, variations int) {
 		v, at := b.Variations[i], b.At[i]
 		cur, ok := s.units[u]
 		switch {
+		case !ok && len(s.units) >= s.max:
+			s.truncated = true
+			continue
 		case !ok:
 			cur = exposedUnit{variation: v, first: at}
 		case cur.variation != v:
@@ -243,7 +343,12 @@ func (s *exposedSet) merge(b exposedBatch, variations int) {
 // exposedUnits reads every exposed unit of e's bucket version: the stored
 // batches of every node and this node's not yet flushed.
 func (f *Function) exposedUnits(r *fnapi.Request, e experiment.Experiment) (*exposedSet, error) {
-	s := &exposedSet{units: map[string]exposedUnit{}, counts: make([]int64, len(e.Variations))}
+	s := &exposedSet{units: map[string]exposedUnit{}, counts: make([]int64, len(e.Variations)), max: f.opts.MaxStoredUnits}
+	stored, _, err := f.readStoredCount(r.Context(), exposedCountKey(e))
+	if err != nil {
+		return nil, httperr.Unavailable(err, "cannot read the exposed units")
+	}
+	s.truncated = stored >= int64(f.opts.MaxStoredUnits)
 	prefix := exposedKeyPrefix(e)
 	for en, err := range store.Entries(r.Context(), f.opts.Store, prefix, store.ScanOptions{PageTimeout: f.opts.StoreTimeout}) {
 		if err != nil {

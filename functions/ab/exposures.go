@@ -30,7 +30,6 @@ func (f *Function) Flush(ctx context.Context) {
 	}
 	f.mu.Unlock()
 	defer f.dropIdle()
-	f.budget.Store(0)
 	logs := map[*unitLog]bool{}
 	for _, c := range cs {
 		if !logs[c.units] {
@@ -46,8 +45,9 @@ func (f *Function) Flush(ctx context.Context) {
 		if !any {
 			continue
 		}
+		c.used.Store(true)
 		if err := f.addExposures(ctx, c, deltas); err != nil {
-			f.log.Warn("cannot flush exposures; kept for the next flush", "experiment", c.id, "err", err)
+			f.flushWarn("cannot flush exposures; kept for the next flush", "experiment", c.id, "err", err)
 			f.m.flushErrors.Inc()
 			for i, d := range deltas {
 				c.counts[i].Add(d)
@@ -57,9 +57,11 @@ func (f *Function) Flush(ctx context.Context) {
 }
 
 // dropIdle forgets the counters (and their sets of exposed units) that
-// the current snapshot does not use and that hold nothing unflushed: an
-// experiment stopped, deleted or at a new bucket version. Its stored
-// exposures stay; a restart starts a new counter.
+// the current snapshot does not use and that held nothing unflushed at
+// two flushes in a row: an experiment stopped, deleted or at a new bucket
+// version. A decision that loaded an older snapshot may still count on
+// its counter after one flush; two flush intervals later none does. Its
+// stored exposures stay; a restart starts a new counter.
 func (f *Function) dropIdle() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -68,8 +70,13 @@ func (f *Function) dropIdle() {
 		live[c] = true
 	}
 	for id, c := range f.counters {
-		if !live[c] && c.idle() {
+		switch {
+		case c.used.Swap(false) || live[c] || !c.idle():
+			c.idleFlushes = 0
+		case c.idleFlushes >= 1:
 			delete(f.counters, id)
+		default:
+			c.idleFlushes++
 		}
 	}
 }

@@ -17,7 +17,9 @@ type fnMetrics struct {
 	exposedUnits     *metrics.Counter
 	exposedDropped   *metrics.Counter
 	exposedUnchecked *metrics.Counter
-	running          atomic.Int64
+	// exposedSkipped counts unit exposures not recorded (exposed.go).
+	exposedSkipped *metrics.Counter
+	running        atomic.Int64
 }
 
 // MetricFamilies describes the metrics the function exports.
@@ -28,7 +30,8 @@ func MetricFamilies() []promexp.Family {
 		{Name: "wharf_ab_exposure_flush_errors_total", Type: promexp.Counter, Help: "Exposure flushes that failed (the counts are kept and added at the next flush)."},
 		{Name: "wharf_ab_exposed_units_total", Type: promexp.Counter, Help: "Unit exposures (experiment, unit, variation) this node recorded and stored for results."},
 		{Name: "wharf_ab_exposed_units_dropped_total", Type: promexp.Counter, Help: "Recorded unit exposures this node could not store for ten flush intervals and dropped (recorded again at the unit's next decision)."},
-		{Name: "wharf_ab_exposures_unchecked_total", Type: promexp.Counter, Help: "Exposures this node did not check against its set of recorded units: the flush interval's budget of new unit exposures was spent (the units are recorded at a later decision)."},
+		{Name: "wharf_ab_exposures_unchecked_total", Type: promexp.Counter, Help: "Exposures this node did not check against its set of recorded units: the experiment's budget of new unit exposures of the flush interval was spent (the units are recorded at a later decision)."},
+		{Name: "wharf_ab_exposed_units_skipped_total", Type: promexp.Counter, Help: "Unit exposures this node did not record: the unit is not a valid unit id (a hash attribute's value longer than 200 bytes or not UTF-8), the experiment's pending units were full, or its bucket version holds MaxStoredUnits."},
 		{Name: "wharf_ab_running_experiments", Type: promexp.Gauge, Help: "Running experiments in this node's decision snapshot."},
 	}
 }
@@ -44,6 +47,7 @@ func newMetrics(set *metrics.Set) *fnMetrics {
 		exposedUnits:     set.GetOrCreateCounter("wharf_ab_exposed_units_total"),
 		exposedDropped:   set.GetOrCreateCounter("wharf_ab_exposed_units_dropped_total"),
 		exposedUnchecked: set.GetOrCreateCounter("wharf_ab_exposures_unchecked_total"),
+		exposedSkipped:   set.GetOrCreateCounter("wharf_ab_exposed_units_skipped_total"),
 	}
 	set.GetOrCreateGauge("wharf_ab_running_experiments", func() float64 { return float64(m.running.Load()) })
 	return m

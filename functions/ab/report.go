@@ -3,6 +3,7 @@ package ab
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/valyala/fasthttp"
 
@@ -17,8 +18,8 @@ type exposureInput struct {
 	Experiment string `json:"experiment"`
 	Unit       string `json:"unit"`
 	Variation  *int   `json:"variation"`
-	// BucketVersion, if given, must be the running one (the payload's
-	// phase): an exposure to an older bucket version is refused.
+	// BucketVersion is required and must be the running one (the
+	// payload's phase): an exposure to an older bucket version is refused.
 	BucketVersion *int `json:"bucket_version"`
 }
 
@@ -32,8 +33,9 @@ type ExposuresResult struct {
 // (the decide routes record theirs), one or an array of up to
 // MaxEventsPerRequest, all checked first (400 naming [i].field: a
 // running experiment of the team, a variation of it, the running bucket
-// version), then recorded like a decision's (exposed.go) outside the
-// budget of new exposures. 202.
+// version), then charged to each experiment's budget of reported
+// exposures of the flush interval (429 with Retry-After when spent,
+// nothing recorded) and recorded like a decision's (exposed.go). 202.
 func (f *Function) reportExposures(r *fnapi.Request) error {
 	team, err := callerTeam(r.Principal, string(r.Ctx.QueryArgs().Peek("team")), "team")
 	if err != nil {
@@ -66,19 +68,35 @@ func (f *Function) reportExposures(r *fnapi.Request) error {
 		if e.Variation == nil || *e.Variation < 0 || *e.Variation >= len(c.Exp.Variations) {
 			errs.Add(p+".variation", fmt.Sprintf("must be a variation index 0-%d", len(c.Exp.Variations)-1))
 		}
-		if e.BucketVersion != nil && *e.BucketVersion != c.Exp.BucketVersion {
+		if e.BucketVersion == nil {
+			errs.Add(p+".bucket_version", fmt.Sprintf("is required: the bucket version the unit was decided in (the payload's phase; running: %d)", c.Exp.BucketVersion))
+		} else if *e.BucketVersion != c.Exp.BucketVersion {
 			errs.Add(p+".bucket_version", fmt.Sprintf("must be the running bucket version %d (the payload's phase): the experiment was reassigned", c.Exp.BucketVersion))
 		}
 	}
 	if len(errs) > 0 {
 		return badFields(r, "invalid exposures", errs)
 	}
+	var cs []charge
+	for _, e := range in {
+		ctr := st.counters[st.snap.Find(team, e.Experiment).Index]
+		i := slices.IndexFunc(cs, func(c charge) bool { return c.ctr == ctr })
+		if i < 0 {
+			cs, i = append(cs, charge{ctr: ctr, key: e.Experiment}), len(cs)
+		}
+		cs[i].n++
+	}
+	if err := f.chargeReported(cs); err != nil {
+		return err
+	}
 	now := f.opts.Now().UnixMilli()
 	for _, e := range in {
 		c := st.snap.Find(team, e.Experiment)
 		ctr := st.counters[c.Index]
 		ctr.counts[*e.Variation].Add(1)
-		ctr.units.record(f.seed, e.Unit, *e.Variation, now)
+		if !ctr.units.record(f.seed, e.Unit, *e.Variation, now) {
+			f.m.exposedSkipped.Inc()
+		}
 	}
 	return r.JSON(fasthttp.StatusAccepted, ExposuresResult{Accepted: len(in)})
 }

@@ -28,6 +28,10 @@ type Results struct {
 	// MultipleExposures counts the units exposed to more than one
 	// variation (an edit moved them): reported, left out of every count.
 	MultipleExposures int `json:"multiple_exposures"`
+	// ExposedTruncated is set when the bucket version's stored units
+	// reached MaxStoredUnits: units exposed since are not in the counts
+	// nor the statistics.
+	ExposedTruncated bool `json:"exposed_truncated"`
 	// SRM is the sample-ratio check of the exposed units.
 	SRM  SRM    `json:"srm"`
 	Trim string `json:"trim"`
@@ -89,7 +93,7 @@ func (f *Function) results(r *fnapi.Request) error {
 		return err
 	}
 	out := Results{Experiment: e.Key, Team: e.Team, Status: string(e.Status), BucketVersion: e.BucketVersion,
-		Exposures: exposures, ExposedUnits: exposed.counts, MultipleExposures: exposed.multiple,
+		Exposures: exposures, ExposedUnits: exposed.counts, MultipleExposures: exposed.multiple, ExposedTruncated: exposed.truncated,
 		SRM: checkSRM(exposed.counts, e.Weights()), Trim: trim.String(), Metrics: []MetricResult{}}
 	for _, v := range e.Variations {
 		out.Variations = append(out.Variations, v.Name)

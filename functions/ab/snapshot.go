@@ -69,6 +69,11 @@ type counter struct {
 	counts []atomic.Int64
 	// units are the units exposed (exposed.go).
 	units *unitLog
+	// idleFlushes counts the flushes in a row that found the counter out
+	// of the snapshot and idle (guarded by Function.mu; exposures.go).
+	idleFlushes int
+	// used is set by a flush that found exposures to add.
+	used atomic.Bool
 }
 
 // counterID names e's bucket version: team/key/creation/bucket version.
@@ -86,7 +91,7 @@ func (f *Function) counterLocked(e experiment.Experiment) *counter {
 			// under a name of their own.
 			f.counters[id+"/old"] = c
 		}
-		units := newUnitLog(exposedKeyPrefix(e), f.opts.ExposureSlots)
+		units := newUnitLog(e, f.limits())
 		if c != nil {
 			units = c.units
 		}
