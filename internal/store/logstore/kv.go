@@ -144,8 +144,9 @@ func (s *Store) CompareAndSwapMany(ctx context.Context, swaps []store.Swap) ([]s
 }
 
 // List returns keys with the prefix in ascending key order, one page at a
-// time. It sorts the keys first when keys were added or removed since the
-// last List.
+// time. Keys created since the last List are sorted and merged in; after
+// a removal every key is sorted again (removals are rare: a page of a
+// scan while new series keep coming costs a merge, not a sort).
 func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions) (store.Page, error) {
 	limit := opts.Limit
 	if limit <= 0 {
@@ -156,14 +157,7 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 	if err := s.check(ctx); err != nil {
 		return store.Page{}, err
 	}
-	if !s.sortedOK {
-		s.sorted = s.sorted[:0]
-		for k := range s.m {
-			s.sorted = append(s.sorted, k)
-		}
-		sort.Strings(s.sorted)
-		s.sortedOK = true
-	}
+	s.sortKeys()
 	start := prefix
 	if opts.After != "" && opts.After+"\x00" > start {
 		start = opts.After + "\x00"
@@ -179,4 +173,34 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 		page.Entries = append(page.Entries, store.Entry{Key: k, Value: append([]byte(nil), it.val...), Version: it.ver})
 	}
 	return page, nil
+}
+
+// sortKeys brings s.sorted up to date. s.mu is held.
+func (s *Store) sortKeys() {
+	if !s.sortedOK {
+		s.sorted = s.sorted[:0]
+		for k := range s.m {
+			s.sorted = append(s.sorted, k)
+		}
+		sort.Strings(s.sorted)
+		s.added, s.sortedOK = s.added[:0], true
+		return
+	}
+	if len(s.added) == 0 {
+		return
+	}
+	sort.Strings(s.added)
+	merged := make([]string, 0, len(s.sorted)+len(s.added))
+	i, j := 0, 0
+	for i < len(s.sorted) && j < len(s.added) {
+		if s.sorted[i] < s.added[j] {
+			merged = append(merged, s.sorted[i])
+			i++
+		} else {
+			merged = append(merged, s.added[j])
+			j++
+		}
+	}
+	merged = append(append(merged, s.sorted[i:]...), s.added[j:]...)
+	s.sorted, s.added = merged, s.added[:0]
 }

@@ -8,14 +8,16 @@
 //
 // What it does not do: watches and TTLs (Watch and a Put with a TTL fail
 // with ErrUnsupported), sharing the file with another process (Open takes
-// an exclusive lock on it). List sorts the keys when keys were added or
-// removed since the last List, so it suits rare scans over keys that are
-// mostly updated in place.
+// an exclusive lock on it). List keeps the keys sorted as of the last
+// List and merges in those created since, so it suits rare scans over
+// keys that are mostly updated in place.
 //
 // The log is rewritten with only the live entries (compaction) when it has
 // grown past CompactMinBytes and four times the live data. Open replays
 // the log; a torn or corrupt tail (a crash in the middle of an append) is
-// cut off and reported in the log.
+// cut off and reported in the log, and a bad record with whole ones after
+// it (bit rot) is skipped and reported as an error. A failed fsync makes
+// the store refuse writes until it is reopened.
 package logstore
 
 import (
@@ -78,10 +80,16 @@ type Store struct {
 	closed bool
 	unsync bool // written since the last fsync
 	failed error
-	// sorted is every key in ascending order, valid until a key is added
-	// or removed (sortedOK).
+	// sorted is the keys in ascending order as of the last List, and added
+	// the keys created since (List merges them in); sortedOK is false
+	// after a removal or an undo (List sorts every key again).
 	sorted   []string
+	added    []string
 	sortedOK bool
+	// nextCompact: no compaction is tried before the log reaches it (set
+	// after one failed, so a full disk does not rewrite the live data on
+	// every commit).
+	nextCompact int64
 
 	stop chan struct{}
 	done chan struct{}
@@ -104,9 +112,6 @@ func Open(opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("cannot open the log store %s: %w", opts.Path, err)
 	}
-	// A compaction that a crash interrupted left its copy behind; the log
-	// it was made from is whole.
-	_ = os.Remove(opts.Path + ".compact")
 	f, err := os.OpenFile(opts.Path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the log store %s: %w", opts.Path, err)
@@ -115,6 +120,10 @@ func Open(opts Options) (*Store, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("cannot open the log store %s: it is in use by another process: %w", opts.Path, err)
 	}
+	// A compaction that a crash interrupted left its copy behind; the log
+	// it was made from is whole. (Only once the lock is ours: another
+	// process's compaction in progress is not ours to remove.)
+	_ = os.Remove(opts.Path + ".compact")
 	s := &Store{opts: opts, log: opts.Logger, m: map[string]*item{}, f: f, stop: make(chan struct{}), done: make(chan struct{})}
 	if err := s.replay(); err != nil {
 		_ = f.Close()
@@ -158,8 +167,14 @@ func (s *Store) sync() error {
 	s.unsync = false
 	s.mu.Unlock()
 	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+		// After a failed fsync the kernel may have dropped the pages it
+		// could not write: a retry would "succeed" over lost data. The
+		// store refuses writes from now on (Ping says so); a reopen
+		// replays what the file really holds.
 		s.mu.Lock()
-		s.unsync = true
+		if s.failed == nil {
+			s.failed = fmt.Errorf("the log store %s cannot be synced: %w", s.opts.Path, err)
+		}
 		s.mu.Unlock()
 		return err
 	}

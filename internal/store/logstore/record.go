@@ -46,51 +46,105 @@ func recordSize(rev uint64, key string, val []byte) int64 {
 
 var errTorn = errors.New("torn or corrupt record")
 
-// readRecord reads the next record from r: io.EOF at a clean end,
-// errTorn for a short or corrupt one.
-func readRecord(r *bufio.Reader, body []byte) (op byte, rev uint64, key string, val []byte, n int64, err error) {
+// readRecord reads the next record from r, at most limit bytes long (what
+// is left of the file: a corrupt length must not allocate more): io.EOF
+// at a clean end, errTorn for a short or corrupt one. body is a buffer to
+// reuse; the one used is returned.
+func readRecord(r *bufio.Reader, body []byte, limit int64) (op byte, rev uint64, key string, val []byte, n int64, buf []byte, err error) {
 	var hdr [headerSize]byte
 	if _, err = io.ReadFull(r, hdr[:]); err != nil {
 		if errors.Is(err, io.EOF) {
-			return 0, 0, "", nil, 0, io.EOF
+			return 0, 0, "", nil, 0, body, io.EOF
 		}
-		return 0, 0, "", nil, 0, errTorn
+		return 0, 0, "", nil, 0, body, errTorn
 	}
 	size := binary.LittleEndian.Uint32(hdr[:])
-	if size < 3 || size > maxBody {
-		return 0, 0, "", nil, 0, errTorn
+	if size < 3 || size > maxBody || int64(size) > limit-headerSize {
+		return 0, 0, "", nil, 0, body, errTorn
 	}
 	if cap(body) < int(size) {
 		body = make([]byte, size)
 	}
-	body = body[:size]
-	if _, err = io.ReadFull(r, body); err != nil {
-		return 0, 0, "", nil, 0, errTorn
+	b := body[:size]
+	if _, err = io.ReadFull(r, b); err != nil {
+		return 0, 0, "", nil, 0, body, errTorn
 	}
-	if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(hdr[4:]) {
-		return 0, 0, "", nil, 0, errTorn
+	op, rev, key, val, ok := parseBody(b, binary.LittleEndian.Uint32(hdr[4:]))
+	if !ok {
+		return 0, 0, "", nil, 0, body, errTorn
 	}
-	op, b := body[0], body[1:]
+	return op, rev, key, val, int64(headerSize) + int64(size), body, nil
+}
+
+// parseBody checks a record's body against its CRC and decodes it.
+func parseBody(b []byte, crc uint32) (op byte, rev uint64, key string, val []byte, ok bool) {
+	if len(b) < 3 || crc32.Checksum(b, crcTable) != crc {
+		return 0, 0, "", nil, false
+	}
+	op, b = b[0], b[1:]
 	rev, m := binary.Uvarint(b)
 	if m <= 0 {
-		return 0, 0, "", nil, 0, errTorn
+		return 0, 0, "", nil, false
 	}
 	b = b[m:]
 	klen, m := binary.Uvarint(b)
 	if m <= 0 || klen > uint64(len(b)-m) || (op != opPut && op != opDelete) {
-		return 0, 0, "", nil, 0, errTorn
+		return 0, 0, "", nil, false
 	}
 	b = b[m:]
 	key, val = string(b[:klen]), b[klen:]
 	if op == opDelete && len(val) != 0 {
-		return 0, 0, "", nil, 0, errTorn
+		return 0, 0, "", nil, false
 	}
-	return op, rev, key, val, int64(headerSize) + int64(size), nil
+	return op, rev, key, val, true
 }
 
-// replay reads the log into the map. A torn or corrupt tail is cut off
-// (the file is truncated to the last whole record) and logged.
+// resyncWindow is how far past a bad record replay looks for the next
+// whole one.
+const resyncWindow = 1 << 20
+
+// resync looks for the first whole record (its header's length fits the
+// file and its CRC matches) after a bad one at off, within resyncWindow:
+// its offset, or false when there is none (the bad record is the torn
+// tail of a crash).
+func (s *Store) resync(off, fileSize int64) (int64, bool) {
+	end := min(fileSize, off+1+resyncWindow)
+	window := make([]byte, end-off)
+	if _, err := s.f.ReadAt(window, off); err != nil && !errors.Is(err, io.EOF) {
+		return 0, false
+	}
+	for p := int64(1); p+headerSize <= int64(len(window)); p++ {
+		size := int64(binary.LittleEndian.Uint32(window[p:]))
+		at := off + p
+		if size < 3 || size > maxBody || at+headerSize+size > fileSize {
+			continue
+		}
+		var b []byte
+		if p+headerSize+size <= int64(len(window)) {
+			b = window[p+headerSize : p+headerSize+size]
+		} else {
+			b = make([]byte, size)
+			if _, err := s.f.ReadAt(b, at+headerSize); err != nil {
+				continue
+			}
+		}
+		if _, _, _, _, ok := parseBody(b, binary.LittleEndian.Uint32(window[p+4:])); ok {
+			return at, true
+		}
+	}
+	return 0, false
+}
+
+// replay reads the log into the map. A bad record followed by whole ones
+// (bit rot, not a crash) is skipped and logged as an error: it loses that
+// change, not the log after it. A torn or corrupt tail (a crash in the
+// middle of an append: nothing whole follows) is cut off and logged.
 func (s *Store) replay() error {
+	st, err := s.f.Stat()
+	if err != nil {
+		return err
+	}
+	fileSize := st.Size()
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
@@ -98,16 +152,22 @@ func (s *Store) replay() error {
 	var body []byte
 	var off int64
 	for {
-		op, rev, key, val, n, err := readRecord(r, body)
+		op, rev, key, val, n, buf, err := readRecord(r, body, fileSize-off)
+		body = buf
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			st, serr := s.f.Stat()
-			if serr != nil {
-				return serr
+			if next, ok := s.resync(off, fileSize); ok {
+				s.log.Error("skipping a corrupt record in the log store: the change it held is lost", "path", s.opts.Path, "at", off, "bytes", next-off)
+				if _, err := s.f.Seek(next, io.SeekStart); err != nil {
+					return err
+				}
+				r.Reset(s.f)
+				off = next
+				continue
 			}
-			s.log.Warn("cutting a torn or corrupt tail off the log store", "path", s.opts.Path, "at", off, "bytes", st.Size()-off)
+			s.log.Warn("cutting a torn or corrupt tail off the log store", "path", s.opts.Path, "at", off, "bytes", fileSize-off)
 			if err := s.f.Truncate(off); err != nil {
 				return fmt.Errorf("cannot cut its torn tail: %w", err)
 			}

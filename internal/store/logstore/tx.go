@@ -51,7 +51,7 @@ func (t *tx) swap(key string, cas bool, expect uint64, val []byte) (uint64, erro
 	if it == nil {
 		t.undo = append(t.undo, undo{key: key})
 		s.m[key] = &item{val: v, ver: s.rev}
-		s.sortedOK = false
+		s.added = append(s.added, key)
 	} else {
 		t.undo = append(t.undo, undo{key: key, it: it, val: it.val, ver: it.ver})
 		s.live -= recordSize(it.ver, key, it.val)
@@ -105,8 +105,9 @@ func (t *tx) commit() error {
 		}
 		s.unsync = false
 	}
-	if s.size > s.opts.CompactMinBytes && s.size > 4*s.live {
+	if s.size > s.opts.CompactMinBytes && s.size > 4*s.live && s.size >= s.nextCompact {
 		if err := s.compact(); err != nil {
+			s.nextCompact = 2 * s.size // not again before the log doubled
 			s.log.Warn("cannot compact the log store; it goes on growing", "path", s.opts.Path, "err", err)
 		}
 	}
