@@ -1,6 +1,8 @@
 package ab
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -95,4 +97,24 @@ func badFields(r *fnapi.Request, what string, l fielderr.List) error {
 		parts[i] = e.Error()
 	}
 	return r.JSON(fasthttp.StatusBadRequest, fieldsBody{Error: what + ": " + strings.Join(parts, "; "), Fields: l, RequestID: r.RequestID})
+}
+
+// decodeBatch decodes a body of one object or an array of them, at most
+// MaxEventsPerRequest: a wrong count answers a 400 naming field (what
+// things the array holds) and returns ok false.
+func decodeBatch[T any](r *fnapi.Request, field string) (in []T, ok bool, err error) {
+	body := bytes.TrimSpace(r.Ctx.PostBody())
+	if len(body) > 0 && body[0] == '{' {
+		var one T
+		if err := r.DecodeJSON(&one); err != nil {
+			return nil, false, err
+		}
+		in = []T{one}
+	} else if err := r.DecodeJSON(&in); err != nil {
+		return nil, false, err
+	}
+	if len(in) == 0 || len(in) > MaxEventsPerRequest {
+		return nil, false, badFields(r, "invalid "+field, fielderr.List{{Field: field, Msg: fmt.Sprintf("give 1-%d %s", MaxEventsPerRequest, field)}})
+	}
+	return in, true, nil
 }

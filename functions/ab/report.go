@@ -1,7 +1,6 @@
 package ab
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 
@@ -41,19 +40,9 @@ func (f *Function) reportExposures(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
-	var in []exposureInput
-	body := bytes.TrimSpace(r.Ctx.PostBody())
-	if len(body) > 0 && body[0] == '{' {
-		var one exposureInput
-		if err := r.DecodeJSON(&one); err != nil {
-			return err
-		}
-		in = []exposureInput{one}
-	} else if err := r.DecodeJSON(&in); err != nil {
+	in, ok, err := decodeBatch[exposureInput](r, "exposures")
+	if !ok {
 		return err
-	}
-	if len(in) == 0 || len(in) > MaxEventsPerRequest {
-		return badFields(r, "invalid exposures", fielderr.List{{Field: "exposures", Msg: fmt.Sprintf("give 1-%d exposures", MaxEventsPerRequest)}})
 	}
 	st := f.snapshot()
 	var errs fielderr.List

@@ -1,7 +1,6 @@
 package ab
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,19 +39,9 @@ func (f *Function) track(r *fnapi.Request) error {
 	if err != nil {
 		return err
 	}
-	var in []eventInput
-	body := bytes.TrimSpace(r.Ctx.PostBody())
-	if len(body) > 0 && body[0] == '{' {
-		var one eventInput
-		if err := r.DecodeJSON(&one); err != nil {
-			return err
-		}
-		in = []eventInput{one}
-	} else if err := r.DecodeJSON(&in); err != nil {
+	in, ok, err := decodeBatch[eventInput](r, "events")
+	if !ok {
 		return err
-	}
-	if len(in) == 0 || len(in) > MaxEventsPerRequest {
-		return badFields(r, "invalid events", fielderr.List{{Field: "events", Msg: fmt.Sprintf("give 1-%d events", MaxEventsPerRequest)}})
 	}
 	now := f.opts.Now().UTC()
 	out := wire.Events{Version: wire.EventsVersion, Team: team, Events: make([]wire.Event, len(in)), ReceivedAt: now}
