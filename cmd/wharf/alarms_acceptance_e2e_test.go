@@ -95,18 +95,7 @@ func TestAlarmsAcceptanceJudgeTwoNotifyNodes(t *testing.T) {
 
 	// The topics exist, as in a cluster that ran before (a new topic
 	// reaches lookupd consumers at their next poll).
-	for _, topic := range []string{wire.AlarmsTopic, "alarms.posted", wire.JudgeTopic(0)} {
-		if r := call(t, "POST", "http://"+nsqd.HTTPAddr+"/topic/create?topic="+topic, "", nil); r.status != 200 {
-			t.Fatalf("create topic %s: %d %s", topic, r.status, r.raw)
-		}
-	}
-	for i := range wire.DefaultShards {
-		for _, topic := range []string{wire.JudgeTopic(i), wire.SeriesTopic(i)} {
-			if r := call(t, "POST", "http://"+nsqd.HTTPAddr+"/topic/create?topic="+topic, "", nil); r.status != 200 {
-				t.Fatalf("create topic %s: %d %s", topic, r.status, r.raw)
-			}
-		}
-	}
+	createAlarmTopics(t, nsqd.HTTPAddr)
 	fn := startWharf(t, t.TempDir(), env, roleArgs("functions", allowLoopbackReceivers)...)
 	gw := fn.waitFor(reRoleHTTP, 60*time.Second)[1]
 	admin := fn.waitFor(reToken, 5*time.Second)[1]
@@ -269,4 +258,20 @@ func TestAlarmsAcceptanceJudgeTwoNotifyNodes(t *testing.T) {
 		repeats += n - 1
 	}
 	t.Logf("(case, step)s received: %d, each once by Idempotency-Key; repeated calls with the same key (node killed after the 2xx): %d", len(hook.ok), repeats)
+}
+
+// createAlarmTopics creates the alarm topics and every shard's judge and
+// series topics on the nsqd at httpAddr, as in a cluster that ran before
+// (a new topic reaches lookupd consumers only at their next poll).
+func createAlarmTopics(t *testing.T, httpAddr string) {
+	t.Helper()
+	topics := []string{wire.AlarmsTopic, "alarms.posted"}
+	for i := range wire.DefaultShards {
+		topics = append(topics, wire.JudgeTopic(i), wire.SeriesTopic(i))
+	}
+	for _, topic := range topics {
+		if r := call(t, "POST", "http://"+httpAddr+"/topic/create?topic="+topic, "", nil); r.status != 200 {
+			t.Fatalf("create topic %s: %d %s", topic, r.status, r.raw)
+		}
+	}
 }

@@ -68,18 +68,7 @@ func TestAlarmsOwedAcrossNSQDKill(t *testing.T) {
 	hook := &countingHook{ok: map[string]int{}}
 	srv := httptest.NewServer(hook)
 	t.Cleanup(srv.Close)
-	for _, topic := range []string{wire.AlarmsTopic, "alarms.posted"} {
-		if r := call(t, "POST", "http://"+nsqd.HTTPAddr+"/topic/create?topic="+topic, "", nil); r.status != 200 {
-			t.Fatalf("create topic %s: %d %s", topic, r.status, r.raw)
-		}
-	}
-	for i := range wire.DefaultShards {
-		for _, topic := range []string{wire.JudgeTopic(i), wire.SeriesTopic(i)} {
-			if r := call(t, "POST", "http://"+nsqd.HTTPAddr+"/topic/create?topic="+topic, "", nil); r.status != 200 {
-				t.Fatalf("create topic %s: %d %s", topic, r.status, r.raw)
-			}
-		}
-	}
+	createAlarmTopics(t, nsqd.HTTPAddr)
 	fn := startWharf(t, t.TempDir(), env, roleArgs("functions", allowLoopbackReceivers)...)
 	gw := fn.waitFor(reRoleHTTP, 60*time.Second)[1]
 	admin := fn.waitFor(reToken, 5*time.Second)[1]
