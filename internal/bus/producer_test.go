@@ -73,7 +73,10 @@ func TestProducerSilentServerHonoursDeadline(t *testing.T) {
 
 func TestProducerFailsOver(t *testing.T) {
 	n := testenv.StartNSQD(t)
-	dead := net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))
+	// Port 1: nothing listens there. (A free port picked at random can
+	// be taken meanwhile by another package's nsqd: the "dead" outbox
+	// then delivered its messages, in one CI run.)
+	dead := deadNSQD
 	p := newTestProducer(t, dead, n.Addr)
 	topic := testTopic(t, "fo")
 	for range 3 {
