@@ -82,6 +82,16 @@ func TestEveryCommandAgainstServe(t *testing.T) {
 	if err := json.Unmarshal([]byte(c.ok("apps", "list", "-o", "json")), &apps); err != nil || len(apps) != 1 || apps[0].Latest != "1.0.0" {
 		t.Fatalf("apps list -o json: %+v %v", apps, err)
 	}
+	// A node starts announcing itself while a check may still be loading
+	// (config's namespaces); the heartbeat writes the change within its
+	// probe, so status shows it ready a moment after start.
+	testenv.Eventually(t, 30*time.Second, func() error {
+		var st statusView
+		if err := json.Unmarshal([]byte(c.ok("status", "-o", "json")), &st); err != nil || len(st.Nodes) != 1 || !st.Nodes[0].Ready {
+			return fmt.Errorf("status -o json nodes: %+v %v", st.Nodes, err)
+		}
+		return nil
+	})
 	out = c.ok("status")
 	host, _ := os.Hostname()
 	wantLines(t, "status", out, "Server:", "version dev, API ready", "Gateway:", "edge config version 1 applied",

@@ -87,6 +87,66 @@ func TestHeartbeatAnnouncesRefreshesAndDeletes(t *testing.T) {
 	}
 }
 
+// A node that starts failing a check (the config function still loading)
+// and becomes ready a moment later is shown ready at once, not after a
+// whole refresh interval; a probe that finds nothing changed writes nothing.
+func TestReadinessChangeIsWrittenBeforeTheNextRefresh(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	ctx := context.Background()
+	var failing atomic.Pointer[[]string]
+	failing.Store(&[]string{"config"})
+	var probes atomic.Int64
+	hb, err := nodes.New(nodes.Options{
+		Store: st, Record: record("b@127.0.0.1:9090"), Interval: time.Hour, TTL: 2 * time.Hour, Probe: 40 * time.Millisecond,
+		Failing: func(context.Context) []string { probes.Add(1); return *failing.Load() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hb.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hb.Stop(ctx) })
+	got, err := nodes.List(ctx, st, nil)
+	if err != nil || len(got) != 1 || got[0].Ready || !slices.Equal(got[0].Failing, []string{"config"}) {
+		t.Fatalf("first record: %+v, %v", got, err)
+	}
+	failing.Store(&[]string{})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got, err := nodes.List(ctx, st, nil)
+		if err != nil || len(got) != 1 || !got[0].Ready || len(got[0].Failing) != 0 {
+			return fmt.Errorf("List = %+v, %v", got, err)
+		}
+		return nil
+	})
+	e1, err := st.Get(ctx, nodes.Key("b@127.0.0.1:9090"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Several probes later, nothing changed: the record is the same write.
+	n := probes.Load()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if probes.Load() < n+3 {
+			return fmt.Errorf("%d probes", probes.Load()-n)
+		}
+		return nil
+	})
+	e2, err := st.Get(ctx, nodes.Key("b@127.0.0.1:9090"))
+	if err != nil || e2.Version != e1.Version {
+		t.Fatalf("an unchanged probe rewrote the record: version %d → %d (%v)", e1.Version, e2.Version, err)
+	}
+	// And a check that starts failing shows too, without a refresh.
+	failing.Store(&[]string{"redis"})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got, err := nodes.List(ctx, st, nil)
+		if err != nil || len(got) != 1 || got[0].Ready || !slices.Equal(got[0].Failing, []string{"redis"}) {
+			return fmt.Errorf("List = %+v, %v", got, err)
+		}
+		return nil
+	})
+}
+
 func TestNewRejectsBadOptions(t *testing.T) {
 	t.Parallel()
 	st := openStore(t)

@@ -20,10 +20,13 @@ import (
 const Prefix = "nodes/"
 
 // Defaults of the heartbeat: a record lives TTL and is refreshed every
-// Interval, so a killed process disappears within TTL.
+// Interval, so a killed process disappears within TTL; a change of
+// readiness is written within Probe.
 const (
 	DefaultTTL      = 15 * time.Second
 	DefaultInterval = 5 * time.Second
+	// DefaultProbe is how often readiness is evaluated between refreshes.
+	DefaultProbe = time.Second
 )
 
 // maxIDLen bounds an id (a hostname of up to 253 bytes, "@", an address).
