@@ -31,7 +31,10 @@ type BacklogOptions struct {
 	// MaxPoints is the backlog of one consumer channel (series or judge,
 	// summed over shards and nsqds) beyond which pushes get 503. Required.
 	MaxPoints int64
-	// Interval is the time between two polls. Default 1s.
+	// Interval is the time between two polls. Default 250ms: the points
+	// published between two polls count as backlog until the next one
+	// shows what the consumers took, so a long interval refuses pushes
+	// the consumers would keep up with.
 	Interval time.Duration
 	// Timeout bounds one poll (lookup and every stats read). Default 2s.
 	Timeout time.Duration
@@ -61,9 +64,11 @@ type Backlog struct {
 	client *http.Client
 	log    *slog.Logger
 	state  atomic.Pointer[backlogState]
-	// since counts the points published since the last poll started:
-	// nsqd's stats do not show them yet.
-	since atomic.Int64
+	// since counts the points published to each consumer channel since
+	// the last poll started: nsqd's stats do not show them yet. Per
+	// channel, because every point goes to both: one sum counted each
+	// point twice and refused pushes at half the rate the consumers kept up with.
+	since [channelCount]atomic.Int64
 	// pubPoints and pubMessages give the points per message.
 	pubPoints, pubMessages atomic.Int64
 	errs                   *metrics.Counter
@@ -102,7 +107,7 @@ func NewBacklog(opts BacklogOptions) (*Backlog, error) {
 		return nil, fmt.Errorf("cannot create backlog watch: shards must be 1..%d, got %d", wire.MaxShards, opts.Shards)
 	}
 	if opts.Interval <= 0 {
-		opts.Interval = time.Second
+		opts.Interval = 250 * time.Millisecond
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 2 * time.Second
@@ -157,15 +162,21 @@ func (b *Backlog) refuse() (*backlogState, bool) {
 	if st == nil || !st.known {
 		return st, false
 	}
-	return st, st.worst+b.since.Load() > b.opts.MaxPoints
+	for i := range channelCount {
+		if st.points[i]+b.since[i].Load() > b.opts.MaxPoints {
+			return st, true
+		}
+	}
+	return st, false
 }
 
-// published records a successful MPUB of points in messages. Nil-safe.
-func (b *Backlog) published(points, messages int) {
+// published records a successful MPUB of points in messages to consumer
+// channel ch (backlogChannel). Nil-safe.
+func (b *Backlog) published(ch, points, messages int) {
 	if b == nil {
 		return
 	}
-	b.since.Add(int64(points))
+	b.since[ch].Add(int64(points))
 	b.pubPoints.Add(int64(points))
 	b.pubMessages.Add(int64(messages))
 }
@@ -183,7 +194,9 @@ func (b *Backlog) pointsPerMessage() float64 {
 func (b *Backlog) poll(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
 	defer cancel()
-	b.since.Store(0) // what was published before now is in the stats read next
+	for i := range b.since {
+		b.since[i].Store(0) // what was published before now is in the stats read next
+	}
 	at := time.Now()
 	s, err := b.read(ctx)
 	if err != nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {

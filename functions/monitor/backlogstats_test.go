@@ -67,7 +67,7 @@ func TestBacklogRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.published(500, 5) // 100 points per message
+	b.published(0, 500, 5) // 100 points per message
 	t0 := time.Unix(1000, 0)
 	sample := func(pendingSeries, doneSeries, pendingJudge, doneJudge int64) backlogSample {
 		return backlogSample{pending: [channelCount]int64{pendingSeries, pendingJudge}, done: [channelCount]int64{doneSeries, doneJudge}}
@@ -96,5 +96,27 @@ func TestBacklogRetryAfter(t *testing.T) {
 	// under the limit: nothing to wait for
 	if st := b.judge(sample(5, 0, 5, 0), t0.Add(time.Second)); st.worst != 500 || st.retryAfter != "1" {
 		t.Fatalf("under the limit: %+v", st)
+	}
+}
+
+// TestBacklogCountsAPointOncePerChannel: every point goes to the series
+// and the judge channel; the points published since the last poll are
+// the backlog of each channel, not their sum (which refused pushes at
+// half the rate the consumers kept up with).
+func TestBacklogCountsAPointOncePerChannel(t *testing.T) {
+	t.Parallel()
+	b, err := NewBacklog(BacklogOptions{NSQDHTTPAddrs: []string{"127.0.0.1:1"}, MaxPoints: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.state.Store(&backlogState{known: true, points: [channelCount]int64{100, 200}, worst: 200})
+	b.published(0, 700, 7)
+	b.published(1, 700, 7)
+	if _, refuse := b.refuse(); refuse {
+		t.Fatal("refused at 800 and 900 points per channel with a limit of 1000")
+	}
+	b.published(1, 101, 1)
+	if _, refuse := b.refuse(); !refuse {
+		t.Fatal("not refused at 1001 points on the judge channel")
 	}
 }

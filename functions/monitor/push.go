@@ -152,9 +152,10 @@ func (f *Function) publish(ctx context.Context, b *pushBuffers) error {
 	ctx, cancel := context.WithTimeout(ctx, f.opts.PublishTimeout)
 	defer cancel()
 	type job struct {
-		topic  string
-		bodies [][]byte
-		points int
+		topic   string
+		channel int // backlogChannel's index
+		bodies  [][]byte
+		points  int
 	}
 	var jobs []job
 	for s, points := range b.shards {
@@ -164,7 +165,7 @@ func (f *Function) publish(ctx context.Context, b *pushBuffers) error {
 			var bodies [][]byte
 			n, msgs, bodies = batches(points, b.take(), nil)
 			b.give(msgs)
-			jobs = append(jobs, job{wire.SeriesTopic(s), bodies, n}, job{wire.JudgeTopic(s), bodies, n})
+			jobs = append(jobs, job{wire.SeriesTopic(s), 0, bodies, n}, job{wire.JudgeTopic(s), 1, bodies, n})
 			points = points[n:]
 		}
 	}
@@ -178,7 +179,7 @@ func (f *Function) publish(ctx context.Context, b *pushBuffers) error {
 				errs[i] = fmt.Errorf("cannot publish %d points to %s: %w", j.points, j.topic, err)
 				return
 			}
-			f.opts.Backlog.published(j.points, len(j.bodies))
+			f.opts.Backlog.published(j.channel, j.points, len(j.bodies))
 		}()
 	}
 	wg.Wait()
