@@ -65,7 +65,7 @@ func Decode(body []byte, dst []Item) ([]Item, error) {
 		var it Item
 		if d.lit("null") {
 			it.Null = true
-		} else if err := d.item(&it, dst); err != nil {
+		} else if err := d.item(&it); err != nil {
 			return dst, err
 		}
 		dst = append(dst, it)
@@ -87,6 +87,8 @@ type decoder struct {
 	idx   int
 	field string
 	buf   []byte // unescape scratch
+	// recent interns the strings of the push's items.
+	recent [internedFields]recentStrings
 }
 
 func (d *decoder) errf(format string, args ...any) error {
@@ -142,7 +144,35 @@ const (
 
 var keys = [...]string{keyEndpoint, keyMetric, keyTimestamp, keyStep, keyValue, keyCounterType, keyTags}
 
-func (d *decoder) item(it *Item, prev []Item) error {
+// fieldKey returns the field k names, matched like encoding/json
+// (case-insensitively), or "" for an unknown key. Keys spelled as Falcon
+// spells them match without the case-folding loop.
+func fieldKey(k []byte) string {
+	switch string(k) {
+	case keyEndpoint:
+		return keyEndpoint
+	case keyMetric:
+		return keyMetric
+	case keyTimestamp:
+		return keyTimestamp
+	case keyStep:
+		return keyStep
+	case keyValue:
+		return keyValue
+	case keyCounterType:
+		return keyCounterType
+	case keyTags:
+		return keyTags
+	}
+	for _, c := range keys {
+		if bytes.EqualFold(k, []byte(c)) {
+			return c
+		}
+	}
+	return ""
+}
+
+func (d *decoder) item(it *Item) error {
 	if !d.eat('{') {
 		return d.errf("must be a JSON object")
 	}
@@ -156,20 +186,14 @@ func (d *decoder) item(it *Item, prev []Item) error {
 		if err != nil {
 			return err
 		}
-		key := ""
-		for _, c := range keys {
-			if bytes.EqualFold(k, []byte(c)) {
-				key = c
-				break
-			}
-		}
+		key := fieldKey(k)
 		d.ws()
 		if !d.eat(':') {
 			return d.errf("expected : after a key")
 		}
 		d.ws()
 		d.field = key
-		if err := d.value(it, key, prev); err != nil {
+		if err := d.value(it, key); err != nil {
 			return err
 		}
 		d.field = ""
@@ -185,7 +209,7 @@ func (d *decoder) item(it *Item, prev []Item) error {
 }
 
 // value decodes the value of key into it (skipping it for unknown keys).
-func (d *decoder) value(it *Item, key string, prev []Item) error {
+func (d *decoder) value(it *Item, key string) error {
 	if d.lit("null") {
 		if key == keyValue {
 			it.Kind, it.Str, it.Num, it.NumOK = ValueNone, "", 0, false
@@ -203,13 +227,13 @@ func (d *decoder) value(it *Item, key string, prev []Item) error {
 		}
 		switch key {
 		case keyEndpoint:
-			it.Endpoint = intern(s, prev, func(p *Item) string { return p.Endpoint })
+			it.Endpoint = d.recent[fieldEndpoint].intern(s)
 		case keyMetric:
-			it.Metric = intern(s, prev, func(p *Item) string { return p.Metric })
+			it.Metric = d.recent[fieldMetric].intern(s)
 		case keyCounterType:
 			it.CounterType = counterType(s)
 		case keyTags:
-			it.Tags = intern(s, prev, func(p *Item) string { return p.Tags })
+			it.Tags = d.recent[fieldTags].intern(s)
 		}
 		return nil
 	case keyTimestamp, keyStep:
@@ -229,15 +253,37 @@ func (d *decoder) value(it *Item, key string, prev []Item) error {
 	return d.skip(0)
 }
 
-// intern reuses the previous item's string when the bytes are the same
-// (a push usually repeats its endpoint and tags).
-func intern(b []byte, prev []Item, f func(*Item) string) string {
-	if n := len(prev); n > 0 {
-		if s := f(&prev[n-1]); s == string(b) {
-			return s
+// Fields whose strings a decoder interns.
+const (
+	fieldEndpoint = iota
+	fieldMetric
+	fieldTags
+	internedFields
+)
+
+// recentSize is how many distinct strings of a field a decoder remembers.
+const recentSize = 8
+
+// recentStrings are the last distinct strings of one field in a push: an
+// agent repeats its endpoint in every item and cycles through a few
+// metrics and tag sets, so most items allocate none.
+type recentStrings struct {
+	s    [recentSize]string
+	next int
+}
+
+// intern returns a remembered string equal to b, else b as a new string
+// that it remembers in place of the oldest.
+func (r *recentStrings) intern(b []byte) string {
+	for i := range r.s {
+		if len(r.s[i]) == len(b) && r.s[i] == string(b) {
+			return r.s[i]
 		}
 	}
-	return string(b)
+	s := string(b)
+	r.s[r.next] = s
+	r.next = (r.next + 1) % recentSize
+	return s
 }
 
 func counterType(b []byte) string {
@@ -350,12 +396,13 @@ func (d *decoder) str() ([]byte, error) {
 		return nil, d.errf("expected a string")
 	}
 	start := d.i
+	ascii := true
 	for i := start; i < len(d.b); i++ {
 		c := d.b[i]
 		switch {
 		case c == '"':
 			d.i = i + 1
-			if !utf8.Valid(d.b[start:i]) {
+			if !ascii && !utf8.Valid(d.b[start:i]) {
 				return []byte(string([]rune(string(d.b[start:i])))), nil
 			}
 			return d.b[start:i], nil
@@ -364,6 +411,8 @@ func (d *decoder) str() ([]byte, error) {
 		case c < 0x20:
 			d.i = i
 			return nil, d.errf("control character in a string")
+		case c >= utf8.RuneSelf:
+			ascii = false
 		}
 	}
 	d.i = len(d.b)

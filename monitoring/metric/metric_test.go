@@ -2,6 +2,7 @@ package metric
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -193,5 +194,47 @@ func TestDecodeBoundsItems(t *testing.T) {
 	body = []byte("[" + strings.Repeat("{},", MaxItems-1) + "{}]")
 	if items, err := Decode(body, nil); err != nil || len(items) != MaxItems {
 		t.Fatalf("Decode of %d items: %d, %v", MaxItems, len(items), err)
+	}
+}
+
+// TestDecodeInternsRepeatedStrings: an agent's push repeats its endpoint
+// and cycles through a few metrics and tag sets; those strings are
+// allocated once per push, not once per item (100 items made 102
+// allocations before), and every item still gets its own values.
+func TestDecodeInternsRepeatedStrings(t *testing.T) {
+	body := pushBody(100) // one endpoint, tags cycling through 4 values
+	items := make([]Item, 0, 100)
+	allocs := testing.AllocsPerRun(20, func() {
+		var err error
+		if items, err = Decode(body, items[:0]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 8 {
+		t.Errorf("Decode of 100 items made %.0f allocations", allocs)
+	}
+	for i, it := range items {
+		if want := fmt.Sprintf("iface=eth%d,env=prod", i%4); it.Tags != want || it.Endpoint != "host-1.example" || it.Metric != "net.if.in.bytes" {
+			t.Fatalf("item %d: %+v, want tags %q", i, it, want)
+		}
+	}
+	// More distinct strings than are remembered: still each its own.
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range 50 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"endpoint":"h%d","metric":"m%d","tags":"k=%d","counterType":"GAUGE","step":60,"timestamp":1,"value":1}`, i%13, i%11, i%17)
+	}
+	b.WriteByte(']')
+	got, err := Decode([]byte(b.String()), nil)
+	if err != nil || len(got) != 50 {
+		t.Fatalf("%d items, %v", len(got), err)
+	}
+	for i, it := range got {
+		if it.Endpoint != fmt.Sprintf("h%d", i%13) || it.Metric != fmt.Sprintf("m%d", i%11) || it.Tags != fmt.Sprintf("k=%d", i%17) {
+			t.Fatalf("item %d: %+v", i, it)
+		}
 	}
 }
