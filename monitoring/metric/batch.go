@@ -69,6 +69,10 @@ const hexDigits = "0123456789abcdef"
 // appendString appends s as a JSON string (invalid UTF-8 as U+FFFD).
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	if plainJSON(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -92,6 +96,17 @@ func appendString(dst []byte, s string) []byte {
 		i += n
 	}
 	return append(dst, '"')
+}
+
+// plainJSON reports whether s is printable ASCII without '"' or '\\': it
+// goes into a JSON string as it is (endpoints, metrics and tags nearly always).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // batchJSON is the decoded form of a batch message.
