@@ -36,19 +36,19 @@ func decodeBatchFast(b []byte) (pts []Point, ok bool) {
 		return nil, false
 	}
 	d := decoder{b: b, i: len(batchHead)}
-	strs := make(map[string]string, 8) // the batch's strings, each allocated once
-	str := func() (string, bool) {
+	// The batch's strings, interned per field (endpoint, metric, tags; the
+	// counter types are constants).
+	field := func(f int) (string, bool) {
 		raw, err := d.str()
 		if err != nil {
 			return "", false
 		}
-		if s, ok := strs[string(raw)]; ok { // no allocation for the lookup
-			return s, true
+		if f < 0 {
+			return counterType(raw), true
 		}
-		s := string(raw)
-		strs[s] = s
-		return s, true
+		return d.recent[f].intern(raw), true
 	}
+	str := func() (string, bool) { return field(fieldTags) }
 	out := make([]Point, 0, n)
 	if d.lit(batchEnd) {
 		return out, d.i == len(b)
@@ -60,19 +60,19 @@ func decodeBatchFast(b []byte) (pts []Point, ok bool) {
 		if !d.lit(fastEndpoint) {
 			return nil, false
 		}
-		p.Endpoint, okE = str()
+		p.Endpoint, okE = field(fieldEndpoint)
 		if !okE || !d.lit(fastMetric) {
 			return nil, false
 		}
-		p.Metric, okM = str()
+		p.Metric, okM = field(fieldMetric)
 		if !okM || !d.lit(fastTags) {
 			return nil, false
 		}
-		p.Tags, okT = str()
+		p.Tags, okT = field(fieldTags)
 		if !okT || !d.lit(fastCounter) {
 			return nil, false
 		}
-		p.CounterType, okC = str()
+		p.CounterType, okC = field(-1)
 		if !okC || !d.lit(fastStep) {
 			return nil, false
 		}
