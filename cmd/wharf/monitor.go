@@ -17,6 +17,7 @@ import (
 	"github.com/wharfhq/wharf/internal/logging"
 	"github.com/wharfhq/wharf/internal/nodes"
 	"github.com/wharfhq/wharf/internal/store"
+	"github.com/wharfhq/wharf/monitoring/metric"
 )
 
 // monitorSetup is what the monitor component of one process is made of.
@@ -87,7 +88,12 @@ func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, s monitorSetup)
 		}
 		tr.CloseIdleConnections()
 	}
-	fn, err := monitor.New(monitor.Options{Publisher: s.producer, Shards: o.Shards, Replicas: o.Replicas,
+	format, err := metric.ParseBatchFormat(o.BatchFormat)
+	if err != nil {
+		close()
+		return nil, nil, fmt.Errorf("monitoring.batch_format: %w", err)
+	}
+	fn, err := monitor.New(monitor.Options{Publisher: s.producer, Shards: o.Shards, Replicas: o.Replicas, BatchFormat: format,
 		MinStep: int64(o.MinStep / time.Second), MaxQueued: int64(o.MaxQueued), RetryAfter: o.RetryAfter,
 		Backlog: backlog, Series: w, Store: s.st, Client: client, Logger: log, Metrics: b.metrics})
 	if err != nil {

@@ -3,6 +3,7 @@ package monitor_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,14 +17,24 @@ import (
 
 // TestConcurrentPushesSplitIntoBatches: concurrent pushes of 2,500 points
 // each to one shard arrive complete on the judge topic, in messages of at
-// most 1,000 points.
+// most 1,000 points, in the batch format asked for (binary by default).
 func TestConcurrentPushesSplitIntoBatches(t *testing.T) {
-	s := newServer(t, serverOptions{fn: monitor.Options{Shards: 1}, noSeries: true})
+	for name, format := range map[string]metric.BatchFormat{"binary": metric.BatchBinary, "json": metric.BatchJSON} {
+		t.Run(name, func(t *testing.T) { testConcurrentPushesSplitIntoBatches(t, format) })
+	}
+}
+
+func testConcurrentPushesSplitIntoBatches(t *testing.T, format metric.BatchFormat) {
+	s := newServer(t, serverOptions{fn: monitor.Options{Shards: 1, BatchFormat: format}, noSeries: true})
+	head := map[metric.BatchFormat]string{metric.BatchBinary: "\xffWB\x02", metric.BatchJSON: `{"v":1,"points":[`}[format]
 	var mu sync.Mutex
 	seen := map[string]bool{}
 	messages, biggest := 0, 0
 	c, err := bus.NewConsumer(bus.ConsumerOptions{Topic: wire.JudgeTopic(0), Channel: "test", NSQDAddrs: []string{s.nsqd.Addr},
 		Handler: func(_ context.Context, m *bus.Message) error {
+			if !strings.HasPrefix(string(m.Body), head) {
+				t.Errorf("a %s batch starts with %q", format, m.Body[:min(len(m.Body), 8)])
+			}
 			ps, err := metric.DecodeBatch(m.Body)
 			if err != nil {
 				return err

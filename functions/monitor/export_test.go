@@ -10,7 +10,7 @@ func (f *Function) PrepareForBench(body []byte) (valid int, err error) {
 		for len(points) > 0 {
 			var n int
 			var msgs []byte
-			n, msgs, _ = batches(points, b.take(), nil)
+			n, msgs, _ = batches(f.opts.BatchFormat, points, b.take(), nil)
 			b.give(msgs)
 			points = points[n:]
 		}

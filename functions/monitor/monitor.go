@@ -73,6 +73,9 @@ type Options struct {
 	MaxQueued int64
 	// PublishTimeout bounds the publishing of one push. Default 5s.
 	PublishTimeout time.Duration
+	// BatchFormat is the layout of the batches published (the consumers
+	// read both). Default metric.BatchBinary.
+	BatchFormat metric.BatchFormat
 	// RetryAfter is the Retry-After of a 503. Default 5s.
 	RetryAfter time.Duration
 	// Backlog, if set, refuses pushes with 503 while the consumers are

@@ -163,7 +163,7 @@ func (f *Function) publish(ctx context.Context, b *pushBuffers) error {
 			var n int
 			var msgs []byte
 			var bodies [][]byte
-			n, msgs, bodies = batches(points, b.take(), nil)
+			n, msgs, bodies = batches(f.opts.BatchFormat, points, b.take(), nil)
 			b.give(msgs)
 			jobs = append(jobs, job{wire.SeriesTopic(s), 0, bodies, n}, job{wire.JudgeTopic(s), 1, bodies, n})
 			points = points[n:]
@@ -186,20 +186,23 @@ func (f *Function) publish(ctx context.Context, b *pushBuffers) error {
 	return errors.Join(errs...)
 }
 
-// batches encodes points into messages for one MPUB (at most about
-// maxMPUBBytes) and returns how many points they hold. The bodies alias buf.
-func batches(points []metric.Point, buf []byte, bodies [][]byte) (int, []byte, [][]byte) {
+// batches encodes points into messages of format for one MPUB (at most
+// about maxMPUBBytes) and returns how many points they hold. The bodies alias buf.
+func batches(format metric.BatchFormat, points []metric.Point, buf []byte, bodies [][]byte) (int, []byte, [][]byte) {
 	var ends [64]int
 	nm := 0
 	used := 0
 	for used < len(points) && len(buf) < maxMPUBBytes && nm < len(ends) {
 		start := len(buf)
-		buf = metric.AppendBatchStart(buf)
-		for n := 0; used < len(points) && n < maxBatchPoints && len(buf)-start < maxMessageBytes; n++ {
-			buf = metric.AppendBatchPoint(buf, &points[used], n == 0)
+		buf = format.AppendStart(buf)
+		var prev *metric.Point
+		n := 0
+		for ; used < len(points) && n < maxBatchPoints && len(buf)-start < maxMessageBytes; n++ {
+			buf = format.AppendPoint(buf, &points[used], prev)
+			prev = &points[used]
 			used++
 		}
-		buf = metric.AppendBatchEnd(buf)
+		buf = format.AppendEnd(buf, n)
 		ends[nm] = len(buf)
 		nm++
 	}

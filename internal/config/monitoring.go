@@ -17,8 +17,10 @@ type MonitoringOptions struct {
 	MaxQueued  int           `yaml:"max_queued" help:"valid points of pushes in progress at most; a push beyond it gets 503 with Retry-After"`
 	RetryAfter time.Duration `yaml:"retry_after" help:"Retry-After of a push refused with 503 (for a backlog refusal: when the drain rate is unknown)"`
 	MaxBacklog int           `yaml:"max_backlog" help:"points waiting in nsqd for the series writer or the judge (per consumer channel, over all shards) beyond which pushes get 503 with Retry-After; 0 turns the check off"`
-	MaxSeries  int           `yaml:"max_series" help:"most series the node stores, over all its shards (0: no bound); points of further new series are refused and counted (a series takes about 70 KiB on disk)"`
-	SeriesDir  string        `yaml:"series_dir" help:"serve and functions: where the series stores live (default <data-dir>/series)"`
+	// BatchFormat is parsed by monitoring/metric.ParseBatchFormat.
+	BatchFormat string `yaml:"batch_format" help:"layout of the point batches the ingest publishes to NSQ: binary (version 2, about a third of the bytes) or json (version 1: only while consumers older than version 2 still run, during a rolling upgrade); consumers read both"`
+	MaxSeries   int    `yaml:"max_series" help:"most series the node stores, over all its shards (0: no bound); points of further new series are refused and counted (a series takes about 70 KiB on disk)"`
+	SeriesDir   string `yaml:"series_dir" help:"serve and functions: where the series stores live (default <data-dir>/series)"`
 	// AdvertiseURL is where other nodes reach this functions node's
 	// gateway to ask it for the series of the shards it stores.
 	AdvertiseURL string `yaml:"advertise_url" help:"functions role: base URL other nodes forward series queries to (default: the gateway's listen address, 127.0.0.1 when it listens on every interface)"`
@@ -41,7 +43,7 @@ const MaxMonitoringShards = 1024
 
 func defaultMonitoring() MonitoringOptions {
 	return MonitoringOptions{MinStep: 30 * time.Second, Shards: 8, Replicas: 500, MaxQueued: 1_000_000, RetryAfter: 5 * time.Second, MaxBacklog: DefaultMaxBacklog, MaxSeries: 200_000,
-		MinFreeDisk: DefaultMinFreeDisk}
+		MinFreeDisk: DefaultMinFreeDisk, BatchFormat: "binary"}
 }
 
 func (m MonitoringOptions) validate() error {
@@ -60,6 +62,9 @@ func (m MonitoringOptions) validate() error {
 	}
 	if m.MaxBacklog < 0 {
 		errs = append(errs, fmt.Errorf("monitoring.max_backlog must be 0 (off) or positive, got %d", m.MaxBacklog))
+	}
+	if m.BatchFormat != "binary" && m.BatchFormat != "json" {
+		errs = append(errs, fmt.Errorf("monitoring.batch_format must be binary or json, got %q", m.BatchFormat))
 	}
 	if m.MaxSeries < 0 {
 		errs = append(errs, fmt.Errorf("monitoring.max_series must be 0 (no bound) or positive, got %d", m.MaxSeries))

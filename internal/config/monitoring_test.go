@@ -22,3 +22,19 @@ func TestMonitoringMaxBacklog(t *testing.T) {
 		t.Fatalf("negative: %v", err)
 	}
 }
+
+func TestMonitoringBatchFormat(t *testing.T) {
+	t.Parallel()
+	m := defaultMonitoring()
+	if m.BatchFormat != "binary" || m.validate() != nil {
+		t.Fatalf("default %q: %v", m.BatchFormat, m.validate())
+	}
+	m.BatchFormat = "json"
+	if err := m.validate(); err != nil {
+		t.Fatal(err)
+	}
+	m.BatchFormat = "protobuf"
+	if err := m.validate(); err == nil || !strings.Contains(err.Error(), "monitoring.batch_format must be binary or json") {
+		t.Fatalf("protobuf: %v", err)
+	}
+}

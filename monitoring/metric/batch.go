@@ -8,33 +8,24 @@ import (
 	"unicode/utf8"
 )
 
-// BatchVersion is the version of the batch message; a consumer refuses
-// other versions.
+// BatchVersion is the version of the JSON batch message (BatchJSON); the
+// binary one (BatchBinary) is version 2. A consumer refuses other versions.
 const BatchVersion = 1
 
-// AppendBatch appends the NSQ message of a batch of points to dst:
+// AppendBatch appends the message of a batch of points to dst in the
+// default format (BatchBinary).
+func AppendBatch(dst []byte, points []Point) []byte { return BatchBinary.Append(dst, points) }
+
+// AppendBatchJSON appends the JSON message (version 1) of a batch of points to dst:
 //
 //	{"v":1,"points":[{"endpoint":..,"metric":..,"tags":"k=v,..","counterType":..,"step":60,"timestamp":..,"value":1.5},...]}
 //
 // Tags are canonical. A value that is NaN or infinite (Falcon accepts
 // "NaN" and "Inf" strings) is written as the string "NaN", "+Inf" or "-Inf".
-func AppendBatch(dst []byte, points []Point) []byte {
-	dst = AppendBatchStart(dst)
-	for i := range points {
-		dst = AppendBatchPoint(dst, &points[i], i == 0)
-	}
-	return AppendBatchEnd(dst)
-}
+func AppendBatchJSON(dst []byte, points []Point) []byte { return BatchJSON.Append(dst, points) }
 
-// AppendBatchStart, AppendBatchPoint (first is true for the first point)
-// and AppendBatchEnd write a batch piece by piece, as AppendBatch does.
-func AppendBatchStart(dst []byte) []byte { return append(dst, `{"v":1,"points":[`...) }
-
-// AppendBatchEnd closes a batch begun with AppendBatchStart.
-func AppendBatchEnd(dst []byte) []byte { return append(dst, "]}"...) }
-
-// AppendBatchPoint appends one point of a batch.
-func AppendBatchPoint(dst []byte, p *Point, first bool) []byte {
+// appendJSONPoint appends one point of a JSON batch.
+func appendJSONPoint(dst []byte, p *Point, first bool) []byte {
 	if !first {
 		dst = append(dst, ',')
 	}
@@ -125,8 +116,13 @@ type pointJSON struct {
 	Value       json.RawMessage `json:"value"`
 }
 
-// DecodeBatch reads a batch message written by AppendBatch.
+// DecodeBatch reads a batch message of either format (AppendBatch,
+// AppendBatchJSON).
 func DecodeBatch(b []byte) ([]Point, error) {
+	if isBinaryBatch(b) {
+		var strs batchStrings
+		return decodeBatchBinary(nil, b, &strs) // batch_bin.go
+	}
 	if pts, ok := decodeBatchFast(b); ok { // batch_fast.go
 		return pts, nil
 	}

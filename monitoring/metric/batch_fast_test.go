@@ -47,7 +47,7 @@ func samePoints(a, b []Point) bool {
 	return true
 }
 
-// The fast path takes everything AppendBatch writes (strings without
+// The fast path takes everything AppendBatchJSON writes (strings without
 // escapes) and gives encoding/json's points.
 func TestFastBatchDecodeTakesAppendBatchOutput(t *testing.T) {
 	t.Parallel()
@@ -60,7 +60,7 @@ func TestFastBatchDecodeTakesAppendBatchOutput(t *testing.T) {
 		{Endpoint: "a", Metric: "b", CounterType: "GAUGE", Step: 1, Time: 3, Value: 1.7976931348623157e308},
 	}
 	for n := 0; n <= len(pts); n++ {
-		body := AppendBatch(nil, pts[:n])
+		body := AppendBatchJSON(nil, pts[:n])
 		fast, ok := decodeBatchFast(body)
 		if !ok {
 			t.Fatalf("fast path refused %s", body)
@@ -77,7 +77,7 @@ func TestFastBatchDecodeTakesAppendBatchOutput(t *testing.T) {
 	// as encoding/json decodes them.
 	for _, body := range []string{
 		`{"v":1,"points":[{"endpoint":"a\"b","metric":"m\u00e9\n","tags":"","counterType":"GAUGE","step":1,"timestamp":1,"value":1}]}`,
-		string(AppendBatch(nil, []Point{{Endpoint: "tab\there", Metric: "ctl\x01", Tags: "k=\"v\"", CounterType: "GAUGE", Step: 1, Time: 1, Value: 2}})),
+		string(AppendBatchJSON(nil, []Point{{Endpoint: "tab\there", Metric: "ctl\x01", Tags: "k=\"v\"", CounterType: "GAUGE", Step: 1, Time: 1, Value: 2}})),
 	} {
 		fast, ok := decodeBatchFast([]byte(body))
 		ref, err := decodeBatchJSON([]byte(body))
@@ -102,7 +102,7 @@ func TestFastBatchDecodeTakesAppendBatchOutput(t *testing.T) {
 // FuzzFastBatchDecode: whenever the fast path takes a body, encoding/json
 // decodes it to the same points; it never panics.
 func FuzzFastBatchDecode(f *testing.F) {
-	f.Add(AppendBatch(nil, []Point{{Endpoint: "e", Metric: "m", Tags: "a=b", CounterType: "GAUGE", Step: 60, Time: 60, Value: 1.25}}))
+	f.Add(AppendBatchJSON(nil, []Point{{Endpoint: "e", Metric: "m", Tags: "a=b", CounterType: "GAUGE", Step: 60, Time: 60, Value: 1.25}}))
 	f.Add([]byte(`{"v":1,"points":[]}`))
 	f.Add([]byte(`{"v":1,"points":[{"endpoint":"","metric":"","tags":"","counterType":"","step":-0,"timestamp":1e3,"value":"NaN"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -117,7 +117,7 @@ func FuzzFastBatchDecode(f *testing.F) {
 		if !samePoints(fast, ref) {
 			t.Fatalf("fast %+v, encoding/json %+v for %q", fast, ref, body)
 		}
-		if !bytes.Equal(AppendBatch(nil, fast), AppendBatch(nil, ref)) {
+		if !bytes.Equal(AppendBatchJSON(nil, fast), AppendBatchJSON(nil, ref)) {
 			t.Fatal("re-encodings differ")
 		}
 	})
@@ -130,7 +130,7 @@ func BenchmarkDecodeBatch(b *testing.B) {
 		p, _ := Rules{}.Validate(&items[i], now)
 		points = append(points, p)
 	}
-	body := AppendBatch(nil, points)
+	body := AppendBatchJSON(nil, points)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -148,7 +148,7 @@ func BenchmarkDecodeBatchEncodingJSON(b *testing.B) {
 		p, _ := Rules{}.Validate(&items[i], now)
 		points = append(points, p)
 	}
-	body := AppendBatch(nil, points)
+	body := AppendBatchJSON(nil, points)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := decodeBatchJSON(body); err != nil {

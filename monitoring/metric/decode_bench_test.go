@@ -79,4 +79,20 @@ func BenchmarkAppendBatch(b *testing.B) {
 	for b.Loop() {
 		buf = AppendBatch(buf[:0], points)
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(points)), "ns/point")
+}
+
+func BenchmarkAppendBatchJSON(b *testing.B) {
+	items, _ := Decode(pushBody(100), nil)
+	points := make([]Point, 0, 100)
+	for i := range items {
+		p, _ := Rules{}.Validate(&items[i], now)
+		points = append(points, p)
+	}
+	buf := make([]byte, 0, 64<<10)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendBatchJSON(buf[:0], points)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(points)), "ns/point")
 }

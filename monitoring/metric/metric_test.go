@@ -168,15 +168,17 @@ func TestBatchRoundTrip(t *testing.T) {
 		{Endpoint: "h", Metric: "m", CounterType: Counter, Step: 30, Time: 30, Value: math.Inf(-1)},
 		{Endpoint: "h", Metric: "m\x01", CounterType: Derive, Step: 30, Time: 60, Value: math.NaN()},
 	}
-	out, err := DecodeBatch(AppendBatch(nil, in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out) != 3 || out[0] != in[0] || out[1] != in[1] || !math.IsNaN(out[2].Value) || out[2].Metric != "m\x01" {
-		t.Fatalf("round trip: %+v", out)
+	for _, f := range []BatchFormat{BatchBinary, BatchJSON} {
+		out, err := DecodeBatch(f.Append(nil, in))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(out) != 3 || out[0] != in[0] || out[1] != in[1] || !math.IsNaN(out[2].Value) || out[2].Metric != "m\x01" {
+			t.Fatalf("%s round trip: %+v", f, out)
+		}
 	}
 	if _, err := DecodeBatch([]byte(`{"v":2,"points":[]}`)); err == nil {
-		t.Fatal("version 2 accepted")
+		t.Fatal("JSON version 2 accepted")
 	}
 }
 

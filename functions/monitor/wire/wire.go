@@ -1,13 +1,10 @@
 // Package wire is the contract between the monitor function (ingest) and
 // the consumers of its points (the series writer, the judge): the shard
 // members of the ring, the NSQ topics and channels. A message on a points
-// topic is one batch written by monitoring/metric.AppendBatch and read by
-// metric.DecodeBatch:
-//
-//	{"v":1,"points":[{"endpoint","metric","tags","counterType","step","timestamp","value"},...]}
-//
-// with canonical tags ("k=v,..." sorted by key), the time aligned to the
-// step, and a value that is a JSON number or "NaN"/"+Inf"/"-Inf".
+// topic is one batch written by a monitoring/metric.BatchFormat (binary
+// version 2 by default, JSON version 1 on request) and read by
+// metric.DecodeBatch, which takes both; the points have canonical tags
+// ("k=v,..." sorted by key) and the time aligned to the step.
 package wire
 
 import "strconv"
