@@ -32,10 +32,11 @@ type MonitoringOptions struct {
 	FeedTokenFile string `yaml:"feed_token_file" help:"gateway and agent roles: file holding an ingest-scope token for feed_server; empty: the role does not feed its metrics"`
 }
 
-// DefaultMaxBacklog is monitoring.max_backlog's default: about 30 s of
-// the series writer's measured rate in serve (6-7k points/s,
-// bench/monitoring), a few seconds of the judge's, and some 30 MB of
-// queued batches per channel in nsqd.
+// DefaultMaxBacklog is monitoring.max_backlog's default: two to three
+// seconds of what serve stores and judges on 2 cores (70,000-120,000
+// points/s, bench/monitoring), so that a point waits about that long at
+// most before it is judged, and some 10 MB of queued batches per channel
+// in nsqd.
 const DefaultMaxBacklog = 200_000
 
 // MaxMonitoringShards bounds monitoring.shards.
