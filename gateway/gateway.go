@@ -285,6 +285,10 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		NoDefaultContentType:         true,
 		Logger:                       newFasthttpLogger(g.log),
 		SecureErrorLogMessage:        true,
+		// Idle worker goroutines (between connections) go after 2 s, not
+		// fasthttp's 10 s: its pool's cleaner sleeps this long between
+		// rounds, so a stopped gateway's last goroutine ends within it.
+		MaxIdleWorkerDuration: maxIdleWorker,
 	}
 	if err := g.setupTLS(); err != nil {
 		g.stop()
@@ -296,6 +300,9 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 	}
 	return g, nil
 }
+
+// maxIdleWorker is how long an idle fasthttp worker goroutine is kept.
+const maxIdleWorker = 2 * time.Second
 
 // Addr is the bound plain-HTTP address (the HTTPS one without a plain listener).
 func (g *Gateway) Addr() net.Addr {

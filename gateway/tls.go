@@ -71,7 +71,7 @@ func (g *Gateway) setupTLS() error {
 			StreamRequestBody: s.StreamRequestBody, MaxRequestBodySize: s.MaxRequestBodySize,
 			CloseOnShutdown: s.CloseOnShutdown, DisablePreParseMultipartForm: s.DisablePreParseMultipartForm,
 			NoDefaultServerHeader: s.NoDefaultServerHeader, NoDefaultContentType: s.NoDefaultContentType,
-			Logger: s.Logger, SecureErrorLogMessage: s.SecureErrorLogMessage,
+			Logger: s.Logger, SecureErrorLogMessage: s.SecureErrorLogMessage, MaxIdleWorkerDuration: s.MaxIdleWorkerDuration,
 		}
 	}
 	g.tls = t
