@@ -25,8 +25,8 @@ func (s *Store) Abandon() {
 func (s *Store) SlotOf(key string) (path string, off int64, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.index[key]
-	if !ok {
+	e := s.index[key]
+	if e == nil {
 		return "", 0, false
 	}
 	return e.cls.segs[e.ref.seg].path, int64(e.ref.idx) * e.cls.size, true

@@ -118,7 +118,7 @@ func (s *Store) replay(r *record, covered map[slotID]string) error {
 			if err := c.ensure(ref); err != nil {
 				return err
 			}
-		} else if e, ok := s.index[key]; ok && e.cls == c { // the old layout named series by key only
+		} else if e := s.index[key]; e != nil && e.cls == c { // the old layout named series by key only
 			ref = e.ref
 		} else {
 			var err error
@@ -129,12 +129,12 @@ func (s *Store) replay(r *record, covered map[slotID]string) error {
 		}
 		id := slotID{size: size, ref: ref}
 		if prev, ok := covered[id]; ok && prev != key {
-			if e, ok := s.index[prev]; ok && e.cls == c && e.ref == ref {
+			if e := s.index[prev]; e != nil && e.cls == c && e.ref == ref {
 				delete(s.index, prev) // its slot was freed and reused since
 				s.sorted = nil
 			}
 		}
-		if e, ok := s.index[key]; ok && (e.cls != c || e.ref != ref) {
+		if e := s.index[key]; e != nil && (e.cls != c || e.ref != ref) {
 			// The series moved (its old slot rotted and was freed): free it again.
 			clear(e.cls.slot(e.ref)[:headerSize])
 			e.cls.touch(e.ref)
@@ -154,10 +154,13 @@ func (s *Store) replay(r *record, covered map[slotID]string) error {
 		covered[id] = key
 		s.addIndex(&r.h, c, ref)
 	case kindPoint:
-		err := s.apply(r.key, r.t, r.v)
-		switch {
-		case errors.Is(err, ErrNotFound):
+		e := s.index[r.key]
+		if e == nil {
 			s.log.Warn("write-ahead log point without its series; skipped", "series", r.key)
+			return nil
+		}
+		err := s.apply(e, r.t, r.v)
+		switch {
 		case err != nil && !errors.Is(err, rrd.ErrStale) && !errors.Is(err, rrd.ErrSkipped):
 			return err
 		}
