@@ -161,10 +161,10 @@ func Open(opts Options) (*Store, error) {
 		slotsDir: filepath.Join(opts.Dir, "slots"),
 		walDir:   filepath.Join(opts.Dir, "wal"),
 		log:      opts.Logger.With("component", "seriesstore"),
-		index:   make(map[string]*series),
-		classes: make(map[int64]*class),
-		batch:   make(map[string]*series),
-		hbuf:    make([]byte, headerSize),
+		index:    make(map[string]*series),
+		classes:  make(map[int64]*class),
+		batch:    make(map[string]*series),
+		hbuf:     make([]byte, headerSize),
 	}
 	for _, d := range []string{opts.Dir, s.walDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
