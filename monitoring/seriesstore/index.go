@@ -21,8 +21,10 @@ type series struct {
 	last int64
 	// logged is the log epoch (Store.epoch, one per write-ahead log
 	// segment) in which the series' base image was logged: its points
-	// need one first when it is not the current one.
+	// need one first when it is not the current one. base is the number
+	// of that base image in the segment, which its points name.
 	logged uint64
+	base   uint32
 	// samples are the logged points not applied to the slot yet
 	// (deferred.go); queued: the series is in Store.dirty.
 	samples []sample

@@ -322,7 +322,7 @@ func (s *Store) logPoint(p *Point) (*series, error) {
 			s.quarantine(e, err) // the point starts the series anew below
 			e = nil
 		} else {
-			s.w.addBase(&s.h, e.cls.size, e.ref, false)
+			e.base = s.w.addBase(&s.h, e.cls.size, e.ref, false)
 			e.logged = s.epoch
 		}
 	}
@@ -336,7 +336,7 @@ func (s *Store) logPoint(p *Point) (*series, error) {
 	} else if e.step != p.Step || (e.typ == rrd.Gauge) != (typ == rrd.Gauge) {
 		return nil, errRejected
 	}
-	s.w.addPoint(e.key, p.Time, p.Value)
+	s.w.addPoint(e.base, p.Time, p.Value)
 	return e, nil
 }
 
@@ -362,7 +362,7 @@ func (s *Store) create(p *Point, typ rrd.DSType) (*series, error) {
 		return nil, err
 	}
 	s.batch[key] = e
-	s.w.addBase(h, e.cls.size, e.ref, true)
+	e.base = s.w.addBase(h, e.cls.size, e.ref, true)
 	return e, nil
 }
 
