@@ -76,6 +76,9 @@ type Writer struct {
 	mu     sync.RWMutex
 	shards map[int]*shardRun
 
+	// reqs recycles the write requests of handled messages (writereq.go).
+	reqs sync.Pool
+
 	closeOnce sync.Once
 	closeErr  error
 	errMu     sync.Mutex
@@ -141,12 +144,6 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	return w, nil
 }
 
-// writeReq is one message's points waiting for the shard's next write.
-type writeReq struct {
-	points []seriesstore.Point
-	done   chan error
-}
-
 // maxGroupPoints bounds the points of one group commit.
 const maxGroupPoints = 50_000
 
@@ -163,11 +160,8 @@ func (w *Writer) handler(shard int, queue chan<- *writeReq) bus.HandlerFunc {
 		if err != nil {
 			return fmt.Errorf("cannot write series shard %d: %w", shard, err)
 		}
-		req := &writeReq{points: make([]seriesstore.Point, len(points)), done: make(chan error, 1)}
-		for i := range points {
-			p := &points[i]
-			req.points[i] = seriesstore.Point{Key: p.PK(), Step: p.Step, CounterType: p.CounterType, Time: p.Time, Value: p.Value}
-		}
+		req := w.newReq()
+		req.fill(points)
 		select {
 		case queue <- req:
 		case <-ctx.Done():
@@ -175,8 +169,9 @@ func (w *Writer) handler(shard int, queue chan<- *writeReq) bus.HandlerFunc {
 		}
 		select {
 		case err := <-req.done:
+			w.releaseReq(req) // the commit is done with it
 			return err
-		case <-ctx.Done():
+		case <-ctx.Done(): // the commit may still read req: not reused
 			return fmt.Errorf("cannot write series shard %d: %w", shard, ctx.Err())
 		}
 	}
@@ -204,6 +199,7 @@ func (w *Writer) commit(ctx context.Context, shard int, st *seriesstore.Store, q
 			}
 		}
 		res, err := st.Update(points)
+		clear(points) // before the handlers reuse the keys' bytes
 		if err != nil {
 			err = fmt.Errorf("cannot write series shard %d: %w", shard, err)
 		} else {
@@ -218,6 +214,5 @@ func (w *Writer) commit(ctx context.Context, shard int, st *seriesstore.Store, q
 			r.done <- err
 		}
 		clear(group)
-		clear(points)
 	}
 }

@@ -103,7 +103,7 @@ func (s *Store) rotate() (checkpoint, error) {
 	}
 	s.w = next
 	c.seq = next.seq
-	clear(s.touched)
+	s.epoch++ // every series needs its base image in the new segment
 	return c, nil
 }
 

@@ -33,46 +33,41 @@ type sample struct {
 // when its capacity is at most this (a burst's larger one is dropped).
 const maxKeptSamples = 64
 
-// deferPoint admits the logged point (t, v) of key and queues it.
-func (s *Store) deferPoint(key string, t int64, v float64) error {
-	e, err := s.entry(key)
-	if err != nil {
-		return err
-	}
+// deferPoint admits the logged point (t, v) of series e and queues it.
+func (s *Store) deferPoint(e *series, t int64, v float64) error {
 	if err := rrd.Admit(e.spec, e.last, t, v); err != nil {
 		return err
 	}
 	e.last = t
-	s.index[key] = e
-	s.deferred[key] = append(s.deferred[key], sample{t, v})
+	if !e.queued {
+		e.queued = true
+		s.dirty = append(s.dirty, e)
+	}
+	e.samples = append(e.samples, sample{t, v})
 	s.deferredN++
 	return nil
 }
 
-// applySeries applies the waiting points of key to its slot.
-func (s *Store) applySeries(key string) error {
-	pts := s.deferred[key]
+// applySeries applies the waiting points of series e to its slot.
+func (s *Store) applySeries(e *series) error {
+	pts := e.samples
 	if len(pts) == 0 {
 		return nil
 	}
 	if cap(pts) <= maxKeptSamples {
-		s.deferred[key] = pts[:0] // reused by the series' next points
+		e.samples = pts[:0] // reused by the series' next points
 	} else {
-		delete(s.deferred, key)
+		e.samples = nil
 	}
 	s.deferredN -= len(pts)
-	e, ok := s.index[key]
-	if !ok {
-		return fmt.Errorf("cannot apply %d points of series %q: not indexed", len(pts), key)
-	}
-	if err := s.load(key, e); err != nil {
-		return fmt.Errorf("cannot update series %q: %w", key, err)
+	if err := s.load(e); err != nil {
+		return fmt.Errorf("cannot update series %q: %w", e.key, err)
 	}
 	for _, p := range pts {
 		// Admitted when logged against the same state: refused now
 		// means the state is not what the log says.
 		if err := rrd.Update(&s.h.Spec, &s.h.State, &s.io, p.t, p.v); err != nil {
-			return fmt.Errorf("cannot apply a logged point of series %q at %d: %w", key, p.t, err)
+			return fmt.Errorf("cannot apply a logged point of series %q at %d: %w", e.key, p.t, err)
 		}
 	}
 	e.cls.touch(e.ref)
@@ -82,27 +77,31 @@ func (s *Store) applySeries(key string) error {
 // applyDeferred applies every waiting point, the series in slot order (the
 // writes go through the segment files front to back).
 func (s *Store) applyDeferred() error {
+	dirty := s.dirty
+	defer func() {
+		clear(dirty)
+		s.dirty = dirty[:0]
+	}()
+	for _, e := range dirty {
+		e.queued = false
+	}
 	if s.deferredN == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(s.deferred))
-	for k, pts := range s.deferred {
-		if len(pts) > 0 {
-			keys = append(keys, k)
-		}
-	}
-	slices.SortFunc(keys, func(a, b string) int {
-		ea, eb := s.index[a], s.index[b]
-		if c := cmp.Compare(ea.cls.size, eb.cls.size); c != 0 {
+	slices.SortFunc(dirty, func(a, b *series) int {
+		if c := cmp.Compare(a.cls.size, b.cls.size); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(ea.ref.seg, eb.ref.seg); c != 0 {
+		if c := cmp.Compare(a.ref.seg, b.ref.seg); c != 0 {
 			return c
 		}
-		return cmp.Compare(ea.ref.idx, eb.ref.idx)
+		return cmp.Compare(a.ref.idx, b.ref.idx)
 	})
-	for _, k := range keys {
-		if err := s.applySeries(k); err != nil {
+	for _, e := range dirty {
+		if e.gone {
+			continue
+		}
+		if err := s.applySeries(e); err != nil {
 			return err
 		}
 	}

@@ -36,8 +36,9 @@
 // Update(points) is one group: it appends to the log, for each series not
 // yet logged since the last checkpoint, a base image of its header and the
 // slot it lives in (for a new series, flagged "new", with the slot just
-// allocated to it), then every point (key, time, value); each record is
-// length + CRC-32C + payload. The log is fsynced once; only then are the
+// allocated to it), then every point (the number of its series' base
+// image in the log segment, time, value), many points to a record; each
+// record is length + CRC-32C + payload. The log is fsynced once; only then are the
 // points applied to the slots. When Update returns nil the points survive
 // a crash (a caller that batches at least every second loses at most its
 // last second).

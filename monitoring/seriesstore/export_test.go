@@ -25,8 +25,8 @@ func (s *Store) Abandon() {
 func (s *Store) SlotOf(key string) (path string, off int64, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.index[key]
-	if !ok {
+	e := s.index[key]
+	if e == nil {
 		return "", 0, false
 	}
 	return e.cls.segs[e.ref.seg].path, int64(e.ref.idx) * e.cls.size, true
@@ -82,7 +82,7 @@ func WriteLegacyLog(dir string, recs []LegacyRecord) error {
 	w := &wal{}
 	for _, r := range recs {
 		if r.Base == nil {
-			w.addPoint(r.Key, r.Time, r.Value)
+			w.addKeyPoint(r.Key, r.Time, r.Value)
 			continue
 		}
 		start := w.begin()
@@ -112,3 +112,16 @@ func SetAllocate(s *Store, fn func(f *os.File, off, size int64) error) {
 
 // Allocate is the store's own way of giving a segment file blocks.
 var Allocate = allocate
+
+// addKeyPoint queues a point record of the logs written before kindPoints
+// (named by key, one a record).
+func (w *wal) addKeyPoint(key string, t int64, v float64) {
+	start := w.begin()
+	le := binary.LittleEndian
+	w.buf = append(w.buf, kindPoint)
+	w.buf = le.AppendUint16(w.buf, uint16(len(key)))
+	w.buf = append(w.buf, key...)
+	w.buf = le.AppendUint64(w.buf, uint64(t))
+	w.buf = le.AppendUint64(w.buf, math.Float64bits(v))
+	w.end(start)
+}

@@ -67,14 +67,14 @@ func (s *Store) Info(key string) (Info, error) {
 
 // lookup loads the series of key into s.h and s.io.
 func (s *Store) lookup(key string) error {
-	e, ok := s.index[key]
-	if !ok {
+	e := s.index[key]
+	if e == nil {
 		return ErrNotFound
 	}
-	if err := s.applySeries(key); err != nil {
+	if err := s.applySeries(e); err != nil {
 		return s.fail(err)
 	}
-	if err := s.load(key, e); err != nil {
+	if err := s.load(e); err != nil {
 		return fmt.Errorf("cannot read series %q: %w", key, err)
 	}
 	return nil

@@ -56,11 +56,16 @@ func (s *Store) recover() error {
 	}
 	replayed := 0
 	covered := make(map[slotID]string)
+	var bases []string // the keys of the segment's base images, by number
 	for _, seq := range seqs {
 		path := filepath.Join(s.walDir, segmentName(seq))
+		bases = bases[:0]
 		good, err := readSegment(path, func(r *record) error {
 			replayed++
-			return s.replay(r, covered)
+			if r.kind == kindBase || r.kind == kindSlotBase {
+				bases = append(bases, r.h.Key)
+			}
+			return s.replay(r, covered, bases)
 		})
 		if errors.Is(err, errTorn) {
 			s.log.Warn("write-ahead log ends in a torn or corrupt record; the points after it were never acknowledged",
@@ -103,8 +108,9 @@ func exists(path string) bool {
 // replay applies one log record: a base image resets the series' header in
 // its slot (for a new series the whole slot); a point updates it exactly
 // as the first time, so rows a crash tore are written again. covered
-// tracks which series each slot holds according to the log.
-func (s *Store) replay(r *record, covered map[slotID]string) error {
+// tracks which series each slot holds according to the log; bases are the
+// keys of the segment's base images so far, which points name by number.
+func (s *Store) replay(r *record, covered map[slotID]string, bases []string) error {
 	switch r.kind {
 	case kindBase, kindSlotBase:
 		key := r.h.Key
@@ -118,7 +124,7 @@ func (s *Store) replay(r *record, covered map[slotID]string) error {
 			if err := c.ensure(ref); err != nil {
 				return err
 			}
-		} else if e, ok := s.index[key]; ok && e.cls == c { // the old layout named series by key only
+		} else if e := s.index[key]; e != nil && e.cls == c { // the old layout named series by key only
 			ref = e.ref
 		} else {
 			var err error
@@ -129,12 +135,12 @@ func (s *Store) replay(r *record, covered map[slotID]string) error {
 		}
 		id := slotID{size: size, ref: ref}
 		if prev, ok := covered[id]; ok && prev != key {
-			if e, ok := s.index[prev]; ok && e.cls == c && e.ref == ref {
+			if e := s.index[prev]; e != nil && e.cls == c && e.ref == ref {
 				delete(s.index, prev) // its slot was freed and reused since
 				s.sorted = nil
 			}
 		}
-		if e, ok := s.index[key]; ok && (e.cls != c || e.ref != ref) {
+		if e := s.index[key]; e != nil && (e.cls != c || e.ref != ref) {
 			// The series moved (its old slot rotted and was freed): free it again.
 			clear(e.cls.slot(e.ref)[:headerSize])
 			e.cls.touch(e.ref)
@@ -154,13 +160,33 @@ func (s *Store) replay(r *record, covered map[slotID]string) error {
 		covered[id] = key
 		s.addIndex(&r.h, c, ref)
 	case kindPoint:
-		err := s.apply(r.key, r.t, r.v)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			s.log.Warn("write-ahead log point without its series; skipped", "series", r.key)
-		case err != nil && !errors.Is(err, rrd.ErrStale) && !errors.Is(err, rrd.ErrSkipped):
-			return err
+		return s.replayPoint(r.key, r.t, r.v)
+	case kindPoints:
+		for b := r.pts; len(b) > 0; {
+			n, t, v, rest, _ := nextPoint(b) // checked by decodeRecord
+			b = rest
+			if int(n) >= len(bases) {
+				s.log.Warn("write-ahead log point without its base image; skipped", "base", n)
+				continue
+			}
+			if err := s.replayPoint(bases[n], t, v); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+// replayPoint applies a logged point of the series of key again.
+func (s *Store) replayPoint(key string, t int64, v float64) error {
+	e := s.index[key]
+	if e == nil {
+		s.log.Warn("write-ahead log point without its series; skipped", "series", key)
+		return nil
+	}
+	err := s.apply(e, t, v)
+	if err != nil && !errors.Is(err, rrd.ErrStale) && !errors.Is(err, rrd.ErrSkipped) {
+		return err
 	}
 	return nil
 }

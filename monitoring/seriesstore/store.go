@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -94,26 +95,6 @@ var (
 	ErrClosed = errors.New("series store closed")
 )
 
-// indexEntry is what the store keeps in memory per series: its slot.
-type indexEntry struct {
-	step int64
-	typ  rrd.DSType // as pushed first
-	cls  *class
-	ref  slotRef
-	// spec is the stored data source type and last the time of the
-	// series' newest accepted point, applied or deferred (rrd.Admit).
-	spec rrd.DSType
-	last int64
-}
-
-// pending is a series logged as new in the current Update and not yet
-// written into its slot.
-type pending struct {
-	h   header
-	cls *class
-	ref slotRef
-}
-
 // Store keeps round-robin series on disk (see the package doc for the
 // layout and the crash guarantees). Its methods are safe for concurrent use.
 type Store struct {
@@ -126,15 +107,21 @@ type Store struct {
 	ckpt    sync.Mutex // one checkpoint at a time; taken before mu
 	mu      sync.Mutex
 	closed  error
-	index   map[string]indexEntry
-	sorted  []string // index keys, sorted; nil when stale
+	index   map[string]*series // index.go
+	sorted  []string           // index keys, sorted; nil when stale
 	classes map[int64]*class
 	w       *wal
-	touched map[string]bool // series logged since the last checkpoint
-	batch   map[string]*pending
-	// deferred holds the logged points not applied to their slots yet
-	// (see deferred.go); deferredN counts them.
-	deferred  map[string][]sample
+	// epoch numbers the write-ahead log segments of this run: a series
+	// whose logged epoch is not this one needs a base image logged.
+	epoch uint64
+	// batch holds the series logged as new in the current Update.
+	batch map[string]*series
+	// refs is Update's scratch: the series of each point logged (nil:
+	// not logged), so applying it needs no second lookup.
+	refs []*series
+	// dirty are the series with logged points not applied to their
+	// slots yet (see deferred.go); deferredN counts those points.
+	dirty     []*series
 	deferredN int
 	h         header // scratch: the header of the series at hand
 	io        slotIO // scratch: the rows of the series at hand
@@ -174,11 +161,9 @@ func Open(opts Options) (*Store, error) {
 		slotsDir: filepath.Join(opts.Dir, "slots"),
 		walDir:   filepath.Join(opts.Dir, "wal"),
 		log:      opts.Logger.With("component", "seriesstore"),
-		index:    make(map[string]indexEntry),
+		index:    make(map[string]*series),
 		classes:  make(map[int64]*class),
-		touched:  make(map[string]bool),
-		batch:    make(map[string]*pending),
-		deferred: make(map[string][]sample),
+		batch:    make(map[string]*series),
 		hbuf:     make([]byte, headerSize),
 	}
 	for _, d := range []string{opts.Dir, s.walDir} {
@@ -224,7 +209,10 @@ func (s *Store) Run(ctx context.Context) error {
 
 // Update logs the points durably (one fsync), then applies them in order.
 // When it returns nil every counted point survives a crash. An error means
-// the store failed (I/O) and must be reopened, which recovers it.
+// the store failed (I/O) and must be reopened, which recovers it. Update
+// keeps no reference to points nor to their keys' bytes once it returns
+// (the key of a new series is copied), so a caller may build keys in a
+// buffer it reuses.
 func (s *Store) Update(points []Point) (Result, error) {
 	var res Result
 	s.mu.Lock()
@@ -232,10 +220,22 @@ func (s *Store) Update(points []Point) (Result, error) {
 	if s.closed != nil {
 		return res, s.closed
 	}
-	ok := make([]bool, len(points))
+	refs := s.refs[:0]
+	if cap(refs) < len(points) {
+		refs = make([]*series, 0, len(points))
+	}
+	refs = refs[:len(points)]
+	defer func() {
+		clear(refs)
+		if len(s.batch) > 0 {
+			clear(s.batch)
+		}
+		s.refs = refs[:0]
+	}()
 	for i := range points {
 		p := &points[i]
-		if err := s.logPoint(p); err != nil {
+		e, err := s.logPoint(p)
+		if err != nil {
 			if errors.Is(err, errRejected) {
 				res.Rejected++
 				continue
@@ -250,21 +250,27 @@ func (s *Store) Update(points []Point) (Result, error) {
 			}
 			return res, s.fail(err)
 		}
-		ok[i] = true
+		refs[i] = e
 	}
 	if err := s.w.commit(); err != nil {
 		return res, s.fail(err)
 	}
-	for i := range points {
-		if !ok[i] {
+	for i, e := range refs {
+		if e == nil {
 			continue
 		}
 		p := &points[i]
 		var err error
+		if e.pend != nil {
+			err = s.materialize(e)
+		}
+		if err != nil {
+			return res, s.fail(err)
+		}
 		if s.opts.MaxDeferredPoints < 0 {
-			err = s.apply(p.Key, p.Time, p.Value)
+			err = s.apply(e, p.Time, p.Value)
 		} else {
-			err = s.deferPoint(p.Key, p.Time, p.Value) // deferred.go
+			err = s.deferPoint(e, p.Time, p.Value) // deferred.go
 		}
 		switch {
 		case err == nil:
@@ -277,7 +283,6 @@ func (s *Store) Update(points []Point) (Result, error) {
 			return res, s.fail(err)
 		}
 	}
-	clear(s.batch)
 	if s.deferredN >= s.opts.MaxDeferredPoints && s.opts.MaxDeferredPoints >= 0 {
 		if err := s.applyDeferred(); err != nil {
 			return res, s.fail(err)
@@ -301,53 +306,64 @@ var (
 
 // logPoint checks p and queues its log records: the series' base image
 // first when the series is new or not logged since the last checkpoint.
-func (s *Store) logPoint(p *Point) error {
+// It returns the series, new ones (not indexed before the log is
+// committed) included.
+func (s *Store) logPoint(p *Point) (*series, error) {
 	if p.Key == "" || len(p.Key) > MaxKeyLen || p.Time < 0 || p.Time > rrd.MaxTime {
-		return errRejected
+		return nil, errRejected
 	}
 	typ, err := rrd.ParseDSType(p.CounterType)
 	if err != nil || p.Step < 1 {
-		return errRejected
+		return nil, errRejected
 	}
-	if e, ok := s.index[p.Key]; ok && !s.touched[p.Key] {
-		if err := s.load(p.Key, e); err != nil {
-			s.quarantine(p.Key, e, err) // the point starts the series anew below
+	e := s.index[p.Key]
+	if e != nil && e.logged != s.epoch {
+		if err := s.load(e); err != nil {
+			s.quarantine(e, err) // the point starts the series anew below
+			e = nil
 		} else {
-			s.w.addBase(&s.h, e.cls.size, e.ref, false)
-			s.touched[p.Key] = true
+			e.base = s.w.addBase(&s.h, e.cls.size, e.ref, false)
+			e.logged = s.epoch
 		}
 	}
-	if e, ok := s.index[p.Key]; ok {
-		if e.step != p.Step || (e.typ == rrd.Gauge) != (typ == rrd.Gauge) {
-			return errRejected
-		}
-	} else if n := s.batch[p.Key]; n != nil {
-		if n.h.Spec.Step != p.Step || (n.h.Spec.Type == rrd.Gauge) != (typ == rrd.Gauge) {
-			return errRejected
-		}
-	} else {
-		if s.opts.MaxSeries > 0 && len(s.index)+len(s.batch) >= s.opts.MaxSeries {
-			return errOverLimit
-		}
-		spec, err := s.opts.Spec(p.Step, p.CounterType)
-		if err != nil || spec.Validate() != nil {
-			return errRejected
-		}
-		start := max(0, p.Time-int64(s.opts.CreateLead/time.Second))
-		n := &pending{h: header{Key: p.Key, CounterType: typ, Spec: spec, State: rrd.NewState(&spec, start)}}
-		if err := encodeHeader(s.hbuf, &n.h); err != nil {
-			return errRejected
-		}
-		n.cls = s.class(slotSize(&spec))
-		if n.ref, err = n.cls.alloc(); err != nil {
-			return err
-		}
-		s.batch[p.Key] = n
-		s.w.addBase(&n.h, n.cls.size, n.ref, true)
-		s.touched[p.Key] = true
+	if e == nil {
+		e = s.batch[p.Key]
 	}
-	s.w.addPoint(p.Key, p.Time, p.Value)
-	return nil
+	if e == nil {
+		if e, err = s.create(p, typ); err != nil {
+			return nil, err
+		}
+	} else if e.step != p.Step || (e.typ == rrd.Gauge) != (typ == rrd.Gauge) {
+		return nil, errRejected
+	}
+	s.w.addPoint(e.base, p.Time, p.Value)
+	return e, nil
+}
+
+// create logs a new series for p (its base image), to be written into its
+// slot and indexed once the log is committed (materialize).
+func (s *Store) create(p *Point, typ rrd.DSType) (*series, error) {
+	if s.opts.MaxSeries > 0 && len(s.index)+len(s.batch) >= s.opts.MaxSeries {
+		return nil, errOverLimit
+	}
+	spec, err := s.opts.Spec(p.Step, p.CounterType)
+	if err != nil || spec.Validate() != nil {
+		return nil, errRejected
+	}
+	key := strings.Clone(p.Key) // the caller may reuse p.Key's bytes
+	start := max(0, p.Time-int64(s.opts.CreateLead/time.Second))
+	h := &header{Key: key, CounterType: typ, Spec: spec, State: rrd.NewState(&spec, start)}
+	if err := encodeHeader(s.hbuf, h); err != nil {
+		return nil, errRejected
+	}
+	e := &series{key: key, step: spec.Step, typ: typ, cls: s.class(slotSize(&spec)),
+		spec: spec.Type, last: h.State.LastUp, logged: s.epoch, pend: h}
+	if e.ref, err = e.cls.alloc(); err != nil {
+		return nil, err
+	}
+	s.batch[key] = e
+	e.base = s.w.addBase(h, e.cls.size, e.ref, true)
+	return e, nil
 }
 
 // class returns the class of slots of size bytes.
@@ -360,11 +376,11 @@ func (s *Store) class(size int64) *class {
 	return c
 }
 
-// load decodes the header of the series of key (in slot e) into s.h and
-// points s.io at its rows. Its only error is a corrupt header.
-func (s *Store) load(key string, e indexEntry) error {
+// load decodes the header of series e into s.h and points s.io at its
+// rows. Its only error is a corrupt header.
+func (s *Store) load(e *series) error {
 	slot := e.cls.slot(e.ref)
-	if err := decodeHeaderInto(slot[:headerSize], &s.h, key); err != nil {
+	if err := decodeHeaderInto(slot[:headerSize], &s.h, e.key); err != nil {
 		return err
 	}
 	if slotSize(&s.h.Spec) != e.cls.size {
@@ -376,53 +392,29 @@ func (s *Store) load(key string, e indexEntry) error {
 
 // apply updates one series whose point is already logged: it decodes the
 // header from the slot, updates, and writes the header back.
-func (s *Store) apply(key string, t int64, v float64) error {
-	e, err := s.entry(key)
-	if err != nil {
-		return err
+func (s *Store) apply(e *series, t int64, v float64) error {
+	if err := s.load(e); err != nil {
+		return fmt.Errorf("cannot update series %q: %w", e.key, err)
 	}
-	if err := s.load(key, e); err != nil {
-		return fmt.Errorf("cannot update series %q: %w", key, err)
-	}
-	err = rrd.Update(&s.h.Spec, &s.h.State, &s.io, t, v)
+	err := rrd.Update(&s.h.Spec, &s.h.State, &s.io, t, v)
 	if err != nil {
 		return err
 	}
 	e.cls.touch(e.ref)
 	e.last = s.h.State.LastUp
-	s.index[key] = e
 	return encodeHeader(e.cls.slot(e.ref)[:headerSize], &s.h)
-}
-
-// entry returns the index entry of key, writing a series logged as new in
-// this batch into its slot first.
-func (s *Store) entry(key string) (indexEntry, error) {
-	if e, ok := s.index[key]; ok {
-		return e, nil
-	}
-	n := s.batch[key]
-	if n == nil {
-		return indexEntry{}, ErrNotFound
-	}
-	delete(s.batch, key)
-	if err := initSlot(n.cls.slot(n.ref), &n.h); err != nil {
-		return indexEntry{}, err
-	}
-	n.cls.touch(n.ref)
-	s.addIndex(&n.h, n.cls, n.ref)
-	return s.index[key], nil
 }
 
 // quarantine drops a series whose header rotted while the store ran: the
 // slot is copied aside (never overwritten), freed, and the key forgotten,
 // so the next point starts the series anew.
-func (s *Store) quarantine(key string, e indexEntry, cause error) {
+func (s *Store) quarantine(e *series, cause error) {
 	aside := s.setAside(e.cls, e.ref)
-	s.log.Error("series header is corrupt; slot copied aside, the series starts anew", "series", key, "copied_to", aside, "err", cause)
+	s.log.Error("series header is corrupt; slot copied aside, the series starts anew", "series", e.key, "copied_to", aside, "err", cause)
 	e.cls.release(e.ref)
-	delete(s.index, key)
-	s.deferredN -= len(s.deferred[key])
-	delete(s.deferred, key)
+	delete(s.index, e.key)
+	s.deferredN -= len(e.samples)
+	e.samples, e.gone = nil, true
 	s.sorted = nil
 }
 
@@ -440,13 +432,6 @@ func (s *Store) setAside(c *class, r slotRef) string {
 		return ""
 	}
 	return path
-}
-
-func (s *Store) addIndex(h *header, c *class, r slotRef) {
-	if _, ok := s.index[h.Key]; !ok {
-		s.sorted = nil
-	}
-	s.index[h.Key] = indexEntry{step: h.Spec.Step, typ: h.CounterType, cls: c, ref: r, spec: h.Spec.Type, last: h.State.LastUp}
 }
 
 // fail marks the store failed: its in-memory state may be ahead of or

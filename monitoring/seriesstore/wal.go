@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/wharfhq/wharf/monitoring/rrd"
 )
 
 // Write-ahead log: segments wal/<seq>.log of records
@@ -20,16 +22,27 @@ import (
 //	payload: kind u8 | ...
 //	  kindSlotBase: flags u8 | slot size u64 | segment u32 | slot u32 | header body
 //	                (the series as of the last checkpoint, or new, and its slot)
+//	  kindPoints:   (base uvarint | time uvarint | value f64)...  (one or more)
+//	                base numbers the series by its base image in this
+//	                segment (0 for the segment's first, 1 for the next...)
 //	  kindPoint:    key len u16 | key | time i64 | value f64
+//	                (a point of the logs written before kindPoints: read, never written)
 //	  kindBase:     flags u8 | header body (the layout of one file per series:
 //	                read when migrating a directory, never written)
+//
+// An Update's base images come first, then its points, many to a record
+// (about 16 bytes a point instead of its key's length plus 27): a point's
+// base image is always earlier in its segment.
 const (
 	recordPrefix = 8
 	kindBase     = 1
 	kindPoint    = 2
 	kindSlotBase = 3
+	kindPoints   = 4
 	flagNew      = 1
 	maxRecord    = 1 << 16
+	// maxPointBytes bounds one point of a kindPoints record.
+	maxPointBytes = 2*binary.MaxVarintLen64 + 8
 )
 
 // wal appends records to the current segment.
@@ -38,7 +51,15 @@ type wal struct {
 	seq  uint64
 	f    *os.File
 	size int64
-	buf  []byte
+	buf  []byte // queued base-image records
+	// pbuf holds the queued kindPoints records, written after buf; the
+	// last one is open (pstart is where it starts) while popen.
+	pbuf   []byte
+	pstart int
+	popen  bool
+	// bases counts the base images logged to this segment: the number of
+	// the next one.
+	bases uint32
 }
 
 func segmentName(seq uint64) string { return fmt.Sprintf("%012d.log", seq) }
@@ -77,8 +98,8 @@ func openSegment(dir string, seq uint64) (*wal, error) {
 }
 
 // addBase queues a base-image record of h, which lives in slot r of the
-// class of slots of size bytes.
-func (w *wal) addBase(h *header, size int64, r slotRef, isNew bool) {
+// class of slots of size bytes, and returns its number in the segment.
+func (w *wal) addBase(h *header, size int64, r slotRef, isNew bool) uint32 {
 	start := w.begin()
 	flags := byte(0)
 	if isNew {
@@ -91,18 +112,34 @@ func (w *wal) addBase(h *header, size int64, r slotRef, isNew bool) {
 	w.buf = le.AppendUint32(w.buf, r.idx)
 	w.buf = appendBody(w.buf, h)
 	w.end(start)
+	n := w.bases
+	w.bases++
+	return n
 }
 
-// addPoint queues a point record.
-func (w *wal) addPoint(key string, t int64, v float64) {
-	start := w.begin()
-	le := binary.LittleEndian
-	w.buf = append(w.buf, kindPoint)
-	w.buf = le.AppendUint16(w.buf, uint16(len(key)))
-	w.buf = append(w.buf, key...)
-	w.buf = le.AppendUint64(w.buf, uint64(t))
-	w.buf = le.AppendUint64(w.buf, math.Float64bits(v))
-	w.end(start)
+// addPoint queues a point of the series whose base image is number base
+// in this segment (t is at least 0).
+func (w *wal) addPoint(base uint32, t int64, v float64) {
+	if w.popen && len(w.pbuf)-w.pstart-recordPrefix+maxPointBytes > maxRecord {
+		w.endPoints()
+	}
+	if !w.popen {
+		w.pstart = len(w.pbuf)
+		w.pbuf = append(w.pbuf, make([]byte, recordPrefix)...)
+		w.pbuf = append(w.pbuf, kindPoints)
+		w.popen = true
+	}
+	w.pbuf = binary.AppendUvarint(w.pbuf, uint64(base))
+	w.pbuf = binary.AppendUvarint(w.pbuf, uint64(t))
+	w.pbuf = binary.LittleEndian.AppendUint64(w.pbuf, math.Float64bits(v))
+}
+
+// endPoints closes the open points record.
+func (w *wal) endPoints() {
+	payload := w.pbuf[w.pstart+recordPrefix:]
+	binary.LittleEndian.PutUint32(w.pbuf[w.pstart:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(w.pbuf[w.pstart+4:], checksum(payload))
+	w.popen = false
 }
 
 func (w *wal) begin() int {
@@ -117,15 +154,25 @@ func (w *wal) end(start int) {
 	binary.LittleEndian.PutUint32(w.buf[start+4:], checksum(payload))
 }
 
-// commit writes the queued records and fsyncs them: after it returns nil,
-// they survive a crash.
+// commit writes the queued records, base images first, and fsyncs them:
+// after it returns nil, they survive a crash.
 func (w *wal) commit() error {
-	if len(w.buf) == 0 {
+	if w.popen {
+		w.endPoints()
+	}
+	if len(w.buf) == 0 && len(w.pbuf) == 0 {
 		return nil
 	}
-	n, err := w.f.Write(w.buf)
-	w.size += int64(n)
-	w.buf = w.buf[:0]
+	var err error
+	for _, b := range [...][]byte{w.buf, w.pbuf} {
+		if len(b) == 0 || err != nil {
+			continue
+		}
+		var n int
+		n, err = w.f.Write(b)
+		w.size += int64(n)
+	}
+	w.buf, w.pbuf = w.buf[:0], w.pbuf[:0]
 	if err != nil {
 		return fmt.Errorf("cannot write write-ahead log: %w", err)
 	}
@@ -145,6 +192,24 @@ type record struct {
 	key   string  // kindPoint
 	t     int64
 	v     float64
+	// pts are the points of a kindPoints record (see nextPoint), a view
+	// of the segment's read buffer valid until the next record.
+	pts []byte
+}
+
+// nextPoint decodes the first point of b, a kindPoints record's points.
+func nextPoint(b []byte) (base uint32, t int64, v float64, rest []byte, ok bool) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > math.MaxUint32 {
+		return 0, 0, 0, nil, false
+	}
+	b = b[k:]
+	tu, k := binary.Uvarint(b)
+	if k <= 0 || tu > rrd.MaxTime || len(b)-k < 8 {
+		return 0, 0, 0, nil, false
+	}
+	b = b[k:]
+	return uint32(n), int64(tu), math.Float64frombits(binary.LittleEndian.Uint64(b)), b[8:], true
 }
 
 // errTorn marks the end of the readable part of a segment.
@@ -208,6 +273,18 @@ func decodeRecord(p []byte) (record, error) {
 		h, err := decodeBody(r.b)
 		rec.h = h
 		return rec, err
+	case kindPoints:
+		rec.pts = r.b
+		for b := r.b; len(b) > 0; {
+			var ok bool
+			if _, _, _, b, ok = nextPoint(b); !ok {
+				return rec, errCorrupt
+			}
+		}
+		if len(rec.pts) == 0 {
+			return rec, errCorrupt
+		}
+		return rec, nil
 	case kindPoint:
 		rec.key = string(r.take(int(r.u16())))
 		rec.t = r.i64()
