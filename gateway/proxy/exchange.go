@@ -78,7 +78,13 @@ func (c *call) exchange(t *Transport, hc *fasthttp.HostClient, req *fasthttp.Req
 		return err
 	}
 	bw := hc.AcquireWriter(conn)
-	err = req.Write(bw)
+	if c.inPlace.on {
+		// The client's request, edited (editInPlace): Request.Write would
+		// rebuild its target from the parsed URI.
+		err = req.Header.Write(bw)
+	} else {
+		err = req.Write(bw)
+	}
 	if err == nil {
 		err = bw.Flush()
 	}

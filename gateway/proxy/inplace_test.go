@@ -1,0 +1,203 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// inPlaceFront is a gateway-like server on one route that reports, per
+// request, whether the client's request was forwarded in place (the proxy
+// left its X-Forwarded-Proto on it) and what the request looked like after
+// Serve: the protocol, the connection choice and the path the access log
+// reads.
+type inPlaceFront struct {
+	addr string
+	seen chan inPlaceSeen
+}
+
+type inPlaceSeen struct {
+	inPlace   bool
+	http11    bool
+	connClose bool
+	path      string
+}
+
+func startInPlaceFront(t *testing.T, r *Route) *inPlaceFront {
+	t.Helper()
+	f := &inPlaceFront{seen: make(chan inPlaceSeen, 16)}
+	f.addr = serve(t, &fasthttp.Server{
+		StreamRequestBody: true,
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			r.Serve(ctx, Input{RequestID: "rid-1"})
+			f.seen <- inPlaceSeen{
+				inPlace:   len(ctx.Request.Header.Peek(HeaderXForwardedProto)) > 0,
+				http11:    ctx.Request.Header.IsHTTP11(),
+				connClose: ctx.Request.Header.ConnectionClose(),
+				path:      string(ctx.Path()),
+			}
+		},
+	})
+	return f
+}
+
+// headsUpstream answers every request "ok" and hands its head to heads.
+func headsUpstream(t *testing.T) (string, chan rawHead) {
+	t.Helper()
+	heads := make(chan rawHead, 16)
+	addr, _ := rawUpstream(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			h, err := readHead(br)
+			if err != nil {
+				return
+			}
+			heads <- h
+			if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+				return
+			}
+		}
+	})
+	return addr, heads
+}
+
+// TestInPlaceHeaders: a request with nothing to drop goes up as the
+// client's own, with the same headers a copied one gets: the client's in
+// their order, the Host lowercased, X-Forwarded-* and X-Request-Id replaced
+// where the client sent them.
+func TestInPlaceHeaders(t *testing.T) {
+	addr, heads := headsUpstream(t)
+	f := startInPlaceFront(t, NewTransport(Options{}).NewRoute(mustService(t, "shop", nil, addr), RouteConfig{}))
+	raw := "DELETE /p/a%2Fb/c?q=1&r=%20 HTTP/1.1\r\n" +
+		"Host: Shop.Example.COM\r\n" +
+		"X-Multi: 1\r\n" +
+		"X-Forwarded-For: 203.0.113.9\r\n" +
+		"X-Keep: yes\r\n" +
+		"X-Request-Id: client-chosen\r\n" +
+		"X-Forwarded-Host: public.example\r\n" +
+		"X-Multi: 2\r\n" +
+		"X-Forwarded-Proto: https\r\n" +
+		"Cookie: a=1; b=2\r\n" +
+		"\r\n"
+	resp, body := roundTrip(t, f.addr, raw)
+	up := <-heads
+	seen := <-f.seen
+	if resp.status() != 200 || string(body) != "ok" {
+		t.Fatalf("client got %d %q", resp.status(), body)
+	}
+	if !seen.inPlace {
+		t.Fatal("the request was copied; want it forwarded in place")
+	}
+	if want := "DELETE /p/a%2Fb/c?q=1&r=%20 HTTP/1.1"; up.first != want {
+		t.Errorf("request line %q, want %q", up.first, want)
+	}
+	for name, want := range map[string]string{
+		"Host":              "shop.example.com",
+		"X-Forwarded-For":   "127.0.0.1",
+		"X-Forwarded-Proto": "http",
+		"X-Forwarded-Host":  "shop.example.com",
+		"X-Request-Id":      "rid-1",
+		"X-Keep":            "yes",
+		"Cookie":            "a=1; b=2",
+		"Content-Length":    "0",
+	} {
+		if v := up.values(name); len(v) != 1 || v[0] != want {
+			t.Errorf("upstream %s = %q, want %q", name, v, want)
+		}
+	}
+	if v := up.values("X-Multi"); !slices.Equal(v, []string{"1", "2"}) {
+		t.Errorf("X-Multi %q, want both in order", v)
+	}
+	if seen.path != "/p/a%2Fb/c" && seen.path != "/p/a/b/c" {
+		t.Errorf("path after Serve %q", seen.path)
+	}
+}
+
+// TestInPlaceFallsBackToCopy: a request with a header to drop, or with a
+// header the proxy sets sent twice, is copied; the upstream gets neither.
+func TestInPlaceFallsBackToCopy(t *testing.T) {
+	addr, heads := headsUpstream(t)
+	f := startInPlaceFront(t, NewTransport(Options{}).NewRoute(mustService(t, "shop", nil, addr), RouteConfig{}))
+	for _, tc := range []struct{ extra, absent string }{
+		{"Connection: keep-alive\r\n", "Connection"},
+		{"X-Real-IP: 198.51.100.7\r\n", "X-Real-IP"},
+		{"X-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\n", ""},
+	} {
+		resp, _ := roundTrip(t, f.addr, "GET /x HTTP/1.1\r\nHost: shop.example.com\r\n"+tc.extra+"\r\n")
+		up, seen := <-heads, <-f.seen
+		if resp.status() != 200 {
+			t.Fatalf("%q: status %d", tc.extra, resp.status())
+		}
+		if seen.inPlace {
+			t.Errorf("%q: forwarded in place; want a copy", tc.extra)
+		}
+		if tc.absent != "" && len(up.values(tc.absent)) > 0 {
+			t.Errorf("%q: upstream got %s", tc.extra, tc.absent)
+		}
+		if v := up.values("X-Forwarded-For"); !slices.Equal(v, []string{"127.0.0.1"}) {
+			t.Errorf("%q: X-Forwarded-For %q, want the peer only", tc.extra, v)
+		}
+	}
+}
+
+// TestInPlaceKeepsClientConnection: forwarded in place, an HTTP/1.0
+// request, or one with "Connection: close", goes up as HTTP/1.1 on a
+// kept-alive upstream connection, while the client's connection is closed
+// after the answer as the client asked; afterwards the request reads as the
+// client sent it. An HTTP/1.0 request without Host gets the instance
+// address.
+func TestInPlaceKeepsClientConnection(t *testing.T) {
+	addr, heads := headsUpstream(t)
+	f := startInPlaceFront(t, NewTransport(Options{}).NewRoute(mustService(t, "shop", nil, addr), RouteConfig{}))
+	for _, tc := range []struct {
+		raw, host string
+		http11    bool
+		connClose bool
+	}{
+		{"GET /a HTTP/1.0\r\nHost: shop.example.com\r\n\r\n", "shop.example.com", false, true},
+		{"GET /a HTTP/1.0\r\n\r\n", addr, false, true},
+		{"GET /a HTTP/1.1\r\nHost: shop.example.com\r\nConnection: close\r\n\r\n", "shop.example.com", true, true},
+	} {
+		c, err := net.Dial("tcp", f.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, tc.raw); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		resp, err := readHead(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := readBody(br, resp)
+		if err != nil || string(body) != "ok" {
+			t.Fatalf("%q: body %q, %v", tc.raw, body, err)
+		}
+		// The client's connection is closed after the answer.
+		if n, err := br.ReadByte(); err == nil {
+			t.Errorf("%q: connection left open (read %q)", tc.raw, n)
+		}
+		c.Close()
+		up, seen := <-heads, <-f.seen
+		if !seen.inPlace {
+			t.Errorf("%q: copied; want in place", tc.raw)
+		}
+		if !strings.HasSuffix(up.first, " HTTP/1.1") || len(up.values("Connection")) > 0 {
+			t.Errorf("%q: upstream got %q, Connection %q; want HTTP/1.1 kept alive", tc.raw, up.first, up.values("Connection"))
+		}
+		if v := up.values("Host"); len(v) != 1 || v[0] != tc.host {
+			t.Errorf("%q: upstream Host %q, want %q", tc.raw, v, tc.host)
+		}
+		if seen.http11 != tc.http11 || seen.connClose != tc.connClose {
+			t.Errorf("%q: after Serve HTTP/1.1=%v close=%v, want the client's %v %v", tc.raw, seen.http11, seen.connClose, tc.http11, tc.connClose)
+		}
+	}
+}
