@@ -59,6 +59,18 @@
 // dropped: the gateway's server already answered it. Upstream Date and
 // Server headers are replaced by the gateway's own, as nginx does.
 //
+// The common request is not copied: one without a body, not pipelined,
+// whose target goes up unchanged and that carries no header to drop (and
+// none of X-Forwarded-For, -Proto, -Host, X-Request-Id more than once) is
+// sent as the client's own, its headers edited in place (inplace.go): the
+// proxy's headers are set, the Host lowercased, the protocol HTTP/1.1 and
+// the connection kept alive; afterwards the client's protocol, its
+// "Connection: close" and an https scheme are put back for the server and
+// the access log. Any other request is copied into the call's own request
+// (fasthttp deletes a header by moving the last one into its place, which
+// would reorder the client's headers). Both give the upstream the same
+// bytes (FuzzInPlaceMatchesCopy).
+//
 // # Bodies
 //
 // The gateway server runs with StreamRequestBody, so fasthttp's
