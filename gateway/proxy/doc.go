@@ -60,16 +60,16 @@
 // Server headers are replaced by the gateway's own, as nginx does.
 //
 // The common request is not copied: one without a body, not pipelined,
-// whose target goes up unchanged and that carries no header to drop (and
-// none of X-Forwarded-For, -Proto, -Host, X-Request-Id more than once) is
-// sent as the client's own, its headers edited in place (inplace.go): the
-// proxy's headers are set, the Host lowercased, the protocol HTTP/1.1 and
-// the connection kept alive; afterwards the client's protocol, its
-// "Connection: close" and an https scheme are put back for the server and
-// the access log. Any other request is copied into the call's own request
-// (fasthttp deletes a header by moving the last one into its place, which
-// would reorder the client's headers). Both give the upstream the same
-// bytes (FuzzInPlaceMatchesCopy).
+// whose target goes up unchanged (an origin-form target on a route that
+// does not rewrite it) is forwarded in place (inplace.go). The client's own
+// request goes to the pool, and the upstream head is written straight from
+// the client's parsed header: the request line as sent with HTTP/1.1, the
+// Host, the client's end-to-end headers in their order, and the proxy's
+// headers, by the rules above. The client's header is never changed, so its
+// protocol, its "Connection: close" and every header it sent are still
+// there for the server and the access log; the upstream connection stays
+// alive. Any other request is copied into the call's own request. Both give
+// the upstream the same request (FuzzInPlaceMatchesCopy).
 //
 // # Bodies
 //

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 
 	"github.com/valyala/fasthttp"
@@ -9,114 +10,52 @@ import (
 	"github.com/wharfhq/wharf/gateway/route"
 )
 
-// inPlace is what forwarding the client request in place changed on it
-// beyond its headers, so that restoreInPlace can give the gateway (its
-// server's keep-alive decision, the access log) the request the client
-// sent, and what planInPlace found in its headers.
+// inPlace is the state of a request forwarded in place: the client's own
+// request is handed to the pool and its head is written to the upstream
+// straight from the parsed client header (writeInPlace), filtered and with
+// the proxy's headers added, instead of being copied into the call's
+// request first. The client's header is never changed, so the server and
+// the access log read it as sent.
 type inPlace struct {
 	on bool
-	// proto is the client's protocol when it was not HTTP/1.1.
-	proto []byte
-	// close: the client asked for "Connection: close".
-	close bool
-	// https: the URI's scheme was https (a TLS listener).
+	// https: the URI's scheme was https (a TLS listener); it is http while
+	// the pool has the request.
 	https bool
-	// has* say whether the client sent the header the proxy sets (once).
-	hasFor, hasProto, hasHost, hasID bool
+	// in is the request's Input (which headers to drop).
+	in Input
+	// host, xff, proto and fwdHost are the values of Host,
+	// X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host (in the
+	// call's scratch).
+	host, xff, fwdHost []byte
+	proto              string
 }
 
-// forwardInPlace reports whether the client request in ctx can be sent
-// upstream as it is, its headers edited in place (see editInPlace): it has
-// no body, is not pipelined, its request target goes up unchanged (an
-// origin-form target, on a route that does not rewrite it), and no header
-// of it is to be dropped (fasthttp deletes a header by moving the last one
-// into its place, and the proxy keeps the client's order) nor sent more
-// than once among those the proxy sets. Other requests are copied into the
-// call's own request (copyRequestHeaders).
-func (c *call) forwardInPlace(ctx *fasthttp.RequestCtx, in *Input, rw *route.Rewrite, hasBody, pipelined bool) bool {
+// forwardInPlace reports whether the client request in ctx can be forwarded
+// in place: it has no body, is not pipelined (the pipelined client copies
+// requests and writes them itself), and its request target goes up
+// unchanged (an origin-form target, on a route that does not rewrite it).
+// Other requests are copied into the call's own request
+// (copyRequestHeaders).
+func forwardInPlace(ctx *fasthttp.RequestCtx, rw *route.Rewrite, hasBody, pipelined bool) bool {
 	if hasBody || pipelined {
 		return false
 	}
-	h := &ctx.Request.Header
-	uri := h.RequestURI()
+	uri := ctx.Request.Header.RequestURI()
 	if len(uri) == 0 || uri[0] != '/' {
 		return false
 	}
-	if rw != nil && !(rw.Keeps() && keepTarget(ctx, rw, uri)) {
-		return false
-	}
+	return rw == nil || rw.Keeps() && keepTarget(ctx, rw, uri)
+}
+
+// prepareInPlace readies the call to forward the client request in ctx in
+// place: the Connection tokens and the values of the headers the proxy
+// sets, by the rules of copyRequestHeaders. instance is the Host of a
+// request that came without one. restoreInPlace undoes it.
+func (c *call) prepareInPlace(ctx *fasthttp.RequestCtx, in *Input, instance string) {
 	ip := &c.inPlace
-	// "Connection: close" is a flag of the header (dropped by resetting
-	// it, restored afterwards); any other Connection value is a header.
-	ip.close = h.ConnectionClose()
-	h.ResetConnectionClose()
-	var xff, xfp, xfh, rid int
-	ridSame := false
-	for k, v := range h.All() {
-		switch len(k) {
-		case 4:
-			if eqFold(k, fasthttp.HeaderHost) {
-				continue
-			}
-		case 12:
-			if in.RequestID != "" && eqFold(k, HeaderRequestID) {
-				rid++
-				ridSame = string(v) == in.RequestID
-				continue
-			}
-		case 15:
-			if eqFold(k, HeaderXForwardedFor) {
-				xff++
-				continue
-			}
-		case 16:
-			if eqFold(k, HeaderXForwardedHost) {
-				xfh++
-				continue
-			}
-		case 17:
-			if eqFold(k, HeaderXForwardedProto) {
-				xfp++
-				continue
-			}
-		}
-		// No Connection header is left here (it is hop-by-hop), so no
-		// header is named by one.
-		if skipRequestHeader(k, in, false) {
-			return c.noInPlace(h)
-		}
-	}
-	if xff > 1 || xfp > 1 || xfh > 1 || rid > 1 || rid == 1 && !ridSame {
-		return c.noInPlace(h)
-	}
-	ip.hasFor, ip.hasProto, ip.hasHost, ip.hasID = xff == 1, xfp == 1, xfh == 1, rid == 1
-	return true
-}
-
-// noInPlace undoes what forwardInPlace changed on h before it said no.
-func (c *call) noInPlace(h *fasthttp.RequestHeader) bool {
-	if c.inPlace.close {
-		h.SetConnectionClose()
-		c.inPlace.close = false
-	}
-	return false
-}
-
-// editInPlace turns the client request in ctx, which forwardInPlace let
-// through, into the upstream request by the rules of copyRequestHeaders,
-// without copying it: X-Forwarded-For, -Proto, -Host and X-Request-Id are
-// set (replaced where the client sent them); the Host is the lowercased one
-// the router saw (the instance address, instead, when the client sent
-// none); the protocol is HTTP/1.1 and the connection kept alive.
-// restoreInPlace undoes what the gateway still reads afterwards.
-func (c *call) editInPlace(ctx *fasthttp.RequestCtx, in *Input, instance string) {
+	ip.on, ip.in = true, *in
 	h := &ctx.Request.Header
-	ip := &c.inPlace
-	ip.on = true
-	if !h.IsHTTP11() {
-		ip.proto = append(ip.proto[:0], h.Protocol()...)
-		h.SetProtocol("HTTP/1.1")
-	}
+	c.tokens = requestConnectionTokens(c.tokens[:0], h)
 	if ctx.IsTLS() {
 		// HostClient refuses an https URI on a plain-HTTP pool.
 		if u := ctx.Request.URI(); bytes.Equal(u.Scheme(), httpsScheme) {
@@ -124,28 +63,19 @@ func (c *call) editInPlace(ctx *fasthttp.RequestCtx, in *Input, instance string)
 			u.SetScheme("http")
 		}
 	}
-	if host := ctx.Host(); len(host) == 0 {
-		h.SetHost(instance)
-	} else if !bytes.Equal(h.Host(), host) {
-		h.SetHostBytes(host)
-	}
 
-	// The new values, built before the headers they are read from change.
-	b := c.xForwardedFor(ctx, in, c.scratch[:0])
+	b := c.scratch[:0]
+	// ctx.Host is the Host header lowercased (the router's).
+	host := ctx.Host()
+	if len(host) == 0 {
+		b = append(b, instance...)
+	} else {
+		b = append(b, host...)
+	}
+	nHost := len(b)
+	b = appendForwardedFor(ctx, in, b)
 	nFor := len(b)
-	proto := "http"
-	if ctx.IsTLS() {
-		proto = "https"
-	}
-	if in.TrustedPeer {
-		switch v := h.Peek(HeaderXForwardedProto); {
-		case eqFold(v, "https"):
-			proto = "https"
-		case eqFold(v, "http"):
-			proto = "http"
-		}
-	}
-	fwdHost := ctx.Host()
+	fwdHost := host
 	if in.TrustedPeer {
 		if v := h.Peek(HeaderXForwardedHost); len(v) > 0 {
 			fwdHost = v
@@ -153,74 +83,101 @@ func (c *call) editInPlace(ctx *fasthttp.RequestCtx, in *Input, instance string)
 	}
 	b = append(b, fwdHost...)
 	c.scratch = b
-	fwdHost = b[nFor:]
+	ip.host, ip.xff, ip.fwdHost = b[:nHost], b[nHost:nFor], b[nFor:]
 
-	// A header the client sent (once) gets its new value where it is; the
-	// others are added after the client's.
-	switch {
-	case ip.hasFor && nFor > 0:
-		h.SetBytesV(HeaderXForwardedFor, b[:nFor])
-	case nFor > 0:
-		h.AddBytesV(HeaderXForwardedFor, b[:nFor])
-	case ip.hasFor:
-		h.Del(HeaderXForwardedFor) // no peer address: none at all
+	ip.proto = "http"
+	if ctx.IsTLS() {
+		ip.proto = "https"
 	}
-	if ip.hasProto {
-		h.Set(HeaderXForwardedProto, proto)
-	} else {
-		h.Add(HeaderXForwardedProto, proto)
-	}
-	switch {
-	case ip.hasHost && len(fwdHost) > 0:
-		h.SetBytesV(HeaderXForwardedHost, fwdHost)
-	case len(fwdHost) > 0:
-		h.AddBytesV(HeaderXForwardedHost, fwdHost)
-	case ip.hasHost:
-		h.Del(HeaderXForwardedHost)
-	}
-	if in.RequestID != "" && !ip.hasID {
-		h.Add(HeaderRequestID, in.RequestID)
-	}
-	if !h.IsGet() && !h.IsHead() {
-		// As fasthttp's Request.Write frames a bodiless request of
-		// another method.
-		h.SetContentLength(0)
+	if in.TrustedPeer {
+		switch v := h.Peek(HeaderXForwardedProto); {
+		case eqFold(v, "https"):
+			ip.proto = "https"
+		case eqFold(v, "http"):
+			ip.proto = "http"
+		}
 	}
 }
 
-// restoreInPlace gives the request in ctx back the protocol, connection
-// choice and URI scheme the client sent, after the exchange.
+// writeInPlace writes the upstream request head of a request forwarded in
+// place, h its client header: the method and the request target as sent,
+// HTTP/1.1, the Host, every end-to-end header (what copyRequestHeaders
+// keeps, in the same order), X-Forwarded-For, -Proto, -Host and
+// X-Request-Id, and "Content-Length: 0" for a method other than GET and
+// HEAD (as fasthttp frames a bodiless request). It is built in the call's
+// head buffer and written at once.
+func (c *call) writeInPlace(bw *bufio.Writer, h *fasthttp.RequestHeader) error {
+	ip := &c.inPlace
+	b := append(c.head[:0], h.Method()...)
+	b = append(b, ' ')
+	b = append(b, h.RequestURI()...)
+	b = append(b, " HTTP/1.1\r\n"...)
+	b = appendHeaderLine(b, fasthttp.HeaderHost, ip.host)
+	for k, v := range h.All() {
+		if skipRequestHeader(k, &ip.in, false) || named(c.tokens, k) {
+			continue
+		}
+		b = append(b, k...)
+		b = append(b, ": "...)
+		b = append(b, v...)
+		b = append(b, "\r\n"...)
+	}
+	if len(ip.xff) > 0 {
+		b = appendHeaderLine(b, HeaderXForwardedFor, ip.xff)
+	}
+	b = append(b, HeaderXForwardedProto+": "...)
+	b = append(b, ip.proto...)
+	b = append(b, "\r\n"...)
+	if len(ip.fwdHost) > 0 {
+		b = appendHeaderLine(b, HeaderXForwardedHost, ip.fwdHost)
+	}
+	if ip.in.RequestID != "" {
+		b = append(b, HeaderRequestID+": "...)
+		b = append(b, ip.in.RequestID...)
+		b = append(b, "\r\n"...)
+	}
+	if !h.IsGet() && !h.IsHead() {
+		b = append(b, fasthttp.HeaderContentLength+": 0\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	c.head = b
+	_, err := bw.Write(b)
+	return err
+}
+
+func appendHeaderLine(b []byte, k string, v []byte) []byte {
+	b = append(b, k...)
+	b = append(b, ": "...)
+	b = append(b, v...)
+	return append(b, "\r\n"...)
+}
+
+// restoreInPlace gives the request in ctx back its URI scheme and drops the
+// call from it, after the exchange.
 func (c *call) restoreInPlace(ctx *fasthttp.RequestCtx) {
 	ip := &c.inPlace
 	if !ip.on {
 		return
 	}
-	h := &ctx.Request.Header
-	if len(ip.proto) > 0 {
-		h.SetProtocolBytes(ip.proto)
-	}
-	if ip.close {
-		h.SetConnectionClose()
-	}
 	if ip.https {
 		ctx.Request.URI().SetScheme("https")
 	}
 	ctx.Request.RemoveUserValue(callKey{})
-	proto := ip.proto[:0]
-	*ip = inPlace{proto: proto}
+	*ip = inPlace{}
 }
 
 var httpsScheme = []byte("https")
 
-// xForwardedFor appends the X-Forwarded-For value to b: a trusted peer's
-// list plus the peer, else the peer.
-func (c *call) xForwardedFor(ctx *fasthttp.RequestCtx, in *Input, b []byte) []byte {
+// appendForwardedFor appends the X-Forwarded-For value to b: a trusted
+// peer's list plus the peer, else the peer.
+func appendForwardedFor(ctx *fasthttp.RequestCtx, in *Input, b []byte) []byte {
+	start := len(b)
 	if in.TrustedPeer {
 		for _, v := range ctx.Request.Header.PeekAll(HeaderXForwardedFor) {
 			if v = bytes.Trim(v, " \t,"); len(v) == 0 {
 				continue
 			}
-			if len(b) > 0 {
+			if len(b) > start {
 				b = append(b, ", "...)
 			}
 			b = append(b, v...)
@@ -231,7 +188,7 @@ func (c *call) xForwardedFor(ctx *fasthttp.RequestCtx, in *Input, b []byte) []by
 		peer = realip.PeerAddr(ctx.RemoteAddr())
 	}
 	if peer.IsValid() {
-		if len(b) > 0 {
+		if len(b) > start {
 			b = append(b, ", "...)
 		}
 		b = peer.AppendTo(b)

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/wharfhq/wharf/gateway/route"
 )
 
 // inPlaceFront is a gateway-like server on one route that reports, per
-// request, whether the client's request was forwarded in place (the proxy
-// left its X-Forwarded-Proto on it) and what the request looked like after
-// Serve: the protocol, the connection choice and the path the access log
-// reads.
+// request, whether the client's request is one to forward in place and what
+// it looked like after Serve: the protocol, the connection choice, the path
+// the access log reads and the client's headers.
 type inPlaceFront struct {
 	addr string
 	seen chan inPlaceSeen
@@ -27,6 +28,7 @@ type inPlaceSeen struct {
 	http11    bool
 	connClose bool
 	path      string
+	headers   string
 }
 
 func startInPlaceFront(t *testing.T, r *Route) *inPlaceFront {
@@ -35,12 +37,14 @@ func startInPlaceFront(t *testing.T, r *Route) *inPlaceFront {
 	f.addr = serve(t, &fasthttp.Server{
 		StreamRequestBody: true,
 		Handler: func(ctx *fasthttp.RequestCtx) {
+			inPlace := forwardInPlace(ctx, r.Config().Rewrite, false, false)
 			r.Serve(ctx, Input{RequestID: "rid-1"})
 			f.seen <- inPlaceSeen{
-				inPlace:   len(ctx.Request.Header.Peek(HeaderXForwardedProto)) > 0,
+				inPlace:   inPlace,
 				http11:    ctx.Request.Header.IsHTTP11(),
 				connClose: ctx.Request.Header.ConnectionClose(),
 				path:      string(ctx.Path()),
+				headers:   ctx.Request.Header.String(),
 			}
 		},
 	})
@@ -119,29 +123,74 @@ func TestInPlaceHeaders(t *testing.T) {
 	}
 }
 
-// TestInPlaceFallsBackToCopy: a request with a header to drop, or with a
-// header the proxy sets sent twice, is copied; the upstream gets neither.
-func TestInPlaceFallsBackToCopy(t *testing.T) {
+// TestInPlaceDropsHeaders: forwarded in place, a request's hop-by-hop
+// headers, those named by Connection, client-IP headers from an untrusted
+// peer and the client's own X-Forwarded-For (however many) do not reach the
+// upstream, while the client's request, as the gateway reads it afterwards,
+// keeps them.
+func TestInPlaceDropsHeaders(t *testing.T) {
 	addr, heads := headsUpstream(t)
 	f := startInPlaceFront(t, NewTransport(Options{}).NewRoute(mustService(t, "shop", nil, addr), RouteConfig{}))
 	for _, tc := range []struct{ extra, absent string }{
 		{"Connection: keep-alive\r\n", "Connection"},
+		{"Connection: X-Secret\r\nX-Secret: 1\r\n", "X-Secret"},
 		{"X-Real-IP: 198.51.100.7\r\n", "X-Real-IP"},
+		{"Keep-Alive: 300\r\nTE: trailers\r\n", "Keep-Alive"},
 		{"X-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\n", ""},
 	} {
-		resp, _ := roundTrip(t, f.addr, "GET /x HTTP/1.1\r\nHost: shop.example.com\r\n"+tc.extra+"\r\n")
+		resp, _ := roundTrip(t, f.addr, "GET /x HTTP/1.1\r\nHost: shop.example.com\r\nX-Keep: 1\r\n"+tc.extra+"X-Keep: 2\r\n\r\n")
 		up, seen := <-heads, <-f.seen
 		if resp.status() != 200 {
 			t.Fatalf("%q: status %d", tc.extra, resp.status())
 		}
-		if seen.inPlace {
-			t.Errorf("%q: forwarded in place; want a copy", tc.extra)
+		if !seen.inPlace {
+			t.Errorf("%q: copied; want in place", tc.extra)
 		}
-		if tc.absent != "" && len(up.values(tc.absent)) > 0 {
-			t.Errorf("%q: upstream got %s", tc.extra, tc.absent)
+		if tc.absent != "" {
+			if len(up.values(tc.absent)) > 0 {
+				t.Errorf("%q: upstream got %s", tc.extra, tc.absent)
+			}
+			if !strings.Contains(strings.ToLower(seen.headers), strings.ToLower(tc.absent)+":") {
+				t.Errorf("%q: the client's request lost %s: %q", tc.extra, tc.absent, seen.headers)
+			}
 		}
 		if v := up.values("X-Forwarded-For"); !slices.Equal(v, []string{"127.0.0.1"}) {
 			t.Errorf("%q: X-Forwarded-For %q, want the peer only", tc.extra, v)
+		}
+		if v := up.values("X-Keep"); !slices.Equal(v, []string{"1", "2"}) {
+			t.Errorf("%q: X-Keep %q, want both in order", tc.extra, v)
+		}
+	}
+}
+
+// TestForwardInPlaceChoice: only a bodiless, unpipelined request whose
+// target goes up unchanged is forwarded in place.
+func TestForwardInPlaceChoice(t *testing.T) {
+	keep, rewrite := route.Keep("/"), mustRewrite(t, "/api/", "/v2/")
+	for _, tc := range []struct {
+		target          string
+		rw              *route.Rewrite
+		body, pipelined bool
+		want            bool
+	}{
+		{"/api/x?q=1", keep, false, false, true},
+		{"/api/x?q=1", nil, false, false, true},
+		{"/api/x", keep, true, false, false},
+		{"/api/x", keep, false, true, false},
+		{"/api/x", rewrite, false, false, false},
+		{"/api/../x", keep, false, false, false},
+		{"http://shop.example.com/api/x", keep, false, false, false},
+		{"*", keep, false, false, false},
+	} {
+		var req fasthttp.Request
+		raw := "GET " + tc.target + " HTTP/1.1\r\nHost: shop.example.com\r\n\r\n"
+		if err := req.Header.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+			t.Fatal(err)
+		}
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&req, nil, nil)
+		if got := forwardInPlace(&ctx, tc.rw, tc.body, tc.pipelined); got != tc.want {
+			t.Errorf("%+v: in place %v, want %v", tc, got, tc.want)
 		}
 	}
 }

@@ -262,11 +262,11 @@ func BenchmarkUpstreamHead(b *testing.B) {
 			case "template":
 				// The restore alone: subtract it from the others.
 			case "inplace":
-				if !c.forwardInPlace(ctx, &in, rw, false, false) {
+				if !forwardInPlace(ctx, rw, false, false) {
 					b.Fatal("not forwarded in place")
 				}
-				c.editInPlace(ctx, &in, "10.0.0.1:8080")
-				_ = ctx.Request.Header.Write(w)
+				c.prepareInPlace(ctx, &in, "10.0.0.1:8080")
+				_ = c.writeInPlace(w, &ctx.Request.Header)
 				c.restoreInPlace(ctx)
 			default:
 				c.copyRequestHeaders(ctx, &c.req.Header, &in, rw)

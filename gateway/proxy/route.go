@@ -64,6 +64,8 @@ type call struct {
 	body    bodylimit.Reader
 	tokens  [][]byte
 	scratch []byte
+	// head is the upstream request head of a request forwarded in place.
+	head []byte
 	// deadline ends the whole exchange; streamed: the request body is read
 	// from the client as it is sent (it cannot be sent twice).
 	deadline time.Time
@@ -83,7 +85,7 @@ type call struct {
 	// here, not on serve's stack, because it escapes there (through the
 	// checker's interface) and would cost an allocation per request.
 	hbuf [maxPlanWords]uint64
-	// inPlace: the request sent is the client's own (see editInPlace).
+	// inPlace: the request sent is the client's own (see prepareInPlace).
 	inPlace inPlace
 }
 
@@ -103,6 +105,9 @@ func (t *Transport) putCall(c *call) {
 	c.tokens = c.tokens[:0]
 	if cap(c.scratch) > 4<<10 {
 		c.scratch = nil
+	}
+	if cap(c.head) > 16<<10 {
+		c.head = nil
 	}
 	t.calls.Put(c)
 }
@@ -218,11 +223,12 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	// Go runtime cannot fire in less than about a millisecond when idle).
 	pipelined := r.pipes != nil && retryable && pipelinable(ctx.Method()) && r.svc.busy(first)
 	var req *fasthttp.Request
-	if c.forwardInPlace(ctx, &in, r.cfg.Rewrite, hasBody, pipelined) {
+	if forwardInPlace(ctx, r.cfg.Rewrite, hasBody, pipelined) {
 		// The common request (no body, target unchanged) goes up as the
-		// client's own, its headers edited: no copy of them.
+		// client's own, its head written from the client's header: no
+		// copy of it.
 		req = &ctx.Request
-		c.editInPlace(ctx, &in, r.svc.instances[first])
+		c.prepareInPlace(ctx, &in, r.svc.instances[first])
 		defer c.restoreInPlace(ctx)
 	} else {
 		req = &c.req
