@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,8 +55,16 @@ func startInPlaceFront(t *testing.T, r *Route) *inPlaceFront {
 // headsUpstream answers every request "ok" and hands its head to heads.
 func headsUpstream(t *testing.T) (string, chan rawHead) {
 	t.Helper()
+	addr, heads, _ := countedHeadsUpstream(t)
+	return addr, heads
+}
+
+// countedHeadsUpstream is headsUpstream that also counts the connections
+// it accepted.
+func countedHeadsUpstream(t *testing.T) (string, chan rawHead, *atomic.Int64) {
+	t.Helper()
 	heads := make(chan rawHead, 16)
-	addr, _ := rawUpstream(t, func(c net.Conn) {
+	addr, accepted := rawUpstream(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
 			h, err := readHead(br)
@@ -68,7 +77,7 @@ func headsUpstream(t *testing.T) (string, chan rawHead) {
 			}
 		}
 	})
-	return addr, heads
+	return addr, heads, accepted
 }
 
 // TestInPlaceHeaders: a request with nothing to drop goes up as the
@@ -198,11 +207,11 @@ func TestForwardInPlaceChoice(t *testing.T) {
 // TestInPlaceKeepsClientConnection: forwarded in place, an HTTP/1.0
 // request, or one with "Connection: close", goes up as HTTP/1.1 on a
 // kept-alive upstream connection, while the client's connection is closed
-// after the answer as the client asked; afterwards the request reads as the
-// client sent it. An HTTP/1.0 request without Host gets the instance
-// address.
+// after the answer, or kept alive, as the client asked; afterwards the
+// request reads as the client sent it. An HTTP/1.0 request without Host
+// gets the instance address.
 func TestInPlaceKeepsClientConnection(t *testing.T) {
-	addr, heads := headsUpstream(t)
+	addr, heads, accepted := countedHeadsUpstream(t)
 	f := startInPlaceFront(t, NewTransport(Options{}).NewRoute(mustService(t, "shop", nil, addr), RouteConfig{}))
 	for _, tc := range []struct {
 		raw, host string
@@ -212,6 +221,7 @@ func TestInPlaceKeepsClientConnection(t *testing.T) {
 		{"GET /a HTTP/1.0\r\nHost: shop.example.com\r\n\r\n", "shop.example.com", false, true},
 		{"GET /a HTTP/1.0\r\n\r\n", addr, false, true},
 		{"GET /a HTTP/1.1\r\nHost: shop.example.com\r\nConnection: close\r\n\r\n", "shop.example.com", true, true},
+		{"GET /a HTTP/1.0\r\nHost: shop.example.com\r\nConnection: keep-alive\r\n\r\n", "shop.example.com", false, false},
 	} {
 		c, err := net.Dial("tcp", f.addr)
 		if err != nil {
@@ -230,12 +240,25 @@ func TestInPlaceKeepsClientConnection(t *testing.T) {
 		if err != nil || string(body) != "ok" {
 			t.Fatalf("%q: body %q, %v", tc.raw, body, err)
 		}
-		// The client's connection is closed after the answer.
-		if n, err := br.ReadByte(); err == nil {
-			t.Errorf("%q: connection left open (read %q)", tc.raw, n)
+		up, seen := <-heads, <-f.seen
+		if tc.connClose {
+			// The client's connection is closed after the answer.
+			if n, err := br.ReadByte(); err == nil {
+				t.Errorf("%q: connection left open (read %q)", tc.raw, n)
+			}
+		} else {
+			// An HTTP/1.0 client that asked for keep-alive gets it, and
+			// the connection carries another request.
+			if v := resp.get("Connection"); !strings.EqualFold(v, "keep-alive") {
+				t.Errorf("%q: answered with Connection %q, want keep-alive", tc.raw, v)
+			}
+			if again, _ := roundTripOn(t, c, br, tc.raw); again.status() != 200 {
+				t.Errorf("%q: second request on the connection: %d", tc.raw, again.status())
+			}
+			<-heads
+			<-f.seen
 		}
 		c.Close()
-		up, seen := <-heads, <-f.seen
 		if !seen.inPlace {
 			t.Errorf("%q: copied; want in place", tc.raw)
 		}
@@ -249,4 +272,24 @@ func TestInPlaceKeepsClientConnection(t *testing.T) {
 			t.Errorf("%q: after Serve HTTP/1.1=%v close=%v, want the client's %v %v", tc.raw, seen.http11, seen.connClose, tc.http11, tc.connClose)
 		}
 	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("the upstream accepted %d connections; want 1, kept alive for every request", n)
+	}
+}
+
+// roundTripOn sends raw on c and reads one response from br.
+func roundTripOn(t *testing.T, c net.Conn, br *bufio.Reader, raw string) (rawHead, []byte) {
+	t.Helper()
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	h, err := readHead(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := readBody(br, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, body
 }
