@@ -59,6 +59,18 @@
 // dropped: the gateway's server already answered it. Upstream Date and
 // Server headers are replaced by the gateway's own, as nginx does.
 //
+// The common request is not copied: one without a body, not pipelined,
+// whose target goes up unchanged (an origin-form target on a route that
+// does not rewrite it) is forwarded in place (inplace.go). The client's own
+// request goes to the pool, and the upstream head is written straight from
+// the client's parsed header: the request line as sent with HTTP/1.1, the
+// Host, the client's end-to-end headers in their order, and the proxy's
+// headers, by the rules above. The client's header is never changed, so its
+// protocol, its "Connection: close" and every header it sent are still
+// there for the server and the access log; the upstream connection stays
+// alive. Any other request is copied into the call's own request. Both give
+// the upstream the same request (FuzzInPlaceMatchesCopy).
+//
 // # Bodies
 //
 // The gateway server runs with StreamRequestBody, so fasthttp's

@@ -52,7 +52,10 @@ func (rt *roundTripper) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request
 // a close by the upstream; while the request waits for its answer the
 // connection is published in c.up for the client watcher.
 func (c *call) exchange(t *Transport, hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) error {
-	cc, err := hc.AcquireConn(time.Until(c.deadline), req.ConnectionClose())
+	// A request forwarded in place keeps the client's "Connection: close"
+	// for the client's connection; the upstream one stays alive.
+	closeConn := req.ConnectionClose() && !c.inPlace.on
+	cc, err := hc.AcquireConn(time.Until(c.deadline), closeConn)
 	if err != nil {
 		return err
 	}
@@ -78,7 +81,11 @@ func (c *call) exchange(t *Transport, hc *fasthttp.HostClient, req *fasthttp.Req
 		return err
 	}
 	bw := hc.AcquireWriter(conn)
-	err = req.Write(bw)
+	if c.inPlace.on {
+		err = c.writeInPlace(bw, &req.Header)
+	} else {
+		err = req.Write(bw)
+	}
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -112,7 +119,7 @@ func (c *call) exchange(t *Transport, hc *fasthttp.HostClient, req *fasthttp.Req
 		return err
 	}
 	// A body delimited by the connection's close leaves nothing to reuse.
-	keep := !req.ConnectionClose() && !resp.ConnectionClose() && resp.Header.ContentLength() != -2
+	keep := !closeConn && !resp.ConnectionClose() && resp.Header.ContentLength() != -2
 	if resp.BodyStream() == nil {
 		hc.ReleaseReader(br)
 		if keep {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/wharfhq/wharf/gateway/realip"
 	"github.com/wharfhq/wharf/gateway/route"
 )
 
@@ -229,29 +228,7 @@ func (c *call) copyRequestHeaders(ctx *fasthttp.RequestCtx, dst *fasthttp.Reques
 		dst.AddBytesKV(k, v)
 	}
 
-	// X-Forwarded-For: a trusted peer's list plus the peer, else the peer.
-	b := c.scratch[:0]
-	if in.TrustedPeer {
-		for _, v := range src.PeekAll(HeaderXForwardedFor) {
-			if v = bytes.Trim(v, " \t,"); len(v) == 0 {
-				continue
-			}
-			if len(b) > 0 {
-				b = append(b, ", "...)
-			}
-			b = append(b, v...)
-		}
-	}
-	peer := in.Peer
-	if !peer.IsValid() {
-		peer = realip.PeerAddr(ctx.RemoteAddr())
-	}
-	if peer.IsValid() {
-		if len(b) > 0 {
-			b = append(b, ", "...)
-		}
-		b = peer.AppendTo(b)
-	}
+	b := appendForwardedFor(ctx, in, c.scratch[:0])
 	if len(b) > 0 {
 		dst.SetBytesV(HeaderXForwardedFor, b)
 	}

@@ -64,6 +64,8 @@ type call struct {
 	body    bodylimit.Reader
 	tokens  [][]byte
 	scratch []byte
+	// head is the upstream request head of a request forwarded in place.
+	head []byte
 	// deadline ends the whole exchange; streamed: the request body is read
 	// from the client as it is sent (it cannot be sent twice).
 	deadline time.Time
@@ -83,6 +85,8 @@ type call struct {
 	// here, not on serve's stack, because it escapes there (through the
 	// checker's interface) and would cost an allocation per request.
 	hbuf [maxPlanWords]uint64
+	// inPlace: the request sent is the client's own (see prepareInPlace).
+	inPlace inPlace
 }
 
 func (t *Transport) getCall() *call { return t.calls.Get().(*call) }
@@ -101,6 +105,9 @@ func (t *Transport) putCall(c *call) {
 	c.tokens = c.tokens[:0]
 	if cap(c.scratch) > 4<<10 {
 		c.scratch = nil
+	}
+	if cap(c.head) > 16<<10 {
+		c.head = nil
 	}
 	t.calls.Put(c)
 }
@@ -182,31 +189,25 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 		return r.fail(ctx, &in, &out, start, ClassBodyTooLarge, bodylimit.TooLarge(limit))
 	}
 
-	c := r.t.getCall()
-	defer r.t.putCall(c)
-	req := &c.req
-	c.copyRequestHeaders(ctx, &req.Header, &in, r.cfg.Rewrite)
-	req.UseHostHeader = true
 	hasBody, streamed := false, false
-	if s := ctx.RequestBodyStream(); s != nil {
+	stream := ctx.RequestBodyStream()
+	var body []byte
+	if stream != nil {
 		if cl := ctx.Request.Header.ContentLength(); cl > 0 || cl == -1 {
 			hasBody, streamed = true, true
-			c.body.Reset(s, limit, int64(cl))
-			req.SetBodyStream(&c.body, cl)
 		}
-	} else if body := ctx.Request.Body(); len(body) > 0 {
+	} else if body = ctx.Request.Body(); len(body) > 0 {
 		if int64(len(body)) > limit {
 			return r.fail(ctx, &in, &out, start, ClassBodyTooLarge, bodylimit.TooLarge(limit))
 		}
 		hasBody = true
-		req.SetBodyRaw(body)
 	}
 	retryable := !hasBody && idempotent(ctx.Method())
-	c.deadline, c.streamed = start.Add(r.cfg.ResponseTimeout), streamed
-	req.SetUserValue(callKey{}, c)
 
+	c := r.t.getCall()
+	defer r.t.putCall(c)
+	c.deadline, c.streamed = start.Add(r.cfg.ResponseTimeout), streamed
 	resp := fasthttp.AcquireResponse()
-	c.body.OnFail = respAborter{resp}
 	deadline := c.deadline
 	n := len(r.clients)
 	var mbuf, fbuf, tbuf [maxPlanWords]uint64 // masks of up to 256 instances without allocating
@@ -221,10 +222,32 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, in Input) Outcome {
 	// the pool answers sooner (a batch waits for its flush timer, which the
 	// Go runtime cannot fire in less than about a millisecond when idle).
 	pipelined := r.pipes != nil && retryable && pipelinable(ctx.Method()) && r.svc.busy(first)
-	if len(req.Header.Host()) == 0 {
-		// An HTTP/1.0 client may send no Host; upstreams need one.
-		req.Header.SetHost(r.svc.instances[first])
+	var req *fasthttp.Request
+	if forwardInPlace(ctx, r.cfg.Rewrite, hasBody, pipelined) {
+		// The common request (no body, target unchanged) goes up as the
+		// client's own, its head written from the client's header: no
+		// copy of it.
+		req = &ctx.Request
+		c.prepareInPlace(ctx, &in, r.svc.instances[first])
+		defer c.restoreInPlace(ctx)
+	} else {
+		req = &c.req
+		c.copyRequestHeaders(ctx, &req.Header, &in, r.cfg.Rewrite)
+		req.UseHostHeader = true
+		if streamed {
+			cl := ctx.Request.Header.ContentLength()
+			c.body.Reset(stream, limit, int64(cl))
+			req.SetBodyStream(&c.body, cl)
+		} else if hasBody {
+			req.SetBodyRaw(body)
+		}
+		if len(req.Header.Host()) == 0 {
+			// An HTTP/1.0 client may send no Host; upstreams need one.
+			req.Header.SetHost(r.svc.instances[first])
+		}
 	}
+	req.SetUserValue(callKey{}, c)
+	c.body.OnFail = respAborter{resp}
 	maxFailover := 0
 	if retryable && r.t.opts.MaxRetries > 0 {
 		maxFailover = min(n-1, r.t.opts.MaxRetries)
