@@ -40,7 +40,7 @@ func (j *Judge) handleMessage(ctx context.Context, shard int, body []byte, m *bu
 		}
 	}
 	idx.items = items
-	defer clear(items) // nothing of the batch is kept past it
+	defer clear(items)                                  // nothing of the batch is kept past it
 	return j.judgeBatch(ctx, shard, items, m, len(pts)) // batch.go
 }
 
