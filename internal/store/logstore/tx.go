@@ -28,8 +28,15 @@ type undo struct {
 
 func (s *Store) begin() *tx {
 	s.buf = s.buf[:0]
+	s.undoBuf = s.undoBuf[:0]
+	if cap(s.undoBuf) > maxKeptBuf {
+		s.undoBuf = nil // one big batch does not keep its buffer
+	}
 	return &tx{s: s, rev0: s.rev, live0: s.live}
 }
+
+// maxKeptBuf bounds the undo buffer a store keeps between writes.
+const maxKeptBuf = 4 << 20
 
 // swap writes key (compare first when cas) and returns its new version.
 func (t *tx) swap(key string, cas bool, expect uint64, val []byte) (uint64, error) {
@@ -47,15 +54,25 @@ func (t *tx) swap(key string, cas bool, expect uint64, val []byte) (uint64, erro
 	}
 	s.rev++
 	s.buf = appendRecord(s.buf, opPut, s.rev, key, val)
-	v := append([]byte(nil), val...)
 	if it == nil {
 		t.undo = append(t.undo, undo{key: key})
-		s.m[key] = &item{val: v, ver: s.rev}
+		s.m[key] = &item{val: append([]byte(nil), val...), ver: s.rev}
 		s.added = append(s.added, key)
 	} else {
-		t.undo = append(t.undo, undo{key: key, it: it, val: it.val, ver: it.ver})
 		s.live -= recordSize(it.ver, key, it.val)
-		it.val, it.ver = v, s.rev
+		old := it.val
+		if cap(it.val) >= len(val) {
+			// Overwritten in place (no allocation per write): the undo
+			// keeps a copy in the store's undo buffer.
+			start := len(s.undoBuf)
+			s.undoBuf = append(s.undoBuf, old...)
+			old = s.undoBuf[start:len(s.undoBuf):len(s.undoBuf)]
+			it.val = append(it.val[:0], val...)
+		} else {
+			it.val = append([]byte(nil), val...)
+		}
+		t.undo = append(t.undo, undo{key: key, it: it, val: old, ver: it.ver})
+		it.ver = s.rev
 	}
 	s.live += recordSize(s.rev, key, val)
 	return s.rev, nil
@@ -126,7 +143,9 @@ func (t *tx) rollback() {
 			u.it.val, u.it.ver = u.val, u.ver
 			s.m[u.key] = u.it
 		default:
-			u.it.val, u.it.ver = u.val, u.ver
+			// A copy: u.val may be in the undo buffer, which the next
+			// write reuses.
+			u.it.val, u.it.ver = append([]byte(nil), u.val...), u.ver
 		}
 	}
 	s.rev, s.live, s.sortedOK = t.rev0, t.live0, false
