@@ -111,8 +111,15 @@ type pointJSON struct {
 }
 
 // DecodeBatch reads a batch message written by AppendBatch.
-func DecodeBatch(b []byte) ([]Point, error) {
-	if pts, ok := decodeBatchFast(b); ok { // batch_fast.go
+func DecodeBatch(b []byte) ([]Point, error) { return DecodeBatchInto(nil, b, nil) }
+
+// DecodeBatchInto is DecodeBatch for a consumer that decodes batch after
+// batch: the points are appended to dst[:0] (when laid out as AppendBatch
+// writes them), and intern, when not nil, makes every string of the batch
+// from its bytes (which it must not keep), so that a consumer can keep
+// the strings it has seen before instead of allocating them again.
+func DecodeBatchInto(dst []Point, b []byte, intern func([]byte) string) ([]Point, error) {
+	if pts, ok := decodeBatchFastInto(dst, b, intern); ok { // batch_fast.go
 		return pts, nil
 	}
 	var m batchJSON

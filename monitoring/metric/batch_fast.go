@@ -27,29 +27,42 @@ const (
 // reflection cost them microseconds per point. Any other layout (key
 // order, whitespace) gives ok false, and DecodeBatch falls back to
 // encoding/json, so the format stays JSON.
-func decodeBatchFast(b []byte) (pts []Point, ok bool) {
+func decodeBatchFast(b []byte) (pts []Point, ok bool) { return decodeBatchFastInto(nil, b, nil) }
+
+// decodeBatchFastInto is decodeBatchFast appending to dst[:0] (counting
+// the points first only when dst has no room), making the strings with
+// intern (nil: each distinct string of the batch allocated once).
+func decodeBatchFastInto(dst []Point, b []byte, intern func([]byte) string) (pts []Point, ok bool) {
 	if !bytes.HasPrefix(b, []byte(batchHead)) {
 		return nil, false
 	}
-	n := bytes.Count(b, []byte(fastEndpoint))
-	if n > maxFastPoints {
-		return nil, false
+	out := dst[:0]
+	if cap(out) == 0 {
+		n := bytes.Count(b, []byte(fastEndpoint))
+		if n > maxFastPoints {
+			return nil, false
+		}
+		out = make([]Point, 0, n)
 	}
 	d := decoder{b: b, i: len(batchHead)}
-	strs := make(map[string]string, 8) // the batch's strings, each allocated once
+	if intern == nil {
+		strs := make(map[string]string, 8) // the batch's strings, each allocated once
+		intern = func(raw []byte) string {
+			if s, ok := strs[string(raw)]; ok { // no allocation for the lookup
+				return s
+			}
+			s := string(raw)
+			strs[s] = s
+			return s
+		}
+	}
 	str := func() (string, bool) {
 		raw, err := d.str()
 		if err != nil {
 			return "", false
 		}
-		if s, ok := strs[string(raw)]; ok { // no allocation for the lookup
-			return s, true
-		}
-		s := string(raw)
-		strs[s] = s
-		return s, true
+		return intern(raw), true
 	}
-	out := make([]Point, 0, n)
 	if d.lit(batchEnd) {
 		return out, d.i == len(b)
 	}
@@ -89,6 +102,9 @@ func decodeBatchFast(b []byte) (pts []Point, ok bool) {
 			return nil, false
 		}
 		p.Value = v
+		if len(out) == maxFastPoints {
+			return nil, false
+		}
 		out = append(out, p)
 		if d.eat(',') {
 			continue

@@ -157,3 +157,47 @@ func BenchmarkDecodeBatchEncodingJSON(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(points)), "ns/point")
 }
+
+// DecodeBatchInto decodes batch after batch into the same slice, with the
+// consumer's strings, to the points DecodeBatch gives.
+func TestDecodeBatchIntoReusesAndInterns(t *testing.T) {
+	t.Parallel()
+	seen := map[string]string{}
+	intern := func(b []byte) string {
+		if s, ok := seen[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		seen[s] = s
+		return s
+	}
+	var dst []Point
+	for _, pts := range [][]Point{
+		{{Endpoint: "web-1", Metric: "cpu", Tags: "a=b", CounterType: "GAUGE", Step: 60, Time: 60, Value: 1}, {Endpoint: "web-2", Metric: "cpu", CounterType: "COUNTER", Step: 60, Time: 60, Value: math.NaN()}},
+		{{Endpoint: "web-1", Metric: "cpu", Tags: "a=b", CounterType: "GAUGE", Step: 60, Time: 120, Value: 2}},
+		{},
+		{{Endpoint: "web-3", Metric: "mem", CounterType: "GAUGE", Step: 30, Time: 30, Value: 3}, {Endpoint: "web-1", Metric: "cpu", Tags: "a=b", CounterType: "GAUGE", Step: 60, Time: 180, Value: 4}, {Endpoint: "x", Metric: "y", CounterType: "DERIVE", Step: 1, Time: 1, Value: 5}},
+		// Not the fast layout: encoding/json, into a slice of its own.
+	} {
+		body := AppendBatch(nil, pts)
+		got, err := DecodeBatchInto(dst, body, intern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := DecodeBatch(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !samePoints(got, want) {
+			t.Fatalf("into %+v, DecodeBatch %+v", got, want)
+		}
+		dst = got
+	}
+	if len(seen) != 13 { // with "" and "NaN"
+		t.Fatalf("interned %d strings, want the 13 distinct ones: %v", len(seen), seen)
+	}
+	got, err := DecodeBatchInto(dst, []byte(`{"points":[{"endpoint":"a","metric":"m","tags":"","counterType":"GAUGE","step":1,"timestamp":1,"value":1}],"v":1}`), intern)
+	if err != nil || len(got) != 1 || got[0].Endpoint != "a" {
+		t.Fatalf("another layout: %+v %v", got, err)
+	}
+}

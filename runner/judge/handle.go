@@ -6,7 +6,6 @@ import (
 
 	"github.com/wharfhq/wharf/internal/bus"
 	mjudge "github.com/wharfhq/wharf/monitoring/judge"
-	"github.com/wharfhq/wharf/monitoring/metric"
 	"github.com/wharfhq/wharf/monitoring/strategy"
 )
 
@@ -24,14 +23,14 @@ func (j *Judge) handleMessage(ctx context.Context, shard int, body []byte, m *bu
 	if shard < 0 || shard >= len(j.series) {
 		return fmt.Errorf("cannot judge shard %d: the judge has %d shards", shard, len(j.series))
 	}
-	pts, err := metric.DecodeBatch(body)
+	idx := j.series[shard]
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	pts, err := idx.decode(body, j.opts.MaxCachedStates) // series.go
 	if err != nil {
 		return fmt.Errorf("cannot decode point batch: %w", err)
 	}
 	j.stats.points.Add(len(pts))
-	idx := j.series[shard]
-	idx.mu.Lock()
-	defer idx.mu.Unlock()
 	strats, gen := j.strat.current()
 	items := idx.items[:0]
 	for _, s := range idx.group(pts, j.opts.MaxCachedStates) { // series.go

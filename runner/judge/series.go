@@ -19,10 +19,15 @@ import (
 // next. mu is held for a whole batch (a shard's batches are judged one at
 // a time anyway); lock order: mu, then record locks, then the cache's.
 type seriesIndex struct {
-	mu    sync.Mutex
-	byPK  map[string]*seriesInfo
-	batch uint64 // number of the batch being grouped
-	pkBuf []byte
+	mu   sync.Mutex
+	byPK map[string]*seriesInfo
+	// strs is the strings of the batches (endpoints, metrics, tags...),
+	// each allocated once (intern); pts the decoded points of a batch.
+	strs   map[string]string
+	intern func([]byte) string
+	pts    []metric.Point
+	batch  uint64 // number of the batch being grouped
+	pkBuf  []byte
 	// Scratch of one batch: each point's series, the series in the order
 	// first seen, their points grouped, and the (strategy, series) items.
 	of     []*seriesInfo
@@ -60,8 +65,37 @@ type seriesMatch struct {
 }
 
 func newSeriesIndex() *seriesIndex {
-	return &seriesIndex{byPK: map[string]*seriesInfo{}}
+	idx := &seriesIndex{byPK: map[string]*seriesInfo{}, strs: map[string]string{}}
+	idx.intern = func(b []byte) string {
+		if s, ok := idx.strs[string(b)]; ok { // no allocation for the lookup
+			return s
+		}
+		s := string(b)
+		idx.strs[s] = s
+		return s
+	}
+	return idx
 }
+
+// decode decodes a batch into the index's scratch, valid until the next
+// call, with the strings seen before; limit bounds the strings kept (the
+// index starts afresh beyond it).
+func (idx *seriesIndex) decode(body []byte, limit int) ([]metric.Point, error) {
+	if len(idx.strs) > limit {
+		clear(idx.strs)
+	}
+	pts, err := metric.DecodeBatchInto(idx.pts, body, idx.intern)
+	if err != nil {
+		return nil, err
+	}
+	if cap(pts) <= maxKeptPoints {
+		idx.pts = pts
+	}
+	return pts, nil
+}
+
+// maxKeptPoints bounds the decoded points an index keeps between batches.
+const maxKeptPoints = 1 << 16
 
 // group converts pts to the judge's form grouped by series (each group
 // oldest first, in the order the series first appear in pts) and returns
