@@ -80,6 +80,7 @@ type Store struct {
 	// undoBuf holds the old values of the keys a write overwrites in
 	// place, until the write is committed (see tx.swap).
 	undoBuf []byte
+	undos   []undo // the undo list of the last write, for the next one
 	closed  bool
 	unsync  bool // written since the last fsync
 	failed  error

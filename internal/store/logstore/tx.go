@@ -32,8 +32,19 @@ func (s *Store) begin() *tx {
 	if cap(s.undoBuf) > maxKeptBuf {
 		s.undoBuf = nil // one big batch does not keep its buffer
 	}
-	return &tx{s: s, rev0: s.rev, live0: s.live}
+	return &tx{s: s, rev0: s.rev, live0: s.live, undo: s.undos[:0]}
 }
+
+// done gives t's undo list back to the store for the next write.
+func (t *tx) done() {
+	clear(t.undo) // the items and values it points to
+	if cap(t.undo) <= maxKeptUndos {
+		t.s.undos = t.undo[:0]
+	}
+}
+
+// maxKeptUndos bounds the undo list a store keeps between writes.
+const maxKeptUndos = 1 << 16
 
 // maxKeptBuf bounds the undo buffer a store keeps between writes.
 const maxKeptBuf = 4 << 20
@@ -102,6 +113,7 @@ func (t *tx) remove(key string, cas bool, expect uint64) (uint64, error) {
 // cut back to its last whole record and every change undone; when even
 // that fails the store refuses everything from then on.
 func (t *tx) commit() error {
+	defer t.done()
 	s := t.s
 	if len(s.buf) == 0 {
 		return nil
