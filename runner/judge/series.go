@@ -77,6 +77,15 @@ func newSeriesIndex() *seriesIndex {
 	return idx
 }
 
+// reset forgets every series and string (a shard given up).
+func (idx *seriesIndex) reset() {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	clear(idx.byPK)
+	clear(idx.strs)
+	idx.pts, idx.of, idx.groups, idx.flat, idx.items = nil, nil, nil, nil, nil
+}
+
 // decode decodes a batch into the index's scratch, valid until the next
 // call, with the strings seen before; limit bounds the strings kept (the
 // index starts afresh beyond it).
