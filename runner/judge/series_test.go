@@ -21,7 +21,7 @@ import (
 // newLogstoreJudge is a judge of shards over serve's stores (buntdb, the
 // states in a log store, which it returns) with a real nsqd, its shards cached (write-behind) as serve's
 // are, and no strategy yet.
-func newLogstoreJudge(t *testing.T, shards int) (*Judge, store.Store) {
+func newLogstoreJudge(t testing.TB, shards int) (*Judge, store.Store) {
 	t.Helper()
 	nsqd := testenv.StartNSQD(t)
 	st, err := logstore.Open(logstore.Options{Path: filepath.Join(t.TempDir(), "states.log")})
@@ -50,7 +50,7 @@ func newLogstoreJudge(t *testing.T, shards int) (*Judge, store.Store) {
 	return j, st
 }
 
-func mustCompile(t *testing.T, s strategy.Strategy) *judged {
+func mustCompile(t testing.TB, s strategy.Strategy) *judged {
 	t.Helper()
 	src, _ := json.Marshal(s)
 	c, err := compileSource(src)
