@@ -120,6 +120,18 @@ func FuzzFastBatchDecode(f *testing.F) {
 		if !bytes.Equal(AppendBatch(nil, fast), AppendBatch(nil, ref)) {
 			t.Fatal("re-encodings differ")
 		}
+		// Into a used slice, with an interner: the same points.
+		strs := map[string]string{}
+		into, err := DecodeBatchInto(make([]Point, 3, 5), body, func(b []byte) string {
+			if s, ok := strs[string(b)]; ok {
+				return s
+			}
+			strs[string(b)] = string(b)
+			return string(b)
+		})
+		if err != nil || !samePoints(into, fast) {
+			t.Fatalf("into %+v (%v), fast %+v for %q", into, err, fast, body)
+		}
 	})
 }
 
