@@ -3,7 +3,9 @@ package judge
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -158,5 +160,55 @@ func TestSeriesIndexFollowsStrategyChanges(t *testing.T) {
 	after, err := st.Get(ctx, key)
 	if err != nil || after.Version != e.Version {
 		t.Fatalf("host-13's state under the old strategy after the edit: version %d, was %d (%v)", after.Version, e.Version, err)
+	}
+}
+
+// group gives every series its points oldest first (equal times in batch
+// order), the series in the order they first appear, batch after batch
+// with the same index, as grouping each batch afresh with a map does.
+func TestSeriesIndexGroupsLikeAMap(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	idx := newSeriesIndex()
+	for batch := range 200 {
+		pts := make([]metric.Point, r.IntN(60))
+		for i := range pts {
+			s := r.IntN(12)
+			pts[i] = metric.Point{Endpoint: "h" + strconv.Itoa(s%4), Metric: "m", Tags: []string{"", "a=1", "a=2"}[s/4],
+				CounterType: "GAUGE", Step: 60, Time: int64(r.IntN(5)) * 60, Value: float64(i)}
+		}
+		// The reference: a map from PK to the points in batch order, then
+		// a stable sort by time.
+		var order []string
+		want := map[string][]metric.Point{}
+		for _, p := range pts {
+			pk := p.PK()
+			if _, ok := want[pk]; !ok {
+				order = append(order, pk)
+			}
+			want[pk] = append(want[pk], p)
+		}
+		limit := 1 << 20
+		if batch%50 == 49 {
+			limit = 0 // the index starts afresh
+		}
+		groups := idx.group(pts, limit)
+		if len(groups) != len(order) {
+			t.Fatalf("batch %d: %d groups, want %d", batch, len(groups), len(order))
+		}
+		for g, s := range groups {
+			w := want[order[g]]
+			slices.SortStableFunc(w, func(a, b metric.Point) int { return int(min(max(a.Time-b.Time, -1), 1)) })
+			got := idx.points(s)
+			if s.pk != order[g] || len(got) != len(w) {
+				t.Fatalf("batch %d group %d: %s with %d points, want %s with %d", batch, g, s.pk, len(got), order[g], len(w))
+			}
+			for i := range got {
+				if got[i].Timestamp != w[i].Time || got[i].Value != w[i].Value || got[i].Endpoint != w[i].Endpoint ||
+					event.PK(got[i].Endpoint, got[i].Metric, got[i].Tags) != s.pk {
+					t.Fatalf("batch %d series %s point %d: %+v, want %+v", batch, s.pk, i, got[i], w[i])
+				}
+			}
+		}
 	}
 }
