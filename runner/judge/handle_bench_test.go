@@ -149,3 +149,45 @@ func benchHandle(b *testing.B, st store.Store, series, shards int, cached bool, 
 	took := run(4, b.N)
 	b.ReportMetric(float64(b.N*series*shards)/took.Seconds(), "points/s")
 }
+
+// BenchmarkHandleLoad is serve's cached path on the bench load's shape
+// (bench/monitoring): 12,500 series in the shard (100,000 over 8),
+// endpoint host-<i/10> and tags env=bench,k=<i%10>, batches of 125
+// consecutive series (a 1,000-point push split over 8 shards), each
+// flushed as it is judged. One op is one batch; ns/point is reported.
+func BenchmarkHandleLoad(b *testing.B) {
+	j, _ := newLogstoreJudge(b, 1)
+	j.strat.set("load", mustCompile(b, strategy.Strategy{ID: "load", Team: "shop", Metric: "bench.load", Func: "all(#3)", Operator: ">", RightValue: 1e18, MaxStep: 3}))
+	const series, per = 12500, 125
+	t0 := time.Now().Unix()/30*30 - 3600*24*400
+	batch := func(n int) []byte { // the n-th batch of the load
+		pts := make([]metric.Point, per)
+		pass, first := n/(series/per), n%(series/per)*per
+		for k := range pts {
+			i := first + k
+			pts[k] = metric.Point{Endpoint: "host-" + strconv.Itoa(i/10), Metric: "bench.load", Tags: "env=bench,k=" + strconv.Itoa(i%10),
+				CounterType: "GAUGE", Step: 30, Time: t0 + int64(pass)*30, Value: float64(i % 100)}
+		}
+		return metric.AppendBatch(nil, pts)
+	}
+	ctx := context.Background()
+	n := 0
+	for range 4 * series / per { // four passes: every window full
+		if err := j.handle(ctx, 0, batch(n)); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	bodies := make([][]byte, 0, b.N)
+	for i := range b.N {
+		bodies = append(bodies, batch(n+i))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, body := range bodies {
+		if err := j.handle(ctx, 0, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*per), "ns/point")
+}
