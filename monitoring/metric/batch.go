@@ -118,12 +118,19 @@ type pointJSON struct {
 
 // DecodeBatch reads a batch message of either format (AppendBatch,
 // AppendBatchJSON).
-func DecodeBatch(b []byte) ([]Point, error) {
+func DecodeBatch(b []byte) ([]Point, error) { return DecodeBatchInto(nil, b, nil) }
+
+// DecodeBatchInto is DecodeBatch for a consumer that decodes batch after
+// batch: the points are appended to dst[:0], and intern, when not nil,
+// makes every string of the batch from its bytes (which it must not keep),
+// so that a consumer can keep the strings it has seen before instead of
+// allocating them again (nil: the decoder's own per-batch tables).
+func DecodeBatchInto(dst []Point, b []byte, intern func([]byte) string) ([]Point, error) {
 	if isBinaryBatch(b) {
-		var strs batchStrings
-		return decodeBatchBinary(nil, b, &strs) // batch_bin.go
+		strs := batchStrings{fn: intern}
+		return decodeBatchBinary(dst[:0], b, &strs) // batch_bin.go
 	}
-	if pts, ok := decodeBatchFast(b); ok { // batch_fast.go
+	if pts, ok := decodeBatchFastInto(dst, b, intern); ok { // batch_fast.go
 		return pts, nil
 	}
 	var m batchJSON

@@ -27,29 +27,41 @@ const (
 // reflection cost them microseconds per point. Any other layout (key
 // order, whitespace) gives ok false, and DecodeBatch falls back to
 // encoding/json, so the format stays JSON.
-func decodeBatchFast(b []byte) (pts []Point, ok bool) {
+func decodeBatchFast(b []byte) (pts []Point, ok bool) { return decodeBatchFastInto(nil, b, nil) }
+
+// decodeBatchFastInto is decodeBatchFast appending to dst[:0] (counting
+// the points first only when dst has no room), making the strings with
+// intern (nil: the decoder's per-field tables of recent strings).
+func decodeBatchFastInto(dst []Point, b []byte, intern func([]byte) string) (pts []Point, ok bool) {
 	if !bytes.HasPrefix(b, []byte(batchHead)) {
 		return nil, false
 	}
-	n := bytes.Count(b, []byte(fastEndpoint))
-	if n > maxFastPoints {
-		return nil, false
+	out := dst[:0]
+	if cap(out) == 0 {
+		n := bytes.Count(b, []byte(fastEndpoint))
+		if n > maxFastPoints {
+			return nil, false
+		}
+		out = make([]Point, 0, n)
 	}
 	d := decoder{b: b, i: len(batchHead)}
-	// The batch's strings, interned per field (endpoint, metric, tags; the
-	// counter types are constants).
+	// The batch's strings: through intern when given, else interned per
+	// field (endpoint, metric, tags) in the decoder's tables; the counter
+	// types are constants.
 	field := func(f int) (string, bool) {
 		raw, err := d.str()
 		if err != nil {
 			return "", false
 		}
-		if f < 0 {
+		switch {
+		case f < 0:
 			return counterType(raw), true
+		case intern != nil:
+			return intern(raw), true
 		}
 		return d.recent[f].intern(raw), true
 	}
 	str := func() (string, bool) { return field(fieldTags) }
-	out := make([]Point, 0, n)
 	if d.lit(batchEnd) {
 		return out, d.i == len(b)
 	}
@@ -89,6 +101,9 @@ func decodeBatchFast(b []byte) (pts []Point, ok bool) {
 			return nil, false
 		}
 		p.Value = v
+		if len(out) == maxFastPoints {
+			return nil, false
+		}
 		out = append(out, p)
 		if d.eat(',') {
 			continue

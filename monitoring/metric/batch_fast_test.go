@@ -120,6 +120,18 @@ func FuzzFastBatchDecode(f *testing.F) {
 		if !bytes.Equal(AppendBatchJSON(nil, fast), AppendBatchJSON(nil, ref)) {
 			t.Fatal("re-encodings differ")
 		}
+		// Into a used slice, with an interner: the same points.
+		strs := map[string]string{}
+		into, err := DecodeBatchInto(make([]Point, 3, 5), body, func(b []byte) string {
+			if s, ok := strs[string(b)]; ok {
+				return s
+			}
+			strs[string(b)] = string(b)
+			return string(b)
+		})
+		if err != nil || !samePoints(into, fast) {
+			t.Fatalf("into %+v (%v), fast %+v for %q", into, err, fast, body)
+		}
 	})
 }
 
@@ -156,4 +168,54 @@ func BenchmarkDecodeBatchEncodingJSON(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(points)), "ns/point")
+}
+
+// DecodeBatchInto decodes batch after batch into the same slice, with the
+// consumer's strings, to the points DecodeBatch gives, in both formats.
+func TestDecodeBatchIntoReusesAndInterns(t *testing.T) {
+	t.Parallel()
+	// The distinct endpoints, metrics and tags ("" too); counter types are
+	// constants, and JSON spells a NaN value as the string "NaN".
+	for format, want := range map[BatchFormat]int{BatchBinary: 9, BatchJSON: 10} {
+		seen := map[string]string{}
+		intern := func(b []byte) string {
+			if s, ok := seen[string(b)]; ok {
+				return s
+			}
+			s := string(b)
+			seen[s] = s
+			return s
+		}
+		var dst []Point
+		for _, pts := range [][]Point{
+			{{Endpoint: "web-1", Metric: "cpu", Tags: "a=b", CounterType: "GAUGE", Step: 60, Time: 60, Value: 1}, {Endpoint: "web-2", Metric: "cpu", CounterType: "COUNTER", Step: 60, Time: 60, Value: math.NaN()}},
+			{{Endpoint: "web-1", Metric: "cpu", Tags: "a=b", CounterType: "GAUGE", Step: 60, Time: 120, Value: 2}},
+			{},
+			{{Endpoint: "web-3", Metric: "mem", CounterType: "GAUGE", Step: 30, Time: 30, Value: 3}, {Endpoint: "web-1", Metric: "cpu", Tags: "a=b", CounterType: "GAUGE", Step: 60, Time: 180, Value: 4}, {Endpoint: "x", Metric: "y", CounterType: "DERIVE", Step: 1, Time: 1, Value: 5}},
+		} {
+			body := format.Append(nil, pts)
+			got, err := DecodeBatchInto(dst, body, intern)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := DecodeBatch(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !samePoints(got, want) {
+				t.Fatalf("%s: into %+v, DecodeBatch %+v", format, got, want)
+			}
+			dst = got
+		}
+		if len(seen) != want {
+			t.Fatalf("%s: interned %d strings, want the %d distinct ones: %v", format, len(seen), want, seen)
+		}
+	}
+	// Not the fast layout: encoding/json, into a slice of its own.
+	var dst []Point
+	intern := func(b []byte) string { return string(b) }
+	got, err := DecodeBatchInto(dst, []byte(`{"points":[{"endpoint":"a","metric":"m","tags":"","counterType":"GAUGE","step":1,"timestamp":1,"value":1}],"v":1}`), intern)
+	if err != nil || len(got) != 1 || got[0].Endpoint != "a" {
+		t.Fatalf("another layout: %+v %v", got, err)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/store"
@@ -16,6 +15,7 @@ import (
 // judgeItem is one (strategy, series) of a batch.
 type judgeItem struct {
 	key    string
+	lock   int // recordLock(key)
 	c      *judged
 	series []mjudge.Point
 }
@@ -135,18 +135,20 @@ func sourceFor(st *mjudge.State, c *judged) []byte {
 // order so that two batches never wait on each other, and returns the
 // unlock.
 func (j *Judge) lockRecords(items []judgeItem) func() {
-	var idx []int
+	var take [recordLocks]bool
 	for _, it := range items {
-		idx = append(idx, recordLock(it.key))
+		take[it.lock] = true
 	}
-	slices.Sort(idx)
-	idx = slices.Compact(idx)
-	for _, i := range idx {
-		j.records[i].Lock()
+	for i, t := range take {
+		if t {
+			j.records[i].Lock()
+		}
 	}
 	return func() {
-		for _, i := range idx {
-			j.records[i].Unlock()
+		for i, t := range take {
+			if t {
+				j.records[i].Unlock()
+			}
 		}
 	}
 }

@@ -34,10 +34,16 @@ type shardCache struct {
 	mu      sync.Mutex
 	entries map[string]*cachedRecord
 	dirty   int
-	// dirtyKeys lists the keys made dirty since the last flush (a key may
-	// be listed twice, or be clean or gone by then: the flush skips it),
-	// so that a flush does not walk every cached record.
-	dirtyKeys []string
+	// dirtyRecs lists the records made dirty since the last flush (one
+	// may be clean, or dropped from entries, by then: the flush skips
+	// it), so that a flush does not walk every cached record.
+	dirtyRecs []*cachedRecord
+	// Scratch of storeDirty, kept from one flush to the next.
+	swaps   []store.Swap
+	written []*cachedRecord
+	arena   []byte
+	// recs is fillCache's scratch: the records of a batch's items.
+	recs []*cachedRecord
 	// held answers the batches whose records are dirty; heldPoints counts
 	// their points.
 	held       []func(error)
@@ -52,6 +58,7 @@ type shardCache struct {
 // cachedRecord is a record and the store version it was read or written at
 // (0: not stored yet).
 type cachedRecord struct {
+	key   string
 	rec   record
 	ver   uint64
 	dirty bool
@@ -92,9 +99,9 @@ func (j *Judge) hold(ctx context.Context, c *shardCache, m *bus.Message, points 
 // requeued when one lost (its record is dropped from the cache and read
 // again) or the store failed (every dirty record is dropped). c.mu is held.
 func (j *Judge) flushLocked(ctx context.Context, c *shardCache) error {
-	flushErr := j.storeDirty(ctx, c, c.dirtyKeys)
-	clear(c.dirtyKeys)
-	c.dirtyKeys = c.dirtyKeys[:0]
+	flushErr := j.storeDirty(ctx, c, c.dirtyRecs)
+	clear(c.dirtyRecs)
+	c.dirtyRecs = c.dirtyRecs[:0]
 	answer := flushErr
 	if answer == nil && c.conflicted {
 		answer = errStateConflict
@@ -107,35 +114,44 @@ func (j *Judge) flushLocked(ctx context.Context, c *shardCache) error {
 	return flushErr
 }
 
-// storeDirty writes the dirty cached records at keys with one
-// compare-and-swap round: a record written is clean at its new version, a
-// lost or unencodable one is dropped from the cache and marks the held
-// batches for requeueing, and when the store fails every one of them is
-// dropped and the error returned. c.mu is held.
-func (j *Judge) storeDirty(ctx context.Context, c *shardCache, keys []string) error {
-	swaps := make([]store.Swap, 0, len(keys))
-	written := keys[:0:0]
+// storeDirty writes the dirty ones of recs with one compare-and-swap
+// round: a record written is clean at its new version, a lost or
+// unencodable one is dropped from the cache and marks the held batches
+// for requeueing, and when the store fails every one of them is dropped
+// and the error returned. A record dropped from the cache is clean. c.mu
+// is held.
+func (j *Judge) storeDirty(ctx context.Context, c *shardCache, recs []*cachedRecord) error {
+	swaps, written := c.swaps[:0], c.written[:0]
 	// The records are encoded one after the other into one buffer (the
-	// store copies what it keeps).
-	arena := make([]byte, 0, 256*len(keys))
-	for _, key := range keys {
-		e := c.entries[key]
-		if e == nil || !e.dirty {
+	// store copies what it keeps), kept for the next flush.
+	arena := c.arena[:0]
+	defer func() {
+		clear(swaps)
+		clear(written)
+		c.swaps, c.written = swaps[:0], written[:0]
+		if cap(arena) <= maxKeptArena {
+			c.arena = arena[:0]
+		} else {
+			c.arena = nil
+		}
+	}()
+	for _, e := range recs {
+		if !e.dirty {
 			continue
 		}
+		e.dirty = false
 		c.dirty--
 		start := len(arena)
 		next, err := appendRecord(arena, &e.rec)
 		if err != nil {
-			delete(c.entries, key)
+			delete(c.entries, e.key)
 			c.conflicted = true
 			continue
 		}
 		arena = next
 		val := arena[start:len(arena):len(arena)]
-		e.dirty = false
-		written = append(written, key)
-		swaps = append(swaps, store.Swap{Key: key, Expect: e.ver, Value: val})
+		written = append(written, e)
+		swaps = append(swaps, store.Swap{Key: e.key, Expect: e.ver, Value: val})
 	}
 	if len(swaps) == 0 {
 		return nil
@@ -145,22 +161,26 @@ func (j *Judge) storeDirty(ctx context.Context, c *shardCache, keys []string) er
 	j.stats.flushSeconds.UpdateDuration(start)
 	j.stats.flushedStates.Add(len(swaps))
 	if err != nil {
-		for _, key := range written {
-			delete(c.entries, key)
+		for _, e := range written {
+			delete(c.entries, e.key)
 		}
 		c.conflicted = true
 		return fmt.Errorf("cannot write judge states: %w", err)
 	}
 	for n, r := range res {
 		if r.Err != nil {
-			delete(c.entries, written[n])
+			delete(c.entries, written[n].key)
 			c.conflicted = true
 			continue
 		}
-		c.entries[written[n]].ver = r.Version
+		written[n].ver = r.Version
 	}
 	return nil
 }
+
+// maxKeptArena bounds the encoding buffer a shard's cache keeps between
+// flushes.
+const maxKeptArena = 16 << 20
 
 // trimCache drops clean records beyond MaxCachedStates per shard (map
 // order: an arbitrary choice); they are read again when their series
@@ -191,15 +211,21 @@ func (j *Judge) flushKey(ctx context.Context, key string, shard int) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return j.dropCachedLocked(ctx, c, []string{key})
+	e := c.entries[key]
+	if e == nil {
+		return nil
+	}
+	return j.dropCachedLocked(ctx, c, []*cachedRecord{e})
 }
 
-// dropCachedLocked writes the dirty ones of keys' cached records
-// (storeDirty) and drops them all from the cache. c.mu is held.
-func (j *Judge) dropCachedLocked(ctx context.Context, c *shardCache, keys []string) error {
-	err := j.storeDirty(ctx, c, keys)
-	for _, key := range keys {
-		delete(c.entries, key)
+// dropCachedLocked writes the dirty ones of recs (storeDirty) and drops
+// them all from the cache. c.mu is held.
+func (j *Judge) dropCachedLocked(ctx context.Context, c *shardCache, recs []*cachedRecord) error {
+	err := j.storeDirty(ctx, c, recs)
+	for _, e := range recs {
+		if c.entries[e.key] == e {
+			delete(c.entries, e.key)
+		}
 	}
 	return err
 }

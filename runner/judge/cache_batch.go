@@ -3,6 +3,7 @@ package judge
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/store"
@@ -20,18 +21,23 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 	defer unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := j.fillCache(ctx, c, shard, items); err != nil {
+	recs, err := j.fillCache(ctx, c, shard, items)
+	if err != nil {
 		return nil, err
 	}
+	defer clear(recs)
 	now := j.opts.Now()
 	var slow []judgeItem
-	var slowKeys []string
+	var slowRecs []*cachedRecord
 	var scratch []mjudge.Sample
 	dirtied := false
-	for _, it := range items {
-		e := c.entries[it.key]
+	for i, it := range items {
+		e := recs[i]
 		if e == nil || len(e.rec.Pending) > 0 || (e.rec.FP != 0 && e.rec.FP != it.c.fp) {
-			slow, slowKeys = append(slow, it), append(slowKeys, it.key)
+			slow = append(slow, it)
+			if e != nil {
+				slowRecs = append(slowRecs, e)
+			}
 			continue
 		}
 		st := e.rec.State
@@ -42,7 +48,7 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 		st.Points = scratch
 		next, evs := mjudge.Judge(st, it.c.Compiled, it.series, now)
 		if len(evs) > 0 {
-			slow, slowKeys = append(slow, it), append(slowKeys, it.key)
+			slow, slowRecs = append(slow, it), append(slowRecs, e)
 			continue
 		}
 		if !stateMoved(&e.rec.State, &next) && e.rec.FP == it.c.fp {
@@ -53,11 +59,11 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 		if !e.dirty {
 			e.dirty = true
 			c.dirty++
-			c.dirtyKeys = append(c.dirtyKeys, it.key)
+			c.dirtyRecs = append(c.dirtyRecs, e)
 		}
 		dirtied = true
 	}
-	if err := j.dropCachedLocked(ctx, c, slowKeys); err != nil {
+	if err := j.dropCachedLocked(ctx, c, slowRecs); err != nil {
 		return nil, err
 	}
 	if dirtied {
@@ -68,35 +74,43 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 	return slow, nil
 }
 
-// fillCache reads the records of items that are not cached, with one
-// store.GetMany. A missing record is cached as a new one; an undecodable
-// one is left out (update drops it).
-func (j *Judge) fillCache(ctx context.Context, c *shardCache, shard int, items []judgeItem) error {
+// fillCache returns the cached records of items, in order, reading those
+// not cached with one store.GetMany. A missing record is cached as a new
+// one; an undecodable one is left out (nil: update drops it). The slice
+// is c's scratch, valid until the next call. c.mu is held.
+func (j *Judge) fillCache(ctx context.Context, c *shardCache, shard int, items []judgeItem) ([]*cachedRecord, error) {
+	recs := slices.Grow(c.recs[:0], len(items))[:len(items)]
+	c.recs = recs
 	var keys []string
-	for _, it := range items {
-		if c.entries[it.key] == nil {
+	for i, it := range items {
+		if recs[i] = c.entries[it.key]; recs[i] == nil {
 			keys = append(keys, it.key)
 		}
 	}
 	if len(keys) == 0 {
-		return nil
+		return recs, nil
 	}
 	entries, err := store.GetMany(ctx, j.opts.StateStore, keys)
 	if err != nil {
-		return fmt.Errorf("cannot read judge states: %w", err)
+		return nil, fmt.Errorf("cannot read judge states: %w", err)
 	}
 	for i, e := range entries {
 		if e.Version == 0 {
-			c.entries[keys[i]] = &cachedRecord{rec: record{Shard: shard}}
+			c.entries[keys[i]] = &cachedRecord{key: keys[i], rec: record{Shard: shard}}
 			continue
 		}
 		rec, err := decodeRecord(e.Value)
 		if err != nil {
 			continue
 		}
-		c.entries[keys[i]] = &cachedRecord{rec: rec, ver: e.Version}
+		c.entries[keys[i]] = &cachedRecord{key: keys[i], rec: rec, ver: e.Version}
 	}
-	return nil
+	for i, it := range items {
+		if recs[i] == nil {
+			recs[i] = c.entries[it.key]
+		}
+	}
+	return recs, nil
 }
 
 // stateMoved reports whether judging took a point (the window's newest

@@ -56,7 +56,7 @@ func BenchmarkHandleBatch(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%dshards", name, shards), func(b *testing.B) {
 				st := stores[name](b)
 				b.Cleanup(func() { _ = st.Close() })
-				benchHandle(b, st, 1000, shards, false)
+				benchHandle(b, st, 1000, shards, false, "")
 			})
 		}
 	}
@@ -66,12 +66,23 @@ func BenchmarkHandleBatch(b *testing.B) {
 		b.Run(fmt.Sprintf("logstore-cached/%dshards", shards), func(b *testing.B) {
 			st := stores["logstore"](b)
 			b.Cleanup(func() { _ = st.Close() })
-			benchHandle(b, st, 1000, shards, true)
+			benchHandle(b, st, 1000, shards, true, "")
+		})
+	}
+	// serve's path with the bench load's series: two tags each
+	// (bench/monitoring: env=bench,k=<i%10>).
+	for _, shards := range []int{1, 8} {
+		b.Run(fmt.Sprintf("logstore-cached-tags/%dshards", shards), func(b *testing.B) {
+			st := stores["logstore"](b)
+			b.Cleanup(func() { _ = st.Close() })
+			benchHandle(b, st, 1000, shards, true, "env=bench")
 		})
 	}
 }
 
-func benchHandle(b *testing.B, st store.Store, series, shards int, cached bool) {
+// benchHandle judges batches of series points per shard; tags (canonical,
+// may be empty) plus ",k=<series%10>" when not empty are each point's tags.
+func benchHandle(b *testing.B, st store.Store, series, shards int, cached bool, tags string) {
 	nsqd := testenv.StartNSQD(b)
 	p, err := bus.NewProducer(bus.ProducerOptions{Addrs: []string{nsqd.Addr}})
 	if err != nil {
@@ -99,12 +110,17 @@ func benchHandle(b *testing.B, st store.Store, series, shards int, cached bool) 
 		for s := range pts {
 			pts[s] = metric.Point{Endpoint: "host-" + strconv.Itoa(shard) + "-" + strconv.Itoa(s), Metric: "cpu.busy", CounterType: "GAUGE", Step: 60,
 				Time: t0 + int64(i)*60, Value: float64(s % 80)}
+			if tags != "" {
+				pts[s].Tags = tags + ",k=" + strconv.Itoa(s%10)
+			}
 		}
 		return metric.AppendBatch(nil, pts)
 	}
 	ctx := context.Background()
 	// Each shard's goroutine judges its batches in order, as a shard's
 	// consumer does; the first 4 fill the windows (steady state after).
+	// The bodies are built before the clock (and the allocation count)
+	// starts.
 	run := func(first, n int) time.Duration {
 		bodies := make([][][]byte, shards)
 		for sh := range bodies {
@@ -112,6 +128,7 @@ func benchHandle(b *testing.B, st store.Store, series, shards int, cached bool) 
 				bodies[sh] = append(bodies[sh], batch(sh, first+i))
 			}
 		}
+		b.ResetTimer()
 		start := time.Now()
 		var wg sync.WaitGroup
 		for sh := range shards {
@@ -129,7 +146,48 @@ func benchHandle(b *testing.B, st store.Store, series, shards int, cached bool) 
 	}
 	run(0, 4)
 	b.ReportAllocs()
-	b.ResetTimer()
 	took := run(4, b.N)
 	b.ReportMetric(float64(b.N*series*shards)/took.Seconds(), "points/s")
+}
+
+// BenchmarkHandleLoad is serve's cached path on the bench load's shape
+// (bench/monitoring): 12,500 series in the shard (100,000 over 8),
+// endpoint host-<i/10> and tags env=bench,k=<i%10>, batches of 125
+// consecutive series (a 1,000-point push split over 8 shards), each
+// flushed as it is judged. One op is one batch; ns/point is reported.
+func BenchmarkHandleLoad(b *testing.B) {
+	j, _ := newLogstoreJudge(b, 1)
+	j.strat.set("load", mustCompile(b, strategy.Strategy{ID: "load", Team: "shop", Metric: "bench.load", Func: "all(#3)", Operator: ">", RightValue: 1e18, MaxStep: 3}))
+	const series, per = 12500, 125
+	t0 := time.Now().Unix()/30*30 - 3600*24*400
+	batch := func(n int) []byte { // the n-th batch of the load
+		pts := make([]metric.Point, per)
+		pass, first := n/(series/per), n%(series/per)*per
+		for k := range pts {
+			i := first + k
+			pts[k] = metric.Point{Endpoint: "host-" + strconv.Itoa(i/10), Metric: "bench.load", Tags: "env=bench,k=" + strconv.Itoa(i%10),
+				CounterType: "GAUGE", Step: 30, Time: t0 + int64(pass)*30, Value: float64(i % 100)}
+		}
+		return metric.AppendBatch(nil, pts)
+	}
+	ctx := context.Background()
+	n := 0
+	for range 4 * series / per { // four passes: every window full
+		if err := j.handle(ctx, 0, batch(n)); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	bodies := make([][]byte, 0, b.N)
+	for i := range b.N {
+		bodies = append(bodies, batch(n+i))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, body := range bodies {
+		if err := j.handle(ctx, 0, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*per), "ns/point")
 }

@@ -37,6 +37,7 @@ type Judge struct {
 	flushers  map[int]chan struct{} // stop the shards' flush loops
 
 	records [recordLocks]sync.Mutex // see update
+	series  []*seriesIndex          // per shard (series.go)
 	// pendingNow asks the pending loop for a sweep (a shard was taken).
 	pendingNow chan struct{}
 
@@ -58,6 +59,10 @@ func New(opts Options) (*Judge, error) {
 		flushers:   map[int]chan struct{}{},
 		sweeps:     newSweeper(),
 		pendingNow: make(chan struct{}, 1),
+		series:     make([]*seriesIndex, opts.Shards),
+	}
+	for i := range j.series {
+		j.series[i] = newSeriesIndex()
 	}
 	m, err := j.newLeases()
 	if err != nil {

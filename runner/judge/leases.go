@@ -85,6 +85,7 @@ func (j *Judge) stopShard(i int) {
 		}
 	}
 	j.dropCache(i)
+	j.series[i].reset() // the shard's series are another judge's now
 }
 
 // stopFlushTimeout bounds the flush of a stopping shard: a store that does

@@ -87,7 +87,9 @@ type Options struct {
 	// or points wait for a flush. Defaults MaxInFlight/2 and 200,000.
 	MaxHeld, MaxHeldPoints int
 	// MaxCachedStates bounds the states cached per shard; clean ones
-	// beyond it are dropped after a flush. Default 250,000.
+	// beyond it are dropped after a flush. It also bounds the series (and
+	// their strings) a shard's series index remembers: beyond it the
+	// index starts afresh before the next batch. Default 250,000.
 	MaxCachedStates int
 	// Now is the judge's clock. Default time.Now.
 	Now func() time.Time

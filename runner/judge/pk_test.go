@@ -25,13 +25,14 @@ func TestBatchPKIsTheEventPK(t *testing.T) {
 		}
 		cases = append(cases, b.String())
 	}
+	idx := newSeriesIndex()
 	for _, raw := range cases {
 		tags := metric.CanonicalTags(raw)
 		p := metric.Point{Endpoint: "host", Metric: "cpu", Tags: tags}
-		groups, pks := groupSeries([]metric.Point{p})
-		g := groups[0][0]
-		if want := event.PK(g.Endpoint, g.Metric, g.Tags); pks[0] != want {
-			t.Fatalf("tags %q (canonical %q): batch PK %q, event PK %q", raw, tags, pks[0], want)
+		s := idx.group([]metric.Point{p}, 1<<20)[0]
+		g := idx.points(s)[0]
+		if want := event.PK(g.Endpoint, g.Metric, g.Tags); s.pk != want {
+			t.Fatalf("tags %q (canonical %q): batch PK %q, event PK %q", raw, tags, s.pk, want)
 		}
 	}
 }

@@ -18,6 +18,10 @@ import (
 type strategies struct {
 	mu  sync.RWMutex
 	all map[string]*judged
+	// gen counts the changes of all (from 1); list is all's values as of
+	// gen (nil: not made yet).
+	gen  uint64
+	list []*judged
 }
 
 // judged is one strategy version as the judge runs it: compiled, with its
@@ -40,6 +44,30 @@ func (s *strategies) snapshot() []*judged {
 	return out
 }
 
+// current returns the current strategies and their generation, which
+// changes with every change of the set. The slice is shared: read only.
+func (s *strategies) current() ([]*judged, uint64) {
+	s.mu.RLock()
+	list, gen := s.list, s.gen
+	s.mu.RUnlock()
+	if list != nil {
+		return list, gen
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.list == nil {
+		s.list = make([]*judged, 0, len(s.all))
+		for _, c := range s.all {
+			s.list = append(s.list, c)
+		}
+		s.gen++
+	}
+	return s.list, s.gen
+}
+
+// changed forgets the list of current; s.mu is held.
+func (s *strategies) changed() { s.list = nil }
+
 // get returns the current version of strategy id, or nil.
 func (s *strategies) get(id string) *judged {
 	s.mu.RLock()
@@ -54,6 +82,7 @@ func (s *strategies) set(id string, c *judged) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.all[id]
+	s.changed()
 	if c == nil {
 		delete(s.all, id)
 		return old != nil
@@ -109,6 +138,7 @@ func (s *strategies) load(ctx context.Context, st store.Store, log *slog.Logger)
 	}
 	s.mu.Lock()
 	s.all = all
+	s.changed()
 	s.mu.Unlock()
 	return rev, nil
 }

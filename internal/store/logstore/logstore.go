@@ -70,16 +70,20 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 
-	mu     sync.RWMutex
-	m      map[string]*item
-	rev    uint64
-	f      *os.File
-	size   int64 // bytes of the log written (and kept)
-	live   int64 // bytes the live entries take as records
-	buf    []byte
-	closed bool
-	unsync bool // written since the last fsync
-	failed error
+	mu   sync.RWMutex
+	m    map[string]*item
+	rev  uint64
+	f    *os.File
+	size int64 // bytes of the log written (and kept)
+	live int64 // bytes the live entries take as records
+	buf  []byte
+	// undoBuf holds the old values of the keys a write overwrites in
+	// place, until the write is committed (see tx.swap).
+	undoBuf []byte
+	undos   []undo // the undo list of the last write, for the next one
+	closed  bool
+	unsync  bool // written since the last fsync
+	failed  error
 	// sorted is the keys in ascending order as of the last List, and added
 	// the keys created since (List merges them in); sortedOK is false
 	// after a removal or an undo (List sorts every key again).

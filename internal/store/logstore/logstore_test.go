@@ -1,6 +1,7 @@
 package logstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -233,7 +234,10 @@ func TestFailedWriteIsUndone(t *testing.T) {
 		t.Fatal(err)
 	}
 	logstore.BreakFile(s)
-	if _, err := store.CompareAndSwapMany(ctx, s, []store.Swap{{Key: "a", Expect: v1, Value: []byte("2")}, {Key: "b", Value: []byte("b")}}); err == nil {
+	// a is written twice (in place: its old value's room fits the new
+	// ones), and must come back as it was.
+	swaps := []store.Swap{{Key: "a", Expect: v1, Value: []byte("2")}, {Key: "b", Value: []byte("b")}, {Key: "a", Expect: v1 + 1, Value: []byte("3")}}
+	if _, err := store.CompareAndSwapMany(ctx, s, swaps); err == nil {
 		t.Fatal("a write to a closed file succeeded")
 	}
 	if e, err := s.Get(ctx, "a"); err != nil || string(e.Value) != "1" || e.Version != v1 {
@@ -385,5 +389,39 @@ func TestListMergesKeysCreatedBetweenPages(t *testing.T) {
 	}
 	if all := keysOf(listAll(t, s)); len(all) != 100 || !slices.IsSorted(all) {
 		t.Fatalf("%d keys after the scan", len(all))
+	}
+}
+
+// Overwriting stored keys costs no allocation per key (the values are
+// overwritten in place when they fit): a batch of 100 costs what a batch
+// of one does.
+func TestSwapManyAllocatesPerBatchNotPerKey(t *testing.T) {
+	ctx := context.Background()
+	s := openAt(t, logstore.Options{Path: filepath.Join(t.TempDir(), "s.log")})
+	swaps := make([]store.Swap, 100)
+	val := bytes.Repeat([]byte("v"), 150)
+	for i := range swaps {
+		swaps[i] = store.Swap{Key: fmt.Sprintf("monitor/judge/state/%03d", i), Value: val}
+	}
+	write := func() {
+		res, err := store.CompareAndSwapMany(ctx, s, swaps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			swaps[i].Expect = r.Version
+		}
+	}
+	write() // creates them
+	write()
+	if n := testing.AllocsPerRun(20, write); n > 20 {
+		t.Fatalf("%v allocations per batch of %d overwrites, want at most 20", n, len(swaps))
+	}
+	e, err := s.Get(ctx, swaps[7].Key)
+	if err != nil || !bytes.Equal(e.Value, val) || e.Version != swaps[7].Expect {
+		t.Fatalf("after the overwrites: %+v %v", e, err)
 	}
 }

@@ -28,8 +28,26 @@ type undo struct {
 
 func (s *Store) begin() *tx {
 	s.buf = s.buf[:0]
-	return &tx{s: s, rev0: s.rev, live0: s.live}
+	s.undoBuf = s.undoBuf[:0]
+	if cap(s.undoBuf) > maxKeptBuf {
+		s.undoBuf = nil // one big batch does not keep its buffer
+	}
+	return &tx{s: s, rev0: s.rev, live0: s.live, undo: s.undos[:0]}
 }
+
+// done gives t's undo list back to the store for the next write.
+func (t *tx) done() {
+	clear(t.undo) // the items and values it points to
+	if cap(t.undo) <= maxKeptUndos {
+		t.s.undos = t.undo[:0]
+	}
+}
+
+// maxKeptUndos bounds the undo list a store keeps between writes.
+const maxKeptUndos = 1 << 16
+
+// maxKeptBuf bounds the undo buffer a store keeps between writes.
+const maxKeptBuf = 4 << 20
 
 // swap writes key (compare first when cas) and returns its new version.
 func (t *tx) swap(key string, cas bool, expect uint64, val []byte) (uint64, error) {
@@ -47,15 +65,25 @@ func (t *tx) swap(key string, cas bool, expect uint64, val []byte) (uint64, erro
 	}
 	s.rev++
 	s.buf = appendRecord(s.buf, opPut, s.rev, key, val)
-	v := append([]byte(nil), val...)
 	if it == nil {
 		t.undo = append(t.undo, undo{key: key})
-		s.m[key] = &item{val: v, ver: s.rev}
+		s.m[key] = &item{val: append([]byte(nil), val...), ver: s.rev}
 		s.added = append(s.added, key)
 	} else {
-		t.undo = append(t.undo, undo{key: key, it: it, val: it.val, ver: it.ver})
 		s.live -= recordSize(it.ver, key, it.val)
-		it.val, it.ver = v, s.rev
+		old := it.val
+		if cap(it.val) >= len(val) {
+			// Overwritten in place (no allocation per write): the undo
+			// keeps a copy in the store's undo buffer.
+			start := len(s.undoBuf)
+			s.undoBuf = append(s.undoBuf, old...)
+			old = s.undoBuf[start:len(s.undoBuf):len(s.undoBuf)]
+			it.val = append(it.val[:0], val...)
+		} else {
+			it.val = append([]byte(nil), val...)
+		}
+		t.undo = append(t.undo, undo{key: key, it: it, val: old, ver: it.ver})
+		it.ver = s.rev
 	}
 	s.live += recordSize(s.rev, key, val)
 	return s.rev, nil
@@ -85,6 +113,7 @@ func (t *tx) remove(key string, cas bool, expect uint64) (uint64, error) {
 // cut back to its last whole record and every change undone; when even
 // that fails the store refuses everything from then on.
 func (t *tx) commit() error {
+	defer t.done()
 	s := t.s
 	if len(s.buf) == 0 {
 		return nil
@@ -126,7 +155,9 @@ func (t *tx) rollback() {
 			u.it.val, u.it.ver = u.val, u.ver
 			s.m[u.key] = u.it
 		default:
-			u.it.val, u.it.ver = u.val, u.ver
+			// A copy: u.val may be in the undo buffer, which the next
+			// write reuses.
+			u.it.val, u.it.ver = append([]byte(nil), u.val...), u.ver
 		}
 	}
 	s.rev, s.live, s.sortedOK = t.rev0, t.live0, false

@@ -1,0 +1,199 @@
+package judge
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/wharfhq/wharf/monitoring/event"
+	mjudge "github.com/wharfhq/wharf/monitoring/judge"
+	"github.com/wharfhq/wharf/monitoring/metric"
+)
+
+// seriesIndex remembers, for the series of one shard, what the judge
+// derives from a series' identity and would otherwise derive again for
+// every batch: its PK, its parsed tags, and the strategies that match it
+// with the state keys (event IDs) it has under them. A batch then costs
+// one map lookup per point (without a string allocated for the key) to
+// group its points by series, and nothing per series when no strategy
+// changed. It also keeps the batch's scratch slices from one batch to the
+// next. mu is held for a whole batch (a shard's batches are judged one at
+// a time anyway); lock order: mu, then record locks, then the cache's.
+type seriesIndex struct {
+	mu   sync.Mutex
+	byPK map[string]*seriesInfo
+	// strs is the strings of the batches (endpoints, metrics, tags...),
+	// each allocated once (intern); pts the decoded points of a batch.
+	strs   map[string]string
+	intern func([]byte) string
+	pts    []metric.Point
+	batch  uint64 // number of the batch being grouped
+	pkBuf  []byte
+	// Scratch of one batch: each point's series, the series in the order
+	// first seen, their points grouped, and the (strategy, series) items.
+	of     []*seriesInfo
+	groups []*seriesInfo
+	flat   []mjudge.Point
+	items  []judgeItem
+}
+
+// seriesInfo is what the index keeps of one series. Nothing of it changes
+// once set, but the per-batch fields and the matches (replaced, never
+// changed in place, when the strategies changed).
+type seriesInfo struct {
+	endpoint, metric string
+	// tags is the series' parsed tags (an empty map for none), shared by
+	// its points, states and events, which never change it.
+	tags map[string]string
+	pk   string
+	sum  string // event.PKSum(pk), once a strategy matched
+	// gen is the strategies' generation matches was computed for (0:
+	// never).
+	gen     uint64
+	matches []seriesMatch
+	// batch is the batch the next fields are about: where the series'
+	// points start in the batch's grouped points, and how many there are.
+	batch        uint64
+	start, count int
+}
+
+// seriesMatch is a strategy that matches a series and the key of the
+// series' state under it.
+type seriesMatch struct {
+	c    *judged
+	key  string
+	lock int // recordLock(key)
+}
+
+func newSeriesIndex() *seriesIndex {
+	idx := &seriesIndex{byPK: map[string]*seriesInfo{}, strs: map[string]string{}}
+	idx.intern = func(b []byte) string {
+		if s, ok := idx.strs[string(b)]; ok { // no allocation for the lookup
+			return s
+		}
+		s := string(b)
+		idx.strs[s] = s
+		return s
+	}
+	return idx
+}
+
+// reset forgets every series and string (a shard given up).
+func (idx *seriesIndex) reset() {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	clear(idx.byPK)
+	clear(idx.strs)
+	idx.pts, idx.of, idx.groups, idx.flat, idx.items = nil, nil, nil, nil, nil
+}
+
+// decode decodes a batch into the index's scratch, valid until the next
+// call, with the strings seen before; limit bounds the strings kept (the
+// index starts afresh beyond it).
+func (idx *seriesIndex) decode(body []byte, limit int) ([]metric.Point, error) {
+	if len(idx.strs) > limit {
+		clear(idx.strs)
+	}
+	pts, err := metric.DecodeBatchInto(idx.pts, body, idx.intern)
+	if err != nil {
+		return nil, err
+	}
+	if cap(pts) <= maxKeptPoints {
+		idx.pts = pts
+	}
+	return pts, nil
+}
+
+// maxKeptPoints bounds the decoded points an index keeps between batches.
+const maxKeptPoints = 1 << 16
+
+// group converts pts to the judge's form grouped by series (each group
+// oldest first, in the order the series first appear in pts) and returns
+// the series. The grouped points are idx.flat[s.start : s.start+s.count]
+// of each series s; they, and the slice returned, are valid until the
+// next call. The points' tags are canonical (the monitor publishes them
+// so), so a series' PK is event.PK of its endpoint, metric and tags. limit
+// bounds the series remembered: beyond it the index starts afresh (before
+// the batch, so that a batch never sees a series twice).
+func (idx *seriesIndex) group(pts []metric.Point, limit int) []*seriesInfo {
+	if len(idx.byPK) > limit {
+		clear(idx.byPK)
+	}
+	idx.batch++
+	cur := idx.batch
+	idx.groups = idx.groups[:0]
+	idx.of = slices.Grow(idx.of[:0], len(pts))[:len(pts)]
+	for i := range pts {
+		p := &pts[i]
+		idx.pkBuf = metric.AppendPK(idx.pkBuf[:0], p.Endpoint, p.Metric, p.Tags)
+		s := idx.byPK[string(idx.pkBuf)] // no allocation for the lookup
+		if s == nil {
+			s = newSeriesInfo(p, string(idx.pkBuf))
+			idx.byPK[s.pk] = s
+		}
+		if s.batch != cur {
+			s.batch, s.count = cur, 0
+			idx.groups = append(idx.groups, s)
+		}
+		s.count++
+		idx.of[i] = s
+	}
+	off := 0
+	for _, s := range idx.groups {
+		s.start, off = off, off+s.count
+		s.count = 0 // counts again as the points are placed
+	}
+	idx.flat = slices.Grow(idx.flat[:0], len(pts))[:len(pts)]
+	for i := range pts {
+		p, s := &pts[i], idx.of[i]
+		idx.flat[s.start+s.count] = mjudge.Point{
+			Endpoint: s.endpoint, Metric: s.metric, Tags: s.tags,
+			Timestamp: p.Time, Step: p.Step, Value: p.Value, Type: counterType(p.CounterType),
+		}
+		s.count++
+	}
+	for _, s := range idx.groups {
+		g := idx.points(s)
+		if !slices.IsSortedFunc(g, byTime) {
+			slices.SortStableFunc(g, byTime)
+		}
+	}
+	clear(idx.of) // the infos may be dropped before the next batch
+	return idx.groups
+}
+
+// points returns the grouped points of s in the batch just grouped; the
+// slice cannot be appended to in place.
+func (idx *seriesIndex) points(s *seriesInfo) []mjudge.Point {
+	return idx.flat[s.start : s.start+s.count : s.start+s.count]
+}
+
+func byTime(a, b mjudge.Point) int { return int(min(max(a.Timestamp-b.Timestamp, -1), 1)) }
+
+func newSeriesInfo(p *metric.Point, pk string) *seriesInfo {
+	tags := metric.ParseTags(p.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	return &seriesInfo{endpoint: p.Endpoint, metric: p.Metric, tags: tags, pk: pk}
+}
+
+// match returns the strategies of strats (generation gen) that match s,
+// with the keys of s's states under them, computed once per generation.
+func (s *seriesInfo) match(strats []*judged, gen uint64) []seriesMatch {
+	if s.gen == gen {
+		return s.matches
+	}
+	var out []seriesMatch
+	for _, c := range strats {
+		if !c.Match(s.endpoint, s.metric, s.tags) {
+			continue
+		}
+		if s.sum == "" {
+			s.sum = event.PKSum(s.pk)
+		}
+		key := StatePrefix + event.IDOfSum(c.Prefix, c.Source.ID, s.sum)
+		out = append(out, seriesMatch{c: c, key: key, lock: recordLock(key)})
+	}
+	s.gen, s.matches = gen, out
+	return out
+}
