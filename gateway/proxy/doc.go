@@ -57,11 +57,15 @@
 // X-Forwarded-Prefix are dropped, so no header the upstream may read a client address from can be
 // forged; see Input for what a trusted peer may pass on. "Expect: 100-continue" is
 // dropped: the gateway's server already answered it. Upstream Date and
-// Server headers are replaced by the gateway's own, as nginx does.
+// Server headers are replaced by the gateway's own, as nginx does. Header
+// names are compared without case and with '_' and '-' alike: CGI-style
+// upstreams read "X_Real_IP" as X-Real-IP, so a dropped or rewritten header
+// does not get through spelled with underscores.
 //
 // The common request is not copied: one without a body, not pipelined,
-// whose target goes up unchanged (an origin-form target on a route that
-// does not rewrite it) is forwarded in place (inplace.go). The client's own
+// whose target goes up unchanged (an origin-form target that is the path
+// the router saw, with a non-empty query or none — no fragment, on a route
+// that does not rewrite it) is forwarded in place (inplace.go). The client's own
 // request goes to the pool, and the upstream head is written straight from
 // the client's parsed header: the request line as sent with HTTP/1.1, the
 // Host, the client's end-to-end headers in their order, and the proxy's

@@ -41,37 +41,46 @@ func hopByHop(name []byte) bool {
 	return false
 }
 
-// eqFold is an allocation-free ASCII case-insensitive comparison.
+// eqFold is an allocation-free ASCII case-insensitive comparison of a
+// header name (or token) b with s in which '_' also matches '-': CGI-style
+// upstreams (PHP, WSGI, Rack, nginx's underscores_in_headers) read
+// "X_Real_IP" and "X-Real-IP" as the same variable, so a header the proxy
+// drops or sets itself must not get through spelled with underscores.
 func eqFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
 	for i := 0; i < len(b); i++ {
-		x, y := b[i], s[i]
-		if x == y {
-			continue
-		}
-		if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
+		if !eqNameByte(b[i], s[i]) {
 			return false
 		}
 	}
 	return true
 }
 
+// eqFoldBytes is eqFold of two byte slices.
 func eqFoldBytes(a, b []byte) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		x, y := a[i], b[i]
-		if x == y {
-			continue
-		}
-		if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
+		if !eqNameByte(a[i], b[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// eqNameByte compares two bytes of header names: ASCII letters without
+// case, '_' and '-' alike.
+func eqNameByte(x, y byte) bool {
+	if x == y {
+		return true
+	}
+	if x|0x20 == y|0x20 && x|0x20 >= 'a' && x|0x20 <= 'z' {
+		return true
+	}
+	return (x == '_' || x == '-') && (y == '_' || y == '-')
 }
 
 // appendConnectionTokens appends the comma-separated tokens of one

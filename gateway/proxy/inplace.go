@@ -21,6 +21,8 @@ type inPlace struct {
 	// https: the URI's scheme was https (a TLS listener); it is http while
 	// the pool has the request.
 	https bool
+	// noNormalize is the URI's DisablePathNormalizing before the pool set it.
+	noNormalize bool
 	// in is the request's Input (which headers to drop).
 	in Input
 	// host, xff, proto and fwdHost are the values of Host,
@@ -41,10 +43,25 @@ func forwardInPlace(ctx *fasthttp.RequestCtx, rw *route.Rewrite, hasBody, pipeli
 		return false
 	}
 	uri := ctx.Request.Header.RequestURI()
-	if len(uri) == 0 || uri[0] != '/' {
+	if !plainTarget(uri, ctx.URI().PathOriginal()) {
 		return false
 	}
 	return rw == nil || rw.Keeps() && keepTarget(ctx, rw, uri)
+}
+
+// plainTarget reports whether the request target uri is the path as the
+// router saw it (raw), optionally followed by '?' and a query: what the
+// copy path's pool sends too, since it rebuilds the target from the
+// parsed URI. A fragment ("/public/x#/../../admin/secret": an upstream
+// that takes '#' as part of the path would read another route's path),
+// an empty query or a target fasthttp read a host from ("//host/path")
+// are copied instead.
+func plainTarget(uri, raw []byte) bool {
+	if len(uri) == 0 || uri[0] != '/' || bytes.IndexByte(uri, '#') >= 0 || !bytes.HasPrefix(uri, raw) {
+		return false
+	}
+	rest := uri[len(raw):]
+	return len(rest) == 0 || rest[0] == '?' && len(rest) > 1
 }
 
 // prepareInPlace readies the call to forward the client request in ctx in
@@ -54,6 +71,7 @@ func forwardInPlace(ctx *fasthttp.RequestCtx, rw *route.Rewrite, hasBody, pipeli
 func (c *call) prepareInPlace(ctx *fasthttp.RequestCtx, in *Input, instance string) {
 	ip := &c.inPlace
 	ip.on, ip.in = true, *in
+	ip.noNormalize = ctx.Request.URI().DisablePathNormalizing
 	h := &ctx.Request.Header
 	c.tokens = requestConnectionTokens(c.tokens[:0], h)
 	if ctx.IsTLS() {
@@ -162,6 +180,9 @@ func (c *call) restoreInPlace(ctx *fasthttp.RequestCtx) {
 	if ip.https {
 		ctx.Request.URI().SetScheme("https")
 	}
+	// The pool sets it on the request it sends; the client's URI keeps
+	// what it had, for the access log and anything reading it after.
+	ctx.Request.URI().DisablePathNormalizing = ip.noNormalize
 	ctx.Request.RemoveUserValue(callKey{})
 	*ip = inPlace{}
 }
