@@ -156,11 +156,15 @@ func (w *Writer) handler(shard int, queue chan<- *writeReq) bus.HandlerFunc {
 		if err := w.guard.wait(ctx, m); err != nil { // holds the batch while the disk is low
 			return fmt.Errorf("cannot write series shard %d: %w", shard, err)
 		}
-		points, err := metric.DecodeBatch(m.Body)
+		req := w.newReq()
+		// The points' strings may be views of m.Body: fill copies the
+		// keys before the handler returns.
+		points, err := metric.DecodeBatchViews(req.decoded, m.Body)
 		if err != nil {
+			w.releaseReq(req) // never queued
 			return fmt.Errorf("cannot write series shard %d: %w", shard, err)
 		}
-		req := w.newReq()
+		req.decoded = points
 		req.fill(points)
 		select {
 		case queue <- req:

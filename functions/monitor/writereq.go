@@ -16,7 +16,10 @@ import (
 type writeReq struct {
 	points []seriesstore.Point
 	keys   []byte // the points' keys, one after the other
-	done   chan error
+	// decoded is the message's points as decoded (metric.DecodeBatchInto),
+	// kept for the next message.
+	decoded []metric.Point
+	done    chan error
 }
 
 // Bounds of the buffers a request keeps for reuse (a larger batch's are dropped).
@@ -35,10 +38,11 @@ func (w *Writer) newReq() *writeReq {
 
 // releaseReq makes r, whose write is done (its error received), reusable.
 func (w *Writer) releaseReq(r *writeReq) {
-	if cap(r.points) > maxKeptReqPoints || cap(r.keys) > maxKeptReqKeys {
+	if cap(r.points) > maxKeptReqPoints || cap(r.keys) > maxKeptReqKeys || cap(r.decoded) > maxKeptReqPoints {
 		return
 	}
 	clear(r.points)
+	clear(r.decoded)
 	w.reqs.Put(r)
 }
 

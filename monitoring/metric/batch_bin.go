@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 )
 
 // The binary batch (version 2), the default message of the points topics:
@@ -174,6 +175,21 @@ func (s *batchStrings) get(field int, b []byte) string {
 	}
 	return s.recent[field].intern(b)
 }
+
+// DecodeBatchViews is DecodeBatchInto for a consumer that reads the
+// points' strings only while b stays as it is, and copies what it keeps:
+// the strings of a binary batch are views of b (no allocation at all); a
+// JSON batch's are made as DecodeBatchInto makes them.
+func DecodeBatchViews(dst []Point, b []byte) ([]Point, error) {
+	if isBinaryBatch(b) {
+		strs := batchStrings{fn: viewString}
+		return decodeBatchBinary(dst[:0], b, &strs)
+	}
+	return DecodeBatchInto(dst, b, nil)
+}
+
+// viewString is b as a string without a copy: valid while b is unchanged.
+func viewString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // decodeBatchBinary appends the points of the binary batch b to dst. A
 // truncated or malformed batch is an error naming the point and the byte.

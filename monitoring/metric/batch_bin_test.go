@@ -134,3 +134,24 @@ func BenchmarkDecodeBinaryBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(points)), "ns/point")
 }
+
+// DecodeBatchViews gives DecodeBatch's points; a binary batch's strings
+// are views of the message (no allocation), a JSON batch's are its own.
+func TestDecodeBatchViews(t *testing.T) {
+	pts := []Point{
+		{Endpoint: "web-1", Metric: "cpu", Tags: "a=b", CounterType: Gauge, Step: 60, Time: 60, Value: 1},
+		{Endpoint: "web-2", Metric: "cpu", CounterType: "odd", Step: 60, Time: 60, Value: math.NaN()},
+	}
+	for _, f := range []BatchFormat{BatchBinary, BatchJSON} {
+		body := f.Append(nil, pts)
+		got, err := DecodeBatchViews(nil, body)
+		if err != nil || !sameBinPoints(got, pts) {
+			t.Fatalf("%s: %+v %v", f, got, err)
+		}
+	}
+	body := AppendBatch(nil, []Point{pts[0], {Endpoint: "web-2", Metric: "mem", CounterType: Counter, Step: 30, Time: 30, Value: 2}})
+	dst := make([]Point, 0, 4)
+	if n := testing.AllocsPerRun(50, func() { dst, _ = DecodeBatchViews(dst, body) }); n != 0 {
+		t.Fatalf("DecodeBatchViews of a binary batch made %.0f allocations", n)
+	}
+}
