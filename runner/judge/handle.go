@@ -26,7 +26,7 @@ func (j *Judge) handleMessage(ctx context.Context, shard int, body []byte, m *bu
 	idx := j.series[shard]
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	pts, err := idx.decode(body, j.opts.MaxCachedStates) // series.go
+	pts, err := idx.decode(body) // series.go
 	if err != nil {
 		return fmt.Errorf("cannot decode point batch: %w", err)
 	}

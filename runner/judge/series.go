@@ -2,6 +2,7 @@ package judge
 
 import (
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/wharfhq/wharf/monitoring/event"
@@ -21,13 +22,12 @@ import (
 type seriesIndex struct {
 	mu   sync.Mutex
 	byPK map[string]*seriesInfo
-	// strs is the strings of the batches (endpoints, metrics, tags...),
-	// each allocated once (intern); pts the decoded points of a batch.
-	strs   map[string]string
-	intern func([]byte) string
-	pts    []metric.Point
-	batch  uint64 // number of the batch being grouped
-	pkBuf  []byte
+	// pts is the decoded points of a batch; their strings may be views
+	// of the batch's message (metric.DecodeBatchViews), read only while
+	// the batch is grouped: a new series' info copies what it keeps.
+	pts   []metric.Point
+	batch uint64 // number of the batch being grouped
+	pkBuf []byte
 	// Scratch of one batch: each point's series, the series in the order
 	// first seen, their points grouped, and the (strategy, series) items.
 	of     []*seriesInfo
@@ -65,16 +65,7 @@ type seriesMatch struct {
 }
 
 func newSeriesIndex() *seriesIndex {
-	idx := &seriesIndex{byPK: map[string]*seriesInfo{}, strs: map[string]string{}}
-	idx.intern = func(b []byte) string {
-		if s, ok := idx.strs[string(b)]; ok { // no allocation for the lookup
-			return s
-		}
-		s := string(b)
-		idx.strs[s] = s
-		return s
-	}
-	return idx
+	return &seriesIndex{byPK: map[string]*seriesInfo{}}
 }
 
 // reset forgets every series and string (a shard given up).
@@ -82,18 +73,14 @@ func (idx *seriesIndex) reset() {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	clear(idx.byPK)
-	clear(idx.strs)
 	idx.pts, idx.of, idx.groups, idx.flat, idx.items = nil, nil, nil, nil, nil
 }
 
 // decode decodes a batch into the index's scratch, valid until the next
-// call, with the strings seen before; limit bounds the strings kept (the
-// index starts afresh beyond it).
-func (idx *seriesIndex) decode(body []byte, limit int) ([]metric.Point, error) {
-	if len(idx.strs) > limit {
-		clear(idx.strs)
-	}
-	pts, err := metric.DecodeBatchInto(idx.pts, body, idx.intern)
+// call and while body is unchanged (the strings of a binary batch are
+// views of it: no string is made per batch).
+func (idx *seriesIndex) decode(body []byte) ([]metric.Point, error) {
+	pts, err := metric.DecodeBatchViews(idx.pts, body)
 	if err != nil {
 		return nil, err
 	}
@@ -169,12 +156,14 @@ func (idx *seriesIndex) points(s *seriesInfo) []mjudge.Point {
 
 func byTime(a, b mjudge.Point) int { return int(min(max(a.Timestamp-b.Timestamp, -1), 1)) }
 
+// newSeriesInfo makes the info of p's series, with strings of its own (p's
+// may be views of a message).
 func newSeriesInfo(p *metric.Point, pk string) *seriesInfo {
-	tags := metric.ParseTags(p.Tags)
+	tags := metric.ParseTags(strings.Clone(p.Tags))
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	return &seriesInfo{endpoint: p.Endpoint, metric: p.Metric, tags: tags, pk: pk}
+	return &seriesInfo{endpoint: strings.Clone(p.Endpoint), metric: strings.Clone(p.Metric), tags: tags, pk: pk}
 }
 
 // match returns the strategies of strats (generation gen) that match s,

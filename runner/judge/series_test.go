@@ -212,3 +212,31 @@ func TestSeriesIndexGroupsLikeAMap(t *testing.T) {
 		}
 	}
 }
+
+// The index decodes a binary batch with its strings as views of the
+// message; what it keeps of a new series is its own: a message overwritten
+// after its batch was grouped (nsq reuses nothing, but a bug elsewhere
+// could) changes no series' endpoint, metric, tags or PK.
+func TestSeriesIndexKeepsNoViewOfTheMessage(t *testing.T) {
+	t.Parallel()
+	idx := newSeriesIndex()
+	body := metric.AppendBatch(nil, []metric.Point{
+		{Endpoint: "web-1", Metric: "cpu.busy", Tags: "core=0,env=prod", CounterType: metric.Gauge, Step: 60, Time: 60, Value: 1},
+		{Endpoint: "web-2", Metric: "cpu.busy", Tags: "core=1,env=prod", CounterType: metric.Gauge, Step: 60, Time: 60, Value: 2},
+	})
+	pts, err := idx.decode(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := idx.group(pts, 1000)
+	for i := range body {
+		body[i] = 'X'
+	}
+	want := [][3]string{{"web-1", "cpu.busy", "0"}, {"web-2", "cpu.busy", "1"}}
+	for i, s := range groups {
+		if s.endpoint != want[i][0] || s.metric != want[i][1] || s.tags["core"] != want[i][2] || s.tags["env"] != "prod" ||
+			s.pk != want[i][0]+"/cpu.busy/core="+want[i][2]+",env=prod" {
+			t.Fatalf("series %d after its message was overwritten: %+v", i, s)
+		}
+	}
+}
