@@ -1,9 +1,6 @@
 package proxy
 
 import (
-	"bufio"
-	"io"
-	"net"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -13,23 +10,7 @@ import (
 // body, and answers "ok".
 func bodyHeadsUpstream(t *testing.T) (string, chan rawHead) {
 	t.Helper()
-	heads := make(chan rawHead, 16)
-	addr, _ := rawUpstream(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			h, err := readHead(br)
-			if err != nil {
-				return
-			}
-			if _, err := readBody(br, h); err != nil {
-				return
-			}
-			heads <- h
-			if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
-				return
-			}
-		}
-	})
+	addr, heads, _ := countedHeadsUpstream(t)
 	return addr, heads
 }
 

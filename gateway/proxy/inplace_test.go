@@ -59,8 +59,8 @@ func headsUpstream(t *testing.T) (string, chan rawHead) {
 	return addr, heads
 }
 
-// countedHeadsUpstream is headsUpstream that also counts the connections
-// it accepted.
+// countedHeadsUpstream is headsUpstream that also reads each request's
+// Content-Length body and counts the connections it accepted.
 func countedHeadsUpstream(t *testing.T) (string, chan rawHead, *atomic.Int64) {
 	t.Helper()
 	heads := make(chan rawHead, 16)
@@ -69,6 +69,9 @@ func countedHeadsUpstream(t *testing.T) (string, chan rawHead, *atomic.Int64) {
 		for {
 			h, err := readHead(br)
 			if err != nil {
+				return
+			}
+			if _, err := readBody(br, h); err != nil {
 				return
 			}
 			heads <- h

@@ -53,12 +53,7 @@ func TestBinaryBatchRoundTrip(t *testing.T) {
 	if got[0].Endpoint != "web-1" || got[0].Tags != "core=all,env=prod" {
 		t.Fatalf("the decoded strings alias the message: %+v", got[0])
 	}
-	items, _ := Decode(pushBody(125), nil)
-	var agent []Point
-	for i := range items {
-		p, _ := Rules{}.Validate(&items[i], now)
-		agent = append(agent, p)
-	}
+	agent := agentPoints(125)
 	bin, js := len(AppendBatch(nil, agent)), len(AppendBatchJSON(nil, agent))
 	if bin*2 > js {
 		t.Errorf("binary batch %d bytes, JSON %d: not under half", bin, js)
@@ -118,12 +113,7 @@ func FuzzDecodeBinaryBatch(f *testing.F) {
 }
 
 func BenchmarkDecodeBinaryBatch(b *testing.B) {
-	items, _ := Decode(pushBody(125), nil)
-	points := make([]Point, 0, len(items))
-	for i := range items {
-		p, _ := Rules{}.Validate(&items[i], now)
-		points = append(points, p)
-	}
+	points := agentPoints(125)
 	body := AppendBatch(nil, points)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()

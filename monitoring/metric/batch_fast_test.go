@@ -136,12 +136,7 @@ func FuzzFastBatchDecode(f *testing.F) {
 }
 
 func BenchmarkDecodeBatch(b *testing.B) {
-	items, _ := Decode(pushBody(125), nil)
-	points := make([]Point, 0, len(items))
-	for i := range items {
-		p, _ := Rules{}.Validate(&items[i], now)
-		points = append(points, p)
-	}
+	points := agentPoints(125)
 	body := AppendBatchJSON(nil, points)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
@@ -154,12 +149,7 @@ func BenchmarkDecodeBatch(b *testing.B) {
 }
 
 func BenchmarkDecodeBatchEncodingJSON(b *testing.B) {
-	items, _ := Decode(pushBody(125), nil)
-	points := make([]Point, 0, len(items))
-	for i := range items {
-		p, _ := Rules{}.Validate(&items[i], now)
-		points = append(points, p)
-	}
+	points := agentPoints(125)
 	body := AppendBatchJSON(nil, points)
 	b.ReportAllocs()
 	for b.Loop() {

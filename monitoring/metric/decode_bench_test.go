@@ -21,6 +21,17 @@ func pushBody(n int) []byte {
 	return []byte(b.String())
 }
 
+// agentPoints is pushBody(n) decoded and validated.
+func agentPoints(n int) []Point {
+	items, _ := Decode(pushBody(n), nil)
+	points := make([]Point, 0, len(items))
+	for i := range items {
+		p, _ := Rules{}.Validate(&items[i], now)
+		points = append(points, p)
+	}
+	return points
+}
+
 func BenchmarkDecode(b *testing.B) {
 	body := pushBody(100)
 	items := make([]Item, 0, 100)
@@ -68,12 +79,7 @@ func BenchmarkDecodeEncodingJSON(b *testing.B) {
 }
 
 func BenchmarkAppendBatch(b *testing.B) {
-	items, _ := Decode(pushBody(100), nil)
-	points := make([]Point, 0, 100)
-	for i := range items {
-		p, _ := Rules{}.Validate(&items[i], now)
-		points = append(points, p)
-	}
+	points := agentPoints(100)
 	buf := make([]byte, 0, 64<<10)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -83,12 +89,7 @@ func BenchmarkAppendBatch(b *testing.B) {
 }
 
 func BenchmarkAppendBatchJSON(b *testing.B) {
-	items, _ := Decode(pushBody(100), nil)
-	points := make([]Point, 0, 100)
-	for i := range items {
-		p, _ := Rules{}.Validate(&items[i], now)
-		points = append(points, p)
-	}
+	points := agentPoints(100)
 	buf := make([]byte, 0, 64<<10)
 	b.ReportAllocs()
 	for b.Loop() {
