@@ -264,9 +264,10 @@ func TestExposureLogBudgetAndDedupe(t *testing.T) {
 	ctx := context.Background()
 	s.fn.Flush(ctx) // the probe of running() spent one of the budget
 	l := s.local("team")
+	units := s.distinctUnits(30, 2)
 	decideAll := func() {
-		for i := range 30 {
-			l.decide(t, fmt.Sprintf("u%d", i))
+		for _, u := range units {
+			l.decide(t, u)
 		}
 	}
 	exposed := func() int64 {

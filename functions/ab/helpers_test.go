@@ -138,6 +138,36 @@ func (s *server) waitRunning(t testing.TB, key string) {
 	})
 }
 
+// distinctUnits returns n unit ids ("u<i>", skipping some) of which no
+// two, nor one and the probe of waitRunning, share a slot of the
+// function's set of exposed units in any of variations: the set is lossy
+// (exposed.go), and a pair of units evicting each other would record
+// again at each decision, spending the budget of new exposures that a
+// test of exact counts gives to other units (with random names about one
+// run in 150 had such a pair among 30 units).
+func (s *server) distinctUnits(n, variations int) []string {
+	used := map[uint64]bool{}
+	free := func(u string) bool {
+		for v := range variations {
+			if used[ab.ExposureSlot(s.fn, u, v)] {
+				return false
+			}
+		}
+		for v := range variations {
+			used[ab.ExposureSlot(s.fn, u, v)] = true
+		}
+		return true
+	}
+	free("probe")
+	var out []string
+	for i := 0; len(out) < n; i++ {
+		if u := fmt.Sprintf("u%d", i); free(u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // local serves one request in-process through the Mux (the handler path
 // of the gateway without the network), for runs of many decisions.
 type local struct {

@@ -122,15 +122,16 @@ func TestDroppedUnitsRecordedAgain(t *testing.T) {
 	s.fn.Flush(ctx)
 	h.failPuts("ab/exposed/")
 	l := s.local("team")
+	units := s.distinctUnits(32, 2)
 	for round := range 16 { // pending holds ten intervals' worth: 30
-		l.decide(t, fmt.Sprintf("u%d", 2*round))
-		l.decide(t, fmt.Sprintf("u%d", 2*round+1))
+		l.decide(t, units[2*round])
+		l.decide(t, units[2*round+1])
 		s.fn.Flush(ctx)
 	}
 	h.failPuts("")
 	for range 5 {
-		for i := range 32 {
-			l.decide(t, fmt.Sprintf("u%d", i))
+		for _, u := range units {
+			l.decide(t, u)
 		}
 		s.fn.Flush(ctx)
 	}

@@ -31,23 +31,34 @@ type judgeItem struct {
 // time, after the batch, with the records' usual semantics. A record
 // whose encoding did not change (the points were duplicates or out of
 // order) is not written at all.
-func (j *Judge) judgeBatch(ctx context.Context, shard int, items []judgeItem, m *bus.Message, points int) error {
+//
+// The items were matched against the strategies of generation gen. One
+// whose strategy version is no longer in force when its record is locked
+// (deleted, or edited, while the batch waited: the watch does not wait
+// for the shard's consumer) goes through update too, which judges under
+// the version in force, so that a batch never writes a state, or decides
+// an event, of a version whose sweep may have run already.
+func (j *Judge) judgeBatch(ctx context.Context, shard int, items []judgeItem, gen uint64, m *bus.Message, points int) error {
 	if len(items) == 0 {
 		return nil
 	}
 	var slow []judgeItem
 	var err error
 	if c := j.cacheOf(shard); c != nil {
-		slow, err = j.judgeCached(ctx, c, shard, items, m, points) // cache_batch.go
+		slow, err = j.judgeCached(ctx, c, shard, items, gen, m, points) // cache_batch.go
 	} else {
-		slow, err = j.judgeFast(ctx, shard, items)
+		slow, err = j.judgeFast(ctx, shard, items, gen)
 	}
 	if err != nil {
 		return err
 	}
 	for _, it := range slow {
-		err := j.update(ctx, it.key, shard, it.c, func(st mjudge.State) (mjudge.State, []event.Event, bool) {
-			st, evs := mjudge.Judge(st, it.c.Compiled, it.series, j.opts.Now())
+		err := j.update(ctx, it.key, shard, func(st mjudge.State, c *judged) (mjudge.State, []event.Event, bool) {
+			if c != it.c && !c.Match(it.series[0].Endpoint, it.series[0].Metric, it.series[0].Tags) {
+				// Edited not to judge the series any more: as a sweep.
+				return st, nil, len(st.Points) > 0 || st.Last.Status != ""
+			}
+			st, evs := mjudge.Judge(st, c.Compiled, it.series, j.opts.Now())
 			return st, evs, true
 		})
 		if err != nil {
@@ -58,10 +69,13 @@ func (j *Judge) judgeBatch(ctx context.Context, shard int, items []judgeItem, m 
 }
 
 // judgeFast applies the plain items under their record locks and returns
-// the others.
-func (j *Judge) judgeFast(ctx context.Context, shard int, items []judgeItem) ([]judgeItem, error) {
+// the others (see judgeBatch for gen).
+func (j *Judge) judgeFast(ctx context.Context, shard int, items []judgeItem, gen uint64) ([]judgeItem, error) {
 	unlock := j.lockRecords(items)
 	defer unlock()
+	// A change after this check is swept after the writes below (the
+	// sweep of a change scans the stored records once the change is in).
+	stale := j.strat.generation() != gen
 	keys := make([]string, len(items))
 	for i, it := range items {
 		keys[i] = it.key
@@ -75,6 +89,10 @@ func (j *Judge) judgeFast(ctx context.Context, shard int, items []judgeItem) ([]
 	var swaps []store.Swap
 	var swapped []int
 	for i, it := range items {
+		if stale && !j.strat.inForce(it.c) {
+			slow = append(slow, it)
+			continue
+		}
 		e := entries[i]
 		rec := record{Shard: shard}
 		if e.Version != 0 {

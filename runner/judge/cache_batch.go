@@ -15,12 +15,16 @@ import (
 // records and m is held until they are flushed (see shardCache). Items
 // that need update (events, pending events, another strategy version, an
 // undecodable record) have their cached copies written and dropped first,
-// and are returned.
-func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items []judgeItem, m *bus.Message, points int) ([]judgeItem, error) {
+// and are returned; so are those whose strategy version is no longer in
+// force (see judgeBatch for gen).
+func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items []judgeItem, gen uint64, m *bus.Message, points int) ([]judgeItem, error) {
 	unlock := j.lockRecords(items)
 	defer unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// A change after this check is swept after the records dirtied here
+	// are stored: the sweep flushes the cache first (under c.mu).
+	stale := j.strat.generation() != gen
 	recs, err := j.fillCache(ctx, c, shard, items)
 	if err != nil {
 		return nil, err
@@ -33,7 +37,7 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 	dirtied := false
 	for i, it := range items {
 		e := recs[i]
-		if e == nil || len(e.rec.Pending) > 0 || (e.rec.FP != 0 && e.rec.FP != it.c.fp) {
+		if e == nil || len(e.rec.Pending) > 0 || (e.rec.FP != 0 && e.rec.FP != it.c.fp) || (stale && !j.strat.inForce(it.c)) {
 			slow = append(slow, it)
 			if e != nil {
 				slowRecs = append(slowRecs, e)

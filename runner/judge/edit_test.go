@@ -65,6 +65,10 @@ func TestNonJudgingEditKeepsOpenProblem(t *testing.T) {
 	for ts := int64(0); ts <= 120; ts += 60 {
 		e.feed(st, ts)
 	}
+	// feed waits for web-cpu's state only: the marker's PROBLEM at 120 may
+	// still be on its way, and a delete before it is decided leaves it
+	// undecided (the judge judges under the strategies in force).
+	e.eventsOf(marker.ID, 1)
 	edited := webCPU
 	edited.Note, edited.MaxStep = "page the shop on-call", 4
 	e.putStrategy(st, edited)

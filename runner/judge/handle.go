@@ -39,8 +39,8 @@ func (j *Judge) handleMessage(ctx context.Context, shard int, body []byte, m *bu
 		}
 	}
 	idx.items = items
-	defer clear(items)                                  // nothing of the batch is kept past it
-	return j.judgeBatch(ctx, shard, items, m, len(pts)) // batch.go
+	defer clear(items)                                       // nothing of the batch is kept past it
+	return j.judgeBatch(ctx, shard, items, gen, m, len(pts)) // batch.go
 }
 
 // counterType maps the push format's counterType to the judge's.

@@ -18,8 +18,8 @@ import (
 type strategies struct {
 	mu  sync.RWMutex
 	all map[string]*judged
-	// gen counts the changes of all (from 1); list is all's values as of
-	// gen (nil: not made yet).
+	// gen counts the changes of all (at least 1 once list was made); list
+	// is all's values as of gen (nil: not made yet).
 	gen  uint64
 	list []*judged
 }
@@ -60,13 +60,25 @@ func (s *strategies) current() ([]*judged, uint64) {
 		for _, c := range s.all {
 			s.list = append(s.list, c)
 		}
-		s.gen++
+		s.gen = max(s.gen, 1)
 	}
 	return s.list, s.gen
 }
 
-// changed forgets the list of current; s.mu is held.
-func (s *strategies) changed() { s.list = nil }
+// generation is the generation current would return: a batch whose
+// strategies are of another one was matched before a change (inForce).
+func (s *strategies) generation() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.gen
+}
+
+// changed forgets the list of current and counts a change; s.mu is held.
+func (s *strategies) changed() { s.list, s.gen = nil, s.gen+1 }
+
+// inForce reports whether c is the version of its strategy in force (not
+// deleted or replaced since a batch was matched against it).
+func (s *strategies) inForce(c *judged) bool { return s.get(c.Source.ID) == c }
 
 // get returns the current version of strategy id, or nil.
 func (s *strategies) get(id string) *judged {

@@ -119,7 +119,7 @@ func (j *Judge) sweep(ctx context.Context) {
 			}
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sweepRecordTimeout)
 			defer cancel()
-			return j.update(rctx, key, rec.Shard, cur, func(st mjudge.State) (mjudge.State, []event.Event, bool) {
+			return j.update(rctx, key, rec.Shard, func(st mjudge.State, _ *judged) (mjudge.State, []event.Event, bool) {
 				// Reconciled to a fresh state: nothing to keep until points come.
 				return st, nil, len(st.Points) > 0 || st.Last.Status != ""
 			})

@@ -56,7 +56,7 @@ func (j *Judge) tick(ctx context.Context) {
 			continue
 		}
 		err := j.forEachState(ctx, c.Compiled, func(key string, shard int) error {
-			return j.update(ctx, key, shard, c, func(st mjudge.State) (mjudge.State, []event.Event, bool) {
+			return j.update(ctx, key, shard, func(st mjudge.State, c *judged) (mjudge.State, []event.Event, bool) {
 				st, evs := mjudge.Tick(st, c.Compiled, now)
 				return st, evs, len(st.Points) > 0 // a state reconciled empty waits for points
 			})

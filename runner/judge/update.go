@@ -12,9 +12,9 @@ import (
 	mjudge "github.com/wharfhq/wharf/monitoring/judge"
 )
 
-// step computes the next state of a record; keep false deletes the record
-// (after its events are published).
-type step func(st mjudge.State) (next mjudge.State, evs []event.Event, keep bool)
+// step computes the next state of a record judged under strategy version
+// c; keep false deletes the record (after its events are published).
+type step func(st mjudge.State, c *judged) (next mjudge.State, evs []event.Event, keep bool)
 
 // maxConflicts bounds the compare-and-swap retries of one update.
 const maxConflicts = 16
@@ -30,17 +30,28 @@ const maxConflicts = 16
 // de-duplicate on id, status, current_step, event_time); none is lost and
 // none is decided twice.
 //
-// cur is the strategy version judging the series now, and the record
+// The record is judged under the version of its strategy in force once
+// its lock is held (not the one a caller matched earlier: the watch may
+// have deleted or edited it since, and its sweep run), and the record
 // remembers it. When the record was judged under a version that judged
 // differently (another judging fingerprint), its open problem is closed
-// first (reconcile) and f gets a fresh state. A nil cur means the strategy
-// is gone: the open problem is closed and the record deleted (f unused).
-func (j *Judge) update(ctx context.Context, key string, shard int, cur *judged, f step) error {
+// first (reconcile) and f gets a fresh state. When the strategy is gone
+// the open problem is closed and the record deleted (f unused). A change
+// that comes in while the record is written asks for a sweep of the
+// strategy's states, which then finds the record.
+func (j *Judge) update(ctx context.Context, key string, shard int, f step) error {
 	// One writer per record in this judge: two (the shard's consumer and
 	// a sweep or tick) must not both hand the same pending events over.
 	mu := &j.records[recordLock(key)]
 	mu.Lock()
 	defer mu.Unlock()
+	id := stateStrategyID(key)
+	cur := j.strat.get(id)
+	defer func() {
+		if j.strat.get(id) != cur {
+			j.sweeps.request(id)
+		}
+	}()
 	if err := j.flushKey(ctx, key, shard); err != nil { // cache.go
 		return err
 	}
@@ -53,7 +64,7 @@ func (j *Judge) update(ctx context.Context, key string, shard int, cur *judged, 
 		next, keep := st, false
 		if cur != nil {
 			var more []event.Event
-			next, more, keep = f(st)
+			next, more, keep = f(st, cur)
 			evs = append(evs, more...)
 			rec.FP, rec.Source = cur.fp, sourceFor(&next, cur)
 		}
