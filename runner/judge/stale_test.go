@@ -43,7 +43,7 @@ func TestBatchAfterDeleteJudgesNothing(t *testing.T) {
 		// handleMessage makes them).
 		idx := j.series[0]
 		idx.mu.Lock()
-		pts, err := idx.decode(batch(t0+60, v), j.opts.MaxCachedStates)
+		pts, err := idx.decode(batch(t0+60, v))
 		if err != nil {
 			t.Fatal(err)
 		}
