@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -253,42 +252,6 @@ func (d *decoder) value(it *Item, key string) error {
 	return d.skip(0)
 }
 
-// Fields whose strings a decoder interns.
-const (
-	fieldEndpoint = iota
-	fieldMetric
-	fieldTags
-	internedFields
-)
-
-// recentSize is how many strings of a field a decoder remembers (a power of two).
-const recentSize = 32
-
-// recentStrings are strings of one field seen in a push, in a small
-// direct-mapped table: an agent repeats its endpoint in every item and
-// cycles through a few metrics and tag sets, so most items allocate none.
-type recentStrings [recentSize]string
-
-// intern returns the remembered string equal to b, else b as a new
-// string that takes its slot. The slot comes from the length and the last
-// bytes, where the strings of a push differ ("host-12", "k=3").
-func (r *recentStrings) intern(b []byte) string {
-	h := len(b)
-	if n := len(b); n > 0 {
-		h = h*31 + int(b[n-1])*7 + int(b[n/2])*3
-		if n > 1 {
-			h += int(b[n-2]) * 131
-		}
-	}
-	slot := &r[h&(recentSize-1)]
-	if *slot == string(b) {
-		return *slot
-	}
-	s := string(b)
-	*slot = s
-	return s
-}
-
 func counterType(b []byte) string {
 	switch string(b) {
 	case Gauge:
@@ -420,95 +383,6 @@ func (d *decoder) str() ([]byte, error) {
 	}
 	d.i = len(d.b)
 	return nil, d.errf("unterminated string")
-}
-
-// strSlow unescapes a string with escapes from start (just after the quote).
-func (d *decoder) strSlow(start int) ([]byte, error) {
-	out := d.buf[:0]
-	i := start
-	for i < len(d.b) {
-		c := d.b[i]
-		switch {
-		case c == '"':
-			d.i = i + 1
-			d.buf = out
-			if !utf8.Valid(out) {
-				return []byte(string([]rune(string(out)))), nil
-			}
-			return out, nil
-		case c < 0x20:
-			d.i = i
-			return nil, d.errf("control character in a string")
-		case c != '\\':
-			out = append(out, c)
-			i++
-			continue
-		}
-		i++
-		if i >= len(d.b) {
-			break
-		}
-		e := d.b[i]
-		i++
-		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, n := hex4(d.b[i:])
-			if n < 0 {
-				d.i = i
-				return nil, d.errf("invalid \\u escape")
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				if r2, n2 := hex4(d.b[min(i+2, len(d.b)):]); n2 >= 0 && i+1 < len(d.b) && d.b[i] == '\\' && d.b[i+1] == 'u' {
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						out = utf8.AppendRune(out, dec)
-						i += 6
-						continue
-					}
-				}
-				r = utf8.RuneError
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			d.i = i - 1
-			return nil, d.errf("invalid escape \\%c", e)
-		}
-	}
-	d.i = len(d.b)
-	return nil, d.errf("unterminated string")
-}
-
-func hex4(b []byte) (rune, int) {
-	if len(b) < 4 {
-		return 0, -1
-	}
-	var r rune
-	for _, c := range b[:4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, -1
-		}
-	}
-	return r, 4
 }
 
 // skip skips any JSON value.
