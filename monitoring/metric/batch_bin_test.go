@@ -7,21 +7,6 @@ import (
 	"testing"
 )
 
-// samePoints compares points bit for bit (NaN equals NaN).
-func sameBinPoints(a, b []Point) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		x, y := a[i], b[i]
-		if x.Endpoint != y.Endpoint || x.Metric != y.Metric || x.Tags != y.Tags || x.CounterType != y.CounterType ||
-			x.Step != y.Step || x.Time != y.Time || math.Float64bits(x.Value) != math.Float64bits(y.Value) {
-			return false
-		}
-	}
-	return true
-}
-
 // The binary batch gives back every point bit for bit, whatever its
 // strings, counter type, step, time and value, and is about a third of
 // the JSON batch's size for points like an agent's.
@@ -42,7 +27,7 @@ func TestBinaryBatchRoundTrip(t *testing.T) {
 			t.Fatalf("AppendBatch did not write a binary batch: %q", body)
 		}
 		got, err := DecodeBatch(body)
-		if err != nil || !sameBinPoints(got, pts[:n]) {
+		if err != nil || !samePoints(got, pts[:n]) {
 			t.Fatalf("%d points: got %+v (%v), want %+v", n, got, err, pts[:n])
 		}
 	}
@@ -106,7 +91,7 @@ func FuzzDecodeBinaryBatch(f *testing.F) {
 			return
 		}
 		again, err := DecodeBatch(AppendBatch(nil, pts))
-		if err != nil || !sameBinPoints(pts, again) {
+		if err != nil || !samePoints(pts, again) {
 			t.Fatalf("re-encoded %+v: %+v, %v", pts, again, err)
 		}
 	})
@@ -135,7 +120,7 @@ func TestDecodeBatchViews(t *testing.T) {
 	for _, f := range []BatchFormat{BatchBinary, BatchJSON} {
 		body := f.Append(nil, pts)
 		got, err := DecodeBatchViews(nil, body)
-		if err != nil || !sameBinPoints(got, pts) {
+		if err != nil || !samePoints(got, pts) {
 			t.Fatalf("%s: %+v %v", f, got, err)
 		}
 	}

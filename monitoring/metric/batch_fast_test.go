@@ -33,6 +33,7 @@ func decodeBatchJSON(b []byte) ([]Point, error) {
 	return pts, nil
 }
 
+// samePoints compares points bit for bit (NaN equals NaN).
 func samePoints(a, b []Point) bool {
 	if len(a) != len(b) {
 		return false
