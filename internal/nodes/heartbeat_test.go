@@ -64,13 +64,7 @@ func TestHeartbeatAnnouncesRefreshesAndDeletes(t *testing.T) {
 	}
 	// A failing check shows on the next refresh.
 	failing.Store(&[]string{"redis"})
-	testenv.Eventually(t, 10*time.Second, func() error {
-		got, err := nodes.List(ctx, st, nil)
-		if err != nil || len(got) != 1 || got[0].Ready || !slices.Equal(got[0].Failing, []string{"redis"}) {
-			return fmt.Errorf("List = %+v, %v", got, err)
-		}
-		return nil
-	})
+	waitFailing(t, st, "redis")
 	if err := hb.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -113,13 +107,7 @@ func TestReadinessChangeIsWrittenBeforeTheNextRefresh(t *testing.T) {
 		t.Fatalf("first record: %+v, %v", got, err)
 	}
 	failing.Store(&[]string{})
-	testenv.Eventually(t, 10*time.Second, func() error {
-		got, err := nodes.List(ctx, st, nil)
-		if err != nil || len(got) != 1 || !got[0].Ready || len(got[0].Failing) != 0 {
-			return fmt.Errorf("List = %+v, %v", got, err)
-		}
-		return nil
-	})
+	waitFailing(t, st)
 	e1, err := st.Get(ctx, nodes.Key("b@127.0.0.1:9090"))
 	if err != nil {
 		t.Fatal(err)
@@ -138,10 +126,17 @@ func TestReadinessChangeIsWrittenBeforeTheNextRefresh(t *testing.T) {
 	}
 	// And a check that starts failing shows too, without a refresh.
 	failing.Store(&[]string{"redis"})
+	waitFailing(t, st, "redis")
+}
+
+// waitFailing waits until the store lists one node, ready when failing is
+// empty, else failing exactly those checks.
+func waitFailing(t *testing.T, st store.Store, failing ...string) {
+	t.Helper()
 	testenv.Eventually(t, 10*time.Second, func() error {
-		got, err := nodes.List(ctx, st, nil)
-		if err != nil || len(got) != 1 || got[0].Ready || !slices.Equal(got[0].Failing, []string{"redis"}) {
-			return fmt.Errorf("List = %+v, %v", got, err)
+		got, err := nodes.List(context.Background(), st, nil)
+		if err != nil || len(got) != 1 || got[0].Ready != (len(failing) == 0) || !slices.Equal(got[0].Failing, failing) {
+			return fmt.Errorf("List = %+v, %v; want failing %q", got, err, failing)
 		}
 		return nil
 	})

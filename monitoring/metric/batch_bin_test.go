@@ -97,19 +97,6 @@ func FuzzDecodeBinaryBatch(f *testing.F) {
 	})
 }
 
-func BenchmarkDecodeBinaryBatch(b *testing.B) {
-	points := agentPoints(125)
-	body := AppendBatch(nil, points)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DecodeBatch(body); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(points)), "ns/point")
-}
-
 // DecodeBatchViews gives DecodeBatch's points; a binary batch's strings
 // are views of the message (no allocation), a JSON batch's are its own.
 func TestDecodeBatchViews(t *testing.T) {

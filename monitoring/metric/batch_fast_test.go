@@ -136,17 +136,22 @@ func FuzzFastBatchDecode(f *testing.F) {
 	})
 }
 
+// BenchmarkDecodeBatch decodes a batch of an agent's 125 points in each format.
 func BenchmarkDecodeBatch(b *testing.B) {
 	points := agentPoints(125)
-	body := AppendBatchJSON(nil, points)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DecodeBatch(body); err != nil {
-			b.Fatal(err)
-		}
+	for _, f := range []BatchFormat{BatchBinary, BatchJSON} {
+		b.Run(f.String(), func(b *testing.B) {
+			body := f.Append(nil, points)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeBatch(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(points)), "ns/point")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(points)), "ns/point")
 }
 
 func BenchmarkDecodeBatchEncodingJSON(b *testing.B) {
