@@ -27,6 +27,11 @@ type Ring struct {
 	members []string
 	hashes  []uint32 // sorted
 	owner   []int32  // owner[i] is the member index of hashes[i]
+	// first[b] is the index of the first hash whose top bits are at least
+	// b (len(hashes) when none): a lookup starts there instead of a
+	// binary search, and scans the few hashes of its bucket.
+	first []int32
+	shift uint
 }
 
 // New builds a ring of members (in this order) with replicas points each.
@@ -57,6 +62,7 @@ func New(replicas int, members []string) (*Ring, error) {
 	for i, h := range r.hashes {
 		r.owner[i] = circle[h]
 	}
+	r.index()
 	return r, nil
 }
 
@@ -82,17 +88,30 @@ func (r *Ring) IndexBytes(key []byte) int { return r.IndexOfHash(crc32.ChecksumI
 // IndexOfHash returns the member owning the first point strictly greater
 // than h, wrapping.
 func (r *Ring) IndexOfHash(h uint32) int {
-	lo, hi := 0, len(r.hashes)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if r.hashes[mid] > h {
-			hi = mid
-		} else {
-			lo = mid + 1
+	i := int(r.first[h>>r.shift])
+	for i < len(r.hashes) && r.hashes[i] <= h {
+		i++
+	}
+	if i == len(r.hashes) {
+		i = 0
+	}
+	return int(r.owner[i])
+}
+
+// index builds first, with about one hash per bucket (at least 16 and at
+// most 65,536 buckets).
+func (r *Ring) index() {
+	bits := uint(4)
+	for bits < 16 && 1<<bits < len(r.hashes) {
+		bits++
+	}
+	r.shift = 32 - bits
+	r.first = make([]int32, 1<<bits)
+	i := 0
+	for b := range r.first {
+		for i < len(r.hashes) && r.hashes[i]>>r.shift < uint32(b) {
+			i++
 		}
+		r.first[b] = int32(i)
 	}
-	if lo == len(r.hashes) {
-		lo = 0
-	}
-	return int(r.owner[lo])
 }

@@ -3,6 +3,7 @@ package ring
 import (
 	"fmt"
 	"hash/crc32"
+	"math"
 	"sort"
 	"strconv"
 	"testing"
@@ -118,5 +119,39 @@ func TestNewRejects(t *testing.T) {
 	}
 	if _, err := New(1, []string{"a", "a"}); err == nil {
 		t.Error("duplicate member accepted")
+	}
+}
+
+// Every hash at and around each point of the ring, and the ends of the
+// hash space, finds the same member as a binary search over the sorted
+// points, for rings of one point to about 65,000.
+func TestIndexOfHashAtEveryBoundary(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ replicas, members int }{{1, 1}, {3, 2}, {500, 8}, {500, 13}, {5000, 13}} {
+		var members []string
+		for i := range c.members {
+			members = append(members, fmt.Sprintf("m%d", i))
+		}
+		r, err := New(c.replicas, members)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := newReference(c.replicas, members)
+		want := func(h uint32) string {
+			i := sort.Search(len(ref.sorted), func(x int) bool { return ref.sorted[x] > h })
+			if i >= len(ref.sorted) {
+				i = 0
+			}
+			return ref.circle[ref.sorted[i]]
+		}
+		hashes := []uint32{0, 1, math.MaxUint32, math.MaxUint32 - 1, 1 << 31}
+		for _, h := range ref.sorted {
+			hashes = append(hashes, h-1, h, h+1)
+		}
+		for _, h := range hashes {
+			if got := r.members[r.IndexOfHash(h)]; got != want(h) {
+				t.Fatalf("%d×%d: IndexOfHash(%d) = %s, want %s", c.replicas, c.members, h, got, want(h))
+			}
+		}
 	}
 }
