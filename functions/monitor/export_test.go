@@ -7,13 +7,17 @@ func (f *Function) PrepareForBench(body []byte) (valid int, err error) {
 	defer f.release(b)
 	_, _, valid, err = f.accept(b, body)
 	for _, points := range b.shards {
-		for len(points) > 0 {
-			var n int
-			var msgs []byte
-			n, msgs, _ = batches(f.opts.BatchFormat, points, b.take(), nil)
-			b.give(msgs)
-			points = points[n:]
-		}
+		buf, ends := encodeChunks(f.opts.BatchFormat, points, b.take(), b.ends[:0])
+		b.give(buf)
+		b.ends = ends
 	}
 	return valid, err
+}
+
+// PendingChunks is how many pushed chunks wait for shard's next round.
+func (f *Function) PendingChunks(shard int) int {
+	p := f.pubs[shard]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pending)
 }

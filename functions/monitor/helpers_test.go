@@ -44,6 +44,8 @@ type serverOptions struct {
 	// backlog, if set, runs a backlog watch with these options (nsqd's
 	// HTTP address unless addresses are given).
 	backlog *monitor.BacklogOptions
+	// publisher, if set, wraps the real producer the function publishes with.
+	publisher func(monitor.Publisher) monitor.Publisher
 }
 
 func newServer(t *testing.T, o serverOptions) *server {
@@ -79,6 +81,9 @@ func newServer(t *testing.T, o serverOptions) *server {
 	}
 	t.Cleanup(func() { _ = prod.Close() })
 	o.fn.Publisher, o.fn.Metrics, o.fn.Store = prod, s.set, st
+	if o.publisher != nil {
+		o.fn.Publisher = o.publisher(prod)
+	}
 	if !o.noSeries {
 		var edit []func(*monitor.WriterOptions)
 		if o.writer != nil {

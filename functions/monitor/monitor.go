@@ -116,6 +116,7 @@ type Function struct {
 	stats  *counters
 	retry  string
 	bufs   sync.Pool // *pushBuffers
+	pubs   []*shardPublisher
 }
 
 // New checks opts and returns the function.
@@ -174,6 +175,9 @@ func New(opts Options) (*Function, error) {
 	}
 	f := &Function{opts: opts, ring: r, rules: metric.Rules{MinStep: opts.MinStep}, log: opts.Logger,
 		retry: fmt.Sprint(max(1, int(opts.RetryAfter.Seconds())))}
+	for i := range opts.Shards {
+		f.pubs = append(f.pubs, newShardPublisher(f, i))
+	}
 	f.stats = newCounters(opts.Metrics, func() float64 { return float64(f.queued.Load()) })
 	return f, nil
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/internal/fnapi"
 	"github.com/wharfhq/wharf/internal/httperr"
 	"github.com/wharfhq/wharf/monitoring/metric"
@@ -42,6 +40,9 @@ type pushBuffers struct {
 	pk     []byte
 	free   [][]byte // message buffers to reuse
 	used   [][]byte // message buffers of the push in progress
+	chunks []pubChunk
+	ends   [][2]int
+	done   chan error // the push's chunks' answers
 }
 
 // take returns an empty message buffer.
@@ -145,71 +146,50 @@ func (f *Function) unavailable(cause error, format string, args ...any) error {
 	return he
 }
 
-// publish sends every shard's points to its series and judge topics in
-// batches of messages (MPUB), all shards and both topics at once (go-nsq
-// pipelines the commands on its connection).
+// publish sends every shard's points to its series and judge topics: it
+// encodes them into chunks, hands each to its shard's publisher (which
+// joins the chunks of concurrent pushes into shared messages) and waits
+// for every chunk's round.
 func (f *Function) publish(ctx context.Context, b *pushBuffers) error {
 	ctx, cancel := context.WithTimeout(ctx, f.opts.PublishTimeout)
 	defer cancel()
-	type job struct {
-		topic   string
-		channel int // backlogChannel's index
-		bodies  [][]byte
-		points  int
-	}
-	var jobs []job
+	b.chunks = b.chunks[:0]
 	for s, points := range b.shards {
-		for len(points) > 0 {
-			var n int
-			var msgs []byte
-			var bodies [][]byte
-			n, msgs, bodies = batches(f.opts.BatchFormat, points, b.take(), nil)
-			b.give(msgs)
-			jobs = append(jobs, job{wire.SeriesTopic(s), 0, bodies, n}, job{wire.JudgeTopic(s), 1, bodies, n})
-			points = points[n:]
+		if len(points) == 0 {
+			continue
+		}
+		buf, ends := encodeChunks(f.opts.BatchFormat, points, b.take(), b.ends[:0])
+		b.give(buf)
+		b.ends = ends
+		start := 0
+		for _, e := range ends {
+			b.chunks = append(b.chunks, pubChunk{data: buf[start:e[0]], points: e[1], shard: s})
+			start = e[0]
 		}
 	}
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f.opts.Publisher.MultiPublish(ctx, j.topic, j.bodies); err != nil {
-				errs[i] = fmt.Errorf("cannot publish %d points to %s: %w", j.points, j.topic, err)
-				return
+	if cap(b.done) < len(b.chunks) {
+		b.done = make(chan error, len(b.chunks))
+	}
+	for i := range b.chunks {
+		c := &b.chunks[i]
+		c.done = b.done
+		f.pubs[c.shard].submit(c)
+	}
+	var errs []error
+	for range b.chunks {
+		select {
+		case err := <-b.done:
+			if err != nil {
+				errs = append(errs, err)
 			}
-			f.opts.Backlog.published(j.channel, j.points, len(j.bodies))
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// batches encodes points into messages of format for one MPUB (at most
-// about maxMPUBBytes) and returns how many points they hold. The bodies alias buf.
-func batches(format metric.BatchFormat, points []metric.Point, buf []byte, bodies [][]byte) (int, []byte, [][]byte) {
-	var ends [64]int
-	nm := 0
-	used := 0
-	for used < len(points) && len(buf) < maxMPUBBytes && nm < len(ends) {
-		start := len(buf)
-		buf = format.AppendStart(buf)
-		var prev *metric.Point
-		n := 0
-		for ; used < len(points) && n < maxBatchPoints && len(buf)-start < maxMessageBytes; n++ {
-			buf = format.AppendPoint(buf, &points[used], prev)
-			prev = &points[used]
-			used++
+		case <-ctx.Done():
+			// The rounds still hold the chunks and will answer on
+			// b.done: none of them is reused.
+			b.used, b.chunks, b.done = nil, nil, nil
+			return fmt.Errorf("cannot publish: %w", ctx.Err())
 		}
-		buf = format.AppendEnd(buf, n)
-		ends[nm] = len(buf)
-		nm++
 	}
-	start := 0
-	for _, e := range ends[:nm] {
-		bodies = append(bodies, buf[start:e])
-		start = e
-	}
-	return used, buf, bodies
+	clear(b.chunks)
+	b.chunks = b.chunks[:0]
+	return errors.Join(errs...)
 }

@@ -98,6 +98,17 @@ func (f BatchFormat) AppendEnd(dst []byte, n int) []byte {
 	return binary.LittleEndian.AppendUint32(append(dst, binEnd), uint32(n))
 }
 
+// AppendChunk appends to a batch begun with AppendStart a chunk of point
+// records made by AppendPoint, the first of them with no point before it;
+// first says whether the chunk is the batch's first. Chunks made apart
+// (by different pushes) so join into one message.
+func (f BatchFormat) AppendChunk(dst, chunk []byte, first bool) []byte {
+	if f == BatchJSON && !first {
+		dst = append(dst, ',')
+	}
+	return append(dst, chunk...)
+}
+
 // Append appends the whole batch message of points to dst.
 func (f BatchFormat) Append(dst []byte, points []Point) []byte {
 	dst = f.AppendStart(dst)

@@ -117,3 +117,32 @@ func TestDecodeBatchViews(t *testing.T) {
 		t.Fatalf("DecodeBatchViews of a binary batch made %.0f allocations", n)
 	}
 }
+
+// Chunks encoded apart (each starting with a point that refers to none
+// before it) and joined with AppendChunk decode as one batch of all their
+// points, in both formats, however the points are cut into chunks.
+func TestChunksJoinIntoOneBatch(t *testing.T) {
+	t.Parallel()
+	pts := agentPoints(40)
+	for _, format := range []BatchFormat{BatchBinary, BatchJSON} {
+		for _, cuts := range [][]int{{40}, {1, 39}, {20, 20}, {3, 7, 13, 17}, {1, 1, 1, 37}} {
+			msg := format.AppendStart(nil)
+			start := 0
+			for i, n := range cuts {
+				var chunk []byte
+				var prev *Point
+				for j := start; j < start+n; j++ {
+					chunk = format.AppendPoint(chunk, &pts[j], prev)
+					prev = &pts[j]
+				}
+				msg = format.AppendChunk(msg, chunk, i == 0)
+				start += n
+			}
+			msg = format.AppendEnd(msg, len(pts))
+			got, err := DecodeBatch(msg)
+			if err != nil || !samePoints(got, pts) {
+				t.Fatalf("%v cut %v: got %d points (%v)", format, cuts, len(got), err)
+			}
+		}
+	}
+}
