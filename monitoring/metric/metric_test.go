@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -237,6 +239,55 @@ func TestDecodeInternsRepeatedStrings(t *testing.T) {
 	for i, it := range got {
 		if it.Endpoint != fmt.Sprintf("h%d", i%13) || it.Metric != fmt.Sprintf("m%d", i%11) || it.Tags != fmt.Sprintf("k=%d", i%17) {
 			t.Fatalf("item %d: %+v", i, it)
+		}
+	}
+}
+
+// Numbers in a push decode to the same float64 (bit for bit) and int64 as
+// strconv gives, whether they take the short path (at most 15 digits, no
+// exponent) or not: signs, zeros, fractions of every length, 15 to 17
+// digits, exponents, leading zeros in fractions.
+func TestDecodeNumbersAsStrconv(t *testing.T) {
+	t.Parallel()
+	lits := []string{"0", "-0", "-0.0", "0.0", "0.5", "-0.5", "1", "-1", "42", "3.14", "100.000",
+		"123456789012345", "-123456789012345", "1234567890123456", "12345678901234567", "9007199254740993",
+		"0.1", "0.2", "0.3", "1.0000000000001", "0.000000000000001", "0.0000000000000000000001", "99999999999999.9",
+		"1e3", "1E-3", "-2.5e+10", "1.5e300", "123456789.123456"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		n := 1 + rng.IntN(17)
+		digits := make([]byte, n)
+		for i := range digits {
+			digits[i] = byte('0' + rng.IntN(10))
+		}
+		if n > 1 && digits[0] == '0' {
+			digits[0] = '1'
+		}
+		lit := string(digits)
+		if k := rng.IntN(n + 1); k > 0 && k < n {
+			lit = lit[:k] + "." + lit[k:]
+		}
+		if rng.IntN(2) == 0 {
+			lit = "-" + lit
+		}
+		lits = append(lits, lit)
+	}
+	for _, lit := range lits {
+		items, err := Decode([]byte(`[{"value":`+lit+`}]`), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", lit, err)
+		}
+		want, _ := strconv.ParseFloat(lit, 64)
+		if got := items[0].Num; math.Float64bits(got) != math.Float64bits(want) || !items[0].NumOK {
+			t.Fatalf("value %s: %v (%x), strconv %v (%x)", lit, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
+		items, err = Decode([]byte(`[{"step":`+lit+`}]`), nil)
+		wantInt, perr := strconv.ParseInt(lit, 10, 64)
+		switch {
+		case perr != nil && err == nil:
+			t.Fatalf("step %s: decoded as %d, strconv: %v", lit, items[0].Step, perr)
+		case perr == nil && (err != nil || items[0].Step != wantInt):
+			t.Fatalf("step %s: %v (%v), strconv %d", lit, items, err, wantInt)
 		}
 	}
 }
