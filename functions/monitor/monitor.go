@@ -192,8 +192,10 @@ func (f *Function) Name() string { return "monitor" }
 func (f *Function) Routes() []fnapi.Route {
 	push := fnapi.Access{Scopes: func(fnapi.Params) []string { return []string{auth.ScopeIngest} }}
 	routes := []fnapi.Route{
-		{Method: fasthttp.MethodPost, Pattern: "/v1/push", Access: push, Handler: f.push},
-		{Method: fasthttp.MethodPost, Pattern: "/api/v1/metrics/push", Access: push, Handler: f.push},
+		// A push keeps nothing of its body: decoded strings are copies,
+		// messages are encoded into the push's own buffers.
+		{Method: fasthttp.MethodPost, Pattern: "/v1/push", Access: push, Handler: f.push, BodyNotKept: true},
+		{Method: fasthttp.MethodPost, Pattern: "/api/v1/metrics/push", Access: push, Handler: f.push, BodyNotKept: true},
 		// Admin reads every series, a team token its team's (access.go).
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/metrics/query", Access: fnapi.AnyToken(), Handler: readers(f.queryGet)},
 		{Method: fasthttp.MethodPost, Pattern: "/api/v1/metrics/query", Access: fnapi.AnyToken(), Handler: readers(f.queryPost)},

@@ -152,19 +152,32 @@ func Stream(ctx *fasthttp.RequestCtx, limit int64) (io.Reader, *httperr.Error) {
 // (httperr.Write); the connection is then marked to close, since the rest of
 // the body was not read. Use Stream for bodies too large to hold.
 func Read(ctx *fasthttp.RequestCtx, limit int64) *httperr.Error {
+	_, he := read(ctx, limit, nil)
+	return he
+}
+
+// ReadReusing is Read with the body read into a buffer of bufs. It returns
+// that buffer (nil when the body was not streamed and none was taken): once
+// nothing refers to the body any more, reset it
+// (ctx.Request.ResetBody) and give the buffer back with bufs.Put.
+func ReadReusing(ctx *fasthttp.RequestCtx, limit int64, bufs *Buffers) ([]byte, *httperr.Error) {
+	return read(ctx, limit, bufs)
+}
+
+func read(ctx *fasthttp.RequestCtx, limit int64, bufs *Buffers) ([]byte, *httperr.Error) {
 	const maxUpfront = 1 << 20
 	s := ctx.RequestBodyStream()
 	cl := int64(ctx.Request.Header.ContentLength())
 	if cl > limit {
 		ctx.SetConnectionClose()
-		return TooLarge(limit)
+		return nil, TooLarge(limit)
 	}
 	if s == nil {
 		if int64(len(ctx.Request.Body())) > limit {
 			ctx.SetConnectionClose()
-			return TooLarge(limit)
+			return nil, TooLarge(limit)
 		}
-		return nil
+		return nil, nil
 	}
 	if cl < -1 {
 		cl = -1
@@ -180,7 +193,7 @@ func Read(ctx *fasthttp.RequestCtx, limit int64) *httperr.Error {
 	if cl < 0 || size > maxUpfront {
 		size = min(limit+1, maxUpfront)
 	}
-	buf := make([]byte, 0, size)
+	buf := bufs.get(int(size))
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -192,12 +205,13 @@ func Read(ctx *fasthttp.RequestCtx, limit int64) *httperr.Error {
 		}
 		if err != nil {
 			ctx.SetConnectionClose()
-			return HTTPError(err, limit)
+			bufs.Put(buf)
+			return nil, HTTPError(err, limit)
 		}
 	}
 	ctx.Request.SetBodyRaw(buf)
 	ctx.Request.Header.SetContentLength(len(buf))
-	return nil
+	return buf, nil
 }
 
 // sliceReader reads a byte slice; unlike bytes.Reader it is never taken by

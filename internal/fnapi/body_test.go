@@ -90,3 +90,44 @@ func TestStreamedUploadWithinAndOverTheLimit(t *testing.T) {
 		t.Fatalf("5 MiB into a JSON route: %s %s", status, body)
 	}
 }
+
+// TestReusedBodyBuffersKeepEachRequestsBody: a BodyNotKept route reads
+// its bodies into reused buffers; concurrent requests of different sizes
+// (over the 4 KiB the server buffers itself, so they are streamed) each
+// see exactly their own body, and a route without the flag next to it is
+// unaffected.
+func TestReusedBodyBuffersKeepEachRequestsBody(t *testing.T) {
+	echoSum := func(r *Request) error {
+		sum := sha256.Sum256(r.Ctx.PostBody())
+		return r.JSON(200, map[string]any{"bytes": len(r.Ctx.PostBody()), "sha256": hex.EncodeToString(sum[:])})
+	}
+	e := newEnv(t, testFunction{name: "sum", routes: []Route{
+		{Method: "POST", Pattern: "/reused", Access: Public(), BodyNotKept: true, Handler: echoSum},
+		{Method: "POST", Pattern: "/kept", Access: Public(), Handler: echoSum},
+	}})
+	errs := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			for i := range 25 {
+				path := "/reused"
+				if i%5 == 4 {
+					path = "/kept"
+				}
+				body := strings.Repeat(string(rune('a'+w)), 5000+w*70_000+i*1013)
+				sum := sha256.Sum256([]byte(body))
+				r := e.do(t, "POST", path, "", body)
+				want := fmt.Sprintf(`{"bytes":%d,"sha256":"%s"}`, len(body), hex.EncodeToString(sum[:]))
+				if r.status != 200 || strings.TrimSpace(string(r.body)) != want {
+					errs <- fmt.Errorf("worker %d request %d to %s: %d %s, want %s", w, i, path, r.status, r.body, want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

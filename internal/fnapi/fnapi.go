@@ -59,6 +59,11 @@ type Route struct {
 	// with Request.BodyStream; otherwise the Mux reads it (capped at the
 	// route's limit, 413 beyond) before calling the handler.
 	StreamBody bool
+	// BodyNotKept says the handler keeps nothing of the request body once
+	// it returns (no view of PostBody in a goroutine, cache or reply that
+	// outlives it): the Mux then reads the body into a buffer it reuses
+	// for later requests.
+	BodyNotKept bool
 }
 
 // Authenticator turns a bearer token into a principal.

@@ -37,6 +37,8 @@ type Mux struct {
 	// races with the server's shutdown inside fasthttp v1.74.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// bodies are the reused body buffers of BodyNotKept routes.
+	bodies bodylimit.Buffers
 }
 
 // NewMux returns an empty Mux that checks tokens with authn.
@@ -209,15 +211,27 @@ func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID str
 			httperr.Write(ctx, m.log, requestID, err)
 			return true
 		}
+		var reused []byte
 		if !c.route.StreamBody {
 			// Buffered bodies are JSON requests: never held in memory past
 			// MaxBufferedBody, whatever the route allows for streamed uploads.
-			if he := bodylimit.Read(ctx, min(maxBody, MaxBufferedBody)); he != nil {
+			var he *httperr.Error
+			if c.route.BodyNotKept {
+				reused, he = bodylimit.ReadReusing(ctx, min(maxBody, MaxBufferedBody), &m.bodies)
+			} else {
+				he = bodylimit.Read(ctx, min(maxBody, MaxBufferedBody))
+			}
+			if he != nil {
 				httperr.Write(ctx, m.log, requestID, he)
 				return true
 			}
 		}
-		if err := m.call(c, req); err != nil {
+		err := m.call(c, req)
+		if reused != nil {
+			ctx.Request.ResetBody()
+			m.bodies.Put(reused)
+		}
+		if err != nil {
 			httperr.Write(ctx, req.Log, requestID, err)
 		}
 		return true
