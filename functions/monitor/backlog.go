@@ -71,6 +71,11 @@ type Backlog struct {
 	since [channelCount]atomic.Int64
 	// pubPoints and pubMessages give the points per message.
 	pubPoints, pubMessages atomic.Int64
+	// seenPoints and seenMessages are pubPoints and pubMessages at the
+	// previous poll, recentPPM the points per message published between
+	// the last two polls that published any (the poll loop's own).
+	seenPoints, seenMessages int64
+	recentPPM                float64
 	errs                   *metrics.Counter
 	// prev is the last good sample and when it was taken (the poll loop's own).
 	prev     backlogSample
@@ -181,13 +186,22 @@ func (b *Backlog) published(ch, points, messages int) {
 	b.pubMessages.Add(int64(messages))
 }
 
-// pointsPerMessage is the average batch size this process published.
+// pointsPerMessage is the points per message of the backlog's estimate:
+// the larger of the average since the process started and the average of
+// the latest polls that saw messages published. Concurrent pushes share
+// messages, so their size follows the load; the backlog that builds under
+// load is made of the big recent ones, which the lifetime average of a
+// quiet start would undercount. Called by the poll loop only.
 func (b *Backlog) pointsPerMessage() float64 {
-	m := b.pubMessages.Load()
-	if m == 0 {
+	points, messages := b.pubPoints.Load(), b.pubMessages.Load()
+	if dm := messages - b.seenMessages; dm > 0 {
+		b.recentPPM = float64(points-b.seenPoints) / float64(dm)
+	}
+	b.seenPoints, b.seenMessages = points, messages
+	if messages == 0 {
 		return 1
 	}
-	return float64(b.pubPoints.Load()) / float64(m)
+	return max(float64(points)/float64(messages), b.recentPPM)
 }
 
 // poll reads the stats once and publishes the new state.

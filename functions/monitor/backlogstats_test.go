@@ -120,3 +120,34 @@ func TestBacklogCountsAPointOncePerChannel(t *testing.T) {
 		t.Fatal("not refused at 1001 points on the judge channel")
 	}
 }
+
+// TestBacklogEstimateFollowsRecentMessageSizes: after a quiet start of
+// small messages, a burst published in big shared messages is estimated
+// with the recent size, not the lifetime average (which put 3,810 waiting
+// points at 45 and let pushes through).
+func TestBacklogEstimateFollowsRecentMessageSizes(t *testing.T) {
+	t.Parallel()
+	b, err := NewBacklog(BacklogOptions{NSQDHTTPAddrs: []string{"127.0.0.1:1"}, MaxPoints: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const judgeCh = 1
+	for range 300 {
+		b.published(judgeCh, 10, 1)
+	}
+	at := time.Now()
+	if st := b.judge(backlogSample{}, at); st.points[judgeCh] != 0 {
+		t.Fatalf("nothing pending estimated at %d", st.points[judgeCh])
+	}
+	b.published(judgeCh, 3810, 2) // a burst, in two shared messages
+	var s backlogSample
+	s.pending[judgeCh] = 2
+	st := b.judge(s, at.Add(time.Second))
+	if st.points[judgeCh] < 3810 {
+		t.Fatalf("3,810 points in 2 pending messages estimated at %d", st.points[judgeCh])
+	}
+	// A poll with nothing new published keeps the recent size.
+	if st := b.judge(s, at.Add(2*time.Second)); st.points[judgeCh] < 3810 {
+		t.Fatalf("the next poll estimates %d", st.points[judgeCh])
+	}
+}

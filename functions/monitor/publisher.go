@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/wharfhq/wharf/functions/monitor/wire"
 	"github.com/wharfhq/wharf/monitoring/metric"
@@ -22,6 +24,9 @@ type pubChunk struct {
 	points int
 	shard  int
 	done   chan<- error // the push's; buffered for all its chunks
+	// deadline is the push's: a round publishes until the latest
+	// deadline of its chunks' pushes, not past it.
+	deadline time.Time
 }
 
 // shardPublisher coalesces the chunks of concurrent pushes to one shard
@@ -51,16 +56,33 @@ func newShardPublisher(f *Function, shard int) *shardPublisher {
 	return &shardPublisher{f: f, series: wire.SeriesTopic(shard), judge: wire.JudgeTopic(shard)}
 }
 
-// submit queues c; its push gets the round's error on c.done.
-func (p *shardPublisher) submit(c *pubChunk) {
+// submit queues a push's chunks for the shard (all at once: a round takes
+// them together); the push gets each one's round error on its done.
+func (p *shardPublisher) submit(cs []pubChunk) {
 	p.mu.Lock()
-	p.pending = append(p.pending, c)
+	for i := range cs {
+		p.pending = append(p.pending, &cs[i])
+	}
 	start := !p.busy
 	p.busy = true
 	p.mu.Unlock()
 	if start {
 		go p.drain()
 	}
+}
+
+// withdraw takes c out of the chunks waiting for a round, for a push that
+// gave up: nothing of it is published later. It reports false when a round
+// already took c (that round may still publish it).
+func (p *shardPublisher) withdraw(c *pubChunk) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := slices.Index(p.pending, c)
+	if i < 0 {
+		return false
+	}
+	p.pending = slices.Delete(p.pending, i, i+1)
+	return true
 }
 
 // drain sends rounds until no chunk waits.
@@ -118,21 +140,26 @@ func (p *shardPublisher) send(chunks []*pubChunk) error {
 		closeMessage()
 	}
 	// The bodies alias buf: the slice headers are fixed only now.
-	ctx, cancel := context.WithTimeout(context.Background(), p.f.opts.PublishTimeout)
+	var deadline time.Time
+	for _, c := range chunks {
+		if c.deadline.After(deadline) {
+			deadline = c.deadline
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var judgeErr error
 	var wg sync.WaitGroup
 	wg.Go(func() { judgeErr = p.publish(ctx, p.judge, 1, bodies, total) })
 	seriesErr := p.publish(ctx, p.series, 0, bodies, total)
 	wg.Wait()
-	err := errors.Join(seriesErr, judgeErr)
-	clear(bodies)
-	if err != nil {
-		// A publish that timed out may still be writing the messages:
-		// their buffer is not reused.
-		p.buf, p.bodies = nil, bodies[:0]
+	if err := errors.Join(seriesErr, judgeErr); err != nil {
+		// A publish that timed out may still be reading the messages and
+		// their list: neither is reused.
+		p.buf, p.bodies = nil, nil
 		return err
 	}
+	clear(bodies)
 	p.buf, p.bodies = buf[:0], bodies[:0]
 	return nil
 }

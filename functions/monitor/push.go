@@ -170,10 +170,18 @@ func (f *Function) publish(ctx context.Context, b *pushBuffers) error {
 	if cap(b.done) < len(b.chunks) {
 		b.done = make(chan error, len(b.chunks))
 	}
+	deadline, _ := ctx.Deadline()
 	for i := range b.chunks {
-		c := &b.chunks[i]
-		c.done = b.done
-		f.pubs[c.shard].submit(c)
+		b.chunks[i].done, b.chunks[i].deadline = b.done, deadline
+	}
+	// The chunks are in shard order: each shard's go to its publisher at once.
+	for i := 0; i < len(b.chunks); {
+		j := i + 1
+		for j < len(b.chunks) && b.chunks[j].shard == b.chunks[i].shard {
+			j++
+		}
+		f.pubs[b.chunks[i].shard].submit(b.chunks[i:j])
+		i = j
 	}
 	var errs []error
 	for range b.chunks {
@@ -183,8 +191,12 @@ func (f *Function) publish(ctx context.Context, b *pushBuffers) error {
 				errs = append(errs, err)
 			}
 		case <-ctx.Done():
-			// The rounds still hold the chunks and will answer on
-			// b.done: none of them is reused.
+			// Chunks still waiting are withdrawn (never published);
+			// rounds that took the others may still be publishing them
+			// and will answer on b.done: nothing of them is reused.
+			for i := range b.chunks {
+				f.pubs[b.chunks[i].shard].withdraw(&b.chunks[i])
+			}
 			b.used, b.chunks, b.done = nil, nil, nil
 			return fmt.Errorf("cannot publish: %w", ctx.Err())
 		}
