@@ -76,7 +76,7 @@ type Backlog struct {
 	// the last two polls that published any (the poll loop's own).
 	seenPoints, seenMessages int64
 	recentPPM                float64
-	errs                   *metrics.Counter
+	errs                     *metrics.Counter
 	// prev is the last good sample and when it was taken (the poll loop's own).
 	prev     backlogSample
 	prevAt   time.Time
