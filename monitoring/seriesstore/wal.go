@@ -54,7 +54,7 @@ type wal struct {
 	// synced is how many of them an fsync made durable: no page of a
 	// series is written while synced < size (see Store.syncLog).
 	synced int64
-	buf  []byte // queued base-image records
+	buf    []byte // queued base-image records
 	// pbuf holds the queued kindPoints records, written after buf; the
 	// last one is open (pstart is where it starts) while popen.
 	pbuf   []byte
