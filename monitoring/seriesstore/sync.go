@@ -146,3 +146,15 @@ func syncLogFiles(paths []string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// LogState is the current write-ahead log segment, the bytes written to
+// it and how many of them an fsync made durable (a crash of the machine
+// may lose the rest), for tests and diagnostics.
+func (s *Store) LogState() (path string, written, synced int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil || s.w.f == nil {
+		return "", 0, 0
+	}
+	return s.w.f.Name(), s.w.size, s.w.synced
+}
