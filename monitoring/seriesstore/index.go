@@ -55,6 +55,7 @@ func (s *Store) addIndex(h *header, c *class, r slotRef) {
 	if e == nil {
 		e = &series{key: h.Key}
 		s.index[h.Key] = e
+		s.byHash.put(e)
 		s.sorted = nil
 	}
 	e.step, e.typ, e.cls, e.ref = h.Spec.Step, h.CounterType, c, r

@@ -144,6 +144,7 @@ func (s *Store) replay(r *record, covered map[slotID]string, bases []string) err
 		if prev, ok := covered[id]; ok && prev != key {
 			if e := s.index[prev]; e != nil && e.cls == c && e.ref == ref {
 				delete(s.index, prev) // its slot was freed and reused since
+				s.byHash.remove(prev)
 				s.sorted = nil
 			}
 		}

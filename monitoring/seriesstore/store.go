@@ -105,11 +105,13 @@ type Store struct {
 	log      *slog.Logger
 	lock     *os.File
 
-	ckpt    sync.Mutex // one checkpoint at a time; taken before mu
-	mu      sync.Mutex
-	closed  error
-	index   map[string]*series // index.go
-	sorted  []string           // index keys, sorted; nil when stale
+	ckpt   sync.Mutex // one checkpoint at a time; taken before mu
+	mu     sync.Mutex
+	closed error
+	index  map[string]*series // index.go
+	// byHash indexes the same series for Append's lookups (hashindex.go).
+	byHash  hashIndex
+	sorted  []string // index keys, sorted; nil when stale
 	classes map[int64]*class
 	w       *wal
 	// epoch numbers the write-ahead log segments of this run: a series
@@ -168,6 +170,7 @@ func Open(opts Options) (*Store, error) {
 		walDir:   filepath.Join(opts.Dir, "wal"),
 		log:      opts.Logger.With("component", "seriesstore"),
 		index:    make(map[string]*series),
+		byHash:   newHashIndex(),
 		classes:  make(map[int64]*class),
 		batch:    make(map[string]*series),
 		hbuf:     make([]byte, headerSize),
@@ -326,7 +329,7 @@ func (s *Store) logPoint(p *Point) (*series, error) {
 	if err != nil || p.Step < 1 {
 		return nil, errRejected
 	}
-	e := s.index[p.Key]
+	e := s.byHash.get(p.Key) // hashindex.go
 	if e != nil && e.logged != s.epoch {
 		if err := s.load(e); err != nil {
 			s.quarantine(e, err) // the point starts the series anew below
@@ -424,6 +427,7 @@ func (s *Store) quarantine(e *series, cause error) {
 	s.log.Error("series header is corrupt; slot copied aside, the series starts anew", "series", e.key, "copied_to", aside, "err", cause)
 	e.cls.release(e.ref)
 	delete(s.index, e.key)
+	s.byHash.remove(e.key)
 	s.deferredN -= len(e.samples)
 	e.samples, e.gone = nil, true
 	s.sorted = nil

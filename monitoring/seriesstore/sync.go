@@ -101,6 +101,7 @@ func (s *Store) syncLog() error {
 func (s *Store) indexNew() {
 	for key, e := range s.batch {
 		s.index[key] = e
+		s.byHash.put(e)
 		s.unwritten = append(s.unwritten, unwritten{e: e, end: s.w.size})
 	}
 	if len(s.batch) > 0 {
