@@ -61,7 +61,7 @@ func (b *base) startMonitor(ctx context.Context, mux *fnapi.Mux, s monitorSetup)
 			return nil, nil, fmt.Errorf("monitoring.min_free_disk: %w", err)
 		}
 		wo := monitor.WriterOptions{Dir: dir, Shards: o.Shards, MaxSeries: perShard, NSQDAddrs: s.nsqd, LookupdHTTPAddrs: s.lookupd,
-			Security: b.nsqSec, MaxInFlight: b.opts.NSQ.MaxInFlight, NodeID: s.nodeID, Logger: log, Metrics: b.metrics,
+			Security: b.nsqSec, MaxInFlight: b.opts.NSQ.MaxInFlight, SyncInterval: o.SeriesSyncInterval, NodeID: s.nodeID, Logger: log, Metrics: b.metrics,
 			Disk: monitor.DiskGuardOptions{Floor: monitor.DiskFloor{Bytes: floorBytes, Percent: floorPercent}}}
 		if s.shared {
 			wo.Store, wo.URL = s.st, s.url

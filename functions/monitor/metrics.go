@@ -35,14 +35,16 @@ func newCounters(set *metrics.Set, queued func() float64) *counters {
 	}
 }
 
-// writerCounters count what the series writer did with its points.
-type writerCounters struct{ accepted, stale, skipped, rejected, overLimit, noSpace *metrics.Counter }
+// writerCounters count what the series writer did with its points, and
+// the fsyncs of its stores' logs it waited for.
+type writerCounters struct{ accepted, stale, skipped, rejected, overLimit, noSpace, syncs *metrics.Counter }
 
 func newWriterCounters(set *metrics.Set) writerCounters {
 	c := func(result string) *metrics.Counter {
 		return set.GetOrCreateCounter(`wharf_monitor_series_points_total{result="` + result + `"}`)
 	}
-	return writerCounters{accepted: c("accepted"), stale: c("stale"), skipped: c("skipped"), rejected: c("rejected"), overLimit: c("over_limit"), noSpace: c("no_space")}
+	return writerCounters{accepted: c("accepted"), stale: c("stale"), skipped: c("skipped"), rejected: c("rejected"), overLimit: c("over_limit"), noSpace: c("no_space"),
+		syncs: set.GetOrCreateCounter("wharf_monitor_series_syncs_total")}
 }
 
 // MetricFamilies describes the monitor function's metric families.
@@ -61,6 +63,7 @@ func MetricFamilies() []promexp.Family {
 		{Name: "wharf_monitor_backlog_points", Type: promexp.Gauge, Labels: []string{"channel"}, Help: "Points waiting in nsqd for a consumer channel (series or judge; queued, in flight or deferred, summed over shards and nsqds; estimated from the batch size), as of the last stats poll."},
 		c("wharf_monitor_backlog_stats_errors_total", "Polls of the nsqd (or nsqlookupd) stats that failed; pushes are accepted without a backlog check (fail open) until a poll succeeds."),
 		c("wharf_monitor_series_points_total", "Points the series writer applied to its stores (result: accepted, stale = not newer than the series, skipped = value Falcon skips, rejected = step or type disagrees, over_limit = would create a series past monitoring.max_series, no_space = would create a series the disk had no room for).", "result"),
+		c("wharf_monitor_series_syncs_total", "Fsyncs of the series stores' write-ahead logs the series writer acknowledged batches after (group fsync: at most one per shard every monitoring.series_sync_interval)."),
 		{Name: "wharf_monitor_shards_owned", Type: promexp.Gauge, Help: "Series shards this node stores now (all of them in serve; its lease share on a wharf functions node)."},
 		c("wharf_monitor_shard_lease_changes_total", "Series shard leases this node took, released (handed to a node that joined), stopped (released on shutdown) or lost (not renewed: another holder or the store cut off).", "change"),
 		c("wharf_monitor_forwarded_queries_total", "Queries of series shards stored on another node forwarded to their owner (route: query or series; result: ok or error, answered 503).", "route", "result"),

@@ -16,7 +16,6 @@ import (
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/store"
 	"github.com/wharfhq/wharf/monitoring/metric"
-	"github.com/wharfhq/wharf/monitoring/seriesstore"
 )
 
 // WriterOptions configure the series writer.
@@ -52,6 +51,12 @@ type WriterOptions struct {
 	MaxSeries int
 	// MaxInFlight is the number of batches a shard's consumer holds at once. Default 16.
 	MaxInFlight int
+	// SyncInterval: a shard's write-ahead log is fsynced at most this
+	// often (group fsync, commit.go); the batches written meanwhile are
+	// acknowledged after the fsync that covers them. Sooner when every
+	// batch the consumer may hold (MaxInFlight) waits for it. 0: as soon
+	// as the previous fsync is done, after every group commit.
+	SyncInterval time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Metrics gets wharf_monitor_series_points_total, the shard gauges and
@@ -63,8 +68,9 @@ type WriterOptions struct {
 
 // Writer consumes the series topics of its shards and writes the points
 // into one seriesstore per shard. Queries read the same stores. The
-// batches a shard's consumer holds at once are written together, with one
-// fsync of the store's log (group commit), and acknowledged after it.
+// batches a shard's consumer holds at once are written together (group
+// commit) and acknowledged after the next fsync of the store's log, one
+// every SyncInterval at most (commit.go).
 type Writer struct {
 	opts  WriterOptions
 	log   *slog.Logger
@@ -110,6 +116,9 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	}
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 16
+	}
+	if opts.SyncInterval < 0 {
+		return nil, fmt.Errorf("cannot create series writer: SyncInterval must be 0 or positive, got %s", opts.SyncInterval)
 	}
 	if opts.NodeID == "" {
 		host, _ := os.Hostname()
@@ -178,45 +187,5 @@ func (w *Writer) handler(shard int, queue chan<- *writeReq) bus.HandlerFunc {
 		case <-ctx.Done(): // the commit may still read req: not reused
 			return fmt.Errorf("cannot write series shard %d: %w", shard, ctx.Err())
 		}
-	}
-}
-
-// commit writes the queued batches of a shard, every batch waiting at the
-// time in one Update, until ctx ends.
-func (w *Writer) commit(ctx context.Context, shard int, st *seriesstore.Store, queue <-chan *writeReq) {
-	var group []*writeReq
-	var points []seriesstore.Point
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case r := <-queue:
-			group, points = append(group[:0], r), append(points[:0], r.points...)
-		}
-	more:
-		for len(points) < maxGroupPoints {
-			select {
-			case r := <-queue:
-				group, points = append(group, r), append(points, r.points...)
-			default:
-				break more
-			}
-		}
-		res, err := st.Update(points)
-		clear(points) // before the handlers reuse the keys' bytes
-		if err != nil {
-			err = fmt.Errorf("cannot write series shard %d: %w", shard, err)
-		} else {
-			w.stats.accepted.Add(res.Accepted)
-			w.stats.stale.Add(res.Stale)
-			w.stats.skipped.Add(res.Skipped)
-			w.stats.rejected.Add(res.Rejected)
-			w.stats.overLimit.Add(res.OverLimit)
-			w.stats.noSpace.Add(res.NoSpace)
-		}
-		for _, r := range group {
-			r.done <- err
-		}
-		clear(group)
 	}
 }

@@ -88,21 +88,23 @@ func TestBadValues(t *testing.T) {
 		file string
 		want string
 	}{
-		"bad duration env":  {env: []string{"WHARF_SHUTDOWN_GRACE=soon"}, want: "WHARF_SHUTDOWN_GRACE"},
-		"bad int file":      {file: "redis:\n  db: many\n", want: "line 2"},
-		"bad format":        {args: []string{"--log-format", "xml"}, want: "log.format"},
-		"bad cidr":          {file: "gateway:\n  trusted_proxies: [10.0.0.0/33]\n", want: "10.0.0.0/33"},
-		"bad listen":        {env: []string{"WHARF_INTERNAL_LISTEN=9090"}, want: "internal.listen"},
-		"not a mapping":     {file: "gateway: 3\n", want: "gateway must be a mapping"},
-		"negative grace":    {args: []string{"--shutdown-grace", "-1s"}, want: "shutdown_grace"},
-		"missing file":      {env: []string{"WHARF_CONFIG=/nonexistent/wharf.yaml"}, want: "cannot read config file"},
-		"bad flag duration": {args: []string{"--shutdown-grace", "ten"}, want: "duration"},
-		"duplicate key":     {file: "gateway:\n  listen: \":8080\"\n  listen: \":9\"\n", want: "already defined"},
-		"duplicate nested":  {file: "routes:\n  - {path: /x, function: api, path: /api/}\n", want: "already defined"},
-		"advertise scheme":  {env: []string{"WHARF_MONITORING_ADVERTISE_URL=ftp://10.0.0.7:8080"}, want: "monitoring.advertise_url must be http(s)://host:port"},
-		"advertise path":    {file: "monitoring:\n  advertise_url: http://10.0.0.7:8080/wharf\n", want: "monitoring.advertise_url"},
-		"advertise no host": {file: "monitoring:\n  advertise_url: \"http://\"\n", want: "monitoring.advertise_url"},
-		"shadowing route":   {file: "services: [{name: s, instances: [{addr: \"127.0.0.1:1\"}]}]\nroutes:\n  - {path: /api/v1/, service: s}\n", want: "routes[0].path: shadows the built-in /api/"},
+		"bad duration env":   {env: []string{"WHARF_SHUTDOWN_GRACE=soon"}, want: "WHARF_SHUTDOWN_GRACE"},
+		"bad int file":       {file: "redis:\n  db: many\n", want: "line 2"},
+		"bad format":         {args: []string{"--log-format", "xml"}, want: "log.format"},
+		"bad cidr":           {file: "gateway:\n  trusted_proxies: [10.0.0.0/33]\n", want: "10.0.0.0/33"},
+		"bad listen":         {env: []string{"WHARF_INTERNAL_LISTEN=9090"}, want: "internal.listen"},
+		"not a mapping":      {file: "gateway: 3\n", want: "gateway must be a mapping"},
+		"negative grace":     {args: []string{"--shutdown-grace", "-1s"}, want: "shutdown_grace"},
+		"missing file":       {env: []string{"WHARF_CONFIG=/nonexistent/wharf.yaml"}, want: "cannot read config file"},
+		"bad flag duration":  {args: []string{"--shutdown-grace", "ten"}, want: "duration"},
+		"duplicate key":      {file: "gateway:\n  listen: \":8080\"\n  listen: \":9\"\n", want: "already defined"},
+		"duplicate nested":   {file: "routes:\n  - {path: /x, function: api, path: /api/}\n", want: "already defined"},
+		"advertise scheme":   {env: []string{"WHARF_MONITORING_ADVERTISE_URL=ftp://10.0.0.7:8080"}, want: "monitoring.advertise_url must be http(s)://host:port"},
+		"advertise path":     {file: "monitoring:\n  advertise_url: http://10.0.0.7:8080/wharf\n", want: "monitoring.advertise_url"},
+		"advertise no host":  {file: "monitoring:\n  advertise_url: \"http://\"\n", want: "monitoring.advertise_url"},
+		"sync interval env":  {env: []string{"WHARF_MONITORING_SERIES_SYNC_INTERVAL=2s"}, want: "monitoring.series_sync_interval must be 0 (after every group commit) to 1s, got 2s"},
+		"sync interval file": {file: "monitoring:\n  series_sync_interval: soon\n", want: "line 2"},
+		"shadowing route":    {file: "services: [{name: s, instances: [{addr: \"127.0.0.1:1\"}]}]\nroutes:\n  - {path: /api/v1/, service: s}\n", want: "routes[0].path: shadows the built-in /api/"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

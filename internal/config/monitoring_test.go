@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // monitoring.max_backlog: 0 turns the check off, a negative value is
@@ -36,5 +37,27 @@ func TestMonitoringBatchFormat(t *testing.T) {
 	m.BatchFormat = "protobuf"
 	if err := m.validate(); err == nil || !strings.Contains(err.Error(), "monitoring.batch_format must be binary or json") {
 		t.Fatalf("protobuf: %v", err)
+	}
+}
+
+// monitoring.series_sync_interval: 0 (after every group commit) up to 1s;
+// beyond or negative is refused naming the key.
+func TestMonitoringSeriesSyncInterval(t *testing.T) {
+	t.Parallel()
+	m := defaultMonitoring()
+	if m.SeriesSyncInterval != DefaultSeriesSyncInterval || m.validate() != nil {
+		t.Fatalf("default %s: %v", m.SeriesSyncInterval, m.validate())
+	}
+	for _, ok := range []time.Duration{0, time.Millisecond, time.Second} {
+		m.SeriesSyncInterval = ok
+		if err := m.validate(); err != nil {
+			t.Fatalf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []time.Duration{-time.Millisecond, 1001 * time.Millisecond} {
+		m.SeriesSyncInterval = bad
+		if err := m.validate(); err == nil || !strings.Contains(err.Error(), "monitoring.series_sync_interval must be 0 (after every group commit) to 1s, got "+bad.String()) {
+			t.Fatalf("%s: %v", bad, err)
+		}
 	}
 }

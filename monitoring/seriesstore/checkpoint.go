@@ -74,6 +74,12 @@ type checkpoint struct {
 // update from now on is logged there, base images first.
 func (s *Store) rotate() (checkpoint, error) {
 	var c checkpoint
+	// The old segment is closed below: whatever it holds unsynced is
+	// synced first, and the new series it covers are in their slots
+	// before the segments are.
+	if err := s.syncLog(); err != nil {
+		return c, err
+	}
 	newSegs := false
 	for _, cl := range s.classes {
 		for _, g := range cl.segs {

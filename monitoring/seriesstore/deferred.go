@@ -54,6 +54,9 @@ func (s *Store) applySeries(e *series) error {
 	if len(pts) == 0 {
 		return nil
 	}
+	if err := s.syncLog(); err != nil { // the write-ahead rule (sync.go)
+		return err
+	}
 	if cap(pts) <= maxKeptSamples {
 		e.samples = pts[:0] // reused by the series' next points
 	} else {

@@ -43,6 +43,15 @@
 // a crash (a caller that batches at least every second loses at most its
 // last second).
 //
+// Update is Append (log written, no fsync) then Sync (the fsync, without
+// the store's lock, covering every Append before it): a caller such as
+// the series writer appends many groups per Sync and acknowledges them
+// after it (group fsync, sync.go). No page of a segment is written while
+// the log holds unsynced records: every path that writes one (applying
+// deferred points, applying at once, a checkpoint) syncs the log first,
+// and a new series is written into its slot by the sync that covers its
+// base image. Open syncs the log segments it finds before replaying them.
+//
 // A checkpoint (every CheckpointEvery, when the log segment exceeds
 // MaxWALBytes, and at Close) fsyncs every segment written since the last
 // one — a handful of fsyncs, not one per series — and the directories of

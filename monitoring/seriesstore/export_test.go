@@ -125,3 +125,16 @@ func (w *wal) addKeyPoint(key string, t int64, v float64) {
 	w.buf = le.AppendUint64(w.buf, math.Float64bits(v))
 	w.end(start)
 }
+
+// PowerCut drops the store as a power cut would in the worst case the
+// write-ahead rule allows: the log loses whatever was not synced (its
+// current segment is cut to the synced length), while every page written
+// into the segments' mappings stays (the kernel wrote them back). Then
+// the store is abandoned like Abandon.
+func PowerCut(s *Store) error {
+	s.mu.Lock()
+	path, synced := filepath.Join(s.walDir, segmentName(s.w.seq)), s.w.synced
+	s.mu.Unlock()
+	s.Abandon()
+	return os.Truncate(path, synced)
+}

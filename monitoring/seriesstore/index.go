@@ -29,23 +29,22 @@ type series struct {
 	// (deferred.go); queued: the series is in Store.dirty.
 	samples []sample
 	queued  bool
-	// pend is set while the series is logged as new in the current
-	// Update and not yet written into its slot nor indexed.
+	// pend is set while the series is logged as new and not yet written
+	// into its slot (until the log holding its base image is synced;
+	// not indexed either during the Append that logs it).
 	pend *header
 	// gone: quarantined (no longer indexed); its queued entry is skipped.
 	gone bool
 }
 
-// materialize writes a series logged as new in this Update into its slot
-// and indexes it.
+// materialize writes a series logged as new into its slot, once the log
+// that holds its base image is synced (it is indexed already).
 func (s *Store) materialize(e *series) error {
 	if err := initSlot(e.cls.slot(e.ref), e.pend); err != nil {
 		return err
 	}
 	e.cls.touch(e.ref)
 	e.pend = nil
-	s.index[e.key] = e
-	s.sorted = nil
 	return nil
 }
 
@@ -56,6 +55,7 @@ func (s *Store) addIndex(h *header, c *class, r slotRef) {
 	if e == nil {
 		e = &series{key: h.Key}
 		s.index[h.Key] = e
+		s.byHash.put(e)
 		s.sorted = nil
 	}
 	e.step, e.typ, e.cls, e.ref = h.Spec.Step, h.CounterType, c, r

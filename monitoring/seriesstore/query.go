@@ -71,6 +71,11 @@ func (s *Store) lookup(key string) error {
 	if e == nil {
 		return ErrNotFound
 	}
+	if e.pend != nil { // new, not in its slot before the log is synced
+		if err := s.syncLog(); err != nil {
+			return s.fail(err)
+		}
+	}
 	if err := s.applySeries(e); err != nil {
 		return s.fail(err)
 	}

@@ -54,11 +54,18 @@ func (s *Store) recover() error {
 	if err != nil {
 		return err
 	}
+	paths := make([]string, len(seqs))
+	for i, seq := range seqs {
+		paths[i] = filepath.Join(s.walDir, segmentName(seq))
+	}
+	if err := syncLogFiles(paths); err != nil { // sync.go
+		return err
+	}
 	replayed := 0
 	covered := make(map[slotID]string)
 	var bases []string // the keys of the segment's base images, by number
-	for _, seq := range seqs {
-		path := filepath.Join(s.walDir, segmentName(seq))
+	for i, seq := range seqs {
+		path := paths[i]
 		bases = bases[:0]
 		good, err := readSegment(path, func(r *record) error {
 			replayed++
@@ -137,6 +144,7 @@ func (s *Store) replay(r *record, covered map[slotID]string, bases []string) err
 		if prev, ok := covered[id]; ok && prev != key {
 			if e := s.index[prev]; e != nil && e.cls == c && e.ref == ref {
 				delete(s.index, prev) // its slot was freed and reused since
+				s.byHash.remove(prev)
 				s.sorted = nil
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -104,11 +105,13 @@ type Store struct {
 	log      *slog.Logger
 	lock     *os.File
 
-	ckpt    sync.Mutex // one checkpoint at a time; taken before mu
-	mu      sync.Mutex
-	closed  error
-	index   map[string]*series // index.go
-	sorted  []string           // index keys, sorted; nil when stale
+	ckpt   sync.Mutex // one checkpoint at a time; taken before mu
+	mu     sync.Mutex
+	closed error
+	index  map[string]*series // index.go
+	// byHash indexes the same series for Append's lookups (hashindex.go).
+	byHash  hashIndex
+	sorted  []string // index keys, sorted; nil when stale
 	classes map[int64]*class
 	w       *wal
 	// epoch numbers the write-ahead log segments of this run: a series
@@ -116,9 +119,14 @@ type Store struct {
 	epoch uint64
 	// batch holds the series logged as new in the current Update.
 	batch map[string]*series
-	// refs is Update's scratch: the series of each point logged (nil:
+	// refs is Append's scratch: the series of each point logged (nil:
 	// not logged), so applying it needs no second lookup.
 	refs []*series
+	// unwritten are the new series whose base images are written to the
+	// log but not yet synced, and so not yet written into their slots
+	// (sync.go); syncs counts the log's fsyncs.
+	unwritten []unwritten
+	syncs     atomic.Uint64
 	// dirty are the series with logged points not applied to their
 	// slots yet (see deferred.go); deferredN counts those points.
 	dirty     []*series
@@ -162,6 +170,7 @@ func Open(opts Options) (*Store, error) {
 		walDir:   filepath.Join(opts.Dir, "wal"),
 		log:      opts.Logger.With("component", "seriesstore"),
 		index:    make(map[string]*series),
+		byHash:   newHashIndex(),
 		classes:  make(map[int64]*class),
 		batch:    make(map[string]*series),
 		hbuf:     make([]byte, headerSize),
@@ -207,13 +216,17 @@ func (s *Store) Run(ctx context.Context) error {
 	}
 }
 
-// Update logs the points durably (one fsync), then applies them in order.
-// When it returns nil every counted point survives a crash. An error means
-// the store failed (I/O) and must be reopened, which recovers it. Update
-// keeps no reference to points nor to their keys' bytes once it returns
-// (the key of a new series is copied), so a caller may build keys in a
-// buffer it reuses.
-func (s *Store) Update(points []Point) (Result, error) {
+// Append logs the points and queues them for their series like Update,
+// but does not fsync the log: the points survive a crash of the process
+// at once, a crash of the machine once a Sync (or any of the store's
+// own syncs) returned nil after Append. Nothing is written into a
+// series' slot before the log records it depends on are durable (a new
+// series is written into its slot by the sync that covers its base
+// image), so a crash of the machine before the sync loses the appended
+// points, never a series. With MaxDeferredPoints negative the points are
+// applied at once, which needs the log synced first: Append is then
+// Update. The error and the points' keys are as Update's.
+func (s *Store) Append(points []Point) (Result, error) {
 	var res Result
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -252,8 +265,14 @@ func (s *Store) Update(points []Point) (Result, error) {
 		}
 		refs[i] = e
 	}
-	if err := s.w.commit(); err != nil {
+	if err := s.w.write(); err != nil {
 		return res, s.fail(err)
+	}
+	s.indexNew() // sync.go: written into their slots once the log is synced
+	if s.opts.MaxDeferredPoints < 0 {
+		if err := s.syncLog(); err != nil {
+			return res, s.fail(err)
+		}
 	}
 	for i, e := range refs {
 		if e == nil {
@@ -261,12 +280,6 @@ func (s *Store) Update(points []Point) (Result, error) {
 		}
 		p := &points[i]
 		var err error
-		if e.pend != nil {
-			err = s.materialize(e)
-		}
-		if err != nil {
-			return res, s.fail(err)
-		}
 		if s.opts.MaxDeferredPoints < 0 {
 			err = s.apply(e, p.Time, p.Value)
 		} else {
@@ -284,7 +297,7 @@ func (s *Store) Update(points []Point) (Result, error) {
 		}
 	}
 	if s.deferredN >= s.opts.MaxDeferredPoints && s.opts.MaxDeferredPoints >= 0 {
-		if err := s.applyDeferred(); err != nil {
+		if err := s.applyDeferred(); err != nil { // syncs the log first
 			return res, s.fail(err)
 		}
 	}
@@ -307,7 +320,7 @@ var (
 // logPoint checks p and queues its log records: the series' base image
 // first when the series is new or not logged since the last checkpoint.
 // It returns the series, new ones (not indexed before the log is
-// committed) included.
+// written) included.
 func (s *Store) logPoint(p *Point) (*series, error) {
 	if p.Key == "" || len(p.Key) > MaxKeyLen || p.Time < 0 || p.Time > rrd.MaxTime {
 		return nil, errRejected
@@ -316,7 +329,7 @@ func (s *Store) logPoint(p *Point) (*series, error) {
 	if err != nil || p.Step < 1 {
 		return nil, errRejected
 	}
-	e := s.index[p.Key]
+	e := s.byHash.get(p.Key) // hashindex.go
 	if e != nil && e.logged != s.epoch {
 		if err := s.load(e); err != nil {
 			s.quarantine(e, err) // the point starts the series anew below
@@ -340,8 +353,9 @@ func (s *Store) logPoint(p *Point) (*series, error) {
 	return e, nil
 }
 
-// create logs a new series for p (its base image), to be written into its
-// slot and indexed once the log is committed (materialize).
+// create logs a new series for p (its base image), to be indexed once
+// the log is written and written into its slot once the log is synced
+// (sync.go).
 func (s *Store) create(p *Point, typ rrd.DSType) (*series, error) {
 	if s.opts.MaxSeries > 0 && len(s.index)+len(s.batch) >= s.opts.MaxSeries {
 		return nil, errOverLimit
@@ -413,6 +427,7 @@ func (s *Store) quarantine(e *series, cause error) {
 	s.log.Error("series header is corrupt; slot copied aside, the series starts anew", "series", e.key, "copied_to", aside, "err", cause)
 	e.cls.release(e.ref)
 	delete(s.index, e.key)
+	s.byHash.remove(e.key)
 	s.deferredN -= len(e.samples)
 	e.samples, e.gone = nil, true
 	s.sorted = nil

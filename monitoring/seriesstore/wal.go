@@ -50,8 +50,11 @@ type wal struct {
 	dir  string
 	seq  uint64
 	f    *os.File
-	size int64
-	buf  []byte // queued base-image records
+	size int64 // bytes written
+	// synced is how many of them an fsync made durable: no page of a
+	// series is written while synced < size (see Store.syncLog).
+	synced int64
+	buf    []byte // queued base-image records
 	// pbuf holds the queued kindPoints records, written after buf; the
 	// last one is open (pstart is where it starts) while popen.
 	pbuf   []byte
@@ -154,9 +157,10 @@ func (w *wal) end(start int) {
 	binary.LittleEndian.PutUint32(w.buf[start+4:], checksum(payload))
 }
 
-// commit writes the queued records, base images first, and fsyncs them:
-// after it returns nil, they survive a crash.
-func (w *wal) commit() error {
+// write writes the queued records, base images first, without an
+// fsync: they survive a crash of the process, not of the machine, until
+// the next sync.
+func (w *wal) write() error {
 	if w.popen {
 		w.endPoints()
 	}
@@ -176,9 +180,22 @@ func (w *wal) commit() error {
 	if err != nil {
 		return fmt.Errorf("cannot write write-ahead log: %w", err)
 	}
+	return nil
+}
+
+// unsynced reports whether records were written since the last fsync.
+func (w *wal) unsynced() bool { return w.synced < w.size }
+
+// sync fsyncs what was written: after it returns nil, every record
+// written survives a crash.
+func (w *wal) sync() error {
+	if !w.unsynced() {
+		return nil
+	}
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("cannot sync write-ahead log: %w", err)
 	}
+	w.synced = w.size
 	return nil
 }
 
