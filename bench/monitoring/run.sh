@@ -16,7 +16,8 @@
 #
 # Environment (all optional):
 #   SERIES=100000      distinct series (endpoint x metric x tags)
-#   DURATION=20s       each measured load (at most 60s)
+#   DURATION=60s       each measured load (at most 60s; shorter rounds can miss the
+#                      per-minute application of points to the series files)
 #   ROUNDS=3           measured rounds per target (median reported)
 #   CONCURRENCY=8      requests in flight
 #   BATCH=1000         points per request (a Falcon array / JSON lines)
@@ -46,7 +47,7 @@
 set -euo pipefail
 
 SERIES=${SERIES:-100000}
-DURATION=${DURATION:-20s}
+DURATION=${DURATION:-60s}
 ROUNDS=${ROUNDS:-3}
 CONCURRENCY=${CONCURRENCY:-8}
 BATCH=${BATCH:-1000}
