@@ -155,6 +155,16 @@ func (r *Request) JSON(status int, v any) error {
 	return nil
 }
 
+// RawJSON writes body, a JSON document the handler encoded itself (hot
+// answers skip encoding/json's reflection), with a status. body is copied:
+// the handler may reuse its buffer.
+func (r *Request) RawJSON(status int, body []byte) error {
+	r.Ctx.SetStatusCode(status)
+	r.Ctx.SetContentType("application/json")
+	r.Ctx.SetBody(body)
+	return nil
+}
+
 // Param is one path parameter.
 type Param struct{ Name, Value string }
 
