@@ -31,7 +31,9 @@ type compiled struct {
 type Mux struct {
 	routes []compiled
 	authn  Authenticator
-	log    *slog.Logger
+	// authnBytes is authn when it checks tokens without a copy, else nil.
+	authnBytes BytesAuthenticator
+	log        *slog.Logger
 	// ctx is the parent of every handler's Request.Context; Close ends it.
 	// It is not the fasthttp.RequestCtx: deriving contexts from that one
 	// races with the server's shutdown inside fasthttp v1.74.
@@ -45,7 +47,9 @@ func NewMux(authn Authenticator, log *slog.Logger) *Mux {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Mux{authn: authn, log: log, ctx: ctx, cancel: cancel}
+	m := &Mux{authn: authn, log: log, ctx: ctx, cancel: cancel}
+	m.authnBytes, _ = authn.(BytesAuthenticator)
+	return m
 }
 
 // Close ends the context handlers got from Request.Context, so calls still
@@ -248,11 +252,17 @@ func (m *Mux) authorize(req *Request, a Access) error {
 	if a.Public {
 		return nil
 	}
-	tok, ok := auth.BearerToken(req.Ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
+	tok, ok := auth.BearerTokenBytes(req.Ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
 	if !ok {
 		return httperr.Unauthorized("missing bearer token: send Authorization: Bearer <token>")
 	}
-	p, err := m.authn.Authenticate(req.ctx, tok)
+	var p auth.Principal
+	var err error
+	if m.authnBytes != nil {
+		p, err = m.authnBytes.AuthenticateBytes(req.ctx, tok)
+	} else {
+		p, err = m.authn.Authenticate(req.ctx, string(tok))
+	}
 	if errors.Is(err, auth.ErrUnauthenticated) {
 		return httperr.Unauthorized("invalid or revoked token")
 	}
