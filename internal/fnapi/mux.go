@@ -1,6 +1,7 @@
 package fnapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,10 @@ type compiled struct {
 type Mux struct {
 	routes []compiled
 	authn  Authenticator
+	// literal maps the path (without its outer slashes) of each route
+	// without parameters to the indexes in routes of the routes with that
+	// pattern, in order (see indexLiterals).
+	literal map[string][]int
 	// authnBytes is authn when it checks tokens without a copy, else nil.
 	authnBytes BytesAuthenticator
 	log        *slog.Logger
@@ -80,7 +85,23 @@ func (m *Mux) Register(f Function) error {
 	}
 	// Literal segments beat parameters: sort so more literal routes match first.
 	sort.SliceStable(m.routes, func(i, j int) bool { return literalScore(m.routes[i].segments) > literalScore(m.routes[j].segments) })
+	m.indexLiterals()
 	return nil
+}
+
+// indexLiterals rebuilds literal. A path that equals a route without
+// parameters can match no route before it in the order but the routes of
+// the same pattern (any other route of as many segments has fewer
+// literals and sorts after it), so serving the first of those whose
+// method fits is what the scan of every route would do.
+func (m *Mux) indexLiterals() {
+	m.literal = map[string][]int{}
+	for i, c := range m.routes {
+		if literalScore(c.segments) == len(c.segments) {
+			k := strings.Join(c.segments, "/")
+			m.literal[k] = append(m.literal[k], i)
+		}
+	}
 }
 
 func isParam(s string) bool { return len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' }
@@ -190,40 +211,10 @@ func (m *Mux) HasFunction(name string) bool {
 // name (all functions for AllFunctions), with a request body limit of
 // maxBody bytes.
 func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID string, maxBody int64) bool {
-	path := string(ctx.Path())
 	method := ctx.Method() // compared without a copy; a string only for a 405
-	var pp pathParts
-	splitPath(path, &pp)
-	var allow []string
-	for i := range m.routes {
-		c := &m.routes[i]
-		if name != AllFunctions && c.fn != name {
-			continue
-		}
-		ps, ok := matchParts(c, &pp, path)
-		if !ok {
-			continue
-		}
-		if c.method != string(method) && !(string(method) == fasthttp.MethodHead && c.method == fasthttp.MethodGet) {
-			allow = append(allow, c.method)
-			continue
-		}
-		req := &Request{Ctx: ctx, Params: ps, RequestID: requestID, Log: c.log, MaxBody: maxBody, ctx: m.ctx}
-		if err := m.authorize(req, c.route.Access); err != nil {
-			httperr.Write(ctx, m.log, requestID, err)
-			return true
-		}
-		if !c.route.StreamBody {
-			// Buffered bodies are JSON requests: never held in memory past
-			// MaxBufferedBody, whatever the route allows for streamed uploads.
-			if he := bodylimit.Read(ctx, min(maxBody, MaxBufferedBody)); he != nil {
-				httperr.Write(ctx, m.log, requestID, he)
-				return true
-			}
-		}
-		if err := m.call(c, req); err != nil {
-			httperr.Write(ctx, req.Log, requestID, err)
-		}
+	c, ps, allow := m.lookup(name, method, ctx.Path())
+	if c != nil {
+		m.serve(c, ps, ctx, requestID, maxBody)
 		return true
 	}
 	if len(allow) > 0 {
@@ -236,6 +227,73 @@ func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID str
 		return true
 	}
 	return false
+}
+
+// lookup returns the route of function name (AllFunctions: any) that
+// serves method on path, with its parameters, or nil and the methods of
+// the routes whose path matched. A path equal to a route without
+// parameters is one map lookup that allocates nothing (see literal);
+// other paths are matched route by route (scan).
+func (m *Mux) lookup(name string, method, path []byte) (*compiled, Params, []string) {
+	if idx, ok := m.literal[string(bytes.Trim(path, "/"))]; ok {
+		for _, i := range idx {
+			c := &m.routes[i]
+			if (name == AllFunctions || c.fn == name) && methodServes(c.method, method) {
+				return c, nil, nil
+			}
+		}
+	}
+	return m.scan(name, method, string(path))
+}
+
+// scan is lookup's match of path against every route in order: the first
+// one whose path and method match serves the request.
+func (m *Mux) scan(name string, method []byte, path string) (*compiled, Params, []string) {
+	var pp pathParts
+	splitPath(path, &pp)
+	var allow []string
+	for i := range m.routes {
+		c := &m.routes[i]
+		if name != AllFunctions && c.fn != name {
+			continue
+		}
+		ps, ok := matchParts(c, &pp, path)
+		if !ok {
+			continue
+		}
+		if !methodServes(c.method, method) {
+			allow = append(allow, c.method)
+			continue
+		}
+		return c, ps, nil
+	}
+	return nil, nil, allow
+}
+
+// methodServes reports whether a route of method serves a request with
+// method got (a GET route serves HEAD too).
+func methodServes(method string, got []byte) bool {
+	return method == string(got) || string(got) == fasthttp.MethodHead && method == fasthttp.MethodGet
+}
+
+// serve checks the caller, reads the body and runs route c's handler.
+func (m *Mux) serve(c *compiled, ps Params, ctx *fasthttp.RequestCtx, requestID string, maxBody int64) {
+	req := &Request{Ctx: ctx, Params: ps, RequestID: requestID, Log: c.log, MaxBody: maxBody, ctx: m.ctx}
+	if err := m.authorize(req, c.route.Access); err != nil {
+		httperr.Write(ctx, m.log, requestID, err)
+		return
+	}
+	if !c.route.StreamBody {
+		// Buffered bodies are JSON requests: never held in memory past
+		// MaxBufferedBody, whatever the route allows for streamed uploads.
+		if he := bodylimit.Read(ctx, min(maxBody, MaxBufferedBody)); he != nil {
+			httperr.Write(ctx, m.log, requestID, he)
+			return
+		}
+	}
+	if err := m.call(c, req); err != nil {
+		httperr.Write(ctx, req.Log, requestID, err)
+	}
 }
 
 // call runs the handler; a panic becomes a 500 instead of a crash.
