@@ -28,7 +28,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	g.m.inflight.Inc()
 	peer := g.ip.Resolve(ctx) // the peer, its trust and the client, once
 	rid := g.requestID(ctx, peer.Trusted)
-	ctx.Response.Header.Set(HeaderRequestID, rid)
+	setResponseRequestID(ctx, rid)
 	snap := g.snap.Load()
 	client := peer.Client
 	var ev event
