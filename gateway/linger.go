@@ -32,7 +32,7 @@ type lingerListener struct {
 	// writeSlack is how much earlier than asked a connection's write
 	// deadline may stay (see deadline.go); 0: every deadline applies.
 	writeSlack int64
-	bufs    *sync.Pool // *[16 << 10]byte
+	bufs       *sync.Pool // *[16 << 10]byte
 	// plain is false under TLS, whose handshake bytes are no request.
 	plain bool
 
