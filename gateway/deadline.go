@@ -1,6 +1,9 @@
 package gateway
 
-import "time"
+import (
+	"net"
+	"time"
+)
 
 // Deadlines of client connections. fasthttp sets three per request on a
 // kept-alive connection — the idle timeout before it waits for the next
@@ -12,7 +15,8 @@ import "time"
 //   - A read deadline takes effect at the connection's next Read, not at
 //     once: the connection has one reader, the server's goroutine for it,
 //     which is also the one that sets the deadlines (the proxy's client
-//     watch reads and sets deadlines on the wrapped connection itself). The
+//     watch reads and sets deadlines on the wrapped connection itself, and
+//     forward applies the pending deadline before it may start). The
 //     read timeout set after a request's first bytes is never applied when
 //     the whole request came with them, so one read deadline per request
 //     reaches the poller instead of two. A zero deadline (none) applies at
@@ -44,6 +48,17 @@ func (c *lingerConn) applyReadDeadline() error {
 		return nil
 	}
 	return c.Conn.SetReadDeadline(time.Unix(0, v))
+}
+
+// applyPendingReadDeadline puts the read deadline set for the request on
+// conn's connection in effect now. forward calls it before proxying: the
+// proxy's client watch waits on the socket itself, past lingerConn, and
+// must end at the request's read timeout, not at the idle deadline of the
+// wait before it (which may be about to pass).
+func applyPendingReadDeadline(conn net.Conn) {
+	if lc := lingerOf(conn); lc != nil {
+		_ = lc.applyReadDeadline()
+	}
 }
 
 // SetWriteDeadline implements net.Conn: a deadline less than writeSlack

@@ -195,6 +195,7 @@ func (g *Gateway) forward(ctx *fasthttp.RequestCtx, cr *compiledRoute, peer real
 		httperr.Write(ctx, nil, rid, httperr.New(fasthttp.StatusServiceUnavailable, "service %q has no instances", cr.service))
 		return
 	}
+	applyPendingReadDeadline(ctx.Conn())
 	in := proxy.Input{RequestID: rid, TrustedPeer: peer.Trusted, Peer: peer.Addr, Start: start}
 	if cr.sticky {
 		// Sticky rooms: the client's (aggregated) address picks its room.
