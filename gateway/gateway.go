@@ -268,7 +268,9 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 			g.state.close()
 			return nil, fmt.Errorf("cannot listen on gateway address %s: %w", opts.Listen, err)
 		}
-		g.ln = newLingerListener(ln, true, opts.LingerTimeout, opts.LingerBytes)
+		ll := newLingerListener(ln, true, opts.LingerTimeout, opts.LingerBytes)
+		ll.writeSlack = int64(opts.WriteTimeout / writeSlackDivisor)
+		g.ln = ll
 	}
 	g.srv = &fasthttp.Server{
 		Handler:                      g.handle,

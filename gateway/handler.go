@@ -28,7 +28,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	g.m.inflight.Inc()
 	peer := g.ip.Resolve(ctx) // the peer, its trust and the client, once
 	rid := g.requestID(ctx, peer.Trusted)
-	ctx.Response.Header.Set(HeaderRequestID, rid)
+	setResponseRequestID(ctx, rid)
 	snap := g.snap.Load()
 	client := peer.Client
 	var ev event
@@ -195,6 +195,7 @@ func (g *Gateway) forward(ctx *fasthttp.RequestCtx, cr *compiledRoute, peer real
 		httperr.Write(ctx, nil, rid, httperr.New(fasthttp.StatusServiceUnavailable, "service %q has no instances", cr.service))
 		return
 	}
+	applyPendingReadDeadline(ctx.Conn())
 	in := proxy.Input{RequestID: rid, TrustedPeer: peer.Trusted, Peer: peer.Addr, Start: start}
 	if cr.sticky {
 		// Sticky rooms: the client's (aggregated) address picks its room.

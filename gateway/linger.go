@@ -29,7 +29,10 @@ type lingerListener struct {
 	net.Listener
 	timeout time.Duration
 	max     int64
-	bufs    *sync.Pool // *[16 << 10]byte
+	// writeSlack is how much earlier than asked a connection's write
+	// deadline may stay (see deadline.go); 0: every deadline applies.
+	writeSlack int64
+	bufs       *sync.Pool // *[16 << 10]byte
 	// plain is false under TLS, whose handshake bytes are no request.
 	plain bool
 
@@ -132,6 +135,10 @@ type lingerConn struct {
 	// the change is one compare-and-swap, so a request is either served
 	// or never read.
 	state atomic.Int32
+	// readPending is a read deadline (unix nanos) set but not in effect
+	// yet, 0 for none; writeSet is the write deadline in effect, 0 for
+	// none (see deadline.go).
+	readPending, writeSet atomic.Int64
 }
 
 // States of lingerConn.state.
@@ -145,6 +152,9 @@ const (
 // connection started (under TLS the decrypting connection does, see
 // MarkStarted: handshake bytes are no request).
 func (c *lingerConn) Read(p []byte) (int, error) {
+	if err := c.applyReadDeadline(); err != nil {
+		return 0, err
+	}
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.l.plain && !c.MarkStarted() {
 		return 0, net.ErrClosed // a shutdown closed it first: drop the bytes

@@ -60,6 +60,14 @@ func (g *Gateway) requestID(ctx *fasthttp.RequestCtx, trustedPeer bool) string {
 		}
 	}
 	id := g.ids.next()
-	ctx.Request.Header.Set(HeaderRequestID, id)
+	ctx.Request.Header.SetCanonical([]byte(HeaderRequestID), []byte(id))
 	return id
+}
+
+// setResponseRequestID sets the answer's X-Request-Id to id. The name is
+// in canonical form and id a valid request id (validRequestID: no CR or
+// LF), so SetCanonical skips what Set would do on every request: normalize
+// the name and scrub the value.
+func setResponseRequestID(ctx *fasthttp.RequestCtx, id string) {
+	ctx.Response.Header.SetCanonical([]byte(HeaderRequestID), []byte(id))
 }

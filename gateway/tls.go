@@ -56,7 +56,9 @@ func (g *Gateway) setupTLS() error {
 		return fmt.Errorf("cannot listen on gateway TLS address %s: %w", o.Listen, err)
 	}
 	// Lingering close works below TLS, on the TCP connection.
-	t := &tlsEdge{ln: certs.Listener(newLingerListener(raw, false, g.opts.LingerTimeout, g.opts.LingerBytes), o.MinVersion), certs: certs, port: o.RedirectPort}
+	ll := newLingerListener(raw, false, g.opts.LingerTimeout, g.opts.LingerBytes)
+	ll.writeSlack = int64(g.opts.WriteTimeout / writeSlackDivisor)
+	t := &tlsEdge{ln: certs.Listener(ll, o.MinVersion), certs: certs, port: o.RedirectPort}
 	if t.port == 0 {
 		t.port = raw.Addr().(*net.TCPAddr).Port
 	}

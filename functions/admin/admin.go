@@ -40,13 +40,6 @@ func New(tokens *auth.Service, opts Options) *Function {
 	return &Function{tokens: tokens, version: opts.Version, nodes: opts.Nodes}
 }
 
-// Whoami is the answer of GET /api/v1/whoami.
-type Whoami struct {
-	auth.Principal
-	Teams         []string `json:"teams"`
-	ServerVersion string   `json:"server_version"`
-}
-
 // Name implements fnapi.Function.
 func (f *Function) Name() string { return "admin" }
 
@@ -59,14 +52,6 @@ func (f *Function) Routes() []fnapi.Route {
 		{Method: fasthttp.MethodDelete, Pattern: "/api/v1/tokens/{id}", Access: fnapi.AdminOnly(), Handler: f.revoke},
 		{Method: fasthttp.MethodGet, Pattern: "/api/v1/nodes", Access: fnapi.AdminOnly(), Handler: f.listNodes},
 	}
-}
-
-func (f *Function) whoami(r *fnapi.Request) error {
-	teams := r.Principal.Teams()
-	if teams == nil {
-		teams = []string{}
-	}
-	return r.JSON(fasthttp.StatusOK, Whoami{Principal: r.Principal, Teams: teams, ServerVersion: f.version})
 }
 
 // CreateRequest is the body of POST /api/v1/tokens. Team is a shorthand for

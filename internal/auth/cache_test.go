@@ -346,3 +346,77 @@ func TestCacheStopsTrustingWhenTheStoreIsUnreachable(t *testing.T) {
 	resumed = true
 	testenv.Eventually(t, 10*time.Second, check)
 }
+
+// TestCacheAuthenticateBytesIsAuthenticate: the check of a token still in
+// the request's buffer serves a verified token from memory, and everything
+// else as Authenticate does: a wrong secret or malformed token through the
+// store and refused, a revoke at once, a check older than MaxAge read again.
+func TestCacheAuthenticateBytesIsAuthenticate(t *testing.T) {
+	st := &countingStore{Store: openBunt(t)}
+	s := NewService(st)
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	tok, plain := mustCreate(t, s, "shop", TeamScope("shop")) // before the watch (see TestCacheServesAVerifiedTokenFromMemory)
+	_, other := mustCreate(t, s, "other", ScopeIngest)
+	c := startCache(t, s, CacheOptions{MaxAge: time.Minute, Freshness: time.Hour, Now: func() time.Time { return time.Unix(0, clock.Load()) }})
+	ctx := context.Background()
+	check := func(tok string) (Principal, error) {
+		buf := []byte(tok)
+		p, err := c.AuthenticateBytes(ctx, buf)
+		for i := range buf {
+			buf[i] = 'x' // the caller's buffer is reused: nothing may point into it
+		}
+		return p, err
+	}
+	if p, err := check(plain); err != nil || p.TokenID != tok.ID || p.Name != "shop" {
+		t.Fatalf("first check: %+v, %v", p, err)
+	}
+	before := st.gets.Load()
+	buf := []byte(plain)
+	if n := testing.AllocsPerRun(20, func() {
+		if p, err := c.AuthenticateBytes(ctx, buf); err != nil || p.Name != "shop" {
+			t.Fatalf("cached check: %+v, %v", p, err)
+		}
+	}); n != 0 {
+		t.Errorf("a cached check allocates %.0f times, want 0", n)
+	}
+	if got := st.gets.Load() - before; got != 0 {
+		t.Fatalf("cached checks read the store %d times", got)
+	}
+	if p, err := check(plain); err != nil || p.Name != "shop" || p.Scopes[0] != TeamScope("shop") {
+		t.Fatalf("after the buffer was overwritten: %+v, %v", p, err)
+	}
+	wrong := plain[:len(plain)-1] + "0"
+	if wrong == plain {
+		wrong = plain[:len(plain)-1] + "1"
+	}
+	before = st.gets.Load()
+	for _, bad := range []string{wrong, "wharf_garbage", plain + "0", " " + plain[1:], ""} {
+		if _, err := check(bad); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("%q: %v, want ErrUnauthenticated", bad, err)
+		}
+	}
+	if st.gets.Load() == before {
+		t.Fatal("a wrong secret was rejected from the cache, not the store")
+	}
+	clock.Add(int64(time.Minute + time.Second))
+	before = st.gets.Load()
+	if _, err := check(plain); err != nil {
+		t.Fatal(err)
+	}
+	if st.gets.Load() == before {
+		t.Fatal("a check older than MaxAge was reused")
+	}
+	if _, err := check(other); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := check(plain); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("revoked token right after Revoke: %v", err)
+	}
+	if p, err := check(other); err != nil || p.Name != "other" {
+		t.Fatalf("the other token after a revoke: %+v, %v", p, err)
+	}
+}

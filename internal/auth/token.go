@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -74,6 +75,16 @@ func sumEqual(sum [sha256.Size]byte, storedHex string) bool {
 	var buf [2 * sha256.Size]byte
 	hex.Encode(buf[:], sum[:])
 	return subtle.ConstantTimeCompare(buf[:], []byte(storedHex)) == 1
+}
+
+// BearerTokenBytes is BearerToken without a copy: the token is a slice of header.
+func BearerTokenBytes(header []byte) ([]byte, bool) {
+	const p = "bearer "
+	if len(header) <= len(p) || !strings.EqualFold(string(header[:len(p)]), p) {
+		return nil, false
+	}
+	tok := bytes.TrimSpace(header[len(p):])
+	return tok, len(tok) != 0
 }
 
 // BearerToken extracts the token from an Authorization header value.

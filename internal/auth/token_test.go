@@ -182,6 +182,9 @@ func FuzzBearerToken(f *testing.F) {
 		if string(header) != orig {
 			t.Fatal("BearerToken modified its input")
 		}
+		if b, bok := BearerTokenBytes(header); string(b) != tok || bok != ok {
+			t.Fatalf("BearerTokenBytes(%q) = %q, %v; BearerToken %q, %v", header, b, bok, tok, ok)
+		}
 		if !ok {
 			if tok != "" {
 				t.Fatalf("BearerToken(%q) = %q, false; want empty token on failure", header, tok)

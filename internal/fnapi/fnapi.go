@@ -39,7 +39,8 @@ type Access struct {
 
 // AdminOnly admits admin tokens.
 func AdminOnly() Access {
-	return Access{Scopes: func(Params) []string { return []string{auth.ScopeAdmin} }}
+	need := []string{auth.ScopeAdmin} // one slice for every call, not one per request
+	return Access{Scopes: func(Params) []string { return need }}
 }
 
 // AnyToken admits any valid token.
@@ -69,6 +70,13 @@ type Route struct {
 // Authenticator turns a bearer token into a principal.
 type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (auth.Principal, error)
+}
+
+// BytesAuthenticator is an Authenticator that can check a token still in
+// the request's buffer without copying it (auth.Cache); the Mux uses it
+// when its Authenticator has it. The token must not be kept.
+type BytesAuthenticator interface {
+	AuthenticateBytes(ctx context.Context, token []byte) (auth.Principal, error)
 }
 
 // Request is what a handler gets.
@@ -157,6 +165,16 @@ func describeType(t reflect.Type) string {
 // JSON writes v with a status.
 func (r *Request) JSON(status int, v any) error {
 	httperr.WriteJSON(r.Ctx, status, v)
+	return nil
+}
+
+// RawJSON writes body, a JSON document the handler encoded itself (hot
+// answers skip encoding/json's reflection), with a status. body is copied:
+// the handler may reuse its buffer.
+func (r *Request) RawJSON(status int, body []byte) error {
+	r.Ctx.SetStatusCode(status)
+	r.Ctx.SetContentType("application/json")
+	r.Ctx.SetBody(body)
 	return nil
 }
 

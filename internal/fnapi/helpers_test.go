@@ -3,8 +3,10 @@ package fnapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/wharfhq/wharf/internal/auth"
 	"github.com/wharfhq/wharf/internal/config"
 	"github.com/wharfhq/wharf/internal/store/buntstore"
+	"github.com/wharfhq/wharf/internal/testenv"
 )
 
 // testFunction is a Function with a fixed route list.
@@ -60,6 +63,13 @@ type env struct {
 
 func newEnv(t *testing.T, fns ...Function) *env {
 	t.Helper()
+	return newEnvWith(t, false, fns...)
+}
+
+// newEnvWith is newEnv with the tokens checked through a running
+// auth.Cache (as wharf serve wires the Mux) when cached is set.
+func newEnvWith(t *testing.T, cached bool, fns ...Function) *env {
+	t.Helper()
 	st, err := buntstore.Open(buntstore.Options{Path: ":memory:"})
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +81,9 @@ func newEnv(t *testing.T, fns ...Function) *env {
 	e.blog = e.token(t, "blog", auth.TeamScope("blog"))
 	e.agent = e.token(t, "agent-1", auth.ScopeAgent)
 	e.mux = NewMux(e.svc, nil)
+	if cached {
+		e.mux = NewMux(startCache(t, e.svc, e.admin), nil)
+	}
 	for _, f := range fns {
 		if err := e.mux.Register(f); err != nil {
 			t.Fatal(err)
@@ -154,4 +167,25 @@ func wantError(t *testing.T, r response, status int, msg string) errorBody {
 
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// startCache runs an auth.Cache over svc until the test ends and waits
+// until it serves token from memory.
+func startCache(t *testing.T, svc *auth.Service, token string) *auth.Cache {
+	t.Helper()
+	cache := auth.NewCache(svc, auth.CacheOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cache.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if _, err := cache.Authenticate(context.Background(), token); err != nil {
+			return err
+		}
+		if cache.Len() == 0 {
+			return errors.New("the token is not cached yet")
+		}
+		return nil
+	})
+	return cache
 }

@@ -1,6 +1,7 @@
 package fnapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,7 +32,13 @@ type compiled struct {
 type Mux struct {
 	routes []compiled
 	authn  Authenticator
-	log    *slog.Logger
+	// literal maps the path (without its outer slashes) of each route
+	// without parameters to the indexes in routes of the routes with that
+	// pattern, in order (see indexLiterals).
+	literal map[string][]int
+	// authnBytes is authn when it checks tokens without a copy, else nil.
+	authnBytes BytesAuthenticator
+	log        *slog.Logger
 	// ctx is the parent of every handler's Request.Context; Close ends it.
 	// It is not the fasthttp.RequestCtx: deriving contexts from that one
 	// races with the server's shutdown inside fasthttp v1.74.
@@ -47,7 +54,9 @@ func NewMux(authn Authenticator, log *slog.Logger) *Mux {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Mux{authn: authn, log: log, ctx: ctx, cancel: cancel}
+	m := &Mux{authn: authn, log: log, ctx: ctx, cancel: cancel}
+	m.authnBytes, _ = authn.(BytesAuthenticator)
+	return m
 }
 
 // Close ends the context handlers got from Request.Context, so calls still
@@ -78,7 +87,23 @@ func (m *Mux) Register(f Function) error {
 	}
 	// Literal segments beat parameters: sort so more literal routes match first.
 	sort.SliceStable(m.routes, func(i, j int) bool { return literalScore(m.routes[i].segments) > literalScore(m.routes[j].segments) })
+	m.indexLiterals()
 	return nil
+}
+
+// indexLiterals rebuilds literal. A path that equals a route without
+// parameters can match no route before it in the order but the routes of
+// the same pattern (any other route of as many segments has fewer
+// literals and sorts after it), so serving the first of those whose
+// method fits is what the scan of every route would do.
+func (m *Mux) indexLiterals() {
+	m.literal = map[string][]int{}
+	for i, c := range m.routes {
+		if literalScore(c.segments) == len(c.segments) {
+			k := strings.Join(c.segments, "/")
+			m.literal[k] = append(m.literal[k], i)
+		}
+	}
 }
 
 func isParam(s string) bool { return len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' }
@@ -188,52 +213,10 @@ func (m *Mux) HasFunction(name string) bool {
 // name (all functions for AllFunctions), with a request body limit of
 // maxBody bytes.
 func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID string, maxBody int64) bool {
-	path := string(ctx.Path())
 	method := ctx.Method() // compared without a copy; a string only for a 405
-	var pp pathParts
-	splitPath(path, &pp)
-	var allow []string
-	for i := range m.routes {
-		c := &m.routes[i]
-		if name != AllFunctions && c.fn != name {
-			continue
-		}
-		ps, ok := matchParts(c, &pp, path)
-		if !ok {
-			continue
-		}
-		if c.method != string(method) && !(string(method) == fasthttp.MethodHead && c.method == fasthttp.MethodGet) {
-			allow = append(allow, c.method)
-			continue
-		}
-		req := &Request{Ctx: ctx, Params: ps, RequestID: requestID, Log: c.log, MaxBody: maxBody, ctx: m.ctx}
-		if err := m.authorize(req, c.route.Access); err != nil {
-			httperr.Write(ctx, m.log, requestID, err)
-			return true
-		}
-		var reused []byte
-		if !c.route.StreamBody {
-			// Buffered bodies are JSON requests: never held in memory past
-			// MaxBufferedBody, whatever the route allows for streamed uploads.
-			var he *httperr.Error
-			if c.route.BodyNotKept {
-				reused, he = bodylimit.ReadReusing(ctx, min(maxBody, MaxBufferedBody), &m.bodies)
-			} else {
-				he = bodylimit.Read(ctx, min(maxBody, MaxBufferedBody))
-			}
-			if he != nil {
-				httperr.Write(ctx, m.log, requestID, he)
-				return true
-			}
-		}
-		err := m.call(c, req)
-		if reused != nil {
-			ctx.Request.ResetBody()
-			m.bodies.Put(reused)
-		}
-		if err != nil {
-			httperr.Write(ctx, req.Log, requestID, err)
-		}
+	c, ps, allow := m.lookup(name, method, ctx.Path())
+	if c != nil {
+		m.serve(c, ps, ctx, requestID, maxBody)
 		return true
 	}
 	if len(allow) > 0 {
@@ -246,6 +229,85 @@ func (m *Mux) ServeFunction(name string, ctx *fasthttp.RequestCtx, requestID str
 		return true
 	}
 	return false
+}
+
+// lookup returns the route of function name (AllFunctions: any) that
+// serves method on path, with its parameters, or nil and the methods of
+// the routes whose path matched. A path equal to a route without
+// parameters is one map lookup that allocates nothing (see literal);
+// other paths are matched route by route (scan).
+func (m *Mux) lookup(name string, method, path []byte) (*compiled, Params, []string) {
+	if idx, ok := m.literal[string(bytes.Trim(path, "/"))]; ok {
+		for _, i := range idx {
+			c := &m.routes[i]
+			if (name == AllFunctions || c.fn == name) && methodServes(c.method, method) {
+				return c, nil, nil
+			}
+		}
+	}
+	return m.scan(name, method, string(path))
+}
+
+// scan is lookup's match of path against every route in order: the first
+// one whose path and method match serves the request.
+func (m *Mux) scan(name string, method []byte, path string) (*compiled, Params, []string) {
+	var pp pathParts
+	splitPath(path, &pp)
+	var allow []string
+	for i := range m.routes {
+		c := &m.routes[i]
+		if name != AllFunctions && c.fn != name {
+			continue
+		}
+		ps, ok := matchParts(c, &pp, path)
+		if !ok {
+			continue
+		}
+		if !methodServes(c.method, method) {
+			allow = append(allow, c.method)
+			continue
+		}
+		return c, ps, nil
+	}
+	return nil, nil, allow
+}
+
+// methodServes reports whether a route of method serves a request with
+// method got (a GET route serves HEAD too).
+func methodServes(method string, got []byte) bool {
+	return method == string(got) || string(got) == fasthttp.MethodHead && method == fasthttp.MethodGet
+}
+
+// serve checks the caller, reads the body and runs route c's handler.
+func (m *Mux) serve(c *compiled, ps Params, ctx *fasthttp.RequestCtx, requestID string, maxBody int64) {
+	req := &Request{Ctx: ctx, Params: ps, RequestID: requestID, Log: c.log, MaxBody: maxBody, ctx: m.ctx}
+	if err := m.authorize(req, c.route.Access); err != nil {
+		httperr.Write(ctx, m.log, requestID, err)
+		return
+	}
+	var reused []byte
+	if !c.route.StreamBody {
+		// Buffered bodies are JSON requests: never held in memory past
+		// MaxBufferedBody, whatever the route allows for streamed uploads.
+		var he *httperr.Error
+		if c.route.BodyNotKept {
+			reused, he = bodylimit.ReadReusing(ctx, min(maxBody, MaxBufferedBody), &m.bodies)
+		} else {
+			he = bodylimit.Read(ctx, min(maxBody, MaxBufferedBody))
+		}
+		if he != nil {
+			httperr.Write(ctx, m.log, requestID, he)
+			return
+		}
+	}
+	err := m.call(c, req)
+	if reused != nil {
+		ctx.Request.ResetBody()
+		m.bodies.Put(reused)
+	}
+	if err != nil {
+		httperr.Write(ctx, req.Log, requestID, err)
+	}
 }
 
 // call runs the handler; a panic becomes a 500 instead of a crash.
@@ -262,11 +324,17 @@ func (m *Mux) authorize(req *Request, a Access) error {
 	if a.Public {
 		return nil
 	}
-	tok, ok := auth.BearerToken(req.Ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
+	tok, ok := auth.BearerTokenBytes(req.Ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
 	if !ok {
 		return httperr.Unauthorized("missing bearer token: send Authorization: Bearer <token>")
 	}
-	p, err := m.authn.Authenticate(req.ctx, tok)
+	var p auth.Principal
+	var err error
+	if m.authnBytes != nil {
+		p, err = m.authnBytes.AuthenticateBytes(req.ctx, tok)
+	} else {
+		p, err = m.authn.Authenticate(req.ctx, string(tok))
+	}
 	if errors.Is(err, auth.ErrUnauthenticated) {
 		return httperr.Unauthorized("invalid or revoked token")
 	}

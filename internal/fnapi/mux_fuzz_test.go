@@ -90,3 +90,45 @@ func FuzzMatchParts(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLookupMatchesScan: the map lookup of paths without parameters picks
+// the route (and the 405's methods) that matching every route in order picks.
+func FuzzLookupMatchesScan(f *testing.F) {
+	noop := func(*Request) error { return nil }
+	m := NewMux(nil, nil)
+	for _, fn := range []testFunction{
+		{"one", []Route{
+			{Method: "GET", Pattern: "/api/v1/whoami", Handler: noop},
+			{Method: "POST", Pattern: "/api/v1/tokens", Handler: noop},
+			{Method: "GET", Pattern: "/api/v1/tokens", Handler: noop},
+			{Method: "DELETE", Pattern: "/api/v1/tokens/{id}", Handler: noop},
+			{Method: "GET", Pattern: "/api/v1/{kind}", Handler: noop},
+			{Method: "PUT", Pattern: "/{a}/{b}/whoami", Handler: noop},
+			{Method: "GET", Pattern: "/", Handler: noop},
+		}},
+		{"two", []Route{
+			{Method: "PUT", Pattern: "/api/v1/whoami/", Handler: noop},
+			{Method: "GET", Pattern: "/fn/ab/decide", Handler: noop},
+			{Method: "POST", Pattern: "/fn/{f}/decide", Handler: noop},
+			{Method: "GET", Pattern: "/a//b", Handler: noop},
+		}},
+	} {
+		if err := m.Register(fn); err != nil {
+			f.Fatal(err)
+		}
+	}
+	for _, s := range [][3]string{
+		{"api", "GET", "/api/v1/whoami"}, {"one", "HEAD", "/api/v1/whoami"}, {"two", "PUT", "api/v1/whoami//"},
+		{"api", "POST", "/api/v1/whoami"}, {"one", "GET", "/api/v1/tokens"}, {"api", "DELETE", "/api/v1/tokens"},
+		{"api", "GET", "/"}, {"api", "GET", ""}, {"two", "POST", "/fn/ab/decide"}, {"api", "GET", "/a//b"}, {"x", "GET", "/fn/ab/decide"},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	f.Fuzz(func(t *testing.T, name, method, path string) {
+		c, ps, allow := m.lookup(name, []byte(method), []byte(path))
+		wc, wps, wallow := m.scan(name, []byte(method), path)
+		if c != wc || len(ps) != len(wps) || strings.Join(allow, ",") != strings.Join(wallow, ",") {
+			t.Fatalf("lookup(%q, %q, %q) = %v %v %v; scan: %v %v %v", name, method, path, c, ps, allow, wc, wps, wallow)
+		}
+	})
+}

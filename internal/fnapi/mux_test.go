@@ -2,6 +2,7 @@ package fnapi
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -311,7 +312,13 @@ func authFunctions() Function {
 }
 
 func TestMuxMissingToken(t *testing.T) {
-	e := newEnv(t, authFunctions())
+	for _, cached := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cached=%v", cached), func(t *testing.T) { testMuxMissingToken(t, cached) })
+	}
+}
+
+func testMuxMissingToken(t *testing.T, cached bool) {
+	e := newEnvWith(t, cached, authFunctions())
 	for _, path := range []string{"/any", "/admin", "/agent", "/teams/shop/apps", "/empty-scopes"} {
 		for _, hdr := range []map[string]string{
 			nil,
@@ -331,7 +338,13 @@ func TestMuxMissingToken(t *testing.T) {
 }
 
 func TestMuxBadToken(t *testing.T) {
-	e := newEnv(t, authFunctions())
+	for _, cached := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cached=%v", cached), func(t *testing.T) { testMuxBadToken(t, cached) })
+	}
+}
+
+func testMuxBadToken(t *testing.T, cached bool) {
+	e := newEnvWith(t, cached, authFunctions())
 	_, unknown, err := auth.NewService(e.st).Create(t.Context(), auth.CreateRequest{Name: "gone", Scopes: []string{auth.ScopeAdmin}})
 	if err != nil {
 		t.Fatal(err)
@@ -365,7 +378,13 @@ func TestMuxBadToken(t *testing.T) {
 }
 
 func TestMuxScopes(t *testing.T) {
-	e := newEnv(t, authFunctions())
+	for _, cached := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cached=%v", cached), func(t *testing.T) { testMuxScopes(t, cached) })
+	}
+}
+
+func testMuxScopes(t *testing.T, cached bool) {
+	e := newEnvWith(t, cached, authFunctions())
 	tests := []struct {
 		path   string
 		token  string
