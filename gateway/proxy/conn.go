@@ -99,7 +99,9 @@ func (c *trackedConn) reused() bool { return c.exchanges > 1 }
 // closedWhileIdle reports whether the upstream closed (or reset) this idle
 // pooled connection, or sent on it bytes nobody asked for: either way a
 // request written now would be lost. It looks at the socket without
-// consuming or waiting (one non-blocking peek).
+// consuming or waiting (one non-blocking peek). It cannot be skipped for
+// requests that could be replayed on a fresh connection: the replay covers a
+// close, not the bytes (TestIdleConnWithUnsolicitedBytesIsNotReused).
 func (c *trackedConn) closedWhileIdle() bool {
 	if c.raw == nil {
 		return false

@@ -103,6 +103,13 @@
 // of the request was written. A streamed response body holds its connection
 // until the body is read to the end (back to the pool) or dropped (closed).
 //
+// A connection on which the upstream sent bytes nobody asked for is out of
+// step (the next request written on it would get them as its answer) and is
+// never used again: bytes read along with an answer, past its end, close it
+// when the exchange ends; bytes that arrive while it is idle in the pool are
+// found by the look before the next request is written on it (see Retries).
+// That look is why it stays, even for requests that could be replayed.
+//
 // # A client that goes away
 //
 // A request still waiting for its upstream after Options.ClientWatchDelay

@@ -121,6 +121,9 @@ func (c *call) exchange(t *Transport, hc *fasthttp.HostClient, req *fasthttp.Req
 	// A body delimited by the connection's close leaves nothing to reuse.
 	keep := !closeConn && !resp.ConnectionClose() && resp.Header.ContentLength() != -2
 	if resp.BodyStream() == nil {
+		// Bytes read past the answer are bytes nobody asked for: the
+		// connection is out of step (see closedWhileIdle).
+		keep = keep && br.Buffered() == 0
 		hc.ReleaseReader(br)
 		if keep {
 			hc.ReleaseConn(cc)
@@ -187,8 +190,10 @@ func holdConn[C any](t *Transport, hc *fasthttp.HostClient, cc C, br *bufio.Read
 }
 
 func (h *connHold[C]) done(fullyRead bool) {
+	// Bytes read past the body are bytes nobody asked for.
+	keep := fullyRead && h.keep && h.br.Buffered() == 0
 	h.hc.ReleaseReader(h.br)
-	if fullyRead && h.keep {
+	if keep {
 		h.release(h.hc, h.cc)
 	} else {
 		h.close(h.hc, h.cc)

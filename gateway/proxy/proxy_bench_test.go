@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,15 +130,23 @@ func BenchmarkServeGETLoopback(b *testing.B) {
 	}
 	defer cl.Close()
 	in := Input{RequestID: "0123456789ab-1"}
+	// Each goroutine's client end must be the peer of its own accepted
+	// end: a goroutine that ends closes its client, and the request
+	// context of another goroutine on that connection would see its
+	// client gone (499) once a request waits ClientWatchDelay.
+	var pair sync.Mutex
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
+		pair.Lock()
 		client, err := net.Dial("tcp", cl.Addr().String())
 		if err != nil {
+			pair.Unlock()
 			b.Error(err)
 			return
 		}
 		defer client.Close()
 		conn, err := cl.Accept()
+		pair.Unlock()
 		if err != nil {
 			b.Error(err)
 			return

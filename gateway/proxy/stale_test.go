@@ -156,3 +156,98 @@ func TestRequestDroppedAfterSendingIsNotResent(t *testing.T) {
 		t.Fatalf("outcome %+v, want 2 attempts", out)
 	}
 }
+
+// TestIdleConnWithUnsolicitedBytesIsNotReused: an upstream that sends bytes
+// on a keep-alive connection after its answer (a second response nobody
+// asked for, the tail of a mis-framed body, a "408" before closing) has left
+// the connection out of step: a request written on it would get those bytes
+// as its answer — another request's answer, for all the proxy can tell. Such
+// a connection is never used again, whatever the method of the next request
+// (a GET as much as a POST), and whether the bytes came with the answer
+// (read along with it) or later, while the connection was idle in the pool
+// (found by the look at a reused connection before writing on it).
+func TestIdleConnWithUnsolicitedBytesIsNotReused(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		later, stream bool
+	}{
+		{"with the answer", false, false},
+		{"with a streamed answer", false, true},
+		{"while idle", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := Options{}
+			if tc.stream {
+				opts.BufferResponseBytes = -1 // every answer streamed to the client
+			}
+			testUnsolicitedBytes(t, opts, tc.later)
+		})
+	}
+}
+
+func testUnsolicitedBytes(t *testing.T, opts Options, later bool) {
+	const stray = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray"
+	answered := make(chan struct{}, 16) // the client has its answer
+	strayed := make(chan int, 16)
+	var conns atomic.Int64
+	addr, _ := rawUpstream(t, func(c net.Conn) {
+		n := conns.Add(1)
+		br := bufio.NewReader(c)
+		for i := 0; ; i++ {
+			h, err := readHead(br)
+			if err != nil {
+				return
+			}
+			if _, err := readBody(br, h); err != nil {
+				return
+			}
+			answer := fmt.Sprintf("conn %d", n)
+			out := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(answer), answer)
+			if i == 0 && !later {
+				out += stray // one write: read with the answer, or right after it
+			}
+			if _, err := io.WriteString(c, out); err != nil {
+				return
+			}
+			if i == 0 {
+				if later {
+					// The proxy has read the answer and pooled the
+					// connection: the bytes arrive while it is idle.
+					select {
+					case <-answered:
+					case <-time.After(10 * time.Second):
+						return
+					}
+					_, _ = io.WriteString(c, stray)
+				}
+				strayed <- int(n)
+			}
+		}
+	})
+	tr := NewTransport(opts)
+	f := startFront(t, tr.NewRoute(mustService(t, "shop", nil, addr), RouteConfig{}))
+	methods := []string{fasthttp.MethodGet, fasthttp.MethodGet, fasthttp.MethodHead, fasthttp.MethodPost}
+	for i, method := range methods {
+		var body []byte
+		if method == fasthttp.MethodPost {
+			body = []byte(`{"order":1}`)
+		}
+		st, got := do(t, f.addr, method, "/", body)
+		want := fmt.Sprintf("conn %d", i+1)
+		if method == fasthttp.MethodHead {
+			want = ""
+		}
+		if st != 200 || string(got) != want {
+			t.Fatalf("%s %d after unsolicited bytes on the pooled connection: %d %q, want 200 %q (%+v)", method, i, st, got, want, f.last(t))
+		}
+		answered <- struct{}{}
+		select {
+		case <-strayed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s %d: the upstream did not send its stray bytes", method, i)
+		}
+	}
+	if n := conns.Load(); n != int64(len(methods)) {
+		t.Fatalf("the upstream accepted %d connections, want %d (none reused after stray bytes)", n, len(methods))
+	}
+}
