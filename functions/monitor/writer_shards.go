@@ -48,7 +48,10 @@ func (w *Writer) openShard(s int) (*shardRun, error) {
 			return nil, fmt.Errorf("cannot create series shard %d: %w", s, err)
 		}
 	}
-	st, err := seriesstore.Open(seriesstore.Options{Dir: dir, MaxSeries: w.opts.MaxSeries, Logger: w.opts.Logger})
+	// The shards' checkpoints (which apply the points logged since the
+	// last one) are spread over the interval, shard s at (s+1)/shards of it.
+	st, err := seriesstore.Open(seriesstore.Options{Dir: dir, MaxSeries: w.opts.MaxSeries, Logger: w.opts.Logger,
+		CheckpointPhase: float64(s+1) / float64(w.opts.Shards+1)})
 	if err != nil {
 		return nil, fmt.Errorf("cannot open series shard %d: %w", s, err)
 	}

@@ -44,6 +44,12 @@ type Options struct {
 	// CheckpointEvery is how often Run makes the segment files durable and
 	// starts a new write-ahead log segment. Default 1 minute.
 	CheckpointEvery time.Duration
+	// CheckpointPhase puts Run's first checkpoint this fraction of
+	// CheckpointEvery after it starts (0, or outside (0, 1): a whole
+	// interval). Stores opened together (the shards of a node) given
+	// different phases apply their waiting points at different moments
+	// instead of stalling every writer at once.
+	CheckpointPhase float64
 	// MaxWALBytes starts a checkpoint after an update once the current
 	// write-ahead log segment is this large. Default 64 MiB.
 	MaxWALBytes int64
@@ -197,9 +203,14 @@ func Open(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Run checkpoints every CheckpointEvery until ctx ends.
+// Run checkpoints every CheckpointEvery (the first after CheckpointPhase
+// of it) until ctx ends.
 func (s *Store) Run(ctx context.Context) error {
-	t := time.NewTicker(s.opts.CheckpointEvery)
+	first := s.opts.CheckpointEvery
+	if p := s.opts.CheckpointPhase; p > 0 && p < 1 {
+		first = time.Duration(p * float64(first))
+	}
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
@@ -212,6 +223,7 @@ func (s *Store) Run(ctx context.Context) error {
 					return err
 				}
 			}
+			t.Reset(s.opts.CheckpointEvery)
 		}
 	}
 }
