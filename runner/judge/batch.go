@@ -18,6 +18,9 @@ type judgeItem struct {
 	lock   int // recordLock(key)
 	c      *judged
 	series []mjudge.Point
+	// slot is the series index's match the item comes from (nil: none),
+	// where fillCache remembers the item's cached record.
+	slot *seriesMatch
 }
 
 // judgeBatch judges the items of one point batch with one read and one

@@ -80,38 +80,53 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 
 // fillCache returns the cached records of items, in order, reading those
 // not cached with one store.GetMany. A missing record is cached as a new
-// one; an undecodable one is left out (nil: update drops it). The slice
-// is c's scratch, valid until the next call. c.mu is held.
+// one; an undecodable one is left out (nil: update drops it). An item's
+// record is found through its series index match when that remembers it
+// (the steady state: no lookup in c.entries), else looked up and
+// remembered there. The slice is c's scratch, valid until the next call.
+// c.mu is held.
 func (j *Judge) fillCache(ctx context.Context, c *shardCache, shard int, items []judgeItem) ([]*cachedRecord, error) {
 	recs := slices.Grow(c.recs[:0], len(items))[:len(items)]
 	c.recs = recs
-	var keys []string
+	var missing []int
 	for i, it := range items {
+		if recs[i] = it.slot.cached(c); recs[i] != nil {
+			continue
+		}
+		c.lookups++
 		if recs[i] = c.entries[it.key]; recs[i] == nil {
-			keys = append(keys, it.key)
+			missing = append(missing, i)
+		} else if it.slot != nil {
+			it.slot.rec = recs[i]
 		}
 	}
-	if len(keys) == 0 {
+	if len(missing) == 0 {
 		return recs, nil
+	}
+	keys := make([]string, len(missing))
+	for n, i := range missing {
+		keys[n] = items[i].key
 	}
 	entries, err := store.GetMany(ctx, j.opts.StateStore, keys)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read judge states: %w", err)
 	}
-	for i, e := range entries {
+	for n, e := range entries {
+		it := items[missing[n]]
+		var cr *cachedRecord
 		if e.Version == 0 {
-			c.entries[keys[i]] = &cachedRecord{key: keys[i], rec: record{Shard: shard}}
-			continue
+			cr = &cachedRecord{key: it.key, rec: record{Shard: shard}}
+		} else {
+			rec, err := decodeRecord(e.Value)
+			if err != nil {
+				continue
+			}
+			cr = &cachedRecord{key: it.key, rec: rec, ver: e.Version}
 		}
-		rec, err := decodeRecord(e.Value)
-		if err != nil {
-			continue
-		}
-		c.entries[keys[i]] = &cachedRecord{key: keys[i], rec: rec, ver: e.Version}
-	}
-	for i, it := range items {
-		if recs[i] == nil {
-			recs[i] = c.entries[it.key]
+		c.add(cr)
+		recs[missing[n]] = cr
+		if it.slot != nil {
+			it.slot.rec = cr
 		}
 	}
 	return recs, nil

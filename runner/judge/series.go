@@ -62,6 +62,12 @@ type seriesMatch struct {
 	c    *judged
 	key  string
 	lock int // recordLock(key)
+	// rec is the shard cache's record of key when fillCache last saw it,
+	// so that a batch finds it without a lookup in the cache's map. It is
+	// used only while it is still the cached one (rec.cache is the cache
+	// asked): a record dropped or evicted is marked so (shardCache.remove).
+	// Read and written with the index's mu and the cache's mu held.
+	rec *cachedRecord
 }
 
 func newSeriesIndex() *seriesIndex {
