@@ -9,6 +9,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/store"
+	mjudge "github.com/wharfhq/wharf/monitoring/judge"
 )
 
 // errStateConflict answers the point batches held while a state of their
@@ -44,6 +45,9 @@ type shardCache struct {
 	arena   []byte
 	// recs is fillCache's scratch: the records of a batch's items.
 	recs []*cachedRecord
+	// scratch is judgeCached's window being judged, kept from one batch
+	// to the next.
+	scratch []mjudge.Sample
 	// lookups counts fillCache's lookups in entries: items whose series
 	// index match did not remember a record still cached (for tests).
 	lookups int

@@ -33,7 +33,8 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 	now := j.opts.Now()
 	var slow []judgeItem
 	var slowRecs []*cachedRecord
-	var scratch []mjudge.Sample
+	scratch := c.scratch
+	defer func() { c.scratch = scratch[:0] }()
 	dirtied := false
 	for i, it := range items {
 		e := recs[i]
@@ -47,7 +48,9 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 		st := e.rec.State
 		// Judge may move the window in place: judge a copy (in scratch),
 		// so that the cached state stays as it was when the item goes to
-		// update; the window taken is copied back into the cached one's.
+		// update. The window taken becomes the cached state's, and the
+		// cached state's old one the scratch (each window array has one
+		// owner: no copy back).
 		scratch = append(scratch[:0], st.Points...)
 		st.Points = scratch
 		next, evs := mjudge.Judge(st, it.c.Compiled, it.series, now)
@@ -58,7 +61,7 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 		if !stateMoved(&e.rec.State, &next) && e.rec.FP == it.c.fp {
 			continue // duplicates or out of order: nothing to write
 		}
-		next.Points = append(e.rec.State.Points[:0], next.Points...)
+		scratch = e.rec.State.Points[:0]
 		e.rec.State, e.rec.FP, e.rec.Source = next, it.c.fp, sourceFor(&next, it.c)
 		if !e.dirty {
 			e.dirty = true

@@ -157,15 +157,23 @@ func benchHandle(b *testing.B, st store.Store, series, shards int, cached bool, 
 // consecutive series (a 1,000-point push split over 8 shards). One op is
 // one batch; ns/point is reported. each-batch flushes every batch as it is
 // judged (a direct call: one state write per point); held holds the
-// batches as serve's consumer does and flushes once MaxHeld (512) of them
-// wait, about five points per state write, as in serve under the bench.
+// batches as serve's consumer does and flushes once MaxHeld (512, the
+// default) of them wait, about five points per state write, as in serve
+// under the bench; held-<n> flushes once n wait.
 func BenchmarkHandleLoad(b *testing.B) {
-	b.Run("each-batch", func(b *testing.B) { benchHandleLoad(b, false) })
-	b.Run("held", func(b *testing.B) { benchHandleLoad(b, true) })
+	b.Run("each-batch", func(b *testing.B) { benchHandleLoad(b, 0) })
+	b.Run("held", func(b *testing.B) { benchHandleLoad(b, 512) })
+	for _, n := range []int{1024, 1536} {
+		b.Run("held-"+strconv.Itoa(n), func(b *testing.B) { benchHandleLoad(b, n) })
+	}
 }
 
-func benchHandleLoad(b *testing.B, held bool) {
+func benchHandleLoad(b *testing.B, maxHeld int) {
+	held := maxHeld > 0
 	j, _ := newLogstoreJudge(b, 1)
+	if held {
+		j.opts.MaxHeld = maxHeld
+	}
 	j.strat.set("load", mustCompile(b, strategy.Strategy{ID: "load", Team: "shop", Metric: "bench.load", Func: "all(#3)", Operator: ">", RightValue: 1e18, MaxStep: 3}))
 	const series, per = 12500, 125
 	t0 := time.Now().Unix()/30*30 - 3600*24*400
