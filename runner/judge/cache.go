@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -69,6 +70,11 @@ type cachedRecord struct {
 	rec   record
 	ver   uint64
 	dirty bool
+	// tagsEnc is tagsOf encoded (mjudge.AppendTags): the state's Tags
+	// encoded while they are that same map (series' tags never change),
+	// so that a flush does not walk and sort the map of every state.
+	tagsOf  map[string]string
+	tagsEnc []byte
 	// ref is the state store's handle of the key from the last write
 	// (store.SwapResult.Ref; nil: none), handed back with the next one.
 	ref any
@@ -81,6 +87,16 @@ type cachedRecord struct {
 
 func newShardCache() *shardCache {
 	return &shardCache{entries: map[string]*cachedRecord{}}
+}
+
+// encodedTags returns e's state's Tags encoded when e keeps them (the
+// same map as tagsOf), else nil.
+func (e *cachedRecord) encodedTags() []byte {
+	if e.tagsEnc == nil || e.tagsOf == nil || e.rec.State.Tags == nil ||
+		reflect.ValueOf(e.tagsOf).UnsafePointer() != reflect.ValueOf(e.rec.State.Tags).UnsafePointer() {
+		return nil
+	}
+	return e.tagsEnc
 }
 
 // add caches e (whose key is not cached). c.mu is held.
@@ -183,7 +199,7 @@ func (j *Judge) storeDirty(ctx context.Context, c *shardCache, recs []*cachedRec
 		e.dirty = false
 		c.dirty--
 		start := len(arena)
-		next, err := appendRecord(arena, &e.rec)
+		next, err := appendRecordTags(arena, &e.rec, e.encodedTags())
 		if err != nil {
 			c.remove(e)
 			c.conflicted = true
@@ -238,7 +254,7 @@ func (j *Judge) trimCache(c *shardCache) {
 		}
 		if !e.dirty {
 			delete(c.entries, key)
-			e.cache, e.rec, e.ref = nil, record{}, nil
+			e.cache, e.rec, e.ref, e.tagsOf, e.tagsEnc = nil, record{}, nil, nil, nil
 			over--
 		}
 	}

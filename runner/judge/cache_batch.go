@@ -63,6 +63,9 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 		}
 		scratch = e.rec.State.Points[:0]
 		e.rec.State, e.rec.FP, e.rec.Source = next, it.c.fp, sourceFor(&next, it.c)
+		if it.tags != nil && len(it.series) > 0 {
+			e.tagsOf, e.tagsEnc = it.series[0].Tags, it.tags // used only while next.Tags is that map
+		}
 		if !e.dirty {
 			e.dirty = true
 			c.dirty++

@@ -37,7 +37,7 @@ func (j *Judge) handleMessage(ctx context.Context, shard int, body []byte, m *bu
 		ms := s.match(strats, gen)
 		for k := range ms {
 			mt := &ms[k]
-			items = append(items, judgeItem{key: mt.key, lock: mt.lock, c: mt.c, series: idx.points(s), slot: mt})
+			items = append(items, judgeItem{key: mt.key, lock: mt.lock, c: mt.c, series: idx.points(s), slot: mt, tags: s.tagsEnc})
 		}
 	}
 	idx.items = items

@@ -13,7 +13,7 @@ import (
 )
 
 // stateOf reads the stored record of host-<i> of seriesBatch under strategy
-// id.
+// id, and checks that it is encoded as appendRecord encodes it.
 func stateOf(t *testing.T, j *Judge, st store.Store, id string, i int) record {
 	t.Helper()
 	key := StatePrefix + event.ID(j.strat.get(id).Prefix, id, metric.PK("host-"+strconv.Itoa(i), "cpu.busy", "env=bench,k="+strconv.Itoa(i%10)))
@@ -24,6 +24,14 @@ func stateOf(t *testing.T, j *Judge, st store.Store, id string, i int) record {
 	rec, err := decodeRecord(e.Value)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Written with the series' tags encoded apart (the flush): the bytes
+	// of the plain encoding.
+	if tags := rec.State.Tags; len(tags) != 2 || tags["env"] != "bench" || tags["k"] != strconv.Itoa(i%10) {
+		t.Fatalf("host-%d under %s: stored tags %v", i, id, tags)
+	}
+	if again, err := appendRecord(nil, &rec); err != nil || string(again) != string(e.Value) {
+		t.Fatalf("host-%d under %s: stored %q, encodes to %q (%v)", i, id, e.Value, again, err)
 	}
 	return rec
 }
