@@ -12,6 +12,12 @@ type Swap struct {
 	Expect uint64
 	Value  []byte
 	Opts   PutOptions
+	// Ref is the SwapResult.Ref of an earlier swap of Key on the same
+	// store (nil: none): an engine that hands out refs finds the key
+	// through it without a lookup. A ref the engine did not make, one of
+	// another key or store, or one of a key deleted since is ignored; a
+	// swap means the same with or without it.
+	Ref any
 }
 
 // SwapResult is the outcome of one Swap: the new version, or Err
@@ -19,6 +25,9 @@ type Swap struct {
 type SwapResult struct {
 	Version uint64
 	Err     error
+	// Ref is the engine's handle of the key written, for the next Swap of
+	// it (nil: the engine has none; logstore has).
+	Ref any
 }
 
 // Batcher is implemented by engines that read and compare-and-swap many

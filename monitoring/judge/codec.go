@@ -30,19 +30,21 @@ var statuses = [...]event.Status{0: "", 1: event.Problem, 2: event.OK, 3: event.
 // each point the time since the previous one (varint) and the value's
 // 8 bytes. Eleven points of a series take about 120 bytes.
 func (st State) AppendBinary(b []byte) ([]byte, error) {
+	return st.AppendBinaryTags(b, nil)
+}
+
+// AppendBinaryTags is AppendBinary with st.Tags already encoded by
+// AppendTags (nil: encoded here): a caller that keeps a series' tags
+// encoded beside the map (which never changes) spares every write the
+// walk and sort of the map. tags must be AppendTags of st.Tags.
+func (st State) AppendBinaryTags(b, tags []byte) ([]byte, error) {
 	b = append(b, stateVersion)
 	b = appendString(b, st.Endpoint)
 	b = appendString(b, st.Metric)
-	var arr [8]string // most series have a few tags: no allocation
-	keys := arr[:0]
-	for k := range st.Tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = binary.AppendUvarint(b, uint64(len(keys)))
-	for _, k := range keys {
-		b = appendString(b, k)
-		b = appendString(b, st.Tags[k])
+	if tags == nil {
+		b = AppendTags(b, st.Tags)
+	} else {
+		b = append(b, tags...)
 	}
 	b = binary.AppendVarint(b, st.Step)
 	code := 0
@@ -70,6 +72,24 @@ func (st State) AppendBinary(b []byte) ([]byte, error) {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(p.V))
 	}
 	return b, nil
+}
+
+// AppendTags appends the encoding of a state's tags that AppendBinary
+// writes: their count, then each key and value as length-prefixed
+// strings, sorted by key.
+func AppendTags(b []byte, tags map[string]string) []byte {
+	var arr [8]string // most series have a few tags: no allocation
+	keys := arr[:0]
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		b = appendString(b, k)
+		b = appendString(b, tags[k])
+	}
+	return b
 }
 
 // MarshalBinary encodes the state (see AppendBinary).

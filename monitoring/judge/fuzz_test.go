@@ -30,6 +30,10 @@ func FuzzUnmarshalState(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// With the tags encoded apart: the same bytes.
+		if withTags, err := st.AppendBinaryTags(nil, AppendTags(nil, st.Tags)); err != nil || string(withTags) != string(again) {
+			t.Fatalf("AppendBinaryTags: %q %v, AppendBinary: %q", withTags, err, again)
+		}
 		var st2 State
 		if err := st2.UnmarshalBinary(again); err != nil {
 			t.Fatalf("re-encoded state does not decode: %v", err)

@@ -54,3 +54,17 @@ func BenchmarkStateCodec(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(buf)), "bytes/state")
 }
+
+// BenchmarkStateEncode is one encoding of the bench load's state (two
+// tags, a window of 4 points): what the runner's flush pays per state.
+func BenchmarkStateEncode(b *testing.B) {
+	c := compile(b, strategy.Strategy{Func: "all(#3)", Operator: ">", RightValue: 1e18})
+	st, _ := feed(c, State{}, series(60, 60, repeat(50, 6)...))
+	st.Tags = map[string]string{"k": "7", "env": "bench"}
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = st.AppendBinary(buf[:0])
+	}
+	b.ReportMetric(float64(len(buf)), "bytes/state")
+}

@@ -18,6 +18,12 @@ type judgeItem struct {
 	lock   int // recordLock(key)
 	c      *judged
 	series []mjudge.Point
+	// slot is the series index's match the item comes from (nil: none),
+	// where fillCache remembers the item's cached record.
+	slot *seriesMatch
+	// tags is the Tags of series' points encoded as a state's
+	// (mjudge.AppendTags; nil: not known).
+	tags []byte
 }
 
 // judgeBatch judges the items of one point batch with one read and one

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
 	"github.com/wharfhq/wharf/internal/bus"
 	"github.com/wharfhq/wharf/internal/store"
+	mjudge "github.com/wharfhq/wharf/monitoring/judge"
 )
 
 // errStateConflict answers the point batches held while a state of their
@@ -44,6 +46,12 @@ type shardCache struct {
 	arena   []byte
 	// recs is fillCache's scratch: the records of a batch's items.
 	recs []*cachedRecord
+	// scratch is judgeCached's window being judged, kept from one batch
+	// to the next.
+	scratch []mjudge.Sample
+	// lookups counts fillCache's lookups in entries: items whose series
+	// index match did not remember a record still cached (for tests).
+	lookups int
 	// held answers the batches whose records are dirty; heldPoints counts
 	// their points.
 	held       []func(error)
@@ -62,10 +70,59 @@ type cachedRecord struct {
 	rec   record
 	ver   uint64
 	dirty bool
+	// tagsEnc is tagsOf encoded (mjudge.AppendTags): the state's Tags
+	// encoded while they are that same map (series' tags never change),
+	// so that a flush does not walk and sort the map of every state.
+	tagsOf  map[string]string
+	tagsEnc []byte
+	// ref is the state store's handle of the key from the last write
+	// (store.SwapResult.Ref; nil: none), handed back with the next one.
+	ref any
+	// cache is the cache whose entries hold the record, nil once it was
+	// dropped from them: a pointer to the record kept beside the map (the
+	// series index's seriesMatch.rec) is used only while cache is the
+	// cache asked. Changed only with that cache's mu held.
+	cache *shardCache
 }
 
 func newShardCache() *shardCache {
 	return &shardCache{entries: map[string]*cachedRecord{}}
+}
+
+// encodedTags returns e's state's Tags encoded when e keeps them (the
+// same map as tagsOf), else nil.
+func (e *cachedRecord) encodedTags() []byte {
+	if e.tagsEnc == nil || e.tagsOf == nil || e.rec.State.Tags == nil ||
+		reflect.ValueOf(e.tagsOf).UnsafePointer() != reflect.ValueOf(e.rec.State.Tags).UnsafePointer() {
+		return nil
+	}
+	return e.tagsEnc
+}
+
+// add caches e (whose key is not cached). c.mu is held.
+func (c *shardCache) add(e *cachedRecord) {
+	e.cache = c
+	c.entries[e.key] = e
+}
+
+// remove drops e from the cache when it is the cached record of its key,
+// and marks it dropped. c.mu is held.
+func (c *shardCache) remove(e *cachedRecord) {
+	if c.entries[e.key] == e {
+		delete(c.entries, e.key)
+	}
+	if e.cache == c {
+		e.cache = nil
+	}
+}
+
+// cached returns the record of m's key that c holds when m remembers it
+// (no lookup), else nil. c.mu is held.
+func (m *seriesMatch) cached(c *shardCache) *cachedRecord {
+	if m == nil || m.rec == nil || m.rec.cache != c {
+		return nil
+	}
+	return m.rec
 }
 
 // cacheOf returns the cache of shard i, nil when the judge writes through
@@ -142,16 +199,16 @@ func (j *Judge) storeDirty(ctx context.Context, c *shardCache, recs []*cachedRec
 		e.dirty = false
 		c.dirty--
 		start := len(arena)
-		next, err := appendRecord(arena, &e.rec)
+		next, err := appendRecordTags(arena, &e.rec, e.encodedTags())
 		if err != nil {
-			delete(c.entries, e.key)
+			c.remove(e)
 			c.conflicted = true
 			continue
 		}
 		arena = next
 		val := arena[start:len(arena):len(arena)]
 		written = append(written, e)
-		swaps = append(swaps, store.Swap{Key: e.key, Expect: e.ver, Value: val})
+		swaps = append(swaps, store.Swap{Key: e.key, Expect: e.ver, Value: val, Ref: e.ref})
 	}
 	if len(swaps) == 0 {
 		return nil
@@ -162,18 +219,18 @@ func (j *Judge) storeDirty(ctx context.Context, c *shardCache, recs []*cachedRec
 	j.stats.flushedStates.Add(len(swaps))
 	if err != nil {
 		for _, e := range written {
-			delete(c.entries, e.key)
+			c.remove(e)
 		}
 		c.conflicted = true
 		return fmt.Errorf("cannot write judge states: %w", err)
 	}
 	for n, r := range res {
 		if r.Err != nil {
-			delete(c.entries, written[n].key)
+			c.remove(written[n])
 			c.conflicted = true
 			continue
 		}
-		written[n].ver = r.Version
+		written[n].ver, written[n].ref = r.Version, r.Ref
 	}
 	return nil
 }
@@ -184,7 +241,8 @@ const maxKeptArena = 16 << 20
 
 // trimCache drops clean records beyond MaxCachedStates per shard (map
 // order: an arbitrary choice); they are read again when their series
-// comes back.
+// comes back. A dropped record lets go of its state: the series index may
+// point to it until its series comes back.
 func (j *Judge) trimCache(c *shardCache) {
 	over := len(c.entries) - j.opts.MaxCachedStates
 	if over <= 0 {
@@ -196,6 +254,7 @@ func (j *Judge) trimCache(c *shardCache) {
 		}
 		if !e.dirty {
 			delete(c.entries, key)
+			e.cache, e.rec, e.ref, e.tagsOf, e.tagsEnc = nil, record{}, nil, nil, nil
 			over--
 		}
 	}
@@ -223,9 +282,7 @@ func (j *Judge) flushKey(ctx context.Context, key string, shard int) error {
 func (j *Judge) dropCachedLocked(ctx context.Context, c *shardCache, recs []*cachedRecord) error {
 	err := j.storeDirty(ctx, c, recs)
 	for _, e := range recs {
-		if c.entries[e.key] == e {
-			delete(c.entries, e.key)
-		}
+		c.remove(e)
 	}
 	return err
 }

@@ -33,7 +33,8 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 	now := j.opts.Now()
 	var slow []judgeItem
 	var slowRecs []*cachedRecord
-	var scratch []mjudge.Sample
+	scratch := c.scratch
+	defer func() { c.scratch = scratch[:0] }()
 	dirtied := false
 	for i, it := range items {
 		e := recs[i]
@@ -47,7 +48,9 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 		st := e.rec.State
 		// Judge may move the window in place: judge a copy (in scratch),
 		// so that the cached state stays as it was when the item goes to
-		// update; the window taken is copied back into the cached one's.
+		// update. The window taken becomes the cached state's, and the
+		// cached state's old one the scratch (each window array has one
+		// owner: no copy back).
 		scratch = append(scratch[:0], st.Points...)
 		st.Points = scratch
 		next, evs := mjudge.Judge(st, it.c.Compiled, it.series, now)
@@ -58,8 +61,11 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 		if !stateMoved(&e.rec.State, &next) && e.rec.FP == it.c.fp {
 			continue // duplicates or out of order: nothing to write
 		}
-		next.Points = append(e.rec.State.Points[:0], next.Points...)
+		scratch = e.rec.State.Points[:0]
 		e.rec.State, e.rec.FP, e.rec.Source = next, it.c.fp, sourceFor(&next, it.c)
+		if it.tags != nil && len(it.series) > 0 {
+			e.tagsOf, e.tagsEnc = it.series[0].Tags, it.tags // used only while next.Tags is that map
+		}
 		if !e.dirty {
 			e.dirty = true
 			c.dirty++
@@ -80,38 +86,53 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 
 // fillCache returns the cached records of items, in order, reading those
 // not cached with one store.GetMany. A missing record is cached as a new
-// one; an undecodable one is left out (nil: update drops it). The slice
-// is c's scratch, valid until the next call. c.mu is held.
+// one; an undecodable one is left out (nil: update drops it). An item's
+// record is found through its series index match when that remembers it
+// (the steady state: no lookup in c.entries), else looked up and
+// remembered there. The slice is c's scratch, valid until the next call.
+// c.mu is held.
 func (j *Judge) fillCache(ctx context.Context, c *shardCache, shard int, items []judgeItem) ([]*cachedRecord, error) {
 	recs := slices.Grow(c.recs[:0], len(items))[:len(items)]
 	c.recs = recs
-	var keys []string
+	var missing []int
 	for i, it := range items {
+		if recs[i] = it.slot.cached(c); recs[i] != nil {
+			continue
+		}
+		c.lookups++
 		if recs[i] = c.entries[it.key]; recs[i] == nil {
-			keys = append(keys, it.key)
+			missing = append(missing, i)
+		} else if it.slot != nil {
+			it.slot.rec = recs[i]
 		}
 	}
-	if len(keys) == 0 {
+	if len(missing) == 0 {
 		return recs, nil
+	}
+	keys := make([]string, len(missing))
+	for n, i := range missing {
+		keys[n] = items[i].key
 	}
 	entries, err := store.GetMany(ctx, j.opts.StateStore, keys)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read judge states: %w", err)
 	}
-	for i, e := range entries {
+	for n, e := range entries {
+		it := items[missing[n]]
+		var cr *cachedRecord
 		if e.Version == 0 {
-			c.entries[keys[i]] = &cachedRecord{key: keys[i], rec: record{Shard: shard}}
-			continue
+			cr = &cachedRecord{key: it.key, rec: record{Shard: shard}}
+		} else {
+			rec, err := decodeRecord(e.Value)
+			if err != nil {
+				continue
+			}
+			cr = &cachedRecord{key: it.key, rec: rec, ver: e.Version}
 		}
-		rec, err := decodeRecord(e.Value)
-		if err != nil {
-			continue
-		}
-		c.entries[keys[i]] = &cachedRecord{key: keys[i], rec: rec, ver: e.Version}
-	}
-	for i, it := range items {
-		if recs[i] == nil {
-			recs[i] = c.entries[it.key]
+		c.add(cr)
+		recs[missing[n]] = cr
+		if it.slot != nil {
+			it.slot.rec = cr
 		}
 	}
 	return recs, nil

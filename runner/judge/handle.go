@@ -34,8 +34,10 @@ func (j *Judge) handleMessage(ctx context.Context, shard int, body []byte, m *bu
 	strats, gen := j.strat.current()
 	items := idx.items[:0]
 	for _, s := range idx.group(pts, j.opts.MaxCachedStates) { // series.go
-		for _, mt := range s.match(strats, gen) {
-			items = append(items, judgeItem{key: mt.key, lock: mt.lock, c: mt.c, series: idx.points(s)})
+		ms := s.match(strats, gen)
+		for k := range ms {
+			mt := &ms[k]
+			items = append(items, judgeItem{key: mt.key, lock: mt.lock, c: mt.c, series: idx.points(s), slot: mt, tags: s.tagsEnc})
 		}
 	}
 	idx.items = items

@@ -42,14 +42,18 @@ type record struct {
 }
 
 // appendRecord encodes r after b.
-func appendRecord(b []byte, r *record) ([]byte, error) {
+func appendRecord(b []byte, r *record) ([]byte, error) { return appendRecordTags(b, r, nil) }
+
+// appendRecordTags is appendRecord with r.State.Tags already encoded
+// (mjudge.AppendTags; nil: encoded here).
+func appendRecordTags(b []byte, r *record, tags []byte) ([]byte, error) {
 	b = append(b, recordVersion)
 	b = binary.AppendUvarint(b, uint64(r.Shard))
 	// The state goes after room for its length, which is then written in
 	// front of it (one copy within b instead of a buffer of its own).
 	pos := len(b)
 	b = append(b, make([]byte, binary.MaxVarintLen64)...)
-	b, err := r.State.AppendBinary(b)
+	b, err := r.State.AppendBinaryTags(b, tags)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode judge state: %w", err)
 	}

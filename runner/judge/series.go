@@ -44,8 +44,11 @@ type seriesInfo struct {
 	// tags is the series' parsed tags (an empty map for none), shared by
 	// its points, states and events, which never change it.
 	tags map[string]string
-	pk   string
-	sum  string // event.PKSum(pk), once a strategy matched
+	// tagsEnc is tags encoded as a state's (mjudge.AppendTags), for the
+	// flush of the series' cached states.
+	tagsEnc []byte
+	pk      string
+	sum     string // event.PKSum(pk), once a strategy matched
 	// gen is the strategies' generation matches was computed for (0:
 	// never).
 	gen     uint64
@@ -62,6 +65,12 @@ type seriesMatch struct {
 	c    *judged
 	key  string
 	lock int // recordLock(key)
+	// rec is the shard cache's record of key when fillCache last saw it,
+	// so that a batch finds it without a lookup in the cache's map. It is
+	// used only while it is still the cached one (rec.cache is the cache
+	// asked): a record dropped or evicted is marked so (shardCache.remove).
+	// Read and written with the index's mu and the cache's mu held.
+	rec *cachedRecord
 }
 
 func newSeriesIndex() *seriesIndex {
@@ -163,7 +172,7 @@ func newSeriesInfo(p *metric.Point, pk string) *seriesInfo {
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	return &seriesInfo{endpoint: strings.Clone(p.Endpoint), metric: strings.Clone(p.Metric), tags: tags, pk: pk}
+	return &seriesInfo{endpoint: strings.Clone(p.Endpoint), metric: strings.Clone(p.Metric), tags: tags, tagsEnc: mjudge.AppendTags(nil, tags), pk: pk}
 }
 
 // match returns the strategies of strats (generation gen) that match s,

@@ -85,7 +85,7 @@ func (s *Store) writeOne(ctx context.Context, key string, cas bool, expect uint6
 		return 0, err
 	}
 	tx := s.begin()
-	ver, err := tx.swap(key, cas, expect, value)
+	ver, _, err := tx.swap(key, nil, cas, expect, value)
 	if err != nil {
 		return 0, err
 	}
@@ -118,7 +118,9 @@ func (s *Store) removeOne(ctx context.Context, key string, cas bool, expect uint
 // CompareAndSwapMany applies every swap with one append to the log and
 // returns their results in order (store.Batcher). Swaps of one batch see
 // each other: a second swap of a key expects the version the first one
-// wrote. A failed append undoes the batch and is the error.
+// wrote. A failed append undoes the batch and is the error. A result's
+// Ref is the key's item: passed in the next swap of the key (Swap.Ref),
+// it spares that swap the lookup in the map while the key lives.
 func (s *Store) CompareAndSwapMany(ctx context.Context, swaps []store.Swap) ([]store.SwapResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -129,12 +131,16 @@ func (s *Store) CompareAndSwapMany(ctx context.Context, swaps []store.Swap) ([]s
 	tx := s.begin()
 	for i, sw := range swaps {
 		switch {
-		case !store.ValidKey(sw.Key):
+		case !s.hasRef(sw.Key, sw.Ref) && !store.ValidKey(sw.Key):
 			out[i].Err = store.ErrInvalidKey
 		case sw.Opts.TTL > 0:
 			out[i].Err = fmt.Errorf("cannot put %q with a TTL: %w", sw.Key, ErrUnsupported)
 		default:
-			out[i].Version, out[i].Err = tx.swap(sw.Key, true, sw.Expect, sw.Value)
+			var it *item
+			out[i].Version, it, out[i].Err = tx.swap(sw.Key, sw.Ref, true, sw.Expect, sw.Value)
+			if it != nil {
+				out[i].Ref = it
+			}
 		}
 	}
 	if err := tx.commit(); err != nil {

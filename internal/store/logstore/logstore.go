@@ -59,10 +59,30 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// item is one live key: its value and version.
+// item is one key: its value and version, the key, and the store whose
+// map holds it (nil once removed from the map): an item handed out as a
+// store.SwapResult.Ref finds its key again only while it is live.
 type item struct {
-	val []byte
-	ver uint64
+	val   []byte
+	ver   uint64
+	key   string
+	owner *Store
+}
+
+// find returns the live item of key: ref's when ref is a live item of
+// key in s (no lookup), else the map's (nil: no such key).
+func (s *Store) find(key string, ref any) *item {
+	if it, ok := ref.(*item); ok && it.owner == s && it.key == key {
+		return it
+	}
+	return s.m[key]
+}
+
+// hasRef reports whether ref is a live item of key in s (so key was
+// checked when it was created).
+func (s *Store) hasRef(key string, ref any) bool {
+	it, ok := ref.(*item)
+	return ok && it.owner == s && it.key == key
 }
 
 // Store is an open log store. It is safe for concurrent use.

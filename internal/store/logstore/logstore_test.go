@@ -425,3 +425,77 @@ func TestSwapManyAllocatesPerBatchNotPerKey(t *testing.T) {
 		t.Fatalf("after the overwrites: %+v %v", e, err)
 	}
 }
+
+// A swap's Ref (the SwapResult.Ref of the key's last write) finds the key
+// without a lookup, and only while it is that key's live item in this
+// store: a ref of a deleted key, of another key, of another (or reopened)
+// store or of another type changes nothing of what the swap means.
+func TestSwapRefs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.log")
+	s := openAt(t, logstore.Options{Path: path})
+	one := func(s *logstore.Store, sw store.Swap) store.SwapResult {
+		t.Helper()
+		res, err := s.CompareAndSwapMany(ctx, []store.Swap{sw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[0]
+	}
+	a := one(s, store.Swap{Key: "a", Value: []byte("a1")})
+	b := one(s, store.Swap{Key: "b", Value: []byte("b1")})
+	if a.Err != nil || a.Ref == nil || b.Err != nil || b.Ref == nil || a.Ref == b.Ref {
+		t.Fatalf("refs of new keys: %+v %+v", a, b)
+	}
+	a2 := one(s, store.Swap{Key: "a", Expect: a.Version, Value: []byte("a2"), Ref: a.Ref})
+	if a2.Err != nil || a2.Ref != a.Ref {
+		t.Fatalf("swap through a's ref: %+v", a2)
+	}
+	if r := one(s, store.Swap{Key: "a", Expect: a.Version, Value: []byte("lost"), Ref: a.Ref}); !errors.Is(r.Err, store.ErrConflict) {
+		t.Fatalf("stale version through a live ref: %v, want a conflict", r.Err)
+	}
+	// b's ref for a: a is written, b is not.
+	if r := one(s, store.Swap{Key: "a", Expect: a2.Version, Value: []byte("a3"), Ref: b.Ref}); r.Err != nil || r.Ref != a.Ref {
+		t.Fatalf("a through b's ref: %+v", r)
+	}
+	if e, _ := s.Get(ctx, "b"); string(e.Value) != "b1" || e.Version != b.Version {
+		t.Fatalf("b after a swap of a with its ref: %+v", e)
+	}
+	// b deleted: its ref is dead; a swap expecting b absent creates it.
+	if _, err := s.Delete(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if r := one(s, store.Swap{Key: "b", Expect: b.Version, Value: []byte("lost"), Ref: b.Ref}); !errors.Is(r.Err, store.ErrNotFound) {
+		t.Fatalf("deleted b through its old ref: %v, want not found", r.Err)
+	}
+	b2 := one(s, store.Swap{Key: "b", Value: []byte("b2"), Ref: b.Ref})
+	if b2.Err != nil || b2.Ref == b.Ref {
+		t.Fatalf("b created again through its old ref: %+v", b2)
+	}
+	if e, _ := s.Get(ctx, "b"); string(e.Value) != "b2" || e.Version != b2.Version {
+		t.Fatalf("b created again: %+v", e)
+	}
+	// Not refs of this store: ignored.
+	other := openAt(t, logstore.Options{Path: filepath.Join(t.TempDir(), "other.log")})
+	if r := one(other, store.Swap{Key: "a", Value: []byte("x"), Ref: a.Ref}); r.Err != nil || r.Ref == a.Ref {
+		t.Fatalf("a in another store through this one's ref: %+v", r)
+	}
+	if r := one(s, store.Swap{Key: "a", Expect: 1, Value: []byte("lost"), Ref: "a"}); !errors.Is(r.Err, store.ErrConflict) {
+		t.Fatalf("a with a ref of another type: %v, want a conflict", r.Err)
+	}
+	if r := one(s, store.Swap{Key: "", Value: []byte("lost"), Ref: a.Ref}); !errors.Is(r.Err, store.ErrInvalidKey) {
+		t.Fatalf("an invalid key with a live ref: %v", r.Err)
+	}
+	e, _ := s.Get(ctx, "a")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, logstore.Options{Path: path})
+	if r := one(s, store.Swap{Key: "a", Expect: e.Version, Value: []byte("a4"), Ref: a.Ref}); r.Err != nil || r.Ref == a.Ref {
+		t.Fatalf("a after a reopen through the closed store's ref: %+v", r)
+	}
+	if got, _ := s.Get(ctx, "a"); string(got.Value) != "a4" {
+		t.Fatalf("a after the reopen: %+v", got)
+	}
+}

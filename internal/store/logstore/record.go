@@ -189,11 +189,12 @@ func (s *Store) apply(op byte, rev uint64, key string, val []byte, n int64) {
 	old := s.m[key]
 	if old != nil {
 		s.live -= recordSize(old.ver, key, old.val)
+		old.owner = nil
 	}
 	if op == opDelete {
 		delete(s.m, key)
 		return
 	}
-	s.m[key] = &item{val: append([]byte(nil), val...), ver: rev}
+	s.m[key] = &item{val: append([]byte(nil), val...), ver: rev, key: key, owner: s}
 	s.live += n
 }

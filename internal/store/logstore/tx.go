@@ -49,25 +49,27 @@ const maxKeptUndos = 1 << 16
 // maxKeptBuf bounds the undo buffer a store keeps between writes.
 const maxKeptBuf = 4 << 20
 
-// swap writes key (compare first when cas) and returns its new version.
-func (t *tx) swap(key string, cas bool, expect uint64, val []byte) (uint64, error) {
+// swap writes key (compare first when cas) and returns its new version
+// and item. ref is a store.Swap.Ref (see Store.find).
+func (t *tx) swap(key string, ref any, cas bool, expect uint64, val []byte) (uint64, *item, error) {
 	s := t.s
-	it := s.m[key]
+	it := s.find(key, ref)
 	if cas {
 		switch {
 		case expect == 0 && it != nil:
-			return 0, store.ErrConflict
+			return 0, nil, store.ErrConflict
 		case expect != 0 && it == nil:
-			return 0, store.ErrNotFound
+			return 0, nil, store.ErrNotFound
 		case it != nil && it.ver != expect:
-			return 0, store.ErrConflict
+			return 0, nil, store.ErrConflict
 		}
 	}
 	s.rev++
 	s.buf = appendRecord(s.buf, opPut, s.rev, key, val)
 	if it == nil {
 		t.undo = append(t.undo, undo{key: key})
-		s.m[key] = &item{val: append([]byte(nil), val...), ver: s.rev}
+		it = &item{val: append([]byte(nil), val...), ver: s.rev, key: key, owner: s}
+		s.m[key] = it
 		s.added = append(s.added, key)
 	} else {
 		s.live -= recordSize(it.ver, key, it.val)
@@ -86,7 +88,7 @@ func (t *tx) swap(key string, cas bool, expect uint64, val []byte) (uint64, erro
 		it.ver = s.rev
 	}
 	s.live += recordSize(s.rev, key, val)
-	return s.rev, nil
+	return s.rev, it, nil
 }
 
 // remove deletes key (compare first when cas) and returns the revision of
@@ -105,6 +107,7 @@ func (t *tx) remove(key string, cas bool, expect uint64) (uint64, error) {
 	t.undo = append(t.undo, undo{key: key, it: it, val: it.val, ver: it.ver, deleted: true})
 	s.live -= recordSize(it.ver, key, it.val)
 	delete(s.m, key)
+	it.owner = nil
 	s.sortedOK = false
 	return s.rev, nil
 }
@@ -150,9 +153,12 @@ func (t *tx) rollback() {
 		u := t.undo[i]
 		switch {
 		case u.it == nil:
+			if it := s.m[u.key]; it != nil {
+				it.owner = nil
+			}
 			delete(s.m, u.key)
 		case u.deleted:
-			u.it.val, u.it.ver = u.val, u.ver
+			u.it.val, u.it.ver, u.it.owner = u.val, u.ver, s
 			s.m[u.key] = u.it
 		default:
 			// A copy: u.val may be in the undo buffer, which the next
