@@ -48,10 +48,13 @@ func (w *Writer) openShard(s int) (*shardRun, error) {
 			return nil, fmt.Errorf("cannot create series shard %d: %w", s, err)
 		}
 	}
-	// The shards' checkpoints (which apply the points logged since the
-	// last one) are spread over the interval, shard s at (s+1)/shards of it.
+	// The shards apply their logged points at different moments, so that
+	// one shard's apply (which holds its store) is not every shard's: the
+	// checkpoints are spread over the interval and the bounds of waiting
+	// points differ (shards fill up at the same rate).
+	phase := float64(s+1) / float64(w.opts.Shards+1)
 	st, err := seriesstore.Open(seriesstore.Options{Dir: dir, MaxSeries: w.opts.MaxSeries, Logger: w.opts.Logger,
-		CheckpointPhase: float64(s+1) / float64(w.opts.Shards+1)})
+		CheckpointPhase: phase, MaxDeferredPoints: deferredBound(phase)})
 	if err != nil {
 		return nil, fmt.Errorf("cannot open series shard %d: %w", s, err)
 	}
@@ -267,4 +270,10 @@ func (w *Writer) withStore(s int, fn func(*seriesstore.Store) error) (bool, erro
 		return false, nil
 	}
 	return true, fn(sr.store)
+}
+
+// deferredBound is the bound of waiting points of the shard at phase (in
+// (0, 1)): from half the default to the default.
+func deferredBound(phase float64) int {
+	return int(float64(seriesstore.DefaultMaxDeferredPoints) * (1 + phase) / 2)
 }

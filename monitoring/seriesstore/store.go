@@ -16,6 +16,9 @@ import (
 	"github.com/wharfhq/wharf/monitoring/rrd"
 )
 
+// DefaultMaxDeferredPoints is Options.MaxDeferredPoints' default.
+const DefaultMaxDeferredPoints = 2_000_000
+
 // Options configures a Store.
 type Options struct {
 	// Dir holds the store: slots/, wal/ and a LOCK file. One store (one
@@ -53,7 +56,7 @@ type Options struct {
 	// MaxWALBytes starts a checkpoint after an update once the current
 	// write-ahead log segment is this large. Default 64 MiB.
 	MaxWALBytes int64
-	// MaxDeferredPoints bounds the logged points kept in memory before
+	// MaxDeferredPoints (DefaultMaxDeferredPoints when 0) bounds the logged points kept in memory before
 	// they are applied to their slots (see deferred.go): they are applied
 	// all at once when there are this many, at every checkpoint, and per
 	// series before it is read. Default 2,000,000 (about 40 MB); negative
@@ -165,7 +168,7 @@ func Open(opts Options) (*Store, error) {
 		opts.MaxWALBytes = 64 << 20
 	}
 	if opts.MaxDeferredPoints == 0 {
-		opts.MaxDeferredPoints = 2_000_000
+		opts.MaxDeferredPoints = DefaultMaxDeferredPoints
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
