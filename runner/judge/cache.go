@@ -106,14 +106,21 @@ func (c *shardCache) add(e *cachedRecord) {
 }
 
 // remove drops e from the cache when it is the cached record of its key,
-// and marks it dropped. c.mu is held.
+// marks it dropped and lets go of its state (the series index may still
+// point at it: it must hold nothing, or memory would not be bounded by
+// MaxCachedStates). The callers encoded it before. c.mu is held.
 func (c *shardCache) remove(e *cachedRecord) {
 	if c.entries[e.key] == e {
 		delete(c.entries, e.key)
 	}
 	if e.cache == c {
-		e.cache = nil
+		release(e)
 	}
+}
+
+// release marks e dropped and lets go of its state.
+func release(e *cachedRecord) {
+	e.cache, e.rec, e.ref, e.tagsOf, e.tagsEnc = nil, record{}, nil, nil, nil
 }
 
 // cached returns the record of m's key that c holds when m remembers it
@@ -254,7 +261,7 @@ func (j *Judge) trimCache(c *shardCache) {
 		}
 		if !e.dirty {
 			delete(c.entries, key)
-			e.cache, e.rec, e.ref, e.tagsOf, e.tagsEnc = nil, record{}, nil, nil, nil
+			release(e)
 			over--
 		}
 	}

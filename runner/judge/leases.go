@@ -113,6 +113,10 @@ func (j *Judge) dropCache(i int) {
 	if err := j.flushLocked(ctx, cache); err != nil {
 		j.log.Warn("cannot flush judge states of a stopped shard; their batches come again", "shard", i, "err", err)
 	}
+	for _, e := range cache.entries { // dropped, holding nothing
+		release(e)
+	}
+	clear(cache.entries)
 }
 
 // holds reports whether shard i's lease is held now.
