@@ -107,11 +107,14 @@ func (w *Writer) append(shard int, st *seriesstore.Store, points []seriesstore.P
 
 // syncAndAnswer fsyncs the store's log and answers the requests it covers.
 func (w *Writer) syncAndAnswer(shard int, st *seriesstore.Store, reqs []*writeReq) {
+	before := st.Syncs()
 	err := st.Sync()
 	if err != nil {
 		err = fmt.Errorf("cannot write series shard %d: %w", shard, err)
 	}
-	w.stats.syncs.Inc()
+	// Only the fsyncs made: a Sync with nothing new to sync (or one that
+	// failed) makes none.
+	w.stats.syncs.Add(int(st.Syncs() - before))
 	for _, r := range reqs {
 		r.done <- err
 	}

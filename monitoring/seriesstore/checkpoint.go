@@ -107,6 +107,7 @@ func (s *Store) rotate() (checkpoint, error) {
 	if s.w != nil && s.w.f != nil {
 		_ = s.w.f.Close()
 	}
+	next.fsyncFile = s.fsyncFile
 	s.w = next
 	c.seq = next.seq
 	s.epoch++ // every series needs its base image in the new segment

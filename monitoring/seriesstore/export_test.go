@@ -138,3 +138,16 @@ func PowerCut(s *Store) error {
 	s.Abandon()
 	return os.Truncate(path, synced)
 }
+
+// SetFsync makes the store fsync its log segments with fn (a failure
+// injected as the kernel reports it) from now on.
+func (s *Store) SetFsync(fn func(*os.File) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fsyncFile = fn
+	if s.w != nil {
+		s.w.fsyncMu.Lock()
+		s.w.fsyncFile = fn
+		s.w.fsyncMu.Unlock()
+	}
+}

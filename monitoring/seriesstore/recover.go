@@ -89,7 +89,7 @@ func (s *Store) recover() error {
 			return err
 		}
 	}
-	s.w = &wal{dir: s.walDir}
+	s.w = &wal{dir: s.walDir, fsyncFile: s.fsyncFile}
 	if len(seqs) > 0 {
 		s.w.seq = seqs[len(seqs)-1]
 	}

@@ -108,11 +108,14 @@ var (
 // Store keeps round-robin series on disk (see the package doc for the
 // layout and the crash guarantees). Its methods are safe for concurrent use.
 type Store struct {
-	opts     Options
-	slotsDir string
-	walDir   string
-	log      *slog.Logger
-	lock     *os.File
+	opts Options
+	// fsyncFile fsyncs the log segments (nil: File.Sync; tests inject
+	// failures with SetFsync).
+	fsyncFile func(*os.File) error
+	slotsDir  string
+	walDir    string
+	log       *slog.Logger
+	lock      *os.File
 
 	ckpt   sync.Mutex // one checkpoint at a time; taken before mu
 	mu     sync.Mutex

@@ -54,21 +54,22 @@ func (s *Store) Sync() error {
 		s.mu.Unlock()
 		return nil
 	}
-	target, f := w.size, w.f
+	target := w.size
 	s.mu.Unlock()
-	err := f.Sync()
+	err := w.fsync(target)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed != nil {
 		return s.closed
 	}
-	if s.w != w {
-		// A checkpoint started a new segment meanwhile, after syncing
-		// this one (rotate): covered, whatever this fsync said.
-		return nil
-	}
 	if err != nil {
+		// Even when a checkpoint started a new segment meanwhile: its
+		// fsync of this one came after the failure, and may have
+		// returned 0 for pages the kernel dropped.
 		return s.fail(fmt.Errorf("cannot sync write-ahead log: %w", err))
+	}
+	if s.w != w {
+		return nil // rotate fsynced the segment (after this fsync, which succeeded)
 	}
 	s.syncs.Add(1)
 	w.synced = max(w.synced, target)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wharfhq/wharf/monitoring/rrd"
 )
@@ -47,10 +48,20 @@ const (
 
 // wal appends records to the current segment.
 type wal struct {
-	dir  string
-	seq  uint64
-	f    *os.File
-	size int64 // bytes written
+	// fsyncMu serializes the fsyncs of f (Store.Sync runs one without
+	// the store's lock); ferr is the first one's error, sticky: after a
+	// failed fsync the kernel may have dropped the written pages and a
+	// later fsync of the same file returns 0 for them. fsynced is the
+	// bytes an fsync covered. Lock order: the store's mu, then fsyncMu.
+	fsyncMu sync.Mutex
+	ferr    error
+	fsynced int64
+	// fsyncFile fsyncs f (nil: f.Sync; tests inject failures).
+	fsyncFile func(*os.File) error
+	dir       string
+	seq       uint64
+	f         *os.File
+	size      int64 // bytes written
 	// synced is how many of them an fsync made durable: no page of a
 	// series is written while synced < size (see Store.syncLog).
 	synced int64
@@ -192,10 +203,36 @@ func (w *wal) sync() error {
 	if !w.unsynced() {
 		return nil
 	}
-	if err := w.f.Sync(); err != nil {
+	if err := w.fsync(w.size); err != nil {
 		return fmt.Errorf("cannot sync write-ahead log: %w", err)
 	}
 	w.synced = w.size
+	return nil
+}
+
+// fsync makes the first target bytes of f durable: one fsync at a time,
+// none needed when an earlier one covered them, and every one fails after
+// one failed.
+func (w *wal) fsync(target int64) error {
+	w.fsyncMu.Lock()
+	defer w.fsyncMu.Unlock()
+	if w.ferr != nil {
+		return w.ferr
+	}
+	if target <= w.fsynced {
+		return nil
+	}
+	var err error
+	if w.fsyncFile != nil {
+		err = w.fsyncFile(w.f)
+	} else {
+		err = w.f.Sync()
+	}
+	if err != nil {
+		w.ferr = err
+		return err
+	}
+	w.fsynced = target
 	return nil
 }
 
