@@ -228,6 +228,25 @@ func TestApolloNodeClientAgainstServe(t *testing.T) {
 	if !values(last, "100", "") || last.ReleaseKey != back.ReleaseKey {
 		t.Fatalf("change after the abandon: %+v, want release %s again", last, back.ReleaseKey)
 	}
+	// The client tells its listener of a change before it writes its
+	// backup file (truncate, then write): stopped in between, it leaves an
+	// empty file it then refuses to start from. Wait for the file.
+	testenv.Eventually(t, 30*time.Second, func() error {
+		b, err := os.ReadFile(backup)
+		if err != nil {
+			return err
+		}
+		var saved map[string]struct {
+			ReleaseKey string `json:"releaseKey"`
+		}
+		if err := json.Unmarshal(b, &saved); err != nil {
+			return fmt.Errorf("backup file: %w", err)
+		}
+		if got := saved["application"].ReleaseKey; got != last.ReleaseKey {
+			return fmt.Errorf("backup file holds release %q, want %q", got, last.ReleaseKey)
+		}
+		return nil
+	})
 	app.stop()
 
 	// Wharf stops; the client starts from its backup file.

@@ -42,6 +42,7 @@ func TestReadReusingTakesBackTheBuffer(t *testing.T) {
 // buffer in the class all of whose buffers it can serve, and drops those
 // beyond the biggest class.
 func TestBufferClasses(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 1, 4096, 4097, 100_000, 1 << 20} {
 		if c := class(n); c < 0 || 1<<(c+minClassShift) < n {
 			t.Fatalf("class(%d) = %d", n, c)

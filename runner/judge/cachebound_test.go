@@ -2,6 +2,7 @@ package judge
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -105,14 +106,14 @@ func concurrentBatchesUpdatesFlushes(t *testing.T, maxCached int) {
 		defer close(done)
 		for ctx.Err() == nil {
 			j.flushAll(ctx)
-			time.Sleep(50 * time.Microsecond)
+			runtime.Gosched() // let the batches run between flushes
 		}
 	}()
 	done2 := make(chan struct{})
 	go func() {
 		defer close(done2)
 		for n := 0; ctx.Err() == nil; n++ {
-			time.Sleep(20 * time.Microsecond)
+			runtime.Gosched()
 			_ = j.update(ctx, keys[n%len(keys)], 0, func(s mjudgeState, _ *judged) (mjudgeState, []eventEvent, bool) {
 				return s, nil, len(s.Points) > 0
 			})
