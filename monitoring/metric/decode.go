@@ -3,9 +3,7 @@ package metric
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"strconv"
-	"unicode/utf8"
 )
 
 // DecodeError says why a push body is not a Falcon array; nothing of such
@@ -62,13 +60,15 @@ func Decode(body []byte, dst []Item) ([]Item, error) {
 			return dst, d.errf("more than %d items in one push; split it", MaxItems)
 		}
 		d.ws()
-		var it Item
-		if d.lit("null") {
+		// The item is decoded in its place in dst, not copied there.
+		dst = append(dst, Item{})
+		it := &dst[len(dst)-1]
+		if d.isNull() {
 			it.Null = true
-		} else if err := d.item(&it); err != nil {
-			return dst, err
+		} else if err := d.item(it); err != nil {
+			*it = Item{}
+			return dst[:len(dst)-1], err
 		}
-		dst = append(dst, it)
 		d.ws()
 		if d.eat(',') {
 			continue
@@ -85,14 +85,14 @@ type decoder struct {
 	b     []byte
 	i     int
 	idx   int
-	field string
+	field keyID  // the key whose value is being decoded, for errors
 	buf   []byte // unescape scratch
 	// recent interns the strings of the push's items.
 	recent [internedFields]recentStrings
 }
 
 func (d *decoder) errf(format string, args ...any) error {
-	return &DecodeError{Offset: d.i, Index: d.idx, Field: d.field, Msg: fmt.Sprintf(format, args...)}
+	return &DecodeError{Offset: d.i, Index: d.idx, Field: keyNames[d.field], Msg: fmt.Sprintf(format, args...)}
 }
 
 func (d *decoder) end() error {
@@ -104,7 +104,16 @@ func (d *decoder) end() error {
 	return nil
 }
 
+// ws skips white space; compact JSON (the next byte is above a space)
+// costs one compare, inlined.
 func (d *decoder) ws() {
+	if d.i < len(d.b) && d.b[d.i] > ' ' {
+		return
+	}
+	d.wsSlow()
+}
+
+func (d *decoder) wsSlow() {
 	for d.i < len(d.b) {
 		switch d.b[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -131,45 +140,13 @@ func (d *decoder) lit(s string) bool {
 	return false
 }
 
-// Field keys as Falcon names them.
-const (
-	keyEndpoint    = "endpoint"
-	keyMetric      = "metric"
-	keyTimestamp   = "timestamp"
-	keyStep        = "step"
-	keyValue       = "value"
-	keyCounterType = "counterType"
-	keyTags        = "tags"
-)
-
-var keys = [...]string{keyEndpoint, keyMetric, keyTimestamp, keyStep, keyValue, keyCounterType, keyTags}
-
-// fieldKey returns the field k names, matched like encoding/json
-// (case-insensitively), or "" for an unknown key. Keys spelled as Falcon
-// spells them match without the case-folding loop.
-func fieldKey(k []byte) string {
-	switch string(k) {
-	case keyEndpoint:
-		return keyEndpoint
-	case keyMetric:
-		return keyMetric
-	case keyTimestamp:
-		return keyTimestamp
-	case keyStep:
-		return keyStep
-	case keyValue:
-		return keyValue
-	case keyCounterType:
-		return keyCounterType
-	case keyTags:
-		return keyTags
+// isNull reads a JSON null, if that is next.
+func (d *decoder) isNull() bool {
+	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" {
+		d.i += 4
+		return true
 	}
-	for _, c := range keys {
-		if bytes.EqualFold(k, []byte(c)) {
-			return c
-		}
-	}
-	return ""
+	return false
 }
 
 func (d *decoder) item(it *Item) error {
@@ -180,23 +157,35 @@ func (d *decoder) item(it *Item) error {
 	if d.eat('}') {
 		return nil
 	}
+	// Agents send the keys in one order, quoted, colon next: the expected
+	// member is matched whole before the general path reads any key.
+	next := keyEndpoint
 	for {
 		d.ws()
-		k, err := d.str()
-		if err != nil {
-			return err
+		var key keyID
+		if m := &keyMembers[next]; m.match(d.b[d.i:]) {
+			key = next
+			d.i += m.n
+		} else {
+			k, err := d.str()
+			if err != nil {
+				return err
+			}
+			key = fieldKey(k)
+			d.ws()
+			if !d.eat(':') {
+				return d.errf("expected : after a key")
+			}
 		}
-		key := fieldKey(k)
-		d.ws()
-		if !d.eat(':') {
-			return d.errf("expected : after a key")
+		if key != keyUnknown {
+			next = nextKey[key]
 		}
 		d.ws()
 		d.field = key
 		if err := d.value(it, key); err != nil {
 			return err
 		}
-		d.field = ""
+		d.field = keyUnknown
 		d.ws()
 		if d.eat(',') {
 			continue
@@ -209,8 +198,8 @@ func (d *decoder) item(it *Item) error {
 }
 
 // value decodes the value of key into it (skipping it for unknown keys).
-func (d *decoder) value(it *Item, key string) error {
-	if d.lit("null") {
+func (d *decoder) value(it *Item, key keyID) error {
+	if d.i < len(d.b) && d.b[d.i] == 'n' && d.isNull() {
 		if key == keyValue {
 			it.Kind, it.Str, it.Num, it.NumOK = ValueNone, "", 0, false
 		}
@@ -236,16 +225,19 @@ func (d *decoder) value(it *Item, key string) error {
 			it.Tags = d.recent[fieldTags].intern(s)
 		}
 		return nil
-	case keyTimestamp, keyStep:
+	case keyTimestamp:
 		n, err := d.integer()
 		if err != nil {
 			return err
 		}
-		if key == keyStep {
-			it.Step = n
-		} else {
-			it.Timestamp = n
+		it.Timestamp = n
+		return nil
+	case keyStep:
+		n, err := d.integer()
+		if err != nil {
+			return err
 		}
+		it.Step = n
 		return nil
 	case keyValue:
 		return d.pushedValue(it)
@@ -296,165 +288,6 @@ func (d *decoder) pushedValue(it *Item) error {
 		it.Kind, it.Str, it.Num, it.NumOK = ValueOther, "", 0, false
 		return nil
 	}
-}
-
-// integer reads a JSON number that must be an integer in int64 range.
-func (d *decoder) integer() (int64, error) {
-	if d.i >= len(d.b) || !(d.b[d.i] == '-' || (d.b[d.i] >= '0' && d.b[d.i] <= '9')) {
-		return 0, d.errf("must be an integer")
-	}
-	if m, frac, end, ok := d.scanShort(); ok && frac == 0 {
-		d.i = end
-		return m, nil
-	}
-	lit, err := d.number()
-	if err != nil {
-		return 0, err
-	}
-	n, perr := strconv.ParseInt(string(lit), 10, 64)
-	if perr != nil {
-		return 0, d.errf("must be an integer in int64 range, got %s", lit)
-	}
-	return n, nil
-}
-
-// pow10 are the powers of ten a float64 holds exactly.
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
-// scanShort reads at d.i a JSON number of the common short form: an
-// optional minus, at most 15 digits in all, an optional fraction, no
-// exponent. It returns the digits as an integer m (signed), the number of
-// fraction digits and where the number ends; ok is false for anything else
-// (left to number and strconv), and d.i is not moved.
-func (d *decoder) scanShort() (m int64, frac, end int, ok bool) {
-	b, i := d.b, d.i
-	neg := i < len(b) && b[i] == '-'
-	if neg {
-		i++
-	}
-	start, digits := i, 0
-	for ; i < len(b) && b[i]-'0' <= 9; i++ {
-		m = m*10 + int64(b[i]-'0')
-		digits++
-	}
-	if digits == 0 || digits > 15 || (b[start] == '0' && digits > 1) {
-		return 0, 0, 0, false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		for ; i < len(b) && b[i]-'0' <= 9; i++ {
-			m = m*10 + int64(b[i]-'0')
-			digits++
-			frac++
-		}
-		if frac == 0 || digits > 15 {
-			return 0, 0, 0, false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		return 0, 0, 0, false
-	}
-	if neg {
-		m = -m
-	}
-	return m, frac, i, true
-}
-
-// shortDecimal reads a number of scanShort's form as strconv.ParseFloat
-// would, bit for bit: at most 15 digits are exact in a float64, as is 10^k
-// for k ≤ 22, and the quotient of two exact float64 is correctly rounded
-// (strconv's own exact fast path).
-func (d *decoder) shortDecimal() (float64, bool) {
-	m, frac, end, ok := d.scanShort()
-	if !ok {
-		return 0, false
-	}
-	f := float64(m)
-	if frac > 0 {
-		f /= pow10[frac]
-	}
-	if m == 0 && d.b[d.i] == '-' {
-		f = math.Copysign(0, -1) // ParseFloat("-0") is negative zero
-	}
-	d.i = end
-	return f, true
-}
-
-// number scans a JSON number and returns its text.
-func (d *decoder) number() ([]byte, error) {
-	start := d.i
-	b := d.b
-	i := d.i
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		d.i = i
-		return nil, d.errf("invalid number")
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			d.i = i
-			return nil, d.errf("invalid number")
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			d.i = i
-			return nil, d.errf("invalid number")
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	d.i = i
-	return b[start:i], nil
-}
-
-// str reads a JSON string; the result aliases the body or the scratch
-// buffer and is valid until the next call.
-func (d *decoder) str() ([]byte, error) {
-	if !d.eat('"') {
-		return nil, d.errf("expected a string")
-	}
-	start := d.i
-	ascii := true
-	for i := start; i < len(d.b); i++ {
-		c := d.b[i]
-		switch {
-		case c == '"':
-			d.i = i + 1
-			if !ascii && !utf8.Valid(d.b[start:i]) {
-				return []byte(string([]rune(string(d.b[start:i])))), nil
-			}
-			return d.b[start:i], nil
-		case c == '\\':
-			return d.strSlow(start)
-		case c < 0x20:
-			d.i = i
-			return nil, d.errf("control character in a string")
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-	}
-	d.i = len(d.b)
-	return nil, d.errf("unterminated string")
 }
 
 // skip skips any JSON value.
