@@ -87,3 +87,34 @@ func FuzzDecodeSameAsBefore(f *testing.F) {
 		sameDecode(t, body)
 	})
 }
+
+// TestScanShortSameAsBefore: the word-at-a-time number scan gives the
+// byte loop's digits, fraction length, end and verdict on numbers of every
+// length, with and without sign and fraction, ending the body or not.
+func TestScanShortSameAsBefore(t *testing.T) {
+	const digits = "9081726354"
+	var nums []string
+	for n := 0; n <= 20; n++ {
+		for f := -1; f <= 17; f++ {
+			num := digits[:min(n, 10)] + digits[:max(n-10, 0)]
+			if f >= 0 {
+				num += "." + (digits + digits)[:f]
+			}
+			nums = append(nums, num, "-"+num, "0"+num, "-0"+num)
+		}
+	}
+	for _, num := range nums {
+		for _, tail := range []string{"", ",", "}", "e5", "E-1", "x", "]", " ", "\x80", "/", ":"} {
+			for _, pad := range []string{"", `"k":`, `1234567,`} {
+				body := []byte(pad + num + tail)
+				d := decoder{b: body, i: len(pad)}
+				r := refDecoder{b: body, i: len(pad)}
+				m, frac, end, ok := d.scanShort()
+				rm, rfrac, rend, rok := r.scanShort()
+				if ok != rok || (ok && (m != rm || frac != rfrac || end != rend)) {
+					t.Fatalf("scanShort(%q) = %d, %d, %d, %v; before %d, %d, %d, %v", body, m, frac, end, ok, rm, rfrac, rend, rok)
+				}
+			}
+		}
+	}
+}
