@@ -87,8 +87,13 @@ type decoder struct {
 	idx   int
 	field keyID  // the key whose value is being decoded, for errors
 	buf   []byte // unescape scratch
+	// plain: the last str was the body's bytes as they are.
+	plain bool
 	// recent interns the strings of the push's items.
 	recent [internedFields]recentStrings
+	// last is each interned field's last plain string (no '"', '\\',
+	// control characters, valid UTF-8), tried first against the body.
+	last [internedFields]string
 }
 
 func (d *decoder) errf(format string, args ...any) error {
@@ -210,21 +215,21 @@ func (d *decoder) value(it *Item, key keyID) error {
 		if d.i >= len(d.b) || d.b[d.i] != '"' {
 			return d.errf("must be a string")
 		}
-		s, err := d.str()
-		if err != nil {
-			return err
-		}
+		var err error
 		switch key {
 		case keyEndpoint:
-			it.Endpoint = d.recent[fieldEndpoint].intern(s)
+			it.Endpoint, err = d.internedStr(fieldEndpoint)
 		case keyMetric:
-			it.Metric = d.recent[fieldMetric].intern(s)
-		case keyCounterType:
-			it.CounterType = counterType(s)
+			it.Metric, err = d.internedStr(fieldMetric)
 		case keyTags:
-			it.Tags = d.recent[fieldTags].intern(s)
+			it.Tags, err = d.internedStr(fieldTags)
+		case keyCounterType:
+			var s []byte
+			if s, err = d.str(); err == nil {
+				it.CounterType = counterType(s)
+			}
 		}
-		return nil
+		return err
 	case keyTimestamp:
 		n, err := d.integer()
 		if err != nil {
@@ -243,6 +248,28 @@ func (d *decoder) value(it *Item, key keyID) error {
 		return d.pushedValue(it)
 	}
 	return d.skip(0)
+}
+
+// internedStr reads the string at d.i (at its quote) as field f's
+// interned string. The field's last plain string is tried first, byte for
+// byte with the closing quote after it: the body then holds that very
+// string (it has nothing that str would stop at or change), as an agent's
+// endpoint does in every item.
+func (d *decoder) internedStr(f int) (string, error) {
+	last := d.last[f]
+	if j, n := d.i+1, len(last); len(d.b)-j > n && d.b[j+n] == '"' && string(d.b[j:j+n]) == last {
+		d.i = j + n + 1
+		return last, nil
+	}
+	b, err := d.str()
+	if err != nil {
+		return "", err
+	}
+	s := d.recent[f].intern(b)
+	if d.plain {
+		d.last[f] = s
+	}
+	return s, nil
 }
 
 func counterType(b []byte) string {

@@ -45,7 +45,8 @@ func plainEnd(b []byte, i int) (end int, high uint64) {
 }
 
 // str reads a JSON string; the result aliases the body or the scratch
-// buffer and is valid until the next call.
+// buffer and is valid until the next call. d.plain says whether it is the
+// body's bytes between the quotes as they are (no escapes, valid UTF-8).
 func (d *decoder) str() ([]byte, error) {
 	if !d.eat('"') {
 		return nil, d.errf("expected a string")
@@ -60,10 +61,13 @@ func (d *decoder) str() ([]byte, error) {
 	case '"':
 		d.i = i + 1
 		if high&highs != 0 && !utf8.Valid(d.b[start:i]) {
+			d.plain = false
 			return []byte(string([]rune(string(d.b[start:i])))), nil
 		}
+		d.plain = true
 		return d.b[start:i], nil
 	case '\\':
+		d.plain = false
 		return d.strSlow(start)
 	}
 	d.i = i
