@@ -44,7 +44,7 @@ const maxDepth = 64
 // counterType or tags is not a string or whose timestamp or step is not an
 // integer, or more than MaxItems elements, is a *DecodeError.
 func Decode(body []byte, dst []Item) ([]Item, error) {
-	d := decoder{b: body, idx: -1}
+	d := decoder{b: body, idx: -1, next: falconOrder}
 	d.ws()
 	if !d.eat('[') {
 		return dst, d.errf("body must be a JSON array of {endpoint, metric, timestamp, step, value, counterType, tags}")
@@ -87,10 +87,12 @@ type decoder struct {
 	idx   int
 	field keyID  // the key whose value is being decoded, for errors
 	buf   []byte // unescape scratch
+	// next is the key expected after each key (after keyUnknown: first).
+	next [keyCount]keyID
 	// plain: the last str was the body's bytes as they are.
 	plain bool
 	// recent interns the strings of the push's items.
-	recent [internedFields]recentStrings
+	recent [internedFields]pushInterner
 	// last is each interned field's last plain string (no '"', '\\',
 	// control characters, valid UTF-8), tried first against the body.
 	last [internedFields]string
@@ -162,15 +164,16 @@ func (d *decoder) item(it *Item) error {
 	if d.eat('}') {
 		return nil
 	}
-	// Agents send the keys in one order, quoted, colon next: the expected
-	// member is matched whole before the general path reads any key.
-	next := keyEndpoint
+	// An agent sends the keys of all its items in one order, quoted,
+	// colon next: the member that followed the previous key last time is
+	// matched whole before the general path reads any key.
+	prev := keyUnknown // the item's start
 	for {
 		d.ws()
-		var key keyID
-		if m := &keyMembers[next]; m.match(d.b[d.i:]) {
-			key = next
+		key := d.next[prev]
+		if m := &keyMembers[key]; m.match(d.b[d.i:]) {
 			d.i += m.n
+			prev = key
 		} else {
 			k, err := d.str()
 			if err != nil {
@@ -181,9 +184,9 @@ func (d *decoder) item(it *Item) error {
 			if !d.eat(':') {
 				return d.errf("expected : after a key")
 			}
-		}
-		if key != keyUnknown {
-			next = nextKey[key]
+			if key != keyUnknown {
+				d.next[prev], prev = key, key
+			}
 		}
 		d.ws()
 		d.field = key

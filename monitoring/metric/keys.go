@@ -3,6 +3,7 @@ package metric
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 )
 
 // keyID names a field of a pushed item; keyUnknown is any other key.
@@ -24,9 +25,19 @@ const (
 // keyNames are the fields' keys as Falcon spells them ("" for keyUnknown).
 var keyNames = [keyCount]string{"", "endpoint", "metric", "timestamp", "step", "value", "counterType", "tags"}
 
-// nextKey is the key agents send after each key (after tags: the first
-// of the next item).
-var nextKey = [keyCount]keyID{keyUnknown, keyMetric, keyTimestamp, keyStep, keyValue, keyCounterType, keyTags, keyEndpoint}
+// falconOrder is the key expected after each key (after keyUnknown: the
+// first) until a push shows its own order: the order of the fields of
+// Falcon's MetricValue, as its agents marshal it.
+var falconOrder = [keyCount]keyID{
+	keyUnknown:     keyEndpoint,
+	keyEndpoint:    keyMetric,
+	keyMetric:      keyValue,
+	keyValue:       keyStep,
+	keyStep:        keyCounterType,
+	keyCounterType: keyTags,
+	keyTags:        keyTimestamp,
+	keyTimestamp:   keyEndpoint,
+}
 
 // keyMember is a key as agents write it, quoted and followed by the
 // colon ("endpoint":), as two little-endian words: first holds its first
@@ -38,10 +49,11 @@ type keyMember struct {
 }
 
 // keyMembers are the keys' members, for matching a whole member with two
-// word compares.
+// word compares (keyUnknown's never matches: no body is that long).
 var keyMembers = newKeyMembers()
 
 func newKeyMembers() (m [keyCount]keyMember) {
+	m[keyUnknown] = keyMember{n: math.MaxInt}
 	for k := keyEndpoint; k < keyCount; k++ {
 		var w [16]byte
 		s := `"` + keyNames[k] + `":`
