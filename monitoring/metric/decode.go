@@ -89,6 +89,10 @@ type decoder struct {
 	buf   []byte // unescape scratch
 	// next is the key expected after each key (after keyUnknown: first).
 	next [keyCount]keyID
+	// tsAt and tsLen locate the last timestamp read by the short scan
+	// (digits, maybe a minus), ts is its value.
+	tsAt, tsLen int
+	ts          int64
 	// plain: the last str was the body's bytes as they are.
 	plain bool
 	// recent interns the strings of the push's items.
@@ -234,7 +238,7 @@ func (d *decoder) value(it *Item, key keyID) error {
 		}
 		return err
 	case keyTimestamp:
-		n, err := d.integer()
+		n, err := d.timestamp()
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,28 @@ import (
 	"strconv"
 )
 
+// timestamp reads an item's timestamp: an integer, like integer. The
+// items of a push mostly share one, so the last one's bytes are tried
+// first: the same digits, then a byte that cannot continue a number, is
+// the same integer.
+func (d *decoder) timestamp() (int64, error) {
+	if n := d.tsLen; n > 0 && len(d.b)-d.i > n && string(d.b[d.i:d.i+n]) == string(d.b[d.tsAt:d.tsAt+n]) {
+		if c := d.b[d.i+n]; c-'0' > 9 && c != '.' && c != 'e' && c != 'E' {
+			d.i += n
+			return d.ts, nil
+		}
+	}
+	if d.i >= len(d.b) || !(d.b[d.i] == '-' || (d.b[d.i] >= '0' && d.b[d.i] <= '9')) {
+		return 0, d.errf("must be an integer")
+	}
+	if m, frac, end, ok := d.scanShort(); ok && frac == 0 {
+		d.tsAt, d.tsLen, d.ts = d.i, end-d.i, m
+		d.i = end
+		return m, nil
+	}
+	return d.integer()
+}
+
 // integer reads a JSON number that must be an integer in int64 range.
 func (d *decoder) integer() (int64, error) {
 	if d.i >= len(d.b) || !(d.b[d.i] == '-' || (d.b[d.i] >= '0' && d.b[d.i] <= '9')) {
