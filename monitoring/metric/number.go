@@ -57,7 +57,11 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // fraction digits and where the number ends; ok is false for anything else
 // (left to number and strconv), and d.i is not moved.
 func (d *decoder) scanShort() (m int64, frac, end int, ok bool) {
-	b, i := d.b, d.i
+	return scanShortAt(d.b, d.i)
+}
+
+// scanShortAt is scanShort at b[i:].
+func scanShortAt(b []byte, i int) (m int64, frac, end int, ok bool) {
 	neg := i < len(b) && b[i] == '-'
 	if neg {
 		i++
@@ -95,19 +99,27 @@ func (d *decoder) scanShort() (m int64, frac, end int, ok bool) {
 // for k ≤ 22, and the quotient of two exact float64 is correctly rounded
 // (strconv's own exact fast path).
 func (d *decoder) shortDecimal() (float64, bool) {
-	m, frac, end, ok := d.scanShort()
-	if !ok {
-		return 0, false
+	f, end, ok := shortDecimalAt(d.b, d.i)
+	if ok {
+		d.i = end
 	}
-	f := float64(m)
+	return f, ok
+}
+
+// shortDecimalAt is shortDecimal at b[i:]: the number and where it ends.
+func shortDecimalAt(b []byte, i int) (f float64, end int, ok bool) {
+	m, frac, end, ok := scanShortAt(b, i)
+	if !ok {
+		return 0, 0, false
+	}
+	f = float64(m)
 	if frac > 0 {
 		f /= pow10[frac]
 	}
-	if m == 0 && d.b[d.i] == '-' {
+	if m == 0 && b[i] == '-' {
 		f = math.Copysign(0, -1) // ParseFloat("-0") is negative zero
 	}
-	d.i = end
-	return f, true
+	return f, end, true
 }
 
 // number scans a JSON number and returns its text.
