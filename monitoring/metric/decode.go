@@ -63,13 +63,13 @@ func Decode(body []byte, dst []Item) ([]Item, error) {
 		// The item is decoded in its place in dst, not copied there.
 		dst = append(dst, Item{})
 		it := &dst[len(dst)-1]
-		if d.agentItem(it) {
-			// decoded as agents write it
-		} else if *it = (Item{}); d.isNull() {
-			it.Null = true
-		} else if err := d.item(it); err != nil {
-			*it = Item{}
-			return dst[:len(dst)-1], err
+		if !d.agentItem(it) {
+			if d.isNull() {
+				it.Null = true
+			} else if err := d.item(it); err != nil {
+				*it = Item{}
+				return dst[:len(dst)-1], err
+			}
 		}
 		d.ws()
 		if d.eat(',') {

@@ -4,11 +4,21 @@ import "unicode/utf8"
 
 // agentItem decodes the item at d.i as agents write it: compact, its keys in
 // the order the push showed so far, plain strings (no escapes, valid
-// UTF-8), short numbers (scanShort's form), no nulls. It works on local
-// copies of the body and offset, and returns false at anything else, with
-// d.i unmoved and it partly filled: item then decodes it from the start,
-// and the general path's results (and errors) stay the only ones.
+// UTF-8), short numbers (scanShort's form), no nulls. It returns false at
+// anything else, with d.i unmoved and it zero: the general path then
+// decodes the item from its start, so its results (and errors) stay the
+// only ones.
 func (d *decoder) agentItem(it *Item) bool {
+	if d.agentFill(it) {
+		return true
+	}
+	*it = Item{}
+	return false
+}
+
+// agentFill is agentItem on local copies of the body and offset; it may
+// leave it partly filled when it returns false.
+func (d *decoder) agentFill(it *Item) bool {
 	b, i := d.b, d.i
 	if i >= len(b) || b[i] != '{' {
 		return false
