@@ -67,6 +67,14 @@ func BenchmarkDecodeFalconOrderBefore(b *testing.B) {
 	benchDecode(b, refDecode, falconBody(1000), 1000)
 }
 
+// BenchmarkDecodeOneItem is a push of one item: what the decoder's tables
+// cost to set up.
+func BenchmarkDecodeOneItem(b *testing.B) { benchDecode(b, Decode, pushBody(1), 1) }
+
+// BenchmarkDecodeOneItemBefore is BenchmarkDecodeOneItem with the decoder
+// before its speed work.
+func BenchmarkDecodeOneItemBefore(b *testing.B) { benchDecode(b, refDecode, pushBody(1), 1) }
+
 func benchDecode(b *testing.B, decode func([]byte, []Item) ([]Item, error), body []byte, n int) {
 	items := make([]Item, 0, n)
 	b.SetBytes(int64(len(body)))
