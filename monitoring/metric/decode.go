@@ -3,9 +3,7 @@ package metric
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"strconv"
-	"unicode/utf8"
 )
 
 // DecodeError says why a push body is not a Falcon array; nothing of such
@@ -46,7 +44,7 @@ const maxDepth = 64
 // counterType or tags is not a string or whose timestamp or step is not an
 // integer, or more than MaxItems elements, is a *DecodeError.
 func Decode(body []byte, dst []Item) ([]Item, error) {
-	d := decoder{b: body, idx: -1}
+	d := decoder{b: body, idx: -1, next: falconOrder}
 	d.ws()
 	if !d.eat('[') {
 		return dst, d.errf("body must be a JSON array of {endpoint, metric, timestamp, step, value, counterType, tags}")
@@ -62,13 +60,17 @@ func Decode(body []byte, dst []Item) ([]Item, error) {
 			return dst, d.errf("more than %d items in one push; split it", MaxItems)
 		}
 		d.ws()
-		var it Item
-		if d.lit("null") {
-			it.Null = true
-		} else if err := d.item(&it); err != nil {
-			return dst, err
+		// The item is decoded in its place in dst, not copied there.
+		dst = append(dst, Item{})
+		it := &dst[len(dst)-1]
+		if !d.agentItem(it) {
+			if d.isNull() {
+				it.Null = true
+			} else if err := d.item(it); err != nil {
+				*it = Item{}
+				return dst[:len(dst)-1], err
+			}
 		}
-		dst = append(dst, it)
 		d.ws()
 		if d.eat(',') {
 			continue
@@ -85,14 +87,25 @@ type decoder struct {
 	b     []byte
 	i     int
 	idx   int
-	field string
+	field keyID  // the key whose value is being decoded, for errors
 	buf   []byte // unescape scratch
+	// next is the key expected after each key (after keyUnknown: first).
+	next [keyCount]keyID
+	// tsAt and tsLen locate the last timestamp read by the short scan
+	// (digits, maybe a minus), ts is its value.
+	tsAt, tsLen int
+	ts          int64
+	// plain: the last str was the body's bytes as they are.
+	plain bool
 	// recent interns the strings of the push's items.
-	recent [internedFields]recentStrings
+	recent [internedFields]pushInterner
+	// last is each interned field's last plain string (no '"', '\\',
+	// control characters, valid UTF-8), tried first against the body.
+	last [internedFields]string
 }
 
 func (d *decoder) errf(format string, args ...any) error {
-	return &DecodeError{Offset: d.i, Index: d.idx, Field: d.field, Msg: fmt.Sprintf(format, args...)}
+	return &DecodeError{Offset: d.i, Index: d.idx, Field: keyNames[d.field], Msg: fmt.Sprintf(format, args...)}
 }
 
 func (d *decoder) end() error {
@@ -104,7 +117,16 @@ func (d *decoder) end() error {
 	return nil
 }
 
+// ws skips white space; compact JSON (the next byte is above a space)
+// costs one compare, inlined.
 func (d *decoder) ws() {
+	if d.i < len(d.b) && d.b[d.i] > ' ' {
+		return
+	}
+	d.wsSlow()
+}
+
+func (d *decoder) wsSlow() {
 	for d.i < len(d.b) {
 		switch d.b[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -131,45 +153,13 @@ func (d *decoder) lit(s string) bool {
 	return false
 }
 
-// Field keys as Falcon names them.
-const (
-	keyEndpoint    = "endpoint"
-	keyMetric      = "metric"
-	keyTimestamp   = "timestamp"
-	keyStep        = "step"
-	keyValue       = "value"
-	keyCounterType = "counterType"
-	keyTags        = "tags"
-)
-
-var keys = [...]string{keyEndpoint, keyMetric, keyTimestamp, keyStep, keyValue, keyCounterType, keyTags}
-
-// fieldKey returns the field k names, matched like encoding/json
-// (case-insensitively), or "" for an unknown key. Keys spelled as Falcon
-// spells them match without the case-folding loop.
-func fieldKey(k []byte) string {
-	switch string(k) {
-	case keyEndpoint:
-		return keyEndpoint
-	case keyMetric:
-		return keyMetric
-	case keyTimestamp:
-		return keyTimestamp
-	case keyStep:
-		return keyStep
-	case keyValue:
-		return keyValue
-	case keyCounterType:
-		return keyCounterType
-	case keyTags:
-		return keyTags
+// isNull reads a JSON null, if that is next.
+func (d *decoder) isNull() bool {
+	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" {
+		d.i += 4
+		return true
 	}
-	for _, c := range keys {
-		if bytes.EqualFold(k, []byte(c)) {
-			return c
-		}
-	}
-	return ""
+	return false
 }
 
 func (d *decoder) item(it *Item) error {
@@ -180,23 +170,36 @@ func (d *decoder) item(it *Item) error {
 	if d.eat('}') {
 		return nil
 	}
+	// An agent sends the keys of all its items in one order, quoted,
+	// colon next: the member that followed the previous key last time is
+	// matched whole before the general path reads any key.
+	prev := keyUnknown // the item's start
 	for {
 		d.ws()
-		k, err := d.str()
-		if err != nil {
-			return err
-		}
-		key := fieldKey(k)
-		d.ws()
-		if !d.eat(':') {
-			return d.errf("expected : after a key")
+		key := d.next[prev]
+		if m := &keyMembers[key]; m.match(d.b[d.i:]) {
+			d.i += m.n
+			prev = key
+		} else {
+			k, err := d.str()
+			if err != nil {
+				return err
+			}
+			key = fieldKey(k)
+			d.ws()
+			if !d.eat(':') {
+				return d.errf("expected : after a key")
+			}
+			if key != keyUnknown {
+				d.next[prev], prev = key, key
+			}
 		}
 		d.ws()
 		d.field = key
 		if err := d.value(it, key); err != nil {
 			return err
 		}
-		d.field = ""
+		d.field = keyUnknown
 		d.ws()
 		if d.eat(',') {
 			continue
@@ -209,8 +212,8 @@ func (d *decoder) item(it *Item) error {
 }
 
 // value decodes the value of key into it (skipping it for unknown keys).
-func (d *decoder) value(it *Item, key string) error {
-	if d.lit("null") {
+func (d *decoder) value(it *Item, key keyID) error {
+	if d.i < len(d.b) && d.b[d.i] == 'n' && d.isNull() {
 		if key == keyValue {
 			it.Kind, it.Str, it.Num, it.NumOK = ValueNone, "", 0, false
 		}
@@ -221,36 +224,61 @@ func (d *decoder) value(it *Item, key string) error {
 		if d.i >= len(d.b) || d.b[d.i] != '"' {
 			return d.errf("must be a string")
 		}
-		s, err := d.str()
+		var err error
+		switch key {
+		case keyEndpoint:
+			it.Endpoint, err = d.internedStr(fieldEndpoint)
+		case keyMetric:
+			it.Metric, err = d.internedStr(fieldMetric)
+		case keyTags:
+			it.Tags, err = d.internedStr(fieldTags)
+		case keyCounterType:
+			var s []byte
+			if s, err = d.str(); err == nil {
+				it.CounterType = counterType(s)
+			}
+		}
+		return err
+	case keyTimestamp:
+		n, err := d.timestamp()
 		if err != nil {
 			return err
 		}
-		switch key {
-		case keyEndpoint:
-			it.Endpoint = d.recent[fieldEndpoint].intern(s)
-		case keyMetric:
-			it.Metric = d.recent[fieldMetric].intern(s)
-		case keyCounterType:
-			it.CounterType = counterType(s)
-		case keyTags:
-			it.Tags = d.recent[fieldTags].intern(s)
-		}
+		it.Timestamp = n
 		return nil
-	case keyTimestamp, keyStep:
+	case keyStep:
 		n, err := d.integer()
 		if err != nil {
 			return err
 		}
-		if key == keyStep {
-			it.Step = n
-		} else {
-			it.Timestamp = n
-		}
+		it.Step = n
 		return nil
 	case keyValue:
 		return d.pushedValue(it)
 	}
 	return d.skip(0)
+}
+
+// internedStr reads the string at d.i (at its quote) as field f's
+// interned string. The field's last plain string is tried first, byte for
+// byte with the closing quote after it: the body then holds that very
+// string (it has nothing that str would stop at or change), as an agent's
+// endpoint does in every item.
+func (d *decoder) internedStr(f int) (string, error) {
+	last := d.last[f]
+	if j, n := d.i+1, len(last); len(d.b)-j > n && d.b[j+n] == '"' && string(d.b[j:j+n]) == last {
+		d.i = j + n + 1
+		return last, nil
+	}
+	b, err := d.str()
+	if err != nil {
+		return "", err
+	}
+	s := d.recent[f].intern(b)
+	if d.plain {
+		d.last[f] = s
+	}
+	return s, nil
 }
 
 func counterType(b []byte) string {
@@ -296,165 +324,6 @@ func (d *decoder) pushedValue(it *Item) error {
 		it.Kind, it.Str, it.Num, it.NumOK = ValueOther, "", 0, false
 		return nil
 	}
-}
-
-// integer reads a JSON number that must be an integer in int64 range.
-func (d *decoder) integer() (int64, error) {
-	if d.i >= len(d.b) || !(d.b[d.i] == '-' || (d.b[d.i] >= '0' && d.b[d.i] <= '9')) {
-		return 0, d.errf("must be an integer")
-	}
-	if m, frac, end, ok := d.scanShort(); ok && frac == 0 {
-		d.i = end
-		return m, nil
-	}
-	lit, err := d.number()
-	if err != nil {
-		return 0, err
-	}
-	n, perr := strconv.ParseInt(string(lit), 10, 64)
-	if perr != nil {
-		return 0, d.errf("must be an integer in int64 range, got %s", lit)
-	}
-	return n, nil
-}
-
-// pow10 are the powers of ten a float64 holds exactly.
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
-// scanShort reads at d.i a JSON number of the common short form: an
-// optional minus, at most 15 digits in all, an optional fraction, no
-// exponent. It returns the digits as an integer m (signed), the number of
-// fraction digits and where the number ends; ok is false for anything else
-// (left to number and strconv), and d.i is not moved.
-func (d *decoder) scanShort() (m int64, frac, end int, ok bool) {
-	b, i := d.b, d.i
-	neg := i < len(b) && b[i] == '-'
-	if neg {
-		i++
-	}
-	start, digits := i, 0
-	for ; i < len(b) && b[i]-'0' <= 9; i++ {
-		m = m*10 + int64(b[i]-'0')
-		digits++
-	}
-	if digits == 0 || digits > 15 || (b[start] == '0' && digits > 1) {
-		return 0, 0, 0, false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		for ; i < len(b) && b[i]-'0' <= 9; i++ {
-			m = m*10 + int64(b[i]-'0')
-			digits++
-			frac++
-		}
-		if frac == 0 || digits > 15 {
-			return 0, 0, 0, false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		return 0, 0, 0, false
-	}
-	if neg {
-		m = -m
-	}
-	return m, frac, i, true
-}
-
-// shortDecimal reads a number of scanShort's form as strconv.ParseFloat
-// would, bit for bit: at most 15 digits are exact in a float64, as is 10^k
-// for k ≤ 22, and the quotient of two exact float64 is correctly rounded
-// (strconv's own exact fast path).
-func (d *decoder) shortDecimal() (float64, bool) {
-	m, frac, end, ok := d.scanShort()
-	if !ok {
-		return 0, false
-	}
-	f := float64(m)
-	if frac > 0 {
-		f /= pow10[frac]
-	}
-	if m == 0 && d.b[d.i] == '-' {
-		f = math.Copysign(0, -1) // ParseFloat("-0") is negative zero
-	}
-	d.i = end
-	return f, true
-}
-
-// number scans a JSON number and returns its text.
-func (d *decoder) number() ([]byte, error) {
-	start := d.i
-	b := d.b
-	i := d.i
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		d.i = i
-		return nil, d.errf("invalid number")
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			d.i = i
-			return nil, d.errf("invalid number")
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			d.i = i
-			return nil, d.errf("invalid number")
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	d.i = i
-	return b[start:i], nil
-}
-
-// str reads a JSON string; the result aliases the body or the scratch
-// buffer and is valid until the next call.
-func (d *decoder) str() ([]byte, error) {
-	if !d.eat('"') {
-		return nil, d.errf("expected a string")
-	}
-	start := d.i
-	ascii := true
-	for i := start; i < len(d.b); i++ {
-		c := d.b[i]
-		switch {
-		case c == '"':
-			d.i = i + 1
-			if !ascii && !utf8.Valid(d.b[start:i]) {
-				return []byte(string([]rune(string(d.b[start:i])))), nil
-			}
-			return d.b[start:i], nil
-		case c == '\\':
-			return d.strSlow(start)
-		case c < 0x20:
-			d.i = i
-			return nil, d.errf("control character in a string")
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-	}
-	d.i = len(d.b)
-	return nil, d.errf("unterminated string")
 }
 
 // skip skips any JSON value.

@@ -21,6 +21,27 @@ func pushBody(n int) []byte {
 	return []byte(b.String())
 }
 
+// falconBody is a push of n items as a Falcon agent marshals them
+// (MetricValue's field order: endpoint, metric, value, step, counterType,
+// tags, timestamp): one endpoint, 25 metrics with a few tag sets, integer
+// and fractional values.
+func falconBody(n int) []byte {
+	items := make([]falconItem, n)
+	for i := range items {
+		var v any = float64(i * 37 % 1000)
+		if i%3 == 0 {
+			v = float64(i) / 8
+		}
+		items[i] = falconItem{Endpoint: "web-17.dc2.example", Metric: fmt.Sprintf("sys.metric.%d", i%25), Value: v, Step: 60,
+			Type: Gauge, Tags: fmt.Sprintf("iface=eth%d,mount=/data%d", i%2, i%3), Timestamp: 1700000000 + int64(i/100)}
+	}
+	b, err := json.Marshal(items)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 // agentPoints is pushBody(n) decoded and validated.
 func agentPoints(n int) []Point {
 	items, _ := Decode(pushBody(n), nil)
@@ -32,18 +53,39 @@ func agentPoints(n int) []Point {
 	return points
 }
 
-func BenchmarkDecode(b *testing.B) {
-	body := pushBody(100)
-	items := make([]Item, 0, 100)
+func BenchmarkDecode(b *testing.B) { benchDecode(b, Decode, pushBody(100), 100) }
+
+// BenchmarkDecodeFalconOrder decodes a push as Falcon's own agent sends it.
+func BenchmarkDecodeFalconOrder(b *testing.B) { benchDecode(b, Decode, falconBody(1000), 1000) }
+
+// BenchmarkDecodeBefore is BenchmarkDecode with the decoder before its speed work.
+func BenchmarkDecodeBefore(b *testing.B) { benchDecode(b, refDecode, pushBody(100), 100) }
+
+// BenchmarkDecodeFalconOrderBefore is BenchmarkDecodeFalconOrder with the
+// decoder before its speed work.
+func BenchmarkDecodeFalconOrderBefore(b *testing.B) {
+	benchDecode(b, refDecode, falconBody(1000), 1000)
+}
+
+// BenchmarkDecodeOneItem is a push of one item: what the decoder's tables
+// cost to set up.
+func BenchmarkDecodeOneItem(b *testing.B) { benchDecode(b, Decode, pushBody(1), 1) }
+
+// BenchmarkDecodeOneItemBefore is BenchmarkDecodeOneItem with the decoder
+// before its speed work.
+func BenchmarkDecodeOneItemBefore(b *testing.B) { benchDecode(b, refDecode, pushBody(1), 1) }
+
+func benchDecode(b *testing.B, decode func([]byte, []Item) ([]Item, error), body []byte, n int) {
+	items := make([]Item, 0, n)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if items, err = Decode(body, items[:0]); err != nil {
+		if items, err = decode(body, items[:0]); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/item")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
 }
 
 func BenchmarkDecodeValidate(b *testing.B) {
