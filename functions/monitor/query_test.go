@@ -95,8 +95,10 @@ func TestQueryTotalValuesCap(t *testing.T) {
 		t.Fatalf("push: %d %s", r.Status, r.Body)
 	}
 	testenv.Eventually(t, 10*time.Second, func() error {
-		if !s.query(t, "endpoint=h2&metric=m").Series[0].Found {
-			return fmt.Errorf("h2 not stored yet")
+		for i := range 3 { // the series may be in different shards, written apart
+			if !s.query(t, fmt.Sprintf("endpoint=h%d&metric=m", i)).Series[0].Found {
+				return fmt.Errorf("h%d not stored yet", i)
+			}
 		}
 		return nil
 	})
