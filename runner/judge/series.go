@@ -21,7 +21,7 @@ import (
 // a time anyway); lock order: mu, then record locks, then the cache's.
 type seriesIndex struct {
 	mu   sync.Mutex
-	byPK map[string]*seriesInfo
+	byPK seriesTable // seriestable.go
 	// pts is the decoded points of a batch; their strings may be views
 	// of the batch's message (metric.DecodeBatchViews), read only while
 	// the batch is grouped: a new series' info copies what it keeps.
@@ -74,14 +74,14 @@ type seriesMatch struct {
 }
 
 func newSeriesIndex() *seriesIndex {
-	return &seriesIndex{byPK: map[string]*seriesInfo{}}
+	return &seriesIndex{byPK: newSeriesTable()}
 }
 
 // reset forgets every series and string (a shard given up).
 func (idx *seriesIndex) reset() {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	clear(idx.byPK)
+	idx.byPK = newSeriesTable()
 	idx.pts, idx.of, idx.groups, idx.flat, idx.items = nil, nil, nil, nil, nil
 }
 
@@ -111,8 +111,8 @@ const maxKeptPoints = 1 << 16
 // bounds the series remembered: beyond it the index starts afresh (before
 // the batch, so that a batch never sees a series twice).
 func (idx *seriesIndex) group(pts []metric.Point, limit int) []*seriesInfo {
-	if len(idx.byPK) > limit {
-		clear(idx.byPK)
+	if idx.byPK.len() > limit {
+		idx.byPK.reset()
 	}
 	idx.batch++
 	cur := idx.batch
@@ -121,10 +121,11 @@ func (idx *seriesIndex) group(pts []metric.Point, limit int) []*seriesInfo {
 	for i := range pts {
 		p := &pts[i]
 		idx.pkBuf = metric.AppendPK(idx.pkBuf[:0], p.Endpoint, p.Metric, p.Tags)
-		s := idx.byPK[string(idx.pkBuf)] // no allocation for the lookup
+		h := idx.byPK.hash(idx.pkBuf)
+		s := idx.byPK.get(h, idx.pkBuf)
 		if s == nil {
 			s = newSeriesInfo(p, string(idx.pkBuf))
-			idx.byPK[s.pk] = s
+			idx.byPK.add(h, s)
 		}
 		if s.batch != cur {
 			s.batch, s.count = cur, 0
