@@ -2,7 +2,6 @@ package judge
 
 import (
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/wharfhq/wharf/monitoring/event"
@@ -37,26 +36,33 @@ type seriesIndex struct {
 }
 
 // seriesInfo is what the index keeps of one series. Nothing of it changes
-// once set, but the per-batch fields and the matches (replaced, never
-// changed in place, when the strategies changed).
+// once set, but the per-batch fields and the matches (recomputed when the
+// strategies changed). The fields a batch reads of every point's series
+// come first, the PK's header with them, so that they share the first of
+// the info's cache lines (the info is 192 bytes: three lines).
 type seriesInfo struct {
-	endpoint, metric string
-	// tags is the series' parsed tags (an empty map for none), shared by
-	// its points, states and events, which never change it.
-	tags map[string]string
-	// tagsEnc is tags encoded as a state's (mjudge.AppendTags), for the
-	// flush of the series' cached states.
-	tagsEnc []byte
-	pk      string
-	sum     string // event.PKSum(pk), once a strategy matched
-	// gen is the strategies' generation matches was computed for (0:
-	// never).
-	gen     uint64
-	matches []seriesMatch
+	// pk is the series' PK; endpoint, metric and the tags' strings are
+	// views of it (one allocation for the series' strings).
+	pk string
 	// batch is the batch the next fields are about: where the series'
 	// points start in the batch's grouped points, and how many there are.
 	batch        uint64
 	start, count int
+	// tags is the series' parsed tags (an empty map for none), shared by
+	// its points, states and events, which never change it.
+	tags             map[string]string
+	endpoint, metric string
+	// matches is one[:1] when one strategy matches (no allocation of its
+	// own).
+	matches []seriesMatch
+	// tagsEnc is tags encoded as a state's (mjudge.AppendTags), for the
+	// flush of the series' cached states.
+	tagsEnc []byte
+	one     [1]seriesMatch
+	// gen is the strategies' generation matches was computed for (0:
+	// never).
+	gen uint64
+	sum string // event.PKSum(pk), once a strategy matched
 }
 
 // seriesMatch is a strategy that matches a series and the key of the
@@ -166,14 +172,19 @@ func (idx *seriesIndex) points(s *seriesInfo) []mjudge.Point {
 
 func byTime(a, b mjudge.Point) int { return int(min(max(a.Timestamp-b.Timestamp, -1), 1)) }
 
-// newSeriesInfo makes the info of p's series, with strings of its own (p's
-// may be views of a message).
+// newSeriesInfo makes the info of p's series (PK pk, a string of its own:
+// p's strings may be views of a message), its strings views of pk.
 func newSeriesInfo(p *metric.Point, pk string) *seriesInfo {
-	tags := metric.ParseTags(strings.Clone(p.Tags))
-	if tags == nil {
-		tags = map[string]string{}
+	ep := len(p.Endpoint)
+	s := &seriesInfo{pk: pk, endpoint: pk[:ep], metric: pk[ep+1 : ep+1+len(p.Metric)]}
+	if p.Tags != "" {
+		s.tags = metric.ParseTags(pk[len(pk)-len(p.Tags):])
 	}
-	return &seriesInfo{endpoint: strings.Clone(p.Endpoint), metric: strings.Clone(p.Metric), tags: tags, tagsEnc: mjudge.AppendTags(nil, tags), pk: pk}
+	if s.tags == nil {
+		s.tags = map[string]string{}
+	}
+	s.tagsEnc = mjudge.AppendTags(nil, s.tags)
+	return s
 }
 
 // match returns the strategies of strats (generation gen) that match s,
@@ -182,7 +193,7 @@ func (s *seriesInfo) match(strats []*judged, gen uint64) []seriesMatch {
 	if s.gen == gen {
 		return s.matches
 	}
-	var out []seriesMatch
+	out := s.one[:0] // this batch's items point to matches: replaced only between batches
 	for _, c := range strats {
 		if !c.Match(s.endpoint, s.metric, s.tags) {
 			continue

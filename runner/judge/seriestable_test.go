@@ -3,6 +3,7 @@ package judge
 import (
 	"strconv"
 	"testing"
+	"unsafe"
 )
 
 // The series table finds every series it was given by its PK, through
@@ -41,5 +42,19 @@ func TestSeriesTableFindsByPK(t *testing.T) {
 	x.reset()
 	if x.len() != 0 || x.get(x.hash([]byte(infos[1].pk)), []byte(infos[1].pk)) != nil || x.get(42, []byte(infos[0].pk)) != nil {
 		t.Fatal("a series found after reset")
+	}
+}
+
+// A series' info is three cache lines, the fields a batch reads of every
+// point in the first (see seriesInfo).
+func TestSeriesInfoLayout(t *testing.T) {
+	var s seriesInfo
+	if size := unsafe.Sizeof(s); size != 192 {
+		t.Fatalf("seriesInfo is %d bytes, want 192", size)
+	}
+	for name, off := range map[string]uintptr{"pk": unsafe.Offsetof(s.pk), "batch": unsafe.Offsetof(s.batch), "count": unsafe.Offsetof(s.count), "tags": unsafe.Offsetof(s.tags), "endpoint": unsafe.Offsetof(s.endpoint)} {
+		if off >= 64 {
+			t.Errorf("seriesInfo.%s at byte %d, want it in the first 64", name, off)
+		}
 	}
 }
