@@ -49,13 +49,6 @@ func (x *seriesTable) get(h uint64, pk []byte) *seriesInfo {
 	}
 }
 
-// touch reads the slot pk's hash h starts probing at, so that the cache
-// line is on its way before get needs it; it returns the slot's hash
-// (for the caller to keep the load alive).
-func (x *seriesTable) touch(h uint64) uint64 {
-	return x.slots[h&uint64(len(x.slots)-1)].h
-}
-
 // add puts s (hashed to h), whose PK is not in the table.
 func (x *seriesTable) add(h uint64, s *seriesInfo) {
 	if 2*(x.n+1) > len(x.slots) {
