@@ -26,7 +26,13 @@ type seriesIndex struct {
 	// the batch is grouped: a new series' info copies what it keeps.
 	pts   []metric.Point
 	batch uint64 // number of the batch being grouped
-	pkBuf []byte
+	// The PKs of the batch's points one after the other (the i-th ends at
+	// keyEnds[i]) and their hashes (see prefetch); sink keeps the reads
+	// of prefetch.
+	keys    []byte
+	keyEnds []int
+	hs      []uint64
+	sink    uint64
 	// Scratch of one batch: each point's series, the series in the order
 	// first seen, their points grouped, and the (strategy, series) items.
 	of     []*seriesInfo
@@ -89,6 +95,7 @@ func (idx *seriesIndex) reset() {
 	defer idx.mu.Unlock()
 	idx.byPK = newSeriesTable()
 	idx.pts, idx.of, idx.groups, idx.flat, idx.items = nil, nil, nil, nil, nil
+	idx.keys, idx.keyEnds, idx.hs = nil, nil, nil
 }
 
 // decode decodes a batch into the index's scratch, valid until the next
@@ -108,6 +115,10 @@ func (idx *seriesIndex) decode(body []byte) ([]metric.Point, error) {
 // maxKeptPoints bounds the decoded points an index keeps between batches.
 const maxKeptPoints = 1 << 16
 
+// maxKeptKeyBytes bounds the PKs of a batch an index keeps between
+// batches.
+const maxKeptKeyBytes = 4 << 20
+
 // group converts pts to the judge's form grouped by series (each group
 // oldest first, in the order the series first appear in pts) and returns
 // the series. The grouped points are idx.flat[s.start : s.start+s.count]
@@ -124,13 +135,13 @@ func (idx *seriesIndex) group(pts []metric.Point, limit int) []*seriesInfo {
 	cur := idx.batch
 	idx.groups = idx.groups[:0]
 	idx.of = slices.Grow(idx.of[:0], len(pts))[:len(pts)]
+	idx.prefetch(pts)
 	for i := range pts {
 		p := &pts[i]
-		idx.pkBuf = metric.AppendPK(idx.pkBuf[:0], p.Endpoint, p.Metric, p.Tags)
-		h := idx.byPK.hash(idx.pkBuf)
-		s := idx.byPK.get(h, idx.pkBuf)
+		pk, h := idx.pkOf(i), idx.hs[i]
+		s := idx.byPK.get(h, pk)
 		if s == nil {
-			s = newSeriesInfo(p, string(idx.pkBuf))
+			s = newSeriesInfo(p, string(pk))
 			idx.byPK.add(h, s)
 		}
 		if s.batch != cur {
@@ -161,7 +172,64 @@ func (idx *seriesIndex) group(pts []metric.Point, limit int) []*seriesInfo {
 		}
 	}
 	clear(idx.of) // the infos may be dropped before the next batch
+	if cap(idx.hs) > maxKeptPoints || cap(idx.keys) > maxKeptKeyBytes {
+		idx.keys, idx.keyEnds, idx.hs = nil, nil, nil
+	}
 	return idx.groups
+}
+
+// prefetch hashes the PKs of pts (idx.hs, the PKs in idx.keys) and reads,
+// for each point, what finding and judging its series reads next: its
+// home slot, then the series there, its PK's first byte, and the cached
+// record of its first match with the start of the record's window. A
+// point's lookup is a chain of cache misses (slot, series, PK, record),
+// but the points' chains are independent: read point after point in
+// short loops, the misses of many points are under way at once instead of
+// one after the other. Nothing is decided on what it reads (the series in
+// a home slot may be another's): it only warms the CPU's cache. What it
+// reads of a record is written only under idx.mu (see
+// cachedRecord.key and win).
+func (idx *seriesIndex) prefetch(pts []metric.Point) {
+	n := len(pts)
+	idx.hs = slices.Grow(idx.hs[:0], n)[:n]
+	idx.keyEnds = slices.Grow(idx.keyEnds[:0], n)[:n]
+	keys := idx.keys[:0]
+	for i := range pts {
+		p := &pts[i]
+		start := len(keys)
+		keys = metric.AppendPK(keys, p.Endpoint, p.Metric, p.Tags)
+		idx.hs[i], idx.keyEnds[i] = idx.byPK.hash(keys[start:]), len(keys)
+	}
+	idx.keys = keys
+	// Short loops of independent reads: their misses overlap. idx.of
+	// holds the series in each point's home slot until group sets it.
+	for i, h := range idx.hs {
+		idx.of[i] = idx.byPK.home(h)
+	}
+	var sink uint64
+	for _, s := range idx.of {
+		if s != nil && len(s.pk) > 0 {
+			sink += uint64(s.pk[0])
+		}
+	}
+	for _, s := range idx.of {
+		if s == nil {
+			continue
+		}
+		if r := s.one[0].rec; r != nil {
+			sink += uint64(len(r.key)) + uint64(r.win[0].T)
+		}
+	}
+	idx.sink = sink
+}
+
+// pkOf is the PK of the i-th point of the batch prefetch read.
+func (idx *seriesIndex) pkOf(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = idx.keyEnds[i-1]
+	}
+	return idx.keys[start:idx.keyEnds[i]]
 }
 
 // points returns the grouped points of s in the batch just grouped; the

@@ -49,6 +49,12 @@ func (x *seriesTable) get(h uint64, pk []byte) *seriesInfo {
 	}
 }
 
+// home returns the series in the slot h starts probing at (nil: empty),
+// which may not be the one of h.
+func (x *seriesTable) home(h uint64) *seriesInfo {
+	return x.slots[h&uint64(len(x.slots)-1)].s
+}
+
 // add puts s (hashed to h), whose PK is not in the table.
 func (x *seriesTable) add(h uint64, s *seriesInfo) {
 	if 2*(x.n+1) > len(x.slots) {
