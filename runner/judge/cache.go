@@ -64,25 +64,35 @@ type shardCache struct {
 }
 
 // cachedRecord is a record and the store version it was read or written at
-// (0: not stored yet).
+// (0: not stored yet). The fields a batch reads of every point's record
+// come first, the window's own storage right after them: a point's record
+// is a run of adjacent cache lines, not a record and a window elsewhere.
 type cachedRecord struct {
-	key   string
-	rec   record
-	ver   uint64
-	dirty bool
-	// tagsEnc is tagsOf encoded (mjudge.AppendTags): the state's Tags
-	// encoded while they are that same map (series' tags never change),
-	// so that a flush does not walk and sort the map of every state.
-	tagsOf  map[string]string
-	tagsEnc []byte
-	// ref is the state store's handle of the key from the last write
-	// (store.SwapResult.Ref; nil: none), handed back with the next one.
-	ref any
+	// key is set when the record is made and never changed (the series
+	// index's prefetch reads it without the cache's mu).
+	key string
 	// cache is the cache whose entries hold the record, nil once it was
 	// dropped from them: a pointer to the record kept beside the map (the
 	// series index's seriesMatch.rec) is used only while cache is the
 	// cache asked. Changed only with that cache's mu held.
 	cache *shardCache
+	dirty bool
+	rec   record
+	// win holds rec.State.Points once the batches judged them, when they
+	// fit (a window of at most len(win) points: every Falcon function up
+	// to #5), so that the window needs no allocation of its own (see
+	// keepWindow). Written only by the batch (with the series index's mu
+	// held), so that the index's prefetch may read it.
+	win [5]mjudge.Sample
+	// tagsEnc is tagsOf encoded (mjudge.AppendTags): the state's Tags
+	// encoded while they are that same map (series' tags never change),
+	// so that a flush does not walk and sort the map of every state.
+	tagsOf  map[string]string
+	tagsEnc []byte
+	ver     uint64
+	// ref is the state store's handle of the key from the last write
+	// (store.SwapResult.Ref; nil: none), handed back with the next one.
+	ref any
 }
 
 func newShardCache() *shardCache {

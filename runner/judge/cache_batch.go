@@ -46,11 +46,11 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 			continue
 		}
 		st := e.rec.State
-		// Judge may move the window in place: judge a copy (in scratch),
-		// so that the cached state stays as it was when the item goes to
-		// update. The window taken becomes the cached state's, and the
-		// cached state's old one the scratch (each window array has one
-		// owner: no copy back).
+		// Judge may move the window in place: judge a copy (in scratch,
+		// which stays in the CPU's cache from one item to the next), so
+		// that the cached state stays as it was when the item goes to
+		// update; the window judged is then kept in the record's own
+		// storage (keepWindow).
 		scratch = append(scratch[:0], st.Points...)
 		st.Points = scratch
 		next, evs := mjudge.Judge(st, it.c.Compiled, it.series, now)
@@ -61,7 +61,7 @@ func (j *Judge) judgeCached(ctx context.Context, c *shardCache, shard int, items
 		if !stateMoved(&e.rec.State, &next) && e.rec.FP == it.c.fp {
 			continue // duplicates or out of order: nothing to write
 		}
-		scratch = e.rec.State.Points[:0]
+		scratch = e.keepWindow(&next, scratch)
 		e.rec.State, e.rec.FP, e.rec.Source = next, it.c.fp, sourceFor(&next, it.c)
 		if it.tags != nil && len(it.series) > 0 {
 			e.tagsOf, e.tagsEnc = it.series[0].Tags, it.tags // used only while next.Tags is that map
@@ -136,6 +136,28 @@ func (j *Judge) fillCache(ctx context.Context, c *shardCache, shard int, items [
 		}
 	}
 	return recs, nil
+}
+
+// keepWindow makes next (judged from e's state, its window in scratch)
+// keep its window in e's own storage, e.win, when it fits (a copy within
+// the CPU's cache), and returns the scratch for the next item. A window
+// too long for e.win becomes the state's as it is, and the state's old
+// window (when not e.win) the scratch: each window array has one owner.
+func (e *cachedRecord) keepWindow(next *mjudge.State, scratch []mjudge.Sample) []mjudge.Sample {
+	if n := len(next.Points); n <= len(e.win) {
+		judged := next.Points // scratch, or an array Judge grew
+		copy(e.win[:], judged)
+		next.Points = e.win[:n:n]
+		if cap(judged) > cap(scratch) {
+			return judged[:0]
+		}
+		return scratch
+	}
+	old := e.rec.State.Points
+	if cap(old) == 0 || &old[:1][0] == &e.win[0] {
+		return nil // the next item's copy allocates its own
+	}
+	return old[:0]
 }
 
 // stateMoved reports whether judging took a point (the window's newest

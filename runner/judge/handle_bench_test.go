@@ -159,46 +159,54 @@ func benchHandle(b *testing.B, st store.Store, series, shards int, cached bool, 
 // judged (a direct call: one state write per point); held holds the
 // batches as serve's consumer does and flushes once MaxHeld (512, the
 // default) of them wait, about five points per state write, as in serve
-// under the bench; held-<n> flushes once n wait.
+// under the bench; held-<n> flushes once n wait. held/8shards is held with
+// all 100,000 series, series i in shard i%8 and the batches going round
+// the shards (as serve's judge sees them): eight times the memory touched
+// between two points of a series, closer to serve's cache misses.
 func BenchmarkHandleLoad(b *testing.B) {
-	b.Run("each-batch", func(b *testing.B) { benchHandleLoad(b, 0) })
-	b.Run("held", func(b *testing.B) { benchHandleLoad(b, 512) })
+	b.Run("each-batch", func(b *testing.B) { benchHandleLoad(b, 0, 1) })
+	b.Run("held", func(b *testing.B) { benchHandleLoad(b, 512, 1) })
 	for _, n := range []int{1024, 1536} {
-		b.Run("held-"+strconv.Itoa(n), func(b *testing.B) { benchHandleLoad(b, n) })
+		b.Run("held-"+strconv.Itoa(n), func(b *testing.B) { benchHandleLoad(b, n, 1) })
 	}
+	b.Run("held/8shards", func(b *testing.B) { benchHandleLoad(b, 512, 8) })
 }
 
-func benchHandleLoad(b *testing.B, maxHeld int) {
+func benchHandleLoad(b *testing.B, maxHeld, shards int) {
 	held := maxHeld > 0
-	j, _ := newLogstoreJudge(b, 1)
+	j, _ := newLogstoreJudge(b, shards)
 	if held {
 		j.opts.MaxHeld = maxHeld
 	}
 	j.strat.set("load", mustCompile(b, strategy.Strategy{ID: "load", Team: "shop", Metric: "bench.load", Func: "all(#3)", Operator: ">", RightValue: 1e18, MaxStep: 3}))
-	const series, per = 12500, 125
+	const series, per = 12500, 125 // per shard
 	t0 := time.Now().Unix()/30*30 - 3600*24*400
-	batch := func(n int) []byte { // the n-th batch of the load
+	batch := func(n int) (int, []byte) { // the n-th batch of the load and its shard
+		sh, n := n%shards, n/shards
 		pts := make([]metric.Point, per)
 		pass, first := n/(series/per), n%(series/per)*per
 		for k := range pts {
-			i := first + k
+			i := (first+k)*shards + sh
 			pts[k] = metric.Point{Endpoint: "host-" + strconv.Itoa(i/10), Metric: "bench.load", Tags: "env=bench,k=" + strconv.Itoa(i%10),
 				CounterType: "GAUGE", Step: 30, Time: t0 + int64(pass)*30, Value: float64(i % 100)}
 		}
-		return metric.AppendBatch(nil, pts)
+		return sh, metric.AppendBatch(nil, pts)
 	}
 	ctx := context.Background()
 	n := 0
-	for range 4 * series / per { // four passes: every window full
-		if err := j.handle(ctx, 0, batch(n)); err != nil {
+	for range 4 * shards * series / per { // four passes: every window full
+		sh, body := batch(n)
+		if err := j.handle(ctx, sh, body); err != nil {
 			b.Fatal(err)
 		}
 		n++
 	}
 	bodies := make([][]byte, 0, b.N)
+	shardOf := make([]int, 0, b.N)
 	msgs := make([]*bus.Message, 0, b.N)
 	for i := range b.N {
-		bodies = append(bodies, batch(n+i))
+		sh, body := batch(n + i)
+		bodies, shardOf = append(bodies, body), append(shardOf, sh)
 		var m *bus.Message
 		if held {
 			m = &bus.Message{}
@@ -209,7 +217,7 @@ func benchHandleLoad(b *testing.B, maxHeld int) {
 	b.ResetTimer()
 	cpu0 := processCPU(b)
 	for i, body := range bodies {
-		if err := j.handleMessage(ctx, 0, body, msgs[i]); err != nil {
+		if err := j.handleMessage(ctx, shardOf[i], body, msgs[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
