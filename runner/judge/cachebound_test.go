@@ -60,8 +60,11 @@ func TestDroppedRecordsHoldNoState(t *testing.T) {
 	cached := len(c.entries)
 	c.mu.Unlock()
 	held := 0
-	for _, s := range j.series[0].byPK {
-		for _, m := range s.matches {
+	for _, sl := range j.series[0].byPK.slots {
+		if sl.s == nil {
+			continue
+		}
+		for _, m := range sl.s.matches {
 			if m.rec != nil && m.rec.cache == nil && len(m.rec.rec.State.Points) > 0 {
 				held++
 			}
