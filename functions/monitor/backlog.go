@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -69,6 +70,18 @@ type Backlog struct {
 	// channel, because every point goes to both: one sum counted each
 	// point twice and refused pushes at half the rate the consumers kept up with.
 	since [channelCount]atomic.Int64
+	// sinceAt is when since was last reset (Unix nanoseconds); delivered
+	// is each channel's rate (points/s, float64 bits) at which published
+	// points left nsqd's queue for a consumer, smoothed over the polls:
+	// the points published since the last poll that a consumer already
+	// took are not backlog (counting them all refused pushes at about
+	// 250,000 points/s with nothing waiting).
+	sinceAt   atomic.Int64
+	delivered [channelCount]atomic.Uint64
+	// prevPoints is the last state's backlog per channel and prevReset
+	// when since was reset before it (the poll loop's own).
+	prevPoints [channelCount]int64
+	prevReset  time.Time
 	// pubPoints and pubMessages give the points per message.
 	pubPoints, pubMessages atomic.Int64
 	// seenPoints and seenMessages are pubPoints and pubMessages at the
@@ -167,8 +180,10 @@ func (b *Backlog) refuse() (*backlogState, bool) {
 	if st == nil || !st.known {
 		return st, false
 	}
+	elapsed := time.Duration(time.Now().UnixNano() - b.sinceAt.Load()).Seconds()
 	for i := range channelCount {
-		if st.points[i]+b.since[i].Load() > b.opts.MaxPoints {
+		fresh := float64(b.since[i].Load()) - math.Float64frombits(b.delivered[i].Load())*elapsed
+		if st.points[i]+max(0, int64(fresh)) > b.opts.MaxPoints {
 			return st, true
 		}
 	}
@@ -208,10 +223,14 @@ func (b *Backlog) pointsPerMessage() float64 {
 func (b *Backlog) poll(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
 	defer cancel()
-	for i := range b.since {
-		b.since[i].Store(0) // what was published before now is in the stats read next
-	}
 	at := time.Now()
+	var published [channelCount]int64
+	for i := range b.since {
+		published[i] = b.since[i].Swap(0) // what was published before now is in the stats read next
+	}
+	b.sinceAt.Store(at.UnixNano())
+	reset, prevReset := at, b.prevReset
+	b.prevReset = reset
 	s, err := b.read(ctx)
 	if err != nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
 		return // shutting down
@@ -230,8 +249,28 @@ func (b *Backlog) poll(ctx context.Context) {
 		b.log.Info("nsqd stats readable again: the backlog check is back")
 		b.failing = false
 	}
-	b.state.Store(b.judge(s, at))
+	st := b.judge(s, at)
+	b.state.Store(st)
+	if b.havePrev {
+		b.measureDelivery(st, published, reset.Sub(prevReset))
+	}
+	b.prevPoints = st.points
 	b.prev, b.prevAt, b.havePrev = s, at, true
+}
+
+// measureDelivery updates each channel's delivery rate from the points
+// published in the dt between the last two resets and the backlog's
+// growth between the samples read right after them: published − growth
+// left the queue for a consumer.
+func (b *Backlog) measureDelivery(st *backlogState, published [channelCount]int64, dt time.Duration) {
+	if dt <= 0 {
+		return
+	}
+	for i := range channelCount {
+		rate := max(0, float64(published[i]-(st.points[i]-b.prevPoints[i]))/dt.Seconds())
+		old := math.Float64frombits(b.delivered[i].Load())
+		b.delivered[i].Store(math.Float64bits(old/2 + rate/2))
+	}
 }
 
 // judge turns a sample into the state, with the Retry-After from the drain

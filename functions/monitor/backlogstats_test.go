@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -149,5 +150,48 @@ func TestBacklogEstimateFollowsRecentMessageSizes(t *testing.T) {
 	// A poll with nothing new published keeps the recent size.
 	if st := b.judge(s, at.Add(2*time.Second)); st.points[judgeCh] < 3810 {
 		t.Fatalf("the next poll estimates %d", st.points[judgeCh])
+	}
+}
+
+// TestPointsConsumersAlreadyTookAreNotBacklog: the points published since
+// the last poll count as backlog only beyond what the consumers took in
+// that time at the rate measured between polls (published minus the
+// backlog's growth). Counting them all refused pushes at about 250,000
+// points/s with nothing waiting (the poll interval's publishes alone
+// passed the limit).
+func TestPointsConsumersAlreadyTookAreNotBacklog(t *testing.T) {
+	t.Parallel()
+	b, err := NewBacklog(BacklogOptions{NSQDHTTPAddrs: []string{"127.0.0.1:1"}, MaxPoints: 10_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const judgeCh = 1
+	st := b.judge(backlogSample{}, time.Now())
+	b.state.Store(st)
+	b.prevPoints = st.points
+	// 100,000 points published in a second, nothing left waiting: the
+	// consumers took them at 100,000/s (smoothed: half of it at first).
+	var published [channelCount]int64
+	published[judgeCh] = 100_000
+	b.measureDelivery(st, published, time.Second)
+	b.measureDelivery(st, published, time.Second)
+	b.sinceAt.Store(time.Now().Add(-500 * time.Millisecond).UnixNano())
+	b.since[judgeCh].Store(40_000) // at 80,000/s: taken as fast as published
+	if _, refuse := b.refuse(); refuse {
+		t.Fatal("refused with the 40,000 points published since the poll taken at 75,000/s or more")
+	}
+	b.since[judgeCh].Store(100_000) // at 200,000/s: ~60,000 waiting
+	if _, refuse := b.refuse(); !refuse {
+		t.Fatal("not refused with ~60,000 points waiting over a limit of 10,000")
+	}
+	// Consumers that take nothing: every published point waits.
+	published[judgeCh] = 50_000
+	grown := *st
+	grown.points[judgeCh] = 50_000
+	b.measureDelivery(&grown, published, time.Second)
+	b.measureDelivery(&grown, published, time.Second)
+	b.state.Store(&backlogState{known: true})
+	if r := math.Float64frombits(b.delivered[judgeCh].Load()); r > 30_000 {
+		t.Fatalf("delivery rate %.0f/s with consumers that took nothing", r)
 	}
 }
