@@ -72,16 +72,19 @@ type Backlog struct {
 	since [channelCount]atomic.Int64
 	// sinceAt is when since was last reset (Unix nanoseconds); delivered
 	// is each channel's rate (points/s, float64 bits) at which published
-	// points left nsqd's queue for a consumer, smoothed over the polls:
-	// the points published since the last poll that a consumer already
-	// took are not backlog (counting them all refused pushes at about
-	// 250,000 points/s with nothing waiting).
+	// points left nsqd's queue for a consumer: the highest of the last
+	// deliveryPolls polls' (publishes come in rounds, so one poll interval
+	// can see few). The points published since the last poll that a
+	// consumer already took are not backlog (counting them all refused
+	// pushes at about 250,000 points/s with nothing waiting).
 	sinceAt   atomic.Int64
 	delivered [channelCount]atomic.Uint64
 	// prevPoints is the last state's backlog per channel and prevReset
 	// when since was reset before it (the poll loop's own).
 	prevPoints [channelCount]int64
 	prevReset  time.Time
+	rates      [channelCount][deliveryPolls]float64
+	rateAt     int
 	// pubPoints and pubMessages give the points per message.
 	pubPoints, pubMessages atomic.Int64
 	// seenPoints and seenMessages are pubPoints and pubMessages at the
@@ -258,20 +261,24 @@ func (b *Backlog) poll(ctx context.Context) {
 	b.prev, b.prevAt, b.havePrev = s, at, true
 }
 
-// measureDelivery updates each channel's delivery rate from the points
-// published in the dt between the last two resets and the backlog's
-// growth between the samples read right after them: published − growth
-// left the queue for a consumer.
+// measureDelivery records each channel's delivery rate over the dt between
+// the last two resets, from the points published in it and the backlog's
+// growth between the samples read right after them (published − growth
+// left the queue for a consumer).
 func (b *Backlog) measureDelivery(st *backlogState, published [channelCount]int64, dt time.Duration) {
 	if dt <= 0 {
 		return
 	}
+	b.rateAt = (b.rateAt + 1) % deliveryPolls
 	for i := range channelCount {
-		rate := max(0, float64(published[i]-(st.points[i]-b.prevPoints[i]))/dt.Seconds())
-		old := math.Float64frombits(b.delivered[i].Load())
-		b.delivered[i].Store(math.Float64bits(old/2 + rate/2))
+		b.rates[i][b.rateAt] = max(0, float64(published[i]-(st.points[i]-b.prevPoints[i]))/dt.Seconds())
+		b.delivered[i].Store(math.Float64bits(slices.Max(b.rates[i][:])))
 	}
 }
+
+// deliveryPolls is how many polls' delivery rates the backlog takes the
+// highest of (about a second at the default interval).
+const deliveryPolls = 4
 
 // judge turns a sample into the state, with the Retry-After from the drain
 // rate since the previous sample.
