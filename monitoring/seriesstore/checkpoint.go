@@ -1,9 +1,12 @@
 package seriesstore
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Checkpoint makes every segment written since the last one durable (one
@@ -11,6 +14,31 @@ import (
 // segment, deleting the old ones. The fsyncs run without the store's lock:
 // updates go on meanwhile, logged to the new log segment, and the old
 // segments are deleted only once the fsyncs are done (a crash before
+// Run checkpoints every CheckpointEvery (the first after CheckpointPhase
+// of it) until ctx ends.
+func (s *Store) Run(ctx context.Context) error {
+	first := s.opts.CheckpointEvery
+	if p := s.opts.CheckpointPhase; p > 0 && p < 1 {
+		first = time.Duration(p * float64(first))
+	}
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := s.Checkpoint(); err != nil {
+				s.log.Error("checkpoint failed", "err", err)
+				if errors.Is(err, ErrClosed) {
+					return err
+				}
+			}
+			t.Reset(s.opts.CheckpointEvery)
+		}
+	}
+}
+
 // replays both, in order).
 func (s *Store) Checkpoint() error {
 	s.ckpt.Lock()

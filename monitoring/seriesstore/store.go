@@ -1,7 +1,6 @@
 package seriesstore
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -207,31 +206,6 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// Run checkpoints every CheckpointEvery (the first after CheckpointPhase
-// of it) until ctx ends.
-func (s *Store) Run(ctx context.Context) error {
-	first := s.opts.CheckpointEvery
-	if p := s.opts.CheckpointPhase; p > 0 && p < 1 {
-		first = time.Duration(p * float64(first))
-	}
-	t := time.NewTimer(first)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if err := s.Checkpoint(); err != nil {
-				s.log.Error("checkpoint failed", "err", err)
-				if errors.Is(err, ErrClosed) {
-					return err
-				}
-			}
-			t.Reset(s.opts.CheckpointEvery)
-		}
-	}
 }
 
 // Append logs the points and queues them for their series like Update,
