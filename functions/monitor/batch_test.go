@@ -31,31 +31,23 @@ func testConcurrentPushesSplitIntoBatches(t *testing.T, format metric.BatchForma
 	var mu sync.Mutex
 	seen := map[string]bool{}
 	messages, biggest := 0, 0
-	c, err := bus.NewConsumer(bus.ConsumerOptions{Topic: wire.JudgeTopic(0), Channel: "test", NSQDAddrs: []string{s.nsqd.Addr},
-		Handler: func(_ context.Context, m *bus.Message) error {
-			if !strings.HasPrefix(string(m.Body), head) {
-				t.Errorf("a %s batch starts with %q", format, m.Body[:min(len(m.Body), 8)])
-			}
-			ps, err := metric.DecodeBatch(m.Body)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			messages++
-			biggest = max(biggest, len(ps))
-			for _, p := range ps {
-				seen[p.PK()] = true
-			}
-			return nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	s.consume(t, wire.JudgeTopic(0), func(_ context.Context, m *bus.Message) error {
+		if !strings.HasPrefix(string(m.Body), head) {
+			t.Errorf("a %s batch starts with %q", format, m.Body[:min(len(m.Body), 8)])
+		}
+		ps, err := metric.DecodeBatch(m.Body)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		messages++
+		biggest = max(biggest, len(ps))
+		for _, p := range ps {
+			seen[p.PK()] = true
+		}
+		return nil
+	})
 
 	const pushes, per = 4, 2500
 	now := time.Now().Unix()

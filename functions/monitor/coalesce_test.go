@@ -59,28 +59,20 @@ func testPushesShareMessages(t *testing.T, format metric.BatchFormat) {
 	for _, topic := range []string{wire.SeriesTopic(0), wire.JudgeTopic(0)} {
 		ts := &topicSeen{points: map[string]int{}}
 		seen[topic] = ts
-		c, err := bus.NewConsumer(bus.ConsumerOptions{Topic: topic, Channel: "test", NSQDAddrs: []string{s.nsqd.Addr},
-			Handler: func(_ context.Context, m *bus.Message) error {
-				ps, err := metric.DecodeBatch(m.Body)
-				if err != nil {
-					t.Errorf("%s: %v", topic, err)
-					return nil
-				}
-				ts.mu.Lock()
-				defer ts.mu.Unlock()
-				ts.messages = append(ts.messages, len(ps))
-				for _, p := range ps {
-					ts.points[p.PK()]++
-				}
+		s.consume(t, topic, func(_ context.Context, m *bus.Message) error {
+			ps, err := metric.DecodeBatch(m.Body)
+			if err != nil {
+				t.Errorf("%s: %v", topic, err)
 				return nil
-			}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- c.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done })
+			}
+			ts.mu.Lock()
+			defer ts.mu.Unlock()
+			ts.messages = append(ts.messages, len(ps))
+			for _, p := range ps {
+				ts.points[p.PK()]++
+			}
+			return nil
+		})
 	}
 
 	const per = 2500 // chunks of 1,000, 1,000 and 500 points
@@ -192,26 +184,18 @@ func TestStalledBusKeepsNothingOfPushesThatGaveUp(t *testing.T) {
 		publisher: func(p monitor.Publisher) monitor.Publisher { stalled.Publisher = p; return stalled }})
 	var mu sync.Mutex
 	arrived := map[string]int{}
-	c, err := bus.NewConsumer(bus.ConsumerOptions{Topic: wire.SeriesTopic(0), Channel: "test", NSQDAddrs: []string{s.nsqd.Addr},
-		Handler: func(_ context.Context, m *bus.Message) error {
-			ps, err := metric.DecodeBatch(m.Body)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, p := range ps {
-				arrived[p.Endpoint]++
-			}
-			return nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	s.consume(t, wire.SeriesTopic(0), func(_ context.Context, m *bus.Message) error {
+		ps, err := metric.DecodeBatch(m.Body)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range ps {
+			arrived[p.Endpoint]++
+		}
+		return nil
+	})
 
 	now := time.Now().Unix()
 	body := func(ep string, n int) string {

@@ -224,3 +224,17 @@ func valueAt(rep monitor.QueryReply, ts int64) (*float64, bool) {
 	}
 	return nil, false
 }
+
+// consume runs a consumer of topic (channel "test") on s's nsqd until the
+// test ends.
+func (s *server) consume(t *testing.T, topic string, handler bus.HandlerFunc) {
+	t.Helper()
+	c, err := bus.NewConsumer(bus.ConsumerOptions{Topic: topic, Channel: "test", NSQDAddrs: []string{s.nsqd.Addr}, Handler: handler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
