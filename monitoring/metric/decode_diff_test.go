@@ -59,6 +59,7 @@ var diffSeeds = []string{
 // TestDecodeSameAsBefore mutates and truncates the seeds at every byte and
 // compares Decode with the decoder before its speed work.
 func TestDecodeSameAsBefore(t *testing.T) {
+	t.Parallel()
 	subst := []byte{'"', '\\', ',', ':', '}', ']', '{', '[', ' ', '\n', 0, 0x1f, 0x7f, 0x80, 0xc3, 0xff, 'n', 't', 'e', 'E', '.', '-', '0', '9', 'u', 'x', 'K', 'k'}
 	for _, s := range append(diffSeeds, string(falconBody(3))) {
 		body := []byte(s)
@@ -92,6 +93,7 @@ func FuzzDecodeSameAsBefore(f *testing.F) {
 // byte loop's digits, fraction length, end and verdict on numbers of every
 // length, with and without sign and fraction, ending the body or not.
 func TestScanShortSameAsBefore(t *testing.T) {
+	t.Parallel()
 	const digits = "9081726354"
 	var nums []string
 	for n := 0; n <= 20; n++ {
