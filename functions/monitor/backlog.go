@@ -185,6 +185,21 @@ func (b *Backlog) refuse() (*backlogState, bool) {
 	}
 	elapsed := time.Duration(time.Now().UnixNano() - b.sinceAt.Load()).Seconds()
 	for i := range channelCount {
+		if st.points[i] > b.opts.MaxPoints {
+			return st, true
+		}
+		if st.points[i] <= b.opts.MaxPoints/keepingUp {
+			// The consumers kept up at the last poll: what was
+			// published since flows through an empty queue. The
+			// delivery rate cannot say so: after a lull it is the
+			// lull's publish rate, not what the consumers can take,
+			// and counting the points beyond it refused pushes with
+			// nothing waiting (and the loaders' Retry-After made the
+			// next lull). A channel that stops draining shows at the
+			// next poll: the bound is overshot by at most one poll
+			// interval's publishes.
+			continue
+		}
 		fresh := float64(b.since[i].Load()) - math.Float64frombits(b.delivered[i].Load())*elapsed
 		if st.points[i]+max(0, int64(fresh)) > b.opts.MaxPoints {
 			return st, true
@@ -192,6 +207,11 @@ func (b *Backlog) refuse() (*backlogState, bool) {
 	}
 	return st, false
 }
+
+// keepingUp: a channel whose last polled backlog is at most
+// MaxPoints/keepingUp is keeping up; the points published since that poll
+// do not count against it (refuse).
+const keepingUp = 10
 
 // published records a successful MPUB of points in messages to consumer
 // channel ch (backlogChannel). Nil-safe.

@@ -167,6 +167,7 @@ func TestPointsConsumersAlreadyTookAreNotBacklog(t *testing.T) {
 	}
 	const judgeCh = 1
 	st := b.judge(backlogSample{}, time.Now())
+	st.points[judgeCh] = 2_000 // not keeping up: fresh points count
 	b.state.Store(st)
 	b.prevPoints = st.points
 	// 100,000 points published in a second, nothing left waiting: the
@@ -188,9 +189,10 @@ func TestPointsConsumersAlreadyTookAreNotBacklog(t *testing.T) {
 	// published counts.
 	published[judgeCh] = 50_000
 	grown := *st
-	grown.points[judgeCh] = 50_000
 	for range deliveryPolls {
+		grown.points[judgeCh] += 50_000
 		b.measureDelivery(&grown, published, time.Second)
+		b.prevPoints = grown.points
 	}
 	if r := math.Float64frombits(b.delivered[judgeCh].Load()); r != 0 {
 		t.Fatalf("delivery rate %.0f/s with consumers that took nothing", r)
@@ -198,5 +200,49 @@ func TestPointsConsumersAlreadyTookAreNotBacklog(t *testing.T) {
 	b.since[judgeCh].Store(20_000)
 	if _, refuse := b.refuse(); !refuse {
 		t.Fatal("not refused with 20,000 fresh points and consumers that take nothing")
+	}
+}
+
+// TestFreshPointsDoNotCountWhileConsumersKeepUp: a channel whose last poll
+// showed (almost) nothing waiting is not refused for the points published
+// since, however low the delivery rate measured in a lull before (it is
+// the lull's publish rate, not what the consumers can take). Counting them
+// refused pushes in a 60 s bench round with both channels empty (17 503s
+// at once; the loaders' Retry-After then idled the machine for 2 s).
+func TestFreshPointsDoNotCountWhileConsumersKeepUp(t *testing.T) {
+	t.Parallel()
+	b, err := NewBacklog(BacklogOptions{NSQDHTTPAddrs: []string{"127.0.0.1:1"}, MaxPoints: 10_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const judgeCh = 1
+	st := b.judge(backlogSample{}, time.Now())
+	b.state.Store(st)
+	b.prevPoints = st.points
+	// A lull: 1,000 points/s published and taken.
+	var published [channelCount]int64
+	published[judgeCh] = 1_000
+	for range deliveryPolls {
+		b.measureDelivery(st, published, time.Second)
+	}
+	b.sinceAt.Store(time.Now().Add(-500 * time.Millisecond).UnixNano())
+	b.since[judgeCh].Store(100_000) // the load is back
+	if _, refuse := b.refuse(); refuse {
+		t.Fatal("refused with nothing waiting at the last poll")
+	}
+	// The next poll shows points waiting: fresh points count again.
+	st2 := *st
+	st2.points[judgeCh] = 1_500
+	b.state.Store(&st2)
+	if _, refuse := b.refuse(); !refuse {
+		t.Fatal("not refused with 1,500 points waiting, 100,000 published since and a delivery rate of 1,000/s")
+	}
+	// A polled backlog over the limit is refused whatever was published.
+	st3 := *st
+	st3.points[judgeCh] = 10_001
+	b.state.Store(&st3)
+	b.since[judgeCh].Store(0)
+	if _, refuse := b.refuse(); !refuse {
+		t.Fatal("not refused with 10,001 points waiting")
 	}
 }
