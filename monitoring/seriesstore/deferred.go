@@ -27,7 +27,7 @@ type sample struct {
 // waiting, at every checkpoint (before the log segment that holds them
 // goes) and for one series before it is read (Fetch, Info), so every read
 // sees every acknowledged point. A crash loses nothing: the log replays
-// them.
+// them. The passes that apply them run beside Append (apply.go).
 
 // maxKeptSamples: a series' queue is kept for reuse after it is applied
 // when its capacity is at most this (a burst's larger one is dropped).
@@ -48,21 +48,54 @@ func (s *Store) deferPoint(e *series, t int64, v float64) error {
 	return nil
 }
 
-// applySeries applies the waiting points of series e to its slot.
+// kept is what a series keeps of a queue just applied, for its next points.
+func kept(pts []sample) []sample {
+	if cap(pts) <= maxKeptSamples {
+		return pts[:0]
+	}
+	return nil
+}
+
+// applySeries applies every waiting point of series e to its slot: those
+// an apply pass took (and has not applied yet) first, then the newer ones.
 func (s *Store) applySeries(e *series) error {
-	pts := e.samples
-	if len(pts) == 0 {
+	if len(e.applying) == 0 && len(e.samples) == 0 {
 		return nil
 	}
 	if err := s.syncLog(); err != nil { // the write-ahead rule (sync.go)
 		return err
 	}
-	if cap(pts) <= maxKeptSamples {
-		e.samples = pts[:0] // reused by the series' next points
-	} else {
-		e.samples = nil
+	if err := s.applyTaken(e); err != nil {
+		return err
 	}
+	pts := e.samples
+	if len(pts) == 0 {
+		return nil
+	}
+	e.samples = kept(pts)
 	s.deferredN -= len(pts)
+	return s.applyPoints(e, pts)
+}
+
+// applyTaken applies the points an apply pass took from series e (pass.go),
+// which are synced: the pass syncs the log before it applies any.
+func (s *Store) applyTaken(e *series) error {
+	pts := e.applying
+	if len(pts) == 0 {
+		return nil
+	}
+	if e.pend != nil { // not in its slot yet (cannot happen: the sync wrote it)
+		if err := s.syncLog(); err != nil {
+			return err
+		}
+	}
+	e.applying = kept(pts)
+	s.takenN -= len(pts)
+	return s.applyPoints(e, pts)
+}
+
+// applyPoints applies pts, logged and synced points of series e, to its slot.
+func (s *Store) applyPoints(e *series, pts []sample) error {
 	if err := s.load(e); err != nil {
 		return fmt.Errorf("cannot update series %q: %w", e.key, err)
 	}
@@ -77,8 +110,10 @@ func (s *Store) applySeries(e *series) error {
 	return encodeHeader(e.cls.slot(e.ref)[:headerSize], &s.h)
 }
 
-// applyDeferred applies every waiting point, the series in slot order (the
-// writes go through the segment files front to back).
+// applyDeferred applies every waiting point of the series queued since
+// the last pass took them, under the store's lock (at Open and Close,
+// which no pass runs beside, and when the points pile up faster than
+// passes apply them).
 func (s *Store) applyDeferred() error {
 	dirty := s.dirty
 	defer func() {
@@ -91,15 +126,7 @@ func (s *Store) applyDeferred() error {
 	if s.deferredN == 0 {
 		return nil
 	}
-	slices.SortFunc(dirty, func(a, b *series) int {
-		if c := cmp.Compare(a.cls.size, b.cls.size); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.ref.seg, b.ref.seg); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ref.idx, b.ref.idx)
-	})
+	inSlotOrder(dirty)
 	for _, e := range dirty {
 		if e.gone {
 			continue
@@ -109,4 +136,18 @@ func (s *Store) applyDeferred() error {
 		}
 	}
 	return nil
+}
+
+// inSlotOrder sorts series by slot, so that applying them writes the
+// segment files front to back.
+func inSlotOrder(list []*series) {
+	slices.SortFunc(list, func(a, b *series) int {
+		if c := cmp.Compare(a.cls.size, b.cls.size); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.ref.seg, b.ref.seg); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ref.idx, b.ref.idx)
+	})
 }

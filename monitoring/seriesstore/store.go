@@ -139,12 +139,24 @@ type Store struct {
 	unwritten []unwritten
 	syncs     atomic.Uint64
 	// dirty are the series with logged points not applied to their
-	// slots yet (see deferred.go); deferredN counts those points.
+	// slots yet (see deferred.go); deferredN counts those points. takenN
+	// counts the points an apply pass took (series.applying) and has
+	// not applied yet; spare is the list of the last pass, for reuse.
 	dirty     []*series
 	deferredN int
-	h         header // scratch: the header of the series at hand
-	io        slotIO // scratch: the rows of the series at hand
-	hbuf      []byte
+	takenN    int
+	spare     []*series
+	// bgRunning: a pass started by an Append runs (pass.go); bg waits
+	// for it at Close.
+	bgRunning bool
+	bg        sync.WaitGroup
+	// applyHook (tests) runs after every applySlice series an apply
+	// pass applies (apply.go); 0: the pass's own slices.
+	applyHook  func()
+	applySlice int
+	h          header // scratch: the header of the series at hand
+	io         slotIO // scratch: the rows of the series at hand
+	hbuf       []byte
 }
 
 // Open opens (or creates) the store in opts.Dir and recovers it: the
@@ -288,18 +300,15 @@ func (s *Store) Append(points []Point) (Result, error) {
 			return res, s.fail(err)
 		}
 	}
-	if s.deferredN >= s.opts.MaxDeferredPoints && s.opts.MaxDeferredPoints >= 0 {
+	if m := s.opts.MaxDeferredPoints; m >= 0 && s.deferredN >= 2*m {
+		// Points come faster than passes apply them: bounded memory
+		// first (a pass in progress applies the points it took).
 		if err := s.applyDeferred(); err != nil { // syncs the log first
 			return res, s.fail(err)
 		}
 	}
-	if s.w.size >= s.opts.MaxWALBytes && s.ckpt.TryLock() {
-		// (A checkpoint in progress will start a new log segment itself.)
-		err := s.checkpointLocked()
-		s.ckpt.Unlock()
-		if err != nil {
-			return res, s.fail(err)
-		}
+	if (s.opts.MaxDeferredPoints >= 0 && s.deferredN >= s.opts.MaxDeferredPoints) || s.w.size >= s.opts.MaxWALBytes {
+		s.background() // an apply pass or a checkpoint beside Appends (pass.go)
 	}
 	return res, nil
 }
@@ -323,6 +332,11 @@ func (s *Store) logPoint(p *Point) (*series, error) {
 	}
 	e := s.byHash.get(p.Key) // hashindex.go
 	if e != nil && e.logged != s.epoch {
+		// Points a checkpoint's pass took from the old log segment go
+		// into the slot before its base image in the new one (pass.go).
+		if err := s.applyTaken(e); err != nil {
+			return nil, err
+		}
 		if err := s.load(e); err != nil {
 			s.quarantine(e, err) // the point starts the series anew below
 			e = nil
@@ -421,7 +435,8 @@ func (s *Store) quarantine(e *series, cause error) {
 	delete(s.index, e.key)
 	s.byHash.remove(e.key)
 	s.deferredN -= len(e.samples)
-	e.samples, e.gone = nil, true
+	s.takenN -= len(e.applying)
+	e.samples, e.applying, e.gone = nil, nil, true
 	s.sorted = nil
 }
 
@@ -459,6 +474,12 @@ func (s *Store) closeFiles() {
 
 // Close checkpoints and closes the store.
 func (s *Store) Close() error {
+	err := s.close()
+	s.bg.Wait() // a pass started by an Append finds the store closed
+	return err
+}
+
+func (s *Store) close() error {
 	s.ckpt.Lock()
 	defer s.ckpt.Unlock()
 	s.mu.Lock()
