@@ -200,24 +200,21 @@ func TestAppendThatTriggersAnApplyDoesNotWaitForIt(t *testing.T) {
 				}
 			})
 			var late []<-chan struct{}
-			// Enough points to pass either bound: the pass starts and
-			// stops at its first slice; the Appends go on meanwhile.
-			for i := 0; ; i++ {
+			// Enough points to pass either bound (2,000 points, 16 KiB of
+			// log: 400 points are about 6 KiB): a pass starts, and stops
+			// at its first slice; the Appends go on meanwhile.
+			for range 8 {
 				pts := points(r, keys, 400, &clock)
 				m.apply(t, pts)
 				late = append(late, without(t, "Append", func() error {
 					_, err := st.Append(pts)
 					return err
 				}))
-				select {
-				case <-entered:
-				default:
-					if i < 50 {
-						continue
-					}
-					t.Fatal("no apply started after 50 Appends")
-				}
-				break
+			}
+			select {
+			case <-entered:
+			case <-time.After(liveness):
+				t.Fatal("no apply started after 8 Appends of 400 points")
 			}
 			pts := points(r, keys, 400, &clock)
 			m.apply(t, pts)

@@ -29,10 +29,6 @@ type sample struct {
 // sees every acknowledged point. A crash loses nothing: the log replays
 // them. The passes that apply them run beside Append (apply.go).
 
-// maxKeptSamples: a series' queue is kept for reuse after it is applied
-// when its capacity is at most this (a burst's larger one is dropped).
-const maxKeptSamples = 64
-
 // deferPoint admits the logged point (t, v) of series e and queues it.
 func (s *Store) deferPoint(e *series, t int64, v float64) error {
 	if err := rrd.Admit(e.spec, e.last, t, v); err != nil {
@@ -43,23 +39,15 @@ func (s *Store) deferPoint(e *series, t int64, v float64) error {
 		e.queued = true
 		s.dirty = append(s.dirty, e)
 	}
-	e.samples = append(e.samples, sample{t, v})
+	e.samples.push(&s.chunks, sample{t, v}) // queue.go
 	s.deferredN++
-	return nil
-}
-
-// kept is what a series keeps of a queue just applied, for its next points.
-func kept(pts []sample) []sample {
-	if cap(pts) <= maxKeptSamples {
-		return pts[:0]
-	}
 	return nil
 }
 
 // applySeries applies every waiting point of series e to its slot: those
 // an apply pass took (and has not applied yet) first, then the newer ones.
 func (s *Store) applySeries(e *series) error {
-	if len(e.applying) == 0 && len(e.samples) == 0 {
+	if e.applying.n == 0 && e.samples.n == 0 {
 		return nil
 	}
 	if err := s.syncLog(); err != nil { // the write-ahead rule (sync.go)
@@ -68,20 +56,17 @@ func (s *Store) applySeries(e *series) error {
 	if err := s.applyTaken(e); err != nil {
 		return err
 	}
-	pts := e.samples
-	if len(pts) == 0 {
+	if e.samples.n == 0 {
 		return nil
 	}
-	e.samples = kept(pts)
-	s.deferredN -= len(pts)
-	return s.applyPoints(e, pts)
+	s.deferredN -= e.samples.n
+	return s.applyPoints(e, &e.samples)
 }
 
 // applyTaken applies the points an apply pass took from series e (pass.go),
 // which are synced: the pass syncs the log before it applies any.
 func (s *Store) applyTaken(e *series) error {
-	pts := e.applying
-	if len(pts) == 0 {
+	if e.applying.n == 0 {
 		return nil
 	}
 	if e.pend != nil { // not in its slot yet (cannot happen: the sync wrote it)
@@ -89,21 +74,24 @@ func (s *Store) applyTaken(e *series) error {
 			return err
 		}
 	}
-	e.applying = kept(pts)
-	s.takenN -= len(pts)
-	return s.applyPoints(e, pts)
+	s.takenN -= e.applying.n
+	return s.applyPoints(e, &e.applying)
 }
 
-// applyPoints applies pts, logged and synced points of series e, to its slot.
-func (s *Store) applyPoints(e *series, pts []sample) error {
+// applyPoints applies q, logged and synced points of series e, to its
+// slot, and empties q.
+func (s *Store) applyPoints(e *series, q *queue) error {
+	defer s.chunks.put(q)
 	if err := s.load(e); err != nil {
 		return fmt.Errorf("cannot update series %q: %w", e.key, err)
 	}
-	for _, p := range pts {
-		// Admitted when logged against the same state: refused now
-		// means the state is not what the log says.
-		if err := rrd.Update(&s.h.Spec, &s.h.State, &s.io, p.t, p.v); err != nil {
-			return fmt.Errorf("cannot apply a logged point of series %q at %d: %w", e.key, p.t, err)
+	for c := q.head; c != nil; c = c.next {
+		for _, p := range c.pts[:c.n] {
+			// Admitted when logged against the same state: refused
+			// now means the state is not what the log says.
+			if err := rrd.Update(&s.h.Spec, &s.h.State, &s.io, p.t, p.v); err != nil {
+				return fmt.Errorf("cannot apply a logged point of series %q at %d: %w", e.key, p.t, err)
+			}
 		}
 	}
 	e.cls.touch(e.ref)

@@ -27,11 +27,11 @@ type series struct {
 	base   uint32
 	// samples are the logged points not applied to the slot yet
 	// (deferred.go); queued: the series is in Store.dirty.
-	samples []sample
+	samples queue
 	queued  bool
 	// applying are the points an apply pass took from samples and has
 	// not applied yet (pass.go); they come before samples.
-	applying []sample
+	applying queue
 	// pend is set while the series is logged as new and not yet written
 	// into its slot (until the log holding its base image is synced;
 	// not indexed either during the Append that logs it).

@@ -36,7 +36,7 @@ func (s *Store) take() []*series {
 	s.spare = nil
 	for _, e := range list {
 		e.queued = false
-		e.applying, e.samples = e.samples, e.applying // applying is empty: the last pass applied it
+		e.applying, e.samples = e.samples, queue{} // applying is empty: the last pass applied it
 	}
 	s.takenN += s.deferredN
 	s.deferredN = 0
@@ -83,7 +83,7 @@ func (s *Store) applyTakenList(list []*series) error {
 		for i < len(list) && (s.applySlice == 0 || n < s.applySlice) {
 			e := list[i]
 			i++
-			if e.gone || len(e.applying) == 0 { // quarantined, or applied by a read
+			if e.gone || e.applying.n == 0 { // quarantined, or applied by a read
 				continue
 			}
 			if err := s.applyTaken(e); err != nil {

@@ -146,6 +146,7 @@ type Store struct {
 	deferredN int
 	takenN    int
 	spare     []*series
+	chunks    chunkPool // queue.go: the chunks of the waiting points
 	// bgRunning: a pass started by an Append runs (pass.go); bg waits
 	// for it at Close.
 	bgRunning bool
@@ -434,9 +435,11 @@ func (s *Store) quarantine(e *series, cause error) {
 	e.cls.release(e.ref)
 	delete(s.index, e.key)
 	s.byHash.remove(e.key)
-	s.deferredN -= len(e.samples)
-	s.takenN -= len(e.applying)
-	e.samples, e.applying, e.gone = nil, nil, true
+	s.deferredN -= e.samples.n
+	s.takenN -= e.applying.n
+	s.chunks.put(&e.samples)
+	s.chunks.put(&e.applying)
+	e.gone = true
 	s.sorted = nil
 }
 
