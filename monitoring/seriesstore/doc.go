@@ -105,8 +105,9 @@
 // anonymous memory does not grow with them. The set of series logged since
 // the last checkpoint is bounded by the checkpoint interval. Waiting
 // points take 16 bytes each in chunks of 15 (queue.go) from a pool that
-// keeps the chunks of the most points that waited at once (at most about
-// 2 × MaxDeferredPoints, plus a chunk per series).
+// keeps the chunks of the most points that waited at once (about
+// MaxDeferredPoints plus what comes during a pass; at most 4 ×
+// MaxDeferredPoints, plus a chunk per series).
 //
 // # Migration
 //

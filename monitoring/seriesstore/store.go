@@ -133,6 +133,9 @@ type Store struct {
 	// refs is Append's scratch: the series of each point logged (nil:
 	// not logged), so applying it needs no second lookup.
 	refs []*series
+	// hs and sink are Append's prefetch scratch (hashindex.go).
+	hs   []uint64
+	sink uint64
 	// unwritten are the new series whose base images are written to the
 	// log but not yet synced, and so not yet written into their slots
 	// (sync.go); syncs counts the log's fsyncs.
@@ -250,9 +253,14 @@ func (s *Store) Append(points []Point) (Result, error) {
 		}
 		s.refs = refs[:0]
 	}()
+	var hs []uint64
 	for i := range points {
+		if i%prefetchPoints == 0 { // the next points' series, into the cache
+			end := min(len(points), i+prefetchPoints)
+			hs = s.prefetch(points[i:end], refs[i:end]) // hashindex.go
+		}
 		p := &points[i]
-		e, err := s.logPoint(p)
+		e, err := s.logPoint(p, hs[i%prefetchPoints])
 		if err != nil {
 			if errors.Is(err, errRejected) {
 				res.Rejected++
@@ -319,11 +327,11 @@ var (
 	errOverLimit = errors.New("the store holds its most series")
 )
 
-// logPoint checks p and queues its log records: the series' base image
-// first when the series is new or not logged since the last checkpoint.
-// It returns the series, new ones (not indexed before the log is
-// written) included.
-func (s *Store) logPoint(p *Point) (*series, error) {
+// logPoint checks p, whose key hashes to h, and queues its log records:
+// the series' base image first when the series is new or not logged since
+// the last checkpoint. It returns the series, new ones (not indexed before
+// the log is written) included.
+func (s *Store) logPoint(p *Point, h uint64) (*series, error) {
 	if p.Key == "" || len(p.Key) > MaxKeyLen || p.Time < 0 || p.Time > rrd.MaxTime {
 		return nil, errRejected
 	}
@@ -331,7 +339,7 @@ func (s *Store) logPoint(p *Point) (*series, error) {
 	if err != nil || p.Step < 1 {
 		return nil, errRejected
 	}
-	e := s.byHash.get(p.Key) // hashindex.go
+	e := s.byHash.getHashed(h, p.Key) // hashindex.go
 	if e != nil && e.logged != s.epoch {
 		// Points a checkpoint's pass took from the old log segment go
 		// into the slot before its base image in the new one (pass.go).
