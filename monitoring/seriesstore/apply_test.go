@@ -200,21 +200,25 @@ func TestAppendThatTriggersAnApplyDoesNotWaitForIt(t *testing.T) {
 				}
 			})
 			var late []<-chan struct{}
-			// Enough points to pass either bound (2,000 points, 16 KiB of
-			// log: 400 points are about 6 KiB): a pass starts, and stops
+			// Appends past either bound (2,000 points, 16 KiB of log:
+			// 400 points are about 6 KiB) until a pass starts and stops
 			// at its first slice; the Appends go on meanwhile.
-			for range 8 {
+			for i := 0; ; i++ {
 				pts := points(r, keys, 400, &clock)
 				m.apply(t, pts)
 				late = append(late, without(t, "Append", func() error {
 					_, err := st.Append(pts)
 					return err
 				}))
-			}
-			select {
-			case <-entered:
-			case <-time.After(liveness):
-				t.Fatal("no apply started after 8 Appends of 400 points")
+				select {
+				case <-entered:
+				default:
+					if i == 200 {
+						t.Fatal("no apply pass stopped at a slice after 200 Appends")
+					}
+					continue
+				}
+				break
 			}
 			pts := points(r, keys, 400, &clock)
 			m.apply(t, pts)
@@ -235,4 +239,65 @@ func TestAppendThatTriggersAnApplyDoesNotWaitForIt(t *testing.T) {
 			m.compare(t, re)
 		})
 	}
+}
+
+// When points come faster than a pass applies them, memory stays bounded:
+// once twice MaxDeferredPoints wait beside the pass, an Append applies
+// them itself (and waits for that, not for the pass).
+func TestWaitingPointsStayBoundedWhileAPassIsSlow(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(13, 5))
+	keys, clock := keysN(40), int64(1_750_000_000)
+	const bound = 500
+	st, m := applyStore(t, dir, r, keys, &clock, func(o *seriesstore.Options) { o.MaxDeferredPoints = bound })
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := true
+	seriesstore.SetApplyHook(st, 1, func() {
+		if first {
+			first = false
+			close(entered)
+			<-release
+		}
+	})
+	var late []<-chan struct{}
+	appendSome := func() {
+		pts := points(r, keys, 400, &clock)
+		m.apply(t, pts)
+		late = append(late, without(t, "Append", func() error {
+			_, err := st.Append(pts)
+			return err
+		}))
+	}
+	// Appends until a pass stops at its first slice (one may finish
+	// first: an Append applying the points itself leaves it nothing).
+	for i := 0; ; i++ {
+		appendSome()
+		select {
+		case <-entered:
+		default:
+			if i == 200 {
+				t.Fatal("no apply pass stopped at a slice after 200 Appends")
+			}
+			continue
+		}
+		break
+	}
+	for i := range 10 {
+		appendSome()
+		if queued, _ := seriesstore.Waiting(st); queued >= 2*bound {
+			t.Fatalf("%d points wait beside the pass after %d Appends, want fewer than %d", queued, i+1, 2*bound)
+		}
+	}
+	close(release)
+	for _, c := range late {
+		<-c
+	}
+	m.compare(t, st)
+	if err := seriesstore.PowerCut(st); err != nil {
+		t.Fatal(err)
+	}
+	re := open(t, dir)
+	defer re.Close()
+	m.compare(t, re)
 }

@@ -160,3 +160,11 @@ func SetApplyHook(s *Store, series int, fn func()) {
 	defer s.mu.Unlock()
 	s.applyHook, s.applySlice = fn, series
 }
+
+// Waiting is the points waiting to be applied: queued since the last pass
+// took them, and taken by a pass in progress.
+func Waiting(s *Store) (queued, taken int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deferredN, s.takenN
+}
