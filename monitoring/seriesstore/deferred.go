@@ -100,8 +100,7 @@ func (s *Store) applyPoints(e *series, q *queue) error {
 
 // applyDeferred applies every waiting point of the series queued since
 // the last pass took them, under the store's lock (at Open and Close,
-// which no pass runs beside, and when the points pile up faster than
-// passes apply them).
+// which no pass runs beside).
 func (s *Store) applyDeferred() error {
 	dirty := s.dirty
 	defer func() {
@@ -116,6 +115,27 @@ func (s *Store) applyDeferred() error {
 	}
 	inSlotOrder(dirty)
 	for _, e := range dirty {
+		if e.gone {
+			continue
+		}
+		if err := s.applySeries(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyNewest (under the lock) applies the waiting points of the series
+// queued last until fewer than target wait: an Append's share of the work
+// when points come faster than passes apply them (a pass in progress
+// skips what it took of them).
+func (s *Store) applyNewest(target int) error {
+	for s.deferredN >= target && len(s.dirty) > 0 {
+		last := len(s.dirty) - 1
+		e := s.dirty[last]
+		s.dirty[last] = nil
+		s.dirty = s.dirty[:last]
+		e.queued = false
 		if e.gone {
 			continue
 		}

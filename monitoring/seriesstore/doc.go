@@ -62,7 +62,7 @@
 // points first, those the pass took before the newer ones. The pass an
 // Append's bound starts runs in the background; only when points come
 // faster than passes apply them (twice MaxDeferredPoints waiting) does an
-// Append apply them itself.
+// Append apply some itself, about as many as it queued.
 //
 // A checkpoint (every CheckpointEvery, when the log segment exceeds
 // MaxWALBytes — in the background then — and at Close) applies the

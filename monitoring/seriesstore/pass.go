@@ -22,7 +22,8 @@ import (
 // and the one an Append starts in the background when MaxDeferredPoints
 // wait or the log segment outgrew MaxWALBytes (background). Appends do
 // not wait for it; only when points pile up faster than passes apply them
-// (2 × MaxDeferredPoints waiting) does an Append apply them itself.
+// (2 × MaxDeferredPoints waiting) does an Append apply some itself, about
+// as many as it queued (applyNewest).
 
 // sliceWork is about how long an apply pass holds the store's lock at a
 // time: an Append waits for at most about this much applying.

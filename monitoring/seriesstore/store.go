@@ -311,8 +311,8 @@ func (s *Store) Append(points []Point) (Result, error) {
 	}
 	if m := s.opts.MaxDeferredPoints; m >= 0 && s.deferredN >= 2*m {
 		// Points come faster than passes apply them: bounded memory
-		// first (a pass in progress applies the points it took).
-		if err := s.applyDeferred(); err != nil { // syncs the log first
+		// first, each Append applying about as many as it queued.
+		if err := s.applyNewest(max(0, 2*m-len(points))); err != nil { // deferred.go
 			return res, s.fail(err)
 		}
 	}
