@@ -62,12 +62,27 @@ func (s *Store) checkpoint() error {
 	if err := s.Sync(); err != nil { // so that rotate's sync, under the lock, finds little to do
 		return err
 	}
+	// Only checkpoints start log segments (one at a time: ckpt), so the
+	// next one is created, and its name made durable, without the lock.
 	s.mu.Lock()
 	if s.closed != nil {
 		defer s.mu.Unlock()
 		return s.closed
 	}
-	seq, err := s.rotate()
+	seq := s.w.seq + 1
+	s.mu.Unlock()
+	next, err := openSegment(s.walDir, seq)
+	s.mu.Lock()
+	if s.closed != nil {
+		defer s.mu.Unlock()
+		if next != nil {
+			_ = next.f.Close()
+		}
+		return s.closed
+	}
+	if err == nil {
+		err = s.rotateTo(next)
+	}
 	if err != nil {
 		defer s.mu.Unlock()
 		return s.fail(err)
@@ -84,14 +99,16 @@ func (s *Store) checkpoint() error {
 	}
 	c := s.written(seq)
 	s.mu.Unlock()
+	// The old log segments are no one's but this checkpoint's now: they
+	// go without the lock too.
 	err = c.sync()
+	if err == nil {
+		err = s.dropLog(c.seq)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed != nil {
 		return s.closed
-	}
-	if err == nil {
-		err = s.dropLog(c.seq)
 	}
 	if err != nil {
 		return s.fail(err)
@@ -124,15 +141,9 @@ type checkpoint struct {
 	seq  uint64
 }
 
-// rotate (under the lock) starts log segment seq, returned: every update
-// from now on is logged there, base images first.
+// rotate (under the lock) starts the next log segment and returns its
+// number: every update from now on is logged there, base images first.
 func (s *Store) rotate() (uint64, error) {
-	// The old segment is closed below: whatever it holds unsynced is
-	// synced first, and the new series it covers are in their slots
-	// before the segments are.
-	if err := s.syncLog(); err != nil {
-		return 0, err
-	}
 	var seq uint64
 	if s.w != nil {
 		seq = s.w.seq
@@ -141,13 +152,26 @@ func (s *Store) rotate() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return next.seq, s.rotateTo(next)
+}
+
+// rotateTo (under the lock) makes next, a new empty log segment, the
+// current one.
+func (s *Store) rotateTo(next *wal) error {
+	// The old segment is closed below: whatever it holds unsynced is
+	// synced first, and the new series it covers are in their slots
+	// before the segments are.
+	if err := s.syncLog(); err != nil {
+		_ = next.f.Close()
+		return err
+	}
 	if s.w != nil && s.w.f != nil {
 		_ = s.w.f.Close()
 	}
 	next.fsyncFile = s.fsyncFile
 	s.w = next
 	s.epoch++ // every series needs its base image in the new segment
-	return next.seq, nil
+	return nil
 }
 
 // written (under the lock, once every point of the log segments before
