@@ -154,8 +154,8 @@ type Store struct {
 	// for it at Close.
 	bgRunning bool
 	bg        sync.WaitGroup
-	// applyHook (tests) runs after every applySlice series an apply
-	// pass applies (apply.go); 0: the pass's own slices.
+	// applyHook (tests) runs between the slices of an apply pass
+	// (pass.go), of at most applySlice series (0: no bound but time).
 	applyHook  func()
 	applySlice int
 	h          header // scratch: the header of the series at hand
@@ -343,10 +343,14 @@ func (s *Store) logPoint(p *Point, h uint64) (*series, error) {
 	if e != nil && e.logged != s.epoch {
 		// Points a checkpoint's pass took from the old log segment go
 		// into the slot before its base image in the new one (pass.go).
-		if err := s.applyTaken(e); err != nil {
+		err := s.applyTaken(e)
+		if err == nil {
+			err = s.load(e)
+		}
+		if err != nil && !errors.Is(err, errCorrupt) {
 			return nil, err
 		}
-		if err := s.load(e); err != nil {
+		if err != nil {
 			s.quarantine(e, err) // the point starts the series anew below
 			e = nil
 		} else {
