@@ -40,7 +40,7 @@ func without(t *testing.T, what string, op func() error) <-chan struct{} {
 			t.Errorf("%s during an apply: %v", what, err)
 		}
 	case <-time.After(liveness):
-		t.Errorf("%s waited for the apply in progress (not done after %s)", what, liveness)
+		t.Errorf("%s waited for the store's apply or fsync in progress (not done after %s)", what, liveness)
 	}
 	return finished
 }

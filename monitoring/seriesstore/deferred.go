@@ -50,8 +50,10 @@ func (s *Store) applySeries(e *series) error {
 	if e.applying.n == 0 && e.samples.n == 0 {
 		return nil
 	}
-	if err := s.syncLog(); err != nil { // the write-ahead rule (sync.go)
-		return err
+	if s.needsSync(e) {
+		if err := s.syncLog(); err != nil { // the write-ahead rule (sync.go)
+			return err
+		}
 	}
 	if err := s.applyTaken(e); err != nil {
 		return err
@@ -61,6 +63,22 @@ func (s *Store) applySeries(e *series) error {
 	}
 	s.deferredN -= e.samples.n
 	return s.applyPoints(e, &e.samples)
+}
+
+// needsSync (under the lock) reports whether applying the waiting points
+// of series e, or reading it, needs a sync of the log first: it is new
+// and not in its slot yet, or the records of its points (which come after
+// its base image) are not all synced. Taken points of an older log
+// segment are synced (a segment is synced before the next starts), and
+// only a checkpoint's pass takes them (pass.go).
+func (s *Store) needsSync(e *series) bool {
+	if e.pend != nil {
+		return true
+	}
+	if e.applying.n == 0 && e.samples.n == 0 {
+		return false
+	}
+	return e.logged == s.epoch && e.end > s.w.synced
 }
 
 // applyTaken applies the points an apply pass took from series e (pass.go),

@@ -46,11 +46,14 @@
 // Update is Append (log written, no fsync) then Sync (the fsync, without
 // the store's lock, covering every Append before it): a caller such as
 // the series writer appends many groups per Sync and acknowledges them
-// after it (group fsync, sync.go). No page of a segment is written while
-// the log holds unsynced records: every path that writes one (applying
-// deferred points, applying at once, a checkpoint) syncs the log first,
-// and a new series is written into its slot by the sync that covers its
-// base image. Open syncs the log segments it finds before replaying them.
+// after it (group fsync, sync.go). No page of a series' slot is written
+// before the log records it depends on (the series' base image and
+// points, all in the log before its newest point's end) are synced: every
+// path that writes one (applying deferred points, applying at once, a
+// checkpoint) syncs the log first unless those records are synced
+// already, and a new series is written into its slot by the sync that
+// covers its base image. (Slots are whole pages: no page holds two
+// series.) Open syncs the log segments it finds before replaying them.
 //
 // Logged points wait in memory and are applied to their slots many at a
 // time (deferred.go): by a pass when MaxDeferredPoints wait, at every

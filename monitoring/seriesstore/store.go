@@ -292,6 +292,7 @@ func (s *Store) Append(points []Point) (Result, error) {
 			continue
 		}
 		p := &points[i]
+		e.end = s.w.size
 		var err error
 		if s.opts.MaxDeferredPoints < 0 {
 			err = s.apply(e, p.Time, p.Value)
