@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wharfhq/wharf/monitoring/rrd"
+	"github.com/wharfhq/wharf/monitoring/seriesstore"
 )
 
 // A read of a series whose newest points are not synced yet syncs the log
@@ -52,4 +53,35 @@ func TestReadSyncsTheLogWithoutHoldingTheWriter(t *testing.T) {
 	}
 	<-late
 	m.compare(t, st)
+}
+
+// A read of a series whose points are all synced applies them without a
+// sync, while other series have unsynced points (their records, not its
+// own, are what a power cut may take): after a power cut the store holds
+// every synced point, and nothing of the unsynced ones.
+func TestReadBesideUnsyncedPointsOfOthersSurvivesAPowerCut(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(17, 2))
+	keys, clock := keysN(20), int64(1_750_000_000)
+	st, m := applyStore(t, dir, r, keys, &clock)
+	unsynced := points(r, keys[:10], 200, &clock)
+	if _, err := st.Append(unsynced); err != nil { // never synced: not in the model
+		t.Fatal(err)
+	}
+	syncs := st.Syncs()
+	for _, key := range keys[10:] {
+		if _, err := st.Info(key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := st.Syncs() - syncs; n != 0 {
+		t.Fatalf("reading series whose points are synced fsynced the log %d times", n)
+	}
+	if err := seriesstore.PowerCut(st); err != nil {
+		t.Fatal(err)
+	}
+	re := open(t, dir)
+	defer re.Close()
+	m.compare(t, re)
 }
