@@ -301,3 +301,65 @@ func TestWaitingPointsStayBoundedWhileAPassIsSlow(t *testing.T) {
 	defer re.Close()
 	m.compare(t, re)
 }
+
+// A checkpoint's second pass applies points of the old log segment (those
+// logged during its first pass) while Appends log to the new one: a
+// series' base image there comes from its slot, which may not hold them
+// yet. A power cut in the middle of that pass (both log segments on disk)
+// or after the checkpoint (the old one deleted) loses no acknowledged
+// point.
+func TestPowerCutDuringOrAfterACheckpointsSecondPass(t *testing.T) {
+	t.Parallel()
+	for _, during := range []bool{true, false} {
+		t.Run(fmt.Sprintf("during=%v", during), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			r := rand.New(rand.NewPCG(13, 6))
+			keys, clock := keysN(40), int64(1_750_000_000)
+			st, m := applyStore(t, dir, r, keys, &clock)
+			before, _, _ := st.LogState()
+			second, cut := 0, false
+			seriesstore.SetApplyHook(st, 2, func() {
+				if cut {
+					return
+				}
+				if path, _, _ := st.LogState(); path != before {
+					second++ // the new log segment started: the second pass
+				}
+				if second > 3 {
+					return
+				}
+				// The first pass's points are the second's; these
+				// Updates log every series' base image in the new
+				// segment while its old points wait.
+				pts := points(r, keys, 300, &clock)
+				if _, err := st.Update(pts); err != nil {
+					t.Errorf("update during the checkpoint: %v", err)
+					return
+				}
+				m.apply(t, pts)
+				if during && second == 3 {
+					if err := seriesstore.PowerCut(st); err != nil {
+						t.Error(err)
+					}
+					cut = true
+				}
+			})
+			err := st.Checkpoint()
+			if second < 3 {
+				t.Fatalf("the checkpoint's second pass stopped at %d slices, want 3 or more", second)
+			}
+			if !during {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := seriesstore.PowerCut(st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			re := open(t, dir)
+			defer re.Close()
+			m.compare(t, re)
+		})
+	}
+}

@@ -53,7 +53,7 @@ func (s *Store) Checkpoint() error {
 // the lock, the log's tail is synced, a new log segment starts and the
 // points queued meanwhile (all in the old segment, all synced) are taken;
 // they are applied beside Appends again (a series' first point in the new
-// segment applies its own first, before its base image is logged); then
+// segment logs them again after its base image, pass.go); then
 // the segments written are fsynced and the old log segments go.
 func (s *Store) checkpoint() error {
 	if err := s.applyPass(); err != nil {

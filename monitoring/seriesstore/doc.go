@@ -72,8 +72,8 @@
 // waiting points in a pass, then, under the store's lock, syncs the log
 // and starts a new log segment; the points logged during the pass (in the
 // old segment, synced) are applied by a second pass (a series' first
-// point in the new segment applies them before its base image is
-// logged, so the base image holds them). Then it fsyncs every segment
+// point in the new segment logs them again after its base image, so the
+// new segment alone replays them). Then it fsyncs every segment
 // written since the last checkpoint — a handful of fsyncs, not one per
 // series — and the directories of new segments, without the lock, beside
 // updates (logged, base images first, to the new segment), and deletes

@@ -14,9 +14,16 @@ import (
 // sliceWork, releasing the lock between slices. Every path that reads or
 // rewrites a series applies its taken points first, under the lock, so
 // reads see every point and the order of a series' points is kept: a
-// read (applySeries), a series' first point after a checkpoint started a
-// new log segment (logPoint, before its base image), a quarantine (drops
-// them with the series).
+// read (applySeries), a quarantine (drops them with the series).
+//
+// A checkpoint's second pass applies points of the old log segment while
+// Appends log to the new one: a series' first point there logs its base
+// image from the slot, which may not hold the points taken from the old
+// segment yet; they are logged again after it (relogTaken), so the new
+// segment alone replays the series (base image, taken points, new
+// points) and the old one may go. Replaying both gives the same state:
+// each point applies again exactly as the first time. Append writes no
+// page for it (a write fault on a mapped segment can wait for the disk).
 //
 // Passes run one at a time, holding ckpt: a checkpoint's (Checkpoint, Run)
 // and the one an Append starts in the background when MaxDeferredPoints
@@ -107,6 +114,17 @@ func (s *Store) applyTakenList(list []*series) error {
 			hook()
 		}
 		runtime.Gosched() // a waiting Append takes the lock now
+	}
+}
+
+// relogTaken (under the lock, for the first point of series e in a new
+// log segment, after its base image) logs again the points a pass took
+// from e in an older segment and has not applied yet.
+func (s *Store) relogTaken(e *series) {
+	for c := e.applying.head; c != nil; c = c.next {
+		for _, p := range c.pts[:c.n] {
+			s.w.addPoint(e.base, p.t, p.v)
+		}
 	}
 }
 

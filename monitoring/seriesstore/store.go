@@ -342,21 +342,13 @@ func (s *Store) logPoint(p *Point, h uint64) (*series, error) {
 	}
 	e := s.byHash.getHashed(h, p.Key) // hashindex.go
 	if e != nil && e.logged != s.epoch {
-		// Points a checkpoint's pass took from the old log segment go
-		// into the slot before its base image in the new one (pass.go).
-		err := s.applyTaken(e)
-		if err == nil {
-			err = s.load(e)
-		}
-		if err != nil && !errors.Is(err, errCorrupt) {
-			return nil, err
-		}
-		if err != nil {
+		if err := s.load(e); err != nil {
 			s.quarantine(e, err) // the point starts the series anew below
 			e = nil
 		} else {
 			e.base = s.w.addBase(&s.h, e.cls.size, e.ref, false)
 			e.logged = s.epoch
+			s.relogTaken(e) // pass.go
 		}
 	}
 	if e == nil {
