@@ -49,9 +49,10 @@ func (w *Writer) openShard(s int) (*shardRun, error) {
 		}
 	}
 	// The shards apply their logged points at different moments, so that
-	// one shard's apply (which holds its store) is not every shard's: the
-	// checkpoints are spread over the interval and the bounds of waiting
-	// points differ (shards fill up at the same rate).
+	// the applies (a core's work for a while each; the store's Appends go
+	// on beside them) are not all at once: the checkpoints are spread
+	// over the interval and the bounds of waiting points differ (shards
+	// fill up at the same rate).
 	phase := float64(s+1) / float64(w.opts.Shards+1)
 	st, err := seriesstore.Open(seriesstore.Options{Dir: dir, MaxSeries: w.opts.MaxSeries, Logger: w.opts.Logger,
 		CheckpointPhase: phase, MaxDeferredPoints: deferredBound(phase)})

@@ -27,11 +27,7 @@ type sample struct {
 // waiting, at every checkpoint (before the log segment that holds them
 // goes) and for one series before it is read (Fetch, Info), so every read
 // sees every acknowledged point. A crash loses nothing: the log replays
-// them.
-
-// maxKeptSamples: a series' queue is kept for reuse after it is applied
-// when its capacity is at most this (a burst's larger one is dropped).
-const maxKeptSamples = 64
+// them. The passes that apply them run beside Append (apply.go).
 
 // deferPoint admits the logged point (t, v) of series e and queues it.
 func (s *Store) deferPoint(e *series, t int64, v float64) error {
@@ -43,42 +39,86 @@ func (s *Store) deferPoint(e *series, t int64, v float64) error {
 		e.queued = true
 		s.dirty = append(s.dirty, e)
 	}
-	e.samples = append(e.samples, sample{t, v})
+	e.samples.push(&s.chunks, sample{t, v}) // queue.go
 	s.deferredN++
 	return nil
 }
 
-// applySeries applies the waiting points of series e to its slot.
+// applySeries applies every waiting point of series e to its slot: those
+// an apply pass took (and has not applied yet) first, then the newer ones.
 func (s *Store) applySeries(e *series) error {
-	pts := e.samples
-	if len(pts) == 0 {
+	if e.applying.n == 0 && e.samples.n == 0 {
 		return nil
 	}
-	if err := s.syncLog(); err != nil { // the write-ahead rule (sync.go)
+	if s.needsSync(e) {
+		if err := s.syncLog(); err != nil { // the write-ahead rule (sync.go)
+			return err
+		}
+	}
+	if err := s.applyTaken(e); err != nil {
 		return err
 	}
-	if cap(pts) <= maxKeptSamples {
-		e.samples = pts[:0] // reused by the series' next points
-	} else {
-		e.samples = nil
+	if e.samples.n == 0 {
+		return nil
 	}
-	s.deferredN -= len(pts)
+	s.deferredN -= e.samples.n
+	return s.applyPoints(e, &e.samples)
+}
+
+// needsSync (under the lock) reports whether applying the waiting points
+// of series e, or reading it, needs a sync of the log first: it is new
+// and not in its slot yet, or the records of its points (which come after
+// its base image) are not all synced. Taken points of an older log
+// segment are synced (a segment is synced before the next starts), and
+// only a checkpoint's pass takes them (pass.go).
+func (s *Store) needsSync(e *series) bool {
+	if e.pend != nil {
+		return true
+	}
+	if e.applying.n == 0 && e.samples.n == 0 {
+		return false
+	}
+	return e.logged == s.epoch && e.end > s.w.synced
+}
+
+// applyTaken applies the points an apply pass took from series e (pass.go),
+// which are synced: the pass syncs the log before it applies any.
+func (s *Store) applyTaken(e *series) error {
+	if e.applying.n == 0 {
+		return nil
+	}
+	if e.pend != nil { // not in its slot yet (cannot happen: the sync wrote it)
+		if err := s.syncLog(); err != nil {
+			return err
+		}
+	}
+	s.takenN -= e.applying.n
+	return s.applyPoints(e, &e.applying)
+}
+
+// applyPoints applies q, logged and synced points of series e, to its
+// slot, and empties q.
+func (s *Store) applyPoints(e *series, q *queue) error {
+	defer s.chunks.put(q)
 	if err := s.load(e); err != nil {
 		return fmt.Errorf("cannot update series %q: %w", e.key, err)
 	}
-	for _, p := range pts {
-		// Admitted when logged against the same state: refused now
-		// means the state is not what the log says.
-		if err := rrd.Update(&s.h.Spec, &s.h.State, &s.io, p.t, p.v); err != nil {
-			return fmt.Errorf("cannot apply a logged point of series %q at %d: %w", e.key, p.t, err)
+	for c := q.head; c != nil; c = c.next {
+		for _, p := range c.pts[:c.n] {
+			// Admitted when logged against the same state: refused
+			// now means the state is not what the log says.
+			if err := rrd.Update(&s.h.Spec, &s.h.State, &s.io, p.t, p.v); err != nil {
+				return fmt.Errorf("cannot apply a logged point of series %q at %d: %w", e.key, p.t, err)
+			}
 		}
 	}
 	e.cls.touch(e.ref)
 	return encodeHeader(e.cls.slot(e.ref)[:headerSize], &s.h)
 }
 
-// applyDeferred applies every waiting point, the series in slot order (the
-// writes go through the segment files front to back).
+// applyDeferred applies every waiting point of the series queued since
+// the last pass took them, under the store's lock (at Open and Close,
+// which no pass runs beside).
 func (s *Store) applyDeferred() error {
 	dirty := s.dirty
 	defer func() {
@@ -91,15 +131,7 @@ func (s *Store) applyDeferred() error {
 	if s.deferredN == 0 {
 		return nil
 	}
-	slices.SortFunc(dirty, func(a, b *series) int {
-		if c := cmp.Compare(a.cls.size, b.cls.size); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.ref.seg, b.ref.seg); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ref.idx, b.ref.idx)
-	})
+	inSlotOrder(dirty)
 	for _, e := range dirty {
 		if e.gone {
 			continue
@@ -109,4 +141,39 @@ func (s *Store) applyDeferred() error {
 		}
 	}
 	return nil
+}
+
+// applyNewest (under the lock) applies the waiting points of the series
+// queued last until fewer than target wait: an Append's share of the work
+// when points come faster than passes apply them (a pass in progress
+// skips what it took of them).
+func (s *Store) applyNewest(target int) error {
+	for s.deferredN >= target && len(s.dirty) > 0 {
+		last := len(s.dirty) - 1
+		e := s.dirty[last]
+		s.dirty[last] = nil
+		s.dirty = s.dirty[:last]
+		e.queued = false
+		if e.gone {
+			continue
+		}
+		if err := s.applySeries(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inSlotOrder sorts series by slot, so that applying them writes the
+// segment files front to back.
+func inSlotOrder(list []*series) {
+	slices.SortFunc(list, func(a, b *series) int {
+		if c := cmp.Compare(a.cls.size, b.cls.size); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.ref.seg, b.ref.seg); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ref.idx, b.ref.idx)
+	})
 }

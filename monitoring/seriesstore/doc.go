@@ -39,27 +39,47 @@
 // allocated to it), then every point (the number of its series' base
 // image in the log segment, time, value), many points to a record; each
 // record is length + CRC-32C + payload. The log is fsynced once; only then are the
-// points applied to the slots. When Update returns nil the points survive
+// points applied to the slots (later, see below). When Update returns nil the points survive
 // a crash (a caller that batches at least every second loses at most its
 // last second).
 //
 // Update is Append (log written, no fsync) then Sync (the fsync, without
 // the store's lock, covering every Append before it): a caller such as
 // the series writer appends many groups per Sync and acknowledges them
-// after it (group fsync, sync.go). No page of a segment is written while
-// the log holds unsynced records: every path that writes one (applying
-// deferred points, applying at once, a checkpoint) syncs the log first,
-// and a new series is written into its slot by the sync that covers its
-// base image. Open syncs the log segments it finds before replaying them.
+// after it (group fsync, sync.go). No page of a series' slot is written
+// before the log records it depends on (the series' base image and
+// points, all in the log before its newest point's end) are synced: every
+// path that writes one (applying deferred points, applying at once, a
+// checkpoint) syncs the log first unless those records are synced
+// already, and a new series is written into its slot by the sync that
+// covers its base image. (Slots are whole pages: no page holds two
+// series.) Open syncs the log segments it finds before replaying them.
+//
+// Logged points wait in memory and are applied to their slots many at a
+// time (deferred.go): by a pass when MaxDeferredPoints wait, at every
+// checkpoint, and per series before it is read. A pass never holds the
+// store's lock for long (pass.go): it takes the points waiting when it
+// starts, syncs the log without the lock, and applies them in slices of
+// about a millisecond, releasing the lock between slices, so Append,
+// Sync and reads go on beside it. A read applies its series' waiting
+// points first, those the pass took before the newer ones. The pass an
+// Append's bound starts runs in the background; only when points come
+// faster than passes apply them (twice MaxDeferredPoints waiting) does an
+// Append apply some itself, about as many as it queued.
 //
 // A checkpoint (every CheckpointEvery, when the log segment exceeds
-// MaxWALBytes, and at Close) fsyncs every segment written since the last
-// one — a handful of fsyncs, not one per series — and the directories of
-// new segments, starts a new log segment and deletes the old ones. The
-// new log segment starts first, under the store's lock; the fsyncs run
-// without it, beside updates (logged, base images first, to the new
-// segment); the old segments go only once the fsyncs are done, so a crash
-// in between replays old and new segments in order.
+// MaxWALBytes — in the background then — and at Close) applies the
+// waiting points in a pass, then, under the store's lock, syncs the log
+// and starts a new log segment; the points logged during the pass (in the
+// old segment, synced) are applied by a second pass (a series' first
+// point in the new segment logs them again after its base image, so the
+// new segment alone replays them). Then it fsyncs every segment
+// written since the last checkpoint — a handful of fsyncs, not one per
+// series — and the directories of new segments, without the lock, beside
+// updates (logged, base images first, to the new segment), and deletes
+// the old log segments only once every point they hold is applied and
+// the fsyncs are done, so a crash in between replays old and new
+// segments in order.
 //
 // Open replays the log segments in order: a base image rewrites the
 // header of its slot (a "new" one the whole slot: header and unknown rows,
@@ -86,7 +106,11 @@
 // system and reclaimable by the kernel (written back first when dirty),
 // not anonymous memory: a process's RSS counts the pages it touched, its
 // anonymous memory does not grow with them. The set of series logged since
-// the last checkpoint is bounded by the checkpoint interval.
+// the last checkpoint is bounded by the checkpoint interval. Waiting
+// points take 16 bytes each in chunks of 15 (queue.go) from a pool that
+// keeps the chunks of the most points that waited at once (about
+// MaxDeferredPoints plus what comes during a pass; at most 4 ×
+// MaxDeferredPoints, plus a chunk per series).
 //
 // # Migration
 //

@@ -151,3 +151,20 @@ func (s *Store) SetFsync(fn func(*os.File) error) {
 		s.w.fsyncMu.Unlock()
 	}
 }
+
+// SetApplyHook makes every apply pass of the store's waiting points call
+// fn after every slice of at most series series (the store's lock is
+// not held then: Appends and reads go on).
+func SetApplyHook(s *Store, series int, fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.applyHook, s.applySlice = fn, series
+}
+
+// Waiting is the points waiting to be applied: queued since the last pass
+// took them, and taken by a pass in progress.
+func Waiting(s *Store) (queued, taken int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deferredN, s.takenN
+}

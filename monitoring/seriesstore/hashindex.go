@@ -30,8 +30,10 @@ func newHashIndex() hashIndex {
 func (x *hashIndex) hash(key string) uint64 { return maphash.String(x.seed, key) }
 
 // get returns the series of key, nil when none.
-func (x *hashIndex) get(key string) *series {
-	h := x.hash(key)
+func (x *hashIndex) get(key string) *series { return x.getHashed(x.hash(key), key) }
+
+// getHashed returns the series of key, whose hash is h, nil when none.
+func (x *hashIndex) getHashed(h uint64, key string) *series {
 	mask := uint64(len(x.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		sl := &x.slots[i]
@@ -107,4 +109,50 @@ func (x *hashIndex) grow() {
 		}
 		x.slots[i] = sl
 	}
+}
+
+// home is the series in the home slot of hash h (maybe another key's, or nil).
+func (x *hashIndex) home(h uint64) *series { return x.slots[h&uint64(len(x.slots)-1)].e }
+
+// prefetchPoints is how many points Append prefetches at a time: enough
+// misses under way at once, few enough for what they read to stay cached
+// until the points are logged.
+const prefetchPoints = 256
+
+// prefetch hashes the keys of points and reads, for each point, what
+// logging and queueing it reads next: its home slot, then the series
+// there, its key's first byte and the last chunk of its queue. A point's
+// lookup is a chain of cache misses (slot, series, key, queue; one of
+// 100,000+ series each), but the points' chains are independent: read
+// point after point in short loops, the misses of many points are under
+// way at once instead of one after the other. Nothing is decided on what
+// it reads: it only warms the CPU's cache. It returns the hashes; homes
+// is scratch (len(points), left nil).
+func (s *Store) prefetch(points []Point, homes []*series) []uint64 {
+	n := len(points)
+	hs := s.hs[:0]
+	if cap(hs) < n {
+		hs = make([]uint64, n)
+	}
+	hs = hs[:n]
+	for i := range points {
+		hs[i] = s.byHash.hash(points[i].Key)
+	}
+	for i, h := range hs {
+		homes[i] = s.byHash.home(h)
+	}
+	sink := s.sink
+	for _, e := range homes {
+		if e != nil && len(e.key) > 0 {
+			sink += uint64(e.key[0])
+		}
+	}
+	for _, e := range homes {
+		if e != nil && e.samples.tail != nil {
+			sink += uint64(e.samples.tail.n)
+		}
+	}
+	clear(homes)
+	s.sink, s.hs = sink, hs
+	return hs
 }

@@ -25,10 +25,17 @@ type series struct {
 	// of that base image in the segment, which its points name.
 	logged uint64
 	base   uint32
+	// end is where the log records of the series' newest point end in
+	// the current segment (Store.w.size after the Append that logged
+	// it): its waiting points need no sync once w.synced reaches it.
+	end int64
 	// samples are the logged points not applied to the slot yet
 	// (deferred.go); queued: the series is in Store.dirty.
-	samples []sample
+	samples queue
 	queued  bool
+	// applying are the points an apply pass took from samples and has
+	// not applied yet (pass.go); they come before samples.
+	applying queue
 	// pend is set while the series is logged as new and not yet written
 	// into its slot (until the log holding its base image is synced;
 	// not indexed either during the Append that logs it).

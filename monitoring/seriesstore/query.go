@@ -65,9 +65,24 @@ func (s *Store) Info(key string) (Info, error) {
 	return s.info(), nil
 }
 
-// lookup loads the series of key into s.h and s.io.
+// lookup (under the lock) loads the series of key into s.h and s.io,
+// after applying its waiting points. When they need a sync of the log
+// first, the sync runs without the lock (Sync), so that Appends go on
+// meanwhile; the lock is released and taken again then.
 func (s *Store) lookup(key string) error {
 	e := s.index[key]
+	for try := 0; e != nil && try < 2 && s.needsSync(e); try++ {
+		s.mu.Unlock()
+		err := s.Sync()
+		s.mu.Lock()
+		if err != nil {
+			return err // Sync failed the store
+		}
+		if s.closed != nil {
+			return s.closed
+		}
+		e = s.index[key] // (quarantined meanwhile, and maybe anew)
+	}
 	if e == nil {
 		return ErrNotFound
 	}

@@ -133,18 +133,34 @@ type Store struct {
 	// refs is Append's scratch: the series of each point logged (nil:
 	// not logged), so applying it needs no second lookup.
 	refs []*series
+	// hs and sink are Append's prefetch scratch (hashindex.go).
+	hs   []uint64
+	sink uint64
 	// unwritten are the new series whose base images are written to the
 	// log but not yet synced, and so not yet written into their slots
 	// (sync.go); syncs counts the log's fsyncs.
 	unwritten []unwritten
 	syncs     atomic.Uint64
 	// dirty are the series with logged points not applied to their
-	// slots yet (see deferred.go); deferredN counts those points.
+	// slots yet (see deferred.go); deferredN counts those points. takenN
+	// counts the points an apply pass took (series.applying) and has
+	// not applied yet; spare is the list of the last pass, for reuse.
 	dirty     []*series
 	deferredN int
-	h         header // scratch: the header of the series at hand
-	io        slotIO // scratch: the rows of the series at hand
-	hbuf      []byte
+	takenN    int
+	spare     []*series
+	chunks    chunkPool // queue.go: the chunks of the waiting points
+	// bgRunning: a pass started by an Append runs (pass.go); bg waits
+	// for it at Close.
+	bgRunning bool
+	bg        sync.WaitGroup
+	// applyHook (tests) runs between the slices of an apply pass
+	// (pass.go), of at most applySlice series (0: no bound but time).
+	applyHook  func()
+	applySlice int
+	h          header // scratch: the header of the series at hand
+	io         slotIO // scratch: the rows of the series at hand
+	hbuf       []byte
 }
 
 // Open opens (or creates) the store in opts.Dir and recovers it: the
@@ -237,9 +253,14 @@ func (s *Store) Append(points []Point) (Result, error) {
 		}
 		s.refs = refs[:0]
 	}()
+	var hs []uint64
 	for i := range points {
+		if i%prefetchPoints == 0 { // the next points' series, into the cache
+			end := min(len(points), i+prefetchPoints)
+			hs = s.prefetch(points[i:end], refs[i:end]) // hashindex.go
+		}
 		p := &points[i]
-		e, err := s.logPoint(p)
+		e, err := s.logPoint(p, hs[i%prefetchPoints])
 		if err != nil {
 			if errors.Is(err, errRejected) {
 				res.Rejected++
@@ -271,6 +292,7 @@ func (s *Store) Append(points []Point) (Result, error) {
 			continue
 		}
 		p := &points[i]
+		e.end = s.w.size
 		var err error
 		if s.opts.MaxDeferredPoints < 0 {
 			err = s.apply(e, p.Time, p.Value)
@@ -288,18 +310,15 @@ func (s *Store) Append(points []Point) (Result, error) {
 			return res, s.fail(err)
 		}
 	}
-	if s.deferredN >= s.opts.MaxDeferredPoints && s.opts.MaxDeferredPoints >= 0 {
-		if err := s.applyDeferred(); err != nil { // syncs the log first
+	if m := s.opts.MaxDeferredPoints; m >= 0 && s.deferredN >= 2*m {
+		// Points come faster than passes apply them: bounded memory
+		// first, each Append applying about as many as it queued.
+		if err := s.applyNewest(max(0, 2*m-len(points))); err != nil { // deferred.go
 			return res, s.fail(err)
 		}
 	}
-	if s.w.size >= s.opts.MaxWALBytes && s.ckpt.TryLock() {
-		// (A checkpoint in progress will start a new log segment itself.)
-		err := s.checkpointLocked()
-		s.ckpt.Unlock()
-		if err != nil {
-			return res, s.fail(err)
-		}
+	if (s.opts.MaxDeferredPoints >= 0 && s.deferredN >= s.opts.MaxDeferredPoints) || s.w.size >= s.opts.MaxWALBytes {
+		s.background() // an apply pass or a checkpoint beside Appends (pass.go)
 	}
 	return res, nil
 }
@@ -309,11 +328,11 @@ var (
 	errOverLimit = errors.New("the store holds its most series")
 )
 
-// logPoint checks p and queues its log records: the series' base image
-// first when the series is new or not logged since the last checkpoint.
-// It returns the series, new ones (not indexed before the log is
-// written) included.
-func (s *Store) logPoint(p *Point) (*series, error) {
+// logPoint checks p, whose key hashes to h, and queues its log records:
+// the series' base image first when the series is new or not logged since
+// the last checkpoint. It returns the series, new ones (not indexed before
+// the log is written) included.
+func (s *Store) logPoint(p *Point, h uint64) (*series, error) {
 	if p.Key == "" || len(p.Key) > MaxKeyLen || p.Time < 0 || p.Time > rrd.MaxTime {
 		return nil, errRejected
 	}
@@ -321,7 +340,7 @@ func (s *Store) logPoint(p *Point) (*series, error) {
 	if err != nil || p.Step < 1 {
 		return nil, errRejected
 	}
-	e := s.byHash.get(p.Key) // hashindex.go
+	e := s.byHash.getHashed(h, p.Key) // hashindex.go
 	if e != nil && e.logged != s.epoch {
 		if err := s.load(e); err != nil {
 			s.quarantine(e, err) // the point starts the series anew below
@@ -329,6 +348,7 @@ func (s *Store) logPoint(p *Point) (*series, error) {
 		} else {
 			e.base = s.w.addBase(&s.h, e.cls.size, e.ref, false)
 			e.logged = s.epoch
+			s.relogTaken(e) // pass.go
 		}
 	}
 	if e == nil {
@@ -411,36 +431,6 @@ func (s *Store) apply(e *series, t int64, v float64) error {
 	return encodeHeader(e.cls.slot(e.ref)[:headerSize], &s.h)
 }
 
-// quarantine drops a series whose header rotted while the store ran: the
-// slot is copied aside (never overwritten), freed, and the key forgotten,
-// so the next point starts the series anew.
-func (s *Store) quarantine(e *series, cause error) {
-	aside := s.setAside(e.cls, e.ref)
-	s.log.Error("series header is corrupt; slot copied aside, the series starts anew", "series", e.key, "copied_to", aside, "err", cause)
-	e.cls.release(e.ref)
-	delete(s.index, e.key)
-	s.byHash.remove(e.key)
-	s.deferredN -= len(e.samples)
-	e.samples, e.gone = nil, true
-	s.sorted = nil
-}
-
-// setAside copies slot r to <dir>/corrupt/<size>-<segment>-<slot>.corrupt-<time>
-// and returns that path ("" when it could not, which it logs).
-func (s *Store) setAside(c *class, r slotRef) string {
-	dir := filepath.Join(s.opts.Dir, "corrupt")
-	path := filepath.Join(dir, fmt.Sprintf("%d-%d-%d.corrupt-%d", c.size, r.seg, r.idx, time.Now().UnixNano()))
-	err := os.MkdirAll(dir, 0o700)
-	if err == nil {
-		err = os.WriteFile(path, c.slot(r), 0o600)
-	}
-	if err != nil {
-		s.log.Error("cannot copy a corrupt slot aside", "file", path, "err", err)
-		return ""
-	}
-	return path
-}
-
 // fail marks the store failed: its in-memory state may be ahead of or
 // behind the files, and only a reopen (which replays the log) repairs it.
 func (s *Store) fail(err error) error {
@@ -459,6 +449,12 @@ func (s *Store) closeFiles() {
 
 // Close checkpoints and closes the store.
 func (s *Store) Close() error {
+	err := s.close()
+	s.bg.Wait() // a pass started by an Append finds the store closed
+	return err
+}
+
+func (s *Store) close() error {
 	s.ckpt.Lock()
 	defer s.ckpt.Unlock()
 	s.mu.Lock()

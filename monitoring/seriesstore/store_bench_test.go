@@ -5,6 +5,7 @@ import (
 	"math"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/monitoring/rrd"
 	"github.com/wharfhq/wharf/monitoring/seriesstore"
@@ -175,7 +176,9 @@ func smallSpec(step int64, counterType string) (rrd.Spec, error) {
 // Update (one log fsync) per batch, as the series writer did; sync-every-20:
 // Append per batch and one Sync per 20 (the writer's group fsync: 20,000
 // points is about 50 ms of a shard at 400,000 points/s). ns/point,
-// cpu-ns/point, allocs/point and syncs are per point.
+// cpu-ns/point, allocs/point and syncs are per point; max-append-ms is
+// the longest Append (the writer waiting for the store: an apply of the
+// waiting points or a checkpoint while it holds the store).
 func BenchmarkStoreUpdate100k(b *testing.B) {
 	for _, every := range []int{1, 20} {
 		b.Run(fmt.Sprintf("sync-every-%d", every), func(b *testing.B) { benchUpdate100k(b, every) })
@@ -211,12 +214,15 @@ func benchUpdate100k(b *testing.B, syncEvery int) {
 	}
 	b.ReportAllocs()
 	var done int
+	var longest time.Duration // the longest Append: how long the writer waited
 	cpu0, syncs0 := cpuTime(b), st.Syncs()
 	for b.Loop() {
 		fill()
+		start := time.Now()
 		if _, err := st.Append(pts); err != nil {
 			b.Fatal(err)
 		}
+		longest = max(longest, time.Since(start))
 		done += batch
 		if done%(syncEvery*batch) == 0 {
 			if err := st.Sync(); err != nil {
@@ -230,6 +236,7 @@ func benchUpdate100k(b *testing.B, syncEvery int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(done), "ns/point")
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(done), "cpu-ns/point")
 	b.ReportMetric(float64(st.Syncs()-syncs0)/b.Elapsed().Seconds(), "syncs/s")
+	b.ReportMetric(float64(longest.Microseconds())/1000, "max-append-ms")
 }
 
 // cpuTime is the process' user and system CPU time so far, in ns: what a

@@ -9,10 +9,11 @@ import (
 // Group fsync. Append writes the log without an fsync; Sync fsyncs it for
 // every Append before it, so a caller that batches many Appends pays one
 // fsync for all of them and acknowledges their points only after it.
-// The write-ahead rule still holds: no page of a series file is written
+// The write-ahead rule still holds: no page of a series' slot is written
 // (a point applied, a new series written into its slot, a checkpoint)
-// while the log has records not yet synced: every such path calls
-// syncLog first. Recovery syncs the log segments it finds before it
+// while the log records of that series are not all synced: every such
+// path calls syncLog first unless they are (needsSync, deferred.go; a
+// read syncs with Sync, without the lock, then applies). Recovery syncs the log segments it finds before it
 // replays them, as the process that wrote them may have died before its
 // sync.
 
