@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,6 +143,65 @@ func count(m *sync.Map, status int) int64 {
 	return 0
 }
 
+// clusterWindow hammers the nodes until the admitted requests span 10 s and
+// returns how many were admitted, how many an exact nginx limit_req admits
+// for the same arrivals, and how many were rejected.
+func clusterWindow(t *testing.T, nodes []*clusterNode, rate, burst int64) (admitted int64, want float64, rejected int64) {
+	t.Helper()
+	var counts sync.Map
+	var first, last atomic.Int64
+	var sent sentTimes
+	stop := make(chan struct{})
+	wg := hammer(t, nodes, 3, stop, &counts, &first, &last, &sent)
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if f, l := first.Load(), last.Load(); f == 0 || l-f < 10_000 {
+			return errorf("arrivals span %d ms of 10,000", l-f)
+		}
+		return nil
+	})
+	close(stop)
+	wg.Wait()
+	admitted, rejected = count(&counts, 200), count(&counts, 429)
+	span := float64(last.Load()-first.Load()) / 1000
+	want = float64(sent.nginxAdmits(rate, burst))
+	var other []string // anything but 200 and 429 (-1: transport error)
+	counts.Range(func(k, v any) bool {
+		if s := k.(int); s != 200 && s != 429 {
+			other = append(other, fmt.Sprintf("%d×%d", v.(*atomic.Int64).Load(), s))
+		}
+		return true
+	})
+	t.Logf("cluster: admitted %d over %.3f s, nginx-exact for these %d arrivals %.0f (%.2f%%; rate×span+burst+1 = %.0f); rejected %d; other answers %v",
+		admitted, span, len(sent.ms), want, 100*(float64(admitted)-want)/want, float64(burst+1)+float64(rate)*span, rejected, other)
+	return admitted, want, rejected
+}
+
+// localDecisions is how many requests the nodes decided locally so far
+// (Redis timeouts and fallback mode).
+func localDecisions(nodes []*clusterNode) int64 {
+	var sum int64
+	for _, n := range nodes {
+		var b strings.Builder
+		n.m.WritePrometheus(&b)
+		for _, line := range strings.Split(b.String(), "\n") {
+			if v, ok := strings.CutPrefix(line, `wharf_ratelimit_cluster_decisions_total{backend="local"} `); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				sum += int64(f)
+			}
+		}
+	}
+	return sum
+}
+
+func dumpMetrics(t *testing.T, nodes []*clusterNode) {
+	t.Helper()
+	for i, n := range nodes {
+		var b strings.Builder
+		n.m.WritePrometheus(&b)
+		t.Logf("node %d metrics:\n%s", i, b.String())
+	}
+}
+
 // TestClusterRateWithinTwoPercentAndRedisLoss runs 3 gateways on one Redis:
 // together they admit the nginx-exact count of a route-wide limit within
 // ±2 %; killing Redis mid-run gives no 5xx and keeps limiting (locally at
@@ -168,39 +229,49 @@ func TestClusterRateWithinTwoPercentAndRedisLoss(t *testing.T) {
 		return nil
 	})
 
-	// Phase 1: 10 s in cluster mode.
-	var counts sync.Map
-	var first, last atomic.Int64
-	var sent sentTimes
-	stop := make(chan struct{})
-	wg := hammer(t, nodes, 3, stop, &counts, &first, &last, &sent)
-	// The measurement window: until the arrivals span 10 s.
-	testenv.Eventually(t, 60*time.Second, func() error {
-		if f, l := first.Load(), last.Load(); f == 0 || l-f < 10_000 {
-			return errorf("arrivals span %d ms of 10,000", l-f)
+	// Phase 1: 10 s in cluster mode. The window measures the cluster
+	// algorithm only if Redis decided every request in it: a decision
+	// Redis did not answer within the timeout, or a fallback after a missed
+	// heartbeat (a loaded machine can stall Redis that long), is made
+	// locally at rate/3 with a per-node burst — by design not nginx-exact,
+	// and phase 2 tests it. Such a window is measured again, from a fresh
+	// state in Redis, at most windowAttempts times.
+	const windowAttempts = 3
+	probe := redis.NewClient(&redis.Options{Addr: rd.Addr})
+	t.Cleanup(func() { _ = probe.Close() })
+	for attempt := 1; ; attempt++ {
+		localBefore := localDecisions(nodes)
+		admitted, want, rejected := clusterWindow(t, nodes, rate, burst)
+		if local := localDecisions(nodes) - localBefore; local != 0 {
+			if attempt == windowAttempts {
+				dumpMetrics(t, nodes)
+				t.Fatalf("every one of %d windows had requests decided locally (%d in the last): Redis did not answer within the timeout", windowAttempts, local)
+			}
+			t.Logf("window %d: %d requests decided locally (Redis too slow); measuring again", attempt, local)
+			// Every node back in cluster mode, and a fresh state in Redis
+			// (as the nginx replay starts with).
+			testenv.Eventually(t, 10*time.Second, func() error {
+				for i, n := range nodes {
+					if n.c.Mode() != cluster.ModeCluster {
+						return errorf("node %d in mode %s", i, n.c.Mode())
+					}
+				}
+				keys, err := probe.Keys(context.Background(), cluster.DefaultPrefix+"6:global:*").Result()
+				if err != nil || len(keys) != 0 {
+					return errorf("limit state still in Redis: %v %v", keys, err)
+				}
+				return nil
+			})
+			continue
 		}
-		return nil
-	})
-	close(stop)
-	wg.Wait()
-	admitted := count(&counts, 200)
-	dump := func() {
-		for i, n := range nodes {
-			var b strings.Builder
-			n.m.WritePrometheus(&b)
-			t.Logf("node %d metrics:\n%s", i, b.String())
+		if math.Abs(float64(admitted)-want) > 0.02*want {
+			dumpMetrics(t, nodes)
+			t.Fatalf("admitted %d, want %.0f ± 2%%", admitted, want)
 		}
-	}
-	span := float64(last.Load()-first.Load()) / 1000
-	want := float64(sent.nginxAdmits(rate, burst))
-	t.Logf("cluster: admitted %d over %.3f s, nginx-exact for these %d arrivals %.0f (%.2f%%; rate×span+burst+1 = %.0f); rejected %d",
-		admitted, span, len(sent.ms), want, 100*(float64(admitted)-want)/want, float64(burst+1)+rate*span, count(&counts, 429))
-	if math.Abs(float64(admitted)-want) > 0.02*want {
-		dump()
-		t.Fatalf("admitted %d, want %.0f ± 2%%", admitted, want)
-	}
-	if count(&counts, 429) == 0 {
-		t.Fatal("the load must exceed the rate")
+		if rejected == 0 {
+			t.Fatal("the load must exceed the rate")
+		}
+		break
 	}
 
 	// Phase 2: Redis dies mid-run; every node falls back to rate/3.
