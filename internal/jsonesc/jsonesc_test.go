@@ -8,6 +8,7 @@ import (
 )
 
 func TestDecodeU(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		in string // the bytes after `\u`
 		r  rune
@@ -131,6 +132,7 @@ var escapeForms = []string{
 }
 
 func TestDecodeUSameAsEncodingJSON(t *testing.T) {
+	t.Parallel()
 	for _, f := range escapeForms {
 		sameAsEncodingJSON(t, f)
 	}
