@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,14 +33,20 @@ type clusterNode struct {
 
 func startClusterNode(t *testing.T, redisAddr string, e config.Edge) *clusterNode {
 	t.Helper()
-	client := redis.NewClient(cluster.ClientOptions(redisAddr))
-	t.Cleanup(func() { _ = client.Close() })
-	// Timeout 250 ms instead of the default 5 ms: this test measures the
+	// Timeout 2 s instead of the default 5 ms: this test measures the
 	// cluster algorithm's accuracy, and on a loaded 2-core CI machine
 	// running -race a 5 ms budget is missed now and then, which makes some
 	// decisions local (by design, and tested in phase 2 by killing Redis).
+	// 250 ms was still missed with the test process starved of CPU (a
+	// reply already in the socket counts as late when the goroutine runs
+	// after the deadline): 3 windows in a row had local decisions.
+	const timeout = 2 * time.Second
+	copts := cluster.ClientOptions(redisAddr)
+	copts.ReadTimeout, copts.WriteTimeout = timeout, timeout
+	client := redis.NewClient(copts)
+	t.Cleanup(func() { _ = client.Close() })
 	m := metrics.NewSet()
-	c, err := cluster.New(cluster.Options{Client: client, Timeout: 250 * time.Millisecond, HeartbeatEvery: 200 * time.Millisecond, NodeTTL: time.Second, Metrics: m})
+	c, err := cluster.New(cluster.Options{Client: client, Timeout: timeout, HeartbeatEvery: 200 * time.Millisecond, NodeTTL: time.Second, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +76,7 @@ func hammer(t *testing.T, nodes []*clusterNode, workers int, stop <-chan struct{
 				defer fasthttp.ReleaseRequest(req)
 				defer fasthttp.ReleaseResponse(resp)
 				req.SetRequestURI("http://" + addr + "/api/limited")
-				tick := time.NewTicker(4 * time.Millisecond) // ~250 r/s per worker: 3x the rate overall, without saturating 2 cores
+				tick := time.NewTicker(20 * time.Millisecond) // 50 r/s per worker, 450 r/s from 9 workers: 3x the rate overall, without saturating 2 cores
 				defer tick.Stop()
 				for {
 					select {
@@ -141,10 +149,76 @@ func count(m *sync.Map, status int) int64 {
 	return 0
 }
 
+// clusterWindow hammers the nodes until the admitted requests span 10 s and
+// returns how many were admitted, how many an exact nginx limit_req admits
+// for the same arrivals at the limiter (the Redis times of the decisions),
+// how many were rejected and how many decisions Redis made.
+func clusterWindow(t *testing.T, nodes []*clusterNode, redisAddr string, rate, burst int64) (admitted int64, want float64, rejected, decisions int64) {
+	t.Helper()
+	timeline := monitorZone(t, redisAddr, "global")
+	var counts sync.Map
+	var first, last atomic.Int64
+	var sent sentTimes
+	stop := make(chan struct{})
+	wg := hammer(t, nodes, 3, stop, &counts, &first, &last, &sent)
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if f, l := first.Load(), last.Load(); f == 0 || l-f < 10_000 {
+			return errorf("arrivals span %d ms of 10,000", l-f)
+		}
+		return nil
+	})
+	close(stop)
+	wg.Wait()
+	arrivals := timeline.stop(t, redisAddr)
+	admitted, rejected, decisions = count(&counts, 200), count(&counts, 429), int64(len(arrivals))
+	span := float64(last.Load()-first.Load()) / 1000
+	want = float64((&sentTimes{ms: arrivals}).nginxAdmits(rate, burst))
+	atSend := float64(sent.nginxAdmits(rate, burst))
+	var other []string // anything but 200 and 429 (-1: transport error)
+	counts.Range(func(k, v any) bool {
+		if s := k.(int); s != 200 && s != 429 {
+			other = append(other, fmt.Sprintf("%d×%d", v.(*atomic.Int64).Load(), s))
+		}
+		return true
+	})
+	t.Logf("cluster: admitted %d over %.3f s, nginx-exact for the %d arrivals at Redis %.0f (%.2f%%; for the %d send times %.0f, %.2f%%; rate×span+burst+1 = %.0f); rejected %d; other answers %v",
+		admitted, span, len(arrivals), want, 100*(float64(admitted)-want)/want, len(sent.ms), atSend, 100*(float64(admitted)-atSend)/atSend,
+		float64(burst+1)+float64(rate)*span, rejected, other)
+	return admitted, want, rejected, decisions
+}
+
+// localDecisions is how many requests the nodes decided locally so far
+// (Redis timeouts and fallback mode).
+func localDecisions(nodes []*clusterNode) int64 {
+	var sum int64
+	for _, n := range nodes {
+		var b strings.Builder
+		n.m.WritePrometheus(&b)
+		for _, line := range strings.Split(b.String(), "\n") {
+			if v, ok := strings.CutPrefix(line, `wharf_ratelimit_cluster_decisions_total{backend="local"} `); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				sum += int64(f)
+			}
+		}
+	}
+	return sum
+}
+
+func dumpMetrics(t *testing.T, nodes []*clusterNode) {
+	t.Helper()
+	for i, n := range nodes {
+		var b strings.Builder
+		n.m.WritePrometheus(&b)
+		t.Logf("node %d metrics:\n%s", i, b.String())
+	}
+}
+
 // TestClusterRateWithinTwoPercentAndRedisLoss runs 3 gateways on one Redis:
 // together they admit the nginx-exact count of a route-wide limit within
-// ±2 %; killing Redis mid-run gives no 5xx and keeps limiting (locally at
-// rate/3 per node); restarting it restores cluster mode.
+// ±2 % (nginx replayed on the decisions' Redis times, read through MONITOR:
+// the arrivals as the limiter saw them, not as the clients sent them);
+// killing Redis mid-run gives no 5xx and keeps limiting (locally at rate/3
+// per node); restarting it restores cluster mode.
 func TestClusterRateWithinTwoPercentAndRedisLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for about 15 s")
@@ -168,39 +242,52 @@ func TestClusterRateWithinTwoPercentAndRedisLoss(t *testing.T) {
 		return nil
 	})
 
-	// Phase 1: 10 s in cluster mode.
-	var counts sync.Map
-	var first, last atomic.Int64
-	var sent sentTimes
-	stop := make(chan struct{})
-	wg := hammer(t, nodes, 3, stop, &counts, &first, &last, &sent)
-	// The measurement window: until the arrivals span 10 s.
-	testenv.Eventually(t, 60*time.Second, func() error {
-		if f, l := first.Load(), last.Load(); f == 0 || l-f < 10_000 {
-			return errorf("arrivals span %d ms of 10,000", l-f)
+	// Phase 1: 10 s in cluster mode. The window measures the cluster
+	// algorithm only if Redis decided every request in it: a decision
+	// Redis did not answer within the timeout, or a fallback after a missed
+	// heartbeat (a loaded machine can stall Redis that long), is made
+	// locally at rate/3 with a per-node burst — by design not nginx-exact,
+	// and phase 2 tests it. Such a window is measured again, from a fresh
+	// state in Redis, at most windowAttempts times.
+	const windowAttempts = 3
+	probe := redis.NewClient(&redis.Options{Addr: rd.Addr})
+	t.Cleanup(func() { _ = probe.Close() })
+	for attempt := 1; ; attempt++ {
+		localBefore := localDecisions(nodes)
+		admitted, want, rejected, decisions := clusterWindow(t, nodes, rd.Addr, rate, burst)
+		if local := localDecisions(nodes) - localBefore; local != 0 {
+			if attempt == windowAttempts {
+				dumpMetrics(t, nodes)
+				t.Fatalf("every one of %d windows had requests decided locally (%d in the last): Redis did not answer within the timeout", windowAttempts, local)
+			}
+			t.Logf("window %d: %d requests decided locally (Redis too slow); measuring again", attempt, local)
+			// Every node back in cluster mode, and a fresh state in Redis
+			// (as the nginx replay starts with).
+			testenv.Eventually(t, 10*time.Second, func() error {
+				for i, n := range nodes {
+					if n.c.Mode() != cluster.ModeCluster {
+						return errorf("node %d in mode %s", i, n.c.Mode())
+					}
+				}
+				keys, err := probe.Keys(context.Background(), cluster.DefaultPrefix+"6:global:*").Result()
+				if err != nil || len(keys) != 0 {
+					return errorf("limit state still in Redis: %v %v", keys, err)
+				}
+				return nil
+			})
+			continue
 		}
-		return nil
-	})
-	close(stop)
-	wg.Wait()
-	admitted := count(&counts, 200)
-	dump := func() {
-		for i, n := range nodes {
-			var b strings.Builder
-			n.m.WritePrometheus(&b)
-			t.Logf("node %d metrics:\n%s", i, b.String())
+		if decisions != admitted+rejected {
+			t.Fatalf("Redis made %d decisions for %d answers (%d admitted, %d rejected)", decisions, admitted+rejected, admitted, rejected)
 		}
-	}
-	span := float64(last.Load()-first.Load()) / 1000
-	want := float64(sent.nginxAdmits(rate, burst))
-	t.Logf("cluster: admitted %d over %.3f s, nginx-exact for these %d arrivals %.0f (%.2f%%; rate×span+burst+1 = %.0f); rejected %d",
-		admitted, span, len(sent.ms), want, 100*(float64(admitted)-want)/want, float64(burst+1)+rate*span, count(&counts, 429))
-	if math.Abs(float64(admitted)-want) > 0.02*want {
-		dump()
-		t.Fatalf("admitted %d, want %.0f ± 2%%", admitted, want)
-	}
-	if count(&counts, 429) == 0 {
-		t.Fatal("the load must exceed the rate")
+		if math.Abs(float64(admitted)-want) > 0.02*want {
+			dumpMetrics(t, nodes)
+			t.Fatalf("admitted %d, want %.0f ± 2%%", admitted, want)
+		}
+		if rejected == 0 {
+			t.Fatal("the load must exceed the rate")
+		}
+		break
 	}
 
 	// Phase 2: Redis dies mid-run; every node falls back to rate/3.

@@ -36,6 +36,13 @@ func startEdge(t *testing.T, e config.Edge, trustLoopback bool) *edgeNode {
 // startEdgeWith is startEdge over the given functions.
 func startEdgeWith(t *testing.T, e config.Edge, trustLoopback bool, fns gateway.Functions) *edgeNode {
 	t.Helper()
+	return startEdgeTuned(t, e, trustLoopback, fns, nil)
+}
+
+// startEdgeTuned is startEdgeWith with tune (when not nil) applied to the
+// gateway's options before it starts.
+func startEdgeTuned(t *testing.T, e config.Edge, trustLoopback bool, fns gateway.Functions, tune func(*gateway.Options)) *edgeNode {
+	t.Helper()
 	st, err := buntstore.Open(buntstore.Options{Path: ":memory:"})
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +59,9 @@ func startEdgeWith(t *testing.T, e config.Edge, trustLoopback bool, fns gateway.
 	opts := gateway.Options{Store: st, Edge: e}
 	if trustLoopback {
 		opts.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	}
+	if tune != nil {
+		tune(&opts)
 	}
 	g := gatewaytest.Start(t, opts, fns)
 	return &edgeNode{store: st, g: g, edge: es, bans: bm, addr: g.Addr().String(), trust: trustLoopback}

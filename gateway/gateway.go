@@ -82,6 +82,10 @@ type Options struct {
 	ClusterLimits func(zones ...*ratelimit.Zone) (LimitSet, error)
 	// LimitMode reports the cluster limiter's mode for Stats.
 	LimitMode func() string
+	// LimitClock, when set, is the clock of the local rate limits in
+	// milliseconds (tests play request timelines on it); nil: a monotonic
+	// clock started at New. Cluster limits use Redis time.
+	LimitClock func() int64
 	// Upstream defaults for routes without timeouts.
 	ConnectTimeout, ResponseTimeout, UpstreamIdleTimeout time.Duration
 	// PipelineBatchDelay is how long a pipelined upstream connection waits
@@ -212,7 +216,7 @@ func New(opts Options, fns Functions) (*Gateway, error) {
 		return nil, fmt.Errorf("cannot create gateway: %w", err)
 	}
 	g.state = state{
-		reg: ratelimit.NewRegistry(nil), runCtx: g.runCtx, weigher: weigher,
+		reg: ratelimit.NewRegistry(opts.LimitClock), runCtx: g.runCtx, weigher: weigher,
 		transport: proxy.NewTransport(proxy.Options{
 			ConnectTimeout: opts.ConnectTimeout, ResponseTimeout: opts.ResponseTimeout,
 			IdleTimeout: opts.UpstreamIdleTimeout, MaxBodyBytes: int64(opts.MaxBodyBytes),

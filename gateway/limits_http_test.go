@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,24 +12,30 @@ import (
 	"github.com/wharfhq/wharf/internal/config"
 )
 
-// step is one request of a timeline: at ms after the timeline's start, from
-// the timeline's client, expecting a status.
+// step is one request of a timeline: at a time after the timeline's start
+// (on the limits' clock), from the timeline's client, expecting a status.
 type step struct {
 	at     time.Duration
 	status int
 }
 
-// runTimeline plays steps in order against path as client ip, sleeping until
-// each step's time (the real clock; steps are ≥ 50 ms away from the edges
-// where the nginx outcome changes).
-func runTimeline(t *testing.T, n *edgeNode, path, ip string, steps []step) {
+// limitClock is a millisecond clock for the gateway's limits that only the
+// test moves, so a timeline's decisions depend on its steps' times and not
+// on when a loaded machine gets the request to the limiter.
+type limitClock struct{ ms atomic.Int64 }
+
+func (c *limitClock) now() int64 { return c.ms.Load() }
+
+// runTimeline plays steps in order against path as client ip: the clock is
+// set to each step's time, then its request is sent and answered.
+func runTimeline(t *testing.T, n *edgeNode, clock *limitClock, path, ip string, steps []step) {
 	t.Helper()
-	start := time.Now()
+	start := clock.now()
 	for i, s := range steps {
-		time.Sleep(time.Until(start.Add(s.at)))
+		clock.ms.Store(start + s.at.Milliseconds())
 		r := n.get(t, path, ip)
 		if r.Status != s.status {
-			t.Fatalf("step %d at %v (sent at %v): got %d, want %d (RateLimit %q)", i, s.at, time.Since(start), r.Status, s.status, r.Get("RateLimit"))
+			t.Fatalf("step %d at %v: got %d, want %d (RateLimit %q)", i, s.at, r.Status, s.status, r.Get("RateLimit"))
 		}
 	}
 }
@@ -41,23 +48,30 @@ func limitEdge(limits ...config.LimitConfig) config.Edge {
 	return e
 }
 
+// TestNginxTimelinesOverHTTP plays request timelines over HTTP on a clock
+// the test moves, so each step lands on the millisecond nginx's limit_req
+// decides on: one millisecond before a request's turn it is rejected, on
+// the millisecond it is admitted.
 func TestNginxTimelinesOverHTTP(t *testing.T) {
-	n := startEdge(t, limitEdge(
+	clock := &limitClock{}
+	clock.ms.Store(1_000_000)
+	n := startEdgeTuned(t, limitEdge(
 		config.LimitConfig{Name: "one", Key: "ip", Rate: "1r/s"},
 		config.LimitConfig{Name: "two", Key: "ip", Rate: "2r/s", Burst: 1, NoDelay: true},
-	), true)
+	), true, echoFunctions{}, func(o *gateway.Options) { o.LimitClock = clock.now })
+	ms := time.Millisecond
 	t.Run("1r/s", func(t *testing.T) {
-		t.Parallel()
-		runTimeline(t, n, "/api/one/x", "198.51.100.1", []step{
-			{0, 200}, {0, 429}, {500 * time.Millisecond, 429}, {950 * time.Millisecond, 429},
-			{1050 * time.Millisecond, 200}, {1050 * time.Millisecond, 429},
+		runTimeline(t, n, clock, "/api/one/x", "198.51.100.1", []step{
+			{0, 200}, {0, 429}, {500 * ms, 429}, {999 * ms, 429},
+			{1000 * ms, 200}, {1000 * ms, 429}, {1999 * ms, 429}, {2000 * ms, 200},
 		})
 	})
 	t.Run("2r/s burst=1 nodelay", func(t *testing.T) {
-		t.Parallel()
-		runTimeline(t, n, "/api/two/x", "198.51.100.2", []step{
-			{0, 200}, {0, 200}, {0, 429}, {400 * time.Millisecond, 429},
-			{550 * time.Millisecond, 200}, {1050 * time.Millisecond, 200},
+		runTimeline(t, n, clock, "/api/two/x", "198.51.100.2", []step{
+			{0, 200}, {0, 200}, {0, 429}, {400 * ms, 429}, {499 * ms, 429},
+			{500 * ms, 200}, {500 * ms, 429}, {999 * ms, 429}, {1000 * ms, 200},
+			// Idle for a second: the burst is back.
+			{2000 * ms, 200}, {2000 * ms, 200}, {2000 * ms, 429},
 		})
 	})
 }

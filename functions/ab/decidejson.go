@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/wharfhq/wharf/internal/jsonesc"
 )
 
 // The decide body is parsed by hand: it is the hot path, and a generic
@@ -322,54 +323,15 @@ func (p *parser) str() (string, error) {
 		case 't':
 			out = append(out, '\t')
 		case 'u':
-			r, ok := p.hex4()
-			if !ok {
+			r, n := jsonesc.DecodeU(p.b[p.i:])
+			if n == 0 {
 				return "", p.err("invalid \\u escape")
 			}
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
-					save := p.i
-					p.i += 2
-					var ok2 bool
-					if r2, ok2 = p.hex4(); !ok2 {
-						return "", p.err("invalid \\u escape")
-					}
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						out = utf8.AppendRune(out, d)
-						continue
-					}
-					p.i = save
-				}
-				out = utf8.AppendRune(out, utf8.RuneError)
-				continue
-			}
+			p.i += n
 			out = utf8.AppendRune(out, r)
 		default:
 			return "", p.err("invalid escape")
 		}
 	}
 	return "", p.err("unterminated string")
-}
-
-func (p *parser) hex4() (rune, bool) {
-	if len(p.b)-p.i < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range p.b[p.i : p.i+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	p.i += 4
-	return r, true
 }

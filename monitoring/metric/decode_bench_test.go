@@ -139,3 +139,20 @@ func BenchmarkAppendBatchJSON(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(points)), "ns/point")
 }
+
+// escapedBody is pushBody with \u escapes (a BMP one and a surrogate pair)
+// in every item's endpoint and tags: Decode's slow string path.
+func escapedBody(n int) []byte {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"endpoint":"h\u00f4te-%d.example","metric":"net.if.in.bytes","timestamp":1700000000,"step":60,"value":%d.5,"counterType":"COUNTER","tags":"iface=eth%d,site=caf\u00e9\ud83d\ude00"}`, 1, i*1000, i%4)
+	}
+	b.WriteByte(']')
+	return []byte(b.String())
+}
+
+func BenchmarkDecodeEscaped(b *testing.B) { benchDecode(b, Decode, escapedBody(100), 100) }

@@ -1,8 +1,9 @@
 package metric
 
 import (
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/wharfhq/wharf/internal/jsonesc"
 )
 
 // strSlow unescapes a string with escapes from start (just after the quote).
@@ -47,22 +48,12 @@ func (d *decoder) strSlow(start int) ([]byte, error) {
 		case 't':
 			out = append(out, '\t')
 		case 'u':
-			r, n := hex4(d.b[i:])
-			if n < 0 {
+			r, n := jsonesc.DecodeU(d.b[i:])
+			if n == 0 {
 				d.i = i
 				return nil, d.errf("invalid \\u escape")
 			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				if r2, n2 := hex4(d.b[min(i+2, len(d.b)):]); n2 >= 0 && i+1 < len(d.b) && d.b[i] == '\\' && d.b[i+1] == 'u' {
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						out = utf8.AppendRune(out, dec)
-						i += 6
-						continue
-					}
-				}
-				r = utf8.RuneError
-			}
+			i += n
 			out = utf8.AppendRune(out, r)
 		default:
 			d.i = i - 1
@@ -71,25 +62,4 @@ func (d *decoder) strSlow(start int) ([]byte, error) {
 	}
 	d.i = len(d.b)
 	return nil, d.errf("unterminated string")
-}
-
-func hex4(b []byte) (rune, int) {
-	if len(b) < 4 {
-		return 0, -1
-	}
-	var r rune
-	for _, c := range b[:4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, -1
-		}
-	}
-	return r, 4
 }
