@@ -65,7 +65,9 @@
 // points first, those the pass took before the newer ones. The pass an
 // Append's bound starts runs in the background; only when points come
 // faster than passes apply them (twice MaxDeferredPoints waiting) does an
-// Append apply some itself, about as many as it queued.
+// Append apply some itself, about as many as it queued: points of series
+// whose log records are synced (a writer that syncs after its Appends has
+// them), else it syncs the log first, without the lock, like a read.
 //
 // A checkpoint (every CheckpointEvery, when the log segment exceeds
 // MaxWALBytes — in the background then — and at Close) applies the

@@ -30,7 +30,9 @@ import (
 // wait or the log segment outgrew MaxWALBytes (background). Appends do
 // not wait for it; only when points pile up faster than passes apply them
 // (2 × MaxDeferredPoints waiting) does an Append apply some itself, about
-// as many as it queued (applyNewest).
+// as many as it queued: those of series whose records are synced, oldest
+// queued first (applySynced); when they are not enough, it syncs the log
+// without the lock first (relieve), so no Append fsyncs holding it.
 
 // sliceWork is about how long an apply pass holds the store's lock at a
 // time: an Append waits for at most about this much applying.
