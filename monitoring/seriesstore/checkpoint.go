@@ -168,7 +168,7 @@ func (s *Store) rotateTo(next *wal) error {
 	if s.w != nil && s.w.f != nil {
 		_ = s.w.f.Close()
 	}
-	next.fsyncFile = s.fsyncFile
+	next.fsyncFile, next.fsyncs = s.fsyncFile, &s.syncs
 	s.w = next
 	s.epoch++ // every series needs its base image in the new segment
 	return nil
