@@ -43,7 +43,7 @@ func (s *Store) Run(ctx context.Context) error {
 // deleted only once every point they hold is applied and the segments
 // fsynced (a crash before replays both, in order).
 func (s *Store) Checkpoint() error {
-	s.ckpt.Lock()
+	s.lockCkpt()
 	defer s.ckpt.Unlock()
 	return s.checkpoint()
 }

@@ -116,10 +116,13 @@ type Store struct {
 	log       *slog.Logger
 	lock      *os.File
 
-	ckpt   sync.Mutex // one checkpoint at a time; taken before mu
-	mu     sync.Mutex
-	closed error
-	index  map[string]*series // index.go
+	ckpt sync.Mutex // one checkpoint at a time; taken before mu
+	// ckptWaiting counts the checkpoints and Closes waiting for ckpt
+	// (lockCkpt, pass.go).
+	ckptWaiting atomic.Int32
+	mu          sync.Mutex
+	closed      error
+	index       map[string]*series // index.go
 	// byHash indexes the same series for Append's lookups (hashindex.go).
 	byHash  hashIndex
 	sorted  []string // index keys, sorted; nil when stale
@@ -473,7 +476,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) close() error {
-	s.ckpt.Lock()
+	s.lockCkpt()
 	defer s.ckpt.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
