@@ -27,7 +27,7 @@ type sample struct {
 // waiting, at every checkpoint (before the log segment that holds them
 // goes) and for one series before it is read (Fetch, Info), so every read
 // sees every acknowledged point. A crash loses nothing: the log replays
-// them. The passes that apply them run beside Append (apply.go).
+// them. The passes that apply them run beside Append (pass.go).
 
 // deferPoint admits the logged point (t, v) of series e and queues it.
 func (s *Store) deferPoint(e *series, t int64, v float64) error {
