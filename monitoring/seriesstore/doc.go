@@ -109,10 +109,13 @@
 // not anonymous memory: a process's RSS counts the pages it touched, its
 // anonymous memory does not grow with them. The set of series logged since
 // the last checkpoint is bounded by the checkpoint interval. Waiting
-// points take 16 bytes each in chunks of 15 (queue.go) from a pool that
-// keeps the chunks of the most points that waited at once (about
-// MaxDeferredPoints plus what comes during a pass; at most 4 ×
-// MaxDeferredPoints, plus a chunk per series).
+// points take 16 bytes each in chunks of 15 (queue.go), at most two of
+// a series' chunks partly filled (its queued and its taken points); they
+// wait below about 2 × MaxDeferredPoints queued beside what a pass took
+// (as many), except the points of one Append larger than that until it
+// has applied them. Applied chunks go back to a pool that keeps at most 4
+// × MaxDeferredPoints points' worth and leaves the rest to the garbage
+// collector, so one huge Append does not keep its memory.
 //
 // # Migration
 //

@@ -204,6 +204,7 @@ func Open(opts Options) (*Store, error) {
 		classes:  make(map[int64]*class),
 		batch:    make(map[string]*series),
 		hbuf:     make([]byte, headerSize),
+		chunks:   chunkPool{max: poolChunks(opts.MaxDeferredPoints)},
 	}
 	for _, d := range []string{opts.Dir, s.walDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
