@@ -43,7 +43,7 @@ func (s *Store) Run(ctx context.Context) error {
 // deleted only once every point they hold is applied and the segments
 // fsynced (a crash before replays both, in order).
 func (s *Store) Checkpoint() error {
-	s.ckpt.Lock()
+	s.lockCkpt()
 	defer s.ckpt.Unlock()
 	return s.checkpoint()
 }
@@ -168,7 +168,7 @@ func (s *Store) rotateTo(next *wal) error {
 	if s.w != nil && s.w.f != nil {
 		_ = s.w.f.Close()
 	}
-	next.fsyncFile = s.fsyncFile
+	next.fsyncFile, next.fsyncs = s.fsyncFile, &s.syncs
 	s.w = next
 	s.epoch++ // every series needs its base image in the new segment
 	return nil

@@ -27,7 +27,7 @@ type sample struct {
 // waiting, at every checkpoint (before the log segment that holds them
 // goes) and for one series before it is read (Fetch, Info), so every read
 // sees every acknowledged point. A crash loses nothing: the log replays
-// them. The passes that apply them run beside Append (apply.go).
+// them. The passes that apply them run beside Append (pass.go).
 
 // deferPoint admits the logged point (t, v) of series e and queues it.
 func (s *Store) deferPoint(e *series, t int64, v float64) error {
@@ -143,23 +143,49 @@ func (s *Store) applyDeferred() error {
 	return nil
 }
 
-// applyNewest (under the lock) applies the waiting points of the series
-// queued last until fewer than target wait: an Append's share of the work
-// when points come faster than passes apply them (a pass in progress
-// skips what it took of them).
-func (s *Store) applyNewest(target int) error {
-	for s.deferredN >= target && len(s.dirty) > 0 {
-		last := len(s.dirty) - 1
-		e := s.dirty[last]
-		s.dirty[last] = nil
-		s.dirty = s.dirty[:last]
-		e.queued = false
-		if e.gone {
-			continue
+// applySynced (under the lock) applies the waiting points of the series
+// whose log records are all synced, oldest queued first, until fewer
+// than target wait: an Append's share of the work when points come
+// faster than passes apply them (a pass in progress skips what it took
+// of them). It fsyncs nothing: a series with unsynced records waits.
+func (s *Store) applySynced(target int) error {
+	kept := s.dirty[:0]
+	var err error
+	for _, e := range s.dirty {
+		switch {
+		case e.gone:
+			e.queued = false
+		case err == nil && s.deferredN >= target && !s.needsSync(e):
+			e.queued = false
+			err = s.applySeries(e)
+		default:
+			kept = append(kept, e)
 		}
-		if err := s.applySeries(e); err != nil {
-			return err
-		}
+	}
+	clear(s.dirty[len(kept):])
+	s.dirty = kept
+	return err
+}
+
+// relieve (not holding the lock) is the rest of an Append's share when
+// the series it could apply without an fsync were not enough: it syncs
+// the log without the lock, as Sync does (Appends and reads go on), then
+// applies synced series until fewer than target points wait.
+func (s *Store) relieve(target int) error {
+	err := s.Sync()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed == ErrClosed { //nolint:errorlint // Close, not a failure: its checkpoint applied the points
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if s.closed != nil {
+		return s.closed
+	}
+	if err := s.applySynced(target); err != nil {
+		return s.fail(err)
 	}
 	return nil
 }

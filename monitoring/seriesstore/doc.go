@@ -65,7 +65,9 @@
 // points first, those the pass took before the newer ones. The pass an
 // Append's bound starts runs in the background; only when points come
 // faster than passes apply them (twice MaxDeferredPoints waiting) does an
-// Append apply some itself, about as many as it queued.
+// Append apply some itself, about as many as it queued: points of series
+// whose log records are synced (a writer that syncs after its Appends has
+// them), else it syncs the log first, without the lock, like a read.
 //
 // A checkpoint (every CheckpointEvery, when the log segment exceeds
 // MaxWALBytes — in the background then — and at Close) applies the
@@ -107,10 +109,13 @@
 // not anonymous memory: a process's RSS counts the pages it touched, its
 // anonymous memory does not grow with them. The set of series logged since
 // the last checkpoint is bounded by the checkpoint interval. Waiting
-// points take 16 bytes each in chunks of 15 (queue.go) from a pool that
-// keeps the chunks of the most points that waited at once (about
-// MaxDeferredPoints plus what comes during a pass; at most 4 ×
-// MaxDeferredPoints, plus a chunk per series).
+// points take 16 bytes each in chunks of 15 (queue.go), at most two of
+// a series' chunks partly filled (its queued and its taken points); they
+// wait below about 2 × MaxDeferredPoints queued beside what a pass took
+// (as many), except the points of one Append larger than that until it
+// has applied them. Applied chunks go back to a pool that keeps at most 4
+// × MaxDeferredPoints points' worth and leaves the rest to the garbage
+// collector, so one huge Append does not keep its memory.
 //
 // # Migration
 //

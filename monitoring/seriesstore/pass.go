@@ -27,10 +27,14 @@ import (
 //
 // Passes run one at a time, holding ckpt: a checkpoint's (Checkpoint, Run)
 // and the one an Append starts in the background when MaxDeferredPoints
-// wait or the log segment outgrew MaxWALBytes (background). Appends do
+// wait or the log segment outgrew MaxWALBytes (background), which goes
+// on with more passes while points keep coming unless a checkpoint or
+// Close waits for ckpt (lockCkpt): then it stops after its pass. Appends do
 // not wait for it; only when points pile up faster than passes apply them
 // (2 × MaxDeferredPoints waiting) does an Append apply some itself, about
-// as many as it queued (applyNewest).
+// as many as it queued: those of series whose records are synced, oldest
+// queued first (applySynced); when they are not enough, it syncs the log
+// without the lock first (relieve), so no Append fsyncs holding it.
 
 // sliceWork is about how long an apply pass holds the store's lock at a
 // time: an Append waits for at most about this much applying.
@@ -142,7 +146,10 @@ func (s *Store) background() {
 		defer s.ckpt.Unlock()
 		for {
 			s.mu.Lock()
-			ok := s.closed == nil
+			// A checkpoint or Close waiting for ckpt goes first: it
+			// applies every waiting point too, and the next Append past
+			// a trigger starts passes again.
+			ok := s.closed == nil && s.ckptWaiting.Load() == 0
 			ckpt := ok && s.w.size >= s.opts.MaxWALBytes
 			apply := ok && s.opts.MaxDeferredPoints >= 0 && s.deferredN >= s.opts.MaxDeferredPoints
 			if !ckpt && !apply {
@@ -166,4 +173,13 @@ func (s *Store) background() {
 			}
 		}
 	}()
+}
+
+// lockCkpt takes ckpt for a checkpoint or Close: a background goroutine
+// holding it stops after the pass in progress instead of starting
+// another (background).
+func (s *Store) lockCkpt() {
+	s.ckptWaiting.Add(1)
+	s.ckpt.Lock()
+	s.ckptWaiting.Add(-1)
 }

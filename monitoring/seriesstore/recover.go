@@ -89,7 +89,7 @@ func (s *Store) recover() error {
 			return err
 		}
 	}
-	s.w = &wal{dir: s.walDir, fsyncFile: s.fsyncFile}
+	s.w = &wal{dir: s.walDir, fsyncFile: s.fsyncFile, fsyncs: &s.syncs}
 	if len(seqs) > 0 {
 		s.w.seq = seqs[len(seqs)-1]
 	}

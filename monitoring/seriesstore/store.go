@@ -116,10 +116,13 @@ type Store struct {
 	log       *slog.Logger
 	lock      *os.File
 
-	ckpt   sync.Mutex // one checkpoint at a time; taken before mu
-	mu     sync.Mutex
-	closed error
-	index  map[string]*series // index.go
+	ckpt sync.Mutex // one checkpoint at a time; taken before mu
+	// ckptWaiting counts the checkpoints and Closes waiting for ckpt
+	// (lockCkpt, pass.go).
+	ckptWaiting atomic.Int32
+	mu          sync.Mutex
+	closed      error
+	index       map[string]*series // index.go
 	// byHash indexes the same series for Append's lookups (hashindex.go).
 	byHash  hashIndex
 	sorted  []string // index keys, sorted; nil when stale
@@ -201,6 +204,7 @@ func Open(opts Options) (*Store, error) {
 		classes:  make(map[int64]*class),
 		batch:    make(map[string]*series),
 		hbuf:     make([]byte, headerSize),
+		chunks:   chunkPool{max: poolChunks(opts.MaxDeferredPoints)},
 	}
 	for _, d := range []string{opts.Dir, s.walDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -235,11 +239,23 @@ func Open(opts Options) (*Store, error) {
 // applied at once, which needs the log synced first: Append is then
 // Update. The error and the points' keys are as Update's.
 func (s *Store) Append(points []Point) (Result, error) {
+	res, target, err := s.appendLocked(points)
+	if err != nil || target < 0 {
+		return res, err
+	}
+	return res, s.relieve(target) // deferred.go
+}
+
+// appendLocked is Append under the store's lock. Past the bound of
+// waiting points it applies what it can without an fsync and returns
+// how few points should wait once the rest is applied after a sync
+// without the lock (relieve), else -1.
+func (s *Store) appendLocked(points []Point) (Result, int, error) {
 	var res Result
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed != nil {
-		return res, s.closed
+		return res, -1, s.closed
 	}
 	refs := s.refs[:0]
 	if cap(refs) < len(points) {
@@ -274,17 +290,17 @@ func (s *Store) Append(points []Point) (Result, error) {
 				res.NoSpace++
 				continue
 			}
-			return res, s.fail(err)
+			return res, -1, s.fail(err)
 		}
 		refs[i] = e
 	}
 	if err := s.w.write(); err != nil {
-		return res, s.fail(err)
+		return res, -1, s.fail(err)
 	}
 	s.indexNew() // sync.go: written into their slots once the log is synced
 	if s.opts.MaxDeferredPoints < 0 {
 		if err := s.syncLog(); err != nil {
-			return res, s.fail(err)
+			return res, -1, s.fail(err)
 		}
 	}
 	for i, e := range refs {
@@ -307,20 +323,26 @@ func (s *Store) Append(points []Point) (Result, error) {
 		case errors.Is(err, rrd.ErrSkipped):
 			res.Skipped++
 		default:
-			return res, s.fail(err)
+			return res, -1, s.fail(err)
 		}
 	}
+	target := -1
 	if m := s.opts.MaxDeferredPoints; m >= 0 && s.deferredN >= 2*m {
 		// Points come faster than passes apply them: bounded memory
-		// first, each Append applying about as many as it queued.
-		if err := s.applyNewest(max(0, 2*m-len(points))); err != nil { // deferred.go
-			return res, s.fail(err)
+		// first, each Append applying about as many as it queued,
+		// those of synced series now (no fsync under the lock).
+		target = max(0, 2*m-len(points))
+		if err := s.applySynced(target); err != nil { // deferred.go
+			return res, -1, s.fail(err)
+		}
+		if s.deferredN < target {
+			target = -1
 		}
 	}
 	if (s.opts.MaxDeferredPoints >= 0 && s.deferredN >= s.opts.MaxDeferredPoints) || s.w.size >= s.opts.MaxWALBytes {
 		s.background() // an apply pass or a checkpoint beside Appends (pass.go)
 	}
-	return res, nil
+	return res, target, nil
 }
 
 var (
@@ -455,7 +477,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) close() error {
-	s.ckpt.Lock()
+	s.lockCkpt()
 	defer s.ckpt.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()

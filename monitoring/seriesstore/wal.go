@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/wharfhq/wharf/monitoring/rrd"
 )
@@ -58,10 +59,13 @@ type wal struct {
 	fsynced int64
 	// fsyncFile fsyncs f (nil: f.Sync; tests inject failures).
 	fsyncFile func(*os.File) error
-	dir       string
-	seq       uint64
-	f         *os.File
-	size      int64 // bytes written
+	// fsyncs counts the fsyncs done, not those an earlier one covered
+	// (the store's Syncs; nil: not counted).
+	fsyncs *atomic.Uint64
+	dir    string
+	seq    uint64
+	f      *os.File
+	size   int64 // bytes written
 	// synced is how many of them an fsync made durable: no page of a
 	// series is written while synced < size (see Store.syncLog).
 	synced int64
@@ -233,6 +237,9 @@ func (w *wal) fsync(target int64) error {
 		return err
 	}
 	w.fsynced = target
+	if w.fsyncs != nil {
+		w.fsyncs.Add(1)
+	}
 	return nil
 }
 
