@@ -62,6 +62,51 @@ func applyStore(t *testing.T, dir string, r *rand.Rand, keys []string, clock *in
 	return st, m
 }
 
+// stallFirstSlice makes the first apply slice of the store's next pass
+// (hook every series slices) stop until release is called; entered is
+// closed once it stopped.
+func stallFirstSlice(st *seriesstore.Store, series int) (entered <-chan struct{}, release func()) {
+	in, rel := make(chan struct{}), make(chan struct{})
+	first := true
+	seriesstore.SetApplyHook(st, series, func() {
+		if first {
+			first = false
+			close(in)
+			<-rel
+		}
+	})
+	return in, func() { close(rel) }
+}
+
+// appendUntil calls appendOne until entered is closed (a pass stopped at
+// its first slice), at most 200 times.
+func appendUntil(t *testing.T, entered <-chan struct{}, appendOne func()) {
+	t.Helper()
+	for i := 0; ; i++ {
+		appendOne()
+		select {
+		case <-entered:
+			return
+		default:
+			if i == 200 {
+				t.Fatal("no apply pass stopped at a slice after 200 Appends")
+			}
+		}
+	}
+}
+
+// powerCutAndCompare cuts the power under st (only what was synced stays)
+// and checks that the store reopened from dir holds what m says.
+func powerCutAndCompare(t *testing.T, st *seriesstore.Store, dir string, m *model) {
+	t.Helper()
+	if err := seriesstore.PowerCut(st); err != nil {
+		t.Fatal(err)
+	}
+	re := open(t, dir)
+	defer re.Close()
+	m.compare(t, re)
+}
+
 func TestAppendAndSyncDoNotWaitForACheckpointsApply(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(13, 1))
@@ -129,12 +174,7 @@ func TestPointsAppendedDuringACheckpointSurviveAPowerCutAfterIt(t *testing.T) {
 	if after, _, _ := st.LogState(); after == before {
 		t.Fatalf("the checkpoint did not start a new log segment (still %s)", after)
 	}
-	if err := seriesstore.PowerCut(st); err != nil {
-		t.Fatal(err)
-	}
-	re := open(t, dir)
-	defer re.Close()
-	m.compare(t, re)
+	powerCutAndCompare(t, st, dir, m)
 }
 
 func TestReadsDuringAnApplySeeEveryPoint(t *testing.T) {
@@ -190,53 +230,31 @@ func TestAppendThatTriggersAnApplyDoesNotWaitForIt(t *testing.T) {
 			r := rand.New(rand.NewPCG(13, 4))
 			keys, clock := keysN(40), int64(1_750_000_000)
 			st, m := applyStore(t, dir, r, keys, &clock, c.mod)
-			entered, release := make(chan struct{}), make(chan struct{})
-			first := true
-			seriesstore.SetApplyHook(st, 2, func() {
-				if first {
-					first = false
-					close(entered)
-					<-release
-				}
-			})
+			entered, release := stallFirstSlice(st, 2)
 			var late []<-chan struct{}
 			// Appends past either bound (2,000 points, 16 KiB of log:
 			// 400 points are about 6 KiB) until a pass starts and stops
 			// at its first slice; the Appends go on meanwhile.
-			for i := 0; ; i++ {
+			appendUntil(t, entered, func() {
 				pts := points(r, keys, 400, &clock)
 				m.apply(t, pts)
 				late = append(late, without(t, "Append", func() error {
 					_, err := st.Append(pts)
 					return err
 				}))
-				select {
-				case <-entered:
-				default:
-					if i == 200 {
-						t.Fatal("no apply pass stopped at a slice after 200 Appends")
-					}
-					continue
-				}
-				break
-			}
+			})
 			pts := points(r, keys, 400, &clock)
 			m.apply(t, pts)
 			late = append(late, without(t, "Update", func() error {
 				_, err := st.Update(pts)
 				return err
 			}))
-			close(release)
+			release()
 			for _, c := range late {
 				<-c
 			}
 			m.compare(t, st)
-			if err := seriesstore.PowerCut(st); err != nil {
-				t.Fatal(err)
-			}
-			re := open(t, dir)
-			defer re.Close()
-			m.compare(t, re)
+			powerCutAndCompare(t, st, dir, m)
 		})
 	}
 }
@@ -251,15 +269,7 @@ func TestWaitingPointsStayBoundedWhileAPassIsSlow(t *testing.T) {
 	keys, clock := keysN(40), int64(1_750_000_000)
 	const bound = 500
 	st, m := applyStore(t, dir, r, keys, &clock, func(o *seriesstore.Options) { o.MaxDeferredPoints = bound })
-	entered, release := make(chan struct{}), make(chan struct{})
-	first := true
-	seriesstore.SetApplyHook(st, 1, func() {
-		if first {
-			first = false
-			close(entered)
-			<-release
-		}
-	})
+	entered, release := stallFirstSlice(st, 1)
 	var late []<-chan struct{}
 	appendSome := func() {
 		pts := points(r, keys, 400, &clock)
@@ -271,35 +281,19 @@ func TestWaitingPointsStayBoundedWhileAPassIsSlow(t *testing.T) {
 	}
 	// Appends until a pass stops at its first slice (one may finish
 	// first: an Append applying the points itself leaves it nothing).
-	for i := 0; ; i++ {
-		appendSome()
-		select {
-		case <-entered:
-		default:
-			if i == 200 {
-				t.Fatal("no apply pass stopped at a slice after 200 Appends")
-			}
-			continue
-		}
-		break
-	}
+	appendUntil(t, entered, appendSome)
 	for i := range 10 {
 		appendSome()
 		if queued, _ := seriesstore.Waiting(st); queued >= 2*bound {
 			t.Fatalf("%d points wait beside the pass after %d Appends, want fewer than %d", queued, i+1, 2*bound)
 		}
 	}
-	close(release)
+	release()
 	for _, c := range late {
 		<-c
 	}
 	m.compare(t, st)
-	if err := seriesstore.PowerCut(st); err != nil {
-		t.Fatal(err)
-	}
-	re := open(t, dir)
-	defer re.Close()
-	m.compare(t, re)
+	powerCutAndCompare(t, st, dir, m)
 }
 
 // A checkpoint's second pass applies points of the old log segment (those

@@ -13,30 +13,15 @@ import (
 // first slice; the pass stays there until the returned func is called.
 func stuckPass(t *testing.T, st *seriesstore.Store, r *rand.Rand, keys []string, clock *int64, m *model) (release func()) {
 	t.Helper()
-	entered, rel := make(chan struct{}), make(chan struct{})
-	first := true
-	seriesstore.SetApplyHook(st, 1, func() {
-		if first {
-			first = false
-			close(entered)
-			<-rel
-		}
-	})
-	for i := 0; ; i++ {
+	entered, release := stallFirstSlice(st, 1)
+	appendUntil(t, entered, func() {
 		pts := points(r, keys, 400, clock)
 		m.apply(t, pts)
 		if _, err := st.Append(pts); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-entered:
-			return func() { close(rel) }
-		default:
-			if i == 200 {
-				t.Fatal("no apply pass stopped at a slice after 200 Appends")
-			}
-		}
-	}
+	})
+	return release
 }
 
 // Past 2 × MaxDeferredPoints an Append applies about as many points as it
@@ -125,10 +110,5 @@ func TestAppendPastTheBoundWithoutASyncFsyncsWithoutTheLock(t *testing.T) {
 	}
 	release()
 	m.compare(t, st)
-	if err := seriesstore.PowerCut(st); err != nil {
-		t.Fatal(err)
-	}
-	re := open(t, dir)
-	defer re.Close()
-	m.compare(t, re)
+	powerCutAndCompare(t, st, dir, m)
 }

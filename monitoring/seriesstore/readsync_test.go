@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/wharfhq/wharf/monitoring/rrd"
-	"github.com/wharfhq/wharf/monitoring/seriesstore"
 )
 
 // A read of a series whose newest points are not synced yet syncs the log
@@ -78,10 +77,5 @@ func TestReadBesideUnsyncedPointsOfOthersSurvivesAPowerCut(t *testing.T) {
 	if n := st.Syncs() - syncs; n != 0 {
 		t.Fatalf("reading series whose points are synced fsynced the log %d times", n)
 	}
-	if err := seriesstore.PowerCut(st); err != nil {
-		t.Fatal(err)
-	}
-	re := open(t, dir)
-	defer re.Close()
-	m.compare(t, re)
+	powerCutAndCompare(t, st, dir, m)
 }
