@@ -29,9 +29,20 @@ func TestReadReusingTakesBackTheBuffer(t *testing.T) {
 		bufs.Put(buf)
 		return buf
 	}
-	first := read()
-	if again := read(); &again[:1][0] != &first[:1][0] {
-		t.Fatal("the second body did not reuse the first's buffer")
+	// sync.Pool may drop a buffer (a GC between Put and Get, a goroutine
+	// moved to another P, and the race detector drops a quarter of all
+	// Puts on purpose): some read of a few must reuse its predecessor's.
+	prev, reused := read(), false
+	for range 20 {
+		next := read()
+		if &next[:1][0] == &prev[:1][0] {
+			reused = true
+			break
+		}
+		prev = next
+	}
+	if !reused {
+		t.Fatal("none of 20 bodies reused the buffer of the body before it")
 	}
 	if allocs := testing.AllocsPerRun(20, func() { read() }); allocs > 6 {
 		t.Fatalf("%.0f allocations per reused read", allocs)
