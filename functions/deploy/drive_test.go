@@ -51,12 +51,17 @@ func TestCanaryDeploy(t *testing.T) {
 			t.Fatalf("agent %s got %v", a.id, got)
 		}
 	}
-	if got := e.live("shop"); !slices.Equal(got, []string{"1.0.0"}) {
-		t.Fatalf("live %v", got)
-	}
-	if _, err := e.st.Get(e.ctx, deploy.ActiveKey("shop")); err == nil {
-		t.Fatal("the active key outlived the deploy")
-	}
+	// The record says succeeded before the driver's bookkeeping (finish:
+	// good releases, live versions, then the active key) is done.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := e.live("shop"); !slices.Equal(got, []string{"1.0.0"}) {
+			return fmt.Errorf("live %v", got)
+		}
+		if _, err := e.st.Get(e.ctx, deploy.ActiveKey("shop")); err == nil {
+			return errors.New("the active key outlived the deploy")
+		}
+		return nil
+	})
 
 	// The second deploy takes all the hosts that run the app (per their
 	// heartbeats) and remembers 1.0.0 as its rollback target.
@@ -66,13 +71,16 @@ func TestCanaryDeploy(t *testing.T) {
 	if v.Previous.Version != "1.0.0" || len(v.Steps) != 3 || v.Steps[1].StartedAt.Sub(v.Steps[0].EndedAt) < time.Second {
 		t.Fatalf("second deploy: previous %q, steps %+v", v.Previous.Version, v.Steps)
 	}
-	if got := e.live("shop"); !slices.Equal(got, []string{"1.0.0", "2.0.0"}) {
-		t.Fatalf("live %v", got)
-	}
-	good, err := e.st.Get(e.ctx, deploy.LastGoodKey("shop"))
-	if err != nil || !strings.Contains(string(good.Value), `"releases":[{"version":"2.0.0"`) {
-		t.Fatalf("last good: %s %v", good.Value, err)
-	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := e.live("shop"); !slices.Equal(got, []string{"1.0.0", "2.0.0"}) {
+			return fmt.Errorf("live %v", got)
+		}
+		good, err := e.st.Get(e.ctx, deploy.LastGoodKey("shop"))
+		if err != nil || !strings.Contains(string(good.Value), `"releases":[{"version":"2.0.0"`) {
+			return fmt.Errorf("last good: %s %v", good.Value, err)
+		}
+		return nil
+	})
 	h := decode[deploy.HistoryResponse](t, e.do("GET", base, e.tok["shop"], nil))
 	if len(h.Deploys) != 2 || h.Deploys[0].ID != d2.ID || h.Deploys[0].State != plan.StateSucceeded {
 		t.Fatalf("history %+v", h)
@@ -289,13 +297,16 @@ func TestRollbackWhileRunning(t *testing.T) {
 			t.Fatalf("agent %s got %v", a.id, got)
 		}
 	}
-	good, _ := e.st.Get(e.ctx, deploy.LastGoodKey("shop"))
-	if !strings.Contains(string(good.Value), `"releases":[{"version":"1.0.0"`) || strings.Contains(string(good.Value), "2.0.0") {
-		t.Fatalf("last good: %s", good.Value)
-	}
-	if got := e.live("shop"); !slices.Contains(got, "1.0.0") || slices.Contains(got, "3.0.0") {
-		t.Fatalf("live %v", got)
-	}
+	testenv.Eventually(t, 10*time.Second, func() error { // finish runs after the record says succeeded
+		good, _ := e.st.Get(e.ctx, deploy.LastGoodKey("shop"))
+		if !strings.Contains(string(good.Value), `"releases":[{"version":"1.0.0"`) || strings.Contains(string(good.Value), "2.0.0") {
+			return fmt.Errorf("last good: %s", good.Value)
+		}
+		if got := e.live("shop"); !slices.Contains(got, "1.0.0") || slices.Contains(got, "3.0.0") {
+			return fmt.Errorf("live %v", got)
+		}
+		return nil
+	})
 	a2.release()
 
 	// Nothing is running now and the app is on its only good version.
@@ -308,7 +319,10 @@ func TestRollbackWhileRunning(t *testing.T) {
 		t.Fatalf("second rollback: %s", r)
 	}
 	e.waitState(rb2.ID, 10*time.Second, plan.StateSucceeded)
-	if got := e.live("shop"); !slices.Contains(got, "3.0.0") || !slices.Contains(got, "1.0.0") {
-		t.Fatalf("live %v", got)
-	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := e.live("shop"); !slices.Contains(got, "3.0.0") || !slices.Contains(got, "1.0.0") {
+			return fmt.Errorf("live %v", got)
+		}
+		return nil
+	})
 }
